@@ -1,0 +1,123 @@
+/**
+ * The database handle every module receives: a `pg` pool plus small typed helpers.
+ * Queries are plain SQL with parameters; each module declares the row type it expects.
+ */
+import pg from 'pg';
+import { SluiceError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+// bigint columns (ids, sizes) as JS numbers would silently lose precision above 2^53; we keep
+// ids as strings and convert sizes explicitly where arithmetic is needed.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
+
+export type Params = readonly unknown[];
+
+export interface Queryable {
+  query<R extends object = Record<string, unknown>>(sql: string, params?: Params): Promise<R[]>;
+  one<R extends object = Record<string, unknown>>(sql: string, params?: Params): Promise<R>;
+  maybeOne<R extends object = Record<string, unknown>>(sql: string, params?: Params): Promise<R | undefined>;
+  exec(sql: string, params?: Params): Promise<number>;
+}
+
+export type Tx = Queryable;
+
+export interface Db extends Queryable {
+  readonly pool: pg.Pool;
+  readonly url: string;
+  tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+function wrap(run: (sql: string, params?: Params) => Promise<pg.QueryResult>): Queryable {
+  return {
+    async query<R extends object>(sql: string, params?: Params) {
+      return (await run(sql, params)).rows as R[];
+    },
+    async one<R extends object>(sql: string, params?: Params) {
+      const rows = (await run(sql, params)).rows as R[];
+      if (rows.length !== 1) throw new Error(`expected one row, got ${rows.length}: ${sql.slice(0, 80)}`);
+      return rows[0]!;
+    },
+    async maybeOne<R extends object>(sql: string, params?: Params) {
+      return (await run(sql, params)).rows[0] as R | undefined;
+    },
+    async exec(sql: string, params?: Params) {
+      return (await run(sql, params)).rowCount ?? 0;
+    },
+  };
+}
+
+export function clientQueryable(client: pg.ClientBase): Queryable {
+  return wrap((sql, params) => client.query(sql, params as unknown[] | undefined));
+}
+
+export function createDb(url: string, opts: { max?: number; log?: Logger; applicationName?: string } = {}): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    application_name: opts.applicationName ?? 'sluice',
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client that loses its connection (database restart) must not crash the process;
+  // the pool replaces it on the next checkout.
+  pool.on('error', (err) => opts.log?.warn({ err: err.message }, 'idle database connection lost'));
+  const base = wrap((sql, params) => pool.query(sql, params as unknown[] | undefined));
+  return {
+    ...base,
+    pool,
+    url,
+    async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      // A checked-out client has no error listener in pg-pool: a connection that drops between
+      // two statements (database restart) would otherwise crash the process.
+      let broken: Error | undefined;
+      const onError = (err: Error) => {
+        broken = err;
+      };
+      client.on('error', onError);
+      try {
+        await client.query('begin');
+        const result = await fn(clientQueryable(client));
+        await client.query('commit');
+        return result;
+      } catch (err) {
+        await client.query('rollback').catch(() => undefined);
+        broken ??= isConnectionError(err) ? (err as Error) : undefined;
+        throw err;
+      } finally {
+        client.removeListener('error', onError);
+        client.release(broken);
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return code.startsWith('08') || code === '57P01' || /terminat|ECONNRE|EPIPE/i.test((err as Error).message ?? '');
+}
+
+/** Fails with a clear message when the database cannot be reached. */
+export async function assertReachable(db: Db): Promise<void> {
+  try {
+    await db.query('select 1');
+  } catch (err) {
+    const safeUrl = db.url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+    throw new SluiceError('db.unreachable', `cannot connect to the database at ${safeUrl}: ${(err as Error).message}`, {
+      hint: 'check that PostgreSQL is running and that DATABASE_URL (host, port, user, password, database) is right; `sluice doctor` checks it',
+      cause: err,
+      exitCode: 1,
+    });
+  }
+}
+
+/** Advisory lock keys, in one place (first int: Sluice's namespace). */
+export const DbLock = {
+  namespace: 0x5c1ce,
+  migrate: 1,
+  scheduler: 2,
+} as const;

@@ -1,0 +1,92 @@
+/**
+ * Forward-only, numbered SQL migrations in `migrations/NNNN_name.sql`, applied in order.
+ * Processes starting together serialise on an advisory lock; the loser finds the work done.
+ * A database whose schema is newer than this program is refused with a clear message.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SluiceError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { clientQueryable, type Db, DbLock } from './db.ts';
+
+const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export function loadMigrations(): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{4}_.+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ version: Number.parseInt(f.slice(0, 4), 10), name: f.slice(5, -4), sql: readFileSync(path.join(dir, f), 'utf8') }));
+}
+
+export const schemaVersion = (): number => Math.max(0, ...loadMigrations().map((m) => m.version));
+
+export async function currentVersion(db: Db): Promise<number> {
+  const exists = await db.maybeOne<{ t: string | null }>(`select to_regclass('sluice_migrations')::text as t`);
+  if (!exists?.t) return 0;
+  const row = await db.one<{ v: number | null }>('select max(version) as v from sluice_migrations');
+  return row.v ?? 0;
+}
+
+/** Refuses to run against a schema newer than this program knows. */
+export async function assertSchemaNotNewer(db: Db): Promise<void> {
+  const current = await currentVersion(db);
+  const ours = schemaVersion();
+  if (current > ours) {
+    throw new SluiceError(
+      'db.schema_newer',
+      `the database schema is at version ${current}, newer than this Sluice understands (${ours})`,
+      { hint: 'upgrade this machine to the Sluice version the other machines run, then start it again', exitCode: 2 },
+    );
+  }
+}
+
+export async function migrate(db: Db, log?: Logger): Promise<{ applied: Migration[]; version: number }> {
+  const migrations = loadMigrations();
+  const client = await db.pool.connect();
+  client.on('error', () => undefined); // a dropped connection surfaces as a failed query below
+  const q = clientQueryable(client);
+  try {
+    await q.exec('select pg_advisory_lock($1, $2)', [DbLock.namespace, DbLock.migrate]);
+    await q.exec(`create table if not exists sluice_migrations (
+      version int primary key, name text not null, applied_at timestamptz not null default now())`);
+    const done = new Set((await q.query<{ version: number }>('select version from sluice_migrations')).map((r) => r.version));
+    const newest = Math.max(0, ...done);
+    const ours = Math.max(0, ...migrations.map((m) => m.version));
+    if (newest > ours) {
+      throw new SluiceError(
+        'db.schema_newer',
+        `the database schema is at version ${newest}, newer than this Sluice understands (${ours})`,
+        { hint: 'upgrade this machine to the Sluice version the other machines run, then start it again', exitCode: 2 },
+      );
+    }
+    const applied: Migration[] = [];
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      try {
+        await client.query('begin');
+        await client.query(m.sql);
+        await client.query('insert into sluice_migrations(version, name) values ($1, $2)', [m.version, m.name]);
+        await client.query('commit');
+      } catch (err) {
+        await client.query('rollback').catch(() => undefined);
+        throw new SluiceError('db.migration_failed', `migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, {
+          hint: 'nothing of this migration was applied; fix the cause and start again',
+          cause: err,
+        });
+      }
+      log?.info({ version: m.version, name: m.name }, 'applied migration');
+      applied.push(m);
+    }
+    return { applied, version: Math.max(newest, ...applied.map((m) => m.version)) };
+  } finally {
+    await q.exec('select pg_advisory_unlock($1, $2)', [DbLock.namespace, DbLock.migrate]).catch(() => undefined);
+    client.release();
+  }
+}

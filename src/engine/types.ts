@@ -1,0 +1,92 @@
+/**
+ * The engine: leased tasks on PostgreSQL.
+ *
+ * Glossary
+ * - **task**: one row in `tasks`, a unit of work of some `kind` about a `subject` (e.g. a file id).
+ * - **worker**: a Sluice process that claims and runs tasks of the kinds it has handlers for.
+ * - **lease**: a claimed task belongs to one worker until `lease_expires_at`; the worker extends it
+ *   by heartbeats. A lease that expires (worker killed, hung, cut off) lets another worker take
+ *   the task over: that is the whole crash-recovery story, with no manual step.
+ * - **fencing token**: bumped on every claim. Completing or failing a task requires the token the
+ *   worker claimed with, so a stale worker can never overwrite newer state.
+ * - **pool**: a named limit on concurrently running tasks across all processes and machines. Size
+ *   0 drains it: running work finishes, nothing new starts.
+ * - **tags**: a task runs only on a worker that has all of its tags (e.g. `instrument:astral1`
+ *   for work that needs that instrument's mount).
+ * - **schedule**: periodic work (interval or cron); any worker enqueues it when due, once per period.
+ *
+ * Task states
+ *   queued ──claim──▶ running ──complete──▶ succeeded
+ *     ▲                 │  │  └──permanent error / attempts exhausted──▶ failed
+ *     └─retry(backoff)──┘  └──lease expired: another worker claims it (token+1)
+ *   queued|running ──cancel──▶ cancelled
+ */
+import type { Db, Tx } from '../core/db/db.ts';
+import type { Logger } from '../core/log.ts';
+
+export type TaskState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface TaskRow {
+  id: string;
+  kind: string;
+  subject: string | null;
+  payload: Record<string, unknown>;
+  pool: string;
+  tags: string[];
+  state: TaskState;
+  priority: number;
+  attempts: number;
+  max_attempts: number;
+  run_after: Date;
+  lease_owner: string | null;
+  lease_expires_at: Date | null;
+  token: string;
+  dedupe_key: string | null;
+  last_error: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+export interface TaskSpec {
+  kind: string;
+  subject?: string;
+  payload?: Record<string, unknown>;
+  pool?: string;
+  tags?: string[];
+  priority?: number;
+  maxAttempts?: number;
+  runAfter?: Date;
+  /** At most one queued or running task per key; a second enqueue is a no-op. */
+  dedupeKey?: string;
+}
+
+export interface TaskContext {
+  task: TaskRow;
+  /** Aborted when the lease is lost or the worker shuts down past its grace period. */
+  signal: AbortSignal;
+  log: Logger;
+  db: Db;
+  /**
+   * Finish the task in the same transaction as the domain writes `fn` makes. Throws
+   * `LeaseLostError` (and rolls `fn` back) when another worker owns the task now.
+   */
+  complete(fn?: (tx: Tx) => Promise<void>): Promise<void>;
+  /**
+   * Put the task back in the queue to run again after `delayMs`, without counting an attempt
+   * (polling: "not finished yet, look again later"). Optional domain writes in the same transaction.
+   */
+  again(delayMs: number, fn?: (tx: Tx) => Promise<void>, payload?: Record<string, unknown>): Promise<void>;
+}
+
+export interface TaskHandlerDef {
+  kind: string;
+  run(ctx: TaskContext): Promise<void>;
+  /**
+   * Called in the same transaction that marks the task `failed` for good (permanent error, or
+   * attempts exhausted): the domain records the outcome (e.g. the file ends in `error`).
+   */
+  onFailed?(tx: Tx, task: TaskRow, error: unknown): Promise<void>;
+  /** Lease length for this kind (default: the worker's). */
+  leaseMs?: number;
+}

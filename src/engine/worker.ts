@@ -1,0 +1,344 @@
+/**
+ * A worker: claims tasks it has handlers for, runs them, keeps their leases alive, and finishes
+ * them under the fencing token it claimed with.
+ *
+ * Loop states
+ *   CLAIMING ─ got tasks ─▶ CLAIMING (while slots are free)
+ *   CLAIMING ─ nothing / no free slot ─▶ WAITING ─ notify | slot freed | poll timer ─▶ CLAIMING
+ *   any ─ stop() ─▶ DRAINING (no claims; running tasks get `graceMs` to finish, then are aborted
+ *                   and their leases released so another worker starts them at once) ─▶ STOPPED
+ *
+ * Leases: one heartbeat query per interval extends every lease this worker holds. A task whose
+ * lease did not extend (taken over, cancelled) is aborted at once. When heartbeats keep failing
+ * (database unreachable) for longer than the lease, every running task is aborted: another
+ * worker may own them by now.
+ */
+import pg from 'pg';
+import type { Db, Tx } from '../core/db/db.ts';
+import { errorMessage, LeaseLostError, PermanentError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import { backoffMs } from './backoff.ts';
+import { heartbeatProcess, markProcessStopped, newProcessId, registerProcess } from './processes.ts';
+import { runDueSchedules } from './schedules.ts';
+import type { TaskContext, TaskHandlerDef, TaskRow } from './types.ts';
+
+export interface WorkerOptions {
+  db: Db;
+  log: Logger;
+  handlers: TaskHandlerDef[];
+  id?: string;
+  role?: string;
+  version?: string;
+  tags?: string[];
+  concurrency?: number;
+  leaseMs?: number;
+  heartbeatMs?: number;
+  pollMs?: number;
+  /** How often this worker looks for due schedules (0 = never). */
+  scheduleTickMs?: number;
+  graceMs?: number;
+  /** Retry backoff base (tests shorten it). */
+  backoffBaseMs?: number;
+}
+
+interface Running {
+  task: TaskRow;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export class Worker {
+  readonly id: string;
+  private readonly db: Db;
+  private readonly log: Logger;
+  private readonly handlers = new Map<string, TaskHandlerDef>();
+  private readonly tags: string[];
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly heartbeatMs: number;
+  private readonly pollMs: number;
+  private readonly scheduleTickMs: number;
+  private readonly graceMs: number;
+  private readonly backoffBaseMs: number;
+  private readonly role: string;
+  private readonly version: string;
+  private readonly running = new Map<string, Running>();
+  private stopping = false;
+  private loopDone: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private listener: pg.Client | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private lastHeartbeatOk = Date.now();
+  private lastScheduleTick = 0;
+
+  constructor(opts: WorkerOptions) {
+    this.db = opts.db;
+    this.id = opts.id ?? newProcessId();
+    this.log = opts.log.child({ worker: this.id });
+    for (const h of opts.handlers) this.handlers.set(h.kind, h);
+    this.tags = opts.tags ?? [];
+    this.concurrency = opts.concurrency ?? 8;
+    this.leaseMs = opts.leaseMs ?? 60_000;
+    this.heartbeatMs = opts.heartbeatMs ?? Math.floor(this.leaseMs / 4);
+    this.pollMs = opts.pollMs ?? 2000;
+    this.scheduleTickMs = opts.scheduleTickMs ?? 1000;
+    this.graceMs = opts.graceMs ?? 30_000;
+    this.backoffBaseMs = opts.backoffBaseMs ?? 1000;
+    this.role = opts.role ?? 'worker';
+    this.version = opts.version ?? '0';
+  }
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  async start(): Promise<void> {
+    await registerProcess(this.db, {
+      id: this.id,
+      role: this.role,
+      tags: this.tags,
+      kinds: [...this.handlers.keys()],
+      version: this.version,
+    });
+    await this.listen();
+    this.timers.push(setInterval(() => void this.heartbeat(), this.heartbeatMs));
+    this.loopDone = this.loop();
+    this.log.info({ kinds: [...this.handlers.keys()], tags: this.tags, concurrency: this.concurrency }, 'worker started');
+  }
+
+  /** Stop claiming; give running tasks `graceMs` to finish, then abort them and release leases. */
+  async stop(graceMs = this.graceMs): Promise<void> {
+    if (this.stopping) return this.loopDone;
+    this.stopping = true;
+    this.wake?.();
+    await this.loopDone;
+    const all = Promise.all([...this.running.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      const left = [...this.running.values()];
+      this.log.warn({ tasks: left.map((r) => r.task.id) }, 'grace period over: aborting running tasks and releasing their leases');
+      for (const r of left) r.controller.abort(new Error('worker shutting down'));
+      await this.releaseLeases(left.map((r) => r.task)).catch((err) => this.log.warn({ err: errorMessage(err) }, 'could not release leases; they will expire'));
+      await Promise.race([Promise.all(left.map((r) => r.done)), new Promise((r) => setTimeout(r, 2000))]);
+    }
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+    await markProcessStopped(this.db, this.id).catch(() => undefined);
+    this.log.info('worker stopped');
+  }
+
+  /**
+   * A dedicated connection (not from the pool) listens for `sluice_tasks` notifications. When it
+   * drops (database restart), the worker keeps polling and reconnects in the background.
+   */
+  private async listen(): Promise<void> {
+    if (this.stopping) return;
+    const client = new pg.Client({ connectionString: this.db.url, application_name: `sluice-listen ${this.id}` });
+    let lost = false;
+    const onLost = (err?: Error) => {
+      if (lost) return;
+      lost = true;
+      if (this.listener === client) this.listener = undefined;
+      client.end().catch(() => undefined);
+      if (this.stopping) return;
+      this.log.warn({ err: err?.message }, 'wake-up connection lost; polling until it is back');
+      setTimeout(() => void this.listen(), 1000);
+    };
+    client.on('error', onLost);
+    client.on('end', () => onLost());
+    client.on('notification', () => this.wake?.());
+    try {
+      await client.connect();
+      await client.query('listen sluice_tasks');
+      this.listener = client;
+    } catch (err) {
+      onLost(err as Error);
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        await this.maybeRunSchedules();
+        const free = this.concurrency - this.running.size;
+        if (free > 0) {
+          const tasks = await this.claim(free);
+          failures = 0;
+          for (const t of tasks) this.runTask(t);
+          if (tasks.length === free) continue; // maybe more waiting
+        }
+      } catch (err) {
+        failures++;
+        this.log.warn({ err: errorMessage(err) }, 'claim failed; retrying');
+        await sleep(Math.min(5000, 200 * 2 ** failures));
+        continue;
+      }
+      await this.waitForWake();
+    }
+  }
+
+  private waitForWake(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.pollMs);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        if (self.wake === done) self.wake = undefined;
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async maybeRunSchedules(): Promise<void> {
+    if (this.scheduleTickMs <= 0 || Date.now() - this.lastScheduleTick < this.scheduleTickMs) return;
+    this.lastScheduleTick = Date.now();
+    await runDueSchedules(this.db);
+  }
+
+  private async claim(limit: number): Promise<TaskRow[]> {
+    const kinds = [...this.handlers.keys()];
+    return this.db.query<TaskRow>('select * from sluice_claim($1, $2, $3, $4, $5)', [this.id, kinds, this.tags, limit, this.leaseMs]);
+  }
+
+  private runTask(task: TaskRow): void {
+    const def = this.handlers.get(task.kind)!;
+    const controller = new AbortController();
+    const log = this.log.child({ taskId: task.id, kind: task.kind, subject: task.subject ?? undefined });
+    const entry: Running = { task, controller, done: Promise.resolve() };
+    this.running.set(task.id, entry);
+    entry.done = this.execute(def, task, controller, log).finally(() => {
+      this.running.delete(task.id);
+      this.wake?.();
+    });
+  }
+
+  private async execute(def: TaskHandlerDef, task: TaskRow, controller: AbortController, log: Logger): Promise<void> {
+    let finished = false;
+    const fence = async (tx: Tx, sql: string, params: unknown[]) => {
+      const n = await tx.exec(sql, params);
+      if (n !== 1) throw new LeaseLostError(task.id);
+    };
+    const ctx: TaskContext = {
+      task,
+      signal: controller.signal,
+      log,
+      db: this.db,
+      complete: async (fn) => {
+        await this.db.tx(async (tx) => {
+          await fence(
+            tx,
+            `update tasks set state = 'succeeded', finished_at = now(), lease_owner = null, lease_expires_at = null, last_error = null
+             where id = $1 and token = $2 and state = 'running'`,
+            [task.id, task.token],
+          );
+          await fn?.(tx);
+        });
+        finished = true;
+      },
+      again: async (delayMs, fn, payload) => {
+        await this.db.tx(async (tx) => {
+          await fence(
+            tx,
+            `update tasks set state = 'queued', run_after = now() + $3 * interval '1 millisecond', attempts = attempts - 1,
+               lease_owner = null, lease_expires_at = null, payload = coalesce($4::jsonb, payload)
+             where id = $1 and token = $2 and state = 'running'`,
+            [task.id, task.token, delayMs, payload ? JSON.stringify(payload) : null],
+          );
+          await fn?.(tx);
+        });
+        finished = true;
+      },
+    };
+    try {
+      if (task.attempts > task.max_attempts) {
+        throw new PermanentError('task.attempts_exhausted', `task ${task.kind} for ${task.subject ?? '-'} was started ${task.max_attempts} times without finishing (its worker died or hung each time)`);
+      }
+      await def.run(ctx);
+      if (!finished) await ctx.complete();
+    } catch (err) {
+      if (err instanceof LeaseLostError || (controller.signal.aborted && !finished)) {
+        log.warn({ err: errorMessage(err) }, 'task abandoned: lease lost or worker stopping');
+        return;
+      }
+      if (finished) {
+        log.error({ err: errorMessage(err) }, 'error after the task was finished; ignored');
+        return;
+      }
+      await this.fail(def, task, err, log).catch((e) => log.error({ err: errorMessage(e) }, 'could not record task failure; the lease will expire and the task will run again'));
+    }
+  }
+
+  private async fail(def: TaskHandlerDef, task: TaskRow, err: unknown, log: Logger): Promise<void> {
+    const permanent = err instanceof PermanentError;
+    const final = permanent || task.attempts >= task.max_attempts;
+    const message = errorMessage(err);
+    await this.db.tx(async (tx) => {
+      const n = await tx.exec(
+        `update tasks set state = $3, last_error = $4, lease_owner = null, lease_expires_at = null,
+           run_after = now() + $5 * interval '1 millisecond', finished_at = case when $3 = 'failed' then now() end
+         where id = $1 and token = $2 and state = 'running'`,
+        [task.id, task.token, final ? 'failed' : 'queued', message, final ? 0 : backoffMs(task.attempts, this.backoffBaseMs)],
+      );
+      if (n !== 1) return; // taken over meanwhile: the new owner decides
+      if (final) await def.onFailed?.(tx, task, err);
+    });
+    if (final) log.error({ err: message, attempts: task.attempts, permanent }, 'task failed');
+    else log.warn({ err: message, attempts: task.attempts }, 'task failed; will retry');
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      await heartbeatProcess(this.db, this.id);
+      const entries = [...this.running.values()];
+      if (entries.length > 0) {
+        const kept = await this.db.query<{ id: string }>(
+          `update tasks t set lease_expires_at = now() + $3 * interval '1 millisecond'
+           from unnest($1::bigint[], $2::bigint[]) as x(id, token)
+           where t.id = x.id and t.token = x.token and t.state = 'running'
+           returning t.id`,
+          [entries.map((e) => e.task.id), entries.map((e) => e.task.token), this.leaseMs],
+        );
+        const keptIds = new Set(kept.map((k) => k.id));
+        for (const e of entries) {
+          if (!keptIds.has(e.task.id) && this.running.has(e.task.id)) {
+            this.log.warn({ taskId: e.task.id }, 'lease lost (taken over or cancelled); aborting the task');
+            e.controller.abort(new LeaseLostError(e.task.id));
+          }
+        }
+      }
+      this.lastHeartbeatOk = Date.now();
+    } catch (err) {
+      const silentFor = Date.now() - this.lastHeartbeatOk;
+      this.log.warn({ err: errorMessage(err), silentForMs: silentFor }, 'heartbeat failed');
+      if (silentFor > this.leaseMs) {
+        for (const e of this.running.values()) e.controller.abort(new Error('cannot reach the database to keep the lease'));
+      }
+    }
+  }
+
+  private async releaseLeases(tasks: TaskRow[]): Promise<void> {
+    await this.db.exec(
+      `update tasks t set state = 'queued', lease_owner = null, lease_expires_at = null, attempts = greatest(0, attempts - 1), run_after = now()
+       from unnest($1::bigint[], $2::bigint[]) as x(id, token)
+       where t.id = x.id and t.token = x.token and t.state = 'running'`,
+      [tasks.map((t) => t.id), tasks.map((t) => t.token)],
+    );
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
