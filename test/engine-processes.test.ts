@@ -19,8 +19,12 @@ import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
 const WORKER = 'test/helpers/engine-worker.ts';
 
 async function setupTables(db: Db) {
-  await db.exec(`create table test_runs (task_id bigint, worker text, token bigint, started_ms bigint, ended_ms bigint)`);
-  await db.exec(`create table test_ticks (schedule text, scheduled_for text, worker text, at timestamptz default now())`);
+  await db.exec(
+    `create table test_runs (task_id bigint, worker text, token bigint, started_ms bigint, ended_ms bigint)`,
+  );
+  await db.exec(
+    `create table test_ticks (schedule text, scheduled_for text, worker text, at timestamptz default now())`,
+  );
 }
 
 /** The largest number of [start, end) intervals that overlap at any instant. */
@@ -67,17 +71,30 @@ describe('engine across processes', () => {
 
   it('never runs more tasks at once than the pool allows, across three processes and 1,200 tasks', async () => {
     await syncPools(db, { default: 10, limited: 3 });
-    const ws = await Promise.all([start({ CONCURRENCY: '4' }), start({ CONCURRENCY: '4' }), start({ CONCURRENCY: '4' })]);
+    const ws = await Promise.all([
+      start({ CONCURRENCY: '4' }),
+      start({ CONCURRENCY: '4' }),
+      start({ CONCURRENCY: '4' }),
+    ]);
     await enqueueMany(
       db,
       Array.from({ length: 1200 }, () => ({ kind: 'sleep', pool: 'limited', payload: { ms: 2 } })),
     );
-    await waitFor('all 1200 done', async () => (await db.one<{ n: string }>('select count(*) as n from test_runs')).n === '1200', 240_000, 250);
-    const runs = await db.query<{ started_ms: string; ended_ms: string; worker: string }>('select * from test_runs');
+    await waitFor(
+      'all 1200 done',
+      async () => (await db.one<{ n: string }>('select count(*) as n from test_runs')).n === '1200',
+      240_000,
+      250,
+    );
+    const runs = await db.query<{ started_ms: string; ended_ms: string; worker: string }>(
+      'select * from test_runs',
+    );
     expect(maxOverlap(runs)).toBeLessThanOrEqual(3);
     expect(maxOverlap(runs)).toBeGreaterThanOrEqual(2); // the limit is reached, not just respected by starving
     expect(new Set(runs.map((r) => r.worker)).size).toBeGreaterThanOrEqual(2); // several processes took part
-    const states = await db.query<{ state: string; n: string }>(`select state, count(*) as n from tasks where pool = 'limited' group by state`);
+    const states = await db.query<{ state: string; n: string }>(
+      `select state, count(*) as n from tasks where pool = 'limited' group by state`,
+    );
     expect(states).toEqual([{ state: 'succeeded', n: '1200' }]);
     for (const w of ws) {
       w.kill('SIGTERM');
@@ -87,15 +104,39 @@ describe('engine across processes', () => {
   });
 
   it('takes over the tasks of a worker killed with SIGKILL once its leases expire', async () => {
-    const victim = await start({ CONCURRENCY: '4', LEASE_MS: '1500', HEARTBEAT_MS: '300', WORKER_ID: 'victim' });
-    await enqueueMany(db, Array.from({ length: 4 }, () => ({ kind: 'sleep', pool: 'default', payload: { ms: 60_000 } })));
-    await waitFor('victim holds 4 leases', async () => (await db.one<{ n: string }>(`select count(*) as n from tasks where lease_owner = 'victim' and state = 'running'`)).n === '4');
+    const victim = await start({
+      CONCURRENCY: '4',
+      LEASE_MS: '1500',
+      HEARTBEAT_MS: '300',
+      WORKER_ID: 'victim',
+    });
+    await enqueueMany(
+      db,
+      Array.from({ length: 4 }, () => ({ kind: 'sleep', pool: 'default', payload: { ms: 60_000 } })),
+    );
+    await waitFor(
+      'victim holds 4 leases',
+      async () =>
+        (
+          await db.one<{ n: string }>(
+            `select count(*) as n from tasks where lease_owner = 'victim' and state = 'running'`,
+          )
+        ).n === '4',
+    );
     victim.kill('SIGKILL');
     await waitExit(victim);
     await db.exec(`update tasks set payload = '{"ms": 5}' where kind = 'sleep' and state = 'running'`);
     const rescuer = await start({ CONCURRENCY: '4', WORKER_ID: 'rescuer' });
-    await waitFor('rescued tasks done', async () => (await db.one<{ n: string }>(`select count(*) as n from test_runs where worker = 'rescuer'`)).n === '4', 60_000);
-    const tasks = await db.query<{ state: string; attempts: number; token: string }>(`select state, attempts, token from tasks where kind = 'sleep'`);
+    await waitFor(
+      'rescued tasks done',
+      async () =>
+        (await db.one<{ n: string }>(`select count(*) as n from test_runs where worker = 'rescuer'`)).n ===
+        '4',
+      60_000,
+    );
+    const tasks = await db.query<{ state: string; attempts: number; token: string }>(
+      `select state, attempts, token from tasks where kind = 'sleep'`,
+    );
     expect(tasks.every((t) => t.state === 'succeeded' && t.attempts === 2 && t.token === '2')).toBe(true);
     rescuer.kill('SIGTERM');
     await waitExit(rescuer);
@@ -103,17 +144,37 @@ describe('engine across processes', () => {
   });
 
   it('a stale worker that wakes after its lease was taken over cannot overwrite the newer result', async () => {
-    const stale = await start({ CONCURRENCY: '1', LEASE_MS: '1500', HEARTBEAT_MS: '300', WORKER_ID: 'stale' });
+    const stale = await start({
+      CONCURRENCY: '1',
+      LEASE_MS: '1500',
+      HEARTBEAT_MS: '300',
+      WORKER_ID: 'stale',
+    });
     const id = (await enqueue(db, { kind: 'sleep', payload: { ms: 3000 } }))!;
-    await waitFor('stale runs it', async () => (await db.maybeOne(`select 1 from tasks where id = $1 and lease_owner = 'stale'`, [id])) !== undefined);
+    await waitFor(
+      'stale runs it',
+      async () =>
+        (await db.maybeOne(`select 1 from tasks where id = $1 and lease_owner = 'stale'`, [id])) !==
+        undefined,
+    );
     stale.kill('SIGSTOP'); // frozen: no heartbeats, the lease expires
     const fresh = await start({ CONCURRENCY: '1', WORKER_ID: 'fresh' });
-    await waitFor('fresh finished it', async () => (await db.maybeOne(`select 1 from test_runs where worker = 'fresh'`)) !== undefined, 60_000);
+    await waitFor(
+      'fresh finished it',
+      async () => (await db.maybeOne(`select 1 from test_runs where worker = 'fresh'`)) !== undefined,
+      60_000,
+    );
     stale.kill('SIGCONT'); // its sleep ends and it tries to complete with the old token
     await new Promise((r) => setTimeout(r, 3000));
-    const runs = await db.query<{ worker: string; token: string }>('select worker, token from test_runs where task_id = $1', [id]);
+    const runs = await db.query<{ worker: string; token: string }>(
+      'select worker, token from test_runs where task_id = $1',
+      [id],
+    );
     expect(runs).toEqual([{ worker: 'fresh', token: '2' }]);
-    expect(await db.one(`select state, token from tasks where id = $1`, [id])).toEqual({ state: 'succeeded', token: '2' });
+    expect(await db.one(`select state, token from tasks where id = $1`, [id])).toEqual({
+      state: 'succeeded',
+      token: '2',
+    });
     for (const c of [stale, fresh]) {
       c.kill('SIGTERM');
       await waitExit(c);
@@ -124,18 +185,48 @@ describe('engine across processes', () => {
   it('a pool set to 0 lets running work finish and starts nothing; set back, work resumes', async () => {
     await syncPools(db, { drainme: 2 });
     const ws = [await start({ CONCURRENCY: '2' }), await start({ CONCURRENCY: '2' })];
-    await enqueueMany(db, Array.from({ length: 10 }, () => ({ kind: 'sleep', pool: 'drainme', payload: { ms: 1500 } })));
-    await waitFor('2 running', async () => (await db.one<{ n: string }>(`select count(*) as n from tasks where pool = 'drainme' and state = 'running'`)).n === '2');
+    await enqueueMany(
+      db,
+      Array.from({ length: 10 }, () => ({ kind: 'sleep', pool: 'drainme', payload: { ms: 1500 } })),
+    );
+    await waitFor(
+      '2 running',
+      async () =>
+        (
+          await db.one<{ n: string }>(
+            `select count(*) as n from tasks where pool = 'drainme' and state = 'running'`,
+          )
+        ).n === '2',
+    );
     await setPoolSize(db, 'drainme', 0, 'test');
-    await waitFor('running ones finished', async () => (await db.one<{ n: string }>(`select count(*) as n from tasks where pool = 'drainme' and state = 'running'`)).n === '0', 30_000);
+    await waitFor(
+      'running ones finished',
+      async () =>
+        (
+          await db.one<{ n: string }>(
+            `select count(*) as n from tasks where pool = 'drainme' and state = 'running'`,
+          )
+        ).n === '0',
+      30_000,
+    );
     const doneAtDrain = Number((await db.one<{ n: string }>(`select count(*) as n from test_runs`)).n);
     expect(doneAtDrain).toBeGreaterThanOrEqual(2);
     expect(doneAtDrain).toBeLessThan(10);
     await new Promise((r) => setTimeout(r, 2000)); // several poll rounds: nothing may start
     expect(Number((await db.one<{ n: string }>(`select count(*) as n from test_runs`)).n)).toBe(doneAtDrain);
-    expect((await db.one<{ n: string }>(`select count(*) as n from tasks where pool = 'drainme' and state = 'running'`)).n).toBe('0');
+    expect(
+      (
+        await db.one<{ n: string }>(
+          `select count(*) as n from tasks where pool = 'drainme' and state = 'running'`,
+        )
+      ).n,
+    ).toBe('0');
     await setPoolSize(db, 'drainme', null, 'test');
-    await waitFor('all 10 done', async () => (await db.one<{ n: string }>(`select count(*) as n from test_runs`)).n === '10', 60_000);
+    await waitFor(
+      'all 10 done',
+      async () => (await db.one<{ n: string }>(`select count(*) as n from test_runs`)).n === '10',
+      60_000,
+    );
     for (const w of ws) {
       w.kill('SIGTERM');
       await waitExit(w);
@@ -146,13 +237,19 @@ describe('engine across processes', () => {
   it('a periodic task runs exactly once per period with three processes running', async () => {
     await ensureSchedules(db, [{ name: 'every-second', kind: 'tick', intervalMs: 1000 }]);
     const ws = await Promise.all([start(), start(), start()]);
-    await waitFor('6 ticks', async () => Number((await db.one<{ n: string }>('select count(*) as n from test_ticks')).n) >= 6, 60_000);
+    await waitFor(
+      '6 ticks',
+      async () => Number((await db.one<{ n: string }>('select count(*) as n from test_ticks')).n) >= 6,
+      60_000,
+    );
     await db.exec(`update schedules set enabled = false`);
     for (const w of ws) {
       w.kill('SIGTERM');
       await waitExit(w);
     }
-    const ticks = await db.query<{ scheduled_for: string }>('select scheduled_for from test_ticks order by scheduled_for');
+    const ticks = await db.query<{ scheduled_for: string }>(
+      'select scheduled_for from test_ticks order by scheduled_for',
+    );
     const periods = ticks.map((t) => t.scheduled_for);
     expect(new Set(periods).size).toBe(periods.length); // no period ran twice
     const ms = periods.map((p) => Date.parse(p));
@@ -175,16 +272,32 @@ describe('engine and a PostgreSQL restart', () => {
       await migrate(db);
       await syncPools(db, { default: 10 });
       await setupTables(db);
-      for (let i = 0; i < 2; i++) children.push(await spawnTs(WORKER, { DATABASE_URL: server.url, CONCURRENCY: '4', POLL_MS: '200', WORKER_LOG: 'info' }));
-      await enqueueMany(db, Array.from({ length: 300 }, () => ({ kind: 'sleep', payload: { ms: 20 } })));
-      await waitFor('some done', async () => Number((await db.one<{ n: string }>('select count(*) as n from test_runs')).n) > 20);
+      for (let i = 0; i < 2; i++)
+        children.push(
+          await spawnTs(WORKER, {
+            DATABASE_URL: server.url,
+            CONCURRENCY: '4',
+            POLL_MS: '200',
+            WORKER_LOG: 'info',
+          }),
+        );
+      await enqueueMany(
+        db,
+        Array.from({ length: 300 }, () => ({ kind: 'sleep', payload: { ms: 20 } })),
+      );
+      await waitFor(
+        'some done',
+        async () => Number((await db.one<{ n: string }>('select count(*) as n from test_runs')).n) > 20,
+      );
       await server.stop();
       await new Promise((r) => setTimeout(r, 1500));
       server = await startEmbedded({ dataDir: dir, port, log: silentLogger, settings: { fsync: 'off' } });
       await waitFor(
         'all 300 succeeded after the restart',
         async () => {
-          const r = await db.one<{ n: string }>(`select count(*) as n from tasks where state = 'succeeded'`).catch(() => ({ n: '0' }));
+          const r = await db
+            .one<{ n: string }>(`select count(*) as n from tasks where state = 'succeeded'`)
+            .catch(() => ({ n: '0' }));
           return r.n === '300';
         },
         100_000,
@@ -195,7 +308,9 @@ describe('engine and a PostgreSQL restart', () => {
       // every task completed exactly once (fencing: a completion either committed or was redone)
       const dup = await db.query(`select task_id from test_runs group by task_id having count(*) > 1`);
       expect(dup).toEqual([]);
-      expect((await db.one<{ n: string }>('select count(distinct task_id) as n from test_runs')).n).toBe('300');
+      expect((await db.one<{ n: string }>('select count(distinct task_id) as n from test_runs')).n).toBe(
+        '300',
+      );
       for (const c of children) expect(c.exitCode, c.output()).toBeNull(); // nobody crashed
     } finally {
       for (const c of children) {

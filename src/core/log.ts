@@ -8,7 +8,9 @@ export type { Logger };
  *
  * `SLUICE_LOG_LEVEL` sets the level (default `info`; `silent` in tests).
  */
-export function createLogger(opts: { level?: string; name?: string; destination?: number | string } = {}): Logger {
+export function createLogger(
+  opts: { level?: string; name?: string; destination?: number | string } = {},
+): Logger {
   const level = opts.level ?? process.env.SLUICE_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info');
   const dest = pino.destination({ dest: opts.destination ?? 2, sync: true });
   return pino({ level, name: opts.name ?? 'sluice', base: { pid: process.pid } }, dest);

@@ -119,7 +119,9 @@ export class Variables {
   ) {}
 
   async list(): Promise<VariableState[]> {
-    const rows = await this.db.query<OverrideRow>('select name, value, updated_by, updated_at from variable_overrides');
+    const rows = await this.db.query<OverrideRow>(
+      'select name, value, updated_by, updated_at from variable_overrides',
+    );
     const byName = new Map(rows.map((r) => [r.name, r]));
     return Object.values(variableDefs).map((d) => {
       const o = byName.get(d.name);
@@ -128,14 +130,25 @@ export class Variables {
         default: Object.hasOwn(this.fromConfig, d.name) ? this.fromConfig[d.name] : d.default,
         description: d.description,
       };
-      if (o) return { ...base, value: o.value, source: 'override', updatedBy: o.updated_by, updatedAt: o.updated_at.toISOString() };
-      if (Object.hasOwn(this.fromConfig, d.name)) return { ...base, value: this.fromConfig[d.name], source: 'config' };
+      if (o)
+        return {
+          ...base,
+          value: o.value,
+          source: 'override',
+          updatedBy: o.updated_by,
+          updatedAt: o.updated_at.toISOString(),
+        };
+      if (Object.hasOwn(this.fromConfig, d.name))
+        return { ...base, value: this.fromConfig[d.name], source: 'config' };
       return { ...base, value: d.default, source: 'default' };
     });
   }
 
   async get<N extends VariableName>(name: N): Promise<VariableValue<N>> {
-    const o = await this.db.maybeOne<{ value: unknown }>('select value from variable_overrides where name = $1', [name]);
+    const o = await this.db.maybeOne<{ value: unknown }>(
+      'select value from variable_overrides where name = $1',
+      [name],
+    );
     if (o) {
       const r = variableDefs[name].schema.safeParse(o.value);
       if (r.success) return r.data as VariableValue<N>;
@@ -147,33 +160,39 @@ export class Variables {
   async set(name: string, value: unknown, actor: string, tx: Queryable = this.db): Promise<void> {
     const d = variableDef(name);
     const parsed = d.schema.parse(value);
-    const old = await tx.maybeOne<{ value: unknown }>('select value from variable_overrides where name = $1 for update', [name]);
+    const old = await tx.maybeOne<{ value: unknown }>(
+      'select value from variable_overrides where name = $1 for update',
+      [name],
+    );
     await tx.exec(
       `insert into variable_overrides(name, value, updated_by, updated_at) values ($1, $2::jsonb, $3, now())
        on conflict (name) do update set value = excluded.value, updated_by = excluded.updated_by, updated_at = now()`,
       [name, JSON.stringify(parsed), actor],
     );
-    await tx.exec('insert into variable_audit(name, old_value, new_value, actor) values ($1, $2::jsonb, $3::jsonb, $4)', [
-      name,
-      old ? JSON.stringify(old.value) : null,
-      JSON.stringify(parsed),
-      actor,
-    ]);
+    await tx.exec(
+      'insert into variable_audit(name, old_value, new_value, actor) values ($1, $2::jsonb, $3::jsonb, $4)',
+      [name, old ? JSON.stringify(old.value) : null, JSON.stringify(parsed), actor],
+    );
   }
 
   async unset(name: string, actor: string, tx: Queryable = this.db): Promise<boolean> {
     variableDef(name);
-    const old = await tx.maybeOne<{ value: unknown }>('delete from variable_overrides where name = $1 returning value', [name]);
+    const old = await tx.maybeOne<{ value: unknown }>(
+      'delete from variable_overrides where name = $1 returning value',
+      [name],
+    );
     if (!old) return false;
-    await tx.exec('insert into variable_audit(name, old_value, new_value, actor) values ($1, $2::jsonb, null, $3)', [
-      name,
-      JSON.stringify(old.value),
-      actor,
-    ]);
+    await tx.exec(
+      'insert into variable_audit(name, old_value, new_value, actor) values ($1, $2::jsonb, null, $3)',
+      [name, JSON.stringify(old.value), actor],
+    );
     return true;
   }
 
-  async audit(name?: string, limit = 50): Promise<{ name: string; old_value: unknown; new_value: unknown; actor: string; at: Date }[]> {
+  async audit(
+    name?: string,
+    limit = 50,
+  ): Promise<{ name: string; old_value: unknown; new_value: unknown; actor: string; at: Date }[]> {
     return this.db.query(
       `select name, old_value, new_value, actor, at from variable_audit where ($1::text is null or name = $1) order by id desc limit $2`,
       [name ?? null, limit],

@@ -23,7 +23,16 @@ beforeAll(async () => {
 afterAll(async () => drop());
 
 function worker(handlers: TaskHandlerDef[], extra: Partial<ConstructorParameters<typeof Worker>[0]> = {}) {
-  return new Worker({ db, log: silentLogger, handlers, pollMs: 100, leaseMs: 3000, heartbeatMs: 500, backoffBaseMs: 20, ...extra });
+  return new Worker({
+    db,
+    log: silentLogger,
+    handlers,
+    pollMs: 100,
+    leaseMs: 3000,
+    heartbeatMs: 500,
+    backoffBaseMs: 20,
+    ...extra,
+  });
 }
 
 const state = async (id: string) => (await getTask(db, id))!.state;
@@ -75,7 +84,10 @@ describe('engine, in one process', () => {
           throw new PermanentError('x.bad', 'the file is not raw data', 'ignore it');
         },
         async onFailed(tx, task, err) {
-          await tx.exec('insert into domain values ($1, $2)', [task.subject, `error: ${(err as Error).message}`]);
+          await tx.exec('insert into domain values ($1, $2)', [
+            task.subject,
+            `error: ${(err as Error).message}`,
+          ]);
         },
       },
     ]);
@@ -86,7 +98,9 @@ describe('engine, in one process', () => {
     const t = (await getTask(db, id))!;
     expect(t.attempts).toBe(1);
     expect(t.last_error).toContain('not raw data');
-    expect(await db.one('select state from domain where id = $1', ['f2'])).toEqual({ state: 'error: the file is not raw data' });
+    expect(await db.one('select state from domain where id = $1', ['f2'])).toEqual({
+      state: 'error: the file is not raw data',
+    });
   });
 
   it('gives up after max_attempts transient failures', async () => {
@@ -134,7 +148,17 @@ describe('engine, in one process', () => {
 
   it('runs only tasks whose tags the worker has', async () => {
     const seen: string[] = [];
-    const w = worker([{ kind: 'tagged', async run(ctx) { seen.push(ctx.task.subject!); } }], { tags: ['instrument:a'] });
+    const w = worker(
+      [
+        {
+          kind: 'tagged',
+          async run(ctx) {
+            seen.push(ctx.task.subject!);
+          },
+        },
+      ],
+      { tags: ['instrument:a'] },
+    );
     await w.start();
     const mine = (await enqueue(db, { kind: 'tagged', subject: 'a', tags: ['instrument:a'] }))!;
     const other = (await enqueue(db, { kind: 'tagged', subject: 'b', tags: ['instrument:b'] }))!;
@@ -157,7 +181,9 @@ describe('engine, in one process', () => {
     await w.stop();
     const pools = await listPools(db);
     expect(pools.find((p) => p.name === 'copy')).toMatchObject({ size: 2, override: null });
-    const audit = await db.query<{ new_size: number }>(`select new_size from pool_audit where pool = 'copy' order by id`);
+    const audit = await db.query<{ new_size: number }>(
+      `select new_size from pool_audit where pool = 'copy' order by id`,
+    );
     expect(audit.map((a) => a.new_size)).toEqual([0, 2]);
   });
 
@@ -187,8 +213,21 @@ describe('engine, in one process', () => {
   });
 
   it('records events in order for a subject', async () => {
-    await recordEvent(db, { subjectType: 'file', subjectId: 'x', actor: 'test', from: null, to: 'discovered' });
-    await recordEvent(db, { subjectType: 'file', subjectId: 'x', actor: 'test', from: 'discovered', to: 'acquiring', reason: 'growing' });
+    await recordEvent(db, {
+      subjectType: 'file',
+      subjectId: 'x',
+      actor: 'test',
+      from: null,
+      to: 'discovered',
+    });
+    await recordEvent(db, {
+      subjectType: 'file',
+      subjectId: 'x',
+      actor: 'test',
+      from: 'discovered',
+      to: 'acquiring',
+      reason: 'growing',
+    });
     const ev = await listEvents(db, 'file', 'x');
     expect(ev.map((e) => e.to_state)).toEqual(['discovered', 'acquiring']);
     expect(ev[1]!.reason).toBe('growing');
@@ -200,7 +239,9 @@ describe('engine, in one process', () => {
     const n2 = await runDueSchedules(db);
     expect(n1).toBe(1);
     expect(n2).toBe(0);
-    const next = await db.one<{ next_run_at: Date }>(`select next_run_at from schedules where name = 'scan:x'`);
+    const next = await db.one<{ next_run_at: Date }>(
+      `select next_run_at from schedules where name = 'scan:x'`,
+    );
     expect(next.next_run_at.getTime()).toBeGreaterThan(Date.now() + 50_000);
   });
 

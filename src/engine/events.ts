@@ -28,10 +28,21 @@ export async function recordEvent(q: Queryable, e: EventInput): Promise<void> {
   await q.exec(
     `insert into events (subject_type, subject_id, actor, from_state, to_state, reason, data)
      values ($1, $2, $3, $4, $5, $6, $7::jsonb)`,
-    [e.subjectType, e.subjectId, e.actor, e.from ?? null, e.to ?? null, e.reason ?? null, e.data ? JSON.stringify(e.data) : null],
+    [
+      e.subjectType,
+      e.subjectId,
+      e.actor,
+      e.from ?? null,
+      e.to ?? null,
+      e.reason ?? null,
+      e.data ? JSON.stringify(e.data) : null,
+    ],
   );
 }
 
 export async function listEvents(q: Queryable, subjectType: string, subjectId: string): Promise<EventRow[]> {
-  return q.query<EventRow>('select * from events where subject_type = $1 and subject_id = $2 order by id', [subjectType, subjectId]);
+  return q.query<EventRow>('select * from events where subject_type = $1 and subject_id = $2 order by id', [
+    subjectType,
+    subjectId,
+  ]);
 }

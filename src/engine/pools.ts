@@ -27,16 +27,36 @@ export async function syncPools(q: Queryable, pools: Record<string, number>): Pr
   );
 }
 
-export async function setPoolSize(q: Queryable, name: string, size: number | null, actor: string): Promise<void> {
+export async function setPoolSize(
+  q: Queryable,
+  name: string,
+  size: number | null,
+  actor: string,
+): Promise<void> {
   if (size !== null && (!Number.isInteger(size) || size < 0)) {
-    throw new UsageError(`pool size must be a whole number ≥ 0, got ${size}`, 'use 0 to drain a pool, or `unset` to return to the configured size');
+    throw new UsageError(
+      `pool size must be a whole number ≥ 0, got ${size}`,
+      'use 0 to drain a pool, or `unset` to return to the configured size',
+    );
   }
-  const old = await q.maybeOne<{ size: number; override_size: number | null }>('select size, override_size from pools where name = $1', [name]);
+  const old = await q.maybeOne<{ size: number; override_size: number | null }>(
+    'select size, override_size from pools where name = $1',
+    [name],
+  );
   if (!old) {
-    const known = (await q.query<{ name: string }>('select name from pools order by name')).map((r) => r.name);
-    throw new UsageError(`unknown pool '${name}'`, `known pools: ${known.join(', ')}; add new pools under \`pools:\` in sluice.yaml`);
+    const known = (await q.query<{ name: string }>('select name from pools order by name')).map(
+      (r) => r.name,
+    );
+    throw new UsageError(
+      `unknown pool '${name}'`,
+      `known pools: ${known.join(', ')}; add new pools under \`pools:\` in sluice.yaml`,
+    );
   }
-  await q.exec('update pools set override_size = $2, updated_by = $3, updated_at = now() where name = $1', [name, size, actor]);
+  await q.exec('update pools set override_size = $2, updated_by = $3, updated_at = now() where name = $1', [
+    name,
+    size,
+    actor,
+  ]);
   await q.exec('insert into pool_audit (pool, old_size, new_size, actor) values ($1, $2, $3, $4)', [
     name,
     old.override_size ?? old.size,

@@ -28,7 +28,10 @@ export function validateCron(expr: string, where: string): void {
   try {
     new Cron(expr, { paused: true });
   } catch (err) {
-    throw new ConfigError(`${where}: invalid cron expression '${expr}': ${(err as Error).message}`, 'use five fields: minute hour day month weekday, e.g. "0 3 * * *"');
+    throw new ConfigError(
+      `${where}: invalid cron expression '${expr}': ${(err as Error).message}`,
+      'use five fields: minute hour day month weekday, e.g. "0 3 * * *"',
+    );
   }
 }
 
@@ -60,7 +63,17 @@ export async function ensureSchedules(q: Queryable, specs: ScheduleSpec[]): Prom
                               or schedules.cron is distinct from excluded.cron
                             then excluded.next_run_at else schedules.next_run_at end,
          interval_ms = excluded.interval_ms, cron = excluded.cron`,
-      [s.name, s.kind, JSON.stringify(s.payload ?? {}), s.pool ?? 'default', s.tags ?? [], s.intervalMs ?? null, s.cron ?? null, first, s.enabled ?? true],
+      [
+        s.name,
+        s.kind,
+        JSON.stringify(s.payload ?? {}),
+        s.pool ?? 'default',
+        s.tags ?? [],
+        s.intervalMs ?? null,
+        s.cron ?? null,
+        first,
+        s.enabled ?? true,
+      ],
     );
   }
 }
@@ -81,10 +94,17 @@ export async function runDueSchedules(db: Db, now = new Date()): Promise<number>
       interval_ms: string | null;
       cron: string | null;
       next_run_at: Date;
-    }>(`select * from schedules where enabled and next_run_at <= $1 order by next_run_at for update skip locked`, [now]);
+    }>(
+      `select * from schedules where enabled and next_run_at <= $1 order by next_run_at for update skip locked`,
+      [now],
+    );
     let n = 0;
     for (const s of due) {
-      await tx.exec('update schedules set next_run_at = $2, last_run_at = $3 where name = $1', [s.name, nextRun(s, now), now]);
+      await tx.exec('update schedules set next_run_at = $2, last_run_at = $3 where name = $1', [
+        s.name,
+        nextRun(s, now),
+        now,
+      ]);
       const id = await enqueue(tx, {
         kind: s.kind,
         subject: s.name,

@@ -103,7 +103,10 @@ export class Worker {
     await this.listen();
     this.timers.push(setInterval(() => void this.heartbeat(), this.heartbeatMs));
     this.loopDone = this.loop();
-    this.log.info({ kinds: [...this.handlers.keys()], tags: this.tags, concurrency: this.concurrency }, 'worker started');
+    this.log.info(
+      { kinds: [...this.handlers.keys()], tags: this.tags, concurrency: this.concurrency },
+      'worker started',
+    );
   }
 
   /** Stop claiming; give running tasks `graceMs` to finish, then abort them and release leases. */
@@ -123,9 +126,14 @@ export class Worker {
     clearTimeout(timer);
     if (timedOut) {
       const left = [...this.running.values()];
-      this.log.warn({ tasks: left.map((r) => r.task.id) }, 'grace period over: aborting running tasks and releasing their leases');
+      this.log.warn(
+        { tasks: left.map((r) => r.task.id) },
+        'grace period over: aborting running tasks and releasing their leases',
+      );
       for (const r of left) r.controller.abort(new Error('worker shutting down'));
-      await this.releaseLeases(left.map((r) => r.task)).catch((err) => this.log.warn({ err: errorMessage(err) }, 'could not release leases; they will expire'));
+      await this.releaseLeases(left.map((r) => r.task)).catch((err) =>
+        this.log.warn({ err: errorMessage(err) }, 'could not release leases; they will expire'),
+      );
       await Promise.race([Promise.all(left.map((r) => r.done)), new Promise((r) => setTimeout(r, 2000))]);
     }
     for (const t of this.timers) clearInterval(t);
@@ -143,7 +151,10 @@ export class Worker {
    */
   private async listen(): Promise<void> {
     if (this.stopping) return;
-    const client = new pg.Client({ connectionString: this.db.url, application_name: `sluice-listen ${this.id}` });
+    const client = new pg.Client({
+      connectionString: this.db.url,
+      application_name: `sluice-listen ${this.id}`,
+    });
     let lost = false;
     const onLost = (err?: Error) => {
       if (lost) return;
@@ -209,7 +220,13 @@ export class Worker {
 
   private async claim(limit: number): Promise<TaskRow[]> {
     const kinds = [...this.handlers.keys()];
-    return this.db.query<TaskRow>('select * from sluice_claim($1, $2, $3, $4, $5)', [this.id, kinds, this.tags, limit, this.leaseMs]);
+    return this.db.query<TaskRow>('select * from sluice_claim($1, $2, $3, $4, $5)', [
+      this.id,
+      kinds,
+      this.tags,
+      limit,
+      this.leaseMs,
+    ]);
   }
 
   private runTask(task: TaskRow): void {
@@ -224,7 +241,12 @@ export class Worker {
     });
   }
 
-  private async execute(def: TaskHandlerDef, task: TaskRow, controller: AbortController, log: Logger): Promise<void> {
+  private async execute(
+    def: TaskHandlerDef,
+    task: TaskRow,
+    controller: AbortController,
+    log: Logger,
+  ): Promise<void> {
     let finished = false;
     const fence = async (tx: Tx, sql: string, params: unknown[]) => {
       const n = await tx.exec(sql, params);
@@ -263,7 +285,10 @@ export class Worker {
     };
     try {
       if (task.attempts > task.max_attempts) {
-        throw new PermanentError('task.attempts_exhausted', `task ${task.kind} for ${task.subject ?? '-'} was started ${task.max_attempts} times without finishing (its worker died or hung each time)`);
+        throw new PermanentError(
+          'task.attempts_exhausted',
+          `task ${task.kind} for ${task.subject ?? '-'} was started ${task.max_attempts} times without finishing (its worker died or hung each time)`,
+        );
       }
       await def.run(ctx);
       if (!finished) await ctx.complete();
@@ -276,7 +301,12 @@ export class Worker {
         log.error({ err: errorMessage(err) }, 'error after the task was finished; ignored');
         return;
       }
-      await this.fail(def, task, err, log).catch((e) => log.error({ err: errorMessage(e) }, 'could not record task failure; the lease will expire and the task will run again'));
+      await this.fail(def, task, err, log).catch((e) =>
+        log.error(
+          { err: errorMessage(e) },
+          'could not record task failure; the lease will expire and the task will run again',
+        ),
+      );
     }
   }
 
@@ -289,7 +319,13 @@ export class Worker {
         `update tasks set state = $3, last_error = $4, lease_owner = null, lease_expires_at = null,
            run_after = now() + $5 * interval '1 millisecond', finished_at = case when $3 = 'failed' then now() end
          where id = $1 and token = $2 and state = 'running'`,
-        [task.id, task.token, final ? 'failed' : 'queued', message, final ? 0 : backoffMs(task.attempts, this.backoffBaseMs)],
+        [
+          task.id,
+          task.token,
+          final ? 'failed' : 'queued',
+          message,
+          final ? 0 : backoffMs(task.attempts, this.backoffBaseMs),
+        ],
       );
       if (n !== 1) return; // taken over meanwhile: the new owner decides
       if (final) await def.onFailed?.(tx, task, err);
@@ -323,7 +359,8 @@ export class Worker {
       const silentFor = Date.now() - this.lastHeartbeatOk;
       this.log.warn({ err: errorMessage(err), silentForMs: silentFor }, 'heartbeat failed');
       if (silentFor > this.leaseMs) {
-        for (const e of this.running.values()) e.controller.abort(new Error('cannot reach the database to keep the lease'));
+        for (const e of this.running.values())
+          e.controller.abort(new Error('cannot reach the database to keep the lease'));
       }
     }
   }
@@ -341,4 +378,3 @@ export class Worker {
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
-

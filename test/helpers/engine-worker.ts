@@ -32,13 +32,10 @@ const worker = new Worker({
         const start = Date.now();
         await new Promise((r) => setTimeout(r, Number(ctx.task.payload.ms ?? 10)));
         await ctx.complete(async (tx) => {
-          await tx.exec('insert into test_runs (task_id, worker, token, started_ms, ended_ms) values ($1, $2, $3, $4, $5)', [
-            ctx.task.id,
-            worker.id,
-            ctx.task.token,
-            start,
-            Date.now(),
-          ]);
+          await tx.exec(
+            'insert into test_runs (task_id, worker, token, started_ms, ended_ms) values ($1, $2, $3, $4, $5)',
+            [ctx.task.id, worker.id, ctx.task.token, start, Date.now()],
+          );
         });
       },
     },

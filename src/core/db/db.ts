@@ -51,7 +51,10 @@ export function clientQueryable(client: pg.ClientBase): Queryable {
   return wrap((sql, params) => client.query(sql, params as unknown[] | undefined));
 }
 
-export function createDb(url: string, opts: { max?: number; log?: Logger; applicationName?: string } = {}): Db {
+export function createDb(
+  url: string,
+  opts: { max?: number; log?: Logger; applicationName?: string } = {},
+): Db {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
@@ -98,7 +101,9 @@ export function createDb(url: string, opts: { max?: number; log?: Logger; applic
 
 function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? '';
-  return code.startsWith('08') || code === '57P01' || /terminat|ECONNRE|EPIPE/i.test((err as Error).message ?? '');
+  return (
+    code.startsWith('08') || code === '57P01' || /terminat|ECONNRE|EPIPE/i.test((err as Error).message ?? '')
+  );
 }
 
 /** Fails with a clear message when the database cannot be reached. */
@@ -107,11 +112,15 @@ export async function assertReachable(db: Db): Promise<void> {
     await db.query('select 1');
   } catch (err) {
     const safeUrl = db.url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-    throw new SluiceError('db.unreachable', `cannot connect to the database at ${safeUrl}: ${(err as Error).message}`, {
-      hint: 'check that PostgreSQL is running and that DATABASE_URL (host, port, user, password, database) is right; `sluice doctor` checks it',
-      cause: err,
-      exitCode: 1,
-    });
+    throw new SluiceError(
+      'db.unreachable',
+      `cannot connect to the database at ${safeUrl}: ${(err as Error).message}`,
+      {
+        hint: 'check that PostgreSQL is running and that DATABASE_URL (host, port, user, password, database) is right; `sluice doctor` checks it',
+        cause: err,
+        exitCode: 1,
+      },
+    );
   }
 }
 

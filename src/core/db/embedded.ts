@@ -73,7 +73,8 @@ interface RunAs {
 /** PostgreSQL refuses to run as root; as root we run it as the `postgres` system user. */
 async function runAs(): Promise<RunAs> {
   if (userInfo().uid !== 0) return {};
-  const id = async (flag: string) => Number.parseInt((await execFileAsync('id', [flag, 'postgres'])).stdout, 10);
+  const id = async (flag: string) =>
+    Number.parseInt((await execFileAsync('id', [flag, 'postgres'])).stdout, 10);
   try {
     return { uid: await id('-u'), gid: await id('-g') };
   } catch {
@@ -201,7 +202,11 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
   if (running) {
     const adopted = { ...creds, port: running.port };
     if (await canConnect(adopted)) {
-      log.info({ pid: running.pid, port: running.port }, 'adopting the embedded PostgreSQL already running');
+      log.info(
+        { postgresPid: running.pid, port: running.port },
+        'adopting the embedded PostgreSQL already running',
+      );
+      await ensureDatabase(adopted, 'sluice');
       return { url: urlFor(adopted), port: running.port, started: false, stop: async () => undefined };
     }
     throw new SluiceError(
@@ -213,10 +218,14 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
 
   const port = opts.port;
   if (!(await portFree(port))) {
-    throw new SluiceError('db.port_busy', `port ${port} on 127.0.0.1 is already in use, so embedded PostgreSQL cannot start`, {
-      hint: `set database.embedded_port in sluice.yaml to a free port, or stop the program listening on it (ss -ltnp 'sport = :${port}')`,
-      exitCode: 2,
-    });
+    throw new SluiceError(
+      'db.port_busy',
+      `port ${port} on 127.0.0.1 is already in use, so embedded PostgreSQL cannot start`,
+      {
+        hint: `set database.embedded_port in sluice.yaml to a free port, or stop the program listening on it (ss -ltnp 'sport = :${port}')`,
+        exitCode: 2,
+      },
+    );
   }
   if (port !== creds.port) {
     creds = { ...creds, port };
@@ -229,7 +238,10 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
     max_connections: '300',
     ...opts.settings,
   };
-  const pgOpts = [`-p ${port}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v === '' ? "''" : v}`)].join(' ');
+  const pgOpts = [
+    `-p ${port}`,
+    ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v === '' ? "''" : v}`),
+  ].join(' ');
   const logFile = path.join(logDir, 'postgres.log');
   try {
     await run(bin.pg_ctl, ['start', '-D', pgDir, '-w', '-t', '60', '-l', logFile, '-o', pgOpts], ids);
@@ -238,10 +250,14 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
       (t) => t.split('\n').slice(-8).join('\n'),
       () => '',
     );
-    throw new SluiceError('db.embedded_start', `embedded PostgreSQL in ${pgDir} did not start: ${errorMessage(err)}\n${tail}`, {
-      hint: `see ${logFile}; or set DATABASE_URL to use an external PostgreSQL`,
-      cause: err,
-    });
+    throw new SluiceError(
+      'db.embedded_start',
+      `embedded PostgreSQL in ${pgDir} did not start: ${errorMessage(err)}\n${tail}`,
+      {
+        hint: `see ${logFile}; or set DATABASE_URL to use an external PostgreSQL`,
+        cause: err,
+      },
+    );
   }
   log.info({ port, dir: pgDir }, 'embedded PostgreSQL started');
   await ensureDatabase(creds, 'sluice');
@@ -257,7 +273,13 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
   };
 }
 
-async function initdb(bin: Binaries, pgDir: string, creds: Credentials, ids: RunAs, log: Logger): Promise<void> {
+async function initdb(
+  bin: Binaries,
+  pgDir: string,
+  creds: Credentials,
+  ids: RunAs,
+  log: Logger,
+): Promise<void> {
   await mkdir(pgDir, { recursive: true, mode: 0o700 });
   if (ids.uid !== undefined) {
     await chown(pgDir, ids.uid, ids.gid ?? ids.uid);
@@ -294,7 +316,10 @@ async function assertTraversable(dir: string, uid: number): Promise<void> {
       throw new SluiceError(
         'db.embedded_permissions',
         `embedded PostgreSQL runs as the 'postgres' user, which cannot enter ${current} (mode ${(st.mode & 0o777).toString(8)})`,
-        { hint: `put data_dir somewhere the postgres user can reach (e.g. /var/lib/sluice), or chmod o+x ${current}`, exitCode: 2 },
+        {
+          hint: `put data_dir somewhere the postgres user can reach (e.g. /var/lib/sluice), or chmod o+x ${current}`,
+          exitCode: 2,
+        },
       );
     }
     current = path.dirname(current);
@@ -303,7 +328,11 @@ async function assertTraversable(dir: string, uid: number): Promise<void> {
 
 function run(cmd: string, args: string[], ids: RunAs): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...ids, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    const child = spawn(cmd, args, {
+      ...ids,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
@@ -314,7 +343,12 @@ function run(cmd: string, args: string[], ids: RunAs): Promise<string> {
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve(out);
-      else reject(new Error(`${path.basename(cmd)} exited with ${code}: ${out.trim().split('\n').slice(-5).join(' | ')}`));
+      else
+        reject(
+          new Error(
+            `${path.basename(cmd)} exited with ${code}: ${out.trim().split('\n').slice(-5).join(' | ')}`,
+          ),
+        );
     });
   });
 }

@@ -22,13 +22,19 @@ export function loadMigrations(): Migration[] {
   return readdirSync(dir)
     .filter((f) => /^\d{4}_.+\.sql$/.test(f))
     .sort()
-    .map((f) => ({ version: Number.parseInt(f.slice(0, 4), 10), name: f.slice(5, -4), sql: readFileSync(path.join(dir, f), 'utf8') }));
+    .map((f) => ({
+      version: Number.parseInt(f.slice(0, 4), 10),
+      name: f.slice(5, -4),
+      sql: readFileSync(path.join(dir, f), 'utf8'),
+    }));
 }
 
 export const schemaVersion = (): number => Math.max(0, ...loadMigrations().map((m) => m.version));
 
 export async function currentVersion(db: Db): Promise<number> {
-  const exists = await db.maybeOne<{ t: string | null }>(`select to_regclass('sluice_migrations')::text as t`);
+  const exists = await db.maybeOne<{ t: string | null }>(
+    `select to_regclass('sluice_migrations')::text as t`,
+  );
   if (!exists?.t) return 0;
   const row = await db.one<{ v: number | null }>('select max(version) as v from sluice_migrations');
   return row.v ?? 0;
@@ -42,7 +48,10 @@ export async function assertSchemaNotNewer(db: Db): Promise<void> {
     throw new SluiceError(
       'db.schema_newer',
       `the database schema is at version ${current}, newer than this Sluice understands (${ours})`,
-      { hint: 'upgrade this machine to the Sluice version the other machines run, then start it again', exitCode: 2 },
+      {
+        hint: 'upgrade this machine to the Sluice version the other machines run, then start it again',
+        exitCode: 2,
+      },
     );
   }
 }
@@ -56,14 +65,19 @@ export async function migrate(db: Db, log?: Logger): Promise<{ applied: Migratio
     await q.exec('select pg_advisory_lock($1, $2)', [DbLock.namespace, DbLock.migrate]);
     await q.exec(`create table if not exists sluice_migrations (
       version int primary key, name text not null, applied_at timestamptz not null default now())`);
-    const done = new Set((await q.query<{ version: number }>('select version from sluice_migrations')).map((r) => r.version));
+    const done = new Set(
+      (await q.query<{ version: number }>('select version from sluice_migrations')).map((r) => r.version),
+    );
     const newest = Math.max(0, ...done);
     const ours = Math.max(0, ...migrations.map((m) => m.version));
     if (newest > ours) {
       throw new SluiceError(
         'db.schema_newer',
         `the database schema is at version ${newest}, newer than this Sluice understands (${ours})`,
-        { hint: 'upgrade this machine to the Sluice version the other machines run, then start it again', exitCode: 2 },
+        {
+          hint: 'upgrade this machine to the Sluice version the other machines run, then start it again',
+          exitCode: 2,
+        },
       );
     }
     const applied: Migration[] = [];
@@ -72,21 +86,30 @@ export async function migrate(db: Db, log?: Logger): Promise<{ applied: Migratio
       try {
         await client.query('begin');
         await client.query(m.sql);
-        await client.query('insert into sluice_migrations(version, name) values ($1, $2)', [m.version, m.name]);
+        await client.query('insert into sluice_migrations(version, name) values ($1, $2)', [
+          m.version,
+          m.name,
+        ]);
         await client.query('commit');
       } catch (err) {
         await client.query('rollback').catch(() => undefined);
-        throw new SluiceError('db.migration_failed', `migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, {
-          hint: 'nothing of this migration was applied; fix the cause and start again',
-          cause: err,
-        });
+        throw new SluiceError(
+          'db.migration_failed',
+          `migration ${m.version} (${m.name}) failed: ${(err as Error).message}`,
+          {
+            hint: 'nothing of this migration was applied; fix the cause and start again',
+            cause: err,
+          },
+        );
       }
-      log?.info({ version: m.version, name: m.name }, 'applied migration');
+      log?.info({ version: m.version, migration: m.name }, 'applied migration');
       applied.push(m);
     }
     return { applied, version: Math.max(newest, ...applied.map((m) => m.version)) };
   } finally {
-    await q.exec('select pg_advisory_unlock($1, $2)', [DbLock.namespace, DbLock.migrate]).catch(() => undefined);
+    await q
+      .exec('select pg_advisory_unlock($1, $2)', [DbLock.namespace, DbLock.migrate])
+      .catch(() => undefined);
     client.release();
   }
 }

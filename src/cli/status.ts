@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { listPools } from '../engine/pools.ts';
+import { listProcesses } from '../engine/processes.ts';
+import { queueStatus } from '../engine/status.ts';
+import { withContext } from './common.ts';
+import { ago, printJson, printTable } from './output.ts';
+
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description(
+      'live processes with their last heartbeat, pools used/size, queue depth and oldest waiting task per kind',
+    )
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withContext(cmd, async ({ db, config }) => {
+        const staleMs = config.worker.lease_seconds * 1000 * 2;
+        const [procs, pools, queues] = await Promise.all([listProcesses(db), listPools(db), queueStatus(db)]);
+        const processes = procs.map((p) => ({
+          id: p.id,
+          host: p.host,
+          pid: p.pid,
+          role: p.role,
+          tags: p.tags,
+          running: Number(p.running),
+          started_at: p.started_at,
+          last_heartbeat_at: p.last_heartbeat_at,
+          alive: Date.now() - p.last_heartbeat_at.getTime() < staleMs,
+        }));
+        if (opts.json) {
+          printJson({ processes, pools, queues });
+          return;
+        }
+        process.stdout.write('PROCESSES\n');
+        printTable(
+          processes.map((p) => ({
+            id: p.id,
+            role: p.role,
+            tags: p.tags.join(',') || '-',
+            running: p.running,
+            heartbeat: `${ago(p.last_heartbeat_at)}${p.alive ? '' : ' (STALE)'}`,
+          })),
+          '(no process is running: start one with `sluice start`)',
+        );
+        process.stdout.write('\nPOOLS\n');
+        printTable(
+          pools.map((p) => ({
+            pool: p.name,
+            used: `${p.running}/${p.size}`,
+            queued: p.queued,
+            note: p.size === 0 ? 'drained' : '',
+          })),
+        );
+        process.stdout.write('\nQUEUES\n');
+        printTable(
+          queues.map((q) => ({
+            kind: q.kind,
+            queued: q.queued,
+            running: q.running,
+            'failed 24h': q.failed_24h,
+            'oldest waiting': q.oldest_waiting_s === null ? '-' : `${q.oldest_waiting_s} s`,
+          })),
+          '(no work waiting)',
+        );
+      });
+    });
+}

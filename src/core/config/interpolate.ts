@@ -1,0 +1,176 @@
+/**
+ * `${...}` interpolation in string values, after the overlay merge.
+ *
+ * - `${VAR}`            value of environment variable VAR (error when unset)
+ * - `${VAR:-default}`   VAR when set and non-empty, else `default`
+ * - `${file:/abs/path}` contents of a secret file, trailing newlines trimmed; the file must exist and must
+ *                       not be readable by others (mode & 0o004); relative paths are resolved against
+ *                       the config file's directory. The field is then treated as a secret.
+ * - `$${`               a literal `${`
+ *
+ * An unquoted value that is exactly one `${...}` (e.g. `port: ${PORT:-8080}`) is re-typed after
+ * substitution, so numbers and true/false arrive as numbers and booleans.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import type { MapEntry, Origin, PathSeg, SNode } from './source.ts';
+import { formatOrigin, formatPath } from './source.ts';
+
+export interface InterpolationProblem {
+  origin: Origin;
+  path: PathSeg[];
+  message: string;
+  hint: string;
+}
+
+export interface InterpolateContext {
+  environ: NodeJS.ProcessEnv;
+  /** Directory for relative `${file:...}` paths. */
+  baseDir: string;
+  problems: InterpolationProblem[];
+}
+
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function interpolateTree(
+  node: SNode | null,
+  ctx: InterpolateContext,
+  path: PathSeg[] = [],
+): SNode | null {
+  if (node === null) return null;
+  switch (node.kind) {
+    case 'scalar': {
+      if (typeof node.value !== 'string' || !node.value.includes('$')) return node;
+      const r = interpolateString(node.value, node.origin, path, ctx);
+      if (r === undefined) return node;
+      let value: unknown = r.value;
+      if (node.plain && r.whole) value = retype(r.value);
+      return { ...node, value, secret: node.secret || r.secret };
+    }
+    case 'seq':
+      return {
+        ...node,
+        items: node.items.map((item, i) => interpolateTree(item, ctx, [...path, i]) as SNode),
+      };
+    case 'map': {
+      const entries = new Map<string, MapEntry>();
+      for (const [k, e] of node.entries) {
+        entries.set(k, { keyOrigin: e.keyOrigin, node: interpolateTree(e.node, ctx, [...path, k]) as SNode });
+      }
+      return { ...node, entries };
+    }
+  }
+}
+
+function retype(s: string): unknown {
+  if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) return Number(s);
+  if (s === 'true') return true;
+  if (s === 'false') return false;
+  return s;
+}
+
+/** Returns undefined when the string contains no interpolation at all. */
+export function interpolateString(
+  text: string,
+  origin: Origin,
+  path: PathSeg[],
+  ctx: InterpolateContext,
+): { value: string; secret: boolean; whole: boolean } | undefined {
+  let out = '';
+  let i = 0;
+  let secret = false;
+  let expressions = 0;
+  let touched = false;
+  const fail = (message: string, hint: string) => {
+    ctx.problems.push({
+      origin,
+      path,
+      message: `${formatOrigin(origin)}: ${formatPath(path)}: ${message}`,
+      hint,
+    });
+  };
+  while (i < text.length) {
+    if (text.startsWith('$${', i)) {
+      out += '${';
+      i += 3;
+      touched = true;
+      continue;
+    }
+    if (!text.startsWith('${', i)) {
+      out += text[i];
+      i++;
+      continue;
+    }
+    const end = text.indexOf('}', i + 2);
+    touched = true;
+    if (end < 0) {
+      fail(`unterminated '\${' in ${JSON.stringify(text)}`, 'close it with } or write $${ for a literal ${');
+      return { value: text, secret, whole: false };
+    }
+    expressions++;
+    const expr = text.slice(i + 2, end);
+    i = end + 1;
+    if (expr.startsWith('file:')) {
+      const file = expr.slice(5);
+      const r = readSecretFile(file, ctx.baseDir);
+      if ('error' in r) fail(r.error, r.hint);
+      else out += r.value;
+      secret = true;
+      continue;
+    }
+    const sep = expr.indexOf(':-');
+    const name = sep < 0 ? expr : expr.slice(0, sep);
+    if (!VAR_NAME.test(name)) {
+      fail(
+        `invalid interpolation '\${${expr}}': expected \${VAR}, \${VAR:-default} or \${file:/path}, found '${name}' as the variable name`,
+        'variable names are letters, digits and _ (not starting with a digit); write $${ for a literal ${',
+      );
+      continue;
+    }
+    const v = ctx.environ[name];
+    if (sep >= 0) {
+      out += v === undefined || v === '' ? expr.slice(sep + 2) : v;
+    } else if (v === undefined) {
+      fail(
+        `environment variable ${name} is not set (used as \${${name}})`,
+        `set ${name} or use \${${name}:-default}`,
+      );
+    } else out += v;
+  }
+  if (!touched) return undefined;
+  const whole = expressions === 1 && /^\$\{[^}]*\}$/.test(text);
+  return { value: out, secret, whole };
+}
+
+function readSecretFile(file: string, baseDir: string): { value: string } | { error: string; hint: string } {
+  if (file === '')
+    return { error: `'\${file:}' needs a path, e.g. \${file:/etc/sluice/db-password}`, hint: '' };
+  const abs = isAbsolute(file) ? file : resolve(baseDir, file);
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(abs);
+  } catch {
+    return {
+      error: `secret file ${abs} does not exist (expected a readable file, found nothing)`,
+      hint: `create ${abs} containing the secret and run \`chmod 600 ${abs}\``,
+    };
+  }
+  if (!st.isFile()) {
+    return { error: `secret file ${abs} is not a regular file`, hint: `point \${file:...} at a file` };
+  }
+  if ((Number(st.mode) & 0o004) !== 0 && process.platform !== 'win32') {
+    const mode = (Number(st.mode) & 0o777).toString(8).padStart(3, '0');
+    return {
+      error: `secret file ${abs} is readable by others (mode ${mode}); expected mode 600 or 640, found ${mode}`,
+      hint: `chmod 600 ${abs} (or chmod 640 ${abs} to let the file's group read it)`,
+    };
+  }
+  try {
+    return { value: readFileSync(abs, 'utf8').replace(/[\r\n]+$/, '') };
+  } catch (err) {
+    return {
+      error: `cannot read secret file ${abs}: ${(err as Error).message}`,
+      hint: `make ${abs} readable by the user running sluice`,
+    };
+  }
+}

@@ -1,0 +1,40 @@
+import { getHashes } from 'node:crypto';
+import { z } from 'zod';
+import { always, section, str } from './common.ts';
+
+export const LAYOUT_PLACEHOLDERS = ['instrument', 'yyyy', 'mm', 'dd', 'file_id', 'project'] as const;
+export const DEFAULT_LAYOUT = '{instrument}/{yyyy}_{mm}/{file_id}';
+
+const layoutSchema = z
+  .string({ error: `a path template such as "${DEFAULT_LAYOUT}"` })
+  .superRefine((s, ctx) => {
+    if (typeof s !== 'string') return;
+    const issue = (message: string) => ctx.addIssue({ code: 'custom', message, params: { full: true } });
+    const allowed = LAYOUT_PLACEHOLDERS.map((p) => `{${p}}`).join(', ');
+    for (const m of s.matchAll(/\{([^{}]*)\}/g)) {
+      if (!(LAYOUT_PLACEHOLDERS as readonly string[]).includes(m[1] ?? '')) {
+        issue(`unknown placeholder: expected only ${allowed}, found '{${m[1]}}' in '${s}'`);
+      }
+    }
+    const stripped = s.replace(/\{[^{}]*\}/g, '');
+    if (/[{}]/.test(stripped)) issue(`unbalanced braces: expected placeholders like {file_id}, found '${s}'`);
+    if (!s.includes('{file_id}')) {
+      issue(`expected a layout containing {file_id} (every file needs its own place), found '${s}'`);
+    }
+    if (s.startsWith('/') || s.split('/').includes('..')) {
+      issue(`expected a relative path inside backup.path without '..', found '${s}'`);
+    }
+  }, always);
+
+export const backupSchema = section(
+  z.strictObject({
+    /** Default: `<data_dir>/backup`; relative paths are resolved against the config file's directory. */
+    path: str('a directory path').optional(),
+    layout: layoutSchema.default(DEFAULT_LAYOUT),
+    hash: str()
+      .refine((h) => getHashes().includes(h), {
+        error: 'a hash algorithm supported by Node.js (sha256, sha512, sha1, md5, ...)',
+      })
+      .default('sha256'),
+  }),
+);

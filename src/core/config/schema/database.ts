@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { int, section } from './common.ts';
+
+export const databaseSchema = section(
+  z.strictObject({
+    /** Shared PostgreSQL; when absent Sluice runs an embedded PostgreSQL in data_dir. */
+    url: z
+      .string({ error: 'a PostgreSQL URL such as postgres://user:password@host:5432/sluice' })
+      .refine((u) => /^postgres(ql)?:\/\/./i.test(u), {
+        error: 'a URL starting with postgres:// or postgresql://',
+      })
+      .optional(),
+    embedded_port: int(1024, 65535).default(54329),
+    pool_size: int(1, 100).default(10),
+  }),
+);

@@ -1,0 +1,88 @@
+/**
+ * The configuration schema, one section per file. To add a section (processing, alerts, archive, ...):
+ * write `schema/<section>.ts` exporting one zod object (wrapped in `section()` when it may be omitted),
+ * add it to `sections` below, and describe its fields in docs/configuration.md.
+ */
+import { join, posix } from 'node:path';
+import { z } from 'zod';
+import { describeFound } from '../describe.ts';
+import { backupSchema } from './backup.ts';
+import { cleanupSchema } from './cleanup.ts';
+import { always, str } from './common.ts';
+import { databaseSchema } from './database.ts';
+import { instrumentsSchema } from './instruments.ts';
+import { logSchema } from './log.ts';
+import { poolsSchema } from './pools.ts';
+import { fallbackProjectSchema, projectsSchema } from './projects.ts';
+import { serverSchema } from './server.ts';
+import { variablesSchema } from './variables.ts';
+import { workerSchema } from './worker.ts';
+
+export const ENVIRONMENTS = ['local', 'sandbox', 'production'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+export const sections = {
+  /** Set by the loader from --env / SLUICE_ENV; not written in the file. */
+  environment: z.enum(ENVIRONMENTS),
+  data_dir: str('a directory path').default('./sluice-data'),
+  database: databaseSchema,
+  log: logSchema,
+  server: serverSchema,
+  worker: workerSchema,
+  pools: poolsSchema,
+  variables: variablesSchema,
+  projects: projectsSchema,
+  fallback_project: fallbackProjectSchema,
+  instruments: instrumentsSchema,
+  backup: backupSchema,
+  cleanup: cleanupSchema,
+};
+
+function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string): void {
+  ctx.addIssue({ code: 'custom', path, message, params: { full: true } });
+}
+
+/** Checks that span sections or entries. They see partly invalid data, so they check types first. */
+function crossSection(cfg: unknown, ctx: z.RefinementCtx): void {
+  const c = cfg as { instruments?: unknown; projects?: unknown };
+  if (typeof c.instruments !== 'object' || c.instruments === null) return;
+  const projects = typeof c.projects === 'object' && c.projects !== null ? Object.keys(c.projects) : [];
+  const watched: [string, string][] = [];
+  for (const [id, inst] of Object.entries(c.instruments)) {
+    const { project, watch } = (inst ?? {}) as { project?: unknown; watch?: unknown };
+    if (typeof project === 'string' && project !== '' && !projects.includes(project)) {
+      issue(
+        ctx,
+        ['instruments', id, 'project'],
+        `unknown project: expected the id of a project under projects: ` +
+          `(${projects.length ? projects.join(', ') : 'none defined'}), found ${describeFound(project)}`,
+      );
+    }
+    if (typeof watch === 'string' && watch !== '') {
+      const dir = posix.normalize(`${watch}/`);
+      for (const [otherId, otherDir] of watched) {
+        if (dir.startsWith(otherDir) || otherDir.startsWith(dir)) {
+          issue(
+            ctx,
+            ['instruments', id, 'watch'],
+            `expected a folder no other instrument watches, found ${describeFound(watch)}, ` +
+              `which overlaps instruments.${otherId}.watch; every file must belong to exactly one instrument`,
+          );
+          break;
+        }
+      }
+      watched.push([id, dir]);
+    }
+  }
+}
+
+export const configSchema = z
+  .strictObject(sections)
+  .superRefine(crossSection, always)
+  .transform((c) => ({
+    ...c,
+    backup: { ...c.backup, path: c.backup.path ?? join(c.data_dir, 'backup') },
+  }));
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { describeFound } from '../describe.ts';
+import { always, bool, namedRecord, num, section, str, strList } from './common.ts';
+
+export const INSTRUMENT_TYPES = ['thermo', 'bruker', 'sciex', 'generic'] as const;
+export type InstrumentType = (typeof INSTRUMENT_TYPES)[number];
+export const ENTRY_KINDS = ['file', 'folder'] as const;
+export const INSTRUMENT_ID = /^[a-z0-9][a-z0-9_-]*$/;
+
+export const acquisitionSchema = section(
+  z.strictObject({
+    /** A file whose size and mtime did not change for this long counts as acquired. */
+    stable_window_seconds: num({ gt: 0 }, 'seconds').default(600),
+    /** A newer raw file on the same instrument means the previous one is done. */
+    newer_file_means_done: bool().default(true),
+    /** Files older than old_file_threshold_hours when first seen count as acquired at once. */
+    consider_old_files_acquired: bool().default(true),
+    old_file_threshold_hours: num({ gt: 0 }, 'hours').default(5),
+    /** Give up waiting for a multi-part acquisition's main file after this long. */
+    main_file_timeout_seconds: num({ gt: 0 }, 'seconds').default(3600),
+  }),
+);
+
+export const instrumentCleanupSchema = section(
+  z.strictObject({
+    enabled: bool().default(false),
+    min_free_space_gb: num({ gte: 0 }, 'GB').optional(),
+    min_file_age_days: num({ gte: 0 }, 'days').optional(),
+  }),
+);
+
+const instrumentObject = z
+  .strictObject({
+    type: z.enum(INSTRUMENT_TYPES),
+    watch: str('a directory path (absolute, or relative to the config file)'),
+    glob: str('a glob pattern such as "**/*.raw"').optional(),
+    entry_kind: z.enum(ENTRY_KINDS).optional(),
+    scan_interval_seconds: num({ gt: 0, lte: 3600 }, 'seconds').default(10),
+    tags: strList('a tag').optional(),
+    project: str('a project id').optional(),
+    acquisition: acquisitionSchema,
+    move_after_backup: bool().default(false),
+    cleanup: instrumentCleanupSchema,
+  })
+  .superRefine((inst, ctx) => {
+    const i = inst as { type?: unknown; glob?: unknown; entry_kind?: unknown };
+    if (!(INSTRUMENT_TYPES as readonly unknown[]).includes(i.type)) return;
+    if (i.type === 'generic' && i.glob === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['glob'],
+        message:
+          'required for type \'generic\': expected a glob pattern selecting the raw data (e.g. "**/*.tif"), found nothing',
+        params: { full: true },
+      });
+    }
+    if (i.type !== 'generic' && i.glob !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['glob'],
+        message: `only allowed for type 'generic': expected no glob for type '${String(i.type)}' (its raw file layout is built in), found ${describeFound(i.glob)}`,
+        params: { full: true },
+      });
+    }
+    if (i.type !== 'generic' && i.entry_kind !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['entry_kind'],
+        message: `only allowed for type 'generic': expected no entry_kind for type '${String(i.type)}', found ${describeFound(i.entry_kind)}`,
+        params: { full: true },
+      });
+    }
+  }, always);
+
+export type InstrumentParsed = z.output<typeof instrumentObject>;
+
+export type Instrument = Omit<InstrumentParsed, 'tags' | 'entry_kind'> & {
+  /** Defaults to [`instrument:<id>`]. */
+  tags: string[];
+  /** `file` or `folder` for type generic (default `file`); undefined for vendor types. */
+  entry_kind: (typeof ENTRY_KINDS)[number] | undefined;
+};
+
+export const instrumentsSchema = section(
+  namedRecord(instrumentObject, {
+    pattern: INSTRUMENT_ID,
+    form: "lowercase letters, digits, '-' and '_', starting with a letter or digit (e.g. astral1, timstof-2)",
+    noun: 'instrument id',
+  }).transform(
+    (rec): Record<string, Instrument> =>
+      Object.fromEntries(
+        Object.entries(rec).map(([id, inst]) => [
+          id,
+          {
+            ...inst,
+            tags: inst.tags ?? [`instrument:${id}`],
+            entry_kind: inst.type === 'generic' ? (inst.entry_kind ?? 'file') : undefined,
+          },
+        ]),
+      ),
+  ),
+);

@@ -1,0 +1,10 @@
+import { z } from 'zod';
+import { section } from './common.ts';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const logSchema = section(
+  z.strictObject({
+    level: z.enum(LOG_LEVELS).default('info'),
+  }),
+);

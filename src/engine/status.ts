@@ -1,0 +1,43 @@
+import type { Queryable } from '../core/db/db.ts';
+
+export interface QueueRow {
+  kind: string;
+  queued: number;
+  running: number;
+  failed_24h: number;
+  oldest_waiting_s: number | null;
+}
+
+/** Queue depth and the age of the oldest runnable task, per kind. */
+export async function queueStatus(q: Queryable): Promise<QueueRow[]> {
+  const rows = await q.query<{
+    kind: string;
+    queued: string;
+    running: string;
+    failed_24h: string;
+    oldest: string | null;
+  }>(
+    `select kind,
+       count(*) filter (where state = 'queued') as queued,
+       count(*) filter (where state = 'running') as running,
+       count(*) filter (where state = 'failed' and finished_at > now() - interval '24 hours') as failed_24h,
+       extract(epoch from now() - min(run_after) filter (where state = 'queued' and run_after <= now()))::float8 as oldest
+     from tasks where state in ('queued', 'running') or (state = 'failed' and finished_at > now() - interval '24 hours')
+     group by kind order by kind`,
+  );
+  return rows.map((r) => ({
+    kind: r.kind,
+    queued: Number(r.queued),
+    running: Number(r.running),
+    failed_24h: Number(r.failed_24h),
+    oldest_waiting_s: r.oldest === null ? null : Math.round(Number(r.oldest)),
+  }));
+}
+
+/** Deletes finished tasks older than `days` (their outcome lives on in the domain tables and events). */
+export async function pruneTasks(q: Queryable, days: number): Promise<number> {
+  return q.exec(
+    `delete from tasks where state in ('succeeded', 'cancelled', 'failed') and finished_at < now() - $1 * interval '1 day'`,
+    [days],
+  );
+}

@@ -1,0 +1,88 @@
+/**
+ * Everything a Sluice process needs, built in one place: the loaded configuration, the database
+ * (embedded or external), the logger. Commands and the server receive this `AppContext`.
+ */
+
+import { type Config, type LoadedConfig, loadConfig } from '../core/config/index.ts';
+import { assertReachable, createDb, type Db } from '../core/db/db.ts';
+import { type EmbeddedServer, startEmbedded } from '../core/db/embedded.ts';
+import { assertSchemaNotNewer, currentVersion, migrate, schemaVersion } from '../core/db/migrate.ts';
+import { SluiceError } from '../core/errors.ts';
+import { createLogger, type Logger } from '../core/log.ts';
+import { Variables } from '../core/variables.ts';
+import { syncPools } from '../engine/pools.ts';
+
+export const VERSION = '0.1.0';
+
+export interface GlobalOptions {
+  config?: string;
+  env?: string;
+  logLevel?: string;
+}
+
+export type SchemaMode = 'migrate' | 'current' | 'any';
+
+export interface AppContext {
+  loaded: LoadedConfig;
+  config: Config;
+  db: Db;
+  log: Logger;
+  vars: Variables;
+  embedded: EmbeddedServer | undefined;
+  close(): Promise<void>;
+}
+
+export async function loadAppConfig(opts: GlobalOptions): Promise<LoadedConfig> {
+  return loadConfig({ path: opts.config, env: opts.env });
+}
+
+/**
+ * Opens the database for a command. Schema modes: `migrate` applies pending migrations and
+ * syncs pools from the config (start, demo, `db migrate`); `current` requires an up-to-date
+ * schema (commands never change it behind the operator's back); `any` checks nothing.
+ */
+export async function openContext(
+  opts: GlobalOptions,
+  how: { schema?: SchemaMode; loaded?: LoadedConfig; log?: Logger; quiet?: boolean } = {},
+): Promise<AppContext> {
+  const loaded = how.loaded ?? (await loadAppConfig(opts));
+  const config = loaded.config;
+  // one-shot commands log warnings only unless asked; long-running ones use the configured level
+  const log = how.log ?? createLogger({ level: opts.logLevel ?? (how.quiet ? 'warn' : config.log.level) });
+  let embedded: EmbeddedServer | undefined;
+  let url = config.database.url;
+  if (!url) {
+    embedded = await startEmbedded({ dataDir: config.data_dir, port: config.database.embedded_port, log });
+    url = embedded.url;
+  }
+  const db = createDb(url, { max: config.database.pool_size, log });
+  const close = async () => {
+    await db.close().catch(() => undefined);
+    await embedded?.stop();
+  };
+  try {
+    await assertReachable(db);
+    const mode = how.schema ?? 'current';
+    if (mode === 'migrate') {
+      await migrate(db, log);
+      await syncPools(db, config.pools);
+    } else if (mode === 'current') {
+      await assertSchemaNotNewer(db);
+      const v = await currentVersion(db);
+      if (v < schemaVersion()) {
+        throw new SluiceError(
+          'db.schema_old',
+          `the database schema is at version ${v}; this Sluice needs ${schemaVersion()}`,
+          {
+            hint: 'run `sluice db migrate` (or start Sluice, which migrates)',
+            exitCode: 1,
+          },
+        );
+      }
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { loaded, config, db, log, vars: new Variables(db, config.variables), embedded, close };
+}

@@ -1,0 +1,90 @@
+/**
+ * Runs a Sluice process: the worker (claims tasks), the web server, or both. Used by
+ * `sluice start` and `sluice demo`. Stops gracefully on SIGTERM/SIGINT: no new claims, running
+ * tasks get `worker.shutdown_grace_seconds` to finish, then their leases are released.
+ */
+import { createApp, startServer } from '../api/server.ts';
+import { UsageError } from '../core/errors.ts';
+import { ensureSchedules } from '../engine/schedules.ts';
+import { Worker } from '../engine/worker.ts';
+import { type AppContext, VERSION } from './context.ts';
+import { collect } from './handlers.ts';
+
+export type Role = 'web' | 'worker' | 'all';
+
+export function parseRole(raw: string): Role {
+  if (raw === 'web' || raw === 'worker' || raw === 'all') return raw;
+  throw new UsageError(`--role must be web, worker or all, got '${raw}'`);
+}
+
+export interface Running {
+  worker?: Worker;
+  webUrl?: string;
+  stop(): Promise<void>;
+}
+
+export async function runProcess(
+  ctx: AppContext,
+  opts: { role: Role; tags: string[]; concurrency?: number; port?: number },
+): Promise<Running> {
+  const { config, db, log } = ctx;
+  const stops: (() => Promise<void>)[] = [];
+  const running: Running = {
+    async stop() {
+      for (const s of stops.reverse()) await s();
+    },
+  };
+  try {
+    if (opts.role === 'worker' || opts.role === 'all') {
+      const stage = collect(config, ctx);
+      await ensureSchedules(db, stage.schedules);
+      const worker = new Worker({
+        db,
+        log,
+        handlers: stage.handlers,
+        role: opts.role,
+        version: VERSION,
+        tags: opts.tags,
+        concurrency: opts.concurrency ?? config.worker.concurrency,
+        leaseMs: config.worker.lease_seconds * 1000,
+        heartbeatMs: config.worker.heartbeat_seconds * 1000,
+        pollMs: config.worker.poll_seconds * 1000,
+        graceMs: config.worker.shutdown_grace_seconds * 1000,
+      });
+      await worker.start();
+      running.worker = worker;
+      stops.push(() => worker.stop());
+    }
+    if (opts.role === 'web' || opts.role === 'all') {
+      const server = await startServer(createApp({ db, version: VERSION }), {
+        host: config.server.host,
+        port: opts.port ?? config.server.port,
+        log,
+      });
+      running.webUrl = server.url;
+      stops.push(() => server.close());
+    }
+  } catch (err) {
+    await running.stop();
+    throw err;
+  }
+  return running;
+}
+
+/** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
+export function untilSignal(onFirst?: (sig: string) => void): Promise<string> {
+  return new Promise((resolve) => {
+    let seen = false;
+    const handler = (sig: string) => {
+      if (seen) {
+        process.stderr.write('second signal: exiting now; leases will expire and other workers take over\n');
+        process.exit(130);
+      }
+      seen = true;
+      onFirst?.(sig);
+      resolve(sig);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}
