@@ -8,6 +8,8 @@ import { formatError, SluiceError } from '../core/errors.ts';
 import { VERSION } from '../runtime/context.ts';
 import { registerConfigCommands } from './config.ts';
 import { registerDbCommands } from './db.ts';
+import { registerDemoCommand } from './demo.ts';
+import { registerFileCommands } from './files.ts';
 import { registerPoolCommands } from './pools.ts';
 import { registerStartCommand } from './start.ts';
 import { registerStatusCommand } from './status.ts';
@@ -40,8 +42,10 @@ Getting started:
 
 Docs: README.md, docs/configuration.md, docs/failure-modes.md`,
   );
+  registerDemoCommand(program);
   registerConfigCommands(program);
   registerDbCommands(program);
+  registerFileCommands(program);
   registerVarCommands(program);
   registerPoolCommands(program);
   registerStartCommand(program);

@@ -87,6 +87,11 @@ export interface TaskHandlerDef {
    * attempts exhausted): the domain records the outcome (e.g. the file ends in `error`).
    */
   onFailed?(tx: Tx, task: TaskRow, error: unknown): Promise<void>;
+  /**
+   * Called in the transaction that puts a failed attempt back in the queue (a retry will follow),
+   * so the domain can show the error while the task waits (e.g. "backup target full; retrying").
+   */
+  onRetry?(tx: Tx, task: TaskRow, error: unknown, retryInMs: number): Promise<void>;
   /** Lease length for this kind (default: the worker's). */
   leaseMs?: number;
 }

@@ -314,21 +314,17 @@ export class Worker {
     const permanent = err instanceof PermanentError;
     const final = permanent || task.attempts >= task.max_attempts;
     const message = errorMessage(err);
+    const delay = final ? 0 : backoffMs(task.attempts, this.backoffBaseMs);
     await this.db.tx(async (tx) => {
       const n = await tx.exec(
         `update tasks set state = $3, last_error = $4, lease_owner = null, lease_expires_at = null,
            run_after = now() + $5 * interval '1 millisecond', finished_at = case when $3 = 'failed' then now() end
          where id = $1 and token = $2 and state = 'running'`,
-        [
-          task.id,
-          task.token,
-          final ? 'failed' : 'queued',
-          message,
-          final ? 0 : backoffMs(task.attempts, this.backoffBaseMs),
-        ],
+        [task.id, task.token, final ? 'failed' : 'queued', message, delay],
       );
       if (n !== 1) return; // taken over meanwhile: the new owner decides
       if (final) await def.onFailed?.(tx, task, err);
+      else await def.onRetry?.(tx, task, err, delay);
     });
     if (final) log.error({ err: message, attempts: task.attempts, permanent }, 'task failed');
     else log.warn({ err: message, attempts: task.attempts }, 'task failed; will retry');

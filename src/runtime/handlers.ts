@@ -1,12 +1,16 @@
 /**
  * The task kinds this program knows and the periodic work the config asks for. Each stage
- * contributes its handlers and schedules here; `sluice start` runs the ones its role needs.
+ * contributes its handlers and schedules here; `sluice start` runs them on the worker role.
  */
+import { backupHandler } from '../backup/backup-task.ts';
+import { moveHandler } from '../cleanup/move.ts';
+import { removerHandler, removerSchedules } from '../cleanup/remove.ts';
 import type { Config } from '../core/config/index.ts';
+import type { Variables } from '../core/variables.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import { pruneTasks } from '../engine/status.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
-import type { AppContext } from './context.ts';
+import { scanHandler, scanSchedules } from '../intake/scan-task.ts';
 
 export interface Stage {
   handlers: TaskHandlerDef[];
@@ -26,11 +30,16 @@ const maintenance = (): Stage => ({
   schedules: [{ name: 'engine.prune', kind: 'engine.prune', cron: '17 3 * * *', pool: 'default' }],
 });
 
-export function stages(_config: Config): Stage[] {
-  return [maintenance()];
+export function collect(config: Config, vars: Variables): Stage {
+  const deps = { config, vars };
+  const stages: Stage[] = [
+    maintenance(),
+    { handlers: [scanHandler(deps)], schedules: scanSchedules(config) },
+    { handlers: [backupHandler(deps)], schedules: [] },
+    { handlers: [moveHandler(deps), removerHandler(deps)], schedules: removerSchedules(config) },
+  ];
+  return { handlers: stages.flatMap((s) => s.handlers), schedules: stages.flatMap((s) => s.schedules) };
 }
 
-export function collect(config: Config, _ctx?: AppContext): Stage {
-  const all = stages(config);
-  return { handlers: all.flatMap((s) => s.handlers), schedules: all.flatMap((s) => s.schedules) };
-}
+/** Names of the schedules this config defines (others of the same families are removed at start). */
+export const SCHEDULE_PREFIXES = ['scan:', 'remove:'];

@@ -5,10 +5,11 @@
  */
 import { createApp, startServer } from '../api/server.ts';
 import { UsageError } from '../core/errors.ts';
-import { ensureSchedules } from '../engine/schedules.ts';
+import { ensureSchedules, removeSchedulesExcept } from '../engine/schedules.ts';
 import { Worker } from '../engine/worker.ts';
+import { syncInstruments } from '../files/repo.ts';
 import { type AppContext, VERSION } from './context.ts';
-import { collect } from './handlers.ts';
+import { collect, SCHEDULE_PREFIXES } from './handlers.ts';
 
 export type Role = 'web' | 'worker' | 'all';
 
@@ -36,8 +37,17 @@ export async function runProcess(
   };
   try {
     if (opts.role === 'worker' || opts.role === 'all') {
-      const stage = collect(config, ctx);
+      const stage = collect(config, ctx.vars);
+      await syncInstruments(db, config.instruments);
       await ensureSchedules(db, stage.schedules);
+      // instruments removed from the config stop being scanned and cleaned
+      for (const prefix of SCHEDULE_PREFIXES) {
+        await removeSchedulesExcept(
+          db,
+          prefix,
+          stage.schedules.map((s) => s.name).filter((n) => n.startsWith(prefix)),
+        );
+      }
       const worker = new Worker({
         db,
         log,

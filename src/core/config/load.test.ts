@@ -91,7 +91,7 @@ describe('loadConfig: happy path', () => {
     expect(config.cleanup).toEqual({ allow_outside_production: false });
     const a = config.instruments.astral1!;
     expect(a.watch).toBe(join(t.dir, 'raw/astral1'));
-    expect(a.tags).toEqual(['instrument:astral1']);
+    expect(a.tags).toEqual([]);
     expect(a.entry_kind).toBeUndefined();
     expect(a.scan_interval_seconds).toBe(10);
     expect(a.move_after_backup).toBe(false);

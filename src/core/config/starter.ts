@@ -66,7 +66,7 @@ instruments:
     type: thermo # thermo, bruker, sciex or generic (generic needs a glob)
     watch: /mnt/instruments/astral1 # the instrument's output folder (a network share)
     scan_interval_seconds: 10
-    # tags: [instrument:astral1] # default; processing tasks are routed by tag
+    # tags: [instrument:astral1] # only workers started with --tags instrument:astral1 scan/copy/clean it (default: any worker)
     # project: proteomics # put every file in one project instead of matching tokens
     acquisition:
       stable_window_seconds: 600 # unchanged this long = acquisition finished

@@ -75,7 +75,7 @@ const instrumentObject = z
 export type InstrumentParsed = z.output<typeof instrumentObject>;
 
 export type Instrument = Omit<InstrumentParsed, 'tags' | 'entry_kind'> & {
-  /** Defaults to [`instrument:<id>`]. */
+  /** Worker tags needed to scan, copy and clean this instrument (default none: any worker). */
   tags: string[];
   /** `file` or `folder` for type generic (default `file`); undefined for vendor types. */
   entry_kind: (typeof ENTRY_KINDS)[number] | undefined;
@@ -93,7 +93,7 @@ export const instrumentsSchema = section(
           id,
           {
             ...inst,
-            tags: inst.tags ?? [`instrument:${id}`],
+            tags: inst.tags ?? [],
             entry_kind: inst.type === 'generic' ? (inst.entry_kind ?? 'file') : undefined,
           },
         ]),

@@ -1,0 +1,189 @@
+/**
+ * Task `backup.copy` (pool `copy`, the instrument's tags): the verified copy of one acquisition to
+ * `<backup.path>/<layout>`, then the file's next step.
+ *
+ * Crash points: killed during the copy → the lease expires, another attempt sweeps the partial temp
+ * and copies again (copy.ts); killed after the rename but before the database write → the next
+ * attempt finds an identical copy and associates it without copying. The copy row, the manifest and
+ * the `backed_up` transition are written in the transaction that completes the task.
+ */
+import path from 'node:path';
+import type { Config, InstrumentConfig } from '../core/config/index.ts';
+import type { Tx } from '../core/db/db.ts';
+import { errorMessage, SluiceError } from '../core/errors.ts';
+import { enqueue } from '../engine/enqueue.ts';
+import type { TaskHandlerDef } from '../engine/types.ts';
+import { note, transition } from '../files/lifecycle.ts';
+import { type FileRow, getFile } from '../files/repo.ts';
+import { copyVerified } from './copy.ts';
+import type { SourceSpec } from './manifest.ts';
+import { moveAside } from './temp.ts';
+
+const ACTOR = 'backup';
+
+/** Where the backup of `file` lives: `backup.path` + the layout with its placeholders filled. */
+export function backupLocation(
+  config: Config,
+  file: Pick<FileRow, 'id' | 'instrument_id' | 'project_id' | 'created_at'>,
+): string {
+  const d = file.created_at;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const values: Record<string, string> = {
+    instrument: file.instrument_id,
+    yyyy: String(d.getUTCFullYear()),
+    mm: pad(d.getUTCMonth() + 1),
+    dd: pad(d.getUTCDate()),
+    file_id: file.id,
+    project: file.project_id,
+  };
+  const rel = config.backup.layout.replace(/\{([a-z_]+)\}/g, (_, k: string) => values[k] ?? '');
+  const root = config.backup.path ?? path.join(config.data_dir, 'backup');
+  return path.join(root, rel);
+}
+
+/** The raw data of a file as a copy source, at its current place on the instrument. */
+export function sourceSpec(
+  file: Pick<FileRow, 'kind' | 'name' | 'companions' | 'source_path' | 'current_path'>,
+): SourceSpec {
+  const p = file.current_path ?? file.source_path;
+  if (file.kind === 'file') return { kind: 'file', path: p };
+  if (file.kind === 'folder') return { kind: 'folder', path: p };
+  return { kind: 'files', dir: path.dirname(p), names: [path.basename(p), ...file.companions] };
+}
+
+/** What follows a verified backup. Processing hooks in here; without it the file is done. */
+export async function afterBackup(tx: Tx, file: FileRow, inst: InstrumentConfig | undefined): Promise<void> {
+  await transition(tx, file.id, 'done_not_processed', {
+    actor: ACTOR,
+    from: ['backed_up'],
+    reason: 'backed up and verified; no processing settings apply to this file',
+  });
+  if (inst?.move_after_backup && file.instrument_copy === 'present') {
+    await enqueue(tx, {
+      kind: 'cleanup.move',
+      subject: file.id,
+      pool: 'cleanup',
+      tags: inst.tags,
+      dedupeKey: `move:${file.id}`,
+    });
+  }
+}
+
+export function backupHandler(deps: { config: Config }): TaskHandlerDef {
+  return {
+    kind: 'backup.copy',
+    async run(ctx) {
+      const file = await getFile(ctx.db, ctx.task.subject!);
+      if (!file || !['acquired', 'backing_up'].includes(file.status)) {
+        ctx.log.info(
+          { fileId: ctx.task.subject, status: file?.status },
+          'nothing to back up (file not waiting for a backup)',
+        );
+        return;
+      }
+      const inst = deps.config.instruments[file.instrument_id];
+      const log = ctx.log.child({ fileId: file.id, instrument: file.instrument_id });
+      const dest = backupLocation(deps.config, file);
+      if (file.status === 'acquired') {
+        await ctx.db.tx((tx) =>
+          transition(tx, file.id, 'backing_up', {
+            actor: ACTOR,
+            from: ['acquired'],
+            reason: `copying to ${dest}`,
+          }),
+        );
+      }
+      if (ctx.task.payload.acceptOverwrite && !ctx.task.payload.movedAside) {
+        const { existsSync } = await import('node:fs');
+        if (existsSync(dest)) {
+          const kept = await moveAside(dest);
+          await ctx.db.tx(async (tx) => {
+            await tx.exec(
+              `update copies set state = 'replaced' where file_id = $1 and target = 'backup' and state = 'verified'`,
+              [file.id],
+            );
+            await note(
+              tx,
+              file.id,
+              ACTOR,
+              `the differing backup was moved aside to ${kept} (operator accepted the overwrite)`,
+              { kept },
+            );
+          });
+          log.warn({ kept }, 'moved the differing backup aside');
+        }
+      }
+      let lastLog = Date.now();
+      const result = await copyVerified({
+        source: sourceSpec(file),
+        dest,
+        algorithm: deps.config.backup.hash,
+        signal: ctx.signal,
+        onProgress: (done, total) => {
+          if (Date.now() - lastLog > 10_000) {
+            lastLog = Date.now();
+            log.info({ done, total }, 'copying');
+          }
+        },
+      });
+      await ctx.complete(async (tx) => {
+        await tx.exec(
+          `update copies set state = 'replaced' where file_id = $1 and target = 'backup' and state = 'verified'`,
+          [file.id],
+        );
+        await tx.exec(
+          `insert into copies (file_id, target, location, state, hash_algorithm, manifest, bytes, seconds, associated)
+           values ($1, 'backup', $2, 'verified', $3, $4::jsonb, $5, $6, $7)`,
+          [
+            file.id,
+            dest,
+            result.manifest.algorithm,
+            JSON.stringify(result.manifest),
+            result.manifest.totalBytes,
+            result.seconds,
+            result.associated,
+          ],
+        );
+        await tx.exec(
+          'update files set manifest = $2::jsonb, hash_algorithm = $3, size_bytes = $4 where id = $1',
+          [file.id, JSON.stringify(result.manifest), result.manifest.algorithm, result.manifest.totalBytes],
+        );
+        const reason = result.associated
+          ? `an identical verified copy already existed at ${dest}; associated without copying`
+          : `copied ${result.manifest.entries.length} file(s), ${result.bytes} bytes in ${result.seconds.toFixed(1)} s; read back and verified (${result.manifest.algorithm})`;
+        await transition(tx, file.id, 'backed_up', {
+          actor: ACTOR,
+          from: ['backing_up'],
+          reason,
+          data: { location: dest },
+        });
+        const updated = await tx.one<FileRow>('select * from files where id = $1', [file.id]);
+        await afterBackup(tx, updated, inst);
+      });
+      log.info(
+        { dest, bytes: result.bytes, seconds: result.seconds, associated: result.associated },
+        'backed up',
+      );
+    },
+    async onRetry(tx, task, err, retryInMs) {
+      await note(
+        tx,
+        task.subject!,
+        ACTOR,
+        `backup attempt ${task.attempts} failed: ${errorMessage(err)}; retrying in ${Math.round(retryInMs / 1000)} s`,
+        {
+          code: err instanceof SluiceError ? err.code : 'unknown',
+        },
+      );
+    },
+    async onFailed(tx, task, err) {
+      const hint = err instanceof SluiceError && err.hint ? ` — ${err.hint}` : '';
+      await transition(tx, task.subject!, 'error', {
+        actor: ACTOR,
+        from: ['acquired', 'backing_up'],
+        reason: `backup failed: ${errorMessage(err)}${hint}`,
+        data: { code: err instanceof SluiceError ? err.code : 'unknown', attempts: task.attempts },
+      });
+    },
+  };
+}

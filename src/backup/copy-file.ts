@@ -1,0 +1,142 @@
+/**
+ * Copy one file while hashing it: a single read pass over the source.
+ *
+ * Pipeline with two buffers A/B: while chunk k (in A) is written to the temp file and chunk k+1 is
+ * read into B (both in libuv's thread pool), this thread hashes chunk k. A buffer is reused only after
+ * its write finished, so the bytes hashed are exactly the bytes written. The destination is opened
+ * with `wx` (never truncates an existing file). After the last chunk the copy gets its final mode and
+ * the source's times, then one `fsync` makes data and metadata durable. To keep that final fsync short
+ * the written data is flushed in the background every `FLUSH_EVERY` bytes (`fdatasync` running in the
+ * thread pool while copying goes on); each completed flush hands its window to the read-back worker
+ * (readback.ts), which re-reads and hashes it on another core.
+ *
+ * Crash points: a kill leaves a partial temp file (the caller names it `.x.sluice-partial-*`); the next
+ * attempt's leftover sweep removes it. Nothing here touches the final name.
+ */
+
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { sourceError, targetError, throwIfAborted } from './fsutil.ts';
+import { CHUNK_BYTES, createHasher } from './hash.ts';
+import type { ReadBack, ReadBackFile } from './readback.ts';
+
+/**
+ * Start a background fdatasync after this many bytes were written since the last one; each completed
+ * flush lets the read-back worker verify that window.
+ */
+export const FLUSH_EVERY = 64 * 1024 * 1024;
+
+export interface FileCopyOptions {
+  algorithm: string;
+  /** Final permission bits of the copy from the source's mode (applied before the fsync). */
+  mode: (sourceMode: number) => number;
+  signal?: AbortSignal;
+  /** Called after each chunk with the bytes of this file copied so far. */
+  onBytes?: (bytesDone: number) => void;
+  /** For error messages: the target directory and the bytes the whole copy needs. */
+  targetDir: string;
+  bytesNeeded: number;
+  /** Reused buffers (two, CHUNK_BYTES each); allocated when absent. */
+  bufs?: [Buffer, Buffer];
+  /** Reads the copy back on another thread, window by window as it is flushed (readback.ts). */
+  readBack: ReadBack;
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer, len: number, pos: number): Promise<void> {
+  let off = 0;
+  while (off < len) {
+    const { bytesWritten } = await fh.write(buf, off, len - off, pos + off);
+    if (bytesWritten === 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
+    off += bytesWritten;
+  }
+}
+
+/**
+ * Copy `src` to the new file `dst`; returns the source's hex digest, the bytes copied, and the
+ * read-back of the copy, to be `finish`ed by the caller (after any fault-injection hook in tests).
+ */
+export async function copyFileHashing(
+  src: string,
+  dst: string,
+  opts: FileCopyOptions,
+): Promise<{ hash: string; bytes: number; readBack: ReadBackFile }> {
+  const hasher = createHasher(opts.algorithm);
+  const what = `copy of ${src}`;
+  const tErr = (err: unknown) =>
+    targetError(err, dst, { dir: opts.targetDir, bytesNeeded: opts.bytesNeeded });
+  const bufs = opts.bufs ?? [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
+  throwIfAborted(opts.signal, what);
+
+  const input = await open(src, 'r').catch((e) => {
+    throw sourceError(e, src);
+  });
+  let output: FileHandle | undefined;
+  let reading: Promise<{ bytesRead: number }> | undefined;
+  let writing: Promise<void> | undefined;
+  let flushing: Promise<void> | undefined;
+  let flushError: unknown;
+  try {
+    const st = await input.stat();
+    output = await open(dst, 'wx', 0o600).catch((e) => {
+      throw tErr(e);
+    });
+    const out = output;
+    const readBack = opts.readBack.open(dst, opts.algorithm);
+    let pos = 0;
+    let turn = 0;
+    let sinceFlush = 0;
+    reading = input.read(bufs[0], 0, CHUNK_BYTES, 0);
+    for (;;) {
+      const n: number = await reading.then(
+        (r) => r.bytesRead,
+        (e) => {
+          throw sourceError(e, src);
+        },
+      );
+      reading = undefined;
+      if (writing) await writing; // frees the other buffer for the next read
+      writing = undefined;
+      if (n === 0) break;
+      throwIfAborted(opts.signal, what);
+      const cur = bufs[turn]!;
+      turn ^= 1;
+      reading = input.read(bufs[turn]!, 0, CHUNK_BYTES, pos + n);
+      reading.catch(() => {}); // awaited at the top of the loop; no unhandled rejection meanwhile
+      writing = writeAll(out, cur, n, pos).catch((e) => {
+        throw tErr(e);
+      });
+      writing.catch(() => {});
+      hasher.update(cur.subarray(0, n));
+      const written = pos; // every write below this offset has completed
+      pos += n;
+      sinceFlush += n;
+      if (sinceFlush >= FLUSH_EVERY && !flushing) {
+        sinceFlush = 0;
+        // A background fdatasync consumes a writeback error (Linux reports it once per descriptor),
+        // so keep it: the final fsync alone could then succeed on a broken copy.
+        flushing = out.datasync().then(
+          () => {
+            flushing = undefined;
+            readBack.allow(written); // flushed: the worker may read it back now
+          },
+          (e) => {
+            flushError = e;
+            flushing = undefined;
+          },
+        );
+      }
+      opts.onBytes?.(pos);
+    }
+    if (flushing) await flushing;
+    if (flushError) throw tErr(flushError);
+    await out.chmod(opts.mode(st.mode)).catch((e) => Promise.reject(tErr(e)));
+    await out.utimes(st.atime, st.mtime).catch((e) => Promise.reject(tErr(e)));
+    await out.sync().catch((e) => Promise.reject(tErr(e)));
+    return { hash: hasher.digest('hex'), bytes: pos, readBack };
+  } finally {
+    // Never close a descriptor under an operation still running in the thread pool.
+    await Promise.allSettled([reading, writing, flushing]);
+    await input.close().catch(() => {});
+    if (output) await output.close().catch(() => {});
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Write the temp copy of a whole source (file, folder tree, or companion set), check the source stayed
+ * the same, read the temp back and compare, and make its directories durable. The caller (copy.ts)
+ * gives it its final name and removes it on any error.
+ *
+ * Crash points: everything written here is below the temp path (`.<name>.sluice-partial-*`); a kill at
+ * any point leaves only that temp, which the next attempt's leftover sweep removes. Temp directories
+ * are created 0o700 and stay owner-writable until the end so removal always works; files get their
+ * final read-only mode before their fsync.
+ */
+import { chmod, lstat, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SluiceError } from '../core/errors.ts';
+import { changedBetween, sourceChanged } from './compare.ts';
+import { copyFileHashing } from './copy-file.ts';
+import { fsyncDir, sourceError, targetError, throwIfAborted } from './fsutil.ts';
+import { sameHash } from './hash.ts';
+import {
+  listSourceTree,
+  type Manifest,
+  type ManifestEntry,
+  makeManifest,
+  type SourceSpec,
+  sourceLabel,
+  sourcePath,
+} from './manifest.ts';
+import { ReadBack, type ReadBackFile } from './readback.ts';
+
+export interface TempTreeOptions {
+  spec: SourceSpec;
+  temp: string;
+  dest: string;
+  before: { files: ManifestEntry[]; dirs: string[] };
+  algorithm: string;
+  bufs: [Buffer, Buffer];
+  signal?: AbortSignal;
+  targetDir: string;
+  onProgress: (bytesDone: number) => void;
+  /** Called after the copy pass, before the read-back. */
+  onVerify: () => void | Promise<void>;
+}
+
+/** Read-only copies; keep execute bits. */
+const fileMode = (srcMode: number) => 0o444 | (srcMode & 0o111);
+/** Directories stay owner-writable so the copy can later be removed or moved aside. */
+const dirMode = (srcMode: number) => (srcMode & 0o777) | 0o700;
+
+interface Ctx {
+  o: TempTreeOptions;
+  label: string;
+  total: number;
+  tp: (rel: string) => string;
+  tErr: (err: unknown, p: string) => Error;
+  srcStat: (p: string) => Promise<import('node:fs').Stats>;
+}
+
+export async function writeTempTree(o: TempTreeOptions): Promise<Manifest> {
+  const { spec, temp } = o;
+  const total = o.before.files.reduce((s, e) => s + e.size, 0);
+  const c: Ctx = {
+    o,
+    label: sourceLabel(spec),
+    total,
+    tp: (rel) => (spec.kind === 'file' ? temp : join(temp, ...rel.split('/'))),
+    tErr: (err, p) => targetError(err, p, { dir: o.targetDir, bytesNeeded: total }),
+    srcStat: (p) =>
+      lstat(p).catch((err) => {
+        throw sourceError(err, p);
+      }),
+  };
+  const dirModes = await makeDirs(c);
+  const readBack = new ReadBack();
+  let manifest: Manifest;
+  try {
+    const copied = await copyPass(c, readBack);
+    await o.onVerify();
+    manifest = makeManifest(o.algorithm, await checkReadBack(c, copied));
+  } finally {
+    await readBack.close();
+  }
+  // Final directory modes, then make every directory entry durable (deepest first).
+  for (const [p, mode] of dirModes) await chmod(p, mode).catch((e) => Promise.reject(c.tErr(e, p)));
+  for (const [p] of dirModes.sort((a, b) => b[0].length - a[0].length)) {
+    await fsyncDir(p).catch((e) => Promise.reject(c.tErr(e, p)));
+  }
+  return manifest;
+}
+
+/** Create the temp directory tree (0o700 while we work); returns the final modes to apply at the end. */
+async function makeDirs(c: Ctx): Promise<[string, number][]> {
+  const { spec, temp } = c.o;
+  const dirModes: [string, number][] = [];
+  if (spec.kind === 'file') return dirModes;
+  await mkdir(temp, { mode: 0o700 }).catch((e) => Promise.reject(c.tErr(e, temp)));
+  for (const rel of c.o.before.dirs) {
+    const mode = dirMode((await c.srcStat(sourcePath(spec, rel))).mode);
+    await mkdir(c.tp(rel), { mode: 0o700 }).catch((e) => Promise.reject(c.tErr(e, c.tp(rel))));
+    dirModes.push([c.tp(rel), mode]);
+  }
+  dirModes.push([temp, spec.kind === 'folder' ? dirMode((await c.srcStat(spec.path)).mode) : 0o755]);
+  return dirModes;
+}
+
+type Copied = { entry: ManifestEntry; back: ReadBackFile }[];
+
+/** One read of the source per file, hashed on the way; each file re-stat'ed afterwards. */
+async function copyPass(c: Ctx, readBack: ReadBack): Promise<Copied> {
+  const { spec } = c.o;
+  let done = 0;
+  const copied: Copied = [];
+  for (const e of c.o.before.files) {
+    const src = sourcePath(spec, e.rel);
+    const base = done;
+    const got = await copyFileHashing(src, c.tp(e.rel), {
+      algorithm: c.o.algorithm,
+      mode: fileMode,
+      signal: c.o.signal,
+      bufs: c.o.bufs,
+      readBack,
+      targetDir: c.o.targetDir,
+      bytesNeeded: c.total,
+      onBytes: (n) => c.o.onProgress(base + n),
+    });
+    done += got.bytes;
+    const st = await c.srcStat(src);
+    const why: string[] = [];
+    if (got.bytes !== e.size || st.size !== e.size) {
+      why.push(`${src}: size was ${e.size} bytes, read ${got.bytes}, now ${st.size}`);
+    } else if (st.mtimeMs !== e.mtimeMs) why.push(`${src}: modified while being copied (mtime changed)`);
+    if (why.length > 0) throw sourceChanged(c.label, why, 'while it was being copied');
+    copied.push({ entry: { ...e, hash: got.hash }, back: got.readBack });
+  }
+  // Files added to or removed from a folder meanwhile.
+  const root = spec.kind === 'files' ? spec.dir : spec.path;
+  const changed = changedBetween(spec.kind, c.o.before.files, (await listSourceTree(spec)).files, root);
+  if (changed.length > 0) throw sourceChanged(c.label, changed, 'while it was being copied');
+  return copied;
+}
+
+/** Finish the read-back of every file (the rest after the final fsync) and compare with the source. */
+async function checkReadBack(c: Ctx, copied: Copied): Promise<ManifestEntry[]> {
+  const { spec, algorithm } = c.o;
+  for (const { entry: e, back } of copied) {
+    throwIfAborted(c.o.signal, `copy of ${c.label} to ${c.o.dest}`);
+    const got = await back.finish().catch((err) => {
+      throw c.tErr(err, c.tp(e.rel));
+    });
+    if (got.size !== e.size || !sameHash(got.hash, e.hash)) {
+      const name = spec.kind === 'file' ? c.o.dest : join(c.o.dest, e.rel);
+      throw new SluiceError(
+        'backup.verify_failed',
+        `read-back of the new copy ${name} does not match the source ${sourcePath(spec, e.rel)}: ` +
+          `source ${e.size} bytes ${algorithm} ${e.hash}, copy ${got.size} bytes ${got.hash}`,
+        {
+          hint: `the partial copy was removed and the copy is retried automatically; if this repeats, check the backup target ${c.o.targetDir} for disk or filesystem errors`,
+        },
+      );
+    }
+  }
+  return copied.map((x) => x.entry);
+}

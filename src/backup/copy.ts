@@ -1,0 +1,169 @@
+/**
+ * `copyVerified`: the verified copy of one acquisition (a file, a folder, or a file with companions).
+ *
+ * Steps, and what a kill (or power loss) at each one leaves behind:
+ * 0. Refuse a destination that is the source or inside it; create dest's parent (preflight.ts).
+ * 1. Sweep leftover temps `.<name>.sluice-partial-*` next to `dest` (from earlier killed attempts).
+ *    Killed here: some leftovers remain; the next attempt sweeps again.
+ * 2. List the source (sizes, mtimes); compare with `expected` if given. Read-only.
+ * 3. `dest` exists? Compare it with the source (existing.ts): same → `associated`, nothing written;
+ *    different → PermanentError `backup.target_differs`. Read-only. `dest` is never overwritten.
+ * 4. Write a temp (a file, or a directory tree) in dest's directory, hashing the source in the same read
+ *    pass (copy-file.ts), fsync each file. Killed here: a partial temp remains, never a partial `dest`;
+ *    step 1 of the next attempt removes it.
+ * 5. Re-stat and re-list the source; any change in size, mtime or the set of files → retryable
+ *    `backup.source_changed`. Compare the hashes with `expected`.
+ * 6. Read-back: a worker thread re-reads the temp through its own descriptor and hashes it, each
+ *    window after an fdatasync covering it returned (readback.ts), so it overlaps the copy on a second
+ *    core; the rest is read after the final fsync. A mismatch → `backup.verify_failed`. This verifies
+ *    what the filesystem returns; right after writing that is usually the page cache (Node cannot drop
+ *    it), so it catches copy bugs, short writes and errors the filesystem reports, not silent media
+ *    corruption; `verifyCopy` (before the remover deletes anything) re-reads later.
+ * 7. fsync the temp's directories, give the temp its final name without replacing anything (link+unlink
+ *    for a file, rename for a directory), fsync the parent. Killed before the rename: as in 4. Killed
+ *    after it: `dest` is complete and verified; the next attempt finds it and associates (step 3).
+ * On any error the temp is removed before the error is thrown; `dest` is untouched.
+ *
+ * Copies are read-only (0o444, execute bits kept); directories stay owner-writable so a copy can be
+ * removed or moved aside. File mtimes are kept; directory mtimes are not.
+ */
+import { dirname, resolve } from 'node:path';
+import { PermanentError, SluiceError } from '../core/errors.ts';
+import { compareEntries, sourceChanged } from './compare.ts';
+import { writeTempTree } from './copy-tree.ts';
+import { checkExisting } from './existing.ts';
+import { abortedError, exists, fsyncDir, removeTree, targetError, throwIfAborted } from './fsutil.ts';
+import { CHUNK_BYTES, checkAlgorithm } from './hash.ts';
+import { listSourceTree, type Manifest, type SourceSpec, sourceLabel } from './manifest.ts';
+import { checkFreeSpace, checkNotSource, ensureParent } from './preflight.ts';
+import { commitDir, commitFile, DestinationExists, removeLeftovers, tempNameFor } from './temp.ts';
+
+export type CopyPhase = 'copy' | 'verify' | 'commit';
+
+export interface CopyOptions {
+  source: SourceSpec;
+  /** Final path: the file for kind `file`, the directory for `folder` and `files`. */
+  dest: string;
+  /** Hash algorithm; default `expected.algorithm`, else sha256. */
+  algorithm?: string;
+  /** Hashes recorded earlier (e.g. at discovery); the source must still match them. */
+  expected?: Manifest;
+  signal?: AbortSignal;
+  /** Bytes of the source copied so far (copy pass only), and the total. */
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
+  /**
+   * Called when a phase starts, with the temp path (for logs; tests use it to inject faults):
+   * `copy` before the first byte, `verify` after the copy pass and its fsyncs, when the read-back of
+   * what was not yet verified (at least the last 64 MiB window of each file) begins, `commit` before
+   * the rename.
+   */
+  onPhase?: (phase: CopyPhase, info: { temp: string; dest: string }) => void | Promise<void>;
+  /** Check free space before copying (default true). ENOSPC while writing is handled either way. */
+  checkSpace?: boolean;
+}
+
+export interface CopyResult {
+  manifest: Manifest;
+  /** Bytes written (0 when associated). */
+  bytes: number;
+  seconds: number;
+  /** True when `dest` already held the same content and nothing was copied. */
+  associated: boolean;
+}
+
+function pickAlgorithm(opts: CopyOptions): string {
+  const alg = checkAlgorithm(opts.algorithm ?? opts.expected?.algorithm);
+  if (opts.expected && checkAlgorithm(opts.expected.algorithm) !== alg) {
+    throw new PermanentError(
+      'backup.bad_hash',
+      `the expected manifest uses ${opts.expected.algorithm} but ${alg} was asked for (copy to ${opts.dest})`,
+      'copy with the algorithm the checksums were recorded with',
+    );
+  }
+  return alg;
+}
+
+export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  const spec = opts.source;
+  const dest = resolve(opts.dest);
+  const parent = dirname(dest);
+  const label = sourceLabel(spec);
+  const what = `copy of ${label} to ${dest}`;
+  const algorithm = pickAlgorithm(opts);
+  const bufs: [Buffer, Buffer] = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
+  throwIfAborted(opts.signal, what);
+
+  await checkNotSource(spec, dest);
+  try {
+    await ensureParent(parent);
+    await removeLeftovers(dest);
+  } catch (err) {
+    throw targetError(err, parent, { dir: parent, bytesNeeded: 0 });
+  }
+  const before = await listSourceTree(spec);
+  const root = spec.kind === 'files' ? spec.dir : spec.path;
+  if (opts.expected) {
+    const p = compareEntries(spec.kind, opts.expected.entries, before.files, { root, algorithm });
+    if (p.length > 0) throw sourceChanged(label, p, 'since it was recorded');
+  }
+  const associate = async () => {
+    const manifest = await checkExisting({
+      spec,
+      dest,
+      before: before.files,
+      algorithm,
+      expected: opts.expected,
+      signal: opts.signal,
+      bufs,
+    });
+    return { manifest, bytes: 0, seconds: seconds(), associated: true };
+  };
+  if (await exists(dest)) return associate();
+
+  const total = before.files.reduce((s, e) => s + e.size, 0);
+  if (opts.checkSpace !== false) await checkFreeSpace(parent, total, before.files.length);
+  const temp = tempNameFor(dest);
+  try {
+    await opts.onPhase?.('copy', { temp, dest });
+    const manifest = await writeTempTree({
+      spec,
+      temp,
+      dest,
+      before,
+      algorithm,
+      bufs,
+      signal: opts.signal,
+      targetDir: parent,
+      onProgress: (done) => opts.onProgress?.(done, total),
+      onVerify: () => opts.onPhase?.('verify', { temp, dest }),
+    });
+    if (opts.expected) {
+      const p = compareEntries(spec.kind, opts.expected.entries, manifest.entries, { root, algorithm });
+      if (p.length > 0) throw sourceChanged(label, p, 'since its checksums were recorded');
+    }
+    throwIfAborted(opts.signal, what);
+    await opts.onPhase?.('commit', { temp, dest });
+    throwIfAborted(opts.signal, what);
+    if (spec.kind === 'file') await commitFile(temp, dest);
+    else await commitDir(temp, dest);
+    await fsyncDir(parent);
+    return { manifest, bytes: total, seconds: seconds(), associated: false };
+  } catch (err) {
+    await removeTree(temp).catch(() => {});
+    if (err instanceof DestinationExists) return associate(); // someone else finished first
+    throw normalize(err, { what, opts, dest, total });
+  }
+}
+
+function normalize(
+  err: unknown,
+  ctx: { what: string; opts: CopyOptions; dest: string; total: number },
+): Error {
+  const aborted = ctx.opts.signal?.aborted;
+  if (err instanceof SluiceError && (err.code !== 'backup.aborted' || !aborted)) return err;
+  if (aborted) return abortedError(ctx.what, ctx.opts.signal?.reason);
+  // Anything not mapped yet happened on the target side (commit, fsync) or in a callback.
+  return targetError(err, ctx.dest, { dir: dirname(ctx.dest), bytesNeeded: ctx.total });
+}

@@ -1,0 +1,117 @@
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PermanentError } from '../core/errors.ts';
+import {
+  commitDir,
+  commitFile,
+  DestinationExists,
+  findLeftovers,
+  moveAside,
+  removeLeftovers,
+  tempNameFor,
+} from './temp.ts';
+import { makeTmp } from './testing.ts';
+
+let tmp: Awaited<ReturnType<typeof makeTmp>>;
+beforeAll(async () => {
+  tmp = await makeTmp();
+});
+afterAll(() => tmp.cleanup());
+
+describe('temp names and leftovers', () => {
+  it('names temps .<basename>.sluice-partial-<12 hex> beside the destination', () => {
+    const t = tempNameFor('/backup/a/x.raw');
+    expect(t).toMatch(/^\/backup\/a\/\.x\.raw\.sluice-partial-[0-9a-f]{12}$/);
+    expect(tempNameFor('/backup/a/x.raw')).not.toBe(t);
+  });
+
+  it('removes only the leftovers of this destination, read-only trees included', async () => {
+    const d = join(tmp.dir, 'sweep');
+    await mkdir(d);
+    const dest = join(d, 'x.d');
+    const leftFile = tempNameFor(dest);
+    const leftDir = tempNameFor(dest);
+    await writeFile(leftFile, 'partial');
+    await mkdir(join(leftDir, 'ro'), { recursive: true });
+    await writeFile(join(leftDir, 'ro', 'f'), 'f');
+    await chmod(join(leftDir, 'ro', 'f'), 0o444);
+    await chmod(join(leftDir, 'ro'), 0o555);
+    const keep = [
+      '.x.d.sluice-partial-nothex',
+      `.x.dd.sluice-partial-${'a'.repeat(12)}`,
+      `.y.sluice-partial-${'b'.repeat(12)}`,
+      'x.d',
+    ];
+    for (const k of keep) await writeFile(join(d, k), 'keep');
+    expect((await findLeftovers(dest)).sort()).toEqual([leftFile, leftDir].sort());
+    expect((await removeLeftovers(dest)).length).toBe(2);
+    expect((await readdir(d)).sort()).toEqual([...keep].sort());
+  });
+
+  it('finds nothing when the directory does not exist yet', async () => {
+    expect(await removeLeftovers(join(tmp.dir, 'no', 'such', 'x.raw'))).toEqual([]);
+  });
+});
+
+describe('commit never overwrites', () => {
+  it('commitFile refuses an existing destination and keeps both files', async () => {
+    const dest = join(tmp.dir, 'c.raw');
+    const temp = tempNameFor(dest);
+    await writeFile(dest, 'old');
+    await writeFile(temp, 'new');
+    await expect(commitFile(temp, dest)).rejects.toBeInstanceOf(DestinationExists);
+    expect(await readFile(dest, 'utf8')).toBe('old');
+    expect(await readFile(temp, 'utf8')).toBe('new');
+  });
+
+  it('commitFile gives the temp its final name', async () => {
+    const dest = join(tmp.dir, 'c2.raw');
+    const temp = tempNameFor(dest);
+    await writeFile(temp, 'new');
+    await commitFile(temp, dest);
+    expect(await readFile(dest, 'utf8')).toBe('new');
+    expect(await findLeftovers(dest)).toEqual([]);
+  });
+
+  it('commitDir refuses an existing non-empty directory', async () => {
+    const dest = join(tmp.dir, 'c.d');
+    const temp = tempNameFor(dest);
+    await mkdir(dest);
+    await writeFile(join(dest, 'f'), 'old');
+    await mkdir(temp);
+    await expect(commitDir(temp, dest)).rejects.toBeInstanceOf(DestinationExists);
+    expect(await readFile(join(dest, 'f'), 'utf8')).toBe('old');
+  });
+});
+
+describe('moveAside', () => {
+  it('renames a file to <dest>.replaced-<timestamp> and never reuses a name', async () => {
+    const dest = join(tmp.dir, 'm.raw');
+    const now = new Date('2025-01-31T12:00:00.000Z');
+    await writeFile(dest, 'one');
+    const first = await moveAside(dest, now);
+    expect(basename(first)).toBe('m.raw.replaced-2025-01-31T12-00-00.000Z');
+    await writeFile(dest, 'two');
+    const second = await moveAside(dest, now);
+    expect(second).toBe(`${first}-2`);
+    expect(await readFile(first, 'utf8')).toBe('one');
+    expect(await readFile(second, 'utf8')).toBe('two');
+    expect(await readdir(tmp.dir)).not.toContain('m.raw');
+  });
+
+  it('moves a directory aside', async () => {
+    const dest = join(tmp.dir, 'm.d');
+    await mkdir(dest);
+    await writeFile(join(dest, 'f'), 'x');
+    const moved = await moveAside(dest);
+    expect(await readFile(join(moved, 'f'), 'utf8')).toBe('x');
+  });
+
+  it('fails clearly when there is nothing to move', async () => {
+    const err = await moveAside(join(tmp.dir, 'absent.raw')).catch((e) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect(err.code).toBe('backup.move_aside_missing');
+    expect(err.message).toContain('absent.raw');
+  });
+});

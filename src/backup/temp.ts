@@ -1,0 +1,144 @@
+/**
+ * Temp names next to the destination, the leftover sweep, the no-overwrite commit, and `moveAside`.
+ *
+ * A copy is written to `.<basename>.sluice-partial-<12 hex>` in the destination's directory (same
+ * filesystem, so the final step is a rename or link, never a copy) and becomes visible under its
+ * final name only after it verified.
+ *
+ * Crash points:
+ * - Killed while a temp exists: the temp stays. The next attempt for the same destination calls
+ *   `removeLeftovers` first, which removes every `.<basename>.sluice-partial-*` (files or trees,
+ *   read-only content included). This is how a kill -9 mid-copy recovers without a person.
+ * - Killed inside `commitFile` between `link` and `unlink`: the destination is complete (it verified
+ *   before the link) and the temp is a second name of the same inode; the sweep unlinks the temp and
+ *   the next attempt finds the destination matching the source (`associated`).
+ * - Killed inside `moveAside`: it renames with the same no-overwrite commit, so the old copy has its
+ *   old name, its new name, or (a file, between link and unlink) both; never neither. Run again, it
+ *   finishes: the file is then moved aside under a second `-2` name beside the first, still intact.
+ * Two workers on one destination (a stale lease) is prevented by the engine's fencing; if it happens
+ * anyway the second sweep removes the first one's temp, whose copy then fails, and neither commit can
+ * overwrite the other (see `commitFile` / `commitDir`).
+ */
+import { randomBytes } from 'node:crypto';
+import { link, lstat, readdir, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { PermanentError } from '../core/errors.ts';
+import { errnoCode, exists, fsyncDir, isMissing, removeTree } from './fsutil.ts';
+
+export const PARTIAL_MARK = '.sluice-partial-';
+const SUFFIX = /^[0-9a-f]{12}$/;
+
+export function tempNameFor(dest: string): string {
+  return join(dirname(dest), `.${basename(dest)}${PARTIAL_MARK}${randomBytes(6).toString('hex')}`);
+}
+
+/** Paths of leftover temps of `dest` (from crashed or killed attempts). */
+export async function findLeftovers(dest: string): Promise<string[]> {
+  const dir = dirname(dest);
+  const prefix = `.${basename(dest)}${PARTIAL_MARK}`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if (isMissing(err)) return [];
+    throw err;
+  }
+  return names
+    .filter((n) => n.startsWith(prefix) && SUFFIX.test(n.slice(prefix.length)))
+    .map((n) => join(dir, n));
+}
+
+/** Remove leftover temps of `dest`; returns what was removed. */
+export async function removeLeftovers(dest: string): Promise<string[]> {
+  const found = await findLeftovers(dest);
+  for (const p of found) await removeTree(p);
+  if (found.length > 0) await fsyncDir(dirname(dest));
+  return found;
+}
+
+export class DestinationExists extends Error {
+  constructor(readonly dest: string) {
+    super(`${dest} appeared while the copy was running`);
+  }
+}
+
+/**
+ * Give the verified temp file its final name without ever replacing an existing file: `link` fails
+ * with EEXIST where `rename` would silently overwrite. Filesystems without hard links (some SMB/FUSE
+ * mounts) fall back to check-then-rename.
+ */
+export async function commitFile(temp: string, dest: string): Promise<void> {
+  try {
+    await link(temp, dest);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'EEXIST') throw new DestinationExists(dest);
+    if (
+      code !== 'EPERM' &&
+      code !== 'ENOTSUP' &&
+      code !== 'EOPNOTSUPP' &&
+      code !== 'EMLINK' &&
+      code !== 'ENOSYS'
+    ) {
+      throw err;
+    }
+    if (await exists(dest)) throw new DestinationExists(dest);
+    await rename(temp, dest);
+    return;
+  }
+  await unlink(temp);
+}
+
+/**
+ * Rename a verified temp directory to its final name. rename(2) replaces only an EMPTY directory (no
+ * data can be lost that way) and fails with ENOTEMPTY/EEXIST on a non-empty one or ENOTDIR on a file.
+ */
+export async function commitDir(temp: string, dest: string): Promise<void> {
+  if (await exists(dest)) throw new DestinationExists(dest);
+  try {
+    await rename(temp, dest);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
+      throw new DestinationExists(dest);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Rename an existing backup at `dest` to `<dest>.replaced-<timestamp>` and return the new path (used by
+ * `sluice backup accept-overwrite` before copying again). The timestamp is ISO 8601 UTC with `:`
+ * written as `-` so the name is valid on SMB shares too, e.g. `x.raw.replaced-2025-01-31T12-00-00.000Z`.
+ * Never replaces anything: an existing name gets a `-2`, `-3`, ... suffix.
+ */
+export async function moveAside(dest: string, now: Date = new Date()): Promise<string> {
+  try {
+    await lstat(dest);
+  } catch (err) {
+    if (isMissing(err)) {
+      throw new PermanentError(
+        'backup.move_aside_missing',
+        `cannot move aside ${dest}: it does not exist`,
+        'nothing to keep; copy the file again normally',
+      );
+    }
+    throw err;
+  }
+  const base = `${dest}.replaced-${now.toISOString().replaceAll(':', '-')}`;
+  for (let i = 1; i < 1000; i++) {
+    const target = i === 1 ? base : `${base}-${i}`;
+    if (await exists(target)) continue;
+    const st = await lstat(dest);
+    try {
+      if (st.isDirectory()) await commitDir(dest, target);
+      else await commitFile(dest, target);
+    } catch (err) {
+      if (err instanceof DestinationExists) continue;
+      throw err;
+    }
+    await fsyncDir(dirname(dest));
+    return target;
+  }
+  throw new PermanentError('backup.move_aside_failed', `cannot find a free name to move ${dest} aside`);
+}

@@ -1,0 +1,137 @@
+/**
+ * Check a stored copy (or the instrument original) against a recorded manifest. The remover calls this
+ * before deleting anything, so it is conservative: every difference is a problem, and so is a file it
+ * cannot read or an entry without a recorded hash.
+ *
+ * - kind `file`: `path` is the file; its name may differ from the recorded `rel`.
+ * - kind `folder`: `path` is the folder; files not in the manifest, links and special files are
+ *   problems ("unexpected extra file"). Empty directories are not compared.
+ * - kind `files`: `path` is the directory holding the companions; only the recorded names are checked
+ *   (an instrument folder holds other acquisitions too, so other files are not problems).
+ *
+ * Sizes are compared first; only when all sizes match are the files hashed (one read pass each).
+ * The hashes are of what the filesystem returns now; a copy just written may still be served from the
+ * page cache.
+ *
+ * Crash points: only reads; a kill leaves nothing behind. Throws only for a bad algorithm
+ * (`backup.bad_hash`) or an abort (`backup.aborted`); everything else is reported as a problem.
+ */
+import { lstat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { SluiceError } from '../core/errors.ts';
+import { compareEntries } from './compare.ts';
+import { errnoCode, isMissing } from './fsutil.ts';
+import { checkAlgorithm, hashFile, sameHash } from './hash.ts';
+import { type Manifest, type ManifestEntry, type SourceKind, walkFolder } from './manifest.ts';
+
+export type VerifyResult = { ok: true } | { ok: false; problems: string[] };
+
+export interface VerifyOptions {
+  /** Compare hashes too (default true). With false only presence and sizes are checked. */
+  hashes?: boolean;
+  signal?: AbortSignal;
+  /** Called after each chunk with the bytes hashed so far over all files. */
+  onBytes?: (bytesDone: number) => void;
+}
+
+function entryPath(path: string, kind: SourceKind, rel: string): string {
+  return kind === 'file' ? path : join(path, ...rel.split('/'));
+}
+
+function what(st: import('node:fs').Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  return st.isFile() ? 'a regular file' : 'a special file';
+}
+
+async function listActual(
+  path: string,
+  kind: SourceKind,
+  manifest: Manifest,
+  problems: string[],
+): Promise<ManifestEntry[] | undefined> {
+  const actual: ManifestEntry[] = [];
+  let root: import('node:fs').Stats;
+  try {
+    root = await lstat(path);
+  } catch (err) {
+    problems.push(isMissing(err) ? `${path}: missing` : `${path}: cannot stat (${errnoCode(err) ?? err})`);
+    return undefined;
+  }
+  const wantDir = kind !== 'file';
+  if (wantDir ? !root.isDirectory() : !root.isFile()) {
+    problems.push(`${path}: is ${what(root)}, expected ${wantDir ? 'a directory' : 'a regular file'}`);
+    return undefined;
+  }
+  if (kind === 'file') {
+    actual.push({ rel: basename(path), size: root.size, mtimeMs: root.mtimeMs, hash: '' });
+  } else if (kind === 'folder') {
+    try {
+      const walked = await walkFolder(path);
+      actual.push(...walked.files);
+      for (const o of walked.odd)
+        problems.push(`${entryPath(path, kind, o.rel)}: is ${o.what}, not a regular file`);
+    } catch (err) {
+      problems.push(`${path}: cannot list (${errnoCode(err) ?? err})`);
+      return undefined;
+    }
+  } else {
+    for (const e of manifest.entries) {
+      const p = entryPath(path, kind, e.rel);
+      try {
+        const st = await lstat(p);
+        if (st.isFile()) actual.push({ rel: e.rel, size: st.size, mtimeMs: st.mtimeMs, hash: '' });
+        else problems.push(`${p}: is ${what(st)}, expected a regular file`);
+      } catch (err) {
+        if (!isMissing(err)) problems.push(`${p}: cannot stat (${errnoCode(err) ?? err})`);
+      }
+    }
+  }
+  return actual;
+}
+
+export async function verifyCopy(
+  path: string,
+  kind: SourceKind,
+  manifest: Manifest,
+  opts: VerifyOptions = {},
+): Promise<VerifyResult> {
+  const algorithm = checkAlgorithm(manifest.algorithm);
+  const problems: string[] = [];
+  const actual = await listActual(path, kind, manifest, problems);
+  if (actual === undefined) return { ok: false, problems }; // the root itself is missing or wrong
+  const seen = new Set(problems.map((p) => p.split(': ')[0]));
+  for (const p of compareEntries(kind, manifest.entries, actual, { root: path, extras: kind === 'folder' })) {
+    // A link or special file at an expected name was reported already; do not also call it missing.
+    if (!seen.has(p.split(': ')[0])) problems.push(p);
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  if (opts.hashes === false) return { ok: true };
+
+  let done = 0;
+  for (const e of manifest.entries) {
+    const p = entryPath(path, kind, e.rel);
+    if (!e.hash) {
+      problems.push(`${p}: no recorded ${algorithm} to compare with`);
+      continue;
+    }
+    try {
+      const before = done;
+      const got = await hashFile(p, {
+        algorithm,
+        signal: opts.signal,
+        onBytes: (n) => opts.onBytes?.(before + n),
+      });
+      done += got.size;
+      if (got.size !== e.size)
+        problems.push(`${p}: size differs (expected ${e.size} bytes, found ${got.size})`);
+      else if (!sameHash(got.hash, e.hash)) {
+        problems.push(`${p}: ${algorithm} differs (expected ${e.hash}, found ${got.hash})`);
+      }
+    } catch (err) {
+      if (err instanceof SluiceError) throw err; // aborted
+      problems.push(isMissing(err) ? `${p}: missing` : `${p}: read error (${errnoCode(err) ?? err})`);
+    }
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true };
+}

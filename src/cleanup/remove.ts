@@ -1,0 +1,199 @@
+/**
+ * Task `cleanup.remove` (one schedule per instrument with `cleanup.enabled`): frees an instrument's
+ * disk when its free space is below `min_free_space_gb`, by deleting the oldest instrument copies
+ * older than `min_file_age_days` — and only after re-reading BOTH the instrument copy and the backup
+ * and matching them against the hashes recorded at backup. A mismatch on either side keeps the file
+ * and is raised on the file's timeline (a corrupt backup is marked `corrupt`).
+ *
+ * Refused outside the `production` environment unless `cleanup.allow_outside_production` is true.
+ * With the variable `cleanup_dry_run` (default true) it only records what it would delete.
+ *
+ * Crash points: a kill during verification leaves everything in place; a kill during deletion of a
+ * folder leaves a partly deleted instrument copy whose backup is verified — the next run re-verifies,
+ * finds the instrument copy changed and reports it instead of deleting blindly; the operator then
+ * marks it done with `sluice files purge` (not yet available: see docs/failure-modes.md).
+ */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { verifyCopy } from '../backup/verify.ts';
+import type { Config, InstrumentConfig } from '../core/config/index.ts';
+import type { Db } from '../core/db/db.ts';
+import type { Logger } from '../core/log.ts';
+import type { Variables } from '../core/variables.ts';
+import type { ScheduleSpec } from '../engine/schedules.ts';
+import type { TaskHandlerDef } from '../engine/types.ts';
+import { BACKED_UP, note } from '../files/lifecycle.ts';
+import type { FileRow } from '../files/repo.ts';
+import { freeSpace } from '../intake/scan.ts';
+
+const ACTOR = 'remover';
+const GB = 1024 ** 3;
+
+export interface RemoverDeps {
+  config: Config;
+  vars: Variables;
+}
+
+export function removerSchedules(config: Config): ScheduleSpec[] {
+  return Object.entries(config.instruments)
+    .filter(([, inst]) => inst.cleanup.enabled)
+    .map(([id, inst]) => ({
+      name: `remove:${id}`,
+      kind: 'cleanup.remove',
+      payload: { instrument: id },
+      pool: 'cleanup',
+      tags: inst.tags,
+      intervalMs: 15 * 60_000,
+    }));
+}
+
+export interface RemoverReport {
+  instrument: string;
+  enabled: boolean;
+  reason?: string;
+  dryRun: boolean;
+  freeBefore?: number;
+  freeAfter?: number;
+  removed: string[];
+  wouldRemove: string[];
+  refused: { id: string; problems: string[] }[];
+}
+
+type Candidate = FileRow & { copy_location: string; copy_manifest: FileRow['manifest']; copy_id: string };
+
+/** One remover pass over an instrument; also used by `sluice cleanup run`. */
+export async function runRemover(
+  db: Db,
+  deps: RemoverDeps,
+  id: string,
+  log: Logger,
+  opts: { dryRun?: boolean; force?: boolean; signal?: AbortSignal } = {},
+): Promise<RemoverReport> {
+  const inst: InstrumentConfig | undefined = deps.config.instruments[id];
+  const dryRun = opts.dryRun ?? (await deps.vars.get('cleanup_dry_run'));
+  const report: RemoverReport = {
+    instrument: id,
+    enabled: false,
+    dryRun,
+    removed: [],
+    wouldRemove: [],
+    refused: [],
+  };
+  if (!inst) return { ...report, reason: `no instrument '${id}' in the config` };
+  if (!inst.cleanup.enabled)
+    return { ...report, reason: `cleanup is not enabled for ${id} (instruments.${id}.cleanup.enabled)` };
+  if (deps.config.environment !== 'production' && !deps.config.cleanup.allow_outside_production) {
+    return {
+      ...report,
+      reason: `environment is '${deps.config.environment}': removal runs only in production unless cleanup.allow_outside_production is true`,
+    };
+  }
+  report.enabled = true;
+  const minFreeGb = inst.cleanup.min_free_space_gb ?? (await deps.vars.get('min_free_space_gb'));
+  const minAgeDays = inst.cleanup.min_file_age_days ?? (await deps.vars.get('min_file_age_days'));
+  let free = (await freeSpace(inst.watch)).freeBytes;
+  report.freeBefore = free;
+  if (free >= minFreeGb * GB && !opts.force) {
+    report.freeAfter = free;
+    report.reason = `free space ${(free / GB).toFixed(1)} GB ≥ min_free_space_gb ${minFreeGb}`;
+    return report;
+  }
+  const candidates = await db.query<Candidate>(
+    `select f.*, c.location as copy_location, c.manifest as copy_manifest, c.id as copy_id
+     from files f join copies c on c.file_id = f.id and c.target = 'backup' and c.state = 'verified'
+     where f.instrument_id = $1 and f.instrument_copy in ('present', 'moved') and f.status = any($2)
+       and f.mtime < now() - $3 * interval '1 day' and f.manifest is not null and f.current_path is not null
+     order by f.mtime asc limit 500`,
+    [id, BACKED_UP, minAgeDays],
+  );
+  for (const f of candidates) {
+    if (free >= minFreeGb * GB || opts.signal?.aborted) break;
+    const original = originalRoot(f);
+    const [orig, backup] = await Promise.all([
+      verifyCopy(original, f.kind, f.manifest!, { signal: opts.signal }),
+      verifyCopy(f.copy_location, f.kind, f.copy_manifest!, { signal: opts.signal }),
+    ]);
+    if (!backup.ok) {
+      report.refused.push({ id: f.id, problems: backup.problems });
+      log.error(
+        { fileId: f.id, problems: backup.problems },
+        'backup copy does not match its recorded hashes; instrument copy kept',
+      );
+      await db.tx(async (tx) => {
+        await tx.exec(`update copies set state = 'corrupt' where id = $1`, [f.copy_id]);
+        await note(
+          tx,
+          f.id,
+          ACTOR,
+          `the backup at ${f.copy_location} no longer matches the hashes recorded when it was verified: ${backup.problems.slice(0, 3).join('; ')}. The instrument copy is kept; back it up again with \`sluice files retry ${f.id}\``,
+          {
+            problems: backup.problems,
+          },
+        );
+      });
+      continue;
+    }
+    if (!orig.ok) {
+      report.refused.push({ id: f.id, problems: orig.problems });
+      await db.tx((tx) =>
+        note(
+          tx,
+          f.id,
+          ACTOR,
+          `not removed: the instrument copy differs from the backed-up content: ${orig.problems.slice(0, 3).join('; ')}`,
+          { problems: orig.problems },
+        ),
+      );
+      continue;
+    }
+    if (dryRun) {
+      report.wouldRemove.push(f.id);
+      free += Number(f.size_bytes);
+      continue;
+    }
+    for (const p of entries(f)) await rm(p, { recursive: true, force: true });
+    free = (await freeSpace(inst.watch)).freeBytes;
+    report.removed.push(f.id);
+    await db.tx(async (tx) => {
+      await tx.exec(
+        `update files set instrument_copy = 'purged', current_path = null, updated_at = now() where id = $1`,
+        [f.id],
+      );
+      await note(
+        tx,
+        f.id,
+        ACTOR,
+        `removed from the instrument (${f.current_path}) after re-verifying it and the backup at ${f.copy_location}`,
+        {
+          freedBytes: Number(f.size_bytes),
+        },
+      );
+    });
+    log.info({ fileId: f.id, path: f.current_path }, 'removed instrument copy');
+  }
+  report.freeAfter = free;
+  return report;
+}
+
+/** The path verifyCopy expects for the instrument copy: the file, the folder, or the directory of a file set. */
+function originalRoot(f: FileRow): string {
+  return f.kind === 'files' ? path.dirname(f.current_path!) : f.current_path!;
+}
+
+function entries(f: FileRow): string[] {
+  if (f.kind !== 'files') return [f.current_path!];
+  const dir = path.dirname(f.current_path!);
+  return [f.current_path!, ...f.companions.map((c) => path.join(dir, c))];
+}
+
+export function removerHandler(deps: RemoverDeps): TaskHandlerDef {
+  return {
+    kind: 'cleanup.remove',
+    async run(ctx) {
+      const r = await runRemover(ctx.db, deps, String(ctx.task.payload.instrument), ctx.log, {
+        signal: ctx.signal,
+      });
+      if (r.removed.length || r.wouldRemove.length || r.refused.length) ctx.log.info(r, 'remover pass');
+    },
+  };
+}

@@ -1,0 +1,176 @@
+import type { Command } from 'commander';
+import { UsageError } from '../core/errors.ts';
+import { listEvents } from '../engine/events.ts';
+import { acceptOverwrite, ignoreFile, retryFile } from '../files/actions.ts';
+import { FILE_STATUSES, isFileStatus } from '../files/lifecycle.ts';
+import { copiesOf, listFiles, requireFile } from '../files/repo.ts';
+import { actor, parseIntArg, withContext } from './common.ts';
+import { bytes, printJson, printTable } from './output.ts';
+
+/** `--since 2026-11-01`, `--since 24h`, `--since 7d` */
+export function parseSince(raw: string): Date {
+  const rel = /^(\d+)\s*(m|h|d)$/.exec(raw.trim());
+  if (rel) {
+    const n = Number(rel[1]);
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 'm' | 'h' | 'd'];
+    return new Date(Date.now() - n * unit);
+  }
+  const d = new Date(raw);
+  if (Number.isNaN(d.getTime())) {
+    throw new UsageError(
+      `--since: expected a date (2026-11-01, 2026-11-01T08:00Z) or an age (30m, 24h, 7d), got '${raw}'`,
+    );
+  }
+  return d;
+}
+
+export function parseStatuses(raw: string | undefined): string[] | undefined {
+  if (!raw) return undefined;
+  const list = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const s of list) {
+    if (!isFileStatus(s))
+      throw new UsageError(`--status: unknown status '${s}'`, `statuses: ${FILE_STATUSES.join(', ')}`);
+  }
+  return list;
+}
+
+export function registerFileCommands(program: Command): void {
+  const files = program.command('files').description('raw data files: list, timeline, retry, ignore');
+  files
+    .command('list')
+    .description('files, newest first')
+    .option('-i, --instrument <id>', 'only this instrument')
+    .option('-s, --status <list>', 'only these statuses (comma-separated)')
+    .option('-p, --project <id>', 'only this project')
+    .option('--since <when>', 'discovered since a date or an age (24h, 7d)')
+    .option('-n, --limit <n>', 'at most this many', '50')
+    .option('--json', 'machine-readable output')
+    .action(
+      async (
+        opts: {
+          instrument?: string;
+          status?: string;
+          project?: string;
+          since?: string;
+          limit: string;
+          json?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        const filter = {
+          instrument: opts.instrument,
+          status: parseStatuses(opts.status),
+          project: opts.project,
+          since: opts.since ? parseSince(opts.since) : undefined,
+          limit: parseIntArg('--limit', opts.limit, 1),
+        };
+        await withContext(cmd, async ({ db, config }) => {
+          if (filter.instrument && !config.instruments[filter.instrument]) {
+            const known = Object.keys(config.instruments);
+            throw new UsageError(
+              `--instrument: no instrument '${filter.instrument}'`,
+              `configured instruments: ${known.join(', ') || 'none'}`,
+            );
+          }
+          const rows = await listFiles(db, filter);
+          if (opts.json) return printJson(rows.map(({ manifest: _m, ...r }) => r));
+          printTable(
+            rows.map((f) => ({
+              id: f.id,
+              instrument: f.instrument_id,
+              project: f.project_id,
+              status: f.status,
+              size: bytes(Number(f.size_bytes)),
+              instrument_copy: f.instrument_copy,
+              updated: f.updated_at,
+            })),
+            '(no files match)',
+          );
+        });
+      },
+    );
+  files
+    .command('show <id>')
+    .description("a file's details, backup copies and timeline")
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+      await withContext(cmd, async ({ db }) => {
+        const f = await requireFile(db, id);
+        const copies = await copiesOf(db, id);
+        const events = await listEvents(db, 'file', id);
+        if (opts.json) return printJson({ file: f, copies, events });
+        const out = process.stdout;
+        out.write(`${f.id}\n`);
+        out.write(`  status          ${f.status}${f.status_reason ? ` — ${f.status_reason}` : ''}\n`);
+        out.write(`  instrument      ${f.instrument_id}   project ${f.project_id}\n`);
+        out.write(
+          `  raw data        ${f.kind} ${f.source_path}${f.companions.length ? ` (+ ${f.companions.join(', ')})` : ''}\n`,
+        );
+        out.write(`  size            ${bytes(Number(f.size_bytes))}   modified ${f.mtime.toISOString()}\n`);
+        out.write(
+          `  instrument copy ${f.instrument_copy}${f.current_path && f.current_path !== f.source_path ? ` at ${f.current_path}` : ''}\n`,
+        );
+        out.write('\nCOPIES\n');
+        printTable(
+          copies.map((c) => ({
+            target: c.target,
+            state: c.state,
+            location: c.location,
+            files: c.manifest.entries.length,
+            hash:
+              c.manifest.entries.length === 1
+                ? `${c.hash_algorithm}:${c.manifest.entries[0]!.hash.slice(0, 16)}…`
+                : c.hash_algorithm,
+            verified: c.verified_at,
+          })),
+          '(no copies yet)',
+        );
+        out.write('\nTIMELINE\n');
+        printTable(
+          events.map((e) => ({
+            at: e.at,
+            by: e.actor,
+            change: e.to_state ? `${e.from_state ?? '∅'} → ${e.to_state}` : 'note',
+            why: e.reason,
+          })),
+        );
+      });
+    });
+  files
+    .command('retry <id>')
+    .description(
+      'run a file again: with a verified backup from there, otherwise back it up again (an identical backup is reused)',
+    )
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      await withContext(cmd, async ({ db, config }) => {
+        const to = await retryFile(db, config, id, actor());
+        process.stdout.write(`${id}: ${to}; the workers take it from here\n`);
+      });
+    });
+  files
+    .command('ignore <id>')
+    .description('stop all work on a file (cancels waiting tasks); `retry` undoes it')
+    .option('--reason <text>', 'why, for the timeline')
+    .action(async (id: string, opts: { reason?: string }, cmd: Command) => {
+      await withContext(cmd, async ({ db }) => {
+        await ignoreFile(db, id, actor(), opts.reason);
+        process.stdout.write(`${id}: ignored\n`);
+      });
+    });
+
+  const backup = program.command('backup').description('backup actions');
+  backup
+    .command('accept-overwrite <id>')
+    .description(
+      'the existing backup differs from the source: keep it renamed (<name>.replaced-<time>) and copy again',
+    )
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      await withContext(cmd, async ({ db, config }) => {
+        await acceptOverwrite(db, config, id, actor());
+        process.stdout.write(`${id}: the differing backup will be kept renamed and the file copied again\n`);
+      });
+    });
+}

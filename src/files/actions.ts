@@ -1,0 +1,97 @@
+/**
+ * Operator actions on a file: retry, ignore, accept an overwrite of a differing backup. Shared by
+ * the CLI and the API; each is one transaction with an event naming the operator.
+ */
+import { afterBackup } from '../backup/backup-task.ts';
+import type { Config } from '../core/config/index.ts';
+import type { Db } from '../core/db/db.ts';
+import { UsageError } from '../core/errors.ts';
+import { cancelTasks, enqueue } from '../engine/enqueue.ts';
+import { backupTaskFor } from '../intake/scan-task.ts';
+import { FILE_STATUSES, transition } from './lifecycle.ts';
+import { type FileRow, requireFile, verifiedCopy } from './repo.ts';
+
+const RETRYABLE = FILE_STATUSES.filter(
+  (s) => !['discovered', 'acquiring', 'backing_up', 'processing'].includes(s),
+);
+
+/**
+ * Retry: a file with a verified backup goes back to `backed_up` and runs what follows a backup
+ * again; any other file is declared acquired by the operator and backed up (an identical backup
+ * already in place is associated, not copied again).
+ */
+export async function retryFile(db: Db, config: Config, id: string, actor: string): Promise<string> {
+  return db.tx(async (tx) => {
+    const f = await requireFile(tx, id);
+    if (!RETRYABLE.includes(f.status)) {
+      throw new UsageError(
+        `file ${id} is ${f.status}: work on it is under way`,
+        'wait for it to finish, or see `sluice files show` for what it waits on',
+      );
+    }
+    const inst = config.instruments[f.instrument_id];
+    if (await verifiedCopy(tx, id)) {
+      await transition(tx, id, 'backed_up', {
+        actor,
+        from: [f.status],
+        reason: `retry requested by ${actor}`,
+      });
+      await afterBackup(tx, await tx.one<FileRow>('select * from files where id = $1', [id]), inst);
+      return 'backed_up';
+    }
+    if (!inst)
+      throw new UsageError(
+        `file ${id} belongs to instrument ${f.instrument_id}, which is no longer in the config`,
+      );
+    if (f.instrument_copy === 'purged' || f.instrument_copy === 'missing') {
+      throw new UsageError(
+        `file ${id} has no verified backup and its instrument copy is ${f.instrument_copy}: there is nothing to back up`,
+        'if the data exists elsewhere, put it back in the watch folder; a new scan records it',
+      );
+    }
+    await transition(tx, id, 'acquired', {
+      actor,
+      from: [f.status],
+      reason: `retry requested by ${actor}: backing up again`,
+    });
+    await enqueue(tx, backupTaskFor(id, inst));
+    return 'acquired';
+  });
+}
+
+export async function ignoreFile(db: Db, id: string, actor: string, why?: string): Promise<void> {
+  await db.tx(async (tx) => {
+    const f = await requireFile(tx, id);
+    if (f.status === 'ignored') return;
+    await cancelTasks(tx, { subject: id });
+    await transition(tx, id, 'ignored', {
+      actor,
+      from: [f.status],
+      reason: why ? `ignored by ${actor}: ${why}` : `ignored by ${actor}`,
+    });
+  });
+}
+
+/** After `backup.target_differs`: move the differing backup aside and copy again. */
+export async function acceptOverwrite(db: Db, config: Config, id: string, actor: string): Promise<void> {
+  await db.tx(async (tx) => {
+    const f = await requireFile(tx, id);
+    if (f.status !== 'error' || !/differs from the source/.test(f.status_reason ?? '')) {
+      throw new UsageError(
+        `file ${id} is ${f.status}${f.status_reason ? ` (${f.status_reason})` : ''}: there is no differing backup to overwrite`,
+        'accept-overwrite applies to a file whose backup failed because the existing backup differs',
+      );
+    }
+    const inst = config.instruments[f.instrument_id];
+    if (!inst)
+      throw new UsageError(
+        `file ${id} belongs to instrument ${f.instrument_id}, which is no longer in the config`,
+      );
+    await transition(tx, id, 'acquired', {
+      actor,
+      from: ['error'],
+      reason: `${actor} accepted overwriting the differing backup; the old one is kept renamed`,
+    });
+    await enqueue(tx, backupTaskFor(id, inst, { acceptOverwrite: true }));
+  });
+}

@@ -1,0 +1,104 @@
+/**
+ * The per-file lifecycle.
+ *
+ *   discovered → acquiring → acquired → backing_up → backed_up → processing → processed → done
+ *
+ * Terminal outcomes: done, done_not_processed, ignored, acquisition_failed, processing_failed,
+ * error. An operator can retry any of them (`sluice files retry`). Side track of the instrument
+ * copy: present → moved (to the instrument's Backup folder) → purged (removed after verification).
+ *
+ * Every transition goes through `transition`, which is guarded by the states it may leave
+ * (so two workers cannot both move a file) and appends to the file's event log in the same
+ * transaction.
+ */
+import type { Queryable } from '../core/db/db.ts';
+import { recordEvent } from '../engine/events.ts';
+
+export const FILE_STATUSES = [
+  'discovered',
+  'acquiring',
+  'acquired',
+  'backing_up',
+  'backed_up',
+  'processing',
+  'processed',
+  'done',
+  'done_not_processed',
+  'ignored',
+  'acquisition_failed',
+  'processing_failed',
+  'error',
+] as const;
+export type FileStatus = (typeof FILE_STATUSES)[number];
+
+export const TERMINAL: ReadonlySet<FileStatus> = new Set([
+  'done',
+  'done_not_processed',
+  'ignored',
+  'acquisition_failed',
+  'processing_failed',
+  'error',
+]);
+
+/** Still on the instrument, acquisition not decided yet. */
+export const ACQUIRING: readonly FileStatus[] = ['discovered', 'acquiring'];
+
+/** Statuses in which a verified backup exists. */
+export const BACKED_UP: readonly FileStatus[] = [
+  'backed_up',
+  'processing',
+  'processed',
+  'done',
+  'done_not_processed',
+  'processing_failed',
+];
+
+export function isFileStatus(s: string): s is FileStatus {
+  return (FILE_STATUSES as readonly string[]).includes(s);
+}
+
+export interface TransitionOptions {
+  actor: string;
+  reason?: string;
+  data?: Record<string, unknown>;
+  /** The transition happens only from these states; returns false otherwise. */
+  from: readonly FileStatus[];
+}
+
+/** Moves a file to `to` if it is in one of `from`; records the event. Returns whether it moved. */
+export async function transition(
+  q: Queryable,
+  fileId: string,
+  to: FileStatus,
+  opts: TransitionOptions,
+): Promise<boolean> {
+  const row = await q.maybeOne<{ old: string }>(
+    `update files f set status = $2, status_reason = $3, updated_at = now()
+     from (select id, status as old from files where id = $1 for update) o
+     where f.id = o.id and o.old = any($4)
+     returning o.old`,
+    [fileId, to, opts.reason ?? null, opts.from],
+  );
+  if (!row) return false;
+  await recordEvent(q, {
+    subjectType: 'file',
+    subjectId: fileId,
+    actor: opts.actor,
+    from: row.old,
+    to,
+    reason: opts.reason ?? null,
+    data: opts.data ?? null,
+  });
+  return true;
+}
+
+/** Records an event that is not a status change (a copy verified, a move, a warning). */
+export async function note(
+  q: Queryable,
+  fileId: string,
+  actor: string,
+  reason: string,
+  data?: Record<string, unknown>,
+): Promise<void> {
+  await recordEvent(q, { subjectType: 'file', subjectId: fileId, actor, reason, data: data ?? null });
+}

@@ -1,0 +1,127 @@
+/** Typed queries on files, copies and instruments. */
+import type { Manifest } from '../backup/manifest.ts';
+import type { Queryable } from '../core/db/db.ts';
+import { UsageError } from '../core/errors.ts';
+import type { FileStatus } from './lifecycle.ts';
+
+export interface FileRow {
+  id: string;
+  instrument_id: string;
+  name: string;
+  kind: 'file' | 'folder' | 'files';
+  companions: string[];
+  source_path: string;
+  current_path: string | null;
+  project_id: string;
+  status: FileStatus;
+  status_reason: string | null;
+  size_bytes: string;
+  mtime: Date;
+  first_seen_at: Date;
+  last_change_at: Date;
+  main_file_present: boolean;
+  acquired_at: Date | null;
+  hash_algorithm: string | null;
+  manifest: Manifest | null;
+  instrument_copy: 'present' | 'moved' | 'purged' | 'missing';
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface CopyRow {
+  id: string;
+  file_id: string;
+  target: string;
+  location: string;
+  state: 'verified' | 'replaced' | 'corrupt';
+  hash_algorithm: string;
+  manifest: Manifest;
+  bytes: string;
+  seconds: number | null;
+  associated: boolean;
+  verified_at: Date;
+}
+
+export async function getFile(q: Queryable, id: string): Promise<FileRow | undefined> {
+  return q.maybeOne<FileRow>('select * from files where id = $1', [id]);
+}
+
+export async function requireFile(q: Queryable, id: string): Promise<FileRow> {
+  const f = await getFile(q, id);
+  if (!f)
+    throw new UsageError(
+      `no file with id '${id}'`,
+      'list files with `sluice files list` (ids are shown in the first column)',
+    );
+  return f;
+}
+
+export async function copiesOf(q: Queryable, fileId: string): Promise<CopyRow[]> {
+  return q.query<CopyRow>('select * from copies where file_id = $1 order by id', [fileId]);
+}
+
+export async function verifiedCopy(
+  q: Queryable,
+  fileId: string,
+  target = 'backup',
+): Promise<CopyRow | undefined> {
+  return q.maybeOne<CopyRow>(
+    `select * from copies where file_id = $1 and target = $2 and state = 'verified'`,
+    [fileId, target],
+  );
+}
+
+export interface FileFilter {
+  instrument?: string;
+  status?: string[];
+  project?: string;
+  since?: Date;
+  limit?: number;
+}
+
+export async function listFiles(q: Queryable, f: FileFilter): Promise<FileRow[]> {
+  return q.query<FileRow>(
+    `select * from files
+     where ($1::text is null or instrument_id = $1) and ($2::text[] is null or status = any($2))
+       and ($3::text is null or project_id = $3) and ($4::timestamptz is null or created_at >= $4)
+     order by created_at desc, id desc limit $5`,
+    [f.instrument ?? null, f.status ?? null, f.project ?? null, f.since ?? null, f.limit ?? 100],
+  );
+}
+
+export async function countByStatus(q: Queryable, instrument?: string): Promise<Record<string, number>> {
+  const rows = await q.query<{ status: string; n: string }>(
+    'select status, count(*) as n from files where ($1::text is null or instrument_id = $1) group by status',
+    [instrument ?? null],
+  );
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+export interface InstrumentRow {
+  id: string;
+  type: string;
+  watch_path: string;
+  online: boolean | null;
+  offline_reason: string | null;
+  checked_at: Date | null;
+  free_bytes: string | null;
+  total_bytes: string | null;
+  last_new_file_at: Date | null;
+}
+
+export async function syncInstruments(
+  q: Queryable,
+  instruments: Record<string, { type: string; watch: string }>,
+): Promise<void> {
+  for (const [id, inst] of Object.entries(instruments)) {
+    await q.exec(
+      `insert into instruments (id, type, watch_path) values ($1, $2, $3)
+       on conflict (id) do update set type = excluded.type, watch_path = excluded.watch_path, updated_at = now()`,
+      [id, inst.type, inst.watch],
+    );
+  }
+}
+
+export async function listInstruments(q: Queryable): Promise<InstrumentRow[]> {
+  return q.query<InstrumentRow>('select * from instruments order by id');
+}

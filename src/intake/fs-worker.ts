@@ -1,0 +1,218 @@
+/**
+ * Filesystem access to a watch folder, run in a worker thread.
+ *
+ * Why a worker: watch folders are usually network shares. A share that hangs blocks whatever thread
+ * is in the system call; here that is the worker, never the main event loop (which keeps lease
+ * heartbeats running) nor libuv's shared 4-thread pool (which DNS and other file I/O need). The
+ * caller gives up after a deadline and terminates the worker.
+ *
+ * Why synchronous calls inside it: on a local disk `lstatSync` costs about 2 µs per file, while
+ * promise-based `stat` with 64 in flight cost about 7 µs (measured on 100,000 files); two workers
+ * splitting the list roughly halve the wall time again.
+ *
+ * Workers are reused across scans through a small idle pool (acquireWorker / releaseWorker), each
+ * checked out by one scan at a time.
+ *
+ * The worker body is plain JavaScript evaluated from a string, so it runs the same under tsx, vitest
+ * and compiled builds. It only does three primitive operations; all decisions stay in typed code.
+ */
+import { Worker } from 'node:worker_threads';
+
+/** Per-entry result kinds in the `lstat` answer. */
+export const STAT_GONE = 0;
+export const STAT_FILE = 1;
+export const STAT_FOLDER = 2;
+export const STAT_OTHER = 3;
+export const STAT_ERROR = 4;
+
+const SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+function err(e, path) { return { code: e && e.code || 'EUNKNOWN', message: String(e && e.message || e), path }; }
+const OPTS = { throwIfNoEntry: false };
+function kindOf(st) { return st.isFile() ? 1 : st.isDirectory() ? 2 : 3; }
+function lstatMany(dir, names) {
+  const out = new Float64Array(names.length * 3);
+  const errors = [];
+  for (let i = 0; i < names.length; i++) {
+    try {
+      const st = fs.lstatSync(dir + '/' + names[i], OPTS);
+      if (st === undefined) { out[3 * i + 2] = 0; continue; }
+      out[3 * i] = st.size; out[3 * i + 1] = st.mtimeMs; out[3 * i + 2] = kindOf(st);
+    } catch (e) { out[3 * i + 2] = 4; errors.push([i, err(e, dir + '/' + names[i])]); }
+  }
+  return { out, errors };
+}
+function tree(root, mainFile) {
+  let top;
+  try { top = fs.lstatSync(root, { throwIfNoEntry: false }); } catch (e) { return { error: err(e, root) }; }
+  if (top === undefined) return { gone: true };
+  let size = 0, mtimeMs = top.mtimeMs, hasMain = false, files = 0;
+  const stack = [root];
+  while (stack.length > 0) {
+    const d = stack.pop();
+    let entries;
+    try { entries = fs.readdirSync(d, { withFileTypes: true }); }
+    catch (e) { if (e.code === 'ENOENT' && d !== root) continue; if (e.code === 'ENOENT') return { gone: true }; return { error: err(e, d) }; }
+    for (const e of entries) {
+      const p = d + '/' + e.name;
+      if (!e.isFile() && !e.isDirectory()) continue;
+      let st;
+      try { st = fs.lstatSync(p, { throwIfNoEntry: false }); } catch (x) { return { error: err(x, p) }; }
+      if (st === undefined) continue;
+      if (st.mtimeMs > mtimeMs) mtimeMs = st.mtimeMs;
+      if (st.isDirectory()) { stack.push(p); continue; }
+      size += st.size; files++;
+      if (d === root && e.name.toLowerCase() === mainFile) hasMain = true;
+    }
+  }
+  return { size, mtimeMs, hasMain, files };
+}
+parentPort.on('message', (m) => {
+  try {
+    if (m.op === 'lstat') {
+      const r = lstatMany(m.dir, m.names);
+      parentPort.postMessage({ id: m.id, out: r.out, errors: r.errors }, [r.out.buffer]);
+    } else if (m.op === 'tree') {
+      parentPort.postMessage({ id: m.id, ...tree(m.path, m.mainFile) });
+    }
+  } catch (e) { parentPort.postMessage({ id: m.id, error: err(e) }); }
+});
+`;
+
+export interface FsFault {
+  code: string;
+  message: string;
+  path?: string;
+}
+
+export type TreeSummary =
+  | { size: number; mtimeMs: number; hasMain: boolean; files: number }
+  | { gone: true }
+  | { error: FsFault };
+
+export interface LstatBatch {
+  /** Triples (size, mtimeMs, kind) per requested name; kind is one of the STAT_* constants. */
+  out: Float64Array;
+  errors: [index: number, fault: FsFault][];
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: replies are shaped by the worker source above
+type Reply = any;
+
+/** One worker thread answering requests in order. */
+export class FsWorker {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private dead: Error | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor() {
+    this.worker = new Worker(SOURCE, { eval: true });
+    this.worker.on('message', (m: Reply) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      p.resolve(m);
+    });
+    const fail = (e: Error) => {
+      this.dead = e;
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`filesystem worker exited (code ${code})`)));
+  }
+
+  private request(msg: Record<string, unknown>): Promise<Reply> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...msg, id });
+    });
+  }
+
+  /** lstat of each `dir/name`. */
+  async lstat(dir: string, names: string[]): Promise<LstatBatch | { error: FsFault }> {
+    return this.request({ op: 'lstat', dir, names });
+  }
+
+  /** Total file size, newest mtime (folders included) and presence of `mainFile` (lower-case) at the top. */
+  async tree(path: string, mainFile: string): Promise<TreeSummary> {
+    return this.request({ op: 'tree', path, mainFile: mainFile.toLowerCase() });
+  }
+
+  /** Alive and not working on anything: may go back to the idle pool. */
+  get reusable(): boolean {
+    return this.dead === undefined && this.pending.size === 0;
+  }
+
+  /** Parked in the idle pool: does not keep the process alive, and stops after `ms` unused. */
+  park(ms: number, onExpire: () => void): void {
+    this.worker.unref();
+    this.idleTimer = setTimeout(onExpire, ms);
+    this.idleTimer.unref();
+  }
+
+  /** Taken from the idle pool for a scan. */
+  unpark(): void {
+    clearTimeout(this.idleTimer);
+    this.worker.ref();
+  }
+
+  /**
+   * Stop the worker. With `abandon`, do not wait: a thread stuck in a hung system call cannot be
+   * stopped, so it is unref'd and left behind rather than blocking the caller.
+   */
+  async close(abandon = false): Promise<void> {
+    clearTimeout(this.idleTimer);
+    if (abandon) {
+      this.worker.unref();
+      void this.worker.terminate().catch(() => {});
+      return;
+    }
+    await this.worker.terminate();
+  }
+}
+
+/** Idle workers kept for the next scan: starting a thread costs ~20 ms of CPU, a small scan ~1 ms. */
+const idle: FsWorker[] = [];
+const MAX_IDLE = 2;
+const IDLE_MS = 30_000;
+
+/** A worker for one scan's exclusive use (a hung share then blocks only that scan's workers). */
+export function acquireWorker(): FsWorker {
+  for (let w = idle.pop(); w; w = idle.pop()) {
+    if (w.reusable) {
+      w.unpark();
+      return w;
+    }
+    void w.close();
+  }
+  return new FsWorker();
+}
+
+/** Return a worker after a scan; `abandon` (the scan timed out) drops it without waiting. */
+export function releaseWorker(w: FsWorker, abandon = false): void {
+  if (abandon) {
+    void w.close(true);
+    return;
+  }
+  if (!w.reusable || idle.length >= MAX_IDLE) {
+    void w.close().catch(() => {});
+    return;
+  }
+  idle.push(w);
+  w.park(IDLE_MS, () => {
+    const i = idle.indexOf(w);
+    if (i >= 0) idle.splice(i, 1);
+    void w.close().catch(() => {});
+  });
+}
+
+/** How many workers wait in the idle pool (for tests and health output). */
+export function idleWorkers(): number {
+  return idle.length;
+}

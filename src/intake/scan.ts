@@ -1,0 +1,257 @@
+/**
+ * Scan one watch folder: its direct entries only (instruments write there), grouped into raw-data
+ * candidates with their total size and newest mtime.
+ *
+ * Cost model (100,000 entries must stay fast):
+ * - one directory read (names only);
+ * - a name pre-filter per instrument type, so unrelated entries are never stat'ed;
+ * - one lstat per remaining entry, in worker threads (see fs-worker.ts), split over up to two workers
+ *   when there are many;
+ * - a recursive walk only for folder candidates (Bruker `.d`, generic folders), which are few.
+ * Symlinks are never followed (a backup tool must not wander outside the folder it watches).
+ *
+ * A watch folder that is missing, unreadable, not a folder, unreachable or hanging raises a
+ * SluiceError `intake.offline` naming the folder and what to check. Problems with single entries
+ * (e.g. an unreadable `.d` folder) do not stop the scan: they are listed in `errors` by path and the
+ * entry is left out of `candidates` (so "unreadable" is distinguishable from "gone").
+ */
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  acquireWorker,
+  type FsFault,
+  type FsWorker,
+  type LstatBatch,
+  releaseWorker,
+  STAT_ERROR,
+  STAT_FILE,
+  STAT_FOLDER,
+  STAT_GONE,
+} from './fs-worker.ts';
+import {
+  BRUKER_MAIN_FILE,
+  type DirEntry,
+  type GenericLayout,
+  groupRawData,
+  type InstrumentLayout,
+  type InstrumentType,
+  instrumentLayout,
+  isCorruptedThermoName,
+  isSkippedName,
+  nameFilter,
+  singleEntryKind,
+} from './instrument-types.ts';
+import { describeFault, OFFLINE_CODES, offlineError } from './offline.ts';
+
+export { freeSpace, isMountPoint } from './disk.ts';
+export { offlineError } from './offline.ts';
+
+export interface Candidate {
+  /** Main entry name: `x.raw`, `y.d`, `z.wiff`. */
+  name: string;
+  kind: 'file' | 'folder' | 'files';
+  /** Absolute path of the main entry. */
+  path: string;
+  /** Companion names (sciex). */
+  companions: string[];
+  /** Total bytes: the file, all files in the folder, or main file plus companions. */
+  size: number;
+  /** Newest mtime (ms) among the file(s), and for folders also their subfolders. */
+  mtimeMs: number;
+  /** Bruker: `analysis.tdf_bin` exists at the top of the folder; true for every other type. */
+  mainFilePresent: boolean;
+  /** Thermo: renamed `_CORRUPTED.raw` by the instrument. */
+  corrupted: boolean;
+}
+
+export interface ScanResult {
+  /** In directory order (unspecified; sorting 100,000 names would cost more than the scan). */
+  candidates: Candidate[];
+  /** Entries that are not raw data (hidden entries and the Backup folder are skipped, not counted). */
+  ignored: number;
+  errors: { path: string; message: string }[];
+}
+
+export interface ScanOptions {
+  /** Required for type `generic`. */
+  generic?: GenericLayout;
+  /** Give up (intake.offline) when the folder does not answer within this time. Default 60 s. */
+  timeoutMs?: number;
+  /** Worker threads for stats; default min(2, available CPUs). */
+  workers?: number;
+}
+
+interface StatEntry extends DirEntry {
+  size: number;
+  mtimeMs: number;
+}
+
+/** Names per message to a worker. */
+const CHUNK = 4096;
+/** Below this many entries to stat, a second worker costs more than it saves. */
+const SPLIT_THRESHOLD = 4000;
+/** Folders whose last scan timed out and is still stuck in a filesystem call. */
+const hung = new Map<string, Promise<void>>();
+/** Entries seen in the previous scan of a directory: decides whether to start two workers upfront. */
+const lastRelevant = new Map<string, number>();
+
+/** Scan `dir` for raw data of instrument `type`. */
+export async function scanFolder(
+  dir: string,
+  type: InstrumentType,
+  opts: ScanOptions = {},
+): Promise<ScanResult> {
+  const layout = instrumentLayout(type, opts.generic);
+  const root = path.resolve(dir);
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const maxWorkers = Math.max(1, opts.workers ?? Math.min(2, os.availableParallelism()));
+  if (hung.has(root)) {
+    throw offlineError(root, { code: 'ETIMEDOUT', message: 'the previous scan is still waiting for it' });
+  }
+  const workers: FsWorker[] = [];
+  const state = { abandoned: false };
+  const work = scanWith(workers, maxWorkers, root, layout, state);
+  const settled = work.then(
+    () => {},
+    () => {}, // after a timeout nobody awaits it any more
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      state.abandoned = true;
+      // Until the stuck call returns, further scans of this folder fail fast instead of piling up
+      // blocked threads.
+      hung.set(root, settled);
+      void settled.then(() => hung.delete(root));
+      reject(offlineError(root, { code: 'ETIMEDOUT', message: `no answer within ${timeoutMs / 1000} s` }));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+    const abandon = state.abandoned;
+    state.abandoned = true;
+    for (const w of workers) releaseWorker(w, abandon);
+  }
+}
+
+async function scanWith(
+  workers: FsWorker[],
+  maxWorkers: number,
+  root: string,
+  layout: InstrumentLayout,
+  state: { abandoned: boolean },
+): Promise<ScanResult> {
+  const take = (n: number) => {
+    while (!state.abandoned && workers.length < n) workers.push(acquireWorker());
+  };
+  // Get the workers ready while the directory is read (a new thread takes ~20 ms to start).
+  take((lastRelevant.get(root) ?? 0) >= SPLIT_THRESHOLD ? maxWorkers : 1);
+  let names: string[];
+  try {
+    names = await fsp.readdir(root);
+  } catch (err) {
+    throw offlineError(root, err as NodeJS.ErrnoException, err);
+  }
+  if (state.abandoned) throw new Error('scan abandoned');
+
+  const accept = nameFilter(layout);
+  const relevant: string[] = [];
+  let ignored = 0;
+  for (const name of names) {
+    if (accept(name)) relevant.push(name);
+    else if (!isSkippedName(name)) ignored++;
+  }
+  lastRelevant.set(root, relevant.length);
+  if (relevant.length === 0) return { candidates: [], ignored, errors: [] };
+
+  // lstat the relevant entries in chunks, round-robin over the workers; results are unpacked as they
+  // arrive, while the workers are still busy with later chunks.
+  take(relevant.length >= SPLIT_THRESHOLD ? maxWorkers : 1);
+  const batches: { start: number; result: Promise<LstatBatch | { error: FsFault }> }[] = [];
+  for (let start = 0; start < relevant.length; start += CHUNK) {
+    const w = workers[batches.length % workers.length] as FsWorker;
+    const result = w.lstat(root, relevant.slice(start, start + CHUNK));
+    result.catch(() => {}); // awaited below, unless an earlier batch already failed the scan
+    batches.push({ start, result });
+  }
+  // Thermo and generic/Bruker: one entry is one candidate, built straight from the stat results
+  // (no intermediate objects: this loop runs 100,000 times). Sciex: entries are grouped afterwards.
+  const single = singleEntryKind(layout);
+  const corruptible = layout.type === 'thermo';
+  const prefix = root.endsWith(path.sep) ? root : root + path.sep; // path.join is slow on 100k names
+  const errors: ScanResult['errors'] = [];
+  const candidates: Candidate[] = [];
+  const folders: Candidate[] = [];
+  const entries: StatEntry[] = [];
+  for (const { start, result } of batches) {
+    const batch = await result;
+    if ('error' in batch) throw offlineError(root, batch.error);
+    for (const [, fault] of batch.errors) {
+      if (OFFLINE_CODES.has(fault.code)) throw offlineError(root, fault);
+      errors.push({ path: fault.path ?? root, message: describeFault(fault) });
+    }
+    const { out } = batch;
+    for (let i = 0, n = out.length / 3; i < n; i++) {
+      const code = out[3 * i + 2];
+      if (code === STAT_GONE || code === STAT_ERROR) continue; // vanished since the read / listed in errors
+      const name = relevant[start + i] as string;
+      const kind = code === STAT_FILE ? 'file' : code === STAT_FOLDER ? 'folder' : 'other';
+      const size = out[3 * i] as number;
+      const mtimeMs = out[3 * i + 1] as number;
+      if (single === undefined) {
+        entries.push({ name, kind, size, mtimeMs });
+      } else if (kind !== single) {
+        ignored++;
+      } else {
+        const c = candidate(prefix, name, single, size, mtimeMs, corruptible && isCorruptedThermoName(name));
+        (single === 'folder' ? folders : candidates).push(c);
+      }
+    }
+  }
+
+  if (single === undefined) {
+    const grouped = groupRawData(layout, entries);
+    ignored += grouped.ignored;
+    for (const g of grouped.groups) {
+      const c = candidate(prefix, g.name, g.kind, g.main.size, g.main.mtimeMs, g.corrupted);
+      for (const e of g.companions) {
+        c.companions.push(e.name);
+        c.size += e.size;
+        if (e.mtimeMs > c.mtimeMs) c.mtimeMs = e.mtimeMs;
+      }
+      (g.kind === 'folder' ? folders : candidates).push(c);
+    }
+  }
+
+  // Folder candidates: total size and newest mtime of everything inside, and the main file.
+  const main = layout.type === 'bruker' ? BRUKER_MAIN_FILE : '';
+  const folderJobs = folders.map(async (c, k) => {
+    const t = await (workers[k % workers.length] as FsWorker).tree(c.path, main);
+    if ('gone' in t) return;
+    if ('error' in t) {
+      if (OFFLINE_CODES.has(t.error.code)) throw offlineError(root, t.error);
+      errors.push({ path: t.error.path ?? c.path, message: describeFault(t.error) });
+      return;
+    }
+    c.size = t.size;
+    c.mtimeMs = t.mtimeMs;
+    c.mainFilePresent = layout.type !== 'bruker' || t.hasMain;
+    candidates.push(c);
+  });
+  await Promise.all(folderJobs);
+  return { candidates, ignored, errors };
+}
+
+function candidate(
+  prefix: string,
+  name: string,
+  kind: Candidate['kind'],
+  size: number,
+  mtimeMs: number,
+  corrupted: boolean,
+): Candidate {
+  return { name, kind, path: prefix + name, companions: [], size, mtimeMs, mainFilePresent: true, corrupted };
+}
