@@ -1,0 +1,579 @@
+/**
+ * Benchmark of the engine (src/engine): no-op tasks through Sluice's worker vs graphile-worker 0.17,
+ * both on ONE embedded PostgreSQL started here in a temp dir with durable settings (fsync on), each
+ * in its own database (`sluice_bench`, `gw_bench`).
+ *
+ *   tasks_per_s           20,000 noop tasks, one Worker in this process, concurrency 24
+ *   tasks_per_s_2proc     the same with two worker processes (bench/engine-worker.ts), 12 each
+ *   worker_rss_mb         the larger peak RSS of those two processes
+ *   pickup_p50/p99_ms     idle worker; 200 tasks enqueued one at a time ~20 ms apart; the handler
+ *                         measures Date.now() minus the enqueue time stamped in the payload
+ *   baseline_tasks_per_s  graphile-worker: concurrency 24, pollInterval 1000, its default settings
+ *                         otherwise (no local queue, no batched completion), 20,000 jobs added
+ *                         before the runner starts
+ *
+ * Throughput is N / (last finish − first start), from the tasks table for Sluice (started_at,
+ * finished_at) and from graphile-worker's `job:start` / `job:complete` events (its rows are
+ * deleted on completion); the completion pollers run at the same rate for both. Both run twice,
+ * in the order ours, baseline, baseline, ours, and the better round counts: other programs on the
+ * machine share its CPUs. CPU time per 1,000 tasks (this process + PostgreSQL) is printed too: it
+ * is less sensitive to such noise than the rate.
+ * Run: `npm run bench -- engine`. The last line is a JSON object.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  Logger as GwLogger,
+  run as gwRun,
+  makeWorkerUtils,
+  type WorkerEvents,
+  type WorkerUtils,
+} from 'graphile-worker';
+import pg from 'pg';
+import { createDb, type Db } from '../src/core/db/db.ts';
+import { type EmbeddedServer, freePort, startEmbedded } from '../src/core/db/embedded.ts';
+import { migrate } from '../src/core/db/migrate.ts';
+import { silentLogger } from '../src/core/log.ts';
+import { enqueue, enqueueMany } from '../src/engine/enqueue.ts';
+import { syncPools } from '../src/engine/pools.ts';
+import type { TaskSpec } from '../src/engine/types.ts';
+import { Worker } from '../src/engine/worker.ts';
+import { isMain, printResult, printTable } from './lib.ts';
+
+const N = Number(process.env.BENCH_ENGINE_N ?? 20_000);
+const BATCH = 2_000;
+const CONCURRENCY = 24;
+const PICKUPS = 200;
+const PICKUP_GAP_MS = 20;
+const POLL_MS = 100;
+const PHASE_TIMEOUT_MS = 120_000;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const round = (v: number, digits = 0) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+// ---------------------------------------------------------------- process figures from /proc
+
+/** Resident set size of a process (bytes); 0 when it is gone. */
+function vmRss(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Fields of /proc/<pid>/stat after the command name: [state, ppid, ...]; undefined when gone. */
+function procStat(pid: number): string[] | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on every Linux we run on
+
+/** CPU time (ms) of a process: utime + stime, plus its reaped children's when `children`. */
+function cpuMsOf(pid: number, children = false): number {
+  const f = procStat(pid);
+  if (!f) return 0;
+  // after the name: 0 state, 1 ppid, ... 11 utime, 12 stime, 13 cutime, 14 cstime
+  const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+  return ticks * TICK_MS;
+}
+
+/** CPU time (ms) of a PostgreSQL server: the postmaster, its live children, and reaped ones. */
+function postgresCpuMs(postmasterPid: number): number {
+  let total = cpuMsOf(postmasterPid, true);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = procStat(Number(entry));
+    if (f && Number(f[1]) === postmasterPid) total += cpuMsOf(Number(entry));
+  }
+  return total;
+}
+
+function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+// ---------------------------------------------------------------- helpers
+
+/** Polls `fn` every POLL_MS until it is true; throws after PHASE_TIMEOUT_MS with `progress()`. */
+async function until(
+  what: string,
+  fn: () => Promise<boolean>,
+  progress: () => Promise<string>,
+): Promise<void> {
+  const deadline = Date.now() + PHASE_TIMEOUT_MS;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${await progress()})`);
+    await sleep(POLL_MS);
+  }
+}
+
+interface Throughput {
+  perS: number;
+  /** From starting the worker(s) until the poller saw every task done. */
+  wallS: number;
+  /** CPU time of the worker process(es) and PostgreSQL, per 1,000 tasks. */
+  cpuMsPer1k: number;
+}
+
+/** Measures CPU from `start()` to `stop()`: `nodeCpu` for the worker side, plus PostgreSQL. */
+function cpuMeter(postmasterPid: number, nodeCpu: () => number) {
+  const n0 = nodeCpu();
+  const p0 = postgresCpuMs(postmasterPid);
+  return () => (nodeCpu() - n0 + postgresCpuMs(postmasterPid) - p0) / (N / 1000);
+}
+
+// ---------------------------------------------------------------- Sluice
+
+const noopSpecs = (n: number): TaskSpec[] => Array.from({ length: n }, () => ({ kind: 'noop' }));
+
+/** An empty tasks table: no phase pays for the previous one's rows. */
+async function resetSluice(db: Db): Promise<void> {
+  await db.exec('truncate tasks restart identity');
+}
+
+async function enqueueNoops(db: Db): Promise<void> {
+  for (let done = 0; done < N; done += BATCH) await enqueueMany(db, noopSpecs(Math.min(BATCH, N - done)));
+}
+
+/** Statistics and dead rows settled, dirty pages written: the timed phase starts from rest. */
+async function settle(db: Db, table: string): Promise<void> {
+  await db.exec(`vacuum analyze ${table}`);
+  await db.exec('checkpoint');
+}
+
+/** Finished count, and throughput from the database's own timestamps (no polling bias). */
+async function sluiceProgress(db: Db): Promise<{ done: number; seconds: number }> {
+  const r = await db.one<{ done: string; seconds: number | null }>(
+    `select count(*) filter (where state = 'succeeded') as done,
+       extract(epoch from max(finished_at) - min(started_at))::float8 as seconds from tasks`,
+  );
+  return { done: Number(r.done), seconds: r.seconds ?? Number.NaN };
+}
+
+async function waitAllSucceeded(db: Db): Promise<number> {
+  let last = { done: 0, seconds: Number.NaN };
+  await until(
+    `${N} tasks to succeed`,
+    async () => {
+      last = await sluiceProgress(db);
+      return last.done >= N;
+    },
+    async () => `${last.done}/${N} succeeded`,
+  );
+  return last.seconds;
+}
+
+interface Spawned {
+  child: ChildProcess;
+  out: () => string;
+}
+
+function spawnWorker(url: string, id: string, concurrency: number): Promise<Spawned> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'engine-worker.ts')], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: url, WORKER_ID: id, CONCURRENCY: String(concurrency) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) =>
+      reject(new Error(`engine-worker ${id} exited with ${code} before ready:\n${out}`));
+    child.once('exit', onExit);
+    const check = () => {
+      if (!out.includes('ready\n')) return;
+      child.stdout!.off('data', check);
+      child.off('exit', onExit);
+      resolve({ child, out: () => out });
+    };
+    child.stdout!.on('data', check);
+  });
+}
+
+/** SIGTERM, wait for exit (SIGKILL after 10 s); returns the RSS the child reported, if any. */
+async function stopWorker(w: Spawned): Promise<number> {
+  const { child } = w;
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(killer);
+  }
+  const m = /rss (\d+)/.exec(w.out());
+  return m ? Number(m[1]) : 0;
+}
+
+async function oursOneProcess(db: Db, pgPid: number): Promise<Throughput> {
+  await resetSluice(db);
+  await enqueueNoops(db);
+  await settle(db, 'tasks');
+  const worker = new Worker({
+    db,
+    log: silentLogger,
+    concurrency: CONCURRENCY,
+    handlers: [{ kind: 'noop', async run() {} }],
+  });
+  const cpu = cpuMeter(pgPid, processCpuMs);
+  const t0 = performance.now();
+  await worker.start();
+  try {
+    const seconds = await waitAllSucceeded(db);
+    return { perS: N / seconds, wallS: (performance.now() - t0) / 1000, cpuMsPer1k: cpu() };
+  } finally {
+    await worker.stop(5000);
+  }
+}
+
+async function oursTwoProcesses(
+  db: Db,
+  url: string,
+  pgPid: number,
+  children: Spawned[],
+): Promise<Throughput & { rss: number }> {
+  await resetSluice(db);
+  // Enqueue into a drained pool, start both workers idle, then open the pool: both start together.
+  await syncPools(db, { default: 0 });
+  await enqueueNoops(db);
+  await settle(db, 'tasks');
+  for (const id of ['bench-a', 'bench-b']) children.push(await spawnWorker(url, id, CONCURRENCY / 2));
+  const childCpu = () => children.reduce((sum, c) => sum + (c.child.pid ? cpuMsOf(c.child.pid) : 0), 0);
+  let rss = 0;
+  const sampler = setInterval(() => {
+    for (const c of children) if (c.child.pid) rss = Math.max(rss, vmRss(c.child.pid));
+  }, 100);
+  try {
+    const cpu = cpuMeter(pgPid, childCpu);
+    const t0 = performance.now();
+    await syncPools(db, { default: CONCURRENCY });
+    await db.exec(`select pg_notify('sluice_tasks', 'default')`);
+    const seconds = await waitAllSucceeded(db);
+    const wallS = (performance.now() - t0) / 1000;
+    const cpuMsPer1k = cpu();
+    clearInterval(sampler);
+    for (const c of children.splice(0)) rss = Math.max(rss, await stopWorker(c));
+    return { perS: N / seconds, wallS, cpuMsPer1k, rss };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+async function oursPickup(db: Db): Promise<{ latencies: number[]; commitMs: number[] }> {
+  await resetSluice(db);
+  await settle(db, 'tasks');
+  const latencies: number[] = [];
+  const worker = new Worker({
+    db,
+    log: silentLogger,
+    concurrency: CONCURRENCY,
+    handlers: [
+      {
+        kind: 'noop',
+        async run(ctx) {
+          latencies.push(Date.now() - Number(ctx.task.payload.t));
+        },
+      },
+    ],
+  });
+  await worker.start();
+  try {
+    await sleep(500); // idle: the first claim found nothing, the worker waits for a notification
+    const commitMs: number[] = [];
+    for (let i = 0; i < PICKUPS; i++) {
+      const t = Date.now();
+      await enqueue(db, { kind: 'noop', payload: { t } });
+      commitMs.push(Date.now() - t);
+      await sleep(PICKUP_GAP_MS);
+    }
+    await until(
+      `${PICKUPS} pickups`,
+      async () => latencies.length >= PICKUPS,
+      async () => `${latencies.length}/${PICKUPS} picked up`,
+    );
+    return { latencies, commitMs };
+  } finally {
+    await worker.stop(5000);
+  }
+}
+
+// ---------------------------------------------------------------- graphile-worker
+
+const gwLogger = new GwLogger(() => () => undefined);
+
+class Graphile {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly utils: WorkerUtils,
+    private readonly db: Db,
+    private readonly pgPid: number,
+  ) {}
+
+  static async open(url: string, db: Db, pgPid: number): Promise<Graphile> {
+    // Our own pool (same size rule as ours: concurrency + 2), so we know it is closed at the end.
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: CONCURRENCY + 2,
+      application_name: 'graphile-worker',
+    });
+    pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
+    const utils = await makeWorkerUtils({ pgPool: pool, logger: gwLogger });
+    await utils.migrate();
+    return new Graphile(pool, utils, db, pgPid);
+  }
+
+  private async start(noop: (payload: unknown) => Promise<void>, events?: WorkerEvents) {
+    return gwRun({
+      pgPool: this.pool,
+      concurrency: CONCURRENCY,
+      noHandleSignals: true,
+      pollInterval: 1000,
+      logger: gwLogger,
+      events,
+      taskList: { noop },
+    });
+  }
+
+  /** All jobs added before the runner starts; timed from the first job:start to the last job:complete. */
+  async throughput(): Promise<Throughput> {
+    for (let done = 0; done < N; done += BATCH) {
+      const n = Math.min(BATCH, N - done);
+      await this.utils.addJobs(Array.from({ length: n }, () => ({ identifier: 'noop', payload: {} })));
+    }
+    await settle(this.db, 'graphile_worker._private_jobs');
+    let first = 0;
+    let last = 0;
+    let completed = 0;
+    const events: WorkerEvents = new EventEmitter();
+    events.on('job:start', () => {
+      if (first === 0) first = performance.now();
+    });
+    events.on('job:complete', () => {
+      completed++;
+      last = performance.now();
+    });
+    const cpu = cpuMeter(this.pgPid, processCpuMs);
+    const t0 = performance.now();
+    const runner = await this.start(async () => undefined, events);
+    try {
+      let left = N;
+      await until(
+        `${N} graphile-worker jobs to finish`,
+        async () => {
+          left = Number(
+            (await this.db.one<{ n: string }>('select count(*) as n from graphile_worker._private_jobs')).n,
+          );
+          return left === 0 && completed >= N;
+        },
+        async () => `${left} jobs left, ${completed} completed`,
+      );
+      return { perS: N / ((last - first) / 1000), wallS: (performance.now() - t0) / 1000, cpuMsPer1k: cpu() };
+    } finally {
+      await runner.stop();
+      await runner.promise.catch(() => undefined);
+    }
+  }
+
+  /** Same protocol as ours. */
+  async pickup(): Promise<number[]> {
+    await settle(this.db, 'graphile_worker._private_jobs');
+    const latencies: number[] = [];
+    const runner = await this.start(async (payload) => {
+      latencies.push(Date.now() - Number((payload as { t: number }).t));
+    });
+    try {
+      await sleep(500);
+      for (let i = 0; i < PICKUPS; i++) {
+        await this.utils.addJob('noop', { t: Date.now() });
+        await sleep(PICKUP_GAP_MS);
+      }
+      await until(
+        `${PICKUPS} graphile-worker pickups`,
+        async () => latencies.length >= PICKUPS,
+        async () => `${latencies.length}/${PICKUPS} picked up`,
+      );
+      return latencies;
+    } finally {
+      await runner.stop();
+      await runner.promise.catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.utils.release();
+    await this.pool.end();
+  }
+}
+
+// ---------------------------------------------------------------- the benchmark
+
+async function createDatabases(server: EmbeddedServer, names: string[]): Promise<Record<string, string>> {
+  const adminUrl = server.url.replace(/\/sluice$/, '/postgres');
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    for (const n of names) await admin.query(`create database ${pg.escapeIdentifier(n)}`);
+  } finally {
+    await admin.end();
+  }
+  return Object.fromEntries(names.map((n) => [n, adminUrl.replace(/\/postgres$/, `/${n}`)]));
+}
+
+const best = (rounds: Throughput[]): Throughput => ({
+  perS: Math.max(...rounds.map((r) => r.perS)),
+  wallS: Math.min(...rounds.map((r) => r.wallS)),
+  cpuMsPer1k: Math.min(...rounds.map((r) => r.cpuMsPer1k)),
+});
+
+const loadavg = () => os.loadavg()[0]!.toFixed(2);
+
+export async function run(): Promise<Record<string, number>> {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'sluice-bench-engine-'));
+  let server: EmbeddedServer | undefined;
+  let graphile: Graphile | undefined;
+  const dbs: Db[] = [];
+  const children: Spawned[] = [];
+  let cleaned: Promise<void> | undefined;
+  const cleanup = () => {
+    cleaned ??= (async () => {
+      for (const c of children.splice(0)) await stopWorker(c).catch(() => undefined);
+      await graphile?.close().catch(() => undefined);
+      for (const db of dbs.splice(0)) await db.close().catch(() => undefined);
+      await server?.stop().catch(() => undefined);
+      await rm(tmp, { recursive: true, force: true });
+    })();
+    return cleaned;
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    void cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const loadStart = loadavg();
+    server = await startEmbedded({ dataDir: tmp, port: await freePort(), log: silentLogger });
+    const pgPid = Number.parseInt(readFileSync(path.join(tmp, 'postgres', 'postmaster.pid'), 'utf8'), 10);
+    const urls = await createDatabases(server, ['sluice_bench', 'gw_bench']);
+    const ours = createDb(urls.sluice_bench!, { max: CONCURRENCY + 2, applicationName: 'sluice-bench' });
+    const gwDb = createDb(urls.gw_bench!, { max: 2, applicationName: 'sluice-bench-gw' });
+    dbs.push(ours, gwDb);
+    await migrate(ours);
+    await syncPools(ours, { default: CONCURRENCY });
+    graphile = await Graphile.open(urls.gw_bench!, gwDb, pgPid);
+
+    const oursRounds: Throughput[] = [];
+    const gwRounds: Throughput[] = [];
+    oursRounds.push(await oursOneProcess(ours, pgPid));
+    gwRounds.push(await graphile.throughput());
+    gwRounds.push(await graphile.throughput());
+    oursRounds.push(await oursOneProcess(ours, pgPid));
+    const two = await oursTwoProcesses(ours, urls.sluice_bench!, pgPid, children);
+    const pick = await oursPickup(ours);
+    const gwPick = await graphile.pickup();
+    const one = best(oursRounds);
+    const gw = best(gwRounds);
+
+    const result = {
+      tasks_per_s: round(one.perS),
+      tasks_per_s_2proc: round(two.perS),
+      baseline_tasks_per_s: round(gw.perS),
+      ratio_vs_baseline: round(one.perS / gw.perS, 2),
+      pickup_p50_ms: round(percentile(pick.latencies, 50), 1),
+      pickup_p99_ms: round(percentile(pick.latencies, 99), 1),
+      worker_rss_mb: round(two.rss / 1024 / 1024),
+    };
+    const ms = (v: number) => round(v, 1);
+    const rounds = (rs: Throughput[]) => rs.map((r) => round(r.perS)).join(' / ');
+    console.log(
+      `engine: ${N} noop tasks, concurrency ${CONCURRENCY}, fsync on; load average ${loadStart} at start, ${loadavg()} at end`,
+    );
+    printTable([
+      {
+        measure: `tasks/s, 1 process x ${CONCURRENCY} (best of 2)`,
+        ours: result.tasks_per_s,
+        baseline: result.baseline_tasks_per_s,
+        ratio: result.ratio_vs_baseline,
+      },
+      { measure: '  rounds, tasks/s', ours: rounds(oursRounds), baseline: rounds(gwRounds), ratio: '' },
+      {
+        measure: '  wall time incl. start, s',
+        ours: round(one.wallS, 2),
+        baseline: round(gw.wallS, 2),
+        ratio: '',
+      },
+      {
+        measure: '  CPU ms per 1000 tasks (node + postgres)',
+        ours: round(one.cpuMsPer1k),
+        baseline: round(gw.cpuMsPer1k),
+        ratio: round(one.cpuMsPer1k / gw.cpuMsPer1k, 2),
+      },
+      {
+        measure: `tasks/s, 2 processes x ${CONCURRENCY / 2}`,
+        ours: result.tasks_per_s_2proc,
+        baseline: '',
+        ratio: round(two.perS / gw.perS, 2),
+      },
+      {
+        measure: '  CPU ms per 1000 tasks (workers + postgres)',
+        ours: round(two.cpuMsPer1k),
+        baseline: '',
+        ratio: '',
+      },
+      { measure: 'worker peak RSS MB (2-process run)', ours: result.worker_rss_mb, baseline: '', ratio: '' },
+      {
+        measure: 'pickup p50 ms',
+        ours: result.pickup_p50_ms,
+        baseline: ms(percentile(gwPick, 50)),
+        ratio: '',
+      },
+      {
+        measure: 'pickup p99 ms',
+        ours: result.pickup_p99_ms,
+        baseline: ms(percentile(gwPick, 99)),
+        ratio: '',
+      },
+      {
+        measure: '  of which enqueue commit, p50 ms',
+        ours: ms(percentile(pick.commitMs, 50)),
+        baseline: '',
+        ratio: '',
+      },
+    ]);
+    return result;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const result = await run();
+  printResult(result);
+}

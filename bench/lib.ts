@@ -1,0 +1,38 @@
+/**
+ * Small helpers shared by the benchmarks: a readable table on stdout, and the machine-readable result
+ * as one JSON object on the LAST line (what `bench/run.ts` and CI parse).
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export function printTable(rows: Record<string, string | number>[]): void {
+  if (rows.length === 0) return;
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cell = (v: string | number | undefined) =>
+    v === undefined ? '' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v;
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(width[i]!))
+      .join('  ')
+      .trimEnd();
+  console.log(line(cols));
+  console.log(line(width.map((w) => '-'.repeat(w))));
+  for (const r of rows) console.log(line(cols.map((c) => cell(r[c]))));
+}
+
+/** Print the result object as JSON; call it last so it is the last line of output. */
+export function printResult(obj: Record<string, unknown>): void {
+  console.log(JSON.stringify(obj));
+}
+
+/** True when the module with this `import.meta.url` is the program node was started with. */
+export function isMain(metaUrl: string): boolean {
+  const arg = process.argv[1];
+  if (!arg) return false;
+  try {
+    return realpathSync(arg) === realpathSync(fileURLToPath(metaUrl));
+  } catch {
+    return false;
+  }
+}
