@@ -24,7 +24,7 @@ export function moveHandler(deps: { config: Config }): TaskHandlerDef {
     kind: 'cleanup.move',
     async run(ctx) {
       const file = await getFile(ctx.db, ctx.task.subject!);
-      if (!file || file.instrument_copy !== 'present' || !file.current_path) return;
+      if (file?.instrument_copy !== 'present' || !file.current_path) return;
       if (!BACKED_UP.includes(file.status)) {
         throw new PermanentError(
           'cleanup.not_backed_up',

@@ -8,9 +8,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export async function spawnTs(
   file: string,
   env: Record<string, string>,
-  opts: { ready?: string } = {},
+  opts: { ready?: string; args?: string[] } = {},
 ): Promise<ChildProcess & { output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(root, file)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(root, file), ...(opts.args ?? [])], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -27,10 +27,12 @@ export async function spawnTs(
     const check = () => {
       if (out.includes(ready)) {
         child.stdout!.off('data', check);
+        child.stderr!.off('data', check);
         resolve();
       }
     };
     child.stdout!.on('data', check);
+    child.stderr!.on('data', check);
     child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before ready:\n${out}`)));
   });
   return Object.assign(child, { output: () => out });

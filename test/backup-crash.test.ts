@@ -1,0 +1,193 @@
+/**
+ * The backup survives crashes and full disks: a `sluice start` worker killed with SIGKILL in the
+ * middle of a copy, and a backup target that runs out of space (a real 4 MiB tmpfs).
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backupLocation } from '../src/backup/backup-task.ts';
+import { getFile } from '../src/files/repo.ts';
+import { SLUICE_BIN } from './helpers/cli.ts';
+import { createTestDb } from './helpers/db.ts';
+import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
+import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
+
+async function bigFile(file: string, mib: number): Promise<string> {
+  const h = createHash('sha256');
+  const fh = await open(file, 'w');
+  const block = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < mib; i++) {
+    block.fill(i % 251);
+    block.writeUInt32LE(i, 0);
+    h.update(block);
+    await fh.write(block);
+  }
+  await fh.close();
+  return h.digest('hex');
+}
+
+async function partials(dir: string): Promise<string[]> {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of await readdir(dir, { recursive: true }))
+    if (String(e).includes('sluice-partial')) out.push(String(e));
+  return out;
+}
+
+describe('backup under crashes', () => {
+  let root: string;
+  let url: string;
+  let drop: () => Promise<void>;
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'sluice-crash-'));
+    ({ url, drop } = await createTestDb());
+  });
+  afterAll(async () => {
+    await drop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('completes a copy by itself after the worker is killed with SIGKILL mid-copy; no partial file is ever counted', async () => {
+    const watch = path.join(root, 'astral1');
+    const backup = path.join(root, 'backup');
+    await mkdir(watch, { recursive: true });
+    const cfg = path.join(root, 'sluice.yaml');
+    await writeFile(
+      cfg,
+      `data_dir: ./data
+worker: { lease_seconds: 5, heartbeat_seconds: 1, poll_seconds: 0.5 }
+backup: { path: ./backup }
+instruments:
+  astral1:
+    type: thermo
+    watch: ./astral1
+    scan_interval_seconds: 0.5
+    acquisition: { stable_window_seconds: 1 }
+`,
+    );
+    const digest = await bigFile(path.join(watch, 'big.raw'), 600);
+    const env = { DATABASE_URL: url, SLUICE_CONFIG: cfg, SLUICE_LOG_LEVEL: 'warn' };
+    const first = await spawnTs(
+      SLUICE_BIN,
+      { ...env },
+      { ready: 'running', args: ['start', '--role', 'worker'] },
+    );
+    const { createDb } = await import('../src/core/db/db.ts');
+    const db = createDb(url);
+    try {
+      // wait until the copy is under way: a partial temp exists and has data in it
+      await waitFor('a partial copy on disk', async () => (await partials(backup)).length > 0, 120_000, 20);
+      first.kill('SIGKILL');
+      await waitExit(first);
+      const f1 = await getFile(db, 'big.raw');
+      expect(f1!.status).toBe('backing_up'); // not backed_up: the partial counts for nothing
+      expect(await db.query(`select 1 from copies where file_id = 'big.raw'`)).toEqual([]);
+      const second = await spawnTs(
+        SLUICE_BIN,
+        { ...env },
+        { ready: 'running', args: ['start', '--role', 'worker'] },
+      );
+      try {
+        const f = await waitFor(
+          'big.raw done',
+          async () => {
+            const r = await getFile(db, 'big.raw');
+            return r?.status === 'done_not_processed' ? r : undefined;
+          },
+          180_000,
+          200,
+        );
+        const dest = backupLocation(
+          { backup: { path: backup, layout: '{instrument}/{yyyy}_{mm}/{file_id}' } } as never,
+          f,
+        );
+        expect(
+          createHash('sha256')
+            .update(await readFile(dest))
+            .digest('hex'),
+        ).toBe(digest);
+        expect(f.manifest!.entries[0]!.hash).toBe(digest);
+        expect(await partials(backup)).toEqual([]); // the leftovers of the killed copy are gone
+      } finally {
+        second.kill('SIGTERM');
+        await waitExit(second);
+      }
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+function canMountTmpfs(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  const d = path.join(os.tmpdir(), `sluice-mnt-probe-${process.pid}`);
+  try {
+    execFileSync('mkdir', ['-p', d]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', d], { stdio: 'ignore' });
+    execFileSync('umount', [d]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    execFileSync('rm', ['-rf', d]);
+  }
+}
+
+const tmpfs = canMountTmpfs();
+if (!tmpfs) console.warn('skipping the full-disk test: cannot mount a tmpfs here (needs root)');
+
+describe.skipIf(!tmpfs)('backup target full', () => {
+  let p: Pipeline | undefined;
+  let mnt: string;
+  afterAll(async () => {
+    await p?.stop();
+    try {
+      execFileSync('umount', [mnt]);
+    } catch {}
+    await p?.close();
+  });
+
+  it('fails with a clear error, retries, leaves nothing half-written, and finishes once there is space', async () => {
+    p = await createPipeline(
+      (root) => `
+data_dir: ${root}/data
+backup: { path: ${root}/small-disk }
+instruments:
+  astral1:
+    type: thermo
+    watch: ${root}/astral1
+    scan_interval_seconds: 0.2
+    acquisition: { stable_window_seconds: 0.5 }
+`,
+    );
+    mnt = path.join(p.root, 'small-disk');
+    await mkdir(mnt, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]);
+    const digest = await bigFile(path.join(p.root, 'astral1', 'large.raw'), 6);
+    await p.start();
+    await waitFor(
+      'a failed attempt noted',
+      async () => (await p!.timeline('large.raw')).some((l) => /attempt \d+ failed/.test(l)),
+      60_000,
+    );
+    const lines = (await p.timeline('large.raw')).join('\n');
+    expect(lines).toMatch(/is full|not enough (free )?space|ENOSPC/i);
+    expect(lines).toContain(mnt);
+    const f = (await p.file('large.raw'))!;
+    expect(['backing_up', 'acquired']).toContain(f.status);
+    expect(await partials(mnt)).toEqual([]);
+    expect(await p.db.query(`select 1 from copies where file_id = 'large.raw'`)).toEqual([]);
+    execFileSync('mount', ['-o', 'remount,size=16m', mnt]);
+    await p.db.exec(`update tasks set run_after = now() where subject = 'large.raw' and state = 'queued'`);
+    const done = await p.waitStatus('large.raw', 'done_not_processed', 60_000);
+    expect(
+      createHash('sha256')
+        .update(await readFile(backupLocation(p.config, done)))
+        .digest('hex'),
+    ).toBe(digest);
+  });
+});
