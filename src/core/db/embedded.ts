@@ -16,7 +16,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
 import path from 'node:path';
@@ -170,8 +170,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
   const pgDir = path.join(opts.dataDir, 'postgres');
   const credFile = path.join(opts.dataDir, 'postgres.credentials.json');
   const logDir = path.join(opts.dataDir, 'log');
-  const bin = await binaries();
   const ids = await runAs();
+  const bin = await runnableBinaries(await binaries(), ids);
 
   await mkdir(opts.dataDir, { recursive: true, mode: 0o750 });
   await mkdir(logDir, { recursive: true });
@@ -303,27 +303,63 @@ async function initdb(
       ids,
     );
   } finally {
-    await import('node:fs/promises').then((fs) => fs.rm(pwFile, { force: true }));
+    await rm(pwFile, { force: true });
   }
 }
 
-async function assertTraversable(dir: string, uid: number): Promise<void> {
-  let current = path.dirname(path.resolve(dir));
+/** The first directory above `target` that user `uid` cannot enter, if any. */
+async function blockedAncestor(
+  target: string,
+  uid: number,
+): Promise<{ dir: string; mode: number } | undefined> {
+  let current = path.dirname(path.resolve(target));
   while (current !== path.dirname(current)) {
     const st = await stat(current);
-    const othersX = (st.mode & 0o001) !== 0;
-    if (!othersX && st.uid !== uid) {
-      throw new SluiceError(
-        'db.embedded_permissions',
-        `embedded PostgreSQL runs as the 'postgres' user, which cannot enter ${current} (mode ${(st.mode & 0o777).toString(8)})`,
-        {
-          hint: `put data_dir somewhere the postgres user can reach (e.g. /var/lib/sluice), or chmod o+x ${current}`,
-          exitCode: 2,
-        },
-      );
-    }
+    if ((st.mode & 0o001) === 0 && st.uid !== uid) return { dir: current, mode: st.mode };
     current = path.dirname(current);
   }
+  return undefined;
+}
+
+async function assertTraversable(dir: string, uid: number): Promise<void> {
+  const blocked = await blockedAncestor(dir, uid);
+  if (!blocked) return;
+  throw new SluiceError(
+    'db.embedded_permissions',
+    `embedded PostgreSQL runs as the 'postgres' user, which cannot enter ${blocked.dir} (mode ${(blocked.mode & 0o777).toString(8)})`,
+    {
+      hint: `put data_dir somewhere the postgres user can reach (e.g. /var/lib/sluice), or chmod o+x ${blocked.dir}`,
+      exitCode: 2,
+    },
+  );
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to execute the binaries. When
+ * the npm package sits below a directory it cannot enter (a checkout in /root, a 0700 temp dir), a
+ * copy of the binaries is made once in a shared, world-readable place and used instead.
+ */
+async function runnableBinaries(bin: Binaries, ids: RunAs): Promise<Binaries> {
+  if (ids.uid === undefined || !(await blockedAncestor(bin.postgres, ids.uid))) return bin;
+  const nativeDir = path.dirname(path.dirname(bin.postgres));
+  const version = (
+    JSON.parse(await readFile(path.join(nativeDir, '..', 'package.json'), 'utf8')) as { version: string }
+  ).version;
+  const shared = path.join('/var/tmp', `sluice-postgres-${platform()}-${arch()}-${version}`);
+  const use = (dir: string): Binaries => ({
+    initdb: path.join(dir, 'bin', 'initdb'),
+    pg_ctl: path.join(dir, 'bin', 'pg_ctl'),
+    postgres: path.join(dir, 'bin', 'postgres'),
+  });
+  if (existsSync(path.join(shared, 'bin', 'postgres'))) return use(shared);
+  const tmp = `${shared}.tmp-${process.pid}`;
+  await cp(nativeDir, tmp, { recursive: true });
+  await chmod(tmp, 0o755);
+  await rename(tmp, shared).catch(async (err: NodeJS.ErrnoException) => {
+    await rm(tmp, { recursive: true, force: true });
+    if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err; // another process won the race
+  });
+  return use(shared);
 }
 
 function run(cmd: string, args: string[], ids: RunAs): Promise<string> {

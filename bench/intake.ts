@@ -1,0 +1,124 @@
+/**
+ * Benchmark `intake`: 10,000 small raw files written into one instrument folder, timed from the
+ * first write until every one is backed up and verified (`done_not_processed`), through the real
+ * scan → rules → backup pipeline on embedded PostgreSQL with fsync on; plus the cost of scanning a
+ * 100,000-entry folder (bench/intake-scan.ts, with `find` as its baseline).
+ *
+ * Figures: files_per_s, end_to_end_s, scan_ms_100k, detect_latency_p95_s (write → discovered),
+ * plus the scan baseline. Targets (issue): end_to_end_s ≤ 60, scan_ms_100k ≤ 200,
+ * detect_latency_p95_s ≤ scan interval + 1.
+ *
+ * Env: BENCH_FILES (default 10000), BENCH_SCAN_FILES (default 100000; 0 skips the scan part).
+ */
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseConfigText } from '../src/core/config/index.ts';
+import { createDb } from '../src/core/db/db.ts';
+import { freePort, startEmbedded } from '../src/core/db/embedded.ts';
+import { migrate } from '../src/core/db/migrate.ts';
+import { silentLogger } from '../src/core/log.ts';
+import { Variables } from '../src/core/variables.ts';
+import { syncPools } from '../src/engine/pools.ts';
+import { ensureSchedules } from '../src/engine/schedules.ts';
+import { Worker } from '../src/engine/worker.ts';
+import { syncInstruments } from '../src/files/repo.ts';
+import { collect } from '../src/runtime/handlers.ts';
+import { run as scanBench } from './intake-scan.ts';
+import { isMain, printResult, printTable } from './lib.ts';
+
+const SCAN_INTERVAL_S = 2;
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+}
+
+export async function run(): Promise<Record<string, number>> {
+  const count = Number(process.env.BENCH_FILES ?? 10_000);
+  const root = await mkdtemp(path.join(os.tmpdir(), 'sluice-bench-intake-'));
+  await chmod(root, 0o755); // as root, the embedded PostgreSQL runs as 'postgres' and must enter it
+  const server = await startEmbedded({ dataDir: path.join(root, 'data'), port: await freePort(), log: silentLogger });
+  const db = createDb(server.url, { max: 12 });
+  let worker: Worker | undefined;
+  try {
+    await migrate(db);
+    const { config } = parseConfigText(
+      `data_dir: ${root}/data
+pools: { copy: 8 }
+backup: { path: ${root}/backup }
+instruments:
+  bench1:
+    type: thermo
+    watch: ${root}/bench1
+    scan_interval_seconds: ${SCAN_INTERVAL_S}
+    acquisition: { stable_window_seconds: 2 }
+`,
+      path.join(root, 'sluice.yaml'),
+    );
+    await mkdir(config.instruments.bench1!.watch, { recursive: true });
+    await syncPools(db, config.pools);
+    await syncInstruments(db, config.instruments);
+    const vars = new Variables(db, config.variables);
+    const stage = collect(config, vars);
+    await ensureSchedules(db, stage.schedules);
+    worker = new Worker({ db, log: silentLogger, handlers: stage.handlers, concurrency: 10, pollMs: 200, scheduleTickMs: 200 });
+    await worker.start();
+
+    const t0 = Date.now();
+    const written = new Map<string, number>();
+    const batch = 200;
+    for (let i = 0; i < count; i += batch) {
+      await Promise.all(
+        Array.from({ length: Math.min(batch, count - i) }, async (_, j) => {
+          const name = `run_${String(i + j).padStart(6, '0')}.raw`;
+          await writeFile(path.join(config.instruments.bench1!.watch, name), `raw data ${i + j}\n`.repeat(64));
+          written.set(name, Date.now());
+        }),
+      );
+    }
+    const writeS = (Date.now() - t0) / 1000;
+    let done = 0;
+    let lastReport = Date.now();
+    while (done < count) {
+      await new Promise((r) => setTimeout(r, 250));
+      done = Number((await db.one<{ n: string }>(`select count(*) as n from files where status = 'done_not_processed'`)).n);
+      if (Date.now() - lastReport > 5000) {
+        lastReport = Date.now();
+        process.stderr.write(`  ${done}/${count} backed up after ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+      }
+      if (Date.now() - t0 > 15 * 60_000) throw new Error(`gave up after 15 min with ${done}/${count} done`);
+    }
+    const endToEnd = (Date.now() - t0) / 1000;
+    const discovered = await db.query<{ subject_id: string; at: Date }>(`select subject_id, at from events where to_state = 'discovered'`);
+    const latencies = discovered.map((e) => (e.at.getTime() - (written.get(e.subject_id) ?? e.at.getTime())) / 1000);
+    await worker.stop();
+    worker = undefined;
+
+    const scanFiles = Number(process.env.BENCH_SCAN_FILES ?? 100_000);
+    const scan = scanFiles > 0 ? await scanBench() : { scan_ms_100k: Number.NaN, baseline_find_ms: Number.NaN };
+    const figures = {
+      files: count,
+      files_per_s: Math.round(count / endToEnd),
+      end_to_end_s: Math.round(endToEnd * 10) / 10,
+      write_s: Math.round(writeS * 10) / 10,
+      detect_latency_p95_s: Math.round(percentile(latencies, 95) * 100) / 100,
+      scan_interval_s: SCAN_INTERVAL_S,
+      scan_ms_100k: scan.scan_ms_100k as number,
+      baseline_find_ms: scan.baseline_find_ms as number,
+    };
+    printTable([
+      { measure: `${count} files written → backed up and verified`, value: `${figures.end_to_end_s} s (${figures.files_per_s} files/s)`, target: '≤ 60 s' },
+      { measure: 'detection latency p95 (write → discovered)', value: `${figures.detect_latency_p95_s} s`, target: `≤ ${SCAN_INTERVAL_S + 1} s` },
+      { measure: 'scan of a 100,000-entry folder', value: `${figures.scan_ms_100k} ms (find: ${figures.baseline_find_ms} ms)`, target: '≤ 200 ms' },
+    ]);
+    return figures;
+  } finally {
+    await worker?.stop();
+    await db.close();
+    await server.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+if (isMain(import.meta.url)) printResult(await run());
