@@ -38,7 +38,11 @@ export async function run(): Promise<Record<string, number>> {
   const count = Number(process.env.BENCH_FILES ?? 10_000);
   const root = await mkdtemp(path.join(os.tmpdir(), 'sluice-bench-intake-'));
   await chmod(root, 0o755); // as root, the embedded PostgreSQL runs as 'postgres' and must enter it
-  const server = await startEmbedded({ dataDir: path.join(root, 'data'), port: await freePort(), log: silentLogger });
+  const server = await startEmbedded({
+    dataDir: path.join(root, 'data'),
+    port: await freePort(),
+    log: silentLogger,
+  });
   const db = createDb(server.url, { max: 12 });
   let worker: Worker | undefined;
   try {
@@ -62,7 +66,14 @@ instruments:
     const vars = new Variables(db, config.variables);
     const stage = collect(config, vars);
     await ensureSchedules(db, stage.schedules);
-    worker = new Worker({ db, log: silentLogger, handlers: stage.handlers, concurrency: 10, pollMs: 200, scheduleTickMs: 200 });
+    worker = new Worker({
+      db,
+      log: silentLogger,
+      handlers: stage.handlers,
+      concurrency: 10,
+      pollMs: 200,
+      scheduleTickMs: 200,
+    });
     await worker.start();
 
     const t0 = Date.now();
@@ -72,7 +83,10 @@ instruments:
       await Promise.all(
         Array.from({ length: Math.min(batch, count - i) }, async (_, j) => {
           const name = `run_${String(i + j).padStart(6, '0')}.raw`;
-          await writeFile(path.join(config.instruments.bench1!.watch, name), `raw data ${i + j}\n`.repeat(64));
+          await writeFile(
+            path.join(config.instruments.bench1!.watch, name),
+            `raw data ${i + j}\n`.repeat(64),
+          );
           written.set(name, Date.now());
         }),
       );
@@ -82,21 +96,31 @@ instruments:
     let lastReport = Date.now();
     while (done < count) {
       await new Promise((r) => setTimeout(r, 250));
-      done = Number((await db.one<{ n: string }>(`select count(*) as n from files where status = 'done_not_processed'`)).n);
+      done = Number(
+        (await db.one<{ n: string }>(`select count(*) as n from files where status = 'done_not_processed'`))
+          .n,
+      );
       if (Date.now() - lastReport > 5000) {
         lastReport = Date.now();
-        process.stderr.write(`  ${done}/${count} backed up after ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+        process.stderr.write(
+          `  ${done}/${count} backed up after ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
+        );
       }
       if (Date.now() - t0 > 15 * 60_000) throw new Error(`gave up after 15 min with ${done}/${count} done`);
     }
     const endToEnd = (Date.now() - t0) / 1000;
-    const discovered = await db.query<{ subject_id: string; at: Date }>(`select subject_id, at from events where to_state = 'discovered'`);
-    const latencies = discovered.map((e) => (e.at.getTime() - (written.get(e.subject_id) ?? e.at.getTime())) / 1000);
+    const discovered = await db.query<{ subject_id: string; at: Date }>(
+      `select subject_id, at from events where to_state = 'discovered'`,
+    );
+    const latencies = discovered.map(
+      (e) => (e.at.getTime() - (written.get(e.subject_id) ?? e.at.getTime())) / 1000,
+    );
     await worker.stop();
     worker = undefined;
 
     const scanFiles = Number(process.env.BENCH_SCAN_FILES ?? 100_000);
-    const scan = scanFiles > 0 ? await scanBench() : { scan_ms_100k: Number.NaN, baseline_find_ms: Number.NaN };
+    const scan =
+      scanFiles > 0 ? await scanBench() : { scan_ms_100k: Number.NaN, baseline_find_ms: Number.NaN };
     const figures = {
       files: count,
       files_per_s: Math.round(count / endToEnd),
@@ -108,9 +132,21 @@ instruments:
       baseline_find_ms: scan.baseline_find_ms as number,
     };
     printTable([
-      { measure: `${count} files written → backed up and verified`, value: `${figures.end_to_end_s} s (${figures.files_per_s} files/s)`, target: '≤ 60 s' },
-      { measure: 'detection latency p95 (write → discovered)', value: `${figures.detect_latency_p95_s} s`, target: `≤ ${SCAN_INTERVAL_S + 1} s` },
-      { measure: 'scan of a 100,000-entry folder', value: `${figures.scan_ms_100k} ms (find: ${figures.baseline_find_ms} ms)`, target: '≤ 200 ms' },
+      {
+        measure: `${count} files written → backed up and verified`,
+        value: `${figures.end_to_end_s} s (${figures.files_per_s} files/s)`,
+        target: '≤ 60 s',
+      },
+      {
+        measure: 'detection latency p95 (write → discovered)',
+        value: `${figures.detect_latency_p95_s} s`,
+        target: `≤ ${SCAN_INTERVAL_S + 1} s`,
+      },
+      {
+        measure: 'scan of a 100,000-entry folder',
+        value: `${figures.scan_ms_100k} ms (find: ${figures.baseline_find_ms} ms)`,
+        target: '≤ 200 ms',
+      },
     ]);
     return figures;
   } finally {
