@@ -7,10 +7,11 @@
  * run directly):
  *   { "scan_ms_100k": median, "baseline_find_ms": median, "ratio_vs_find": scan / find, ... }
  *
- * Run: `npm run bench -- intake-scan` or `npx tsx bench/intake-scan.ts` (env BENCH_FILES: file count).
+ * Run: `npm run bench -- intake-scan` or `npx tsx bench/intake-scan.ts`. BENCH_FILES changes the file
+ * count (figures are then for that count; the keys keep their names).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -65,35 +66,61 @@ export async function run(): Promise<Record<string, number>> {
     await scan();
     const scanMs: number[] = [];
     const findMs: number[] = [];
+    let scanCpu = 0;
+    let findCpu = 0;
     for (let i = 0; i < RUNS; i++) {
+      const c0 = childCpuMs();
       findMs.push(await timeIt(find));
+      findCpu += childCpuMs() - c0;
+      const u0 = process.cpuUsage(); // all threads of this process, workers included
       scanMs.push(await timeIt(scan));
+      const u = process.cpuUsage(u0);
+      scanCpu += (u.user + u.system) / 1000;
     }
     const result = {
-      scan_ms_100k: round(median(scanMs) * (100_000 / count)),
-      baseline_find_ms: round(median(findMs) * (100_000 / count)),
+      scan_ms_100k: round(median(scanMs)),
+      baseline_find_ms: round(median(findMs)),
       ratio_vs_find: round(median(scanMs) / median(findMs), 2),
+      // CPU time (user + system) per run: steadier than wall time on a busy machine.
+      scan_cpu_ms: round(scanCpu / RUNS),
+      find_cpu_ms: round(findCpu / RUNS),
+      cpu_ratio_vs_find: findCpu > 0 ? round(scanCpu / findCpu, 2) : -1,
       files: count,
       cpus: os.availableParallelism(),
+      load_avg_1m: round(os.loadavg()[0] ?? 0, 2),
       create_ms: round(createMs),
     };
-    console.log(`intake scan of ${count} files (${RUNS} warm runs each, interleaved; medians)`);
+    console.log(
+      `intake scan of ${count} files (${RUNS} warm runs each, interleaved; wall medians, CPU means)`,
+    );
     printTable([
       {
         what: 'scanFolder (thermo)',
-        'median ms': round(median(scanMs)),
-        runs: scanMs.map((x) => round(x)).join(' '),
+        'wall ms': round(median(scanMs)),
+        'cpu ms': round(scanCpu / RUNS),
+        'wall runs': scanMs.map((x) => round(x)).join(' '),
       },
       {
         what: "find -maxdepth 1 -printf '%s %T@'",
-        'median ms': round(median(findMs)),
-        runs: findMs.map((x) => round(x)).join(' '),
+        'wall ms': round(median(findMs)),
+        'cpu ms': round(findCpu / RUNS),
+        'wall runs': findMs.map((x) => round(x)).join(' '),
       },
-      { what: 'ratio scan / find', 'median ms': result.ratio_vs_find, runs: '' },
+      { what: 'ratio scan / find', 'wall ms': result.ratio_vs_find, 'cpu ms': result.cpu_ratio_vs_find },
     ]);
     return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** CPU time (ms) of this process's waited-for children, from /proc (Linux; 10 ms ticks). */
+function childCpuMs(): number {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[13]) + Number(fields[14])) * (1000 / 100);
+  } catch {
+    return 0;
   }
 }
 

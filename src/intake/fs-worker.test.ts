@@ -37,14 +37,14 @@ describe('FsWorker', () => {
     releaseWorker(w);
   });
 
-  it('reuses idle workers, keeps at most two, and never reuses an abandoned one', async () => {
+  it('reuses idle workers, keeps at most four, and never reuses an abandoned one', async () => {
     const a = acquireWorker();
     releaseWorker(a);
     const b = acquireWorker();
     expect(b).toBe(a);
-    const more = [b, acquireWorker(), acquireWorker(), acquireWorker()];
+    const more = [b, acquireWorker(), acquireWorker(), acquireWorker(), acquireWorker(), acquireWorker()];
     for (const w of more) releaseWorker(w);
-    expect(idleWorkers()).toBe(2);
+    expect(idleWorkers()).toBe(4);
     const c = acquireWorker();
     releaseWorker(c, true);
     const d = acquireWorker();

@@ -6,7 +6,8 @@
  * project's id or one of its tokens decides. Precedence when several match:
  *  - the earliest token in the name wins (`20240101_ALPHA_BETA.raw` → ALPHA's project);
  *  - when one token belongs to several projects, the project listed first wins.
- * No match → the fallback project.
+ * No match → the fallback project. A project token containing a separator could never match, so it is
+ * rejected (ConfigError); an id containing one (e.g. `PRJ-1`) matches only through its tokens.
  */
 import { ConfigError } from '../core/errors.ts';
 

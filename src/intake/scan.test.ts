@@ -3,14 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SluiceError } from '../core/errors.ts';
-import {
-  type Candidate,
-  freeSpace,
-  isMountPoint,
-  offlineError,
-  type ScanResult,
-  scanFolder,
-} from './scan.ts';
+import { type Candidate, type ScanResult, scanFolder } from './scan.ts';
 
 let dir: string;
 beforeEach(async () => {
