@@ -114,7 +114,7 @@ begin
   return null;
 end $$;
 create trigger tasks_notify after insert or update of state, run_after on tasks
-  for each row execute function sluice_notify_task();
+  for each row when (new.state = 'queued') execute function sluice_notify_task();
 
 -- Claim up to p_limit runnable tasks for one worker, respecting every pool's size across all
 -- processes. Claims on one pool are serialised by a transaction-scoped advisory lock, so the
@@ -132,13 +132,16 @@ begin
   for v_pool in select name, coalesce(override_size, size) as size from pools order by random() loop
     exit when v_left <= 0;
     continue when v_pool.size <= 0;
-    -- cheap test before taking the lock: anything runnable for us here?
-    continue when not exists (
-      select 1 from tasks t where t.pool = v_pool.name and t.state = 'queued' and t.run_after <= now()
-        and t.kind = any(p_kinds) and t.tags <@ p_tags)
-      and not exists (
-      select 1 from tasks t where t.pool = v_pool.name and t.state = 'running' and t.lease_expires_at < now()
-        and t.kind = any(p_kinds) and t.tags <@ p_tags);
+    -- cheap test before taking the lock: anything runnable for us here? Written as an ordered
+    -- LIMIT 1 so the planner walks the tasks_queued index instead of scanning finished rows.
+    continue when (
+      select t.id from tasks t where t.pool = v_pool.name and t.state = 'queued' and t.run_after <= now()
+        and t.kind = any(p_kinds) and t.tags <@ p_tags
+      order by t.priority desc, t.run_after, t.id limit 1) is null
+      and (
+      select t.id from tasks t where t.pool = v_pool.name and t.state = 'running' and t.lease_expires_at < now()
+        and t.kind = any(p_kinds) and t.tags <@ p_tags
+      order by t.pool, t.lease_expires_at limit 1) is null;
     perform pg_advisory_xact_lock(378830, hashtext(v_pool.name));
     select v_pool.size - count(*) into v_free from tasks
       where pool = v_pool.name and state = 'running' and lease_expires_at >= clock_timestamp();
