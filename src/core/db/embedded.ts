@@ -353,7 +353,7 @@ async function runnableBinaries(bin: Binaries, ids: RunAs): Promise<Binaries> {
   });
   if (existsSync(path.join(shared, 'bin', 'postgres'))) return use(shared);
   const tmp = `${shared}.tmp-${process.pid}`;
-  await cp(nativeDir, tmp, { recursive: true });
+  await cp(nativeDir, tmp, { recursive: true, verbatimSymlinks: true });
   await chmod(tmp, 0o755);
   await rename(tmp, shared).catch(async (err: NodeJS.ErrnoException) => {
     await rm(tmp, { recursive: true, force: true });
