@@ -2,10 +2,15 @@
  * Benchmark of the verified copy (src/backup) against baselines measured in the same run:
  *   (a) copyVerified of a 1 GiB file          vs (b) `cp src dst && sync`
  *                                              and (c) AlphaKraken's `md5sum src; cp; sync; md5sum dst`
+ *   (a') the same with the read-back hashed with sha256 (the fallback where the fast checksum cannot
+ *        be loaded), for the saving of the fast read-back checksum under the same load
  *   (d) copyVerified of a Bruker-like folder  vs `cp -r src dst && sync`
- * Every method runs twice, in alternating order, and its minimum counts. The page cache cannot be
- * dropped reliably, so every method reads a warm source; that favours the baselines least of all
- * (they read less). Run: `npx tsx bench/backup.ts`. The last line is a JSON object.
+ * After one untimed warm-up copy, every method runs 3 times (SLUICE_BENCH_ROUNDS), in alternating
+ * order, and its minimum counts. The page cache cannot be dropped reliably, so every method reads a
+ * warm source; that favours the baselines least of all (they read less). The machine may be busy with other work: the load average is printed, and the
+ * ratios (measured in the same run) matter more than the seconds. CPU seconds are this process's
+ * (threads included) for copyVerified, the children's for the shell baselines (`times`; kernel
+ * writeback threads count for neither). Run: `npx tsx bench/backup.ts`. The last line is a JSON object.
  */
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
@@ -19,9 +24,17 @@ import { isMain, printResult, printTable } from './lib.ts';
 
 const run$ = promisify(execFile);
 /** Rounds (alternating order); the minimum per method counts. */
-const ROUNDS = Math.max(1, Number(process.env.SLUICE_BENCH_ROUNDS ?? 2));
+const ROUNDS = Math.max(1, Number(process.env.SLUICE_BENCH_ROUNDS ?? 3));
 const GiB = 1024 * 1024 * 1024;
 const sh = (cmd: string) => run$('sh', ['-c', cmd], { maxBuffer: 1 << 20 });
+/** Run `cmd` in sh; returns the CPU seconds (user + system) of its child processes. */
+async function shCpu(cmd: string): Promise<number> {
+  const { stdout } = await sh(`${cmd} && times`);
+  const children = stdout.trim().split('\n').at(-1) ?? '';
+  let total = 0;
+  for (const m of children.matchAll(/(\d+)m([\d.]+)s/g)) total += Number(m[1]) * 60 + Number(m[2]);
+  return total;
+}
 const q = (p: string) => `'${p.replaceAll("'", "'\\''")}'`;
 
 export async function run(): Promise<Record<string, number>> {
@@ -39,17 +52,37 @@ export async function run(): Promise<Record<string, number>> {
     await mkdir(out);
     await sh('sync');
 
-    const methods: Record<string, (dst: string) => Promise<unknown>> = {
-      'copyVerified file': (dst) => copyVerified({ source: { kind: 'file', path: file }, dest: dst }),
-      'cp && sync': (dst) => sh(`cp ${q(file)} ${q(dst)} && sync`),
+    /** Each returns the CPU seconds of its child processes, or undefined (own CPU is measured). */
+    const methods: Record<string, (dst: string) => Promise<number | undefined>> = {
+      'copyVerified file': async (dst) => {
+        await copyVerified({ source: { kind: 'file', path: file }, dest: dst });
+        return undefined;
+      },
+      'copyVerified file, sha256 read-back': async (dst) => {
+        const source = { kind: 'file', path: file } as const;
+        await copyVerified({ source, dest: dst, readBackChecksum: 'recorded' });
+        return undefined;
+      },
+      'cp && sync': (dst) => shCpu(`cp ${q(file)} ${q(dst)} && sync`),
       'alphakraken md5sum;cp;sync;md5sum': (dst) =>
-        sh(`md5sum ${q(file)} >/dev/null && cp ${q(file)} ${q(dst)} && sync && md5sum ${q(dst)} >/dev/null`),
-      'copyVerified folder': (dst) => copyVerified({ source: { kind: 'folder', path: folder }, dest: dst }),
-      'cp -r folder && sync': (dst) => sh(`cp -r ${q(folder)} ${q(dst)} && sync`),
+        shCpu(
+          `md5sum ${q(file)} >/dev/null && cp ${q(file)} ${q(dst)} && sync && md5sum ${q(dst)} >/dev/null`,
+        ),
+      'copyVerified folder': async (dst) => {
+        await copyVerified({ source: { kind: 'folder', path: folder }, dest: dst });
+        return undefined;
+      },
+      'cp -r folder && sync': (dst) => shCpu(`cp -r ${q(folder)} ${q(dst)} && sync`),
     };
     const names = Object.keys(methods);
     const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
     const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+    // Untimed warm-up: the first copy after the data set was written ran 3-4× slower here, every time;
+    // it also loads the code, the worker and the checksum binding. Any run can be as slow now and then
+    // (on this VM: system time in the kernel's copy into newly allocated page-cache pages, cp included),
+    // hence the minimum of 3 rounds.
+    await methods['copyVerified file']!(join(out, 'warm-up'));
+    await removeTree(join(out, 'warm-up'));
     const load0 = loadavg()[0]!;
     for (let round = 0; round < ROUNDS; round++) {
       for (const name of round % 2 === 0 ? names : [...names].reverse()) {
@@ -58,10 +91,10 @@ export async function run(): Promise<Record<string, number>> {
         await sh('sync'); // the removal's writeback is not part of the next measurement
         const c0 = process.cpuUsage();
         const t0 = performance.now();
-        await methods[name]!(dst);
+        const childCpu = await methods[name]!(dst);
         times[name]!.push((performance.now() - t0) / 1000);
         const c = process.cpuUsage(c0);
-        cpu[name]!.push((c.user + c.system) / 1e6);
+        cpu[name]!.push(childCpu ?? (c.user + c.system) / 1e6);
       }
     }
     const best = (n: string) => Math.min(...times[n]!);
@@ -73,8 +106,7 @@ export async function run(): Promise<Record<string, number>> {
         ...Object.fromEntries(times[n]!.map((t, i) => [`run ${i + 1} s`, t])),
         'min s': best(n),
         'MB/s': Math.round((n.includes('folder') ? folderBytes : fileBytes) / 1e6 / best(n)),
-        // CPU of this process (threads included); shell baselines run in child processes.
-        'own cpu s': n.startsWith('copyVerified') ? Math.min(...cpu[n]!) : '-',
+        'cpu s': Math.min(...cpu[n]!),
       })),
     );
     console.log(
@@ -84,9 +116,12 @@ export async function run(): Promise<Record<string, number>> {
     const result = {
       seconds: best('copyVerified file'),
       ratio_vs_cp_sync: best('copyVerified file') / best('cp && sync'),
+      ratio_sha256_readback_vs_cp_sync: best('copyVerified file, sha256 read-back') / best('cp && sync'),
       ratio_vs_alphakraken: best('copyVerified file') / best('alphakraken md5sum;cp;sync;md5sum'),
       folder_ratio_vs_cp_sync: best('copyVerified folder') / best('cp -r folder && sync'),
       rss_mb: Math.round(peakRss / 1024 / 1024),
+      load_1min_before: load0,
+      load_1min_after: loadavg()[0]!,
     };
     return result;
   } finally {

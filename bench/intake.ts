@@ -64,7 +64,12 @@ instruments:
     await syncPools(db, config.pools);
     await syncInstruments(db, config.instruments);
     const vars = new Variables(db, config.variables);
-    const stage = collect(config, vars);
+    const stage = collect(config, vars, {
+      baseDir: root,
+      executor: async () => {
+        throw new Error('no processing in this benchmark');
+      },
+    });
     await ensureSchedules(db, stage.schedules);
     worker = new Worker({
       db,

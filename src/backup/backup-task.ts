@@ -15,6 +15,7 @@ import { enqueue } from '../engine/enqueue.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { note, transition } from '../files/lifecycle.ts';
 import { type FileRow, getFile } from '../files/repo.ts';
+import { planProcessing } from '../process/jobs.ts';
 import { copyVerified } from './copy.ts';
 import type { SourceSpec } from './manifest.ts';
 import { moveAside } from './temp.ts';
@@ -51,13 +52,14 @@ export function sourceSpec(
   return { kind: 'files', dir: path.dirname(p), names: [path.basename(p), ...file.companions] };
 }
 
-/** What follows a verified backup. Processing hooks in here; without it the file is done. */
-export async function afterBackup(tx: Tx, file: FileRow, inst: InstrumentConfig | undefined): Promise<void> {
-  await transition(tx, file.id, 'done_not_processed', {
-    actor: ACTOR,
-    from: ['backed_up'],
-    reason: 'backed up and verified; no processing settings apply to this file',
-  });
+/** What follows a verified backup: processing (or done_not_processed), and the optional move. */
+export async function afterBackup(
+  tx: Tx,
+  file: FileRow,
+  inst: InstrumentConfig | undefined,
+  config: Config,
+): Promise<void> {
+  await planProcessing(tx, config, file, ACTOR);
   if (inst?.move_after_backup && file.instrument_copy === 'present') {
     await enqueue(tx, {
       kind: 'cleanup.move',
@@ -158,7 +160,7 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
           data: { location: dest },
         });
         const updated = await tx.one<FileRow>('select * from files where id = $1', [file.id]);
-        await afterBackup(tx, updated, inst);
+        await afterBackup(tx, updated, inst, deps.config);
       });
       log.info(
         { dest, bytes: result.bytes, seconds: result.seconds, associated: result.associated },

@@ -1,7 +1,8 @@
 /**
  * Write the temp copy of a whole source (file, folder tree, or companion set), check the source stayed
- * the same, read the temp back and compare, and make its directories durable. The caller (copy.ts)
- * gives it its final name and removes it on any error.
+ * the same, read the temp back and compare (with the fast checksum when `fast` is given, see copy.ts
+ * step 6), and make its directories durable. The manifest always holds the recorded algorithm's
+ * digests of the source. The caller (copy.ts) gives it its final name and removes it on any error.
  *
  * Crash points: everything written here is below the temp path (`.<name>.sluice-partial-*`); a kill at
  * any point leaves only that temp, which the next attempt's leftover sweep removes. Temp directories
@@ -12,7 +13,8 @@ import { chmod, lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SluiceError } from '../core/errors.ts';
 import { changedBetween, sourceChanged } from './compare.ts';
-import { copyFileHashing } from './copy-file.ts';
+import { copyFileHashing, type ReadBackCheck } from './copy-file.ts';
+import type { FastChecksum } from './fastsum.ts';
 import { fsyncDir, sourceError, targetError, throwIfAborted } from './fsutil.ts';
 import { sameHash } from './hash.ts';
 import {
@@ -32,6 +34,8 @@ export interface TempTreeOptions {
   dest: string;
   before: { files: ManifestEntry[]; dirs: string[] };
   algorithm: string;
+  /** Read back with this fast checksum (fastsum.ts); absent: with `algorithm`. */
+  fast?: FastChecksum;
   bufs: [Buffer, Buffer];
   signal?: AbortSignal;
   targetDir: string;
@@ -101,7 +105,7 @@ async function makeDirs(c: Ctx): Promise<[string, number][]> {
   return dirModes;
 }
 
-type Copied = { entry: ManifestEntry; back: ReadBackFile }[];
+type Copied = { entry: ManifestEntry; back: ReadBackFile; check: ReadBackCheck }[];
 
 /** One read of the source per file, hashed on the way; each file re-stat'ed afterwards. */
 async function copyPass(c: Ctx, readBack: ReadBack): Promise<Copied> {
@@ -113,6 +117,7 @@ async function copyPass(c: Ctx, readBack: ReadBack): Promise<Copied> {
     const base = done;
     const got = await copyFileHashing(src, c.tp(e.rel), {
       algorithm: c.o.algorithm,
+      fast: c.o.fast,
       mode: fileMode,
       signal: c.o.signal,
       bufs: c.o.bufs,
@@ -128,7 +133,7 @@ async function copyPass(c: Ctx, readBack: ReadBack): Promise<Copied> {
       why.push(`${src}: size was ${e.size} bytes, read ${got.bytes}, now ${st.size}`);
     } else if (st.mtimeMs !== e.mtimeMs) why.push(`${src}: modified while being copied (mtime changed)`);
     if (why.length > 0) throw sourceChanged(c.label, why, 'while it was being copied');
-    copied.push({ entry: { ...e, hash: got.hash }, back: got.readBack });
+    copied.push({ entry: { ...e, hash: got.hash }, back: got.readBack, check: got.check });
   }
   // Files added to or removed from a folder meanwhile.
   const root = spec.kind === 'files' ? spec.dir : spec.path;
@@ -137,20 +142,25 @@ async function copyPass(c: Ctx, readBack: ReadBack): Promise<Copied> {
   return copied;
 }
 
-/** Finish the read-back of every file (the rest after the final fsync) and compare with the source. */
+/**
+ * Finish the read-back of every file (the rest after the final fsync) and compare it with the same
+ * checksum of the source, taken in the copy pass.
+ */
 async function checkReadBack(c: Ctx, copied: Copied): Promise<ManifestEntry[]> {
   const { spec, algorithm } = c.o;
-  for (const { entry: e, back } of copied) {
+  for (const { entry: e, back, check } of copied) {
     throwIfAborted(c.o.signal, `copy of ${c.label} to ${c.o.dest}`);
     const got = await back.finish().catch((err) => {
       throw c.tErr(err, c.tp(e.rel));
     });
-    if (got.size !== e.size || !sameHash(got.hash, e.hash)) {
+    if (got.size !== e.size || !sameHash(got.hash, check.digest)) {
       const name = spec.kind === 'file' ? c.o.dest : join(c.o.dest, e.rel);
+      const recorded = check.algorithm === algorithm ? '' : ` (${algorithm} ${e.hash})`;
       throw new SluiceError(
         'backup.verify_failed',
         `read-back of the new copy ${name} does not match the source ${sourcePath(spec, e.rel)}: ` +
-          `source ${e.size} bytes ${algorithm} ${e.hash}, copy ${got.size} bytes ${got.hash}`,
+          `source ${e.size} bytes ${check.algorithm} ${check.digest}${recorded}, ` +
+          `copy ${got.size} bytes ${got.hash}`,
         {
           hint: `the partial copy was removed and the copy is retried automatically; if this repeats, check the backup target ${c.o.targetDir} for disk or filesystem errors`,
         },

@@ -76,6 +76,42 @@ describe('copyVerified: happy paths', () => {
     expect(await entries(join(dst, 'nested'))).toEqual(['run.raw']);
   });
 
+  it('records the sha256 (or the configured algorithm) of the source bytes, whatever the read-back uses', async () => {
+    const { src, dst } = await dirs();
+    const d = join(src, 'r.d');
+    await makeBrukerLike(d, { bigBytes: 70 * 1024 * 1024, smallFiles: 5 });
+    const files = (await listSource({ kind: 'folder', path: d })).map((e) => e.rel).sort();
+    const digests = async (algorithm: string) =>
+      Object.fromEntries(
+        await Promise.all(
+          files.map(async (rel) => [rel, (await hashFile(join(d, rel), { algorithm })).hash]),
+        ),
+      );
+    const byRel = (r: { manifest: { entries: { rel: string; hash: string }[] } }) =>
+      Object.fromEntries(r.manifest.entries.map((e) => [e.rel, e.hash]));
+    const sha256 = await digests('sha256');
+    for (const readBackChecksum of ['fast', 'recorded'] as const) {
+      const r = await copyVerified({
+        source: { kind: 'folder', path: d },
+        dest: join(dst, `${readBackChecksum}.d`),
+        readBackChecksum,
+      });
+      expect(r.manifest.algorithm).toBe('sha256');
+      expect(byRel(r)).toEqual(sha256);
+      // and the copy's bytes are the source's: verifyCopy re-reads it with sha256
+      expect(await verifyCopy(join(dst, `${readBackChecksum}.d`), 'folder', r.manifest)).toEqual({
+        ok: true,
+      });
+    }
+    const md5 = await copyVerified({
+      source: { kind: 'folder', path: d },
+      dest: join(dst, 'md5.d'),
+      algorithm: 'md5',
+    });
+    expect(md5.manifest.algorithm).toBe('md5');
+    expect(byRel(md5)).toEqual(await digests('md5'));
+  });
+
   it('copies a Bruker-like folder with sub-folders, read-only parts and an empty directory', async () => {
     const { src, dst } = await dirs();
     const d = join(src, 'run.d');
@@ -270,6 +306,64 @@ describe('copyVerified: failures leave no partial copy', () => {
     };
     const err = await expectCode(copyVerified({ source, dest, onPhase: corrupt }), 'backup.verify_failed');
     expect(err.message).toContain(dest);
+    // Compared with the fast checksum; the recorded sha256 of the source is named too.
+    expect(err.message).toMatch(/source \d+ bytes xxh3-64x2 [0-9a-f]{32} \(sha256 [0-9a-f]{64}\)/);
+    expect(await entries(dst)).toEqual([]);
+  });
+
+  /** onPhase hook flipping one bit of the temp at `offset` once the copy pass is over. */
+  const flipBitAt = (offset: number) => async (ph: string, info: { temp: string }) => {
+    if (ph !== 'verify') return;
+    chmodSync(info.temp, 0o644);
+    const fh = await open(info.temp, 'r+');
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, offset);
+    b[0] = b[0]! ^ 0x10;
+    await fh.write(b, 0, 1, offset);
+    await fh.close();
+  };
+
+  it('read-back mismatch with the recorded algorithm (fast checksum off by option or environment)', async () => {
+    const { dst, dest, source } = await bigSource();
+    const e1 = await expectCode(
+      copyVerified({ source, dest, readBackChecksum: 'recorded', onPhase: flipBitAt(big - 5) }),
+      'backup.verify_failed',
+    );
+    expect(e1.message).toMatch(/source \d+ bytes sha256 [0-9a-f]{64}, copy \d+ bytes [0-9a-f]{64}$/);
+    expect(await entries(dst)).toEqual([]);
+    process.env.SLUICE_READBACK_CHECKSUM = 'recorded';
+    try {
+      const e2 = await expectCode(
+        copyVerified({ source, dest, algorithm: 'md5', onPhase: flipBitAt(0) }),
+        'backup.verify_failed',
+      );
+      expect(e2.message).toMatch(/source \d+ bytes md5 [0-9a-f]{32}, copy \d+ bytes [0-9a-f]{32}$/);
+      // The option wins over the environment.
+      const e3 = await expectCode(
+        copyVerified({ source, dest, readBackChecksum: 'fast', onPhase: flipBitAt(1) }),
+        'backup.verify_failed',
+      );
+      expect(e3.message).toContain('xxh3-64x2');
+    } finally {
+      delete process.env.SLUICE_READBACK_CHECKSUM;
+    }
+    expect(await entries(dst)).toEqual([]);
+  });
+
+  it('one flipped bit in one small file of a folder is caught by the fast read-back, naming it', async () => {
+    const { src, dst } = await dirs();
+    const d = join(src, 'r.d');
+    await makeBrukerLike(d, { bigBytes: 3 * 1024 * 1024, smallFiles: 4 });
+    const dest = join(dst, 'r.d');
+    const inner = flipBitAt(4242);
+    const onPhase = (ph: string, info: { temp: string }) =>
+      inner(ph, { temp: join(info.temp, 'method.m', 'part-003.bin') });
+    const err = await expectCode(
+      copyVerified({ source: { kind: 'folder', path: d }, dest, onPhase }),
+      'backup.verify_failed',
+    );
+    expect(err.message).toContain(join(dest, 'method.m', 'part-003.bin'));
+    expect(err.message).toContain('xxh3-64x2');
     expect(await entries(dst)).toEqual([]);
   });
 

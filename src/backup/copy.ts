@@ -9,16 +9,30 @@
  * 3. `dest` exists? Compare it with the source (existing.ts): same → `associated`, nothing written;
  *    different → PermanentError `backup.target_differs`. Read-only. `dest` is never overwritten.
  * 4. Write a temp (a file, or a directory tree) in dest's directory, hashing the source in the same read
- *    pass (copy-file.ts), fsync each file. Killed here: a partial temp remains, never a partial `dest`;
- *    step 1 of the next attempt removes it.
+ *    pass (copy-file.ts), fsync each file. Each chunk read goes to two digests: the recorded one
+ *    (sha256 by default, `manifest.algorithm`) and a fast 128-bit checksum (two seeded XXH3-64 streams,
+ *    fastsum.ts) that only the read-back uses. Killed here: a partial temp remains, never a partial
+ *    `dest`; step 1 of the next attempt removes it.
  * 5. Re-stat and re-list the source; any change in size, mtime or the set of files → retryable
  *    `backup.source_changed`. Compare the hashes with `expected`.
- * 6. Read-back: a worker thread re-reads the temp through its own descriptor and hashes it, each
- *    window after an fdatasync covering it returned (readback.ts), so it overlaps the copy on a second
- *    core; the rest is read after the final fsync. A mismatch → `backup.verify_failed`. This verifies
- *    what the filesystem returns; right after writing that is usually the page cache (Node cannot drop
- *    it), so it catches copy bugs, short writes and errors the filesystem reports, not silent media
- *    corruption; `verifyCopy` (before the remover deletes anything) re-reads later.
+ * 6. Read-back: a worker thread re-reads the temp through its own descriptor and computes the fast
+ *    checksum of it, each window after an fdatasync covering it returned (readback.ts), so it overlaps
+ *    the copy on a second core; the rest is read after the final fsync. Size and checksum must equal
+ *    those of the bytes read from the source, else `backup.verify_failed`.
+ *    Why this is as strong as comparing sha256 digests: both digests of the source are computed from
+ *    the same buffer, which is written to the temp and not reused before its write completed, so the
+ *    recorded hash is of exactly the bytes the copy must equal. The read-back only has to prove
+ *    copy == those bytes; a damaged copy passes only if its 128-bit checksum collides, ~2^-128 for
+ *    errors that are not crafted (SHA-256 would add collision resistance against an adversary, who is
+ *    not part of this threat model: the copy is made by us from the source we just read). The
+ *    recorded sha256 stays the durable proof: `verifyCopy` (before the remover deletes anything) and
+ *    `checkExisting` re-hash copies with it. Where the fast checksum binding cannot be loaded, or with
+ *    `readBackChecksum: 'recorded'` / `SLUICE_READBACK_CHECKSUM=recorded`, the read-back hashes with
+ *    the recorded algorithm instead (debug log), at about twice the CPU. Why bother: on a 2-core machine
+ *    the second SHA-256 pass made the copy CPU-bound (~2× `cp && sync`).
+ *    What is verified is what the filesystem returns; right after writing that is usually the page
+ *    cache (Node cannot drop it), so it catches copy bugs, short writes and errors the filesystem
+ *    reports, not silent media corruption; `verifyCopy` re-reads later.
  * 7. fsync the temp's directories, give the temp its final name without replacing anything (link+unlink
  *    for a file, rename for a directory), fsync the parent. Killed before the rename: as in 4. Killed
  *    after it: `dest` is complete and verified; the next attempt finds it and associates (step 3).
@@ -28,10 +42,12 @@
  * removed or moved aside. File mtimes are kept; directory mtimes are not.
  */
 import { dirname, resolve } from 'node:path';
+import { debuglog } from 'node:util';
 import { PermanentError, SluiceError } from '../core/errors.ts';
 import { compareEntries, sourceChanged } from './compare.ts';
 import { writeTempTree } from './copy-tree.ts';
 import { checkExisting } from './existing.ts';
+import { type FastChecksum, fastChecksum, fastChecksumError } from './fastsum.ts';
 import { abortedError, exists, fsyncDir, removeTree, targetError, throwIfAborted } from './fsutil.ts';
 import { CHUNK_BYTES, checkAlgorithm } from './hash.ts';
 import { listSourceTree, type Manifest, type SourceSpec, sourceLabel } from './manifest.ts';
@@ -60,6 +76,15 @@ export interface CopyOptions {
   onPhase?: (phase: CopyPhase, info: { temp: string; dest: string }) => void | Promise<void>;
   /** Check free space before copying (default true). ENOSPC while writing is handled either way. */
   checkSpace?: boolean;
+  /**
+   * Checksum of the read-back: `fast` (default) compares a fast 128-bit checksum of the copy with the
+   * same checksum of the source bytes (fastsum.ts), falling back to the recorded algorithm where it is
+   * unavailable; `recorded` reads back with the recorded algorithm. Default from the environment
+   * variable `SLUICE_READBACK_CHECKSUM` (`fast` or `recorded`), else `fast`.
+   */
+  readBackChecksum?: 'fast' | 'recorded';
+  /** Debug messages (e.g. the fast read-back checksum being unavailable). */
+  log?: { debug: (obj: object, msg: string) => void };
 }
 
 export interface CopyResult {
@@ -81,6 +106,23 @@ function pickAlgorithm(opts: CopyOptions): string {
     );
   }
   return alg;
+}
+
+const debug = debuglog('sluice');
+
+/** The fast read-back checksum to use, or undefined to read back with the recorded algorithm. */
+function pickReadBack(opts: CopyOptions, algorithm: string): FastChecksum | undefined {
+  const env = process.env.SLUICE_READBACK_CHECKSUM;
+  const want = opts.readBackChecksum ?? (env === 'recorded' ? 'recorded' : 'fast');
+  if (want === 'recorded') return undefined;
+  const fast = fastChecksum();
+  if (!fast) {
+    const reason = fastChecksumError() ?? 'unavailable';
+    const msg = `fast read-back checksum unavailable, reading back with ${algorithm}`;
+    if (opts.log) opts.log.debug({ reason }, msg);
+    else debug('%s: %s', msg, reason);
+  }
+  return fast;
 }
 
 export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
@@ -133,6 +175,7 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
       dest,
       before,
       algorithm,
+      fast: pickReadBack(opts, algorithm),
       bufs,
       signal: opts.signal,
       targetDir: parent,

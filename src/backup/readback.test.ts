@@ -1,6 +1,7 @@
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAST_ALGORITHM, fastChecksum } from './fastsum.ts';
 import { hashFile } from './hash.ts';
 import { ReadBack } from './readback.ts';
 import { makeTmp, writeDataFile } from './testing.ts';
@@ -46,6 +47,29 @@ describe('ReadBack (worker thread)', () => {
       expect(await fb.finish()).toEqual(await hashFile(b, { algorithm: 'md5' }));
       await expect(fmissing.finish()).rejects.toMatchObject({ code: 'ENOENT' });
       expect(await fa.finish()).toEqual(await hashFile(a, { algorithm: 'md5' }));
+    } finally {
+      await rb.close();
+    }
+  });
+
+  it('computes the fast checksum in the worker exactly as the copier does on the main thread', async () => {
+    const p = join(tmp.dir, 'fast.bin');
+    const fh = await open(p, 'w');
+    const rb = new ReadBack();
+    try {
+      const f = rb.open(p, FAST_ALGORITHM);
+      const block = Buffer.alloc(5 * 1024 * 1024 + 3, 9);
+      for (let i = 0; i < 3; i++) {
+        block[100] = i;
+        await fh.write(block, 0, block.length, i * block.length);
+        await fh.datasync();
+        f.allow((i + 1) * block.length);
+      }
+      await fh.write(Buffer.from('end'), 0, 3, 3 * block.length);
+      await fh.close();
+      const data = await readFile(p);
+      const expected = fastChecksum()!.create().update(data).digest();
+      expect(await f.finish()).toEqual({ hash: expected, size: data.length });
     } finally {
       await rb.close();
     }

@@ -2,11 +2,14 @@
  * Read-back verification on a second core.
  *
  * A worker thread re-reads the copy (through its own descriptor, opened by path) and hashes it, while
- * the main thread goes on copying and hashing the source. The worker may read only what the copier
- * has allowed: a range is allowed after its writes completed AND an fdatasync covering it returned,
- * so every byte is read back after it was flushed to storage, as a "fsync, then read back" would, but
- * window by window instead of after the whole file. `finish` reads the rest (after the final fsync)
- * up to end-of-file and returns the digest and size, which the caller compares with the source's.
+ * the main thread goes on copying and hashing the source. It hashes with the fast 128-bit checksum
+ * (`FAST_ALGORITHM`, fastsum.ts: loads the same native binding by its resolved path) when the copier
+ * computed that of the source, else with the recorded algorithm (`crypto`). The worker may read only
+ * what the copier has allowed: a range is allowed after its writes completed AND an fdatasync covering
+ * it returned, so every byte is read back after it was flushed to storage, as a "fsync, then read
+ * back" would, but window by window instead of after the whole file. `finish` reads the rest (after
+ * the final fsync) up to end-of-file and returns the digest and size, which the caller compares with
+ * the source's.
  *
  * What it verifies is what the filesystem returns; right after writing that is usually the page cache
  * (Node cannot drop it), so it catches copy bugs, short writes and errors the filesystem reports, not
@@ -17,13 +20,32 @@
  * read-back still pending then rejects instead of hanging.
  */
 import { Worker } from 'node:worker_threads';
+import { FAST_ALGORITHM, FAST_SEEDS, fastChecksum } from './fastsum.ts';
+
+/** Size of the worker's read buffer. */
+export const READBACK_BUF_BYTES = 8 * 1024 * 1024;
 
 const WORKER = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
-const buf = Buffer.allocUnsafe(8 * 1024 * 1024);
+const buf = Buffer.allocUnsafe(workerData.bufBytes);
 const files = new Map();
+let xxh;
+// Same digest as FastHasher (fastsum.ts): two seeded XXH3-64 streams, 16 hex digits each.
+function fastHasher() {
+  if (!workerData.fastPath) throw new Error('the fast read-back checksum is not available');
+  xxh ??= require(workerData.fastPath);
+  const [a, b] = workerData.fastSeeds.map((s) => xxh.xxh3.Xxh3.withSeed(s));
+  const hex = (v) => v.toString(16).padStart(16, '0');
+  return {
+    update(d) { a.update(d); b.update(d); },
+    digest() { return hex(a.digest()) + hex(b.digest()); },
+  };
+}
+function createHasher(algorithm) {
+  return algorithm === workerData.fastName ? fastHasher() : crypto.createHash(algorithm);
+}
 function advance(f, limit) {
   while (f.pos < limit) {
     const n = fs.readSync(f.fd, buf, 0, Math.min(buf.length, limit - f.pos), f.pos);
@@ -40,7 +62,8 @@ function drop(id) {
 parentPort.on('message', (m) => {
   try {
     if (m.type === 'open') {
-      files.set(m.id, { fd: fs.openSync(m.path, 'r'), hash: crypto.createHash(m.algorithm), pos: 0 });
+      const hash = createHasher(m.algorithm);
+      files.set(m.id, { fd: fs.openSync(m.path, 'r'), hash, pos: 0 });
     } else if (m.type === 'allow') {
       const f = files.get(m.id);
       if (f) advance(f, m.upTo);
@@ -76,7 +99,15 @@ export interface ReadBackFile {
 }
 
 export class ReadBack {
-  private readonly worker = new Worker(WORKER, { eval: true });
+  private readonly worker = new Worker(WORKER, {
+    eval: true,
+    workerData: {
+      bufBytes: READBACK_BUF_BYTES,
+      fastName: FAST_ALGORITHM,
+      fastPath: fastChecksum()?.path,
+      fastSeeds: FAST_SEEDS,
+    },
+  });
   private readonly waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private failure: Error | undefined;
@@ -105,7 +136,10 @@ export class ReadBack {
     return p;
   }
 
-  /** Start reading back `path` (the copy being written) with `algorithm`. */
+  /**
+   * Start reading back `path` (the copy being written) with `algorithm`: a `crypto` hash name, or
+   * `FAST_ALGORITHM` (fastsum.ts; only when `fastChecksum()` is available).
+   */
   open(path: string, algorithm: string): ReadBackFile {
     const id = this.nextId++;
     const reply = this.expect(id);
