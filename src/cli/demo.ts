@@ -6,12 +6,16 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { freePort } from '../core/db/embedded.ts';
 import { InstrumentSimulator } from '../demo/simulator.ts';
 import { openContext } from '../runtime/context.ts';
 import { runProcess, untilSignal } from '../runtime/run.ts';
 import { parseIntArg } from './common.ts';
+
+/** The bundled demo "analysis software" (writes an AlphaDIA-style stat.tsv). */
+const PROCESSOR = fileURLToPath(new URL('../demo/processor.mjs', import.meta.url));
 
 export async function writeDemoConfig(dir: string): Promise<string> {
   const file = path.join(dir, 'sluice.yaml');
@@ -45,6 +49,25 @@ instruments:
     acquisition: { stable_window_seconds: 4, main_file_timeout_seconds: 120 }
 backup:
   path: ./backup
+processing:
+  executor: local # jobs run as child processes here; \`slurm\` sends them to a cluster
+  poll_seconds: 2
+  environment: "true" # no conda in the demo
+  settings:
+    demo-qc:
+      version: 1
+      software: demo-processor
+      software_version: "1.0"
+      template: |
+        {{env}}
+        node ${JSON.stringify(PROCESSOR).slice(1, -1)} --raw {{raw_path}} --out {{output_dir}}
+      resources: { cpus: 1, memory_mb: 500, time_minutes: 5 }
+      metrics: { type: alphadia }
+      known_errors:
+        - { pattern: "no precursors found", reason: "no identifiable peptides: check the injection (demo failure)" }
+  assignments:
+    - settings: demo-qc
+      projects: ['*']
 `,
   );
   return file;
@@ -56,7 +79,8 @@ const colors = process.stdout.isTTY
 
 function paint(to: string | null): string {
   if (!to) return '';
-  if (['done', 'done_not_processed', 'backed_up'].includes(to)) return `${colors.green}${to}${colors.reset}`;
+  if (['done', 'done_not_processed', 'backed_up', 'processed'].includes(to))
+    return `${colors.green}${to}${colors.reset}`;
   if (['error', 'acquisition_failed', 'processing_failed'].includes(to))
     return `${colors.red}${to}${colors.reset}`;
   return `${colors.yellow}${to}${colors.reset}`;
@@ -65,7 +89,9 @@ function paint(to: string | null): string {
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run the demo: a simulated instrument, intake and verified backup, on an embedded database')
+    .description(
+      'run the demo: a simulated instrument, intake, verified backup and processing, on an embedded database',
+    )
     .option(
       '-d, --dir <path>',
       'demo directory (config, database, instrument folders, backups)',

@@ -4,6 +4,7 @@ import { listEvents } from '../engine/events.ts';
 import { acceptOverwrite, ignoreFile, retryFile } from '../files/actions.ts';
 import { FILE_STATUSES, isFileStatus } from '../files/lifecycle.ts';
 import { copiesOf, listFiles, requireFile } from '../files/repo.ts';
+import { jobsOf } from '../process/jobs.ts';
 import { actor, parseIntArg, withContext } from './common.ts';
 import { bytes, printJson, printTable } from './output.ts';
 
@@ -101,7 +102,17 @@ export function registerFileCommands(program: Command): void {
         const f = await requireFile(db, id);
         const copies = await copiesOf(db, id);
         const events = await listEvents(db, 'file', id);
-        if (opts.json) return printJson({ file: f, copies, events });
+        const jobs = await jobsOf(db, id);
+        const metrics = await db.query<{
+          settings_name: string;
+          settings_version: number;
+          name: string;
+          value: number | null;
+        }>(
+          'select settings_name, settings_version, name, value from metrics where file_id = $1 order by settings_name, name',
+          [id],
+        );
+        if (opts.json) return printJson({ file: f, copies, jobs, metrics, events });
         const out = process.stdout;
         out.write(`${f.id}\n`);
         out.write(`  status          ${f.status}${f.status_reason ? ` — ${f.status_reason}` : ''}\n`);
@@ -128,6 +139,36 @@ export function registerFileCommands(program: Command): void {
           })),
           '(no copies yet)',
         );
+        if (jobs.length > 0) {
+          out.write('\nJOBS\n');
+          printTable(
+            jobs.map((j) => ({
+              id: j.id,
+              settings: `${j.settings_name} v${j.settings_version}`,
+              job: j.job_id,
+              state: j.state,
+              exit: j.exit_code,
+              elapsed: j.elapsed_s === null ? null : `${Math.round(j.elapsed_s)} s`,
+              outcome: j.outcome,
+              reason: j.reason,
+            })),
+          );
+          const last = jobs[jobs.length - 1]!;
+          if (last.log_tail)
+            out.write(
+              `\nLOG TAIL (job ${last.job_id})\n${last.log_tail.split('\n').slice(-15).join('\n')}\n`,
+            );
+        }
+        if (metrics.length > 0) {
+          out.write('\nMETRICS\n');
+          printTable(
+            metrics.map((m) => ({
+              settings: `${m.settings_name} v${m.settings_version}`,
+              metric: m.name,
+              value: m.value,
+            })),
+          );
+        }
         out.write('\nTIMELINE\n');
         printTable(
           events.map((e) => ({

@@ -10,6 +10,7 @@ import { registerConfigCommands } from './config.ts';
 import { registerDbCommands } from './db.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerFileCommands } from './files.ts';
+import { registerJobCommands } from './jobs.ts';
 import { registerPoolCommands } from './pools.ts';
 import { registerStartCommand } from './start.ts';
 import { registerStatusCommand } from './status.ts';
@@ -46,6 +47,7 @@ Docs: README.md, docs/configuration.md, docs/failure-modes.md`,
   registerConfigCommands(program);
   registerDbCommands(program);
   registerFileCommands(program);
+  registerJobCommands(program);
   registerVarCommands(program);
   registerPoolCommands(program);
   registerStartCommand(program);

@@ -36,7 +36,7 @@ export async function retryFile(db: Db, config: Config, id: string, actor: strin
         from: [f.status],
         reason: `retry requested by ${actor}`,
       });
-      await afterBackup(tx, await tx.one<FileRow>('select * from files where id = $1', [id]), inst);
+      await afterBackup(tx, await tx.one<FileRow>('select * from files where id = $1', [id]), inst, config);
       return 'backed_up';
     }
     if (!inst)

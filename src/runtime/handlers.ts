@@ -11,6 +11,8 @@ import type { ScheduleSpec } from '../engine/schedules.ts';
 import { pruneTasks } from '../engine/status.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { scanHandler, scanSchedules } from '../intake/scan-task.ts';
+import type { Executor } from '../process/executors/types.ts';
+import { cancelHandler, pollHandler, processSchedules, submitHandler } from '../process/tasks.ts';
 
 export interface Stage {
   handlers: TaskHandlerDef[];
@@ -30,13 +32,24 @@ const maintenance = (): Stage => ({
   schedules: [{ name: 'engine.prune', kind: 'engine.prune', cron: '17 3 * * *', pool: 'default' }],
 });
 
-export function collect(config: Config, vars: Variables): Stage {
+export interface StageOptions {
+  /** Folder relative plugin paths start from (the config file's). */
+  baseDir: string;
+  executor(): Promise<Executor>;
+}
+
+export function collect(config: Config, vars: Variables, opts: StageOptions): Stage {
   const deps = { config, vars };
+  const processDeps = { config, vars, baseDir: opts.baseDir, executor: opts.executor };
   const stages: Stage[] = [
     maintenance(),
     { handlers: [scanHandler(deps)], schedules: scanSchedules(config) },
     { handlers: [backupHandler(deps)], schedules: [] },
     { handlers: [moveHandler(deps), removerHandler(deps)], schedules: removerSchedules(config) },
+    {
+      handlers: [submitHandler(processDeps), pollHandler(processDeps), cancelHandler(processDeps)],
+      schedules: processSchedules(config),
+    },
   ];
   return { handlers: stages.flatMap((s) => s.handlers), schedules: stages.flatMap((s) => s.schedules) };
 }

@@ -3,11 +3,15 @@
  * `sluice start` and `sluice demo`. Stops gracefully on SIGTERM/SIGINT: no new claims, running
  * tasks get `worker.shutdown_grace_seconds` to finish, then their leases are released.
  */
+
+import path from 'node:path';
 import { createApp, startServer } from '../api/server.ts';
 import { UsageError } from '../core/errors.ts';
 import { ensureSchedules, removeSchedulesExcept } from '../engine/schedules.ts';
 import { Worker } from '../engine/worker.ts';
 import { syncInstruments } from '../files/repo.ts';
+import { executorProvider } from '../process/executor.ts';
+import { syncSettings } from '../process/settings.ts';
 import { type AppContext, VERSION } from './context.ts';
 import { collect, SCHEDULE_PREFIXES } from './handlers.ts';
 
@@ -37,8 +41,14 @@ export async function runProcess(
   };
   try {
     if (opts.role === 'worker' || opts.role === 'all') {
-      const stage = collect(config, ctx.vars);
+      const executors = executorProvider(config);
+      stops.push(() => executors.close());
+      const stage = collect(config, ctx.vars, {
+        baseDir: path.dirname(ctx.loaded.files[0] ?? '.'),
+        executor: executors.get,
+      });
       await syncInstruments(db, config.instruments);
+      await syncSettings(db, config);
       await ensureSchedules(db, stage.schedules);
       // instruments removed from the config stop being scanned and cleaned
       for (const prefix of SCHEDULE_PREFIXES) {

@@ -16,6 +16,8 @@ import { ensureSchedules } from '../../src/engine/schedules.ts';
 import { Worker } from '../../src/engine/worker.ts';
 import type { FileStatus } from '../../src/files/lifecycle.ts';
 import { type FileRow, getFile, syncInstruments } from '../../src/files/repo.ts';
+import { executorProvider } from '../../src/process/executor.ts';
+import { syncSettings } from '../../src/process/settings.ts';
 import { collect } from '../../src/runtime/handlers.ts';
 import { createTestDb } from './db.ts';
 import { waitFor } from './spawn.ts';
@@ -49,6 +51,7 @@ export async function createPipeline(
   await syncPools(db, config.pools);
   await syncInstruments(db, config.instruments);
   const vars = new Variables(db, config.variables);
+  const executors = executorProvider(config);
   const p: Pipeline = {
     root,
     config,
@@ -57,7 +60,8 @@ export async function createPipeline(
     vars,
     worker: undefined,
     async start() {
-      const stage = collect(config, vars);
+      await syncSettings(db, config);
+      const stage = collect(config, vars, { baseDir: root, executor: executors.get });
       await ensureSchedules(db, stage.schedules);
       p.worker = new Worker({
         db,
@@ -75,6 +79,7 @@ export async function createPipeline(
     async stop() {
       await p.worker?.stop(2000);
       p.worker = undefined;
+      await executors.close();
     },
     file: (id) => getFile(db, id),
     async waitStatus(id, status, timeoutMs = 30_000) {

@@ -261,7 +261,7 @@ function secretScalarPaths(node: SNode | null, path: PathSeg[] = [], out: PathSe
   return out;
 }
 
-/** data_dir, backup.path and instrument watch paths become absolute (relative to the config file). */
+/** data_dir, backup.path, processing paths and instrument watch paths become absolute (relative to the config file). */
 function resolvePaths(config: Config, baseDir: string): Config {
   const abs = (p: string) => {
     const e = expandHome(p);
@@ -271,6 +271,16 @@ function resolvePaths(config: Config, baseDir: string): Config {
     ...config,
     data_dir: abs(config.data_dir),
     backup: { ...config.backup, path: abs(config.backup.path) },
+    processing: {
+      ...config.processing,
+      output_path: abs(config.processing.output_path),
+      settings: Object.fromEntries(
+        Object.entries(config.processing.settings).map(([n, s]) => [
+          n,
+          { ...s, template_file: s.template_file === undefined ? undefined : abs(s.template_file) },
+        ]),
+      ),
+    },
     instruments: Object.fromEntries(
       Object.entries(config.instruments).map(([id, inst]) => [id, { ...inst, watch: abs(inst.watch) }]),
     ),

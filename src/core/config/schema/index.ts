@@ -13,6 +13,7 @@ import { databaseSchema } from './database.ts';
 import { instrumentsSchema } from './instruments.ts';
 import { logSchema } from './log.ts';
 import { poolsSchema } from './pools.ts';
+import { processingSchema } from './processing.ts';
 import { fallbackProjectSchema, projectsSchema } from './projects.ts';
 import { serverSchema } from './server.ts';
 import { variablesSchema } from './variables.ts';
@@ -36,6 +37,7 @@ export const sections = {
   instruments: instrumentsSchema,
   backup: backupSchema,
   cleanup: cleanupSchema,
+  processing: processingSchema,
 };
 
 function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string): void {
@@ -82,6 +84,7 @@ export const configSchema = z
   .transform((c) => ({
     ...c,
     backup: { ...c.backup, path: c.backup.path ?? join(c.data_dir, 'backup') },
+    processing: { ...c.processing, output_path: c.processing.output_path ?? join(c.data_dir, 'output') },
   }));
 
 export type Config = z.output<typeof configSchema>;

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { cancelJobs } from '../process/actions.ts';
+import type { JobRow } from '../process/jobs.ts';
+import { actor, parseIntArg, withContext } from './common.ts';
+import { printJson, printTable } from './output.ts';
+
+export function registerJobCommands(program: Command): void {
+  const jobs = program.command('jobs').description('processing jobs on SLURM or the local executor');
+  jobs
+    .command('list')
+    .description('jobs, newest first')
+    .option('--active', 'only jobs not finished yet')
+    .option('-f, --file <id>', 'only the jobs of this file')
+    .option('-n, --limit <n>', 'at most this many', '50')
+    .option('--json', 'machine-readable output')
+    .action(
+      async (opts: { active?: boolean; file?: string; limit: string; json?: boolean }, cmd: Command) => {
+        const limit = parseIntArg('--limit', opts.limit, 1);
+        await withContext(cmd, async ({ db }) => {
+          const rows = await db.query<JobRow>(
+            `select * from jobs where ($1::boolean is not true or state in ('new', 'submitting', 'PENDING', 'RUNNING'))
+             and ($2::text is null or file_id = $2) order by id desc limit $3`,
+            [opts.active ?? false, opts.file ?? null, limit],
+          );
+          if (opts.json) return printJson(rows);
+          printTable(
+            rows.map((j) => ({
+              id: j.id,
+              file: j.file_id,
+              settings: `${j.settings_name} v${j.settings_version}`,
+              job: j.job_id,
+              state: j.state,
+              outcome: j.outcome,
+              exit: j.exit_code,
+              reason: j.reason,
+            })),
+            '(no jobs)',
+          );
+        });
+      },
+    );
+  jobs
+    .command('cancel <id>')
+    .description(
+      'cancel the active jobs of a file (by file id) or one job (by the job row id from `jobs list`)',
+    )
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      await withContext(cmd, async ({ db, config }) => {
+        const cancelled = await cancelJobs(db, config, id, actor());
+        for (const j of cancelled)
+          process.stdout.write(
+            `cancelling ${j.settings_name} job ${j.job_id ?? '(not submitted yet)'} of ${j.file_id}\n`,
+          );
+      });
+    });
+}

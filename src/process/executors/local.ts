@@ -1,0 +1,250 @@
+/**
+ * LocalExecutor: jobs as child processes on this machine (demo, small sites).
+ *
+ * Each job is `/bin/sh <workDir>/.sluice-job.run.sh` (the wrapper of wrapper.ts) started in its
+ * own process group (detached), stdout/stderr to job.log; it keeps running when Sluice restarts.
+ * Job ids are `local-<pid>-<n>`. States come from the job's files plus liveness of the pid
+ * (checked against /proc/<pid>/cmdline, so a recycled pid is not mistaken for the job): a pid
+ * that is gone without an exit file is UNKNOWN, never COMPLETED. The time limit is enforced by
+ * the wrapper itself (TIMEOUT); cancel terminates the whole process group (CANCELLED).
+ * Limiting how many jobs run at once is the caller's business (pools).
+ */
+import { spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { errorMessage, PermanentError, SluiceError } from '../../core/errors.ts';
+import { jobEnvironment } from './command.ts';
+import { validateKey, validateWorkDir } from './quote.ts';
+import { statusFromExitRecord } from './slurm-parse.ts';
+import type { Executor, JobSpec, JobStatus } from './types.ts';
+import { FILES, parseExitRecord, renderWrapper } from './wrapper.ts';
+
+export interface LocalExecutorOptions {
+  /** Environment of the jobs; default: jobEnvironment() (no secrets of the Sluice process). */
+  env?: NodeJS.ProcessEnv;
+  /** Between SIGTERM and SIGKILL on cancel. Default 5 s. */
+  killGraceMs?: number;
+}
+
+const LOCAL_ID = /^local-(\d+)-(\d+)$/;
+
+async function readText(p: string): Promise<string | undefined> {
+  try {
+    return (await readFile(p, 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeAtomic(p: string, text: string): Promise<void> {
+  const tmp = `${p}.${process.pid}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, p);
+}
+
+export class LocalExecutor implements Executor {
+  readonly kind = 'local' as const;
+  private queries = 0;
+  private seq = randomInt(1, 1_000_000);
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly killGraceMs: number;
+
+  constructor(opts: LocalExecutorOptions = {}) {
+    this.env = opts.env ?? jobEnvironment();
+    this.killGraceMs = opts.killGraceMs ?? 5000;
+  }
+
+  /** One per states() / findByKey() call (each reads all job files once). */
+  get queryCount(): number {
+    return this.queries;
+  }
+
+  async submit(spec: JobSpec): Promise<{ jobId: string }> {
+    validateKey(spec.key);
+    validateWorkDir(spec.workDir);
+    const wd = spec.workDir;
+    try {
+      await mkdir(wd, { recursive: true });
+    } catch (e) {
+      throw new SluiceError('process.work_dir', `cannot create the job directory ${wd}: ${errorMessage(e)}`, {
+        cause: e,
+      });
+    }
+    if (spec.timeLimitMinutes !== undefined && !(spec.timeLimitMinutes > 0)) {
+      throw new PermanentError(
+        'process.bad_resources',
+        `timeLimitMinutes must be positive, got ${spec.timeLimitMinutes}`,
+      );
+    }
+    const n = this.seq++;
+    const runnerPath = path.join(wd, FILES.runner);
+    await writeFile(
+      runnerPath,
+      renderWrapper({
+        key: spec.key,
+        workDir: wd,
+        script: spec.script,
+        id: { localSeq: n },
+        ...(spec.timeLimitMinutes ? { timeLimitSeconds: spec.timeLimitMinutes * 60 } : {}),
+      }),
+      { mode: 0o700 },
+    );
+    const log = openSync(path.join(wd, FILES.log), 'w');
+    let pid: number;
+    try {
+      const child = spawn('/bin/sh', [runnerPath], {
+        cwd: wd,
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: this.env,
+      });
+      pid = await new Promise<number>((resolve, reject) => {
+        child.once('spawn', () => resolve(child.pid!));
+        child.once('error', reject);
+      });
+      child.unref();
+    } catch (e) {
+      throw new SluiceError('process.local_spawn', `cannot start local job ${spec.key}: ${errorMessage(e)}`, {
+        cause: e,
+      });
+    } finally {
+      closeSync(log);
+    }
+    const jobId = `local-${pid}-${n}`;
+    // The wrapper writes these too as it starts; writing them here closes the gap.
+    await writeAtomic(path.join(wd, FILES.key), `${spec.key}\n`);
+    await writeAtomic(path.join(wd, FILES.id), `${jobId}\n`);
+    return { jobId };
+  }
+
+  /** Is this job's wrapper still running (and not a recycled pid)? */
+  private async alive(pid: number, workDir: string): Promise<boolean> {
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    try {
+      const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+      return cmd.includes(path.join(workDir, FILES.runner));
+    } catch {
+      return true; // no /proc: trust kill(0)
+    }
+  }
+
+  private async stateOf(jobId: string, workDir: string): Promise<JobStatus> {
+    const m = LOCAL_ID.exec(jobId);
+    if (!m) return { jobId, state: 'UNKNOWN', reason: `not a local job id: ${jobId}` };
+    const pid = Number(m[1]);
+    // Liveness first: a job that was alive and has ended since has written its exit file.
+    const alive = await this.alive(pid, workDir);
+    const [exitText, timeoutId, cancelId] = await Promise.all([
+      readText(path.join(workDir, FILES.exit)),
+      readText(path.join(workDir, FILES.timeout)),
+      readText(path.join(workDir, FILES.cancelled)),
+    ]);
+    const rec = parseExitRecord(exitText);
+    const mark = (st: JobStatus): JobStatus => {
+      if (timeoutId === jobId) return { ...st, state: 'TIMEOUT', reason: 'time limit reached' };
+      if (cancelId === jobId) return { ...st, state: 'CANCELLED', reason: 'cancelled' };
+      return st;
+    };
+    if (rec && rec.jobId === jobId) return mark(statusFromExitRecord(jobId, rec));
+    if (alive) {
+      const st: JobStatus = { jobId, state: 'RUNNING' };
+      try {
+        const started = (await stat(path.join(workDir, FILES.id))).mtimeMs;
+        st.elapsedSeconds = Math.max(0, Math.round((Date.now() - started) / 1000));
+      } catch {
+        // not yet written
+      }
+      return st;
+    }
+    const gone: JobStatus = {
+      jobId,
+      state: 'UNKNOWN',
+      reason: `process ${pid} is gone and left no exit file in ${workDir}`,
+    };
+    const marked = mark(gone);
+    return marked.state === 'UNKNOWN' ? gone : marked;
+  }
+
+  async states(jobs: { jobId: string; workDir: string }[]): Promise<Map<string, JobStatus>> {
+    this.queries++;
+    const out = new Map<string, JobStatus>();
+    const list = await Promise.all(jobs.map((j) => this.stateOf(j.jobId, j.workDir)));
+    for (const st of list) out.set(st.jobId, st);
+    return out;
+  }
+
+  async findByKey(key: string, workDir: string): Promise<JobStatus | undefined> {
+    validateKey(key);
+    validateWorkDir(workDir);
+    this.queries++;
+    const fileKey = await readText(path.join(workDir, FILES.key));
+    const jobId = await readText(path.join(workDir, FILES.id));
+    if (fileKey !== key || !jobId) return undefined;
+    return this.stateOf(jobId, workDir);
+  }
+
+  async cancel(jobId: string): Promise<void> {
+    const m = LOCAL_ID.exec(jobId);
+    if (!m) throw new PermanentError('process.bad_job_id', `not a local job id: ${JSON.stringify(jobId)}`);
+    const pid = Number(m[1]);
+    let workDir: string;
+    try {
+      // The wrapper is `/bin/sh <workDir>/.sluice-job.run.sh`: that names the job's directory.
+      const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+      const runner = cmd.find((a) => a.endsWith(`/${FILES.runner}`));
+      if (!runner) return; // the pid is no longer this job: it has ended
+      workDir = path.dirname(runner);
+      if ((await readText(path.join(workDir, FILES.id))) !== jobId) return;
+    } catch {
+      return; // gone: nothing to cancel
+    }
+    await writeAtomic(path.join(workDir, FILES.cancelled), `${jobId}\n`);
+    try {
+      process.kill(-pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const t = setTimeout(() => {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, this.killGraceMs);
+    t.unref();
+  }
+
+  async logTail(workDir: string, lines = 100): Promise<string> {
+    validateWorkDir(workDir);
+    const n = Math.max(1, Math.trunc(lines));
+    let fh: Awaited<ReturnType<typeof open>>;
+    try {
+      fh = await open(path.join(workDir, FILES.log), 'r');
+    } catch {
+      return '';
+    }
+    try {
+      const { size } = await fh.stat();
+      const want = Math.min(size, Math.max(64 * 1024, n * 1024));
+      const buf = Buffer.alloc(want);
+      await fh.read(buf, 0, want, size - want);
+      let text = buf.toString('utf8');
+      const trailing = text.endsWith('\n');
+      const all = (trailing ? text.slice(0, -1) : text).split('\n');
+      text = all.slice(-n).join('\n');
+      return trailing ? `${text}\n` : text;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    // Jobs keep running (detached); their outcome is in their files.
+  }
+}

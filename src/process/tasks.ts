@@ -1,0 +1,476 @@
+/**
+ * The job lifecycle on the engine.
+ *
+ * `process.submit` (pool `cluster`, one per job): looks the job up by its key first — a job
+ * submitted just before a crash is found and recorded, never submitted twice — then reserves a
+ * cluster slot (at most `pools.cluster` jobs submitted and not finished, across all machines; 0
+ * drains), applies `output_exists_mode`, renders the script and submits.
+ *
+ * `process.poll` (periodic, every `processing.poll_seconds`): ONE batched state query per executor
+ * for every active job; final states are recorded with exit code, elapsed time and log tail, the
+ * outcome classified (success / known error / unknown error), metrics extracted, and the file
+ * moves on once all its jobs are final.
+ *
+ * `process.cancel`: asks the executor to cancel a job an operator cancelled.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { backupLocation } from '../backup/backup-task.ts';
+import type { Config } from '../core/config/index.ts';
+import type { Db, Tx } from '../core/db/db.ts';
+import { errorMessage, PermanentError, SluiceError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import type { Variables } from '../core/variables.ts';
+import type { ScheduleSpec } from '../engine/schedules.ts';
+import type { TaskHandlerDef } from '../engine/types.ts';
+import { note, transition } from '../files/lifecycle.ts';
+import { type FileRow, getFile } from '../files/repo.ts';
+import { loadExtractor } from '../metrics/registry.ts';
+import { type Executor, FINAL_STATES, type JobStatus } from './executors/types.ts';
+import { FILES } from './executors/wrapper.ts';
+import { ACTIVE_STATES, createJob, getJob, type JobRow } from './jobs.ts';
+import { clusterPath } from './paths.ts';
+import { templateText } from './settings.ts';
+import { renderScript } from './template.ts';
+
+const ACTOR = 'process';
+
+export interface ProcessDeps {
+  config: Config;
+  vars: Variables;
+  executor(): Promise<Executor>;
+  /** Directory that relative metric plugin paths start from (the config file's folder). */
+  baseDir: string;
+}
+
+export function processSchedules(config: Config): ScheduleSpec[] {
+  return [
+    {
+      name: 'process.poll',
+      kind: 'process.poll',
+      intervalMs: Math.round(config.processing.poll_seconds * 1000),
+      pool: 'default',
+    },
+  ];
+}
+
+/** The raw data as the job sees it: the verified backup (a file, a folder, or a set's main file). */
+function rawPathFor(config: Config, file: FileRow): string {
+  const loc = backupLocation(config, file);
+  return clusterPath(config, file.kind === 'files' ? path.join(loc, file.name) : loc);
+}
+
+async function nextFreeDir(dir: string): Promise<string> {
+  for (let i = 2; ; i++) {
+    const d = `${dir}_${i}`;
+    if (!existsSync(d)) return d;
+  }
+}
+
+export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
+  return {
+    kind: 'process.submit',
+    async run(ctx) {
+      const { config } = deps;
+      const job = await getJob(ctx.db, ctx.task.subject!);
+      if (!job || !['new', 'submitting'].includes(job.state)) return;
+      const file = await getFile(ctx.db, job.file_id);
+      if (!file) return;
+      const settings = config.processing.settings[job.settings_name];
+      if (!settings || settings.version !== job.settings_version) {
+        throw new PermanentError(
+          'process.settings_gone',
+          `settings ${job.settings_name} v${job.settings_version} are no longer in the config`,
+          'restore them, or ignore the file',
+        );
+      }
+      const executor = await deps.executor();
+      const log = ctx.log.child({ fileId: file.id, job: job.key });
+
+      // 1. a job submitted before a crash is found by its key, not submitted again
+      const found = await executor.findByKey(job.key, clusterPath(config, job.output_dir));
+      if (found) {
+        log.warn(
+          { jobId: found.jobId },
+          'found an existing job for this key; recording it instead of submitting again',
+        );
+        await ctx.complete((tx) =>
+          recordSubmitted(
+            tx,
+            job,
+            found.jobId,
+            found.state === 'UNKNOWN' ? 'PENDING' : found.state,
+            'found the job already submitted (before a restart); not submitted again',
+          ),
+        );
+        return;
+      }
+
+      // 2. a cluster slot, across all processes and machines
+      const reserved = await ctx.db.tx(async (tx) => {
+        await tx.exec(`select pg_advisory_xact_lock(378830, hashtext('cluster-slots'))`);
+        const limit = await tx
+          .one<{ size: number | null }>(
+            `select coalesce(override_size, size) as size from pools where name = 'cluster'`,
+          )
+          .catch(() => ({ size: 30 }));
+        const active = await tx.one<{ n: string }>(
+          `select count(*) as n from jobs where state in ('submitting', 'PENDING', 'RUNNING') and id <> $1`,
+          [job.id],
+        );
+        if (Number(active.n) >= (limit.size ?? 30)) return false;
+        await tx.exec(
+          `update jobs set state = 'submitting', updated_at = now() where id = $1 and state in ('new', 'submitting')`,
+          [job.id],
+        );
+        return true;
+      });
+      if (!reserved) {
+        await ctx.again(Math.max(1000, config.processing.poll_seconds * 1000));
+        return;
+      }
+
+      // 3. the output folder
+      let outDir = job.output_dir;
+      let outputNote: string | undefined;
+      if (existsSync(outDir)) {
+        const mode = await deps.vars.get('output_exists_mode');
+        switch (mode) {
+          case 'raise':
+            throw new PermanentError(
+              'process.output_exists',
+              `the output folder ${outDir} already exists`,
+              'look at it; then set the variable output_exists_mode to overwrite (old folder kept renamed), associate (attach the job found in it) or add (new folder), and retry the file',
+            );
+          case 'overwrite': {
+            const aside = `${outDir}.overwritten-${new Date().toISOString().replaceAll(':', '-')}`;
+            await rename(outDir, aside);
+            outputNote = `the existing output folder was moved aside to ${aside} (output_exists_mode overwrite)`;
+            break;
+          }
+          case 'associate': {
+            const id = (await readFile(path.join(outDir, FILES.id), 'utf8').catch(() => '')).trim();
+            if (!id) {
+              throw new PermanentError(
+                'process.associate_no_job',
+                `output_exists_mode is associate, but ${path.join(outDir, FILES.id)} names no job`,
+                'use overwrite or add instead',
+              );
+            }
+            const st = (await executor.states([{ jobId: id, workDir: clusterPath(config, outDir) }])).get(id);
+            await ctx.complete((tx) =>
+              recordSubmitted(
+                tx,
+                job,
+                id,
+                st && st.state !== 'UNKNOWN' ? st.state : 'PENDING',
+                `associated with job ${id} found in the existing output folder`,
+              ),
+            );
+            return;
+          }
+          case 'add':
+            outDir = await nextFreeDir(outDir);
+            outputNote = `the output folder existed; writing to ${outDir} instead (output_exists_mode add)`;
+            break;
+        }
+      }
+      await mkdir(outDir, { recursive: true });
+      const params = { ...job.params };
+      await writeFile(
+        path.join(outDir, 'sluice-settings.json'),
+        `${JSON.stringify({ name: job.settings_name, version: job.settings_version, software: settings.software, software_version: settings.software_version, params }, null, 2)}\n`,
+      );
+
+      // 4. render and submit
+      const vars = {
+        raw_path: rawPathFor(config, file),
+        raw_name: file.name,
+        file_id: file.id,
+        project: file.project_id,
+        instrument: file.instrument_id,
+        output_dir: clusterPath(config, outDir),
+        settings_path: clusterPath(config, path.join(outDir, 'sluice-settings.json')),
+        settings_name: job.settings_name,
+        settings_version: job.settings_version,
+        software: settings.software,
+        software_version: settings.software_version,
+        threads: settings.resources.cpus,
+      };
+      const script = renderScript(
+        await templateText(settings),
+        vars,
+        config.processing.environment,
+        `processing.settings.${job.settings_name}.template`,
+      );
+      const { jobId } = await executor.submit({
+        key: job.key,
+        script,
+        workDir: clusterPath(config, outDir),
+        cpus: settings.resources.cpus,
+        memoryMb: settings.resources.memory_mb,
+        timeLimitMinutes: settings.resources.time_minutes,
+        partition: settings.resources.partition ?? config.processing.slurm.partition,
+      });
+      log.info({ jobId }, 'submitted');
+      await ctx.complete(async (tx) => {
+        if (outDir !== job.output_dir)
+          await tx.exec('update jobs set output_dir = $2 where id = $1', [job.id, outDir]);
+        await recordSubmitted(
+          tx,
+          job,
+          jobId,
+          'PENDING',
+          outputNote ? `submitted as ${jobId}; ${outputNote}` : `submitted as ${jobId} (${executor.kind})`,
+        );
+      });
+    },
+    async onFailed(tx, task, err) {
+      const job = await getJob(tx, task.subject!);
+      if (!job) return;
+      const reason = `${errorMessage(err)}${err instanceof SluiceError && err.hint ? ` — ${err.hint}` : ''}`;
+      await tx.exec(
+        `update jobs set state = 'SKIPPED', outcome = 'unknown_error', reason = $2, finished_at = now(), updated_at = now() where id = $1`,
+        [job.id, reason],
+      );
+      await settleFile(tx, job.file_id, deps.config);
+    },
+  };
+}
+
+async function recordSubmitted(
+  tx: Tx,
+  job: JobRow,
+  jobId: string,
+  state: string,
+  reason: string,
+): Promise<void> {
+  await tx.exec(
+    `update jobs set job_id = $2, state = $3, submitted_at = coalesce(submitted_at, now()), updated_at = now() where id = $1`,
+    [job.id, jobId, state],
+  );
+  await note(tx, job.file_id, ACTOR, `${job.settings_name} v${job.settings_version}: ${reason}`, {
+    job: job.key,
+    jobId,
+  });
+  if (FINAL_STATES.has(state as never)) {
+    // found already finished: the next poll reads its outcome
+    await tx.exec(`update jobs set state = 'RUNNING' where id = $1`, [job.id]);
+  }
+}
+
+/** Classifies a final job and returns outcome + reason. */
+async function classify(
+  deps: ProcessDeps,
+  job: JobRow,
+  st: JobStatus,
+  logTail: string,
+): Promise<{ outcome: JobRow['outcome']; reason: string }> {
+  const settings = deps.config.processing.settings[job.settings_name];
+  const minutes = settings?.resources.time_minutes;
+  switch (st.state) {
+    case 'COMPLETED':
+      return { outcome: 'success', reason: `completed in ${st.elapsedSeconds ?? '?'} s` };
+    case 'TIMEOUT':
+      return {
+        outcome: 'known_error',
+        reason: `the job exceeded its time limit${minutes ? ` of ${minutes} min` : ''}; raise resources.time_minutes`,
+      };
+    case 'OUT_OF_MEMORY':
+      return {
+        outcome: 'known_error',
+        reason: `the job ran out of memory${settings ? ` (${settings.resources.memory_mb} MB)` : ''}; raise resources.memory_mb`,
+      };
+    case 'CANCELLED':
+      return {
+        outcome: 'known_error',
+        reason: job.cancel_requested_by
+          ? `cancelled by ${job.cancel_requested_by}`
+          : 'cancelled on the cluster',
+      };
+    case 'NODE_FAIL':
+      return {
+        outcome: 'unknown_error',
+        reason: 'the cluster node failed while running the job; retry the file',
+      };
+    default: {
+      for (const k of settings?.known_errors ?? []) {
+        if (new RegExp(k.pattern, 'm').test(logTail)) return { outcome: 'known_error', reason: k.reason };
+      }
+      return {
+        outcome: 'unknown_error',
+        reason: `the job failed with exit code ${st.exitCode ?? '?'}${st.reason ? ` (${st.reason})` : ''} and no known error pattern matched its log; see \`sluice files show ${job.file_id}\``,
+      };
+    }
+  }
+}
+
+async function extractMetrics(
+  deps: ProcessDeps,
+  tx: Tx,
+  job: JobRow,
+  file: FileRow,
+  log: Logger,
+): Promise<string | undefined> {
+  const spec = deps.config.processing.settings[job.settings_name]?.metrics;
+  if (!spec) return undefined;
+  try {
+    const extractor = await loadExtractor({ type: spec.type, module: spec.module }, deps.baseDir);
+    const values = await extractor.extract(
+      { outputDir: job.output_dir, rawFileName: file.name, log },
+      spec.options,
+    );
+    for (const m of values) {
+      await tx.exec(
+        `insert into metrics (file_id, settings_name, settings_version, name, value, job_row_id) values ($1, $2, $3, $4, $5, $6)
+         on conflict (file_id, settings_name, settings_version, name) do update set value = excluded.value, job_row_id = excluded.job_row_id, created_at = now()`,
+        [file.id, job.settings_name, job.settings_version, m.name, m.value, job.id],
+      );
+    }
+    return undefined;
+  } catch (err) {
+    return `the job completed but its metrics could not be read: ${errorMessage(err)}`;
+  }
+}
+
+/** Once every job of a file is final: processed → done, or processing_failed / error. */
+export async function settleFile(tx: Tx, fileId: string, _config: Config): Promise<void> {
+  const jobs = await tx.query<JobRow>(
+    `select distinct on (settings_name, settings_version) * from jobs where file_id = $1 order by settings_name, settings_version, attempt desc`,
+    [fileId],
+  );
+  if (jobs.length === 0 || jobs.some((j) => ACTIVE_STATES.includes(j.state))) return;
+  const failed = jobs.filter((j) => j.outcome !== 'success');
+  if (failed.length === 0) {
+    await transition(tx, fileId, 'processed', {
+      actor: ACTOR,
+      from: ['processing'],
+      reason: `${jobs.map((j) => j.settings_name).join(', ')} completed`,
+    });
+    await transition(tx, fileId, 'done', {
+      actor: ACTOR,
+      from: ['processed'],
+      reason: 'processed; metrics recorded',
+    });
+    return;
+  }
+  const reasons = failed.map((j) => `${j.settings_name}: ${j.reason}`).join('; ');
+  const unknown = failed.some((j) => j.outcome === 'unknown_error');
+  await transition(tx, fileId, unknown ? 'error' : 'processing_failed', {
+    actor: ACTOR,
+    from: ['processing'],
+    reason: reasons,
+  });
+}
+
+export function pollHandler(deps: ProcessDeps): TaskHandlerDef {
+  return {
+    kind: 'process.poll',
+    async run(ctx) {
+      await pollJobs(ctx.db, deps, ctx.log);
+    },
+  };
+}
+
+/** One poll round; returns how many jobs changed. */
+export async function pollJobs(db: Db, deps: ProcessDeps, log: Logger): Promise<number> {
+  const { config } = deps;
+  const active = await db.query<JobRow>(
+    `select * from jobs where state in ('PENDING', 'RUNNING') and job_id is not null order by id`,
+  );
+  if (active.length === 0) return 0;
+  const executor = await deps.executor();
+  const states = await executor.states(
+    active.map((j) => ({ jobId: j.job_id!, workDir: clusterPath(config, j.output_dir) })),
+  );
+  let changed = 0;
+  for (const job of active) {
+    const st = states.get(job.job_id!) ?? { jobId: job.job_id!, state: 'UNKNOWN' as const };
+    if (st.state === 'UNKNOWN') {
+      const checks = job.unknown_checks + 1;
+      if (checks < config.processing.lost_after_checks) {
+        await db.exec('update jobs set unknown_checks = $2, updated_at = now() where id = $1', [
+          job.id,
+          checks,
+        ]);
+        continue;
+      }
+      changed++;
+      await db.tx(async (tx) => {
+        const policy = config.processing.lost_job_policy;
+        const reason = `job ${job.job_id} vanished: the scheduler no longer knows it and it left no exit record (checked ${checks} times)`;
+        await tx.exec(
+          `update jobs set state = 'LOST', outcome = 'unknown_error', reason = $2, finished_at = now(), updated_at = now() where id = $1`,
+          [job.id, reason],
+        );
+        if (policy === 'resubmit' && job.attempt < 2) {
+          const file = await getFile(tx, job.file_id);
+          await note(tx, job.file_id, ACTOR, `${reason}; submitting again (lost_job_policy resubmit)`);
+          await createJob(
+            tx,
+            config,
+            file!,
+            { name: job.settings_name, version: job.settings_version, params: job.params },
+            job.attempt + 1,
+          );
+        } else {
+          await note(tx, job.file_id, ACTOR, reason);
+          await settleFile(tx, job.file_id, config);
+        }
+      });
+      continue;
+    }
+    if (!FINAL_STATES.has(st.state)) {
+      if (st.state !== job.state || job.unknown_checks > 0) {
+        changed++;
+        await db.exec(
+          'update jobs set state = $2, unknown_checks = 0, elapsed_s = $3, updated_at = now() where id = $1',
+          [job.id, st.state, st.elapsedSeconds ?? null],
+        );
+      }
+      continue;
+    }
+    changed++;
+    const tail = await executor
+      .logTail(clusterPath(config, job.output_dir), 40)
+      .catch((err) => `(log not readable: ${errorMessage(err)})`);
+    const file = await getFile(db, job.file_id);
+    await db.tx(async (tx) => {
+      let { outcome, reason } = await classify(deps, job, st, tail);
+      if (outcome === 'success' && file) {
+        const problem = await extractMetrics(deps, tx, job, file, log);
+        if (problem) {
+          outcome = 'known_error';
+          reason = problem;
+        }
+      }
+      const n = await tx.exec(
+        `update jobs set state = $2, exit_code = $3, elapsed_s = $4, log_tail = $5, outcome = $6, reason = $7, finished_at = now(), updated_at = now()
+         where id = $1 and state in ('PENDING', 'RUNNING')`,
+        [job.id, st.state, st.exitCode ?? null, st.elapsedSeconds ?? null, tail, outcome, reason],
+      );
+      if (n === 0) return; // another poller recorded it
+      await note(
+        tx,
+        job.file_id,
+        ACTOR,
+        `${job.settings_name} v${job.settings_version} job ${job.job_id}: ${st.state} — ${reason}`,
+        { exitCode: st.exitCode ?? null },
+      );
+      await settleFile(tx, job.file_id, config);
+    });
+  }
+  return changed;
+}
+
+export function cancelHandler(deps: ProcessDeps): TaskHandlerDef {
+  return {
+    kind: 'process.cancel',
+    async run(ctx) {
+      const job = await getJob(ctx.db, ctx.task.subject!);
+      if (!job?.job_id || !['PENDING', 'RUNNING'].includes(job.state)) return;
+      await (await deps.executor()).cancel(job.job_id);
+    },
+  };
+}
