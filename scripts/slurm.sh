@@ -89,13 +89,24 @@ start() {
   flock 9
 
   local state
-  state="$(node_state)"
-  case "$state" in
-  idle | mix | alloc | comp)
-    echo "slurm: already running (node $state)"
-    return 0
-    ;;
-  esac
+  if pid_alive "$DIR/munged.pid" && pid_alive "$DIR/slurmctld.pid" && pid_alive "$DIR/slurmd.pid"; then
+    state="$(node_state)"
+    case "$state" in
+    idle | mix | alloc | comp)
+      echo "slurm: already running (node $state)"
+      return 0
+      ;;
+    esac
+  elif ! pid_alive "$DIR/slurmctld.pid" && pgrep -x slurmctld >/dev/null 2>&1; then
+    state="$(node_state)"
+    case "$state" in
+    idle | mix | alloc | comp)
+      echo "slurm: a cluster not started by this script is running (node $state); using it"
+      return 0
+      ;;
+    esac
+    die "a slurmctld not started by this script is running (node state '${state:-none}'); stop it first"
+  fi
 
   write_conf
 

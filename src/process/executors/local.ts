@@ -50,6 +50,8 @@ export class LocalExecutor implements Executor {
   private seq = randomInt(1, 1_000_000);
   private readonly env: NodeJS.ProcessEnv;
   private readonly killGraceMs: number;
+  /** Work directories of the jobs this instance started (cancel without /proc). */
+  private readonly dirs = new Map<string, string>();
 
   constructor(opts: LocalExecutorOptions = {}) {
     this.env = opts.env ?? jobEnvironment();
@@ -113,6 +115,7 @@ export class LocalExecutor implements Executor {
       closeSync(log);
     }
     const jobId = `local-${pid}-${n}`;
+    this.dirs.set(jobId, wd);
     // The wrapper writes these too as it starts; writing them here closes the gap.
     await writeAtomic(path.join(wd, FILES.key), `${spec.key}\n`);
     await writeAtomic(path.join(wd, FILES.id), `${jobId}\n`);
@@ -193,17 +196,8 @@ export class LocalExecutor implements Executor {
     const m = LOCAL_ID.exec(jobId);
     if (!m) throw new PermanentError('process.bad_job_id', `not a local job id: ${JSON.stringify(jobId)}`);
     const pid = Number(m[1]);
-    let workDir: string;
-    try {
-      // The wrapper is `/bin/sh <workDir>/.sluice-job.run.sh`: that names the job's directory.
-      const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-      const runner = cmd.find((a) => a.endsWith(`/${FILES.runner}`));
-      if (!runner) return; // the pid is no longer this job: it has ended
-      workDir = path.dirname(runner);
-      if ((await readText(path.join(workDir, FILES.id))) !== jobId) return;
-    } catch {
-      return; // gone: nothing to cancel
-    }
+    const workDir = await this.workDirOf(pid, jobId);
+    if (!workDir || !(await this.alive(pid, workDir))) return; // ended: nothing to cancel
     await writeAtomic(path.join(workDir, FILES.cancelled), `${jobId}\n`);
     try {
       process.kill(-pid, 'SIGTERM');
@@ -218,6 +212,21 @@ export class LocalExecutor implements Executor {
       }
     }, this.killGraceMs);
     t.unref();
+  }
+
+  /** The job's work directory: from the wrapper's command line, or remembered from submit. */
+  private async workDirOf(pid: number, jobId: string): Promise<string | undefined> {
+    let cmd: string[];
+    try {
+      cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    } catch {
+      return this.dirs.get(jobId); // no such process, or no /proc
+    }
+    // The wrapper is `/bin/sh <workDir>/.sluice-job.run.sh`.
+    const runner = cmd.find((a) => a.endsWith(`/${FILES.runner}`));
+    if (!runner) return undefined; // the pid belongs to another process now
+    const workDir = path.dirname(runner);
+    return (await readText(path.join(workDir, FILES.id))) === jobId ? workDir : undefined;
   }
 
   async logTail(workDir: string, lines = 100): Promise<string> {

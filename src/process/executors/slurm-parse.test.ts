@@ -113,6 +113,8 @@ describe('exit records', () => {
     const bad = parseExitRecord('{"jobId":"5","exitCode":143,"signal":"TERM","startTime":1,"endTime":2}')!;
     expect(statusFromExitRecord('5', bad)).toMatchObject({ state: 'FAILED', exitCode: 143 });
     expect(statusFromExitRecord('5', bad).reason).toMatch(/SIGTERM/);
+    const oom = parseExitRecord('{"jobId":"5","exitCode":137,"signal":""}')!;
+    expect(statusFromExitRecord('5', oom).reason).toMatch(/SIGKILL/);
     expect(parseExitRecord('{"jobId":"5","exitCode":')).toBeUndefined();
     expect(parseExitRecord('')).toBeUndefined();
     expect(parseExitRecord('{"exitCode":0}')).toBeUndefined();

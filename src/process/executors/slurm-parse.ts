@@ -169,9 +169,14 @@ export function statusFromExitRecord(jobId: string, rec: ExitRecord): JobStatus 
     st.elapsedSeconds = Math.max(0, rec.endTime - rec.startTime);
   }
   if (rec.exitCode !== 0) {
+    const sig = rec.exitCode - 128;
     st.reason = rec.signal
       ? `terminated by SIG${rec.signal} (cancelled, time limit or shutdown), exit code ${rec.exitCode}`
-      : `exit code ${rec.exitCode}`;
+      : sig === 9
+        ? `exit code ${rec.exitCode}: killed by SIGKILL (out of memory?)`
+        : sig > 0 && sig < 32
+          ? `exit code ${rec.exitCode}: killed by signal ${sig}`
+          : `exit code ${rec.exitCode}`;
   }
   return st;
 }
