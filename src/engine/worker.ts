@@ -213,8 +213,10 @@ export class Worker {
       this.wakePending = false;
       return Promise.resolve();
     }
+    // Wake for the next schedule tick too, so periodic work runs on time on an idle worker.
+    const waitMs = this.scheduleTickMs > 0 ? Math.min(this.pollMs, this.scheduleTickMs) : this.pollMs;
     return new Promise((resolve) => {
-      const timer = setTimeout(done, this.pollMs);
+      const timer = setTimeout(done, waitMs);
       const self = this;
       function done() {
         clearTimeout(timer);

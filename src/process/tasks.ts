@@ -88,8 +88,12 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
       const executor = await deps.executor();
       const log = ctx.log.child({ fileId: file.id, job: job.key });
 
-      // 1. a job submitted before a crash is found by its key, not submitted again
-      const found = await executor.findByKey(job.key, clusterPath(config, job.output_dir));
+      // 1. a job submitted before a crash is found by its key, not submitted again. Only a job that
+      //    got as far as its reservation ('submitting') or its folder can have been submitted.
+      const mayExist = job.state === 'submitting' || existsSync(job.output_dir);
+      const found = mayExist
+        ? await executor.findByKey(job.key, clusterPath(config, job.output_dir))
+        : undefined;
       if (found) {
         log.warn(
           { jobId: found.jobId },
