@@ -9,6 +9,7 @@ import { VERSION } from '../runtime/context.ts';
 import { registerConfigCommands } from './config.ts';
 import { registerDbCommands } from './db.ts';
 import { registerDemoCommand } from './demo.ts';
+import { registerDoctorCommand } from './doctor.ts';
 import { registerFileCommands } from './files.ts';
 import { registerJobCommands } from './jobs.ts';
 import { registerPoolCommands } from './pools.ts';
@@ -40,6 +41,7 @@ Getting started:
   sluice config check         validate the config and print it resolved, secrets redacted
   sluice start                run workers (and the web server) for this machine
   sluice status               what runs where, pools, queues
+  sluice doctor               check config, database, folders, cluster and secrets
 
 Docs: README.md, docs/configuration.md, docs/failure-modes.md`,
   );
@@ -52,6 +54,7 @@ Docs: README.md, docs/configuration.md, docs/failure-modes.md`,
   registerPoolCommands(program);
   registerStartCommand(program);
   registerStatusCommand(program);
+  registerDoctorCommand(program);
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
 }

@@ -1,0 +1,659 @@
+/**
+ * `sluice doctor`: checks that this machine can run Sluice, one small check per concern, each
+ * returning rows `{ check, target, status, detail, hint }`:
+ *
+ *   config        the configuration loads and validates (nothing else runs without it)
+ *   database      PostgreSQL answers (embedded or DATABASE_URL)
+ *   schema        the schema is at the version this program needs
+ *   clock skew    this host's clock against the database's (warn > 2 s, fail > 30 s)
+ *   watch folder  per instrument: exists, is a directory, can be listed
+ *   mount         per instrument: is a mount point (a warning only: there is no `require_mount` yet)
+ *   free space    per instrument: at least `min_free_space_gb` free
+ *   backup path / output path   writable: a marker file is written, read back and removed
+ *   executor      local, or SLURM (`sinfo -h`, locally or over SSH)
+ *   ssh key / known_hosts       the cluster connection's files exist, the key is private
+ *   secret file   every `${file:...}` in the config files is a regular, not world-readable file
+ *
+ * Every check catches its own errors: doctor reports a broken config or a database that is down
+ * as failing rows, it never stops at the first problem.
+ */
+import { constants, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { parseDocument, visit } from 'yaml';
+import type { Config, LoadedConfig } from '../core/config/index.ts';
+import { assertReachable, createDb, type Db } from '../core/db/db.ts';
+import { startEmbedded } from '../core/db/embedded.ts';
+import { currentVersion, schemaVersion } from '../core/db/migrate.ts';
+import { errorMessage, SluiceError } from '../core/errors.ts';
+import { type Logger, silentLogger } from '../core/log.ts';
+import { Variables, variableDefs } from '../core/variables.ts';
+import { freeSpace, isMountPoint } from '../intake/scan.ts';
+import { parseHost } from '../process/executor.ts';
+import { type CommandRunner, jobEnvironment, LocalRunner } from '../process/executors/command.ts';
+import { SshRunner } from '../process/executors/index.ts';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface CheckResult {
+  check: string;
+  target: string;
+  status: CheckStatus;
+  detail: string;
+  hint?: string;
+}
+
+/** An open database for the checks; `target` names it for people (password masked). */
+export interface DbHandle {
+  db: Db;
+  target: string;
+  close(): Promise<void>;
+}
+
+export interface DoctorInput {
+  /** Loads the configuration; a thrown error becomes the failing `config` row. */
+  loadConfig: () => Promise<LoadedConfig>;
+  /** Opens the database; default: `database.url`, else the embedded PostgreSQL in `data_dir`. */
+  openDb?: (config: Config) => Promise<DbHandle>;
+  log?: Logger;
+  /** This host's clock (tests shift it). Default `Date.now`. */
+  now?: () => number;
+  /** Environment of the local `sinfo` (tests point PATH at an empty folder). Default: jobEnvironment(). */
+  commandEnv?: NodeJS.ProcessEnv;
+  /** How long `sinfo` / the SSH connection may take. Default 15 s. */
+  commandTimeoutMs?: number;
+  /** Used in the marker file name. Default `process.pid`. */
+  pid?: number;
+}
+
+const GB = 1e9;
+
+const ok = (check: string, target: string, detail: string): CheckResult => ({
+  check,
+  target,
+  status: 'ok',
+  detail,
+});
+const warn = (check: string, target: string, detail: string, hint?: string): CheckResult => ({
+  check,
+  target,
+  status: 'warn',
+  detail,
+  ...(hint ? { hint } : {}),
+});
+const fail = (check: string, target: string, detail: string, hint?: string): CheckResult => ({
+  check,
+  target,
+  status: 'fail',
+  detail,
+  ...(hint ? { hint } : {}),
+});
+
+/** Turns an error into a failing row (SluiceError: its message and hint). */
+function failFrom(check: string, target: string, err: unknown, hint?: string): CheckResult {
+  const h = err instanceof SluiceError ? (err.hint ?? hint) : hint;
+  return fail(check, target, errorMessage(err), h);
+}
+
+/** Runs one check; an unexpected error becomes a failing row instead of stopping doctor. */
+async function guard(check: string, target: string, fn: () => Promise<CheckResult>): Promise<CheckResult> {
+  try {
+    return await fn();
+  } catch (err) {
+    return failFrom(check, target, err);
+  }
+}
+
+const mode = (m: number) => (m & 0o777).toString(8).padStart(3, '0');
+
+export function maskUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
+// --- config ---------------------------------------------------------------------------------------
+
+export async function checkConfig(
+  load: () => Promise<LoadedConfig>,
+): Promise<{ result: CheckResult; loaded?: LoadedConfig }> {
+  try {
+    const loaded = await load();
+    const n = Object.keys(loaded.config.instruments).length;
+    return {
+      loaded,
+      result: ok(
+        'config',
+        loaded.files.join(' + '),
+        `valid (environment ${loaded.env}, ${n} instrument${n === 1 ? '' : 's'})`,
+      ),
+    };
+  } catch (err) {
+    const hint = err instanceof SluiceError ? err.hint : undefined;
+    return {
+      result: fail(
+        'config',
+        'configuration',
+        errorMessage(err),
+        `${hint ? `${hint}; ` : ''}the other checks need a valid configuration and were skipped`,
+      ),
+    };
+  }
+}
+
+// --- database -------------------------------------------------------------------------------------
+
+/** The database as Sluice would open it: `database.url`, else the embedded PostgreSQL. */
+export async function openDoctorDb(config: Config, log: Logger = silentLogger): Promise<DbHandle> {
+  if (config.database.url) {
+    const db = createDb(config.database.url, { max: 2, log, applicationName: 'sluice-doctor' });
+    return { db, target: maskUrl(config.database.url), close: () => db.close().catch(() => undefined) };
+  }
+  const embedded = await startEmbedded({
+    dataDir: config.data_dir,
+    port: config.database.embedded_port,
+    log,
+  });
+  const db = createDb(embedded.url, { max: 2, log, applicationName: 'sluice-doctor' });
+  return {
+    db,
+    target: `embedded (${path.join(config.data_dir, 'postgres')}, port ${embedded.port})`,
+    close: async () => {
+      await db.close().catch(() => undefined);
+      await embedded.stop();
+    },
+  };
+}
+
+export async function checkDatabase(
+  open: () => Promise<DbHandle>,
+  describe: string,
+): Promise<{ result: CheckResult; handle?: DbHandle }> {
+  let handle: DbHandle;
+  try {
+    handle = await open();
+  } catch (err) {
+    return { result: failFrom('database', describe, err) };
+  }
+  try {
+    await assertReachable(handle.db);
+    const v = await handle.db.one<{ v: string }>(`select current_setting('server_version') as v`);
+    return { result: ok('database', handle.target, `reachable (PostgreSQL ${v.v})`), handle };
+  } catch (err) {
+    await handle.close();
+    return { result: failFrom('database', handle.target, err) };
+  }
+}
+
+export async function checkSchema(db: Db): Promise<CheckResult> {
+  const v = await currentVersion(db);
+  const want = schemaVersion();
+  if (v === want) return ok('schema', 'migrations', `at version ${v}, current`);
+  if (v < want) {
+    return fail(
+      'schema',
+      'migrations',
+      `at version ${v}${v === 0 ? ' (empty database)' : ''}; this Sluice needs ${want}`,
+      'run `sluice db migrate` (or start Sluice, which migrates)',
+    );
+  }
+  return fail(
+    'schema',
+    'migrations',
+    `at version ${v}, newer than this Sluice understands (${want})`,
+    'upgrade this machine to the Sluice version the other machines run',
+  );
+}
+
+/** Host clock against the database's: warn above 2 s, fail above 30 s (leases and schedules use both). */
+export async function checkClockSkew(db: Db, now: () => number = Date.now): Promise<CheckResult> {
+  const before = now();
+  const row = await db.one<{ t: number }>('select extract(epoch from clock_timestamp())::float8 as t');
+  const after = now();
+  const host = (before + after) / 2;
+  const skewS = (host - row.t * 1000) / 1000;
+  const abs = Math.abs(skewS);
+  const detail = `host clock is ${abs.toFixed(3)} s ${skewS >= 0 ? 'ahead of' : 'behind'} the database's (round trip ${after - before} ms)`;
+  const hint =
+    'synchronise the clocks with NTP (chrony, systemd-timesyncd) on this host and the database server';
+  if (abs > 30) return fail('clock skew', 'host vs database', detail, hint);
+  if (abs > 2) return warn('clock skew', 'host vs database', detail, hint);
+  return ok('clock skew', 'host vs database', detail);
+}
+
+// --- instruments ----------------------------------------------------------------------------------
+
+/** The watch folder exists, is a directory and can be listed. */
+export async function checkWatchFolder(id: string, dir: string): Promise<CheckResult> {
+  const target = `${id}: ${dir}`;
+  const field = `instruments.${id}.watch`;
+  let st: Awaited<ReturnType<typeof fsp.stat>>;
+  try {
+    st = await fsp.stat(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      return fail(
+        'watch folder',
+        target,
+        'does not exist',
+        `mount the instrument's share there, or correct ${field}`,
+      );
+    }
+    return fail(
+      'watch folder',
+      target,
+      `cannot be examined: ${errorMessage(err)}`,
+      'check the mount and permissions',
+    );
+  }
+  if (!st.isDirectory()) {
+    return fail('watch folder', target, 'is not a directory (it is a file)', `${field} must name a folder`);
+  }
+  try {
+    const entries = await fsp.readdir(dir);
+    return ok('watch folder', target, `readable directory, ${entries.length} entries`);
+  } catch (err) {
+    return fail(
+      'watch folder',
+      target,
+      `cannot be listed: ${errorMessage(err)}`,
+      'give the user running Sluice read and execute permission on the folder (and its parents)',
+    );
+  }
+}
+
+/** A warning, not a failure: the config has no `require_mount` flag yet. */
+export async function checkMount(id: string, dir: string): Promise<CheckResult> {
+  const target = `${id}: ${dir}`;
+  if (await isMountPoint(dir)) return ok('mount', target, 'is a mount point');
+  return warn(
+    'mount',
+    target,
+    'is not a mount point (only a warning: the config has no require_mount flag yet); if the instrument share should be mounted here, Sluice is watching the empty local folder',
+    'mount the share there if this is a network share; ignore this for a local disk',
+  );
+}
+
+export async function checkFreeSpace(
+  id: string,
+  dir: string,
+  minGb: number,
+  source: string,
+  statfs: (dir: string) => Promise<{ freeBytes: number; totalBytes: number }> = freeSpace,
+): Promise<CheckResult> {
+  const target = `${id}: ${dir}`;
+  const { freeBytes, totalBytes } = await statfs(dir);
+  const detail = `${(freeBytes / GB).toFixed(1)} GB free of ${(totalBytes / GB).toFixed(1)} GB (${source} ${minGb} GB)`;
+  if (freeBytes < minGb * GB) {
+    return warn(
+      'free space',
+      target,
+      `${detail}: below the minimum`,
+      'free space on the instrument (enable cleanup once backups verify), or lower the minimum',
+    );
+  }
+  return ok('free space', target, detail);
+}
+
+// --- writable paths -------------------------------------------------------------------------------
+
+/** The nearest existing ancestor of `p` (p itself when it exists). */
+async function nearestExisting(p: string): Promise<{ dir: string; isDir: boolean }> {
+  let cur = path.resolve(p);
+  for (;;) {
+    try {
+      const st = await fsp.stat(cur);
+      return { dir: cur, isDir: st.isDirectory() };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+      const parent = path.dirname(cur);
+      if (parent === cur) throw err;
+      cur = parent;
+    }
+  }
+}
+
+/**
+ * `dir` is writable: a marker file `.sluice-doctor-<pid>` is created, synced, read back and
+ * removed (as Immich checks its storage folders). A missing folder is a warning when its nearest
+ * existing ancestor is a writable directory (Sluice creates it; but an unmounted share looks the same).
+ */
+export async function checkWritable(
+  check: string,
+  field: string,
+  dir: string,
+  pid: number = process.pid,
+): Promise<CheckResult> {
+  const target = `${field}: ${dir}`;
+  const near = await nearestExisting(dir);
+  if (!near.isDir) {
+    return fail(
+      check,
+      target,
+      near.dir === path.resolve(dir)
+        ? 'is a file, not a directory'
+        : `cannot be created: ${near.dir} is a file, not a directory`,
+      `set ${field} to a directory`,
+    );
+  }
+  if (near.dir !== path.resolve(dir)) {
+    try {
+      await fsp.access(near.dir, constants.W_OK | constants.X_OK);
+    } catch (err) {
+      return fail(
+        check,
+        target,
+        `does not exist, and ${near.dir} is not writable: ${errorMessage(err)}`,
+        `create ${dir} and make it writable by the user running Sluice`,
+      );
+    }
+    return warn(
+      check,
+      target,
+      `does not exist yet (Sluice will create it under ${near.dir})`,
+      'if this should be a mounted share, mount it first: otherwise the data goes to the local disk',
+    );
+  }
+  const marker = path.join(dir, `.sluice-doctor-${pid}`);
+  const content = `sluice doctor ${new Date().toISOString()} ${pid}\n`;
+  try {
+    const fh = await fsp.open(marker, 'w');
+    try {
+      await fh.writeFile(content);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const back = await fsp.readFile(marker, 'utf8');
+    if (back !== content) {
+      return fail(
+        check,
+        target,
+        `a marker file read back different content (${marker})`,
+        'check the storage',
+      );
+    }
+  } catch (err) {
+    return fail(
+      check,
+      target,
+      `not writable: ${errorMessage(err)}`,
+      `make ${dir} writable by the user running Sluice`,
+    );
+  } finally {
+    await fsp.rm(marker, { force: true }).catch(() => undefined);
+  }
+  return ok(check, target, 'writable (marker file written, read back, removed)');
+}
+
+// --- executor and its files -----------------------------------------------------------------------
+
+type SshConfig = NonNullable<Config['processing']['slurm']['ssh']>;
+
+/** The private key exists and is readable by its owner only (like OpenSSH demands). */
+export async function checkSshKey(file: string): Promise<CheckResult> {
+  const target = `processing.slurm.ssh.key_file: ${file}`;
+  let st: Awaited<ReturnType<typeof fsp.stat>>;
+  try {
+    st = await fsp.stat(file);
+  } catch (err) {
+    return fail(
+      'ssh key',
+      target,
+      `cannot be read: ${errorMessage(err)}`,
+      'point key_file at the private key',
+    );
+  }
+  if (!st.isFile())
+    return fail('ssh key', target, 'is not a regular file', 'point key_file at the private key');
+  if ((Number(st.mode) & 0o077) !== 0) {
+    return fail(
+      'ssh key',
+      target,
+      `is readable or writable by group/others (mode ${mode(Number(st.mode))})`,
+      `chmod 600 ${file}`,
+    );
+  }
+  try {
+    await fsp.access(file, constants.R_OK);
+  } catch (err) {
+    return fail(
+      'ssh key',
+      target,
+      `cannot be read: ${errorMessage(err)}`,
+      'make it readable by the user running Sluice',
+    );
+  }
+  return ok('ssh key', target, `private (mode ${mode(Number(st.mode))})`);
+}
+
+export async function checkKnownHosts(file: string, hosts: readonly string[]): Promise<CheckResult> {
+  const target = `processing.slurm.ssh.known_hosts: ${file}`;
+  const scan = hosts
+    .map(parseHost)
+    .map((h) => `ssh-keyscan -p ${h.port ?? 22} ${h.host} >> ${file}`)
+    .join('; ');
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return fail(
+      'known_hosts',
+      target,
+      code === 'ENOENT' ? 'does not exist' : `cannot be read: ${errorMessage(err)}`,
+      `verify the cluster's host keys with its administrators, then: ${scan}`,
+    );
+  }
+  const lines = text.split('\n').filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#')).length;
+  if (lines === 0) {
+    return fail(
+      'known_hosts',
+      target,
+      'is empty: every host key would be refused',
+      `add the host keys: ${scan}`,
+    );
+  }
+  return ok('known_hosts', target, `${lines} host key line${lines === 1 ? '' : 's'}`);
+}
+
+export interface ExecutorCheckOptions {
+  commandEnv?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  /** Build the runner yourself (tests). */
+  runner?: CommandRunner;
+}
+
+/** The configured executor can reach the cluster: `sinfo -h`, locally or over SSH. */
+export async function checkExecutor(config: Config, opts: ExecutorCheckOptions = {}): Promise<CheckResult> {
+  const p = config.processing;
+  if (p.executor === 'local') {
+    return ok('executor', 'local', 'jobs run as child processes on the worker; nothing to reach');
+  }
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const ssh = p.slurm.ssh;
+  const runner: CommandRunner =
+    opts.runner ??
+    (ssh
+      ? new SshRunner({
+          hosts: ssh.hosts.map(parseHost),
+          username: ssh.user,
+          privateKeyPath: ssh.key_file,
+          knownHostsPath: ssh.known_hosts,
+          connectTimeoutMs: Math.min(ssh.connect_timeout_seconds * 1000, timeoutMs),
+          retries: 0,
+        })
+      : new LocalRunner({ env: opts.commandEnv ?? jobEnvironment() }));
+  const target = `slurm (${runner.description})`;
+  try {
+    const r = await runner.run(['sinfo', '-h'], { timeoutMs });
+    if (r.code !== 0) {
+      return fail(
+        'executor',
+        target,
+        `sinfo -h exited with ${r.code}: ${(r.stderr.trim() || r.stdout.trim()).slice(0, 300)}`,
+        'check that slurmctld is running and that this user may query it (munge)',
+      );
+    }
+    const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
+    return ok(
+      'executor',
+      target,
+      `sinfo answers (${lines.length} partition line${lines.length === 1 ? '' : 's'})`,
+    );
+  } catch (err) {
+    return failFrom(
+      'executor',
+      target,
+      err,
+      ssh
+        ? 'check the SSH hosts, user, key and known_hosts'
+        : 'install the SLURM client tools or configure processing.slurm.ssh',
+    );
+  } finally {
+    await runner.close().catch(() => undefined);
+  }
+}
+
+export async function checkSshFiles(ssh: SshConfig): Promise<CheckResult[]> {
+  return Promise.all([checkSshKey(ssh.key_file), checkKnownHosts(ssh.known_hosts, ssh.hosts)]);
+}
+
+// --- secret files ---------------------------------------------------------------------------------
+
+/** Every `${file:...}` named in the config files (base and overlay), resolved like the loader does. */
+export async function secretFileRefs(configFiles: readonly string[]): Promise<string[]> {
+  const out = new Set<string>();
+  for (const f of configFiles) {
+    // Only values count, not comments (the starter config shows examples in comments).
+    const values: string[] = [];
+    visit(parseDocument(await fsp.readFile(f, 'utf8')), {
+      Scalar(_, node) {
+        if (typeof node.value === 'string') values.push(node.value);
+      },
+    });
+    for (const m of values.join('\n').matchAll(/(?<!\$)\$\{file:([^}]*)\}/g)) {
+      const ref = m[1]?.trim() ?? '';
+      if (ref === '') continue;
+      out.add(path.isAbsolute(ref) ? ref : path.resolve(path.dirname(f), ref));
+    }
+  }
+  return [...out].sort();
+}
+
+/** A secret file exists, is regular and is not readable by others (640 is fine). */
+export async function checkSecretFile(file: string): Promise<CheckResult> {
+  let st: Awaited<ReturnType<typeof fsp.stat>>;
+  try {
+    st = await fsp.stat(file);
+  } catch (err) {
+    return fail(
+      'secret file',
+      file,
+      `cannot be read: ${errorMessage(err)}`,
+      `create it and chmod 600 ${file}`,
+    );
+  }
+  if (!st.isFile())
+    return fail('secret file', file, 'is not a regular file', `point the \${file:...} reference at a file`);
+  const m = Number(st.mode);
+  if ((m & 0o004) !== 0) {
+    return fail('secret file', file, `is readable by others (mode ${mode(m)})`, `chmod 600 ${file}`);
+  }
+  return ok('secret file', file, `mode ${mode(m)}${(m & 0o040) !== 0 ? ' (group may read it)' : ''}`);
+}
+
+// --- all of it ------------------------------------------------------------------------------------
+
+async function minFreeGb(
+  config: Config,
+  id: string,
+  vars: Variables | undefined,
+): Promise<{ gb: number; source: string }> {
+  const own = config.instruments[id]?.cleanup.min_free_space_gb;
+  if (own !== undefined) return { gb: own, source: `instruments.${id}.cleanup.min_free_space_gb` };
+  if (vars) {
+    try {
+      return { gb: await vars.get('min_free_space_gb'), source: 'min_free_space_gb' };
+    } catch {
+      // database not usable: fall back to the file
+    }
+  }
+  return {
+    gb: config.variables.min_free_space_gb ?? variableDefs.min_free_space_gb.default,
+    source: 'min_free_space_gb',
+  };
+}
+
+export async function runChecks(input: DoctorInput): Promise<CheckResult[]> {
+  const log = input.log ?? silentLogger;
+  const results: CheckResult[] = [];
+  const cfg = await checkConfig(input.loadConfig);
+  results.push(cfg.result);
+  if (!cfg.loaded) return results;
+  const { config } = cfg.loaded;
+
+  // database, schema, clock
+  const open = input.openDb ?? ((c: Config) => openDoctorDb(c, log));
+  const dbTarget = config.database.url ? maskUrl(config.database.url) : `embedded (${config.data_dir})`;
+  const dbc = await checkDatabase(() => open(config), dbTarget);
+  results.push(dbc.result);
+  let vars: Variables | undefined;
+  try {
+    if (dbc.handle) {
+      const { db } = dbc.handle;
+      const schema = await guard('schema', 'migrations', () => checkSchema(db));
+      results.push(schema);
+      results.push(await guard('clock skew', 'host vs database', () => checkClockSkew(db, input.now)));
+      if (schema.status === 'ok') vars = new Variables(db, config.variables);
+    }
+
+    // instruments
+    for (const [id, inst] of Object.entries(config.instruments)) {
+      const target = `${id}: ${inst.watch}`;
+      const folder = await guard('watch folder', target, () => checkWatchFolder(id, inst.watch));
+      results.push(folder);
+      if (folder.status === 'fail') continue;
+      results.push(await guard('mount', target, () => checkMount(id, inst.watch)));
+      const min = await minFreeGb(config, id, vars);
+      results.push(
+        await guard('free space', target, () => checkFreeSpace(id, inst.watch, min.gb, min.source)),
+      );
+    }
+  } finally {
+    await dbc.handle?.close();
+  }
+
+  // storage
+  const pid = input.pid ?? process.pid;
+  results.push(
+    await guard('backup path', config.backup.path, () =>
+      checkWritable('backup path', 'backup.path', config.backup.path, pid),
+    ),
+  );
+  results.push(
+    await guard('output path', config.processing.output_path, () =>
+      checkWritable('output path', 'processing.output_path', config.processing.output_path, pid),
+    ),
+  );
+
+  // executor
+  const ssh = config.processing.executor === 'slurm' ? config.processing.slurm.ssh : undefined;
+  if (ssh) results.push(...(await checkSshFiles(ssh)));
+  results.push(
+    await guard('executor', config.processing.executor, () =>
+      checkExecutor(config, { commandEnv: input.commandEnv, timeoutMs: input.commandTimeoutMs }),
+    ),
+  );
+
+  // secret files named in the config
+  const secrets = await secretFileRefs(cfg.loaded.files).catch(() => []);
+  for (const f of secrets) results.push(await guard('secret file', f, () => checkSecretFile(f)));
+  if (secrets.length === 0)
+    results.push(ok('secret file', 'config', `the config reads no \${file:...} secret files`));
+  return results;
+}
+
+/** Exit status for a set of results: 1 when any check failed (warnings pass). */
+export function doctorExitCode(results: readonly CheckResult[]): number {
+  return results.some((r) => r.status === 'fail') ? 1 : 0;
+}

@@ -1,0 +1,216 @@
+/**
+ * Prometheus metrics, read from the database when scraped (`GET /metrics`). Every series is
+ * cluster-wide (all processes share the database), so any one web process can serve them.
+ *
+ *   sluice_database_up                            1 when the scrape's queries succeeded
+ *   sluice_files{status,instrument}               files by status
+ *   sluice_tasks_queued{kind} / _running{kind}    queue depth and running tasks per task kind
+ *   sluice_task_oldest_wait_seconds{kind}         how long the oldest runnable queued task waits
+ *   sluice_pool_size{pool} / sluice_pool_running{pool}
+ *   sluice_backup_bytes_total                     bytes copied into verified backups (counter)
+ *   sluice_jobs{state}                            processing jobs by state
+ *   sluice_instrument_online{instrument}          1 online, 0 offline (last scan)
+ *   sluice_instrument_free_bytes{instrument}
+ *   sluice_workers_alive                          processes with a heartbeat in the last 2 min
+ *   + prom-client's default metrics of this process (process_*, nodejs_*)
+ *
+ * Alerts sent are not exported yet: there is no alerts table.
+ *
+ * All queries are aggregates; one scrape runs them once (a snapshot shared by every gauge,
+ * reused for 1 s so that concurrent scrapes do not multiply the load).
+ */
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { Queryable } from '../core/db/db.ts';
+
+export interface MetricsSnapshot {
+  files: { status: string; instrument: string; n: number }[];
+  tasks: { kind: string; queued: number; running: number; oldest: number }[];
+  pools: { pool: string; size: number; running: number }[];
+  backupBytes: number;
+  jobs: { state: string; n: number }[];
+  instruments: { id: string; online: boolean | null; free: number | null }[];
+  workersAlive: number;
+}
+
+export async function readSnapshot(db: Queryable): Promise<MetricsSnapshot> {
+  const [files, tasks, pools, bytes, jobs, instruments, workers] = await Promise.all([
+    db.query<{ status: string; instrument_id: string; n: string }>(
+      'select status, instrument_id, count(*) as n from files group by status, instrument_id',
+    ),
+    db.query<{ kind: string; queued: string; running: string; oldest: number | null }>(
+      `select kind,
+         count(*) filter (where state = 'queued') as queued,
+         count(*) filter (where state = 'running') as running,
+         extract(epoch from now() - min(run_after) filter (where state = 'queued' and run_after <= now()))::float8 as oldest
+       from tasks where state in ('queued', 'running') group by kind`,
+    ),
+    db.query<{ name: string; size: number; running: string }>(
+      `select p.name, coalesce(p.override_size, p.size) as size, count(t.id) as running
+       from pools p left join tasks t
+         on t.pool = p.name and t.state = 'running' and t.lease_expires_at >= now()
+       group by p.name, p.size, p.override_size`,
+    ),
+    db.one<{ b: string }>('select coalesce(sum(bytes), 0)::text as b from copies where not associated'),
+    db.query<{ state: string; n: string }>('select state, count(*) as n from jobs group by state'),
+    db.query<{ id: string; online: boolean | null; free_bytes: string | null }>(
+      'select id, online, free_bytes from instruments',
+    ),
+    db.one<{ n: string }>(
+      `select count(*) as n from workers
+       where stopped_at is null and last_heartbeat_at > now() - interval '2 minutes'`,
+    ),
+  ]);
+  return {
+    files: files.map((r) => ({ status: r.status, instrument: r.instrument_id, n: Number(r.n) })),
+    tasks: tasks.map((r) => ({
+      kind: r.kind,
+      queued: Number(r.queued),
+      running: Number(r.running),
+      oldest: Math.max(0, Number(r.oldest ?? 0)),
+    })),
+    pools: pools.map((r) => ({ pool: r.name, size: Number(r.size), running: Number(r.running) })),
+    backupBytes: Number(bytes.b),
+    jobs: jobs.map((r) => ({ state: r.state, n: Number(r.n) })),
+    instruments: instruments.map((r) => ({
+      id: r.id,
+      online: r.online,
+      free: r.free_bytes === null ? null : Number(r.free_bytes),
+    })),
+    workersAlive: Number(workers.n),
+  };
+}
+
+export interface MetricsRegistry {
+  registry: Registry;
+  /** The exposition text (run the queries, render every metric). */
+  collect(): Promise<string>;
+}
+
+export function createMetricsRegistry(
+  db: Queryable,
+  opts: { defaultMetrics?: boolean; cacheMs?: number } = {},
+): MetricsRegistry {
+  const registry = new Registry();
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const cacheMs = opts.cacheMs ?? 1000;
+
+  // One snapshot per scrape: shared while its queries run, reused for `cacheMs` after.
+  let cached: { doneAt: number | undefined; value: Promise<MetricsSnapshot | undefined> } | undefined;
+  /** The current scrape's snapshot; undefined when the database did not answer. */
+  const snapshot = (): Promise<MetricsSnapshot | undefined> => {
+    if (cached && (cached.doneAt === undefined || Date.now() - cached.doneAt < cacheMs)) return cached.value;
+    const entry: NonNullable<typeof cached> = {
+      doneAt: undefined,
+      value: readSnapshot(db)
+        .catch(() => undefined)
+        .finally(() => {
+          entry.doneAt = Date.now();
+        }),
+    };
+    cached = entry;
+    return entry.value;
+  };
+
+  /** A gauge refilled from the snapshot on every scrape (label sets that vanished disappear). */
+  function gauge<L extends string>(
+    name: string,
+    help: string,
+    labelNames: L[],
+    fill: (g: Gauge<L>, s: MetricsSnapshot) => void,
+  ): void {
+    new Gauge<L>({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        const s = await snapshot();
+        this.reset();
+        if (s) fill(this, s);
+      },
+    });
+  }
+
+  new Gauge({
+    name: 'sluice_database_up',
+    help: '1 when the metrics queries against the database succeeded in this scrape',
+    registers: [registry],
+    async collect() {
+      this.set((await snapshot()) ? 1 : 0);
+    },
+  });
+  gauge('sluice_files', 'Files by status and instrument', ['status', 'instrument'], (g, s) => {
+    for (const r of s.files) g.set({ status: r.status, instrument: r.instrument }, r.n);
+  });
+  gauge(
+    'sluice_tasks_queued',
+    'Queued tasks per kind (including ones waiting for a retry)',
+    ['kind'],
+    (g, s) => {
+      for (const r of s.tasks) g.set({ kind: r.kind }, r.queued);
+    },
+  );
+  gauge('sluice_tasks_running', 'Running tasks per kind', ['kind'], (g, s) => {
+    for (const r of s.tasks) g.set({ kind: r.kind }, r.running);
+  });
+  gauge(
+    'sluice_task_oldest_wait_seconds',
+    'Seconds the oldest runnable queued task of each kind has waited (0: none waiting)',
+    ['kind'],
+    (g, s) => {
+      for (const r of s.tasks) g.set({ kind: r.kind }, r.oldest);
+    },
+  );
+  gauge(
+    'sluice_pool_size',
+    'Pool size in effect (runtime override, else config); 0 drains',
+    ['pool'],
+    (g, s) => {
+      for (const r of s.pools) g.set({ pool: r.pool }, r.size);
+    },
+  );
+  gauge('sluice_pool_running', 'Tasks holding a live lease in each pool', ['pool'], (g, s) => {
+    for (const r of s.pools) g.set({ pool: r.pool }, r.running);
+  });
+  new Counter({
+    name: 'sluice_backup_bytes_total',
+    help: 'Bytes copied into backups (copies that were written, not associated with an existing copy)',
+    registers: [registry],
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      if (s) this.inc(s.backupBytes);
+    },
+  });
+  gauge('sluice_jobs', 'Processing jobs by state', ['state'], (g, s) => {
+    for (const r of s.jobs) g.set({ state: r.state }, r.n);
+  });
+  gauge(
+    'sluice_instrument_online',
+    '1 when the last scan found the instrument folder online',
+    ['instrument'],
+    (g, s) => {
+      for (const r of s.instruments) if (r.online !== null) g.set({ instrument: r.id }, r.online ? 1 : 0);
+    },
+  );
+  gauge(
+    'sluice_instrument_free_bytes',
+    'Free bytes on the instrument disk at the last scan',
+    ['instrument'],
+    (g, s) => {
+      for (const r of s.instruments) if (r.free !== null) g.set({ instrument: r.id }, r.free);
+    },
+  );
+  new Gauge({
+    name: 'sluice_workers_alive',
+    help: 'Sluice processes that sent a heartbeat within the last 2 minutes',
+    registers: [registry],
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      if (s) this.set(s.workersAlive);
+    },
+  });
+
+  return { registry, collect: () => registry.metrics() };
+}
