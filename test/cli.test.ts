@@ -155,6 +155,17 @@ describe('sluice CLI', () => {
     expect(overwrite.stderr).toMatch(/no differing backup to overwrite/);
   });
 
+  it('drain sets every pool to 0 and reports; undrain restores the configured sizes', async () => {
+    const d = await sluice(['drain', '--json', '--timeout', '5'], { env });
+    expect(d.code).toBe(0);
+    expect(JSON.parse(d.stdout)).toMatchObject({ running: 0 });
+    let pools = JSON.parse((await sluice(['pools', 'list', '--json'], { env })).stdout);
+    expect(pools.every((p: { size: number }) => p.size === 0)).toBe(true);
+    expect((await sluice(['undrain'], { env })).code).toBe(0);
+    pools = JSON.parse((await sluice(['pools', 'list', '--json'], { env })).stdout);
+    expect(pools.find((p: { name: string }) => p.name === 'copy')).toMatchObject({ size: 3, override: null });
+  });
+
   it('status --json lists pools and queues', async () => {
     const r = await sluice(['status', '--json'], { env });
     expect(r.code).toBe(0);

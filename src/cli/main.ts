@@ -10,6 +10,7 @@ import { registerConfigCommands } from './config.ts';
 import { registerDbCommands } from './db.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerDoctorCommand } from './doctor.ts';
+import { registerDrainCommands } from './drain.ts';
 import { registerFileCommands } from './files.ts';
 import { registerJobCommands } from './jobs.ts';
 import { registerPoolCommands } from './pools.ts';
@@ -55,6 +56,7 @@ Docs: README.md, docs/configuration.md, docs/failure-modes.md`,
   registerStartCommand(program);
   registerStatusCommand(program);
   registerDoctorCommand(program);
+  registerDrainCommands(program);
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
 }
