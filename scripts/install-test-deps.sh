@@ -3,7 +3,7 @@
 #   scripts/install-test-deps.sh          install them
 #   scripts/install-test-deps.sh --print  print the package names only (for .ci/run)
 set -euo pipefail
-PACKAGES=(slurm-wlm munge openssh-server openssh-client util-linux procps)
+PACKAGES=(slurm-wlm munge openssh-server openssh-client util-linux procps docker-compose)
 if [ "${1:-}" = --print ]; then
   echo "${PACKAGES[*]}"
   exit 0
