@@ -13,6 +13,7 @@ import { InstrumentSimulator } from '../demo/simulator.ts';
 import { openContext } from '../runtime/context.ts';
 import { runProcess, untilSignal } from '../runtime/run.ts';
 import { parseIntArg } from './common.ts';
+import { announceFirstAdmin } from './users.ts';
 
 /** The bundled demo "analysis software" (writes an AlphaDIA-style stat.tsv). */
 const PROCESSOR = fileURLToPath(new URL('../demo/processor.mjs', import.meta.url));
@@ -118,7 +119,14 @@ export function registerDemoCommand(program: Command): void {
         await mkdir(sim.o.thermoDir, { recursive: true });
         await mkdir(sim.o.brukerDir, { recursive: true });
         const running = await runProcess(ctx, { role: 'all', tags: [] });
-        out.write(`  web      ${running.webUrl}/healthz\n  backups  ${ctx.config.backup.path}\n`);
+        out.write(
+          `  web      ${running.webUrl}  (API under /api; the dashboard arrives with a later release)\n  backups  ${ctx.config.backup.path}\n`,
+        );
+        if (!(await announceFirstAdmin(ctx.db, out, running.webUrl))) {
+          out.write(
+            `  login    admin (password shown at the first start; a new one: sluice --config ${configFile} users reset-password admin)\n`,
+          );
+        }
         out.write(`  try      sluice --config ${configFile} files list    (in another terminal)\n\n`);
         out.write(`The simulated instrument writes a raw file every few seconds. Ctrl-C stops.\n\n`);
         sim.start();

@@ -16,6 +16,7 @@ import { registerJobCommands } from './jobs.ts';
 import { registerPoolCommands } from './pools.ts';
 import { registerStartCommand } from './start.ts';
 import { registerStatusCommand } from './status.ts';
+import { registerUserCommands } from './users.ts';
 import { registerVarCommands } from './vars.ts';
 
 export function buildProgram(): Command {
@@ -57,6 +58,7 @@ Docs: README.md, docs/configuration.md, docs/failure-modes.md`,
   registerStatusCommand(program);
   registerDoctorCommand(program);
   registerDrainCommands(program);
+  registerUserCommands(program);
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
 }

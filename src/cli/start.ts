@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { openContext } from '../runtime/context.ts';
 import { parseRole, runProcess, untilSignal } from '../runtime/run.ts';
 import { globals, parseIntArg } from './common.ts';
+import { announceFirstAdmin } from './users.ts';
 
 export function parseTags(raw: string | undefined): string[] {
   if (!raw) return [];
@@ -43,6 +44,7 @@ released so another worker continues them.`,
           process.stderr.write(
             `sluice ${role} running${running.worker ? ` (worker ${running.worker.id}${tags.length ? `, tags ${tags.join(',')}` : ''})` : ''}${running.webUrl ? `, web ${running.webUrl}` : ''}; Ctrl-C stops\n`,
           );
+          if (running.webUrl) await announceFirstAdmin(ctx.db, process.stderr, running.webUrl);
           const sig = await untilSignal((s) =>
             process.stderr.write(`${s}: stopping (finishing running tasks)…\n`),
           );

@@ -5,7 +5,8 @@
  */
 
 import path from 'node:path';
-import { createApp, startServer } from '../api/server.ts';
+import { createApp } from '../api/app.ts';
+import { startServer } from '../api/server.ts';
 import { UsageError } from '../core/errors.ts';
 import { ensureSchedules, removeSchedulesExcept } from '../engine/schedules.ts';
 import { Worker } from '../engine/worker.ts';
@@ -76,7 +77,7 @@ export async function runProcess(
       stops.push(() => worker.stop());
     }
     if (opts.role === 'web' || opts.role === 'all') {
-      const server = await startServer(createApp({ db, version: VERSION }), {
+      const server = await startServer(createApp({ db, config, vars: ctx.vars, version: VERSION, log }), {
         host: config.server.host,
         port: opts.port ?? config.server.port,
         log,

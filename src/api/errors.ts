@@ -1,0 +1,59 @@
+/**
+ * The API's one error type and its one handler. Every error answer is JSON:
+ *   { code, message, hint?, field? }
+ * `field` names the query parameter, path parameter or body field that was wrong.
+ */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { SluiceError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+
+export class ApiError extends SluiceError {
+  readonly field: string | undefined;
+  constructor(status: number, code: string, message: string, opts: { hint?: string; field?: string } = {}) {
+    super(code, message, { hint: opts.hint, status, exitCode: 2 });
+    this.name = 'ApiError';
+    this.field = opts.field;
+  }
+}
+
+export function badInput(field: string, message: string, hint?: string): ApiError {
+  return new ApiError(400, 'invalid_input', `${field}: ${message}`, { field, hint });
+}
+
+export function notFound(what: string, id: string, hint?: string): ApiError {
+  return new ApiError(404, 'not_found', `no ${what} '${id}'`, { hint });
+}
+
+export function conflict(message: string, hint?: string): ApiError {
+  return new ApiError(409, 'conflict', message, { hint });
+}
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+  hint?: string;
+  field?: string;
+}
+
+/** Turns any error into the JSON answer; unexpected ones are logged and reported as `internal`. */
+export function errorHandler(log: Logger | undefined) {
+  return function onError(err: Error, c: Context): Response {
+    if (err instanceof SluiceError && err.status < 500) {
+      const body: ErrorBody = { code: err.code, message: err.message };
+      if (err.hint) body.hint = err.hint;
+      if (err instanceof ApiError && err.field) body.field = err.field;
+      return c.json(body, err.status as ContentfulStatusCode);
+    }
+    log?.error({ err, method: c.req.method, path: c.req.path }, 'API request failed');
+    if (err instanceof SluiceError) {
+      const body: ErrorBody = { code: err.code, message: err.message };
+      if (err.hint) body.hint = err.hint;
+      return c.json(body, err.status as ContentfulStatusCode);
+    }
+    return c.json(
+      { code: 'internal', message: 'internal error; see the server log' } satisfies ErrorBody,
+      500,
+    );
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * Shared input schemas. Query values arrive as strings; each schema parses one and says in plain
+ * words what it expected. Every message names what was received.
+ */
+import { z } from 'zod';
+import { NAME_PATTERN } from '../auth/roles.ts';
+
+/** Control characters (C0 and DEL) have no place in names or ids. */
+export function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 32 || c === 127) return true;
+  }
+  return false;
+}
+
+/** File ids are names as instruments wrote them: free text, but bounded and path-safe. */
+export const fileId = z
+  .string()
+  .max(300, 'a file id has at most 300 characters')
+  .refine((s) => s.length > 0 && !/[/\\]/.test(s) && !hasControl(s), {
+    message: "a file id is 1–300 characters without '/', '\\' or control characters",
+  })
+  .meta({ description: 'a file id (its name as the instrument wrote it, or a collision id)' });
+
+export const jobId = z
+  .string()
+  .regex(/^[1-9][0-9]{0,17}$/, 'a job id is a positive whole number')
+  .meta({ description: 'a job row id (`id` in the file detail)' });
+
+export const principalName = z
+  .string()
+  .regex(NAME_PATTERN, 'a name has 1–64 letters, digits, `.`, `_` or `-`, starting with a letter or digit');
+
+export const variableName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a variable name is lower_snake_case');
+export const poolName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'not a valid pool name');
+
+/** A short identifier used as a filter (instrument, project, settings). */
+export const idFilter = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'expected an id (letters, digits, `.`, `_`, `:`, `-`)');
+
+/** A whole number within [min, max], from a query string. */
+export function intParam(min: number, max: number, what = 'a whole number') {
+  return z
+    .string()
+    .transform((s, ctx) => {
+      const n = /^\d{1,15}$/.test(s) ? Number(s) : Number.NaN;
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expected ${what} from ${min} to ${max}, got '${s}'` });
+        return z.NEVER;
+      }
+      return n;
+    })
+    .meta({ type: 'integer', minimum: min, maximum: max } as Record<string, unknown>);
+}
+
+const DATE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/** Parses `2026-11-01`, `2026-11-01T08:00Z`, `2026-11-01T08:00:00.123+02:00`; rejects impossible dates. */
+export function parseIsoDate(s: string): Date | undefined {
+  const m = DATE.exec(s);
+  if (!m) return undefined;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (mo < 1 || mo > 12 || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) return undefined;
+  if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59))
+    return undefined;
+  // a date alone means midnight UTC; a time without an offset is UTC too (never the server's zone)
+  const text = m[4] === undefined ? `${m[1]}-${m[2]}-${m[3]}T00:00:00Z` : m[7] ? s : `${s}Z`;
+  const date = new Date(text.replace(' ', 'T'));
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+export const isoDate = z
+  .string()
+  .transform((s, ctx) => {
+    const d = parseIsoDate(s);
+    if (!d) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected an ISO 8601 date or time (2026-11-01, 2026-11-01T08:00:00Z), got '${s}'`,
+      });
+      return z.NEVER;
+    }
+    return d;
+  })
+  .meta({ format: 'date-time' } as Record<string, unknown>);
+
+/** A comma-separated list whose items must be among `allowed`. */
+export function listOf(allowed: readonly string[], what: string) {
+  return z
+    .string()
+    .transform((s, ctx) => {
+      const items = s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
+      const bad = items.find((x) => !allowed.includes(x));
+      if (bad !== undefined || items.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown ${what} '${bad ?? s}'; expected a comma-separated list of: ${allowed.join(', ')}`,
+        });
+        return z.NEVER;
+      }
+      return [...new Set(items)];
+    })
+    .meta({ description: `comma-separated: ${allowed.join(', ')}` });
+}
+
+/** A comma-separated list of names (1–`max` items) matching `pattern`. */
+export function namesList(pattern: RegExp, max: number, what: string) {
+  return z.string().transform((s, ctx) => {
+    const items = [
+      ...new Set(
+        s
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ),
+    ];
+    const bad = items.find((x) => !pattern.test(x));
+    if (items.length === 0 || items.length > max || bad !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          bad !== undefined
+            ? `'${bad}' is not a valid ${what}`
+            : `expected 1 to ${max} comma-separated ${what}s, got ${items.length}`,
+      });
+      return z.NEVER;
+    }
+    return items;
+  });
+}

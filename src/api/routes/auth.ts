@@ -1,0 +1,104 @@
+/** Login, logout, who am I, and changing one's own password. */
+import { z } from 'zod';
+import { createSession, DEFAULT_SESSION_TTL_MS, endSession } from '../../auth/sessions.ts';
+import { authenticate, setPassword } from '../../auth/users.ts';
+import { clearSessionCookie, setSessionCookie } from '../auth-middleware.ts';
+import { ApiError } from '../errors.ts';
+import { type AnyRoute, route } from '../route.ts';
+
+const credentials = z.strictObject({
+  name: z.string().min(1, 'a user name is required').max(64),
+  password: z.string().min(1, 'a password is required').max(1024),
+});
+
+export const authRoutes: AnyRoute[] = [
+  route({
+    method: 'POST',
+    path: '/api/login',
+    role: 'public',
+    tag: 'auth',
+    summary: 'log in: sets the httpOnly session cookie and returns the CSRF token for writes',
+    body: credentials,
+    handle: async (c, { body, deps }) => {
+      const user = await authenticate(deps.db, body.name, body.password);
+      if (!user)
+        throw new ApiError(401, 'auth.invalid_credentials', 'wrong user name or password', {
+          hint: 'an admin can reset it with `sluice users reset-password NAME`',
+        });
+      const s = await createSession(deps.db, user.id, deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS);
+      setSessionCookie(c, deps, s.cookie);
+      return c.json({
+        user: user.name,
+        role: user.role,
+        csrfToken: s.csrfToken,
+        mustChangePassword: user.must_change_password,
+      });
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/api/logout',
+    role: 'viewer',
+    tag: 'auth',
+    summary: 'end this session',
+    beforePasswordChange: true,
+    handle: async (c, { principal, deps }) => {
+      if (principal?.sessionId) await endSession(deps.db, principal.sessionId);
+      clearSessionCookie(c, deps);
+      return c.json({ ok: true });
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/api/me',
+    role: 'viewer',
+    tag: 'auth',
+    summary: 'who is logged in, with which role; the CSRF token of a session',
+    beforePasswordChange: true,
+    handle: (c, { principal }) =>
+      c.json({
+        user: principal!.user,
+        role: principal!.role,
+        via: principal!.via,
+        csrfToken: principal!.csrfToken ?? null,
+        mustChangePassword: principal!.mustChangePassword,
+      }),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/me/password',
+    role: 'viewer',
+    tag: 'auth',
+    summary: 'change your own password (ends your other sessions; returns a new CSRF token)',
+    beforePasswordChange: true,
+    body: z.strictObject({
+      current: z.string().min(1, 'the current password is required').max(1024),
+      password: z.string().min(12, 'a password needs at least 12 characters').max(1024),
+    }),
+    handle: async (c, { body, principal, deps }) => {
+      if (principal!.via !== 'session')
+        throw new ApiError(
+          403,
+          'auth.session_required',
+          'a password is changed in a login session, not with a token',
+        );
+      if (!(await authenticate(deps.db, principal!.user, body.current)))
+        throw new ApiError(400, 'invalid_input', 'current: the current password is wrong', {
+          field: 'current',
+        });
+      if (body.password === body.current)
+        throw new ApiError(
+          400,
+          'invalid_input',
+          'password: the new password must differ from the current one',
+          {
+            field: 'password',
+          },
+        );
+      await deps.db.tx((tx) => setPassword(tx, principal!.user, principal!.actor, body.password));
+      const s = await createSession(deps.db, principal!.userId, deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS);
+      setSessionCookie(c, deps, s.cookie);
+      return c.json({ ok: true, csrfToken: s.csrfToken });
+    },
+  }),
+];

@@ -1,0 +1,67 @@
+/**
+ * Live file events as Server-Sent Events. Each event carries its id, so a reconnecting
+ * EventSource resumes after the last one it saw (`Last-Event-ID`); without one the stream starts
+ * with events newer than the connection. See `event-feed.ts` for why no event is skipped.
+ */
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import { badInput } from '../errors.ts';
+import { type FeedState, latestEventId, readFeed } from '../event-feed.ts';
+import { type AnyRoute, route } from '../route.ts';
+
+const EVENT_ID = /^\d{1,18}$/;
+const KEEPALIVE_MS = 15_000;
+
+export const eventRoutes: AnyRoute[] = [
+  route({
+    method: 'GET',
+    path: '/api/events',
+    role: 'viewer',
+    tag: 'events',
+    summary: 'a live stream (text/event-stream) of file events: status changes and notes',
+    description:
+      'Each message: `event: file`, `id: <event id>`, `data: {id, at, subject_id, actor, from_state, to_state, reason}`. Resume with the Last-Event-ID header or ?after=<id>.',
+    produces: 'text/event-stream',
+    query: z.strictObject({
+      after: z.string().regex(EVENT_ID, 'expected an event id').optional().meta({
+        description: 'start after this event id (as Last-Event-ID)',
+      }),
+    }),
+    handle: async (c, { query, deps }) => {
+      const header = c.req.header('last-event-id');
+      if (header !== undefined && !EVENT_ID.test(header))
+        throw badInput('Last-Event-ID', 'expected an event id');
+      const from = header ?? query.after;
+      const state: FeedState = { cursor: from !== undefined ? BigInt(from) : await latestEventId(deps.db) };
+      const pollMs = deps.eventPollMs ?? 1000;
+      c.header('X-Accel-Buffering', 'no'); // nginx: do not buffer the stream
+      return streamSSE(
+        c,
+        async (sse) => {
+          let lastWrite = Date.now();
+          await sse.writeSSE({
+            event: 'ready',
+            data: JSON.stringify({ after: state.cursor.toString() }),
+            retry: 3000,
+          });
+          while (!sse.aborted && !sse.closed) {
+            const events = await readFeed(deps.db, state);
+            for (const e of events) {
+              const { subject_type: _t, ...data } = e;
+              await sse.writeSSE({ event: 'file', id: e.id, data: JSON.stringify(data) });
+              lastWrite = Date.now();
+            }
+            if (Date.now() - lastWrite > KEEPALIVE_MS) {
+              await sse.write(': keep-alive\n\n');
+              lastWrite = Date.now();
+            }
+            if (events.length === 0) await sse.sleep(pollMs);
+          }
+        },
+        async (err) => {
+          deps.log?.warn({ err }, 'event stream ended with an error');
+        },
+      );
+    },
+  }),
+];

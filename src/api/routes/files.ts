@@ -1,0 +1,191 @@
+/** Files: filtered, keyset-paginated listing, CSV export, and one file's full record. */
+import type { Context } from 'hono';
+import { stream } from 'hono/streaming';
+import { z } from 'zod';
+import type { Queryable } from '../../core/db/db.ts';
+import { listEvents } from '../../engine/events.ts';
+import { FILE_STATUSES } from '../../files/lifecycle.ts';
+import { copiesOf, getFile } from '../../files/repo.ts';
+import { jobsOf } from '../../process/jobs.ts';
+import type { ApiDeps } from '../deps.ts';
+import { badInput, notFound } from '../errors.ts';
+import {
+  type Cursor,
+  decodeCursor,
+  type FileFilters,
+  type FileListRow,
+  filesPage,
+  SORTS,
+} from '../files-query.ts';
+import { fileId, idFilter, intParam, isoDate, listOf } from '../params.ts';
+import { type AnyRoute, route } from '../route.ts';
+
+const filters = {
+  instrument: idFilter.optional().meta({ description: 'only this instrument' }),
+  status: listOf(FILE_STATUSES, 'status').optional(),
+  project: idFilter.optional().meta({ description: 'only this project' }),
+  from: isoDate
+    .optional()
+    .meta({ description: 'discovered at or after (ISO 8601; a date alone is 00:00 UTC)' }),
+  to: isoDate.optional().meta({ description: 'discovered before (ISO 8601; exclusive)' }),
+  q: z.string().min(1).max(200, 'a search has at most 200 characters').optional().meta({
+    description: 'case-insensitive substring of the name',
+  }),
+  sort: z.enum(SORTS, { message: `expected one of: ${SORTS.join(', ')}` }).default('created_at'),
+  dir: z.enum(['desc', 'asc'], { message: 'expected desc or asc' }).default('desc'),
+};
+
+const listQuery = z.strictObject({
+  ...filters,
+  limit: intParam(1, 500, 'a page size')
+    .optional()
+    .meta({ description: 'rows per page, 1–500 (default 50)' }),
+  cursor: z.string().max(2000).optional().meta({ description: '`nextCursor` of the previous page' }),
+});
+const csvQuery = z.strictObject(filters);
+
+type Filters = z.output<typeof csvQuery>;
+
+/** Checks filter values that need the database; returns the filters for the query builder. */
+async function checked(q: Queryable, f: Filters, deps: ApiDeps): Promise<FileFilters> {
+  if (f.from && f.to && f.from >= f.to) throw badInput('to', 'must be later than from');
+  if (f.instrument !== undefined && !deps.config.instruments[f.instrument]) {
+    const known = await q.maybeOne('select 1 from instruments where id = $1', [f.instrument]);
+    if (!known)
+      throw badInput(
+        'instrument',
+        `no instrument '${f.instrument}'`,
+        `configured instruments: ${Object.keys(deps.config.instruments).join(', ') || 'none'}`,
+      );
+  }
+  return f;
+}
+
+/** A file for the API: the manifest lives with the copies; sizes are numbers. */
+function apiFile<T extends { size_bytes: string; sort_key?: string; manifest?: unknown }>(row: T) {
+  const { sort_key: _k, manifest: _m, ...rest } = row;
+  return { ...rest, size_bytes: Number(row.size_bytes) };
+}
+
+const CSV_COLUMNS = [
+  'id',
+  'instrument_id',
+  'project_id',
+  'name',
+  'kind',
+  'status',
+  'status_reason',
+  'size_bytes',
+  'instrument_copy',
+  'created_at',
+  'acquired_at',
+  'updated_at',
+] as const;
+
+/** RFC 4180 quoting; text that a spreadsheet would run as a formula is prefixed with `'`. */
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (v instanceof Date) return v.toISOString();
+  let s = String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function csvLine(row: Record<string, unknown>): string {
+  return `${CSV_COLUMNS.map((c) => csvCell(row[c])).join(',')}\r\n`;
+}
+
+async function streamCsv(c: Context, deps: ApiDeps, f: FileFilters): Promise<Response> {
+  const max = deps.csvMaxRows ?? 100_000;
+  c.header('Content-Type', 'text/csv; charset=utf-8');
+  c.header('Content-Disposition', 'attachment; filename="sluice-files.csv"');
+  c.header('X-Sluice-Max-Rows', String(max));
+  return stream(
+    c,
+    async (out) => {
+      await out.write(`${CSV_COLUMNS.join(',')}\r\n`);
+      let cursor: Cursor | undefined;
+      let written = 0;
+      while (written < max && !out.aborted) {
+        const page: { rows: FileListRow[]; nextCursor: string | null } = await filesPage(
+          deps.db,
+          f,
+          Math.min(1000, max - written),
+          cursor,
+        );
+        if (page.rows.length > 0) await out.write(page.rows.map(csvLine).join(''));
+        written += page.rows.length;
+        if (!page.nextCursor) break;
+        const last = page.rows[page.rows.length - 1]!;
+        cursor = { key: last.sort_key, id: last.id };
+      }
+    },
+    async (err) => {
+      deps.log?.error({ err }, 'CSV export failed part way');
+    },
+  );
+}
+
+export const fileRoutes: AnyRoute[] = [
+  route({
+    method: 'GET',
+    path: '/api/files',
+    role: 'viewer',
+    tag: 'files',
+    summary: 'files matching the filters, one page at a time (keyset pagination)',
+    description:
+      'Pass `nextCursor` as `cursor` for the next page, with the same filters, sort and dir. Every file appears exactly once across pages.',
+    query: listQuery,
+    handle: async (c, { query, deps }) => {
+      const { limit, cursor, ...rest } = query;
+      const f = await checked(deps.db, rest, deps);
+      const page = await filesPage(
+        deps.db,
+        f,
+        limit ?? 50,
+        cursor === undefined ? undefined : decodeCursor(f, cursor),
+      );
+      return c.json({ items: page.rows.map(apiFile), nextCursor: page.nextCursor });
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/api/files.csv',
+    role: 'viewer',
+    tag: 'files',
+    summary: 'the same filters as /api/files, all matching rows as CSV (streamed; at most 100,000 rows)',
+    query: csvQuery,
+    produces: 'text/csv',
+    handle: async (c, { query, deps }) => streamCsv(c, deps, await checked(deps.db, query, deps)),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/files/:id',
+    role: 'viewer',
+    tag: 'files',
+    summary: 'one file: details, backup copies with hashes, jobs, metrics and its timeline',
+    params: z.strictObject({ id: fileId }),
+    handle: async (c, { params, deps }) => {
+      const { db } = deps;
+      const file = await getFile(db, params.id);
+      if (!file) throw notFound('file', params.id, 'list files with GET /api/files');
+      const [copies, jobs, metrics, events] = await Promise.all([
+        copiesOf(db, params.id),
+        jobsOf(db, params.id),
+        db.query(
+          `select settings_name, settings_version, name, value, created_at from metrics where file_id = $1
+           order by settings_name, name`,
+          [params.id],
+        ),
+        listEvents(db, 'file', params.id),
+      ]);
+      return c.json({
+        file: { ...apiFile(file), manifest_entries: file.manifest?.entries.length ?? null },
+        copies: copies.map((x) => ({ ...x, bytes: Number(x.bytes) })),
+        jobs,
+        metrics,
+        events,
+      });
+    },
+  }),
+];

@@ -1,0 +1,185 @@
+/**
+ * `sluice users`: local accounts of the web server and the API, and API tokens for scripts.
+ * Generated passwords and tokens are printed once and never stored in clear.
+ */
+import type { Command } from 'commander';
+import { ensureFirstAdmin } from '../auth/first-admin.ts';
+import { ROLES } from '../auth/roles.ts';
+import { createToken, listTokens, revokeToken } from '../auth/tokens.ts';
+import {
+  checkName,
+  checkPassword,
+  checkRole,
+  createUser,
+  listUsers,
+  removeUser,
+  setPassword,
+} from '../auth/users.ts';
+import type { Queryable } from '../core/db/db.ts';
+import { UsageError } from '../core/errors.ts';
+import { actor, withContext } from './common.ts';
+import { printJson, printTable } from './output.ts';
+
+/** Reads a password piped on stdin (one line; a trailing newline is dropped). */
+export async function readPasswordStdin(stdin: NodeJS.ReadStream = process.stdin): Promise<string> {
+  if (stdin.isTTY)
+    throw new UsageError(
+      '--password-stdin reads a password piped in, not typed at a terminal',
+      'e.g. `sluice users add alice --role viewer --password-stdin < secret.txt`, or leave it out to get a generated one-time password',
+    );
+  const chunks: Buffer[] = [];
+  for await (const c of stdin) chunks.push(Buffer.from(c as Buffer));
+  const pw = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+  if (pw.includes('\n')) throw new UsageError('--password-stdin: expected one line, got several');
+  checkPassword(pw);
+  return pw;
+}
+
+function oneTime(name: string, password: string): string {
+  return `one-time password: ${password}\n  (shown once; ${name} chooses a new password at the first login)\n`;
+}
+
+/**
+ * Creates the first admin on a database without users and prints how to log in (once). Call it
+ * after migrating, from `sluice start` and `sluice demo`. Returns whether an admin was created.
+ */
+export async function announceFirstAdmin(
+  db: Queryable,
+  out: NodeJS.WritableStream = process.stderr,
+  url?: string,
+): Promise<boolean> {
+  const created = await ensureFirstAdmin(db);
+  if (!created) return false;
+  out.write(
+    `\nCreated the first user: ${created.name} (admin)${url ? `; log in at ${url}` : ''}\n${oneTime(created.name, created.password)}` +
+      '  lost it? `sluice users reset-password admin` prints a new one\n\n',
+  );
+  return true;
+}
+
+export function registerUserCommands(program: Command): void {
+  const users = program
+    .command('users')
+    .description('users of the web server and API (roles viewer, operator, admin) and API tokens');
+
+  users
+    .command('add <name>')
+    .description('create a user; prints a generated one-time password unless --password-stdin')
+    .requiredOption('-r, --role <role>', `${ROLES.join(', ')}`)
+    .option('--password-stdin', 'read the password from stdin instead of generating one')
+    .action(async (name: string, opts: { role: string; passwordStdin?: boolean }, cmd: Command) => {
+      checkName('user', name);
+      checkRole(opts.role);
+      const password = opts.passwordStdin ? await readPasswordStdin() : undefined;
+      await withContext(cmd, async ({ db }) => {
+        const r = await db.tx((tx) => createUser(tx, { name, role: opts.role, password }, actor()));
+        process.stdout.write(`created user ${name} (${r.user.role})\n`);
+        if (r.password) process.stdout.write(oneTime(name, r.password));
+      });
+    });
+
+  users
+    .command('list')
+    .description('users with their role, active tokens and last activity')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withContext(cmd, async ({ db }) => {
+        const rows = await listUsers(db);
+        if (opts.json) return printJson(rows);
+        printTable(
+          rows.map((u) => ({
+            name: u.name,
+            role: u.role,
+            tokens: u.tokens,
+            state: u.disabled ? 'disabled' : u.must_change_password ? 'one-time password' : 'active',
+            last_seen: u.last_seen_at,
+            created: u.created_at,
+            by: u.created_by,
+          })),
+          '(no users: `sluice users add NAME --role admin`)',
+        );
+      });
+    });
+
+  users
+    .command('remove <name>')
+    .description('remove a user with their sessions and tokens (not the last admin)')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      checkName('user', name);
+      await withContext(cmd, async ({ db }) => {
+        await db.tx((tx) => removeUser(tx, name, actor()));
+        process.stdout.write(`removed user ${name}\n`);
+      });
+    });
+
+  users
+    .command('token <user>')
+    .description("create an API token for scripts (role at most the user's); prints it once")
+    .requiredOption('-n, --name <token>', 'a name for the token, e.g. the script using it')
+    .option('-r, --role <role>', "the token's role (default: the user's)")
+    .action(async (user: string, opts: { name: string; role?: string }, cmd: Command) => {
+      checkName('user', user);
+      checkName('token', opts.name);
+      if (opts.role !== undefined) checkRole(opts.role);
+      await withContext(cmd, async ({ db }) => {
+        const r = await db.tx((tx) => createToken(tx, { user, name: opts.name, role: opts.role }, actor()));
+        process.stdout.write(
+          `${r.token}\n  (token '${r.row.name}' of ${user}, role ${r.row.role}; shown once: send it as \`Authorization: Bearer <token>\`)\n`,
+        );
+      });
+    });
+
+  users
+    .command('tokens [user]')
+    .description('active API tokens (names and roles; the tokens themselves are never shown again)')
+    .option('--json', 'machine-readable output')
+    .action(async (user: string | undefined, opts: { json?: boolean }, cmd: Command) => {
+      if (user !== undefined) checkName('user', user);
+      await withContext(cmd, async ({ db }) => {
+        const rows = await listTokens(db, user);
+        if (opts.json) return printJson(rows);
+        printTable(
+          rows.map((t) => ({
+            user: t.user,
+            name: t.name,
+            role: t.role,
+            last_used: t.last_used_at,
+            created: t.created_at,
+          })),
+          '(no active tokens)',
+        );
+      });
+    });
+
+  users
+    .command('revoke <user> <token>')
+    .description('revoke an API token by name')
+    .action(async (user: string, token: string, _opts: unknown, cmd: Command) => {
+      checkName('user', user);
+      await withContext(cmd, async ({ db }) => {
+        const ok = await db.tx((tx) => revokeToken(tx, user, token, actor()));
+        if (!ok)
+          throw new UsageError(
+            `${user} has no active token named '${token}'`,
+            'list them with `sluice users tokens`',
+          );
+        process.stdout.write(`revoked token ${token} of ${user}\n`);
+      });
+    });
+
+  users
+    .command('reset-password <name>')
+    .description("set a new password and end the user's sessions; prints a generated one-time password")
+    .option('--password-stdin', 'read the new password from stdin instead of generating one')
+    .action(async (name: string, opts: { passwordStdin?: boolean }, cmd: Command) => {
+      checkName('user', name);
+      const password = opts.passwordStdin ? await readPasswordStdin() : undefined;
+      await withContext(cmd, async ({ db }) => {
+        const generated = await db.tx((tx) => setPassword(tx, name, actor(), password));
+        process.stdout.write(`password of ${name} changed; their sessions ended\n`);
+        if (generated) process.stdout.write(oneTime(name, generated));
+      });
+    });
+}
