@@ -190,13 +190,17 @@ describe('engine across processes', () => {
       Array.from({ length: 10 }, () => ({ kind: 'sleep', pool: 'drainme', payload: { ms: 1500 } })),
     );
     await waitFor(
-      '2 running',
+      'work running in the pool',
       async () =>
-        (
-          await db.one<{ n: string }>(
-            `select count(*) as n from tasks where pool = 'drainme' and state = 'running'`,
-          )
-        ).n === '2',
+        Number(
+          (
+            await db.one<{ n: string }>(
+              `select count(*) as n from tasks where pool = 'drainme' and state = 'running'`,
+            )
+          ).n,
+        ) >= 1,
+      120_000,
+      50,
     );
     await setPoolSize(db, 'drainme', 0, 'test');
     await waitFor(
@@ -210,7 +214,7 @@ describe('engine across processes', () => {
       30_000,
     );
     const doneAtDrain = Number((await db.one<{ n: string }>(`select count(*) as n from test_runs`)).n);
-    expect(doneAtDrain).toBeGreaterThanOrEqual(2);
+    expect(doneAtDrain).toBeGreaterThanOrEqual(1); // what was running finished
     expect(doneAtDrain).toBeLessThan(10);
     await new Promise((r) => setTimeout(r, 2000)); // several poll rounds: nothing may start
     expect(Number((await db.one<{ n: string }>(`select count(*) as n from test_runs`)).n)).toBe(doneAtDrain);
