@@ -17,8 +17,8 @@
  * in the kernel (copy_file_range) but the source would then have to be read a second time to hash it:
  * twice the reads over a network mount, and the hash would no longer be of the bytes copied. Not used.
  *
- * Crash points: a kill leaves a partial temp file (the caller names it `.x.sluice-partial-*`); the next
- * attempt's leftover sweep removes it. Nothing here touches the final name.
+ * Crash points: a kill leaves a partial temp file (the caller puts it in `.x.sluice-partial/`); the
+ * next attempt's leftover sweep removes it. Nothing here touches the final name.
  */
 
 import type { FileHandle } from 'node:fs/promises';
@@ -44,7 +44,7 @@ export interface FileCopyOptions {
   /** For error messages: the target directory and the bytes the whole copy needs. */
   targetDir: string;
   bytesNeeded: number;
-  /** Reused buffers (two, CHUNK_BYTES each); allocated when absent. */
+  /** Reused buffers (two of the same size, at most CHUNK_BYTES); allocated when absent. */
   bufs?: [Buffer, Buffer];
   /** Reads the copy back on another thread, window by window as it is flushed (readback.ts). */
   readBack: ReadBack;
@@ -101,11 +101,12 @@ export async function copyFileHashing(
       throw tErr(e);
     });
     const out = output;
-    const readBack = opts.readBack.open(dst, fast ? FAST_ALGORITHM : opts.algorithm);
+    // A small file is read back on this thread after the final fsync (readback.ts).
+    const readBack = opts.readBack.open(dst, fast ? FAST_ALGORITHM : opts.algorithm, st.size);
     let pos = 0;
     let turn = 0;
     let sinceFlush = 0;
-    reading = input.read(bufs[0], 0, CHUNK_BYTES, 0);
+    reading = input.read(bufs[0], 0, bufs[0].length, 0);
     for (;;) {
       const n: number = await reading.then(
         (r) => r.bytesRead,
@@ -120,7 +121,7 @@ export async function copyFileHashing(
       throwIfAborted(opts.signal, what);
       const cur = bufs[turn]!;
       turn ^= 1;
-      reading = input.read(bufs[turn]!, 0, CHUNK_BYTES, pos + n);
+      reading = input.read(bufs[turn]!, 0, bufs[turn]!.length, pos + n);
       reading.catch(() => {}); // awaited at the top of the loop; no unhandled rejection meanwhile
       writing = writeAll(out, cur, n, pos).catch((e) => {
         throw tErr(e);

@@ -4,10 +4,10 @@
  * step 6), and make its directories durable. The manifest always holds the recorded algorithm's
  * digests of the source. The caller (copy.ts) gives it its final name and removes it on any error.
  *
- * Crash points: everything written here is below the temp path (`.<name>.sluice-partial-*`); a kill at
- * any point leaves only that temp, which the next attempt's leftover sweep removes. Temp directories
- * are created 0o700 and stay owner-writable until the end so removal always works; files get their
- * final read-only mode before their fsync.
+ * Crash points: everything written here is below the temp path
+ * (`.<name>.sluice-partial/<hex>`); a kill at any point leaves only that temp, which the next
+ * attempt's leftover sweep removes. Temp directories are created 0o700 and stay owner-writable until
+ * the end so removal always works; files get their final read-only mode before their fsync.
  */
 import { chmod, lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, chmodSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { chmod, link, mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError, SluiceError } from '../core/errors.ts';
 import { copyVerified } from './copy.ts';
@@ -350,6 +350,28 @@ describe('copyVerified: failures leave no partial copy', () => {
     expect(await entries(dst)).toEqual([]);
   });
 
+  it('read-back mismatch of a small file (read back on the calling thread) → verify_failed', async () => {
+    const { src, dst } = await dirs();
+    const s = join(src, 'small.raw');
+    await writeDataFile(s, 100_000);
+    const source: SourceSpec = { kind: 'file', path: s };
+    const dest = join(dst, 'small.raw');
+    const e1 = await expectCode(
+      copyVerified({ source, dest, onPhase: flipBitAt(99_999) }),
+      'backup.verify_failed',
+    );
+    expect(e1.message).toContain('xxh3-64x2');
+    const e2 = await expectCode(
+      copyVerified({ source, dest, readBackChecksum: 'recorded', onPhase: flipBitAt(0) }),
+      'backup.verify_failed',
+    );
+    expect(e2.message).toMatch(/source 100000 bytes sha256 [0-9a-f]{64}, copy 100000 bytes [0-9a-f]{64}$/);
+    expect(await entries(dst)).toEqual([]);
+    const r = await copyVerified({ source, dest });
+    expect(r.manifest.entries[0]!.hash).toBe((await hashFile(s)).hash);
+    expect(await entries(dst)).toEqual(['small.raw']);
+  });
+
   it('one flipped bit in one small file of a folder is caught by the fast read-back, naming it', async () => {
     const { src, dst } = await dirs();
     const d = join(src, 'r.d');
@@ -425,6 +447,7 @@ describe('copyVerified: failures leave no partial copy', () => {
     await writeFile(join(src, 'a.raw'), 'A');
     const dest = join(dst, 'a.raw');
     const left = tempNameFor(dest);
+    await mkdir(dirname(left));
     await writeFile(left, 'half');
     await writeFile(join(dst, 'unrelated'), 'keep');
     await copyVerified({ source: { kind: 'file', path: join(src, 'a.raw') }, dest });

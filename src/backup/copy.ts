@@ -3,22 +3,25 @@
  *
  * Steps, and what a kill (or power loss) at each one leaves behind:
  * 0. Refuse a destination that is the source or inside it; create dest's parent (preflight.ts).
- * 1. Sweep leftover temps `.<name>.sluice-partial-*` next to `dest` (from earlier killed attempts).
- *    Killed here: some leftovers remain; the next attempt sweeps again.
+ * 1. Sweep leftover temps: remove `.<name>.sluice-partial/` next to `dest` (from earlier killed
+ *    attempts), found by path, never by listing dest's directory (temp.ts). Killed here: some
+ *    leftovers remain; the next attempt sweeps again.
  * 2. List the source (sizes, mtimes); compare with `expected` if given. Read-only.
  * 3. `dest` exists? Compare it with the source (existing.ts): same → `associated`, nothing written;
  *    different → PermanentError `backup.target_differs`. Read-only. `dest` is never overwritten.
- * 4. Write a temp (a file, or a directory tree) in dest's directory, hashing the source in the same read
- *    pass (copy-file.ts), fsync each file. Each chunk read goes to two digests: the recorded one
- *    (sha256 by default, `manifest.algorithm`) and a fast 128-bit checksum (two seeded XXH3-64 streams,
- *    fastsum.ts) that only the read-back uses. Killed here: a partial temp remains, never a partial
- *    `dest`; step 1 of the next attempt removes it.
+ * 4. Write a temp (a file, or a directory tree) in `.<name>.sluice-partial/` beside dest, hashing
+ *    the source in the same read pass (copy-file.ts), fsync each file. Each chunk read goes to two
+ *    digests: the recorded one (sha256 by default, `manifest.algorithm`) and a fast 128-bit checksum
+ *    (two seeded XXH3-64 streams, fastsum.ts) that only the read-back uses. Killed here: a partial
+ *    temp remains, never a partial `dest`; step 1 of the next attempt removes it.
  * 5. Re-stat and re-list the source; any change in size, mtime or the set of files → retryable
  *    `backup.source_changed`. Compare the hashes with `expected`.
  * 6. Read-back: a worker thread re-reads the temp through its own descriptor and computes the fast
  *    checksum of it, each window after an fdatasync covering it returned (readback.ts), so it overlaps
- *    the copy on a second core; the rest is read after the final fsync. Size and checksum must equal
- *    those of the bytes read from the source, else `backup.verify_failed`.
+ *    the copy on a second core; the rest is read after the final fsync. Files below 8 MiB
+ *    (READBACK_INLINE_MAX_BYTES) are re-read on the calling thread after their fsync instead (a new
+ *    descriptor, opened by path): starting a worker costs far more than reading a small file. Size
+ *    and checksum must equal those of the bytes read from the source, else `backup.verify_failed`.
  *    Why this is as strong as comparing sha256 digests: both digests of the source are computed from
  *    the same buffer, which is written to the temp and not reused before its write completed, so the
  *    recorded hash is of exactly the bytes the copy must equal. The read-back only has to prove
@@ -34,8 +37,9 @@
  *    cache (Node cannot drop it), so it catches copy bugs, short writes and errors the filesystem
  *    reports, not silent media corruption; `verifyCopy` re-reads later.
  * 7. fsync the temp's directories, give the temp its final name without replacing anything (link+unlink
- *    for a file, rename for a directory), fsync the parent. Killed before the rename: as in 4. Killed
- *    after it: `dest` is complete and verified; the next attempt finds it and associates (step 3).
+ *    for a file, rename for a directory), remove the emptied partial directory, fsync the parent.
+ *    Killed before the rename: as in 4. Killed after it: `dest` is complete and verified; the next
+ *    attempt finds it and associates (step 3).
  * On any error the temp is removed before the error is thrown; `dest` is untouched.
  *
  * Copies are read-only (0o444, execute bits kept); directories stay owner-writable so a copy can be
@@ -49,10 +53,18 @@ import { writeTempTree } from './copy-tree.ts';
 import { checkExisting } from './existing.ts';
 import { type FastChecksum, fastChecksum, fastChecksumError } from './fastsum.ts';
 import { abortedError, exists, fsyncDir, removeTree, targetError, throwIfAborted } from './fsutil.ts';
-import { CHUNK_BYTES, checkAlgorithm } from './hash.ts';
+import { allocBuffers, checkAlgorithm } from './hash.ts';
 import { listSourceTree, type Manifest, type SourceSpec, sourceLabel } from './manifest.ts';
 import { checkFreeSpace, checkNotSource, ensureParent } from './preflight.ts';
-import { commitDir, commitFile, DestinationExists, removeLeftovers, tempNameFor } from './temp.ts';
+import {
+  commitDir,
+  commitFile,
+  DestinationExists,
+  makePartialDir,
+  removeLeftovers,
+  removePartialDir,
+  tempNameFor,
+} from './temp.ts';
 
 export type CopyPhase = 'copy' | 'verify' | 'commit';
 
@@ -134,7 +146,6 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
   const label = sourceLabel(spec);
   const what = `copy of ${label} to ${dest}`;
   const algorithm = pickAlgorithm(opts);
-  const bufs: [Buffer, Buffer] = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
   throwIfAborted(opts.signal, what);
 
   await checkNotSource(spec, dest);
@@ -145,6 +156,7 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
     throw targetError(err, parent, { dir: parent, bytesNeeded: 0 });
   }
   const before = await listSourceTree(spec);
+  const bufs = allocBuffers(before.files.reduce((m, e) => Math.max(m, e.size), 0));
   const root = spec.kind === 'files' ? spec.dir : spec.path;
   if (opts.expected) {
     const p = compareEntries(spec.kind, opts.expected.entries, before.files, { root, algorithm });
@@ -168,6 +180,7 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
   if (opts.checkSpace !== false) await checkFreeSpace(parent, total, before.files.length);
   const temp = tempNameFor(dest);
   try {
+    await makePartialDir(dest);
     await opts.onPhase?.('copy', { temp, dest });
     const manifest = await writeTempTree({
       spec,
@@ -191,10 +204,14 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
     throwIfAborted(opts.signal, what);
     if (spec.kind === 'file') await commitFile(temp, dest);
     else await commitDir(temp, dest);
+    // Committed: an error removing the (empty) partial directory must not fail the copy; the next
+    // attempt would sweep it. The fsync makes the new name and the removal durable together.
+    await removePartialDir(dest).catch(() => {});
     await fsyncDir(parent);
     return { manifest, bytes: total, seconds: seconds(), associated: false };
   } catch (err) {
     await removeTree(temp).catch(() => {});
+    await removePartialDir(dest).catch(() => {});
     if (err instanceof DestinationExists) return associate(); // someone else finished first
     throw normalize(err, { what, opts, dest, total });
   }

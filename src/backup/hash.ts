@@ -21,6 +21,16 @@ export const DEFAULT_ALGORITHM = 'sha256';
 /** Size of each read/write buffer. Two are in use per file being hashed or copied. */
 export const CHUNK_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Two buffers for reading files of at most `largest` bytes: CHUNK_BYTES each, or less for small
+ * files (allocating 16 MiB per copy of a 1 KiB file made the garbage collector a main cost when
+ * copying thousands of small files). A file that grew meanwhile is still read whole, in more reads.
+ */
+export function allocBuffers(largest: number): [Buffer, Buffer] {
+  const size = Math.min(CHUNK_BYTES, Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(largest + 1))));
+  return [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+}
+
 let known: Map<string, string> | undefined;
 
 /**
@@ -49,7 +59,7 @@ export interface HashOptions {
   signal?: AbortSignal;
   /** Called after each chunk with the number of bytes hashed so far. */
   onBytes?: (bytesDone: number) => void;
-  /** Reused buffers (two, CHUNK_BYTES each); allocated when absent. */
+  /** Reused buffers (two of the same size, at most CHUNK_BYTES); allocated when absent. */
   bufs?: [Buffer, Buffer];
 }
 
@@ -66,7 +76,7 @@ export async function hashFile(
   let pos = 0;
   let turn = 0;
   try {
-    pending = fh.read(bufs[0], 0, CHUNK_BYTES, 0);
+    pending = fh.read(bufs[0], 0, bufs[0].length, 0);
     for (;;) {
       const { bytesRead } = await pending;
       pending = undefined;
@@ -76,7 +86,7 @@ export async function hashFile(
       turn ^= 1;
       throwIfAborted(opts.signal, `hashing ${path}`);
       // Start the next read before hashing this chunk: the thread pool reads while we hash.
-      pending = fh.read(bufs[turn]!, 0, CHUNK_BYTES, pos);
+      pending = fh.read(bufs[turn]!, 0, bufs[turn]!.length, pos);
       pending.catch(() => {}); // awaited next turn; no unhandled rejection if we throw first
       hasher.update(cur.subarray(0, bytesRead));
       opts.onBytes?.(pos);

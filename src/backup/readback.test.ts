@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_ALGORITHM, fastChecksum } from './fastsum.ts';
 import { hashFile } from './hash.ts';
-import { ReadBack } from './readback.ts';
+import { READBACK_INLINE_MAX_BYTES, ReadBack } from './readback.ts';
 import { makeTmp, writeDataFile } from './testing.ts';
 
 let tmp: Awaited<ReturnType<typeof makeTmp>>;
@@ -80,5 +80,32 @@ describe('ReadBack (worker thread)', () => {
     const f = rb.open(join(tmp.dir, 'a.bin'), 'sha256');
     await rb.close();
     await expect(f.finish()).rejects.toThrow(/read-back worker exited/);
+  });
+
+  it('reads a small file back on the calling thread, without starting a worker', async () => {
+    const p = join(tmp.dir, 'small.bin');
+    await writeDataFile(p, 300_001);
+    const rb = new ReadBack();
+    try {
+      const f = rb.open(p, 'sha256', 300_001);
+      f.allow(100); // nothing to do inline
+      expect(await f.finish()).toEqual(await hashFile(p));
+      const fast = fastChecksum();
+      if (fast) {
+        const data = await readFile(p);
+        const expected = fast.create().update(data).digest();
+        // the hint only picks the thread: the whole file is read, whatever its size now
+        expect(await rb.open(p, FAST_ALGORITHM, 10).finish()).toEqual({ hash: expected, size: data.length });
+      }
+      await expect(rb.open(join(tmp.dir, 'missing.bin'), 'sha256', 1).finish()).rejects.toMatchObject({
+        code: 'ENOENT',
+      });
+      expect((rb as unknown as { workerThread?: unknown }).workerThread).toBeUndefined();
+      rb.open(p, 'sha256', READBACK_INLINE_MAX_BYTES); // not small: starts the worker
+      expect((rb as unknown as { workerThread?: unknown }).workerThread).toBeDefined();
+    } finally {
+      await rb.close();
+    }
+    await expect(rb.open(p, 'sha256', 1).finish()).rejects.toThrow(/closed/);
   });
 });

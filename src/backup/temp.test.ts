@@ -7,8 +7,11 @@ import {
   commitFile,
   DestinationExists,
   findLeftovers,
+  makePartialDir,
   moveAside,
+  partialDirFor,
   removeLeftovers,
+  removePartialDir,
   tempNameFor,
 } from './temp.ts';
 import { makeTmp } from './testing.ts';
@@ -20,9 +23,10 @@ beforeAll(async () => {
 afterAll(() => tmp.cleanup());
 
 describe('temp names and leftovers', () => {
-  it('names temps .<basename>.sluice-partial-<12 hex> beside the destination', () => {
+  it('names temps .<basename>.sluice-partial/<12 hex> beside the destination', () => {
     const t = tempNameFor('/backup/a/x.raw');
-    expect(t).toMatch(/^\/backup\/a\/\.x\.raw\.sluice-partial-[0-9a-f]{12}$/);
+    expect(t).toMatch(/^\/backup\/a\/\.x\.raw\.sluice-partial\/[0-9a-f]{12}$/);
+    expect(partialDirFor('/backup/a/x.raw')).toBe('/backup/a/.x.raw.sluice-partial');
     expect(tempNameFor('/backup/a/x.raw')).not.toBe(t);
   });
 
@@ -32,21 +36,38 @@ describe('temp names and leftovers', () => {
     const dest = join(d, 'x.d');
     const leftFile = tempNameFor(dest);
     const leftDir = tempNameFor(dest);
+    await makePartialDir(dest);
+    await makePartialDir(dest); // idempotent
     await writeFile(leftFile, 'partial');
     await mkdir(join(leftDir, 'ro'), { recursive: true });
     await writeFile(join(leftDir, 'ro', 'f'), 'f');
     await chmod(join(leftDir, 'ro', 'f'), 0o444);
     await chmod(join(leftDir, 'ro'), 0o555);
     const keep = [
-      '.x.d.sluice-partial-nothex',
-      `.x.dd.sluice-partial-${'a'.repeat(12)}`,
-      `.y.sluice-partial-${'b'.repeat(12)}`,
+      `.x.d.sluice-partial-${'a'.repeat(12)}`, // the earlier layout: not ours to remove any more
+      '.x.dd.sluice-partial',
+      '.y.sluice-partial',
       'x.d',
     ];
     for (const k of keep) await writeFile(join(d, k), 'keep');
     expect((await findLeftovers(dest)).sort()).toEqual([leftFile, leftDir].sort());
     expect((await removeLeftovers(dest)).length).toBe(2);
     expect((await readdir(d)).sort()).toEqual([...keep].sort());
+    expect(await removeLeftovers(dest)).toEqual([]);
+  });
+
+  it('removes the partial directory only when it is empty', async () => {
+    const dest = join(tmp.dir, 'p.raw');
+    const temp = tempNameFor(dest);
+    await makePartialDir(dest);
+    await writeFile(temp, 'other attempt');
+    await removePartialDir(dest);
+    expect(await findLeftovers(dest)).toEqual([temp]);
+    expect(await removeLeftovers(dest)).toEqual([temp]);
+    await makePartialDir(dest);
+    await removePartialDir(dest);
+    await removePartialDir(dest); // already gone: fine
+    expect(await readdir(tmp.dir)).not.toContain('.p.raw.sluice-partial');
   });
 
   it('finds nothing when the directory does not exist yet', async () => {
@@ -58,6 +79,7 @@ describe('commit never overwrites', () => {
   it('commitFile refuses an existing destination and keeps both files', async () => {
     const dest = join(tmp.dir, 'c.raw');
     const temp = tempNameFor(dest);
+    await makePartialDir(dest);
     await writeFile(dest, 'old');
     await writeFile(temp, 'new');
     await expect(commitFile(temp, dest)).rejects.toBeInstanceOf(DestinationExists);
@@ -68,6 +90,7 @@ describe('commit never overwrites', () => {
   it('commitFile gives the temp its final name', async () => {
     const dest = join(tmp.dir, 'c2.raw');
     const temp = tempNameFor(dest);
+    await makePartialDir(dest);
     await writeFile(temp, 'new');
     await commitFile(temp, dest);
     expect(await readFile(dest, 'utf8')).toBe('new');
@@ -77,6 +100,7 @@ describe('commit never overwrites', () => {
   it('commitDir refuses an existing non-empty directory', async () => {
     const dest = join(tmp.dir, 'c.d');
     const temp = tempNameFor(dest);
+    await makePartialDir(dest);
     await mkdir(dest);
     await writeFile(join(dest, 'f'), 'old');
     await mkdir(temp);

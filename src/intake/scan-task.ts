@@ -16,11 +16,10 @@ import type { Tx } from '../core/db/db.ts';
 import { SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Variables } from '../core/variables.ts';
-import { enqueue } from '../engine/enqueue.ts';
 import { recordEvent } from '../engine/events.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
-import { ACQUIRING, type FileStatus, transition } from '../files/lifecycle.ts';
+import { ACQUIRING, type FileStatus, transition, transitionMany } from '../files/lifecycle.ts';
 import { collisionId, fileId, sameAcquisition } from './file-id.ts';
 import { corruptedOriginalName } from './instrument-types.ts';
 import { assignProject } from './projects.ts';
@@ -191,6 +190,10 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
   const stats = { newFiles: 0, changed: 0, decided: 0, vanished: 0 };
   const tracked = new Map<string, { fileId: string; status: FileStatus; t: Tracked; candidate: Candidate }>();
   const seen = new Set<string>();
+  // Writes are collected and sent in a few multi-row statements at the end of each phase: a scan that
+  // finds 10,000 new files makes ~10 round trips, not ~50,000.
+  const changedRows: ChangedRow[] = [];
+  const fresh: { newId: string; c: Candidate; t: Tracked; rec: KnownRow | undefined }[] = [];
 
   // the database keeps mtimes to the millisecond; compare at that precision
   for (const c of r.candidates) c.mtimeMs = Math.floor(c.mtimeMs);
@@ -224,44 +227,46 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
         t.lastChangeMs = changed ? r.now : rec.last_change_at.getTime();
         if (changed) {
           stats.changed++;
-          await tx.exec(
-            `update files set size_bytes = $2, mtime = $3, main_file_present = $4, last_change_at = now(), updated_at = now(), companions = $5 where id = $1`,
-            [rec.id, c.size, new Date(c.mtimeMs), c.mainFilePresent, c.companions],
-          );
+          changedRows.push({
+            id: rec.id,
+            size: c.size,
+            mtime: new Date(c.mtimeMs).toISOString(),
+            main_file_present: c.mainFilePresent,
+            companions: c.companions,
+          });
         }
         tracked.set(c.name, { fileId: rec.id, status: rec.status, t, candidate: c });
       }
       continue;
     }
     // new raw data, or a name that came back with other content (collision)
-    const newId = rec ? collisionId(c.name, new Date(r.now)) : fileId(c.name);
-    if (!rec && (await tx.maybeOne('select 1 from files where id = $1', [newId]))) {
-      // an id taken by another instrument's file of the same name
-      continue;
-    }
+    fresh.push({ newId: rec ? collisionId(c.name, new Date(r.now)) : fileId(c.name), c, t, rec });
+  }
+  await updateChanged(tx, changedRows);
+
+  // ids already taken by another instrument's file of the same name are skipped
+  const taken = new Set(
+    (
+      await tx.query<{ id: string }>('select id from files where id = any($1::text[])', [
+        fresh.filter((x) => !x.rec).map((x) => x.newId),
+      ])
+    ).map((row) => row.id),
+  );
+  const inserts: NewFileRow[] = [];
+  for (const { newId, c, t, rec } of fresh) {
+    if (!rec && taken.has(newId)) continue;
+    taken.add(newId);
     const project = inst.project ?? assignProject(c.name, projects, config.fallback_project);
-    await tx.exec(
-      `insert into files (id, instrument_id, name, kind, companions, source_path, current_path, project_id, status, size_bytes, mtime, main_file_present)
-       values ($1, $2, $3, $4, $5, $6, $6, $7, 'discovered', $8, $9, $10)`,
-      [
-        newId,
-        id,
-        c.name,
-        c.kind,
-        c.companions,
-        c.path,
-        project,
-        c.size,
-        new Date(c.mtimeMs),
-        c.mainFilePresent,
-      ],
-    );
-    await recordEvent(tx, {
-      subjectType: 'file',
-      subjectId: newId,
-      actor: ACTOR,
-      from: null,
-      to: 'discovered',
+    inserts.push({
+      id: newId,
+      name: c.name,
+      kind: c.kind,
+      companions: c.companions,
+      path: c.path,
+      project,
+      size: c.size,
+      mtime: new Date(c.mtimeMs).toISOString(),
+      main_file_present: c.mainFilePresent,
       reason: rec
         ? `the name ${c.name} reappeared with different content; the earlier record ${rec.id} is kept`
         : `found in ${inst.watch}`,
@@ -270,6 +275,7 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
     stats.newFiles++;
     tracked.set(c.name, { fileId: newId, status: 'discovered', t, candidate: c });
   }
+  await insertDiscovered(tx, id, inserts);
 
   // acquisition rules for everything still acquiring
   const all = [...tracked.values()].map((x) => x.t);
@@ -294,22 +300,43 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
     mainFileTimeoutSeconds: inst.acquisition.main_file_timeout_seconds,
     maxFileAgeHours: r.maxAge,
   });
+  // Transitions grouped by target state, each group in one statement (transitionMany), in the order
+  // the files were seen.
+  const moves = new Map<FileStatus, { ids: string[]; reasons: string[] }>();
+  const move = (to: FileStatus, fileIdValue: string, reason: string) => {
+    let m = moves.get(to);
+    if (!m) {
+      m = { ids: [], reasons: [] };
+      moves.set(to, m);
+    }
+    m.ids.push(fileIdValue);
+    m.reasons.push(reason);
+  };
+  // The rules look at the other files only for the newest one (by mtime, non-empty; the first of
+  // equals in scan order): passing the two newest gives the same decisions as passing all of them,
+  // without the O(n²) of every file scanning every other (10,000 new files: 10^8 steps per scan).
+  const rivals = newestTwo(all);
   for (const x of tracked.values()) {
-    const d = decideAcquisition(x.t, all, r.now, settings);
-    const from: FileStatus[] = ['discovered', 'acquiring'];
+    const d = decideAcquisition(x.t, rivals, r.now, settings);
     if (d.decision === 'acquiring') {
-      if (x.status === 'discovered')
-        await transition(tx, x.fileId, 'acquiring', { actor: ACTOR, from, reason: d.reason });
+      if (x.status === 'discovered') move('acquiring', x.fileId, d.reason);
       continue;
     }
     stats.decided++;
-    if (d.decision === 'acquired') {
-      await tx.exec('update files set acquired_at = now() where id = $1', [x.fileId]);
-      if (await transition(tx, x.fileId, 'acquired', { actor: ACTOR, from, reason: d.reason })) {
-        await enqueue(tx, backupTaskFor(x.fileId, inst));
-      }
-    } else {
-      await transition(tx, x.fileId, d.decision, { actor: ACTOR, from, reason: d.reason });
+    move(d.decision, x.fileId, d.reason);
+  }
+  const from: FileStatus[] = ['discovered', 'acquiring'];
+  for (const [to, m] of moves) {
+    if (to === 'acquired') {
+      await tx.exec('update files set acquired_at = now() where id = any($1::text[])', [m.ids]);
+    }
+    const moved = await transitionMany(tx, m.ids, to, { actor: ACTOR, from, reason: m.reasons });
+    if (to === 'acquired') {
+      // only files that really moved get a backup task, as with `transition` + `enqueue` before
+      await enqueueBatch(
+        tx,
+        moved.map((f) => backupTaskFor(f, inst)),
+      );
     }
   }
 
@@ -343,4 +370,106 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
   }
   for (const e of r.entryErrors) r.log.warn({ path: e.path, err: e.message }, 'entry could not be read');
   return stats;
+}
+
+interface ChangedRow {
+  id: string;
+  size: number;
+  mtime: string;
+  main_file_present: boolean;
+  companions: string[];
+}
+
+/** Size, mtime, main file and companions of growing files, one statement for all. */
+async function updateChanged(tx: Tx, rows: ChangedRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.exec(
+    `update files f set size_bytes = x.size, mtime = x.mtime, main_file_present = x.main_file_present,
+       last_change_at = now(), updated_at = now(), companions = x.companions
+     from jsonb_to_recordset($1::jsonb) as x(id text, size bigint, mtime timestamptz, main_file_present boolean, companions text[])
+     where f.id = x.id`,
+    [JSON.stringify(rows)],
+  );
+}
+
+interface NewFileRow {
+  id: string;
+  name: string;
+  kind: string;
+  companions: string[];
+  path: string;
+  project: string;
+  size: number;
+  mtime: string;
+  main_file_present: boolean;
+  reason: string;
+  data: Record<string, unknown>;
+}
+
+/** New file records (`discovered`) and their first events, in two statements for all. */
+async function insertDiscovered(tx: Tx, instrument: string, rows: NewFileRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const json = JSON.stringify(rows.map((row, ord) => ({ ...row, ord })));
+  await tx.exec(
+    `insert into files (id, instrument_id, name, kind, companions, source_path, current_path, project_id, status, size_bytes, mtime, main_file_present)
+     select x.id, $1, x.name, x.kind, x.companions, x.path, x.path, x.project, 'discovered', x.size, x.mtime, x.main_file_present
+     from jsonb_to_recordset($2::jsonb) as x(id text, name text, kind text, companions text[], path text, project text, size bigint, mtime timestamptz, main_file_present boolean, ord int)
+     order by x.ord`,
+    [instrument, json],
+  );
+  await tx.exec(
+    `insert into events (subject_type, subject_id, actor, from_state, to_state, reason, data)
+     select 'file', x.id, $1, null, 'discovered', x.reason, x.data
+     from jsonb_to_recordset($2::jsonb) as x(id text, reason text, data jsonb, ord int)
+     order by x.ord`,
+    [ACTOR, json],
+  );
+}
+
+/**
+ * `enqueue` (engine/enqueue.ts) for many tasks in one statement, with the same dedupe rule: a task
+ * whose `dedupeKey` is already queued or running is not added.
+ */
+async function enqueueBatch(tx: Tx, specs: ReturnType<typeof backupTaskFor>[]): Promise<void> {
+  if (specs.length === 0) return;
+  await tx.exec(
+    `insert into tasks (kind, subject, payload, pool, tags, priority, max_attempts, run_after, dedupe_key)
+     select x.kind, x.subject, x.payload, x.pool, x.tags, 0, x.max_attempts, now(), x.dedupe_key
+     from jsonb_to_recordset($1::jsonb) as x(kind text, subject text, payload jsonb, pool text, tags text[], max_attempts int, dedupe_key text, ord int)
+     order by x.ord
+     on conflict (dedupe_key) where dedupe_key is not null and state in ('queued', 'running') do nothing`,
+    [
+      JSON.stringify(
+        specs.map((t, ord) => ({
+          kind: t.kind,
+          subject: t.subject,
+          payload: t.payload,
+          pool: t.pool,
+          tags: t.tags,
+          max_attempts: t.maxAttempts,
+          dedupe_key: t.dedupeKey,
+          ord,
+        })),
+      ),
+    ],
+  );
+}
+
+/**
+ * The first non-empty entry with the latest mtime and, among the others, the next such: all that
+ * `decideAcquisition` needs of `all` (rules 5 and 6 take the newest file other than the one decided).
+ */
+function newestTwo(all: readonly Tracked[]): Tracked[] {
+  let first: Tracked | undefined;
+  let second: Tracked | undefined;
+  for (const o of all) {
+    if (o.size <= 0) continue;
+    if (!first || o.mtimeMs > first.mtimeMs) {
+      second = first;
+      first = o;
+    } else if (!second || o.mtimeMs > second.mtimeMs) {
+      second = o;
+    }
+  }
+  return [first, second].filter((x): x is Tracked => x !== undefined);
 }
