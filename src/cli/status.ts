@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { listPools } from '../engine/pools.ts';
-import { listProcesses } from '../engine/processes.ts';
-import { queueStatus } from '../engine/status.ts';
+import { statusSnapshot } from '../engine/status.ts';
 import { withContext } from './common.ts';
 import { ago, printJson, printTable } from './output.ts';
 
@@ -14,19 +12,7 @@ export function registerStatusCommand(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withContext(cmd, async ({ db, config }) => {
-        const staleMs = config.worker.lease_seconds * 1000 * 2;
-        const [procs, pools, queues] = await Promise.all([listProcesses(db), listPools(db), queueStatus(db)]);
-        const processes = procs.map((p) => ({
-          id: p.id,
-          host: p.host,
-          pid: p.pid,
-          role: p.role,
-          tags: p.tags,
-          running: Number(p.running),
-          started_at: p.started_at,
-          last_heartbeat_at: p.last_heartbeat_at,
-          alive: Date.now() - p.last_heartbeat_at.getTime() < staleMs,
-        }));
+        const { processes, pools, queues } = await statusSnapshot(db, config.worker.lease_seconds * 1000 * 2);
         if (opts.json) {
           printJson({ processes, pools, queues });
           return;

@@ -1,4 +1,6 @@
 import type { Queryable } from '../core/db/db.ts';
+import { listPools } from './pools.ts';
+import { listProcesses } from './processes.ts';
 
 export interface QueueRow {
   kind: string;
@@ -40,4 +42,21 @@ export async function pruneTasks(q: Queryable, days: number): Promise<number> {
     `delete from tasks where state in ('succeeded', 'cancelled', 'failed') and finished_at < now() - $1 * interval '1 day'`,
     [days],
   );
+}
+
+/** What runs where (`sluice status`, `GET /api/status`): a process is alive when it heartbeated within `staleMs`. */
+export async function statusSnapshot(db: Queryable, staleMs: number) {
+  const [procs, pools, queues] = await Promise.all([listProcesses(db), listPools(db), queueStatus(db)]);
+  const processes = procs.map((p) => ({
+    id: p.id,
+    host: p.host,
+    pid: p.pid,
+    role: p.role,
+    tags: p.tags,
+    running: Number(p.running),
+    started_at: p.started_at,
+    last_heartbeat_at: p.last_heartbeat_at,
+    alive: Date.now() - p.last_heartbeat_at.getTime() < staleMs,
+  }));
+  return { processes, pools, queues };
 }

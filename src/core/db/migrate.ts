@@ -40,19 +40,23 @@ export async function currentVersion(db: Db): Promise<number> {
   return row.v ?? 0;
 }
 
+function schemaNewer(current: number, ours: number): SluiceError {
+  return new SluiceError(
+    'db.schema_newer',
+    `the database schema is at version ${current}, newer than this Sluice understands (${ours})`,
+    {
+      hint: 'upgrade this machine to the Sluice version the other machines run, then start it again',
+      exitCode: 2,
+    },
+  );
+}
+
 /** Refuses to run against a schema newer than this program knows. */
 export async function assertSchemaNotNewer(db: Db): Promise<void> {
   const current = await currentVersion(db);
   const ours = schemaVersion();
   if (current > ours) {
-    throw new SluiceError(
-      'db.schema_newer',
-      `the database schema is at version ${current}, newer than this Sluice understands (${ours})`,
-      {
-        hint: 'upgrade this machine to the Sluice version the other machines run, then start it again',
-        exitCode: 2,
-      },
-    );
+    throw schemaNewer(current, ours);
   }
 }
 
@@ -71,14 +75,7 @@ export async function migrate(db: Db, log?: Logger): Promise<{ applied: Migratio
     const newest = Math.max(0, ...done);
     const ours = Math.max(0, ...migrations.map((m) => m.version));
     if (newest > ours) {
-      throw new SluiceError(
-        'db.schema_newer',
-        `the database schema is at version ${newest}, newer than this Sluice understands (${ours})`,
-        {
-          hint: 'upgrade this machine to the Sluice version the other machines run, then start it again',
-          exitCode: 2,
-        },
-      );
+      throw schemaNewer(newest, ours);
     }
     const applied: Migration[] = [];
     for (const m of migrations) {
