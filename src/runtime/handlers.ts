@@ -11,6 +11,7 @@ import type { ScheduleSpec } from '../engine/schedules.ts';
 import { pruneTasks } from '../engine/status.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { scanHandler, scanSchedules } from '../intake/scan-task.ts';
+import { alertsHandler, alertsSchedules } from '../ops/alerts/run.ts';
 import type { Executor } from '../process/executors/types.ts';
 import { cancelHandler, pollHandler, processSchedules, submitHandler } from '../process/tasks.ts';
 
@@ -50,6 +51,7 @@ export function collect(config: Config, vars: Variables, opts: StageOptions): St
       handlers: [submitHandler(processDeps), pollHandler(processDeps), cancelHandler(processDeps)],
       schedules: processSchedules(config),
     },
+    { handlers: [alertsHandler(deps)], schedules: alertsSchedules(config) },
   ];
   return { handlers: stages.flatMap((s) => s.handlers), schedules: stages.flatMap((s) => s.schedules) };
 }

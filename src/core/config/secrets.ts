@@ -23,6 +23,8 @@ export function maskUrlPassword(v: string): string {
 
 /** True when a key on the path makes the value sensitive. */
 export function isSensitivePath(path: readonly PropertyKey[]): boolean {
+  // alert webhook URLs carry their credential in the URL itself
+  if (path[0] === 'alerts' && path[1] === 'notifiers' && path[3] === 'url') return true;
   return path.some((seg, i) => {
     if (typeof seg !== 'string' || !SENSITIVE_KEY.test(seg)) return false;
     // projects.<id>.tokens lists words matched in file names, not credentials

@@ -6,6 +6,7 @@
 import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { describeFound } from '../describe.ts';
+import { alertsSchema } from './alerts.ts';
 import { backupSchema } from './backup.ts';
 import { cleanupSchema } from './cleanup.ts';
 import { always, str } from './common.ts';
@@ -38,6 +39,7 @@ export const sections = {
   backup: backupSchema,
   cleanup: cleanupSchema,
   processing: processingSchema,
+  alerts: alertsSchema,
 };
 
 function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string): void {

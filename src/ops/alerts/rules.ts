@@ -1,0 +1,268 @@
+/**
+ * Alert rules: pure evaluators over a snapshot the engine reads (./run.ts `readSnapshot`). Each
+ * returns the alerts that hold now; cooldown and suppression are applied afterwards by the runner.
+ * A subject is what the alert is about (worker id, instrument id, file id, `backup`, a status...):
+ * cooldown is kept per (rule, subject).
+ */
+import type { AlertRule, Weekday } from '../../core/config/schema/alerts.ts';
+
+export type Severity = 'warning' | 'critical';
+
+export interface Alert {
+  rule: AlertRule;
+  subject: string;
+  severity: Severity;
+  title: string;
+  text: string;
+}
+
+export interface Snapshot {
+  now: Date;
+  workers: { id: string; host: string; last_heartbeat_at: Date }[];
+  instruments: {
+    id: string;
+    online: boolean | null;
+    offline_reason: string | null;
+    free_bytes: string | null;
+    last_new_file_at: Date | null;
+  }[];
+  statusCounts: { status: string; n: number }[];
+  stuck: { id: string; name: string; instrument_id: string; status: string; updated_at: Date }[];
+  stuckTotal: number;
+  errorEvents: { id: string; subject_id: string; name: string | null; reason: string | null; at: Date }[];
+  corruptCopies: { file_id: string; name: string | null; target: string; location: string }[];
+  failedTasks: { id: string; kind: string; subject: string | null; last_error: string | null }[];
+  disks: { target: 'backup' | 'output'; path: string; free_bytes: number | null; error?: string }[];
+}
+
+export interface WorkingHours {
+  days: Weekday[];
+  from: string;
+  to: string;
+  timezone?: string | undefined;
+}
+
+export interface RuleParams {
+  staleWorkerMinutes: number;
+  pileUpThreshold: number;
+  stallHours: number;
+  workingHours: WorkingHours;
+  stuckFileMinutes: number;
+  /** Per configured instrument: its free-space threshold in GB. Instruments not listed are ignored. */
+  instrumentFreeGb: Record<string, number>;
+  backupFreeGb?: number | undefined;
+  outputFreeGb?: number | undefined;
+  /** How many stuck files get their own alert; the rest are summed up in one. */
+  maxStuckAlerts: number;
+}
+
+const GB = 1024 ** 3;
+const MIN = 60_000;
+
+/** Statuses a file passes through; terminal ones (done, error, ...) are not counted. */
+export const NON_TERMINAL_STATUSES = [
+  'discovered',
+  'acquiring',
+  'acquired',
+  'backing_up',
+  'backed_up',
+  'processing',
+  'processed',
+] as const;
+
+function ago(now: Date, then: Date): string {
+  const m = Math.round((now.getTime() - then.getTime()) / MIN);
+  if (m < 120) return `${m} min`;
+  const h = m / 60;
+  return h < 48 ? `${h.toFixed(1)} h` : `${(h / 24).toFixed(1)} days`;
+}
+
+const gb = (bytes: number) => `${(bytes / GB).toFixed(1)} GB`;
+
+export function staleWorkers(s: Snapshot, p: RuleParams): Alert[] {
+  const limit = s.now.getTime() - p.staleWorkerMinutes * MIN;
+  return s.workers
+    .filter((w) => w.last_heartbeat_at.getTime() < limit)
+    .map((w) => ({
+      rule: 'stale_worker',
+      subject: w.id,
+      severity: 'critical',
+      title: `Worker ${w.id} stopped sending heartbeats`,
+      text: `Worker ${w.id} on ${w.host} sent its last heartbeat ${ago(s.now, w.last_heartbeat_at)} ago (limit ${p.staleWorkerMinutes} min) and has not stopped cleanly. Its tasks are taken over when their leases expire; check the process and its host.`,
+    }));
+}
+
+export function instrumentsOffline(s: Snapshot, p: RuleParams): Alert[] {
+  return s.instruments
+    .filter((i) => i.online === false && Object.hasOwn(p.instrumentFreeGb, i.id))
+    .map((i) => ({
+      rule: 'instrument_offline',
+      subject: i.id,
+      severity: 'critical',
+      title: `Instrument ${i.id} is offline`,
+      text: `Instrument ${i.id} cannot be read${i.offline_reason ? `: ${i.offline_reason}` : ''}. New data is neither backed up nor processed until it is back.`,
+    }));
+}
+
+export function lowFreeSpace(s: Snapshot, p: RuleParams): Alert[] {
+  const out: Alert[] = [];
+  for (const i of s.instruments) {
+    const limitGb = p.instrumentFreeGb[i.id];
+    if (limitGb === undefined || i.free_bytes === null) continue;
+    const free = Number(i.free_bytes);
+    if (free < limitGb * GB) {
+      out.push({
+        rule: 'low_free_space',
+        subject: `instrument:${i.id}`,
+        severity: free < (limitGb * GB) / 4 ? 'critical' : 'warning',
+        title: `Low free space on instrument ${i.id}: ${gb(free)}`,
+        text: `Instrument ${i.id} has ${gb(free)} free, below the threshold of ${limitGb} GB.`,
+      });
+    }
+  }
+  for (const d of s.disks) {
+    const limitGb = d.target === 'backup' ? p.backupFreeGb : p.outputFreeGb;
+    if (limitGb === undefined || d.free_bytes === null) continue;
+    if (d.free_bytes < limitGb * GB) {
+      out.push({
+        rule: 'low_free_space',
+        subject: d.target,
+        severity: d.free_bytes < (limitGb * GB) / 4 ? 'critical' : 'warning',
+        title: `Low free space on the ${d.target} storage: ${gb(d.free_bytes)}`,
+        text: `${d.path} (${d.target}) has ${gb(d.free_bytes)} free, below the threshold of ${limitGb} GB.`,
+      });
+    }
+  }
+  return out;
+}
+
+export function statusPileUp(s: Snapshot, p: RuleParams): Alert[] {
+  const nonTerminal: ReadonlySet<string> = new Set(NON_TERMINAL_STATUSES);
+  return s.statusCounts
+    .filter((c) => nonTerminal.has(c.status) && c.n > p.pileUpThreshold)
+    .map((c) => ({
+      rule: 'status_pile_up',
+      subject: c.status,
+      severity: 'warning',
+      title: `${c.n} files waiting in status ${c.status}`,
+      text: `${c.n} files are in status ${c.status} (threshold ${p.pileUpThreshold}). The stage after it may be stopped, drained (pool size 0) or too slow.`,
+    }));
+}
+
+export function stuckFiles(s: Snapshot, p: RuleParams): Alert[] {
+  const out: Alert[] = s.stuck.slice(0, p.maxStuckAlerts).map((f) => ({
+    rule: 'stuck_file',
+    subject: f.id,
+    severity: 'warning',
+    title: `File ${f.name} stuck in ${f.status}`,
+    text: `File ${f.name} (${f.id}) on ${f.instrument_id} has been in status ${f.status} for ${ago(s.now, f.updated_at)} (limit ${p.stuckFileMinutes} min).`,
+  }));
+  const rest = s.stuckTotal - out.length;
+  if (rest > 0) {
+    out.push({
+      rule: 'stuck_file',
+      subject: 'more',
+      severity: 'warning',
+      title: `${rest} more stuck files`,
+      text: `${rest} more files have been in a non-terminal status for more than ${p.stuckFileMinutes} min (see \`sluice files list\`).`,
+    });
+  }
+  return out;
+}
+
+const DAY_INDEX: Record<string, Weekday> = {
+  Mon: 'mon',
+  Tue: 'tue',
+  Wed: 'wed',
+  Thu: 'thu',
+  Fri: 'fri',
+  Sat: 'sat',
+  Sun: 'sun',
+};
+
+/** Day and minute of the day of `now` in the given time zone (default: local). */
+export function localTime(now: Date, timezone?: string): { day: Weekday; minute: number } {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: timezone,
+    weekday: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(now);
+  const get = (t: string) => parts.find((x) => x.type === t)?.value ?? '';
+  return {
+    day: DAY_INDEX[get('weekday')] ?? 'mon',
+    minute: Number(get('hour')) * 60 + Number(get('minute')),
+  };
+}
+
+const toMinute = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+export function withinWorkingHours(now: Date, wh: WorkingHours): boolean {
+  const { day, minute } = localTime(now, wh.timezone);
+  if (!wh.days.includes(day)) return false;
+  return minute >= toMinute(wh.from) && minute < toMinute(wh.to);
+}
+
+export function instrumentStall(s: Snapshot, p: RuleParams): Alert[] {
+  if (!withinWorkingHours(s.now, p.workingHours)) return [];
+  const limit = s.now.getTime() - p.stallHours * 3_600_000;
+  return s.instruments
+    .filter(
+      (i) =>
+        Object.hasOwn(p.instrumentFreeGb, i.id) &&
+        i.online !== false &&
+        i.last_new_file_at !== null &&
+        i.last_new_file_at.getTime() < limit,
+    )
+    .map((i) => ({
+      rule: 'instrument_stall',
+      subject: i.id,
+      severity: 'warning',
+      title: `No new data from ${i.id} for ${ago(s.now, i.last_new_file_at!)}`,
+      text: `Instrument ${i.id} has produced no new file for ${ago(s.now, i.last_new_file_at!)} (limit ${p.stallHours} h during working hours). Check that it is acquiring and writing to the watched folder.`,
+    }));
+}
+
+export function fileErrors(s: Snapshot): Alert[] {
+  return s.errorEvents.map((e) => ({
+    rule: 'file_error',
+    subject: e.subject_id,
+    severity: 'critical',
+    title: `File ${e.name ?? e.subject_id} entered error`,
+    text: `File ${e.name ?? e.subject_id} (${e.subject_id}) entered status error at ${e.at.toISOString()}${e.reason ? `: ${e.reason}` : ''}.`,
+  }));
+}
+
+export function backupFailures(s: Snapshot): Alert[] {
+  const out: Alert[] = s.corruptCopies.map((c) => ({
+    rule: 'backup_failure',
+    subject: `copy:${c.file_id}:${c.target}`,
+    severity: 'critical',
+    title: `Corrupt ${c.target} copy of ${c.name ?? c.file_id}`,
+    text: `The ${c.target} copy of ${c.name ?? c.file_id} (${c.file_id}) at ${c.location} no longer matches its recorded hashes.`,
+  }));
+  for (const t of s.failedTasks) {
+    out.push({
+      rule: 'backup_failure',
+      subject: `task:${t.kind}:${t.subject ?? t.id}`,
+      severity: 'critical',
+      title: `${t.kind} failed for ${t.subject ?? `task ${t.id}`}`,
+      text: `Task ${t.id} (${t.kind}) for ${t.subject ?? '-'} failed for good${t.last_error ? `: ${t.last_error}` : ''}.`,
+    });
+  }
+  return out;
+}
+
+export function evaluate(s: Snapshot, p: RuleParams): Alert[] {
+  return [
+    ...staleWorkers(s, p),
+    ...instrumentsOffline(s, p),
+    ...lowFreeSpace(s, p),
+    ...statusPileUp(s, p),
+    ...stuckFiles(s, p),
+    ...instrumentStall(s, p),
+    ...fileErrors(s),
+    ...backupFailures(s),
+  ];
+}

@@ -1,0 +1,314 @@
+/**
+ * Task `ops.alerts` (schedule `ops.alerts`, every `alerts.interval_seconds`): read a snapshot with a
+ * few queries, evaluate the rules (./rules.ts), drop suppressed alerts (`alerts.suppress`), drop
+ * those sent for the same (rule, subject) within the cooldown (table `alerts_sent`), send the rest
+ * to every notifier, and record what was sent.
+ *
+ * "Since the last run" rules (file entered `error`, backup task failed for good) walk cursors kept
+ * in `alerts_state`; on the very first run they look back one hour. The cursors only move on when at
+ * least one notifier accepted the alerts (or there was nothing to send), so an outage of every
+ * notifier does not lose them. A failing notifier is logged and reported; the others still get the
+ * alerts.
+ */
+import { statfs } from 'node:fs/promises';
+import type { Config } from '../../core/config/index.ts';
+import { type AlertsConfig, alertsSchema } from '../../core/config/schema/alerts.ts';
+import type { Db, Queryable } from '../../core/db/db.ts';
+import type { Logger } from '../../core/log.ts';
+import type { Variables } from '../../core/variables.ts';
+import type { ScheduleSpec } from '../../engine/schedules.ts';
+import type { TaskHandlerDef } from '../../engine/types.ts';
+import { createNotifier, type Notifier } from './notifiers.ts';
+import { type Alert, evaluate, NON_TERMINAL_STATUSES, type RuleParams, type Snapshot } from './rules.ts';
+
+export const ALERTS_KIND = 'ops.alerts';
+const FIRST_LOOKBACK_MS = 3_600_000;
+const MAX_STUCK_ALERTS = 20;
+/** Task kinds whose final failure is a backup/archive failure. */
+const BACKUP_KINDS = ['backup.copy'];
+const BACKUP_KIND_PREFIXES = ['backup.%', 'archive.%'];
+
+/** The config with its `alerts:` section (optional until the section is registered). */
+export type AlertsHostConfig = Config & { alerts?: AlertsConfig };
+
+export function alertsConfigOf(config: AlertsHostConfig): AlertsConfig {
+  return config.alerts ?? alertsSchema.parse(undefined);
+}
+
+export interface AlertsReport {
+  evaluated: Alert[];
+  suppressed: Alert[];
+  coolingDown: Alert[];
+  sent: Alert[];
+  failures: { notifier: string; error: string }[];
+}
+
+export interface RunAlertsOptions {
+  /** Notifiers to use instead of those built from the config (tests). */
+  notifiers?: Notifier[];
+}
+
+async function getState<T>(q: Queryable, key: string): Promise<T | undefined> {
+  const r = await q.maybeOne<{ value: T }>('select value from alerts_state where key = $1', [key]);
+  return r?.value;
+}
+
+async function setState(q: Queryable, key: string, value: unknown): Promise<void> {
+  await q.exec(
+    `insert into alerts_state (key, value, updated_at) values ($1, $2::jsonb, now())
+     on conflict (key) do update set value = excluded.value, updated_at = now()`,
+    [key, JSON.stringify(value)],
+  );
+}
+
+async function diskFree(path: string): Promise<{ free_bytes: number | null; error?: string }> {
+  try {
+    const s = await statfs(path);
+    return { free_bytes: Number(s.bavail) * Number(s.bsize) };
+  } catch (err) {
+    return { free_bytes: null, error: (err as Error).message };
+  }
+}
+
+interface Cursors {
+  errorEventId: string;
+  failedTaskAt: string;
+}
+
+export async function readSnapshot(
+  db: Queryable,
+  config: AlertsHostConfig,
+  p: RuleParams,
+  now: Date,
+): Promise<{ snapshot: Snapshot; cursors: Cursors }> {
+  const a = alertsConfigOf(config);
+  const lookback = new Date(now.getTime() - FIRST_LOOKBACK_MS);
+  const workers = await db.query<Snapshot['workers'][number]>(
+    'select id, host, last_heartbeat_at from workers where stopped_at is null order by id',
+  );
+  const instruments = await db.query<Snapshot['instruments'][number]>(
+    'select id, online, offline_reason, free_bytes, last_new_file_at from instruments order by id',
+  );
+  const statusCounts = await db.query<{ status: string; n: number }>(
+    'select status, count(*)::int as n from files where status = any($1) group by status order by status',
+    [NON_TERMINAL_STATUSES],
+  );
+  const stuckBefore = new Date(now.getTime() - p.stuckFileMinutes * 60_000);
+  const stuck = await db.query<Snapshot['stuck'][number]>(
+    `select id, name, instrument_id, status, updated_at from files
+     where status = any($1) and updated_at < $2 order by updated_at, id limit $3`,
+    [NON_TERMINAL_STATUSES, stuckBefore, p.maxStuckAlerts],
+  );
+  const stuckTotal =
+    stuck.length < p.maxStuckAlerts
+      ? stuck.length
+      : (
+          await db.one<{ n: number }>(
+            'select count(*)::int as n from files where status = any($1) and updated_at < $2',
+            [NON_TERMINAL_STATUSES, stuckBefore],
+          )
+        ).n;
+
+  const errorCursor = await getState<string>(db, 'error_event_id');
+  const errorEvents = await db.query<Snapshot['errorEvents'][number]>(
+    `select e.id, e.subject_id, f.name, e.reason, e.at from events e
+     left join files f on f.id = e.subject_id
+     where e.subject_type = 'file' and e.to_state = 'error'
+       and ${errorCursor === undefined ? 'e.at >= $1' : 'e.id > $1::bigint'}
+     order by e.id limit 200`,
+    [errorCursor ?? lookback],
+  );
+  const maxEvent =
+    errorEvents.at(-1)?.id ??
+    errorCursor ??
+    (await db.one<{ id: string }>('select coalesce(max(id), 0)::text as id from events')).id;
+
+  const corruptCopies = await db.query<Snapshot['corruptCopies'][number]>(
+    `select c.file_id, f.name, c.target, c.location from copies c left join files f on f.id = c.file_id
+     where c.state = 'corrupt' order by c.id limit 100`,
+  );
+  const taskCursor = (await getState<string>(db, 'failed_task_at')) ?? lookback.toISOString();
+  const failedTasks = await db.query<Snapshot['failedTasks'][number] & { finished_at: Date }>(
+    `select id, kind, subject, last_error, finished_at from tasks
+     where state = 'failed' and finished_at > $1 and (kind = any($2) or kind like any($3))
+     order by finished_at, id limit 100`,
+    [taskCursor, BACKUP_KINDS, BACKUP_KIND_PREFIXES],
+  );
+  const lastTask = failedTasks.at(-1)?.finished_at;
+
+  const disks: Snapshot['disks'] = [];
+  if (a.rules.free_space_gb.backup !== undefined) {
+    disks.push({ target: 'backup', path: config.backup.path, ...(await diskFree(config.backup.path)) });
+  }
+  if (a.rules.free_space_gb.output !== undefined) {
+    const out = config.processing.output_path;
+    disks.push({ target: 'output', path: out, ...(await diskFree(out)) });
+  }
+
+  return {
+    snapshot: {
+      now,
+      workers,
+      instruments,
+      statusCounts,
+      stuck,
+      stuckTotal,
+      errorEvents,
+      corruptCopies,
+      failedTasks,
+      disks,
+    },
+    cursors: {
+      errorEventId: String(maxEvent),
+      failedTaskAt: lastTask ? lastTask.toISOString() : taskCursor,
+    },
+  };
+}
+
+export async function ruleParams(config: AlertsHostConfig, vars: Variables): Promise<RuleParams> {
+  const a = alertsConfigOf(config);
+  const fallbackGb = a.rules.free_space_gb.instrument ?? (await vars.get('min_free_space_gb'));
+  const instrumentFreeGb: Record<string, number> = {};
+  for (const [id, inst] of Object.entries(config.instruments)) {
+    instrumentFreeGb[id] = a.rules.free_space_gb.instrument ?? inst.cleanup.min_free_space_gb ?? fallbackGb;
+  }
+  return {
+    staleWorkerMinutes: a.rules.stale_worker_minutes,
+    pileUpThreshold: a.rules.pile_up_threshold,
+    stallHours: a.rules.stall_hours,
+    workingHours: a.rules.working_hours,
+    stuckFileMinutes: await vars.get('stuck_file_minutes'),
+    instrumentFreeGb,
+    backupFreeGb: a.rules.free_space_gb.backup,
+    outputFreeGb: a.rules.free_space_gb.output,
+    maxStuckAlerts: MAX_STUCK_ALERTS,
+  };
+}
+
+/** `*` any run of characters, `?` one character; otherwise exact. */
+export function globMatch(pattern: string, s: string): boolean {
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${re}$`).test(s);
+}
+
+export function isSuppressed(alert: Alert, suppress: AlertsConfig['suppress'], now: Date): boolean {
+  return suppress.some(
+    (s) =>
+      s.rule === alert.rule &&
+      (s.subject === undefined || globMatch(s.subject, alert.subject)) &&
+      (s.until === undefined || now.getTime() < Date.parse(s.until)),
+  );
+}
+
+export async function runAlerts(
+  db: Db,
+  config: AlertsHostConfig,
+  vars: Variables,
+  log: Logger,
+  now = new Date(),
+  opts: RunAlertsOptions = {},
+): Promise<AlertsReport> {
+  const a = alertsConfigOf(config);
+  const params = await ruleParams(config, vars);
+  const { snapshot, cursors } = await readSnapshot(db, config, params, now);
+  const evaluated = evaluate(snapshot, params);
+  const report: AlertsReport = { evaluated, suppressed: [], coolingDown: [], sent: [], failures: [] };
+
+  const candidates: Alert[] = [];
+  for (const alert of evaluated) {
+    if (isSuppressed(alert, a.suppress, now)) report.suppressed.push(alert);
+    else candidates.push(alert);
+  }
+
+  const sentRows = await db.query<{ rule: string; subject: string; last_sent_at: Date }>(
+    'select rule, subject, last_sent_at from alerts_sent where rule = any($1)',
+    [[...new Set(candidates.map((c) => c.rule))]],
+  );
+  const lastSent = new Map(sentRows.map((r) => [`${r.rule}\u0000${r.subject}`, r.last_sent_at]));
+  const due: Alert[] = [];
+  for (const alert of candidates) {
+    const cooldown = a.rules.cooldown_minutes[alert.rule] ?? a.cooldown_minutes;
+    const last = lastSent.get(`${alert.rule}\u0000${alert.subject}`);
+    if (last && now.getTime() - last.getTime() < cooldown * 60_000) report.coolingDown.push(alert);
+    else due.push(alert);
+  }
+
+  let delivered = due.length === 0;
+  if (due.length) {
+    const notifiers = opts.notifiers ?? a.notifiers.map(createNotifier);
+    const results = await Promise.allSettled(notifiers.map((n) => n.send(due)));
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') delivered = true;
+      else {
+        const error = r.reason instanceof Error ? r.reason.message : String(r.reason);
+        report.failures.push({ notifier: notifiers[i]!.name, error });
+        log.error({ notifier: notifiers[i]!.name, err: error, alerts: due.length }, 'alert notifier failed');
+      }
+    });
+    if (notifiers.length === 0) log.warn({ alerts: due.length }, 'alerts due but no notifier is configured');
+  }
+
+  if (delivered) {
+    await db.tx(async (tx) => {
+      for (const alert of due) {
+        await tx.exec(
+          `insert into alerts_sent (rule, subject, last_sent_at, count, last_title) values ($1, $2, $3, 1, $4)
+           on conflict (rule, subject) do update set last_sent_at = excluded.last_sent_at,
+             count = alerts_sent.count + 1, last_title = excluded.last_title`,
+          [alert.rule, alert.subject, now, alert.title],
+        );
+      }
+      await setState(tx, 'error_event_id', cursors.errorEventId);
+      await setState(tx, 'failed_task_at', cursors.failedTaskAt);
+    });
+    report.sent = due;
+  }
+  for (const alert of report.sent) {
+    log.warn({ rule: alert.rule, subject: alert.subject, severity: alert.severity }, alert.title);
+  }
+  return report;
+}
+
+export interface AlertsDeps {
+  config: AlertsHostConfig;
+  vars: Variables;
+}
+
+export function alertsHandler(deps: AlertsDeps): TaskHandlerDef {
+  return {
+    kind: ALERTS_KIND,
+    async run(ctx) {
+      const r = await runAlerts(ctx.db, deps.config, deps.vars, ctx.log);
+      if (r.sent.length || r.failures.length) {
+        ctx.log.info(
+          {
+            sent: r.sent.length,
+            suppressed: r.suppressed.length,
+            coolingDown: r.coolingDown.length,
+            failures: r.failures,
+          },
+          'alerts pass',
+        );
+      }
+    },
+  };
+}
+
+export function alertsSchedules(config: AlertsHostConfig): ScheduleSpec[] {
+  const a = alertsConfigOf(config);
+  return [
+    {
+      name: ALERTS_KIND,
+      kind: ALERTS_KIND,
+      pool: 'default',
+      intervalMs: Math.round(a.interval_seconds * 1000),
+      enabled: a.enabled,
+    },
+  ];
+}
+
+/** Alias: the single schedule of `alertsSchedules`. */
+export const alertsSchedule = (config: AlertsHostConfig): ScheduleSpec => alertsSchedules(config)[0]!;
