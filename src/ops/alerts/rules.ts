@@ -4,7 +4,9 @@
  * A subject is what the alert is about (worker id, instrument id, file id, `backup`, a status...):
  * cooldown is kept per (rule, subject).
  */
+
 import type { AlertRule, Weekday } from '../../core/config/schema/alerts.ts';
+import { FILE_STATUSES, TERMINAL } from '../../files/lifecycle.ts';
 
 export type Severity = 'warning' | 'critical';
 
@@ -60,15 +62,7 @@ const GB = 1024 ** 3;
 const MIN = 60_000;
 
 /** Statuses a file passes through; terminal ones (done, error, ...) are not counted. */
-export const NON_TERMINAL_STATUSES = [
-  'discovered',
-  'acquiring',
-  'acquired',
-  'backing_up',
-  'backed_up',
-  'processing',
-  'processed',
-] as const;
+export const NON_TERMINAL_STATUSES = FILE_STATUSES.filter((st) => !TERMINAL.has(st));
 
 function ago(now: Date, then: Date): string {
   const m = Math.round((now.getTime() - then.getTime()) / MIN);
