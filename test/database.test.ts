@@ -86,6 +86,21 @@ describe('embedded PostgreSQL', () => {
   );
 });
 
+describe.skipIf(process.getuid?.() !== 0)('where the embedded database can live (as root)', () => {
+  it('knows which directories the postgres user can reach, so the demo can avoid the others', async () => {
+    const { chmod, mkdir } = await import('node:fs/promises');
+    const { embeddedCanReach } = await import('../src/core/db/embedded.ts');
+    const open = await tmp();
+    await chmod(open, 0o755);
+    await mkdir(path.join(open, 'demo'));
+    expect(await embeddedCanReach(path.join(open, 'demo'))).toBe(true);
+    const closed = await tmp();
+    await chmod(closed, 0o700);
+    await mkdir(path.join(closed, 'demo'));
+    expect(await embeddedCanReach(path.join(closed, 'demo'))).toBe(false);
+  });
+});
+
 describe('migrations', () => {
   async function emptyDb() {
     const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });

@@ -3,12 +3,13 @@
  * directory, embedded PostgreSQL, a simulated instrument writing raw data, intake and verified
  * backup running live, with readable progress.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { freePort } from '../core/db/embedded.ts';
+import { embeddedCanReach, freePort } from '../core/db/embedded.ts';
 import { InstrumentSimulator } from '../demo/simulator.ts';
 import { openContext } from '../runtime/context.ts';
 import { runProcess, untilSignal } from '../runtime/run.ts';
@@ -23,10 +24,15 @@ export async function writeDemoConfig(dir: string): Promise<string> {
   if (existsSync(file)) return file;
   await mkdir(dir, { recursive: true });
   const port = await freePort();
+  // As root the embedded PostgreSQL runs as 'postgres'; a demo inside /root or a 0700 directory is
+  // out of its reach, so its database goes to /var/tmp instead (everything else stays here).
+  const dataDir = (await embeddedCanReach(dir))
+    ? './data'
+    : path.join('/var/tmp', `sluice-demo-${createHash('sha1').update(dir).digest('hex').slice(0, 10)}`);
   await writeFile(
     file,
     `# Demo configuration written by \`sluice demo\`. Edit freely; delete it to start over.
-data_dir: ./data
+data_dir: ${dataDir}
 database:
   embedded_port: ${port}
 log:
@@ -170,7 +176,10 @@ export function registerDemoCommand(program: Command): void {
         out.write(
           `\n${why === 'duration' ? 'demo time is up' : 'stopped'}. files by status: ${counts.map((c) => `${c.status} ${c.n}`).join(', ') || 'none'}\n`,
         );
-        out.write(`run \`npm start\` again to continue where it left off; delete ${dir} to start over\n`);
+        const elsewhere = !ctx.config.data_dir.startsWith(dir) ? ` and ${ctx.config.data_dir}` : '';
+        out.write(
+          `run \`npm start\` again to continue where it left off; delete ${dir}${elsewhere} to start over\n`,
+        );
       } finally {
         await sim.stop();
         await ctx.close();

@@ -321,6 +321,19 @@ async function blockedAncestor(
   return undefined;
 }
 
+/**
+ * Whether the embedded PostgreSQL can use a data directory at `dir`: as root it runs as the
+ * `postgres` user, which must be able to enter every parent directory.
+ */
+export async function embeddedCanReach(dir: string): Promise<boolean> {
+  if (userInfo().uid !== 0) return true;
+  const uid = await execFileAsync('id', ['-u', 'postgres']).then(
+    (r) => Number.parseInt(r.stdout, 10),
+    () => -1, // not created yet: it will own nothing on the way
+  );
+  return !(await blockedAncestor(path.join(path.resolve(dir), 'x'), uid));
+}
+
 async function assertTraversable(dir: string, uid: number): Promise<void> {
   const blocked = await blockedAncestor(dir, uid);
   if (!blocked) return;
