@@ -2,11 +2,10 @@
  * The API in-process against a real test database: `app.request()` with no server. Users of each
  * role exist with a password and an API token; `call` sends a request as one of them.
  */
-import { spawn } from 'node:child_process';
+
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
 import { createApp } from '../../src/api/app.ts';
 import type { ApiDeps } from '../../src/api/deps.ts';
@@ -19,6 +18,7 @@ import type { Db } from '../../src/core/db/db.ts';
 import { Variables } from '../../src/core/variables.ts';
 import { syncPools } from '../../src/engine/pools.ts';
 import { syncInstruments } from '../../src/files/repo.ts';
+import { type CliResult, sluice } from './cli.ts';
 import { createTestDb } from './db.ts';
 
 export const PASSWORD = 'correct horse battery staple';
@@ -135,43 +135,10 @@ export async function insertFile(
   );
 }
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/**
- * Runs `sluice users …` in a child process: the real program, with the users commands added if
- * `main.ts` does not register them yet.
- */
+/** Runs the real `sluice users …` command. */
 export function usersCli(
   args: string[],
   opts: { env: Record<string, string>; input?: string },
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const script = `
-    import { buildProgram, handleError } from './src/cli/main.ts';
-    import { registerUserCommands } from './src/cli/users.ts';
-    const program = buildProgram();
-    if (!program.commands.some((c) => c.name() === 'users')) {
-      registerUserCommands(program);
-      const exit = (c) => { c.exitOverride(); c.commands.forEach(exit); };
-      exit(program);
-    }
-    try { await program.parseAsync(${JSON.stringify(['node', 'sluice', 'users'])}.concat(process.argv.slice(1))); }
-    catch (err) { process.exitCode = handleError(err); }`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.stdin.end(opts.input ?? '');
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+): Promise<CliResult> {
+  return sluice(['users', ...args], opts);
 }

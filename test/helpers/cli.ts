@@ -14,13 +14,13 @@ export interface CliResult {
 /** Runs the real `sluice` command. */
 export function sluice(
   args: string[],
-  opts: { env?: Record<string, string>; cwd?: string } = {},
+  opts: { env?: Record<string, string>; cwd?: string; input?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SLUICE_BIN, ...args], {
       cwd: opts.cwd ?? root,
       env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -30,6 +30,7 @@ export function sluice(
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
+    child.stdin.end(opts.input ?? '');
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
