@@ -116,7 +116,7 @@ processing:
     expect(one(results, 'free space').status).toBe('ok');
     // a temp dir is not a mount point: only a warning, saying why
     expect(one(results, 'mount')).toMatchObject({ status: 'warn' });
-    expect(one(results, 'mount').detail).toContain('no require_mount flag yet');
+    expect(one(results, 'mount').hint).toContain('require_mount: true');
     expect(one(results, 'backup path')).toMatchObject({ status: 'ok' });
     expect(one(results, 'output path')).toMatchObject({ status: 'ok' });
     expect(one(results, 'executor')).toMatchObject({ status: 'ok', target: 'local' });

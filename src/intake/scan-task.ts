@@ -24,7 +24,7 @@ import { collisionId, fileId, sameAcquisition } from './file-id.ts';
 import { corruptedOriginalName } from './instrument-types.ts';
 import { assignProject } from './projects.ts';
 import { acquisitionSettings, decideAcquisition, type Tracked } from './rules.ts';
-import { type Candidate, freeSpace, scanFolder } from './scan.ts';
+import { type Candidate, freeSpace, isMountPoint, scanFolder } from './scan.ts';
 
 const ACTOR = 'intake';
 
@@ -87,6 +87,12 @@ export function scanHandler(deps: IntakeDeps): TaskHandlerDef {
       let candidates: Candidate[];
       let entryErrors: { path: string; message: string }[];
       try {
+        if (inst.require_mount && !(await isMountPoint(inst.watch))) {
+          // an unmounted share leaves an empty local folder: scanning it would see no files
+          const reason = `${inst.watch} is not a mount point (require_mount is set): the instrument share is not mounted`;
+          await ctx.complete((tx) => markOffline(tx, id, reason, log));
+          return;
+        }
         const r = await scanFolder(inst.watch, inst.type, {
           generic:
             inst.type === 'generic' ? { glob: inst.glob!, kind: inst.entry_kind ?? 'file' } : undefined,

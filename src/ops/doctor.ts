@@ -202,6 +202,42 @@ export async function checkSchema(db: Db): Promise<CheckResult> {
   );
 }
 
+/**
+ * Worker placement: an instrument with tags is scanned, copied and cleaned only by a worker that
+ * carries all of them. With workers running but none carrying an instrument's tags, that
+ * instrument's files wait for ever: a failure. With no worker running at all (doctor before the
+ * first start), a warning.
+ */
+export async function checkWorkerTags(db: Db, config: Config): Promise<CheckResult[]> {
+  const tagged = Object.entries(config.instruments).filter(([, i]) => i.tags.length > 0);
+  if (tagged.length === 0) return [];
+  const live = await db.query<{ id: string; host: string; tags: string[] }>(
+    `select id, host, tags from workers
+     where stopped_at is null and role <> 'web' and last_heartbeat_at > now() - make_interval(secs => $1)`,
+    [config.worker.lease_seconds],
+  );
+  return tagged.map(([id, inst]) => {
+    const target = `${id}: ${inst.tags.join(',')}`;
+    const start = `sluice start --role worker --tags ${inst.tags.join(',')}`;
+    if (live.length === 0)
+      return warn(
+        'worker tags',
+        target,
+        'no worker is running yet',
+        `on the machine that mounts ${inst.watch}: ${start}`,
+      );
+    const carriers = live.filter((w) => inst.tags.every((t) => w.tags.includes(t)));
+    if (carriers.length === 0)
+      return fail(
+        'worker tags',
+        target,
+        `${live.length} worker(s) running, none with tags ${inst.tags.join(',')}: this instrument's scans, copies and clean-up wait`,
+        `on the machine that mounts ${inst.watch}: ${start}`,
+      );
+    return ok('worker tags', target, `served by ${carriers.map((w) => `${w.id} on ${w.host}`).join(', ')}`);
+  });
+}
+
 /** Host clock against the database's: warn above 2 s, fail above 30 s (leases and schedules use both). */
 export async function checkClockSkew(db: Db, now: () => number = Date.now): Promise<CheckResult> {
   const before = now();
@@ -261,14 +297,21 @@ export async function checkWatchFolder(id: string, dir: string): Promise<CheckRe
 }
 
 /** A warning, not a failure: the config has no `require_mount` flag yet. */
-export async function checkMount(id: string, dir: string): Promise<CheckResult> {
+export async function checkMount(id: string, dir: string, required = false): Promise<CheckResult> {
   const target = `${id}: ${dir}`;
   if (await isMountPoint(dir)) return ok('mount', target, 'is a mount point');
+  if (required)
+    return fail(
+      'mount',
+      target,
+      `is not a mount point, and instruments.${id}.require_mount is set: the instrument share is not mounted, so the instrument stays offline`,
+      `mount the share at ${dir} (check /etc/fstab or the mount unit), then run sluice doctor again`,
+    );
   return warn(
     'mount',
     target,
-    'is not a mount point (only a warning: the config has no require_mount flag yet); if the instrument share should be mounted here, Sluice is watching the empty local folder',
-    'mount the share there if this is a network share; ignore this for a local disk',
+    'is not a mount point; if the instrument share should be mounted here, Sluice is watching the empty local folder',
+    `set instruments.${id}.require_mount: true for a network share (then an unmounted share marks the instrument offline); ignore this for a local disk`,
   );
 }
 
@@ -604,6 +647,14 @@ export async function runChecks(input: DoctorInput): Promise<CheckResult[]> {
       const schema = await guard('schema', 'migrations', () => checkSchema(db));
       results.push(schema);
       results.push(await guard('clock skew', 'host vs database', () => checkClockSkew(db, input.now)));
+      // a database behind by a migration still has the workers table
+      if ((await currentVersion(db).catch(() => 0)) >= 1) {
+        try {
+          results.push(...(await checkWorkerTags(db, config)));
+        } catch (err) {
+          results.push(failFrom('worker tags', 'workers', err));
+        }
+      }
       if (schema.status === 'ok') vars = new Variables(db, config.variables);
     }
 
@@ -613,7 +664,7 @@ export async function runChecks(input: DoctorInput): Promise<CheckResult[]> {
       const folder = await guard('watch folder', target, () => checkWatchFolder(id, inst.watch));
       results.push(folder);
       if (folder.status === 'fail') continue;
-      results.push(await guard('mount', target, () => checkMount(id, inst.watch)));
+      results.push(await guard('mount', target, () => checkMount(id, inst.watch, inst.require_mount)));
       const min = await minFreeGb(config, id, vars);
       results.push(
         await guard('free space', target, () => checkFreeSpace(id, inst.watch, min.gb, min.source)),

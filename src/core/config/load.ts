@@ -261,7 +261,10 @@ function secretScalarPaths(node: SNode | null, path: PathSeg[] = [], out: PathSe
   return out;
 }
 
-/** data_dir, backup.path, processing paths and instrument watch paths become absolute (relative to the config file). */
+/**
+ * data_dir, backup.path, processing paths (output, template files, the SSH key and known_hosts)
+ * and instrument watch paths become absolute (relative to the config file).
+ */
 function resolvePaths(config: Config, baseDir: string): Config {
   const abs = (p: string) => {
     const e = expandHome(p);
@@ -274,6 +277,16 @@ function resolvePaths(config: Config, baseDir: string): Config {
     processing: {
       ...config.processing,
       output_path: abs(config.processing.output_path),
+      slurm: config.processing.slurm.ssh
+        ? {
+            ...config.processing.slurm,
+            ssh: {
+              ...config.processing.slurm.ssh,
+              key_file: abs(config.processing.slurm.ssh.key_file),
+              known_hosts: abs(config.processing.slurm.ssh.known_hosts),
+            },
+          }
+        : config.processing.slurm,
       settings: Object.fromEntries(
         Object.entries(config.processing.settings).map(([n, s]) => [
           n,

@@ -37,6 +37,7 @@ const instrumentObject = z
     entry_kind: z.enum(ENTRY_KINDS).optional(),
     scan_interval_seconds: num({ gt: 0, lte: 3600 }, 'seconds').default(10),
     tags: strList('a tag').optional(),
+    require_mount: bool().default(false),
     project: str('a project id').optional(),
     acquisition: acquisitionSchema,
     move_after_backup: bool().default(false),
