@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Config, InstrumentConfig } from '../core/config/index.ts';
 import type { Tx } from '../core/db/db.ts';
 import { errorMessage, SluiceError } from '../core/errors.ts';
+import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
 import { enqueue } from '../engine/enqueue.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { note, transition } from '../files/lifecycle.ts';
@@ -60,7 +61,9 @@ export async function afterBackup(
   config: Config,
 ): Promise<void> {
   await planProcessing(tx, config, file, ACTOR);
-  if (inst?.move_after_backup && file.instrument_copy === 'present') {
+  if (inst?.move_after_backup && file.instrument_copy === 'present' && isFallback(config)) {
+    await note(tx, file.id, ACTOR, `not moved to the instrument's Backup folder: ${FALLBACK_KEEPS_DATA}`);
+  } else if (inst?.move_after_backup && file.instrument_copy === 'present') {
     await enqueue(tx, {
       kind: 'cleanup.move',
       subject: file.id,
