@@ -19,6 +19,7 @@ import { silentLogger } from '../src/core/log.ts';
 import { enqueue } from '../src/engine/enqueue.ts';
 import { statusSnapshot } from '../src/engine/status.ts';
 import { copiesOf, getFile } from '../src/files/repo.ts';
+import { reconcileReport } from '../src/ops/reconcile.ts';
 import { JOB_MANIFEST } from '../src/process/job-manifest.ts';
 import { jobsOf } from '../src/process/jobs.ts';
 import { outputDirFor } from '../src/process/paths.ts';
@@ -220,6 +221,18 @@ describe('fallback instance and catch-up', () => {
     ) as Record<string, unknown>;
     expect(manifest).toMatchObject({ key: bJobs.b1.key, file_id: 'prj_b1.raw', status: 'success' });
 
+    // what `sluice reconcile` shows on A
+    const [report] = await reconcileReport(a.db, ['astral1'], { instrument: 'astral1' });
+    expect(report).toMatchObject({
+      instrument: 'astral1',
+      files: 4,
+      backups: { associated: 2, copied: 2 },
+      jobs: { associated: 2, run: 2 },
+      stopped: [],
+      pending: 0,
+      associatedFiles: ['prj_b1.raw', 'prj_b3.raw'],
+    });
+
     // cleanup on A proceeds normally: the backups are verified in A's own records
     const r = await runRemover(a.db, { config: a.config, vars: a.vars }, 'astral1', silentLogger, {
       dryRun: false,
@@ -258,6 +271,10 @@ describe('fallback instance and catch-up', () => {
     expect(fail.status_reason).toMatch(/output_exists_mode/);
     expect((await jobsOf(a.db, 'prj_fail.raw'))[0]).toMatchObject({ associated: false, job_id: null });
     expect(await invocations(shared)).toEqual({ 'prj_diff.raw': 1, 'prj_fail.raw': 1 });
+    const [report] = await reconcileReport(a.db, ['astral1']);
+    expect(report!.stopped.map((f) => f.id)).toEqual(['prj_diff.raw', 'prj_fail.raw']);
+    expect(report!.associatedFiles).toEqual(['prj_fail.raw']); // its backup, not its failed output
+    expect(report!.jobs.associated).toBe(0);
   });
 
   it('does not associate an output whose manifest names another definition of the same settings version', async () => {
