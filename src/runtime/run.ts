@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createApp } from '../api/app.ts';
 import { startServer } from '../api/server.ts';
 import { UsageError } from '../core/errors.ts';
-import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
+import { assertSharedLocations, FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
 import { ensureSchedules, removeSchedulesExcept } from '../engine/schedules.ts';
 import { Worker } from '../engine/worker.ts';
 import { syncInstruments } from '../files/repo.ts';
@@ -41,6 +41,7 @@ export async function runProcess(
       for (const s of stops.reverse()) await s();
     },
   };
+  assertSharedLocations(config);
   try {
     if (isFallback(config)) log.warn({ mode: 'fallback' }, `FALLBACK INSTANCE: ${FALLBACK_KEEPS_DATA}`);
     if (opts.role === 'worker' || opts.role === 'all') {
