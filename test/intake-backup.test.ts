@@ -212,26 +212,29 @@ describe('intake and backup', () => {
     const dir = path.join(p.root, 'astral1');
     await writeFile(path.join(dir, 'same.raw'), 'identical');
     await writeFile(path.join(dir, 'diff.raw'), 'the real data');
-    const fake = { instrument_id: 'astral1', project_id: '_unassigned', created_at: new Date() };
+    const fake = { instrument_id: 'astral1', project_id: '_unassigned', mtime: new Date() };
     const sameDest = backupLocation(p.config, { ...fake, id: 'same.raw' });
     const diffDest = backupLocation(p.config, { ...fake, id: 'diff.raw' });
     await mkdir(path.dirname(sameDest), { recursive: true });
     await writeFile(sameDest, 'identical');
-    await writeFile(diffDest, 'something else');
+    // same name and size, other bytes: the same acquisition as far as metadata tells (a differing
+    // size makes it a re-used name with its own collision id: test/fallback.test.ts), so only the
+    // hashes tell them apart — and the file stops
+    await writeFile(diffDest, 'the fake data');
     await p.start();
     await p.waitStatus('same.raw', 'done_not_processed');
     expect((await copiesOf(p.db, 'same.raw'))[0]!.associated).toBe(true);
     const d = await p.waitStatus('diff.raw', 'error');
     expect(d.status_reason).toMatch(/existing backup at .*diff\.raw differs from the source/);
     expect(d.status_reason).toMatch(/accept-overwrite/);
-    expect(await readFile(diffDest, 'utf8')).toBe('something else'); // never overwritten silently
+    expect(await readFile(diffDest, 'utf8')).toBe('the fake data'); // never overwritten silently
     const { acceptOverwrite } = await import('../src/files/actions.ts');
     await acceptOverwrite(p.db, p.config, 'diff.raw', 'test');
     await p.waitStatus('diff.raw', 'done_not_processed');
     expect(await readFile(diffDest, 'utf8')).toBe('the real data');
     const kept = (await readdir(path.dirname(diffDest))).filter((n) => n.startsWith('diff.raw.replaced-'));
     expect(kept).toHaveLength(1);
-    expect(await readFile(path.join(path.dirname(diffDest), kept[0]!), 'utf8')).toBe('something else');
+    expect(await readFile(path.join(path.dirname(diffDest), kept[0]!), 'utf8')).toBe('the fake data');
   });
 
   it('marks an instrument offline when its folder disappears and picks up every file when it returns', async () => {

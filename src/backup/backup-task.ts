@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Config, InstrumentConfig } from '../core/config/index.ts';
 import type { Tx } from '../core/db/db.ts';
 import { errorMessage, SluiceError } from '../core/errors.ts';
+import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
 import { enqueue } from '../engine/enqueue.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { note, transition } from '../files/lifecycle.ts';
@@ -22,12 +23,20 @@ import { moveAside } from './temp.ts';
 
 const ACTOR = 'backup';
 
-/** Where the backup of `file` lives: `backup.path` + the layout with its placeholders filled. */
+/**
+ * Where the backup of `file` lives: `backup.path` + the layout with its placeholders filled.
+ *
+ * Only facts of the raw data itself go into the path — instrument, project (from its name), id (its
+ * name, see intake/file-id.ts) and the date of its last modification (UTC) — never when a database
+ * first recorded it. Two instances with separate databases (a fallback and the main one, or the main
+ * one after a database restore) therefore compute the same path for the same acquisition, and the
+ * second finds the first's copy and associates it after verifying its hashes.
+ */
 export function backupLocation(
   config: Config,
-  file: Pick<FileRow, 'id' | 'instrument_id' | 'project_id' | 'created_at'>,
+  file: Pick<FileRow, 'id' | 'instrument_id' | 'project_id' | 'mtime'>,
 ): string {
-  const d = file.created_at;
+  const d = file.mtime;
   const pad = (n: number) => String(n).padStart(2, '0');
   const values: Record<string, string> = {
     instrument: file.instrument_id,
@@ -60,7 +69,9 @@ export async function afterBackup(
   config: Config,
 ): Promise<void> {
   await planProcessing(tx, config, file, ACTOR);
-  if (inst?.move_after_backup && file.instrument_copy === 'present') {
+  if (inst?.move_after_backup && file.instrument_copy === 'present' && isFallback(config)) {
+    await note(tx, file.id, ACTOR, `not moved to the instrument's Backup folder: ${FALLBACK_KEEPS_DATA}`);
+  } else if (inst?.move_after_backup && file.instrument_copy === 'present') {
     await enqueue(tx, {
       kind: 'cleanup.move',
       subject: file.id,
@@ -151,7 +162,7 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
           [file.id, JSON.stringify(result.manifest), result.manifest.algorithm, result.manifest.totalBytes],
         );
         const reason = result.associated
-          ? `an identical verified copy already existed at ${dest}; associated without copying`
+          ? `associated existing backup at ${dest}, hash verified (${result.manifest.entries.length} file(s), ${result.manifest.algorithm}); not copied again`
           : `copied ${result.manifest.entries.length} file(s), ${result.bytes} bytes in ${result.seconds.toFixed(1)} s; read back and verified (${result.manifest.algorithm})`;
         await transition(tx, file.id, 'backed_up', {
           actor: ACTOR,

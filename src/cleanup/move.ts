@@ -12,6 +12,7 @@ import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../core/config/index.ts';
 import { PermanentError } from '../core/errors.ts';
+import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { BACKED_UP, note } from '../files/lifecycle.ts';
 import { getFile } from '../files/repo.ts';
@@ -23,6 +24,10 @@ export function moveHandler(deps: { config: Config }): TaskHandlerDef {
   return {
     kind: 'cleanup.move',
     async run(ctx) {
+      if (isFallback(deps.config)) {
+        ctx.log.warn({ fileId: ctx.task.subject }, `move skipped: ${FALLBACK_KEEPS_DATA}`);
+        return;
+      }
       const file = await getFile(ctx.db, ctx.task.subject!);
       if (file?.instrument_copy !== 'present' || !file.current_path) return;
       if (!BACKED_UP.includes(file.status)) {

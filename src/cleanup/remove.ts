@@ -5,7 +5,8 @@
  * and matching them against the hashes recorded at backup. A mismatch on either side keeps the file
  * and is raised on the file's timeline (a corrupt backup is marked `corrupt`).
  *
- * Refused outside the `production` environment unless `cleanup.allow_outside_production` is true.
+ * Refused outside the `production` environment unless `cleanup.allow_outside_production` is true,
+ * and always on a fallback instance (`instance.mode: fallback`, src/core/instance.ts).
  * With the variable `cleanup_dry_run` (default true) it only records what it would delete.
  *
  * Crash points: a kill during verification leaves everything in place; a kill during deletion of a
@@ -18,6 +19,7 @@ import path from 'node:path';
 import { verifyCopy } from '../backup/verify.ts';
 import type { Config, InstrumentConfig } from '../core/config/index.ts';
 import type { Db } from '../core/db/db.ts';
+import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
 import type { Logger } from '../core/log.ts';
 import type { Variables } from '../core/variables.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
@@ -35,6 +37,7 @@ export interface RemoverDeps {
 }
 
 export function removerSchedules(config: Config): ScheduleSpec[] {
+  if (isFallback(config)) return []; // and `sluice start` removes the schedules of an earlier run
   return Object.entries(config.instruments)
     .filter(([, inst]) => inst.cleanup.enabled)
     .map(([id, inst]) => ({
@@ -80,6 +83,7 @@ export async function runRemover(
     refused: [],
   };
   if (!inst) return { ...report, reason: `no instrument '${id}' in the config` };
+  if (isFallback(deps.config)) return { ...report, reason: FALLBACK_KEEPS_DATA };
   if (!inst.cleanup.enabled)
     return { ...report, reason: `cleanup is not enabled for ${id} (instruments.${id}.cleanup.enabled)` };
   if (deps.config.environment !== 'production' && !deps.config.cleanup.allow_outside_production) {

@@ -14,6 +14,7 @@ import { registerDrainCommands } from './drain.ts';
 import { registerFileCommands } from './files.ts';
 import { registerJobCommands } from './jobs.ts';
 import { registerPoolCommands } from './pools.ts';
+import { registerReconcileCommand } from './reconcile.ts';
 import { registerStartCommand } from './start.ts';
 import { registerStatusCommand } from './status.ts';
 import { registerUserCommands } from './users.ts';
@@ -58,6 +59,7 @@ Docs: README.md, docs/configuration.md, docs/failure-modes.md`,
   registerStatusCommand(program);
   registerDoctorCommand(program);
   registerDrainCommands(program);
+  registerReconcileCommand(program);
   registerUserCommands(program);
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { withInstanceMode } from '../core/instance.ts';
 import { openContext } from '../runtime/context.ts';
 import { parseRole, runProcess, untilSignal } from '../runtime/run.ts';
 import { globals, parseIntArg } from './common.ts';
@@ -23,26 +24,37 @@ export function registerStartCommand(program: Command): void {
     )
     .option('--concurrency <n>', 'tasks this process runs at once (default: worker.concurrency)')
     .option('-p, --port <port>', 'web server port (default: server.port)')
+    .option(
+      '--fallback',
+      'run as a fallback instance (own database; never moves or removes instrument data): same as instance.mode fallback',
+    )
     .addHelpText(
       'after',
       `
 Work that needs an instrument's mount carries the tag instrument:<id>; start the worker on the
 machine that mounts it with --tags instrument:<id>. SIGTERM/SIGINT stop gracefully: nothing new
 is claimed, running tasks get worker.shutdown_grace_seconds to finish, then their leases are
-released so another worker continues them.`,
+released so another worker continues them.
+
+--fallback: a stand-in while the main instance is down (docs/fallback.md). It backs up and processes
+into the same backup and output locations, and never moves or removes instrument data.`,
     )
     .action(
-      async (opts: { role: string; tags?: string; concurrency?: string; port?: string }, cmd: Command) => {
+      async (
+        opts: { role: string; tags?: string; concurrency?: string; port?: string; fallback?: boolean },
+        cmd: Command,
+      ) => {
         const role = parseRole(opts.role);
         const concurrency =
           opts.concurrency === undefined ? undefined : parseIntArg('--concurrency', opts.concurrency, 1);
         const port = opts.port === undefined ? undefined : parseIntArg('--port', opts.port, 0);
         const ctx = await openContext(globals(cmd), { schema: 'migrate' });
+        if (opts.fallback) ctx.config = withInstanceMode(ctx.config, 'fallback');
         try {
           const tags = [...new Set([...ctx.config.worker.tags, ...parseTags(opts.tags)])];
           const running = await runProcess(ctx, { role, tags, concurrency, port });
           process.stderr.write(
-            `sluice ${role} running${running.worker ? ` (worker ${running.worker.id}${tags.length ? `, tags ${tags.join(',')}` : ''})` : ''}${running.webUrl ? `, web ${running.webUrl}` : ''}; Ctrl-C stops\n`,
+            `sluice ${role}${ctx.config.instance.mode === 'fallback' ? ' (FALLBACK instance: instrument data is never moved or removed)' : ''} running${running.worker ? ` (worker ${running.worker.id}${tags.length ? `, tags ${tags.join(',')}` : ''})` : ''}${running.webUrl ? `, web ${running.webUrl}` : ''}; Ctrl-C stops\n`,
           );
           if (running.webUrl) await announceFirstAdmin(ctx.db, process.stderr, running.webUrl);
           const sig = await untilSignal((s) =>

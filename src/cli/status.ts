@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { FALLBACK_KEEPS_DATA } from '../core/instance.ts';
 import { statusSnapshot } from '../engine/status.ts';
 import { withContext } from './common.ts';
 import { ago, printJson, printTable } from './output.ts';
@@ -13,15 +14,20 @@ export function registerStatusCommand(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withContext(cmd, async ({ db, config }) => {
         const { processes, pools, queues } = await statusSnapshot(db, config.worker.lease_seconds * 1000 * 2);
+        const fallback =
+          config.instance.mode === 'fallback' || processes.some((p) => p.alive && p.mode === 'fallback');
+        const instance = { mode: fallback ? 'fallback' : 'normal' };
         if (opts.json) {
-          printJson({ processes, pools, queues });
+          printJson({ instance, processes, pools, queues });
           return;
         }
+        if (fallback) process.stdout.write(`INSTANCE: FALLBACK — ${FALLBACK_KEEPS_DATA}\n\n`);
         process.stdout.write('PROCESSES\n');
         printTable(
           processes.map((p) => ({
             id: p.id,
             role: p.role,
+            mode: p.mode,
             tags: p.tags.join(',') || '-',
             running: p.running,
             heartbeat: `${ago(p.last_heartbeat_at)}${p.alive ? '' : ' (STALE)'}`,

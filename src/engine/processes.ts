@@ -9,6 +9,8 @@ export interface ProcessInfo {
   tags: string[];
   kinds: string[];
   version: string;
+  /** The instance mode (`normal`, `fallback`); default `normal`. */
+  mode?: string;
 }
 
 export function newProcessId(): string {
@@ -17,9 +19,9 @@ export function newProcessId(): string {
 
 export async function registerProcess(q: Queryable, p: ProcessInfo): Promise<void> {
   await q.exec(
-    `insert into workers (id, host, pid, role, tags, kinds, version) values ($1, $2, $3, $4, $5, $6, $7)
+    `insert into workers (id, host, pid, role, tags, kinds, version, mode) values ($1, $2, $3, $4, $5, $6, $7, $8)
      on conflict (id) do update set last_heartbeat_at = now(), stopped_at = null`,
-    [p.id, hostname(), process.pid, p.role, p.tags, p.kinds, p.version],
+    [p.id, hostname(), process.pid, p.role, p.tags, p.kinds, p.version, p.mode ?? 'normal'],
   );
 }
 
@@ -39,6 +41,7 @@ export interface ProcessRow {
   tags: string[];
   kinds: string[];
   version: string;
+  mode: string;
   started_at: Date;
   last_heartbeat_at: Date;
   stopped_at: Date | null;

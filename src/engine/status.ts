@@ -52,6 +52,7 @@ export async function statusSnapshot(db: Queryable, staleMs: number) {
     host: p.host,
     pid: p.pid,
     role: p.role,
+    mode: p.mode,
     tags: p.tags,
     running: Number(p.running),
     started_at: p.started_at,

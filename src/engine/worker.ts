@@ -29,6 +29,8 @@ export interface WorkerOptions {
   id?: string;
   role?: string;
   version?: string;
+  /** The instance mode recorded for `sluice status` (`normal`, `fallback`). */
+  mode?: string;
   tags?: string[];
   concurrency?: number;
   leaseMs?: number;
@@ -62,6 +64,7 @@ export class Worker {
   private readonly backoffBaseMs: number;
   private readonly role: string;
   private readonly version: string;
+  private readonly mode: string;
   private readonly running = new Map<string, Running>();
   private stopping = false;
   private loopDone: Promise<void> | undefined;
@@ -86,6 +89,7 @@ export class Worker {
     this.backoffBaseMs = opts.backoffBaseMs ?? 1000;
     this.role = opts.role ?? 'worker';
     this.version = opts.version ?? '0';
+    this.mode = opts.mode ?? 'normal';
   }
 
   get runningCount(): number {
@@ -99,12 +103,13 @@ export class Worker {
       tags: this.tags,
       kinds: [...this.handlers.keys()],
       version: this.version,
+      mode: this.mode,
     });
     await this.listen();
     this.timers.push(setInterval(() => void this.heartbeat(), this.heartbeatMs));
     this.loopDone = this.loop();
     this.log.info(
-      { kinds: [...this.handlers.keys()], tags: this.tags, concurrency: this.concurrency },
+      { kinds: [...this.handlers.keys()], tags: this.tags, concurrency: this.concurrency, mode: this.mode },
       'worker started',
     );
   }

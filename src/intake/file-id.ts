@@ -3,8 +3,11 @@
  *
  * A raw file's id is its name as the instrument wrote it (`fileId`). Instruments reuse names (a
  * method re-run, a sample queue restarted), so the same name can come back with different content.
- * The second acquisition then gets a collision id, `<YYYYMMDD-HHMMSS>-<name>` (UTC, time of
- * detection), and the first keeps its id and history.
+ * The second acquisition then gets a collision id, `<YYYYMMDD-HHMMSS>-<name>` (UTC, the raw data's
+ * modification time when first seen; the detection time only when two collisions of one name share a
+ * second), and the first keeps its id and history. Both ids depend only on the raw data, never on
+ * when a database recorded it, so two instances with separate databases agree on them; a name new
+ * to one database is checked against the shared backup area first (backup-identity.ts).
  *
  * Policy (`sameAcquisition`): is what we see now at a known name still the file we have a record of?
  *  - The recorded acquisition has not finished (acquiring): yes. A growing file changes size and
@@ -26,7 +29,7 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
 }
 
-/** The id for a name that reappeared with different content: `<YYYYMMDD-HHMMSS>-<name>`, in UTC. */
+/** The id for a name that reappeared with different content: `<YYYYMMDD-HHMMSS>-<name>`, in UTC (`at`: its mtime). */
 export function collisionId(name: string, at: Date): string {
   if (Number.isNaN(at.getTime())) throw new RangeError(`collisionId: invalid date for ${name}`);
   const d = `${pad(at.getUTCFullYear(), 4)}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}`;

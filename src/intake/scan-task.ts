@@ -6,7 +6,8 @@
  *
  * Identity: the latest record of a name on an instrument is the file. A name that reappears with
  * different content after its acquisition finished becomes a new record with a collision id; the
- * old record stays. A file that disappears before it was backed up is reported on its record
+ * old record stays. Ids of new records are decided with the shared backup area
+ * (backup-identity.ts), so separate databases agree on them (fallback and catch-up). A file that disappears before it was backed up is reported on its record
  * (`error`, or `acquisition_failed` when the instrument renamed it `_CORRUPTED`), never crashed on.
  * An unreachable folder marks the instrument offline and records nothing about its files.
  */
@@ -20,7 +21,8 @@ import { recordEvent } from '../engine/events.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { ACQUIRING, type FileStatus, transition, transitionMany } from '../files/lifecycle.ts';
-import { collisionId, fileId, sameAcquisition } from './file-id.ts';
+import { identifyNew, type NewIdentity } from './backup-identity.ts';
+import { collisionId, sameAcquisition } from './file-id.ts';
 import { corruptedOriginalName } from './instrument-types.ts';
 import { assignProject } from './projects.ts';
 import { acquisitionSettings, decideAcquisition, type Tracked } from './rules.ts';
@@ -199,7 +201,13 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
   // Writes are collected and sent in a few multi-row statements at the end of each phase: a scan that
   // finds 10,000 new files makes ~10 round trips, not ~50,000.
   const changedRows: ChangedRow[] = [];
-  const fresh: { newId: string; c: Candidate; t: Tracked; rec: KnownRow | undefined }[] = [];
+  const fresh: {
+    ident: NewIdentity;
+    project: string;
+    c: Candidate;
+    t: Tracked;
+    rec: KnownRow | undefined;
+  }[] = [];
 
   // the database keeps mtimes to the millisecond; compare at that precision
   for (const c of r.candidates) c.mtimeMs = Math.floor(c.mtimeMs);
@@ -246,23 +254,29 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
       continue;
     }
     // new raw data, or a name that came back with other content (collision)
-    fresh.push({ newId: rec ? collisionId(c.name, new Date(r.now)) : fileId(c.name), c, t, rec });
+    const project = inst.project ?? assignProject(c.name, projects, config.fallback_project);
+    fresh.push({ ident: await identifyNew(config, id, project, c, rec !== undefined), project, c, t, rec });
   }
   await updateChanged(tx, changedRows);
 
-  // ids already taken by another instrument's file of the same name are skipped
+  // A plain id already taken by another instrument's file of the same name is skipped; a collision
+  // id taken by an earlier collision within the same second gets the detection time instead.
   const taken = new Set(
     (
       await tx.query<{ id: string }>('select id from files where id = any($1::text[])', [
-        fresh.filter((x) => !x.rec).map((x) => x.newId),
+        fresh.map((x) => x.ident.id),
       ])
     ).map((row) => row.id),
   );
   const inserts: NewFileRow[] = [];
-  for (const { newId, c, t, rec } of fresh) {
-    if (!rec && taken.has(newId)) continue;
+  for (const { ident, project, c, t, rec } of fresh) {
+    let newId = ident.id;
+    if (taken.has(newId)) {
+      if (!ident.collision) continue;
+      newId = collisionId(c.name, new Date(r.now));
+      if (taken.has(newId)) continue; // the next scan tries again
+    }
     taken.add(newId);
-    const project = inst.project ?? assignProject(c.name, projects, config.fallback_project);
     inserts.push({
       id: newId,
       name: c.name,
@@ -275,7 +289,7 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
       main_file_present: c.mainFilePresent,
       reason: rec
         ? `the name ${c.name} reappeared with different content; the earlier record ${rec.id} is kept`
-        : `found in ${inst.watch}`,
+        : (ident.reason ?? `found in ${inst.watch}`),
       data: { size: c.size, path: c.path, project },
     });
     stats.newFiles++;

@@ -33,6 +33,8 @@ export interface JobRow {
   outcome: 'success' | 'known_error' | 'unknown_error' | null;
   reason: string | null;
   cancel_requested_by: string | null;
+  /** Recorded from an existing output whose manifest is this job's; nothing was submitted. */
+  associated: boolean;
   submitted_at: Date | null;
   finished_at: Date | null;
   created_at: Date;

@@ -79,12 +79,19 @@ export async function templateText(s: SettingsConfig): Promise<string> {
   }
 }
 
+/** The definition recorded for a settings entry (the template inlined) and its content hash. */
+export async function settingsDefinition(
+  s: SettingsConfig,
+): Promise<{ definition: Record<string, unknown>; hash: string }> {
+  const definition = { ...s, template: await templateText(s), template_file: undefined };
+  return { definition, hash: createHash('sha256').update(JSON.stringify(definition)).digest('hex') };
+}
+
 /** Records each settings version; refuses a changed definition under an existing version. */
 export async function syncSettings(q: Queryable, config: Config): Promise<void> {
   checkSettingsRefs(config);
   for (const [name, s] of Object.entries(config.processing.settings)) {
-    const definition = { ...s, template: await templateText(s), template_file: undefined };
-    const hash = createHash('sha256').update(JSON.stringify(definition)).digest('hex');
+    const { definition, hash } = await settingsDefinition(s);
     const row = await q.maybeOne<{ content_hash: string }>(
       `insert into processing_settings (name, version, software, software_version, definition, content_hash)
        values ($1, $2, $3, $4, $5::jsonb, $6)

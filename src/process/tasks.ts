@@ -18,17 +18,26 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { backupLocation } from '../backup/backup-task.ts';
 import type { Config } from '../core/config/index.ts';
-import type { Db, Tx } from '../core/db/db.ts';
+import type { Db, Queryable, Tx } from '../core/db/db.ts';
 import { errorMessage, PermanentError, SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Variables } from '../core/variables.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { note, transition } from '../files/lifecycle.ts';
-import { type FileRow, getFile } from '../files/repo.ts';
+import { type FileRow, getFile, verifiedCopy } from '../files/repo.ts';
 import { loadExtractor } from '../metrics/registry.ts';
 import { type Executor, FINAL_STATES, type JobStatus } from './executors/types.ts';
 import { FILES } from './executors/wrapper.ts';
+import {
+  describeManifest,
+  type JobIdentity,
+  type JobManifest,
+  manifestMismatch,
+  newManifest,
+  readJobManifest,
+  writeJobManifest,
+} from './job-manifest.ts';
 import { ACTIVE_STATES, createJob, getJob, type JobRow } from './jobs.ts';
 import { clusterPath } from './paths.ts';
 import { templateText } from './settings.ts';
@@ -55,9 +64,12 @@ export function processSchedules(config: Config): ScheduleSpec[] {
   ];
 }
 
-/** The raw data as the job sees it: the verified backup (a file, a folder, or a set's main file). */
-function rawPathFor(config: Config, file: FileRow): string {
-  const loc = backupLocation(config, file);
+/**
+ * The raw data as the job sees it: the verified backup (a file, a folder, or a set's main file), at
+ * the location recorded when it was verified.
+ */
+async function rawPathFor(q: Queryable, config: Config, file: FileRow): Promise<string> {
+  const loc = (await verifiedCopy(q, file.id))?.location ?? backupLocation(config, file);
   return clusterPath(config, file.kind === 'files' ? path.join(loc, file.name) : loc);
 }
 
@@ -87,10 +99,30 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
       }
       const executor = await deps.executor();
       const log = ctx.log.child({ fileId: file.id, job: job.key });
+      const identity = await jobIdentity(ctx.db, job);
+
+      // 0. an output this very job already produced — written by another instance (a fallback
+      //    while this one was down) or before a database restore — is associated, not run again.
+      //    Only a manifest naming this job's key, file and settings hash with status success counts.
+      const read = await readJobManifest(job.output_dir);
+      let notThisJob: string | undefined; // why the existing output is not accepted as this job's
+      let preparedOnly = false; // the folder was prepared for this job, which never started
+      if (read && 'invalid' in read) notThisJob = read.invalid;
+      else if (read) {
+        const m = read.manifest;
+        const mismatch = manifestMismatch(m, identity);
+        if (mismatch) notThisJob = `its job manifest is not this job's: ${mismatch}`;
+        else if (m.status === 'success') {
+          await associateOutput(ctx, deps, executor, job, file, m, log);
+          return;
+        } else if (m.status === 'failed') {
+          notThisJob = `its job manifest records a failed run of this job (${describeManifest(m)}${m.reason ? `: ${m.reason}` : ''})`;
+        } else preparedOnly = !existsSync(path.join(job.output_dir, FILES.key));
+      }
 
       // 1. a job submitted before a crash is found by its key, not submitted again. Only a job that
       //    got as far as its reservation ('submitting') or its folder can have been submitted.
-      const mayExist = job.state === 'submitting' || existsSync(job.output_dir);
+      const mayExist = !notThisJob && (job.state === 'submitting' || existsSync(job.output_dir));
       const found = mayExist
         ? await executor.findByKey(job.key, clusterPath(config, job.output_dir))
         : undefined;
@@ -138,13 +170,13 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
       // 3. the output folder
       let outDir = job.output_dir;
       let outputNote: string | undefined;
-      if (existsSync(outDir)) {
+      if (existsSync(outDir) && !preparedOnly) {
         const mode = await deps.vars.get('output_exists_mode');
         switch (mode) {
           case 'raise':
             throw new PermanentError(
               'process.output_exists',
-              `the output folder ${outDir} already exists`,
+              `the output folder ${outDir} already exists${notThisJob ? ` and was not associated: ${notThisJob}` : ''}`,
               'look at it; then set the variable output_exists_mode to overwrite (old folder kept renamed), associate (attach the job found in it) or add (new folder), and retry the file',
             );
           case 'overwrite': {
@@ -169,7 +201,7 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
                 job,
                 id,
                 st && st.state !== 'UNKNOWN' ? st.state : 'PENDING',
-                `associated with job ${id} found in the existing output folder`,
+                `associated with job ${id} found in the existing output folder (output_exists_mode associate)${notThisJob ? `, although ${notThisJob}` : ''}`,
               ),
             );
             return;
@@ -186,10 +218,18 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
         path.join(outDir, 'sluice-settings.json'),
         `${JSON.stringify({ name: job.settings_name, version: job.settings_version, software: settings.software, software_version: settings.software_version, params }, null, 2)}\n`,
       );
+      await writeJobManifest(
+        outDir,
+        newManifest(identity, config.instance.mode, {
+          status: 'submitted',
+          submitted_at: new Date().toISOString(),
+          metrics: metricsInfo(config, job.settings_name),
+        }),
+      );
 
       // 4. render and submit
       const vars = {
-        raw_path: rawPathFor(config, file),
+        raw_path: await rawPathFor(ctx.db, config, file),
         raw_name: file.name,
         file_id: file.id,
         project: file.project_id,
@@ -261,6 +301,104 @@ async function recordSubmitted(
   if (FINAL_STATES.has(state as never)) {
     // found already finished: the next poll reads its outcome
     await tx.exec(`update jobs set state = 'RUNNING' where id = $1`, [job.id]);
+  }
+}
+
+/** The job's identity for manifests: key, file, settings name, version and recorded content hash. */
+async function jobIdentity(q: Queryable, job: JobRow): Promise<JobIdentity> {
+  const row = await q.maybeOne<{ content_hash: string }>(
+    'select content_hash from processing_settings where name = $1 and version = $2',
+    [job.settings_name, job.settings_version],
+  );
+  return {
+    key: job.key,
+    file_id: job.file_id,
+    settings: { name: job.settings_name, version: job.settings_version, hash: row?.content_hash ?? '' },
+  };
+}
+
+/** The extractor of a settings entry and the file it reads, for the manifest. */
+function metricsInfo(config: Config, settingsName: string): JobManifest['metrics'] {
+  const spec = config.processing.settings[settingsName]?.metrics;
+  if (!spec) return null;
+  const file = spec.options?.file;
+  return {
+    type: spec.type,
+    file: typeof file === 'string' ? file : spec.type === 'alphadia' ? 'stat.tsv' : null,
+  };
+}
+
+/**
+ * Records a job from a finished output whose manifest is this job's (key, file, settings hash) and
+ * says success: COMPLETED, `associated`, metrics read from the output; nothing is submitted.
+ */
+async function associateOutput(
+  ctx: Parameters<TaskHandlerDef['run']>[0],
+  deps: ProcessDeps,
+  executor: Executor,
+  job: JobRow,
+  file: FileRow,
+  m: JobManifest,
+  log: Logger,
+): Promise<void> {
+  const tail = await executor
+    .logTail(clusterPath(deps.config, job.output_dir), 40)
+    .catch((err) => `(log not readable: ${errorMessage(err)})`);
+  await ctx.complete(async (tx) => {
+    let outcome: JobRow['outcome'] = 'success';
+    let reason = `associated the existing output of ${describeManifest(m)}`;
+    const problem = await extractMetrics(deps, tx, job, file, log);
+    if (problem) {
+      outcome = 'known_error';
+      reason = problem;
+    }
+    await tx.exec(
+      `update jobs set job_id = $2, state = 'COMPLETED', associated = true, exit_code = $3, elapsed_s = $4, log_tail = $5,
+         outcome = $6, reason = $7, submitted_at = coalesce($8::timestamptz, now()), finished_at = coalesce($9::timestamptz, now()), updated_at = now()
+       where id = $1`,
+      [job.id, m.job_id, m.exit_code, m.elapsed_s, tail, outcome, reason, m.submitted_at, m.finished_at],
+    );
+    await note(
+      tx,
+      job.file_id,
+      ACTOR,
+      `${job.settings_name} v${job.settings_version}: associated the existing output in ${job.output_dir} (${describeManifest(m)}); its manifest matches job ${job.key} and the settings hash, so it was not submitted again${problem ? `; but ${problem}` : ''}`,
+      { job: job.key, jobId: m.job_id, associated: true },
+    );
+    await settleFile(tx, job.file_id, deps.config);
+  });
+  log.info({ jobId: m.job_id, outputDir: job.output_dir }, 'associated an existing output; not submitted');
+}
+
+/** The final manifest of a job just recorded; a failure to write it is reported, not fatal. */
+async function writeFinalManifest(
+  q: Queryable,
+  config: Config,
+  job: JobRow,
+  st: JobStatus,
+  outcome: JobRow['outcome'],
+  reason: string,
+  log: Logger,
+): Promise<string | undefined> {
+  try {
+    await writeJobManifest(
+      job.output_dir,
+      newManifest(await jobIdentity(q, job), config.instance.mode, {
+        status: outcome === 'success' ? 'success' : 'failed',
+        job_id: job.job_id,
+        state: st.state,
+        exit_code: st.exitCode ?? null,
+        elapsed_s: st.elapsedSeconds ?? null,
+        reason,
+        metrics: metricsInfo(config, job.settings_name),
+        submitted_at: job.submitted_at?.toISOString() ?? null,
+        finished_at: new Date().toISOString(),
+      }),
+    );
+    return undefined;
+  } catch (err) {
+    log.warn({ job: job.key, err: errorMessage(err) }, 'cannot write the job manifest');
+    return ` (the job manifest in ${job.output_dir} could not be written: ${errorMessage(err)}; another instance will not recognise this output)`;
   }
 }
 
@@ -455,11 +593,12 @@ export async function pollJobs(db: Db, deps: ProcessDeps, log: Logger): Promise<
         [job.id, st.state, st.exitCode ?? null, st.elapsedSeconds ?? null, tail, outcome, reason],
       );
       if (n === 0) return; // another poller recorded it
+      const manifestProblem = await writeFinalManifest(tx, config, job, st, outcome, reason, log);
       await note(
         tx,
         job.file_id,
         ACTOR,
-        `${job.settings_name} v${job.settings_version} job ${job.job_id}: ${st.state} — ${reason}`,
+        `${job.settings_name} v${job.settings_version} job ${job.job_id}: ${st.state} — ${reason}${manifestProblem ?? ''}`,
         { exitCode: st.exitCode ?? null },
       );
       await settleFile(tx, job.file_id, config);

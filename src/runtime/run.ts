@@ -8,6 +8,7 @@ import path from 'node:path';
 import { createApp } from '../api/app.ts';
 import { startServer } from '../api/server.ts';
 import { UsageError } from '../core/errors.ts';
+import { assertSharedLocations, FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
 import { ensureSchedules, removeSchedulesExcept } from '../engine/schedules.ts';
 import { Worker } from '../engine/worker.ts';
 import { syncInstruments } from '../files/repo.ts';
@@ -40,7 +41,9 @@ export async function runProcess(
       for (const s of stops.reverse()) await s();
     },
   };
+  assertSharedLocations(config);
   try {
+    if (isFallback(config)) log.warn({ mode: 'fallback' }, `FALLBACK INSTANCE: ${FALLBACK_KEEPS_DATA}`);
     if (opts.role === 'worker' || opts.role === 'all') {
       const executors = executorProvider(config);
       stops.push(() => executors.close());
@@ -65,6 +68,7 @@ export async function runProcess(
         handlers: stage.handlers,
         role: opts.role,
         version: VERSION,
+        mode: config.instance.mode,
         tags: opts.tags,
         concurrency: opts.concurrency ?? config.worker.concurrency,
         leaseMs: config.worker.lease_seconds * 1000,

@@ -67,6 +67,7 @@ export async function createPipeline(
         db,
         log: silentLogger,
         handlers: stage.handlers,
+        mode: config.instance.mode,
         pollMs: 100,
         scheduleTickMs: 50,
         leaseMs: 5000,

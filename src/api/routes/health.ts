@@ -16,7 +16,7 @@ export const healthRoutes: AnyRoute[] = [
     role: 'public',
     tag: 'health',
     summary: 'the process is up (no database access)',
-    handle: (c, { deps }) => c.json({ ok: true, version: deps.version }),
+    handle: (c, { deps }) => c.json({ ok: true, version: deps.version, mode: deps.config.instance.mode }),
   }),
   route({
     method: 'GET',

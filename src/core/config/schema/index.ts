@@ -11,6 +11,7 @@ import { backupSchema } from './backup.ts';
 import { cleanupSchema } from './cleanup.ts';
 import { always, str } from './common.ts';
 import { databaseSchema } from './database.ts';
+import { instanceSchema } from './instance.ts';
 import { instrumentsSchema } from './instruments.ts';
 import { logSchema } from './log.ts';
 import { poolsSchema } from './pools.ts';
@@ -27,6 +28,7 @@ export const sections = {
   /** Set by the loader from --env / SLUICE_ENV; not written in the file. */
   environment: z.enum(ENVIRONMENTS),
   data_dir: str('a directory path').default('./sluice-data'),
+  instance: instanceSchema,
   database: databaseSchema,
   log: logSchema,
   server: serverSchema,
