@@ -16,7 +16,7 @@ import { changedBetween, sourceChanged } from './compare.ts';
 import { copyFileHashing, type ReadBackCheck } from './copy-file.ts';
 import type { FastChecksum } from './fastsum.ts';
 import { fsyncDir, sourceError, targetError, throwIfAborted } from './fsutil.ts';
-import { sameHash } from './hash.ts';
+import { CHUNK_BYTES, sameHash } from './hash.ts';
 import {
   listSourceTree,
   type Manifest,
@@ -107,33 +107,74 @@ async function makeDirs(c: Ctx): Promise<[string, number][]> {
 
 type Copied = { entry: ManifestEntry; back: ReadBackFile; check: ReadBackCheck }[];
 
+/**
+ * Files up to this size are copied several at a time (SMALL_CONCURRENCY): each ends with its own
+ * fsync, and a folder of many small files would otherwise wait for those one after the other. The
+ * file system commits concurrent fsyncs together. Larger files go one at a time with the shared
+ * double buffer (their cost is bytes, not syncs).
+ */
+export const SMALL_FILE_BYTES = 4 * 1024 * 1024;
+/** At most this many small files in flight: libuv's thread pool has 4 threads by default. */
+const SMALL_CONCURRENCY = 4;
+
 /** One read of the source per file, hashed on the way; each file re-stat'ed afterwards. */
 async function copyPass(c: Ctx, readBack: ReadBack): Promise<Copied> {
   const { spec } = c.o;
+  const files = c.o.before.files;
   let done = 0;
-  const copied: Copied = [];
-  for (const e of c.o.before.files) {
+  const copied: Copied = new Array(files.length);
+  const copyOne = async (i: number, bufs: [Buffer, Buffer]) => {
+    const e = files[i]!;
     const src = sourcePath(spec, e.rel);
-    const base = done;
+    let mine = 0;
     const got = await copyFileHashing(src, c.tp(e.rel), {
       algorithm: c.o.algorithm,
       fast: c.o.fast,
       mode: fileMode,
       signal: c.o.signal,
-      bufs: c.o.bufs,
+      bufs,
       readBack,
       targetDir: c.o.targetDir,
       bytesNeeded: c.total,
-      onBytes: (n) => c.o.onProgress(base + n),
+      onBytes: (n) => {
+        done += n - mine;
+        mine = n;
+        c.o.onProgress(done);
+      },
     });
-    done += got.bytes;
     const st = await c.srcStat(src);
     const why: string[] = [];
     if (got.bytes !== e.size || st.size !== e.size) {
       why.push(`${src}: size was ${e.size} bytes, read ${got.bytes}, now ${st.size}`);
     } else if (st.mtimeMs !== e.mtimeMs) why.push(`${src}: modified while being copied (mtime changed)`);
     if (why.length > 0) throw sourceChanged(c.label, why, 'while it was being copied');
-    copied.push({ entry: { ...e, hash: got.hash }, back: got.readBack, check: got.check });
+    copied[i] = { entry: { ...e, hash: got.hash }, back: got.readBack, check: got.check };
+  };
+  const small: number[] = [];
+  for (let i = 0; i < files.length; i++) {
+    if (files.length > 1 && files[i]!.size <= SMALL_FILE_BYTES) small.push(i);
+    else await copyOne(i, c.o.bufs);
+  }
+  if (small.length > 0) {
+    // A worker stops taking files after any failure; every copy in flight ends before we return,
+    // so no descriptor is open when the caller removes the temp tree.
+    let failed = false;
+    const lanes = Array.from({ length: Math.min(SMALL_CONCURRENCY, small.length) }, async () => {
+      // big enough to read most small files in one call (the next read then returns 0)
+      const largest = small.reduce((m, i) => Math.max(m, files[i]!.size + 1), 64 * 1024);
+      const size = Math.min(largest, CHUNK_BYTES);
+      const bufs: [Buffer, Buffer] = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+      while (!failed && small.length > 0) {
+        const i = small.shift()!;
+        await copyOne(i, bufs).catch((err) => {
+          failed = true;
+          throw err;
+        });
+      }
+    });
+    const settled = await Promise.allSettled(lanes);
+    const rejected = settled.find((r) => r.status === 'rejected');
+    if (rejected) throw (rejected as PromiseRejectedResult).reason;
   }
   // Files added to or removed from a folder meanwhile.
   const root = spec.kind === 'files' ? spec.dir : spec.path;
