@@ -10,7 +10,8 @@
  * 3. `dest` exists? Compare it with the source (existing.ts): same → `associated`, nothing written;
  *    different → PermanentError `backup.target_differs`. Read-only. `dest` is never overwritten.
  * 4. Write a temp (a file, or a directory tree) in `.<name>.sluice-partial/` beside dest, hashing
- *    the source in the same read pass (copy-file.ts), fsync each file. Each chunk read goes to two
+ *    the source in the same read pass (copy-file.ts), fsync each file (small files of a folder four
+ *    at a time, so their fsyncs overlap: copy-tree.ts). Each chunk read goes to two
  *    digests: the recorded one (sha256 by default, `manifest.algorithm`) and a fast 128-bit checksum
  *    (two seeded XXH3-64 streams, fastsum.ts) that only the read-back uses. Killed here: a partial
  *    temp remains, never a partial `dest`; step 1 of the next attempt removes it.
