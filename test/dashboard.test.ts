@@ -286,6 +286,12 @@ describe.skipIf(!chromiumPath)('the dashboard in Chromium', () => {
     expect(direct.status).toBe(403);
     expect(direct.body.code).toBe('auth.forbidden');
     expect(await h.deps.vars.get('stuck_file_minutes')).toBe(90);
+
+    // the session ends on the server: the next request answers 401 and the login page shows
+    await h.db.exec(`delete from sessions where user_id = (select id from users where name = 'viewer')`);
+    await viewer.getByRole('link', { name: 'Files', exact: true }).click();
+    await viewer.waitForURL(/\/login\?next=%2Ffiles/);
+    await viewer.getByLabel('User name').waitFor();
   });
 
   it('fits a phone screen: no sideways scrolling on the overview, files and a file', async () => {

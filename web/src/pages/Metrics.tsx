@@ -52,18 +52,23 @@ function seriesChart(s: MetricSeries, name: string) {
 
 function MetricChart({ name, s, k }: { name: string; s: MetricSeries; k: number }) {
   const c = useMemo(() => seriesChart(s, name), [s, name]);
-  if (s.t.length === 0)
+  const withValue = s.value.filter((v) => v !== null).length;
+  if (withValue === 0)
     return (
       <section className="card metric">
         <h2>{name}</h2>
-        <Empty title="No values in this range">Widen the dates or choose another instrument.</Empty>
+        <Empty title="No values in this range">
+          {s.t.length === 0
+            ? 'Widen the dates or choose another instrument.'
+            : `${s.t.length} runs recorded ${name}, none of them with a value (the processing output had none).`}
+        </Empty>
       </section>
     );
   return (
     <section className="card metric" aria-labelledby={`m-${name}`}>
       <h2 id={`m-${name}`}>{name}</h2>
       <p className="muted small">
-        {s.t.length} points{s.truncated && ' (the most recent; narrow the dates for older ones)'} · band:
+        {withValue} points{s.truncated && ' (the most recent; narrow the dates for older ones)'} · band:
         rolling mean ± {k}·sd · {c.list.length} outside
       </p>
       <Chart
