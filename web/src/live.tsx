@@ -1,7 +1,8 @@
 /**
  * Live updates: one EventSource on `/api/events` for the whole dashboard. File events mark the
- * data they touch as stale (at most once a second), and TanStack Query refetches what is on
- * screen: the file list, an open file, the instrument cards. A closed stream (server restart,
+ * data they touch as stale, and TanStack Query refetches what is on screen: an open file and the
+ * file list at most once a second, the instrument cards (counts over the whole files table) at
+ * most every 15 seconds. A closed stream (server restart,
  * ended session) is reopened after a pause; the stream resumes after the last event it saw.
  */
 import { useQueryClient } from '@tanstack/react-query';
@@ -25,6 +26,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     let reopen: ReturnType<typeof setTimeout> | undefined;
     let flush: ReturnType<typeof setTimeout> | undefined;
     let lastId: string | undefined;
+    let cardsAt = 0;
     const touched = new Set<string>();
     let closed = false;
 
@@ -33,7 +35,10 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       for (const id of touched) void qc.invalidateQueries({ queryKey: ['file', id] });
       touched.clear();
       void qc.invalidateQueries({ queryKey: ['files'] });
-      void qc.invalidateQueries({ queryKey: ['instruments'] });
+      if (Date.now() - cardsAt > 15_000) {
+        cardsAt = Date.now();
+        void qc.invalidateQueries({ queryKey: ['instruments'] });
+      }
     };
 
     const open = () => {
