@@ -2,11 +2,14 @@
  * The HTTP application of the `web` role: health probes and the REST API under /api, from one
  * route table. For each route, in one place: authenticate and authorize (`auth-middleware.ts`),
  * validate the input (`validate.ts`), run the handler; every error becomes
- * `{code, message, hint?, field?}` in `errors.ts`.
+ * `{code, message, hint?, field?}` in `errors.ts`. Every other path is the web dashboard
+ * (`dashboard.ts`).
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { compress } from 'hono/compress';
 import { authenticate, authorize } from './auth-middleware.ts';
+import { dashboardHandler } from './dashboard.ts';
 import type { ApiDeps } from './deps.ts';
 import { ApiError, errorHandler } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
@@ -20,6 +23,7 @@ import { instrumentRoutes } from './routes/instruments.ts';
 import { metricRoutes } from './routes/metrics.ts';
 import { poolRoutes } from './routes/pools.ts';
 import { statusRoutes } from './routes/status.ts';
+import { throughputRoutes } from './routes/throughput.ts';
 import { userRoutes } from './routes/users.ts';
 import { varRoutes } from './routes/vars.ts';
 import { readBody, readParams, readQuery } from './validate.ts';
@@ -31,6 +35,7 @@ export function routeTable(): AnyRoute[] {
     ...authRoutes,
     ...statusRoutes,
     ...instrumentRoutes,
+    ...throughputRoutes,
     ...fileRoutes,
     ...actionRoutes,
     ...metricRoutes,
@@ -86,6 +91,8 @@ export function createApp(deps: ApiDeps): Hono<ApiEnv> {
     }),
   );
   for (const r of routeTable()) app.on(r.method, r.path, mount(r, deps));
+  app.use('/assets/*', compress());
+  app.get('*', dashboardHandler(deps.dashboardDir));
   app.notFound((c) => c.json({ code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError(errorHandler(deps.log));
   return app;

@@ -18,4 +18,6 @@ export interface ApiDeps {
   eventPollMs?: number;
   /** Most rows `GET /api/files.csv` writes (default 100,000). */
   csvMaxRows?: number;
+  /** The built dashboard (default: web/dist of this checkout). */
+  dashboardDir?: string;
 }

@@ -126,7 +126,7 @@ export function registerDemoCommand(program: Command): void {
         await mkdir(sim.o.brukerDir, { recursive: true });
         const running = await runProcess(ctx, { role: 'all', tags: [] });
         out.write(
-          `  web      ${running.webUrl}  (API under /api; the dashboard arrives with a later release)\n  backups  ${ctx.config.backup.path}\n`,
+          `  web      ${running.webUrl}  (the dashboard; the API under /api)\n  backups  ${ctx.config.backup.path}\n`,
         );
         if (!(await announceFirstAdmin(ctx.db, out, running.webUrl))) {
           out.write(

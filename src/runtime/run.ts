@@ -4,8 +4,10 @@
  * tasks get `worker.shutdown_grace_seconds` to finish, then their leases are released.
  */
 
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createApp } from '../api/app.ts';
+import { DEFAULT_DASHBOARD_DIR } from '../api/dashboard.ts';
 import { startServer } from '../api/server.ts';
 import { UsageError } from '../core/errors.ts';
 import { assertSharedLocations, FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
@@ -88,6 +90,11 @@ export async function runProcess(
       });
       running.webUrl = server.url;
       stops.push(() => server.close());
+      if (!existsSync(path.join(DEFAULT_DASHBOARD_DIR, 'index.html')))
+        log.warn(
+          { dir: DEFAULT_DASHBOARD_DIR },
+          'the web dashboard is not built: / explains this to visitors; run `npm run build:web` (the API works meanwhile)',
+        );
     }
   } catch (err) {
     await running.stop();

@@ -47,7 +47,8 @@ function which(name: string): string | undefined {
 
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 
-function unavailable(what: string, why: string): undefined {
+/** Skip with one line (undefined), or under CI=true fail: the package should be there. */
+export function unavailable(what: string, why: string): undefined {
   const line = `skipping ${what} tests: ${why}`;
   if (process.env.CI === 'true') {
     throw new Error(`${line} — CI=true, so this is a failure, not a skip (.ci/run installs the packages)`);

@@ -1,15 +1,49 @@
 /**
  * QC metric time series for charts: per metric name, the most recent `limit` points in time
  * order, as parallel arrays (`t` in epoch milliseconds, `value`, `file`), which keeps 100,000
- * points to a few megabytes. One index range scan per name (`metrics_name_time`, or
- * `metrics_instrument_name_time` with an instrument), and the JSON is built by PostgreSQL.
+ * points to a few megabytes. One index range scan per name (`metrics_name_time_file`, or
+ * `metrics_instrument_name_time_file` with an instrument), and the JSON is built by PostgreSQL.
+ *
+ * With `window`, each series also carries Levey-Jennings bands (`src/metrics/bands.ts`): the
+ * rolling mean ± k·sd of the `window` points before each point, and which points fall outside.
  */
 import { z } from 'zod';
+import { type Bands, rollingBands } from '../../metrics/bands.ts';
 import { badInput } from '../errors.ts';
 import { idFilter, intParam, isoDate, namesList } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
 
 const METRIC_NAME = /^[A-Za-z0-9_.:/-]{1,128}$/;
+
+/** k of mean ± k·sd: a decimal from 0.5 to 10. */
+const bandK = z
+  .string()
+  .transform((s, ctx) => {
+    const k = /^\d{1,2}(\.\d{1,3})?$/.test(s) ? Number(s) : Number.NaN;
+    if (!(k >= 0.5 && k <= 10)) {
+      ctx.addIssue({ code: 'custom', message: `expected a number from 0.5 to 10, got '${s}'` });
+      return z.NEVER;
+    }
+    return k;
+  })
+  .meta({ type: 'number', minimum: 0.5, maximum: 10 } as Record<string, unknown>);
+
+export interface MetricSeries {
+  t: number[];
+  value: (number | null)[];
+  file: string[];
+  truncated: boolean;
+  /** Present when the request asked for bands (`window`). */
+  bands?: Bands;
+}
+
+export interface MetricSeriesAnswer {
+  limit: number;
+  /** The band parameters, when asked for. */
+  window: number | null;
+  k: number | null;
+  series: Record<string, MetricSeries>;
+}
 
 /** The points of series `n.name` that match the query's filters ($2 instrument … $5 to). */
 function pointFilter(m: string): string {
@@ -19,6 +53,25 @@ function pointFilter(m: string): string {
 }
 
 export const metricRoutes: AnyRoute[] = [
+  route({
+    method: 'GET',
+    path: '/api/metrics/names',
+    role: 'viewer',
+    tag: 'metrics',
+    summary: 'the names of all recorded metrics, sorted (for choosing what to chart)',
+    description: 'A skip scan over the `metrics_name_time_file` index: one index probe per distinct name.',
+    handle: async (c, { deps }) => {
+      const rows = await deps.db.query<{ name: string }>(
+        `with recursive n(name) as (
+           (select name from metrics order by name limit 1)
+           union all
+           select (select m.name from metrics m where m.name > n.name order by m.name limit 1) from n
+           where n.name is not null
+         ) select name from n where name is not null limit 10000`,
+      );
+      return c.json({ names: rows.map((r) => r.name) });
+    },
+  }),
   route({
     method: 'GET',
     path: '/api/metrics/series',
@@ -36,9 +89,15 @@ export const metricRoutes: AnyRoute[] = [
       limit: intParam(1, 100_000, 'a number of points').optional().meta({
         description: 'most recent points per metric, 1–100000 (default 10000)',
       }),
+      window: intParam(3, 500, 'a number of points').optional().meta({
+        description: 'add rolling mean ± k·sd bands over this many preceding points (3–500)',
+      }),
+      k: bandK.optional().meta({ description: 'band half-width in standard deviations (default 2)' }),
     }),
     handle: async (c, { query, deps }) => {
       if (query.from && query.to && query.from >= query.to) throw badInput('to', 'must be later than from');
+      if (query.k !== undefined && query.window === undefined)
+        throw badInput('k', 'k needs window', 'ask for bands with window=20&k=2');
       const limit = query.limit ?? 10_000;
       // PostgreSQL builds each series' JSON itself (json_agg), so 100,000 points cost no row
       // parsing here. `cut` is the newest point that does NOT fit (the limit+1-th newest): it
@@ -68,9 +127,21 @@ export const metricRoutes: AnyRoute[] = [
           limit,
         ],
       );
+      if (query.window !== undefined) {
+        // bands are computed here, so this path parses the points
+        const k = query.k ?? 2;
+        const series: Record<string, MetricSeries> = {};
+        for (const r of rows) {
+          const s = JSON.parse(r.series) as MetricSeries;
+          s.bands = rollingBands(s.value, { window: query.window, k });
+          series[r.name] = s;
+        }
+        const answer: MetricSeriesAnswer = { limit, window: query.window, k, series };
+        return c.json(answer);
+      }
       // names are validated against METRIC_NAME, so JSON.stringify is all the escaping needed
       const series = rows.map((r) => `${JSON.stringify(r.name)}:${r.series}`).join(',');
-      return c.body(`{"limit":${limit},"series":{${series}}}`, 200, {
+      return c.body(`{"limit":${limit},"window":null,"k":null,"series":{${series}}}`, 200, {
         'content-type': 'application/json; charset=utf-8',
       });
     },

@@ -1,0 +1,63 @@
+/**
+ * New files and bytes per UTC day and instrument, for the dashboard's files/day and GB/day plots.
+ * The range is bounded (at most 366 days, ending today), so the query reads one range of the
+ * `files_created_id` index however large the table grows; days without files are zeros.
+ */
+import { z } from 'zod';
+import { badInput } from '../errors.ts';
+import { idFilter, intParam } from '../params.ts';
+import { type AnyRoute, route } from '../route.ts';
+
+const DAY_MS = 86_400_000;
+
+export interface ThroughputAnswer {
+  /** Start of each UTC day, epoch milliseconds, oldest first. */
+  days: number[];
+  /** Per instrument, one number per day. */
+  instruments: Record<string, { files: number[]; bytes: number[] }>;
+}
+
+export const throughputRoutes: AnyRoute[] = [
+  route({
+    method: 'GET',
+    path: '/api/throughput',
+    role: 'viewer',
+    tag: 'instruments',
+    summary: 'new files and bytes per UTC day and instrument over the last days (default 30)',
+    query: z.strictObject({
+      days: intParam(1, 366, 'a number of days')
+        .optional()
+        .meta({ description: 'how many days, ending today (1–366, default 30)' }),
+      instrument: idFilter.optional().meta({ description: 'only this instrument' }),
+    }),
+    handle: async (c, { query, deps }) => {
+      if (query.instrument !== undefined && !deps.config.instruments[query.instrument]) {
+        const known = await deps.db.maybeOne('select 1 from instruments where id = $1', [query.instrument]);
+        if (!known) throw badInput('instrument', `no instrument '${query.instrument}'`);
+      }
+      const n = query.days ?? 30;
+      const today = Math.floor(Date.now() / DAY_MS);
+      const first = today - n + 1;
+      const rows = await deps.db.query<{ instrument_id: string; day: number; files: number; bytes: number }>(
+        `select instrument_id, floor(extract(epoch from created_at) / 86400)::int as day,
+           count(*)::int as files, coalesce(sum(size_bytes), 0)::float8 as bytes
+         from files
+         where created_at >= $1 and created_at < $2 and ($3::text is null or instrument_id = $3)
+         group by 1, 2`,
+        [new Date(first * DAY_MS), new Date((today + 1) * DAY_MS), query.instrument ?? null],
+      );
+      const days = Array.from({ length: n }, (_, i) => (first + i) * DAY_MS);
+      const instruments: ThroughputAnswer['instruments'] = {};
+      const ids = query.instrument ? [query.instrument] : Object.keys(deps.config.instruments);
+      for (const id of [...ids, ...rows.map((r) => r.instrument_id)])
+        instruments[id] ??= { files: new Array(n).fill(0), bytes: new Array(n).fill(0) };
+      for (const r of rows) {
+        const s = instruments[r.instrument_id]!;
+        s.files[r.day - first] = r.files;
+        s.bytes[r.day - first] = r.bytes;
+      }
+      const answer: ThroughputAnswer = { days, instruments };
+      return c.json(answer);
+    },
+  }),
+];

@@ -1,0 +1,206 @@
+/**
+ * QC metrics over time, several at once, each with its Levey-Jennings band: the rolling mean ±
+ * k·sd of the points before each point (computed by the server, `src/metrics/bands.ts`), and the
+ * points outside it marked and listed.
+ */
+import { useQuery } from '@tanstack/react-query';
+import { useMemo } from 'react';
+import type uPlot from 'uplot';
+import { Link } from 'wouter';
+import { api } from '../api/client.ts';
+import type { MetricSeries } from '../api/types.ts';
+import { axis, Chart } from '../components/Chart.tsx';
+import { DateRange, InstrumentSelect } from '../components/Filters.tsx';
+import { Empty, ErrorState, Loading } from '../components/States.tsx';
+import { Table } from '../components/Table.tsx';
+import { dateTime, metricValue } from '../lib/format.ts';
+import { useQueryParams } from '../lib/url.ts';
+
+const MAX_METRICS = 6;
+const OUTLIERS_SHOWN = 25;
+
+function seriesChart(s: MetricSeries, name: string) {
+  const b = s.bands;
+  const x = s.t.map((t) => t / 1000);
+  const outliers = s.value.map((v, i) => (b?.outlier[i] ? v : null));
+  const data: uPlot.AlignedData = [x, s.value, b?.mean ?? [], b?.upper ?? [], b?.lower ?? [], outliers];
+  const options: Omit<uPlot.Options, 'width' | 'height'> = {
+    scales: { x: { time: true } },
+    axes: [{}, axis(metricValue)],
+    series: [
+      {},
+      { label: name, stroke: '#1f6fb2', width: 1, points: { show: true, size: 4 } },
+      { label: 'rolling mean', stroke: '#555', width: 1, dash: [6, 4], points: { show: false } },
+      { label: '+k·sd', stroke: '#e0a800', width: 1, points: { show: false } },
+      { label: '−k·sd', stroke: '#e0a800', width: 1, points: { show: false } },
+      {
+        label: 'outlier',
+        stroke: '#c0392b',
+        fill: '#c0392b',
+        width: 0,
+        paths: () => null,
+        points: { show: true, size: 10, fill: '#c0392b', stroke: '#c0392b' },
+      },
+    ],
+    bands: [{ series: [3, 4], fill: 'rgba(224, 168, 0, 0.12)' }],
+  };
+  const list = s.value.flatMap((v, i) =>
+    b?.outlier[i] ? [{ t: s.t[i]!, file: s.file[i]!, value: v, lower: b.lower[i]!, upper: b.upper[i]! }] : [],
+  );
+  return { data, options, list };
+}
+
+function MetricChart({ name, s, k }: { name: string; s: MetricSeries; k: number }) {
+  const c = useMemo(() => seriesChart(s, name), [s, name]);
+  const withValue = s.value.filter((v) => v !== null).length;
+  if (withValue === 0)
+    return (
+      <section className="card metric">
+        <h2>{name}</h2>
+        <Empty title="No values in this range">
+          {s.t.length === 0
+            ? 'Widen the dates or choose another instrument.'
+            : `${s.t.length} runs recorded ${name}, none of them with a value (the processing output had none).`}
+        </Empty>
+      </section>
+    );
+  return (
+    <section className="card metric" aria-labelledby={`m-${name}`}>
+      <h2 id={`m-${name}`}>{name}</h2>
+      <p className="muted small">
+        {withValue} points{s.truncated && ' (the most recent; narrow the dates for older ones)'} · band:
+        rolling mean ± {k}·sd · {c.list.length} outside
+      </p>
+      <Chart
+        options={c.options}
+        data={c.data}
+        label={`${name} over time, ${c.list.length} points outside the band`}
+      />
+      {c.list.length > 0 && (
+        <details open={c.list.length <= 5}>
+          <summary>
+            {c.list.length} {c.list.length === 1 ? 'point' : 'points'} outside the band
+          </summary>
+          <Table className="outliers" headers={['When', 'File', 'Value', 'Band']}>
+            {c.list
+              .slice(-OUTLIERS_SHOWN)
+              .reverse()
+              .map((o) => (
+                <tr key={`${o.file}-${o.t}`}>
+                  <td>{dateTime(new Date(o.t).toISOString())}</td>
+                  <td>
+                    <Link href={`/files/${encodeURIComponent(o.file)}`}>{o.file}</Link>
+                  </td>
+                  <td className="num text-bad">{metricValue(o.value)}</td>
+                  <td className="num">
+                    {metricValue(o.lower)} – {metricValue(o.upper)}
+                  </td>
+                </tr>
+              ))}
+          </Table>
+        </details>
+      )}
+    </section>
+  );
+}
+
+export default function MetricsPage() {
+  const [params, setParams] = useQueryParams();
+  const names = useQuery({ queryKey: ['metric-names'], queryFn: api.metricNames });
+  const instruments = useQuery({ queryKey: ['instruments'], queryFn: api.instruments });
+  const all = names.data?.names ?? [];
+  const chosen = (params.get('names') ?? '').split(',').filter((n) => n && all.includes(n));
+  const selected = chosen.length > 0 ? chosen : all.slice(0, 2);
+  const instrument = params.get('instrument') ?? instruments.data?.instruments[0]?.id ?? '';
+  const win = Number(params.get('window') ?? 20);
+  const k = Number(params.get('k') ?? 2);
+  const from = params.get('from') ?? '';
+  const to = params.get('to') ?? '';
+
+  const series = useQuery({
+    queryKey: ['metric-series', selected, instrument, win, k, from, to],
+    queryFn: () =>
+      api.metricSeries({
+        names: selected,
+        instrument: instrument || undefined,
+        window: win,
+        k,
+        from: from || undefined,
+        to: to || undefined,
+      }),
+    enabled: selected.length > 0,
+  });
+
+  const toggle = (n: string) => {
+    const next = selected.includes(n)
+      ? selected.filter((x) => x !== n)
+      : [...selected, n].slice(-MAX_METRICS);
+    if (next.length === 0) return; // at least one chart
+    setParams({ names: next.join(',') });
+  };
+
+  if (names.isPending) return <Loading what="Loading metric names" />;
+  if (names.isError) return <ErrorState error={names.error} retry={() => void names.refetch()} />;
+  if (all.length === 0)
+    return (
+      <>
+        <h1>Metrics</h1>
+        <Empty title="No metrics recorded yet">
+          Metrics are read from the output of finished processing jobs (<code>metrics:</code> in the
+          processing settings of <code>sluice.yaml</code>; see docs/processing.md). They appear here after the
+          first job finishes.
+        </Empty>
+      </>
+    );
+
+  return (
+    <>
+      <h1>Metrics</h1>
+      <form className="filters" aria-label="Choose metrics" onSubmit={(e) => e.preventDefault()}>
+        <InstrumentSelect value={instrument} onChange={(v) => setParams({ instrument: v || undefined })} />
+        <label>
+          Window (points)
+          <input
+            type="number"
+            min={3}
+            max={500}
+            value={win}
+            onChange={(e) => setParams({ window: e.target.value })}
+          />
+        </label>
+        <label>
+          k (standard deviations)
+          <input
+            type="number"
+            min={0.5}
+            max={10}
+            step={0.5}
+            value={k}
+            onChange={(e) => setParams({ k: e.target.value })}
+          />
+        </label>
+        <DateRange from={from} to={to} onChange={(key, v) => setParams({ [key]: v })} />
+        <fieldset className="metric-picker">
+          <legend>Metrics (up to {MAX_METRICS})</legend>
+          {all.map((n) => (
+            <label key={n} className="check">
+              <input type="checkbox" checked={selected.includes(n)} onChange={() => toggle(n)} /> {n}
+            </label>
+          ))}
+        </fieldset>
+      </form>
+      {series.isPending ? (
+        <Loading what="Loading metrics" />
+      ) : series.isError ? (
+        <ErrorState error={series.error} retry={() => void series.refetch()} />
+      ) : (
+        <div className="metric-grid">
+          {selected.map((n) => {
+            const s = series.data.series[n];
+            return s ? <MetricChart key={n} name={n} s={s} k={series.data.k ?? k} /> : null;
+          })}
+        </div>
+      )}
+    </>
+  );
+}
