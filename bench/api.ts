@@ -9,6 +9,8 @@
  *   file_detail_p95_ms      GET /api/files/:id (file, copies, jobs, metrics, timeline) of random files
  *   metrics_series_p95_ms   GET /api/metrics/series for one metric over 100,000 points
  *   web_js_gzip_kb          the dashboard's JavaScript after `vite build`, gzipped (null without web/)
+ *   overview_*_p95_ms       the Overview page's two requests: instrument cards (counts by status,
+ *                           stuck files) and files/GB per day over 30 days
  *   *_ratio_vs_sql          the API's p95 over the p95 of the same SQL run directly with `pg` in
  *                           this run: the cost of HTTP, auth, validation and JSON on top of the query
  *
@@ -253,6 +255,28 @@ ${INSTRUMENTS.map((i) => `  ${i}: { type: thermo, watch: ${dataDir}/${i} }`).joi
       p50_ms: percentile(seriesMs, 50),
       p95_ms: percentile(seriesMs, 95),
     });
+    // ---------------------------------------------------------------- overview page
+    const overview: Record<string, number[]> = { instruments: [], throughput: [] };
+    for (let i = 0; i < 22; i++) {
+      const a = await get('/api/instruments');
+      const b = await get('/api/throughput?days=30');
+      if (i >= 2) {
+        overview.instruments!.push(a.ms);
+        overview.throughput!.push(b.ms);
+      }
+    }
+    rows.push(
+      {
+        request: 'overview: instruments',
+        p50_ms: percentile(overview.instruments!, 50),
+        p95_ms: percentile(overview.instruments!, 95),
+      },
+      {
+        request: 'overview: throughput 30 days',
+        p50_ms: percentile(overview.throughput!, 50),
+        p95_ms: percentile(overview.throughput!, 95),
+      },
+    );
     printTable(rows.map((r) => ({ ...r, p50_ms: round(Number(r.p50_ms)), p95_ms: round(Number(r.p95_ms)) })));
 
     console.error('building the dashboard to measure its JavaScript …');
@@ -265,6 +289,8 @@ ${INSTRUMENTS.map((i) => `  ${i}: { type: thermo, watch: ${dataDir}/${i} }`).joi
       file_detail_p95_ms: round(percentile(detailMs, 95)),
       metrics_series_p95_ms: round(percentile(seriesMs, 95)),
       metrics_series_points: points,
+      overview_instruments_p95_ms: round(percentile(overview.instruments!, 95)),
+      overview_throughput_p95_ms: round(percentile(overview.throughput!, 95)),
       web_js_gzip_kb: webKb,
       files_list_ratio_vs_sql: round(percentile(listMs, 95) / percentile(sqlMs, 95), 2),
       file_detail_ratio_vs_sql: round(percentile(detailMs, 95) / percentile(detailSqlMs, 95), 2),
