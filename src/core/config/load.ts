@@ -261,7 +261,7 @@ function secretScalarPaths(node: SNode | null, path: PathSeg[] = [], out: PathSe
   return out;
 }
 
-/** data_dir, backup.path, processing paths and instrument watch paths become absolute (relative to the config file). */
+/** data_dir, backup.path, processing paths, instrument watch paths and backup dirs become absolute (relative to the config file). */
 function resolvePaths(config: Config, baseDir: string): Config {
   const abs = (p: string) => {
     const e = expandHome(p);
@@ -270,6 +270,12 @@ function resolvePaths(config: Config, baseDir: string): Config {
   return {
     ...config,
     data_dir: abs(config.data_dir),
+    database: {
+      ...config.database,
+      backups: config.database.backups.map((b) =>
+        b.location.dir === undefined ? b : { ...b, location: { ...b.location, dir: abs(b.location.dir) } },
+      ),
+    },
     backup: { ...config.backup, path: abs(config.backup.path) },
     processing: {
       ...config.processing,
