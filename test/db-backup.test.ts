@@ -35,6 +35,7 @@ import {
 import { restoreDump } from '../src/ops/db-backup/restore.ts';
 import { expiredBackups } from '../src/ops/db-backup/retention.ts';
 import { dbBackupHandler, dbBackupSchedules, runStrategy } from '../src/ops/db-backup/strategy.ts';
+import { createMetricsRegistry } from '../src/ops/prometheus.ts';
 import { sluice } from './helpers/cli.ts';
 import { createTestDb } from './helpers/db.ts';
 import { blankDb, parseDumpFile, seed, snapshot, writeDumpFile } from './helpers/db-backup.ts';
@@ -551,6 +552,14 @@ describe('strategies run by the engine', () => {
     );
     expect(alert?.text).toMatch(/ENOTDIR/);
     expect(await readdir(dir)).not.toContain('never');
+    const metrics = await createMetricsRegistry(t.db, { defaultMetrics: false }).collect();
+    expect(metrics).toContain('sluice_db_backup_failures_total{strategy="broken"} 3');
+    expect(metrics).toContain('sluice_db_backup_failures_total{strategy="count"} 0');
+    const last = Number(
+      /sluice_db_backup_last_success_timestamp_seconds\{strategy="count"\} ([\d.e+]+)/.exec(metrics)?.[1],
+    );
+    expect(Math.abs(last * 1000 - Date.now())).toBeLessThan(600_000);
+    expect(metrics).not.toContain('sluice_db_backup_last_success_timestamp_seconds{strategy="broken"}');
   });
 });
 
