@@ -5,7 +5,7 @@
  * processes), strategies run by the engine with retention, S3 locations, and config errors.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, truncate, utimes, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -417,6 +417,8 @@ describe('strategies run by the engine', () => {
   let broken: string;
   const now = Date.now();
   const old = (daysAgo: number, strategy: string) => backupFileName(strategy, new Date(now - daysAgo * DAY));
+  const STALE = `.${old(30, 'count')}.partial-0123456789ab`;
+  const FRESH = `.${old(0.01, 'count')}.partial-abcdef012345`;
   const FOREIGN = (s: string) => [
     'notes.txt',
     `sluice-${s}-garbage.sluicedump`,
@@ -435,6 +437,11 @@ describe('strategies run by the engine', () => {
       for (const f of [...FOREIGN(s), ...[1, 2, 5, 10].map((n) => old(n, s))])
         await writeFile(path.join(d, f), 'x');
     }
+    // temporary files of killed runs: an old one (removed by the next run) and a fresh one (kept:
+    // another run may still be writing it)
+    await writeFile(path.join(count, STALE), 'partial');
+    await utimes(path.join(count, STALE), new Date(now - 2 * 3_600_000), new Date(now - 2 * 3_600_000));
+    await writeFile(path.join(count, FRESH), 'partial');
     broken = path.join(dir, 'a-file');
     await writeFile(broken, 'not a directory');
   });
@@ -494,7 +501,9 @@ describe('strategies run by the engine', () => {
     expect(tasks[1]!.last_error).toMatch(/cannot create database backups in .*a-file\/sub: ENOTDIR/);
 
     const written = async (d: string, s: string) =>
-      (await readdir(d)).filter((f) => !FOREIGN(s).includes(f)).sort();
+      (await readdir(d)).filter((f) => !FOREIGN(s).includes(f) && !f.startsWith('.')).sort();
+    expect(await readdir(count)).not.toContain(STALE);
+    expect(await readdir(count)).toContain(FRESH);
     const countFiles = await written(count, 'count');
     // keep_last 2: the new backup and the 1-day-old one
     expect(countFiles).toHaveLength(2);
