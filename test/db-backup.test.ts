@@ -73,6 +73,10 @@ beforeAll(async () => {
   source = await createTestDb();
   cleanups.push(source.drop);
   await seed(source.db);
+  // a server or database set to day-month dates must not swap them on a restore elsewhere
+  const dbName = new URL(source.url).pathname.slice(1);
+  await source.db.exec(`alter database ${dbName} set datestyle = 'SQL, DMY'`);
+  await source.db.exec(`alter database ${dbName} set extra_float_digits = -15`);
   sourceSnapshot = await snapshot(source.db);
 
   await mkdir(path.join(dir, 's3'));
@@ -809,5 +813,27 @@ describe('configuration', () => {
     expect(several.stderr).toMatch(/several backup strategies are configured \(a, b\)/);
     const list = await sluice(['db', 'backups', '--strategy', 'zzz'], { env });
     expect(list.code).toBe(2);
+  });
+
+  it('sluice db backups lists what it can reach and exits 1 naming the location it cannot', async () => {
+    await mkdir(path.join(dir, 'listed'));
+    await writeFile(path.join(dir, 'listed', backupFileName('here', new Date(Date.now() - DAY))), 'x');
+    const config = await configFile(
+      'mixed.yaml',
+      `database:
+  backups:
+    - {name: here, cron: "0 1 * * *", location: {dir: ./listed}}
+    - name: away
+      cron: "0 2 * * *"
+      location: {s3: {bucket: b, endpoint: "http://127.0.0.1:9", force_path_style: true, access_key_id: k, secret_access_key: s}}
+`,
+    );
+    const r = await sluice(['db', 'backups'], { env: envFor(source.url, config) });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /^here → .*listed \(never run\)\nFILE +SIZE +CREATED +AGE\n.*sluice-here-\S+\.sluicedump +1 B +\S+ \S+ +24 h ago/m,
+    );
+    expect(r.stdout).toMatch(/^away → s3:\/\/b\/ \(never run\)$/m);
+    expect(r.stderr).toMatch(/error: cannot list database backups in s3:\/\/b\/: .*ECONNREFUSED/);
   });
 });

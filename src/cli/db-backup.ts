@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { exists } from '../backup/fsutil.ts';
 import type { Config } from '../core/config/index.ts';
-import { UsageError } from '../core/errors.ts';
+import { formatError, UsageError } from '../core/errors.ts';
 import { writeDump } from '../ops/db-backup/dump.ts';
 import {
   type BackupEntry,
@@ -232,15 +232,29 @@ Examples:
           const strategies =
             opts.strategy === undefined ? config.database.backups : [findStrategy(config, opts.strategy)];
           const runs = new Map((await lastRuns(handle).catch(() => [])).map((r) => [r.strategy, r]));
-          const listed: { strategy: string; location: string; backups: BackupEntry[] }[] = [];
+          // one unreachable location does not hide the others; it makes the exit code 1
+          const listed: {
+            strategy: string;
+            location: string;
+            backups: BackupEntry[];
+            error: string | null;
+          }[] = [];
           for (const s of strategies) {
             const location = openLocation(s);
-            listed.push({
+            const entry = {
               strategy: s.name,
               location: location.describe,
-              backups: await location.list(s.name),
-            });
+              backups: [] as BackupEntry[],
+              error: null,
+            };
+            listed.push(
+              await location.list(s.name).then(
+                (backups) => ({ ...entry, backups }),
+                (err: unknown) => ({ ...entry, error: formatError(err) }),
+              ),
+            );
           }
+          if (listed.some((l) => l.error !== null)) process.exitCode = 1;
           if (opts.json) {
             printJson(
               listed.map((l) => ({
@@ -263,6 +277,10 @@ Examples:
               ? `last run ${run.state} ${ago(run.at)}${run.state === 'failed' && run.reason ? `: ${run.reason}` : ''}`
               : 'never run';
             process.stdout.write(`${l.strategy} → ${l.location} (${last})\n`);
+            if (l.error !== null) {
+              process.stderr.write(`error: ${l.error}\n`);
+              continue;
+            }
             printTable(
               l.backups.map((b) => ({
                 file: b.ref,

@@ -29,6 +29,7 @@ import {
   FORMAT,
   FORMAT_VERSION,
   type Progress,
+  SESSION_SETTINGS,
   type TableStats,
 } from './format.ts';
 
@@ -81,8 +82,8 @@ function assertDumpable(migrations: DumpHeader['migrations']): void {
 export async function writeDump(db: Db, out: Writable, opts: DumpOptions): Promise<DumpSummary> {
   return withClient(db, async (client) => {
     await client.query('begin isolation level repeatable read read only');
-    await client.query('set local statement_timeout = 0');
     const q = clientQueryable(client);
+    for (const sql of SESSION_SETTINGS) await q.exec(sql);
     const migrations = await appliedMigrations(q);
     assertDumpable(migrations);
     const names = sluiceTableNames().filter((n) => !(EXCLUDED_TABLES as readonly string[]).includes(n));

@@ -52,6 +52,19 @@ export const trailerSchema = z.object({
 export type DumpTrailer = z.infer<typeof trailerSchema>;
 export type TableStats = DumpTrailer['tables'][number];
 
+/**
+ * Session settings under which COPY's text is written and read, whatever the server's or database's
+ * defaults (as pg_dump does): ISO dates (a `DMY` setting would swap day and month on a server set to
+ * `MDY`), and floats with every digit.
+ */
+export const SESSION_SETTINGS = [
+  `set local datestyle = 'ISO, YMD'`,
+  `set local intervalstyle = 'postgres'`,
+  'set local extra_float_digits = 3',
+  `set local client_encoding = 'UTF8'`,
+  'set local statement_timeout = 0',
+];
+
 /** The end-of-table line (without its newline): a backslash and a dot. */
 export const END_OF_TABLE = Buffer.from('\\.\n');
 

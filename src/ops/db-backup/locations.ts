@@ -83,7 +83,8 @@ export class DirLocation implements BackupLocation {
       await fsyncDir(this.dir);
     } catch (err) {
       await unlink(temp).catch(() => undefined);
-      throw this.fsError(err, 'write');
+      // errors of the file system name the directory; others (the database's) pass as they are
+      throw errnoCode(err) ? this.fsError(err, 'write') : err;
     }
     return { result, ref: final };
   }
@@ -210,9 +211,13 @@ export class S3Location implements BackupLocation {
       queueSize: 2,
       partSize: this.partSize,
     });
+    let uploadError: unknown;
     const uploaded = upload.done();
     // an upload that fails stops the producer instead of leaving it waiting for a reader
-    uploaded.catch((err) => body.destroy(err));
+    uploaded.catch((err) => {
+      uploadError = err;
+      body.destroy(err);
+    });
     let result: T;
     try {
       result = await produce(body);
@@ -220,7 +225,8 @@ export class S3Location implements BackupLocation {
     } catch (err) {
       await upload.abort().catch(() => undefined);
       body.destroy();
-      throw this.s3Error(err, 'upload');
+      // errors of the store name the bucket; others (the database's) pass as they are
+      throw uploadError === undefined ? err : this.s3Error(uploadError, 'upload');
     }
     return { result, ref: `s3://${this.cfg.bucket}/${this.key(name)}` };
   }

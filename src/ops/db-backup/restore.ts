@@ -35,7 +35,13 @@ import {
   MIGRATIONS_TABLE,
   objectsCreatedBy,
 } from './catalog.ts';
-import { type DumpHeader, DumpInvalidError, type DumpTrailer, type Progress } from './format.ts';
+import {
+  type DumpHeader,
+  DumpInvalidError,
+  type DumpTrailer,
+  type Progress,
+  SESSION_SETTINGS,
+} from './format.ts';
 import { type DumpEvent, readDump, readHeader, verifyDump } from './reader.ts';
 
 /** A backup to restore: opened once for the header, once to verify, once to load. */
@@ -348,7 +354,7 @@ export async function restoreDump(
     const q = clientQueryable(client);
     try {
       await q.exec('begin');
-      await q.exec('set local statement_timeout = 0');
+      for (const sql of SESSION_SETTINGS) await q.exec(sql);
       await q.exec(`set local lock_timeout = '60s'`);
       await q.exec('select pg_advisory_xact_lock($1, $2)', [DbLock.namespace, DbLock.migrate]);
       if (!opts.force) {
