@@ -36,6 +36,7 @@ import { restoreDump } from '../src/ops/db-backup/restore.ts';
 import { expiredBackups } from '../src/ops/db-backup/retention.ts';
 import { dbBackupHandler, dbBackupSchedules, runStrategy } from '../src/ops/db-backup/strategy.ts';
 import { createMetricsRegistry } from '../src/ops/prometheus.ts';
+import { collect, SCHEDULE_PREFIXES } from '../src/runtime/handlers.ts';
 import { sluice } from './helpers/cli.ts';
 import { createTestDb } from './helpers/db.ts';
 import { blankDb, parseDumpFile, seed, snapshot, writeDumpFile } from './helpers/db-backup.ts';
@@ -464,6 +465,14 @@ describe('strategies run by the engine', () => {
         ],
       },
     });
+    // what `sluice start` registers for this config
+    const stage = collect(config, new Variables(t.db, {}), {
+      baseDir: dir,
+      executor: () => Promise.reject(new Error('no executor in this test')),
+    });
+    expect(stage.handlers.map((h) => h.kind)).toContain('db.backup');
+    expect(stage.schedules.filter((x) => x.kind === 'db.backup')).toEqual(dbBackupSchedules(config));
+    expect(SCHEDULE_PREFIXES).toContain('db.backup:');
     await ensureSchedules(t.db, dbBackupSchedules(config));
     // the period arrives: make every schedule due now (the engine, not the test, runs them)
     await t.db.exec(`update schedules set next_run_at = now() where name like 'db.backup:%'`);
