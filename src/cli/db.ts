@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { currentVersion, migrate, schemaVersion } from '../core/db/migrate.ts';
 import { syncPools } from '../engine/pools.ts';
 import { withContext } from './common.ts';
+import { registerDbBackupCommands } from './db-backup.ts';
 import { printJson } from './output.ts';
 
 export function registerDbCommands(program: Command): void {
@@ -43,4 +44,5 @@ export function registerDbCommands(program: Command): void {
         { schema: 'any' },
       );
     });
+  registerDbBackupCommands(db);
 }

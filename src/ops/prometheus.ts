@@ -12,6 +12,8 @@
  *   sluice_instrument_online{instrument}          1 online, 0 offline (last scan)
  *   sluice_instrument_free_bytes{instrument}
  *   sluice_workers_alive                          processes with a heartbeat in the last 2 min
+ *   sluice_db_backup_last_success_timestamp_seconds{strategy}  last successful database backup
+ *   sluice_db_backup_failures_total{strategy}     failed database backup runs (counter)
  *   + prom-client's default metrics of this process (process_*, nodejs_*)
  *
  * Alerts sent are not exported yet: there is no alerts table.
@@ -30,10 +32,11 @@ export interface MetricsSnapshot {
   jobs: { state: string; n: number }[];
   instruments: { id: string; online: boolean | null; free: number | null }[];
   workersAlive: number;
+  dbBackups: { strategy: string; lastSuccess: number | null; failures: number }[];
 }
 
 export async function readSnapshot(db: Queryable): Promise<MetricsSnapshot> {
-  const [files, tasks, pools, bytes, jobs, instruments, workers] = await Promise.all([
+  const [files, tasks, pools, bytes, jobs, instruments, workers, dbBackups] = await Promise.all([
     db.query<{ status: string; instrument_id: string; n: string }>(
       'select status, instrument_id, count(*) as n from files group by status, instrument_id',
     ),
@@ -59,6 +62,13 @@ export async function readSnapshot(db: Queryable): Promise<MetricsSnapshot> {
       `select count(*) as n from workers
        where stopped_at is null and last_heartbeat_at > now() - interval '2 minutes'`,
     ),
+    // database backup runs are events of subject type db_backup (src/ops/db-backup/strategy.ts)
+    db.query<{ strategy: string; last_success: number | null; failures: string }>(
+      `select subject_id as strategy,
+         extract(epoch from max(at) filter (where to_state = 'succeeded'))::float8 as last_success,
+         count(*) filter (where to_state = 'failed') as failures
+       from events where subject_type = 'db_backup' group by subject_id`,
+    ),
   ]);
   return {
     files: files.map((r) => ({ status: r.status, instrument: r.instrument_id, n: Number(r.n) })),
@@ -77,6 +87,11 @@ export async function readSnapshot(db: Queryable): Promise<MetricsSnapshot> {
       free: r.free_bytes === null ? null : Number(r.free_bytes),
     })),
     workersAlive: Number(workers.n),
+    dbBackups: dbBackups.map((r) => ({
+      strategy: r.strategy,
+      lastSuccess: r.last_success,
+      failures: Number(r.failures),
+    })),
   };
 }
 
@@ -209,6 +224,26 @@ export function createMetricsRegistry(
       const s = await snapshot();
       this.reset();
       if (s) this.set(s.workersAlive);
+    },
+  });
+
+  gauge(
+    'sluice_db_backup_last_success_timestamp_seconds',
+    'Unix time of the last successful database backup of each strategy',
+    ['strategy'],
+    (g, s) => {
+      for (const r of s.dbBackups) if (r.lastSuccess !== null) g.set({ strategy: r.strategy }, r.lastSuccess);
+    },
+  );
+  new Counter({
+    name: 'sluice_db_backup_failures_total',
+    help: 'Failed database backup runs of each strategy (each attempt counts)',
+    labelNames: ['strategy'],
+    registers: [registry],
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      for (const r of s?.dbBackups ?? []) this.inc({ strategy: r.strategy }, r.failures);
     },
   });
 

@@ -12,8 +12,10 @@ import { pruneTasks } from '../engine/status.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { scanHandler, scanSchedules } from '../intake/scan-task.ts';
 import { alertsHandler, alertsSchedules } from '../ops/alerts/run.ts';
+import { DB_BACKUP_SCHEDULE_PREFIX, dbBackupHandler, dbBackupSchedules } from '../ops/db-backup/strategy.ts';
 import type { Executor } from '../process/executors/types.ts';
 import { cancelHandler, pollHandler, processSchedules, submitHandler } from '../process/tasks.ts';
+import { VERSION } from './context.ts';
 
 export interface Stage {
   handlers: TaskHandlerDef[];
@@ -52,9 +54,10 @@ export function collect(config: Config, vars: Variables, opts: StageOptions): St
       schedules: processSchedules(config),
     },
     { handlers: [alertsHandler(deps)], schedules: alertsSchedules(config) },
+    { handlers: [dbBackupHandler({ config, version: VERSION })], schedules: dbBackupSchedules(config) },
   ];
   return { handlers: stages.flatMap((s) => s.handlers), schedules: stages.flatMap((s) => s.schedules) };
 }
 
-/** Names of the schedules this config defines (others of the same families are removed at start). */
-export const SCHEDULE_PREFIXES = ['scan:', 'remove:'];
+/** Families of schedules the config defines: those no longer in the config are removed at start. */
+export const SCHEDULE_PREFIXES = ['scan:', 'remove:', DB_BACKUP_SCHEDULE_PREFIX];

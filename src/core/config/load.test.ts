@@ -74,7 +74,7 @@ describe('loadConfig: happy path', () => {
       layout: '{instrument}/{yyyy}_{mm}/{file_id}',
       hash: 'sha256',
     });
-    expect(config.database).toEqual({ embedded_port: 54329, pool_size: 5 });
+    expect(config.database).toEqual({ embedded_port: 54329, pool_size: 5, backups: [] });
     expect(config.server).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(config.worker).toEqual({
       concurrency: 8,
@@ -240,6 +240,41 @@ describe('interpolation', () => {
     expect(hostFile).toContain('host');
   });
 
+  it('database backup strategies: dir is resolved against the config file, S3 keys are secrets', async () => {
+    await t.write(
+      'sluice.yaml',
+      yaml`
+        database:
+          backups:
+            - name: nightly
+              cron: "0 3 * * *"
+              location: {dir: ./db-backups}
+              retention: {keep_last: 7}
+            - name: offsite
+              cron: "30 3 * * 0"
+              location:
+                s3: {bucket: lab, prefix: sluice/, access_key_id: AKIAEXAMPLE, secret_access_key: "\${S3_SECRET}"}
+      `,
+    );
+    const loaded = await loadConfig({ cwd: t.dir, environ: { S3_SECRET: 'wJalr-s3cr3t' } });
+    const [nightly, offsite] = loaded.config.database.backups;
+    expect(nightly).toEqual({
+      name: 'nightly',
+      cron: '0 3 * * *',
+      location: { dir: join(t.dir, 'db-backups') },
+      retention: { keep_last: 7 },
+      tags: [],
+      enabled: true,
+    });
+    expect(offsite!.location.s3).toMatchObject({
+      bucket: 'lab',
+      region: 'us-east-1',
+      force_path_style: false,
+    });
+    expect(offsite!.retention).toEqual({});
+    expect(JSON.stringify(redactedConfig(loaded))).not.toContain('wJalr-s3cr3t');
+  });
+
   it('never shows a secret value in a validation error', async () => {
     const secret = await t.write('port', 'not-a-port-s3cr3t\n', 0o600);
     const file = await t.write('sluice.yaml', `server:\n  port: \${file:${secret}}\n`);
@@ -299,7 +334,12 @@ describe('interpolation', () => {
   it('applies DATABASE_URL when the file has no database section', async () => {
     await t.write('sluice.yaml', 'log: {level: info}\n');
     const loaded = await loadConfig({ cwd: t.dir, environ: { DATABASE_URL: 'postgres://h/db' } });
-    expect(loaded.config.database).toEqual({ url: 'postgres://h/db', embedded_port: 54329, pool_size: 10 });
+    expect(loaded.config.database).toEqual({
+      url: 'postgres://h/db',
+      embedded_port: 54329,
+      pool_size: 10,
+      backups: [],
+    });
     expect(loaded.secrets).toEqual([]);
   });
 });

@@ -262,8 +262,8 @@ function secretScalarPaths(node: SNode | null, path: PathSeg[] = [], out: PathSe
 }
 
 /**
- * data_dir, backup.path, processing paths (output, template files, the SSH key and known_hosts)
- * and instrument watch paths become absolute (relative to the config file).
+ * data_dir, backup.path, processing paths (output, template files, the SSH key and known_hosts),
+ * instrument watch paths and database backup dirs become absolute (relative to the config file).
  */
 function resolvePaths(config: Config, baseDir: string): Config {
   const abs = (p: string) => {
@@ -273,6 +273,12 @@ function resolvePaths(config: Config, baseDir: string): Config {
   return {
     ...config,
     data_dir: abs(config.data_dir),
+    database: {
+      ...config.database,
+      backups: config.database.backups.map((b) =>
+        b.location.dir === undefined ? b : { ...b, location: { ...b.location, dir: abs(b.location.dir) } },
+      ),
+    },
     backup: { ...config.backup, path: abs(config.backup.path) },
     processing: {
       ...config.processing,

@@ -10,6 +10,9 @@ describe('starterConfig', () => {
     expect(config.pools.copy).toBeGreaterThan(0);
     expect(Object.keys(config.variables).length).toBeGreaterThan(0);
     expect(config.data_dir).toBe('/etc/sluice/sluice-data');
+    expect(config.database.backups).toEqual([
+      expect.objectContaining({ name: 'nightly', location: { dir: '/etc/sluice/sluice-db-backups' } }),
+    ]);
   });
 
   it('validates in every environment', () => {

@@ -18,6 +18,16 @@ database:
   # url: postgres://sluice:\${file:/etc/sluice/db-password}@db.example.org:5432/sluice
   embedded_port: 54329
   pool_size: 10
+  # Backups of this database, run by Sluice itself (docs/backups.md). Point dir at another disk, or
+  # add a strategy with an s3 location, so that losing this disk does not lose the backups too.
+  backups:
+    - name: nightly
+      cron: "15 2 * * *" # 02:15 every day, local time
+      location:
+        dir: ./sluice-db-backups
+      retention:
+        keep_last: 14
+        max_age_days: 30
 
 log:
   level: info # fatal, error, warn, info, debug, trace or silent

@@ -99,6 +99,29 @@ export function createDb(
   };
 }
 
+/**
+ * Runs `fn` on a pooled connection of its own (COPY streams, long transactions) and gives it back
+ * to the pool, or closes it when `fn` failed: after a connection error, or a COPY abandoned
+ * half-way, the connection is not safe to reuse. Closing it also ends any open transaction.
+ */
+export async function withClient<T>(db: Db, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await db.pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error) => {
+    broken = err;
+  };
+  client.on('error', onError);
+  try {
+    return await fn(client);
+  } catch (err) {
+    broken ??= err as Error;
+    throw err;
+  } finally {
+    client.removeListener('error', onError);
+    client.release(broken);
+  }
+}
+
 function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? '';
   return (

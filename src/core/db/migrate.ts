@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SluiceError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { clientQueryable, type Db, DbLock } from './db.ts';
+import { clientQueryable, type Db, DbLock, type Queryable } from './db.ts';
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -60,6 +60,37 @@ export async function assertSchemaNotNewer(db: Db): Promise<void> {
   }
 }
 
+export const MIGRATIONS_TABLE_DDL = `create table if not exists sluice_migrations (
+  version int primary key, name text not null, applied_at timestamptz not null default now())`;
+
+/**
+ * Applies `migrations` in order inside the caller's transaction and records each (with its
+ * `applied_at` when given). `sluice db restore` rebuilds a backup's schema level this way, so that
+ * a failed restore rolls back as a whole.
+ */
+export async function applyMigrationsInTx(
+  q: Queryable,
+  migrations: Migration[],
+  appliedAt: (m: Migration) => string | undefined = () => undefined,
+): Promise<void> {
+  await q.exec(MIGRATIONS_TABLE_DDL);
+  for (const m of migrations) {
+    try {
+      await q.exec(m.sql);
+    } catch (err) {
+      throw new SluiceError(
+        'db.migration_failed',
+        `migration ${m.version} (${m.name}) failed: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    await q.exec(
+      'insert into sluice_migrations(version, name, applied_at) values ($1, $2, coalesce($3::timestamptz, now()))',
+      [m.version, m.name, appliedAt(m) ?? null],
+    );
+  }
+}
+
 export async function migrate(db: Db, log?: Logger): Promise<{ applied: Migration[]; version: number }> {
   const migrations = loadMigrations();
   const client = await db.pool.connect();
@@ -67,8 +98,7 @@ export async function migrate(db: Db, log?: Logger): Promise<{ applied: Migratio
   const q = clientQueryable(client);
   try {
     await q.exec('select pg_advisory_lock($1, $2)', [DbLock.namespace, DbLock.migrate]);
-    await q.exec(`create table if not exists sluice_migrations (
-      version int primary key, name text not null, applied_at timestamptz not null default now())`);
+    await q.exec(MIGRATIONS_TABLE_DDL);
     const done = new Set(
       (await q.query<{ version: number }>('select version from sluice_migrations')).map((r) => r.version),
     );

@@ -24,8 +24,8 @@ import { type Alert, evaluate, NON_TERMINAL_STATUSES, type RuleParams, type Snap
 export const ALERTS_KIND = 'ops.alerts';
 const FIRST_LOOKBACK_MS = 3_600_000;
 const MAX_STUCK_ALERTS = 20;
-/** Task kinds whose final failure is a backup/archive failure. */
-const BACKUP_KINDS = ['backup.copy'];
+/** Task kinds whose final failure is a backup/archive failure (`db.backup`: a database backup strategy). */
+const BACKUP_KINDS = ['backup.copy', 'db.backup'];
 const BACKUP_KIND_PREFIXES = ['backup.%', 'archive.%'];
 
 /** The config with its `alerts:` section (optional until the section is registered). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { int, section } from './common.ts';
+import { dbBackupsSchema } from './db-backups.ts';
 
 export const databaseSchema = section(
   z.strictObject({
@@ -12,5 +13,7 @@ export const databaseSchema = section(
       .optional(),
     embedded_port: int(1024, 65535).default(54329),
     pool_size: int(1, 100).default(10),
+    /** Backup strategies for this database (see db-backups.ts). */
+    backups: dbBackupsSchema,
   }),
 );
