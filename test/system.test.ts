@@ -6,7 +6,8 @@
  * instrument marks corrupted, jobs that fail with a known or an unknown error, an instrument folder
  * that disappears, killed workers) and their alerts must reach a local webhook receiver.
  * Afterwards: every file in its correct terminal state with a verified backup, the database backed
- * up and restored into an empty database, and `sluice doctor` flagging 10 injected misconfigurations.
+ * up (while the workers run) and restored into an empty database, and `sluice doctor` flagging 10
+ * injected misconfigurations.
  *
  * Everything is real: processes, PostgreSQL, files, HTTP. Nothing here has a wall-clock limit
  * beyond the generous waits that turn a hang into a failure.
@@ -358,6 +359,38 @@ alerts:
     // no alert was sent twice for the same rule and subject (cooldown 60 min)
     const keys = alerts.map((a) => `${a.rule}|${a.subject}`);
     expect(keys.length).toBe(new Set(keys).size);
+  }, 300_000);
+
+  it('backs the database up while the workers run, and restores it into an empty database', async () => {
+    const dump = path.join(root, 'system.sluicedump');
+    const backup = await sluice(['db', 'backup', '--output', dump, '--json'], { env });
+    expect(backup.code, backup.stderr).toBe(0);
+    const admin = new pg.Client({ connectionString: dbUrl.replace(/\/[^/]*$/, '/postgres') });
+    await admin.connect();
+    await admin.query('create database restored');
+    await admin.end();
+    const restoredUrl = dbUrl.replace(/\/[^/]*$/, '/restored');
+    const restore = await sluice(['db', 'restore', dump, '--json'], {
+      env: { ...env, DATABASE_URL: restoredUrl },
+    });
+    expect(restore.code, restore.stderr).toBe(0);
+    const rdb = createDb(restoredUrl);
+    try {
+      const q = `select f.id, f.status, f.manifest, (select count(*) from copies c where c.file_id = f.id) as copies,
+                   (select count(*) from jobs j where j.file_id = f.id) as jobs,
+                   (select count(*) from events e where e.subject_type = 'file' and e.subject_id = f.id) as events
+                 from files f order by f.id`;
+      const restored = await rdb.query(q);
+      // the workers are idle by now: the live database still holds exactly what was backed up
+      expect(restored).toHaveLength(PER_INSTRUMENT * 2);
+      expect(restored).toEqual(await db.query(q));
+      // a restore refuses a database that holds data, unless forced
+      const again = await sluice(['db', 'restore', dump], { env: { ...env, DATABASE_URL: restoredUrl } });
+      expect(again.code).toBe(2);
+      expect(again.stderr).toMatch(/--force/);
+    } finally {
+      await rdb.close();
+    }
   }, 300_000);
 
   it('sluice doctor flags 10 injected misconfigurations', async () => {
