@@ -140,7 +140,16 @@ export async function seed(db: Db, files = 60): Promise<void> {
 }
 
 /** Every row of every table (but workers), as sorted JSON text, plus the migrations applied. */
-export async function snapshot(q: Queryable): Promise<Record<string, string[]>> {
+export async function snapshot(db: Db): Promise<Record<string, string[]>> {
+  // to_jsonb renders floats with the session's extra_float_digits, which a test sets per database
+  // (taking effect on new connections only): pin it, or the same value compares unequal
+  return db.tx(async (q) => {
+    await q.exec('set local extra_float_digits = 3');
+    return snapshotIn(q);
+  });
+}
+
+async function snapshotIn(q: Queryable): Promise<Record<string, string[]>> {
   const tables = await q.query<{ t: string }>(
     `select c.relname as t from pg_class c join pg_namespace n on n.oid = c.relnamespace
      where n.nspname = current_schema() and c.relkind = 'r' and c.relname not in ('workers', 'sluice_migrations')

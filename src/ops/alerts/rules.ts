@@ -237,12 +237,14 @@ export function backupFailures(s: Snapshot): Alert[] {
     text: `The ${c.target} copy of ${c.name ?? c.file_id} (${c.file_id}) at ${c.location} no longer matches its recorded hashes.`,
   }));
   for (const t of s.failedTasks) {
+    // scheduled tasks are named after their schedule (`db.backup:nightly`): say `nightly` once
+    const what = t.subject?.startsWith(`${t.kind}:`) ? t.subject.slice(t.kind.length + 1) : t.subject;
     out.push({
       rule: 'backup_failure',
-      subject: `task:${t.kind}:${t.subject ?? t.id}`,
+      subject: `task:${t.kind}:${what ?? t.id}`,
       severity: 'critical',
-      title: `${t.kind} failed for ${t.subject ?? `task ${t.id}`}`,
-      text: `Task ${t.id} (${t.kind}) for ${t.subject ?? '-'} failed for good${t.last_error ? `: ${t.last_error}` : ''}.`,
+      title: `${t.kind} failed for ${what ?? `task ${t.id}`}`,
+      text: `Task ${t.id} (${t.kind}) for ${what ?? '-'} failed for good${t.last_error ? `: ${t.last_error}` : ''}.`,
     });
   }
   return out;
