@@ -14,7 +14,8 @@
  *   *_ratio_vs_sql          the API's p95 over the p95 of the same SQL run directly with `pg` in
  *                           this run: the cost of HTTP, auth, validation and JSON on top of the query
  *
- * Requests run one at a time (latency, not throughput); each request kind is warmed up first.
+ * Requests run one at a time (latency, not throughput), timed until the whole response body has
+ * arrived (not parsed: that is the client's work); each request kind is warmed up first.
  * Run: `npm run bench -- api` (about 2–4 minutes, ~1.5 GB of disk in the temp dir). BENCH_API_FILES
  * sets the number of files (default 1,000,000).
  */
@@ -169,8 +170,10 @@ ${INSTRUMENTS.map((i) => `  ${i}: { type: thermo, watch: ${dataDir}/${i} }`).joi
     const get = async (url: string): Promise<{ ms: number; body: unknown }> => {
       const t = performance.now();
       const res = await fetch(base + url, { headers: { authorization: `Bearer ${token}` } });
-      const body = await res.json();
+      const text = await res.text();
+      // latency = until the whole response has arrived; parsing it is the client's work
       const ms = performance.now() - t;
+      const body = JSON.parse(text) as unknown;
       if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status} ${JSON.stringify(body)}`);
       return { ms, body };
     };
