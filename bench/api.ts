@@ -59,7 +59,10 @@ function percentile(values: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 
-/** Files spread over two years, statuses weighted like a running facility (mostly terminal). */
+/**
+ * Files spread over two years, statuses weighted like a running facility: nearly all in a terminal
+ * status, 0.5% in flight (acquiring, backing up, processing).
+ */
 async function generate(db: Db): Promise<void> {
   const t0 = performance.now();
   await db.query(
@@ -70,9 +73,10 @@ async function generate(db: Db): Promise<void> {
        ($3::text[])[1 + (g / 7) % 8] || '_' || ($2::text[])[1 + g % 5] || '_sample' || g || '.raw',
        'file', '/data/' || g || '.raw', '/data/' || g || '.raw',
        ($3::text[])[1 + (g / 7) % 8],
-       case when g % 100 < 80 then 'done' when g % 100 < 88 then 'processed' when g % 100 < 92 then 'backed_up'
-            when g % 100 < 95 then 'done_not_processed' when g % 100 < 97 then 'processing_failed'
-            when g % 100 < 98 then 'ignored' when g % 100 < 99 then 'error' else 'acquiring' end,
+       case when g % 1000 < 850 then 'done' when g % 1000 < 930 then 'done_not_processed'
+            when g % 1000 < 960 then 'processing_failed' when g % 1000 < 980 then 'ignored'
+            when g % 1000 < 990 then 'error' when g % 1000 < 995 then 'acquisition_failed'
+            when g % 1000 < 997 then 'acquiring' when g % 1000 < 998 then 'backing_up' else 'processing' end,
        (1e8 + (g::bigint * 7919) % 3000000000)::bigint,
        t, t, t, t, 'sha256', t, t
      from generate_series(1, $1::int) g,

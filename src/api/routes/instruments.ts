@@ -8,13 +8,16 @@
  * show up in its terminal count a few seconds late, never in two places at once for long.
  */
 import type { Db } from '../../core/db/db.ts';
-import { TERMINAL } from '../../files/lifecycle.ts';
+import { FILE_STATUSES, TERMINAL } from '../../files/lifecycle.ts';
 import { listInstruments } from '../../files/repo.ts';
 import { type AnyRoute, route } from '../route.ts';
 
 const num = (v: string | null) => (v === null ? null : Number(v));
 
 export const TERMINAL_COUNTS_MAX_AGE_MS = 15_000;
+
+/** Listed, not negated, so the count reads the few rows in flight along an index. */
+const IN_FLIGHT = FILE_STATUSES.filter((s) => !TERMINAL.has(s));
 
 type CountRow = { instrument_id: string; status: string; n: string };
 interface Cached {
@@ -75,8 +78,8 @@ export const instrumentRoutes: AnyRoute[] = [
         deps.db.query<CountRow & { stuck: string }>(
           `select instrument_id, status, count(*) as n,
              count(*) filter (where updated_at < now() - $2 * interval '1 minute') as stuck
-           from files where not (status = any($1)) group by instrument_id, status`,
-          [[...TERMINAL], stuckMinutes],
+           from files where status = any($1) group by instrument_id, status`,
+          [IN_FLIGHT, stuckMinutes],
         ),
         terminalCounts(deps.db),
       ]);
