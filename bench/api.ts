@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { createApp } from '../src/api/app.ts';
 import { filesPageSql } from '../src/api/files-query.ts';
+import { seriesJson } from '../src/api/routes/metrics.ts';
 import { startServer } from '../src/api/server.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { createUser } from '../src/auth/users.ts';
@@ -142,7 +143,14 @@ async function webJsGzipKb(): Promise<number | null> {
 
 export async function run(): Promise<Record<string, unknown>> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sluice-bench-api-'));
-  const server = await startEmbedded({ dataDir, port: await freePort(), log: silentLogger });
+  const server = await startEmbedded({
+    dataDir,
+    port: await freePort(),
+    log: silentLogger,
+    settings: process.env.BENCH_API_SHARED_BUFFERS
+      ? { shared_buffers: process.env.BENCH_API_SHARED_BUFFERS }
+      : {},
+  });
   const db = createDb(server.url);
   let http: { url: string; close(): Promise<void> } | undefined;
   try {
@@ -257,6 +265,17 @@ ${INSTRUMENTS.map((i) => `  ${i}: { type: thermo, watch: ${dataDir}/${i} }`).joi
       points = (r.body as { series: { precursors: { t: number[] } } }).series.precursors.t.length;
       if (i >= 2) seriesMs.push(r.ms);
     }
+    const seriesSqlMs: number[] = [];
+    for (let i = 0; i < SERIES_N + 2; i++) {
+      const t = performance.now();
+      await seriesJson(db, { names: ['precursors'], limit: SERIES_POINTS });
+      if (i >= 2) seriesSqlMs.push(performance.now() - t);
+    }
+    rows.push({
+      request: 'metric series: its SQL alone',
+      p50_ms: percentile(seriesSqlMs, 50),
+      p95_ms: percentile(seriesSqlMs, 95),
+    });
     rows.push({
       request: `metric series (${points} points)`,
       p50_ms: percentile(seriesMs, 50),
@@ -301,6 +320,7 @@ ${INSTRUMENTS.map((i) => `  ${i}: { type: thermo, watch: ${dataDir}/${i} }`).joi
       web_js_gzip_kb: webKb,
       files_list_ratio_vs_sql: round(percentile(listMs, 95) / percentile(sqlMs, 95), 2),
       file_detail_ratio_vs_sql: round(percentile(detailMs, 95) / percentile(detailSqlMs, 95), 2),
+      metrics_series_ratio_vs_sql: round(percentile(seriesMs, 95) / percentile(seriesSqlMs, 95), 2),
     };
   } finally {
     await http?.close();
