@@ -14,8 +14,9 @@
  *   *_ratio_vs_sql          the API's p95 over the p95 of the same SQL run directly with `pg` in
  *                           this run: the cost of HTTP, auth, validation and JSON on top of the query
  *
- * Requests run one at a time (latency, not throughput), timed until the whole response body has
- * arrived (not parsed: that is the client's work); each request kind is warmed up first.
+ * Requests run one at a time (latency, not throughput) from a client on its own thread, timed until
+ * the whole response body has arrived (not parsed: that is the client's work); each request kind is
+ * warmed up first.
  * Run: `npm run bench -- api` (about 2–4 minutes, ~1.5 GB of disk in the temp dir). BENCH_API_FILES
  * sets the number of files (default 1,000,000).
  */
@@ -24,6 +25,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker as NodeWorker } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { createApp } from '../src/api/app.ts';
 import { filesPageSql } from '../src/api/files-query.ts';
@@ -51,6 +53,17 @@ const INSTRUMENTS = ['astral1', 'astral2', 'tims1', 'tims2', 'exploris1'];
 const PROJECTS = ['PRJ001', 'PRJ002', 'PRJ003', 'PRJ004', 'PRJ005', 'PRJ006', 'PRJ007', 'PRJ008'];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** The HTTP client thread: times each request until its whole body has arrived (not parsed). */
+const CLIENT_SCRIPT = `
+const { parentPort, workerData } = require('node:worker_threads');
+parentPort.on('message', async ({ id, url }) => {
+  const t = performance.now();
+  const res = await fetch(workerData.base + url, { headers: { authorization: 'Bearer ' + workerData.token } });
+  const text = await res.text();
+  parentPort.postMessage({ id, ms: performance.now() - t, status: res.status, text });
+});
+`;
 const root = path.resolve(here, '..');
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 
@@ -153,6 +166,7 @@ export async function run(): Promise<Record<string, unknown>> {
   });
   const db = createDb(server.url);
   let http: { url: string; close(): Promise<void> } | undefined;
+  let stopClient: (() => Promise<number>) | undefined;
   try {
     await migrate(db);
     const yaml = `data_dir: ${dataDir}/sluice
@@ -179,15 +193,25 @@ ${INSTRUMENTS.map((i) => `  ${i}: { type: thermo, watch: ${dataDir}/${i} }`).joi
     });
     http = await startServer(app, { host: '127.0.0.1', port: 0, log: silentLogger });
     const base = http.url;
+    // The client runs on its own thread, as a browser would be its own process: its reading and
+    // garbage collection of multi-megabyte answers do not stall the server's event loop.
+    const client = new NodeWorker(CLIENT_SCRIPT, { eval: true, workerData: { base, token } });
+    let seq = 0;
+    const pending = new Map<number, (r: { ms: number; status: number; text: string }) => void>();
+    client.on('message', (m: { id: number; ms: number; status: number; text: string }) => {
+      pending.get(m.id)?.(m);
+      pending.delete(m.id);
+    });
+    stopClient = () => client.terminate();
     const get = async (url: string): Promise<{ ms: number; body: unknown }> => {
-      const t = performance.now();
-      const res = await fetch(base + url, { headers: { authorization: `Bearer ${token}` } });
-      const text = await res.text();
-      // latency = until the whole response has arrived; parsing it is the client's work
-      const ms = performance.now() - t;
-      const body = JSON.parse(text) as unknown;
-      if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status} ${JSON.stringify(body)}`);
-      return { ms, body };
+      const id = ++seq;
+      const r = await new Promise<{ ms: number; status: number; text: string }>((resolve) => {
+        pending.set(id, resolve);
+        client.postMessage({ id, url });
+      });
+      const body = JSON.parse(r.text) as unknown;
+      if (r.status !== 200) throw new Error(`${url}: HTTP ${r.status} ${JSON.stringify(body)}`);
+      return { ms: r.ms, body };
     };
 
     // ---------------------------------------------------------------- files list
@@ -323,6 +347,7 @@ ${INSTRUMENTS.map((i) => `  ${i}: { type: thermo, watch: ${dataDir}/${i} }`).joi
       metrics_series_ratio_vs_sql: round(percentile(seriesMs, 95) / percentile(seriesSqlMs, 95), 2),
     };
   } finally {
+    await stopClient?.();
     await http?.close();
     await db.close();
     await server.stop();
