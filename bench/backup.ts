@@ -77,12 +77,15 @@ export async function run(): Promise<Record<string, number>> {
     const names = Object.keys(methods);
     const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
     const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-    // Untimed warm-up: the first copy after the data set was written ran 3-4× slower here, every time;
+    // Untimed warm-up of both data sets: the first copy after the data set was written ran 3-4× slower
+    // here, every time;
     // it also loads the code, the worker and the checksum binding. Any run can be as slow now and then
     // (on this VM: system time in the kernel's copy into newly allocated page-cache pages, cp included),
     // hence the minimum of 3 rounds.
-    await methods['copyVerified file']!(join(out, 'warm-up'));
-    await removeTree(join(out, 'warm-up'));
+    for (const warm of ['copyVerified file', 'copyVerified folder']) {
+      await methods[warm]!(join(out, 'warm-up'));
+      await removeTree(join(out, 'warm-up'));
+    }
     const load0 = loadavg()[0]!;
     for (let round = 0; round < ROUNDS; round++) {
       for (const name of round % 2 === 0 ? names : [...names].reverse()) {
