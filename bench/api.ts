@@ -57,11 +57,15 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The HTTP client thread: times each request until its whole body has arrived (not parsed). */
 const CLIENT_SCRIPT = `
 const { parentPort, workerData } = require('node:worker_threads');
-parentPort.on('message', async ({ id, url }) => {
+parentPort.on('message', async ({ id, url, keep }) => {
   const t = performance.now();
   const res = await fetch(workerData.base + url, { headers: { authorization: 'Bearer ' + workerData.token } });
   const text = await res.text();
-  parentPort.postMessage({ id, ms: performance.now() - t, status: res.status, text });
+  const ms = performance.now() - t;
+  // the body goes back only when asked for (or on an error): copying megabytes to the server's
+  // thread would load the server with the client's work
+  const send = keep || res.status !== 200;
+  parentPort.postMessage({ id, ms, status: res.status, text: send ? text : 'null' });
 });
 `;
 const root = path.resolve(here, '..');
@@ -203,11 +207,11 @@ ${INSTRUMENTS.map((i) => `  ${i}: { type: thermo, watch: ${dataDir}/${i} }`).joi
       pending.delete(m.id);
     });
     stopClient = () => client.terminate();
-    const get = async (url: string): Promise<{ ms: number; body: unknown }> => {
+    const get = async (url: string, keep = false): Promise<{ ms: number; body: unknown }> => {
       const id = ++seq;
       const r = await new Promise<{ ms: number; status: number; text: string }>((resolve) => {
         pending.set(id, resolve);
-        client.postMessage({ id, url });
+        client.postMessage({ id, url, keep });
       });
       const body = JSON.parse(r.text) as unknown;
       if (r.status !== 200) throw new Error(`${url}: HTTP ${r.status} ${JSON.stringify(body)}`);
@@ -217,7 +221,7 @@ ${INSTRUMENTS.map((i) => `  ${i}: { type: thermo, watch: ${dataDir}/${i} }`).joi
     // ---------------------------------------------------------------- files list
     const mid = new Date(Date.now() - 365 * 86400_000);
     const range = `from=${mid.toISOString().slice(0, 10)}&to=${new Date(mid.getTime() + 30 * 86400_000).toISOString().slice(0, 10)}`;
-    const first = (await get('/api/files?limit=50')).body as { nextCursor: string };
+    const first = (await get('/api/files?limit=50', true)).body as { nextCursor: string };
     const lists: { label: string; url: string }[] = [
       { label: 'newest', url: '/api/files?limit=50' },
       { label: 'status=error', url: '/api/files?limit=50&status=error' },
@@ -285,8 +289,9 @@ ${INSTRUMENTS.map((i) => `  ${i}: { type: thermo, watch: ${dataDir}/${i} }`).joi
     const seriesUrl = `/api/metrics/series?names=precursors&limit=${SERIES_POINTS}`;
     let points = 0;
     for (let i = 0; i < SERIES_N + 2; i++) {
-      const r = await get(seriesUrl);
-      points = (r.body as { series: { precursors: { t: number[] } } }).series.precursors.t.length;
+      const r = await get(seriesUrl, i === 0);
+      if (i === 0)
+        points = (r.body as { series: { precursors: { t: number[] } } }).series.precursors.t.length;
       if (i >= 2) seriesMs.push(r.ms);
     }
     const seriesSqlMs: number[] = [];
