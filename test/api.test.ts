@@ -9,6 +9,7 @@ import { latestEventId, readFeed } from '../src/api/event-feed.ts';
 import { startServer } from '../src/api/server.ts';
 import { ensureFirstAdmin } from '../src/auth/first-admin.ts';
 import { ROLES, type Role } from '../src/auth/roles.ts';
+import { createUser, removeUser } from '../src/auth/users.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { recordEvent } from '../src/engine/events.ts';
 import {
@@ -154,6 +155,20 @@ describe('sessions', () => {
     expect(a.status).toBe(401);
     expect(b.status).toBe(401);
     expect(await json(a)).toEqual(await json(b));
+  });
+
+  it('slows down password guessing for one user name (429 with Retry-After), not for the others', async () => {
+    await createUser(h.db, { name: 'guessed', role: 'viewer', password: PASSWORD }, 'test');
+    const attempt = (password: string) => call(h.app, '/api/login', { body: { name: 'guessed', password } });
+    for (let i = 0; i < 5; i++) expect((await attempt('wrong password!')).status).toBe(401);
+    const blocked = await attempt(PASSWORD); // even the right password waits: a guess is not confirmed
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    const body = await json(blocked);
+    expect(body).toMatchObject({ code: 'auth.throttled' });
+    expect(body.message).toMatch(/too many failed logins for 'guessed': try again in \d+ s/);
+    expect((await login(h.app, 'viewer')).csrfToken).toBeTruthy();
+    await removeUser(h.db, 'guessed', 'test');
   });
 
   it('refuses session writes without the CSRF token, and accepts them with it', async () => {

@@ -1,10 +1,23 @@
 /** Login, logout, who am I, and changing one's own password. */
 import { z } from 'zod';
+import { LoginThrottle } from '../../auth/login-throttle.ts';
 import { createSession, DEFAULT_SESSION_TTL_MS, endSession } from '../../auth/sessions.ts';
 import { authenticate, setPassword } from '../../auth/users.ts';
 import { clearSessionCookie, setSessionCookie } from '../auth-middleware.ts';
+import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { type AnyRoute, route } from '../route.ts';
+
+/** One throttle per application (per `createApp` deps): see login-throttle.ts. */
+const throttles = new WeakMap<ApiDeps, LoginThrottle>();
+function throttleOf(deps: ApiDeps): LoginThrottle {
+  let t = throttles.get(deps);
+  if (!t) {
+    t = new LoginThrottle();
+    throttles.set(deps, t);
+  }
+  return t;
+}
 
 const credentials = z.strictObject({
   name: z.string().min(1, 'a user name is required').max(64),
@@ -18,13 +31,29 @@ export const authRoutes: AnyRoute[] = [
     role: 'public',
     tag: 'auth',
     summary: 'log in: sets the httpOnly session cookie and returns the CSRF token for writes',
+    description:
+      'After 5 failed logins in a row for a user name, further attempts for it wait 1, 2, 4 … s (at most 5 min) after the last failure: 429 with Retry-After.',
     body: credentials,
     handle: async (c, { body, deps }) => {
+      const throttle = throttleOf(deps);
+      const wait = throttle.waitSeconds(body.name);
+      if (wait > 0) {
+        c.header('Retry-After', String(wait));
+        throw new ApiError(
+          429,
+          'auth.throttled',
+          `too many failed logins for '${body.name}': try again in ${wait} s`,
+          { hint: 'an admin can reset the password with `sluice users reset-password NAME`' },
+        );
+      }
       const user = await authenticate(deps.db, body.name, body.password);
-      if (!user)
+      if (!user) {
+        throttle.failed(body.name);
         throw new ApiError(401, 'auth.invalid_credentials', 'wrong user name or password', {
           hint: 'an admin can reset it with `sluice users reset-password NAME`',
         });
+      }
+      throttle.succeeded(body.name);
       const s = await createSession(deps.db, user.id, deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS);
       setSessionCookie(c, deps, s.cookie);
       return c.json({
