@@ -13,7 +13,7 @@
  * beyond the generous waits that turn a hang into a failure.
  */
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -320,7 +320,6 @@ alerts:
       expect(await readFile(path.join(job.output_dir, 'result.txt'), 'utf8')).toBe(`processed ${r.name}\n`);
     }
     // no partial copy left anywhere in the backup
-    const { readdir } = await import('node:fs/promises');
     const leftovers = (await readdir(path.join(root, 'backup'), { recursive: true })).filter((e) =>
       String(e).includes('sluice-partial'),
     );
@@ -445,7 +444,6 @@ processing:
       cwd: bad,
     });
     expect(r.code, r.stderr).toBe(1);
-    if (process.env.SYSTEM_DEBUG) console.log(r.stdout);
     const { ok, results } = JSON.parse(r.stdout) as {
       ok: boolean;
       results: { status: string; check: string; target: string }[];
