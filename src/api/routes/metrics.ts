@@ -8,7 +8,7 @@
  * rolling mean ± k·sd of the `window` points before each point, and which points fall outside.
  */
 import { z } from 'zod';
-import type { Queryable } from '../../core/db/db.ts';
+import type { Db, Queryable } from '../../core/db/db.ts';
 import { type Bands, rollingBands } from '../../metrics/bands.ts';
 import { badInput } from '../errors.ts';
 import { idFilter, intParam, isoDate, namesList } from '../params.ts';
@@ -46,9 +46,9 @@ export interface MetricSeriesAnswer {
   series: Record<string, MetricSeries>;
 }
 
-/** The points of series `name` (an SQL expression) that match the filters ($2 instrument … $5 to). */
-function pointFilter(m: string, name = 'n.name'): string {
-  return `${m}.name = ${name} and ($2::text is null or ${m}.instrument_id = $2)
+/** The points of series $1 that match the filters ($2 instrument … $5 to). */
+function pointFilter(m: string): string {
+  return `${m}.name = $1 and ($2::text is null or ${m}.instrument_id = $2)
     and ($3::text is null or ${m}.settings_name = $3)
     and ($4::timestamptz is null or ${m}.created_at >= $4) and ($5::timestamptz is null or ${m}.created_at < $5)`;
 }
@@ -71,31 +71,58 @@ const EMPTY_SERIES = '{"t":[],"value":[],"file":[],"truncated":false}';
  * by three queries at once (on separate connections, so on separate cores), over the same range
  * of points: from just after `cut` (the newest point that does not fit, which also tells whether
  * older points exist) to the newest point, fixed before the three start. Points are only ever
- * added after the newest one, so the three agree; should they not (rows deleted meanwhile), one
- * query builds the whole series instead.
+ * added after the newest one, so the three agree; should they not (rows deleted meanwhile), the
+ * same queries run again one after the other in one snapshot (REPEATABLE READ).
  */
-export async function seriesJson(db: Queryable, q: SeriesQuery): Promise<{ name: string; series: string }[]> {
-  return Promise.all(q.names.map(async (name) => ({ name, series: await oneSeries(db, name, q) })));
+export async function seriesJson(db: Db, q: SeriesQuery): Promise<{ name: string; series: string }[]> {
+  const parallel: RunAll = (fns) => Promise.all(fns.map((f) => f()));
+  return Promise.all(
+    q.names.map(async (name) => {
+      const series =
+        (await buildSeries(db, name, q, parallel)) ??
+        (await db.tx(async (tx) => {
+          await tx.exec('set transaction isolation level repeatable read');
+          return buildSeries(tx, name, q, inSequence);
+        }));
+      // in one snapshot the three always agree
+      return { name, series: series ?? EMPTY_SERIES };
+    }),
+  );
 }
+
+type RunAll = <T>(fns: (() => Promise<T>)[]) => Promise<T[]>;
+const inSequence: RunAll = async (fns) => {
+  const out = [];
+  for (const f of fns) out.push(await f());
+  return out;
+};
 
 /** A point's key: the time as exact text (a JS Date would drop the microseconds) and the file. */
 type Key = { created_at: string; file_id: string };
 const KEY = `to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at, m.file_id`;
 
-async function oneSeries(db: Queryable, name: string, q: SeriesQuery): Promise<string> {
-  const base = [name, q.instrument ?? null, q.settings ?? null, q.from ?? null, q.to ?? null];
-  const where = pointFilter('m', '$1');
-  const [cut, newest] = await Promise.all([
-    db.maybeOne<Key>(
-      // the key is formatted outside: with OFFSET, PostgreSQL computes the output of skipped rows too
-      `select ${KEY} from (select m.created_at, m.file_id from metrics m where ${where}
-       order by m.created_at desc, m.file_id desc offset $6 limit 1) m`,
-      [...base, q.limit],
-    ),
-    db.maybeOne<Key>(
-      `select ${KEY} from metrics m where ${where} order by m.created_at desc, m.file_id desc limit 1`,
-      base,
-    ),
+/** One series' JSON, or undefined when its three arrays came out of different lengths. */
+async function buildSeries(
+  q: Queryable,
+  name: string,
+  sq: SeriesQuery,
+  runAll: RunAll,
+): Promise<string | undefined> {
+  const base = [name, sq.instrument ?? null, sq.settings ?? null, sq.from ?? null, sq.to ?? null];
+  const where = pointFilter('m');
+  const [cut, newest] = await runAll([
+    () =>
+      q.maybeOne<Key>(
+        // the key is formatted outside: with OFFSET, PostgreSQL computes the output of skipped rows too
+        `select ${KEY} from (select m.created_at, m.file_id from metrics m where ${where}
+         order by m.created_at desc, m.file_id desc offset $6 limit 1) m`,
+        [...base, sq.limit],
+      ),
+    () =>
+      q.maybeOne<Key>(
+        `select ${KEY} from metrics m where ${where} order by m.created_at desc, m.file_id desc limit 1`,
+        base,
+      ),
   ]);
   if (!newest) return EMPTY_SERIES;
   const range = [
@@ -105,8 +132,8 @@ async function oneSeries(db: Queryable, name: string, q: SeriesQuery): Promise<s
     newest.created_at,
     newest.file_id,
   ];
-  const column = (expr: string) =>
-    db.one<{ json: string; n: number }>(
+  const column = (expr: string) => () =>
+    q.one<{ json: string; n: number }>(
       `select json_agg(x.v)::text as json, count(*)::int as n from (
          select ${expr} as v from metrics m
          where ${where} and (m.created_at, m.file_id) > ($6::timestamptz, $7::text)
@@ -114,38 +141,14 @@ async function oneSeries(db: Queryable, name: string, q: SeriesQuery): Promise<s
          order by m.created_at, m.file_id) x`,
       range,
     );
-  const [t, value, file] = await Promise.all([
+  const [t, value, file] = await runAll([
     column(`(date_part('epoch', m.created_at) * 1000)::bigint`),
     column('m.value'),
     column('m.file_id'),
   ]);
-  if (t.n !== value.n || t.n !== file.n) {
-    const [whole] = await seriesJsonOneQuery(db, { ...q, names: [name] });
-    return whole?.series ?? EMPTY_SERIES;
-  }
-  if (t.n === 0) return EMPTY_SERIES;
-  return `{"t":${t.json},"value":${value.json},"file":${file.json},"truncated":${cut !== undefined}}`;
-}
-
-/** The same series in one query (the fallback of `seriesJson`). */
-function seriesJsonOneQuery(db: Queryable, q: SeriesQuery): Promise<{ name: string; series: string }[]> {
-  return db.query<{ name: string; series: string }>(
-    `select n.name, coalesce((
-       select json_build_object(
-         't', json_agg((date_part('epoch', x.created_at) * 1000)::bigint), 'value', json_agg(x.value),
-         'file', json_agg(x.file_id), 'truncated', cut.created_at is not null)
-       from (select m.created_at, m.value, m.file_id from metrics m
-             where ${pointFilter('m')}
-               and (m.created_at, m.file_id) > (coalesce(cut.created_at, '-infinity'), coalesce(cut.file_id, ''))
-             order by m.created_at, m.file_id) x
-       having count(*) > 0
-     )::text, '${EMPTY_SERIES}') as series
-     from unnest($1::text[]) with ordinality as n(name, ord)
-     left join lateral (select c.created_at, c.file_id from metrics c where ${pointFilter('c')}
-                        order by c.created_at desc, c.file_id desc offset $6 limit 1) cut on true
-     order by n.ord`,
-    [q.names, q.instrument ?? null, q.settings ?? null, q.from ?? null, q.to ?? null, q.limit],
-  );
+  if (t!.n !== value!.n || t!.n !== file!.n) return undefined;
+  if (t!.n === 0) return EMPTY_SERIES;
+  return `{"t":${t!.json},"value":${value!.json},"file":${file!.json},"truncated":${cut !== undefined}}`;
 }
 
 export const metricRoutes: AnyRoute[] = [
