@@ -182,8 +182,7 @@ export async function checkDatabase(
   }
 }
 
-export async function checkSchema(db: Db): Promise<CheckResult> {
-  const v = await currentVersion(db);
+export function checkSchema(v: number): CheckResult {
   const want = schemaVersion();
   if (v === want) return ok('schema', 'migrations', `at version ${v}, current`);
   if (v < want) {
@@ -644,11 +643,15 @@ export async function runChecks(input: DoctorInput): Promise<CheckResult[]> {
   try {
     if (dbc.handle) {
       const { db } = dbc.handle;
-      const schema = await guard('schema', 'migrations', () => checkSchema(db));
+      let version: number | undefined;
+      const schema = await guard('schema', 'migrations', async () => {
+        version = await currentVersion(db);
+        return checkSchema(version);
+      });
       results.push(schema);
       results.push(await guard('clock skew', 'host vs database', () => checkClockSkew(db, input.now)));
       // a database behind by a migration still has the workers table
-      if ((await currentVersion(db).catch(() => 0)) >= 1) {
+      if (version !== undefined && version >= 1) {
         try {
           results.push(...(await checkWorkerTags(db, config)));
         } catch (err) {
