@@ -41,7 +41,7 @@ import { silentLogger } from '../src/core/log.ts';
 import { Variables } from '../src/core/variables.ts';
 import { syncPools } from '../src/engine/pools.ts';
 import { syncInstruments } from '../src/files/repo.ts';
-import { isMain, printResult, printTable } from './lib.ts';
+import { isMain, percentile, printResult, printTable } from './lib.ts';
 
 const FILES = Number(process.env.BENCH_API_FILES ?? 1_000_000);
 const METRIC_FILES = Math.min(FILES, 300_000);
@@ -70,12 +70,6 @@ parentPort.on('message', async ({ id, url, keep }) => {
 `;
 const root = path.resolve(here, '..');
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
-
-function percentile(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
 
 /**
  * Files spread over two years, statuses weighted like a running facility: nearly all in a terminal

@@ -43,7 +43,7 @@ import { enqueue, enqueueMany } from '../src/engine/enqueue.ts';
 import { syncPools } from '../src/engine/pools.ts';
 import type { TaskSpec } from '../src/engine/types.ts';
 import { Worker } from '../src/engine/worker.ts';
-import { isMain, printResult, printTable } from './lib.ts';
+import { isMain, percentile, printResult, printTable } from './lib.ts';
 
 const N = Number(process.env.BENCH_ENGINE_N ?? 20_000);
 const BATCH = 2_000;
@@ -57,12 +57,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const round = (v: number, digits = 0) => Math.round(v * 10 ** digits) / 10 ** digits;
-
-function percentile(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
 
 // ---------------------------------------------------------------- process figures from /proc
 

@@ -36,3 +36,10 @@ export function isMain(metaUrl: string): boolean {
     return false;
   }
 }
+
+/** Nearest-rank percentile (p in 0–100) of `values`; NaN when empty. */
+export function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
