@@ -189,7 +189,9 @@ describe('engine across processes', () => {
     const ws = [await start({ CONCURRENCY: '2' }), await start({ CONCURRENCY: '2' })];
     await enqueueMany(
       db,
-      Array.from({ length: 10 }, () => ({ kind: 'sleep', pool: 'drainme', payload: { ms: 1500 } })),
+      // long enough that a machine slowed down by other tests cannot finish all 10 (2 at a time,
+      // at least 20 s) before the drain below takes effect
+      Array.from({ length: 10 }, () => ({ kind: 'sleep', pool: 'drainme', payload: { ms: 4000 } })),
     );
     await waitFor(
       'work running in the pool',
@@ -205,6 +207,9 @@ describe('engine across processes', () => {
       50,
     );
     await setPoolSize(db, 'drainme', 0, 'test');
+    const { drained_at: drainedAt } = await db.one<{ drained_at: Date }>(
+      'select clock_timestamp() as drained_at',
+    );
     await waitFor(
       'running ones finished',
       async () =>
@@ -221,6 +226,12 @@ describe('engine across processes', () => {
     );
     expect(doneAtDrain).toBeGreaterThanOrEqual(1); // what was running finished
     expect(doneAtDrain).toBeLessThan(10);
+    // what finished had been claimed before the drain (both times from the database's clock)
+    const lateStarts = await db.query(
+      `select r.task_id from test_runs r join tasks t on t.id = r.task_id where t.started_at > $1`,
+      [drainedAt],
+    );
+    expect(lateStarts).toEqual([]);
     await new Promise((r) => setTimeout(r, 2000)); // several poll rounds: nothing may start
     expect(
       Number((await db.one<{ n: string }>(`select count(distinct task_id) as n from test_runs`)).n),
