@@ -225,7 +225,16 @@ describe('engine across processes', () => {
       (await db.one<{ n: string }>(`select count(distinct task_id) as n from test_runs`)).n,
     );
     expect(doneAtDrain).toBeGreaterThanOrEqual(1); // what was running finished
-    expect(doneAtDrain).toBeLessThan(10);
+    expect(
+      doneAtDrain,
+      JSON.stringify({
+        drainedAt,
+        runs: await db.query(
+          `select r.task_id, r.worker, r.started_ms, r.ended_ms, t.started_at, t.finished_at from test_runs r join tasks t on t.id = r.task_id order by r.started_ms`,
+        ),
+        pool: await db.query(`select * from pools where name = 'drainme'`),
+      }),
+    ).toBeLessThan(10);
     // what finished had been claimed before the drain (both times from the database's clock)
     const lateStarts = await db.query(
       `select r.task_id from test_runs r join tasks t on t.id = r.task_id where t.started_at > $1`,
