@@ -5,7 +5,7 @@
  *   (a') the same with the read-back hashed with sha256 (the fallback where the fast checksum cannot
  *        be loaded), for the saving of the fast read-back checksum under the same load
  *   (d) copyVerified of a Bruker-like folder  vs `cp -r src dst && sync`
- * After one untimed warm-up copy, every method runs 3 times (SLUICE_BENCH_ROUNDS), in alternating
+ * After one untimed warm-up copy, every method runs 5 times (SLUICE_BENCH_ROUNDS), in alternating
  * order, and its minimum counts. The page cache cannot be dropped reliably, so every method reads a
  * warm source; that favours the baselines least of all (they read less). The machine may be busy with other work: the load average is printed, and the
  * ratios (measured in the same run) matter more than the seconds. CPU seconds are this process's
@@ -24,7 +24,7 @@ import { isMain, printResult, printTable } from './lib.ts';
 
 const run$ = promisify(execFile);
 /** Rounds (alternating order); the minimum per method counts. */
-const ROUNDS = Math.max(1, Number(process.env.SLUICE_BENCH_ROUNDS ?? 3));
+const ROUNDS = Math.max(1, Number(process.env.SLUICE_BENCH_ROUNDS ?? 5));
 const GiB = 1024 * 1024 * 1024;
 const sh = (cmd: string) => run$('sh', ['-c', cmd], { maxBuffer: 1 << 20 });
 /** Run `cmd` in sh; returns the CPU seconds (user + system) of its child processes. */
@@ -81,7 +81,7 @@ export async function run(): Promise<Record<string, number>> {
     // here, every time;
     // it also loads the code, the worker and the checksum binding. Any run can be as slow now and then
     // (on this VM: system time in the kernel's copy into newly allocated page-cache pages, cp included),
-    // hence the minimum of 3 rounds.
+    // hence the minimum of 5 rounds.
     for (const warm of ['copyVerified file', 'copyVerified folder']) {
       await methods[warm]!(join(out, 'warm-up'));
       await removeTree(join(out, 'warm-up'));

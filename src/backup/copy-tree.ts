@@ -155,27 +155,15 @@ async function copyPass(c: Ctx, readBack: ReadBack): Promise<Copied> {
     if (files.length > 1 && files[i]!.size <= SMALL_FILE_BYTES) small.push(i);
     else await copyOne(i, c.o.bufs);
   }
-  if (small.length > 0) {
-    // A worker stops taking files after any failure; every copy in flight ends before we return,
-    // so no descriptor is open when the caller removes the temp tree.
-    let failed = false;
-    const lanes = Array.from({ length: Math.min(SMALL_CONCURRENCY, small.length) }, async () => {
-      // big enough to read most small files in one call (the next read then returns 0)
-      const largest = small.reduce((m, i) => Math.max(m, files[i]!.size + 1), 64 * 1024);
-      const size = Math.min(largest, CHUNK_BYTES);
-      const bufs: [Buffer, Buffer] = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
-      while (!failed && small.length > 0) {
-        const i = small.shift()!;
-        await copyOne(i, bufs).catch((err) => {
-          failed = true;
-          throw err;
-        });
-      }
-    });
-    const settled = await Promise.allSettled(lanes);
-    const rejected = settled.find((r) => r.status === 'rejected');
-    if (rejected) throw (rejected as PromiseRejectedResult).reason;
-  }
+  // big enough to read most small files in one call (the next read then returns 0)
+  const smallSize = Math.min(
+    small.reduce((m, i) => Math.max(m, files[i]!.size + 1), 64 * 1024),
+    CHUNK_BYTES,
+  );
+  const laneBufs: [Buffer, Buffer][] = [];
+  await inLanes(small, SMALL_CONCURRENCY, (i, lane) =>
+    copyOne(i, (laneBufs[lane] ??= [Buffer.allocUnsafe(smallSize), Buffer.allocUnsafe(smallSize)])),
+  );
   // Files added to or removed from a folder meanwhile.
   const root = spec.kind === 'files' ? spec.dir : spec.path;
   const changed = changedBetween(spec.kind, c.o.before.files, (await listSourceTree(spec)).files, root);
@@ -189,7 +177,8 @@ async function copyPass(c: Ctx, readBack: ReadBack): Promise<Copied> {
  */
 async function checkReadBack(c: Ctx, copied: Copied): Promise<ManifestEntry[]> {
   const { spec, algorithm } = c.o;
-  for (const { entry: e, back, check } of copied) {
+  // Small files are read back on this thread, each mostly waiting on the disk: several at once.
+  await inLanes(copied, SMALL_CONCURRENCY, async ({ entry: e, back, check }) => {
     throwIfAborted(c.o.signal, `copy of ${c.label} to ${c.o.dest}`);
     const got = await back.finish().catch((err) => {
       throw c.tErr(err, c.tp(e.rel));
@@ -207,6 +196,33 @@ async function checkReadBack(c: Ctx, copied: Copied): Promise<ManifestEntry[]> {
         },
       );
     }
-  }
+  });
   return copied.map((x) => x.entry);
+}
+
+/**
+ * Run `fn` over `items`, at most `lanes` at once, in list order. After a failure no further item
+ * starts, every call in flight ends before this returns (so no descriptor is left open when the
+ * caller removes the temp tree), and the failure of the earliest item is thrown.
+ */
+async function inLanes<T>(
+  items: readonly T[],
+  lanes: number,
+  fn: (item: T, lane: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const errors: { i: number; err: unknown }[] = [];
+  await Promise.all(
+    Array.from({ length: Math.min(lanes, items.length) }, async (_, lane) => {
+      while (errors.length === 0 && next < items.length) {
+        const i = next++;
+        try {
+          await fn(items[i]!, lane);
+        } catch (err) {
+          errors.push({ i, err });
+        }
+      }
+    }),
+  );
+  if (errors.length > 0) throw errors.sort((a, b) => a.i - b.i)[0]!.err;
 }
