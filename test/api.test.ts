@@ -3,13 +3,14 @@
  * sessions, CSRF, tokens, input validation, pagination, audit, the event stream.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { routeTable } from '../src/api/app.ts';
+import { createApp, routeTable } from '../src/api/app.ts';
 import type { FeedState } from '../src/api/event-feed.ts';
 import { latestEventId, readFeed } from '../src/api/event-feed.ts';
 import { startServer } from '../src/api/server.ts';
 import { ensureFirstAdmin } from '../src/auth/first-admin.ts';
 import { ROLES, type Role } from '../src/auth/roles.ts';
 import { createUser, removeUser } from '../src/auth/users.ts';
+import type { Db } from '../src/core/db/db.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { recordEvent } from '../src/engine/events.ts';
 import {
@@ -593,6 +594,99 @@ describe('variables, pools and users', () => {
 });
 
 describe('the event stream', () => {
+  /** Reads one stream message by message, without closing it in between. */
+  function sseReader(res: Response) {
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let buf = '';
+    return {
+      async until(pred: (msg: Record<string, string>) => boolean): Promise<Record<string, string>[]> {
+        const seen: Record<string, string>[] = [];
+        const deadline = Date.now() + 10_000;
+        while (Date.now() < deadline) {
+          let i = buf.indexOf('\n\n');
+          while (i >= 0) {
+            const msg: Record<string, string> = {};
+            for (const line of buf.slice(0, i).split('\n')) {
+              const m = /^(\w+): ?(.*)$/.exec(line);
+              if (m) msg[m[1]!] = m[2]!;
+            }
+            buf = buf.slice(i + 2);
+            if (Object.keys(msg).length > 0) seen.push(msg);
+            if (pred(msg)) return seen;
+            i = buf.indexOf('\n\n');
+          }
+          const { value, done } = await reader.read();
+          if (done) break;
+          buf += decoder.decode(value, { stream: true });
+        }
+        throw new Error(`no such message; seen ${JSON.stringify(seen)}`);
+      },
+      close: () => reader.cancel(),
+    };
+  }
+  const subjectOf = (m: Record<string, string>) =>
+    m.event === 'file' ? (JSON.parse(m.data!) as { subject_id: string }).subject_id : undefined;
+
+  it('all streams of a process share one reader of the event log; a late one catches up first', async () => {
+    let feedQueries = 0;
+    const counting = new Proxy(h.db, {
+      get(target, key) {
+        const v = Reflect.get(target, key, target) as unknown;
+        if (key === 'one')
+          return (sql: string, ...rest: unknown[]) => {
+            if (sql.includes('pg_current_snapshot')) feedQueries++;
+            return (target.one as (...a: unknown[]) => unknown)(sql, ...rest);
+          };
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }) as Db;
+    const app = createApp({ ...h.deps, db: counting });
+    const open = () => call(app, '/api/events', { token: h.tokens.viewer }).then(sseReader);
+    const streams = await Promise.all(Array.from({ length: 5 }, open));
+    for (const st of streams) await st.until((m) => m.event === 'ready');
+    const before = await latestEventId(h.db);
+    await recordEvent(h.db, {
+      subjectType: 'file',
+      subjectId: 'shared-1.raw',
+      actor: 'test',
+      to: 'acquired',
+    });
+    for (const st of streams) {
+      const seen = await st.until((m) => subjectOf(m) === 'shared-1.raw');
+      expect(seen.filter((m) => m.event === 'file').map(subjectOf)).toEqual(['shared-1.raw']);
+    }
+
+    // five live streams, one query per poll (50 ms): five pollers would make five times as many
+    const q0 = feedQueries;
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 1000));
+    const polls = feedQueries - q0;
+    expect(polls).toBeGreaterThan(0);
+    expect(polls).toBeLessThanOrEqual(Math.ceil((Date.now() - t0) / 50) + 2);
+
+    // a stream resuming from before shared-1 gets it by catching up, then the next live one, once
+    const late = await call(app, '/api/events', {
+      token: h.tokens.viewer,
+      headers: { 'last-event-id': before.toString() },
+    }).then(sseReader);
+    expect((await late.until((m) => subjectOf(m) === 'shared-1.raw')).map(subjectOf).filter(Boolean)).toEqual(
+      ['shared-1.raw'],
+    );
+    await recordEvent(h.db, { subjectType: 'file', subjectId: 'shared-2.raw', actor: 'test', to: 'done' });
+    for (const st of [...streams, late]) {
+      const seen = await st.until((m) => subjectOf(m) === 'shared-2.raw');
+      expect(seen.filter((m) => m.event === 'file').map(subjectOf)).toEqual(['shared-2.raw']);
+    }
+
+    // nobody listening: no more polling
+    for (const st of [...streams, late]) await st.close();
+    await new Promise((r) => setTimeout(r, 200));
+    const q1 = feedQueries;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(feedQueries).toBe(q1);
+  });
+
   it('sends new file events, and resumes after Last-Event-ID', async () => {
     const res = await call(h.app, '/api/events', { token: h.tokens.viewer });
     expect(res.status).toBe(200);

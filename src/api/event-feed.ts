@@ -73,3 +73,120 @@ export async function readFeed(
   }
   return out;
 }
+
+/** One live stream's view of the feed: the events after its own cursor, in order. */
+export interface FeedSubscription {
+  /**
+   * The next events after this subscription's cursor; [] after `waitMs` without any, or once closed.
+   * Throws when its own catch-up read fails (the stream then ends and the client resumes).
+   */
+  next(waitMs: number): Promise<FeedEvent[]>;
+  close(): void;
+}
+
+/**
+ * One reader of the event log per process, shared by every live stream: with N dashboards open, one
+ * query per poll instead of N. A stream that starts behind the shared cursor (it resumes after an
+ * older Last-Event-ID) catches up with reads of its own, then joins; a stream is never handed an
+ * event at or before its own cursor, so joining ahead of the shared cursor skips nothing and repeats
+ * nothing. The hub polls only while streams are live, and a failed poll is logged and tried again.
+ */
+export class FeedHub {
+  private state: FeedState | undefined;
+  private readonly live = new Set<LiveSub>();
+  private timer: NodeJS.Timeout | undefined;
+  /** Feed queries made by the hub itself (not the catch-up reads); for tests. */
+  polls = 0;
+
+  constructor(
+    private readonly q: Queryable,
+    private readonly pollMs: number,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {}
+
+  subscribe(cursor: bigint): FeedSubscription {
+    const own: FeedState = { cursor };
+    const sub: LiveSub = { cursor, queue: [], wake: undefined, closed: false };
+    const hub = this;
+    return {
+      async next(waitMs) {
+        if (sub.closed) return [];
+        if (!hub.live.has(sub)) {
+          // catching up on our own until we reach the shared cursor
+          const events = await readFeed(hub.q, own);
+          sub.cursor = own.cursor;
+          if (sub.closed) return [];
+          if (events.length > 0) return events;
+          if (hub.state && own.cursor < hub.state.cursor) {
+            await hub.sleep(sub, Math.min(waitMs, hub.pollMs));
+            return [];
+          }
+          hub.join(sub, own);
+        }
+        if (sub.queue.length === 0) await hub.sleep(sub, waitMs);
+        return sub.queue.splice(0);
+      },
+      close() {
+        sub.closed = true;
+        hub.live.delete(sub);
+        sub.wake?.();
+        if (hub.live.size === 0) hub.stop();
+      },
+    };
+  }
+
+  /** Synchronous, so no poll result lands between the cursor check and joining. */
+  private join(sub: LiveSub, own: FeedState): void {
+    if (!this.state) this.state = { cursor: own.cursor, ...(own.gap ? { gap: own.gap } : {}) };
+    this.live.add(sub);
+    this.timer ??= setTimeout(() => void this.poll(), this.pollMs);
+  }
+
+  private sleep(sub: LiveSub, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        sub.wake = undefined;
+        resolve();
+      }
+      sub.wake = done;
+    });
+  }
+
+  private async poll(): Promise<void> {
+    let more = false;
+    try {
+      const state = this.state;
+      if (!state) return;
+      this.polls++;
+      const events = await readFeed(this.q, state);
+      if (this.state !== state) return; // every stream left meanwhile: a new state has started
+      more = events.length > 0;
+      for (const sub of this.live) {
+        for (const e of events) if (BigInt(e.id) > sub.cursor) sub.queue.push(e);
+        if (state.cursor > sub.cursor) sub.cursor = state.cursor;
+        if (sub.queue.length > 0) sub.wake?.();
+      }
+    } catch (err) {
+      this.onError(err);
+    } finally {
+      this.timer = undefined;
+      // a full batch may have more behind it: read again at once
+      if (this.live.size > 0) this.timer = setTimeout(() => void this.poll(), more ? 0 : this.pollMs);
+    }
+  }
+
+  private stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.state = undefined;
+  }
+}
+
+interface LiveSub {
+  cursor: bigint;
+  queue: FeedEvent[];
+  wake: (() => void) | undefined;
+  closed: boolean;
+}

@@ -1,12 +1,15 @@
 /**
  * Live file events as Server-Sent Events. Each event carries its id, so a reconnecting
  * EventSource resumes after the last one it saw (`Last-Event-ID`); without one the stream starts
- * with events newer than the connection. See `event-feed.ts` for why no event is skipped.
+ * with events newer than the connection. See `event-feed.ts` for why no event is skipped, and for
+ * the one reader (`FeedHub`) all streams of a process share.
  */
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
+import { errorMessage } from '../../core/errors.ts';
+import type { ApiDeps } from '../deps.ts';
 import { badInput } from '../errors.ts';
-import { type FeedState, latestEventId, readFeed } from '../event-feed.ts';
+import { FeedHub, latestEventId } from '../event-feed.ts';
 import { type AnyRoute, route } from '../route.ts';
 
 const EVENT_ID = /^\d{1,18}$/;
@@ -32,30 +35,34 @@ export const eventRoutes: AnyRoute[] = [
       if (header !== undefined && !EVENT_ID.test(header))
         throw badInput('Last-Event-ID', 'expected an event id');
       const from = header ?? query.after;
-      const state: FeedState = { cursor: from !== undefined ? BigInt(from) : await latestEventId(deps.db) };
-      const pollMs = deps.eventPollMs ?? 1000;
+      const cursor = from !== undefined ? BigInt(from) : await latestEventId(deps.db);
+      const sub = hubOf(deps).subscribe(cursor);
       c.header('X-Accel-Buffering', 'no'); // nginx: do not buffer the stream
       return streamSSE(
         c,
         async (sse) => {
-          let lastWrite = Date.now();
-          await sse.writeSSE({
-            event: 'ready',
-            data: JSON.stringify({ after: state.cursor.toString() }),
-            retry: 3000,
-          });
-          while (!sse.aborted && !sse.closed) {
-            const events = await readFeed(deps.db, state);
-            for (const e of events) {
-              const { subject_type: _t, ...data } = e;
-              await sse.writeSSE({ event: 'file', id: e.id, data: JSON.stringify(data) });
-              lastWrite = Date.now();
+          sse.onAbort(() => sub.close());
+          try {
+            await sse.writeSSE({
+              event: 'ready',
+              data: JSON.stringify({ after: cursor.toString() }),
+              retry: 3000,
+            });
+            let lastWrite = Date.now();
+            while (!sse.aborted && !sse.closed) {
+              const events = await sub.next(KEEPALIVE_MS);
+              for (const e of events) {
+                const { subject_type: _t, ...data } = e;
+                await sse.writeSSE({ event: 'file', id: e.id, data: JSON.stringify(data) });
+                lastWrite = Date.now();
+              }
+              if (!sse.aborted && Date.now() - lastWrite >= KEEPALIVE_MS) {
+                await sse.write(': keep-alive\n\n');
+                lastWrite = Date.now();
+              }
             }
-            if (Date.now() - lastWrite > KEEPALIVE_MS) {
-              await sse.write(': keep-alive\n\n');
-              lastWrite = Date.now();
-            }
-            if (events.length === 0) await sse.sleep(pollMs);
+          } finally {
+            sub.close();
           }
         },
         async (err) => {
@@ -65,3 +72,19 @@ export const eventRoutes: AnyRoute[] = [
     },
   }),
 ];
+
+/** One feed reader per API (process), shared by its streams. */
+const hubs = new WeakMap<ApiDeps, FeedHub>();
+export function hubOf(deps: ApiDeps): FeedHub {
+  let hub = hubs.get(deps);
+  if (!hub) {
+    hub = new FeedHub(deps.db, deps.eventPollMs ?? 1000, (err) =>
+      deps.log?.warn(
+        { err: errorMessage(err) },
+        'reading new events for the live streams failed; trying again',
+      ),
+    );
+    hubs.set(deps, hub);
+  }
+  return hub;
+}
