@@ -42,33 +42,45 @@ function samplePath(path: string): string {
   );
 }
 
-/** Reads SSE messages until `until` accepts one (or 10 s pass). */
-async function readSse(res: Response, until: (msg: Record<string, string>) => boolean) {
+/** Reads one SSE stream message by message (`until`: up to the first one accepted, or 10 s). */
+function sseReader(res: Response) {
   const reader = res.body!.getReader();
-  const seen: Record<string, string>[] = [];
+  const decoder = new TextDecoder();
   let buf = '';
-  const deadline = Date.now() + 10_000;
-  try {
-    while (Date.now() < deadline) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += new TextDecoder().decode(value);
-      let i = buf.indexOf('\n\n');
-      while (i >= 0) {
-        const msg: Record<string, string> = {};
-        for (const line of buf.slice(0, i).split('\n')) {
-          const m = /^(\w+): ?(.*)$/.exec(line);
-          if (m) msg[m[1]!] = m[2]!;
+  return {
+    async until(pred: (msg: Record<string, string>) => boolean): Promise<Record<string, string>[]> {
+      const seen: Record<string, string>[] = [];
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        let i = buf.indexOf('\n\n');
+        while (i >= 0) {
+          const msg: Record<string, string> = {};
+          for (const line of buf.slice(0, i).split('\n')) {
+            const m = /^(\w+): ?(.*)$/.exec(line);
+            if (m) msg[m[1]!] = m[2]!;
+          }
+          buf = buf.slice(i + 2);
+          if (Object.keys(msg).length > 0) seen.push(msg);
+          if (pred(msg)) return seen;
+          i = buf.indexOf('\n\n');
         }
-        buf = buf.slice(i + 2);
-        seen.push(msg);
-        if (until(msg)) return seen;
-        i = buf.indexOf('\n\n');
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += decoder.decode(value, { stream: true });
       }
-    }
-    throw new Error(`stream ended without the expected message: ${JSON.stringify(seen)}`);
+      throw new Error(`no such message; seen ${JSON.stringify(seen)}`);
+    },
+    close: () => reader.cancel(),
+  };
+}
+
+/** Reads SSE messages until `until` accepts one, then closes the stream. */
+async function readSse(res: Response, until: (msg: Record<string, string>) => boolean) {
+  const r = sseReader(res);
+  try {
+    return await r.until(until);
   } finally {
-    await reader.cancel();
+    await r.close();
   }
 }
 
@@ -594,37 +606,6 @@ describe('variables, pools and users', () => {
 });
 
 describe('the event stream', () => {
-  /** Reads one stream message by message, without closing it in between. */
-  function sseReader(res: Response) {
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let buf = '';
-    return {
-      async until(pred: (msg: Record<string, string>) => boolean): Promise<Record<string, string>[]> {
-        const seen: Record<string, string>[] = [];
-        const deadline = Date.now() + 10_000;
-        while (Date.now() < deadline) {
-          let i = buf.indexOf('\n\n');
-          while (i >= 0) {
-            const msg: Record<string, string> = {};
-            for (const line of buf.slice(0, i).split('\n')) {
-              const m = /^(\w+): ?(.*)$/.exec(line);
-              if (m) msg[m[1]!] = m[2]!;
-            }
-            buf = buf.slice(i + 2);
-            if (Object.keys(msg).length > 0) seen.push(msg);
-            if (pred(msg)) return seen;
-            i = buf.indexOf('\n\n');
-          }
-          const { value, done } = await reader.read();
-          if (done) break;
-          buf += decoder.decode(value, { stream: true });
-        }
-        throw new Error(`no such message; seen ${JSON.stringify(seen)}`);
-      },
-      close: () => reader.cancel(),
-    };
-  }
   const subjectOf = (m: Record<string, string>) =>
     m.event === 'file' ? (JSON.parse(m.data!) as { subject_id: string }).subject_id : undefined;
 
