@@ -1,7 +1,7 @@
 /**
  * Metric series at the edges: points that share a time stamp (to the microsecond) across the cut
- * between "fits within the limit" and "older", filters, and the agreement of the three-query build
- * with the one-query build it falls back to.
+ * between "fits within the limit" and "older", filters, values without a JSON form, and names
+ * without points.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seriesJson } from '../src/api/routes/metrics.ts';
@@ -68,6 +68,20 @@ describe('metric series', () => {
       file: [],
       truncated: false,
     });
+  });
+
+  it('writes every kind of value as valid JSON: missing, not finite, tiny, huge, negative', async () => {
+    const values = ['null', "'NaN'", "'Infinity'", "'-Infinity'", "'-0'", '1e-5', '1.5e300', '-42.25', '0.1'];
+    await db.exec(
+      `insert into metrics (file_id, settings_name, settings_version, name, value, created_at)
+       select 'f' || lpad(i::text, 3, '0'), 'qc', 1, 'odd', (array[${values.join(',')}]::float8[])[i],
+         '2026-02-01T00:00:00Z'::timestamptz + i * interval '1 millisecond'
+       from generate_series(1, ${values.length}) i`,
+    );
+    const s = await get({ names: ['odd'], limit: 100 });
+    expect(s.value).toEqual([null, null, null, null, -0, 1e-5, 1.5e300, -42.25, 0.1]);
+    expect(s.t).toEqual(values.map((_, i) => Date.parse('2026-02-01T00:00:00Z') + i + 1));
+    expect(s.file).toEqual(values.map((_, i) => `f${String(i + 1).padStart(3, '0')}`));
   });
 
   it('returns every name asked for, in order, empty ones included', async () => {

@@ -132,19 +132,26 @@ async function buildSeries(
     newest.created_at,
     newest.file_id,
   ];
-  const column = (expr: string) => () =>
+  // `json` is the array's JSON text. Numbers go through string_agg of their text form, which is
+  // valid JSON for integers and finite floats and cheaper than json_agg; file ids need its quoting.
+  const column = (expr: string, json: string) => () =>
     q.one<{ json: string; n: number }>(
-      `select json_agg(x.v)::text as json, count(*)::int as n from (
+      `select ${json} as json, count(*)::int as n from (
          select ${expr} as v from metrics m
          where ${where} and (m.created_at, m.file_id) > ($6::timestamptz, $7::text)
            and (m.created_at, m.file_id) <= ($8::timestamptz, $9::text)
          order by m.created_at, m.file_id) x`,
       range,
     );
+  const numbers = `'[' || string_agg(x.v, ',') || ']'`;
   const [t, value, file] = await runAll([
-    column(`(date_part('epoch', m.created_at) * 1000)::bigint`),
-    column('m.value'),
-    column('m.file_id'),
+    column(`((date_part('epoch', m.created_at) * 1000)::bigint)::text`, numbers),
+    // NaN and ±Infinity have no JSON form (extractors store them as null anyway)
+    column(
+      `case when m.value > '-Infinity' and m.value < 'Infinity' then m.value::text else 'null' end`,
+      numbers,
+    ),
+    column('m.file_id', 'json_agg(x.v)::text'),
   ]);
   if (t!.n !== value!.n || t!.n !== file!.n) return undefined;
   if (t!.n === 0) return EMPTY_SERIES;
