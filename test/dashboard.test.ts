@@ -243,6 +243,54 @@ describe.skipIf(!chromiumPath)('the dashboard in Chromium', () => {
     await screenshot(admin, 'admin');
   });
 
+  it('lets an admin drain a pool and restore it, and give a user a token that works until revoked', async () => {
+    await admin.goto('/admin');
+    const row = admin.locator('table.pools tbody tr').filter({
+      has: admin.getByRole('rowheader', { name: 'scan', exact: true }),
+    });
+    await row.getByRole('button', { name: 'Drain' }).click();
+    const dialog = admin.getByRole('dialog', { name: 'Drain pool scan?' });
+    await dialog.getByRole('button', { name: 'Drain' }).click();
+    await row.getByText('drained').waitFor();
+    const pool = () =>
+      h.db.one<{ override_size: number | null; updated_by: string }>(
+        `select override_size, updated_by from pools where name = 'scan'`,
+      );
+    expect(await pool()).toEqual({ override_size: 0, updated_by: 'user:admin' });
+    await expect(row.textContent()).resolves.toMatch(/configured 4; override by user:admin/);
+    await row.getByRole('button', { name: 'Restore 4' }).click();
+    await row.getByRole('button', { name: 'Drain' }).waitFor();
+    expect((await pool()).override_size).toBeNull();
+
+    // a token for the operator, with the viewer role: shown once, works for reading, then revoked
+    const users = admin.getByRole('table').filter({ hasText: 'Last seen' });
+    await users
+      .locator('tr')
+      .filter({ has: admin.getByRole('rowheader', { name: 'operator', exact: true }) })
+      .getByRole('button', { name: 'Tokens' })
+      .click();
+    const tokens = admin.locator('.tokens');
+    await tokens.getByLabel('Token name').fill('nightly-export');
+    await tokens.getByLabel('Role').selectOption('viewer');
+    await tokens.getByRole('button', { name: 'Create token' }).click();
+    const shown = (await admin.getByRole('status').filter({ hasText: 'copy it now' }).textContent()) ?? '';
+    const token = /Token nightly-export: (\S+) — copy it now/.exec(shown)?.[1];
+    expect(token).toBeTruthy();
+    const asScript = () =>
+      fetch(`${server.url}/api/files?limit=1`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await asScript()).status).toBe(200);
+    const listed = tokens.locator('li').filter({ hasText: 'nightly-export' });
+    await expect(listed.textContent()).resolves.toMatch(/nightly-export \(viewer\).*by user:admin/);
+    await listed.getByRole('button', { name: 'Revoke' }).click();
+    await admin
+      .getByRole('dialog', { name: 'Revoke token nightly-export of operator?' })
+      .getByRole('button', { name: 'Revoke' })
+      .click();
+    await listed.waitFor({ state: 'detached' });
+    await tokens.locator('li').filter({ hasText: 'script' }).waitFor(); // the operator's other token stays
+    expect((await asScript()).status).toBe(401);
+  });
+
   it('lets an operator ignore a file after confirming, recorded in its timeline', async () => {
     const op = await newPage();
     await logIn(op, 'operator', '/files/blank_run_02.raw');
