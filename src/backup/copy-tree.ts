@@ -161,9 +161,10 @@ async function copyPass(c: Ctx, readBack: ReadBack): Promise<Copied> {
     CHUNK_BYTES,
   );
   const laneBufs: [Buffer, Buffer][] = [];
-  await inLanes(small, SMALL_CONCURRENCY, (i, lane) =>
-    copyOne(i, (laneBufs[lane] ??= [Buffer.allocUnsafe(smallSize), Buffer.allocUnsafe(smallSize)])),
-  );
+  await inLanes(small, SMALL_CONCURRENCY, (i, lane) => {
+    laneBufs[lane] ??= [Buffer.allocUnsafe(smallSize), Buffer.allocUnsafe(smallSize)];
+    return copyOne(i, laneBufs[lane]);
+  });
   // Files added to or removed from a folder meanwhile.
   const root = spec.kind === 'files' ? spec.dir : spec.path;
   const changed = changedBetween(spec.kind, c.o.before.files, (await listSourceTree(spec)).files, root);
