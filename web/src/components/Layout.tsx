@@ -1,6 +1,6 @@
 /** The frame of every page: skip link, navigation, live status, who is logged in. */
 import { useQueryClient } from '@tanstack/react-query';
-import type { ReactNode } from 'react';
+import { type ReactNode, useEffect, useRef } from 'react';
 import { Link, useLocation } from 'wouter';
 import { api, setCsrfToken } from '../api/client.ts';
 import { useLiveState } from '../live.tsx';
@@ -19,12 +19,29 @@ const LIVE_TEXT = {
   off: 'Live updates off — retrying',
 } as const;
 
+function isCurrent(location: string, href: string): boolean {
+  return href === '/' ? location === '/' : location.startsWith(href);
+}
+
 export function Layout({ children }: { children: ReactNode }) {
   const me = useMe();
   const [location] = useLocation();
   const live = useLiveState();
   const qc = useQueryClient();
-  const current = (href: string) => (href === '/' ? location === '/' : location.startsWith(href));
+  const current = (href: string) => isCurrent(location, href);
+  const main = useRef<HTMLElement>(null);
+  const firstPage = useRef(true);
+  // On every page change (not filter changes: those stay on the page) the title names the page,
+  // and keyboard and screen reader users land on its content instead of staying on the link.
+  useEffect(() => {
+    const file = /^\/files\/(.+)$/.exec(location);
+    const page = file
+      ? decodeURIComponent(file[1]!)
+      : (NAV.find((n) => isCurrent(location, n.href))?.label ?? 'Not found');
+    document.title = `${page} · Sluice`;
+    if (firstPage.current) firstPage.current = false;
+    else main.current?.focus();
+  }, [location]);
 
   const logout = async () => {
     try {
@@ -69,7 +86,7 @@ export function Layout({ children }: { children: ReactNode }) {
           </button>
         </div>
       </header>
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} ref={main}>
         {children}
       </main>
     </>
