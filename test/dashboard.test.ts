@@ -220,8 +220,8 @@ describe.skipIf(!chromiumPath)('the dashboard in Chromium', () => {
   it('lets an admin change a variable and shows the change in the audit trail', async () => {
     await admin.getByRole('link', { name: 'Admin' }).click();
     // a page change names the page in the title and puts the keyboard on its content
-    await admin.waitForFunction(() => document.title === 'Admin · Sluice');
-    expect(await admin.evaluate(() => document.activeElement?.id)).toBe('main');
+    await admin.waitForFunction("document.title === 'Admin · Sluice'");
+    expect(await admin.evaluate('document.activeElement?.id')).toBe('main');
     await admin.getByRole('button', { name: 'Edit stuck_file_minutes' }).click();
     await admin.getByLabel('New value for stuck_file_minutes').fill('90');
     await admin.getByRole('button', { name: 'Save' }).click();

@@ -16,6 +16,9 @@ import { registerDoctorCommand, renderDoctor } from '../src/cli/doctor.ts';
 import { loadConfig } from '../src/core/config/index.ts';
 import { createDb, type Db } from '../src/core/db/db.ts';
 import { freePort } from '../src/core/db/embedded.ts';
+import { recordEvent } from '../src/engine/events.ts';
+import { backupFileName } from '../src/ops/db-backup/format.ts';
+import { DB_BACKUP_SUBJECT } from '../src/ops/db-backup/strategy.ts';
 import {
   type CheckResult,
   checkClockSkew,
@@ -409,6 +412,73 @@ database:
     expect(broken[0]!.detail).toContain('is readable by others (mode 644)');
     const direct = await checkSecretFile(path.join(dir, 'db-url'));
     expect(direct).toMatchObject({ status: 'fail', hint: `chmod 600 ${path.join(dir, 'db-url')}` });
+  });
+
+  it('checks each database backup strategy: its location, and how old its newest backup is', async () => {
+    const closed = await freePort(); // nothing listens there
+    const { dir, file } = await workspace({
+      yaml: (d) => `database:
+  url: ${testDb.url}
+  backups:
+    - name: nightly
+      cron: "0 3 * * *"
+      location: { dir: ./dbbackups }
+    - name: fresh
+      cron: "0 3 * * *"
+      location: { dir: ./dbbackups }
+    - name: broken
+      cron: "0 * * * *"
+      location: { dir: ${d}/not-a-dir/db }
+    - name: nas
+      cron: "0 * * * *"
+      location: { dir: ${d}/not-a-dir/nas }
+      tags: [nas]
+    - name: offsite
+      cron: "0 3 * * *"
+      location:
+        s3: { bucket: b, endpoint: "http://127.0.0.1:${closed}", force_path_style: true, access_key_id: k, secret_access_key: s }
+backup:
+  path: ${d}/backup
+`,
+    });
+    await writeFile(path.join(dir, 'not-a-dir'), 'a file\n');
+    await mkdir(path.join(dir, 'dbbackups'));
+    const now = Date.now();
+    await writeFile(
+      path.join(dir, 'dbbackups', backupFileName('nightly', new Date(now - 3 * 86_400_000))),
+      'x',
+    );
+    await writeFile(path.join(dir, 'dbbackups', backupFileName('fresh', new Date(now - 3_600_000))), 'x');
+    const results = await runChecks(doctorInput(file));
+    const row = (check: string, strategy: string) => {
+      const r = rows(results, check).filter((x) => x.target.startsWith(`${strategy}: `));
+      expect(r, `${check} of ${strategy}`).toHaveLength(1);
+      return r[0]!;
+    };
+    expect(row('db backup location', 'nightly').status).toBe('ok');
+    expect(row('db backup age', 'nightly')).toMatchObject({ status: 'warn' });
+    expect(row('db backup age', 'nightly').detail).toMatch(/newest backup is 3 d old; .* every 24 h/);
+    expect(row('db backup age', 'fresh')).toMatchObject({ status: 'ok', detail: 'newest backup 60 min old' });
+    expect(row('db backup location', 'broken')).toMatchObject({ status: 'fail' });
+    expect(row('db backup location', 'broken').detail).toMatch(/not-a-dir is a file/);
+    // pinned to workers that may mount it: only a warning here
+    expect(row('db backup location', 'nas')).toMatchObject({ status: 'warn' });
+    expect(row('db backup location', 'nas').hint).toMatch(/workers tagged nas/);
+    expect(row('db backup location', 'offsite')).toMatchObject({ status: 'fail' });
+    expect(row('db backup location', 'offsite').detail).toMatch(/s3:\/\/b\//);
+
+    // a failed last run is a failure, with its reason
+    await recordEvent(createDb(testDb.url), {
+      subjectType: DB_BACKUP_SUBJECT,
+      subjectId: 'fresh',
+      actor: 'test',
+      to: 'failed',
+      reason: 'disk full',
+    });
+    const again = await runChecks(doctorInput(file));
+    const failed = again.find((r) => r.check === 'db backup age' && r.target.startsWith('fresh: '));
+    expect(failed).toMatchObject({ status: 'fail' });
+    expect(failed!.detail).toMatch(/the last run failed .* ago: disk full/);
   });
 
   it('the command prints JSON and exits 1 on a failure, without crashing on a broken config', async () => {

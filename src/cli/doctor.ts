@@ -1,6 +1,7 @@
 /**
  * `sluice doctor [--json]`: checks config, database, schema, clock skew, instrument folders, workers
- * for tagged instruments, backup and output paths, the cluster and secret files (src/ops/doctor.ts), prints one row per check and
+ * for tagged instruments, backup and output paths, database backup strategies, the cluster and secret
+ * files (src/ops/doctor.ts), prints one row per check and
  * exits 1 when any check fails (warnings exit 0). A broken config or a database that is down are
  * failing rows, not a crash.
  */
@@ -42,7 +43,7 @@ export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
     .description(
-      'check config, database, schema, clock skew, instrument folders (mounted when required), workers for tagged instruments, backup/output paths, the cluster and secret files; exits 1 when a check fails',
+      'check config, database, schema, clock skew, instrument folders (mounted when required), workers for tagged instruments, backup/output paths, database backup strategies (location, newest backup), the cluster and secret files; exits 1 when a check fails',
     )
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, cmd: Command) => {

@@ -13,12 +13,16 @@
  *   executor      local, or SLURM (`sinfo -h`, locally or over SSH)
  *   ssh key / known_hosts       the cluster connection's files exist, the key is private
  *   secret file   every `${file:...}` in the config files is a regular, not world-readable file
+ *   db backups    per `database.backups` strategy: its directory is writable or its bucket can be
+ *                 listed, and its newest backup is as recent as its schedule wants (warn when older
+ *                 than two periods or missing; fail when its last run failed)
  *
  * Every check catches its own errors: doctor reports a broken config or a database that is down
  * as failing rows, it never stops at the first problem.
  */
 import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { Cron } from 'croner';
 import { parseDocument, visit } from 'yaml';
 import type { Config, LoadedConfig } from '../core/config/index.ts';
 import { assertReachable, createDb, type Db } from '../core/db/db.ts';
@@ -27,10 +31,13 @@ import { currentVersion, schemaVersion } from '../core/db/migrate.ts';
 import { errorMessage, SluiceError } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/log.ts';
 import { Variables, variableDefs } from '../core/variables.ts';
+import { formatDuration } from '../intake/rules.ts';
 import { freeSpace, isMountPoint } from '../intake/scan.ts';
 import { parseHost } from '../process/executor.ts';
 import { type CommandRunner, jobEnvironment, LocalRunner } from '../process/executors/command.ts';
 import { SshRunner } from '../process/executors/index.ts';
+import { openLocation } from './db-backup/locations.ts';
+import { lastRuns } from './db-backup/strategy.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -673,6 +680,9 @@ export async function runChecks(input: DoctorInput): Promise<CheckResult[]> {
         await guard('free space', target, () => checkFreeSpace(id, inst.watch, min.gb, min.source)),
       );
     }
+
+    // database backups: where they go, and whether they are recent
+    results.push(...(await checkDbBackups(config, dbc.handle?.db, { pid: input.pid, now: input.now?.() })));
   } finally {
     await dbc.handle?.close();
   }
@@ -705,6 +715,89 @@ export async function runChecks(input: DoctorInput): Promise<CheckResult[]> {
   if (secrets.length === 0)
     results.push(ok('secret file', 'config', `the config reads no \${file:...} secret files`));
   return results;
+}
+
+/**
+ * Each database backup strategy: can this machine reach its location (a directory: written to
+ * like the backup path; S3: listed), and is its newest backup as recent as its cron wants?
+ * A strategy pinned to worker tags may write to a directory that only those workers mount, so a
+ * directory that fails here is only a warning for it.
+ */
+export async function checkDbBackups(
+  config: Config,
+  db: Db | undefined,
+  opts: { pid?: number; now?: number } = {},
+): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  const now = opts.now ?? Date.now();
+  const last = db ? await lastRuns(db).catch(() => []) : [];
+  for (const [i, s] of config.database.backups.entries()) {
+    const location = openLocation(s);
+    const target = `${s.name}: ${location.describe}`;
+    if (s.location.dir) {
+      const field = `database.backups[${i}].location.dir`;
+      const r = await guard('db backup location', target, () =>
+        checkWritable('db backup location', field, s.location.dir!, opts.pid),
+      );
+      out.push(
+        r.status === 'fail' && s.tags.length > 0
+          ? {
+              ...r,
+              target,
+              status: 'warn',
+              detail: `${r.detail} (checked on this machine)`,
+              hint: `it runs on workers tagged ${s.tags.join(', ')}: check there (sluice doctor on such a worker)`,
+            }
+          : { ...r, target },
+      );
+      if (r.status === 'fail') continue; // no age to tell
+    }
+    let newest: Date | undefined;
+    try {
+      const entries = await location.list(s.name);
+      newest = entries[0]?.createdAt;
+      if (s.location.s3) {
+        out.push(ok('db backup location', target, `reachable: ${entries.length} backup(s) of this strategy`));
+      }
+    } catch (err) {
+      if (s.location.s3) out.push(failFrom('db backup location', target, err));
+      continue;
+    }
+    const run = last.find((r) => r.strategy === s.name);
+    if (run?.state === 'failed') {
+      out.push(
+        fail(
+          'db backup age',
+          target,
+          `the last run failed ${formatDuration(now - run.at.getTime())} ago: ${run.reason ?? 'no reason recorded'}`,
+          `run \`sluice db backup --strategy ${s.name}\` to see the error; the alert backup_failure reports it too`,
+        ),
+      );
+      continue;
+    }
+    if (!s.enabled) {
+      out.push(ok('db backup age', target, 'no schedule (enabled: false); run by hand'));
+      continue;
+    }
+    const [a, b] = new Cron(s.cron, { paused: true }).nextRuns(2);
+    const period = a && b ? b.getTime() - a.getTime() : 86_400_000;
+    const hint = `scheduled backups need a running worker${s.tags.length ? ` tagged ${s.tags.join(', ')}` : ''}; \`sluice db backup --strategy ${s.name}\` makes one now`;
+    if (!newest) {
+      out.push(warn('db backup age', target, `no backup yet (schedule "${s.cron}")`, hint));
+    } else if (now - newest.getTime() > 2 * period) {
+      out.push(
+        warn(
+          'db backup age',
+          target,
+          `the newest backup is ${formatDuration(now - newest.getTime())} old; the schedule "${s.cron}" makes one every ${formatDuration(period)}`,
+          hint,
+        ),
+      );
+    } else {
+      out.push(ok('db backup age', target, `newest backup ${formatDuration(now - newest.getTime())} old`));
+    }
+  }
+  return out;
 }
 
 /** Exit status for a set of results: 1 when any check failed (warnings pass). */
