@@ -3,7 +3,7 @@
  * after re-verifying it and the backup (real files, real PostgreSQL).
  */
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backupLocation } from '../src/backup/backup-task.ts';
@@ -77,7 +77,6 @@ describe('cleanup', () => {
     await backedUp(p, ['c.raw']);
     const f = (await p.file('c.raw'))!;
     const dest = backupLocation(p.config, f);
-    const { chmod } = await import('node:fs/promises');
     await chmod(dest, 0o644);
     await writeFile(dest, 'content of c.rax'); // same size, one byte flipped
     const r = await runRemover(p.db, { config: p.config, vars: p.vars }, 'astral1', silentLogger);
@@ -111,6 +110,60 @@ describe('cleanup', () => {
     await p.vars.set('min_free_space_gb', 0, 'test');
     const enough = await runRemover(p.db, { config: p.config, vars: p.vars }, 'astral1', silentLogger);
     expect(enough.removed).toEqual([]);
+  });
+
+  it('finishes a removal that was cut short; scans leave the remnant alone meanwhile', async () => {
+    p = await createPipeline(
+      (root) => `${config({})(root)}  tims1:
+    type: bruker
+    watch: ${root}/tims1
+    scan_interval_seconds: 0.2
+    acquisition: { stable_window_seconds: 0.5 }
+    cleanup: { enabled: true }
+`,
+    );
+    const parts = ['analysis.tdf_bin', 'analysis.tdf', 'a.bin', 'b.bin', 'c.bin', 'd.bin'];
+    for (const run of ['run1.d', 'run2.d']) {
+      await mkdir(path.join(p.root, 'tims1', run), { recursive: true });
+      for (const f of parts) await writeFile(path.join(p.root, 'tims1', run, f), `${run}/${f}`);
+    }
+    await p.start();
+    for (const run of ['run1.d', 'run2.d']) await p.waitStatus(run, 'done_not_processed');
+    await p.stop();
+    // the remover had verified both copies, marked them and deleted half of each folder when it was killed
+    await p.db.exec(`update files set instrument_copy = 'removing' where id in ('run1.d', 'run2.d')`);
+    for (const run of ['run1.d', 'run2.d'])
+      for (const f of parts.slice(0, 3)) await rm(path.join(p.root, 'tims1', run, f));
+    // and run2.d's backup has gone bad since
+    const bad = path.join(backupLocation(p.config, (await p.file('run2.d'))!), 'd.bin');
+    await chmod(bad, 0o644);
+    await writeFile(bad, 'run2.d/d.bix');
+
+    // scans meanwhile: a half-deleted folder is not a new acquisition
+    await p.start();
+    await new Promise((r) => setTimeout(r, 1500));
+    await p.stop();
+    expect((await p.db.query(`select id from files order by id`)).map((r) => r.id)).toEqual([
+      'run1.d',
+      'run2.d',
+    ]);
+
+    const r = await runRemover(p.db, { config: p.config, vars: p.vars }, 'tims1', silentLogger);
+    expect(r.removed).toEqual(['run1.d']);
+    expect(existsSync(path.join(p.root, 'tims1', 'run1.d'))).toBe(false);
+    expect(await p.file('run1.d')).toMatchObject({ instrument_copy: 'purged', current_path: null });
+    expect((await p.timeline('run1.d')).join('\n')).toMatch(
+      /finished removing the instrument copy .* cut short earlier/,
+    );
+    expect(existsSync(backupLocation(p.config, (await p.file('run1.d'))!))).toBe(true);
+
+    // a backup that no longer verifies stops it: what is left stays, and the timeline says so
+    expect(r.refused.map((x) => x.id)).toEqual(['run2.d']);
+    expect((await readdir(path.join(p.root, 'tims1', 'run2.d'))).sort()).toEqual(parts.slice(3).sort());
+    expect(await p.file('run2.d')).toMatchObject({ instrument_copy: 'removing' });
+    expect((await p.timeline('run2.d')).join('\n')).toMatch(
+      /cut short, and the backup .* no longer verifies/,
+    );
   });
 
   it('is disabled outside production unless allowed', async () => {

@@ -9,10 +9,10 @@
  * and always on a fallback instance (`instance.mode: fallback`, src/core/instance.ts).
  * With the variable `cleanup_dry_run` (default true) it only records what it would delete.
  *
- * Crash points: a kill during verification leaves everything in place; a kill during deletion of a
- * folder leaves a partly deleted instrument copy whose backup is verified — the next run re-verifies,
- * finds the instrument copy changed and reports it instead of deleting blindly; the operator then
- * marks it done with `sluice files purge` (not yet available: see docs/failure-modes.md).
+ * Crash points: a kill during verification leaves everything in place. Before deleting, the file is
+ * marked `removing` (both copies verified); a kill during the deletion leaves a partly deleted
+ * instrument copy in that state, which the next pass finishes once the backup verifies again
+ * (`finishUnfinished`), and which scans leave alone (it is not a new acquisition).
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -93,6 +93,7 @@ export async function runRemover(
     };
   }
   report.enabled = true;
+  await finishUnfinished(db, id, report, log, { dryRun, signal: opts.signal });
   const minFreeGb = inst.cleanup.min_free_space_gb ?? (await deps.vars.get('min_free_space_gb'));
   const minAgeDays = inst.cleanup.min_file_age_days ?? (await deps.vars.get('min_file_age_days'));
   let free = (await freeSpace(inst.watch)).freeBytes;
@@ -155,28 +156,91 @@ export async function runRemover(
       free += Number(f.size_bytes);
       continue;
     }
-    for (const p of entries(f)) await rm(p, { recursive: true, force: true });
+    // recorded first: a deletion cut short is finished by the next pass (finishUnfinished)
+    await db.exec(`update files set instrument_copy = 'removing', updated_at = now() where id = $1`, [f.id]);
+    await purge(
+      db,
+      f,
+      `removed from the instrument (${f.current_path}) after re-verifying it and the backup at ${f.copy_location}`,
+    );
     free = (await freeSpace(inst.watch)).freeBytes;
     report.removed.push(f.id);
-    await db.tx(async (tx) => {
-      await tx.exec(
-        `update files set instrument_copy = 'purged', current_path = null, updated_at = now() where id = $1`,
-        [f.id],
-      );
-      await note(
-        tx,
-        f.id,
-        ACTOR,
-        `removed from the instrument (${f.current_path}) after re-verifying it and the backup at ${f.copy_location}`,
-        {
-          freedBytes: Number(f.size_bytes),
-        },
-      );
-    });
     log.info({ fileId: f.id, path: f.current_path }, 'removed instrument copy');
   }
   report.freeAfter = free;
   return report;
+}
+
+/** Delete the instrument copy and record it `purged`, with `why` on the file's timeline. */
+async function purge(db: Db, f: FileRow, why: string): Promise<void> {
+  for (const p of entries(f)) await rm(p, { recursive: true, force: true });
+  await db.tx(async (tx) => {
+    await tx.exec(
+      `update files set instrument_copy = 'purged', current_path = null, updated_at = now() where id = $1`,
+      [f.id],
+    );
+    await note(tx, f.id, ACTOR, why, { freedBytes: Number(f.size_bytes) });
+  });
+}
+
+/**
+ * Deletions cut short (instrument copy `removing`): both copies were verified before the deletion
+ * began, so what is left of the instrument copy is removed once the backup verifies again. Its
+ * remnant is not compared with anything: it is partly deleted by design. A backup that no longer
+ * verifies stops it, loudly: part of the instrument copy is gone already.
+ */
+async function finishUnfinished(
+  db: Db,
+  id: string,
+  report: RemoverReport,
+  log: Logger,
+  opts: { dryRun: boolean; signal?: AbortSignal },
+): Promise<void> {
+  const rows = await db.query<
+    FileRow & { copy_location: string | null; copy_manifest: FileRow['manifest']; copy_id: string | null }
+  >(
+    `select f.*, c.location as copy_location, c.manifest as copy_manifest, c.id as copy_id
+     from files f left join copies c on c.file_id = f.id and c.target = 'backup' and c.state = 'verified'
+     where f.instrument_id = $1 and f.instrument_copy = 'removing' and f.current_path is not null
+     order by f.mtime`,
+    [id],
+  );
+  for (const f of rows) {
+    if (opts.signal?.aborted) return;
+    if (opts.dryRun) {
+      report.wouldRemove.push(f.id);
+      continue;
+    }
+    const backup =
+      f.copy_location && f.copy_manifest
+        ? await verifyCopy(f.copy_location, f.kind, f.copy_manifest, { signal: opts.signal })
+        : { ok: false, problems: ['no verified backup copy is recorded'] };
+    if (!backup.ok) {
+      report.refused.push({ id: f.id, problems: backup.problems });
+      log.error(
+        { fileId: f.id, problems: backup.problems },
+        'an interrupted removal cannot be finished: the backup no longer verifies',
+      );
+      await db.tx(async (tx) => {
+        if (f.copy_id) await tx.exec(`update copies set state = 'corrupt' where id = $1`, [f.copy_id]);
+        await note(
+          tx,
+          f.id,
+          ACTOR,
+          `a removal of the instrument copy was cut short, and the backup at ${f.copy_location ?? '(none)'} no longer verifies: ${backup.problems.slice(0, 3).join('; ')}. What is left at ${f.current_path} is kept; copy it somewhere safe and check the backup storage`,
+          { problems: backup.problems },
+        );
+      });
+      continue;
+    }
+    await purge(
+      db,
+      f,
+      `finished removing the instrument copy (${f.current_path}), cut short earlier, after re-verifying the backup at ${f.copy_location}`,
+    );
+    report.removed.push(f.id);
+    log.info({ fileId: f.id, path: f.current_path }, 'finished an interrupted removal');
+  }
 }
 
 /** The path verifyCopy expects for the instrument copy: the file, the folder, or the directory of a file set. */

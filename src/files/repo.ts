@@ -23,7 +23,7 @@ export interface FileRow {
   acquired_at: Date | null;
   hash_algorithm: string | null;
   manifest: Manifest | null;
-  instrument_copy: 'present' | 'moved' | 'purged' | 'missing';
+  instrument_copy: 'present' | 'moved' | 'purged' | 'missing' | 'removing';
   created_at: Date;
   updated_at: Date;
 }

@@ -223,6 +223,8 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
       mainFilePresent: c.mainFilePresent,
       corrupted: c.corrupted,
     };
+    // what is left of a copy the remover is deleting (or was, when it was stopped): not new data
+    if (rec?.instrument_copy === 'removing') continue;
     const finished = rec ? !ACQUIRING.includes(rec.status) : false;
     if (
       rec &&
