@@ -139,7 +139,13 @@ export class FeedHub {
   private join(sub: LiveSub, own: FeedState): void {
     if (!this.state) this.state = { cursor: own.cursor, ...(own.gap ? { gap: own.gap } : {}) };
     this.live.add(sub);
-    this.timer ??= setTimeout(() => void this.poll(), this.pollMs);
+    if (!this.timer) this.schedule(this.pollMs);
+  }
+
+  /** The open streams keep the process alive, not this timer. */
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => void this.poll(), ms);
+    this.timer.unref();
   }
 
   private sleep(sub: LiveSub, ms: number): Promise<void> {
@@ -173,7 +179,7 @@ export class FeedHub {
     } finally {
       this.timer = undefined;
       // a full batch may have more behind it: read again at once
-      if (this.live.size > 0) this.timer = setTimeout(() => void this.poll(), more ? 0 : this.pollMs);
+      if (this.live.size > 0) this.schedule(more ? 0 : this.pollMs);
     }
   }
 
