@@ -187,6 +187,46 @@ describe('engine, in one process', () => {
     expect(audit.map((a) => a.new_size)).toEqual([0, 2]);
   });
 
+  it('a claim takes at most its limit whatever plan PostgreSQL picks, new tasks and expired leases alike', async () => {
+    await syncPools(db, { burst: 5 });
+    await db.exec(`delete from tasks where pool = 'burst'`);
+    const client = await db.pool.connect();
+    try {
+      // the plan that once let one claim take every queued task: a nested-loop semi join that runs
+      // the locking subquery again for each row (seen in CI with the default settings)
+      for (const s of [
+        'enable_hashagg',
+        'enable_hashjoin',
+        'enable_mergejoin',
+        'enable_material',
+        'enable_sort',
+      ])
+        await client.query(`set ${s} = off`);
+      for (let i = 0; i < 10; i++) await enqueue(db, { kind: 'burst', pool: 'burst' });
+      const claim = async () =>
+        (await client.query(`select id from sluice_claim('w1', array['burst'], array[]::text[], 2, 60000)`))
+          .rowCount;
+      expect(await claim()).toBe(2);
+      expect(await claim()).toBe(2);
+      expect(await claim()).toBe(1); // the pool's size (5) is the limit now
+      const running = `select count(*)::int as n from tasks where pool = 'burst' and state = 'running'`;
+      expect((await db.one<{ n: number }>(running)).n).toBe(5);
+      // every lease expires: a takeover is limited the same way
+      await db.exec(`update tasks set lease_expires_at = now() - interval '1 s' where pool = 'burst'`);
+      const taken = await client.query(
+        `select id from sluice_claim('w2', array['burst'], array[]::text[], 2, 60000)`,
+      );
+      expect(taken.rowCount).toBe(2);
+      expect(
+        (await db.one<{ n: number }>(`select count(*)::int as n from tasks where lease_owner = 'w2'`)).n,
+      ).toBe(2);
+    } finally {
+      await client.query('reset all');
+      client.release();
+      await db.exec(`delete from tasks where pool = 'burst'`);
+    }
+  });
+
   it('rejects a negative or unknown pool size change with a clear message', async () => {
     await expect(setPoolSize(db, 'copy', -1, 'test')).rejects.toThrow(/whole number ≥ 0/);
     await expect(setPoolSize(db, 'nope', 1, 'test')).rejects.toThrow(/unknown pool 'nope'.*/);
