@@ -2,9 +2,7 @@
  * Operations: `sluice doctor` against injected misconfigurations (real temp folders, the real test
  * PostgreSQL, real processes), and the Prometheus metrics read from the database.
  */
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +27,7 @@ import {
 } from '../src/ops/doctor.ts';
 import { createMetricsRegistry } from '../src/ops/prometheus.ts';
 import { createTestDb } from './helpers/db.ts';
+import { spawnUnprivileged } from './helpers/unprivileged.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const isRoot = process.getuid?.() === 0;
@@ -184,32 +183,15 @@ processing:
       expect(r.detail).toContain('EACCES');
       return;
     }
-    // root reads everything: run the check as user nobody, who must be able to reach the checkout
-    for (let d = root.replace(/\/$/, ''); d && d !== '/'; d = path.dirname(d)) {
-      if ((statSync(d).mode & 0o001) === 0) {
-        console.warn(`skipping the unreadable-folder check as nobody: nobody cannot enter ${d}`);
-        return;
-      }
-    }
+    // root reads everything: run the check in a child process that obeys permission bits
     const script = path.join(dir, 'check.mjs');
     await writeFile(
       script,
       `const { checkWatchFolder } = await import(${JSON.stringify(path.join(root, 'src/ops/doctor.ts'))});\n` +
         `process.stdout.write(JSON.stringify(await checkWatchFolder('astral1', process.argv[2])));\n`,
     );
-    await chmod(script, 0o644);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', script, locked], {
-      uid: 65534,
-      gid: 65534,
-      cwd: root,
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '', HOME: dir },
-      timeout: 60_000,
-    });
-    if (r.status !== 0 && /EACCES|permission denied/i.test(r.stderr) && !r.stdout) {
-      console.warn(`skipping the unreadable-folder check as nobody: ${r.stderr.split('\n')[0]}`);
-      return;
-    }
+    const r = spawnUnprivileged([process.execPath, '--import', 'tsx', script, locked], { cwd: root });
+    expect(r.stderr).toBe('');
     const result = JSON.parse(r.stdout) as CheckResult;
     expect(result).toMatchObject({ check: 'watch folder', status: 'fail' });
     expect(result.detail).toMatch(/cannot be listed: EACCES/);

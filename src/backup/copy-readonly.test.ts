@@ -1,15 +1,14 @@
 /**
  * Read-only sources (Bruker folders often have them) as an unprivileged user: the copy works, the
  * finished copy can be removed by its owner, and temps holding read-only parts are cleaned up after a
- * failure and after a crash. Root ignores permission bits, so under root the scenario runs in a child
- * process as `nobody`; as any other user it runs in that user's child process the same way.
+ * failure and after a crash. Root ignores permission bits, so the scenario runs in a child process
+ * that obeys them (test/helpers/unprivileged.ts).
  */
-import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnUnprivileged } from '../../test/helpers/unprivileged.ts';
 import { makeTmp } from './testing.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -64,39 +63,13 @@ beforeAll(async () => {
 });
 afterAll(() => tmp.cleanup());
 
-/** Under root the scenario runs as `nobody`, who must be able to reach the repository (tsx, sources). */
-function nobodyCanReachRepo(): boolean {
-  if (process.getuid?.() !== 0) return true;
-  let dir = repoRoot.replace(/\/$/, '');
-  while (dir && dir !== '/') {
-    if ((statSync(dir).mode & 0o001) === 0) return false;
-    dir = dirname(dir);
-  }
-  return true;
-}
-const reachable = nobodyCanReachRepo();
-if (!reachable)
-  console.warn(
-    `skipping the read-only copy test: user nobody cannot enter ${repoRoot} (a 0700 parent directory)`,
-  );
-
-describe.skipIf(!reachable)('read-only parts as an unprivileged user', () => {
+describe('read-only parts as an unprivileged user', () => {
   it('copies, cleans up temps after an abort and a crash, and leaves a removable copy', async () => {
-    const isRoot = process.getuid?.() === 0;
     const base = join(tmp.dir, 'work');
     const file = join(tmp.dir, 'child.mjs');
     await writeFile(file, script);
     await mkdir(base);
-    if (isRoot) {
-      await chmod(tmp.dir, 0o755);
-      await chown(base, 65534, 65534);
-    }
-    const res = spawnSync(process.execPath, ['--import', 'tsx', file, base], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 60_000,
-      ...(isRoot ? { uid: 65534, gid: 65534 } : {}),
-    });
+    const res = spawnUnprivileged([process.execPath, '--import', 'tsx', file, base], { cwd: repoRoot });
     expect(res.stderr).toBe('');
     const out = JSON.parse(res.stdout.trim().split('\n').at(-1) ?? '{}');
     expect(out).toEqual({

@@ -1,7 +1,9 @@
 import { promises as fsp, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawnUnprivileged } from '../../test/helpers/unprivileged.ts';
 import { SluiceError } from '../core/errors.ts';
 import { type Candidate, type ScanResult, scanFolder } from './scan.ts';
 
@@ -14,7 +16,8 @@ afterEach(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
-const isRoot = process.getuid?.() === 0;
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../..');
 const T0 = new Date('2025-01-10T10:00:00Z');
 const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
 
@@ -160,24 +163,51 @@ describe('scanFolder', () => {
     expect(e2.message).toMatch(/file\.txt is not a folder/);
   });
 
-  it.skipIf(isRoot)(
-    'permission denied on the watch folder is intake.offline; on one .d folder, an entry error',
-    async () => {
+  it('permission denied on the watch folder is intake.offline; on one .d folder, an entry error', async () => {
+    // root ignores permission bits: the scans run in a child process that obeys them
+    const script = path.join(dir, '..', `${path.basename(dir)}-scan.mjs`);
+    await fsp.writeFile(
+      script,
+      `const { scanFolder } = await import(${JSON.stringify(pathToFileURL(path.join(here, 'scan.ts')).href)});
+try {
+  const r = await scanFolder(process.argv[2], process.argv[3]);
+  console.log(JSON.stringify({ names: r.candidates.map((c) => c.name), errors: r.errors }));
+} catch (e) {
+  console.log(JSON.stringify({ code: e.code, message: e.message }));
+}\n`,
+    );
+    const scanAs = (type: string) => {
+      const r = spawnUnprivileged([process.execPath, '--import', 'tsx', script, dir, type], {
+        cwd: repoRoot,
+      });
+      expect(r.stderr).toBe('');
+      return JSON.parse(r.stdout) as {
+        names?: string[];
+        errors?: unknown[];
+        code?: string;
+        message?: string;
+      };
+    };
+    try {
       await write('s1.d/analysis.tdf_bin', 1);
       await write('s2.d/analysis.tdf_bin', 1);
       await fsp.chmod(path.join(dir, 's2.d'), 0o000);
-      const r = await scanFolder(dir, 'bruker');
+      const r = scanAs('bruker');
       await fsp.chmod(path.join(dir, 's2.d'), 0o755);
-      expect(r.candidates.map((c) => c.name)).toEqual(['s1.d']);
+      expect(r.names).toEqual(['s1.d']);
       expect(r.errors).toEqual([
         { path: path.join(dir, 's2.d'), message: expect.stringMatching(/permission denied/) },
       ]);
 
       await fsp.chmod(dir, 0o000);
-      const e = await offlineOf(scanFolder(dir, 'thermo'));
+      const e = scanAs('thermo');
+      expect(e.code).toBe('intake.offline');
       expect(e.message).toMatch(/not readable by this process \(permission denied\)/);
-    },
-  );
+    } finally {
+      await fsp.chmod(dir, 0o755);
+      await fsp.rm(script, { force: true });
+    }
+  });
 
   it('times out with intake.offline, and refuses a new scan of that folder while the old one is stuck', async () => {
     // Stat'ing 3,000 entries in a freshly started worker takes milliseconds; a 0 ms deadline fires first.

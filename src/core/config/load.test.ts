@@ -1,10 +1,15 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these tests write ${...} interpolation on purpose
 import { chmod, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawnUnprivileged } from '../../../test/helpers/unprivileged.ts';
 import { ConfigError } from '../errors.ts';
 import { loadConfig, parseConfigText, redactedConfig } from './index.ts';
 import { expectConfigError, type TempDir, tempDir, yaml } from './test-helpers.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '../../..');
 
 let t: TempDir;
 beforeEach(async () => {
@@ -383,12 +388,24 @@ describe('missing config file', () => {
   });
 
   it('reports an unreadable overlay instead of ignoring it', async () => {
-    if (process.getuid?.() === 0) return; // root reads anything
     await t.write('sluice.yaml', '{}\n');
     const overlay = await t.write('sluice.sandbox.yaml', '{}\n');
     await chmod(overlay, 0o000);
-    await expectConfigError(loadConfig({ cwd: t.dir, env: 'sandbox', environ: {} }), [
-      `cannot read config file ${overlay}`,
-    ]);
+    // root reads anything: the load runs in a child process that obeys permission bits
+    const script = await t.write(
+      'load.mjs',
+      `const { loadConfig } = await import(${JSON.stringify(pathToFileURL(join(here, 'index.ts')).href)});
+try {
+  await loadConfig({ cwd: process.argv[2], env: 'sandbox', environ: {} });
+  console.log(JSON.stringify({ loaded: true }));
+} catch (e) {
+  console.log(JSON.stringify({ name: e.constructor.name, code: e.code, exitCode: e.exitCode, message: e.message }));
+}\n`,
+    );
+    const r = spawnUnprivileged([process.execPath, '--import', 'tsx', script, t.dir], { cwd: repoRoot });
+    expect(r.stderr).toBe('');
+    const got = JSON.parse(r.stdout) as { name: string; code: string; exitCode: number; message: string };
+    expect(got).toMatchObject({ name: 'ConfigError', code: 'config.invalid', exitCode: 2 });
+    expect(got.message).toContain(`cannot read config file ${overlay}`);
   });
 });
