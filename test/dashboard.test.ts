@@ -306,6 +306,27 @@ describe.skipIf(!chromiumPath)('the dashboard in Chromium', () => {
     await expect(op.locator('ol.timeline > li').last().textContent()).resolves.toMatch(/by user:operator/);
   });
 
+  it('lets an operator cancel a running job after confirming; the job and the file show it', async () => {
+    const op = await newPage();
+    await logIn(op, 'operator', '/files/plasma_S12.raw');
+    const job = op.locator('article.job').filter({ hasText: 'qc v1' });
+    await job.getByRole('button', { name: 'Cancel job' }).click();
+    await op
+      .getByRole('dialog', { name: /^Cancel job \d+\?$/ })
+      .getByRole('button', { name: 'Cancel job' })
+      .click();
+    await job.getByText('CANCELLED', { exact: true }).waitFor();
+    await expect(job.textContent()).resolves.toMatch(/cancelled by user:operator before it was submitted/);
+    await expect(job.getByRole('button', { name: 'Cancel job' }).count()).resolves.toBe(0); // finished now
+    const row = await h.db.one<{ state: string; cancel_requested_by: string }>(
+      `select state, cancel_requested_by from jobs where file_id = 'plasma_S12.raw'`,
+    );
+    expect(row).toEqual({ state: 'CANCELLED', cancel_requested_by: 'user:operator' });
+    const file = await h.db.one<{ status: string }>(`select status from files where id = 'plasma_S12.raw'`);
+    await expect(op.locator('.file-head').textContent()).resolves.toContain(file.status.replace('_', ' '));
+    expect(file.status).toBe('processing_failed');
+  });
+
   it('shows a viewer what their role cannot do, and the server refuses a direct write with 403', async () => {
     const viewer = await newPage();
     await logIn(viewer, 'viewer', '/admin');
