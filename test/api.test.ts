@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, routeTable } from '../src/api/app.ts';
 import type { FeedState } from '../src/api/event-feed.ts';
-import { latestEventId, readFeed } from '../src/api/event-feed.ts';
+import { FeedHub, latestEventId, readFeed } from '../src/api/event-feed.ts';
 import { startServer } from '../src/api/server.ts';
 import { ensureFirstAdmin } from '../src/auth/first-admin.ts';
 import { ROLES, type Role } from '../src/auth/roles.ts';
@@ -609,20 +609,31 @@ describe('the event stream', () => {
   const subjectOf = (m: Record<string, string>) =>
     m.event === 'file' ? (JSON.parse(m.data!) as { subject_id: string }).subject_id : undefined;
 
-  it('all streams of a process share one reader of the event log; a late one catches up first', async () => {
-    let feedQueries = 0;
-    const counting = new Proxy(h.db, {
+  /** The test database, counting reads of the event feed; `hold` makes the next one wait. */
+  function feedCounter() {
+    const c = { queries: 0, held: undefined as Promise<void> | undefined, db: h.db };
+    c.db = new Proxy(h.db, {
       get(target, key) {
         const v = Reflect.get(target, key, target) as unknown;
         if (key === 'one')
-          return (sql: string, ...rest: unknown[]) => {
-            if (sql.includes('pg_current_snapshot')) feedQueries++;
+          return async (sql: string, ...rest: unknown[]) => {
+            if (sql.includes('pg_current_snapshot')) {
+              c.queries++;
+              const wait = c.held;
+              c.held = undefined;
+              await wait;
+            }
             return (target.one as (...a: unknown[]) => unknown)(sql, ...rest);
           };
         return typeof v === 'function' ? v.bind(target) : v;
       },
     }) as Db;
-    const app = createApp({ ...h.deps, db: counting });
+    return c;
+  }
+
+  it('all streams of a process share one reader of the event log; a late one catches up first', async () => {
+    const counter = feedCounter();
+    const app = createApp({ ...h.deps, db: counter.db });
     const open = () => call(app, '/api/events', { token: h.tokens.viewer }).then(sseReader);
     const streams = await Promise.all(Array.from({ length: 5 }, open));
     for (const st of streams) await st.until((m) => m.event === 'ready');
@@ -639,10 +650,10 @@ describe('the event stream', () => {
     }
 
     // five live streams, one query per poll (50 ms): five pollers would make five times as many
-    const q0 = feedQueries;
+    const q0 = counter.queries;
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, 1000));
-    const polls = feedQueries - q0;
+    const polls = counter.queries - q0;
     expect(polls).toBeGreaterThan(0);
     expect(polls).toBeLessThanOrEqual(Math.ceil((Date.now() - t0) / 50) + 2);
 
@@ -663,9 +674,35 @@ describe('the event stream', () => {
     // nobody listening: no more polling
     for (const st of [...streams, late]) await st.close();
     await new Promise((r) => setTimeout(r, 200));
-    const q1 = feedQueries;
+    const q1 = counter.queries;
     await new Promise((r) => setTimeout(r, 300));
-    expect(feedQueries).toBe(q1);
+    expect(counter.queries).toBe(q1);
+  });
+
+  it('a reader restarted while its last read is still running polls once, not twice', async () => {
+    const counter = feedCounter();
+    const hub = new FeedHub(counter.db, 50);
+    const cursor = await latestEventId(h.db);
+    const a = hub.subscribe(cursor);
+    expect(await a.next(10)).toEqual([]); // caught up: joins, the shared polling starts
+    let release = () => {};
+    counter.held = new Promise<void>((r) => {
+      release = r;
+    });
+    await new Promise((r) => setTimeout(r, 150)); // a poll is now waiting in its read
+    a.close(); // the last stream leaves ...
+    const b = hub.subscribe(cursor); // ... and a new one comes and joins
+    expect(await b.next(10)).toEqual([]);
+    release(); // the old read ends: its loop must stop, the new one goes on alone
+    const q0 = counter.queries;
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(counter.queries - q0).toBeLessThanOrEqual(Math.ceil((Date.now() - t0) / 50) + 2);
+    b.close();
+    await new Promise((r) => setTimeout(r, 200));
+    const q1 = counter.queries;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(counter.queries).toBe(q1);
   });
 
   it('sends new file events, and resumes after Last-Event-ID', async () => {

@@ -95,8 +95,6 @@ export class FeedHub {
   private state: FeedState | undefined;
   private readonly live = new Set<LiveSub>();
   private timer: NodeJS.Timeout | undefined;
-  /** Feed queries made by the hub itself (not the catch-up reads); for tests. */
-  polls = 0;
 
   constructor(
     private readonly q: Queryable,
@@ -161,13 +159,13 @@ export class FeedHub {
   }
 
   private async poll(): Promise<void> {
+    const state = this.state;
+    if (!state) return;
     let more = false;
     try {
-      const state = this.state;
-      if (!state) return;
-      this.polls++;
       const events = await readFeed(this.q, state);
-      if (this.state !== state) return; // every stream left meanwhile: a new state has started
+      // every stream left meanwhile (and maybe new ones started their own loop): this one ends
+      if (this.state !== state) return;
       more = events.length > 0;
       for (const sub of this.live) {
         for (const e of events) if (BigInt(e.id) > sub.cursor) sub.queue.push(e);
@@ -177,9 +175,11 @@ export class FeedHub {
     } catch (err) {
       this.onError(err);
     } finally {
-      this.timer = undefined;
-      // a full batch may have more behind it: read again at once
-      if (this.live.size > 0) this.schedule(more ? 0 : this.pollMs);
+      if (this.state === state) {
+        this.timer = undefined;
+        // a full batch may have more behind it: read again at once
+        if (this.live.size > 0) this.schedule(more ? 0 : this.pollMs);
+      }
     }
   }
 
