@@ -119,22 +119,9 @@ export async function runRemover(
       verifyCopy(f.copy_location, f.kind, f.copy_manifest!, { signal: opts.signal }),
     ]);
     if (!backup.ok) {
-      report.refused.push({ id: f.id, problems: backup.problems });
-      log.error(
-        { fileId: f.id, problems: backup.problems },
-        'backup copy does not match its recorded hashes; instrument copy kept',
-      );
-      await db.tx(async (tx) => {
-        await tx.exec(`update copies set state = 'corrupt' where id = $1`, [f.copy_id]);
-        await note(
-          tx,
-          f.id,
-          ACTOR,
-          `the backup at ${f.copy_location} no longer matches the hashes recorded when it was verified: ${backup.problems.slice(0, 3).join('; ')}. The instrument copy is kept; back it up again with \`sluice files retry ${f.id}\``,
-          {
-            problems: backup.problems,
-          },
-        );
+      await refuseBadBackup(db, f, backup.problems, report, log, {
+        log: 'backup copy does not match its recorded hashes; instrument copy kept',
+        note: `the backup at ${f.copy_location} no longer matches the hashes recorded when it was verified: ${backup.problems.slice(0, 3).join('; ')}. The instrument copy is kept; back it up again with \`sluice files retry ${f.id}\``,
       });
       continue;
     }
@@ -169,6 +156,23 @@ export async function runRemover(
   }
   report.freeAfter = free;
   return report;
+}
+
+/** A backup that no longer verifies: the file is refused, its copy marked `corrupt`, and both logged. */
+async function refuseBadBackup(
+  db: Db,
+  f: FileRow & { copy_id: string | null },
+  problems: string[],
+  report: RemoverReport,
+  log: Logger,
+  text: { log: string; note: string },
+): Promise<void> {
+  report.refused.push({ id: f.id, problems });
+  log.error({ fileId: f.id, problems }, text.log);
+  await db.tx(async (tx) => {
+    if (f.copy_id) await tx.exec(`update copies set state = 'corrupt' where id = $1`, [f.copy_id]);
+    await note(tx, f.id, ACTOR, text.note, { problems });
+  });
 }
 
 /** Delete the instrument copy and record it `purged`, with `why` on the file's timeline. */
@@ -216,20 +220,9 @@ async function finishUnfinished(
         ? await verifyCopy(f.copy_location, f.kind, f.copy_manifest, { signal: opts.signal })
         : { ok: false, problems: ['no verified backup copy is recorded'] };
     if (!backup.ok) {
-      report.refused.push({ id: f.id, problems: backup.problems });
-      log.error(
-        { fileId: f.id, problems: backup.problems },
-        'an interrupted removal cannot be finished: the backup no longer verifies',
-      );
-      await db.tx(async (tx) => {
-        if (f.copy_id) await tx.exec(`update copies set state = 'corrupt' where id = $1`, [f.copy_id]);
-        await note(
-          tx,
-          f.id,
-          ACTOR,
-          `a removal of the instrument copy was cut short, and the backup at ${f.copy_location ?? '(none)'} no longer verifies: ${backup.problems.slice(0, 3).join('; ')}. What is left at ${f.current_path} is kept; copy it somewhere safe and check the backup storage`,
-          { problems: backup.problems },
-        );
+      await refuseBadBackup(db, f, backup.problems, report, log, {
+        log: 'an interrupted removal cannot be finished: the backup no longer verifies',
+        note: `a removal of the instrument copy was cut short, and the backup at ${f.copy_location ?? '(none)'} no longer verifies: ${backup.problems.slice(0, 3).join('; ')}. What is left at ${f.current_path} is kept; copy it somewhere safe and check the backup storage`,
       });
       continue;
     }

@@ -12,7 +12,11 @@ import {
   spawnSync,
 } from 'node:child_process';
 
-const DROP = 'dac_override,dac_read_search';
+/** The capabilities that let root ignore permission bits, dropped for the child. */
+const SETPRIV = [
+  '--inh-caps=-dac_override,-dac_read_search',
+  '--bounding-set=-dac_override,-dac_read_search',
+];
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -21,17 +25,7 @@ export function spawnUnprivileged(
   argv: string[],
   opts: Omit<SpawnSyncOptionsWithStringEncoding, 'encoding'> = {},
 ): SpawnSyncReturns<string> {
-  const [cmd, args] = isRoot
-    ? [
-        'setpriv',
-        [
-          `--inh-caps=-${DROP.replaceAll(',', ',-')}`,
-          `--bounding-set=-${DROP.replaceAll(',', ',-')}`,
-          '--',
-          ...argv,
-        ],
-      ]
-    : [argv[0]!, argv.slice(1)];
+  const [cmd, args] = isRoot ? ['setpriv', [...SETPRIV, '--', ...argv]] : [argv[0]!, argv.slice(1)];
   const r = spawnSync(cmd, args, { timeout: 60_000, ...opts, encoding: 'utf8' });
   if (r.error)
     throw new Error(
