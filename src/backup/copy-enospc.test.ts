@@ -6,7 +6,8 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PermanentError, SluiceError } from '../core/errors.ts';
+import { rejectsWithCode } from '../../test/helpers/errors.ts';
+import { PermanentError, type SluiceError } from '../core/errors.ts';
 import { copyVerified } from './copy.ts';
 import { makeTmp, writeDataFile } from './testing.ts';
 
@@ -34,13 +35,8 @@ afterAll(async () => {
 });
 
 async function expectFull(p: Promise<unknown>): Promise<SluiceError> {
-  const err = await p.then(
-    () => undefined,
-    (e) => e,
-  );
-  expect(err).toBeInstanceOf(SluiceError);
+  const err = await rejectsWithCode(p, 'backup.target_full');
   expect(err).not.toBeInstanceOf(PermanentError); // space can be freed; retry later
-  expect(err.code).toBe('backup.target_full');
   return err;
 }
 

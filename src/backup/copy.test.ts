@@ -3,7 +3,8 @@ import { appendFileSync, chmodSync, unlinkSync, utimesSync, writeFileSync } from
 import { chmod, link, mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PermanentError, SluiceError } from '../core/errors.ts';
+import { rejectsWithCode } from '../../test/helpers/errors.ts';
+import { PermanentError } from '../core/errors.ts';
 import { copyVerified } from './copy.ts';
 import { hashFile } from './hash.ts';
 import { listSource, makeManifest, type SourceSpec } from './manifest.ts';
@@ -23,15 +24,7 @@ async function dirs() {
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 /** Everything in a target directory, so tests can assert that no partial copy is left. */
 const entries = (d: string) => readdir(d);
-async function expectCode(p: Promise<unknown>, code: string): Promise<SluiceError> {
-  const err = await p.then(
-    () => undefined,
-    (e) => e,
-  );
-  expect(err).toBeInstanceOf(SluiceError);
-  expect(err.code).toBe(code);
-  return err;
-}
+const expectCode = rejectsWithCode;
 
 /** Run `fn` on the first call only. */
 function once(fn: () => void): () => void {

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SluiceError } from '../core/errors.ts';
+import { rejectsWithCode } from '../../test/helpers/errors.ts';
 import { freeSpace, isMountPoint } from './disk.ts';
 
 let dir: string;
@@ -13,15 +13,7 @@ afterEach(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
-async function offlineOf(p: Promise<unknown>): Promise<SluiceError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(SluiceError);
-  expect((err as SluiceError).code).toBe('intake.offline');
-  return err as SluiceError;
-}
+const offlineOf = (p: Promise<unknown>) => rejectsWithCode(p, 'intake.offline');
 
 describe('isMountPoint and freeSpace', () => {
   it('/ is a mount point, a fresh temp folder is not', async () => {

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rejectsWithCode } from '../../test/helpers/errors.ts';
 import { spawnUnprivileged } from '../../test/helpers/unprivileged.ts';
-import { SluiceError } from '../core/errors.ts';
 import { type Candidate, type ScanResult, scanFolder } from './scan.ts';
 
 let dir: string;
@@ -32,15 +32,7 @@ function byName(r: ScanResult): Record<string, Candidate> {
   return Object.fromEntries(r.candidates.map((c) => [c.name, c]));
 }
 
-async function offlineOf(p: Promise<unknown>): Promise<SluiceError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(SluiceError);
-  expect((err as SluiceError).code).toBe('intake.offline');
-  return err as SluiceError;
-}
+const offlineOf = (p: Promise<unknown>) => rejectsWithCode(p, 'intake.offline');
 
 describe('scanFolder', () => {
   it('thermo: one candidate per .raw file with size and mtime; skips hidden and Backup', async () => {
