@@ -849,6 +849,64 @@ describe('sluice users', () => {
 });
 
 describe('over HTTP', () => {
+  /** A login over a real socket from 127.0.0.1; `forwardedFor` sets X-Forwarded-For. */
+  const loginOver = (url: string, name: string, password: string, forwardedFor?: string) =>
+    fetch(`${url}/api/login`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}),
+      },
+      body: JSON.stringify({ name, password }),
+    });
+
+  it('slows down one client trying many user names; X-Forwarded-For counts only from a trusted proxy', async () => {
+    // A fresh app per case: the throttles belong to the application.
+    const direct = await startServer(createApp({ ...h.deps }), {
+      host: '127.0.0.1',
+      port: 0,
+      log: silentLogger,
+    });
+    try {
+      for (let i = 0; i < 20; i++) {
+        // a different name each time (the per-name limit is 5), spoofing a different forwarded address
+        const r = await loginOver(direct.url, `spray${i}`, 'wrong password!', `203.0.113.${i}`);
+        expect(r.status).toBe(401);
+      }
+      const blocked = await loginOver(direct.url, 'viewer', PASSWORD, '203.0.113.99');
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+      const body = (await blocked.json()) as { code: string; message: string; hint: string };
+      expect(body.code).toBe('auth.throttled');
+      expect(body.message).toMatch(/too many failed logins from 127\.0\.0\.1: try again in \d+ s/);
+      expect(body.hint).toMatch(/server\.trusted_proxies/);
+    } finally {
+      await direct.close();
+    }
+
+    const config = { ...h.deps.config, server: { ...h.deps.config.server, trusted_proxies: ['127.0.0.1'] } };
+    const proxied = await startServer(createApp({ ...h.deps, config }), {
+      host: '127.0.0.1',
+      port: 0,
+      log: silentLogger,
+    });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const r = await loginOver(proxied.url, `spray${i}`, 'wrong password!', `198.51.100.1, 203.0.113.7`);
+        expect(r.status).toBe(401);
+      }
+      // the client behind the proxy is slowed down ...
+      const sprayer = await loginOver(proxied.url, 'viewer', PASSWORD, '203.0.113.7');
+      expect(sprayer.status).toBe(429);
+      expect(((await sprayer.json()) as { message: string }).message).toMatch(/from 203\.0\.113\.7:/);
+      // ... its colleagues behind the same proxy are not
+      const colleague = await loginOver(proxied.url, 'viewer', PASSWORD, '203.0.113.8');
+      expect(colleague.status).toBe(200);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it('serves login, a write without a body and the event stream through @hono/node-server, and closes', async () => {
     const srv = await startServer(h.app, { host: '127.0.0.1', port: 0, log: silentLogger });
     try {

@@ -1,19 +1,31 @@
 /** Login, logout, who am I, and changing one's own password. */
+
+import type { BlockList } from 'node:net';
 import { z } from 'zod';
-import { LoginThrottle } from '../../auth/login-throttle.ts';
+import { FREE_FAILURES_PER_ADDRESS, LoginThrottle } from '../../auth/login-throttle.ts';
 import { createSession, DEFAULT_SESSION_TTL_MS, endSession } from '../../auth/sessions.ts';
 import { authenticate, setPassword } from '../../auth/users.ts';
 import { clearSessionCookie, setSessionCookie } from '../auth-middleware.ts';
+import { clientAddress, trustedProxies } from '../client-address.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { type AnyRoute, route } from '../route.ts';
 
-/** One throttle per application (per `createApp` deps): see login-throttle.ts. */
-const throttles = new WeakMap<ApiDeps, LoginThrottle>();
-function throttleOf(deps: ApiDeps): LoginThrottle {
+/** The throttles of one application (per `createApp` deps): see login-throttle.ts. */
+interface Throttles {
+  byName: LoginThrottle;
+  byAddress: LoginThrottle;
+  proxies: BlockList | undefined;
+}
+const throttles = new WeakMap<ApiDeps, Throttles>();
+function throttlesOf(deps: ApiDeps): Throttles {
   let t = throttles.get(deps);
   if (!t) {
-    t = new LoginThrottle();
+    t = {
+      byName: new LoginThrottle(),
+      byAddress: new LoginThrottle(Date.now, FREE_FAILURES_PER_ADDRESS),
+      proxies: trustedProxies(deps.config.server.trusted_proxies),
+    };
     throttles.set(deps, t);
   }
   return t;
@@ -32,28 +44,40 @@ export const authRoutes: AnyRoute[] = [
     tag: 'auth',
     summary: 'log in: sets the httpOnly session cookie and returns the CSRF token for writes',
     description:
-      'After 5 failed logins in a row for a user name, further attempts for it wait 1, 2, 4 … s (at most 5 min) after the last failure: 429 with Retry-After.',
+      'After 5 failed logins in a row for a user name, or 20 from one client address (any names), further attempts wait 1, 2, 4 … s (at most 5 min) after the last failure: 429 with Retry-After. Behind a reverse proxy, list it in server.trusted_proxies so that X-Forwarded-For names the client.',
     body: credentials,
     handle: async (c, { body, deps }) => {
-      const throttle = throttleOf(deps);
-      const wait = throttle.waitSeconds(body.name);
+      const t = throttlesOf(deps);
+      const from = clientAddress(c, t.proxies);
+      const waitName = t.byName.waitSeconds(body.name);
+      const waitAddress = from === undefined ? 0 : t.byAddress.waitSeconds(from);
+      const wait = Math.max(waitName, waitAddress);
       if (wait > 0) {
         c.header('Retry-After', String(wait));
+        deps.log?.warn({ user: body.name, from }, 'login throttled');
         throw new ApiError(
           429,
           'auth.throttled',
-          `too many failed logins for '${body.name}': try again in ${wait} s`,
-          { hint: 'an admin can reset the password with `sluice users reset-password NAME`' },
+          waitName >= waitAddress
+            ? `too many failed logins for '${body.name}': try again in ${wait} s`
+            : `too many failed logins from ${from}: try again in ${wait} s`,
+          {
+            hint:
+              waitName >= waitAddress
+                ? 'an admin can reset the password with `sluice users reset-password NAME`'
+                : 'behind a reverse proxy, list it in server.trusted_proxies so that each client counts for itself',
+          },
         );
       }
       const user = await authenticate(deps.db, body.name, body.password);
       if (!user) {
-        throttle.failed(body.name);
+        t.byName.failed(body.name);
+        if (from !== undefined) t.byAddress.failed(from);
         throw new ApiError(401, 'auth.invalid_credentials', 'wrong user name or password', {
           hint: 'an admin can reset it with `sluice users reset-password NAME`',
         });
       }
-      throttle.succeeded(body.name);
+      t.byName.succeeded(body.name);
       const s = await createSession(deps.db, user.id, deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS);
       setSessionCookie(c, deps, s.cookie);
       return c.json({

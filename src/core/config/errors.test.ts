@@ -281,6 +281,14 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'trusted proxy that is not an address or range',
+    base: 'server:\n  trusted_proxies: [10.0.0.5, proxy.example, 10.0.0.0/33]\n',
+    expect: [
+      "F:2:31: server.trusted_proxies[1]: expected an IP address or range of a reverse proxy, e.g. 10.0.0.5 or 10.0.0.0/24, found 'proxy.example'",
+      "F:2:46: server.trusted_proxies[2]: expected an IP address or range of a reverse proxy, e.g. 10.0.0.5 or 10.0.0.0/24, found '10.0.0.0/33'",
+    ],
+  },
+  {
     name: 'quoted number',
     base: 'server:\n  port: "8080"\n',
     expect: [

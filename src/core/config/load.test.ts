@@ -80,7 +80,7 @@ describe('loadConfig: happy path', () => {
       hash: 'sha256',
     });
     expect(config.database).toEqual({ embedded_port: 54329, pool_size: 5, backups: [] });
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, trusted_proxies: [] });
     expect(config.worker).toEqual({
       concurrency: 8,
       lease_seconds: 60,

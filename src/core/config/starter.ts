@@ -36,6 +36,8 @@ log:
 server:
   host: 127.0.0.1
   port: 8080
+  # Reverse proxies in front of Sluice, whose X-Forwarded-For names the client (login throttling).
+  trusted_proxies: []
 
 # Task execution in this process.
 worker:
