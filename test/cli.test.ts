@@ -96,7 +96,9 @@ describe('sluice CLI', () => {
     expect(got).toMatchObject({ value: 50, source: 'override', updatedBy: 'tester' });
     const bad = await sluice(['vars', 'set', 'output_exists_mode', 'explode'], { env });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/invalid value "explode" for variable 'output_exists_mode'/);
+    expect(bad.stderr).toMatch(
+      /invalid value "explode" for variable 'output_exists_mode': expected one of raise, overwrite, associate, add, found 'explode'/,
+    );
     expect((await sluice(['vars', 'unset', 'min_free_space_gb'], { env })).code).toBe(0);
     const hist = JSON.parse(
       (await sluice(['vars', 'history', 'min_free_space_gb', '--json'], { env })).stdout,

@@ -6,6 +6,8 @@
  * old, new) in the same transaction as the override.
  */
 import { z } from 'zod';
+import { describeFound } from './config/describe.ts';
+import { DEFAULT_MESSAGE, expectedOf } from './config/issues.ts';
 import type { Queryable } from './db/db.ts';
 import { UsageError } from './errors.ts';
 
@@ -85,14 +87,25 @@ export function parseVariableInput(name: string, raw: string): unknown {
   } catch {
     // not JSON: keep the raw string (e.g. `raise`)
   }
-  const r = d.schema.safeParse(value);
-  if (!r.success) {
+  const r = checkVariableValue(d, value);
+  if (!r.ok) {
     throw new UsageError(
-      `invalid value ${JSON.stringify(raw)} for variable '${name}': ${r.error.issues.map((i) => i.message).join('; ')}`,
+      `invalid value ${JSON.stringify(raw)} for variable '${name}': ${r.problem}`,
       `${name}: ${d.description}`,
     );
   }
-  return r.data;
+  return r.value;
+}
+
+/** Validates a value for `d`; the problem reads "expected a number > 0, found -2". */
+export function checkVariableValue(
+  d: VariableDef,
+  value: unknown,
+): { ok: true; value: unknown } | { ok: false; problem: string } {
+  const r = d.schema.safeParse(value, { error: () => DEFAULT_MESSAGE });
+  if (r.success) return { ok: true, value: r.data };
+  const expected = [...new Set(r.error.issues.map(expectedOf))].join(' and ');
+  return { ok: false, problem: `expected ${expected}, found ${describeFound(value)}` };
 }
 
 export interface VariableState {

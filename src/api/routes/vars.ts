@@ -1,6 +1,6 @@
 /** Runtime variables: read (viewer), change and unset (admin, audited with the actor). */
 import { z } from 'zod';
-import { isVariableName, variableDefs } from '../../core/variables.ts';
+import { checkVariableValue, isVariableName, type VariableDef, variableDefs } from '../../core/variables.ts';
 import { badInput, notFound } from '../errors.ts';
 import { intParam, variableName } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
@@ -50,14 +50,9 @@ export const varRoutes: AnyRoute[] = [
     }),
     handle: async (c, { params, body, actor, deps }) => {
       const def = requireVariable(params.name);
-      const r = (def.schema as z.ZodType).safeParse(body.value);
-      if (!r.success)
-        throw badInput(
-          'value',
-          r.error.issues.map((i) => i.message).join('; '),
-          `${def.name}: ${def.description}`,
-        );
-      await deps.db.tx((tx) => deps.vars.set(params.name, r.data, actor, tx));
+      const r = checkVariableValue(def as VariableDef, body.value);
+      if (!r.ok) throw badInput('value', r.problem, `${def.name}: ${def.description}`);
+      await deps.db.tx((tx) => deps.vars.set(params.name, r.value, actor, tx));
       return c.json((await deps.vars.list()).find((v) => v.name === params.name));
     },
   }),

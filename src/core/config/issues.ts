@@ -67,6 +67,14 @@ function defaultExpected(issue: Issue): string {
   }
 }
 
+/**
+ * What an issue expected, for a message: the schema's own phrase, else one made from the issue. For a
+ * parse with `{ error: () => DEFAULT_MESSAGE }` (as the config and runtime variables are parsed).
+ */
+export function expectedOf(issue: Issue): string {
+  return issue.message !== DEFAULT_MESSAGE ? issue.message : defaultExpected(issue);
+}
+
 // --- walking the schema to list the fields a mapping accepts --------------------------------------
 
 interface Def {
@@ -172,7 +180,7 @@ export function issuesToProblems(issues: readonly Issue[], ctx: IssueContext): C
       out.push(problem(origin, ctx, path, issue.message));
       continue;
     }
-    const expected = issue.message !== DEFAULT_MESSAGE ? issue.message : defaultExpected(issue);
+    const expected = expectedOf(issue);
     const value = valueAt(ctx.data, path);
     if (value === undefined && nodeAt(ctx.root, path) === undefined) {
       out.push(problem(origin, ctx, path, `required field is missing: expected ${expected}, found nothing`));
