@@ -12,6 +12,7 @@
 import { chmod, lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SluiceError } from '../core/errors.ts';
+import { inLanes } from '../core/lanes.ts';
 import { changedBetween, sourceChanged } from './compare.ts';
 import { copyFileHashing, type ReadBackCheck } from './copy-file.ts';
 import type { FastChecksum } from './fastsum.ts';
@@ -199,31 +200,4 @@ async function checkReadBack(c: Ctx, copied: Copied): Promise<ManifestEntry[]> {
     }
   });
   return copied.map((x) => x.entry);
-}
-
-/**
- * Run `fn` over `items`, at most `lanes` at once, in list order. After a failure no further item
- * starts, every call in flight ends before this returns (so no descriptor is left open when the
- * caller removes the temp tree), and the failure of the earliest item is thrown.
- */
-async function inLanes<T>(
-  items: readonly T[],
-  lanes: number,
-  fn: (item: T, lane: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const errors: { i: number; err: unknown }[] = [];
-  await Promise.all(
-    Array.from({ length: Math.min(lanes, items.length) }, async (_, lane) => {
-      while (errors.length === 0 && next < items.length) {
-        const i = next++;
-        try {
-          await fn(items[i]!, lane);
-        } catch (err) {
-          errors.push({ i, err });
-        }
-      }
-    }),
-  );
-  if (errors.length > 0) throw errors.sort((a, b) => a.i - b.i)[0]!.err;
 }

@@ -35,15 +35,41 @@ function backupSpec(c: Candidate, dest: string): SourceSpec {
   return { kind: c.kind, path: dest };
 }
 
+/** Is there anything at `path`? */
+export type Presence = (path: string) => Promise<boolean>;
+
+const accessible: Presence = (p) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * A `Presence` that reads each parent folder once and answers from its listing: for a scan with many
+ * new names, one `readdir` of the backup month folder instead of one `access` per name. A parent that
+ * cannot be listed (other than missing) is asked with `access`. Something created after the listing
+ * counts as absent, as it would an instant after an `access`: the backup step looks again.
+ */
+export function listedPresence(): Presence {
+  const listings = new Map<string, Promise<Set<string> | undefined>>();
+  return async (p) => {
+    const parent = path.dirname(p);
+    let listing = listings.get(parent);
+    if (!listing) {
+      listing = readdir(parent).then(
+        (names) => new Set(names),
+        (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? new Set<string>() : undefined),
+      );
+      listings.set(parent, listing);
+    }
+    const names = await listing;
+    return names ? names.has(path.basename(p)) : accessible(p);
+  };
+}
+
 /** Does the backup at `dest` hold raw data with the names and sizes of `c`? */
-async function compareWithBackup(c: Candidate, dest: string): Promise<Found> {
-  if (
-    !(await access(dest).then(
-      () => true,
-      () => false,
-    ))
-  )
-    return 'missing';
+async function compareWithBackup(c: Candidate, dest: string, present = accessible): Promise<Found> {
+  if (!(await present(dest))) return 'missing';
   let source: Awaited<ReturnType<typeof listSource>>;
   let backup: Awaited<ReturnType<typeof listSource>>;
   try {
@@ -85,6 +111,7 @@ export async function identifyNew(
   project: string,
   c: Candidate,
   known: boolean,
+  present: Presence = accessible,
 ): Promise<NewIdentity> {
   const where = (id: string) =>
     backupLocation(config, {
@@ -96,7 +123,7 @@ export async function identifyNew(
   let reason: string | undefined;
   if (!known) {
     const plain = where(fileId(c.name));
-    const found = await compareWithBackup(c, plain);
+    const found = await compareWithBackup(c, plain, present);
     if (found !== 'differs') return { id: fileId(c.name), collision: false };
     reason = `the name ${c.name} was already backed up at ${plain} with other files or sizes (by another instance, or before a database restore): recorded as a new acquisition under its own id`;
   }
