@@ -15,7 +15,7 @@
  * checked out by one scan at a time.
  *
  * The worker body is plain JavaScript evaluated from a string, so it runs the same under tsx, vitest
- * and compiled builds. It only does two primitive operations (lstat a list, sum a folder tree); all decisions
+ * and compiled builds. It only does primitive operations (list a folder, lstat a list, sum a folder tree); all decisions
  * stay in typed code.
  */
 import { Worker } from 'node:worker_threads';
@@ -70,9 +70,29 @@ function tree(root, mainFile) {
   }
   return { size, mtimeMs, hasMain, files };
 }
+// The names of dir's entries (no '.' or '..'), posted in parts of m.chunk as they are read: the
+// caller stats the first parts while later ones are still being read. opendir reads the directory in
+// its own order; readdir would sort it (libuv), which cost a third of the listing on 100,000 names.
+function list(m) {
+  let d;
+  try { d = fs.opendirSync(m.dir, { bufferSize: 4096 }); } catch (e) { return { error: err(e, m.dir) }; }
+  let count = 0;
+  try {
+    let part = [];
+    for (let e = d.readSync(); e !== null; e = d.readSync()) {
+      part.push(e.name);
+      if (part.length >= m.chunk) { parentPort.postMessage({ id: m.id, part }); count += part.length; part = []; }
+    }
+    if (part.length > 0) { parentPort.postMessage({ id: m.id, part }); count += part.length; }
+  } catch (e) { return { error: err(e, m.dir) }; }
+  finally { try { d.closeSync(); } catch {} }
+  return { done: true, count };
+}
 parentPort.on('message', (m) => {
   try {
-    if (m.op === 'lstat') {
+    if (m.op === 'list') {
+      parentPort.postMessage({ id: m.id, ...list(m) });
+    } else if (m.op === 'lstat') {
       const r = lstatMany(m.dir, m.names);
       parentPort.postMessage({ id: m.id, out: r.out, errors: r.errors }, [r.out.buffer]);
     } else if (m.op === 'tree') {
@@ -106,6 +126,8 @@ type Reply = any;
 export class FsWorker {
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  /** Receivers of a listing's parts, by request id. */
+  private readonly onPart = new Map<number, (names: string[]) => void>();
   private nextId = 1;
   private dead: Error | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -113,27 +135,46 @@ export class FsWorker {
   constructor() {
     this.worker = new Worker(SOURCE, { eval: true });
     this.worker.on('message', (m: Reply) => {
+      if (m.part) {
+        this.onPart.get(m.id)?.(m.part);
+        return;
+      }
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
+      this.onPart.delete(m.id);
       p.resolve(m);
     });
     const fail = (e: Error) => {
       this.dead = e;
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
+      this.onPart.clear();
     };
     this.worker.on('error', fail);
     this.worker.on('exit', (code) => fail(new Error(`filesystem worker exited (code ${code})`)));
   }
 
-  private request(msg: Record<string, unknown>): Promise<Reply> {
+  private request(msg: Record<string, unknown>, onPart?: (names: string[]) => void): Promise<Reply> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
+    if (onPart) this.onPart.set(id, onPart);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...msg, id });
     });
+  }
+
+  /**
+   * The names in `dir` (no `.` and `..`, in directory order), handed to `onPart` in parts of up to
+   * `chunk` names while the directory is still being read; resolves when all parts were handed over.
+   */
+  async list(
+    dir: string,
+    chunk: number,
+    onPart: (names: string[]) => void,
+  ): Promise<{ done: true; count: number } | { error: FsFault }> {
+    return this.request({ op: 'list', dir, chunk }, onPart);
   }
 
   /** lstat of each `dir/name`. */

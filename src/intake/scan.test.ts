@@ -135,13 +135,22 @@ describe('scanFolder', () => {
     expect(await scanFolder(dir, 'thermo')).toEqual({ candidates: [], ignored: 0, errors: [] });
   });
 
-  it('splits many entries over two workers and keeps every size with its name', async () => {
-    const n = 5000;
-    const names = Array.from({ length: n }, (_, i) => `run_${String(i).padStart(5, '0')}.raw`);
-    for (const [i, name] of names.entries()) writeFileSync(path.join(dir, name), 'x'.repeat(i % 97));
-    const r = await scanFolder(dir, 'thermo', { workers: 2 });
-    expect(r.candidates).toHaveLength(n);
-    for (const c of r.candidates) expect(c.size).toBe(Number(c.name.slice(4, 9)) % 97);
+  it('splits many entries over two workers while listing, and keeps every size with its name', async () => {
+    // several listing parts and stat chunks; other entries in between shift the raw files' positions
+    const n = 12_000;
+    for (let i = 0; i < n; i++) {
+      writeFileSync(path.join(dir, `run_${String(i).padStart(5, '0')}.raw`), 'x'.repeat(i % 97));
+      if (i % 10 === 0) writeFileSync(path.join(dir, `notes_${i}.txt`), '');
+    }
+    // the first scan starts with one worker and adds the second during the listing; the next one
+    // knows the folder is large and starts with both
+    for (let scan = 0; scan < 2; scan++) {
+      const r = await scanFolder(dir, 'thermo', { workers: 2 });
+      expect(r.candidates).toHaveLength(n);
+      expect(r.ignored).toBe(n / 10);
+      expect(new Set(r.candidates.map((c) => c.name)).size).toBe(n);
+      for (const c of r.candidates) expect(c.size).toBe(Number(c.name.slice(4, 9)) % 97);
+    }
   });
 
   it('missing, not-a-folder and unreadable watch folders raise intake.offline naming the path', async () => {

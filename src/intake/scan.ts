@@ -3,11 +3,12 @@
  * candidates with their total size and newest mtime.
  *
  * Cost model (100,000 entries must stay fast; bench/intake-scan.ts compares with `find`):
- * - one directory read, names only (`fs.promises.readdir`);
+ * - one directory listing, names only, in a worker (`opendir`, in directory order, handed over in
+ *   parts while it is still being read);
  * - a name pre-filter per instrument type, so unrelated entries are never stat'ed;
- * - one lstat per remaining entry, in chunks of 4,096 handed round-robin to up to two pooled worker
- *   threads (see fs-worker.ts for why workers and synchronous lstat); results are turned into
- *   candidates while later chunks are still being stat'ed;
+ * - one lstat per remaining entry, in chunks of 4,096 to up to two pooled worker threads (see
+ *   fs-worker.ts for why workers and synchronous lstat), starting while the folder is still being
+ *   listed; results are turned into candidates while later chunks are still being stat'ed;
  * - a recursive walk only for folder candidates (Bruker `.d`, generic folders), which are few.
  * Symlinks are never followed (a backup tool must not wander outside the folder it watches).
  * Candidates come in directory order: sorting 100,000 names costs about a third of the scan.
@@ -21,12 +22,10 @@
  * `errors` under the entry's path (the message names the exact path that failed) and the entry is left
  * out of `candidates`, so callers can tell "unreadable" from "gone".
  */
-import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
   acquireWorker,
-  type FsFault,
   type FsWorker,
   type LstatBatch,
   releaseWorker,
@@ -155,34 +154,11 @@ async function scanWith(
   };
   // Get the workers ready while the directory is read (a new thread takes ~20 ms to start).
   take((lastRelevant.get(root) ?? 0) >= SPLIT_THRESHOLD ? maxWorkers : 1);
-  let names: string[];
-  try {
-    names = await fsp.readdir(root);
-  } catch (err) {
-    throw offlineError(root, err as NodeJS.ErrnoException, err);
-  }
-  if (state.abandoned) throw new Error('scan abandoned');
-
+  const lister = workers[0] as FsWorker;
   const accept = nameFilter(layout);
   const relevant: string[] = [];
   let ignored = 0;
-  for (const name of names) {
-    if (accept(name)) relevant.push(name);
-    else if (!isSkippedName(name)) ignored++;
-  }
-  lastRelevant.set(root, relevant.length);
-  if (relevant.length === 0) return { candidates: [], ignored, errors: [] };
 
-  // lstat the relevant entries in chunks, round-robin over the workers; results are unpacked as they
-  // arrive, while the workers are still busy with later chunks.
-  take(relevant.length >= SPLIT_THRESHOLD ? maxWorkers : 1);
-  const batches: { start: number; result: Promise<LstatBatch | { error: FsFault }> }[] = [];
-  for (let start = 0; start < relevant.length; start += CHUNK) {
-    const w = workers[batches.length % workers.length] as FsWorker;
-    const result = w.lstat(root, relevant.slice(start, start + CHUNK));
-    result.catch(() => {}); // awaited below, unless an earlier batch already failed the scan
-    batches.push({ start, result });
-  }
   // Thermo and generic/Bruker: one entry is one candidate, built straight from the stat results
   // (no intermediate objects: this loop runs 100,000 times). Sciex: entries are grouped afterwards.
   const single = singleEntryKind(layout);
@@ -192,9 +168,7 @@ async function scanWith(
   const candidates: Candidate[] = [];
   const folders: Candidate[] = [];
   const entries: StatEntry[] = [];
-  for (const { start, result } of batches) {
-    const batch = await result;
-    if ('error' in batch) throw offlineError(root, batch.error);
+  const unpack = (start: number, batch: LstatBatch) => {
     for (const [, fault] of batch.errors) {
       if (OFFLINE_CODES.has(fault.code)) throw offlineError(root, fault);
       errors.push({ path: fault.path ?? root, message: describeFault(fault) });
@@ -216,7 +190,32 @@ async function scanWith(
         (single === 'folder' ? folders : candidates).push(c);
       }
     }
-  }
+  };
+
+  // The relevant names are stat'ed in chunks while the listing goes on: each worker other than the
+  // lister takes a chunk as soon as it is free (at most two queued), the lister too once it has
+  // listed everything. Results are unpacked in name order as they arrive.
+  const stats = new StatPipeline(root, relevant, (start, batch) => unpack(start, batch));
+  let listing = true;
+  const feed = () => {
+    for (const w of workers) if (!(listing && w === lister)) stats.feed(w, listing);
+  };
+  const listed = await lister
+    .list(root, CHUNK, (names) => {
+      for (const name of names) {
+        if (accept(name)) relevant.push(name);
+        else if (!isSkippedName(name)) ignored++;
+      }
+      if (relevant.length >= SPLIT_THRESHOLD) take(maxWorkers);
+      feed();
+    })
+    .catch((err: unknown) => ({ error: { code: 'EWORKER', message: String(err) } }));
+  if ('error' in listed) throw offlineError(root, listed.error);
+  if (state.abandoned) throw new Error('scan abandoned');
+  listing = false;
+  lastRelevant.set(root, relevant.length);
+  feed();
+  await stats.done();
 
   if (single === undefined) {
     const grouped = groupRawData(layout, entries);
@@ -249,6 +248,83 @@ async function scanWith(
   });
   await Promise.all(folderJobs);
   return { candidates, ignored, errors };
+}
+
+/**
+ * lstat of `names` (growing while the folder is listed) in CHUNK-sized batches over the workers;
+ * `onBatch` gets each batch's results in order of position, as soon as the ones before it are in.
+ */
+class StatPipeline {
+  private next = 0;
+  private readonly queued = new Map<FsWorker, number>();
+  private readonly results = new Map<number, LstatBatch>();
+  private unpacked = 0;
+  private inFlight = 0;
+  private failure: unknown;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly root: string,
+    private readonly names: string[],
+    private readonly onBatch: (start: number, batch: LstatBatch) => void,
+  ) {}
+
+  /** Give `w` work (up to two batches queued); while `more` names may still come, only full chunks. */
+  feed(w: FsWorker, more: boolean): void {
+    while (this.failure === undefined && (this.queued.get(w) ?? 0) < 2) {
+      const left = this.names.length - this.next;
+      if (left === 0 || (more && left < CHUNK)) return;
+      const start = this.next;
+      const slice = this.names.slice(start, start + CHUNK);
+      this.next += slice.length;
+      this.queued.set(w, (this.queued.get(w) ?? 0) + 1);
+      this.inFlight++;
+      w.lstat(this.root, slice).then(
+        (r) => {
+          this.inFlight--;
+          this.queued.set(w, (this.queued.get(w) ?? 1) - 1);
+          if ('error' in r) this.fail(offlineError(this.root, r.error));
+          else this.arrived(start, r);
+          this.feed(w, false);
+          this.wake?.();
+        },
+        (err: unknown) => {
+          this.inFlight--;
+          this.fail(err);
+          this.wake?.();
+        },
+      );
+    }
+  }
+
+  private arrived(start: number, batch: LstatBatch): void {
+    this.results.set(start, batch);
+    try {
+      for (let b = this.results.get(this.unpacked); b; b = this.results.get(this.unpacked)) {
+        this.results.delete(this.unpacked);
+        const at = this.unpacked;
+        this.unpacked += b.out.length / 3;
+        this.onBatch(at, b);
+      }
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    this.failure ??= err;
+  }
+
+  /** Every name stat'ed and handed on (call once the list is complete and fed); throws the first failure. */
+  async done(): Promise<void> {
+    while (this.inFlight > 0 || (this.failure === undefined && this.unpacked < this.names.length)) {
+      if (this.inFlight === 0) break; // nothing left to wait for (a failure stopped the feeding)
+      await new Promise<void>((r) => {
+        this.wake = r;
+      });
+    }
+    if (this.failure !== undefined) throw this.failure;
+  }
 }
 
 function candidate(
