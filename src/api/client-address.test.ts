@@ -31,6 +31,9 @@ describe('clientAddress', () => {
     // two proxies in a row (the second appended the first)
     expect(await whoIs('::ffff:10.1.2.3', '203.0.113.1, 192.0.2.10', proxies)).toBe('203.0.113.1');
     expect(await whoIs('fd00::5', '2001:db8::9', proxies)).toBe('2001:db8::9');
+    // a proxy listed in its IPv4-mapped form
+    expect(await whoIs('10.1.2.3', '203.0.113.1', ['::ffff:10.1.2.3'])).toBe('203.0.113.1');
+    expect(await whoIs('10.1.2.3', '203.0.113.1', ['::ffff:10.1.2.0/120'])).toBe('203.0.113.1');
     // every hop a proxy, or no header: the nearest we know
     expect(await whoIs('10.1.2.3', '10.9.9.9', proxies)).toBe('10.9.9.9');
     expect(await whoIs('10.1.2.3', undefined, proxies)).toBe('10.1.2.3');

@@ -23,10 +23,11 @@ export function trustedProxies(entries: readonly string[]): BlockList | undefine
   if (entries.length === 0) return undefined;
   const list = new BlockList();
   for (const entry of entries) {
+    // as written: a BlockList matches IPv4 clients against IPv4-mapped IPv6 entries and back
     const [addr, prefix] = entry.split('/') as [string, string | undefined];
     const type = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
-    if (prefix === undefined) list.addAddress(plain(addr), type);
-    else list.addSubnet(plain(addr), Number(prefix), type);
+    if (prefix === undefined) list.addAddress(addr, type);
+    else list.addSubnet(addr, Number(prefix), type);
   }
   return list;
 }
