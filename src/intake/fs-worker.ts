@@ -15,8 +15,8 @@
  * checked out by one scan at a time.
  *
  * The worker body is plain JavaScript evaluated from a string, so it runs the same under tsx, vitest
- * and compiled builds. It only does primitive operations (list a folder, lstat a list, sum a folder tree); all decisions
- * stay in typed code.
+ * and compiled builds. It only does primitive operations (list a folder, lstat a list, sum a folder
+ * tree); all decisions stay in typed code.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -76,17 +76,16 @@ function tree(root, mainFile) {
 function list(m) {
   let d;
   try { d = fs.opendirSync(m.dir, { bufferSize: 4096 }); } catch (e) { return { error: err(e, m.dir) }; }
-  let count = 0;
   try {
     let part = [];
     for (let e = d.readSync(); e !== null; e = d.readSync()) {
       part.push(e.name);
-      if (part.length >= m.chunk) { parentPort.postMessage({ id: m.id, part }); count += part.length; part = []; }
+      if (part.length >= m.chunk) { parentPort.postMessage({ id: m.id, part }); part = []; }
     }
-    if (part.length > 0) { parentPort.postMessage({ id: m.id, part }); count += part.length; }
+    if (part.length > 0) parentPort.postMessage({ id: m.id, part });
   } catch (e) { return { error: err(e, m.dir) }; }
   finally { try { d.closeSync(); } catch {} }
-  return { done: true, count };
+  return { done: true };
 }
 parentPort.on('message', (m) => {
   try {
@@ -173,7 +172,7 @@ export class FsWorker {
     dir: string,
     chunk: number,
     onPart: (names: string[]) => void,
-  ): Promise<{ done: true; count: number } | { error: FsFault }> {
+  ): Promise<{ done: true } | { error: FsFault }> {
     return this.request({ op: 'list', dir, chunk }, onPart);
   }
 

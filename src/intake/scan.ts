@@ -195,26 +195,20 @@ async function scanWith(
   // The relevant names are stat'ed in chunks while the listing goes on: each worker other than the
   // lister takes a chunk as soon as it is free (at most two queued), the lister too once it has
   // listed everything. Results are unpacked in name order as they arrive.
-  const stats = new StatPipeline(root, relevant, (start, batch) => unpack(start, batch));
-  let listing = true;
-  const feed = () => {
-    for (const w of workers) if (!(listing && w === lister)) stats.feed(w, listing);
-  };
-  const listed = await lister
-    .list(root, CHUNK, (names) => {
-      for (const name of names) {
-        if (accept(name)) relevant.push(name);
-        else if (!isSkippedName(name)) ignored++;
-      }
-      if (relevant.length >= SPLIT_THRESHOLD) take(maxWorkers);
-      feed();
-    })
-    .catch((err: unknown) => ({ error: { code: 'EWORKER', message: String(err) } }));
+  const stats = new StatPipeline(root, relevant, unpack);
+  const listed = await lister.list(root, CHUNK, (names) => {
+    for (const name of names) {
+      if (accept(name)) relevant.push(name);
+      else if (!isSkippedName(name)) ignored++;
+    }
+    if (relevant.length >= SPLIT_THRESHOLD) take(maxWorkers);
+    for (const w of workers) if (w !== lister) stats.feed(w);
+  });
   if ('error' in listed) throw offlineError(root, listed.error);
   if (state.abandoned) throw new Error('scan abandoned');
-  listing = false;
   lastRelevant.set(root, relevant.length);
-  feed();
+  stats.listed();
+  for (const w of workers) stats.feed(w);
   await stats.done();
 
   if (single === undefined) {
@@ -255,6 +249,8 @@ async function scanWith(
  * `onBatch` gets each batch's results in order of position, as soon as the ones before it are in.
  */
 class StatPipeline {
+  /** While the listing goes on, only full chunks are handed out. */
+  private listing = true;
   private next = 0;
   private readonly queued = new Map<FsWorker, number>();
   private readonly results = new Map<number, LstatBatch>();
@@ -269,11 +265,16 @@ class StatPipeline {
     private readonly onBatch: (start: number, batch: LstatBatch) => void,
   ) {}
 
-  /** Give `w` work (up to two batches queued); while `more` names may still come, only full chunks. */
-  feed(w: FsWorker, more: boolean): void {
+  /** The list of names is complete: the rest may go out in a short chunk. */
+  listed(): void {
+    this.listing = false;
+  }
+
+  /** Give `w` work (up to two batches queued); it asks for more itself as each batch comes back. */
+  feed(w: FsWorker): void {
     while (this.failure === undefined && (this.queued.get(w) ?? 0) < 2) {
       const left = this.names.length - this.next;
-      if (left === 0 || (more && left < CHUNK)) return;
+      if (left === 0 || (this.listing && left < CHUNK)) return;
       const start = this.next;
       const slice = this.names.slice(start, start + CHUNK);
       this.next += slice.length;
@@ -285,7 +286,7 @@ class StatPipeline {
           this.queued.set(w, (this.queued.get(w) ?? 1) - 1);
           if ('error' in r) this.fail(offlineError(this.root, r.error));
           else this.arrived(start, r);
-          this.feed(w, false);
+          this.feed(w);
           this.wake?.();
         },
         (err: unknown) => {
@@ -317,8 +318,7 @@ class StatPipeline {
 
   /** Every name stat'ed and handed on (call once the list is complete and fed); throws the first failure. */
   async done(): Promise<void> {
-    while (this.inFlight > 0 || (this.failure === undefined && this.unpacked < this.names.length)) {
-      if (this.inFlight === 0) break; // nothing left to wait for (a failure stopped the feeding)
+    while (this.inFlight > 0) {
       await new Promise<void>((r) => {
         this.wake = r;
       });

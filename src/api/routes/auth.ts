@@ -55,19 +55,23 @@ export const authRoutes: AnyRoute[] = [
       if (wait > 0) {
         c.header('Retry-After', String(wait));
         deps.log?.warn({ user: body.name, from }, 'login throttled');
-        throw new ApiError(
-          429,
-          'auth.throttled',
-          waitName >= waitAddress
-            ? `too many failed logins for '${body.name}': try again in ${wait} s`
-            : `too many failed logins from ${from}: try again in ${wait} s`,
-          {
-            hint:
-              waitName >= waitAddress
-                ? 'an admin can reset the password with `sluice users reset-password NAME`'
-                : 'behind a reverse proxy, list it in server.trusted_proxies so that each client counts for itself',
-          },
-        );
+        throw waitName >= waitAddress
+          ? new ApiError(
+              429,
+              'auth.throttled',
+              `too many failed logins for '${body.name}': try again in ${wait} s`,
+              {
+                hint: 'an admin can reset the password with `sluice users reset-password NAME`',
+              },
+            )
+          : new ApiError(
+              429,
+              'auth.throttled',
+              `too many failed logins from ${from}: try again in ${wait} s`,
+              {
+                hint: 'behind a reverse proxy, list it in server.trusted_proxies so that each client counts for itself',
+              },
+            );
       }
       const user = await authenticate(deps.db, body.name, body.password);
       if (!user) {
