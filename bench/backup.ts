@@ -82,12 +82,11 @@ export async function run(): Promise<Record<string, number>> {
     // it also loads the code, the worker and the checksum binding. Any run can be as slow now and then
     // (on this VM: system time in the kernel's copy into newly allocated page-cache pages, cp included),
     // hence the minimum of 5 rounds.
-    // How slow depends on the state of free memory when a run starts, not only on the method. On the
-    // VM this was tuned on (free page reporting: freed memory is handed back to the host, and its next
-    // first touch traps): started 3 s after the previous copy was removed, `cp && sync` took 2.4 s and
-    // copyVerified 2.8 s (ratio 1.2); started at once, 0.5 s and 0.75–0.85 s. In this fixed order the
-    // folder copy follows a `cp` (alphakraken, or `cp -r` in reversed rounds) and mostly starts in
-    // the slow state, hence its ratio of 2–4 here against ~1.6 after a copy of its own kind.
+    // On a VM with free page reporting (freed memory is handed back to the host, and its next first
+    // touch traps), writes of 1 MiB or more were slow whenever they ran after a pause or after a `cp`:
+    // 2.7 s for `dd bs=8M` against 0.55 s for `dd bs=64K` and `cp`. copyVerified wrote 8 MiB chunks and
+    // took 2–3 s in that state (folder ratio 2.3–4.7 in this order); it now writes 64 KiB pieces
+    // (src/backup/writer.ts) and is no longer slowed.
     for (const warm of ['copyVerified file', 'copyVerified folder']) {
       await methods[warm]!(join(out, 'warm-up'));
       await removeTree(join(out, 'warm-up'));

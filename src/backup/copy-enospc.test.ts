@@ -1,5 +1,6 @@
 /**
- * ENOSPC on a real, tiny tmpfs (2 MiB). Mounting needs root; without it these tests skip with one line.
+ * ENOSPC on real, tiny tmpfs mounts (2 MiB; 4 MiB for a file large enough to be written by the copy's
+ * writer thread). Mounting needs root; without it these tests skip with one line.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { makeTmp, writeDataFile } from './testing.ts';
 
 let mnt: string | undefined;
 let mountPoint: string;
+let bigMountPoint: string;
 let skipReason = '';
 let tmp: Awaited<ReturnType<typeof makeTmp>>;
 
@@ -22,6 +24,8 @@ beforeAll(async () => {
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint], { stdio: 'pipe' });
     mnt = mountPoint;
+    bigMountPoint = await mkdtemp(join(tmpdir(), 'sluice-tmpfs-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', bigMountPoint], { stdio: 'pipe' });
   } catch (err) {
     skipReason = `skipping ENOSPC tests: cannot mount a 2 MiB tmpfs (${String(err).split('\n')[0]}); run as root to include them`;
     console.warn(skipReason);
@@ -30,7 +34,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (mnt) execFileSync('umount', [mnt], { stdio: 'pipe' });
+  if (bigMountPoint) execFileSync('umount', [bigMountPoint], { stdio: 'pipe' });
   await rm(mountPoint, { recursive: true, force: true });
+  if (bigMountPoint) await rm(bigMountPoint, { recursive: true, force: true });
   await tmp.cleanup();
 });
 
@@ -63,6 +69,19 @@ describe('copyVerified on a full target', () => {
     expect(err.message).toContain(mnt);
     expect(err.cause).toMatchObject({ code: 'ENOSPC' });
     expect(await readdir(mnt)).toEqual([]);
+  });
+
+  it('maps ENOSPC from the writer thread (a file of 8 MiB or more) the same way', async (ctx) => {
+    if (!mnt) return ctx.skip(skipReason);
+    const src = join(tmp.dir, 'twelve.raw');
+    await writeDataFile(src, 12 * 1024 * 1024);
+    const dest = join(bigMountPoint, 'twelve.raw');
+    const err = await expectFull(
+      copyVerified({ source: { kind: 'file', path: src }, dest, checkSpace: false }),
+    );
+    expect(err.message).toContain(bigMountPoint);
+    expect(err.cause).toMatchObject({ code: 'ENOSPC' });
+    expect(await readdir(bigMountPoint)).toEqual([]);
   });
 
   it('maps ENOSPC in the middle of a folder and removes the whole temp tree', async (ctx) => {

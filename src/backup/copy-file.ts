@@ -1,16 +1,22 @@
 /**
  * Copy one file while hashing it: a single read pass over the source.
  *
- * Pipeline with two buffers A/B: while chunk k (in A) is written to the temp file and chunk k+1 is
- * read into B (both in libuv's thread pool), this thread hashes chunk k, with the recorded algorithm
- * and, when `fast` is given, with the fast read-back checksum too (fastsum.ts). A buffer is reused
- * only after its write finished, so the bytes hashed (both digests) are exactly the bytes written. The
- * destination is opened with `wx` (never truncates an existing file). After the last chunk the copy
+ * Pipeline over the buffers `bufs` (two, or four for a large file: hash.ts `allocBuffers`), used in
+ * turn: while chunk k is written to the temp file and chunk k+1 is read into the next buffer, this
+ * thread hashes chunk k with the recorded algorithm. The fast read-back checksum (fastsum.ts, when
+ * `fast` is given) is computed by the thread that writes a large file, after writing each chunk, and
+ * here for the others. Writes end in the order they were issued. A buffer is reused only after its
+ * write (and that checksum) finished, so the bytes hashed (both digests) are exactly the bytes
+ * written. The destination is opened with `wx` (never truncates an existing file). After the last chunk the copy
  * gets its final mode and the source's times, then one `fsync` makes data and metadata durable. To
  * keep that final fsync short the written data is flushed in the background every `FLUSH_EVERY` bytes
  * (`fdatasync` running in the thread pool while copying goes on); each completed flush hands its
  * window to the read-back worker (readback.ts), which re-reads it on another core and computes the
  * same checksum as `check`.
+ *
+ * Each chunk is written in 64 KiB pieces: for a file of WRITER_MIN_BYTES or more by a worker thread,
+ * for the others through the thread pool (writer.ts: large writes are slow on VMs with free page
+ * reporting).
  *
  * Buffer size and copy method: 1, 2, 8 and 16 MiB chunks (CHUNK_BYTES) were the same within the noise
  * here; the cost is the hashing and the kernel's page copies, not the calls. `fs.copyFile` would copy
@@ -25,8 +31,9 @@ import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { FAST_ALGORITHM, type FastChecksum } from './fastsum.ts';
 import { sourceError, targetError, throwIfAborted } from './fsutil.ts';
-import { CHUNK_BYTES, createHasher } from './hash.ts';
+import { type Buffers, CHUNK_BYTES, createHasher } from './hash.ts';
 import type { ReadBack, ReadBackFile } from './readback.ts';
+import { isShared, type PieceWriter, WRITER_MIN_BYTES, type WriterFile, writeInPieces } from './writer.ts';
 
 /**
  * Start a background fdatasync after this many bytes were written since the last one; each completed
@@ -45,9 +52,11 @@ export interface FileCopyOptions {
   targetDir: string;
   bytesNeeded: number;
   /** Reused buffers (two of the same size, at most CHUNK_BYTES); allocated when absent. */
-  bufs?: [Buffer, Buffer];
+  bufs?: Buffers;
   /** Reads the copy back on another thread, window by window as it is flushed (readback.ts). */
   readBack: ReadBack;
+  /** Writes the chunks of files of WRITER_MIN_BYTES or more when `bufs` are shared (writer.ts). */
+  writer?: PieceWriter;
   /**
    * Also compute this fast checksum of the source, and have the read-back compute it of the copy
    * (fastsum.ts). Absent: the read-back uses `algorithm`.
@@ -61,15 +70,6 @@ export interface ReadBackCheck {
   digest: string;
 }
 
-async function writeAll(fh: FileHandle, buf: Buffer, len: number, pos: number): Promise<void> {
-  let off = 0;
-  while (off < len) {
-    const { bytesWritten } = await fh.write(buf, off, len - off, pos + off);
-    if (bytesWritten === 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
-    off += bytesWritten;
-  }
-}
-
 /**
  * Copy `src` to the new file `dst`; returns the source's hex digest, the bytes copied, and the
  * read-back of the copy, to be `finish`ed by the caller (after any fault-injection hook in tests).
@@ -80,11 +80,10 @@ export async function copyFileHashing(
   opts: FileCopyOptions,
 ): Promise<{ hash: string; bytes: number; readBack: ReadBackFile; check: ReadBackCheck }> {
   const hasher = createHasher(opts.algorithm);
-  const fast = opts.fast?.create();
   const what = `copy of ${src}`;
   const tErr = (err: unknown) =>
     targetError(err, dst, { dir: opts.targetDir, bytesNeeded: opts.bytesNeeded });
-  const bufs = opts.bufs ?? [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
+  const bufs: Buffers = opts.bufs ?? [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
   throwIfAborted(opts.signal, what);
 
   const input = await open(src, 'r').catch((e) => {
@@ -92,9 +91,11 @@ export async function copyFileHashing(
   });
   let output: FileHandle | undefined;
   let reading: Promise<{ bytesRead: number }> | undefined;
-  let writing: Promise<void> | undefined;
+  /** The write in progress from each buffer. */
+  const writes: (Promise<void> | undefined)[] = [];
   let flushing: Promise<void> | undefined;
   let flushError: unknown;
+  let writerFile: WriterFile | undefined;
   try {
     const st = await input.stat();
     output = await open(dst, 'wx', 0o600).catch((e) => {
@@ -102,7 +103,30 @@ export async function copyFileHashing(
     });
     const out = output;
     // A small file is read back on this thread after the final fsync (readback.ts).
-    const readBack = opts.readBack.open(dst, fast ? FAST_ALGORITHM : opts.algorithm, st.size);
+    const readBack = opts.readBack.open(dst, opts.fast ? FAST_ALGORITHM : opts.algorithm, st.size);
+    const byWorker = st.size >= WRITER_MIN_BYTES && bufs.every(isShared);
+    // The worker also takes the fast checksum off this thread (writer.ts).
+    writerFile = byWorker ? opts.writer?.open(out.fd, opts.fast !== undefined) : undefined;
+    const wf = writerFile;
+    const fast = wf ? undefined : opts.fast?.create();
+    // Writes end in the order they were issued: the worker takes them in turn; through the thread
+    // pool each waits for the one before it (an error then ends the ones after it too).
+    let lastWrite: Promise<void> = Promise.resolve();
+    const writeChunk = (buf: Buffer, len: number, at: number): Promise<void> => {
+      const prev = lastWrite;
+      const p = wf ? wf.write(buf, len, at) : prev.then(() => writeInPieces(out, buf, len, at));
+      lastWrite = p.then(
+        () => {
+          written = at + len;
+        },
+        (e) => {
+          throw tErr(e);
+        },
+      );
+      lastWrite.catch(() => {}); // awaited before its buffer is reused and at the end
+      return lastWrite;
+    };
+    let written = 0; // every byte below this offset has been written
     let pos = 0;
     let turn = 0;
     let sinceFlush = 0;
@@ -115,32 +139,29 @@ export async function copyFileHashing(
         },
       );
       reading = undefined;
-      if (writing) await writing; // frees the other buffer for the next read
-      writing = undefined;
       if (n === 0) break;
       throwIfAborted(opts.signal, what);
       const cur = bufs[turn]!;
-      turn ^= 1;
+      const curTurn = turn;
+      turn = (turn + 1) % bufs.length;
+      await writes[turn]; // the next read goes into this buffer: its write must have ended
       reading = input.read(bufs[turn]!, 0, bufs[turn]!.length, pos + n);
       reading.catch(() => {}); // awaited at the top of the loop; no unhandled rejection meanwhile
-      writing = writeAll(out, cur, n, pos).catch((e) => {
-        throw tErr(e);
-      });
-      writing.catch(() => {});
+      writes[curTurn] = writeChunk(cur, n, pos);
       const chunk = cur.subarray(0, n);
       hasher.update(chunk);
       fast?.update(chunk);
-      const written = pos; // every write below this offset has completed
       pos += n;
       sinceFlush += n;
       if (sinceFlush >= FLUSH_EVERY && !flushing) {
         sinceFlush = 0;
+        const upTo = written;
         // A background fdatasync consumes a writeback error (Linux reports it once per descriptor),
         // so keep it: the final fsync alone could then succeed on a broken copy.
         flushing = out.datasync().then(
           () => {
             flushing = undefined;
-            readBack.allow(written); // flushed: the worker may read it back now
+            readBack.allow(upTo); // flushed: the worker may read it back now
           },
           (e) => {
             flushError = e;
@@ -150,19 +171,24 @@ export async function copyFileHashing(
       }
       opts.onBytes?.(pos);
     }
+    await Promise.all(writes);
     if (flushing) await flushing;
     if (flushError) throw tErr(flushError);
     await out.chmod(opts.mode(st.mode)).catch((e) => Promise.reject(tErr(e)));
     await out.utimes(st.atime, st.mtime).catch((e) => Promise.reject(tErr(e)));
     await out.sync().catch((e) => Promise.reject(tErr(e)));
     const hash = hasher.digest('hex');
-    const check = fast
-      ? { algorithm: FAST_ALGORITHM, digest: fast.digest() }
-      : { algorithm: opts.algorithm, digest: hash };
+    let check: ReadBackCheck = { algorithm: opts.algorithm, digest: hash };
+    if (opts.fast) {
+      const digest = wf ? await wf.digest() : fast?.digest();
+      writerFile = undefined; // digest() released it
+      check = { algorithm: FAST_ALGORITHM, digest: digest ?? '' };
+    }
     return { hash, bytes: pos, readBack, check };
   } finally {
     // Never close a descriptor under an operation still running in the thread pool.
-    await Promise.allSettled([reading, writing, flushing]);
+    await Promise.allSettled([reading, ...writes, flushing]);
+    writerFile?.drop();
     await input.close().catch(() => {});
     if (output) await output.close().catch(() => {});
   }

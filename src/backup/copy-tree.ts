@@ -17,7 +17,7 @@ import { changedBetween, sourceChanged } from './compare.ts';
 import { copyFileHashing, type ReadBackCheck } from './copy-file.ts';
 import type { FastChecksum } from './fastsum.ts';
 import { fsyncDir, sourceError, targetError, throwIfAborted } from './fsutil.ts';
-import { CHUNK_BYTES, sameHash } from './hash.ts';
+import { type Buffers, CHUNK_BYTES, sameHash } from './hash.ts';
 import {
   listSourceTree,
   type Manifest,
@@ -28,6 +28,7 @@ import {
   sourcePath,
 } from './manifest.ts';
 import { ReadBack, type ReadBackFile } from './readback.ts';
+import { PieceWriter } from './writer.ts';
 
 export interface TempTreeOptions {
   spec: SourceSpec;
@@ -37,7 +38,7 @@ export interface TempTreeOptions {
   algorithm: string;
   /** Read back with this fast checksum (fastsum.ts); absent: with `algorithm`. */
   fast?: FastChecksum;
-  bufs: [Buffer, Buffer];
+  bufs: Buffers;
   signal?: AbortSignal;
   targetDir: string;
   onProgress: (bytesDone: number) => void;
@@ -75,13 +76,14 @@ export async function writeTempTree(o: TempTreeOptions): Promise<Manifest> {
   };
   const dirModes = await makeDirs(c);
   const readBack = new ReadBack();
+  const writer = new PieceWriter();
   let manifest: Manifest;
   try {
-    const copied = await copyPass(c, readBack);
+    const copied = await copyPass(c, readBack, writer);
     await o.onVerify();
     manifest = makeManifest(o.algorithm, await checkReadBack(c, copied));
   } finally {
-    await readBack.close();
+    await Promise.all([readBack.close(), writer.close()]);
   }
   // Final directory modes, then make every directory entry durable (deepest first).
   for (const [p, mode] of dirModes) await chmod(p, mode).catch((e) => Promise.reject(c.tErr(e, p)));
@@ -112,19 +114,21 @@ type Copied = { entry: ManifestEntry; back: ReadBackFile; check: ReadBackCheck }
  * Files up to this size are copied several at a time (SMALL_CONCURRENCY): each ends with its own
  * fsync, and a folder of many small files would otherwise wait for those one after the other. The
  * file system commits concurrent fsyncs together. Larger files go one at a time with the shared
- * double buffer (their cost is bytes, not syncs).
+ * buffers (their cost is bytes, not syncs), while the small ones are copied alongside: a Bruker-like
+ * folder (1 GiB + 50 files of 260 KiB) took ~0.05 s less here than with the small files after the
+ * large one. A failed small file fails the copy once the large file in progress is done.
  */
 export const SMALL_FILE_BYTES = 4 * 1024 * 1024;
 /** At most this many small files in flight: libuv's thread pool has 4 threads by default. */
 const SMALL_CONCURRENCY = 4;
 
 /** One read of the source per file, hashed on the way; each file re-stat'ed afterwards. */
-async function copyPass(c: Ctx, readBack: ReadBack): Promise<Copied> {
+async function copyPass(c: Ctx, readBack: ReadBack, writer: PieceWriter): Promise<Copied> {
   const { spec } = c.o;
   const files = c.o.before.files;
   let done = 0;
   const copied: Copied = new Array(files.length);
-  const copyOne = async (i: number, bufs: [Buffer, Buffer]) => {
+  const copyOne = async (i: number, bufs: Buffers) => {
     const e = files[i]!;
     const src = sourcePath(spec, e.rel);
     let mine = 0;
@@ -135,6 +139,7 @@ async function copyPass(c: Ctx, readBack: ReadBack): Promise<Copied> {
       signal: c.o.signal,
       bufs,
       readBack,
+      writer,
       targetDir: c.o.targetDir,
       bytesNeeded: c.total,
       onBytes: (n) => {
@@ -152,9 +157,9 @@ async function copyPass(c: Ctx, readBack: ReadBack): Promise<Copied> {
     copied[i] = { entry: { ...e, hash: got.hash }, back: got.readBack, check: got.check };
   };
   const small: number[] = [];
+  const large: number[] = [];
   for (let i = 0; i < files.length; i++) {
-    if (files.length > 1 && files[i]!.size <= SMALL_FILE_BYTES) small.push(i);
-    else await copyOne(i, c.o.bufs);
+    (files.length > 1 && files[i]!.size <= SMALL_FILE_BYTES ? small : large).push(i);
   }
   // big enough to read most small files in one call (the next read then returns 0)
   const smallSize = Math.min(
@@ -162,10 +167,17 @@ async function copyPass(c: Ctx, readBack: ReadBack): Promise<Copied> {
     CHUNK_BYTES,
   );
   const laneBufs: [Buffer, Buffer][] = [];
-  await inLanes(small, SMALL_CONCURRENCY, (i, lane) => {
+  const smallDone = inLanes(small, SMALL_CONCURRENCY, (i, lane) => {
     laneBufs[lane] ??= [Buffer.allocUnsafe(smallSize), Buffer.allocUnsafe(smallSize)];
     return copyOne(i, laneBufs[lane]);
   });
+  smallDone.catch(() => {});
+  try {
+    for (const i of large) await copyOne(i, c.o.bufs);
+  } finally {
+    await smallDone.catch(() => {});
+  }
+  await smallDone;
   // Files added to or removed from a folder meanwhile.
   const root = spec.kind === 'files' ? spec.dir : spec.path;
   const changed = changedBetween(spec.kind, c.o.before.files, (await listSourceTree(spec)).files, root);

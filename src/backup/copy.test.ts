@@ -269,6 +269,20 @@ describe('copyVerified: failures leave no partial copy', () => {
     expect(await entries(dst)).toEqual([]);
   });
 
+  it('a small file of a folder vanishing while the large one is copied → source_missing naming it', async () => {
+    const { src, dst } = await dirs();
+    const d = join(src, 'r.d');
+    await writeDataFile(join(d, 'big'), big);
+    await writeDataFile(join(d, 'small.txt'), 1000);
+    const onPhase = (ph: string) => void (ph === 'copy' && unlinkSync(join(d, 'small.txt')));
+    const err = await expectCode(
+      copyVerified({ source: { kind: 'folder', path: d }, dest: join(dst, 'r.d'), onPhase }),
+      'backup.source_missing',
+    );
+    expect(err.message).toContain(join(d, 'small.txt'));
+    expect(await entries(dst)).toEqual([]);
+  });
+
   it('expected manifest: a matching one passes, a different hash → source_changed', async () => {
     const { s, dst, dest, source } = await bigSource();
     const listed = await listSource(source);

@@ -9,7 +9,7 @@
 import { PermanentError } from '../core/errors.ts';
 import { changedBetween, compareEntries, sourceChanged } from './compare.ts';
 import { sourceError } from './fsutil.ts';
-import { hashFile } from './hash.ts';
+import { type Buffers, hashFile } from './hash.ts';
 import {
   listSource,
   type Manifest,
@@ -40,7 +40,7 @@ export async function hashSource(
   before: ManifestEntry[],
   algorithm: string,
   signal: AbortSignal | undefined,
-  bufs: [Buffer, Buffer],
+  bufs: Buffers,
 ): Promise<Manifest> {
   const entries: ManifestEntry[] = [];
   for (const e of before) {
@@ -68,7 +68,7 @@ export async function checkExisting(opts: {
   algorithm: string;
   expected?: Manifest;
   signal?: AbortSignal;
-  bufs: [Buffer, Buffer];
+  bufs: Buffers;
 }): Promise<Manifest> {
   const { spec, dest, before, algorithm } = opts;
   const label = sourceLabel(spec);

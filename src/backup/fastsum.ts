@@ -59,6 +59,30 @@ export class FastHasher {
 
 const hex64 = (v: bigint) => v.toString(16).padStart(16, '0');
 
+/**
+ * `fastHasher()` for the code of a worker thread (readback.ts, writer.ts): the same digest as
+ * FastHasher, from the binding at `workerData.fastPath` with the seeds `workerData.fastSeeds`
+ * (`fastWorkerData()`). Throws when the binding is not available.
+ */
+export const FAST_HASHER_JS = `
+let xxh;
+function fastHasher() {
+  if (!workerData.fastPath) throw new Error('the fast read-back checksum is not available');
+  xxh ??= require(workerData.fastPath);
+  const [a, b] = workerData.fastSeeds.map((s) => xxh.xxh3.Xxh3.withSeed(s));
+  const hex = (v) => v.toString(16).padStart(16, '0');
+  return {
+    update(d) { a.update(d); b.update(d); },
+    digest() { return hex(a.digest()) + hex(b.digest()); },
+  };
+}
+`;
+
+/** The `workerData` that FAST_HASHER_JS needs. */
+export function fastWorkerData(): { fastPath: string | undefined; fastSeeds: readonly bigint[] } {
+  return { fastPath: fastChecksum()?.path, fastSeeds: FAST_SEEDS };
+}
+
 /** XXH3-64 of the empty input with seed 0 (reference value from xxHash). */
 const EMPTY_XXH3_64 = 0x2d06800538d394c2n;
 

@@ -100,9 +100,9 @@ describe('ReadBack (worker thread)', () => {
       await expect(rb.open(join(tmp.dir, 'missing.bin'), 'sha256', 1).finish()).rejects.toMatchObject({
         code: 'ENOENT',
       });
-      expect((rb as unknown as { workerThread?: unknown }).workerThread).toBeUndefined();
+      expect(rb.workerStarted).toBe(false);
       rb.open(p, 'sha256', READBACK_INLINE_MAX_BYTES); // not small: starts the worker
-      expect((rb as unknown as { workerThread?: unknown }).workerThread).toBeDefined();
+      expect(rb.workerStarted).toBe(true);
     } finally {
       await rb.close();
     }

@@ -25,8 +25,8 @@
  */
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
-import { FAST_ALGORITHM, FAST_SEEDS, fastChecksum } from './fastsum.ts';
+import { FAST_ALGORITHM, FAST_HASHER_JS, fastChecksum, fastWorkerData } from './fastsum.ts';
+import { WorkerCalls, type WorkerReply } from './worker-calls.ts';
 
 /** Size of the worker's read buffer. */
 export const READBACK_BUF_BYTES = 8 * 1024 * 1024;
@@ -50,18 +50,7 @@ const fs = require('node:fs');
 const crypto = require('node:crypto');
 const buf = Buffer.allocUnsafe(workerData.bufBytes);
 const files = new Map();
-let xxh;
-// Same digest as FastHasher (fastsum.ts): two seeded XXH3-64 streams, 16 hex digits each.
-function fastHasher() {
-  if (!workerData.fastPath) throw new Error('the fast read-back checksum is not available');
-  xxh ??= require(workerData.fastPath);
-  const [a, b] = workerData.fastSeeds.map((s) => xxh.xxh3.Xxh3.withSeed(s));
-  const hex = (v) => v.toString(16).padStart(16, '0');
-  return {
-    update(d) { a.update(d); b.update(d); },
-    digest() { return hex(a.digest()) + hex(b.digest()); },
-  };
-}
+${FAST_HASHER_JS}
 function createHasher(algorithm) {
   return algorithm === workerData.fastName ? fastHasher() : crypto.createHash(algorithm);
 }
@@ -103,11 +92,9 @@ parentPort.on('message', (m) => {
 });
 `;
 
-interface Reply {
-  id: number;
+interface Reply extends WorkerReply {
   hash?: string;
   size?: number;
-  error?: { code?: string; message: string };
 }
 
 export interface ReadBackFile {
@@ -149,48 +136,23 @@ async function readBackInline(
 }
 
 export class ReadBack {
-  /** Started on the first `open` that needs it (a file without size hint or not small). */
-  private workerThread: Worker | undefined;
-  private readonly waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  /** The worker, started on the first `open` that needs it (a file without size hint or not small). */
+  private readonly calls = new WorkerCalls<Reply>(WORKER, 'read-back worker', {
+    bufBytes: READBACK_BUF_BYTES,
+    fastName: FAST_ALGORITHM,
+    ...fastWorkerData(),
+  });
   private nextId = 0;
-  private failure: Error | undefined;
   private closed = false;
 
-  private get worker(): Worker {
-    if (this.workerThread) return this.workerThread;
-    const worker = new Worker(WORKER, {
-      eval: true,
-      workerData: {
-        bufBytes: READBACK_BUF_BYTES,
-        fastName: FAST_ALGORITHM,
-        fastPath: fastChecksum()?.path,
-        fastSeeds: FAST_SEEDS,
-      },
-    });
-    this.workerThread = worker;
-    worker.on('message', (r: Reply) => {
-      const w = this.waiting.get(r.id);
-      if (!w) return;
-      this.waiting.delete(r.id);
-      if (r.error) w.reject(Object.assign(new Error(r.error.message), { code: r.error.code }));
-      else w.resolve(r);
-    });
-    const fail = (err: Error) => {
-      this.failure = err;
-      for (const w of this.waiting.values()) w.reject(err);
-      this.waiting.clear();
-    };
-    worker.on('error', fail);
-    worker.on('exit', () => fail(new Error('read-back worker exited')));
-    return worker;
+  /** Whether the worker thread was started (small files never start it). */
+  get workerStarted(): boolean {
+    return this.calls.started;
   }
 
   private expect(id: number): Promise<Reply> {
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.closed && !this.workerThread) return Promise.reject(new Error('read-back closed'));
-    const p = new Promise<Reply>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
-    p.catch(() => {}); // observed by finish(); an early error must not count as unhandled
-    return p;
+    if (this.closed && !this.calls.started) return Promise.reject(new Error('read-back closed'));
+    return this.calls.expect(id);
   }
 
   /**
@@ -215,7 +177,7 @@ export class ReadBack {
     const reply = this.expect(id);
     // Never start a worker after close (nothing would stop it).
     const post = (m: object) => {
-      if (!this.closed || this.workerThread) this.worker.postMessage(m);
+      if (!this.closed || this.calls.started) this.calls.post(m);
     };
     post({ type: 'open', id, path, algorithm });
     let finished = false;
@@ -235,14 +197,14 @@ export class ReadBack {
   /** Close every descriptor the worker holds, then stop it. */
   async close(): Promise<void> {
     this.closed = true;
-    if (!this.workerThread) return;
-    if (!this.failure) {
+    if (!this.calls.started) return;
+    if (!this.calls.failed) {
       const done = this.expect(-1);
-      this.workerThread.postMessage({ type: 'close' });
+      this.calls.post({ type: 'close' });
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 10_000)))]).catch(() => {});
       clearTimeout(timer);
     }
-    await this.workerThread.terminate();
+    await this.calls.terminate();
   }
 }

@@ -1,0 +1,80 @@
+/**
+ * Replies from a helper thread of the copy (readback.ts, writer.ts), matched to their requests by id.
+ *
+ * The thread runs plain CommonJS given as source text; it is started by the first `post`. Each reply
+ * is `{ id, error? }` plus the caller's fields; an `error` rejects the waiting request with an Error
+ * carrying the errno `code`, so the usual mapping of file errors applies (fsutil.ts). If the thread
+ * dies, every waiting request and every later one is rejected.
+ */
+import { Worker } from 'node:worker_threads';
+
+export interface WorkerReply {
+  id: number;
+  error?: { code?: string; message: string };
+}
+
+export class WorkerCalls<R extends WorkerReply> {
+  private thread: Worker | undefined;
+  private readonly waiting = new Map<number, { resolve: (r: R) => void; reject: (e: Error) => void }>();
+  private failure: Error | undefined;
+
+  /** `source`: the thread's code; `name`: for the error when it exits. */
+  constructor(
+    private readonly source: string,
+    private readonly name: string,
+    private readonly workerData: unknown,
+  ) {}
+
+  /** Whether the thread was started. */
+  get started(): boolean {
+    return this.thread !== undefined;
+  }
+
+  /** Why the thread is unusable (it failed or exited), if it is. */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  private get worker(): Worker {
+    if (this.thread) return this.thread;
+    const worker = new Worker(this.source, {
+      eval: true,
+      execArgv: [], // plain CommonJS: none of the parent's loader flags (tsx would load in the thread)
+      workerData: this.workerData,
+    });
+    this.thread = worker;
+    worker.on('message', (r: R) => {
+      const w = this.waiting.get(r.id);
+      if (!w) return;
+      this.waiting.delete(r.id);
+      if (r.error) w.reject(Object.assign(new Error(r.error.message), { code: r.error.code }));
+      else w.resolve(r);
+    });
+    const fail = (err: Error) => {
+      this.failure ??= err;
+      for (const w of this.waiting.values()) w.reject(err);
+      this.waiting.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', () => fail(new Error(`${this.name} exited`)));
+    return worker;
+  }
+
+  /** The reply with this id, once it comes (register before posting the request). */
+  expect(id: number): Promise<R> {
+    if (this.failure) return Promise.reject(this.failure);
+    const p = new Promise<R>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    p.catch(() => {}); // observed by the caller later; an early error must not count as unhandled
+    return p;
+  }
+
+  /** Send a message to the thread, starting it if needed. */
+  post(message: object): void {
+    this.worker.postMessage(message);
+  }
+
+  /** Stop the thread (a request still waiting then rejects). */
+  async terminate(): Promise<void> {
+    await this.thread?.terminate();
+  }
+}
