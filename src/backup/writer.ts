@@ -31,7 +31,7 @@ export const WRITE_PIECE_BYTES = 64 * 1024;
 
 /**
  * Files from this size on are written by the worker thread; smaller ones through the thread pool.
- * Starting a worker costs ~10 ms; below this size the pieces are few.
+ * Starting a worker costs ~20 ms; below this size the pieces are few.
  */
 export const WRITER_MIN_BYTES = 8 * 1024 * 1024;
 
