@@ -269,18 +269,40 @@ describe('copyVerified: failures leave no partial copy', () => {
     expect(await entries(dst)).toEqual([]);
   });
 
-  it('a small file of a folder vanishing while the large one is copied → source_missing naming it', async () => {
-    const { src, dst } = await dirs();
-    const d = join(src, 'r.d');
-    await writeDataFile(join(d, 'big'), big);
-    await writeDataFile(join(d, 'small.txt'), 1000);
-    const onPhase = (ph: string) => void (ph === 'copy' && unlinkSync(join(d, 'small.txt')));
-    const err = await expectCode(
-      copyVerified({ source: { kind: 'folder', path: d }, dest: join(dst, 'r.d'), onPhase }),
-      'backup.source_missing',
-    );
-    expect(err.message).toContain(join(d, 'small.txt'));
+  /** Copy folder `d` while `name` in it vanishes as the copy starts; the error and bytes copied. */
+  async function copyLosing(d: string, name: string) {
+    const { dst } = await dirs();
+    const onPhase = (ph: string) => void (ph === 'copy' && unlinkSync(join(d, name)));
+    let progressed = 0;
+    const onProgress = (done: number) => {
+      progressed = done;
+    };
+    const copy = copyVerified({
+      source: { kind: 'folder', path: d },
+      dest: join(dst, 'r.d'),
+      onPhase,
+      onProgress,
+    });
+    const err = await expectCode(copy, 'backup.source_missing');
+    expect(err.message).toContain(join(d, name));
     expect(await entries(dst)).toEqual([]);
+    return progressed;
+  }
+
+  it('a small file of a folder failing stops the large one copied alongside, and is the error', async () => {
+    const d = join((await dirs()).src, 'r.d');
+    const large = 64 * 1024 * 1024;
+    await writeDataFile(join(d, 'big'), large);
+    await writeDataFile(join(d, 'small.txt'), 1000);
+    expect(await copyLosing(d, 'small.txt')).toBeLessThan(large); // stopped, not copied to the end first
+  });
+
+  it('a large file of a folder failing stops the small files: no more start, its error is reported', async () => {
+    const d = join((await dirs()).src, 'r.d');
+    await writeDataFile(join(d, 'big'), big);
+    const smallBytes = 64 * 1024;
+    for (let i = 0; i < 300; i++) await writeDataFile(join(d, `s${i}.txt`), smallBytes);
+    expect(await copyLosing(d, 'big')).toBeLessThan(300 * smallBytes);
   });
 
   it('expected manifest: a matching one passes, a different hash → source_changed', async () => {
