@@ -33,7 +33,7 @@ import { FAST_ALGORITHM, type FastChecksum } from './fastsum.ts';
 import { sourceError, targetError, throwIfAborted } from './fsutil.ts';
 import { type Buffers, CHUNK_BYTES, createHasher } from './hash.ts';
 import type { ReadBack, ReadBackFile } from './readback.ts';
-import { isShared, type PieceWriter, WRITER_MIN_BYTES, type WriterFile, writeInPieces } from './writer.ts';
+import { isShared, type PieceWriter, WRITER_MIN_BYTES, writeInPieces } from './writer.ts';
 
 /**
  * Start a background fdatasync after this many bytes were written since the last one; each completed
@@ -95,7 +95,6 @@ export async function copyFileHashing(
   const writes: (Promise<void> | undefined)[] = [];
   let flushing: Promise<void> | undefined;
   let flushError: unknown;
-  let writerFile: WriterFile | undefined;
   try {
     const st = await input.stat();
     output = await open(dst, 'wx', 0o600).catch((e) => {
@@ -106,8 +105,7 @@ export async function copyFileHashing(
     const readBack = opts.readBack.open(dst, opts.fast ? FAST_ALGORITHM : opts.algorithm, st.size);
     const byWorker = st.size >= WRITER_MIN_BYTES && bufs.every(isShared);
     // The worker also takes the fast checksum off this thread (writer.ts).
-    writerFile = byWorker ? opts.writer?.open(out.fd, opts.fast !== undefined) : undefined;
-    const wf = writerFile;
+    const wf = byWorker ? opts.writer?.open(out.fd, opts.fast !== undefined) : undefined;
     const fast = wf ? undefined : opts.fast?.create();
     // Writes end in the order they were issued: the worker takes them in turn; through the thread
     // pool each waits for the one before it (an error then ends the ones after it too).
@@ -178,17 +176,15 @@ export async function copyFileHashing(
     await out.utimes(st.atime, st.mtime).catch((e) => Promise.reject(tErr(e)));
     await out.sync().catch((e) => Promise.reject(tErr(e)));
     const hash = hasher.digest('hex');
-    let check: ReadBackCheck = { algorithm: opts.algorithm, digest: hash };
-    if (opts.fast) {
-      const digest = wf ? await wf.digest() : fast?.digest();
-      writerFile = undefined; // digest() released it
-      check = { algorithm: FAST_ALGORITHM, digest: digest ?? '' };
-    }
+    const fastDigest = wf && opts.fast ? await wf.digest() : fast?.digest();
+    const check: ReadBackCheck =
+      fastDigest === undefined
+        ? { algorithm: opts.algorithm, digest: hash }
+        : { algorithm: FAST_ALGORITHM, digest: fastDigest };
     return { hash, bytes: pos, readBack, check };
   } finally {
     // Never close a descriptor under an operation still running in the thread pool.
     await Promise.allSettled([reading, ...writes, flushing]);
-    writerFile?.drop();
     await input.close().catch(() => {});
     if (output) await output.close().catch(() => {});
   }

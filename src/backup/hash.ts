@@ -41,7 +41,7 @@ export function allocBuffers(largest: number): Buffers {
 /** At least two buffers of the same size, used in turn. */
 export type Buffers = [Buffer, Buffer, ...Buffer[]];
 /** Buffers for copying a large file (see `allocBuffers`). */
-export const RING_BUFFERS = 4;
+const RING_BUFFERS = 4;
 
 let known: Map<string, string> | undefined;
 

@@ -59,8 +59,6 @@ parentPort.on('message', (m) => {
       const h = hashes.get(m.file) ?? fastHasher();
       hashes.delete(m.file);
       parentPort.postMessage({ id: m.id, digest: h.digest() });
-    } else if (m.type === 'drop') {
-      hashes.delete(m.file);
     }
   } catch (e) {
     parentPort.postMessage({ id: m.id, error: { code: e.code, message: e.message } });
@@ -76,10 +74,11 @@ interface Reply extends WorkerReply {
 export interface WriterFile {
   /** Write `len` bytes of `buf` at `pos`; `buf` must not change until the promise settles. */
   write(buf: Buffer, len: number, pos: number): Promise<void>;
-  /** The fast checksum (FAST_ALGORITHM) of every byte written, in file order. Call once, at the end. */
+  /**
+   * The fast checksum (FAST_ALGORITHM) of every byte written, in file order. Call once, at the end
+   * (a file that failed keeps its checksum state in the worker until `close`).
+   */
   digest(): Promise<string>;
-  /** Forget the checksum state (after an error; `digest` does it otherwise). */
-  drop(): void;
 }
 
 /** Whether a worker thread can write from `buf` (its memory is a SharedArrayBuffer). */
@@ -107,8 +106,8 @@ export class PieceWriter {
   private call(m: { type: string; file: number } & Record<string, unknown>): Promise<Reply> {
     if (this.closed) return Promise.reject(new Error('the copy writer is closed'));
     const id = this.nextId++;
-    const reply = this.calls.expect(id);
-    if (!this.calls.failed) this.calls.post({ ...m, id });
+    const reply = this.calls.expect(id); // rejects at once if the thread failed
+    this.calls.post({ ...m, id });
     return reply;
   }
 
@@ -128,9 +127,6 @@ export class PieceWriter {
         await this.call({ ...m, piece: WRITE_PIECE_BYTES });
       },
       digest: async () => (await this.call({ type: 'digest', file })).digest ?? '',
-      drop: () => {
-        if (this.calls.started && !this.closed && !this.calls.failed) this.calls.post({ type: 'drop', file });
-      },
     };
   }
 
