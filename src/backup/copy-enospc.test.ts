@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rejectsWithCode } from '../../test/helpers/errors.ts';
 import { PermanentError, type SluiceError } from '../core/errors.ts';
 import { copyVerified } from './copy.ts';
+import { SMALL_THREAD_MIN_FILES } from './small-files.ts';
 import { makeTmp, writeDataFile } from './testing.ts';
 
 let mnt: string | undefined;
@@ -99,5 +100,24 @@ describe('copyVerified on a full target', () => {
     await writeDataFile(small, 512 * 1024);
     const r = await copyVerified({ source: { kind: 'file', path: small }, dest: join(mnt, 'small.raw') });
     expect(r.bytes).toBe(512 * 1024);
+  });
+
+  it('maps ENOSPC on the small-file thread (a folder of many small files) the same way', async (ctx) => {
+    if (!mnt) return ctx.skip(skipReason);
+    const d = join(tmp.dir, 'many.d');
+    const n = Math.max(SMALL_THREAD_MIN_FILES, 6);
+    for (let i = 0; i < n; i++) await writeDataFile(join(d, `part-${i}.bin`), 512 * 1024); // > 2 MiB
+    const dest = join(bigMountPoint, 'many.d');
+    await writeDataFile(join(bigMountPoint, 'filler'), 2 * 1024 * 1024); // leaves less than the folder
+    try {
+      const err = await expectFull(
+        copyVerified({ source: { kind: 'folder', path: d }, dest, checkSpace: false }),
+      );
+      expect(err.message).toContain(bigMountPoint);
+      expect(err.cause).toMatchObject({ code: 'ENOSPC' });
+      expect(await readdir(bigMountPoint)).toEqual(['filler']);
+    } finally {
+      await rm(join(bigMountPoint, 'filler'));
+    }
   });
 });

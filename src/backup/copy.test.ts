@@ -8,6 +8,7 @@ import { PermanentError } from '../core/errors.ts';
 import { copyVerified } from './copy.ts';
 import { hashFile } from './hash.ts';
 import { listSource, makeManifest, type SourceSpec } from './manifest.ts';
+import { SMALL_THREAD_MIN_FILES } from './small-files.ts';
 import { moveAside, tempNameFor } from './temp.ts';
 import { makeBrukerLike, makeTmp, writeDataFile } from './testing.ts';
 import { verifyCopy } from './verify.ts';
@@ -105,25 +106,35 @@ describe('copyVerified: happy paths', () => {
     expect(byRel(md5)).toEqual(await digests('md5'));
   });
 
-  it('copies a Bruker-like folder with sub-folders, read-only parts and an empty directory', async () => {
-    const { src, dst } = await dirs();
-    const d = join(src, 'run.d');
-    await makeBrukerLike(d, { bigBytes: 3 * 1024 * 1024, smallFiles: 7 });
-    await mkdir(join(d, 'ro-dir'));
-    await writeFile(join(d, 'ro-dir', 'locked'), 'x');
-    await chmod(join(d, 'ro-dir', 'locked'), 0o444);
-    await chmod(join(d, 'ro-dir'), 0o555);
-    const dest = join(dst, 'run.d');
-    const r = await copyVerified({ source: { kind: 'folder', path: d }, dest, algorithm: 'md5' });
-    expect(r.manifest.entries.length).toBe(10);
-    expect(r.manifest.totalBytes).toBe(r.bytes);
-    expect(await verifyCopy(dest, 'folder', r.manifest)).toEqual({ ok: true });
-    expect(await verifyCopy(d, 'folder', r.manifest)).toEqual({ ok: true });
-    expect((await stat(join(dest, 'empty'))).isDirectory()).toBe(true);
-    expect((await stat(join(dest, 'ro-dir'))).mode & 0o777).toBe(0o755);
-    expect((await stat(join(dest, 'method.m', 'part-000.bin'))).mode & 0o777).toBe(0o444);
-    expect(await entries(dst)).toEqual(['run.d']);
-  });
+  // Up to 4 MiB a file is small. Below SMALL_THREAD_MIN_FILES small files they are copied through
+  // the thread pool, from that many on by the small-file thread (copy-tree.ts): both ways are tested.
+  const smallWays = [
+    { way: 'through the thread pool', smallFiles: 2 },
+    { way: 'on the small-file thread', smallFiles: SMALL_THREAD_MIN_FILES },
+  ];
+
+  it.each(smallWays)(
+    'copies a Bruker-like folder with sub-folders, read-only parts and an empty directory ($way)',
+    async ({ smallFiles }) => {
+      const { src, dst } = await dirs();
+      const d = join(src, 'run.d');
+      await makeBrukerLike(d, { bigBytes: 3 * 1024 * 1024, smallFiles });
+      await mkdir(join(d, 'ro-dir'));
+      await writeFile(join(d, 'ro-dir', 'locked'), 'x');
+      await chmod(join(d, 'ro-dir', 'locked'), 0o444);
+      await chmod(join(d, 'ro-dir'), 0o555);
+      const dest = join(dst, 'run.d');
+      const r = await copyVerified({ source: { kind: 'folder', path: d }, dest, algorithm: 'md5' });
+      expect(r.manifest.entries.length).toBe(smallFiles + 3);
+      expect(r.manifest.totalBytes).toBe(r.bytes);
+      expect(await verifyCopy(dest, 'folder', r.manifest)).toEqual({ ok: true });
+      expect(await verifyCopy(d, 'folder', r.manifest)).toEqual({ ok: true });
+      expect((await stat(join(dest, 'empty'))).isDirectory()).toBe(true);
+      expect((await stat(join(dest, 'ro-dir'))).mode & 0o777).toBe(0o755);
+      expect((await stat(join(dest, 'method.m', 'part-000.bin'))).mode & 0o777).toBe(0o444);
+      expect(await entries(dst)).toEqual(['run.d']);
+    },
+  );
 
   it('copies a main file with its companions into the destination directory, nothing else', async () => {
     const { src, dst } = await dirs();
@@ -289,12 +300,33 @@ describe('copyVerified: failures leave no partial copy', () => {
     return progressed;
   }
 
-  it('a small file of a folder failing stops the large one copied alongside, and is the error', async () => {
-    const d = join((await dirs()).src, 'r.d');
-    const large = 64 * 1024 * 1024;
-    await writeDataFile(join(d, 'big'), large);
-    await writeDataFile(join(d, 'small.txt'), 1000);
-    expect(await copyLosing(d, 'small.txt')).toBeLessThan(large); // stopped, not copied to the end first
+  it.each([
+    { way: 'through the thread pool', others: 0 },
+    { way: 'on the small-file thread', others: SMALL_THREAD_MIN_FILES },
+  ])(
+    'a small file of a folder failing stops the large one copied alongside, and is the error ($way)',
+    async ({ others }) => {
+      const d = join((await dirs()).src, 'r.d');
+      const large = 64 * 1024 * 1024;
+      await writeDataFile(join(d, 'big'), large);
+      await writeDataFile(join(d, 'small.txt'), 1000);
+      for (let i = 0; i < others; i++) await writeDataFile(join(d, `other-${i}.txt`), 1000);
+      expect(await copyLosing(d, 'small.txt')).toBeLessThan(large); // stopped, not copied to the end first
+    },
+  );
+
+  it('a small file changed during the copy (copied on the small-file thread) → source_changed naming it', async () => {
+    const { src, dst } = await dirs();
+    const d = join(src, 'r.d');
+    for (let i = 0; i < SMALL_THREAD_MIN_FILES; i++) await writeDataFile(join(d, `s${i}.txt`), 5000);
+    const grown = join(d, 's3.txt');
+    const onPhase = (ph: string) => void (ph === 'copy' && appendFileSync(grown, 'more'));
+    const err = await expectCode(
+      copyVerified({ source: { kind: 'folder', path: d }, dest: join(dst, 'r.d'), onPhase }),
+      'backup.source_changed',
+    );
+    expect(err.message).toContain(`${grown}: size was 5000 bytes, read 5004, now 5004`);
+    expect(await entries(dst)).toEqual([]);
   });
 
   it('a large file of a folder failing stops the small files: no more start, its error is reported', async () => {
@@ -401,22 +433,28 @@ describe('copyVerified: failures leave no partial copy', () => {
     expect(await entries(dst)).toEqual(['small.raw']);
   });
 
-  it('one flipped bit in one small file of a folder is caught by the fast read-back, naming it', async () => {
-    const { src, dst } = await dirs();
-    const d = join(src, 'r.d');
-    await makeBrukerLike(d, { bigBytes: 3 * 1024 * 1024, smallFiles: 4 });
-    const dest = join(dst, 'r.d');
-    const inner = flipBitAt(4242);
-    const onPhase = (ph: string, info: { temp: string }) =>
-      inner(ph, { temp: join(info.temp, 'method.m', 'part-003.bin') });
-    const err = await expectCode(
-      copyVerified({ source: { kind: 'folder', path: d }, dest, onPhase }),
-      'backup.verify_failed',
-    );
-    expect(err.message).toContain(join(dest, 'method.m', 'part-003.bin'));
-    expect(err.message).toContain('xxh3-64x2');
-    expect(await entries(dst)).toEqual([]);
-  });
+  it.each([
+    { way: 'through the thread pool', smallFiles: 4 },
+    { way: 'on the small-file thread', smallFiles: SMALL_THREAD_MIN_FILES },
+  ])(
+    'one flipped bit in one small file of a folder is caught by the fast read-back, naming it ($way)',
+    async ({ smallFiles }) => {
+      const { src, dst } = await dirs();
+      const d = join(src, 'r.d');
+      await makeBrukerLike(d, { bigBytes: 3 * 1024 * 1024, smallFiles });
+      const dest = join(dst, 'r.d');
+      const inner = flipBitAt(4242);
+      const onPhase = (ph: string, info: { temp: string }) =>
+        inner(ph, { temp: join(info.temp, 'method.m', 'part-003.bin') });
+      const err = await expectCode(
+        copyVerified({ source: { kind: 'folder', path: d }, dest, onPhase }),
+        'backup.verify_failed',
+      );
+      expect(err.message).toContain(join(dest, 'method.m', 'part-003.bin'));
+      expect(err.message).toContain('xxh3-64x2');
+      expect(await entries(dst)).toEqual([]);
+    },
+  );
 
   it('read-back mismatch in the tail of a file verified window by window → verify_failed', async () => {
     const { src, dst } = await dirs();

@@ -10,8 +10,9 @@
  * 3. `dest` exists? Compare it with the source (existing.ts): same → `associated`, nothing written;
  *    different → PermanentError `backup.target_differs`. Read-only. `dest` is never overwritten.
  * 4. Write a temp (a file, or a directory tree) in `.<name>.sluice-partial/` beside dest, hashing
- *    the source in the same read pass (copy-file.ts), fsync each file (small files of a folder four
- *    at a time, so their fsyncs overlap: copy-tree.ts). Each chunk read goes to two
+ *    the source in the same read pass (copy-file.ts), fsync each file (a folder's small files
+ *    alongside its large ones, by worker threads when there are many: copy-tree.ts, small-files.ts).
+ *    Each chunk read goes to two
  *    digests: the recorded one (sha256 by default, `manifest.algorithm`) and a fast 128-bit checksum
  *    (two seeded XXH3-64 streams, fastsum.ts) that only the read-back uses. Killed here: a partial
  *    temp remains, never a partial `dest`; step 1 of the next attempt removes it.
@@ -21,7 +22,8 @@
  *    checksum of it, each window after an fdatasync covering it returned (readback.ts), so it overlaps
  *    the copy on a second core; the rest is read after the final fsync. Files below 8 MiB
  *    (READBACK_INLINE_MAX_BYTES) are re-read on the calling thread after their fsync instead (a new
- *    descriptor, opened by path): starting a worker costs far more than reading a small file. Size
+ *    descriptor, opened by path): starting a worker costs far more than reading a small file; those
+ *    copied by a small-file thread are re-read by that thread the same way. Size
  *    and checksum must equal those of the bytes read from the source, else `backup.verify_failed`.
  *    Why this is as strong as comparing sha256 digests: both digests of the source are computed from
  *    the same buffer, which is written to the temp and not reused before its write completed, so the

@@ -3,14 +3,15 @@
  *
  * The thread runs plain CommonJS given as source text; it is started by the first `post`. Each reply
  * is `{ id, error? }` plus the caller's fields; an `error` rejects the waiting request with an Error
- * carrying the errno `code`, so the usual mapping of file errors applies (fsutil.ts). If the thread
+ * carrying the errno `code` (and `side`, when given), so the usual mapping of file errors applies (fsutil.ts). If the thread
  * dies, every waiting request and every later one is rejected.
  */
 import { Worker } from 'node:worker_threads';
 
 export interface WorkerReply {
   id: number;
-  error?: { code?: string; message: string };
+  /** `side`: which file of a copy failed, `source` or `target` (small-files.ts). */
+  error?: { code?: string; message: string; side?: 'source' | 'target' };
 }
 
 export class WorkerCalls<R extends WorkerReply> {
@@ -47,8 +48,10 @@ export class WorkerCalls<R extends WorkerReply> {
       const w = this.waiting.get(r.id);
       if (!w) return;
       this.waiting.delete(r.id);
-      if (r.error) w.reject(Object.assign(new Error(r.error.message), { code: r.error.code }));
-      else w.resolve(r);
+      if (r.error) {
+        const { code, side } = r.error;
+        w.reject(Object.assign(new Error(r.error.message), { code, ...(side ? { side } : {}) }));
+      } else w.resolve(r);
     });
     const fail = (err: Error) => {
       this.failure ??= err;

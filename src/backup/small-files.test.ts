@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto';
+import { chmod, lstat, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAST_ALGORITHM, fastChecksum } from './fastsum.ts';
+import { SmallFileCopier } from './small-files.ts';
+import { makeTmp, writeDataFile } from './testing.ts';
+
+let tmp: Awaited<ReturnType<typeof makeTmp>>;
+beforeAll(async () => {
+  tmp = await makeTmp();
+});
+afterAll(() => tmp.cleanup());
+
+const MODE = { set: 0o444, keep: 0o111 };
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('SmallFileCopier (one thread, synchronous calls)', () => {
+  it('copies exact bytes with both digests, the mode rule and the source mtime; reads the copy back', async () => {
+    const fast = fastChecksum();
+    expect(fast).toBeDefined(); // the binding ships with the package
+    const c = new SmallFileCopier(64 * 1024); // smaller than the file: several reads and writes
+    try {
+      expect(c.started).toBe(0);
+      const src = join(tmp.dir, 'a.bin');
+      await writeDataFile(src, 300_000);
+      await chmod(src, 0o751);
+      await utimes(src, new Date('2026-01-02T03:04:05Z'), new Date('2026-01-02T03:04:05Z'));
+      const dst = join(tmp.dir, 'a.copy');
+      const got = await c.copy(src, dst, { algorithm: 'sha256', fast: true, mode: MODE });
+      expect(c.started).toBe(1);
+      const bytes = await readFile(src);
+      expect(await readFile(dst)).toEqual(bytes);
+      const h = fast!.create();
+      h.update(bytes);
+      expect(got).toEqual({
+        bytes: 300_000,
+        hash: sha256(bytes),
+        fast: h.digest(),
+        after: { size: 300_000, mtimeMs: (await lstat(src)).mtimeMs },
+      });
+      const st = await stat(dst);
+      expect(st.mode & 0o777).toBe(0o555); // 0o444 | the execute bits of 0o751
+      expect(st.mtime.toISOString()).toBe('2026-01-02T03:04:05.000Z');
+      expect(await c.readBack(dst, FAST_ALGORITHM).finish()).toEqual({ hash: got.fast, size: 300_000 });
+      expect(await c.readBack(dst, 'md5').finish()).toEqual({
+        hash: createHash('md5').update(bytes).digest('hex'),
+        size: 300_000,
+      });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('without the fast checksum returns only the recorded digest (md5 here); copies an empty file', async () => {
+    const c = new SmallFileCopier(4096);
+    try {
+      const src = join(tmp.dir, 'empty.bin');
+      await writeFile(src, '');
+      const got = await c.copy(src, join(tmp.dir, 'empty.copy'), {
+        algorithm: 'md5',
+        fast: false,
+        mode: MODE,
+      });
+      expect(got.bytes).toBe(0);
+      expect(got.hash).toBe(createHash('md5').digest('hex'));
+      expect(got.fast).toBeUndefined();
+      expect(await readFile(join(tmp.dir, 'empty.copy'))).toEqual(Buffer.alloc(0));
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('names the side of a failure: a missing source, an existing target (never overwritten)', async () => {
+    const c = new SmallFileCopier(4096);
+    try {
+      const missing = join(tmp.dir, 'nope.bin');
+      const o = { algorithm: 'sha256', fast: true, mode: MODE };
+      await expect(c.copy(missing, join(tmp.dir, 'nope.copy'), o)).rejects.toMatchObject({
+        code: 'ENOENT',
+        side: 'source',
+      });
+      const src = join(tmp.dir, 'b.bin');
+      const dst = join(tmp.dir, 'b.copy');
+      await writeFile(src, 'new');
+      await writeFile(dst, 'old');
+      await expect(c.copy(src, dst, o)).rejects.toMatchObject({ code: 'EEXIST', side: 'target' });
+      expect(await readFile(dst, 'utf8')).toBe('old');
+      await expect(c.readBack(missing, FAST_ALGORITHM).finish()).rejects.toMatchObject({ code: 'ENOENT' });
+      // The thread goes on after failures.
+      expect((await c.copy(src, join(tmp.dir, 'b.copy2'), o)).bytes).toBe(3);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('shares many requests between its threads, each copy exact', async () => {
+    const c = new SmallFileCopier(8192, 2);
+    try {
+      const names = Array.from({ length: 12 }, (_, i) => `m${i}`);
+      for (const [i, n] of names.entries()) await writeDataFile(join(tmp.dir, `${n}.bin`), 1000 + i);
+      const o = { algorithm: 'sha256', fast: false, mode: MODE };
+      const got = await Promise.all(
+        names.map((n) => c.copy(join(tmp.dir, `${n}.bin`), join(tmp.dir, `${n}.copy`), o)),
+      );
+      expect(c.threads).toBe(2);
+      expect(c.started).toBe(2); // requests in flight together went to both
+      for (const [i, n] of names.entries()) {
+        const bytes = await readFile(join(tmp.dir, `${n}.bin`));
+        expect(await readFile(join(tmp.dir, `${n}.copy`))).toEqual(bytes);
+        expect(got[i]).toMatchObject({ bytes: 1000 + i, hash: sha256(bytes) });
+      }
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('refuses requests after close, without starting a thread', async () => {
+    const c = new SmallFileCopier(4096);
+    await c.close();
+    const src = join(tmp.dir, 'c.bin');
+    await writeFile(src, 'x');
+    await expect(
+      c.copy(src, join(tmp.dir, 'c.copy'), { algorithm: 'sha256', fast: false, mode: MODE }),
+    ).rejects.toThrow(/closed/);
+    expect(c.started).toBe(0);
+  });
+});
