@@ -172,6 +172,36 @@ describe('intake and backup', () => {
     );
   });
 
+  it('backs up files of the same name on two instruments, the second under a collision id', async () => {
+    p = await createPipeline(
+      (root) =>
+        `${standardConfig()(root)}  astral2:\n    type: thermo\n    watch: ${root}/astral2\n    scan_interval_seconds: 0.2\n    acquisition: { stable_window_seconds: 1 }\n`,
+    );
+    await writeFile(path.join(p.root, 'astral1', 'blank.raw'), 'blank on astral1');
+    await p.start();
+    await p.waitStatus('blank.raw', 'done_not_processed');
+    await writeFile(path.join(p.root, 'astral2', 'blank.raw'), 'blank on astral2, other bytes');
+    const second = await (async () => {
+      for (;;) {
+        const [row] = await p!.db.query<{ id: string; status: string }>(
+          `select id, status from files where instrument_id = 'astral2' and name = 'blank.raw'`,
+        );
+        if (row?.status === 'done_not_processed') return (await p!.file(row.id))!;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    })();
+    expect(second.id).toMatch(/^\d{8}-\d{6}-blank\.raw$/);
+    expect(await readFile(backupLocation(p.config, second), 'utf8')).toBe('blank on astral2, other bytes');
+    const first = (await p.file('blank.raw'))!;
+    expect(first.instrument_id).toBe('astral1');
+    expect(await readFile(backupLocation(p.config, first), 'utf8')).toBe('blank on astral1');
+    expect((await p.timeline(second.id))[0]).toMatch(
+      /the id blank\.raw is already taken by a file of another instrument/,
+    );
+    await new Promise((r) => setTimeout(r, 600)); // later scans: no further records
+    expect((await p.db.query(`select id from files where name = 'blank.raw'`)).length).toBe(2);
+  });
+
   it('reports a file deleted before backup and a Thermo _CORRUPTED rename instead of crashing', async () => {
     p = await createPipeline(
       (root) =>

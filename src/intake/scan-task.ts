@@ -277,8 +277,9 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
   );
   const fresh = unidentified.map((u, i) => ({ ...u, ident: idents[i]! }));
 
-  // A plain id already taken by another instrument's file of the same name is skipped; a collision
-  // id taken by an earlier collision within the same second gets the detection time instead.
+  // Ids are shared by all instruments. A plain id already taken (by another instrument's file of the
+  // same name) gets a collision id from the file's mtime instead, and the reason says why; a
+  // collision id taken by an earlier collision within the same second gets the detection time.
   const taken = new Set(
     (
       await tx.query<{ id: string }>('select id from files where id = any($1::text[])', [
@@ -289,11 +290,15 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
   const inserts: NewFileRow[] = [];
   for (const { ident, project, c, t, rec } of fresh) {
     let newId = ident.id;
-    if (taken.has(newId)) {
-      if (!ident.collision) continue;
-      newId = collisionId(c.name, new Date(r.now));
-      if (taken.has(newId)) continue; // the next scan tries again
+    let reason = rec
+      ? `the name ${c.name} reappeared with different content; the earlier record ${rec.id} is kept`
+      : (ident.reason ?? `found in ${inst.watch}`);
+    if (taken.has(newId) && !ident.collision) {
+      newId = collisionId(c.name, new Date(c.mtimeMs));
+      reason = `the id ${ident.id} is already taken by a file of another instrument; found in ${inst.watch}`;
     }
+    if (taken.has(newId)) newId = collisionId(c.name, new Date(r.now));
+    if (taken.has(newId)) continue; // the next scan tries again
     taken.add(newId);
     inserts.push({
       id: newId,
@@ -305,9 +310,7 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
       size: c.size,
       mtime: new Date(c.mtimeMs).toISOString(),
       main_file_present: c.mainFilePresent,
-      reason: rec
-        ? `the name ${c.name} reappeared with different content; the earlier record ${rec.id} is kept`
-        : (ident.reason ?? `found in ${inst.watch}`),
+      reason,
       data: { size: c.size, path: c.path, project },
     });
     stats.newFiles++;
