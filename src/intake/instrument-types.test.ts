@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors.ts';
-import { globToRegExp } from './glob.ts';
+import { globToRegExp } from '../core/glob.ts';
 import {
   corruptedOriginalName,
   type DirEntry,

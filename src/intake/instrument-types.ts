@@ -15,7 +15,7 @@
  * folder into which Sluice moves backed-up files.
  */
 import { ConfigError } from '../core/errors.ts';
-import { globMatcher } from './glob.ts';
+import { globMatcher } from '../core/glob.ts';
 
 export type InstrumentType = 'thermo' | 'bruker' | 'sciex' | 'generic';
 export const INSTRUMENT_TYPES: readonly InstrumentType[] = ['thermo', 'bruker', 'sciex', 'generic'];

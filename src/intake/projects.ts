@@ -9,6 +9,7 @@
  * No match → the fallback project. A project token containing a separator could never match, so it is
  * rejected (ConfigError); an id containing one (e.g. `PRJ-1`) matches only through its tokens.
  */
+import { TOKEN_SEPARATORS } from '../core/config/schema/projects.ts';
 import { ConfigError } from '../core/errors.ts';
 
 export interface ProjectTokens {
@@ -16,13 +17,12 @@ export interface ProjectTokens {
   tokens: string[];
 }
 
-const SPLIT = /[_\-.\s]+/;
 
 /** The tokens of a file name, in order (extension removed, empty tokens dropped). */
 export function nameTokens(name: string): string[] {
   const dot = name.lastIndexOf('.');
   const stem = dot > 0 ? name.slice(0, dot) : name;
-  return stem.split(SPLIT).filter((t) => t.length > 0);
+  return stem.split(TOKEN_SEPARATORS).filter((t) => t.length > 0);
 }
 
 /** Compile the project list once into a matcher (useful when assigning many files). */
@@ -34,9 +34,9 @@ export function projectMatcher(projects: readonly ProjectTokens[]): (name: strin
   };
   for (const p of projects) {
     // An id with a separator (e.g. "PRJ-1") cannot match by itself; its tokens still can.
-    if (!SPLIT.test(p.id)) add(p.id, p.id);
+    if (!TOKEN_SEPARATORS.test(p.id)) add(p.id, p.id);
     for (const t of p.tokens) {
-      if (SPLIT.test(t)) {
+      if (TOKEN_SEPARATORS.test(t)) {
         throw new ConfigError(
           `project ${p.id}: token "${t}" contains a separator (_ - . or space) and can never match a file-name token`,
           'list each part as its own token, or only the part that identifies the project',

@@ -71,7 +71,7 @@ const cases: Case[] = [
     name: 'generic instrument without glob',
     base: 'instruments:\n  scope1:\n    type: generic\n    watch: /mnt/scope\n',
     expect: [
-      "F:2:3: instruments.scope1.glob: required for type 'generic': expected a glob pattern",
+      "F:2:3: instruments.scope1.glob: required for type 'generic': expected a name pattern",
       'found nothing',
     ],
   },
@@ -81,6 +81,22 @@ const cases: Case[] = [
     expect: [
       "F:5:11: instruments.astral1.glob: only allowed for type 'generic': expected no glob for type 'thermo'",
       "found '*.raw'",
+    ],
+  },
+  {
+    name: 'generic glob with a path (entries are matched by name only)',
+    base: 'instruments:\n  scope1:\n    type: generic\n    watch: /mnt/scope\n    glob: "**/*.tif"\n',
+    expect: [
+      'F:5:11: instruments.scope1.glob: expected a pattern for the names of entries directly in the watch folder, such as "*.tif"',
+      `found '**/*.tif', which contains "/"; point watch at the folder that holds the data`,
+    ],
+  },
+  {
+    name: 'project token containing a separator',
+    base: 'projects:\n  PRJ1:\n    tokens: [prj1, "prj-1"]\n',
+    expect: [
+      'F:3:20: projects.PRJ1.tokens[1]: expected a token without _ - . or spaces',
+      "found 'prj-1'; list each part as its own token",
     ],
   },
   {

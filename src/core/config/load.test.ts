@@ -44,7 +44,7 @@ const BASE = yaml`
     gen1:
       type: generic
       watch: /data/gen1
-      glob: "**/*.tif"
+      glob: "*.tif"
       entry_kind: folder
       tags: [instrument:gen1, microscope]
 `;

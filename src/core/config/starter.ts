@@ -60,7 +60,8 @@ variables:
   min_file_age_days: 14
   cleanup_dry_run: true
 
-# Projects: a raw file whose name contains one of a project's tokens belongs to that project.
+# Projects: a raw file belongs to a project when a part of its name (split at _ - . and spaces)
+# equals one of the project's tokens.
 projects:
   proteomics:
     name: Proteomics core facility

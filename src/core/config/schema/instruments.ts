@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { ConfigError } from '../../errors.ts';
+import { globToRegExp } from '../../glob.ts';
 import { describeFound } from '../describe.ts';
 import { always, bool, namedRecord, num, section, str, strList } from './common.ts';
 
@@ -29,11 +31,27 @@ export const instrumentCleanupSchema = section(
   }),
 );
 
+/** Why `glob` cannot select entries of a watch folder (core/glob.ts), or undefined when it can. */
+function globProblem(glob: string): string | undefined {
+  if (glob.includes('/')) {
+    return (
+      `expected a pattern for the names of entries directly in the watch folder, such as "*.tif", ` +
+      `found ${describeFound(glob)}, which contains "/"; point watch at the folder that holds the data`
+    );
+  }
+  try {
+    globToRegExp(glob);
+    return undefined;
+  } catch (err) {
+    return `expected a name pattern such as "*.tif", found ${describeFound(glob)}: ${err instanceof ConfigError ? err.message : String(err)}`;
+  }
+}
+
 const instrumentObject = z
   .strictObject({
     type: z.enum(INSTRUMENT_TYPES),
     watch: str('a directory path (absolute, or relative to the config file)'),
-    glob: str('a glob pattern such as "**/*.raw"').optional(),
+    glob: str('a name pattern such as "*.tif"').optional(),
     entry_kind: z.enum(ENTRY_KINDS).optional(),
     scan_interval_seconds: num({ gt: 0, lte: 3600 }, 'seconds').default(10),
     tags: strList('a tag').optional(),
@@ -51,9 +69,13 @@ const instrumentObject = z
         code: 'custom',
         path: ['glob'],
         message:
-          'required for type \'generic\': expected a glob pattern selecting the raw data (e.g. "**/*.tif"), found nothing',
+          'required for type \'generic\': expected a name pattern selecting the raw data (e.g. "*.tif"), found nothing',
         params: { full: true },
       });
+    }
+    if (i.type === 'generic' && typeof i.glob === 'string' && i.glob !== '') {
+      const problem = globProblem(i.glob);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['glob'], message: problem, params: { full: true } });
     }
     if (i.type !== 'generic' && i.glob !== undefined) {
       ctx.addIssue({

@@ -1,14 +1,34 @@
 import { z } from 'zod';
-import { namedRecord, section, str, strList } from './common.ts';
+import { describeFound } from '../describe.ts';
+import { always, namedRecord, section, str, strList } from './common.ts';
 
 export const PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+/** What file names are split at into tokens (intake/projects.ts): `_`, `-`, `.` and white space. */
+export const TOKEN_SEPARATORS = /[_\-.\s]+/;
 
 export const projectSchema = section(
-  z.strictObject({
-    name: str('a display name').optional(),
-    /** A file whose name contains one of these tokens belongs to the project. */
-    tokens: strList('a token (text to look for in file names)').default([]),
-  }),
+  z
+    .strictObject({
+      name: str('a display name').optional(),
+      /** A file belongs to the project when one of its name's tokens equals one of these. */
+      tokens: strList('a token (a part of file names between _ - . or spaces)').default([]),
+    })
+    .superRefine((p, ctx) => {
+      const tokens = (p as { tokens?: unknown }).tokens;
+      if (!Array.isArray(tokens)) return;
+      tokens.forEach((t, i) => {
+        if (typeof t === 'string' && TOKEN_SEPARATORS.test(t)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tokens', i],
+            message:
+              `expected a token without _ - . or spaces (file names are split there, so it could never ` +
+              `match), found ${describeFound(t)}; list each part as its own token, or only the part that names the project`,
+            params: { full: true },
+          });
+        }
+      });
+    }, always),
 );
 
 export const projectsSchema = section(

@@ -9,7 +9,7 @@
  * Why not `path.matchesGlob`: it exists in Node 20 but is experimental there (prints an
  * ExperimentalWarning) and matches paths, not names.
  */
-import { ConfigError } from '../core/errors.ts';
+import { ConfigError } from './errors.ts';
 
 const REGEX_SPECIAL = /[.*+?^${}()|[\]\\/-]/g;
 
