@@ -4,7 +4,18 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  chmod,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backupLocation } from '../src/backup/backup-task.ts';
@@ -213,6 +224,7 @@ describe('intake and backup', () => {
     await p.start();
     await p.waitStatus('gone.raw', 'acquiring');
     await p.waitStatus('bad.raw', 'acquiring');
+    const goneStat = await stat(path.join(dir, 'gone.raw'));
     await rm(path.join(dir, 'gone.raw'));
     await rename(path.join(dir, 'bad.raw'), path.join(dir, 'bad_CORRUPTED.raw'));
     const gone = await p.waitStatus('gone.raw', 'error');
@@ -224,6 +236,18 @@ describe('intake and backup', () => {
       /CORRUPTED/,
     );
     expect(p.worker!.runningCount).toBeGreaterThanOrEqual(0); // the worker is still alive
+    // Put back unchanged: the same record goes on acquiring (no new record), its copy present again.
+    await writeFile(path.join(dir, '.gone.raw'), 'x'); // hidden from scans until renamed
+    // the same mtime to the millisecond (a Date would be converted to seconds with a rounding error)
+    const mtime = (Math.floor(goneStat.mtimeMs) + 0.5) / 1000;
+    await utimes(path.join(dir, '.gone.raw'), mtime, mtime);
+    await rename(path.join(dir, '.gone.raw'), path.join(dir, 'gone.raw'));
+    const back = await p.waitStatus('gone.raw', 'acquiring');
+    expect(back.instrument_copy).toBe('present');
+    expect((await p.timeline('gone.raw')).at(-1)).toMatch(
+      /error→acquiring: back in .*slow2, unchanged, after it disappeared/,
+    );
+    expect((await p.db.query(`select id from files where name = 'gone.raw'`)).length).toBe(1);
   });
 
   it('ignores raw data older than max_file_age_hours', async () => {

@@ -46,7 +46,9 @@ export async function retryFile(db: Db, config: Config, id: string, actor: strin
     if (f.instrument_copy === 'purged' || f.instrument_copy === 'missing') {
       throw new UsageError(
         `file ${id} has no verified backup and its instrument copy is ${f.instrument_copy}: there is nothing to back up`,
-        'if the data exists elsewhere, put it back in the watch folder; a new scan records it',
+        f.instrument_copy === 'missing'
+          ? 'if the data exists elsewhere, put it back in the watch folder unchanged (same size and modification time, e.g. with mv or cp -p): the next scan takes the file up again'
+          : 'if the data exists elsewhere, put it back in the watch folder: a scan records it as new data',
       );
     }
     await transition(tx, id, 'acquired', {

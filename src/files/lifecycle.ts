@@ -5,7 +5,9 @@
  *
  * Terminal outcomes: done, done_not_processed, ignored, acquisition_failed, processing_failed,
  * error. An operator can retry any of them (`sluice files retry`). Side track of the instrument
- * copy: present → moved (to the instrument's Backup folder) → purged (removed after verification).
+ * copy: present → moved (to the instrument's Backup folder) → removing → purged (removed after
+ * verification); missing when it vanished before its backup (present again when it comes back
+ * unchanged: the scan then moves the file from error back to acquiring).
  *
  * Every transition goes through `transition`, which is guarded by the states it may leave
  * (so two workers cannot both move a file) and appends to the file's event log in the same

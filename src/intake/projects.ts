@@ -17,7 +17,6 @@ export interface ProjectTokens {
   tokens: string[];
 }
 
-
 /** The tokens of a file name, in order (extension removed, empty tokens dropped). */
 export function nameTokens(name: string): string[] {
   const dot = name.lastIndexOf('.');

@@ -211,6 +211,7 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
   // finds 10,000 new files makes ~10 round trips, not ~50,000.
   const changedRows: ChangedRow[] = [];
   const unidentified: { project: string; c: Candidate; t: Tracked; rec: KnownRow | undefined }[] = [];
+  const returned: { id: string; path: string }[] = [];
 
   // the database keeps mtimes to the millisecond; compare at that precision
   for (const c of r.candidates) c.mtimeMs = Math.floor(c.mtimeMs);
@@ -229,6 +230,21 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
     // what is left of a copy the remover is deleting (or was, when it was stopped): not new data
     if (rec?.instrument_copy === 'removing') continue;
     const finished = rec ? !ACQUIRING.includes(rec.status) : false;
+    // Back, unchanged, after it disappeared before its backup (someone put it back): the same
+    // acquisition, which goes on; the rules below decide it again.
+    if (
+      rec?.instrument_copy === 'missing' &&
+      rec.status === 'error' &&
+      sameAcquisition(
+        { size: Number(rec.size_bytes), mtimeMs: rec.mtime.getTime(), acquisitionFinished: true },
+        { size: c.size, mtimeMs: c.mtimeMs },
+      )
+    ) {
+      returned.push({ id: rec.id, path: c.path });
+      t.firstSeenMs = rec.first_seen_at.getTime(); // the stable window starts now (lastChangeMs)
+      tracked.set(c.name, { fileId: rec.id, status: 'acquiring', t, candidate: c });
+      continue;
+    }
     if (
       rec &&
       (!finished ||
@@ -317,6 +333,18 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
     tracked.set(c.name, { fileId: newId, status: 'discovered', t, candidate: c });
   }
   await insertDiscovered(tx, id, inserts);
+  for (const back of returned) {
+    await tx.exec(
+      `update files set instrument_copy = 'present', current_path = $2, last_change_at = now()
+       where id = $1 and instrument_copy = 'missing'`,
+      [back.id, back.path],
+    );
+    await transition(tx, back.id, 'acquiring', {
+      actor: ACTOR,
+      from: ['error'],
+      reason: `back in ${inst.watch}, unchanged, after it disappeared: acquiring again`,
+    });
+  }
 
   // acquisition rules for everything still acquiring
   const all = [...tracked.values()].map((x) => x.t);
