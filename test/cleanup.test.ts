@@ -3,7 +3,7 @@
  * after re-verifying it and the backup (real files, real PostgreSQL).
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backupLocation } from '../src/backup/backup-task.ts';
@@ -86,8 +86,24 @@ describe('cleanup', () => {
     const copy = await p.db.one<{ state: string }>(`select state from copies where file_id = 'c.raw'`);
     expect(copy.state).toBe('corrupt');
     expect((await p.timeline('c.raw')).join('\n')).toMatch(
-      /no longer matches the hashes recorded .* instrument copy is kept/,
+      /no longer matches the hashes recorded .* instrument copy is kept; back it up again with `sluice files retry c\.raw`/,
     );
+    // What the note says to do works in one step: the damaged copy is kept renamed, a good one made.
+    const { retryFile } = await import('../src/files/actions.ts');
+    expect(await retryFile(p.db, p.config, 'c.raw', 'test')).toBe('acquired');
+    await p.start();
+    await p.waitStatus('c.raw', 'done_not_processed');
+    expect(await readFile(dest, 'utf8')).toBe('content of c.raw');
+    const kept = (await readdir(path.dirname(dest))).filter((n) => n.startsWith('c.raw.replaced-'));
+    expect(kept).toHaveLength(1);
+    expect(await readFile(path.join(path.dirname(dest), kept[0]!), 'utf8')).toBe('content of c.rax');
+    expect((await p.timeline('c.raw')).join('\n')).toMatch(
+      /the damaged backup was moved aside to .*c\.raw\.replaced-.* \(retried after the remover found it corrupt\)/,
+    );
+    const states = await p.db.query<{ state: string }>(
+      `select state from copies where file_id = 'c.raw' order by id`,
+    );
+    expect(states.map((c) => c.state)).toEqual(['corrupt', 'verified']);
   });
 
   it('does not delete an instrument copy that changed since its backup', async () => {

@@ -110,6 +110,7 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
         const { existsSync } = await import('node:fs');
         if (existsSync(dest)) {
           const kept = await moveAside(dest);
+          const corrupt = ctx.task.payload.replacing === 'corrupt';
           await ctx.db.tx(async (tx) => {
             await tx.exec(
               `update copies set state = 'replaced' where file_id = $1 and target = 'backup' and state = 'verified'`,
@@ -119,11 +120,13 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
               tx,
               file.id,
               ACTOR,
-              `the differing backup was moved aside to ${kept} (operator accepted the overwrite)`,
+              corrupt
+                ? `the damaged backup was moved aside to ${kept} (retried after the remover found it corrupt)`
+                : `the differing backup was moved aside to ${kept} (operator accepted the overwrite)`,
               { kept },
             );
           });
-          log.warn({ kept }, 'moved the differing backup aside');
+          log.warn({ kept }, corrupt ? 'moved the damaged backup aside' : 'moved the differing backup aside');
         }
       }
       let lastLog = Date.now();

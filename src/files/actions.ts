@@ -51,12 +51,24 @@ export async function retryFile(db: Db, config: Config, id: string, actor: strin
           : 'if the data exists elsewhere, put it back in the watch folder: a scan records it as new data',
       );
     }
+    // A backup the remover found damaged is at the destination: the new copy needs its place. It is
+    // moved aside (kept, renamed), as with accept-overwrite; without this the copy would stop on it.
+    const corrupt = await tx.maybeOne<{ location: string }>(
+      `select location from copies where file_id = $1 and target = 'backup' and state = 'corrupt'
+       order by id desc limit 1`,
+      [id],
+    );
     await transition(tx, id, 'acquired', {
       actor,
       from: [f.status],
-      reason: `retry requested by ${actor}: backing up again`,
+      reason: corrupt
+        ? `retry requested by ${actor}: backing up again; the damaged backup at ${corrupt.location} is kept renamed`
+        : `retry requested by ${actor}: backing up again`,
     });
-    await enqueue(tx, backupTaskFor(id, inst));
+    await enqueue(
+      tx,
+      backupTaskFor(id, inst, corrupt ? { acceptOverwrite: true, replacing: 'corrupt' } : {}),
+    );
     return 'acquired';
   });
 }
