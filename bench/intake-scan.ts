@@ -7,8 +7,8 @@
  * run directly):
  *   { "scan_ms_100k": median, "baseline_find_ms": median, "ratio_vs_find": scan / find, ... }
  *
- * Run: `npm run bench -- intake-scan` or `npx tsx bench/intake-scan.ts`. BENCH_FILES changes the file
- * count (figures are then for that count; the keys keep their names).
+ * Run: `npm run bench -- intake-scan` or `npx tsx bench/intake-scan.ts`. BENCH_SCAN_FILES changes the
+ * entry count (figures are then for that count; the keys keep their names).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,8 +46,9 @@ function populate(dir: string, count: number): void {
   mkdirSync(path.join(dir, 'Backup'));
 }
 
-export async function run(): Promise<Record<string, number>> {
-  const count = Number(process.env.BENCH_FILES ?? 100_000);
+export async function run(
+  count = Number(process.env.BENCH_SCAN_FILES ?? 100_000),
+): Promise<Record<string, number>> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-scan-'));
   try {
     const tCreate = performance.now();

@@ -136,7 +136,7 @@ instruments:
 
     const scanFiles = Number(process.env.BENCH_SCAN_FILES ?? 100_000);
     const scan =
-      scanFiles > 0 ? await scanBench() : { scan_ms_100k: Number.NaN, baseline_find_ms: Number.NaN };
+      scanFiles > 0 ? await scanBench(scanFiles) : { scan_ms_100k: Number.NaN, baseline_find_ms: Number.NaN };
     const figures = {
       files: count,
       files_per_s: Math.round(count / endToEnd),

@@ -64,7 +64,10 @@ export interface RemoverReport {
 
 type Candidate = FileRow & { copy_location: string; copy_manifest: FileRow['manifest']; copy_id: string };
 
-/** One remover pass over an instrument; also used by `sluice cleanup run`. */
+/**
+ * One remover pass over an instrument (the `cleanup.remove` task). `dryRun` overrides the
+ * `cleanup_dry_run` variable; `force` goes on even when the free space is enough.
+ */
 export async function runRemover(
   db: Db,
   deps: RemoverDeps,
