@@ -43,13 +43,13 @@ export const variableDefs = {
   ),
   max_file_age_hours: def(
     'max_file_age_hours',
-    'Raw data older than this when first discovered is ignored (null = never ignore).',
+    'Raw data whose mtime is older than this is ignored while it is still being acquired (null = never ignore).',
     z.number().positive().nullable(),
     null as number | null,
   ),
   cleanup_dry_run: def(
     'cleanup_dry_run',
-    'When true the remover only reports what it would delete.',
+    'When true the remover deletes nothing: it re-verifies both copies and logs what it would delete.',
     z.boolean(),
     true,
   ),

@@ -15,10 +15,10 @@ export const acquisitionSchema = section(
     stable_window_seconds: num({ gt: 0 }, 'seconds').default(600),
     /** A newer raw file on the same instrument means the previous one is done. */
     newer_file_means_done: bool().default(true),
-    /** Files older than old_file_threshold_hours when first seen count as acquired at once. */
+    /** A file older than the newest other raw file by old_file_threshold_hours counts as acquired. */
     consider_old_files_acquired: bool().default(true),
     old_file_threshold_hours: num({ gt: 0 }, 'hours').default(5),
-    /** Give up waiting for a multi-part acquisition's main file after this long. */
+    /** Bruker: give up waiting for a folder's main file this long after it was first seen. */
     main_file_timeout_seconds: num({ gt: 0 }, 'seconds').default(3600),
   }),
 );
