@@ -60,9 +60,11 @@ export class FastHasher {
 const hex64 = (v: bigint) => v.toString(16).padStart(16, '0');
 
 /**
- * `fastHasher()` for the code of a worker thread (readback.ts, writer.ts): the same digest as
- * FastHasher, from the binding at `workerData.fastPath` with the seeds `workerData.fastSeeds`
- * (`fastWorkerData()`). Throws when the binding is not available.
+ * `fastHasher()` for the code of a worker thread (readback.ts, writer.ts, small-files.ts): the same
+ * digest as FastHasher, from the binding at `workerData.fastPath` with the seeds
+ * `workerData.fastSeeds` (`fastWorkerData()`). Throws when the binding is not available. And
+ * `createHasher(algorithm)`: that for FAST_ALGORITHM, else `crypto`'s hash; either one's
+ * `digest('hex')` is hex.
  */
 export const FAST_HASHER_JS = `
 let xxh;
@@ -76,11 +78,18 @@ function fastHasher() {
     digest() { return hex(a.digest()) + hex(b.digest()); },
   };
 }
+function createHasher(algorithm) {
+  return algorithm === workerData.fastName ? fastHasher() : require('node:crypto').createHash(algorithm);
+}
 `;
 
 /** The `workerData` that FAST_HASHER_JS needs. */
-export function fastWorkerData(): { fastPath: string | undefined; fastSeeds: readonly bigint[] } {
-  return { fastPath: fastChecksum()?.path, fastSeeds: FAST_SEEDS };
+export function fastWorkerData(): {
+  fastName: string;
+  fastPath: string | undefined;
+  fastSeeds: readonly bigint[];
+} {
+  return { fastName: FAST_ALGORITHM, fastPath: fastChecksum()?.path, fastSeeds: FAST_SEEDS };
 }
 
 /** XXH3-64 of the empty input with seed 0 (reference value from xxHash). */

@@ -47,13 +47,9 @@ const INLINE_BUF_BYTES = 1024 * 1024;
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
-const crypto = require('node:crypto');
 const buf = Buffer.allocUnsafe(workerData.bufBytes);
 const files = new Map();
 ${FAST_HASHER_JS}
-function createHasher(algorithm) {
-  return algorithm === workerData.fastName ? fastHasher() : crypto.createHash(algorithm);
-}
 function advance(f, limit) {
   while (f.pos < limit) {
     const n = fs.readSync(f.fd, buf, 0, Math.min(buf.length, limit - f.pos), f.pos);
@@ -139,7 +135,6 @@ export class ReadBack {
   /** The worker, started on the first `open` that needs it (a file without size hint or not small). */
   private readonly calls = new WorkerCalls<Reply>(WORKER, 'read-back worker', {
     bufBytes: READBACK_BUF_BYTES,
-    fastName: FAST_ALGORITHM,
     ...fastWorkerData(),
   });
   private nextId = 0;

@@ -14,13 +14,25 @@ afterAll(() => tmp.cleanup());
 
 const MODE = { set: 0o444, keep: 0o111 };
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+/** Run `fn` with a new copier (constructor arguments `args`), closing it afterwards. */
+async function withCopier(
+  args: ConstructorParameters<typeof SmallFileCopier>,
+  fn: (c: SmallFileCopier) => Promise<void>,
+): Promise<void> {
+  const c = new SmallFileCopier(...args);
+  try {
+    await fn(c);
+  } finally {
+    await c.close();
+  }
+}
 
 describe('SmallFileCopier (one thread, synchronous calls)', () => {
   it('copies exact bytes with both digests, the mode rule and the source mtime; reads the copy back', async () => {
     const fast = fastChecksum();
     expect(fast).toBeDefined(); // the binding ships with the package
-    const c = new SmallFileCopier(64 * 1024); // smaller than the file: several reads and writes
-    try {
+    // a buffer smaller than the file: several reads and writes
+    await withCopier([64 * 1024], async (c) => {
       expect(c.started).toBe(0);
       const src = join(tmp.dir, 'a.bin');
       await writeDataFile(src, 300_000);
@@ -47,14 +59,11 @@ describe('SmallFileCopier (one thread, synchronous calls)', () => {
         hash: createHash('md5').update(bytes).digest('hex'),
         size: 300_000,
       });
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('without the fast checksum returns only the recorded digest (md5 here); copies an empty file', async () => {
-    const c = new SmallFileCopier(4096);
-    try {
+    await withCopier([4096], async (c) => {
       const src = join(tmp.dir, 'empty.bin');
       await writeFile(src, '');
       const got = await c.copy(src, join(tmp.dir, 'empty.copy'), {
@@ -66,14 +75,11 @@ describe('SmallFileCopier (one thread, synchronous calls)', () => {
       expect(got.hash).toBe(createHash('md5').digest('hex'));
       expect(got.fast).toBeUndefined();
       expect(await readFile(join(tmp.dir, 'empty.copy'))).toEqual(Buffer.alloc(0));
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('names the side of a failure: a missing source, an existing target (never overwritten)', async () => {
-    const c = new SmallFileCopier(4096);
-    try {
+    await withCopier([4096], async (c) => {
       const missing = join(tmp.dir, 'nope.bin');
       const o = { algorithm: 'sha256', fast: true, mode: MODE };
       await expect(c.copy(missing, join(tmp.dir, 'nope.copy'), o)).rejects.toMatchObject({
@@ -89,14 +95,11 @@ describe('SmallFileCopier (one thread, synchronous calls)', () => {
       await expect(c.readBack(missing, FAST_ALGORITHM).finish()).rejects.toMatchObject({ code: 'ENOENT' });
       // The thread goes on after failures.
       expect((await c.copy(src, join(tmp.dir, 'b.copy2'), o)).bytes).toBe(3);
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('shares many requests between its threads, each copy exact', async () => {
-    const c = new SmallFileCopier(8192, 2);
-    try {
+    await withCopier([8192, 2], async (c) => {
       const names = Array.from({ length: 12 }, (_, i) => `m${i}`);
       for (const [i, n] of names.entries()) await writeDataFile(join(tmp.dir, `${n}.bin`), 1000 + i);
       const o = { algorithm: 'sha256', fast: false, mode: MODE };
@@ -110,9 +113,7 @@ describe('SmallFileCopier (one thread, synchronous calls)', () => {
         expect(await readFile(join(tmp.dir, `${n}.copy`))).toEqual(bytes);
         expect(got[i]).toMatchObject({ bytes: 1000 + i, hash: sha256(bytes) });
       }
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('refuses requests after close, without starting a thread', async () => {

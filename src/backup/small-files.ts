@@ -23,7 +23,7 @@
  * temp, which the next attempt's leftover sweep removes. Every descriptor the thread opens is closed
  * before its reply, so `close` (which terminates the thread) never leaks one.
  */
-import { FAST_ALGORITHM, FAST_HASHER_JS, fastWorkerData } from './fastsum.ts';
+import { FAST_HASHER_JS, fastWorkerData } from './fastsum.ts';
 import type { ReadBackFile } from './readback.ts';
 import { WorkerCalls, type WorkerReply } from './worker-calls.ts';
 import { WRITE_PIECE_BYTES } from './writer.ts';
@@ -37,7 +37,6 @@ export const SMALL_THREAD_MIN_FILES = 8;
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
-const crypto = require('node:crypto');
 ${FAST_HASHER_JS}
 const buf = Buffer.allocUnsafe(workerData.bufBytes);
 function side(name, f) {
@@ -52,7 +51,7 @@ function copy(m) {
     input = side('source', () => fs.openSync(m.src, 'r'));
     const st = side('source', () => fs.fstatSync(input));
     output = side('target', () => fs.openSync(m.dst, 'wx', 0o600));
-    const hash = crypto.createHash(m.algorithm);
+    const hash = createHasher(m.algorithm);
     const fast = m.fast ? fastHasher() : undefined;
     let pos = 0;
     for (;;) {
@@ -92,7 +91,7 @@ function copy(m) {
 function readBack(m) {
   const fd = fs.openSync(m.path, 'r');
   try {
-    const hash = m.algorithm === workerData.fastName ? fastHasher() : crypto.createHash(m.algorithm);
+    const hash = createHasher(m.algorithm);
     let pos = 0;
     for (;;) {
       const n = fs.readSync(fd, buf, 0, buf.length, pos);
@@ -100,7 +99,7 @@ function readBack(m) {
       hash.update(buf.subarray(0, n));
       pos += n;
     }
-    return { hash: hash.digest('hex'), size: pos }; // the fast hasher's digest is hex already
+    return { hash: hash.digest('hex'), size: pos };
   } finally {
     closeQuietly(fd);
   }
@@ -146,8 +145,7 @@ export interface ModeRule {
  * (`source` or `target`).
  */
 export class SmallFileCopier {
-  private readonly pool: { calls: WorkerCalls<Reply>; waiting: number }[];
-  private nextId = 0;
+  private readonly pool: WorkerCalls<Reply>[];
   private closed = false;
 
   /**
@@ -156,11 +154,11 @@ export class SmallFileCopier {
    * waiting).
    */
   constructor(bufBytes: number, threads = 1) {
-    const data = { bufBytes, fastName: FAST_ALGORITHM, ...fastWorkerData() };
-    this.pool = Array.from({ length: Math.max(1, threads) }, () => ({
-      calls: new WorkerCalls<Reply>(WORKER, 'the small-file copy thread', data),
-      waiting: 0,
-    }));
+    const data = { bufBytes, ...fastWorkerData() };
+    this.pool = Array.from(
+      { length: Math.max(1, threads) },
+      () => new WorkerCalls<Reply>(WORKER, 'the small-file copy thread', data),
+    );
   }
 
   /** How many threads share the requests. */
@@ -170,21 +168,12 @@ export class SmallFileCopier {
 
   /** How many threads were started (each on its first request). */
   get started(): number {
-    return this.pool.filter((t) => t.calls.started).length;
+    return this.pool.filter((t) => t.started).length;
   }
 
   private call(m: Record<string, unknown>): Promise<Reply> {
     if (this.closed) return Promise.reject(new Error('the small-file copier is closed'));
-    const t = this.pool.reduce((a, b) => (b.waiting < a.waiting ? b : a));
-    const id = this.nextId++;
-    const reply = t.calls.expect(id); // rejects at once if the thread failed
-    t.waiting++;
-    t.calls.post({ ...m, id });
-    const done = () => {
-      t.waiting--;
-    };
-    reply.then(done, done);
-    return reply;
+    return this.pool.reduce((a, b) => (b.pending < a.pending ? b : a)).request(m);
   }
 
   /**
@@ -233,6 +222,6 @@ export class SmallFileCopier {
   /** Stop the threads. Call after every request settled (one still waiting then rejects). */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.pool.map((t) => t.calls.terminate()));
+    await Promise.all(this.pool.map((t) => t.terminate()));
   }
 }

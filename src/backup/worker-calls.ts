@@ -18,6 +18,7 @@ export class WorkerCalls<R extends WorkerReply> {
   private thread: Worker | undefined;
   private readonly waiting = new Map<number, { resolve: (r: R) => void; reject: (e: Error) => void }>();
   private failure: Error | undefined;
+  private nextId = 0;
 
   /** `source`: the thread's code; `name`: for the error when it exits. */
   constructor(
@@ -29,6 +30,11 @@ export class WorkerCalls<R extends WorkerReply> {
   /** Whether the thread was started. */
   get started(): boolean {
     return this.thread !== undefined;
+  }
+
+  /** Requests waiting for their reply. */
+  get pending(): number {
+    return this.waiting.size;
   }
 
   /** Why the thread is unusable (it failed or exited), if it is. */
@@ -69,6 +75,17 @@ export class WorkerCalls<R extends WorkerReply> {
     const p = new Promise<R>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
     p.catch(() => {}); // observed by the caller later; an early error must not count as unhandled
     return p;
+  }
+
+  /**
+   * Post `message` with the next id and return its reply (rejected at once if the thread failed).
+   * A caller that numbers its own requests (`expect` + `post`) must not use this too.
+   */
+  request(message: object): Promise<R> {
+    const id = this.nextId++;
+    const reply = this.expect(id);
+    this.post({ ...message, id });
+    return reply;
   }
 
   /** Send a message to the thread, starting it if needed. */

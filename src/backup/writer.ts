@@ -99,16 +99,12 @@ export async function writeInPieces(fh: FileHandle, buf: Buffer, len: number, po
 /** One worker thread writing chunks in pieces; started by the first `write`, stopped by `close`. */
 export class PieceWriter {
   private readonly calls = new WorkerCalls<Reply>(WORKER, 'the copy writer thread', fastWorkerData());
-  private nextId = 0;
   private nextFile = 0;
   private closed = false;
 
   private call(m: { type: string; file: number } & Record<string, unknown>): Promise<Reply> {
     if (this.closed) return Promise.reject(new Error('the copy writer is closed'));
-    const id = this.nextId++;
-    const reply = this.calls.expect(id); // rejects at once if the thread failed
-    this.calls.post({ ...m, id });
-    return reply;
+    return this.calls.request(m);
   }
 
   /**
