@@ -21,6 +21,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { backupLocation } from '../src/backup/backup-task.ts';
 import { copiesOf } from '../src/files/repo.ts';
 import { createPipeline, type Pipeline, standardConfig } from './helpers/pipeline.ts';
+import { waitFor } from './helpers/spawn.ts';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 let p: Pipeline | undefined;
@@ -181,6 +182,70 @@ describe('intake and backup', () => {
     expect((await p.timeline(second.id))[0]).toMatch(
       /reappeared with different content; the earlier record qc\.raw is kept/,
     );
+  });
+
+  it('does not back up again raw data whose modification time alone changed, but copies same-size data with other content', async () => {
+    p = await createPipeline(standardConfig());
+    const src = path.join(p.root, 'astral1', 'qc.raw');
+    await writeFile(src, 'first acquisition');
+    const run = path.join(p.root, 'tims1', 'run1.d');
+    await mkdir(run);
+    await writeFile(path.join(run, 'analysis.tdf'), 'meta');
+    await writeFile(path.join(run, 'analysis.tdf_bin'), Buffer.alloc(50_000, 4));
+    const zeno = path.join(p.root, 'zeno1');
+    await writeFile(path.join(zeno, 'inj1.wiff'), 'main');
+    await writeFile(path.join(zeno, 'inj1.wiff2'), 'two');
+    await p.start();
+    for (const name of ['qc.raw', 'run1.d', 'inj1.wiff']) await p.waitStatus(name, 'done_not_processed');
+    const records = (name: string, n: number, status: string) =>
+      waitFor(`${n} records of ${name}, the last ${status}`, async () => {
+        const r = await p!.db.query<{ id: string; status: string }>(
+          `select id, status from files where name = $1 order by created_at, id`,
+          [name],
+        );
+        return r.length === n && r[n - 1]!.status === status ? r : undefined;
+      });
+    // opened and saved without changes: a new modification time, the same bytes
+    const later = new Date(Date.now() + 30_000);
+    await utimes(src, later, later);
+    await utimes(path.join(run, 'analysis.tdf'), later, later);
+    await utimes(path.join(zeno, 'inj1.wiff2'), later, later);
+    for (const first of ['qc.raw', 'run1.d', 'inj1.wiff']) {
+      const [, again] = await records(first, 2, 'ignored');
+      const twin = (await p.file(again!.id))!;
+      expect(twin.status_reason).toMatch(
+        new RegExp(
+          `same content as ${first.replace(/\./g, '\\.')}, whose verified backup .* not backed up again`,
+        ),
+      );
+      expect(await copiesOf(p.db, twin.id)).toEqual([]);
+      expect(existsSync(backupLocation(p.config, twin))).toBe(false);
+      expect((await p.timeline(first)).at(-1)).toMatch(
+        new RegExp(`seen again as ${twin.id.replace(/\./g, '\\.')} with the same content`),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 600)); // later scans: no further records
+    expect((await p.db.query(`select id from files where name = 'qc.raw'`)).length).toBe(2);
+    // other bytes of the same size are a new acquisition, backed up
+    await writeFile(src, 'first acquisitioN');
+    await writeFile(path.join(run, 'analysis.tdf'), 'META');
+    const [, , third] = await records('qc.raw', 3, 'done_not_processed');
+    expect(await readFile(backupLocation(p.config, (await p.file(third!.id))!), 'utf8')).toBe(
+      'first acquisitioN',
+    );
+    const [, , folder] = await records('run1.d', 3, 'done_not_processed');
+    const folderCopy = backupLocation(p.config, (await p.file(folder!.id))!);
+    expect(await readFile(path.join(folderCopy, 'analysis.tdf'), 'utf8')).toBe('META');
+    // a companion more, even an empty one (the same total size), is other raw data
+    await writeFile(path.join(zeno, 'inj1.wiff.scan'), '');
+    const newest = new Date(later.getTime() + 5000); // so the scan sees the set change
+    await utimes(path.join(zeno, 'inj1.wiff.scan'), newest, newest);
+    const [, , set] = await records('inj1.wiff', 3, 'done_not_processed');
+    expect((await readdir(backupLocation(p.config, (await p.file(set!.id))!))).sort()).toEqual([
+      'inj1.wiff',
+      'inj1.wiff.scan',
+      'inj1.wiff2',
+    ]);
   });
 
   it('backs up files of the same name on two instruments, the second under a collision id', async () => {

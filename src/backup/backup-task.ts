@@ -18,6 +18,7 @@ import { note, transition } from '../files/lifecycle.ts';
 import { type FileRow, getFile } from '../files/repo.ts';
 import { planProcessing } from '../process/jobs.ts';
 import { copyVerified } from './copy.ts';
+import { earlierTwin } from './duplicate.ts';
 import type { SourceSpec } from './manifest.ts';
 import { moveAside } from './temp.ts';
 
@@ -97,6 +98,33 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
       const inst = deps.config.instruments[file.instrument_id];
       const log = ctx.log.child({ fileId: file.id, instrument: file.instrument_id });
       const dest = backupLocation(deps.config, file);
+      const source = sourceSpec(file);
+      // The same content as an earlier record's verified backup (only its modification time
+      // changed): not copied again (duplicate.ts). An operator's overwrite always copies.
+      const twin = ctx.task.payload.acceptOverwrite
+        ? undefined
+        : await earlierTwin(ctx.db, file, source, ctx.signal);
+      if (twin) {
+        await ctx.complete(async (tx) => {
+          const moved = await transition(tx, file.id, 'ignored', {
+            actor: ACTOR,
+            from: ['acquired', 'backing_up'],
+            reason: `same content as ${twin.id}, whose verified backup at ${twin.location} holds every file with the same hash (only the modification time changed): not backed up again`,
+            data: { sameAs: twin.id, location: twin.location },
+          });
+          if (moved) {
+            await note(
+              tx,
+              twin.id,
+              ACTOR,
+              `seen again as ${file.id} with the same content (its modification time changed); that record is ignored, this backup covers it`,
+              { duplicate: file.id },
+            );
+          }
+        });
+        log.info({ sameAs: twin.id }, 'same content as an earlier backup; not copied again');
+        return;
+      }
       if (file.status === 'acquired') {
         await ctx.db.tx((tx) =>
           transition(tx, file.id, 'backing_up', {
@@ -131,7 +159,7 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
       }
       let lastLog = Date.now();
       const result = await copyVerified({
-        source: sourceSpec(file),
+        source,
         dest,
         algorithm: deps.config.backup.hash,
         signal: ctx.signal,

@@ -51,6 +51,11 @@ export function sourceLabel(spec: SourceSpec): string {
   return spec.path;
 }
 
+/** The path `verifyCopy` takes for a source: the file, the folder, or the directory of a file set. */
+export function sourceRoot(spec: SourceSpec): string {
+  return spec.kind === 'files' ? spec.dir : spec.path;
+}
+
 /** Absolute path of entry `rel` of the source. */
 export function sourcePath(spec: SourceSpec, rel: string): string {
   if (spec.kind === 'file') return spec.path;

@@ -16,6 +16,8 @@
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { sourceSpec } from '../backup/backup-task.ts';
+import { sourceRoot } from '../backup/manifest.ts';
 import { verifyCopy } from '../backup/verify.ts';
 import type { Config, InstrumentConfig } from '../core/config/index.ts';
 import type { Db } from '../core/db/db.ts';
@@ -116,7 +118,7 @@ export async function runRemover(
   );
   for (const f of candidates) {
     if (free >= minFreeGb * GB || opts.signal?.aborted) break;
-    const original = originalRoot(f);
+    const original = sourceRoot(sourceSpec(f));
     const [orig, backup] = await Promise.all([
       verifyCopy(original, f.kind, f.manifest!, { signal: opts.signal }),
       verifyCopy(f.copy_location, f.kind, f.copy_manifest!, { signal: opts.signal }),
@@ -237,11 +239,6 @@ async function finishUnfinished(
     report.removed.push(f.id);
     log.info({ fileId: f.id, path: f.current_path }, 'finished an interrupted removal');
   }
-}
-
-/** The path verifyCopy expects for the instrument copy: the file, the folder, or the directory of a file set. */
-function originalRoot(f: FileRow): string {
-  return f.kind === 'files' ? path.dirname(f.current_path!) : f.current_path!;
 }
 
 function entries(f: FileRow): string[] {
