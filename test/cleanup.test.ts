@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { backupLocation } from '../src/backup/backup-task.ts';
 import { runRemover } from '../src/cleanup/remove.ts';
 import { silentLogger } from '../src/core/log.ts';
+import { sluice } from './helpers/cli.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 
 let p: Pipeline | undefined;
@@ -189,5 +190,53 @@ describe('cleanup', () => {
     expect(r.enabled).toBe(false);
     expect(r.reason).toMatch(/environment is 'local'/);
     expect(existsSync(path.join(p.root, 'astral1', 'e.raw'))).toBe(true);
+  });
+  it('`sluice cleanup check` lists what the remover would delete and what it refuses, deleting nothing', async () => {
+    const yaml = (root: string) =>
+      `${config({})(root)}  tims1:\n    type: bruker\n    watch: ${root}/tims1\n`;
+    p = await createPipeline(yaml);
+    await backedUp(p, ['k1.raw', 'k2.raw']);
+    await writeFile(path.join(p.root, 'sluice.yaml'), yaml(p.root));
+    const env = { DATABASE_URL: p.url, SLUICE_CONFIG: path.join(p.root, 'sluice.yaml') };
+    const dest = backupLocation(p.config, (await p.file('k2.raw'))!);
+    await chmod(dest, 0o644);
+    await writeFile(dest, 'content of k2.rax'); // the backup of k2 is damaged
+
+    // the config says cleanup_dry_run: false, and still nothing is deleted
+    const r = await sluice(['cleanup', 'check'], { env });
+    expect(r.code).toBe(1); // a refused file
+    expect(r.stdout).toMatch(
+      /astral1: [\d.]+ GB free, min_free_space_gb 1000000000\nWOULD REMOVE\nFILE +SIZE/,
+    );
+    expect(r.stdout).toMatch(/\nk1\.raw +17 B +\d{4}-\d\d-\d\d \S+ +\S+astral1\/k1\.raw\n/);
+    expect(r.stdout).toMatch(/REFUSED: .*\n.*\nk2\.raw +\S+k2\.raw: sha256 differs/);
+    expect(r.stdout).toMatch(/tims1: not checked: cleanup is not enabled for tims1/);
+    expect(r.stderr).toMatch(
+      /astral1: verifying [12]\/2 k1\.raw \(17 B\) on the instrument and in the backup/,
+    );
+    for (const n of ['k1.raw', 'k2.raw']) expect(existsSync(path.join(p.root, 'astral1', n))).toBe(true);
+    expect((await p.file('k1.raw'))!.instrument_copy).toBe('present');
+    expect((await p.timeline('k2.raw')).join('\n')).toMatch(/no longer matches the hashes recorded/);
+
+    // enough free space: nothing would go, unless --all asks for every file old enough
+    await p.vars.set('min_free_space_gb', 0, 'test');
+    const enough = await sluice(['cleanup', 'check', '-i', 'astral1'], { env });
+    expect(enough.code).toBe(0);
+    expect(enough.stdout).toMatch(/nothing would be removed now: the free space is enough/);
+    const all = await sluice(['cleanup', 'check', '-i', 'astral1', '--all', '--json'], { env });
+    expect(all.code).toBe(0); // k2's backup is marked corrupt now: no longer a candidate
+    const [report] = JSON.parse(all.stdout);
+    expect(report).toMatchObject({
+      instrument: 'astral1',
+      dryRun: true,
+      wouldRemove: ['k1.raw'],
+      removed: [],
+    });
+    expect(report.files[0]).toMatchObject({ id: 'k1.raw', bytes: 17 });
+    expect(existsSync(path.join(p.root, 'astral1', 'k1.raw'))).toBe(true);
+
+    const bad = await sluice(['cleanup', 'check', '-i', 'nope'], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/no instrument 'nope' in the config/);
   });
 });

@@ -59,6 +59,8 @@ export interface RemoverReport {
   dryRun: boolean;
   freeBefore?: number;
   freeAfter?: number;
+  /** The free space the remover aims for (min_free_space_gb, the instrument's or the variable). */
+  minFreeGb?: number;
   removed: string[];
   wouldRemove: string[];
   refused: { id: string; problems: string[] }[];
@@ -66,16 +68,31 @@ export interface RemoverReport {
 
 type Candidate = FileRow & { copy_location: string; copy_manifest: FileRow['manifest']; copy_id: string };
 
+/** A file the remover is about to verify (for progress output), `index` of `count` candidates. */
+export interface RemoverCandidate {
+  id: string;
+  bytes: number;
+  path: string;
+  index: number;
+  count: number;
+}
+
 /**
  * One remover pass over an instrument (the `cleanup.remove` task). `dryRun` overrides the
- * `cleanup_dry_run` variable; `force` goes on even when the free space is enough.
+ * `cleanup_dry_run` variable; `force` takes every candidate old enough, even when the free space is
+ * enough (`sluice cleanup check --all`); `onCandidate` is told before each candidate is verified.
  */
 export async function runRemover(
   db: Db,
   deps: RemoverDeps,
   id: string,
   log: Logger,
-  opts: { dryRun?: boolean; force?: boolean; signal?: AbortSignal } = {},
+  opts: {
+    dryRun?: boolean;
+    force?: boolean;
+    signal?: AbortSignal;
+    onCandidate?: (c: RemoverCandidate) => void;
+  } = {},
 ): Promise<RemoverReport> {
   const inst: InstrumentConfig | undefined = deps.config.instruments[id];
   const dryRun = opts.dryRun ?? (await deps.vars.get('cleanup_dry_run'));
@@ -103,6 +120,7 @@ export async function runRemover(
   const minAgeDays = inst.cleanup.min_file_age_days ?? (await deps.vars.get('min_file_age_days'));
   let free = (await freeSpace(inst.watch)).freeBytes;
   report.freeBefore = free;
+  report.minFreeGb = minFreeGb;
   if (free >= minFreeGb * GB && !opts.force) {
     report.freeAfter = free;
     report.reason = `free space ${(free / GB).toFixed(1)} GB ≥ min_free_space_gb ${minFreeGb}`;
@@ -113,11 +131,18 @@ export async function runRemover(
      from files f join copies c on c.file_id = f.id and c.target = 'backup' and c.state = 'verified'
      where f.instrument_id = $1 and f.instrument_copy in ('present', 'moved') and f.status = any($2)
        and f.mtime < now() - $3 * interval '1 day' and f.manifest is not null and f.current_path is not null
-     order by f.mtime asc limit 500`,
+     order by f.mtime asc, f.id limit 500`,
     [id, BACKED_UP, minAgeDays],
   );
-  for (const f of candidates) {
-    if (free >= minFreeGb * GB || opts.signal?.aborted) break;
+  for (const [index, f] of candidates.entries()) {
+    if ((free >= minFreeGb * GB && !opts.force) || opts.signal?.aborted) break;
+    opts.onCandidate?.({
+      id: f.id,
+      bytes: Number(f.size_bytes),
+      path: f.current_path!,
+      index,
+      count: candidates.length,
+    });
     const original = sourceRoot(sourceSpec(f));
     const [orig, backup] = await Promise.all([
       verifyCopy(original, f.kind, f.manifest!, { signal: opts.signal }),

@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { formatError, SluiceError } from '../core/errors.ts';
 import { VERSION } from '../runtime/context.ts';
+import { registerCleanupCommands } from './cleanup.ts';
 import { registerConfigCommands } from './config.ts';
 import { registerDbCommands } from './db.ts';
 import { registerDemoCommand } from './demo.ts';
@@ -52,6 +53,7 @@ Docs: README.md, docs/configuration.md, docs/failure-modes.md`,
   registerConfigCommands(program);
   registerDbCommands(program);
   registerFileCommands(program);
+  registerCleanupCommands(program);
   registerJobCommands(program);
   registerVarCommands(program);
   registerPoolCommands(program);
