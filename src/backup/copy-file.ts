@@ -30,7 +30,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { FAST_ALGORITHM, type FastChecksum } from './fastsum.ts';
-import { sourceError, targetError, throwIfAborted } from './fsutil.ts';
+import { sourceError, targetError, throwIfAborted, utimeSeconds } from './fsutil.ts';
 import { type Buffers, CHUNK_BYTES, createHasher } from './hash.ts';
 import type { ReadBack, ReadBackFile } from './readback.ts';
 import { isShared, type PieceWriter, WRITER_MIN_BYTES, writeInPieces } from './writer.ts';
@@ -96,14 +96,15 @@ export async function copyFileHashing(
   let flushing: Promise<void> | undefined;
   let flushError: unknown;
   try {
-    const st = await input.stat();
+    const st = await input.stat({ bigint: true });
+    const size = Number(st.size);
     output = await open(dst, 'wx', 0o600).catch((e) => {
       throw tErr(e);
     });
     const out = output;
     // A small file is read back on this thread after the final fsync (readback.ts).
-    const readBack = opts.readBack.open(dst, opts.fast ? FAST_ALGORITHM : opts.algorithm, st.size);
-    const byWorker = st.size >= WRITER_MIN_BYTES && bufs.every(isShared);
+    const readBack = opts.readBack.open(dst, opts.fast ? FAST_ALGORITHM : opts.algorithm, size);
+    const byWorker = size >= WRITER_MIN_BYTES && bufs.every(isShared);
     // The worker also takes the fast checksum off this thread (writer.ts).
     const wf = byWorker ? opts.writer?.open(out.fd, opts.fast !== undefined) : undefined;
     const fast = wf ? undefined : opts.fast?.create();
@@ -172,8 +173,10 @@ export async function copyFileHashing(
     await Promise.all(writes);
     if (flushing) await flushing;
     if (flushError) throw tErr(flushError);
-    await out.chmod(opts.mode(st.mode)).catch((e) => Promise.reject(tErr(e)));
-    await out.utimes(st.atime, st.mtime).catch((e) => Promise.reject(tErr(e)));
+    await out.chmod(opts.mode(Number(st.mode))).catch((e) => Promise.reject(tErr(e)));
+    await out
+      .utimes(utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs))
+      .catch((e) => Promise.reject(tErr(e)));
     await out.sync().catch((e) => Promise.reject(tErr(e)));
     const hash = hasher.digest('hex');
     const fastDigest = wf && opts.fast ? await wf.digest() : fast?.digest();

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, chmodSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { chmod, link, mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -47,7 +48,8 @@ describe('copyVerified: happy paths', () => {
     const { src, dst } = await dirs();
     const s = join(src, 'run.raw');
     await writeDataFile(s, 20 * 1024 * 1024 + 7);
-    utimesSync(s, 1_700_000_000, 1_700_000_000);
+    // an exact millisecond: set through a Date or a double it landed 1 µs low, on .122999 s
+    execFileSync('touch', ['-d', '@1700000000.123000000', s]);
     const progress: [number, number][] = [];
     const dest = join(dst, 'nested', 'run.raw');
     const r = await copyVerified({
@@ -59,12 +61,12 @@ describe('copyVerified: happy paths', () => {
     expect(r.bytes).toBe(20 * 1024 * 1024 + 7);
     expect(r.manifest.algorithm).toBe('sha256');
     expect(r.manifest.entries).toEqual([
-      { rel: 'run.raw', size: r.bytes, mtimeMs: 1_700_000_000_000, hash: sha(await readFile(s)) },
+      { rel: 'run.raw', size: r.bytes, mtimeMs: 1_700_000_000_123, hash: sha(await readFile(s)) },
     ]);
     expect(sha(await readFile(dest))).toBe(r.manifest.entries[0]!.hash);
     const st = await stat(dest);
     expect(st.mode & 0o777).toBe(0o444);
-    expect(st.mtimeMs).toBe(1_700_000_000_000);
+    expect((await stat(dest, { bigint: true })).mtimeNs).toBe(1_700_000_000_123_000_000n);
     expect(progress.at(-1)).toEqual([r.bytes, r.bytes]);
     expect(progress.every(([d], i) => i === 0 || d > progress[i - 1]![0])).toBe(true);
     expect(await entries(join(dst, 'nested'))).toEqual(['run.raw']);

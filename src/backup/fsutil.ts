@@ -37,6 +37,18 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
 
+/**
+ * A time for `utimes`/`futimes`, in seconds, that sets the same microsecond as `ns` (a `bigint` stat's
+ * `atimeNs`/`mtimeNs`). Node passes seconds as a double and libuv keeps microseconds, truncating: a
+ * `Date` keeps only milliseconds, and an exact millisecond such as .123 s (a double just below it)
+ * landed on .122999 s, a different millisecond. Half a microsecond more truncates to the right one.
+ * Nanoseconds below the microsecond are lost (libuv's limit). The small-file thread
+ * (small-files.ts) computes the same in its own code.
+ */
+export function utimeSeconds(ns: bigint): number {
+  return (Number(ns / 1000n) + 0.5) / 1e6;
+}
+
 /** Map an fs error raised while reading the source `path`. SluiceErrors pass through unchanged. */
 export function sourceError(err: unknown, path: string): Error {
   if (err instanceof SluiceError) return err;

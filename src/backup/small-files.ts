@@ -42,6 +42,8 @@ const buf = Buffer.allocUnsafe(workerData.bufBytes);
 function side(name, f) {
   try { return f(); } catch (e) { if (e && typeof e === 'object') e.side ??= name; throw e; }
 }
+// fsutil.ts utimeSeconds: the same microsecond as the source's time
+function utimeSeconds(ns) { return (Number(ns / 1000n) + 0.5) / 1e6; }
 function closeQuietly(fd) {
   if (fd !== undefined) try { fs.closeSync(fd); } catch {}
 }
@@ -49,7 +51,7 @@ function copy(m) {
   let input, output;
   try {
     input = side('source', () => fs.openSync(m.src, 'r'));
-    const st = side('source', () => fs.fstatSync(input));
+    const st = side('source', () => fs.fstatSync(input, { bigint: true }));
     output = side('target', () => fs.openSync(m.dst, 'wx', 0o600));
     const hash = createHasher(m.algorithm);
     const fast = m.fast ? fastHasher() : undefined;
@@ -69,8 +71,8 @@ function copy(m) {
       pos += n;
     }
     side('target', () => {
-      fs.fchmodSync(output, m.modeSet | (st.mode & m.modeKeep));
-      fs.futimesSync(output, st.atime, st.mtime);
+      fs.fchmodSync(output, m.modeSet | (Number(st.mode) & m.modeKeep));
+      fs.futimesSync(output, utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs));
       fs.fsyncSync(output);
       const fd = output;
       output = undefined;
