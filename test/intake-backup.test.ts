@@ -57,6 +57,27 @@ describe('intake and backup', () => {
     expect(existsSync(src)).toBe(true); // never touched without move_after_backup
   });
 
+  it('backs up raw data whose names have spaces, accents and symbols, inside a folder too', async () => {
+    p = await createPipeline(standardConfig());
+    const name = "20261122 PRJ1 Müller's #1 (rep 2) 50%.raw";
+    await writeFile(path.join(p.root, 'astral1', name), 'ä data');
+    const run = path.join(p.root, 'tims1', 'Probe µ-1 & co.d');
+    await mkdir(path.join(run, 'Sub Ordner é'), { recursive: true });
+    await writeFile(path.join(run, 'analysis.tdf_bin'), 'bin');
+    await writeFile(path.join(run, 'Sub Ordner é', 'naïve file?.txt'), 'inner');
+    await p.start();
+    const f = await p.waitStatus(name, 'done_not_processed');
+    expect(f.project_id).toBe('PRJ1');
+    expect(await readFile(backupLocation(p.config, f), 'utf8')).toBe('ä data');
+    const d = await p.waitStatus('Probe µ-1 & co.d', 'done_not_processed');
+    const inner = path.join(backupLocation(p.config, d), 'Sub Ordner é', 'naïve file?.txt');
+    expect(await readFile(inner, 'utf8')).toBe('inner');
+    expect(d.manifest!.entries.map((e) => e.rel).sort()).toEqual([
+      'Sub Ordner é/naïve file?.txt',
+      'analysis.tdf_bin',
+    ]);
+  });
+
   it('waits while a file grows and counts it acquired only once size and mtime are stable', async () => {
     p = await createPipeline(standardConfig());
     const src = path.join(p.root, 'astral1', 'growing.raw');
