@@ -2,12 +2,13 @@
  * Copy one file while hashing it: a single read pass over the source.
  *
  * Pipeline over the buffers `bufs` (two, or four for a large file: hash.ts `allocBuffers`), used in
- * turn: while chunk k is written to the temp file and chunk k+1 is read into the next buffer, this
- * thread hashes chunk k with the recorded algorithm. The fast read-back checksum (fastsum.ts, when
- * `fast` is given) is computed by the thread that writes a large file, after writing each chunk, and
- * here for the others. Writes end in the order they were issued. A buffer is reused only after its
- * write (and that checksum) finished, so the bytes hashed (both digests) are exactly the bytes
- * written. The destination is opened with `wx` (never truncates an existing file). After the last chunk the copy
+ * turn: while chunk k is written to the temp file and chunk k+1 is read into the next buffer, chunk k
+ * is hashed with the recorded algorithm: for a file the writer thread writes, by the hash thread
+ * (hash-thread.ts: hashing is the critical path of a large copy), else on this thread. The fast
+ * read-back checksum (fastsum.ts, when `fast` is given) is computed by the thread that writes a large
+ * file, after writing each chunk, and here for the others. Writes end in the order they were issued.
+ * A buffer is reused only after its write (with that checksum) and its hash finished, so the bytes
+ * hashed (both digests) are exactly the bytes written. The destination is opened with `wx` (never truncates an existing file). After the last chunk the copy
  * gets its final mode and the source's times, then one `fsync` makes data and metadata durable. To
  * keep that final fsync short the written data is flushed in the background every `FLUSH_EVERY` bytes
  * (`fdatasync` running in the thread pool while copying goes on); each completed flush hands its
@@ -31,7 +32,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { FAST_ALGORITHM, type FastChecksum } from './fastsum.ts';
 import { sourceError, targetError, throwIfAborted, utimeSeconds } from './fsutil.ts';
-import { type Buffers, CHUNK_BYTES, createHasher } from './hash.ts';
+import { type Buffers, CHUNK_BYTES, checkAlgorithm, createHasher } from './hash.ts';
+import type { HashThread } from './hash-thread.ts';
 import type { ReadBack, ReadBackFile } from './readback.ts';
 import { isShared, type PieceWriter, WRITER_MIN_BYTES, writeInPieces } from './writer.ts';
 
@@ -57,6 +59,8 @@ export interface FileCopyOptions {
   readBack: ReadBack;
   /** Writes the chunks of files of WRITER_MIN_BYTES or more when `bufs` are shared (writer.ts). */
   writer?: PieceWriter;
+  /** Hashes the chunks of the files the writer writes, with `algorithm` (hash-thread.ts). */
+  hashThread?: HashThread;
   /**
    * Also compute this fast checksum of the source, and have the read-back compute it of the copy
    * (fastsum.ts). Absent: the read-back uses `algorithm`.
@@ -79,7 +83,7 @@ export async function copyFileHashing(
   dst: string,
   opts: FileCopyOptions,
 ): Promise<{ hash: string; bytes: number; readBack: ReadBackFile; check: ReadBackCheck }> {
-  const hasher = createHasher(opts.algorithm);
+  const hasher = createHasher(opts.algorithm); // also checks the name
   const what = `copy of ${src}`;
   const tErr = (err: unknown) =>
     targetError(err, dst, { dir: opts.targetDir, bytesNeeded: opts.bytesNeeded });
@@ -93,6 +97,8 @@ export async function copyFileHashing(
   let reading: Promise<{ bytesRead: number }> | undefined;
   /** The write in progress from each buffer. */
   const writes: (Promise<void> | undefined)[] = [];
+  /** The hash in progress of each buffer, when the hash thread hashes. */
+  const hashes: (Promise<void> | undefined)[] = [];
   let flushing: Promise<void> | undefined;
   let flushError: unknown;
   try {
@@ -108,6 +114,8 @@ export async function copyFileHashing(
     // The worker also takes the fast checksum off this thread (writer.ts).
     const wf = byWorker ? opts.writer?.open(out.fd, opts.fast !== undefined) : undefined;
     const fast = wf ? undefined : opts.fast?.create();
+    // With the writer, the hash thread hashes (from the same shared buffers).
+    const th = wf ? opts.hashThread?.open(checkAlgorithm(opts.algorithm)) : undefined;
     // Writes end in the order they were issued: the worker takes them in turn; through the thread
     // pool each waits for the one before it (an error then ends the ones after it too).
     let lastWrite: Promise<void> = Promise.resolve();
@@ -143,12 +151,17 @@ export async function copyFileHashing(
       const cur = bufs[turn]!;
       const curTurn = turn;
       turn = (turn + 1) % bufs.length;
-      await writes[turn]; // the next read goes into this buffer: its write must have ended
+      // the next read goes into this buffer: its write and hash must have ended
+      await writes[turn];
+      await hashes[turn];
       reading = input.read(bufs[turn]!, 0, bufs[turn]!.length, pos + n);
       reading.catch(() => {}); // awaited at the top of the loop; no unhandled rejection meanwhile
       writes[curTurn] = writeChunk(cur, n, pos);
       const chunk = cur.subarray(0, n);
-      hasher.update(chunk);
+      if (th) {
+        hashes[curTurn] = th.update(cur, n);
+        hashes[curTurn].catch(() => {}); // awaited before its buffer is reused and at the end
+      } else hasher.update(chunk);
       fast?.update(chunk);
       pos += n;
       sinceFlush += n;
@@ -171,6 +184,7 @@ export async function copyFileHashing(
       opts.onBytes?.(pos);
     }
     await Promise.all(writes);
+    await Promise.all(hashes);
     if (flushing) await flushing;
     if (flushError) throw tErr(flushError);
     await out.chmod(opts.mode(Number(st.mode))).catch((e) => Promise.reject(tErr(e)));
@@ -178,7 +192,7 @@ export async function copyFileHashing(
       .utimes(utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs))
       .catch((e) => Promise.reject(tErr(e)));
     await out.sync().catch((e) => Promise.reject(tErr(e)));
-    const hash = hasher.digest('hex');
+    const hash = th ? await th.digest() : hasher.digest('hex');
     const fastDigest = wf && opts.fast ? await wf.digest() : fast?.digest();
     const check: ReadBackCheck =
       fastDigest === undefined
@@ -187,7 +201,7 @@ export async function copyFileHashing(
     return { hash, bytes: pos, readBack, check };
   } finally {
     // Never close a descriptor under an operation still running in the thread pool.
-    await Promise.allSettled([reading, ...writes, flushing]);
+    await Promise.allSettled([reading, ...writes, ...hashes, flushing]);
     await input.close().catch(() => {});
     if (output) await output.close().catch(() => {});
   }

@@ -18,6 +18,7 @@ import { copyFileHashing, type ReadBackCheck } from './copy-file.ts';
 import { FAST_ALGORITHM, type FastChecksum } from './fastsum.ts';
 import { fsyncDir, sourceError, targetError, throwIfAborted } from './fsutil.ts';
 import { type Buffers, CHUNK_BYTES, sameHash } from './hash.ts';
+import { HashThread } from './hash-thread.ts';
 import {
   listSourceTree,
   type Manifest,
@@ -29,7 +30,7 @@ import {
 } from './manifest.ts';
 import { ReadBack, type ReadBackFile } from './readback.ts';
 import { type ModeRule, SMALL_THREAD_MIN_FILES, SmallFileCopier } from './small-files.ts';
-import { PieceWriter } from './writer.ts';
+import { isShared, PieceWriter, WRITER_MIN_BYTES } from './writer.ts';
 
 export interface TempTreeOptions {
   spec: SourceSpec;
@@ -76,19 +77,24 @@ export async function writeTempTree(o: TempTreeOptions): Promise<Manifest> {
         throw sourceError(err, p);
       }),
   };
-  const dirModes = await makeDirs(c);
   const plan = planBySize(o.before.files);
   const h: Helpers = { readBack: new ReadBack(), writer: new PieceWriter() };
+  if (plan.large.some((i) => o.before.files[i]!.size >= WRITER_MIN_BYTES) && o.bufs.every(isShared)) {
+    h.hashThread = new HashThread();
+    h.hashThread.warm(); // starts while the directories are made
+  }
   if (plan.small.length >= SMALL_THREAD_MIN_FILES) {
     h.smallThread = new SmallFileCopier(plan.smallBuf, smallThreads(plan.small.length));
   }
   let manifest: Manifest;
+  let dirModes: [string, number][] = [];
   try {
+    dirModes = await makeDirs(c);
     const copied = await copyPass(c, plan, h);
     await o.onVerify();
     manifest = makeManifest(o.algorithm, await checkReadBack(c, copied));
   } finally {
-    await Promise.all([h.readBack.close(), h.writer.close(), h.smallThread?.close()]);
+    await Promise.all([h.readBack.close(), h.writer.close(), h.hashThread?.close(), h.smallThread?.close()]);
   }
   // Final directory modes, then make every directory entry durable (deepest first).
   for (const [p, mode] of dirModes) await chmod(p, mode).catch((e) => Promise.reject(c.tErr(e, p)));
@@ -170,6 +176,8 @@ function planBySize(files: ManifestEntry[]): SizePlan {
 interface Helpers {
   readBack: ReadBack;
   writer: PieceWriter;
+  /** Hashes the files the writer writes (hash-thread.ts); absent without such a file. */
+  hashThread?: HashThread;
   /** Copies the small files when there are enough of them (SMALL_THREAD_MIN_FILES). */
   smallThread?: SmallFileCopier;
 }
@@ -207,6 +215,7 @@ async function copyPass(c: Ctx, plan: SizePlan, h: Helpers): Promise<Copied> {
       bufs,
       readBack: h.readBack,
       writer: h.writer,
+      hashThread: h.hashThread,
       targetDir: c.o.targetDir,
       bytesNeeded: c.total,
       onBytes: (n) => {
