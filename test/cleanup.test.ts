@@ -3,7 +3,7 @@
  * after re-verifying it and the backup (real files, real PostgreSQL).
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backupLocation } from '../src/backup/backup-task.ts';
@@ -234,6 +234,15 @@ describe('cleanup', () => {
     });
     expect(report.files[0]).toMatchObject({ id: 'k1.raw', bytes: 17 });
     expect(existsSync(path.join(p.root, 'astral1', 'k1.raw'))).toBe(true);
+
+    // an instrument folder this machine cannot read: said so, and the check fails
+    await rename(path.join(p.root, 'astral1'), path.join(p.root, 'astral1.away'));
+    const unmounted = await sluice(['cleanup', 'check', '-i', 'astral1'], { env });
+    expect(unmounted.code).toBe(1);
+    expect(unmounted.stdout).toMatch(
+      /astral1: not checked: watch folder \S+astral1 does not exist \(is the share mounted\?\): run this on a machine that mounts the instrument folder/,
+    );
+    await rename(path.join(p.root, 'astral1.away'), path.join(p.root, 'astral1'));
 
     const bad = await sluice(['cleanup', 'check', '-i', 'nope'], { env });
     expect(bad.code).toBe(2);

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { type RemoverReport, runRemover } from '../cleanup/remove.ts';
-import { UsageError } from '../core/errors.ts';
+import { SluiceError, UsageError } from '../core/errors.ts';
 import { silentLogger } from '../core/log.ts';
 import { withContext } from './common.ts';
 import { bytes, printJson, printTable } from './output.ts';
@@ -43,7 +43,8 @@ Each file is read in full, on the instrument and in the backup, and compared wit
 recorded at backup, exactly as before a real removal; this takes as long as reading that data.
 Run it on a machine that mounts the instrument folders. Nothing is deleted, whatever the variable
 cleanup_dry_run says. A file whose copies no longer match is listed as REFUSED, noted on its
-timeline (a damaged backup is marked corrupt), and the command exits with code 1.
+timeline (a damaged backup is marked corrupt), and the command exits with code 1, as it does
+when an instrument folder cannot be read here.
 Settings: instruments.<id>.cleanup, variables min_free_space_gb and min_file_age_days.
 See docs/intake-and-backup.md ("Cleanup").`,
     )
@@ -67,16 +68,20 @@ See docs/intake-and-backup.md ("Cleanup").`,
               ),
           }).then(
             (r): CheckReport => ({ ...r, files: [] }),
-            (err: NodeJS.ErrnoException): CheckReport => ({
-              instrument: id,
-              enabled: false,
-              dryRun: true,
-              removed: [],
-              wouldRemove: [],
-              refused: [],
-              files: [],
-              error: `cannot read ${config.instruments[id]!.watch} (${err.code ?? err.message}): run this on a machine that mounts the instrument folder`,
-            }),
+            (err: unknown): CheckReport => {
+              // the watch folder cannot be read here (intake/offline.ts); anything else is a failure
+              if (!(err instanceof SluiceError) || err.code !== 'intake.offline') throw err;
+              return {
+                instrument: id,
+                enabled: false,
+                dryRun: true,
+                removed: [],
+                wouldRemove: [],
+                refused: [],
+                files: [],
+                error: `${err.message}: run this on a machine that mounts the instrument folder`,
+              };
+            },
           );
           const rows = await db.query<{
             id: string;
@@ -95,7 +100,7 @@ See docs/intake-and-backup.md ("Cleanup").`,
           }));
           reports.push(report);
         }
-        if (reports.some((r) => r.refused.length > 0)) process.exitCode = 1;
+        if (reports.some((r) => r.refused.length > 0 || r.error)) process.exitCode = 1;
         if (opts.json) return printJson(reports);
         for (const r of reports) printReport(r, Boolean(opts.all));
       });
