@@ -83,7 +83,8 @@ export async function copyFileHashing(
   dst: string,
   opts: FileCopyOptions,
 ): Promise<{ hash: string; bytes: number; readBack: ReadBackFile; check: ReadBackCheck }> {
-  const hasher = createHasher(opts.algorithm); // also checks the name
+  const algorithm = checkAlgorithm(opts.algorithm);
+  const hasher = createHasher(algorithm);
   const what = `copy of ${src}`;
   const tErr = (err: unknown) =>
     targetError(err, dst, { dir: opts.targetDir, bytesNeeded: opts.bytesNeeded });
@@ -115,7 +116,7 @@ export async function copyFileHashing(
     const wf = byWorker ? opts.writer?.open(out.fd, opts.fast !== undefined) : undefined;
     const fast = wf ? undefined : opts.fast?.create();
     // With the writer, the hash thread hashes (from the same shared buffers).
-    const th = wf ? opts.hashThread?.open(checkAlgorithm(opts.algorithm)) : undefined;
+    const th = wf ? opts.hashThread?.open(algorithm) : undefined;
     // Writes end in the order they were issued: the worker takes them in turn; through the thread
     // pool each waits for the one before it (an error then ends the ones after it too).
     let lastWrite: Promise<void> = Promise.resolve();

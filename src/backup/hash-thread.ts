@@ -57,21 +57,15 @@ export interface ThreadHash {
 export class HashThread {
   private readonly calls = new WorkerCalls<Reply>(WORKER, 'the hash thread', undefined);
   private nextFile = 0;
-  private closed = false;
 
   /** Whether the thread was started. */
   get started(): boolean {
     return this.calls.started;
   }
 
-  private call(m: object): Promise<Reply> {
-    if (this.closed) return Promise.reject(new Error('the hash thread is closed'));
-    return this.calls.request(m);
-  }
-
   /** Start the thread now, so that it is ready when the first chunk comes. */
   warm(): void {
-    this.call({ type: 'ping' }).catch(() => {}); // a failure shows on the first update
+    this.calls.request({ type: 'ping' }).catch(() => {}); // a failure shows on the first update
   }
 
   /** Hash a file with `algorithm` (a `crypto` name, checked by the caller) from shared buffers. */
@@ -81,15 +75,21 @@ export class HashThread {
       update: async (buf, len) => {
         if (!isShared(buf)) throw new TypeError('HashThread needs a buffer in shared memory');
         const { buffer, byteOffset } = buf;
-        await this.call({ type: 'update', file, algorithm, memory: buffer, offset: byteOffset, len });
+        await this.calls.request({
+          type: 'update',
+          file,
+          algorithm,
+          memory: buffer,
+          offset: byteOffset,
+          len,
+        });
       },
-      digest: async () => (await this.call({ type: 'digest', file, algorithm })).digest ?? '',
+      digest: async () => (await this.calls.request({ type: 'digest', file, algorithm })).digest ?? '',
     };
   }
 
   /** Stop the thread. Call after every update settled (one still pending then rejects). */
   async close(): Promise<void> {
-    this.closed = true;
     await this.calls.terminate();
   }
 }

@@ -148,7 +148,6 @@ export interface ModeRule {
  */
 export class SmallFileCopier {
   private readonly pool: WorkerCalls<Reply>[];
-  private closed = false;
 
   /**
    * `bufBytes`: each thread's one buffer (the largest small file plus one byte reads it in one call);
@@ -173,8 +172,8 @@ export class SmallFileCopier {
     return this.pool.filter((t) => t.started).length;
   }
 
+  /** To the thread with the fewest requests waiting (a closed one refuses). */
   private call(m: Record<string, unknown>): Promise<Reply> {
-    if (this.closed) return Promise.reject(new Error('the small-file copier is closed'));
     return this.pool.reduce((a, b) => (b.pending < a.pending ? b : a)).request(m);
   }
 
@@ -223,7 +222,6 @@ export class SmallFileCopier {
 
   /** Stop the threads. Call after every request settled (one still waiting then rejects). */
   async close(): Promise<void> {
-    this.closed = true;
     await Promise.all(this.pool.map((t) => t.terminate()));
   }
 }

@@ -19,6 +19,7 @@ export class WorkerCalls<R extends WorkerReply> {
   private readonly waiting = new Map<number, { resolve: (r: R) => void; reject: (e: Error) => void }>();
   private failure: Error | undefined;
   private nextId = 0;
+  private closed = false;
 
   /** `source`: the thread's code; `name`: for the error when it exits. */
   constructor(
@@ -82,6 +83,7 @@ export class WorkerCalls<R extends WorkerReply> {
    * A caller that numbers its own requests (`expect` + `post`) must not use this too.
    */
   request(message: object): Promise<R> {
+    if (this.closed) return Promise.reject(new Error(`${this.name} is closed`));
     const id = this.nextId++;
     const reply = this.expect(id);
     this.post({ ...message, id });
@@ -93,8 +95,9 @@ export class WorkerCalls<R extends WorkerReply> {
     this.worker.postMessage(message);
   }
 
-  /** Stop the thread (a request still waiting then rejects). */
+  /** Stop the thread (a request still waiting then rejects, and `request`s after it too). */
   async terminate(): Promise<void> {
+    this.closed = true;
     await this.thread?.terminate();
   }
 }

@@ -100,12 +100,6 @@ export async function writeInPieces(fh: FileHandle, buf: Buffer, len: number, po
 export class PieceWriter {
   private readonly calls = new WorkerCalls<Reply>(WORKER, 'the copy writer thread', fastWorkerData());
   private nextFile = 0;
-  private closed = false;
-
-  private call(m: { type: string; file: number } & Record<string, unknown>): Promise<Reply> {
-    if (this.closed) return Promise.reject(new Error('the copy writer is closed'));
-    return this.calls.request(m);
-  }
 
   /**
    * Write a file through the worker, from buffers in shared memory (see `isShared`), to the open
@@ -120,15 +114,14 @@ export class PieceWriter {
         if (!isShared(buf)) throw new TypeError('PieceWriter needs a buffer in shared memory');
         const { buffer, byteOffset } = buf;
         const m = { type: 'write', file, fd, memory: buffer, offset: byteOffset, len, pos, hash };
-        await this.call({ ...m, piece: WRITE_PIECE_BYTES });
+        await this.calls.request({ ...m, piece: WRITE_PIECE_BYTES });
       },
-      digest: async () => (await this.call({ type: 'digest', file })).digest ?? '',
+      digest: async () => (await this.calls.request({ type: 'digest', file })).digest ?? '',
     };
   }
 
   /** Stop the worker. Call after every write settled (a write still pending then rejects). */
   async close(): Promise<void> {
-    this.closed = true;
     await this.calls.terminate();
   }
 }
