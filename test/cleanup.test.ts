@@ -2,12 +2,13 @@
  * Freeing instrument disks: move-after-backup, and the remover that deletes an instrument copy only
  * after re-verifying it and the backup (real files, real PostgreSQL).
  */
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backupLocation } from '../src/backup/backup-task.ts';
-import { runRemover } from '../src/cleanup/remove.ts';
+import { DELETING_MARK, type Place, placeOf, runRemover } from '../src/cleanup/remove.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { sluice } from './helpers/cli.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
@@ -33,6 +34,46 @@ instruments:
     acquisition: { stable_window_seconds: 0.5 }
     cleanup: { enabled: true }
 `;
+
+/** `config({})` plus a Bruker instrument `tims1` with cleanup. */
+const withBruker = (root: string) => `${config({})(root)}  tims1:
+    type: bruker
+    watch: ${root}/tims1
+    scan_interval_seconds: 0.2
+    acquisition: { stable_window_seconds: 0.5 }
+    cleanup: { enabled: true }
+`;
+
+/**
+ * Leave `id` as a remover killed at one of its steps would: `marked` (recorded `removing`, nothing
+ * moved), `moved` (in its hidden folder, not yet verified) or `deleting` (verified, the mark written).
+ */
+async function cutShort(pl: Pipeline, id: string, step: 'marked' | 'moved' | 'deleting'): Promise<Place> {
+  const f = (await pl.file(id))!;
+  const place = placeOf(f, path.dirname(f.current_path!));
+  await pl.db.exec(`update files set instrument_copy = 'removing', current_path = $2 where id = $1`, [
+    id,
+    place.quarantined,
+  ]);
+  if (step === 'marked') return place;
+  await mkdir(place.dir);
+  await rename(place.original, place.quarantined);
+  if (step === 'deleting') await writeFile(path.join(place.dir, DELETING_MARK), `${id}\n`);
+  return place;
+}
+
+/** The id of the newest record of `name` other than the plain one (a collision record). */
+async function waitForRecord(pl: Pipeline, name: string): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const row = await pl.db.maybeOne<{ id: string }>(
+      `select id from files where name = $1 and id <> $1 order by created_at desc limit 1`,
+      [name],
+    );
+    if (row) return row.id;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no new record of ${name}`);
+}
 
 async function backedUp(pl: Pipeline, names: string[]) {
   for (const n of names) await writeFile(path.join(pl.root, 'astral1', n), `content of ${n}`);
@@ -130,15 +171,7 @@ describe('cleanup', () => {
   });
 
   it('finishes a removal that was cut short; scans leave the remnant alone meanwhile', async () => {
-    p = await createPipeline(
-      (root) => `${config({})(root)}  tims1:
-    type: bruker
-    watch: ${root}/tims1
-    scan_interval_seconds: 0.2
-    acquisition: { stable_window_seconds: 0.5 }
-    cleanup: { enabled: true }
-`,
-    );
+    p = await createPipeline(withBruker);
     const parts = ['analysis.tdf_bin', 'analysis.tdf', 'a.bin', 'b.bin', 'c.bin', 'd.bin'];
     for (const run of ['run1.d', 'run2.d']) {
       await mkdir(path.join(p.root, 'tims1', run), { recursive: true });
@@ -147,10 +180,12 @@ describe('cleanup', () => {
     await p.start();
     for (const run of ['run1.d', 'run2.d']) await p.waitStatus(run, 'done_not_processed');
     await p.stop();
-    // the remover had verified both copies, marked them and deleted half of each folder when it was killed
-    await p.db.exec(`update files set instrument_copy = 'removing' where id in ('run1.d', 'run2.d')`);
-    for (const run of ['run1.d', 'run2.d'])
-      for (const f of parts.slice(0, 3)) await rm(path.join(p.root, 'tims1', run, f));
+    // the remover had moved both into their hidden folders, verified them, begun deleting (the mark)
+    // and deleted half of each folder when it was killed
+    for (const run of ['run1.d', 'run2.d']) {
+      const place = await cutShort(p, run, 'deleting');
+      for (const f of parts.slice(0, 3)) await rm(path.join(place.quarantined, f));
+    }
     // and run2.d's backup has gone bad since
     const bad = path.join(backupLocation(p.config, (await p.file('run2.d'))!), 'd.bin');
     await chmod(bad, 0o644);
@@ -167,7 +202,9 @@ describe('cleanup', () => {
 
     const r = await runRemover(p.db, { config: p.config, vars: p.vars }, 'tims1', silentLogger);
     expect(r.removed).toEqual(['run1.d']);
-    expect(existsSync(path.join(p.root, 'tims1', 'run1.d'))).toBe(false);
+    expect(await readdir(path.join(p.root, 'tims1'))).toEqual([
+      expect.stringMatching(/^\.sluice-removing-/), // run2.d's, below
+    ]);
     expect(await p.file('run1.d')).toMatchObject({ instrument_copy: 'purged', current_path: null });
     expect((await p.timeline('run1.d')).join('\n')).toMatch(
       /finished removing the instrument copy .* cut short earlier/,
@@ -176,11 +213,139 @@ describe('cleanup', () => {
 
     // a backup that no longer verifies stops it: what is left stays, and the timeline says so
     expect(r.refused.map((x) => x.id)).toEqual(['run2.d']);
-    expect((await readdir(path.join(p.root, 'tims1', 'run2.d'))).sort()).toEqual(parts.slice(3).sort());
-    expect(await p.file('run2.d')).toMatchObject({ instrument_copy: 'removing' });
+    const run2 = placeOf((await p.file('run2.d'))!, path.join(p.root, 'tims1'));
+    expect((await readdir(run2.quarantined)).sort()).toEqual(parts.slice(3).sort());
+    expect(await p.file('run2.d')).toMatchObject({
+      instrument_copy: 'removing',
+      current_path: run2.quarantined,
+    });
     expect((await p.timeline('run2.d')).join('\n')).toMatch(
-      /cut short, and the backup .* no longer verifies/,
+      /cut short, and the backup .* no longer verifies: .*What is left of the instrument copy is kept in \S+\.sluice-removing-/,
     );
+  });
+
+  it('never deletes new data written under the name of a removal that was cut short', async () => {
+    p = await createPipeline(config({}));
+    await backedUp(p, ['x.raw', 'y.raw', 'z.raw']);
+    const dir = path.join(p.root, 'astral1');
+    // x.raw: killed after its deletion (before it was recorded); y.raw: killed after it was marked
+    // `removing`, before it was moved; z.raw: killed while both copies were being verified
+    await cutShort(p, 'x.raw', 'deleting');
+    await rm(placeOf((await p.file('x.raw'))!, dir).quarantined);
+    await cutShort(p, 'y.raw', 'marked');
+    await cutShort(p, 'z.raw', 'moved');
+    // the instrument writes new acquisitions under two of those names
+    for (const n of ['x.raw', 'y.raw']) await writeFile(path.join(dir, n), `NEW acquisition ${n}`);
+
+    // scans leave the names alone while the removals are unfinished
+    await p.start();
+    await new Promise((r) => setTimeout(r, 1500));
+    await p.stop();
+    expect((await p.db.query(`select id from files`)).length).toBe(3);
+
+    const r = await runRemover(p.db, { config: p.config, vars: p.vars }, 'astral1', silentLogger);
+    expect(r.removed.sort()).toEqual(['x.raw', 'z.raw']);
+    expect(await p.file('x.raw')).toMatchObject({ instrument_copy: 'purged' });
+    expect(await p.file('z.raw')).toMatchObject({ instrument_copy: 'purged' });
+    expect((await p.timeline('z.raw')).join('\n')).toMatch(/finished removing .* cut short earlier/);
+    // y.raw's name holds other data now: refused by size, without being moved, and back to `present`
+    expect(r.refused.map((x) => x.id)).toEqual(['y.raw']);
+    expect(await p.file('y.raw')).toMatchObject({
+      instrument_copy: 'present',
+      current_path: path.join(dir, 'y.raw'),
+    });
+    expect((await p.timeline('y.raw')).join('\n')).toMatch(/not removed: the instrument copy differs/);
+    for (const n of ['x.raw', 'y.raw'])
+      expect(await readFile(path.join(dir, n), 'utf8')).toBe(`NEW acquisition ${n}`);
+    expect((await readdir(dir)).sort()).toEqual(['x.raw', 'y.raw']); // no hidden folder left
+
+    // and the scan records the new data and backs it up
+    await p.start();
+    for (const n of ['x.raw', 'y.raw']) {
+      const id = await waitForRecord(p, n);
+      const f = await p.waitStatus(id, 'done_not_processed');
+      expect(await readFile(backupLocation(p.config, f), 'utf8')).toBe(`NEW acquisition ${n}`);
+    }
+  });
+
+  it('deletes exactly what it verified: data written into a folder by name meanwhile stays', async () => {
+    p = await createPipeline(withBruker);
+    const run = path.join(p.root, 'tims1', 'run.d');
+    await mkdir(run, { recursive: true });
+    await writeFile(path.join(run, 'analysis.tdf_bin'), Buffer.alloc(96 * 1024 ** 2, 7));
+    await writeFile(path.join(run, 'analysis.tdf'), 'meta');
+    await p.start();
+    await p.waitStatus('run.d', 'done_not_processed', 60_000);
+    await p.stop();
+    const place = placeOf((await p.file('run.d'))!, path.join(p.root, 'tims1'));
+    // Software that writes results into the folder by its name, as soon as the remover took it away
+    // for verification: it finds no folder there, makes a new one, and writes.
+    let late = false;
+    const timer = setInterval(() => {
+      if (late || !existsSync(place.quarantined)) return; // moved away: the name is free
+      late = true;
+      mkdirSync(run);
+      writeFileSync(path.join(run, 'late-result.csv'), 'written while the remover verified');
+    }, 1);
+    const r = await runRemover(p.db, { config: p.config, vars: p.vars }, 'tims1', silentLogger);
+    clearInterval(timer);
+    expect(late).toBe(true);
+    expect(r.removed).toEqual(['run.d']);
+    expect(await readdir(run)).toEqual(['late-result.csv']);
+    expect(existsSync(place.dir)).toBe(false);
+  });
+
+  it('records a deletion the file system refuses on the file, and goes on with the others', async () => {
+    p = await createPipeline(config({}));
+    await backedUp(p, ['r1.raw', 'r2.raw']);
+    const r1 = path.join(p.root, 'astral1', 'r1.raw');
+    // the oldest: the first candidate
+    await p.db.exec(`update files set mtime = mtime - interval '1 minute' where id = 'r1.raw'`);
+    // immutable: rename and unlink fail with EPERM, as on a share the remover may not change
+    execFileSync('chattr', ['+i', r1]);
+    try {
+      const r = await runRemover(p.db, { config: p.config, vars: p.vars }, 'astral1', silentLogger);
+      expect(r.removed).toEqual(['r2.raw']);
+      expect(r.refused.map((x) => x.id)).toEqual(['r1.raw']);
+      expect(await p.file('r1.raw')).toMatchObject({ instrument_copy: 'present', current_path: r1 });
+      expect((await p.timeline('r1.raw')).join('\n')).toMatch(
+        /not removed from the instrument: EPERM.* — the remover needs write access to the instrument folder/,
+      );
+      expect(await readdir(path.join(p.root, 'astral1'))).toEqual(['r1.raw']);
+    } finally {
+      execFileSync('chattr', ['-i', r1]);
+    }
+    const again = await runRemover(p.db, { config: p.config, vars: p.vars }, 'astral1', silentLogger);
+    expect(again.removed).toEqual(['r1.raw']);
+  });
+
+  it('keeps a copy that fails verification in its hidden folder when new data took its name', async () => {
+    p = await createPipeline(config({}));
+    await backedUp(p, ['w.raw']);
+    const dir = path.join(p.root, 'astral1');
+    const place = await cutShort(p, 'w.raw', 'moved');
+    await writeFile(path.join(dir, 'w.raw'), 'NEW acquisition w.raw');
+    const dest = backupLocation(p.config, (await p.file('w.raw'))!);
+    await chmod(dest, 0o644);
+    await writeFile(dest, 'content of w.rax'); // and the backup has gone bad
+
+    const r = await runRemover(p.db, { config: p.config, vars: p.vars }, 'astral1', silentLogger);
+    expect(r.refused.map((x) => x.id)).toEqual(['w.raw']);
+    expect(await readFile(place.quarantined, 'utf8')).toBe('content of w.raw');
+    expect(await readFile(path.join(dir, 'w.raw'), 'utf8')).toBe('NEW acquisition w.raw');
+    expect(await p.file('w.raw')).toMatchObject({
+      instrument_copy: 'present',
+      current_path: place.quarantined,
+    });
+    expect((await p.timeline('w.raw')).join('\n')).toMatch(
+      /kept in \S+\.sluice-removing-\w+: \S+w\.raw now holds other data/,
+    );
+    // the retry the timeline suggests backs up the kept copy, from where it is
+    const { retryFile } = await import('../src/files/actions.ts');
+    expect(await retryFile(p.db, p.config, 'w.raw', 'test')).toBe('acquired');
+    await p.start();
+    await p.waitStatus('w.raw', 'done_not_processed');
+    expect(await readFile(dest, 'utf8')).toBe('content of w.raw');
   });
 
   it('is disabled outside production unless allowed', async () => {

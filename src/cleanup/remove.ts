@@ -9,16 +9,26 @@
  * and always on a fallback instance (`instance.mode: fallback`, src/core/instance.ts).
  * With the variable `cleanup_dry_run` (default true) it only records what it would delete.
  *
- * Crash points: a kill during verification leaves everything in place. Before deleting, the file is
- * marked `removing` (both copies verified); a kill during the deletion leaves a partly deleted
- * instrument copy in that state, which the next pass finishes once the backup verifies again
- * (`finishUnfinished`), and which scans leave alone (it is not a new acquisition).
+ * Before it verifies and deletes an instrument copy, the remover moves it into a hidden folder next to
+ * it (`Place`): what it deletes is exactly what it verified there, and nothing that writes by name (the
+ * instrument re-using the name, software adding results to a `.d` folder) can reach it meanwhile.
+ * A copy whose sizes differ in place is refused without being moved. A read-only share or missing
+ * permissions are recorded on the file; they stop the pass when they repeat.
+ *
+ * Crash points (`removeCopy`): the file is marked `removing` with its hidden path before anything is
+ * moved; the next pass takes it up where it stopped (`finishUnfinished`), and scans leave the name
+ * alone meanwhile. A kill before the deletion began leaves a copy that is verified again (and moved
+ * back if it does not verify); after it began (the hidden folder holds a mark), the deletion is
+ * finished once the backup verifies again.
  */
-import { rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, rename, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sourceSpec } from '../backup/backup-task.ts';
+import { errnoCode, exists, fsyncDir, isMissing, removeTree } from '../backup/fsutil.ts';
 import { sourceRoot } from '../backup/manifest.ts';
-import { verifyCopy } from '../backup/verify.ts';
+import { commitDir, commitFile, DestinationExists } from '../backup/temp.ts';
+import { type VerifyResult, verifyCopy } from '../backup/verify.ts';
 import type { Config, InstrumentConfig } from '../core/config/index.ts';
 import type { Db } from '../core/db/db.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
@@ -28,6 +38,7 @@ import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { BACKED_UP, note } from '../files/lifecycle.ts';
 import type { FileRow } from '../files/repo.ts';
+import { BACKUP_FOLDER } from '../intake/instrument-types.ts';
 import { freeSpace } from '../intake/scan.ts';
 
 const ACTOR = 'remover';
@@ -115,7 +126,7 @@ export async function runRemover(
     };
   }
   report.enabled = true;
-  await finishUnfinished(db, id, report, log, { dryRun, signal: opts.signal });
+  await finishUnfinished(db, inst, id, report, log, { dryRun, signal: opts.signal });
   const minFreeGb = inst.cleanup.min_free_space_gb ?? (await deps.vars.get('min_free_space_gb'));
   const minAgeDays = inst.cleanup.min_file_age_days ?? (await deps.vars.get('min_file_age_days'));
   let free = (await freeSpace(inst.watch)).freeBytes;
@@ -134,8 +145,11 @@ export async function runRemover(
      order by f.mtime asc, f.id limit 500`,
     [id, BACKED_UP, minAgeDays],
   );
+  let permissionFailures = 0;
+  const handled = new Set([...report.removed, ...report.refused.map((x) => x.id)]); // finishUnfinished
   for (const [index, f] of candidates.entries()) {
     if ((free >= minFreeGb * GB && !opts.force) || opts.signal?.aborted) break;
+    if (handled.has(f.id)) continue;
     opts.onCandidate?.({
       id: f.id,
       bytes: Number(f.size_bytes),
@@ -143,49 +157,289 @@ export async function runRemover(
       index,
       count: candidates.length,
     });
-    const original = sourceRoot(sourceSpec(f));
-    const [orig, backup] = await Promise.all([
-      verifyCopy(original, f.kind, f.manifest!, { signal: opts.signal }),
-      verifyCopy(f.copy_location, f.kind, f.copy_manifest!, { signal: opts.signal }),
-    ]);
-    if (!backup.ok) {
-      await refuseBadBackup(db, f, backup.problems, report, log, {
-        log: 'backup copy does not match its recorded hashes; instrument copy kept',
-        note: `the backup at ${f.copy_location} no longer matches the hashes recorded when it was verified: ${backup.problems.slice(0, 3).join('; ')}. The instrument copy is kept; back it up again with \`sluice files retry ${f.id}\``,
-      });
-      continue;
-    }
-    if (!orig.ok) {
-      report.refused.push({ id: f.id, problems: orig.problems });
-      await db.tx((tx) =>
-        note(
-          tx,
-          f.id,
-          ACTOR,
-          `not removed: the instrument copy differs from the backed-up content: ${orig.problems.slice(0, 3).join('; ')}`,
-          { problems: orig.problems },
-        ),
-      );
-      continue;
-    }
+    const here = sourceRoot(sourceSpec(f));
     if (dryRun) {
-      report.wouldRemove.push(f.id);
-      free += Number(f.size_bytes);
+      const [orig, backup] = await Promise.all([
+        verifyCopy(here, f.kind, f.manifest!, { signal: opts.signal }),
+        verifyCopy(f.copy_location, f.kind, f.copy_manifest!, { signal: opts.signal }),
+      ]);
+      if (!backup.ok) await refuseBadBackup(db, f, backup.problems, report, log, badBackupText(f));
+      else if (!orig.ok) await refuseDiffering(db, f, orig.problems, report);
+      else {
+        report.wouldRemove.push(f.id);
+        free += Number(f.size_bytes);
+      }
       continue;
     }
-    // recorded first: a deletion cut short is finished by the next pass (finishUnfinished)
-    await db.exec(`update files set instrument_copy = 'removing', updated_at = now() where id = $1`, [f.id]);
-    await purge(
-      db,
-      f,
-      `removed from the instrument (${f.current_path}) after re-verifying it and the backup at ${f.copy_location}`,
-    );
-    free = (await freeSpace(inst.watch)).freeBytes;
-    report.removed.push(f.id);
-    log.info({ fileId: f.id, path: f.current_path }, 'removed instrument copy');
+    try {
+      if (await removeCopy(db, f, placeOf(f, inst.watch), report, log, opts.signal)) {
+        free = (await freeSpace(inst.watch)).freeBytes;
+      }
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      const stop = await failed(db, f, err, report, log);
+      if (stop === 'read-only' || (stop === 'permission' && ++permissionFailures >= 3)) {
+        report.reason = `stopped: the instrument folder ${inst.watch} refuses changes (${errnoCode(err) ?? 'error'}); the remover needs write access there`;
+        break;
+      }
+    }
   }
   report.freeAfter = free;
   return report;
+}
+
+/**
+ * Where an instrument copy is while the remover works on it. Before it verifies and deletes a copy,
+ * the remover moves it into a hidden folder next to it (`.sluice-removing-<hash of the id>`), out of
+ * reach of anything that writes by name: the instrument re-using the name, or software adding results
+ * to a `.d` folder. What is deleted is exactly what was verified there; new data under the old name
+ * is left alone and recorded by the scan.
+ */
+export interface Place {
+  /** Where the main entry is outside the hidden folder. */
+  original: string;
+  /** Where it is inside the hidden folder. */
+  quarantined: string;
+  /** The hidden folder. */
+  dir: string;
+  /** The names moved: the main entry and, for a file set, its companions. */
+  names: string[];
+  /** The instrument copy's state to go back to when the copy is kept. */
+  before: 'present' | 'moved';
+}
+
+export const QUARANTINE_PREFIX = '.sluice-removing-';
+/** Written into the hidden folder once both copies verified, just before the deletion begins. */
+export const DELETING_MARK = '.sluice-deleting';
+
+function quarantineDir(original: string, id: string): string {
+  const tag = createHash('sha256').update(id).digest('hex').slice(0, 16);
+  return path.join(path.dirname(original), QUARANTINE_PREFIX + tag);
+}
+
+export function placeOf(f: FileRow, watch: string): Place {
+  const cur = f.current_path!;
+  const inside = path.basename(path.dirname(cur)).startsWith(QUARANTINE_PREFIX);
+  const original = inside ? path.join(path.dirname(path.dirname(cur)), path.basename(cur)) : cur;
+  const dir = quarantineDir(original, f.id);
+  const before =
+    f.instrument_copy === 'present' || f.instrument_copy === 'moved'
+      ? f.instrument_copy
+      : path.dirname(original) === path.join(watch, BACKUP_FOLDER)
+        ? 'moved'
+        : 'present';
+  return {
+    original,
+    quarantined: path.join(dir, path.basename(original)),
+    dir,
+    names: [path.basename(original), ...(f.kind === 'files' ? f.companions : [])],
+    before,
+  };
+}
+
+type Row = FileRow & {
+  copy_location: string | null;
+  copy_manifest: FileRow['manifest'];
+  copy_id: string | null;
+};
+
+/**
+ * Remove one instrument copy (see `Place`). Returns true when it was removed, false when it was kept
+ * (a problem recorded on the file). Throws for a file-system error (see `failed`).
+ *
+ * Crash points, each picked up by the next pass (`finishUnfinished`, which calls this again):
+ * 1. `removing` is recorded first, with the hidden path: killed now, nothing moved yet.
+ * 2. The entries are renamed into the hidden folder (those already there are left).
+ * 3. Both copies are verified; a problem moves the entries back (never over new data with the
+ *    same name: what cannot go back stays in the hidden folder, recorded there).
+ * 4. The mark is written: from here on everything in the hidden folder was verified, so a pass that
+ *    finds the mark only re-verifies the backup and finishes the deletion.
+ * 5. Deleted, then recorded `purged`.
+ */
+async function removeCopy(
+  db: Db,
+  f: Row,
+  place: Place,
+  report: RemoverReport,
+  log: Logger,
+  signal: AbortSignal | undefined,
+  finishing = false,
+): Promise<boolean> {
+  const origDir = path.dirname(place.original);
+  const marked = await exists(path.join(place.dir, DELETING_MARK));
+  const moved = await Promise.all(place.names.map((n) => exists(path.join(place.dir, n))));
+  if (!marked && !moved.some(Boolean)) {
+    // Sizes first, in place: data that changed since its backup (a name re-used by a new
+    // acquisition, perhaps still being written) is refused without being moved.
+    const inPlace = sourceRoot(sourceSpec({ ...f, current_path: place.original }));
+    const sizes = await verifyCopy(inPlace, f.kind, f.manifest!, { hashes: false });
+    if (!sizes.ok) {
+      await db.exec(
+        `update files set instrument_copy = $2, current_path = $3, updated_at = now() where id = $1`,
+        [f.id, place.before, place.original],
+      );
+      await refuseDiffering(db, f, sizes.problems, report);
+      return false;
+    }
+  }
+  await db.exec(
+    `update files set instrument_copy = 'removing', current_path = $2, updated_at = now() where id = $1`,
+    [f.id, place.quarantined],
+  );
+  const backupCheck = () =>
+    f.copy_location && f.copy_manifest
+      ? verifyCopy(f.copy_location, f.kind, f.copy_manifest, { signal })
+      : Promise.resolve<VerifyResult>({ ok: false, problems: ['no verified backup copy is recorded'] });
+  if (marked) {
+    const backup = await backupCheck();
+    if (!backup.ok) {
+      await refuseBadBackup(db, f, backup.problems, report, log, {
+        log: 'an interrupted removal cannot be finished: the backup no longer verifies',
+        note: `a removal of the instrument copy was cut short, and the backup at ${f.copy_location ?? '(none)'} no longer verifies: ${backup.problems.slice(0, 3).join('; ')}. What is left of the instrument copy is kept in ${place.dir}; copy it somewhere safe and check the backup storage`,
+      });
+      return false;
+    }
+  } else {
+    try {
+      await mkdir(place.dir, { recursive: true });
+      for (const [i, n] of place.names.entries()) {
+        if (moved[i]) continue; // moved by an earlier attempt
+        await rename(path.join(origDir, n), path.join(place.dir, n)).catch((err: unknown) => {
+          if (!isMissing(err)) throw err; // a missing entry shows in the verification
+        });
+      }
+    } catch (err) {
+      await putBack(db, f, place, log).catch(() => {}); // or the next pass does
+      throw err;
+    }
+    const [orig, backup] = await Promise.all([
+      verifyCopy(sourceRoot(sourceSpec({ ...f, current_path: place.quarantined })), f.kind, f.manifest!, {
+        signal,
+      }),
+      backupCheck(),
+    ]);
+    if (!backup.ok || !orig.ok) {
+      await putBack(db, f, place, log);
+      if (!backup.ok) await refuseBadBackup(db, f, backup.problems, report, log, badBackupText(f));
+      else if (!orig.ok) await refuseDiffering(db, f, orig.problems, report);
+      return false;
+    }
+    await writeFile(path.join(place.dir, DELETING_MARK), `${f.id}\n`);
+    await fsyncDir(place.dir);
+  }
+  for (const n of place.names) await removeTree(path.join(place.dir, n));
+  await removeTree(place.dir);
+  await fsyncDir(origDir);
+  const why = finishing
+    ? `finished removing the instrument copy (${place.original}), cut short earlier, after re-verifying the backup at ${f.copy_location}`
+    : `removed from the instrument (${place.original}) after re-verifying it and the backup at ${f.copy_location}`;
+  await db.tx(async (tx) => {
+    await tx.exec(
+      `update files set instrument_copy = 'purged', current_path = null, updated_at = now() where id = $1`,
+      [f.id],
+    );
+    await note(tx, f.id, ACTOR, why, { freedBytes: Number(f.size_bytes) });
+  });
+  report.removed.push(f.id);
+  log.info(
+    { fileId: f.id, path: place.original },
+    finishing ? 'finished an interrupted removal' : 'removed instrument copy',
+  );
+  return true;
+}
+
+/**
+ * Move the entries back from the hidden folder, never over an entry that took the name meanwhile
+ * (new data): such an entry's old content stays in the hidden folder, the record points there, and
+ * the timeline says so.
+ */
+async function putBack(db: Db, f: Row, place: Place, log: Logger): Promise<void> {
+  const origDir = path.dirname(place.original);
+  let kept = false;
+  let back = false;
+  for (const n of place.names) {
+    const from = path.join(place.dir, n);
+    if (!(await exists(from))) continue;
+    back = true;
+    try {
+      if ((await lstat(from)).isDirectory()) await commitDir(from, path.join(origDir, n));
+      else await commitFile(from, path.join(origDir, n));
+    } catch (err) {
+      if (!(err instanceof DestinationExists)) throw err;
+      kept = true;
+    }
+  }
+  // rmdir, not rm: nothing but the entries was ever in the folder, and nothing is deleted here
+  if (!kept) await rmdir(place.dir).catch(() => {});
+  if (back) await fsyncDir(origDir);
+  const where = kept ? place.quarantined : place.original;
+  await db.exec(
+    `update files set instrument_copy = $2, current_path = $3, updated_at = now() where id = $1`,
+    [f.id, place.before, where],
+  );
+  if (kept) {
+    log.warn({ fileId: f.id, path: where }, 'instrument copy kept in the hidden folder: its name is taken');
+    await db.tx((tx) =>
+      note(
+        tx,
+        f.id,
+        ACTOR,
+        `kept in ${place.dir}: ${place.original} now holds other data (recorded by the scan as a new file), so this copy was not moved back`,
+        { path: where },
+      ),
+    );
+  }
+}
+
+/**
+ * A file-system error while moving or deleting: recorded on the file (the copy stays where it is, the
+ * next pass tries again). Returns what kind of error it was: a read-only file system or missing
+ * permissions stop the pass when they repeat.
+ */
+async function failed(
+  db: Db,
+  f: Row,
+  err: unknown,
+  report: RemoverReport,
+  log: Logger,
+): Promise<'read-only' | 'permission' | 'other'> {
+  const code = errnoCode(err);
+  const kind =
+    code === 'EROFS' ? 'read-only' : code === 'EACCES' || code === 'EPERM' ? 'permission' : 'other';
+  const message = err instanceof Error ? err.message : String(err);
+  const hint =
+    kind === 'other'
+      ? 'the next remover pass tries again'
+      : 'the remover needs write access to the instrument folder (a read-only share cannot be cleaned up): give the Sluice user write access, or set cleanup.enabled: false for this instrument';
+  report.refused.push({ id: f.id, problems: [message] });
+  log.error({ fileId: f.id, err: message }, 'instrument copy not removed');
+  await db.tx((tx) =>
+    note(tx, f.id, ACTOR, `not removed from the instrument: ${message} — ${hint}`, {
+      code: code ?? 'unknown',
+    }),
+  );
+  return kind;
+}
+
+function badBackupText(f: Candidate | Row): { log: string; note: string } {
+  return {
+    log: 'backup copy does not match its recorded hashes; instrument copy kept',
+    note: `the backup at ${f.copy_location} no longer matches the hashes recorded when it was verified: %PROBLEMS%. The instrument copy is kept; back it up again with \`sluice files retry ${f.id}\``,
+  };
+}
+
+/** An instrument copy that is not what was backed up: kept, and the timeline says why. */
+async function refuseDiffering(db: Db, f: Row, problems: string[], report: RemoverReport): Promise<void> {
+  report.refused.push({ id: f.id, problems });
+  await db.tx((tx) =>
+    note(
+      tx,
+      f.id,
+      ACTOR,
+      `not removed: the instrument copy differs from the backed-up content: ${problems.slice(0, 3).join('; ')}`,
+      { problems },
+    ),
+  );
 }
 
 /** A backup that no longer verifies: the file is refused, its copy marked `corrupt`, and both logged. */
@@ -201,38 +455,26 @@ async function refuseBadBackup(
   log.error({ fileId: f.id, problems }, text.log);
   await db.tx(async (tx) => {
     if (f.copy_id) await tx.exec(`update copies set state = 'corrupt' where id = $1`, [f.copy_id]);
-    await note(tx, f.id, ACTOR, text.note, { problems });
-  });
-}
-
-/** Delete the instrument copy and record it `purged`, with `why` on the file's timeline. */
-async function purge(db: Db, f: FileRow, why: string): Promise<void> {
-  for (const p of entries(f)) await rm(p, { recursive: true, force: true });
-  await db.tx(async (tx) => {
-    await tx.exec(
-      `update files set instrument_copy = 'purged', current_path = null, updated_at = now() where id = $1`,
-      [f.id],
-    );
-    await note(tx, f.id, ACTOR, why, { freedBytes: Number(f.size_bytes) });
+    await note(tx, f.id, ACTOR, text.note.replace('%PROBLEMS%', problems.slice(0, 3).join('; ')), {
+      problems,
+    });
   });
 }
 
 /**
- * Deletions cut short (instrument copy `removing`): both copies were verified before the deletion
- * began, so what is left of the instrument copy is removed once the backup verifies again. Its
- * remnant is not compared with anything: it is partly deleted by design. A backup that no longer
- * verifies stops it, loudly: part of the instrument copy is gone already.
+ * Removals cut short (instrument copy `removing`): `removeCopy` again, which takes each up where it
+ * stopped. A copy that does not verify (any more) is moved back and kept; one whose deletion had begun
+ * is finished once the backup verifies again, and kept (loudly) when it does not.
  */
 async function finishUnfinished(
   db: Db,
+  inst: InstrumentConfig,
   id: string,
   report: RemoverReport,
   log: Logger,
   opts: { dryRun: boolean; signal?: AbortSignal },
 ): Promise<void> {
-  const rows = await db.query<
-    FileRow & { copy_location: string | null; copy_manifest: FileRow['manifest']; copy_id: string | null }
-  >(
+  const rows = await db.query<Row>(
     `select f.*, c.location as copy_location, c.manifest as copy_manifest, c.id as copy_id
      from files f left join copies c on c.file_id = f.id and c.target = 'backup' and c.state = 'verified'
      where f.instrument_id = $1 and f.instrument_copy = 'removing' and f.current_path is not null
@@ -245,31 +487,13 @@ async function finishUnfinished(
       report.wouldRemove.push(f.id);
       continue;
     }
-    const backup =
-      f.copy_location && f.copy_manifest
-        ? await verifyCopy(f.copy_location, f.kind, f.copy_manifest, { signal: opts.signal })
-        : { ok: false, problems: ['no verified backup copy is recorded'] };
-    if (!backup.ok) {
-      await refuseBadBackup(db, f, backup.problems, report, log, {
-        log: 'an interrupted removal cannot be finished: the backup no longer verifies',
-        note: `a removal of the instrument copy was cut short, and the backup at ${f.copy_location ?? '(none)'} no longer verifies: ${backup.problems.slice(0, 3).join('; ')}. What is left at ${f.current_path} is kept; copy it somewhere safe and check the backup storage`,
-      });
-      continue;
+    try {
+      await removeCopy(db, f, placeOf(f, inst.watch), report, log, opts.signal, true);
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      await failed(db, f, err, report, log);
     }
-    await purge(
-      db,
-      f,
-      `finished removing the instrument copy (${f.current_path}), cut short earlier, after re-verifying the backup at ${f.copy_location}`,
-    );
-    report.removed.push(f.id);
-    log.info({ fileId: f.id, path: f.current_path }, 'finished an interrupted removal');
   }
-}
-
-function entries(f: FileRow): string[] {
-  if (f.kind !== 'files') return [f.current_path!];
-  const dir = path.dirname(f.current_path!);
-  return [f.current_path!, ...f.companions.map((c) => path.join(dir, c))];
 }
 
 export function removerHandler(deps: RemoverDeps): TaskHandlerDef {
