@@ -222,6 +222,11 @@ describe('cleanup', () => {
     expect((await p.timeline('run2.d')).join('\n')).toMatch(
       /cut short, and the backup .* no longer verifies: .*What is left of the instrument copy is kept in \S+\.sluice-removing-/,
     );
+    // and a retry would back up the incomplete remnant as if it were the whole acquisition: refused
+    const { retryFile } = await import('../src/files/actions.ts');
+    await expect(retryFile(p.db, p.config, 'run2.d', 'test')).rejects.toThrow(
+      /the removal of its instrument copy had begun: what is left at \S+ is incomplete/,
+    );
   });
 
   it('never deletes new data written under the name of a removal that was cut short', async () => {

@@ -368,9 +368,23 @@ describe('intake and backup', () => {
     expect(d.status_reason).toMatch(/existing backup at .*diff\.raw differs from the source/);
     expect(d.status_reason).toMatch(/accept-overwrite/);
     expect(await readFile(diffDest, 'utf8')).toBe('the fake data'); // never overwritten silently
+    // The database fails once, after the new copy was committed (a connection lost, a worker killed
+    // before it recorded its work): the retry finds the good new copy, and must not move it aside too.
+    await p.db.exec(`
+      create sequence test_fail_once;
+      create function test_fail_copy() returns trigger language plpgsql as $$
+      begin
+        if new.file_id = 'diff.raw' and nextval('test_fail_once') = 1 then
+          raise exception 'simulated database failure';
+        end if;
+        return new;
+      end $$;
+      create trigger test_fail_copy before insert on copies for each row execute function test_fail_copy();`);
     const { acceptOverwrite } = await import('../src/files/actions.ts');
     await acceptOverwrite(p.db, p.config, 'diff.raw', 'test');
-    await p.waitStatus('diff.raw', 'done_not_processed');
+    await p.waitStatus('diff.raw', 'done_not_processed', 60_000);
+    expect((await p.timeline('diff.raw')).join('\n')).toMatch(/simulated database failure/);
+    expect((await copiesOf(p.db, 'diff.raw')).at(-1)!.associated).toBe(true);
     expect(await readFile(diffDest, 'utf8')).toBe('the real data');
     const kept = (await readdir(path.dirname(diffDest))).filter((n) => n.startsWith('diff.raw.replaced-'));
     expect(kept).toHaveLength(1);

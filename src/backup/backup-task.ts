@@ -144,6 +144,10 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
               `update copies set state = 'replaced' where file_id = $1 and target = 'backup' and state = 'verified'`,
               [file.id],
             );
+            // a later attempt of this task finds the new copy at dest, and associates it
+            await tx.exec(`update tasks set payload = payload || '{"movedAside": true}' where id = $1`, [
+              ctx.task.id,
+            ]);
             await note(
               tx,
               file.id,

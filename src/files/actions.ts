@@ -2,6 +2,7 @@
  * Operator actions on a file: retry, ignore, accept an overwrite of a differing backup. Shared by
  * the CLI and the API; each is one transaction with an event naming the operator.
  */
+import path from 'node:path';
 import { afterBackup } from '../backup/backup-task.ts';
 import type { Config } from '../core/config/index.ts';
 import type { Db } from '../core/db/db.ts';
@@ -43,6 +44,14 @@ export async function retryFile(db: Db, config: Config, id: string, actor: strin
       throw new UsageError(
         `file ${id} belongs to instrument ${f.instrument_id}, which is no longer in the config`,
       );
+    if (f.instrument_copy === 'removing') {
+      // The deletion had begun (everything verified then) when the backup went bad: the instrument
+      // copy is incomplete, and a copy of it would be recorded as a complete backup.
+      throw new UsageError(
+        `file ${id} has no verified backup, and the removal of its instrument copy had begun: what is left at ${path.dirname(f.current_path ?? '')} is incomplete, so backing it up again would record an incomplete backup`,
+        'keep what is left and the damaged backup (see `sluice files show` for both paths); recover the missing files from another copy (an archive), then put the complete data back in the watch folder as new data',
+      );
+    }
     if (f.instrument_copy === 'purged' || f.instrument_copy === 'missing') {
       throw new UsageError(
         `file ${id} has no verified backup and its instrument copy is ${f.instrument_copy}: there is nothing to back up`,
