@@ -146,6 +146,10 @@ describe('cleanup', () => {
       `select state from copies where file_id = 'c.raw' order by id`,
     );
     expect(states.map((c) => c.state)).toEqual(['corrupt', 'verified']);
+    // a repaired backup does not run the finished processing again
+    expect((await p.timeline('c.raw')).join('\n')).toMatch(
+      /backed_up→done_not_processed: the backup is whole again; processing had finished before and is not run again/,
+    );
   });
 
   it('does not delete an instrument copy that changed since its backup', async () => {

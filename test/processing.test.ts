@@ -147,15 +147,15 @@ describe('processing with the local executor', () => {
     await p.start();
     const raised = await p.waitStatus('prj_exists.raw', 'error', 60_000);
     expect(raised.status_reason).toMatch(/output folder .* already exists/);
-    expect(raised.status_reason).toMatch(/output_exists_mode/);
+    expect(raised.status_reason).toMatch(/sluice files retry ID --output-exists overwrite/);
     await p.vars.set('output_exists_mode', 'add', 'test');
     await retryFile(p.db, p.config, 'prj_exists.raw', 'test');
     await p.waitStatus('prj_exists.raw', ['done', 'processing_failed', 'error'], 60_000);
     const jobs = await jobsOf(p.db, 'prj_exists.raw');
     expect(jobs.at(-1)!.output_dir).toBe(`${out}_2`);
     expect(existsSync(path.join(out, 'old-result.txt'))).toBe(true);
-    await p.vars.set('output_exists_mode', 'overwrite', 'test');
-    await retryFile(p.db, p.config, 'prj_exists.raw', 'test');
+    // a retry's own mode wins over the variable (still `add`)
+    await retryFile(p.db, p.config, 'prj_exists.raw', 'test', { outputExists: 'overwrite' });
     await waitFor(
       'third job final',
       async () =>
@@ -167,6 +167,9 @@ describe('processing with the local executor', () => {
     const aside = (await readdir(parent)).filter((n) => n.startsWith('qc-v1.overwritten-'));
     expect(aside).toHaveLength(1);
     expect(existsSync(path.join(parent, aside[0]!, 'old-result.txt'))).toBe(true);
+    expect((await p.timeline('prj_exists.raw')).join('\n')).toMatch(
+      /moved aside to \S+qc-v1\.overwritten-\S+ \(--output-exists overwrite on retry\)/,
+    );
   });
 
   it('output_exists_mode associate attaches the job recorded in the existing output instead of running again', async () => {

@@ -12,11 +12,12 @@ import type { Config, InstrumentConfig } from '../core/config/index.ts';
 import type { Tx } from '../core/db/db.ts';
 import { errorMessage, SluiceError } from '../core/errors.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
+import type { OutputExistsMode } from '../core/variables.ts';
 import { enqueue } from '../engine/enqueue.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
-import { note, transition } from '../files/lifecycle.ts';
+import { type FileStatus, note, transition } from '../files/lifecycle.ts';
 import { type FileRow, getFile } from '../files/repo.ts';
-import { planProcessing } from '../process/jobs.ts';
+import { type PlanOptions, planProcessing } from '../process/jobs.ts';
 import { copyVerified } from './copy.ts';
 import { earlierTwin } from './duplicate.ts';
 import type { SourceSpec } from './manifest.ts';
@@ -62,14 +63,27 @@ export function sourceSpec(
   return { kind: 'files', dir: path.dirname(p), names: [path.basename(p), ...file.companions] };
 }
 
-/** What follows a verified backup: processing (or done_not_processed), and the optional move. */
+/**
+ * What follows a verified backup: processing (or done_not_processed), and the optional move. With
+ * `keepStatus` (a backup repaired after its processing had finished) the file goes back to that
+ * status and is not processed again.
+ */
 export async function afterBackup(
   tx: Tx,
   file: FileRow,
   inst: InstrumentConfig | undefined,
   config: Config,
+  opts: PlanOptions & { keepStatus?: FileStatus } = {},
 ): Promise<void> {
-  await planProcessing(tx, config, file, ACTOR);
+  if (opts.keepStatus) {
+    await transition(tx, file.id, opts.keepStatus, {
+      actor: ACTOR,
+      from: ['backed_up'],
+      reason: `the backup is whole again; processing had finished before and is not run again (\`sluice files retry ${file.id}\` runs it)`,
+    });
+  } else {
+    await planProcessing(tx, config, file, ACTOR, opts);
+  }
   if (inst?.move_after_backup && file.instrument_copy === 'present' && isFallback(config)) {
     await note(tx, file.id, ACTOR, `not moved to the instrument's Backup folder: ${FALLBACK_KEEPS_DATA}`);
   } else if (inst?.move_after_backup && file.instrument_copy === 'present') {
@@ -206,7 +220,11 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
           data: { location: dest },
         });
         const updated = await tx.one<FileRow>('select * from files where id = $1', [file.id]);
-        await afterBackup(tx, updated, inst, deps.config);
+        const { keepStatus, outputExists } = ctx.task.payload as {
+          keepStatus?: FileStatus;
+          outputExists?: OutputExistsMode;
+        };
+        await afterBackup(tx, updated, inst, deps.config, { keepStatus, outputExists });
       });
       log.info(
         { dest, bytes: result.bytes, seconds: result.seconds, associated: result.associated },

@@ -9,6 +9,11 @@ import { z } from 'zod';
 import { describeFound } from './config/describe.ts';
 import { DEFAULT_MESSAGE, expectedOf } from './config/issues.ts';
 import type { Queryable } from './db/db.ts';
+
+/** What processing does with an existing output folder (variable `output_exists_mode`, retry option). */
+export const OUTPUT_EXISTS_MODES = ['raise', 'overwrite', 'associate', 'add'] as const;
+export type OutputExistsMode = (typeof OUTPUT_EXISTS_MODES)[number];
+
 import { UsageError } from './errors.ts';
 
 export interface VariableDef<T = unknown> {
@@ -26,8 +31,8 @@ export const variableDefs = {
   output_exists_mode: def(
     'output_exists_mode',
     'What processing does when the output folder already exists: raise, overwrite, associate, add.',
-    z.enum(['raise', 'overwrite', 'associate', 'add']),
-    'raise' as 'raise' | 'overwrite' | 'associate' | 'add',
+    z.enum(OUTPUT_EXISTS_MODES),
+    'raise' as OutputExistsMode,
   ),
   min_free_space_gb: def(
     'min_free_space_gb',

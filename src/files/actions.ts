@@ -9,7 +9,8 @@ import type { Db } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
 import { cancelTasks, enqueue } from '../engine/enqueue.ts';
 import { backupTaskFor } from '../intake/scan-task.ts';
-import { FILE_STATUSES, transition } from './lifecycle.ts';
+import type { PlanOptions } from '../process/jobs.ts';
+import { FILE_STATUSES, type FileStatus, transition } from './lifecycle.ts';
 import { type FileRow, requireFile, verifiedCopy } from './repo.ts';
 
 const RETRYABLE = FILE_STATUSES.filter(
@@ -21,7 +22,21 @@ const RETRYABLE = FILE_STATUSES.filter(
  * again; any other file is declared acquired by the operator and backed up (an identical backup
  * already in place is associated, not copied again).
  */
-export async function retryFile(db: Db, config: Config, id: string, actor: string): Promise<string> {
+/** Statuses after processing finished: a backup repaired then goes back to it (`keepStatus`). */
+const PROCESSED: FileStatus[] = ['done', 'done_not_processed', 'processing_failed'];
+
+/**
+ * Run a file again: with a verified backup, its processing (`outputExists` overrides the variable
+ * `output_exists_mode` for the new jobs); otherwise its backup. A backup the remover found damaged is
+ * moved aside and made again; when processing had finished, the file goes back to that status.
+ */
+export async function retryFile(
+  db: Db,
+  config: Config,
+  id: string,
+  actor: string,
+  opts: PlanOptions = {},
+): Promise<string> {
   return db.tx(async (tx) => {
     const f = await requireFile(tx, id);
     if (!RETRYABLE.includes(f.status)) {
@@ -37,7 +52,13 @@ export async function retryFile(db: Db, config: Config, id: string, actor: strin
         from: [f.status],
         reason: `retry requested by ${actor}`,
       });
-      await afterBackup(tx, await tx.one<FileRow>('select * from files where id = $1', [id]), inst, config);
+      await afterBackup(
+        tx,
+        await tx.one<FileRow>('select * from files where id = $1', [id]),
+        inst,
+        config,
+        opts,
+      );
       return 'backed_up';
     }
     if (!inst)
@@ -74,9 +95,14 @@ export async function retryFile(db: Db, config: Config, id: string, actor: strin
         ? `retry requested by ${actor}: backing up again; the damaged backup at ${corrupt.location} is kept renamed`
         : `retry requested by ${actor}: backing up again`,
     });
+    const keepStatus = corrupt && PROCESSED.includes(f.status) ? f.status : undefined;
     await enqueue(
       tx,
-      backupTaskFor(id, inst, corrupt ? { acceptOverwrite: true, replacing: 'corrupt' } : {}),
+      backupTaskFor(id, inst, {
+        ...(corrupt ? { acceptOverwrite: true, replacing: 'corrupt' } : {}),
+        ...(keepStatus ? { keepStatus } : {}),
+        ...(opts.outputExists ? { outputExists: opts.outputExists } : {}),
+      }),
     );
     return 'acquired';
   });

@@ -8,6 +8,7 @@
  */
 import type { Config } from '../core/config/index.ts';
 import type { Queryable, Tx } from '../core/db/db.ts';
+import type { OutputExistsMode } from '../core/variables.ts';
 import { enqueue } from '../engine/enqueue.ts';
 import { transition } from '../files/lifecycle.ts';
 import type { FileRow } from '../files/repo.ts';
@@ -42,13 +43,19 @@ export interface JobRow {
 
 export const ACTIVE_STATES = ['new', 'submitting', 'PENDING', 'RUNNING'];
 
-export function submitTask(jobRowId: string) {
+/** How jobs are planned: `outputExists` overrides `output_exists_mode` for them (a retry's option). */
+export interface PlanOptions {
+  outputExists?: OutputExistsMode;
+}
+
+export function submitTask(jobRowId: string, opts: PlanOptions = {}) {
   return {
     kind: 'process.submit',
     subject: jobRowId,
     pool: 'cluster',
     maxAttempts: 8,
     dedupeKey: `submit:${jobRowId}`,
+    ...(opts.outputExists ? { payload: { outputExists: opts.outputExists } } : {}),
   };
 }
 
@@ -58,6 +65,7 @@ export async function createJob(
   file: Pick<FileRow, 'id' | 'project_id'>,
   s: { name: string; version: number; params: Record<string, unknown> },
   attemptArg?: number,
+  opts: PlanOptions = {},
 ): Promise<string> {
   const attempt =
     attemptArg ??
@@ -83,7 +91,7 @@ export async function createJob(
       JSON.stringify(s.params),
     ],
   );
-  await enqueue(tx, submitTask(row.id));
+  await enqueue(tx, submitTask(row.id, opts));
   return row.id;
 }
 
@@ -91,7 +99,13 @@ export async function createJob(
  * After a verified backup: one job per applicable settings and the file goes `processing`; with
  * none, `done_not_processed` with the reason. Returns the number of jobs created.
  */
-export async function planProcessing(tx: Tx, config: Config, file: FileRow, actor: string): Promise<number> {
+export async function planProcessing(
+  tx: Tx,
+  config: Config,
+  file: FileRow,
+  actor: string,
+  opts: PlanOptions = {},
+): Promise<number> {
   const applied = applicableSettings(config, file);
   if (applied.length === 0) {
     await transition(tx, file.id, 'done_not_processed', {
@@ -111,7 +125,14 @@ export async function planProcessing(tx: Tx, config: Config, file: FileRow, acto
     return 0;
   }
   for (const a of applied)
-    await createJob(tx, config, file, { name: a.name, version: a.settings.version, params: a.params });
+    await createJob(
+      tx,
+      config,
+      file,
+      { name: a.name, version: a.settings.version, params: a.params },
+      undefined,
+      opts,
+    );
   return applied.length;
 }
 

@@ -21,7 +21,7 @@ import type { Config } from '../core/config/index.ts';
 import type { Db, Queryable, Tx } from '../core/db/db.ts';
 import { errorMessage, PermanentError, SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import type { Variables } from '../core/variables.ts';
+import type { OutputExistsMode, Variables } from '../core/variables.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { note, transition } from '../files/lifecycle.ts';
@@ -171,18 +171,21 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
       let outDir = job.output_dir;
       let outputNote: string | undefined;
       if (existsSync(outDir) && !preparedOnly) {
-        const mode = await deps.vars.get('output_exists_mode');
+        // a retry's --output-exists, else the variable
+        const given = ctx.task.payload.outputExists as OutputExistsMode | undefined;
+        const mode = given ?? (await deps.vars.get('output_exists_mode'));
+        const how = given ? `--output-exists ${given} on retry` : `output_exists_mode ${mode}`;
         switch (mode) {
           case 'raise':
             throw new PermanentError(
               'process.output_exists',
               `the output folder ${outDir} already exists${notThisJob ? ` and was not associated: ${notThisJob}` : ''}`,
-              'look at it; then set the variable output_exists_mode to overwrite (old folder kept renamed), associate (attach the job found in it) or add (new folder), and retry the file',
+              'look at it; then retry the file with `sluice files retry ID --output-exists overwrite` (old folder kept renamed), `add` (new folder) or `associate` (attach the job found in it), or set the variable output_exists_mode to one of these for all files',
             );
           case 'overwrite': {
             const aside = `${outDir}.overwritten-${new Date().toISOString().replaceAll(':', '-')}`;
             await rename(outDir, aside);
-            outputNote = `the existing output folder was moved aside to ${aside} (output_exists_mode overwrite)`;
+            outputNote = `the existing output folder was moved aside to ${aside} (${how})`;
             break;
           }
           case 'associate': {
@@ -201,14 +204,14 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
                 job,
                 id,
                 st && st.state !== 'UNKNOWN' ? st.state : 'PENDING',
-                `associated with job ${id} found in the existing output folder (output_exists_mode associate)${notThisJob ? `, although ${notThisJob}` : ''}`,
+                `associated with job ${id} found in the existing output folder (${how})${notThisJob ? `, although ${notThisJob}` : ''}`,
               ),
             );
             return;
           }
           case 'add':
             outDir = await nextFreeDir(outDir);
-            outputNote = `the output folder existed; writing to ${outDir} instead (output_exists_mode add)`;
+            outputNote = `the output folder existed; writing to ${outDir} instead (${how})`;
             break;
         }
       }

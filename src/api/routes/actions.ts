@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { UsageError } from '../../core/errors.ts';
+import { OUTPUT_EXISTS_MODES } from '../../core/variables.ts';
 import { acceptOverwrite, ignoreFile, retryFile } from '../../files/actions.ts';
 import { getFile } from '../../files/repo.ts';
 import { cancelJobs } from '../../process/actions.ts';
@@ -37,8 +38,18 @@ export const actionRoutes: AnyRoute[] = [
     tag: 'actions',
     summary: 'run a finished or failed file again (from its verified backup when there is one)',
     params: fileParams,
-    handle: async (c, { params, actor, deps }) =>
-      c.json(await onFile(deps, params.id, () => retryFile(deps.db, deps.config, params.id, actor))),
+    body: z
+      .strictObject({
+        // overrides the variable output_exists_mode for the jobs this retry plans
+        output_exists: z.enum(OUTPUT_EXISTS_MODES).optional(),
+      })
+      .optional(),
+    handle: async (c, { params, body, actor, deps }) =>
+      c.json(
+        await onFile(deps, params.id, () =>
+          retryFile(deps.db, deps.config, params.id, actor, { outputExists: body?.output_exists }),
+        ),
+      ),
   }),
   route({
     method: 'POST',
