@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sluice } from './helpers/cli.ts';
+import { parseSince } from '../src/cli/files.ts';
+import { sluice, sluiceClosingStdout } from './helpers/cli.ts';
 import { createTestDb } from './helpers/db.ts';
 
 let dir: string;
@@ -43,7 +44,7 @@ describe('sluice CLI', () => {
     expect(a.stderr).toMatch(/unknown command 'frobnicate'/);
     const b = await sluice(['pools', 'set', 'copy', 'many'], { env });
     expect(b.code).toBe(2);
-    expect(b.stderr).toMatch(/size must be a whole number ≥ 0, got 'many'/);
+    expect(b.stderr).toMatch(/size must be a whole number from 0 to 2147483647, got 'many'/);
     const c = await sluice(['start', '--role', 'boss'], { env });
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/--role must be web, worker or all, got 'boss'/);
@@ -66,6 +67,82 @@ describe('sluice CLI', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/not found/);
     expect(r.stderr).toMatch(/sluice init/);
+  });
+
+  it('exits 2 naming the field for an instrument without fields and for a backup path inside a watch folder', async () => {
+    const empty = path.join(dir, 'empty-instrument.yaml');
+    await writeFile(empty, 'instruments:\n  a1:\n    # type: thermo\n');
+    const r = await sluice(['--config', empty, 'config', 'check']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${empty}:2:`);
+    expect(r.stderr).toContain('instruments.a1: expected a mapping with at least type and watch');
+    expect(r.stderr).not.toMatch(/unexpected failure|\n\s+at /);
+
+    const inside = path.join(dir, 'backup-inside.yaml');
+    await writeFile(
+      inside,
+      'instruments:\n  a1: {type: thermo, watch: ./a1}\nbackup:\n  path: ./a1/backup\n',
+    );
+    const c = await sluice(['--config', inside, 'config', 'check']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toContain(`${inside}:4:9: backup.path: expected a folder outside`);
+    expect(c.stderr).toContain('which is inside instruments.a1.watch');
+    const d = await sluice(['--config', inside, 'doctor', '--json'], { env: { DATABASE_URL: '' } });
+    expect(d.code).toBe(1);
+    expect(JSON.parse(d.stdout).results.find((x: { check: string }) => x.check === 'config')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('backup.path'),
+    });
+  });
+
+  it('refuses a bad --log-level and SLUICE_LOG_LEVEL up front with exit 2', async () => {
+    for (const args of [
+      ['--log-level', 'loud', 'files', 'list'],
+      ['--log-level', 'loud', 'config', 'check'],
+    ]) {
+      const r = await sluice(args, { env });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(
+        /'--log-level <level>' argument 'loud' is invalid. Allowed choices are fatal, error/,
+      );
+      expect(r.stderr).not.toMatch(/unexpected failure/);
+    }
+    const e = await sluice(['config', 'check'], { env: { ...env, SLUICE_LOG_LEVEL: 'loud' } });
+    expect(e.code).toBe(2);
+    expect(e.stderr).toMatch(
+      /SLUICE_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, found 'loud'/,
+    );
+  });
+
+  it('init creates missing folders, writes to --config or SLUICE_CONFIG, and names the file in the next steps', async () => {
+    const d = await mkdtemp(path.join(os.tmpdir(), 'sluice-init-'));
+    const nested = await sluice(['init', '-o', 'sub/dir/x.yaml'], { cwd: d });
+    expect(nested.code, nested.stderr).toBe(0);
+    const x = path.join(d, 'sub/dir/x.yaml');
+    expect(await readFile(x, 'utf8')).toMatch(/instruments:/);
+    expect(nested.stdout).toContain(`\`sluice --config ${x} config check\``);
+
+    const viaConfig = await sluice(['--config', 'etc/sluice.yaml', 'init'], { cwd: d });
+    expect(viaConfig.code, viaConfig.stderr).toBe(0);
+    expect(viaConfig.stdout).toContain(`wrote ${path.join(d, 'etc/sluice.yaml')}`);
+    expect(viaConfig.stdout).toContain(`sluice --config ${path.join(d, 'etc/sluice.yaml')} start`);
+
+    const envFile = path.join(d, 'env dir/sluice.yaml');
+    const viaEnv = await sluice(['init'], { cwd: d, env: { SLUICE_CONFIG: envFile } });
+    expect(viaEnv.code, viaEnv.stderr).toBe(0);
+    expect(viaEnv.stdout).toContain(`wrote ${envFile}`);
+    expect(viaEnv.stdout).toContain('`sluice config check`'); // config check finds it through SLUICE_CONFIG
+    const check = await sluice(['config', 'check'], { cwd: d, env: { SLUICE_CONFIG: envFile } });
+    expect(check.code, check.stderr).toBe(0);
+
+    await writeFile(path.join(d, 'plain-file'), 'x');
+    const blocked = await sluice(['init', '-o', 'plain-file/sluice.yaml'], { cwd: d });
+    expect(blocked.code).toBe(2);
+    expect(blocked.stderr).toContain(
+      `cannot write ${path.join(d, 'plain-file/sluice.yaml')} (from --output)`,
+    );
+    expect(blocked.stderr).not.toMatch(/unexpected failure|\n\s+at /);
+    await rm(d, { recursive: true, force: true });
   });
 
   it('init writes a starter config that validates, and refuses to overwrite it', async () => {
@@ -155,6 +232,76 @@ describe('sluice CLI', () => {
     const overwrite = await sluice(['backup', 'accept-overwrite', 'a.raw'], { env });
     expect(overwrite.code).toBe(2);
     expect(overwrite.stderr).toMatch(/no differing backup to overwrite/);
+  });
+
+  it('refuses nonsense --since, --limit and --status values with exit 2', async () => {
+    for (const [opt, value, message] of [
+      ['--since', '5', /--since: expected a date/],
+      ['--since', '12', /--since: expected a date/],
+      ['--since', '1 2', /--since: expected a date/],
+      ['--since', '2026-02-30', /--since: expected a date/],
+      [
+        '--limit',
+        '100000000000000000000',
+        /--limit must be a whole number from 1 to 100000, got '100000000000000000000'/,
+      ],
+      ['--limit', '1e20', /--limit must be a whole number from 1 to 100000, got '1e20'/],
+      ['--limit', '100001', /--limit must be a whole number from 1 to 100000/],
+      ['--status', '', /--status: expected one or more statuses/],
+    ] as const) {
+      const r = await sluice(['files', 'list', opt, value], { env });
+      expect(r.code, `${opt} ${value}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/unexpected failure/);
+    }
+    const hist = await sluice(['vars', 'history', '--limit', '1e20'], { env });
+    expect(hist.code).toBe(2);
+    expect(hist.stderr).toMatch(/--limit must be a whole number from 1 to 100000/);
+    const ok = await sluice(['files', 'list', '--since', '2026-01-01T08:00Z', '--limit', '100000'], { env });
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it('reads --since as an ISO 8601 date or time (UTC unless an offset is given) or an age', () => {
+    const now = Date.parse('2026-11-02T12:00:00Z');
+    expect(parseSince('2026-11-01').toISOString()).toBe('2026-11-01T00:00:00.000Z');
+    expect(parseSince('2026-11-01T08:00').toISOString()).toBe('2026-11-01T08:00:00.000Z');
+    expect(parseSince('2026-11-01T08:00:30.5+02:00').toISOString()).toBe('2026-11-01T06:00:30.500Z');
+    expect(parseSince('24h', now).toISOString()).toBe('2026-11-01T12:00:00.000Z');
+    expect(parseSince('30 m', now).toISOString()).toBe('2026-11-02T11:30:00.000Z');
+    for (const bad of ['5', '12', '1 2', '2026-02-30', '2026-11-01T25:00', 'Nov 1 2026', '7w', ''])
+      expect(() => parseSince(bad), bad).toThrow(/--since: expected a date/);
+  });
+
+  it('exits quietly when the reader of its output stops early (| head)', async () => {
+    await db.exec(
+      `insert into files (id, instrument_id, name, kind, source_path, current_path, project_id, status, size_bytes, mtime)
+       select 'bulk-' || i || '.raw', 'astral1', 'bulk-' || i || '.raw', 'file', '/x/bulk.raw', '/x/bulk.raw', 'P1', 'done', i, now()
+       from generate_series(1, 3000) i`,
+    );
+    await db.exec(
+      `insert into events (subject_type, subject_id, actor, to_state, reason)
+       select 'file', 'bulk-1.raw', 'intake', 'discovered', 'event number ' || i from generate_series(1, 3000) i`,
+    );
+    for (const args of [
+      ['files', 'list', '--limit', '5000'],
+      ['files', 'list', '--json', '--limit', '5000'],
+      ['files', 'show', 'bulk-1.raw'],
+    ]) {
+      const r = await sluiceClosingStdout(args, { env });
+      expect(r.stdout.length, args.join(' ')).toBeGreaterThan(0);
+      expect(r.stderr, args.join(' ')).not.toMatch(/EPIPE|\n\s+at |unexpected failure/);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+  });
+
+  it('says on stderr when --limit cut the list', async () => {
+    const cut = await sluice(['files', 'list', '--status', 'done', '--limit', '2', '--json'], { env });
+    expect(cut.code).toBe(0);
+    expect(JSON.parse(cut.stdout)).toHaveLength(2);
+    expect(cut.stderr).toMatch(/^2 files shown, newest first; more match \(use --limit to see more/);
+    const all = await sluice(['files', 'list', '--status', 'error,ignored', '--limit', '1'], { env });
+    expect(all.code).toBe(0);
+    expect(all.stderr).toBe('');
   });
 
   it('drain sets every pool to 0 and reports; undrain restores the configured sizes', async () => {

@@ -415,6 +415,7 @@ alerts:
     );
     await ddb.close();
     await writeFile(path.join(bad, 'a-file'), 'not a folder');
+    await writeFile(path.join(bad, 'b-file'), 'not a folder either');
     for (const d of ['plain-dir', 'tagged-dir']) await mkdir(path.join(bad, d));
     await writeFile(path.join(bad, 'id_key'), 'not really a key');
     await chmod(path.join(bad, 'id_key'), 0o644);
@@ -426,7 +427,7 @@ instruments:
   isfile1: { type: thermo, watch: ./a-file }
   unmounted1: { type: thermo, watch: ./plain-dir, require_mount: true }
   tagged1: { type: thermo, watch: ./tagged-dir, tags: [instrument:tagged1] }
-backup: { path: ./a-file }
+backup: { path: ./b-file } # not ./a-file: a backup path inside a watch folder is a config error
 processing:
   executor: slurm
   output_path: ./a-file/output

@@ -16,6 +16,9 @@ import { runProcess, untilSignal } from '../runtime/run.ts';
 import { parseIntArg } from './common.ts';
 import { announceFirstAdmin } from './users.ts';
 
+/** The longest delay a Node.js timer takes (2^31 - 1 ms); a longer one fires at once. */
+const MAX_TIMER_SECONDS = 2_147_483;
+
 /** The bundled demo "analysis software" (writes an AlphaDIA-style stat.tsv). */
 const PROCESSOR = fileURLToPath(new URL('../demo/processor.mjs', import.meta.url));
 
@@ -108,8 +111,12 @@ export function registerDemoCommand(program: Command): void {
     .option('--duration <seconds>', 'exit after this many seconds (default: run until Ctrl-C)')
     .action(async (opts: { dir: string; files?: string; duration?: string }) => {
       const dir = path.resolve(opts.dir);
-      const maxFiles = opts.files === undefined ? undefined : parseIntArg('--files', opts.files, 1);
-      const duration = opts.duration === undefined ? undefined : parseIntArg('--duration', opts.duration, 1);
+      const maxFiles =
+        opts.files === undefined ? undefined : parseIntArg('--files', opts.files, 1, 1_000_000);
+      const duration =
+        opts.duration === undefined
+          ? undefined
+          : parseIntArg('--duration', opts.duration, 1, MAX_TIMER_SECONDS);
       const configFile = await writeDemoConfig(dir);
       const out = process.stdout;
       out.write(

@@ -13,11 +13,15 @@ export function registerDrainCommands(program: Command): void {
     .description(
       'stop starting new work on every machine (all pools to 0) and wait until running work has finished',
     )
-    .option('--timeout <seconds>', 'give up waiting after this long (the pools stay drained)', '600')
+    .option(
+      '--timeout <seconds>',
+      'give up waiting after this long, at most a week (the pools stay drained)',
+      '600',
+    )
     .option('--no-wait', 'set the pools to 0 and return at once')
     .option('--json', 'machine-readable result')
     .action(async (opts: { timeout: string; wait: boolean; json?: boolean }, cmd: Command) => {
-      const timeoutS = parseIntArg('--timeout', opts.timeout, 1);
+      const timeoutS = parseIntArg('--timeout', opts.timeout, 1, 7 * 86_400);
       await withContext(cmd, async ({ db }) => {
         const pools = await listPools(db);
         await db.tx(async (tx) => {

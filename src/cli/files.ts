@@ -1,36 +1,47 @@
 import type { Command } from 'commander';
+import { parseIsoDate } from '../core/dates.ts';
 import { UsageError } from '../core/errors.ts';
 import { listEvents } from '../engine/events.ts';
 import { acceptOverwrite, ignoreFile, retryFile } from '../files/actions.ts';
 import { FILE_STATUSES, isFileStatus } from '../files/lifecycle.ts';
 import { copiesOf, listFiles, requireFile } from '../files/repo.ts';
 import { jobsOf } from '../process/jobs.ts';
-import { actor, parseIntArg, withContext } from './common.ts';
+import { actor, MAX_LIST_LIMIT, parseIntArg, withContext } from './common.ts';
 import { bytes, printJson, printTable } from './output.ts';
 
-/** `--since 2026-11-01`, `--since 24h`, `--since 7d` */
-export function parseSince(raw: string): Date {
-  const rel = /^(\d+)\s*(m|h|d)$/.exec(raw.trim());
-  if (rel) {
-    const n = Number(rel[1]);
-    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 'm' | 'h' | 'd'];
-    return new Date(Date.now() - n * unit);
-  }
-  const d = new Date(raw);
-  if (Number.isNaN(d.getTime())) {
+const AGE_UNITS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/**
+ * `--since 2026-11-01` (00:00 UTC), `--since 2026-11-01T08:00Z` (ISO 8601, UTC unless an offset is
+ * given; impossible dates such as 2026-02-30 are refused), `--since 24h`, `--since 7d`, `--since 30m`.
+ */
+export function parseSince(raw: string, now = Date.now()): Date {
+  const text = raw.trim();
+  const rel = /^(\d{1,7})\s*(m|h|d)$/.exec(text);
+  const d = rel
+    ? new Date(now - Number(rel[1]) * AGE_UNITS[rel[2] as keyof typeof AGE_UNITS])
+    : parseIsoDate(text);
+  if (d === undefined || Number.isNaN(d.getTime())) {
     throw new UsageError(
       `--since: expected a date (2026-11-01, 2026-11-01T08:00Z) or an age (30m, 24h, 7d), got '${raw}'`,
+      'dates are ISO 8601 (YYYY-MM-DD, optionally THH:MM[:SS] and Z or ±HH:MM; UTC unless an offset is given)',
     );
   }
   return d;
 }
 
+/** `--status error,stored`: known statuses only; undefined when the option is not given. */
 export function parseStatuses(raw: string | undefined): string[] | undefined {
-  if (!raw) return undefined;
+  if (raw === undefined) return undefined;
   const list = raw
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  if (list.length === 0)
+    throw new UsageError(
+      `--status: expected one or more statuses separated by commas, got '${raw}'`,
+      `statuses: ${FILE_STATUSES.join(', ')}; leave out --status for every status`,
+    );
   for (const s of list) {
     if (!isFileStatus(s))
       throw new UsageError(`--status: unknown status '${s}'`, `statuses: ${FILE_STATUSES.join(', ')}`);
@@ -46,8 +57,15 @@ export function registerFileCommands(program: Command): void {
     .option('-i, --instrument <id>', 'only this instrument')
     .option('-s, --status <list>', 'only these statuses (comma-separated)')
     .option('-p, --project <id>', 'only this project')
-    .option('--since <when>', 'discovered since a date or an age (24h, 7d)')
-    .option('-n, --limit <n>', 'at most this many', '50')
+    .option(
+      '--since <when>',
+      'discovered since a date (2026-11-01, 2026-11-01T08:00Z; UTC unless an offset is given) or an age (30m, 24h, 7d)',
+    )
+    .option(
+      '-n, --limit <n>',
+      `at most this many (1 to ${MAX_LIST_LIMIT}); says on stderr when more match`,
+      '50',
+    )
     .option('--json', 'machine-readable output')
     .action(
       async (
@@ -66,7 +84,7 @@ export function registerFileCommands(program: Command): void {
           status: parseStatuses(opts.status),
           project: opts.project,
           since: opts.since ? parseSince(opts.since) : undefined,
-          limit: parseIntArg('--limit', opts.limit, 1),
+          limit: parseIntArg('--limit', opts.limit, 1, MAX_LIST_LIMIT),
         };
         await withContext(cmd, async ({ db, config }) => {
           if (filter.instrument && !config.instruments[filter.instrument]) {
@@ -76,7 +94,14 @@ export function registerFileCommands(program: Command): void {
               `configured instruments: ${known.join(', ') || 'none'}`,
             );
           }
-          const rows = await listFiles(db, filter);
+          // one row more than asked tells whether the list is cut, without counting every match
+          const rows = await listFiles(db, { ...filter, limit: filter.limit + 1 });
+          if (rows.length > filter.limit) {
+            rows.length = filter.limit;
+            process.stderr.write(
+              `${filter.limit} files shown, newest first; more match (use --limit to see more, or narrow the filters)\n`,
+            );
+          }
           if (opts.json) return printJson(rows.map(({ manifest: _m, ...r }) => r));
           printTable(
             rows.map((f) => ({

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { cancelJobs } from '../process/actions.ts';
 import type { JobRow } from '../process/jobs.ts';
-import { actor, parseIntArg, withContext } from './common.ts';
+import { actor, MAX_LIST_LIMIT, parseIntArg, withContext } from './common.ts';
 import { printJson, printTable } from './output.ts';
 
 export function registerJobCommands(program: Command): void {
@@ -11,11 +11,11 @@ export function registerJobCommands(program: Command): void {
     .description('jobs, newest first')
     .option('--active', 'only jobs not finished yet')
     .option('-f, --file <id>', 'only the jobs of this file')
-    .option('-n, --limit <n>', 'at most this many', '50')
+    .option('-n, --limit <n>', `at most this many (1 to ${MAX_LIST_LIMIT})`, '50')
     .option('--json', 'machine-readable output')
     .action(
       async (opts: { active?: boolean; file?: string; limit: string; json?: boolean }, cmd: Command) => {
-        const limit = parseIntArg('--limit', opts.limit, 1);
+        const limit = parseIntArg('--limit', opts.limit, 1, MAX_LIST_LIMIT);
         await withContext(cmd, async ({ db }) => {
           const rows = await db.query<JobRow>(
             `select * from jobs where ($1::boolean is not true or state in ('new', 'submitting', 'PENDING', 'RUNNING'))

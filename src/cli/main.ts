@@ -3,8 +3,9 @@
  * Errors a person can fix are printed as `error: ...` plus a hint, never a stack trace;
  * usage and configuration errors exit with code 2.
  */
-import { Command, CommanderError } from 'commander';
-import { formatError, SluiceError } from '../core/errors.ts';
+import { Command, CommanderError, Option } from 'commander';
+import { LOG_LEVELS } from '../core/config/index.ts';
+import { formatError, SluiceError, UsageError } from '../core/errors.ts';
 import { VERSION } from '../runtime/context.ts';
 import { registerCleanupCommands } from './cleanup.ts';
 import { registerConfigCommands } from './config.ts';
@@ -32,10 +33,16 @@ export function buildProgram(): Command {
       '-e, --env <name>',
       'environment overlay: local, sandbox or production (default: $SLUICE_ENV or local)',
     )
-    .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace, silent')
+    .addOption(
+      new Option(
+        '--log-level <level>',
+        'log level (default: log.level for start and demo, warn for other commands)',
+      ).choices(LOG_LEVELS),
+    )
     .showHelpAfterError('(run with --help for usage)')
     .showSuggestionAfterError(true)
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', checkLogLevelEnv);
   program.addHelpText(
     'after',
     `
@@ -67,6 +74,28 @@ Docs: README.md, docs/configuration.md, docs/failure-modes.md`,
   return program;
 }
 
+/** SLUICE_LOG_LEVEL is the logger's fallback level (core/log.ts): refuse a bad one before it is used. */
+function checkLogLevelEnv(): void {
+  const raw = process.env.SLUICE_LOG_LEVEL;
+  if (raw === undefined || raw === '' || (LOG_LEVELS as readonly string[]).includes(raw)) return;
+  throw new UsageError(
+    `SLUICE_LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, found '${raw}'`,
+    `set SLUICE_LOG_LEVEL to one of ${LOG_LEVELS.join(', ')}, or unset it`,
+  );
+}
+
+/**
+ * A reader that stops early (`sluice files list | head -1`) closes the pipe: further output is
+ * dropped and the command ends as usual (as `ls | head` does), instead of an unhandled EPIPE
+ * crash. Long-running commands (start, demo) get the SIGTERM they would get from Ctrl-C.
+ */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    if (process.listenerCount('SIGTERM') > 0) process.emit('SIGTERM', 'SIGTERM');
+  });
+}
+
 function applyExitOverride(cmd: Command): void {
   cmd.exitOverride();
   cmd.showHelpAfterError('(run with --help for usage)');
@@ -74,6 +103,7 @@ function applyExitOverride(cmd: Command): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  quietOnClosedPipe(process.stdout);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -29,7 +29,7 @@ export function registerPoolCommands(program: Command): void {
     .command('set <name> <size>')
     .description('override a pool size at runtime; 0 drains it (running work finishes, nothing new starts)')
     .action(async (name: string, raw: string, _opts: unknown, cmd: Command) => {
-      const size = parseIntArg('size', raw, 0);
+      const size = parseIntArg('size', raw, 0, 2_147_483_647);
       await withContext(cmd, async ({ db }) => {
         await db.tx((tx) => setPoolSize(tx, name, size, actor()));
         process.stdout.write(

@@ -46,8 +46,10 @@ into the same backup and output locations, and never moves or removes instrument
       ) => {
         const role = parseRole(opts.role);
         const concurrency =
-          opts.concurrency === undefined ? undefined : parseIntArg('--concurrency', opts.concurrency, 1);
-        const port = opts.port === undefined ? undefined : parseIntArg('--port', opts.port, 0);
+          opts.concurrency === undefined
+            ? undefined
+            : parseIntArg('--concurrency', opts.concurrency, 1, 10_000);
+        const port = opts.port === undefined ? undefined : parseIntArg('--port', opts.port, 0, 65_535);
         const ctx = await openContext(globals(cmd), { schema: 'migrate' });
         if (opts.fallback) ctx.config = withInstanceMode(ctx.config, 'fallback');
         try {

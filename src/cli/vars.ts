@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseVariableInput, variableDef } from '../core/variables.ts';
-import { actor, withContext } from './common.ts';
+import { actor, MAX_LIST_LIMIT, parseIntArg, withContext } from './common.ts';
 import { printJson, printTable } from './output.ts';
 
 export function registerVarCommands(program: Command): void {
@@ -66,11 +66,12 @@ export function registerVarCommands(program: Command): void {
     .command('history [name]')
     .description('the audit trail of variable changes (who, when, old, new)')
     .option('--json', 'machine-readable output')
-    .option('-n, --limit <n>', 'how many entries', '50')
+    .option('-n, --limit <n>', `how many entries (1 to ${MAX_LIST_LIMIT})`, '50')
     .action(async (name: string | undefined, opts: { json?: boolean; limit: string }, cmd: Command) => {
       if (name) variableDef(name);
+      const limit = parseIntArg('--limit', opts.limit, 1, MAX_LIST_LIMIT);
       await withContext(cmd, async ({ vars: v }) => {
-        const rows = await v.audit(name, Number(opts.limit) || 50);
+        const rows = await v.audit(name, limit);
         if (opts.json) return printJson(rows);
         printTable(
           rows.map((r) => ({

@@ -16,6 +16,25 @@ export function sluice(
   args: string[],
   opts: { env?: Record<string, string>; cwd?: string; input?: string } = {},
 ): Promise<CliResult> {
+  return run(args, opts, false);
+}
+
+/**
+ * Runs `sluice` like `sluice ... | head -1`: stdout's read side is closed after the first chunk, so
+ * the command's further writes fail with EPIPE. Returns that first chunk as `stdout`.
+ */
+export function sluiceClosingStdout(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
+  return run(args, opts, true);
+}
+
+function run(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; input?: string },
+  closeAfterFirstChunk: boolean,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SLUICE_BIN, ...args], {
       cwd: opts.cwd ?? root,
@@ -25,7 +44,9 @@ export function sluice(
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
+      if (closeAfterFirstChunk && stdout !== '') return;
       stdout += d.toString();
+      if (closeAfterFirstChunk) child.stdout.destroy();
     });
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();

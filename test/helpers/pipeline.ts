@@ -130,7 +130,7 @@ instruments:
     type: thermo
     watch: ${root}/astral1
     scan_interval_seconds: 0.2
-    acquisition: { stable_window_seconds: 1, main_file_timeout_seconds: 3 }
+    acquisition: { stable_window_seconds: 1 }
   tims1:
     type: bruker
     watch: ${root}/tims1

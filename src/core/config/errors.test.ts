@@ -115,7 +115,77 @@ const cases: Case[] = [
   {
     name: 'instrument is not a mapping',
     base: 'instruments:\n  astral1: /mnt/astral1\n',
-    expect: ["F:2:12: instruments.astral1: expected a mapping (key: value), found '/mnt/astral1'"],
+    expect: [
+      "F:2:12: instruments.astral1: expected a mapping with at least type and watch, found '/mnt/astral1'",
+    ],
+  },
+  {
+    name: 'instrument without fields',
+    base: 'instruments:\n  a1:\n',
+    expect: ['F:2:6: instruments.a1: expected a mapping with at least type and watch, found an empty value'],
+  },
+  {
+    name: 'instrument with every field commented out',
+    base: 'instruments:\n  a1:\n    # type: thermo\n    # watch: /mnt/a1\n',
+    expect: ['F:2:6: instruments.a1: expected a mapping with at least type and watch, found an empty value'],
+  },
+  {
+    name: 'processing settings, database backup strategy and alert suppression without fields',
+    base: yaml`
+      processing:
+        settings:
+          qc:
+      database:
+        backups:
+          -
+          - {name: b, cron: "0 3 * * *", location: }
+      alerts:
+        suppress:
+          -
+    `,
+    expect: [
+      'F:3:8: processing.settings.qc: expected a mapping with at least version, software, software_version and template or template_file, found an empty value',
+      'F:6:6: database.backups[0]: expected a backup strategy: a mapping with at least name, cron and location, found an empty value',
+      'database.backups[1].location: expected a mapping with dir (a local directory) or s3 (a bucket), found an empty value',
+      'F:10:6: alerts.suppress[0]: expected a suppression: a mapping with at least rule, found an empty value',
+    ],
+  },
+  {
+    name: 'main_file_timeout_seconds on a thermo instrument (only Bruker waits for a main file)',
+    base: `instruments:\n  astral1:\n    ${THERMO}\n    acquisition:\n      main_file_timeout_seconds: 600\n`,
+    expect: [
+      "F:6:34: instruments.astral1.acquisition.main_file_timeout_seconds: only allowed for type 'bruker'",
+      "expected no main_file_timeout_seconds for type 'thermo'",
+      'found 600; remove it',
+    ],
+  },
+  {
+    name: 'backup.path inside a watch folder',
+    base: 'instruments:\n  a1: {type: thermo, watch: /mnt/a1}\nbackup:\n  path: /mnt/a1/backup\n',
+    expect: [
+      "F:4:9: backup.path: expected a folder outside every instrument's watch folder, found '/mnt/a1/backup', which is inside instruments.a1.watch ('/mnt/a1')",
+    ],
+    hint: 'set backup.path to a folder on another disk',
+  },
+  {
+    name: 'backup.path containing a watch folder',
+    base: 'instruments:\n  a1: {type: thermo, watch: /mnt/raw/a1}\nbackup:\n  path: /mnt/raw\n',
+    expect: [
+      'F:4:9: backup.path: expected a folder outside',
+      "found '/mnt/raw', which contains instruments.a1.watch",
+    ],
+  },
+  {
+    name: 'backup.path equal to a watch folder, compared as resolved absolute paths',
+    base: 'instruments:\n  a1: {type: bruker, watch: ./raw}\nbackup:\n  path: raw/\n',
+    expect: ['F:4:9: backup.path: expected a folder outside', "/raw', which is instruments.a1.watch"],
+  },
+  {
+    name: 'default backup path (data_dir/backup) inside a watch folder',
+    base: 'data_dir: /mnt/a1/sluice\ninstruments:\n  a1: {type: thermo, watch: /mnt/a1}\n',
+    expect: [
+      "F:1:11: backup.path: expected a folder outside every instrument's watch folder, found '/mnt/a1/sluice/backup' (the default <data_dir>/backup), which is inside instruments.a1.watch",
+    ],
   },
   {
     name: 'scan interval above one hour',

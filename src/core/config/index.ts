@@ -5,6 +5,7 @@
  */
 
 export {
+  configFilePath,
   type LoadedConfig,
   type LoadOptions,
   loadConfig,
@@ -25,6 +26,7 @@ export {
 } from './schema/index.ts';
 export type { InstrumentType } from './schema/instruments.ts';
 export { INSTRUMENT_TYPES } from './schema/instruments.ts';
+export { LOG_LEVELS } from './schema/log.ts';
 export { DEFAULT_POOLS } from './schema/pools.ts';
 export { isSensitivePath, REDACTED } from './secrets.ts';
 export { starterConfig } from './starter.ts';

@@ -11,7 +11,7 @@ import { interpolateTree } from './interpolate.ts';
 import { DEFAULT_MESSAGE, issuesToProblems } from './issues.ts';
 import { mergeNodes } from './merge.ts';
 import { ConfigInvalidError, type ConfigProblem, sortProblems } from './problems.ts';
-import { type Config, configSchema, ENVIRONMENTS, type Environment } from './schema/index.ts';
+import { type Config, configSchema, ENVIRONMENTS, type Environment, foldersOverlap } from './schema/index.ts';
 import { collectSecrets, redact } from './secrets.ts';
 import {
   formatOrigin,
@@ -78,16 +78,25 @@ export function overlayPath(baseFile: string, env: Environment): string {
   return join(dirname(baseFile), `${stem}.${env}${ext || '.yaml'}`);
 }
 
+/**
+ * The config file `loadConfig` reads: `path`, else `$SLUICE_CONFIG`, else `<cwd>/sluice.yaml`, absolute
+ * (`~/` expanded); `fromEnv` when it came from SLUICE_CONFIG.
+ */
+export function configFilePath(opts: Omit<LoadOptions, 'env'> = {}): { file: string; fromEnv: boolean } {
+  const environ = opts.environ ?? process.env;
+  const fromEnv = opts.path === undefined ? nonEmpty(environ.SLUICE_CONFIG) : undefined;
+  const file = resolve(opts.cwd ?? process.cwd(), expandHome(opts.path ?? fromEnv ?? 'sluice.yaml'));
+  return { file, fromEnv: fromEnv !== undefined };
+}
+
 export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> {
   const environ = opts.environ ?? process.env;
-  const cwd = opts.cwd ?? process.cwd();
   const env = resolveEnvironment(opts.env, environ);
-  const fromEnv = opts.path === undefined ? nonEmpty(environ.SLUICE_CONFIG) : undefined;
-  const file = resolve(cwd, expandHome(opts.path ?? fromEnv ?? 'sluice.yaml'));
-  const text = await readConfigFile(file, fromEnv !== undefined ? ' (from SLUICE_CONFIG)' : '');
+  const { file, fromEnv } = configFilePath({ ...opts, environ });
+  const text = await readConfigFile(file, fromEnv ? ' (from SLUICE_CONFIG)' : '');
   if (text === undefined) {
     throw new ConfigError(
-      `config file ${file} not found${fromEnv !== undefined ? ' (from SLUICE_CONFIG)' : ''}`,
+      `config file ${file} not found${fromEnv ? ' (from SLUICE_CONFIG)' : ''}`,
       'run `sluice init` to write a starter config, or pass --config PATH / set SLUICE_CONFIG',
     );
   }
@@ -222,8 +231,48 @@ function buildConfig(
   }
 
   const config = resolvePaths(result.data, baseDir);
+  const overlaps = backupOverlaps(config, tree, base.file);
+  if (overlaps.length > 0) {
+    throw new ConfigInvalidError(
+      overlaps,
+      "set backup.path to a folder on another disk, outside every instrument's watch folder",
+    );
+  }
   const files = [base.file, ...(overlay ? [overlay.file] : [])];
   return { config, env, files, secrets: collectSecrets(config, fileSecrets) };
+}
+
+/**
+ * backup.path must not be, contain or lie inside a watch folder: the "backup" would sit on the
+ * instrument's disk, and cleanup could free the instrument while the only copy is on that disk.
+ * Compares the resolved absolute paths, so `./raw` and `/srv/sluice/raw` are the same folder.
+ */
+function backupOverlaps(config: Config, tree: SNode | null, fallback: string): ConfigProblem[] {
+  const backup = config.backup.path;
+  const written = nodeAt(tree, ['backup', 'path']);
+  // the default <data_dir>/backup: point at data_dir when the file sets it
+  const origin = (written ?? nodeAt(tree, ['data_dir']))?.node.origin;
+  const where = origin ? formatOrigin(origin) : fallback;
+  const found = written ? `'${backup}'` : `'${backup}' (the default <data_dir>/backup)`;
+  const problems: ConfigProblem[] = [];
+  for (const [id, inst] of Object.entries(config.instruments)) {
+    if (!foldersOverlap(backup, inst.watch)) continue;
+    const how =
+      backup === inst.watch
+        ? 'which is'
+        : backup.length > inst.watch.length
+          ? 'which is inside'
+          : 'which contains';
+    problems.push({
+      where,
+      origin,
+      path: 'backup.path',
+      message:
+        `${where}: backup.path: expected a folder outside every instrument's watch folder, found ${found}, ` +
+        `${how} instruments.${id}.watch ('${inst.watch}'); backups on the instrument's disk are lost with it`,
+    });
+  }
+  return problems;
 }
 
 function withDatabaseUrl(tree: SNode | null, url: string): SNode {

@@ -86,7 +86,7 @@ instruments:
       newer_file_means_done: true
       consider_old_files_acquired: true
       old_file_threshold_hours: 5
-      main_file_timeout_seconds: 3600
+      # main_file_timeout_seconds: 3600 # bruker only: give up on a .d folder without analysis.tdf_bin
     move_after_backup: false
     cleanup:
       enabled: false # let Sluice delete backed-up files from the instrument disk

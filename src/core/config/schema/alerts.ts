@@ -3,7 +3,7 @@
  * See src/ops/alerts/ and docs/configuration.md.
  */
 import { z } from 'zod';
-import { always, bool, int, num, section, str } from './common.ts';
+import { always, bool, int, isMapping, num, section, str } from './common.ts';
 
 export const ALERT_RULES = [
   'stale_worker',
@@ -61,14 +61,18 @@ export const notifierSchema = z.discriminatedUnion(
 export type NotifierConfig = z.output<typeof notifierSchema>;
 
 const suppressSchema = z
-  .strictObject({
-    rule: z.enum(ALERT_RULES, { error: `one of ${ALERT_RULES.join(', ')}` }),
-    /** Exact subject or a glob (`*`, `?`), e.g. `astral*`; omitted: every subject of the rule. */
-    subject: str().optional(),
-    /** ISO date/time after which the suppression no longer applies. */
-    until: str('an ISO date/time, e.g. 2026-12-31T18:00:00Z').optional(),
-  })
+  .strictObject(
+    {
+      rule: z.enum(ALERT_RULES, { error: `one of ${ALERT_RULES.join(', ')}` }),
+      /** Exact subject or a glob (`*`, `?`), e.g. `astral*`; omitted: every subject of the rule. */
+      subject: str().optional(),
+      /** ISO date/time after which the suppression no longer applies. */
+      until: str('an ISO date/time, e.g. 2026-12-31T18:00:00Z').optional(),
+    },
+    { error: 'a suppression: a mapping with at least rule' },
+  )
   .superRefine((s, ctx) => {
+    if (!isMapping(s)) return;
     if (s.until !== undefined && Number.isNaN(Date.parse(s.until))) {
       ctx.addIssue({
         code: 'custom',

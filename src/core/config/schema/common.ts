@@ -61,6 +61,11 @@ export function strList(itemPhrase = 'a non-empty string') {
   return z.array(str(itemPhrase), { error: `a list of strings, e.g. [a, b]` });
 }
 
+/** True for a YAML mapping. Refinements that run on invalid data (see `always`) check this first. */
+export function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 const nullToUndefined = (v: unknown) => (v === null ? undefined : v);
 
 /**

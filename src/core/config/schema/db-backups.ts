@@ -6,7 +6,7 @@
  */
 import { Cron } from 'croner';
 import { z } from 'zod';
-import { always, bool, int, num, str, strList } from './common.ts';
+import { always, bool, int, isMapping, num, str, strList } from './common.ts';
 
 /** A strategy name: part of every backup file name (`sluice-<name>-<timestamp>.sluicedump`). */
 export const STRATEGY_NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -41,12 +41,16 @@ const s3Schema = z.strictObject({
 });
 
 const locationSchema = z
-  .strictObject({
-    /** A directory on the worker that runs the strategy; relative to the config file. */
-    dir: str('a directory path').optional(),
-    s3: s3Schema.optional(),
-  })
+  .strictObject(
+    {
+      /** A directory on the worker that runs the strategy; relative to the config file. */
+      dir: str('a directory path').optional(),
+      s3: s3Schema.optional(),
+    },
+    { error: 'a mapping with dir (a local directory) or s3 (a bucket)' },
+  )
   .superRefine((l, ctx) => {
+    if (!isMapping(l)) return;
     const v = l as { dir?: unknown; s3?: unknown };
     if ((v.dir === undefined) === (v.s3 === undefined)) {
       ctx.addIssue({
@@ -80,23 +84,25 @@ const s3CredentialsCheck = (s: unknown, ctx: z.RefinementCtx) => {
 };
 
 export const dbBackupStrategySchema = z
-  .strictObject({
-    name: str('a strategy name').regex(STRATEGY_NAME, {
-      error: "a strategy name: lowercase letters, digits, '-' and '_', starting with a letter or digit",
-    }),
-    /** When it runs, e.g. "0 3 * * *" (03:00 every day, the worker's local time). */
-    cron: cronSchema,
-    location: locationSchema,
-    retention: retentionSchema,
-    /** Worker tags required to run it (a `dir` location must be mounted on that worker). */
-    tags: strList('a tag').default([]),
-    /** false: `sluice db backup --strategy NAME` only, no schedule. */
-    enabled: bool().default(true),
-  })
-  .superRefine(
-    (s, ctx) => s3CredentialsCheck((s as { location?: { s3?: unknown } }).location?.s3, ctx),
-    always,
-  );
+  .strictObject(
+    {
+      name: str('a strategy name').regex(STRATEGY_NAME, {
+        error: "a strategy name: lowercase letters, digits, '-' and '_', starting with a letter or digit",
+      }),
+      /** When it runs, e.g. "0 3 * * *" (03:00 every day, the worker's local time). */
+      cron: cronSchema,
+      location: locationSchema,
+      retention: retentionSchema,
+      /** Worker tags required to run it (a `dir` location must be mounted on that worker). */
+      tags: strList('a tag').default([]),
+      /** false: `sluice db backup --strategy NAME` only, no schedule. */
+      enabled: bool().default(true),
+    },
+    { error: 'a backup strategy: a mapping with at least name, cron and location' },
+  )
+  .superRefine((s, ctx) => {
+    if (isMapping(s) && isMapping(s.location)) s3CredentialsCheck(s.location.s3, ctx);
+  }, always);
 
 export const dbBackupsSchema = z
   .array(dbBackupStrategySchema, { error: 'a list of backup strategies ({name, cron, location, retention})' })

@@ -48,12 +48,19 @@ function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string)
   ctx.addIssue({ code: 'custom', path, message, params: { full: true } });
 }
 
+/** True when one folder is the other or lies inside it (compared as written: resolve paths first). */
+export function foldersOverlap(a: string, b: string): boolean {
+  const da = posix.normalize(`${a}/`);
+  const db = posix.normalize(`${b}/`);
+  return da.startsWith(db) || db.startsWith(da);
+}
+
 /** Checks that span sections or entries. They see partly invalid data, so they check types first. */
 function crossSection(cfg: unknown, ctx: z.RefinementCtx): void {
   const c = cfg as { instruments?: unknown; projects?: unknown };
   if (typeof c.instruments !== 'object' || c.instruments === null) return;
   const projects = typeof c.projects === 'object' && c.projects !== null ? Object.keys(c.projects) : [];
-  const watched: [string, string][] = [];
+  const watched: [id: string, watch: string][] = [];
   for (const [id, inst] of Object.entries(c.instruments)) {
     const { project, watch } = (inst ?? {}) as { project?: unknown; watch?: unknown };
     if (typeof project === 'string' && project !== '' && !projects.includes(project)) {
@@ -65,9 +72,8 @@ function crossSection(cfg: unknown, ctx: z.RefinementCtx): void {
       );
     }
     if (typeof watch === 'string' && watch !== '') {
-      const dir = posix.normalize(`${watch}/`);
-      for (const [otherId, otherDir] of watched) {
-        if (dir.startsWith(otherDir) || otherDir.startsWith(dir)) {
+      for (const [otherId, otherWatch] of watched) {
+        if (foldersOverlap(watch, otherWatch)) {
           issue(
             ctx,
             ['instruments', id, 'watch'],
@@ -77,7 +83,7 @@ function crossSection(cfg: unknown, ctx: z.RefinementCtx): void {
           break;
         }
       }
-      watched.push([id, dir]);
+      watched.push([id, watch]);
     }
   }
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../errors.ts';
 import { globToRegExp } from '../../glob.ts';
 import { describeFound } from '../describe.ts';
-import { always, bool, namedRecord, num, section, str, strList } from './common.ts';
+import { always, bool, isMapping, namedRecord, num, section, str, strList } from './common.ts';
 
 export const INSTRUMENT_TYPES = ['thermo', 'bruker', 'sciex', 'generic'] as const;
 export type InstrumentType = (typeof INSTRUMENT_TYPES)[number];
@@ -18,8 +18,11 @@ export const acquisitionSchema = section(
     /** A file older than the newest other raw file by old_file_threshold_hours counts as acquired. */
     consider_old_files_acquired: bool().default(true),
     old_file_threshold_hours: num({ gt: 0 }, 'hours').default(5),
-    /** Bruker: give up waiting for a folder's main file this long after it was first seen. */
-    main_file_timeout_seconds: num({ gt: 0 }, 'seconds').default(3600),
+    /**
+     * Bruker only: give up waiting for a folder's main file this long after it was first seen.
+     * Refused for other types (no main file to wait for); the default is filled in below.
+     */
+    main_file_timeout_seconds: num({ gt: 0 }, 'seconds').optional(),
   }),
 );
 
@@ -47,22 +50,29 @@ function globProblem(glob: string): string | undefined {
   }
 }
 
+/** Default of `acquisition.main_file_timeout_seconds` (Bruker). */
+export const MAIN_FILE_TIMEOUT_SECONDS = 3600;
+
 const instrumentObject = z
-  .strictObject({
-    type: z.enum(INSTRUMENT_TYPES),
-    watch: str('a directory path (absolute, or relative to the config file)'),
-    glob: str('a name pattern such as "*.tif"').optional(),
-    entry_kind: z.enum(ENTRY_KINDS).optional(),
-    scan_interval_seconds: num({ gt: 0, lte: 3600 }, 'seconds').default(10),
-    tags: strList('a tag').optional(),
-    require_mount: bool().default(false),
-    project: str('a project id').optional(),
-    acquisition: acquisitionSchema,
-    move_after_backup: bool().default(false),
-    cleanup: instrumentCleanupSchema,
-  })
+  .strictObject(
+    {
+      type: z.enum(INSTRUMENT_TYPES),
+      watch: str('a directory path (absolute, or relative to the config file)'),
+      glob: str('a name pattern such as "*.tif"').optional(),
+      entry_kind: z.enum(ENTRY_KINDS).optional(),
+      scan_interval_seconds: num({ gt: 0, lte: 3600 }, 'seconds').default(10),
+      tags: strList('a tag').optional(),
+      require_mount: bool().default(false),
+      project: str('a project id').optional(),
+      acquisition: acquisitionSchema,
+      move_after_backup: bool().default(false),
+      cleanup: instrumentCleanupSchema,
+    },
+    { error: 'a mapping with at least type and watch' },
+  )
   .superRefine((inst, ctx) => {
-    const i = inst as { type?: unknown; glob?: unknown; entry_kind?: unknown };
+    if (!isMapping(inst)) return;
+    const i = inst as { type?: unknown; glob?: unknown; entry_kind?: unknown; acquisition?: unknown };
     if (!(INSTRUMENT_TYPES as readonly unknown[]).includes(i.type)) return;
     if (i.type === 'generic' && i.glob === undefined) {
       ctx.addIssue({
@@ -93,11 +103,21 @@ const instrumentObject = z
         params: { full: true },
       });
     }
+    const timeout = isMapping(i.acquisition) ? i.acquisition.main_file_timeout_seconds : undefined;
+    if (i.type !== 'bruker' && timeout !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['acquisition', 'main_file_timeout_seconds'],
+        message: `only allowed for type 'bruker': expected no main_file_timeout_seconds for type '${String(i.type)}' (only Bruker .d folders wait for a main file), found ${describeFound(timeout)}; remove it`,
+        params: { full: true },
+      });
+    }
   }, always);
 
 export type InstrumentParsed = z.output<typeof instrumentObject>;
 
-export type Instrument = Omit<InstrumentParsed, 'tags' | 'entry_kind'> & {
+export type Instrument = Omit<InstrumentParsed, 'tags' | 'entry_kind' | 'acquisition'> & {
+  acquisition: InstrumentParsed['acquisition'] & { main_file_timeout_seconds: number };
   /** Worker tags needed to scan, copy and clean this instrument (default none: any worker). */
   tags: string[];
   /** `file` or `folder` for type generic (default `file`); undefined for vendor types. */
@@ -116,6 +136,11 @@ export const instrumentsSchema = section(
           id,
           {
             ...inst,
+            acquisition: {
+              ...inst.acquisition,
+              main_file_timeout_seconds:
+                inst.acquisition.main_file_timeout_seconds ?? MAIN_FILE_TIMEOUT_SECONDS,
+            },
             tags: inst.tags ?? [],
             entry_kind: inst.type === 'generic' ? (inst.entry_kind ?? 'file') : undefined,
           },

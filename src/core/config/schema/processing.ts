@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { always, int, namedRecord, num, section, str, strList } from './common.ts';
+import { always, int, isMapping, namedRecord, num, section, str, strList } from './common.ts';
 
 /** A processing settings name: used in folder names and job keys. */
 export const SETTINGS_NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -40,19 +40,23 @@ const knownErrorSchema = z.strictObject({
 });
 
 export const settingsSchema = z
-  .strictObject({
-    version: int(1),
-    software: str('the analysis software, e.g. alphadia'),
-    software_version: str('a version, e.g. 1.10.0'),
-    /** Job script template; `{{name}}` placeholders are filled and shell-quoted. */
-    template: str('a job script template').optional(),
-    template_file: str('a path to a job script template').optional(),
-    params: z.record(z.string(), z.unknown()).default({}),
-    resources: resourcesSchema,
-    metrics: metricsSchema,
-    known_errors: z.array(knownErrorSchema).default([]),
-  })
+  .strictObject(
+    {
+      version: int(1),
+      software: str('the analysis software, e.g. alphadia'),
+      software_version: str('a version, e.g. 1.10.0'),
+      /** Job script template; `{{name}}` placeholders are filled and shell-quoted. */
+      template: str('a job script template').optional(),
+      template_file: str('a path to a job script template').optional(),
+      params: z.record(z.string(), z.unknown()).default({}),
+      resources: resourcesSchema,
+      metrics: metricsSchema,
+      known_errors: z.array(knownErrorSchema).default([]),
+    },
+    { error: 'a mapping with at least version, software, software_version and template or template_file' },
+  )
   .superRefine((s, ctx) => {
+    if (!isMapping(s)) return;
     const v = s as { template?: unknown; template_file?: unknown };
     if ((v.template === undefined) === (v.template_file === undefined)) {
       ctx.addIssue({
