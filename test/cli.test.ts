@@ -232,6 +232,30 @@ describe('sluice CLI', () => {
     const overwrite = await sluice(['backup', 'accept-overwrite', 'a.raw'], { env });
     expect(overwrite.code).toBe(2);
     expect(overwrite.stderr).toMatch(/no differing backup to overwrite/);
+
+    // retry: a file processed before, with its verified backup, runs again; its earlier output
+    // folders would stop the new jobs under output_exists_mode raise, and the command says so
+    await db.exec(
+      `insert into copies (file_id, target, location, state, hash_algorithm, manifest, bytes)
+       values ('a.raw', 'backup', '/b/a.raw', 'verified', 'sha256', '{}', 10)`,
+    );
+    await db.exec(
+      `insert into jobs (file_id, settings_name, settings_version, attempt, key, executor, output_dir, params)
+       values ('a.raw', 'qc', 1, 1, 'k-a', 'local', '/out/a', '{}')`,
+    );
+    const badMode = await sluice(['files', 'retry', 'a.raw', '--output-exists', 'replace'], { env });
+    expect(badMode.code).toBe(2);
+    expect(badMode.stderr).toMatch(/Allowed choices are raise, overwrite, associate, add/);
+    const retry = await sluice(['files', 'retry', 'a.raw'], { env });
+    expect(retry.code).toBe(0);
+    expect(retry.stdout).toMatch(/a\.raw: backed_up; the workers take it from here/);
+    expect(retry.stderr).toMatch(
+      /a\.raw was processed before; output_exists_mode is raise.*Use --output-exists overwrite/,
+    );
+    await db.exec(`update files set status = 'done' where id = 'a.raw'`);
+    const chosen = await sluice(['files', 'retry', 'a.raw', '--output-exists', 'add'], { env });
+    expect(chosen.code).toBe(0);
+    expect(chosen.stderr).toBe('');
   });
 
   it('refuses nonsense --since, --limit and --status values with exit 2', async () => {

@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { parseIsoDate } from '../core/dates.ts';
 import { UsageError } from '../core/errors.ts';
+import { OUTPUT_EXISTS_MODES, type OutputExistsMode } from '../core/variables.ts';
 import { listEvents } from '../engine/events.ts';
 import { acceptOverwrite, ignoreFile, retryFile } from '../files/actions.ts';
 import { FILE_STATUSES, isFileStatus } from '../files/lifecycle.ts';
@@ -210,10 +211,25 @@ export function registerFileCommands(program: Command): void {
     .description(
       'run a file again: with a verified backup from there, otherwise back it up again (an identical backup is reused)',
     )
-    .action(async (id: string, _opts: unknown, cmd: Command) => {
-      await withContext(cmd, async ({ db, config }) => {
-        const to = await retryFile(db, config, id, actor());
+    .addOption(
+      new Option(
+        '--output-exists <mode>',
+        'when the output folder of a job exists (from an earlier run): overwrite (old folder kept renamed), add (new folder), associate (attach the job found in it) or raise (stop); default: the variable output_exists_mode',
+      ).choices(OUTPUT_EXISTS_MODES),
+    )
+    .action(async (id: string, opts: { outputExists?: OutputExistsMode }, cmd: Command) => {
+      await withContext(cmd, async ({ db, config, vars }) => {
+        const to = await retryFile(db, config, id, actor(), { outputExists: opts.outputExists });
         process.stdout.write(`${id}: ${to}; the workers take it from here\n`);
+        // processing again, where it ran before: its output folders exist, and `raise` stops on them
+        if (to === 'backed_up' && !opts.outputExists && (await jobsOf(db, id)).length > 0) {
+          const mode = await vars.get('output_exists_mode');
+          if (mode === 'raise') {
+            process.stderr.write(
+              `note: ${id} was processed before; output_exists_mode is raise, so a job whose output folder exists stops in error. Use --output-exists overwrite (the old folder is kept renamed) or add (a new folder) to run it anyway\n`,
+            );
+          }
+        }
       });
     });
   files
