@@ -8,8 +8,12 @@ import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backupLocation } from '../src/backup/backup-task.ts';
+import { moveHandler } from '../src/cleanup/move.ts';
 import { DELETING_MARK, type Place, placeOf, runRemover } from '../src/cleanup/remove.ts';
+import type { Tx } from '../src/core/db/db.ts';
 import { silentLogger } from '../src/core/log.ts';
+import { enqueue } from '../src/engine/enqueue.ts';
+import type { TaskContext, TaskRow } from '../src/engine/types.ts';
 import { sluice } from './helpers/cli.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 
@@ -97,6 +101,54 @@ describe('cleanup', () => {
     expect((await p.timeline('m.raw')).join('\n')).toMatch(/instrument copy moved to/);
     // later scans do not rediscover it inside Backup/
     expect((await p.db.query(`select id from files`)).length).toBe(1);
+  });
+
+  it('a move to Backup/ cut short keeps its own suffix and never takes an entry of another record', async () => {
+    p = await createPipeline(config({}));
+    const dir = path.join(p.root, 'astral1');
+    await backedUp(p, ['m.raw']);
+    // m.raw's first record was moved to Backup/m.raw earlier
+    await mkdir(path.join(dir, 'Backup'));
+    await rename(path.join(dir, 'm.raw'), path.join(dir, 'Backup', 'm.raw'));
+    await p.db.exec(`update files set instrument_copy = 'moved', current_path = $1 where id = 'm.raw'`, [
+      path.join(dir, 'Backup', 'm.raw'),
+    ]);
+    // a new acquisition under the same name: its own (collision) record, backed up
+    await writeFile(path.join(dir, 'm.raw'), 'second acquisition, other content');
+    await p.start();
+    const b = await waitForRecord(p, 'm.raw');
+    await p.waitStatus(b, 'done_not_processed');
+    await p.stop();
+
+    // the move of b: its first attempt is killed after the rename, before it completes
+    const taskId = await enqueue(p.db, { kind: 'cleanup.move', subject: b, pool: 'cleanup' });
+    const handler = moveHandler({ config: p.config });
+    const attempt = async (killed: boolean) => {
+      const task = await p!.db.one<TaskRow>('select * from tasks where id = $1', [taskId]);
+      const ctx = {
+        task,
+        db: p!.db,
+        log: silentLogger,
+        signal: new AbortController().signal,
+        complete: async (fn?: (tx: Tx) => Promise<void>) => {
+          if (killed) throw new Error('killed (simulated)');
+          await p!.db.tx(async (tx) => fn?.(tx));
+        },
+        again: async () => {},
+      } as unknown as TaskContext;
+      await handler.run(ctx);
+    };
+    await expect(attempt(true)).rejects.toThrow(/killed/);
+    await attempt(false);
+    expect(await p.file(b)).toMatchObject({
+      instrument_copy: 'moved',
+      current_path: path.join(dir, 'Backup', 'm.raw.2'),
+    });
+    expect(await readFile(path.join(dir, 'Backup', 'm.raw.2'), 'utf8')).toBe(
+      'second acquisition, other content',
+    );
+    expect(await p.file('m.raw')).toMatchObject({ current_path: path.join(dir, 'Backup', 'm.raw') });
+    expect(await readFile(path.join(dir, 'Backup', 'm.raw'), 'utf8')).toBe('content of m.raw');
   });
 
   it('removes the oldest verified instrument copies when space is low, re-verifying both copies first', async () => {

@@ -3,13 +3,16 @@
  * of the watch folder (as AlphaKraken does), so the acquisition folder only shows new data. A rename
  * on the same filesystem: nothing is copied. Never replaces an existing entry in `Backup/`.
  *
- * Crash points: each entry (main file, companions) is renamed on its own; a kill between them leaves
- * some moved, and the retry moves the rest (entries already in `Backup/` with the source gone count
- * as moved). The database learns the new place in the transaction that completes the task.
+ * Crash points: the suffix chosen for the set is recorded in the task first; each entry (main file,
+ * companions) is then renamed on its own, never over an existing entry. A kill between them leaves
+ * some moved, and the retry moves the rest under the same suffix (an entry already at its target
+ * with the source gone counts as moved). The database learns the new place in the transaction that
+ * completes the task.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { commitDir, commitFile, DestinationExists } from '../backup/temp.ts';
 import type { Config } from '../core/config/index.ts';
 import { PermanentError } from '../core/errors.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
@@ -42,20 +45,33 @@ export function moveHandler(deps: { config: Config }): TaskHandlerDef {
       const destDir = path.join(inst.watch, BACKUP_FOLDER);
       await mkdir(destDir, { recursive: true });
       const names = [path.basename(file.current_path), ...(file.kind === 'files' ? file.companions : [])];
-      // Pick one suffix for the whole set so companions stay together.
-      let suffix = '';
-      for (
-        let i = 2;
-        names.some((n) => existsSync(path.join(destDir, n + suffix)) && existsSync(path.join(srcDir, n)));
-        i++
-      ) {
-        suffix = `.${i}`;
+      // One suffix for the whole set, so companions stay together. It is recorded in the task before
+      // the first rename: a later attempt uses the same one, and never takes an entry another record
+      // left in Backup/ for one this record moved.
+      let suffix = ctx.task.payload.suffix as string | undefined;
+      if (suffix === undefined) {
+        suffix = '';
+        for (let i = 2; names.some((n) => existsSync(path.join(destDir, n + suffix))); i++) suffix = `.${i}`;
+        await ctx.db.exec(`update tasks set payload = payload || $2::jsonb where id = $1`, [
+          ctx.task.id,
+          JSON.stringify({ suffix }),
+        ]);
       }
       for (const n of names) {
         const from = path.join(srcDir, n);
         const to = path.join(destDir, n + suffix);
         if (!existsSync(from) && existsSync(to)) continue; // moved by an earlier attempt
-        await rename(from, to);
+        try {
+          if ((await lstat(from)).isDirectory()) await commitDir(from, to);
+          else await commitFile(from, to);
+        } catch (err) {
+          if (!(err instanceof DestinationExists)) throw err;
+          throw new PermanentError(
+            'cleanup.move_target_taken',
+            `cannot move ${from} to ${to}: something else appeared there meanwhile; nothing was replaced`,
+            'look at both; the instrument copy stays where it is (the remover can still free it)',
+          );
+        }
       }
       const newPath = path.join(destDir, names[0]! + suffix);
       await ctx.complete(async (tx) => {
