@@ -307,7 +307,9 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
   for (const { ident, project, c, t, rec } of fresh) {
     let newId = ident.id;
     let reason = rec
-      ? `the name ${c.name} reappeared with different content; the earlier record ${rec.id} is kept`
+      ? Number(rec.size_bytes) !== c.size
+        ? `the name ${c.name} reappeared with other content (${c.size} bytes, was ${rec.size_bytes}); the earlier record ${rec.id} is kept`
+        : `the name ${c.name} reappeared with another modification time (same size; the content is compared before its backup); the earlier record ${rec.id} is kept`
       : (ident.reason ?? `found in ${inst.watch}`);
     if (taken.has(newId) && !ident.collision) {
       newId = collisionId(c.name, new Date(c.mtimeMs));
