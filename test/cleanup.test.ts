@@ -443,6 +443,11 @@ describe('cleanup', () => {
     for (const n of ['k1.raw', 'k2.raw']) expect(existsSync(path.join(p.root, 'astral1', n))).toBe(true);
     expect((await p.file('k1.raw'))!.instrument_copy).toBe('present');
     expect((await p.timeline('k2.raw')).join('\n')).toMatch(/no longer matches the hashes recorded/);
+    // and the file list shows it
+    const listed = await sluice(['files', 'list'], { env });
+    expect(listed.stdout).toMatch(/BACKUP +INSTRUMENT_COPY/);
+    expect(listed.stdout).toMatch(/\nk2\.raw .* corrupt +present /);
+    expect(listed.stdout).toMatch(/\nk1\.raw .* verified +present /);
 
     // enough free space: nothing would go, unless --all asks for every file old enough
     await p.vars.set('min_free_space_gb', 0, 'test');

@@ -111,6 +111,7 @@ export function registerFileCommands(program: Command): void {
               project: f.project_id,
               status: f.status,
               size: bytes(Number(f.size_bytes)),
+              backup: f.backup ?? '-',
               instrument_copy: f.instrument_copy,
               updated: f.updated_at,
             })),

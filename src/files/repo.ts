@@ -79,9 +79,14 @@ export interface FileFilter {
   limit?: number;
 }
 
-export async function listFiles(q: Queryable, f: FileFilter): Promise<FileRow[]> {
-  return q.query<FileRow>(
-    `select * from files
+/** A listed file, with the state of its latest backup copy (`verified`, `corrupt`, …; null: none). */
+export type ListedFile = FileRow & { backup: string | null };
+
+export async function listFiles(q: Queryable, f: FileFilter): Promise<ListedFile[]> {
+  return q.query<ListedFile>(
+    `select files.*, (select c.state from copies c where c.file_id = files.id and c.target = 'backup'
+                      order by c.id desc limit 1) as backup
+     from files
      where ($1::text is null or instrument_id = $1) and ($2::text[] is null or status = any($2))
        and ($3::text is null or project_id = $3) and ($4::timestamptz is null or created_at >= $4)
      order by created_at desc, id desc limit $5`,
