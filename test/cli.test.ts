@@ -221,6 +221,20 @@ describe('sluice CLI', () => {
     const badSince = await sluice(['files', 'list', '--since', 'yesterdayish'], { env });
     expect(badSince.code).toBe(2);
     expect(badSince.stderr).toMatch(/--since: expected a date/);
+    const badProject = await sluice(['files', 'list', '--project', 'p1'], { env });
+    expect(badProject.code).toBe(2);
+    expect(badProject.stderr).toMatch(/--project: no project 'p1' in the config or the records/);
+    // an instrument no longer in the config: its files are still listed by it
+    await db.exec(
+      `insert into files (id, instrument_id, name, kind, source_path, current_path, project_id, status, size_bytes, mtime)
+       values ('old.raw', 'retired1', 'old.raw', 'file', '/x/old.raw', '/x/old.raw', 'P1', 'done', 10, now())`,
+    );
+    const retired = await sluice(['files', 'list', '-i', 'retired1', '--json'], { env });
+    expect(retired.code).toBe(0);
+    expect(JSON.parse(retired.stdout).map((f: { id: string }) => f.id)).toEqual(['old.raw']);
+    const unknown = await sluice(['files', 'list', '-i', 'nope1'], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/--instrument: no instrument 'nope1' in the config or the records/);
     const missing = await sluice(['files', 'show', 'nope.raw'], { env });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no file with id 'nope.raw'/);

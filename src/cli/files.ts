@@ -88,11 +88,30 @@ export function registerFileCommands(program: Command): void {
           limit: parseIntArg('--limit', opts.limit, 1, MAX_LIST_LIMIT),
         };
         await withContext(cmd, async ({ db, config }) => {
-          if (filter.instrument && !config.instruments[filter.instrument]) {
+          // an instrument or project no longer in the config still has its files
+          const recorded = async (column: 'instrument_id' | 'project_id', value: string) =>
+            (await db.maybeOne(`select 1 from files where ${column} = $1 limit 1`, [value])) !== undefined;
+          if (
+            filter.instrument &&
+            !config.instruments[filter.instrument] &&
+            !(await recorded('instrument_id', filter.instrument))
+          ) {
             const known = Object.keys(config.instruments);
             throw new UsageError(
-              `--instrument: no instrument '${filter.instrument}'`,
+              `--instrument: no instrument '${filter.instrument}' in the config or the records`,
               `configured instruments: ${known.join(', ') || 'none'}`,
+            );
+          }
+          if (
+            filter.project &&
+            !config.projects[filter.project] &&
+            filter.project !== config.fallback_project &&
+            !(await recorded('project_id', filter.project))
+          ) {
+            const known = [...Object.keys(config.projects), config.fallback_project];
+            throw new UsageError(
+              `--project: no project '${filter.project}' in the config or the records (ids are case-sensitive)`,
+              `projects: ${known.join(', ')}`,
             );
           }
           // one row more than asked tells whether the list is cut, without counting every match
