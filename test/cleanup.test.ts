@@ -120,7 +120,9 @@ describe('cleanup', () => {
     await p.waitStatus(b, 'done_not_processed');
     await p.stop();
 
-    // the move of b: its first attempt is killed after the rename, before it completes
+    // the move of b: its first attempt is killed after the rename, before it completes. The handler
+    // runs with a stand-in for the engine's context (a kill at exactly that point cannot be timed
+    // with the real worker); `remember` writes the payload as the engine's does (engine.test.ts).
     const taskId = await enqueue(p.db, { kind: 'cleanup.move', subject: b, pool: 'cleanup' });
     const handler = moveHandler({ config: p.config });
     const attempt = async (killed: boolean) => {
@@ -135,6 +137,12 @@ describe('cleanup', () => {
           await p!.db.tx(async (tx) => fn?.(tx));
         },
         again: async () => {},
+        remember: async (patch: Record<string, unknown>) => {
+          await p!.db.exec('update tasks set payload = payload || $2::jsonb where id = $1', [
+            taskId,
+            JSON.stringify(patch),
+          ]);
+        },
       } as unknown as TaskContext;
       await handler.run(ctx);
     };

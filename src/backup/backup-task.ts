@@ -159,9 +159,7 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
               [file.id],
             );
             // a later attempt of this task finds the new copy at dest, and associates it
-            await tx.exec(`update tasks set payload = payload || '{"movedAside": true}' where id = $1`, [
-              ctx.task.id,
-            ]);
+            await ctx.remember({ movedAside: true }, tx);
             await note(
               tx,
               file.id,

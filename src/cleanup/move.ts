@@ -10,9 +10,9 @@
  * completes the task.
  */
 import { existsSync } from 'node:fs';
-import { lstat, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { commitDir, commitFile, DestinationExists } from '../backup/temp.ts';
+import { DestinationExists, renameNoReplace } from '../backup/temp.ts';
 import type { Config } from '../core/config/index.ts';
 import { PermanentError } from '../core/errors.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
@@ -52,18 +52,14 @@ export function moveHandler(deps: { config: Config }): TaskHandlerDef {
       if (suffix === undefined) {
         suffix = '';
         for (let i = 2; names.some((n) => existsSync(path.join(destDir, n + suffix))); i++) suffix = `.${i}`;
-        await ctx.db.exec(`update tasks set payload = payload || $2::jsonb where id = $1`, [
-          ctx.task.id,
-          JSON.stringify({ suffix }),
-        ]);
+        await ctx.remember({ suffix });
       }
       for (const n of names) {
         const from = path.join(srcDir, n);
         const to = path.join(destDir, n + suffix);
         if (!existsSync(from) && existsSync(to)) continue; // moved by an earlier attempt
         try {
-          if ((await lstat(from)).isDirectory()) await commitDir(from, to);
-          else await commitFile(from, to);
+          await renameNoReplace(from, to);
         } catch (err) {
           if (!(err instanceof DestinationExists)) throw err;
           throw new PermanentError(

@@ -137,6 +137,28 @@ describe('engine, in one process', () => {
     expect(calls).toBe(4);
   });
 
+  it('`remember` keeps a choice in the payload for the next attempt, also when the attempt fails', async () => {
+    const seen: unknown[] = [];
+    const w = worker([
+      {
+        kind: 'choose',
+        async run(ctx) {
+          seen.push(ctx.task.payload.choice);
+          if (ctx.task.payload.choice === undefined) {
+            await ctx.remember({ choice: 'b' });
+            throw new Error('died after choosing');
+          }
+        },
+      },
+    ]);
+    await w.start();
+    const id = (await enqueue(db, { kind: 'choose', payload: { keep: 1 }, maxAttempts: 3 }))!;
+    await waitFor('choose done', async () => (await state(id)) === 'succeeded');
+    await w.stop();
+    expect(seen).toEqual([undefined, 'b']);
+    expect((await getTask(db, id))!.payload).toEqual({ keep: 1, choice: 'b' });
+  });
+
   it('deduplicates by key while a task is queued or running, not after', async () => {
     const a = await enqueue(db, { kind: 'none', dedupeKey: 'k1' });
     const b = await enqueue(db, { kind: 'none', dedupeKey: 'k1' });

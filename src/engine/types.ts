@@ -77,6 +77,12 @@ export interface TaskContext {
    * (polling: "not finished yet, look again later"). Optional domain writes in the same transaction.
    */
   again(delayMs: number, fn?: (tx: Tx) => Promise<void>, payload?: Record<string, unknown>): Promise<void>;
+  /**
+   * Merge `patch` into the task's payload, so that a later attempt of this task sees it (a choice
+   * made before a step that must not be made differently on a retry). In `tx` when given (with the
+   * domain writes it belongs to). Throws `LeaseLostError` when another worker owns the task now.
+   */
+  remember(patch: Record<string, unknown>, tx?: Tx): Promise<void>;
 }
 
 export interface TaskHandlerDef {

@@ -307,6 +307,14 @@ export class Worker {
         });
         finished = true;
       },
+      remember: async (patch, tx) => {
+        await fence(
+          tx ?? this.db,
+          `update tasks set payload = payload || $3::jsonb where id = $1 and token = $2 and state = 'running'`,
+          [task.id, task.token, JSON.stringify(patch)],
+        );
+        Object.assign(task.payload, patch);
+      },
     };
     try {
       if (task.attempts > task.max_attempts) {
