@@ -147,6 +147,12 @@ export async function commitDir(temp: string, dest: string): Promise<void> {
   }
 }
 
+/** Rename a file or folder to `to`, never replacing anything there (`DestinationExists`). */
+export async function renameNoReplace(from: string, to: string): Promise<void> {
+  if ((await lstat(from)).isDirectory()) await commitDir(from, to);
+  else await commitFile(from, to);
+}
+
 /**
  * Rename an existing backup at `dest` to `<dest>.replaced-<timestamp>` and return the new path (used by
  * `sluice backup accept-overwrite` before copying again). The timestamp is ISO 8601 UTC with `:`
@@ -170,10 +176,8 @@ export async function moveAside(dest: string, now: Date = new Date()): Promise<s
   for (let i = 1; i < 1000; i++) {
     const target = i === 1 ? base : `${base}-${i}`;
     if (await exists(target)) continue;
-    const st = await lstat(dest);
     try {
-      if (st.isDirectory()) await commitDir(dest, target);
-      else await commitFile(dest, target);
+      await renameNoReplace(dest, target);
     } catch (err) {
       if (err instanceof DestinationExists) continue;
       throw err;

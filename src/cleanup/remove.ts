@@ -22,15 +22,15 @@
  * finished once the backup verifies again.
  */
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, rename, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sourceSpec } from '../backup/backup-task.ts';
 import { errnoCode, exists, fsyncDir, isMissing, removeTree } from '../backup/fsutil.ts';
 import { sourceRoot } from '../backup/manifest.ts';
-import { commitDir, commitFile, DestinationExists } from '../backup/temp.ts';
+import { DestinationExists, renameNoReplace } from '../backup/temp.ts';
 import { type VerifyResult, verifyCopy } from '../backup/verify.ts';
 import type { Config, InstrumentConfig } from '../core/config/index.ts';
-import type { Db } from '../core/db/db.ts';
+import type { Db, Queryable } from '../core/db/db.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
 import type { Logger } from '../core/log.ts';
 import type { Variables } from '../core/variables.ts';
@@ -163,7 +163,7 @@ export async function runRemover(
         verifyCopy(here, f.kind, f.manifest!, { signal: opts.signal }),
         verifyCopy(f.copy_location, f.kind, f.copy_manifest!, { signal: opts.signal }),
       ]);
-      if (!backup.ok) await refuseBadBackup(db, f, backup.problems, report, log, badBackupText(f));
+      if (!backup.ok) await refuseBadBackup(db, f, backup.problems, report, log);
       else if (!orig.ok) await refuseDiffering(db, f, orig.problems, report);
       else {
         report.wouldRemove.push(f.id);
@@ -274,18 +274,12 @@ async function removeCopy(
     const inPlace = sourceRoot(sourceSpec({ ...f, current_path: place.original }));
     const sizes = await verifyCopy(inPlace, f.kind, f.manifest!, { hashes: false });
     if (!sizes.ok) {
-      await db.exec(
-        `update files set instrument_copy = $2, current_path = $3, updated_at = now() where id = $1`,
-        [f.id, place.before, place.original],
-      );
+      await setInstrumentCopy(db, f.id, place.before, place.original);
       await refuseDiffering(db, f, sizes.problems, report);
       return false;
     }
   }
-  await db.exec(
-    `update files set instrument_copy = 'removing', current_path = $2, updated_at = now() where id = $1`,
-    [f.id, place.quarantined],
-  );
+  await setInstrumentCopy(db, f.id, 'removing', place.quarantined);
   const backupCheck = () =>
     f.copy_location && f.copy_manifest
       ? verifyCopy(f.copy_location, f.kind, f.copy_manifest, { signal })
@@ -293,10 +287,7 @@ async function removeCopy(
   if (marked) {
     const backup = await backupCheck();
     if (!backup.ok) {
-      await refuseBadBackup(db, f, backup.problems, report, log, {
-        log: 'an interrupted removal cannot be finished: the backup no longer verifies',
-        note: `a removal of the instrument copy was cut short, and the backup at ${f.copy_location ?? '(none)'} no longer verifies: ${backup.problems.slice(0, 3).join('; ')}. What is left of the instrument copy is kept in ${place.dir}; copy it somewhere safe and check the backup storage`,
-      });
+      await refuseBadBackup(db, f, backup.problems, report, log, place.dir);
       return false;
     }
   } else {
@@ -320,7 +311,7 @@ async function removeCopy(
     ]);
     if (!backup.ok || !orig.ok) {
       await putBack(db, f, place, log);
-      if (!backup.ok) await refuseBadBackup(db, f, backup.problems, report, log, badBackupText(f));
+      if (!backup.ok) await refuseBadBackup(db, f, backup.problems, report, log);
       else if (!orig.ok) await refuseDiffering(db, f, orig.problems, report);
       return false;
     }
@@ -334,10 +325,7 @@ async function removeCopy(
     ? `finished removing the instrument copy (${place.original}), cut short earlier, after re-verifying the backup at ${f.copy_location}`
     : `removed from the instrument (${place.original}) after re-verifying it and the backup at ${f.copy_location}`;
   await db.tx(async (tx) => {
-    await tx.exec(
-      `update files set instrument_copy = 'purged', current_path = null, updated_at = now() where id = $1`,
-      [f.id],
-    );
+    await setInstrumentCopy(tx, f.id, 'purged', null);
     await note(tx, f.id, ACTOR, why, { freedBytes: Number(f.size_bytes) });
   });
   report.removed.push(f.id);
@@ -362,8 +350,7 @@ async function putBack(db: Db, f: Row, place: Place, log: Logger): Promise<void>
     if (!(await exists(from))) continue;
     back = true;
     try {
-      if ((await lstat(from)).isDirectory()) await commitDir(from, path.join(origDir, n));
-      else await commitFile(from, path.join(origDir, n));
+      await renameNoReplace(from, path.join(origDir, n));
     } catch (err) {
       if (!(err instanceof DestinationExists)) throw err;
       kept = true;
@@ -373,10 +360,7 @@ async function putBack(db: Db, f: Row, place: Place, log: Logger): Promise<void>
   if (!kept) await rmdir(place.dir).catch(() => {});
   if (back) await fsyncDir(origDir);
   const where = kept ? place.quarantined : place.original;
-  await db.exec(
-    `update files set instrument_copy = $2, current_path = $3, updated_at = now() where id = $1`,
-    [f.id, place.before, where],
-  );
+  await setInstrumentCopy(db, f.id, place.before, where);
   if (kept) {
     log.warn({ fileId: f.id, path: where }, 'instrument copy kept in the hidden folder: its name is taken');
     await db.tx((tx) =>
@@ -421,13 +405,6 @@ async function failed(
   return kind;
 }
 
-function badBackupText(f: Candidate | Row): { log: string; note: string } {
-  return {
-    log: 'backup copy does not match its recorded hashes; instrument copy kept',
-    note: `the backup at ${f.copy_location} no longer matches the hashes recorded when it was verified: %PROBLEMS%. The instrument copy is kept; back it up again with \`sluice files retry ${f.id}\``,
-  };
-}
-
 /** An instrument copy that is not what was backed up: kept, and the timeline says why. */
 async function refuseDiffering(db: Db, f: Row, problems: string[], report: RemoverReport): Promise<void> {
   report.refused.push({ id: f.id, problems });
@@ -442,23 +419,47 @@ async function refuseDiffering(db: Db, f: Row, problems: string[], report: Remov
   );
 }
 
-/** A backup that no longer verifies: the file is refused, its copy marked `corrupt`, and both logged. */
+/**
+ * A backup that no longer verifies: the file is refused, its copy marked `corrupt`, and both logged.
+ * `remnantIn`: the deletion had begun, and what is left of the instrument copy is kept there.
+ */
 async function refuseBadBackup(
   db: Db,
-  f: FileRow & { copy_id: string | null },
+  f: Row,
   problems: string[],
   report: RemoverReport,
   log: Logger,
-  text: { log: string; note: string },
+  remnantIn?: string,
 ): Promise<void> {
   report.refused.push({ id: f.id, problems });
-  log.error({ fileId: f.id, problems }, text.log);
+  const found = problems.slice(0, 3).join('; ');
+  log.error(
+    { fileId: f.id, problems },
+    remnantIn
+      ? 'an interrupted removal cannot be finished: the backup no longer verifies'
+      : 'backup copy does not match its recorded hashes; instrument copy kept',
+  );
+  const text = remnantIn
+    ? `a removal of the instrument copy was cut short, and the backup at ${f.copy_location ?? '(none)'} no longer verifies: ${found}. What is left of the instrument copy is kept in ${remnantIn}; copy it somewhere safe and check the backup storage`
+    : `the backup at ${f.copy_location} no longer matches the hashes recorded when it was verified: ${found}. The instrument copy is kept; back it up again with \`sluice files retry ${f.id}\``;
   await db.tx(async (tx) => {
     if (f.copy_id) await tx.exec(`update copies set state = 'corrupt' where id = $1`, [f.copy_id]);
-    await note(tx, f.id, ACTOR, text.note.replace('%PROBLEMS%', problems.slice(0, 3).join('; ')), {
-      problems,
-    });
+    await note(tx, f.id, ACTOR, text, { problems });
   });
+}
+
+/** Where the instrument copy is now (`at`; null when it is gone), in the file's record. */
+async function setInstrumentCopy(
+  q: Queryable,
+  id: string,
+  state: FileRow['instrument_copy'],
+  at: string | null,
+): Promise<void> {
+  await q.exec('update files set instrument_copy = $2, current_path = $3, updated_at = now() where id = $1', [
+    id,
+    state,
+    at,
+  ]);
 }
 
 /**
