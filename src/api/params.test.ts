@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fileId, parseIsoDate } from './params.ts';
+import { parseIsoDate } from '../core/dates.ts';
+import { fileId } from './params.ts';
 
 describe('parseIsoDate', () => {
   it('reads dates and times, treating a missing offset as UTC', () => {

@@ -6,8 +6,6 @@ import { z } from 'zod';
 import { NAME_PATTERN } from '../auth/roles.ts';
 import { parseIsoDate } from '../core/dates.ts';
 
-export { parseIsoDate };
-
 /** Control characters (C0 and DEL) have no place in names or ids. */
 export function hasControl(s: string): boolean {
   for (let i = 0; i < s.length; i++) {

@@ -22,7 +22,7 @@ export function parseSince(raw: string, now = Date.now()): Date {
   const d = rel
     ? new Date(now - Number(rel[1]) * AGE_UNITS[rel[2] as keyof typeof AGE_UNITS])
     : parseIsoDate(text);
-  if (d === undefined || Number.isNaN(d.getTime())) {
+  if (d === undefined) {
     throw new UsageError(
       `--since: expected a date (2026-11-01, 2026-11-01T08:00Z) or an age (30m, 24h, 7d), got '${raw}'`,
       'dates are ISO 8601 (YYYY-MM-DD, optionally THH:MM[:SS] and Z or ±HH:MM; UTC unless an offset is given)',
