@@ -15,13 +15,24 @@ import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
 import type { OutputExistsMode } from '../core/variables.ts';
 import { enqueue } from '../engine/enqueue.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
+import type { AcquiredFingerprint } from '../files/fingerprint.ts';
 import { type FileStatus, note, transition } from '../files/lifecycle.ts';
 import { type FileRow, getFile } from '../files/repo.ts';
 import { type PlanOptions, planProcessing } from '../process/jobs.ts';
-import { copyVerified } from './copy.ts';
-import { earlierTwin } from './duplicate.ts';
+import {
+  acquiredOf,
+  adoptableCopy,
+  checkAcquired,
+  fingerprintOfManifest,
+  listAcquired,
+  SOURCE_REPLACED,
+  SourceReplaced,
+} from './acquired.ts';
+import { type CopyResult, copyVerified } from './copy.ts';
+import { earlierTwin, type Twin } from './duplicate.ts';
+import { exists } from './fsutil.ts';
 import type { SourceSpec } from './manifest.ts';
-import { moveAside } from './temp.ts';
+import { moveAside, removeLeftovers } from './temp.ts';
 
 const ACTOR = 'backup';
 
@@ -97,6 +108,179 @@ export async function afterBackup(
   }
 }
 
+type Ctx = Parameters<TaskHandlerDef['run']>[0];
+
+/** A same-content twin: this record is ignored, the earlier one's backup covers it. */
+async function settleTwin(ctx: Ctx, file: FileRow, twin: Twin): Promise<void> {
+  await ctx.complete(async (tx) => {
+    const moved = await transition(tx, file.id, 'ignored', {
+      actor: ACTOR,
+      from: ['acquired', 'backing_up'],
+      reason: `same content as ${twin.id}, whose verified backup at ${twin.location} holds every file with the same hash (only the modification time changed): not backed up again`,
+      data: { sameAs: twin.id, location: twin.location },
+    });
+    if (moved) {
+      await note(
+        tx,
+        twin.id,
+        ACTOR,
+        `seen again as ${file.id} with the same content (its modification time changed); that record is ignored, this backup covers it`,
+        { duplicate: file.id },
+      );
+    }
+  });
+}
+
+/** `backing_up`, and for an accepted overwrite the differing backup moved aside (once). */
+async function startBackup(ctx: Ctx, file: FileRow, dest: string, log: Ctx['log']): Promise<void> {
+  if (file.status === 'acquired') {
+    await ctx.db.tx((tx) =>
+      transition(tx, file.id, 'backing_up', {
+        actor: ACTOR,
+        from: ['acquired'],
+        reason: `copying to ${dest}`,
+      }),
+    );
+  }
+  if (!ctx.task.payload.acceptOverwrite || ctx.task.payload.movedAside) return;
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(dest)) return;
+  const kept = await moveAside(dest);
+  const corrupt = ctx.task.payload.replacing === 'corrupt';
+  await ctx.db.tx(async (tx) => {
+    await tx.exec(
+      `update copies set state = 'replaced' where file_id = $1 and target = 'backup' and state = 'verified'`,
+      [file.id],
+    );
+    // a later attempt of this task finds the new copy at dest, and associates it
+    await ctx.remember({ movedAside: true }, tx);
+    await note(
+      tx,
+      file.id,
+      ACTOR,
+      corrupt
+        ? `the damaged backup was moved aside to ${kept} (retried after the remover found it corrupt)`
+        : `the differing backup was moved aside to ${kept} (operator accepted the overwrite)`,
+      { kept },
+    );
+  });
+  log.warn({ kept }, corrupt ? 'moved the damaged backup aside' : 'moved the differing backup aside');
+}
+
+/**
+ * The verified copy row and the record's manifest. The record's size is never rewritten: it is what
+ * was acquired. A record without a fingerprint (declared acquired by an operator) gets the copy's.
+ */
+async function recordCopy(
+  tx: Tx,
+  file: FileRow,
+  dest: string,
+  result: CopyResult,
+  acquired: AcquiredFingerprint | undefined,
+): Promise<void> {
+  await tx.exec(
+    `update copies set state = 'replaced' where file_id = $1 and target = 'backup' and state = 'verified'`,
+    [file.id],
+  );
+  await tx.exec(
+    `insert into copies (file_id, target, location, state, hash_algorithm, manifest, bytes, seconds, associated)
+     values ($1, 'backup', $2, 'verified', $3, $4::jsonb, $5, $6, $7)`,
+    [
+      file.id,
+      dest,
+      result.manifest.algorithm,
+      JSON.stringify(result.manifest),
+      result.manifest.totalBytes,
+      result.seconds,
+      result.associated,
+    ],
+  );
+  await tx.exec(
+    `update files set manifest = $2::jsonb, hash_algorithm = $3,
+       acquired_fingerprint = coalesce(acquired_fingerprint, $4::jsonb) where id = $1`,
+    [
+      file.id,
+      JSON.stringify(result.manifest),
+      result.manifest.algorithm,
+      acquired ? null : JSON.stringify(fingerprintOfManifest(result.manifest)),
+    ],
+  );
+}
+
+/**
+ * The source is not what the record acquired (acquired.ts). A copy an earlier attempt put in place
+ * that holds exactly what was acquired is returned to be recorded. Otherwise: a copy this attempt
+ * wrote is moved aside (it is of other data; the source still exists), leftover temps of earlier
+ * attempts are swept, and the record ends `lost` — terminal, and alerted (ops/alerts). The instrument
+ * copy is `missing`: what the name holds now is not this record's; it has (or gets at the next scan)
+ * its own record, which is backed up as usual.
+ *
+ * Crash points: killed before the transaction, the next attempt checks again and ends the same way
+ * (a copy moved aside stays moved aside; the sweep is repeated).
+ */
+async function settleReplaced(
+  ctx: Ctx,
+  config: Config,
+  file: FileRow,
+  inst: InstrumentConfig | undefined,
+  dest: string,
+  acquired: AcquiredFingerprint,
+  err: SourceReplaced,
+  wrote: boolean,
+  log: Ctx['log'],
+): Promise<CopyResult | undefined> {
+  const source = sourceSpec(file);
+  const algorithm = config.backup.hash;
+  const started = performance.now();
+  // not the copy an operator chose to overwrite (accept-overwrite, a corrupt backup retried)
+  const earlier =
+    ctx.task.payload.acceptOverwrite || wrote
+      ? undefined
+      : await adoptableCopy(source, dest, acquired, algorithm, ctx.signal);
+  if (earlier) {
+    await startBackup(ctx, file, dest, log);
+    log.warn({ dest }, 'source replaced after an earlier attempt had copied it; recording that copy');
+    await ctx.db.tx((tx) =>
+      note(
+        tx,
+        file.id,
+        ACTOR,
+        `${err.message}; the copy an earlier attempt made at ${dest} holds exactly the files acquired (names, sizes, modification times) and is recorded, hashed from the copy`,
+        { code: SOURCE_REPLACED },
+      ),
+    );
+    return { manifest: earlier, bytes: 0, seconds: (performance.now() - started) / 1000, associated: true };
+  }
+  await removeLeftovers(dest).catch(() => {});
+  // Only what this attempt wrote is moved; a copy found in place is left as it is (unrecorded).
+  const kept = wrote ? await moveAside(dest) : undefined;
+  const stray = !wrote && (await exists(dest));
+  await ctx.complete(async (tx) => {
+    await tx.exec(
+      `update files set instrument_copy = 'missing', current_path = null
+       where id = $1 and instrument_copy = 'present'`,
+      [file.id],
+    );
+    const newer = await tx.maybeOne<{ id: string }>(
+      `select id from files where instrument_id = $1 and name = $2 and id <> $3
+         and created_at > (select created_at from files where id = $3)
+       order by created_at desc, id desc limit 1`,
+      [file.instrument_id, file.name, file.id],
+    );
+    const now = newer
+      ? `what is there now is recorded as ${newer.id}`
+      : `what is there now is recorded as new data by the next scan of ${inst?.watch ?? file.instrument_id}`;
+    await transition(tx, file.id, 'lost', {
+      actor: ACTOR,
+      from: ['acquired', 'backing_up'],
+      reason: `the data acquired was replaced or changed on the instrument before any copy was made (${err.message}); ${now} and backed up under that record; the bytes this record acquired were never copied${kept ? `; the copy of the other data this attempt made was moved aside to ${kept}` : ''}${stray ? `; ${dest} holds a copy that does not match what was acquired and is not recorded` : ''}`,
+      data: { code: SOURCE_REPLACED, problems: err.problems.slice(0, 20), newer: newer?.id ?? null, kept },
+    });
+  });
+  log.warn({ problems: err.problems.slice(0, 5), kept }, 'source replaced before any copy; record lost');
+  return undefined;
+}
+
 export function backupHandler(deps: { config: Config }): TaskHandlerDef {
   return {
     kind: 'backup.copy',
@@ -113,104 +297,53 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
       const log = ctx.log.child({ fileId: file.id, instrument: file.instrument_id });
       const dest = backupLocation(deps.config, file);
       const source = sourceSpec(file);
-      // The same content as an earlier record's verified backup (only its modification time
-      // changed): not copied again (duplicate.ts). An operator's overwrite always copies.
-      const twin = ctx.task.payload.acceptOverwrite
-        ? undefined
-        : await earlierTwin(ctx.db, file, source, ctx.signal);
-      if (twin) {
-        await ctx.complete(async (tx) => {
-          const moved = await transition(tx, file.id, 'ignored', {
-            actor: ACTOR,
-            from: ['acquired', 'backing_up'],
-            reason: `same content as ${twin.id}, whose verified backup at ${twin.location} holds every file with the same hash (only the modification time changed): not backed up again`,
-            data: { sameAs: twin.id, location: twin.location },
-          });
-          if (moved) {
-            await note(
-              tx,
-              twin.id,
-              ACTOR,
-              `seen again as ${file.id} with the same content (its modification time changed); that record is ignored, this backup covers it`,
-              { duplicate: file.id },
-            );
-          }
-        });
-        log.info({ sameAs: twin.id }, 'same content as an earlier backup; not copied again');
-        return;
-      }
-      if (file.status === 'acquired') {
-        await ctx.db.tx((tx) =>
-          transition(tx, file.id, 'backing_up', {
-            actor: ACTOR,
-            from: ['acquired'],
-            reason: `copying to ${dest}`,
-          }),
-        );
-      }
-      if (ctx.task.payload.acceptOverwrite && !ctx.task.payload.movedAside) {
-        const { existsSync } = await import('node:fs');
-        if (existsSync(dest)) {
-          const kept = await moveAside(dest);
-          const corrupt = ctx.task.payload.replacing === 'corrupt';
-          await ctx.db.tx(async (tx) => {
-            await tx.exec(
-              `update copies set state = 'replaced' where file_id = $1 and target = 'backup' and state = 'verified'`,
-              [file.id],
-            );
-            // a later attempt of this task finds the new copy at dest, and associates it
-            await ctx.remember({ movedAside: true }, tx);
-            await note(
-              tx,
-              file.id,
-              ACTOR,
-              corrupt
-                ? `the damaged backup was moved aside to ${kept} (retried after the remover found it corrupt)`
-                : `the differing backup was moved aside to ${kept} (operator accepted the overwrite)`,
-              { kept },
-            );
-          });
-          log.warn({ kept }, corrupt ? 'moved the damaged backup aside' : 'moved the differing backup aside');
+      // What the record stands for (acquired.ts): the source is checked against it before the
+      // same-content check, before copying, and before the copy gets its final name.
+      const acquired = acquiredOf(file);
+      let result: CopyResult | undefined;
+      try {
+        if (acquired) await listAcquired(source, acquired);
+        // The same content as an earlier record's verified backup (only its modification time
+        // changed): not copied again (duplicate.ts). An operator's overwrite always copies.
+        const twin = ctx.task.payload.acceptOverwrite
+          ? undefined
+          : await earlierTwin(ctx.db, file, source, ctx.signal);
+        if (twin) {
+          await settleTwin(ctx, file, twin);
+          log.info({ sameAs: twin.id }, 'same content as an earlier backup; not copied again');
+          return;
         }
+        await startBackup(ctx, file, dest, log);
+        let lastLog = Date.now();
+        result = await copyVerified({
+          source,
+          dest,
+          algorithm: deps.config.backup.hash,
+          signal: ctx.signal,
+          accept: acquired ? (files) => checkAcquired(source, acquired, files) : undefined,
+          onProgress: (done, total) => {
+            if (Date.now() - lastLog > 10_000) {
+              lastLog = Date.now();
+              log.info({ done, total }, 'copying');
+            }
+          },
+        });
+        // copyVerified asked `accept` before its commit; checked again here on what it returns
+        if (acquired) checkAcquired(source, acquired, result.manifest.entries);
+      } catch (err) {
+        if (!(err instanceof SourceReplaced) || !acquired) throw err;
+        // result is set only when the check after the copy refused it: this attempt wrote dest
+        const wrote = result !== undefined && !result.associated;
+        const adopted = await settleReplaced(ctx, deps.config, file, inst, dest, acquired, err, wrote, log);
+        if (!adopted) return;
+        result = adopted;
       }
-      let lastLog = Date.now();
-      const result = await copyVerified({
-        source,
-        dest,
-        algorithm: deps.config.backup.hash,
-        signal: ctx.signal,
-        onProgress: (done, total) => {
-          if (Date.now() - lastLog > 10_000) {
-            lastLog = Date.now();
-            log.info({ done, total }, 'copying');
-          }
-        },
-      });
+      const done = result;
       await ctx.complete(async (tx) => {
-        await tx.exec(
-          `update copies set state = 'replaced' where file_id = $1 and target = 'backup' and state = 'verified'`,
-          [file.id],
-        );
-        await tx.exec(
-          `insert into copies (file_id, target, location, state, hash_algorithm, manifest, bytes, seconds, associated)
-           values ($1, 'backup', $2, 'verified', $3, $4::jsonb, $5, $6, $7)`,
-          [
-            file.id,
-            dest,
-            result.manifest.algorithm,
-            JSON.stringify(result.manifest),
-            result.manifest.totalBytes,
-            result.seconds,
-            result.associated,
-          ],
-        );
-        await tx.exec(
-          'update files set manifest = $2::jsonb, hash_algorithm = $3, size_bytes = $4 where id = $1',
-          [file.id, JSON.stringify(result.manifest), result.manifest.algorithm, result.manifest.totalBytes],
-        );
-        const reason = result.associated
-          ? `associated existing backup at ${dest}, hash verified (${result.manifest.entries.length} file(s), ${result.manifest.algorithm}); not copied again`
-          : `copied ${result.manifest.entries.length} file(s), ${result.bytes} bytes in ${result.seconds.toFixed(1)} s; read back and verified (${result.manifest.algorithm})`;
+        await recordCopy(tx, file, dest, done, acquired);
+        const reason = done.associated
+          ? `associated existing backup at ${dest}, hash verified (${done.manifest.entries.length} file(s), ${done.manifest.algorithm}); not copied again`
+          : `copied ${done.manifest.entries.length} file(s), ${done.bytes} bytes in ${done.seconds.toFixed(1)} s; read back and verified (${done.manifest.algorithm})`;
         await transition(tx, file.id, 'backed_up', {
           actor: ACTOR,
           from: ['backing_up'],
@@ -224,10 +357,7 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
         };
         await afterBackup(tx, updated, inst, deps.config, { keepStatus, outputExists });
       });
-      log.info(
-        { dest, bytes: result.bytes, seconds: result.seconds, associated: result.associated },
-        'backed up',
-      );
+      log.info({ dest, bytes: done.bytes, seconds: done.seconds, associated: done.associated }, 'backed up');
     },
     async onRetry(tx, task, err, retryInMs) {
       await note(

@@ -6,7 +6,7 @@
  * 1. Sweep leftover temps: remove `.<name>.sluice-partial/` next to `dest` (from earlier killed
  *    attempts), found by path, never by listing dest's directory (temp.ts). Killed here: some
  *    leftovers remain; the next attempt sweeps again.
- * 2. List the source (sizes, mtimes); compare with `expected` if given. Read-only.
+ * 2. List the source (sizes, mtimes); compare with `expected` if given, and ask `accept`. Read-only.
  * 3. `dest` exists? Compare it with the source (existing.ts): same → `associated`, nothing written;
  *    different → PermanentError `backup.target_differs`. Read-only. `dest` is never overwritten.
  * 4. Write a temp (a file, or a directory tree) in `.<name>.sluice-partial/` beside dest, hashing
@@ -17,7 +17,8 @@
  *    (two seeded XXH3-64 streams, fastsum.ts) that only the read-back uses. Killed here: a partial
  *    temp remains, never a partial `dest`; step 1 of the next attempt removes it.
  * 5. Re-stat and re-list the source; any change in size, mtime or the set of files → retryable
- *    `backup.source_changed`. Compare the hashes with `expected`.
+ *    `backup.source_changed`. Compare the hashes with `expected`; ask `accept` about the manifest
+ *    (after the read-back of step 6, before the commit: a refused copy never gets its final name).
  * 6. Read-back: a worker thread re-reads the temp through its own descriptor and computes the fast
  *    checksum of it, each window after an fdatasync covering it returned (readback.ts), so it overlaps
  *    the copy on a second core; the rest is read after the final fsync. Files below 8 MiB
@@ -57,7 +58,13 @@ import { checkExisting } from './existing.ts';
 import { type FastChecksum, fastChecksum, fastChecksumError } from './fastsum.ts';
 import { abortedError, exists, fsyncDir, removeTree, targetError, throwIfAborted } from './fsutil.ts';
 import { allocBuffers, checkAlgorithm } from './hash.ts';
-import { listSourceTree, type Manifest, type SourceSpec, sourceLabel } from './manifest.ts';
+import {
+  listSourceTree,
+  type Manifest,
+  type ManifestEntry,
+  type SourceSpec,
+  sourceLabel,
+} from './manifest.ts';
 import { checkFreeSpace, checkNotSource, ensureParent } from './preflight.ts';
 import {
   commitDir,
@@ -98,6 +105,13 @@ export interface CopyOptions {
    * variable `SLUICE_READBACK_CHECKSUM` (`fast` or `recorded`), else `fast`.
    */
   readBackChecksum?: 'fast' | 'recorded';
+  /**
+   * Is the source the data the caller means to copy? Called with the source's listing before anything
+   * is written or an existing copy associated (`listed`), and with the manifest of the verified temp
+   * before its commit (`copied`); throwing stops the copy (the temp is removed, `dest` untouched).
+   * backup-task.ts checks the record's acquired fingerprint here.
+   */
+  accept?: (files: ManifestEntry[], when: 'listed' | 'copied') => void;
   /** Debug messages (e.g. the fast read-back checksum being unavailable). */
   log?: { debug: (obj: object, msg: string) => void };
 }
@@ -159,6 +173,7 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
     throw targetError(err, parent, { dir: parent, bytesNeeded: 0 });
   }
   const before = await listSourceTree(spec);
+  opts.accept?.(before.files, 'listed');
   const bufs = allocBuffers(before.files.reduce((m, e) => Math.max(m, e.size), 0));
   const root = spec.kind === 'files' ? spec.dir : spec.path;
   if (opts.expected) {
@@ -202,6 +217,7 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
       const p = compareEntries(spec.kind, opts.expected.entries, manifest.entries, { root, algorithm });
       if (p.length > 0) throw sourceChanged(label, p, 'since its checksums were recorded');
     }
+    opts.accept?.(manifest.entries, 'copied');
     throwIfAborted(opts.signal, what);
     await opts.onPhase?.('commit', { temp, dest });
     throwIfAborted(opts.signal, what);

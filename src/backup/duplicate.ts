@@ -4,8 +4,10 @@
  * new acquisition to the scan, which compares sizes and modification times only and cannot read
  * every file on every pass; so it gets a collision record. Before copying such a record, the backup
  * task asks `earlierTwin`: the latest earlier record of the same name on the same instrument with a
- * verified backup of the same total size. When every file of the source has the size and hash that
- * backup recorded, the new record is not backed up again: its content is already safe there.
+ * verified backup of the same total size that holds what that record acquired (its acquired
+ * fingerprint: names, sizes, mtimes; files/fingerprint.ts). When every file of the source has the
+ * size and hash that backup recorded, the new record is not backed up again: its content is already
+ * safe there.
  *
  * Cost: one extra read of the source, and only for a record with such a predecessor (a name that
  * came back with the same total size). Content that differs is copied as usual.
@@ -13,6 +15,7 @@
  * Crash points: only reads; a kill leaves nothing behind.
  */
 import type { Queryable } from '../core/db/db.ts';
+import { fingerprintDiffers, recordFingerprint } from '../files/fingerprint.ts';
 import type { FileRow } from '../files/repo.ts';
 import { type Manifest, type SourceSpec, sourceRoot } from './manifest.ts';
 import { verifyCopy } from './verify.ts';
@@ -30,13 +33,20 @@ export async function earlierTwin(
   source: SourceSpec,
   signal?: AbortSignal,
 ): Promise<Twin | undefined> {
-  const row = await q.maybeOne<{ id: string; location: string; manifest: Manifest }>(
-    `select f.id, c.location, c.manifest
+  const rows = await q.query<
+    { id: string; location: string; manifest: Manifest } & Parameters<typeof recordFingerprint>[0]
+  >(
+    `select f.id, c.location, c.manifest, f.acquired_fingerprint, f.size_bytes, f.mtime
      from files f join copies c on c.file_id = f.id and c.target = 'backup' and c.state = 'verified'
      where f.instrument_id = $1 and f.name = $2 and f.id <> $3 and f.kind = $4 and f.created_at <= $5
        and c.bytes = $6
-     order by f.created_at desc, f.id desc limit 1`,
+     order by f.created_at desc, f.id desc limit 8`,
     [file.instrument_id, file.name, file.id, file.kind, file.created_at, file.size_bytes],
+  );
+  // An earlier record is a twin only through a backup of what it acquired: a backup that does not
+  // match its acquired fingerprint (made by a version that copied whatever was there) never is.
+  const row = rows.find(
+    (r) => fingerprintDiffers(file.kind, recordFingerprint(r), r.manifest.entries, r.location).length === 0,
   );
   if (!row) return undefined;
   // a file set is compared by the names recorded, so the names must be the same ones

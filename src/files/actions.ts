@@ -45,6 +45,14 @@ export async function retryFile(
         'wait for it to finish, or see `sluice files show` for what it waits on',
       );
     }
+    if (f.status === 'lost') {
+      // The bytes it acquired were replaced before any copy: backing up what is there now would
+      // record other data under it (that data has its own record).
+      throw new UsageError(
+        `file ${id} is lost: ${f.status_reason ?? 'its data changed on the instrument before any copy was made'}`,
+        'there is nothing left to back up under this record; if the acquired data exists elsewhere, put it in the watch folder under a new name (it is recorded as new data), or `sluice files ignore` this record to acknowledge the loss',
+      );
+    }
     const inst = config.instruments[f.instrument_id];
     if (await verifiedCopy(tx, id)) {
       await transition(tx, id, 'backed_up', {

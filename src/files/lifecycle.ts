@@ -4,7 +4,10 @@
  *   discovered → acquiring → acquired → backing_up → backed_up → processing → processed → done
  *
  * Terminal outcomes: done, done_not_processed, ignored, acquisition_failed, processing_failed,
- * error. An operator can retry any of them (`sluice files retry`). Side track of the instrument
+ * error, lost. An operator can retry any of them (`sluice files retry`) except `lost`: the data
+ * the record acquired was replaced or changed on the instrument before any copy was made
+ * (files/fingerprint.ts), so there is nothing left to back up under it; what is there now has a
+ * record of its own. Side track of the instrument
  * copy: present → moved (to the instrument's Backup folder) → removing → purged (removed after
  * verification); missing when it vanished before its backup (present again when it comes back
  * unchanged: the scan then moves the file from error back to acquiring).
@@ -30,6 +33,7 @@ export const FILE_STATUSES = [
   'acquisition_failed',
   'processing_failed',
   'error',
+  'lost',
 ] as const;
 export type FileStatus = (typeof FILE_STATUSES)[number];
 
@@ -40,6 +44,7 @@ export const TERMINAL: ReadonlySet<FileStatus> = new Set([
   'acquisition_failed',
   'processing_failed',
   'error',
+  'lost',
 ]);
 
 /** Still on the instrument, acquisition not decided yet. */

@@ -2,6 +2,7 @@
 import type { Manifest } from '../backup/manifest.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
+import type { AcquiredFingerprint } from './fingerprint.ts';
 import type { FileStatus } from './lifecycle.ts';
 
 export interface FileRow {
@@ -23,6 +24,8 @@ export interface FileRow {
   acquired_at: Date | null;
   hash_algorithm: string | null;
   manifest: Manifest | null;
+  /** What the scan saw when it declared the acquisition finished (null: acquired before 0012). */
+  acquired_fingerprint: AcquiredFingerprint | null;
   instrument_copy: 'present' | 'moved' | 'purged' | 'missing' | 'removing';
   created_at: Date;
   updated_at: Date;

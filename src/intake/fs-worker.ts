@@ -50,9 +50,11 @@ function tree(root, mainFile) {
   try { top = fs.lstatSync(root, { throwIfNoEntry: false }); } catch (e) { return { error: err(e, root) }; }
   if (top === undefined) return { gone: true };
   let size = 0, mtimeMs = top.mtimeMs, hasMain = false, files = 0;
-  const stack = [root];
+  // members: rel (relative, '/'-separated), size and mtime of every file, in parallel arrays
+  const rels = [], nums = [];
+  const stack = [root], relOf = [''];
   while (stack.length > 0) {
-    const d = stack.pop();
+    const d = stack.pop(), rd = relOf.pop();
     let entries;
     try { entries = fs.readdirSync(d, { withFileTypes: true }); }
     catch (e) { if (e.code === 'ENOENT' && d !== root) continue; if (e.code === 'ENOENT') return { gone: true }; return { error: err(e, d) }; }
@@ -63,12 +65,14 @@ function tree(root, mainFile) {
       try { st = fs.lstatSync(p, { throwIfNoEntry: false }); } catch (x) { return { error: err(x, p) }; }
       if (st === undefined) continue;
       if (st.mtimeMs > mtimeMs) mtimeMs = st.mtimeMs;
-      if (st.isDirectory()) { stack.push(p); continue; }
+      const rel = rd === '' ? e.name : rd + '/' + e.name;
+      if (st.isDirectory()) { stack.push(p); relOf.push(rel); continue; }
       size += st.size; files++;
+      rels.push(rel); nums.push(st.size, st.mtimeMs);
       if (d === root && e.name.toLowerCase() === mainFile) hasMain = true;
     }
   }
-  return { size, mtimeMs, hasMain, files };
+  return { size, mtimeMs, hasMain, files, rels, nums: new Float64Array(nums) };
 }
 // The names of dir's entries (no '.' or '..'), posted in parts of m.chunk as they are read: the
 // caller stats the first parts while later ones are still being read. opendir reads the directory in
@@ -95,7 +99,8 @@ parentPort.on('message', (m) => {
       const r = lstatMany(m.dir, m.names);
       parentPort.postMessage({ id: m.id, out: r.out, errors: r.errors }, [r.out.buffer]);
     } else if (m.op === 'tree') {
-      parentPort.postMessage({ id: m.id, ...tree(m.path, m.mainFile) });
+      const t = tree(m.path, m.mainFile);
+      parentPort.postMessage({ id: m.id, ...t }, t.nums ? [t.nums.buffer] : []);
     }
   } catch (e) { parentPort.postMessage({ id: m.id, error: err(e) }); }
 });
@@ -108,7 +113,15 @@ export interface FsFault {
 }
 
 export type TreeSummary =
-  | { size: number; mtimeMs: number; hasMain: boolean; files: number }
+  | {
+      size: number;
+      mtimeMs: number;
+      hasMain: boolean;
+      files: number;
+      /** Every file's path relative to the folder (`/`-separated), and its size and mtime at 2i, 2i+1 of `nums`. */
+      rels: string[];
+      nums: Float64Array;
+    }
   | { gone: true }
   | { error: FsFault };
 
@@ -181,7 +194,10 @@ export class FsWorker {
     return this.request({ op: 'lstat', dir, names });
   }
 
-  /** Total file size, newest mtime (folders included) and presence of `mainFile` (lower-case) at the top. */
+  /**
+   * Total file size, newest mtime (folders included), presence of `mainFile` (lower-case) at the top,
+   * and every file (the acquired fingerprint's members, files/fingerprint.ts).
+   */
   async tree(path: string, mainFile: string): Promise<TreeSummary> {
     return this.request({ op: 'tree', path, mainFile: mainFile.toLowerCase() });
   }

@@ -21,6 +21,7 @@ import type { Variables } from '../core/variables.ts';
 import { recordEvent } from '../engine/events.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
+import { fingerprint } from '../files/fingerprint.ts';
 import { ACQUIRING, type FileStatus, transition, transitionMany } from '../files/lifecycle.ts';
 import { identifyNew, listedPresence, type NewIdentity } from './backup-identity.ts';
 import { collisionId, sameAcquisition } from './file-id.ts';
@@ -245,8 +246,11 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
       tracked.set(c.name, { fileId: rec.id, status: 'acquiring', t, candidate: c });
       continue;
     }
+    // A record whose data was lost (changed before its backup: backup-task.ts) is never the same
+    // acquisition: whatever its name holds now is new data, even where size and mtime look the same.
     if (
       rec &&
+      rec.status !== 'lost' &&
       (!finished ||
         sameAcquisition(
           { size: Number(rec.size_bytes), mtimeMs: rec.mtime.getTime(), acquisitionFinished: finished },
@@ -307,9 +311,11 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
   for (const { ident, project, c, t, rec } of fresh) {
     let newId = ident.id;
     let reason = rec
-      ? Number(rec.size_bytes) !== c.size
-        ? `the name ${c.name} reappeared with other content (${c.size} bytes, was ${rec.size_bytes}); the earlier record ${rec.id} is kept`
-        : `the name ${c.name} reappeared with another modification time (same size; the content is compared before its backup); the earlier record ${rec.id} is kept`
+      ? rec.status === 'lost'
+        ? `the name ${c.name} holds other data than the earlier record ${rec.id} acquired (lost before its backup); recorded as new data`
+        : Number(rec.size_bytes) !== c.size
+          ? `the name ${c.name} reappeared with other content (${c.size} bytes, was ${rec.size_bytes}); the earlier record ${rec.id} is kept`
+          : `the name ${c.name} reappeared with another modification time (same size; the content is compared before its backup); the earlier record ${rec.id} is kept`
       : (ident.reason ?? `found in ${inst.watch}`);
     if (taken.has(newId) && !ident.collision) {
       newId = collisionId(c.name, new Date(c.mtimeMs));
@@ -399,7 +405,7 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
   const from: FileStatus[] = ['discovered', 'acquiring'];
   for (const [to, m] of moves) {
     if (to === 'acquired') {
-      await tx.exec('update files set acquired_at = now() where id = any($1::text[])', [m.ids]);
+      await recordAcquired(tx, m.ids, tracked);
     }
     const moved = await transitionMany(tx, m.ids, to, { actor: ACTOR, from, reason: m.reasons });
     if (to === 'acquired') {
@@ -441,6 +447,29 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
   }
   for (const e of r.entryErrors) r.log.warn({ path: e.path, err: e.message }, 'entry could not be read');
   return stats;
+}
+
+/**
+ * `acquired_at` and the acquired fingerprint (files/fingerprint.ts) of the files declared acquired,
+ * from what this scan saw of them: the record stands for exactly these bytes from now on.
+ */
+async function recordAcquired(
+  tx: Tx,
+  ids: string[],
+  tracked: Map<string, { fileId: string; candidate: Candidate }>,
+): Promise<void> {
+  const byId = new Map([...tracked.values()].map((x) => [x.fileId, x.candidate]));
+  const rows = ids.map((id) => {
+    const c = byId.get(id)!;
+    const members = c.members ?? [{ rel: c.name, size: c.size, mtimeMs: c.mtimeMs }];
+    return { id, fp: fingerprint(c.size, c.mtimeMs, members) };
+  });
+  await tx.exec(
+    `update files f set acquired_at = now(), acquired_fingerprint = x.fp
+     from jsonb_to_recordset($1::jsonb) as x(id text, fp jsonb)
+     where f.id = x.id and f.status in ('discovered', 'acquiring')`,
+    [JSON.stringify(rows)],
+  );
 }
 
 interface ChangedRow {

@@ -88,6 +88,12 @@ describe('scanFolder', () => {
       mtimeMs: at(9).getTime(),
       mainFilePresent: true,
     });
+    // every file with its relative path, size and mtime: the acquired fingerprint's members
+    expect([...c['s1.d']!.members!].sort((a, b) => (a.rel < b.rel ? -1 : 1))).toEqual([
+      { rel: 'analysis.tdf', size: 10, mtimeMs: at(0).getTime() },
+      { rel: 'analysis.tdf_bin', size: 1000, mtimeMs: at(5).getTime() },
+      { rel: 'sub/deeper/chunk.bin', size: 50, mtimeMs: at(9).getTime() },
+    ]);
     expect(c['s2.d']).toMatchObject({ size: 20, mtimeMs: at(3).getTime(), mainFilePresent: false });
     expect(c['s3.d']?.mainFilePresent).toBe(false);
   });
@@ -109,6 +115,11 @@ describe('scanFolder', () => {
         mtimeMs: at(4).getTime(),
         mainFilePresent: true,
         corrupted: false,
+        members: [
+          { rel: 's1.wiff', size: 100, mtimeMs: at(0).getTime() },
+          { rel: 's1.wiff.scan', size: 1000, mtimeMs: at(4).getTime() },
+          { rel: 's1.wiff2', size: 10, mtimeMs: at(1).getTime() },
+        ],
       },
     ]);
   });

@@ -24,6 +24,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import type { Member } from '../files/fingerprint.ts';
 import {
   acquireWorker,
   type FsWorker,
@@ -68,6 +69,8 @@ export interface Candidate {
   mainFilePresent: boolean;
   /** Thermo: renamed `_CORRUPTED.raw` by the instrument. */
   corrupted: boolean;
+  /** Folders and file sets: every file (the acquired fingerprint, files/fingerprint.ts). */
+  members?: Member[];
 }
 
 export interface ScanResult {
@@ -216,6 +219,7 @@ async function scanWith(
     ignored += grouped.ignored;
     for (const g of grouped.groups) {
       const c = candidate(prefix, g.name, g.kind, g.main.size, g.main.mtimeMs, g.corrupted);
+      if (g.kind === 'files') c.members = [g.main, ...g.companions].map(member);
       for (const e of g.companions) {
         c.companions.push(e.name);
         c.size += e.size;
@@ -238,6 +242,7 @@ async function scanWith(
     c.size = t.size;
     c.mtimeMs = t.mtimeMs;
     c.mainFilePresent = layout.type !== 'bruker' || t.hasMain;
+    c.members = t.rels.map((rel, i) => ({ rel, size: t.nums[2 * i]!, mtimeMs: t.nums[2 * i + 1]! }));
     candidates.push(c);
   });
   await Promise.all(folderJobs);
@@ -336,4 +341,8 @@ function candidate(
   corrupted: boolean,
 ): Candidate {
   return { name, kind, path: prefix + name, companions: [], size, mtimeMs, mainFilePresent: true, corrupted };
+}
+
+function member(e: StatEntry): Member {
+  return { rel: e.name, size: e.size, mtimeMs: e.mtimeMs };
 }

@@ -31,7 +31,15 @@ export interface Snapshot {
   statusCounts: { status: string; n: number }[];
   stuck: { id: string; name: string; instrument_id: string; status: string; updated_at: Date }[];
   stuckTotal: number;
-  errorEvents: { id: string; subject_id: string; name: string | null; reason: string | null; at: Date }[];
+  /** Files that entered `error` or `lost` (`to_state`; absent means `error`). */
+  errorEvents: {
+    id: string;
+    subject_id: string;
+    name: string | null;
+    reason: string | null;
+    at: Date;
+    to_state?: string;
+  }[];
   corruptCopies: { file_id: string; name: string | null; target: string; location: string }[];
   failedTasks: { id: string; kind: string; subject: string | null; last_error: string | null }[];
   disks: { target: 'backup' | 'output'; path: string; free_bytes: number | null; error?: string }[];
@@ -218,14 +226,21 @@ export function instrumentStall(s: Snapshot, p: RuleParams): Alert[] {
     }));
 }
 
+/** A file entered `error`, or `lost` (its data changed on the instrument before any copy). */
 export function fileErrors(s: Snapshot): Alert[] {
-  return s.errorEvents.map((e) => ({
-    rule: 'file_error',
-    subject: e.subject_id,
-    severity: 'critical',
-    title: `File ${e.name ?? e.subject_id} entered error`,
-    text: `File ${e.name ?? e.subject_id} (${e.subject_id}) entered status error at ${e.at.toISOString()}${e.reason ? `: ${e.reason}` : ''}.`,
-  }));
+  return s.errorEvents.map((e) => {
+    const name = e.name ?? e.subject_id;
+    const lost = e.to_state === 'lost';
+    return {
+      rule: 'file_error',
+      subject: e.subject_id,
+      severity: 'critical',
+      title: lost ? `File ${name} lost before its backup` : `File ${name} entered error`,
+      text: lost
+        ? `The data acquired as ${name} (${e.subject_id}) was replaced or changed on the instrument before any copy was made (status lost, ${e.at.toISOString()})${e.reason ? `: ${e.reason}` : ''}. Those bytes exist nowhere Sluice knows of; find out who or what rewrote them.`
+        : `File ${name} (${e.subject_id}) entered status error at ${e.at.toISOString()}${e.reason ? `: ${e.reason}` : ''}.`,
+    };
+  });
 }
 
 export function backupFailures(s: Snapshot): Alert[] {

@@ -111,9 +111,9 @@ export async function readSnapshot(
 
   const errorCursor = await getState<string>(db, 'error_event_id');
   const errorEvents = await db.query<Snapshot['errorEvents'][number]>(
-    `select e.id, e.subject_id, f.name, e.reason, e.at from events e
+    `select e.id, e.subject_id, f.name, e.reason, e.at, e.to_state from events e
      left join files f on f.id = e.subject_id
-     where e.subject_type = 'file' and e.to_state = 'error'
+     where e.subject_type = 'file' and e.to_state in ('error', 'lost')
        and ${errorCursor === undefined ? 'e.at >= $1' : 'e.id > $1::bigint'}
      order by e.id limit 200`,
     [errorCursor ?? lookback],

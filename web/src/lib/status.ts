@@ -8,7 +8,7 @@
  *   good      done, done_not_processed           (green)
  *   muted     ignored                            (grey)
  *   warn      processing_failed                  (amber: the raw data is safe, processing is not)
- *   bad       acquisition_failed, error          (red)
+ *   bad       acquisition_failed, error, lost    (red)
  */
 import type { FileStatus, Role } from '../api/types.ts';
 
@@ -28,6 +28,7 @@ export const STATUS: Record<FileStatus, { tone: Tone; terminal: boolean; label: 
   acquisition_failed: { tone: 'bad', terminal: true, label: 'acquisition failed' },
   processing_failed: { tone: 'warn', terminal: true, label: 'processing failed' },
   error: { tone: 'bad', terminal: true, label: 'error' },
+  lost: { tone: 'bad', terminal: true, label: 'lost before backup' },
 };
 
 export const STATUSES = Object.keys(STATUS) as FileStatus[];
