@@ -91,7 +91,7 @@ function paint(to: string | null): string {
   if (!to) return '';
   if (['done', 'done_not_processed', 'backed_up', 'processed'].includes(to))
     return `${colors.green}${to}${colors.reset}`;
-  if (['error', 'acquisition_failed', 'processing_failed'].includes(to))
+  if (['error', 'lost', 'acquisition_failed', 'processing_failed'].includes(to))
     return `${colors.red}${to}${colors.reset}`;
   return `${colors.yellow}${to}${colors.reset}`;
 }

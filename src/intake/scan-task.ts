@@ -28,7 +28,7 @@ import { collisionId, sameAcquisition } from './file-id.ts';
 import { corruptedOriginalName } from './instrument-types.ts';
 import { assignProject } from './projects.ts';
 import { acquisitionSettings, decideAcquisition, type Tracked } from './rules.ts';
-import { type Candidate, freeSpace, isMountPoint, scanFolder } from './scan.ts';
+import { type Candidate, candidateMembers, freeSpace, isMountPoint, scanFolder } from './scan.ts';
 
 const ACTOR = 'intake';
 /**
@@ -461,8 +461,7 @@ async function recordAcquired(
   const byId = new Map([...tracked.values()].map((x) => [x.fileId, x.candidate]));
   const rows = ids.map((id) => {
     const c = byId.get(id)!;
-    const members = c.members ?? [{ rel: c.name, size: c.size, mtimeMs: c.mtimeMs }];
-    return { id, fp: fingerprint(c.size, c.mtimeMs, members) };
+    return { id, fp: fingerprint(c.size, c.mtimeMs, candidateMembers(c)) };
   });
   await tx.exec(
     `update files f set acquired_at = now(), acquired_fingerprint = x.fp

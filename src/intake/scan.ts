@@ -69,8 +69,23 @@ export interface Candidate {
   mainFilePresent: boolean;
   /** Thermo: renamed `_CORRUPTED.raw` by the instrument. */
   corrupted: boolean;
-  /** Folders and file sets: every file (the acquired fingerprint, files/fingerprint.ts). */
+  /** File sets: every file (the acquired fingerprint, files/fingerprint.ts); see `candidateMembers`. */
   members?: Member[];
+  /**
+   * Folders: every file below it, as the tree walk returned them (`rel`s, and size and mtime at 2i,
+   * 2i+1 of `nums`). Turned into members only for the few declared acquired (`candidateMembers`):
+   * finished folders still in the watch folder are walked on every scan.
+   */
+  tree?: { rels: string[]; nums: Float64Array };
+}
+
+/** Every file of a candidate with its size and mtime (a single file: itself). */
+export function candidateMembers(c: Candidate): Member[] {
+  if (c.tree) {
+    const { rels, nums } = c.tree;
+    return rels.map((rel, i) => ({ rel, size: nums[2 * i]!, mtimeMs: nums[2 * i + 1]! }));
+  }
+  return c.members ?? [{ rel: c.name, size: c.size, mtimeMs: c.mtimeMs }];
 }
 
 export interface ScanResult {
@@ -242,7 +257,7 @@ async function scanWith(
     c.size = t.size;
     c.mtimeMs = t.mtimeMs;
     c.mainFilePresent = layout.type !== 'bruker' || t.hasMain;
-    c.members = t.rels.map((rel, i) => ({ rel, size: t.nums[2 * i]!, mtimeMs: t.nums[2 * i + 1]! }));
+    c.tree = { rels: t.rels, nums: t.nums };
     candidates.push(c);
   });
   await Promise.all(folderJobs);
