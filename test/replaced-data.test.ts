@@ -86,6 +86,14 @@ describe('data replaced between acquisition and backup', () => {
     await writeFile(src, second);
     const collision = await nextRecord(p.db, 'astral1', 'A.raw', ['acquired']);
     expect((await p.timeline(collision.id))[0]).toMatch(/the name A\.raw reappeared with other content/);
+    // what a copy of A.raw killed earlier would have left behind: swept when the record ends lost
+    const leftover = path.join(
+      path.dirname(backupLocation(p.config, acquired)),
+      '.A.raw.sluice-partial',
+      '0123456789ab',
+    );
+    await mkdir(path.dirname(leftover), { recursive: true });
+    await writeFile(leftover, first.subarray(0, 1000));
     await setPoolSize(p.db, 'copy', null, 'test'); // undrained
 
     const lost = await p.waitStatus('A.raw', 'lost');

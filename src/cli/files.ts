@@ -122,7 +122,7 @@ export function registerFileCommands(program: Command): void {
               `${filter.limit} files shown, newest first; more match (use --limit to see more, or narrow the filters)\n`,
             );
           }
-          if (opts.json) return printJson(rows.map(({ manifest: _m, ...r }) => r));
+          if (opts.json) return printJson(rows.map(({ manifest: _m, acquired_fingerprint: _f, ...r }) => r));
           printTable(
             rows.map((f) => ({
               id: f.id,

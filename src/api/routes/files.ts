@@ -61,9 +61,14 @@ async function checked(q: Queryable, f: Filters, deps: ApiDeps): Promise<FileFil
   return f;
 }
 
-/** A file for the API: the manifest lives with the copies; sizes are numbers. */
-function apiFile<T extends { size_bytes: string; sort_key?: string; manifest?: unknown }>(row: T) {
-  const { sort_key: _k, manifest: _m, ...rest } = row;
+/**
+ * A file for the API: the manifest lives with the copies, the acquired fingerprint's member list
+ * (thousands of entries for a large folder) is left out; sizes are numbers.
+ */
+function apiFile<
+  T extends { size_bytes: string; sort_key?: string; manifest?: unknown; acquired_fingerprint?: unknown },
+>(row: T) {
+  const { sort_key: _k, manifest: _m, acquired_fingerprint: _f, ...rest } = row;
   return { ...rest, size_bytes: Number(row.size_bytes) };
 }
 
@@ -180,7 +185,11 @@ export const fileRoutes: AnyRoute[] = [
         listEvents(db, 'file', params.id),
       ]);
       return c.json({
-        file: { ...apiFile(file), manifest_entries: file.manifest?.entries.length ?? null },
+        file: {
+          ...apiFile(file),
+          manifest_entries: file.manifest?.entries.length ?? null,
+          acquired_files: file.acquired_fingerprint?.members?.length ?? null,
+        },
         copies: copies.map((x) => ({ ...x, bytes: Number(x.bytes) })),
         jobs,
         metrics,

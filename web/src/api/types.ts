@@ -44,7 +44,9 @@ export interface LoginAnswer {
 }
 
 /** A row of GET /api/files: sizes are numbers, the manifest stays with the copies. */
-export type ApiFile = Omit<Json<FileRow>, 'size_bytes' | 'manifest'> & { size_bytes: number };
+export type ApiFile = Omit<Json<FileRow>, 'size_bytes' | 'manifest' | 'acquired_fingerprint'> & {
+  size_bytes: number;
+};
 
 export interface FilesPage {
   items: ApiFile[];
@@ -56,7 +58,7 @@ export type ApiJob = Json<JobRow>;
 export type ApiEvent = Json<EventRow>;
 
 export interface FileDetail {
-  file: ApiFile & { manifest_entries: number | null };
+  file: ApiFile & { manifest_entries: number | null; acquired_files: number | null };
   copies: ApiCopy[];
   jobs: ApiJob[];
   metrics: {
