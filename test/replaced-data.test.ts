@@ -221,8 +221,14 @@ describe('data replaced between acquisition and backup', () => {
   });
 });
 
+/** 8 MiB parts of the replacing content: 96 MiB, so that the copy is still running when it is killed. */
+const PARTS = 12;
+
 describe('data replaced, with a worker killed by SIGKILL mid-copy', () => {
-  it('ends the same way after another worker takes over', async () => {
+  // Two `sluice start` processes one after the other, each starting up, scanning and copying: on this
+  // shared 2-core machine under load that took longer than the suite's 120 s default. A bound, not a
+  // wait: every step waits on a condition.
+  it('ends the same way after another worker takes over', { timeout: 600_000 }, async () => {
     p = await createPipeline(standardConfig()); // only for its directory and database
     const { root, url } = p;
     const cfg = path.join(root, 'sluice-kill.yaml');
@@ -258,7 +264,7 @@ instruments:
       await rm(src);
       const big = randomBytes(8 * MiB);
       await writeFile(src, '');
-      for (let i = 0; i < 25; i++) await writeFile(src, big, { flag: 'a' });
+      for (let i = 0; i < PARTS; i++) await writeFile(src, big, { flag: 'a' });
       const collision = await nextRecord(db, 'astral1', 'A.raw', ['acquired'], 120_000);
       await setPoolSize(db, 'copy', null, 'test');
       await waitFor(
@@ -285,7 +291,7 @@ instruments:
       });
       expect(Number(lost.size_bytes)).toBe(MiB);
       expect(await db.query(`select 1 from copies where file_id = 'A.raw'`)).toEqual([]);
-      expect(Number(done.size_bytes)).toBe(25 * 8 * MiB);
+      expect(Number(done.size_bytes)).toBe(PARTS * 8 * MiB);
       const dest = backupLocation(
         {
           backup: { path: path.join(root, 'backup'), layout: '{instrument}/{yyyy}_{mm}/{file_id}' },
@@ -293,8 +299,8 @@ instruments:
         done,
       );
       const copied = await readFile(dest);
-      expect(copied.length).toBe(25 * 8 * MiB);
-      for (let i = 0; i < 25; i++)
+      expect(copied.length).toBe(PARTS * 8 * MiB);
+      for (let i = 0; i < PARTS; i++)
         expect(copied.subarray(i * 8 * MiB, (i + 1) * 8 * MiB).equals(big)).toBe(true);
       expect(
         existsSync(

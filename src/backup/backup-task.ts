@@ -256,11 +256,6 @@ async function settleReplaced(
   const kept = wrote ? await moveAside(dest) : undefined;
   const stray = !wrote && (await exists(dest));
   await ctx.complete(async (tx) => {
-    await tx.exec(
-      `update files set instrument_copy = 'missing', current_path = null
-       where id = $1 and instrument_copy = 'present'`,
-      [file.id],
-    );
     const newer = await tx.maybeOne<{ id: string }>(
       `select id from files where instrument_id = $1 and name = $2 and id <> $3
          and created_at > (select created_at from files where id = $3)
@@ -270,12 +265,19 @@ async function settleReplaced(
     const now = newer
       ? `what is there now is recorded as ${newer.id}`
       : `what is there now is recorded as new data by the next scan of ${inst?.watch ?? file.instrument_id}`;
-    await transition(tx, file.id, 'lost', {
+    const moved = await transition(tx, file.id, 'lost', {
       actor: ACTOR,
       from: ['acquired', 'backing_up'],
       reason: `the data acquired was replaced or changed on the instrument before any copy was made (${err.message}); ${now} and backed up under that record; the bytes this record acquired were never copied${kept ? `; the copy of the other data this attempt made was moved aside to ${kept}` : ''}${stray ? `; ${dest} holds a copy that does not match what was acquired and is not recorded` : ''}`,
       data: { code: SOURCE_REPLACED, problems: err.problems.slice(0, 20), newer: newer?.id ?? null, kept },
     });
+    if (moved) {
+      await tx.exec(
+        `update files set instrument_copy = 'missing', current_path = null
+         where id = $1 and instrument_copy = 'present'`,
+        [file.id],
+      );
+    }
   });
   log.warn({ problems: err.problems.slice(0, 5), kept }, 'source replaced before any copy; record lost');
   return undefined;
