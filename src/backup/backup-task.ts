@@ -13,14 +13,16 @@ import type { Tx } from '../core/db/db.ts';
 import { errorMessage, SluiceError } from '../core/errors.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
 import type { OutputExistsMode } from '../core/variables.ts';
+import { backoffMs } from '../engine/backoff.ts';
 import { enqueue } from '../engine/enqueue.ts';
-import type { TaskHandlerDef } from '../engine/types.ts';
+import type { TaskContext, TaskHandlerDef } from '../engine/types.ts';
 import { type FileStatus, note, transition } from '../files/lifecycle.ts';
 import { type FileRow, getFile } from '../files/repo.ts';
 import { type PlanOptions, planProcessing } from '../process/jobs.ts';
 import { copyVerified } from './copy.ts';
 import { earlierTwin } from './duplicate.ts';
 import type { SourceSpec } from './manifest.ts';
+import { checkBackupTarget, recordTargetState, targetUnavailable } from './target.ts';
 import { moveAside } from './temp.ts';
 
 const ACTOR = 'backup';
@@ -97,6 +99,50 @@ export async function afterBackup(
   }
 }
 
+/**
+ * Is the backup target usable (target.ts)? When it is not, the task is put back without counting an
+ * attempt — a share unmounted for hours must not end a thousand files in `error` — and looks again
+ * after a delay that doubles from 1 s up to `backup.target_recheck_seconds`. The file stays
+ * `acquired` (its instrument copy untouched); its timeline says why once, the instrument shows it
+ * (`backup_target_problem`), and the alert `backup_target_unavailable` fires. Returns false then.
+ */
+async function targetReady(
+  ctx: TaskContext,
+  config: Config,
+  file: FileRow,
+  log: TaskContext['log'],
+): Promise<boolean> {
+  const waits = Number(ctx.task.payload.targetWaits ?? 0);
+  const s = await checkBackupTarget(config, ctx.db, { write: true });
+  if (s.ok) {
+    if (s.wrote) log.warn({ root: s.root }, s.wrote);
+    await recordTargetState(ctx.db, file.instrument_id, null);
+    if (waits > 0) {
+      await ctx.db.tx(async (tx) => {
+        await ctx.remember({ targetWaits: 0 }, tx);
+        await note(tx, file.id, ACTOR, `the backup target is usable again (${s.root}): copying`);
+      });
+    }
+    return true;
+  }
+  const err = targetUnavailable(s);
+  const delay = backoffMs(waits + 1, 1000, config.backup.target_recheck_seconds * 1000);
+  await ctx.again(
+    delay,
+    async (tx) => {
+      await recordTargetState(tx, file.instrument_id, s.reason);
+      if (waits === 0) {
+        await note(tx, file.id, ACTOR, `waiting, not copied: ${err.message} — ${err.hint}`, {
+          code: err.code,
+        });
+      }
+    },
+    { ...ctx.task.payload, targetWaits: waits + 1 },
+  );
+  log.warn({ waits: waits + 1, retryInMs: delay, code: err.code }, err.message);
+  return false;
+}
+
 export function backupHandler(deps: { config: Config }): TaskHandlerDef {
   return {
     kind: 'backup.copy',
@@ -111,6 +157,8 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
       }
       const inst = deps.config.instruments[file.instrument_id];
       const log = ctx.log.child({ fileId: file.id, instrument: file.instrument_id });
+      // The right disk before anything reads or writes there (target.ts); else wait, uncounted.
+      if (!(await targetReady(ctx, deps.config, file, log))) return;
       const dest = backupLocation(deps.config, file);
       const source = sourceSpec(file);
       // The same content as an earlier record's verified backup (only its modification time
@@ -186,6 +234,9 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
           }
         },
       });
+      // Unmounted while copying (after the check above): what landed is not on the backup share.
+      const after = await checkBackupTarget(deps.config, ctx.db, { write: false });
+      if (!after.ok) throw targetUnavailable(after);
       await ctx.complete(async (tx) => {
         await tx.exec(
           `update copies set state = 'replaced' where file_id = $1 and target = 'backup' and state = 'verified'`,
