@@ -183,7 +183,8 @@ async function rootState(root: string): Promise<RootState> {
     if (!st.isDirectory()) return 'not-directory';
     dir = await fsp.opendir(root);
   } catch (err) {
-    return errnoCode(err) === 'ENOENT' ? 'missing' : { error: errorMessage(err) };
+    // a file on the way is a configuration mistake that mkdir reports (doctor says so plainly)
+    return ['ENOENT', 'ENOTDIR'].includes(errnoCode(err) ?? '') ? 'missing' : { error: errorMessage(err) };
   }
   try {
     // Sluice's own dot-files (a doctor's probe, a marker temp) do not count as data
