@@ -351,13 +351,20 @@ export async function initTarget(config: Config, opts: { force?: boolean } = {})
 
 /**
  * Record on an instrument whether its copies can reach the backup target (`problem` null: they
- * can), with an event when that changes. Cheap when nothing changed (one update that matches no row).
+ * can), with an event when that changes. Cheap when nothing changed (one read).
  */
 export async function recordTargetState(
   q: Queryable,
   instrument: string,
   problem: string | null,
 ): Promise<void> {
+  // read first, without a lock: the scan holds the instrument's row in its transaction (markOnline),
+  // and every copy passes here
+  const now = await q.maybeOne<{ p: string | null }>(
+    'select backup_target_problem as p from instruments where id = $1',
+    [instrument],
+  );
+  if (!now || now.p === problem) return;
   const prev = await q.maybeOne<{ problem: string | null }>(
     `update instruments i set backup_target_problem = $2, backup_target_checked_at = now()
      from (select backup_target_problem as problem from instruments where id = $1 for update) p
