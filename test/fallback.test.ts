@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { initTarget } from '../src/backup/target.ts';
 import { runRemover } from '../src/cleanup/remove.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { enqueue } from '../src/engine/enqueue.ts';
@@ -91,6 +92,8 @@ processing:
 
 async function mainInstance(o: Partial<Opts> = {}): Promise<Pipeline> {
   const p = await createPipeline((root) => instanceConfig(root, { mode: 'normal', ...o })(root));
+  // A has run before: its backup area carries its marker, which B needs (src/backup/target.ts)
+  await initTarget(p.config);
   return p;
 }
 

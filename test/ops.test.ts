@@ -207,14 +207,26 @@ instruments:
     type: thermo
     watch: ./astral
     cleanup:
+      enabled: true
+      min_free_space_gb: 1000000000
+  astral2:
+    type: thermo
+    watch: ./astral2
+    cleanup:
       min_free_space_gb: 1000000000
 `,
     });
+    await mkdir(path.join(path.dirname(file), 'astral2'));
     const results = await runChecks(doctorInput(file));
-    const r = one(results, 'free space');
-    expect(r.status).toBe('warn');
-    expect(r.detail).toContain('instruments.astral1.cleanup.min_free_space_gb 1000000000 GB');
-    expect(r.detail).toContain('below the minimum');
+    const [r, off] = rows(results, 'free space');
+    expect(r!.status).toBe('warn');
+    expect(r!.detail).toContain('instruments.astral1.cleanup.min_free_space_gb 1000000000 GB');
+    expect(r!.detail).toContain('below the minimum');
+    // without cleanup the minimum means nothing (the remover is what frees space towards it)
+    expect(off).toMatchObject({ status: 'ok', target: expect.stringMatching(/^astral2: /) });
+    expect(off!.detail).toContain(
+      'cleanup disabled: instruments.astral2.cleanup.min_free_space_gb does not apply',
+    );
   });
 
   it('flags a backup path that cannot be a folder (under a regular file)', async () => {

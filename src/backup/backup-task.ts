@@ -13,8 +13,9 @@ import type { Tx } from '../core/db/db.ts';
 import { errorMessage, SluiceError } from '../core/errors.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
 import type { OutputExistsMode } from '../core/variables.ts';
+import { backoffMs } from '../engine/backoff.ts';
 import { enqueue } from '../engine/enqueue.ts';
-import type { TaskHandlerDef } from '../engine/types.ts';
+import type { TaskContext, TaskHandlerDef } from '../engine/types.ts';
 import type { AcquiredFingerprint } from '../files/fingerprint.ts';
 import { type FileStatus, note, transition } from '../files/lifecycle.ts';
 import { type FileRow, getFile } from '../files/repo.ts';
@@ -32,6 +33,7 @@ import { type CopyResult, copyVerified } from './copy.ts';
 import { earlierTwin, type Twin } from './duplicate.ts';
 import { exists } from './fsutil.ts';
 import type { SourceSpec } from './manifest.ts';
+import { checkBackupTarget, recordTargetState, targetUnavailable } from './target.ts';
 import { moveAside, removeLeftovers } from './temp.ts';
 
 const ACTOR = 'backup';
@@ -108,7 +110,7 @@ export async function afterBackup(
   }
 }
 
-type Ctx = Parameters<TaskHandlerDef['run']>[0];
+type Ctx = TaskContext;
 
 /** A same-content twin: this record is ignored, the earlier one's backup covers it. */
 async function settleTwin(ctx: Ctx, file: FileRow, twin: Twin): Promise<void> {
@@ -283,6 +285,50 @@ async function settleReplaced(
   return undefined;
 }
 
+/**
+ * Is the backup target usable (target.ts)? When it is not, the task is put back without counting an
+ * attempt — a share unmounted for hours must not end a thousand files in `error` — and looks again
+ * after a delay that doubles from 1 s up to `backup.target_recheck_seconds`. The file stays
+ * `acquired` (its instrument copy untouched); its timeline says why once, the instrument shows it
+ * (`backup_target_problem`), and the alert `backup_target_unavailable` fires. Returns false then.
+ */
+async function targetReady(
+  ctx: TaskContext,
+  config: Config,
+  file: FileRow,
+  log: TaskContext['log'],
+): Promise<boolean> {
+  const waits = Number(ctx.task.payload.targetWaits ?? 0);
+  const s = await checkBackupTarget(config, ctx.db, { write: true });
+  if (s.ok) {
+    if (s.wrote) log.warn({ root: s.root }, s.wrote);
+    await recordTargetState(ctx.db, file.instrument_id, null);
+    if (waits > 0) {
+      await ctx.db.tx(async (tx) => {
+        await ctx.remember({ targetWaits: 0 }, tx);
+        await note(tx, file.id, ACTOR, `the backup target is usable again (${s.root}): copying`);
+      });
+    }
+    return true;
+  }
+  const err = targetUnavailable(s);
+  const delay = backoffMs(waits + 1, 1000, config.backup.target_recheck_seconds * 1000);
+  await ctx.again(
+    delay,
+    async (tx) => {
+      await recordTargetState(tx, file.instrument_id, s.reason);
+      if (waits === 0) {
+        await note(tx, file.id, ACTOR, `waiting, not copied: ${err.message} — ${err.hint}`, {
+          code: err.code,
+        });
+      }
+    },
+    { ...ctx.task.payload, targetWaits: waits + 1 },
+  );
+  log.warn({ waits: waits + 1, retryInMs: delay, code: err.code }, err.message);
+  return false;
+}
+
 export function backupHandler(deps: { config: Config }): TaskHandlerDef {
   return {
     kind: 'backup.copy',
@@ -297,6 +343,8 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
       }
       const inst = deps.config.instruments[file.instrument_id];
       const log = ctx.log.child({ fileId: file.id, instrument: file.instrument_id });
+      // The right disk before anything reads or writes there (target.ts); else wait, uncounted.
+      if (!(await targetReady(ctx, deps.config, file, log))) return;
       const dest = backupLocation(deps.config, file);
       const source = sourceSpec(file);
       // What the record stands for (acquired.ts): the source is checked against it before the
@@ -332,6 +380,9 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
         });
         // copyVerified asked `accept` before its commit; checked again here on what it returns
         if (acquired) checkAcquired(source, acquired, result.manifest.entries);
+        // Unmounted while copying (after the check above): what landed is not on the backup share.
+        const after = await checkBackupTarget(deps.config, ctx.db, { write: false });
+        if (!after.ok) throw targetUnavailable(after);
       } catch (err) {
         if (!(err instanceof SourceReplaced) || !acquired) throw err;
         // result is set only when the check after the copy refused it: this attempt wrote dest

@@ -27,6 +27,7 @@ import path from 'node:path';
 import { sourceSpec } from '../backup/backup-task.ts';
 import { errnoCode, exists, fsyncDir, isMissing, removeTree } from '../backup/fsutil.ts';
 import { sourceRoot } from '../backup/manifest.ts';
+import { checkBackupTarget, recordTargetState } from '../backup/target.ts';
 import { DestinationExists, renameNoReplace } from '../backup/temp.ts';
 import { type VerifyResult, verifyCopy } from '../backup/verify.ts';
 import type { Config, InstrumentConfig } from '../core/config/index.ts';
@@ -126,6 +127,17 @@ export async function runRemover(
     };
   }
   report.enabled = true;
+  // Re-verifying "backups" on the wrong disk (an unmounted share's empty folder) would mark good
+  // copies corrupt, or pass copies that are not on the share: nothing is touched (target.ts).
+  const target = await checkBackupTarget(deps.config, db, { write: false });
+  await recordTargetState(db, id, target.ok ? null : target.reason);
+  if (!target.ok) {
+    log.warn({ instrument: id, reason: target.reason }, 'remover pass skipped: backup target unavailable');
+    return {
+      ...report,
+      reason: `nothing deleted: backup target unavailable: ${target.reason} — ${target.hint}`,
+    };
+  }
   await finishUnfinished(db, inst, id, report, log, { dryRun, signal: opts.signal });
   const minFreeGb = inst.cleanup.min_free_space_gb ?? (await deps.vars.get('min_free_space_gb'));
   const minAgeDays = inst.cleanup.min_file_age_days ?? (await deps.vars.get('min_file_age_days'));

@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { initTarget, TARGET_MARKER } from '../backup/target.ts';
 import { parseIsoDate } from '../core/dates.ts';
 import { UsageError } from '../core/errors.ts';
 import { OUTPUT_EXISTS_MODES, type OutputExistsMode } from '../core/variables.ts';
@@ -7,7 +8,8 @@ import { acceptOverwrite, ignoreFile, retryFile } from '../files/actions.ts';
 import { FILE_STATUSES, isFileStatus } from '../files/lifecycle.ts';
 import { copiesOf, listFiles, requireFile } from '../files/repo.ts';
 import { jobsOf } from '../process/jobs.ts';
-import { actor, MAX_LIST_LIMIT, parseIntArg, withContext } from './common.ts';
+import { loadAppConfig } from '../runtime/context.ts';
+import { actor, globals, MAX_LIST_LIMIT, parseIntArg, withContext } from './common.ts';
 import { bytes, printJson, printTable } from './output.ts';
 
 const AGE_UNITS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -274,5 +276,15 @@ export function registerFileCommands(program: Command): void {
         await acceptOverwrite(db, config, id, actor());
         process.stdout.write(`${id}: the differing backup will be kept renamed and the file copied again\n`);
       });
+    });
+  backup
+    .command('init-target')
+    .description(
+      `mark backup.path as this instance's backup area (writes ${TARGET_MARKER} naming instance.name); copies wait until it is there`,
+    )
+    .option('--force', 'replace a marker that names another instance')
+    .action(async (opts: { force?: boolean }, cmd: Command) => {
+      const { config } = await loadAppConfig(globals(cmd));
+      process.stdout.write(`${await initTarget(config, { force: opts.force })}\n`);
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { FALLBACK_KEEPS_DATA } from '../core/instance.ts';
 import { statusSnapshot } from '../engine/status.ts';
+import { listInstruments } from '../files/repo.ts';
 import { withContext } from './common.ts';
 import { ago, printJson, printTable } from './output.ts';
 
@@ -17,9 +18,23 @@ export function registerStatusCommand(program: Command): void {
         const fallback =
           config.instance.mode === 'fallback' || processes.some((p) => p.alive && p.mode === 'fallback');
         const instance = { mode: fallback ? 'fallback' : 'normal' };
+        // instruments that cannot be read, or whose copies wait for the backup target
+        const problems = (await listInstruments(db)).flatMap((i) => [
+          ...(i.online === false
+            ? [{ instrument: i.id, problem: `offline: ${i.offline_reason ?? '?'}` }]
+            : []),
+          ...(i.backup_target_problem
+            ? [{ instrument: i.id, problem: `backups wait: ${i.backup_target_problem}` }]
+            : []),
+        ]);
         if (opts.json) {
-          printJson({ instance, processes, pools, queues });
+          printJson({ instance, processes, pools, queues, problems });
           return;
+        }
+        if (problems.length > 0) {
+          process.stdout.write('PROBLEMS\n');
+          printTable(problems);
+          process.stdout.write('\n');
         }
         if (fallback) process.stdout.write(`INSTANCE: FALLBACK — ${FALLBACK_KEEPS_DATA}\n\n`);
         process.stdout.write('PROCESSES\n');

@@ -112,6 +112,8 @@ export interface InstrumentRow {
   online: boolean | null;
   offline_reason: string | null;
   checked_at: Date | null;
+  /** Why this instrument's copies wait for the backup target (src/backup/target.ts); null: usable. */
+  backup_target_problem: string | null;
   free_bytes: string | null;
   total_bytes: string | null;
   last_new_file_at: Date | null;

@@ -39,6 +39,7 @@ describe('decideAcquisition', () => {
       considerOldFilesAcquired: true,
       oldFileThresholdHours: 5,
       mainFileTimeoutSeconds: 3600,
+      emptyFileTimeoutSeconds: 3600,
       maxFileAgeHours: null,
     });
   });
@@ -73,8 +74,28 @@ describe('decideAcquisition', () => {
       mtimeMs: NOW - 6 * HOUR,
     });
     const newer = t({ name: 'b.raw', mtimeMs: NOW });
-    const r = decide(empty, [empty, newer]);
-    expect(r).toEqual({ decision: 'acquiring', reason: 'empty (0 bytes): waiting for data' });
+    const r = decide(empty, [empty, newer], { emptyFileTimeoutSeconds: 24 * 3600 });
+    expect(r).toEqual({
+      decision: 'acquiring',
+      reason: 'empty (0 bytes): waiting for data (gives up after 24 h without change)',
+    });
+  });
+
+  it('still empty and unchanged for empty_file_timeout_seconds → acquisition_failed', () => {
+    const empty = t({ size: 0, firstSeenMs: NOW - 2 * HOUR, lastChangeMs: NOW - 2 * HOUR });
+    const r = decide(empty);
+    expect(r.decision).toBe('acquisition_failed');
+    expect(r.reason).toMatch(
+      /^still empty \(0 bytes\) and unchanged after 2 h \(empty_file_timeout_seconds 3600\)/,
+    );
+    // one second short: still waiting; a change (touch) restarts the count
+    expect(
+      decide(t({ size: 0, firstSeenMs: NOW - HOUR + 1000, lastChangeMs: NOW - HOUR + 1000 })).decision,
+    ).toBe('acquiring');
+    expect(decide(t({ size: 0, firstSeenMs: NOW - 2 * HOUR, lastChangeMs: NOW - MIN })).decision).toBe(
+      'acquiring',
+    );
+    expect(decide(empty, undefined, { emptyFileTimeoutSeconds: 3 * 3600 }).decision).toBe('acquiring');
   });
 
   it('zero size still ends by age or by the main-file timeout', () => {

@@ -11,7 +11,9 @@
  *  3. Main file missing (Bruker `analysis.tdf_bin`): longer than `mainFileTimeoutSeconds` since first
  *     seen → `acquisition_failed`; within the timeout → `acquiring`. Nothing below can finish a
  *     folder without its main file.
- *  4. Empty: zero bytes is never finished → `acquiring` (only rules 1–3 end an empty candidate).
+ *  4. Empty: zero bytes is never finished. Still empty and unchanged for `emptyFileTimeoutSeconds`
+ *     (counted like rule 7) → `acquisition_failed`; before that → `acquiring`. Bytes that arrive
+ *     after it failed make a new record (the scan sees the name come back with other content).
  *  5. Newer file (`newerFileMeansDone`): another non-empty candidate has a later mtime → `acquired`.
  *     Instruments acquire one file at a time, so a newer one means this one is closed.
  *  6. Old file (`considerOldFilesAcquired`): mtime more than `oldFileThresholdHours` before the newest
@@ -42,6 +44,8 @@ export interface AcquisitionSettings {
   considerOldFilesAcquired: boolean;
   oldFileThresholdHours: number;
   mainFileTimeoutSeconds: number;
+  /** An empty candidate unchanged this long has failed (rule 4). */
+  emptyFileTimeoutSeconds: number;
   /** Variable `max_file_age_hours`; null switches the rule off. */
   maxFileAgeHours: number | null;
 }
@@ -52,6 +56,7 @@ export const DEFAULT_ACQUISITION_SETTINGS: Readonly<AcquisitionSettings> = Objec
   considerOldFilesAcquired: true,
   oldFileThresholdHours: 5,
   mainFileTimeoutSeconds: 3600,
+  emptyFileTimeoutSeconds: 3600,
   maxFileAgeHours: null,
 });
 
@@ -67,7 +72,12 @@ const HOUR = 3_600_000;
 /** Defaults merged with overrides; ConfigError naming the setting when a value is unusable. */
 export function acquisitionSettings(overrides: Partial<AcquisitionSettings> = {}): AcquisitionSettings {
   const s = { ...DEFAULT_ACQUISITION_SETTINGS, ...overrides };
-  const nonNegative = ['stableWindowSeconds', 'oldFileThresholdHours', 'mainFileTimeoutSeconds'] as const;
+  const nonNegative = [
+    'stableWindowSeconds',
+    'oldFileThresholdHours',
+    'mainFileTimeoutSeconds',
+    'emptyFileTimeoutSeconds',
+  ] as const;
   for (const key of nonNegative) {
     if (!Number.isFinite(s[key]) || s[key] < 0) {
       throw new ConfigError(`acquisition setting ${key} must be a number ≥ 0, got ${String(s[key])}`);
@@ -138,7 +148,20 @@ export function decideAcquisition(
     };
   }
   // 4. empty
-  if (file.size === 0) return { decision: 'acquiring', reason: 'empty (0 bytes): waiting for data' };
+  if (file.size === 0) {
+    const emptyFor = now - Math.max(file.lastChangeMs, file.firstSeenMs);
+    const limit = s.emptyFileTimeoutSeconds * 1000;
+    if (emptyFor >= limit) {
+      return {
+        decision: 'acquisition_failed',
+        reason: `still empty (0 bytes) and unchanged after ${formatDuration(emptyFor)} (empty_file_timeout_seconds ${s.emptyFileTimeoutSeconds}): no data was acquired; data written under this name later is recorded as a new file`,
+      };
+    }
+    return {
+      decision: 'acquiring',
+      reason: `empty (0 bytes): waiting for data (gives up after ${formatDuration(limit)} without change)`,
+    };
+  }
 
   const others = all.filter((o) => o.name !== file.name && o.size > 0);
   // 5. newer file

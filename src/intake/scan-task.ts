@@ -13,6 +13,7 @@
  */
 import path from 'node:path';
 import type { Config, InstrumentConfig } from '../core/config/index.ts';
+import { MAIN_FILE_TIMEOUT_SECONDS } from '../core/config/schema/instruments.ts';
 import type { Tx } from '../core/db/db.ts';
 import { SluiceError } from '../core/errors.ts';
 import { inLanes } from '../core/lanes.ts';
@@ -374,7 +375,9 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
     newerFileMeansDone: inst.acquisition.newer_file_means_done,
     considerOldFilesAcquired: inst.acquisition.consider_old_files_acquired,
     oldFileThresholdHours: inst.acquisition.old_file_threshold_hours,
-    mainFileTimeoutSeconds: inst.acquisition.main_file_timeout_seconds,
+    // set for Bruker only (the others have no main file to wait for)
+    mainFileTimeoutSeconds: inst.acquisition.main_file_timeout_seconds ?? MAIN_FILE_TIMEOUT_SECONDS,
+    emptyFileTimeoutSeconds: inst.acquisition.empty_file_timeout_seconds,
     maxFileAgeHours: r.maxAge,
   });
   // Transitions grouped by target state, each group in one statement (transitionMany), in the order

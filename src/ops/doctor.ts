@@ -8,8 +8,11 @@
  *   clock skew    this host's clock against the database's (warn > 2 s, fail > 30 s)
  *   watch folder  per instrument: exists, is a directory, can be listed
  *   mount         per instrument: is a mount point (a warning only: there is no `require_mount` yet)
- *   free space    per instrument: at least `min_free_space_gb` free
- *   backup path / output path   writable: a marker file is written, read back and removed
+ *   free space    per instrument: at least `min_free_space_gb` free (only with cleanup enabled: the
+ *                 minimum is what the remover aims for)
+ *   backup path   the right disk (src/backup/target.ts: mounted when `backup.require_mount`, the
+ *                 marker `.sluice-backup-target` names this instance), then writable as below
+ *   output path   writable: a marker file is written, read back and removed
  *   executor      local, or SLURM (`sinfo -h`, locally or over SSH)
  *   ssh key / known_hosts       the cluster connection's files exist, the key is private
  *   secret file   every `${file:...}` in the config files is a regular, not world-readable file
@@ -24,6 +27,7 @@ import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Cron } from 'croner';
 import { parseDocument, visit } from 'yaml';
+import { checkBackupTarget } from '../backup/target.ts';
 import type { Config, LoadedConfig } from '../core/config/index.ts';
 import { assertReachable, createDb, type Db } from '../core/db/db.ts';
 import { startEmbedded } from '../core/db/embedded.ts';
@@ -327,10 +331,15 @@ export async function checkFreeSpace(
   minGb: number,
   source: string,
   statfs: (dir: string) => Promise<{ freeBytes: number; totalBytes: number }> = freeSpace,
+  cleanupEnabled = true,
 ): Promise<CheckResult> {
   const target = `${id}: ${dir}`;
   const { freeBytes, totalBytes } = await statfs(dir);
-  const detail = `${(freeBytes / GB).toFixed(1)} GB free of ${(totalBytes / GB).toFixed(1)} GB (${source} ${minGb} GB)`;
+  const free = `${(freeBytes / GB).toFixed(1)} GB free of ${(totalBytes / GB).toFixed(1)} GB`;
+  // the minimum is what the remover frees space towards: without cleanup it means nothing here
+  if (!cleanupEnabled)
+    return ok('free space', target, `${free} (cleanup disabled: ${source} does not apply)`);
+  const detail = `${free} (${source} ${minGb} GB)`;
   if (freeBytes < minGb * GB) {
     return warn(
       'free space',
@@ -432,6 +441,25 @@ export async function checkWritable(
     await fsp.rm(marker, { force: true }).catch(() => undefined);
   }
   return ok(check, target, 'writable (marker file written, read back, removed)');
+}
+
+/**
+ * The backup path is the right disk (target.ts: mounted when required, the marker names this
+ * instance, or would be written by the first copy), and then writable. A failing target is not
+ * probed for writing: the probe would land on the wrong disk.
+ */
+export async function checkBackupPath(
+  config: Config,
+  db: Db | undefined,
+  pid: number = process.pid,
+): Promise<CheckResult> {
+  const target = `backup.path: ${config.backup.path}`;
+  const t = await checkBackupTarget(config, db, { write: false });
+  if (!t.ok) return fail('backup path', target, `wrong disk: ${t.reason}`, t.hint);
+  const r = await checkWritable('backup path', 'backup.path', config.backup.path, pid);
+  if (r.status !== 'ok') return r;
+  if (t.wrote) return { ...r, detail: `${r.detail}; no marker yet: the first copy writes it (${t.wrote})` };
+  return { ...r, detail: `${r.detail}; its marker names this instance ('${config.instance.name}')` };
 }
 
 // --- executor and its files -----------------------------------------------------------------------
@@ -647,6 +675,8 @@ export async function runChecks(input: DoctorInput): Promise<CheckResult[]> {
   const dbc = await checkDatabase(() => open(config), dbTarget);
   results.push(dbc.result);
   let vars: Variables | undefined;
+  let schemaOk = false;
+  let backupPath: CheckResult | undefined;
   try {
     if (dbc.handle) {
       const { db } = dbc.handle;
@@ -666,6 +696,7 @@ export async function runChecks(input: DoctorInput): Promise<CheckResult[]> {
         }
       }
       if (schema.status === 'ok') vars = new Variables(db, config.variables);
+      schemaOk = schema.status === 'ok';
     }
 
     // instruments
@@ -677,12 +708,18 @@ export async function runChecks(input: DoctorInput): Promise<CheckResult[]> {
       results.push(await guard('mount', target, () => checkMount(id, inst.watch, inst.require_mount)));
       const min = await minFreeGb(config, id, vars);
       results.push(
-        await guard('free space', target, () => checkFreeSpace(id, inst.watch, min.gb, min.source)),
+        await guard('free space', target, () =>
+          checkFreeSpace(id, inst.watch, min.gb, min.source, freeSpace, inst.cleanup.enabled),
+        ),
       );
     }
 
     // database backups: where they go, and whether they are recent
     results.push(...(await checkDbBackups(config, dbc.handle?.db, { pid: input.pid, now: input.now?.() })));
+    // the backup target's marker is judged against the copies recorded (needs the database)
+    backupPath = await guard('backup path', config.backup.path, () =>
+      checkBackupPath(config, schemaOk ? dbc.handle?.db : undefined, input.pid),
+    );
   } finally {
     await dbc.handle?.close();
   }
@@ -690,9 +727,8 @@ export async function runChecks(input: DoctorInput): Promise<CheckResult[]> {
   // storage
   const pid = input.pid ?? process.pid;
   results.push(
-    await guard('backup path', config.backup.path, () =>
-      checkWritable('backup path', 'backup.path', config.backup.path, pid),
-    ),
+    backupPath ??
+      (await guard('backup path', config.backup.path, () => checkBackupPath(config, undefined, pid))),
   );
   results.push(
     await guard('output path', config.processing.output_path, () =>

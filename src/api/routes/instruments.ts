@@ -99,6 +99,7 @@ export const instrumentRoutes: AnyRoute[] = [
           watch_path: i.watch_path,
           online: i.online,
           offline_reason: i.offline_reason,
+          backup_target_problem: i.backup_target_problem,
           checked_at: i.checked_at,
           free_bytes: num(i.free_bytes),
           total_bytes: num(i.total_bytes),

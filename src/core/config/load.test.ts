@@ -78,6 +78,8 @@ describe('loadConfig: happy path', () => {
       path: join(t.dir, 'data', 'backup'),
       layout: '{instrument}/{yyyy}_{mm}/{file_id}',
       hash: 'sha256',
+      require_mount: false,
+      target_recheck_seconds: 60,
     });
     expect(config.database).toEqual({ embedded_port: 54329, pool_size: 5, backups: [] });
     expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, trusted_proxies: [] });
@@ -106,11 +108,24 @@ describe('loadConfig: happy path', () => {
       newer_file_means_done: true,
       consider_old_files_acquired: true,
       old_file_threshold_hours: 5,
-      main_file_timeout_seconds: 3600,
+      empty_file_timeout_seconds: 3600,
     });
     const g = config.instruments.gen1!;
     expect(g.entry_kind).toBe('folder');
     expect(g.tags).toEqual(['instrument:gen1', 'microscope']);
+  });
+
+  it('fills in main_file_timeout_seconds for Bruker only: config check shows no setting the schema refuses', () => {
+    const loaded = parseConfigText(
+      'instruments:\n  a1: { type: thermo, watch: /a1 }\n  z1: { type: sciex, watch: /z1 }\n  t1: { type: bruker, watch: /t1 }\n',
+      '/etc/sluice/sluice.yaml',
+    );
+    const printed = redactedConfig(loaded) as { instruments: Record<string, { acquisition: object }> };
+    expect(printed.instruments.t1!.acquisition).toHaveProperty('main_file_timeout_seconds', 3600);
+    for (const id of ['a1', 'z1']) {
+      expect(printed.instruments[id]!.acquisition).not.toHaveProperty('main_file_timeout_seconds');
+      expect(printed.instruments[id]!.acquisition).toHaveProperty('empty_file_timeout_seconds', 3600);
+    }
   });
 
   it('merges the environment overlay: mappings merge, lists replace, null deletes', async () => {

@@ -95,10 +95,16 @@ instruments:
 
 # Where verified copies go. The layout may use {instrument} {yyyy} {mm} {dd} {project} and must
 # contain {file_id}. Default path: <data_dir>/backup.
+# Before every copy Sluice checks that path holds .sluice-backup-target naming instance.name (the
+# first copy of a new install writes it): an unmounted share never gets copies on the local disk.
 backup:
   # path: /mnt/backup/raw
+  # require_mount: true # path must be a mount point (set it for a network share)
   layout: "{instrument}/{yyyy}_{mm}/{file_id}"
   hash: sha256
+
+# instance:
+#   name: sluice # this deployment's name, written into the backup area's marker
 
 cleanup:
   # Deleting from instruments is refused outside the production environment unless this is true.

@@ -27,6 +27,8 @@ export interface Snapshot {
     offline_reason: string | null;
     free_bytes: string | null;
     last_new_file_at: Date | null;
+    /** Why its copies wait for the backup target (src/backup/target.ts); null when usable. */
+    backup_target_problem?: string | null;
   }[];
   statusCounts: { status: string; n: number }[];
   stuck: { id: string; name: string; instrument_id: string; status: string; updated_at: Date }[];
@@ -265,6 +267,26 @@ export function backupFailures(s: Snapshot): Alert[] {
   return out;
 }
 
+/**
+ * The backup target is not the right disk (unmounted, marker missing or naming another instance), as
+ * the last copy or remover pass of an instrument found: copies wait and nothing is deleted. One
+ * alert per distinct problem, naming the instruments affected.
+ */
+export function backupTargetUnavailable(s: Snapshot): Alert[] {
+  const byProblem = new Map<string, string[]>();
+  for (const i of s.instruments) {
+    if (!i.backup_target_problem) continue;
+    byProblem.set(i.backup_target_problem, [...(byProblem.get(i.backup_target_problem) ?? []), i.id]);
+  }
+  return [...byProblem].map(([problem, ids]) => ({
+    rule: 'backup_target_unavailable',
+    subject: ids.join(','),
+    severity: 'critical',
+    title: `Backup target unavailable for ${ids.join(', ')}`,
+    text: `${problem}. Copies of ${ids.join(', ')} wait (the instrument keeps its data, nothing is deleted) and resume by themselves once the target is right; \`sluice doctor\` checks it.`,
+  }));
+}
+
 export function evaluate(s: Snapshot, p: RuleParams): Alert[] {
   return [
     ...staleWorkers(s, p),
@@ -275,5 +297,6 @@ export function evaluate(s: Snapshot, p: RuleParams): Alert[] {
     ...instrumentStall(s, p),
     ...fileErrors(s),
     ...backupFailures(s),
+    ...backupTargetUnavailable(s),
   ];
 }

@@ -87,7 +87,7 @@ export async function readSnapshot(
     'select id, host, last_heartbeat_at from workers where stopped_at is null order by id',
   );
   const instruments = await db.query<Snapshot['instruments'][number]>(
-    'select id, online, offline_reason, free_bytes, last_new_file_at from instruments order by id',
+    'select id, online, offline_reason, free_bytes, last_new_file_at, backup_target_problem from instruments order by id',
   );
   const statusCounts = await db.query<{ status: string; n: number }>(
     'select status, count(*)::int as n from files where status = any($1) group by status order by status',

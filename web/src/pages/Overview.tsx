@@ -56,6 +56,7 @@ function InstrumentCard({ i, stuckMinutes }: { i: ApiInstrument; stuckMinutes: n
         {i.type} · watching <code>{i.watch_path}</code>
       </p>
       {i.online === false && i.offline_reason && <p className="text-bad">{i.offline_reason}</p>}
+      {i.backup_target_problem && <p className="text-bad">Backups wait: {i.backup_target_problem}</p>}
       <FreeSpace i={i} />
       <p>
         Last new file: <When at={i.last_new_file_at} />

@@ -14,6 +14,7 @@ export const ALERT_RULES = [
   'instrument_stall',
   'file_error',
   'backup_failure',
+  'backup_target_unavailable',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 

@@ -1,6 +1,6 @@
 import { getHashes } from 'node:crypto';
 import { z } from 'zod';
-import { always, section, str } from './common.ts';
+import { always, bool, num, section, str } from './common.ts';
 
 export const LAYOUT_PLACEHOLDERS = ['instrument', 'yyyy', 'mm', 'dd', 'file_id', 'project'] as const;
 export const DEFAULT_LAYOUT = '{instrument}/{yyyy}_{mm}/{file_id}';
@@ -36,5 +36,15 @@ export const backupSchema = section(
         error: 'a hash algorithm supported by Node.js (sha256, sha512, sha1, md5, ...)',
       })
       .default('sha256'),
+    /**
+     * `path` must be a mount point (its device differs from its parent's): an unmounted share
+     * leaves an empty local folder, and nothing may be copied there (src/backup/target.ts).
+     */
+    require_mount: bool().default(false),
+    /**
+     * While the backup target is unavailable (not mounted, marker missing or wrong), each waiting
+     * copy looks again after a delay that doubles from 1 s up to this many seconds.
+     */
+    target_recheck_seconds: num({ gt: 0, lte: 3600 }, 'seconds').default(60),
   }),
 );

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { section } from './common.ts';
+import { section, str } from './common.ts';
 
 export const INSTANCE_MODES = ['normal', 'fallback'] as const;
 export type InstanceMode = (typeof INSTANCE_MODES)[number];
@@ -12,5 +12,15 @@ export type InstanceMode = (typeof INSTANCE_MODES)[number];
 export const instanceSchema = section(
   z.strictObject({
     mode: z.enum(INSTANCE_MODES).default('normal'),
+    /**
+     * The name of this Sluice deployment, written into the backup area's marker file
+     * (`.sluice-backup-target`, src/backup/target.ts): a backup area whose marker names another
+     * deployment is refused. A fallback instance uses its main instance's name.
+     */
+    name: str('a name such as "proteomics-core"')
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
+        error: "letters, digits, '.', '_' and '-', starting with a letter or digit",
+      })
+      .default('sluice'),
   }),
 );

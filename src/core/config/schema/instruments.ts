@@ -23,6 +23,11 @@ export const acquisitionSchema = section(
      * Refused for other types (no main file to wait for); the default is filled in below.
      */
     main_file_timeout_seconds: num({ gt: 0 }, 'seconds').optional(),
+    /**
+     * A candidate still empty (0 bytes), unchanged for this long, ends `acquisition_failed`. Bytes
+     * that arrive later make a new record (the name reappeared with other content).
+     */
+    empty_file_timeout_seconds: num({ gt: 0 }, 'seconds').default(3600),
   }),
 );
 
@@ -116,8 +121,7 @@ const instrumentObject = z
 
 export type InstrumentParsed = z.output<typeof instrumentObject>;
 
-export type Instrument = Omit<InstrumentParsed, 'tags' | 'entry_kind' | 'acquisition'> & {
-  acquisition: InstrumentParsed['acquisition'] & { main_file_timeout_seconds: number };
+export type Instrument = Omit<InstrumentParsed, 'tags' | 'entry_kind'> & {
   /** Worker tags needed to scan, copy and clean this instrument (default none: any worker). */
   tags: string[];
   /** `file` or `folder` for type generic (default `file`); undefined for vendor types. */
@@ -136,11 +140,16 @@ export const instrumentsSchema = section(
           id,
           {
             ...inst,
-            acquisition: {
-              ...inst.acquisition,
-              main_file_timeout_seconds:
-                inst.acquisition.main_file_timeout_seconds ?? MAIN_FILE_TIMEOUT_SECONDS,
-            },
+            // Bruker only: other types have no main file, and `config check` must not show a
+            // setting the schema refuses for them
+            acquisition:
+              inst.type === 'bruker'
+                ? {
+                    ...inst.acquisition,
+                    main_file_timeout_seconds:
+                      inst.acquisition.main_file_timeout_seconds ?? MAIN_FILE_TIMEOUT_SECONDS,
+                  }
+                : inst.acquisition,
             tags: inst.tags ?? [],
             entry_kind: inst.type === 'generic' ? (inst.entry_kind ?? 'file') : undefined,
           },
