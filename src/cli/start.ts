@@ -51,6 +51,7 @@ into the same backup and output locations, and never moves or removes instrument
             : parseIntArg('--concurrency', opts.concurrency, 1, 10_000);
         const port = opts.port === undefined ? undefined : parseIntArg('--port', opts.port, 0, 65_535);
         const ctx = await openContext(globals(cmd), { schema: 'migrate' });
+        ctx.embedded?.supervise(); // a killed embedded PostgreSQL is started again
         if (opts.fallback) ctx.config = withInstanceMode(ctx.config, 'fallback');
         try {
           const tags = [...new Set([...ctx.config.worker.tags, ...parseTags(opts.tags)])];
