@@ -32,7 +32,8 @@ beforeAll(async () => {
     `data_dir: ./data
 database: { embedded_port: ${await freePort()} }
 instruments:
-  astral1: { type: thermo, watch: ./astral1 }
+  astral1: { type: thermo, watch: ./astral1, scan_interval_seconds: 1 }
+worker: { poll_seconds: 0.5 }
 backup: { path: ./backup }
 `,
   );
@@ -163,4 +164,36 @@ describe('embedded PostgreSQL ownership', () => {
     for (const s of servers) await s.stop();
     expect(await postmaster()).toBeUndefined();
   });
+
+  it('a killed embedded PostgreSQL is started again by `sluice start`, and work carries on', async () => {
+    const webPort = await freePort();
+    const start = await startSluice(['--role', 'all', '--port', String(webPort)]);
+    const ready = async () =>
+      (await fetch(`http://127.0.0.1:${webPort}/readyz`).catch(() => undefined))?.status === 200;
+    await waitFor('/readyz 200', ready);
+    const pid = await postmaster();
+    expect(pid).toBeDefined();
+    process.kill(pid!, 'SIGKILL');
+    await waitFor(
+      'a new postmaster',
+      async () => {
+        const now = await postmaster();
+        return now !== undefined && now !== pid;
+      },
+      120_000,
+    );
+    await waitFor('/readyz 200 again', ready, 120_000);
+    // the worker claims again: a new file on the instrument is scanned and recorded
+    await writeFile(path.join(dir, 'astral1', 'after-restart.raw'), Buffer.alloc(4096, 1));
+    await waitFor(
+      'the new file recorded',
+      async () => (await sluice(['files', 'list', '--json'], { env })).stdout.includes('after-restart.raw'),
+      120_000,
+      1000,
+    );
+    expect(start.out()).toMatch(/embedded PostgreSQL went away/);
+    start.kill('SIGINT');
+    expect(await waitExit(start), start.out()).toBe(0);
+    expect(await postmaster()).toBeUndefined();
+  }, 600_000); // the waits above end on conditions; this only stops a hung run
 });

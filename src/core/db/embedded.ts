@@ -50,6 +50,7 @@ import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, writeFile } from '
 import net from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
 import path from 'node:path';
+import { setTimeout } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { errorMessage, SluiceError } from '../errors.ts';
@@ -232,8 +233,6 @@ async function readPidFile(pgDir: string): Promise<PidFile | undefined> {
   return { state: 'alive', pid, port };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 interface Setup extends EmbeddedOptions {
   pgDir: string;
   credFile: string;
@@ -253,6 +252,8 @@ class Embedded implements EmbeddedServer {
   private supervising = false;
   private recovering: Promise<void> | undefined;
   private restarts: number[] = [];
+  /** Cuts a restart's backoff short when the process leaves. */
+  private readonly wake = new AbortController();
 
   constructor(
     private readonly o: Setup,
@@ -265,6 +266,7 @@ class Embedded implements EmbeddedServer {
   async acquire(): Promise<void> {
     const deadline = Date.now() + 60_000;
     for (let attempt = 0; ; attempt++) {
+      if (this.leaving) throw new Error('this process is leaving the embedded server');
       const pidFile = await readPidFile(this.o.pgDir);
       if (pidFile?.state === 'alive') {
         // running (or starting up, or shutting down): use it once it takes our lock
@@ -295,7 +297,7 @@ class Embedded implements EmbeddedServer {
           { hint: `see ${this.o.logFile}; or set DATABASE_URL to use an external PostgreSQL` },
         );
       }
-      await sleep(Math.min(100 * 2 ** attempt, 2000));
+      await setTimeout(Math.min(100 * 2 ** attempt, 2000));
     }
   }
 
@@ -424,7 +426,7 @@ class Embedded implements EmbeddedServer {
         await this.acquire();
         const now = Date.now();
         this.restarts = [...this.restarts.filter((t) => now - t < KEEPS_DYING.windowMs), now];
-        if (this.leaving) return; // stop() came meanwhile: it finds the holder and leaves properly
+        if (this.leaving) return; // stop() came meanwhile: it waits for us, then leaves properly
         if (this.restarts.length >= KEEPS_DYING.restarts)
           log.error(
             { restarts: this.restarts.length, dir: pgDir, log: logFile },
@@ -438,7 +440,7 @@ class Embedded implements EmbeddedServer {
           { err: errorMessage(e), attempt, retryInSeconds: delay / 1000, log: logFile },
           'embedded PostgreSQL did not come back; trying again',
         );
-        await sleep(delay);
+        await setTimeout(delay, undefined, { signal: this.wake.signal }).catch(() => undefined);
       }
     }
   }
@@ -453,6 +455,8 @@ class Embedded implements EmbeddedServer {
   private async leave(): Promise<void> {
     if (this.leaving) return;
     this.leaving = true;
+    this.wake.abort();
+    await this.recovering; // a restart under way ends first: the server it started is left below
     const { o } = this;
     let client = this.holder;
     this.holder = undefined;
