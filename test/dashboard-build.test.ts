@@ -26,7 +26,7 @@ beforeAll(async () => {
     await cp(path.join(repo, p), path.join(checkout, p), { recursive: true });
   await cp(path.join(repo, 'web'), path.join(checkout, 'web'), {
     recursive: true,
-    filter: (src) => !/[/\\](dist|\.dist-[^/\\]*)$/.test(src),
+    filter: (src) => !/[/\\](dist|\.dist-[^/\\]*|\.build-lock)$/.test(src),
   });
   await symlink(path.join(repo, 'node_modules'), path.join(checkout, 'node_modules'), 'dir');
   const t = await createTestDb();
