@@ -40,8 +40,9 @@
  *   starting up      → wait until it accepts connections, then adopt
  *   running, foreign → error `db.data_dir_locked` (another instance with other settings owns it)
  *
- * Measured (2-core machine, idle): `pg_ctl start` of an existing cluster ~0.4 s, a fast stop
- * ~0.1 s; a read-only CLI command spends most of its time loading modules, not here.
+ * Measured (2-core machine): starting an existing cluster and opening it ~0.4 s idle, 1.0-1.6 s at
+ * load 15; a fast stop 0.1 s idle, 0.3-0.4 s at load 15. A read-only CLI command spends most of its
+ * time loading modules, not here (src/cli/main.ts loads only the command asked for).
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
