@@ -9,9 +9,14 @@
  * The build goes to a temporary folder that then replaces web/dist, so a server never sees a
  * half-written dashboard. When Vite is not installed (`npm install --omit=dev`), it says so and
  * exits 0: Sluice still starts, and `/` explains how to build the dashboard.
+ *
+ * Several processes may ask at once (`sluice start` does the stale check at every start, and test
+ * suites start many): builds take turns on a lock directory (web/.build-lock; one older than ten
+ * minutes is a crashed build's and is taken over), and a waiting `--if-stale` checks again once the
+ * lock is free, so the others find the first one's build fresh and do nothing.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -72,13 +77,41 @@ async function build() {
   return true;
 }
 
+const lock = path.join(web, '.build-lock');
+const LOCK_STALE_MS = 10 * 60_000;
+
+/** Takes the build lock, waiting while another build holds it. */
+async function takeLock() {
+  for (;;) {
+    try {
+      await mkdir(lock);
+      return;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+    }
+    const since = await stat(lock).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
+    if (since > LOCK_STALE_MS) await rm(lock, { recursive: true, force: true });
+    else await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 const ifStale = process.argv.includes('--if-stale');
-const why = ifStale ? isStale() : 'asked to';
-if (!why) process.exit(0);
-if (ifStale) process.stderr.write(`sluice: building the dashboard (${why})…\n`);
+if (ifStale && !isStale()) process.exit(0);
+await takeLock();
+let code = 0;
 try {
-  await build();
+  const why = ifStale ? isStale() : 'asked to';
+  if (why) {
+    if (ifStale) process.stderr.write(`sluice: building the dashboard (${why})…\n`);
+    await build();
+  }
 } catch (err) {
   process.stderr.write(`sluice: the dashboard build failed: ${err instanceof Error ? err.message : err}\n`);
-  process.exit(1);
+  code = 1;
+} finally {
+  await rm(lock, { recursive: true, force: true });
 }
+process.exit(code);

@@ -49,6 +49,7 @@ describe('embedded PostgreSQL', () => {
     expect(first.started).toBe(true);
     // a second process on the same data dir (e.g. after the first was killed with SIGKILL) adopts it
     const again = await startEmbedded({ dataDir: dir, port: await freePort(), log: silentLogger });
+    stops.push(again.stop); // the last of the two to leave stops the server
     expect(again.started).toBe(false);
     expect(again.port).toBe(port);
     const c = new pg.Client({ connectionString: again.url });

@@ -45,7 +45,11 @@ const CSP = [
   "form-action 'self'",
 ].join('; ');
 
-const NOT_BUILT_HINT = 'run `npm run build:web` in the Sluice checkout (npm start does it when needed)';
+const NOT_BUILT_HINT =
+  'run `npm run build:web` in the Sluice checkout (`sluice start` and `npm start` do it when needed; it needs the dev dependencies: `npm install`, not `--omit=dev`)';
+
+/** Set by src/runtime/dashboard-build.ts while `sluice start` builds the dashboard in the background. */
+export const dashboardBuild = { running: false };
 
 function isApiPath(p: string): boolean {
   return p === '/api' || p.startsWith('/api/');
@@ -60,7 +64,10 @@ async function readOrUndefined(file: string): Promise<Buffer | undefined> {
 }
 
 function notBuilt(c: Context, dir: string): Response {
-  const message = `the dashboard is not built: ${path.join(dir, 'index.html')} is missing`;
+  if (dashboardBuild.running) c.header('Retry-After', '10');
+  const message = dashboardBuild.running
+    ? 'the dashboard is being built (this takes up to a minute): reload this page shortly'
+    : `the dashboard is not built: ${path.join(dir, 'index.html')} is missing`;
   if (!(c.req.header('accept') ?? '').includes('text/html')) {
     const body: ErrorBody = { code: 'dashboard.not_built', message, hint: NOT_BUILT_HINT };
     return c.json(body, 503);
@@ -69,9 +76,9 @@ function notBuilt(c: Context, dir: string): Response {
   return c.html(
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sluice: dashboard not built</title></head>
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; line-height: 1.5">
-<h1>Sluice is running, but its dashboard is not built</h1>
+<h1>Sluice is running, but its dashboard is not built${dashboardBuild.running ? ' yet' : ''}</h1>
 <p>${message}.</p>
-<p>To fix it, ${NOT_BUILT_HINT.replace(/`([^`]+)`/g, '<code>$1</code>')}, then reload this page.</p>
+${dashboardBuild.running ? '' : `<p>To fix it, ${NOT_BUILT_HINT.replace(/`([^`]+)`/g, '<code>$1</code>')}, then reload this page.</p>`}
 <p>The REST API works meanwhile: <a href="/api/openapi.json">/api/openapi.json</a>, <a href="/healthz">/healthz</a>.</p>
 </body></html>`,
     503,

@@ -19,9 +19,18 @@ export async function withContext<T>(
   how: { schema?: SchemaMode } = {},
 ): Promise<T> {
   const ctx = await openContext(globals(cmd), { quiet: true, ...how });
+  // Ctrl-C (or a closed terminal) mid-command still leaves the embedded server properly: the last
+  // user stops it (core/db/embedded.ts), so a CLI command never leaves one behind that nobody owns.
+  const onSignal = (sig: NodeJS.Signals) => {
+    void ctx.close().finally(() => process.exit(sig === 'SIGINT' ? 130 : 129));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGHUP', onSignal);
   try {
     return await fn(ctx);
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGHUP', onSignal);
     await ctx.close();
   }
 }

@@ -123,6 +123,7 @@ export function registerDemoCommand(program: Command): void {
         `Sluice demo in ${dir}\n  config   ${configFile}\n  starting embedded PostgreSQL (first start initialises it)…\n`,
       );
       const ctx = await openContext({ config: configFile, env: 'local' }, { schema: 'migrate' });
+      ctx.embedded?.supervise(); // a killed embedded PostgreSQL is started again
       const sim = new InstrumentSimulator({
         thermoDir: ctx.config.instruments['demo-astral']!.watch,
         brukerDir: ctx.config.instruments['demo-tims']!.watch,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { errorMessage } from '../core/errors.ts';
 import { withInstanceMode } from '../core/instance.ts';
 import { openContext } from '../runtime/context.ts';
 import { parseRole, runProcess, untilSignal } from '../runtime/run.ts';
@@ -51,6 +52,7 @@ into the same backup and output locations, and never moves or removes instrument
             : parseIntArg('--concurrency', opts.concurrency, 1, 10_000);
         const port = opts.port === undefined ? undefined : parseIntArg('--port', opts.port, 0, 65_535);
         const ctx = await openContext(globals(cmd), { schema: 'migrate' });
+        ctx.embedded?.supervise(); // a killed embedded PostgreSQL is started again
         if (opts.fallback) ctx.config = withInstanceMode(ctx.config, 'fallback');
         try {
           const tags = [...new Set([...ctx.config.worker.tags, ...parseTags(opts.tags)])];
@@ -58,7 +60,11 @@ into the same backup and output locations, and never moves or removes instrument
           process.stderr.write(
             `sluice ${role}${ctx.config.instance.mode === 'fallback' ? ' (FALLBACK instance: instrument data is never moved or removed)' : ''} running${running.worker ? ` (worker ${running.worker.id}${tags.length ? `, tags ${tags.join(',')}` : ''})` : ''}${running.webUrl ? `, web ${running.webUrl}` : ''}; Ctrl-C stops\n`,
           );
-          if (running.webUrl) await announceFirstAdmin(ctx.db, process.stderr, running.webUrl);
+          if (running.webUrl)
+            // a database that goes away right now must not end the process (the next start announces)
+            await announceFirstAdmin(ctx.db, process.stderr, running.webUrl).catch((err) =>
+              ctx.log.warn({ err: errorMessage(err) }, 'could not create the first admin user now'),
+            );
           const sig = await untilSignal((s) =>
             process.stderr.write(`${s}: stopping (finishing running tasks)…\n`),
           );

@@ -4,10 +4,8 @@
  * tasks get `worker.shutdown_grace_seconds` to finish, then their leases are released.
  */
 
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createApp } from '../api/app.ts';
-import { DEFAULT_DASHBOARD_DIR } from '../api/dashboard.ts';
 import { startServer } from '../api/server.ts';
 import { UsageError } from '../core/errors.ts';
 import { assertSharedLocations, FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
@@ -17,6 +15,7 @@ import { syncInstruments } from '../files/repo.ts';
 import { executorProvider } from '../process/executor.ts';
 import { syncSettings } from '../process/settings.ts';
 import { type AppContext, VERSION } from './context.ts';
+import { buildDashboardIfStale } from './dashboard-build.ts';
 import { collect, SCHEDULE_PREFIXES } from './handlers.ts';
 
 export type Role = 'web' | 'worker' | 'all';
@@ -90,11 +89,7 @@ export async function runProcess(
       });
       running.webUrl = server.url;
       stops.push(() => server.close());
-      if (!existsSync(path.join(DEFAULT_DASHBOARD_DIR, 'index.html')))
-        log.warn(
-          { dir: DEFAULT_DASHBOARD_DIR },
-          'the web dashboard is not built: / explains this to visitors; run `npm run build:web` (the API works meanwhile)',
-        );
+      void buildDashboardIfStale(log); // in the background; `/` says it is being built meanwhile
     }
   } catch (err) {
     await running.stop();
