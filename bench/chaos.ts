@@ -355,7 +355,7 @@ export async function run(): Promise<Record<string, unknown>> {
     let lastWriteAt = Date.now();
     const feed = (async () => {
       const inFlight: Promise<void>[] = [];
-      for (const [i, s] of sets.entries()) {
+      for (const [i, s] of [...sets].entries()) {
         const due = t0 + (feedS * 1000 * i) / sets.length;
         while (Date.now() < due && !stopping) await sleep(Math.min(200, due - Date.now()));
         if (stopping) break;
@@ -479,11 +479,11 @@ export async function run(): Promise<Record<string, unknown>> {
       const bait: DataSet[] = [];
       for (let i = 0; i < BAIT_SETS; i++) {
         const s: DataSet = {
-          idx: sets.length,
+          idx: SETS + i,
           instrument: INSTRUMENTS.thermo,
           type: 'thermo',
           kind: 'file',
-          name: Buffer.from(`chaos_thermo_bait_${String(sets.length).padStart(5, '0')}.raw`),
+          name: Buffer.from(`chaos_thermo_bait_${String(SETS + i).padStart(5, '0')}.raw`),
           variant: 'bait',
           versions: [],
         };
@@ -612,8 +612,10 @@ export async function run(): Promise<Record<string, unknown>> {
                 (select count(*) from tasks where state in ('queued', 'running') and kind = any($1) and last_error is not null) as retrying,
                 (select count(*) from files where not (status = any($2)) or instrument_copy = 'removing') as files,
                 (select count(*) from jobs where state in ('new', 'submitting', 'PENDING', 'RUNNING')) as jobs,
-                concat_ws('|', (select count(*) || ':' || max(updated_at) from files), (select count(*) || ':' || max(verified_at) from copies),
-                               (select count(*) || ':' || max(updated_at) from jobs)) as state`,
+                concat_ws('|', (select string_agg(status || instrument_copy || ':' || n, ',' order by status, instrument_copy)
+                                 from (select status, instrument_copy, count(*) as n from files group by 1, 2) f),
+                               (select count(*) || ':' || max(verified_at) from copies),
+                               (select string_agg(state || ':' || n, ',' order by state) from (select state, count(*) as n from jobs group by 1) j)) as state`,
         [FILE_WORK, TERMINAL],
       ).catch(() => []);
       const row = r[0];
