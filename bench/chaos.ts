@@ -28,7 +28,9 @@
  * The remover's schedule (every 15 minutes in the product) is made due every 5 s by the bench.
  * Then it settles: waits until no file-work task (backup.copy, process.submit/cancel, cleanup.move)
  * is queued or running, no job is active, and every record is terminal and not mid-removal, for 3
- * polls in a row (at most BENCH_CHAOS_SETTLE_CAP_S, 300). Finally it checks everything against its
+ * polls in a row; or until only retries of failing tasks are left and the counts of records per
+ * status, copies and jobs per state did not change for BENCH_CHAOS_QUIET_S (45; that wait is not
+ * counted in settle_s); at most BENCH_CHAOS_SETTLE_CAP_S (300). Finally it checks everything against its
  * own ledger (sets.ts) by reading the backup and instrument folders itself.
  *
  * The counts of the last line (goal: every one 0):
@@ -45,9 +47,12 @@
  *  - `duplicate_jobs`: job starts logged by job.sh beyond the number of job rows (attempts) Sluice
  *    recorded for that file.
  *  - `unsafe_deletions`: records whose instrument copy Sluice deleted (bytes no longer on the
- *    instrument) while the record has no verified copy holding exactly the bytes it acquired.
+ *    instrument) while the record has no verified copy holding exactly the bytes it acquired (when
+ *    the bench had replaced those bytes already, what Sluice deleted is the newer content: unsafe
+ *    when no verified copy anywhere holds that).
  *  - `manual_steps`: records in `error` (nothing in this run should fail, so a retry would fix each),
- *    plus processes that exited by themselves or did not recover (a worker without heartbeat, or the
+ *    records whose status says a verified backup exists while none is verified any more (a remover
+ *    marked it corrupt) and nothing copies it again, plus processes that exited by themselves or did not recover (a worker without heartbeat, or the
  *    web server not ready, 60 s after PostgreSQL or its network came back) and had to be restarted.
  *  - `settle_s`: seconds from the end of writing and faults until settled (the cap if never).
  * Extra keys say what was skipped and why, and give the evidence behind each count.
@@ -843,11 +848,15 @@ async function check(
           `${label}: says backed up, but no copy is verified any more and nothing copies it again`,
         );
       }
-      if (['purged', 'removing', 'moved'].includes(f.instrument_copy) && !present(s, v) && !right) {
+      // What Sluice deleted under this record: the record's own version, or, when the bench had
+      // replaced that one already, the newer content under the same name.
+      const gone = v.replacedAt === undefined ? v : s.versions.at(-1)!;
+      const deleted = ['purged', 'removing', 'moved'].includes(f.instrument_copy) && !present(s, gone);
+      if (deleted && (gone === v ? !right : !verifiedFps.has(gone.fp))) {
         unsafe++;
         tell(
           ex.unsafe,
-          `${label} instrument_copy=${f.instrument_copy}: ${fp === undefined ? 'no verified copy' : fp === 'missing' ? 'its copy is missing' : 'its copy holds other bytes'}`,
+          `${label} instrument_copy=${f.instrument_copy}: ${gone !== v ? 'deleted the newer content under its name, which no verified copy holds' : fp === undefined ? 'no verified copy' : fp === 'missing' ? 'its copy is missing' : 'its copy holds other bytes'}`,
         );
       }
     }
