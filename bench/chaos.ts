@@ -349,7 +349,7 @@ export async function run(): Promise<Record<string, unknown>> {
           return st && (want.includes(st) || TERMINAL.includes(st)) ? st : undefined;
         },
         90_000,
-        100,
+        250,
       );
       if (early && seen && want.includes(seen)) replacedEarly++;
       v1.replacedAt = Date.now();
