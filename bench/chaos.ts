@@ -87,6 +87,7 @@ import {
   setLink,
   sleep,
   startSluice,
+  stopGracefully,
   sweep,
   unmount,
   waitUntil,
@@ -115,7 +116,7 @@ const PHASE_S = env('BENCH_CHAOS_PHASE_S', 300);
 const UNMOUNT_S = env('BENCH_CHAOS_UNMOUNT_S', 60);
 const PG_DOWN_S = env('BENCH_CHAOS_PG_DOWN_S', 3);
 const LEASE_S = env('BENCH_CHAOS_LEASE_S', 10);
-const SETTLE_CAP_S = env('BENCH_CHAOS_SETTLE_CAP_S', 300);
+const SETTLE_CAP_S = env('BENCH_CHAOS_SETTLE_CAP_S', 420);
 const SET_KB = env('BENCH_CHAOS_SET_KB', 96);
 const LARGE_MB = env('BENCH_CHAOS_LARGE_MB', 16);
 const SEED = env('BENCH_CHAOS_SEED', 16);
@@ -419,10 +420,19 @@ export async function run(): Promise<Record<string, unknown>> {
         }
         const hit = victim !== undefined;
         if (!victim) {
-          const choices = ['w1', 'w2', 'w3'].filter(killable);
-          victim = choices[Math.floor(rand() * choices.length)];
+          // a random worker that is up (and has had some seconds to pick up work): when all are
+          // still restarting, wait for one rather than drop the kill
+          victim = await waitUntil(async () => {
+            const choices = ['w1', 'w2', 'w3'].filter(
+              (w) => killable(w) && Date.now() - slots.get(w)!.proc!.startedAt > 5000,
+            );
+            return choices[Math.floor(rand() * choices.length)];
+          }, 180_000);
         }
-        if (!victim) continue;
+        if (!victim) {
+          j.notes.push(`kill ${k + 1} dropped: no worker up for 180 s`);
+          continue;
+        }
         await kill9(slots.get(victim)!.proc!);
         j.kills.push({ aim, hit, worker: victim, at: secs(started) });
         void launch(victim);
@@ -650,6 +660,8 @@ export async function run(): Promise<Record<string, unknown>> {
       `${settled ? `settled (${settled})` : `NOT settled within ${SETTLE_CAP_S} s`} at ${secs(started)} s; checking…`,
     );
 
+    // stop every process (SIGTERM, as an operator would) so the check reads a still picture
+    await Promise.all([...slots.values()].map((sl) => (sl.proc ? stopGracefully(sl.proc) : undefined)));
     const res = await check(sets, q, dirs, j);
     res.settle_s = settleS;
     res.settled = settled;
@@ -677,8 +689,8 @@ function config(root: string, webPort: number): string {
   return `# written by bench/chaos.ts
 data_dir: ./data
 server: { host: 127.0.0.1, port: ${webPort} }
-worker: { lease_seconds: ${LEASE_S}, heartbeat_seconds: ${LEASE_S / 5}, poll_seconds: 0.5, concurrency: 6 }
-pools: { copy: 3, cluster: 6, cleanup: 1 }
+worker: { lease_seconds: ${LEASE_S}, heartbeat_seconds: ${LEASE_S / 5}, poll_seconds: 0.5, concurrency: 8 }
+pools: { copy: 6, cluster: 8, cleanup: 1 }
 backup: { path: ./backup }
 cleanup: { allow_outside_production: true }
 variables: { min_file_age_days: 0, cleanup_dry_run: false }
@@ -745,6 +757,8 @@ async function check(
   const copies = await q<{ file_id: string; location: string }>(
     `select file_id, location from copies where state = 'verified'`,
   );
+  // the job log first: a start in it has its job row committed before (rows are written before submit)
+  const jobLog = await readFile(dirs.jobsLog, 'utf8');
   const jobRows = await q<{ file_id: string; n: string }>(
     'select file_id, count(*) as n from jobs group by file_id',
   );
@@ -875,7 +889,7 @@ async function check(
 
   // jobs: starts logged by job.sh beyond the attempts Sluice recorded
   const starts = new Map<string, number>();
-  for (const line of (await readFile(dirs.jobsLog, 'utf8')).split('\n')) {
+  for (const line of jobLog.split('\n')) {
     const [what, id] = line.split('\t');
     if (what === 'start' && id) starts.set(id, (starts.get(id) ?? 0) + 1);
   }

@@ -181,6 +181,17 @@ export async function kill9(p: Proc): Promise<void> {
   await gone;
 }
 
+/** SIGTERM, as an operator stops Sluice; SIGKILL when it has not exited after `graceMs`. */
+export async function stopGracefully(p: Proc, graceMs = 60_000): Promise<void> {
+  if (!alive(p)) return;
+  p.killedByBench = true;
+  const gone = new Promise<void>((r) => p.child.once('exit', () => r()));
+  p.child.kill('SIGTERM');
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
+  await gone;
+  clearTimeout(timer);
+}
+
 /** Pids of every process whose environment carries `marker` or whose command line names `needle`. */
 export async function markedPids(marker: string, needle: string): Promise<number[]> {
   const out: number[] = [];
