@@ -50,7 +50,8 @@
  *    instrument) while the record has no verified copy holding exactly the bytes it acquired (when
  *    the bench had replaced those bytes already, what Sluice deleted is the newer content: unsafe
  *    when no verified copy anywhere holds that).
- *  - `manual_steps`: records in `error` (nothing in this run should fail, so a retry would fix each),
+ *  - `manual_steps`: records in `error` (nothing in this run should fail, so a retry would fix each;
+ *    except a record whose bytes the bench replaced before any copy: that error only reports a loss),
  *    records whose status says a verified backup exists while none is verified any more (a remover
  *    marked it corrupt) and nothing copies it again, plus processes that exited by themselves or did not recover (a worker without heartbeat, or the
  *    web server not ready, 60 s after PostgreSQL or its network came back) and had to be restarted.
@@ -833,6 +834,7 @@ async function check(
   let unsafe = 0;
   let errors = 0;
   let backupGone = 0;
+  let errorsReportingLoss = 0;
   for (const [s, recs] of recordsOf)
     for (const f of recs) {
       const v = acquired(s, f)!;
@@ -851,7 +853,10 @@ async function check(
         stuck++;
         tell(ex.stuck, `${label} instrument_copy=${f.instrument_copy}: ${f.status_reason ?? ''}`);
       }
-      if (f.status === 'error') {
+      if (f.status === 'error' && v.replacedAt !== undefined && !verifiedFps.has(v.fp)) {
+        // its bytes were gone before any copy: no retry brings them back, the error only reports it
+        errorsReportingLoss++;
+      } else if (f.status === 'error') {
         errors++;
         tell(ex.error, `${f.id}: ${(f.status_reason ?? '').slice(0, 160)}`);
       }
@@ -968,6 +973,7 @@ async function check(
     records: files.length,
     unrecorded,
     records_in_error: errors,
+    errors_reporting_replaced_before_copy: errorsReportingLoss,
     backups_gone_not_redone: backupGone,
     processes_restarted_by_hand: j.manual.length,
     not_backed_up: notBackedUp,
