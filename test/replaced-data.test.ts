@@ -159,6 +159,32 @@ describe('data replaced between acquisition and backup', () => {
     expect(existsSync(path.join(dest, 'sub', 'frames.bin'))).toBe(false);
   });
 
+  it('ends a Sciex set lost when a companion is gone, and backs up the set as it is now', async () => {
+    p = await createPipeline(standardConfig());
+    await setPoolSize(p.db, 'copy', 0, 'test');
+    const zeno = path.join(p.root, 'zeno1');
+    const main = randomBytes(30_000);
+    await writeFile(path.join(zeno, 'inj1.wiff'), main);
+    await writeFile(path.join(zeno, 'inj1.wiff.scan'), randomBytes(70_000));
+    await p.start();
+    const acquired = await p.waitStatus('inj1.wiff', 'acquired');
+    expect(acquired.acquired_fingerprint?.members?.map((m) => m.rel)).toEqual([
+      'inj1.wiff',
+      'inj1.wiff.scan',
+    ]);
+    await rm(path.join(zeno, 'inj1.wiff.scan'));
+    const collision = await nextRecord(p.db, 'zeno1', 'inj1.wiff', ['acquired']);
+    await setPoolSize(p.db, 'copy', null, 'test');
+    const lost = await p.waitStatus('inj1.wiff', 'lost');
+    expect(lost.status_reason).toMatch(/inj1\.wiff\.scan: gone/);
+    const backed = await p.waitStatus(collision.id, 'done_not_processed');
+    expect(await readdir(backupLocation(p.config, backed))).toEqual(['inj1.wiff']);
+    expect((await readFile(path.join(backupLocation(p.config, backed), 'inj1.wiff'))).equals(main)).toBe(
+      true,
+    );
+    expect(await copyRows(p.db, 'inj1.wiff')).toEqual([]);
+  });
+
   it('records as new data a folder changed in a way the scan cannot see (same total size and newest mtime)', async () => {
     p = await createPipeline(standardConfig());
     await setPoolSize(p.db, 'copy', 0, 'test');

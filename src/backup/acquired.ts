@@ -74,9 +74,25 @@ export function checkAcquired(
   if (problems.length > 0) throw new SourceReplaced(label, problems);
 }
 
-/** List the source and check it (before the same-content check and before copying). */
+/**
+ * List the source and check it (before the same-content check and before copying). A file set with
+ * some of its files gone is not what was acquired; with all of them gone (or a file or folder gone)
+ * the source is missing (`backup.source_missing`, retried: an unmounted share looks the same).
+ */
 export async function listAcquired(spec: SourceSpec, acquired: AcquiredFingerprint): Promise<void> {
-  checkAcquired(spec, acquired, await listSource(spec));
+  if (spec.kind !== 'files') {
+    checkAcquired(spec, acquired, await listSource(spec));
+    return;
+  }
+  const present: ManifestEntry[] = [];
+  for (const name of spec.names) {
+    try {
+      present.push(...(await listSource({ kind: 'files', dir: spec.dir, names: [name] })));
+    } catch (err) {
+      if (!(err instanceof SluiceError) || err.code !== 'backup.source_missing') throw err;
+    }
+  }
+  checkAcquired(spec, acquired, present.length > 0 ? present : await listSource(spec));
 }
 
 /** The copy at `dest` as a source spec (its files have the source's names). */
