@@ -165,7 +165,7 @@ export async function readMarker(root: string): Promise<MarkerState> {
   try {
     text = await fsp.readFile(path.join(root, TARGET_MARKER), 'utf8');
   } catch (err) {
-    return errnoCode(err) === 'ENOENT' ? 'missing' : { error: errorMessage(err) };
+    return ['ENOENT', 'ENOTDIR'].includes(errnoCode(err) ?? '') ? 'missing' : { error: errorMessage(err) };
   }
   try {
     const m = JSON.parse(text) as Partial<MarkerContent>;
@@ -224,16 +224,18 @@ async function recordedEvidence(
 /** Everything `decideTarget` needs, read from the filesystem (and `db` when the marker is missing). */
 export async function targetFacts(config: Config, db: Queryable | undefined): Promise<TargetFacts> {
   const root = backupRoot(config);
+  // the marker first: on every copy it is there, and one read answers (the folder is looked at
+  // only without it)
+  const marker = await readMarker(root);
   const facts: TargetFacts = {
     root,
     instance: config.instance.name,
     fallback: isFallback(config),
     requireMount: config.backup.require_mount,
-    rootState: await rootState(root),
-    marker: 'missing',
+    rootState: marker === 'missing' ? await rootState(root) : 'holds-data',
+    marker,
   };
   if (facts.requireMount) facts.mounted = await isMountPoint(root).catch(() => false);
-  if (facts.rootState === 'empty' || facts.rootState === 'holds-data') facts.marker = await readMarker(root);
   if (facts.marker === 'missing' && db) Object.assign(facts, await recordedEvidence(db, root));
   return facts;
 }
