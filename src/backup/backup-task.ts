@@ -20,7 +20,7 @@ import { type FileRow, getFile } from '../files/repo.ts';
 import { type PlanOptions, planProcessing } from '../process/jobs.ts';
 import { copyVerified } from './copy.ts';
 import { earlierTwin } from './duplicate.ts';
-import type { SourceSpec } from './manifest.ts';
+import { type SourceSpec, sourceLabel } from './manifest.ts';
 import { moveAside } from './temp.ts';
 
 const ACTOR = 'backup';
@@ -100,6 +100,8 @@ export async function afterBackup(
 export function backupHandler(deps: { config: Config }): TaskHandlerDef {
   return {
     kind: 'backup.copy',
+    // A copy from a hung share is given up after this long without a chunk copied (engine/stall.ts).
+    stallMs: deps.config.worker.stall_seconds * 1000,
     async run(ctx) {
       const file = await getFile(ctx.db, ctx.task.subject!);
       if (!file || !['acquired', 'backing_up'].includes(file.status)) {
@@ -113,6 +115,8 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
       const log = ctx.log.child({ fileId: file.id, instrument: file.instrument_id });
       const dest = backupLocation(deps.config, file);
       const source = sourceSpec(file);
+      const reading = `reading ${sourceLabel(source)}`;
+      ctx.progress(reading);
       // The same content as an earlier record's verified backup (only its modification time
       // changed): not copied again (duplicate.ts). An operator's overwrite always copies.
       const twin = ctx.task.payload.acceptOverwrite
@@ -179,7 +183,12 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
         dest,
         algorithm: deps.config.backup.hash,
         signal: ctx.signal,
+        onPhase: (phase) =>
+          ctx.progress(
+            phase === 'copy' ? reading : `${phase === 'verify' ? 'reading back' : 'committing'} ${dest}`,
+          ),
         onProgress: (done, total) => {
+          ctx.progress();
           if (Date.now() - lastLog > 10_000) {
             lastLog = Date.now();
             log.info({ done, total }, 'copying');

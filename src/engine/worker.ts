@@ -51,7 +51,7 @@ export interface WorkerOptions {
   stallMs?: number;
   /**
    * Stalled tasks whose handler has not returned yet (stuck on a hung share) this worker tolerates;
-   * at this many it claims only kinds without a stall limit (default 2; see stall.ts).
+   * at this many it claims only kinds without a stall limit (default 8; see stall.ts).
    */
   maxStuck?: number;
   /** How often the stall watchdog looks (default 1 s). */
@@ -124,7 +124,7 @@ export class Worker {
     this.version = opts.version ?? '0';
     this.mode = opts.mode ?? 'normal';
     this.stallMs = opts.stallMs;
-    this.maxStuck = opts.maxStuck ?? 2;
+    this.maxStuck = opts.maxStuck ?? 8;
     this.stallCheckMs = opts.stallCheckMs ?? 1000;
   }
 
@@ -306,7 +306,13 @@ export class Worker {
     const log = this.log.child({ taskId: task.id, kind: task.kind, subject: task.subject ?? undefined });
     const entry: Running = { task, def, controller, done: Promise.resolve(), lastProgress: Date.now() };
     this.running.set(task.id, entry);
-    entry.done = this.execute(def, task, controller, log, entry).finally(() => {
+    const earlier = [...this.stuck.values()].find((s) => s.taskId === task.id);
+    // An earlier attempt of this task is still stuck here: a new one would hang on the same share
+    // and hold one more thread. Back to the queue, as another stall, without running it.
+    const run = earlier
+      ? this.retryStalled(def, task, stallError(this.stallLimit(def) ?? 0, earlier.doing), log, false)
+      : this.execute(def, task, controller, log, entry);
+    entry.done = run.finally(() => {
       // a stalled entry left the set already (and the task may run here again meanwhile)
       if (this.running.get(task.id) === entry) this.running.delete(task.id);
       const stuck = this.stuck.get(entry);
@@ -362,6 +368,7 @@ export class Worker {
     task: TaskRow,
     err: SluiceError,
     log: Logger,
+    note = true,
   ): Promise<void> {
     const stalls = Number(task.payload.stalls ?? 0) + 1;
     const delay = stallRetryMs(stalls, this.backoffBaseMs);
@@ -374,7 +381,7 @@ export class Worker {
         [task.id, task.token, err.message, delay, stalls],
       );
       if (n !== 1) return; // finished or taken over meanwhile
-      await def.onRetry?.(tx, task, err, delay);
+      if (note) await def.onRetry?.(tx, task, err, delay);
     });
     log.warn({ stalls, retryInMs: delay }, 'stalled task requeued');
   }
