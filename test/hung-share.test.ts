@@ -8,7 +8,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,7 +44,8 @@ let p: Pipeline | undefined;
 let share: { mount: string; control: string; stop(): Promise<void> } | undefined;
 afterEach(async () => {
   // the share answers again first: threads stuck in its calls return, and the process can exit
-  if (share) await rm(share.control, { force: true });
+  // (synchronously: libuv's pool may be the thing that is stuck)
+  if (share) rmSync(share.control, { force: true });
   await p?.stop();
   await share?.stop(); // unmounted before the pipeline's folder is removed
   await p?.close();
@@ -120,5 +121,35 @@ describe.skipIf(missing !== undefined)('hung shares', () => {
       expect(f.status_reason).not.toMatch(/error/);
     }
     await waitFor('no stuck attempts left', async () => p!.worker!.stuckTasks.length === 0);
+  });
+
+  it('shows an instrument whose share hangs altogether offline, keeps scanning the others, and picks up its files when it answers', async () => {
+    p = await createPipeline(standardConfig('worker: { stall_seconds: 2 }\n'));
+    const watch = path.join(p.root, 'astral1');
+    const backing = path.join(p.root, 'astral1.share');
+    await mkdir(backing);
+    const control = path.join(p.root, 'hang.ctl');
+    share = await mountShare(backing, watch, control);
+    await p.start();
+    const instrument = async () =>
+      await p!.db.one<{ online: boolean | null; offline_reason: string | null }>(
+        `select online, offline_reason from instruments where id = 'astral1'`,
+      );
+    await waitFor('astral1 scanned', async () => (await instrument()).online === true);
+    writeFileSync(control, 'all'); // stat and listing hang too
+    await waitFor('astral1 offline', async () => (await instrument()).online === false);
+    expect((await instrument()).offline_reason).toMatch(
+      new RegExp(`watch folder ${watch} did not answer in time \\(no answer within 2 s\\)`),
+    );
+    // the other instruments are scanned and backed up meanwhile; the process's file calls answer
+    await stat(os.tmpdir());
+    writeFileSync(path.join(p.root, 'scope1', 'meanwhile.tif'), 'meanwhile');
+    await p.waitStatus('meanwhile.tif', 'done_not_processed');
+    expect((await instrument()).online).toBe(false);
+    // back: online again, and what was written meanwhile is picked up
+    writeFileSync(path.join(backing, 'later.raw'), 'written while the share hung');
+    rmSync(control);
+    await p.waitStatus('later.raw', 'done_not_processed', 120_000);
+    expect((await instrument()).online).toBe(true);
   });
 });
