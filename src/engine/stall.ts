@@ -28,17 +28,21 @@
  * return either (the process waits for its threads; only SIGKILL ends it). The handler's promise may
  * therefore stay pending for as long as the share hangs; the worker counts such tasks as *stuck*
  * until their promise settles. What matters is where the blocked call sits:
- * - in libuv's thread pool (every `fs.promises` call; 4 threads by default): measured, with 4 reads
- *   of a hung file pending, an `fs.stat` of an unrelated local folder never answered: every copy,
+ * - in libuv's thread pool (every `fs.promises` call; 4 threads by default): measured, with 4 calls
+ *   that block pending (`open` of named pipes without a writer, which block the same way), an
+ *   `fs.stat` of an unrelated local folder never answered: every copy,
  *   scan and log rotation of the process stalls. Sluice therefore reads instrument data on its own
  *   threads with synchronous calls (the scan's fs-worker.ts, the copy's source reader
  *   backup/source-reader.ts, the small-file copier), where a hung call blocks only that thread;
  * - in a worker thread: measured, with 4 threads stuck, the same `fs.stat` answered in 1 ms.
- * A worker with `maxStuck` stuck tasks stops claiming the kinds that have a stall limit (the ones
- * that touch shares): each stuck task may hold a thread (some metadata calls of a copy, `lstat` and
- * `readdir` of the source, still go through the pool), and piling up more would take the process
- * down. It keeps running the other kinds, and reports the stuck tasks in its heartbeat
- * (`sluice status`) instead of pretending to be healthy.
+ * A task whose earlier attempt is still stuck in this worker is not run again here (it goes back to
+ * the queue as another stall): a new attempt would hang on the same share and hold one more thread.
+ * A worker with `maxStuck` (default 8) stuck tasks stops claiming the kinds that have a stall limit
+ * (the ones that touch shares): each stuck task holds a thread and its buffers (up to 4 × 8 MiB for a
+ * large file), and some metadata calls of a copy (`lstat` and `readdir` of the source, the duplicate
+ * check's read of an earlier twin) still go through the pool, so piling up more would take the process
+ * down. It keeps running the other kinds, and logs the stuck tasks as an error (`Worker.stuckTasks`);
+ * `sluice status` does not show them yet.
  */
 import { SluiceError } from '../core/errors.ts';
 import { backoffMs } from './backoff.ts';
