@@ -32,7 +32,7 @@ import {
 import { type CopyResult, copyVerified } from './copy.ts';
 import { earlierTwin, type Twin } from './duplicate.ts';
 import { exists } from './fsutil.ts';
-import type { SourceSpec } from './manifest.ts';
+import { type SourceSpec, sourceLabel } from './manifest.ts';
 import { checkBackupTarget, recordTargetState, targetUnavailable } from './target.ts';
 import { moveAside, removeLeftovers } from './temp.ts';
 
@@ -332,6 +332,8 @@ async function targetReady(
 export function backupHandler(deps: { config: Config }): TaskHandlerDef {
   return {
     kind: 'backup.copy',
+    // A copy from a hung share is given up after this long without a chunk copied (engine/stall.ts).
+    stallMs: deps.config.worker.stall_seconds * 1000,
     async run(ctx) {
       const file = await getFile(ctx.db, ctx.task.subject!);
       if (!file || !['acquired', 'backing_up'].includes(file.status)) {
@@ -351,6 +353,8 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
       // same-content check, before copying, and before the copy gets its final name.
       const acquired = acquiredOf(file);
       let result: CopyResult | undefined;
+      const reading = `reading ${sourceLabel(source)}`;
+      ctx.progress(reading);
       try {
         if (acquired) await listAcquired(source, acquired);
         // The same content as an earlier record's verified backup (only its modification time
@@ -371,7 +375,12 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
           algorithm: deps.config.backup.hash,
           signal: ctx.signal,
           accept: acquired ? (files) => checkAcquired(source, acquired, files) : undefined,
+          onPhase: (phase) =>
+            ctx.progress(
+              phase === 'copy' ? reading : `${phase === 'verify' ? 'reading back' : 'committing'} ${dest}`,
+            ),
           onProgress: (done, total) => {
+            ctx.progress();
             if (Date.now() - lastLog > 10_000) {
               lastLog = Date.now();
               log.info({ done, total }, 'copying');

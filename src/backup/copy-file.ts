@@ -15,6 +15,9 @@
  * window to the read-back worker (readback.ts), which re-reads it on another core and computes the
  * same checksum as `check`.
  *
+ * The source is opened and read by a thread of its own (source-reader.ts): a read from a hung share
+ * then blocks that thread, not libuv's thread pool that the rest of the process needs.
+ *
  * Each chunk is written in 64 KiB pieces: for a file of WRITER_MIN_BYTES or more by a worker thread,
  * for the others through the thread pool (writer.ts: large writes are slow on VMs with free page
  * reporting).
@@ -35,6 +38,7 @@ import { sourceError, targetError, throwIfAborted, utimeSeconds } from './fsutil
 import { type Buffers, CHUNK_BYTES, checkAlgorithm, createHasher } from './hash.ts';
 import type { HashThread } from './hash-thread.ts';
 import type { ReadBack, ReadBackFile } from './readback.ts';
+import { acquireSourceReader, releaseSourceReader, type SourceReader } from './source-reader.ts';
 import { isShared, type PieceWriter, WRITER_MIN_BYTES, writeInPieces } from './writer.ts';
 
 /**
@@ -57,6 +61,11 @@ export interface FileCopyOptions {
   bufs?: Buffers;
   /** Reads the copy back on another thread, window by window as it is flushed (readback.ts). */
   readBack: ReadBack;
+  /**
+   * Opens and reads the source on its own thread, so a hung share blocks that thread and not libuv's
+   * thread pool (source-reader.ts); one from the idle pool when absent.
+   */
+  reader?: SourceReader;
   /** Writes the chunks of files of WRITER_MIN_BYTES or more when `bufs` are shared (writer.ts). */
   writer?: PieceWriter;
   /** Hashes the chunks of the files the writer writes, with `algorithm` (hash-thread.ts). */
@@ -91,7 +100,9 @@ export async function copyFileHashing(
   const bufs: Buffers = opts.bufs ?? [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
   throwIfAborted(opts.signal, what);
 
-  const input = await open(src, 'r').catch((e) => {
+  const reader = opts.reader ?? acquireSourceReader();
+  const input = await reader.open(src).catch((e) => {
+    if (!opts.reader) releaseSourceReader(reader);
     throw sourceError(e, src);
   });
   let output: FileHandle | undefined;
@@ -103,8 +114,8 @@ export async function copyFileHashing(
   let flushing: Promise<void> | undefined;
   let flushError: unknown;
   try {
-    const st = await input.stat({ bigint: true });
-    const size = Number(st.size);
+    const st = input;
+    const size = st.size;
     output = await open(dst, 'wx', 0o600).catch((e) => {
       throw tErr(e);
     });
@@ -138,7 +149,7 @@ export async function copyFileHashing(
     let pos = 0;
     let turn = 0;
     let sinceFlush = 0;
-    reading = input.read(bufs[0], 0, bufs[0].length, 0);
+    reading = reader.read(input.fd, bufs[0], bufs[0].length, 0);
     for (;;) {
       const n: number = await reading.then(
         (r) => r.bytesRead,
@@ -155,7 +166,7 @@ export async function copyFileHashing(
       // the next read goes into this buffer: its write and hash must have ended
       await writes[turn];
       await hashes[turn];
-      reading = input.read(bufs[turn]!, 0, bufs[turn]!.length, pos + n);
+      reading = reader.read(input.fd, bufs[turn]!, bufs[turn]!.length, pos + n);
       reading.catch(() => {}); // awaited at the top of the loop; no unhandled rejection meanwhile
       writes[curTurn] = writeChunk(cur, n, pos);
       const chunk = cur.subarray(0, n);
@@ -203,7 +214,8 @@ export async function copyFileHashing(
   } finally {
     // Never close a descriptor under an operation still running in the thread pool.
     await Promise.allSettled([reading, ...writes, ...hashes, flushing]);
-    await input.close().catch(() => {});
+    await reader.close(input.fd).catch(() => {});
+    if (!opts.reader) releaseSourceReader(reader);
     if (output) await output.close().catch(() => {});
   }
 }

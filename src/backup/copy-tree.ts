@@ -30,6 +30,7 @@ import {
 } from './manifest.ts';
 import { ReadBack, type ReadBackFile } from './readback.ts';
 import { type ModeRule, SMALL_THREAD_MIN_FILES, SmallFileCopier } from './small-files.ts';
+import { acquireSourceReader, releaseSourceReader, type SourceReader } from './source-reader.ts';
 import { isShared, PieceWriter, WRITER_MIN_BYTES } from './writer.ts';
 
 export interface TempTreeOptions {
@@ -78,13 +79,14 @@ export async function writeTempTree(o: TempTreeOptions): Promise<Manifest> {
       }),
   };
   const plan = planBySize(o.before.files);
-  const h: Helpers = { readBack: new ReadBack(), writer: new PieceWriter() };
+  const h: Helpers = { readBack: new ReadBack(), writer: new PieceWriter(), reader: acquireSourceReader() };
   if (plan.large.some((i) => o.before.files[i]!.size >= WRITER_MIN_BYTES) && o.bufs.every(isShared)) {
     h.hashThread = new HashThread();
     h.hashThread.warm(); // starts while the directories are made
   }
   if (plan.small.length >= SMALL_THREAD_MIN_FILES) {
     h.smallThread = new SmallFileCopier(plan.smallBuf, smallThreads(plan.small.length));
+    h.smallThread.warm();
   }
   let manifest: Manifest;
   let dirModes: [string, number][] = [];
@@ -95,6 +97,7 @@ export async function writeTempTree(o: TempTreeOptions): Promise<Manifest> {
     manifest = makeManifest(o.algorithm, await checkReadBack(c, copied));
   } finally {
     await Promise.all([h.readBack.close(), h.writer.close(), h.hashThread?.close(), h.smallThread?.close()]);
+    releaseSourceReader(h.reader); // every read settled: the copies above awaited them
   }
   // Final directory modes, then make every directory entry durable (deepest first).
   for (const [p, mode] of dirModes) await chmod(p, mode).catch((e) => Promise.reject(c.tErr(e, p)));
@@ -176,6 +179,8 @@ function planBySize(files: ManifestEntry[]): SizePlan {
 interface Helpers {
   readBack: ReadBack;
   writer: PieceWriter;
+  /** Opens and reads the sources of the files copied here (source-reader.ts: a hung share blocks it only). */
+  reader: SourceReader;
   /** Hashes the files the writer writes (hash-thread.ts); absent without such a file. */
   hashThread?: HashThread;
   /** Copies the small files when there are enough of them (SMALL_THREAD_MIN_FILES). */
@@ -214,6 +219,7 @@ async function copyPass(c: Ctx, plan: SizePlan, h: Helpers): Promise<Copied> {
       signal,
       bufs,
       readBack: h.readBack,
+      reader: h.reader,
       writer: h.writer,
       hashThread: h.hashThread,
       targetDir: c.o.targetDir,

@@ -108,6 +108,7 @@ function readBack(m) {
 }
 parentPort.on('message', (m) => {
   try {
+    if (m.type === 'ping') return parentPort.postMessage({ id: m.id });
     const r = m.type === 'copy' ? copy(m) : readBack(m);
     parentPort.postMessage({ id: m.id, ...r });
   } catch (e) {
@@ -160,6 +161,14 @@ export class SmallFileCopier {
       { length: Math.max(1, threads) },
       () => new WorkerCalls<Reply>(WORKER, 'the small-file copy thread', data),
     );
+  }
+
+  /**
+   * Start the threads now (the copy calls it before it creates its directories, so their start
+   * overlaps that work, and a failing small file is noticed before a large one is copied far).
+   */
+  warm(): void {
+    for (const t of this.pool) t.request({ type: 'ping' }).catch(() => {}); // a failure shows on the first copy
   }
 
   /** How many threads share the requests. */

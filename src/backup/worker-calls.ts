@@ -95,6 +95,12 @@ export class WorkerCalls<R extends WorkerReply> {
     this.worker.postMessage(message);
   }
 
+  /** Whether the thread keeps the process alive (an idle thread in a pool does not). */
+  setRef(ref: boolean): void {
+    if (ref) this.thread?.ref();
+    else this.thread?.unref();
+  }
+
   /** Stop the thread (a request still waiting then rejects, and `request`s after it too). */
   async terminate(): Promise<void> {
     this.closed = true;

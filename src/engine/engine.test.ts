@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb } from '../../test/helpers/db.ts';
 import { waitFor } from '../../test/helpers/spawn.ts';
 import type { Db } from '../core/db/db.ts';
-import { PermanentError } from '../core/errors.ts';
+import { PermanentError, type SluiceError } from '../core/errors.ts';
 import { silentLogger } from '../core/log.ts';
 import { backoffMs } from './backoff.ts';
 import { enqueue, getTask } from './enqueue.ts';
@@ -272,6 +272,68 @@ describe('engine, in one process', () => {
     expect(t.state).toBe('queued');
     expect(t.lease_owner).toBeNull();
     expect(t.attempts).toBe(0);
+  });
+
+  it('gives up an attempt that stalls, frees its slot at once, and retries it later without counting an attempt', async () => {
+    let runs = 0;
+    let release: (() => void) | undefined;
+    const retries: { code: string; message: string; retryInMs: number }[] = [];
+    const ran: string[] = [];
+    const w = worker(
+      [
+        {
+          kind: 'share.read',
+          stallMs: 300,
+          async run(ctx) {
+            runs++;
+            ctx.progress('reading /share/a.raw');
+            // the first attempt hangs like a read from a hung share: it ignores its signal
+            if (runs === 1) await new Promise<void>((r) => (release = r));
+          },
+          async onRetry(_tx, _task, err, retryInMs) {
+            const e = err as SluiceError;
+            retries.push({ code: e.code, message: e.message, retryInMs });
+          },
+        },
+        {
+          kind: 'local',
+          async run(ctx) {
+            ran.push(ctx.task.subject!);
+          },
+        },
+      ],
+      { concurrency: 1, maxStuck: 1, stallCheckMs: 50, backoffBaseMs: 400 },
+    );
+    await w.start();
+    try {
+      const id = (await enqueue(db, { kind: 'share.read', subject: 'a' }))!;
+      await waitFor('the attempt given up', async () => retries.length === 1);
+      expect(retries[0]).toMatchObject({ code: 'task.stalled' });
+      expect(retries[0]!.message).toMatch(
+        /^no progress reading \/share\/a\.raw for 0\.3 s: the share may be hung/,
+      );
+      const t = (await getTask(db, id))!;
+      expect(t.last_error).toMatch(/no progress reading/);
+      expect(t.attempts).toBe(0); // a stall is not an attempt
+      expect(t.payload.stalls).toBe(1);
+      expect(w.stuckTasks).toMatchObject([{ taskId: id, kind: 'share.read', doing: 'reading /share/a.raw' }]);
+      // The only slot is free again: other work runs while the first attempt is still stuck; work
+      // that reads shares waits while this worker has maxStuck stuck tasks.
+      const other = (await enqueue(db, { kind: 'share.read', subject: 'b' }))!;
+      await enqueue(db, { kind: 'local', subject: 'l1' });
+      await waitFor('local work done meanwhile', async () => ran.includes('l1'));
+      expect(runs).toBe(1);
+      expect(await state(other)).toBe('queued');
+      // the share answers: the stuck attempt returns (its late completion is fenced off), the retry succeeds
+      release!();
+      await waitFor('retried and succeeded', async () => (await state(id)) === 'succeeded');
+      await waitFor('the other share task ran', async () => (await state(other)) === 'succeeded');
+      expect(w.stuckTasks).toEqual([]);
+      expect(runs).toBe(3);
+    } finally {
+      release?.();
+      await w.stop();
+    }
   });
 
   it('records events in order for a subject', async () => {

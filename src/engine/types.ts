@@ -83,6 +83,11 @@ export interface TaskContext {
    * domain writes it belongs to). Throws `LeaseLostError` when another worker owns the task now.
    */
   remember(patch: Record<string, unknown>, tx?: Tx): Promise<void>;
+  /**
+   * The task made progress (bytes copied, a folder listed); `doing` says what it does now, for the
+   * message when it stalls ("reading /share/x.raw"). Only kinds with `stallMs` are watched (stall.ts).
+   */
+  progress(doing?: string): void;
 }
 
 export interface TaskHandlerDef {
@@ -100,4 +105,10 @@ export interface TaskHandlerDef {
   onRetry?(tx: Tx, task: TaskRow, error: unknown, retryInMs: number): Promise<void>;
   /** Lease length for this kind (default: the worker's). */
   leaseMs?: number;
+  /**
+   * Stall watchdog (stall.ts): with no `ctx.progress()` for this long (from the start or the last
+   * call), the attempt is given up (`task.stalled`) and retried after a backoff, without counting an
+   * attempt. Absent: never (for kinds that do not touch shares).
+   */
+  stallMs?: number;
 }

@@ -12,14 +12,20 @@
  * lease did not extend (taken over, cancelled) is aborted at once. When heartbeats keep failing
  * (database unreachable) for longer than the lease, every running task is aborted: another
  * worker may own them by now.
+ *
+ * Stalls (stall.ts): a task of a kind with `stallMs` that reports no progress for that long is
+ * aborted, leaves the running set at once and goes back to the queue with backoff (not counted as an
+ * attempt). Until its handler returns (a call blocked on a hung share may never return) it counts as
+ * stuck; with `maxStuck` stuck tasks the worker claims only kinds without a stall limit.
  */
 import pg from 'pg';
 import type { Db, Tx } from '../core/db/db.ts';
-import { errorMessage, LeaseLostError, PermanentError } from '../core/errors.ts';
+import { errorMessage, LeaseLostError, PermanentError, type SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { backoffMs } from './backoff.ts';
 import { heartbeatProcess, markProcessStopped, newProcessId, registerProcess } from './processes.ts';
 import { runDueSchedules } from './schedules.ts';
+import { isStalled, stallError, stallRetryMs } from './stall.ts';
 import type { TaskContext, TaskHandlerDef, TaskRow } from './types.ts';
 
 export interface WorkerOptions {
@@ -41,12 +47,35 @@ export interface WorkerOptions {
   graceMs?: number;
   /** Retry backoff base (tests shorten it). */
   backoffBaseMs?: number;
+  /** Stall limit for kinds that watch progress but declare no `stallMs` of their own (absent: none). */
+  stallMs?: number;
+  /**
+   * Stalled tasks whose handler has not returned yet (stuck on a hung share) this worker tolerates;
+   * at this many it claims only kinds without a stall limit (default 8; see stall.ts).
+   */
+  maxStuck?: number;
+  /** How often the stall watchdog looks (default 1 s). */
+  stallCheckMs?: number;
 }
 
 interface Running {
   task: TaskRow;
+  def: TaskHandlerDef;
   controller: AbortController;
   done: Promise<void>;
+  /** For the stall watchdog: last `ctx.progress()` (or the start), and what the task said it does. */
+  lastProgress: number;
+  doing?: string;
+}
+
+/** A stalled task whose handler has not returned yet. */
+export interface StuckTask {
+  taskId: string;
+  kind: string;
+  subject: string | null;
+  /** What it was doing when it stalled. */
+  doing?: string;
+  since: Date;
 }
 
 export class Worker {
@@ -66,6 +95,10 @@ export class Worker {
   private readonly version: string;
   private readonly mode: string;
   private readonly running = new Map<string, Running>();
+  private readonly stuck = new Map<Running, StuckTask>();
+  private readonly stallMs: number | undefined;
+  private readonly maxStuck: number;
+  private readonly stallCheckMs: number;
   private stopping = false;
   private loopDone: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -90,10 +123,22 @@ export class Worker {
     this.role = opts.role ?? 'worker';
     this.version = opts.version ?? '0';
     this.mode = opts.mode ?? 'normal';
+    this.stallMs = opts.stallMs;
+    this.maxStuck = opts.maxStuck ?? 8;
+    this.stallCheckMs = opts.stallCheckMs ?? 1000;
   }
 
   get runningCount(): number {
     return this.running.size;
+  }
+
+  /** Stalled tasks whose handler has not returned yet (see stall.ts). */
+  get stuckTasks(): StuckTask[] {
+    return [...this.stuck.values()];
+  }
+
+  private stallLimit(def: TaskHandlerDef): number | undefined {
+    return def.stallMs ?? this.stallMs;
   }
 
   async start(): Promise<void> {
@@ -107,6 +152,7 @@ export class Worker {
     });
     await this.listen();
     this.timers.push(setInterval(() => void this.heartbeat(), this.heartbeatMs));
+    this.timers.push(setInterval(() => this.watchStalls(), this.stallCheckMs));
     this.loopDone = this.loop();
     this.log.info(
       { kinds: [...this.handlers.keys()], tags: this.tags, concurrency: this.concurrency, mode: this.mode },
@@ -239,7 +285,12 @@ export class Worker {
   }
 
   private async claim(limit: number): Promise<TaskRow[]> {
-    const kinds = [...this.handlers.keys()];
+    let kinds = [...this.handlers.keys()];
+    if (this.stuck.size >= this.maxStuck) {
+      // Stuck on hung shares: take no more work that touches shares (stall.ts).
+      kinds = kinds.filter((k) => this.stallLimit(this.handlers.get(k)!) === undefined);
+      if (kinds.length === 0) return [];
+    }
     return this.db.query<TaskRow>('select * from sluice_claim($1, $2, $3, $4, $5)', [
       this.id,
       kinds,
@@ -253,12 +304,86 @@ export class Worker {
     const def = this.handlers.get(task.kind)!;
     const controller = new AbortController();
     const log = this.log.child({ taskId: task.id, kind: task.kind, subject: task.subject ?? undefined });
-    const entry: Running = { task, controller, done: Promise.resolve() };
+    const entry: Running = { task, def, controller, done: Promise.resolve(), lastProgress: Date.now() };
     this.running.set(task.id, entry);
-    entry.done = this.execute(def, task, controller, log).finally(() => {
-      this.running.delete(task.id);
+    const earlier = [...this.stuck.values()].find((s) => s.taskId === task.id);
+    // An earlier attempt of this task is still stuck here: a new one would hang on the same share
+    // and hold one more thread. Back to the queue, as another stall, without running it.
+    const run = earlier
+      ? this.retryStalled(def, task, stallError(this.stallLimit(def) ?? 0, earlier.doing), log, false)
+      : this.execute(def, task, controller, log, entry);
+    entry.done = run.finally(() => {
+      // a stalled entry left the set already (and the task may run here again meanwhile)
+      if (this.running.get(task.id) === entry) this.running.delete(task.id);
+      const stuck = this.stuck.get(entry);
+      if (stuck) {
+        this.stuck.delete(entry);
+        log.warn(
+          { stuckForMs: Date.now() - stuck.since.getTime() },
+          'the stalled attempt returned at last (the share answered)',
+        );
+      }
       this.poke();
     });
+  }
+
+  /** Give up the attempts that made no progress for their kind's stall limit (stall.ts). */
+  private watchStalls(): void {
+    const now = Date.now();
+    for (const entry of [...this.running.values()]) {
+      const stallMs = this.stallLimit(entry.def);
+      if (!isStalled({ stallMs, lastProgress: entry.lastProgress }, now)) continue;
+      const { task } = entry;
+      const log = this.log.child({ taskId: task.id, kind: task.kind, subject: task.subject ?? undefined });
+      const err = stallError(stallMs!, entry.doing);
+      this.running.delete(task.id);
+      this.stuck.set(entry, {
+        taskId: task.id,
+        kind: task.kind,
+        subject: task.subject,
+        doing: entry.doing,
+        since: new Date(now),
+      });
+      entry.controller.abort(err);
+      log.warn({ err: err.message, stuck: this.stuck.size }, 'task stalled; attempt given up');
+      if (this.stuck.size >= this.maxStuck) {
+        log.error(
+          { stuck: this.stuckTasks },
+          `${this.stuck.size} stalled tasks have not returned (hung shares): claiming no more work that reads shares until they do`,
+        );
+      }
+      void this.retryStalled(entry.def, task, err, log).catch((e) =>
+        log.error({ err: errorMessage(e) }, 'could not requeue the stalled task; its lease will expire'),
+      );
+      this.poke();
+    }
+  }
+
+  /**
+   * Back to the queue after a stall, without counting the attempt, the backoff growing with the
+   * task's stalls (payload `stalls`); the handler's `onRetry` notes why in the same transaction.
+   */
+  private async retryStalled(
+    def: TaskHandlerDef,
+    task: TaskRow,
+    err: SluiceError,
+    log: Logger,
+    note = true,
+  ): Promise<void> {
+    const stalls = Number(task.payload.stalls ?? 0) + 1;
+    const delay = stallRetryMs(stalls, this.backoffBaseMs);
+    await this.db.tx(async (tx) => {
+      const n = await tx.exec(
+        `update tasks set state = 'queued', last_error = $3, lease_owner = null, lease_expires_at = null,
+           attempts = greatest(0, attempts - 1), run_after = now() + $4 * interval '1 millisecond',
+           payload = payload || jsonb_build_object('stalls', $5::int)
+         where id = $1 and token = $2 and state = 'running'`,
+        [task.id, task.token, err.message, delay, stalls],
+      );
+      if (n !== 1) return; // finished or taken over meanwhile
+      if (note) await def.onRetry?.(tx, task, err, delay);
+    });
+    log.warn({ stalls, retryInMs: delay }, 'stalled task requeued');
   }
 
   private async execute(
@@ -266,6 +391,7 @@ export class Worker {
     task: TaskRow,
     controller: AbortController,
     log: Logger,
+    entry: Running,
   ): Promise<void> {
     let finished = false;
     const fence = async (tx: Tx, sql: string, params: unknown[]) => {
@@ -314,6 +440,10 @@ export class Worker {
           [task.id, task.token, JSON.stringify(patch)],
         );
         Object.assign(task.payload, patch);
+      },
+      progress: (doing) => {
+        entry.lastProgress = Date.now();
+        if (doing !== undefined) entry.doing = doing;
       },
     };
     try {

@@ -91,6 +91,16 @@ function list(m) {
   finally { try { d.closeSync(); } catch {} }
   return { done: true };
 }
+// Whether dir is a mount point (its device differs from its parent's, or it is '/'), and its free space.
+// (free space unknown, not an error, when only statfs fails)
+function probe(dir, parent) {
+  let self, up, fsst;
+  try { self = fs.statSync(dir); up = fs.statSync(parent); } catch (e) { return { error: err(e, dir) }; }
+  try { fsst = fs.statfsSync(dir); } catch {}
+  const mounted = self.dev !== up.dev || self.ino === up.ino;
+  if (!fsst) return { mounted };
+  return { mounted, space: { freeBytes: fsst.bavail * fsst.bsize, totalBytes: fsst.blocks * fsst.bsize } };
+}
 parentPort.on('message', (m) => {
   try {
     if (m.op === 'list') {
@@ -101,6 +111,8 @@ parentPort.on('message', (m) => {
     } else if (m.op === 'tree') {
       const t = tree(m.path, m.mainFile);
       parentPort.postMessage({ id: m.id, ...t }, t.nums ? [t.nums.buffer] : []);
+    } else if (m.op === 'probe') {
+      parentPort.postMessage({ id: m.id, ...probe(m.dir, m.parent) });
     }
   } catch (e) { parentPort.postMessage({ id: m.id, error: err(e) }); }
 });
@@ -129,6 +141,12 @@ export interface LstatBatch {
   /** Triples (size, mtimeMs, kind) per requested name; kind is one of the STAT_* constants. */
   out: Float64Array;
   errors: [index: number, fault: FsFault][];
+}
+
+/** A watch folder's mount state and free space (`space` absent when statfs failed). */
+export interface FolderProbe {
+  mounted: boolean;
+  space?: { freeBytes: number; totalBytes: number };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: replies are shaped by the worker source above
@@ -200,6 +218,14 @@ export class FsWorker {
    */
   async tree(path: string, mainFile: string): Promise<TreeSummary> {
     return this.request({ op: 'tree', path, mainFile: mainFile.toLowerCase() });
+  }
+
+  /**
+   * Whether `dir` is a mount point, and the free space of its filesystem (disk.ts `isMountPoint` and
+   * `freeSpace`, on this thread: a hung share must not block libuv's pool).
+   */
+  async probe(dir: string, parent: string): Promise<FolderProbe | { error: FsFault }> {
+    return this.request({ op: 'probe', dir, parent });
   }
 
   /** Alive and not working on anything: may go back to the idle pool. */

@@ -29,7 +29,7 @@ import { collisionId, sameAcquisition } from './file-id.ts';
 import { corruptedOriginalName } from './instrument-types.ts';
 import { assignProject } from './projects.ts';
 import { acquisitionSettings, decideAcquisition, type Tracked } from './rules.ts';
-import { type Candidate, candidateMembers, freeSpace, isMountPoint, scanFolder } from './scan.ts';
+import { type Candidate, candidateMembers, probeFolder, scanFolder } from './scan.ts';
 
 const ACTOR = 'intake';
 /**
@@ -85,9 +85,22 @@ export function backupTaskFor(
   };
 }
 
+/**
+ * A watch folder that does not answer within this long is offline: `worker.stall_seconds`, at most
+ * 60 s (a scan of 100,000 entries takes about a second; an instrument should not wait five minutes
+ * to be shown offline).
+ */
+export function scanTimeoutMs(config: Config): number {
+  return Math.min(60, config.worker.stall_seconds) * 1000;
+}
+
 export function scanHandler(deps: IntakeDeps): TaskHandlerDef {
+  const timeoutMs = scanTimeoutMs(deps.config);
   return {
     kind: 'intake.scan',
+    // The folder calls have their own deadline (above); this catches the rest (e.g. the backup
+    // target, asked about new names) hanging (engine/stall.ts).
+    stallMs: deps.config.worker.stall_seconds * 1000,
     async run(ctx) {
       const id = String(ctx.task.payload.instrument);
       const inst = deps.config.instruments[id];
@@ -99,14 +112,20 @@ export function scanHandler(deps: IntakeDeps): TaskHandlerDef {
       const started = Date.now();
       let candidates: Candidate[];
       let entryErrors: { path: string; message: string }[];
+      let space: { freeBytes: number; totalBytes: number } | undefined;
       try {
-        if (inst.require_mount && !(await isMountPoint(inst.watch))) {
+        ctx.progress(`scanning ${inst.watch}`);
+        // asked on a filesystem worker under the scan's deadline: a hung share blocks no pool thread
+        const probe = await probeFolder(inst.watch, timeoutMs);
+        space = probe.space;
+        if (inst.require_mount && !probe.mounted) {
           // an unmounted share leaves an empty local folder: scanning it would see no files
           const reason = `${inst.watch} is not a mount point (require_mount is set): the instrument share is not mounted`;
           await ctx.complete((tx) => markOffline(tx, id, reason, log));
           return;
         }
         const r = await scanFolder(inst.watch, inst.type, {
+          timeoutMs,
           generic:
             inst.type === 'generic' ? { glob: inst.glob!, kind: inst.entry_kind ?? 'file' } : undefined,
         });
@@ -119,7 +138,7 @@ export function scanHandler(deps: IntakeDeps): TaskHandlerDef {
         }
         throw err;
       }
-      const space = await freeSpace(inst.watch).catch(() => undefined);
+      ctx.progress(`recording the scan of ${inst.watch}`);
       const maxAge = await deps.vars.get('max_file_age_hours');
       await ctx.complete(async (tx) => {
         const stats = await reconcile(tx, {

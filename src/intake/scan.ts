@@ -27,6 +27,7 @@ import path from 'node:path';
 import type { Member } from '../files/fingerprint.ts';
 import {
   acquireWorker,
+  type FolderProbe,
   type FsWorker,
   type LstatBatch,
   releaseWorker,
@@ -129,12 +130,41 @@ export async function scanFolder(
   const root = path.resolve(dir);
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const maxWorkers = Math.max(1, opts.workers ?? Math.min(2, os.availableParallelism()));
+  return withDeadline(root, timeoutMs, (workers, state) =>
+    scanWith(workers, maxWorkers, root, layout, state),
+  );
+}
+
+/**
+ * Whether the watch folder `dir` is a mount point, and the free space of its filesystem, asked on a
+ * filesystem worker under the same deadline as a scan (a hung share blocks that worker only, never
+ * libuv's pool): `intake.offline` when it does not answer within `timeoutMs`.
+ */
+export async function probeFolder(dir: string, timeoutMs = 60_000): Promise<FolderProbe> {
+  const root = path.resolve(dir);
+  return withDeadline(root, timeoutMs, async (workers, state) => {
+    if (!state.abandoned) workers.push(acquireWorker());
+    const r = await (workers[0] as FsWorker).probe(root, path.dirname(root));
+    if ('error' in r) throw offlineError(root, r.error);
+    return r;
+  });
+}
+
+/**
+ * Run `fn` on filesystem workers it takes into `workers`, giving up with `intake.offline` after
+ * `timeoutMs`; the workers are released, or abandoned when it timed out.
+ */
+async function withDeadline<T>(
+  root: string,
+  timeoutMs: number,
+  fn: (workers: FsWorker[], state: { abandoned: boolean }) => Promise<T>,
+): Promise<T> {
   if (hung.has(root)) {
     throw offlineError(root, { code: 'ETIMEDOUT', message: 'the previous scan is still waiting for it' });
   }
   const workers: FsWorker[] = [];
   const state = { abandoned: false };
-  const work = scanWith(workers, maxWorkers, root, layout, state);
+  const work = fn(workers, state);
   const settled = work.then(
     () => {},
     () => {}, // after a timeout nobody awaits it any more

@@ -89,6 +89,7 @@ describe('loadConfig: happy path', () => {
       heartbeat_seconds: 10,
       poll_seconds: 2,
       shutdown_grace_seconds: 30,
+      stall_seconds: 300,
       tags: ['gpu'],
     });
     expect(config.pools).toEqual({ default: 10, copy: 5, cluster: 30, scan: 4, cleanup: 1, archive: 2 });

@@ -46,6 +46,7 @@ worker:
   heartbeat_seconds: 10 # must be less than lease_seconds / 2
   poll_seconds: 2
   shutdown_grace_seconds: 30
+  stall_seconds: 300 # a copy or scan with no progress this long (a hung share) is given up and retried
   tags: [] # capabilities of this worker; tasks requiring tags run only on workers that have them
 
 # How many tasks of each pool may run at once across all workers (runtime overrides in the

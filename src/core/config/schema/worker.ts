@@ -9,6 +9,7 @@ export const workerSchema = section(
       heartbeat_seconds: num({ gt: 0 }).default(10),
       poll_seconds: num({ gt: 0 }).default(2),
       shutdown_grace_seconds: num({ gte: 0 }).default(30),
+      stall_seconds: num({ gte: 1 }, 'seconds').default(300),
       tags: strList('a tag').default([]),
     })
     .superRefine((w, ctx) => {

@@ -1,0 +1,154 @@
+/**
+ * The copy's calls on the source (the instrument share: open, fstat, read, close) on a thread of their
+ * own, with synchronous calls, instead of libuv's thread pool.
+ *
+ * Why: a share that stops answering (an NFS or SMB server gone, measured with a FUSE share that stops
+ * answering, test/helpers/hangfs.py) blocks the thread in the call until it answers; neither an
+ * AbortSignal nor `Worker.terminate()` interrupts it (engine/stall.ts). In the thread pool (4 threads
+ * for the whole process) four such reads stopped every other file operation of the process: other
+ * copies from healthy shares, scans, the backup target's fsyncs. Here a hung read blocks this thread
+ * only; the engine's stall watchdog gives the task up, and the copy returns once the share answers
+ * (then the thread closes its descriptor and goes back to the idle pool).
+ *
+ * Requests are served in order, so `close` after the last `read` never closes a descriptor under a
+ * read. Reads go straight into the copy's buffer when it is in shared memory (the large buffers,
+ * hash.ts `allocBuffers`); otherwise the thread reads into its own memory and hands it over (small
+ * files: one more copy of their few bytes).
+ *
+ * Cost: a thread takes ~20 ms to start, so readers are reused through a small idle pool (as the
+ * scan's fs-worker.ts does); a reader whose thread is stuck or failed is never reused. One message
+ * round trip per chunk of up to 8 MiB (CHUNK_BYTES) is noise next to the hashing.
+ */
+
+import { WorkerCalls, type WorkerReply } from './worker-calls.ts';
+import { isShared } from './writer.ts';
+
+const WORKER = `
+const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+parentPort.on('message', (m) => {
+  try {
+    if (m.type === 'open') {
+      const fd = fs.openSync(m.path, 'r');
+      let st;
+      try { st = fs.fstatSync(fd, { bigint: true }); } catch (e) { try { fs.closeSync(fd); } catch {} throw e; }
+      parentPort.postMessage({ id: m.id, fd, size: Number(st.size), mode: Number(st.mode), atimeNs: st.atimeNs, mtimeNs: st.mtimeNs });
+    } else if (m.type === 'read') {
+      if (m.memory) {
+        const n = fs.readSync(m.fd, Buffer.from(m.memory, m.offset, m.len), 0, m.len, m.pos);
+        parentPort.postMessage({ id: m.id, n });
+      } else {
+        const buf = Buffer.allocUnsafeSlow(m.len);
+        const n = fs.readSync(m.fd, buf, 0, m.len, m.pos);
+        const data = new Uint8Array(buf.buffer, 0, n);
+        parentPort.postMessage({ id: m.id, n, data }, [buf.buffer]);
+      }
+    } else if (m.type === 'close') {
+      fs.closeSync(m.fd);
+      parentPort.postMessage({ id: m.id });
+    }
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, error: { code: e && e.code, message: String(e && e.message || e) } });
+  }
+});
+`;
+
+interface Reply extends WorkerReply {
+  fd?: number;
+  size?: number;
+  mode?: number;
+  atimeNs?: bigint;
+  mtimeNs?: bigint;
+  n?: number;
+  data?: Uint8Array;
+}
+
+/** An open source file: its descriptor in the reader's thread and its fstat. */
+export interface SourceFile {
+  fd: number;
+  size: number;
+  mode: number;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+}
+
+export class SourceReader {
+  private readonly calls = new WorkerCalls<Reply>(WORKER, 'the source reader thread', undefined);
+
+  /** Open `path` for reading and fstat it. Errors carry the errno `code`. */
+  async open(path: string | Buffer): Promise<SourceFile> {
+    const r = await this.calls.request({ type: 'open', path });
+    return { fd: r.fd!, size: r.size!, mode: r.mode!, atimeNs: r.atimeNs!, mtimeNs: r.mtimeNs! };
+  }
+
+  /** Read up to `len` bytes at `pos` into `buf` (from its start); resolves with the bytes read. */
+  async read(fd: number, buf: Buffer, len: number, pos: number): Promise<{ bytesRead: number }> {
+    if (isShared(buf)) {
+      const m = { type: 'read', fd, memory: buf.buffer, offset: buf.byteOffset, len, pos };
+      return { bytesRead: (await this.calls.request(m)).n ?? 0 };
+    }
+    const r = await this.calls.request({ type: 'read', fd, len, pos });
+    if (r.data) buf.set(r.data, 0);
+    return { bytesRead: r.n ?? 0 };
+  }
+
+  async close(fd: number): Promise<void> {
+    await this.calls.request({ type: 'close', fd });
+  }
+
+  /** Nothing waiting and the thread alive: may serve another copy. */
+  get reusable(): boolean {
+    return this.calls.pending === 0 && this.calls.failed === undefined;
+  }
+
+  async terminate(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    await this.calls.terminate();
+  }
+
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  /** Parked in the idle pool: does not keep the process alive; `onExpire` after `ms` unused. */
+  park(ms: number, onExpire: () => void): void {
+    this.calls.setRef(false);
+    this.idleTimer = setTimeout(onExpire, ms);
+    this.idleTimer.unref();
+  }
+
+  /** Taken from the idle pool for a copy. */
+  unpark(): void {
+    clearTimeout(this.idleTimer);
+    this.calls.setRef(true);
+  }
+}
+
+/** Idle readers kept for the next copy (see the module comment); each holds a thread (~10 MB). */
+const idle: SourceReader[] = [];
+const MAX_IDLE = 4;
+const IDLE_MS = 120_000;
+
+/** A reader for one copy's exclusive use. */
+export function acquireSourceReader(): SourceReader {
+  for (let r = idle.pop(); r; r = idle.pop()) {
+    if (r.reusable) {
+      r.unpark();
+      return r;
+    }
+    void r.terminate().catch(() => {});
+  }
+  return new SourceReader();
+}
+
+/** Give a reader back after its copy (every request settled). */
+export function releaseSourceReader(r: SourceReader): void {
+  if (!r.reusable || idle.length >= MAX_IDLE) {
+    void r.terminate().catch(() => {});
+    return;
+  }
+  idle.push(r);
+  r.park(IDLE_MS, () => {
+    const i = idle.indexOf(r);
+    if (i >= 0) idle.splice(i, 1);
+    void r.terminate().catch(() => {});
+  });
+}
