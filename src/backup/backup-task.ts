@@ -12,6 +12,7 @@ import type { Config, InstrumentConfig } from '../core/config/index.ts';
 import type { Tx } from '../core/db/db.ts';
 import { errorMessage, SluiceError } from '../core/errors.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
+import { pathToText } from '../core/names.ts';
 import type { OutputExistsMode } from '../core/variables.ts';
 import { enqueue } from '../engine/enqueue.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
@@ -49,7 +50,7 @@ export function backupLocation(
     project: file.project_id,
   };
   const rel = config.backup.layout.replace(/\{([a-z_]+)\}/g, (_, k: string) => values[k] ?? '');
-  const root = config.backup.path ?? path.join(config.data_dir, 'backup');
+  const root = pathToText(config.backup.path ?? path.join(config.data_dir, 'backup')); // core/names.ts
   return path.join(root, rel);
 }
 
@@ -149,7 +150,7 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
         );
       }
       if (ctx.task.payload.acceptOverwrite && !ctx.task.payload.movedAside) {
-        const { existsSync } = await import('node:fs');
+        const { existsSync } = await import('../core/text-fs.ts');
         if (existsSync(dest)) {
           const kept = await moveAside(dest);
           const corrupt = ctx.task.payload.replacing === 'corrupt';

@@ -12,9 +12,9 @@
  *
  * Crash points: listing only reads; a kill leaves nothing behind.
  */
-import { lstat, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { PermanentError } from '../core/errors.ts';
+import { lstat, readdir } from '../core/text-fs.ts';
 import { isMissing, sourceError } from './fsutil.ts';
 
 export interface ManifestEntry {
