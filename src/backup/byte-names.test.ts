@@ -2,10 +2,12 @@
  * Names are bytes (core/names.ts): copies, verification, temps and scans of raw data whose names are
  * not UTF-8 or are 255 bytes long. Files with byte names are made through Buffer paths.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rejectsWithCode } from '../../test/helpers/errors.ts';
+import { spawnUnprivileged } from '../../test/helpers/unprivileged.ts';
 import { nameBytes, nameToText, textToName } from '../core/names.ts';
 import { collisionId } from '../intake/file-id.ts';
 import { scanFolder } from '../intake/scan.ts';
@@ -81,6 +83,33 @@ describe('byte names in copies', () => {
     expect(missing).toEqual({ ok: false, problems: [`${join(src, 'Probe_M\\xfcller.tdf')}: missing`] });
   });
 
+  it('fails verification when a member cannot be listed (never skips it)', async () => {
+    const d = fresh();
+    const src = join(d, 'run.d');
+    latin1Run(src);
+    const r = await copyVerified({ source: { kind: 'folder', path: src }, dest: join(d, 'copy.d') });
+    chmodSync(b(join(d, 'copy.d', 'sub')), 0o000); // root ignores this: the check runs unprivileged
+    const mod = pathToFileURL(fileURLToPath(new URL('./verify.ts', import.meta.url))).href;
+    const script = join(d, 'verify.mjs');
+    writeFileSync(
+      script,
+      `import { verifyCopy } from ${JSON.stringify(mod)};\n` +
+        `const m = JSON.parse(process.argv[3]);\n` +
+        `console.log(JSON.stringify(await verifyCopy(process.argv[2], 'folder', m, { hashes: false })));\n`,
+    );
+    const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+    const res = spawnUnprivileged(
+      [process.execPath, '--import', 'tsx', script, join(d, 'copy.d'), JSON.stringify(r.manifest)],
+      { cwd: repoRoot },
+    );
+    chmodSync(b(join(d, 'copy.d', 'sub')), 0o755);
+    expect(res.stderr).toBe('');
+    expect(JSON.parse(res.stdout.trim().split('\n').at(-1) ?? '{}')).toEqual({
+      ok: false,
+      problems: [`${join(d, 'copy.d')}: cannot list (EACCES)`],
+    });
+  });
+
   it('refuses a copy whose temp holds a member the source does not have', async () => {
     const d = fresh();
     const src = join(d, 'run.d');
@@ -117,6 +146,17 @@ describe('byte names in copies', () => {
     expect(nameBytes(id)).toBe(255);
     expect(id).toBe(collisionId(`${'\\xfc'.repeat(251)}.raw`, at));
     expect(id).toMatch(/^20261206-100000-(\\xfc)+~[0-9a-f]{16}\.raw$/);
+  });
+
+  it('says so when a layout makes a name longer than the target allows (no endless retries)', async () => {
+    const d = fresh();
+    writeFileSync(join(d, 'x.raw'), 'data');
+    const dest = join(d, 'backup', 'b'.repeat(300));
+    const err = await rejectsWithCode(
+      copyVerified({ source: { kind: 'file', path: join(d, 'x.raw') }, dest }),
+      'backup.name_too_long',
+    );
+    expect(err.hint).toMatch(/backup\.layout/);
   });
 });
 

@@ -181,7 +181,10 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
     });
     return { manifest, bytes: 0, seconds: seconds(), associated: true };
   };
-  if (await exists(dest)) return associate();
+  const present = await exists(dest).catch((err) => {
+    throw targetError(err, dest, { dir: parent, bytesNeeded: 0 }); // e.g. a name too long for the target
+  });
+  if (present) return associate();
 
   const total = before.files.reduce((s, e) => s + e.size, 0);
   if (opts.checkSpace !== false) await checkFreeSpace(parent, total, before.files.length);

@@ -86,6 +86,16 @@ export function targetError(err: unknown, path: string, ctx: { dir: string; byte
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return targetFull(ctx.dir, ctx.bytesNeeded, undefined, err);
   }
+  if (code === 'ENAMETOOLONG') {
+    // Names Sluice derives are kept within 255 bytes (core/names.ts fitName); a layout can still add
+    // to the id within one path part. Retrying cannot help.
+    return new PermanentError(
+      'backup.name_too_long',
+      `cannot write ${path} on the backup target: a name in the path is longer than the target allows (255 bytes on most filesystems)`,
+      'make backup.layout put {file_id} in a path part of its own (the default does), then `sluice files retry` the file',
+      err,
+    );
+  }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
     return new PermanentError(
       'backup.target_unwritable',
