@@ -165,9 +165,15 @@ describe('byte names in scans', () => {
     const thermo = fresh();
     writeFileSync(b(join(thermo, 'M\\xfcller.raw')), 'abc');
     writeFileSync(b(join(thermo, 'ok.raw')), 'abcd');
+    writeFileSync(join(thermo, 'C:\\run.raw'), 'a'); // a backslash: shown as it is
+    writeFileSync(join(thermo, 'lit\\xfc.raw'), 'ab'); // looks like an escape: its backslash escaped
+    writeFileSync(join(thermo, 'new\nline.raw'), 'abcde'); // a control character
     const t = await scanFolder(thermo, 'thermo');
     expect(t.candidates.map((c) => [c.name, c.path, c.size]).sort()).toEqual([
+      ['C:\\run.raw', join(thermo, 'C:\\run.raw'), 1],
       ['M\\xfcller.raw', join(thermo, 'M\\xfcller.raw'), 3],
+      ['lit\\x5cxfc.raw', join(thermo, 'lit\\x5cxfc.raw'), 2],
+      ['new\\x0aline.raw', join(thermo, 'new\\x0aline.raw'), 5],
       ['ok.raw', join(thermo, 'ok.raw'), 4],
     ]);
     const bruker = fresh();

@@ -82,18 +82,34 @@ function tree(rootText, mainFile) {
 // The names of dir's entries (no '.' or '..'), posted in parts of m.chunk as they are read: the
 // caller stats the first parts while later ones are still being read. opendir reads the directory in
 // its own order; readdir would sort it (libuv), which cost a third of the listing on 100,000 names.
+// Names are read as strings (UTF-8): reading them as bytes costs a Buffer per name, three times the
+// CPU of the listing (measured on 100,000 names: 290 ms against 100 ms). A string whose text form
+// may differ from it (SUSPECT: a U+FFFD that stands for bytes that are not UTF-8, a control
+// character, a backslash) is left out, and those names are then read again by bytes in a second
+// listing and handed over in text form. The two listings are disjoint by the same test on the same
+// decoding; an entry created or removed between them is seen or missed as by any later listing.
+const SUSPECT = /[\\x00-\\x1f\\x7f\\\\\\uFFFD]/;
 function list(m) {
-  let d;
-  try { d = fs.opendirSync(fsPath(m.dir), { bufferSize: 4096, encoding: 'buffer' }); } catch (e) { return { error: err(e, m.dir) }; }
+  let d, suspect = false;
+  try { d = fs.opendirSync(fsPath(m.dir), { bufferSize: 4096 }); } catch (e) { return { error: err(e, m.dir) }; }
   try {
     let part = [];
     for (let e = d.readSync(); e !== null; e = d.readSync()) {
-      part.push(nameToText(e.name));
+      if (SUSPECT.test(e.name)) { suspect = true; continue; }
+      part.push(e.name);
       if (part.length >= m.chunk) { parentPort.postMessage({ id: m.id, part }); part = []; }
     }
     if (part.length > 0) parentPort.postMessage({ id: m.id, part });
   } catch (e) { return { error: err(e, m.dir) }; }
   finally { try { d.closeSync(); } catch {} }
+  if (!suspect) return { done: true };
+  try {
+    const part = [];
+    for (const b of fs.readdirSync(fsPath(m.dir), { encoding: 'buffer' })) {
+      if (SUSPECT.test(b.toString('utf8'))) part.push(nameToText(b));
+    }
+    if (part.length > 0) parentPort.postMessage({ id: m.id, part });
+  } catch (e) { return { error: err(e, m.dir) }; }
   return { done: true };
 }
 parentPort.on('message', (m) => {
