@@ -106,7 +106,7 @@ describe('byte names in copies', () => {
     expect(res.stderr).toBe('');
     expect(JSON.parse(res.stdout.trim().split('\n').at(-1) ?? '{}')).toEqual({
       ok: false,
-      problems: [`${join(d, 'copy.d')}: cannot list (EACCES)`],
+      problems: [`${join(d, 'copy.d', 'sub')}: cannot list (EACCES)`],
     });
   });
 

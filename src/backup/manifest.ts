@@ -92,7 +92,12 @@ export async function walkFolder(
   const odd: OddEntry[] = [];
   const visit = async (relDir: string): Promise<void> => {
     const abs = relDir === '' ? root : join(root, ...relDir.split('/'));
-    const names = (await readdir(abs)).sort();
+    const names = (
+      await readdir(abs).catch((err: unknown) => {
+        // which folder failed, in text form (Node's own `path` is decoded lossily)
+        throw Object.assign(err as object, { textPath: abs });
+      })
+    ).sort();
     for (const name of names) {
       const rel = relDir === '' ? name : `${relDir}/${name}`;
       let st: import('node:fs').Stats;

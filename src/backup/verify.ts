@@ -76,7 +76,8 @@ async function listActual(
       for (const o of walked.odd)
         problems.push(`${entryPath(path, kind, o.rel)}: is ${o.what}, not a regular file`);
     } catch (err) {
-      problems.push(`${path}: cannot list (${errnoCode(err) ?? err})`);
+      const where = (err as { textPath?: string } | null)?.textPath ?? path;
+      problems.push(`${where}: cannot list (${errnoCode(err) ?? err})`);
       return undefined;
     }
   } else {
