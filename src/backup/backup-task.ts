@@ -12,6 +12,7 @@ import type { Config, InstrumentConfig } from '../core/config/index.ts';
 import type { Tx } from '../core/db/db.ts';
 import { errorMessage, SluiceError } from '../core/errors.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
+import { pathToText } from '../core/names.ts';
 import type { OutputExistsMode } from '../core/variables.ts';
 import { backoffMs } from '../engine/backoff.ts';
 import { enqueue } from '../engine/enqueue.ts';
@@ -62,7 +63,7 @@ export function backupLocation(
     project: file.project_id,
   };
   const rel = config.backup.layout.replace(/\{([a-z_]+)\}/g, (_, k: string) => values[k] ?? '');
-  const root = config.backup.path ?? path.join(config.data_dir, 'backup');
+  const root = pathToText(config.backup.path ?? path.join(config.data_dir, 'backup')); // core/names.ts
   return path.join(root, rel);
 }
 
@@ -145,7 +146,7 @@ async function startBackup(ctx: Ctx, file: FileRow, dest: string, log: Ctx['log'
     );
   }
   if (!ctx.task.payload.acceptOverwrite || ctx.task.payload.movedAside) return;
-  const { existsSync } = await import('node:fs');
+  const { existsSync } = await import('../core/text-fs.ts');
   if (!existsSync(dest)) return;
   const kept = await moveAside(dest);
   const corrupt = ctx.task.payload.replacing === 'corrupt';

@@ -32,7 +32,7 @@
  */
 
 import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
+import { open } from '../core/text-fs.ts';
 import { FAST_ALGORITHM, type FastChecksum } from './fastsum.ts';
 import { sourceError, targetError, throwIfAborted, utimeSeconds } from './fsutil.ts';
 import { type Buffers, CHUNK_BYTES, checkAlgorithm, createHasher } from './hash.ts';

@@ -9,10 +9,10 @@
  * attempt's leftover sweep removes. Temp directories are created 0o700 and stay owner-writable until
  * the end so removal always works; files get their final read-only mode before their fsync.
  */
-import { chmod, lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SluiceError } from '../core/errors.ts';
 import { inLanes } from '../core/lanes.ts';
+import { chmod, lstat, mkdir } from '../core/text-fs.ts';
 import { changedBetween, sourceChanged } from './compare.ts';
 import { copyFileHashing, type ReadBackCheck } from './copy-file.ts';
 import { FAST_ALGORITHM, type FastChecksum } from './fastsum.ts';

@@ -40,6 +40,9 @@
  *    What is verified is what the filesystem returns; right after writing that is usually the page
  *    cache (Node cannot drop it), so it catches copy bugs, short writes and errors the filesystem
  *    reports, not silent media corruption; `verifyCopy` re-reads later.
+ *    Then the temp is listed by its bytes (verify.ts without hashes): it must hold exactly the
+ *    source's members (names compared as bytes, core/names.ts), their sizes and the same total, else
+ *    `backup.verify_failed`. Read-only, like the read-back.
  * 7. fsync the temp's directories, give the temp its final name without replacing anything (link+unlink
  *    for a file, rename for a directory), remove the emptied partial directory, fsync the parent.
  *    Killed before the rename: as in 4. Killed after it: `dest` is complete and verified; the next
@@ -75,6 +78,7 @@ import {
   removePartialDir,
   tempNameFor,
 } from './temp.ts';
+import { verifyCopy } from './verify.ts';
 
 export type CopyPhase = 'copy' | 'verify' | 'commit';
 
@@ -192,7 +196,10 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
     });
     return { manifest, bytes: 0, seconds: seconds(), associated: true };
   };
-  if (await exists(dest)) return associate();
+  const present = await exists(dest).catch((err) => {
+    throw targetError(err, dest, { dir: parent, bytesNeeded: 0 }); // e.g. a name too long for the target
+  });
+  if (present) return associate();
 
   const total = before.files.reduce((s, e) => s + e.size, 0);
   if (opts.checkSpace !== false) await checkFreeSpace(parent, total, before.files.length);
@@ -213,6 +220,7 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
       onProgress: (done) => opts.onProgress?.(done, total),
       onVerify: () => opts.onPhase?.('verify', { temp, dest }),
     });
+    await checkMembers(temp, spec.kind, manifest, label);
     if (opts.expected) {
       const p = compareEntries(spec.kind, opts.expected.entries, manifest.entries, { root, algorithm });
       if (p.length > 0) throw sourceChanged(label, p, 'since its checksums were recorded');
@@ -233,6 +241,22 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
     await removePartialDir(dest).catch(() => {});
     if (err instanceof DestinationExists) return associate(); // someone else finished first
     throw normalize(err, { what, opts, dest, total });
+  }
+}
+
+/**
+ * The temp copy, listed by its bytes, holds exactly the source's members with their sizes and the
+ * same total (verify.ts without hashes: the read-back checked the content): a member the copy pass
+ * did not write, or one it wrote that the source does not have, fails the copy.
+ */
+async function checkMembers(temp: string, kind: SourceSpec['kind'], manifest: Manifest, label: string) {
+  const listed = await verifyCopy(temp, kind, manifest, { hashes: false });
+  if (!listed.ok) {
+    throw new SluiceError(
+      'backup.verify_failed',
+      `the new copy of ${label} does not hold the source's files: ${listed.problems.slice(0, 5).join('; ')}`,
+      { hint: 'the partial copy was removed and the copy is retried automatically' },
+    );
   }
 }
 

@@ -6,14 +6,16 @@
  * what to do. Retryable faults are plain `SluiceError`s; faults a retry cannot fix (permissions, a
  * read-only target) are `PermanentError`s.
  *
+ * Paths are text (core/names.ts); the file-system calls take their bytes (core/text-fs.ts).
+ *
  * Crash points: nothing here keeps state. `removeTree` killed half-way leaves a partly removed temp,
  * which the next attempt's leftover sweep (temp.ts) removes; `fsyncDir` killed leaves the directory
  * as durable as the kernel had made it, and the caller has not reported success yet.
  */
 import { constants as fsc } from 'node:fs';
-import { chmod, lstat, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PermanentError, SluiceError } from '../core/errors.ts';
+import { chmod, lstat, open, readdirTypes, rm, type TextDirent } from '../core/text-fs.ts';
 
 export function errnoCode(err: unknown): string | undefined {
   if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string') return err.code;
@@ -83,6 +85,16 @@ export function targetError(err: unknown, path: string, ctx: { dir: string; byte
   const code = errnoCode(err);
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return targetFull(ctx.dir, ctx.bytesNeeded, undefined, err);
+  }
+  if (code === 'ENAMETOOLONG') {
+    // Names Sluice derives are kept within 255 bytes (core/names.ts fitName); a layout can still add
+    // to the id within one path part. Retrying cannot help.
+    return new PermanentError(
+      'backup.name_too_long',
+      `cannot write ${path} on the backup target: a name in the path is longer than the target allows (255 bytes on most filesystems)`,
+      'make backup.layout put {file_id} in a path part of its own (the default does), then `sluice files retry` the file',
+      err,
+    );
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
     return new PermanentError(
@@ -158,9 +170,9 @@ export async function removeTree(path: string): Promise<void> {
 
 async function makeDirsWritable(dir: string, mode: number): Promise<void> {
   if ((mode & 0o700) !== 0o700) await chmod(dir, (mode & 0o7777) | 0o700).catch(() => {});
-  let names: import('node:fs').Dirent[];
+  let names: TextDirent[];
   try {
-    names = await readdir(dir, { withFileTypes: true });
+    names = await readdirTypes(dir);
   } catch {
     return; // rm reports what is really wrong
   }

@@ -13,8 +13,8 @@
  * maps them (see fsutil.ts).
  */
 import { createHash, getHashes, type Hash } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import { PermanentError } from '../core/errors.ts';
+import { open } from '../core/text-fs.ts';
 import { throwIfAborted } from './fsutil.ts';
 
 export const DEFAULT_ALGORITHM = 'sha256';

@@ -12,9 +12,9 @@
  *
  * Crash points: listing only reads; a kill leaves nothing behind.
  */
-import { lstat, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { PermanentError } from '../core/errors.ts';
+import { lstat, readdir } from '../core/text-fs.ts';
 import { isMissing, sourceError } from './fsutil.ts';
 
 export interface ManifestEntry {
@@ -92,7 +92,12 @@ export async function walkFolder(
   const odd: OddEntry[] = [];
   const visit = async (relDir: string): Promise<void> => {
     const abs = relDir === '' ? root : join(root, ...relDir.split('/'));
-    const names = (await readdir(abs)).sort();
+    const names = (
+      await readdir(abs).catch((err: unknown) => {
+        // which folder failed, in text form (Node's own `path` is decoded lossily)
+        throw Object.assign(err as object, { textPath: abs });
+      })
+    ).sort();
     for (const name of names) {
       const rel = relDir === '' ? name : `${relDir}/${name}`;
       let st: import('node:fs').Stats;

@@ -5,9 +5,9 @@
  * Crash points: `ensureParent` killed half-way leaves some new empty parent directories, which the
  * next attempt reuses; the other checks only read.
  */
-import { lstat, mkdir, statfs } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { PermanentError } from '../core/errors.ts';
+import { lstat, mkdir, statfs } from '../core/text-fs.ts';
 import { fsyncDir, targetFull } from './fsutil.ts';
 import type { SourceSpec } from './manifest.ts';
 

@@ -24,7 +24,8 @@
  * read-back still pending then rejects instead of hanging.
  */
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { fsPath } from '../core/names.ts';
+import { open } from '../core/text-fs.ts';
 import { FAST_ALGORITHM, FAST_HASHER_JS, fastChecksum, fastWorkerData } from './fastsum.ts';
 import { WorkerCalls, type WorkerReply } from './worker-calls.ts';
 
@@ -174,7 +175,7 @@ export class ReadBack {
     const post = (m: object) => {
       if (!this.closed || this.calls.started) this.calls.post(m);
     };
-    post({ type: 'open', id, path, algorithm });
+    post({ type: 'open', id, path: fsPath(path), algorithm }); // the bytes of a text path
     let finished = false;
     return {
       allow: (upTo) => {

@@ -23,6 +23,7 @@
  * temp, which the next attempt's leftover sweep removes. Every descriptor the thread opens is closed
  * before its reply, so `close` (which terminates the thread) never leaks one.
  */
+import { fsPath } from '../core/names.ts';
 import { FAST_HASHER_JS, fastWorkerData } from './fastsum.ts';
 import type { ReadBackFile } from './readback.ts';
 import { WorkerCalls, type WorkerReply } from './worker-calls.ts';
@@ -197,8 +198,8 @@ export class SmallFileCopier {
   ): Promise<SmallCopy> {
     const r = await this.call({
       type: 'copy',
-      src,
-      dst,
+      src: fsPath(src), // text paths (core/names.ts): the thread opens their bytes
+      dst: fsPath(dst),
       algorithm: o.algorithm,
       fast: o.fast,
       modeSet: o.mode.set,
@@ -220,7 +221,7 @@ export class SmallFileCopier {
     return {
       allow: () => {},
       finish: () => {
-        result ??= this.call({ type: 'readBack', path, algorithm }).then((r) => ({
+        result ??= this.call({ type: 'readBack', path: fsPath(path), algorithm }).then((r) => ({
           hash: r.hash ?? '',
           size: r.size ?? 0,
         }));

@@ -20,6 +20,7 @@
  * round trip per chunk of up to 8 MiB (CHUNK_BYTES) is noise next to the hashing.
  */
 
+import { fsPath } from '../core/names.ts';
 import { WorkerCalls, type WorkerReply } from './worker-calls.ts';
 import { isShared } from './writer.ts';
 
@@ -75,9 +76,12 @@ export interface SourceFile {
 export class SourceReader {
   private readonly calls = new WorkerCalls<Reply>(WORKER, 'the source reader thread', undefined);
 
-  /** Open `path` for reading and fstat it. Errors carry the errno `code`. */
-  async open(path: string | Buffer): Promise<SourceFile> {
-    const r = await this.calls.request({ type: 'open', path });
+  /**
+   * Open `path` (a text path, core/names.ts: the thread gets its bytes) for reading and fstat it.
+   * Errors carry the errno `code`.
+   */
+  async open(path: string): Promise<SourceFile> {
+    const r = await this.calls.request({ type: 'open', path: fsPath(path) });
     return { fd: r.fd!, size: r.size!, mode: r.mode!, atimeNs: r.atimeNs!, mtimeNs: r.mtimeNs! };
   }
 

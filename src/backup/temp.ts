@@ -26,20 +26,28 @@
  * Two workers on one destination (a stale lease) is prevented by the engine's fencing; if it happens
  * anyway the second sweep removes the first one's temp, whose copy then fails (its temp name is gone),
  * and neither commit can overwrite the other (see `commitFile` / `commitDir`).
+ * Paths are text (core/names.ts): a destination named with bytes that are not UTF-8 gets temps
+ * beside it under its own bytes; names derived from it are kept within 255 bytes (`fitName`).
  * Temps of the earlier layout (`.<basename>.sluice-partial-<12 hex>` files or folders directly beside
  * the destination) are not looked for.
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, readdir, rename, rmdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { PermanentError } from '../core/errors.ts';
+import { fitName, NAME_MAX } from '../core/names.ts';
+import { link, lstat, mkdir, readdir, rename, rmdir, unlink } from '../core/text-fs.ts';
 import { errnoCode, exists, fsyncDir, isMissing, removeTree } from './fsutil.ts';
 
 export const PARTIAL_MARK = '.sluice-partial';
 
-/** The directory holding the temps of `dest`: `.<basename>.sluice-partial` beside it. */
+/**
+ * The directory holding the temps of `dest`: `.<basename>.sluice-partial` beside it. A basename too
+ * long for that (more than 239 bytes) is shortened with a hash of the whole (`fitName`), so the name
+ * stays within 255 bytes and still belongs to this one destination.
+ */
 export function partialDirFor(dest: string): string {
-  return join(dirname(dest), `.${basename(dest)}${PARTIAL_MARK}`);
+  const room = NAME_MAX - 1 - PARTIAL_MARK.length;
+  return join(dirname(dest), `.${fitName(basename(dest), room)}${PARTIAL_MARK}`);
 }
 
 /** A new temp path for `dest`, inside its partial directory (see `makePartialDir`). */
@@ -172,9 +180,9 @@ export async function moveAside(dest: string, now: Date = new Date()): Promise<s
     }
     throw err;
   }
-  const base = `${dest}.replaced-${now.toISOString().replaceAll(':', '-')}`;
+  const base = `${basename(dest)}.replaced-${now.toISOString().replaceAll(':', '-')}`;
   for (let i = 1; i < 1000; i++) {
-    const target = i === 1 ? base : `${base}-${i}`;
+    const target = join(dirname(dest), fitName(i === 1 ? base : `${base}-${i}`)); // within 255 bytes
     if (await exists(target)) continue;
     try {
       await renameNoReplace(dest, target);

@@ -9,6 +9,10 @@
  * - kind `files`: `path` is the directory holding the companions; only the recorded names are checked
  *   (an instrument folder holds other acquisitions too, so other files are not problems).
  *
+ * Members are listed by their bytes (names in text form, core/names.ts, compared exactly), so a name
+ * that is not UTF-8 is a member like any other: missing in the copy, or extra, it is a problem. A
+ * folder or member that cannot be listed or stat'ed is a problem too, never skipped. The member list
+ * and the total byte count must both equal the record's.
  * Sizes are compared first; only when all sizes match are the files hashed (one read pass each).
  * The hashes are of what the filesystem returns now; a copy just written may still be served from the
  * page cache.
@@ -16,9 +20,9 @@
  * Crash points: only reads; a kill leaves nothing behind. Throws only for a bad algorithm
  * (`backup.bad_hash`) or an abort (`backup.aborted`); everything else is reported as a problem.
  */
-import { lstat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { SluiceError } from '../core/errors.ts';
+import { lstat } from '../core/text-fs.ts';
 import { compareEntries } from './compare.ts';
 import { errnoCode, isMissing } from './fsutil.ts';
 import { checkAlgorithm, hashFile, sameHash } from './hash.ts';
@@ -72,7 +76,8 @@ async function listActual(
       for (const o of walked.odd)
         problems.push(`${entryPath(path, kind, o.rel)}: is ${o.what}, not a regular file`);
     } catch (err) {
-      problems.push(`${path}: cannot list (${errnoCode(err) ?? err})`);
+      const where = (err as { textPath?: string } | null)?.textPath ?? path;
+      problems.push(`${where}: cannot list (${errnoCode(err) ?? err})`);
       return undefined;
     }
   } else {
@@ -104,6 +109,10 @@ export async function verifyCopy(
   for (const p of compareEntries(kind, manifest.entries, actual, { root: path, extras: kind === 'folder' })) {
     // A link or special file at an expected name was reported already; do not also call it missing.
     if (!seen.has(p.split(': ')[0])) problems.push(p);
+  }
+  const bytes = actual.reduce((sum, e) => sum + e.size, 0);
+  if (problems.length === 0 && typeof manifest.totalBytes === 'number' && bytes !== manifest.totalBytes) {
+    problems.push(`${path}: holds ${bytes} bytes, the record says ${manifest.totalBytes}`);
   }
   if (problems.length > 0) return { ok: false, problems };
   if (opts.hashes === false) return { ok: true };

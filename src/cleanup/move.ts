@@ -9,19 +9,22 @@
  * with the source gone counts as moved). The database learns the new place in the transaction that
  * completes the task.
  */
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DestinationExists, renameNoReplace } from '../backup/temp.ts';
 import type { Config } from '../core/config/index.ts';
 import { PermanentError } from '../core/errors.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
+import { fitName, pathToText } from '../core/names.ts';
+import { existsSync, mkdir } from '../core/text-fs.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { BACKED_UP, note } from '../files/lifecycle.ts';
 import { getFile } from '../files/repo.ts';
 import { BACKUP_FOLDER } from '../intake/instrument-types.ts';
 
 const ACTOR = 'cleanup';
+
+/** The name of `name` in Backup/ with `suffix` (`.2` ...), kept within 255 bytes (a name may be 255 already). */
+const moved = (name: string, suffix: string) => fitName(name + suffix);
 
 export function moveHandler(deps: { config: Config }): TaskHandlerDef {
   return {
@@ -42,7 +45,7 @@ export function moveHandler(deps: { config: Config }): TaskHandlerDef {
       const inst = deps.config.instruments[file.instrument_id];
       if (!inst) return;
       const srcDir = path.dirname(file.current_path);
-      const destDir = path.join(inst.watch, BACKUP_FOLDER);
+      const destDir = path.join(pathToText(inst.watch), BACKUP_FOLDER); // text paths (core/names.ts)
       await mkdir(destDir, { recursive: true });
       const names = [path.basename(file.current_path), ...(file.kind === 'files' ? file.companions : [])];
       // One suffix for the whole set, so companions stay together. It is recorded in the task before
@@ -50,13 +53,15 @@ export function moveHandler(deps: { config: Config }): TaskHandlerDef {
       // left in Backup/ for one this record moved.
       let suffix = ctx.task.payload.suffix as string | undefined;
       if (suffix === undefined) {
-        suffix = '';
-        for (let i = 2; names.some((n) => existsSync(path.join(destDir, n + suffix))); i++) suffix = `.${i}`;
+        let free = '';
+        for (let i = 2; names.some((n) => existsSync(path.join(destDir, moved(n, free)))); i++)
+          free = `.${i}`;
+        suffix = free;
         await ctx.remember({ suffix });
       }
       for (const n of names) {
         const from = path.join(srcDir, n);
-        const to = path.join(destDir, n + suffix);
+        const to = path.join(destDir, moved(n, suffix));
         if (!existsSync(from) && existsSync(to)) continue; // moved by an earlier attempt
         try {
           await renameNoReplace(from, to);
@@ -69,7 +74,7 @@ export function moveHandler(deps: { config: Config }): TaskHandlerDef {
           );
         }
       }
-      const newPath = path.join(destDir, names[0]! + suffix);
+      const newPath = path.join(destDir, moved(names[0]!, suffix));
       await ctx.complete(async (tx) => {
         await tx.exec(
           `update files set current_path = $2, instrument_copy = 'moved', updated_at = now() where id = $1`,

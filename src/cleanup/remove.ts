@@ -22,7 +22,6 @@
  * finished once the backup verifies again.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, rename, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sourceSpec } from '../backup/backup-task.ts';
 import { errnoCode, exists, fsyncDir, isMissing, removeTree } from '../backup/fsutil.ts';
@@ -34,6 +33,8 @@ import type { Config, InstrumentConfig } from '../core/config/index.ts';
 import type { Db, Queryable } from '../core/db/db.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
 import type { Logger } from '../core/log.ts';
+import { pathToText } from '../core/names.ts';
+import { mkdir, rename, rmdir, writeFile } from '../core/text-fs.ts';
 import type { Variables } from '../core/variables.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
@@ -237,7 +238,7 @@ export function placeOf(f: FileRow, watch: string): Place {
   const before =
     f.instrument_copy === 'present' || f.instrument_copy === 'moved'
       ? f.instrument_copy
-      : path.dirname(original) === path.join(watch, BACKUP_FOLDER)
+      : path.dirname(original) === path.join(pathToText(watch), BACKUP_FOLDER)
         ? 'moved'
         : 'present';
   return {

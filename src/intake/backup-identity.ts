@@ -19,13 +19,13 @@
  * Only metadata is read (names and sizes, no content), and only for names new to this database.
  * Crash points: reads only.
  */
-import { access, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { backupLocation, sourceSpec } from '../backup/backup-task.ts';
 import { compareEntries } from '../backup/compare.ts';
 import { listSource, type SourceSpec } from '../backup/manifest.ts';
 import type { Config } from '../core/config/index.ts';
-import { collisionId, fileId } from './file-id.ts';
+import { access, readdir } from '../core/text-fs.ts';
+import { collisionId, fileId, stampedId } from './file-id.ts';
 import type { Candidate } from './scan.ts';
 
 type Found = 'missing' | 'same' | 'differs' | 'unreadable';
@@ -140,6 +140,7 @@ export async function identifyNew(
 }
 
 const STAMPED = /^\d{8}-\d{6}-/;
+const STAMP_LENGTH = 16;
 
 /**
  * A collision id that another instance already gave this acquisition: a sibling of `dest` named
@@ -155,7 +156,7 @@ async function adoptCollisionId(config: Config, c: Candidate, dest: string): Pro
     return undefined;
   }
   for (const n of names.sort()) {
-    if (!STAMPED.test(n) || n.replace(STAMPED, '') !== c.name) continue;
+    if (!STAMPED.test(n) || stampedId(n.slice(0, STAMP_LENGTH), c.name) !== n) continue;
     if ((await compareWithBackup(c, path.join(path.dirname(dest), n))) === 'same') return n;
   }
   return undefined;

@@ -19,8 +19,12 @@
  * So a collision needs a finished record (acquired, backed up, ...) whose recorded size/mtime differ
  * from the new observation at the same path.
  */
+import { fitName } from '../core/names.ts';
 
-/** The id of a file: its name as given. */
+/**
+ * The id of a file: its name as given, in text form (core/names.ts: valid UTF-8 as it is, other bytes
+ * escaped `\xHH`), so it is valid text for the database and stable across scans.
+ */
 export function fileId(name: string): string {
   return name;
 }
@@ -29,12 +33,21 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
 }
 
-/** The id for a name that reappeared with different content: `<YYYYMMDD-HHMMSS>-<name>`, in UTC (`at`: its mtime). */
+/**
+ * The id for a name that reappeared with different content: `<YYYYMMDD-HHMMSS>-<name>`, in UTC (`at`:
+ * its mtime). The id names the backup (the layout's last part), so it is kept within 255 bytes: a
+ * name longer than 239 bytes is shortened with a hash of the whole (core/names.ts `fitName`).
+ */
 export function collisionId(name: string, at: Date): string {
   if (Number.isNaN(at.getTime())) throw new RangeError(`collisionId: invalid date for ${name}`);
   const d = `${pad(at.getUTCFullYear(), 4)}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}`;
   const t = `${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}`;
-  return `${d}-${t}-${name}`;
+  return stampedId(`${d}-${t}-`, name);
+}
+
+/** `<stamp><name>` (stamp `YYYYMMDD-HHMMSS-`) within 255 bytes: the collision id for that stamp. */
+export function stampedId(stamp: string, name: string): string {
+  return fitName(`${stamp}${name}`);
 }
 
 /** What Sluice recorded about a file. */

@@ -11,6 +11,8 @@
  *   listed; results are turned into candidates while later chunks are still being stat'ed;
  * - a recursive walk only for folder candidates (Bruker `.d`, generic folders), which are few.
  * Symlinks are never followed (a backup tool must not wander outside the folder it watches).
+ * Names are read as bytes; candidates carry names and paths in text form (core/names.ts), so a name
+ * that is not UTF-8 (`Probe_M\xfcller.raw`) is found, recorded and shown escaped, never skipped.
  * Candidates come in directory order: sorting 100,000 names costs about a third of the scan.
  *
  * Hung shares: the scan gives up after `timeoutMs` (intake.offline). While the stuck call has not
@@ -24,6 +26,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { pathToText } from '../core/names.ts';
 import type { Member } from '../files/fingerprint.ts';
 import {
   acquireWorker,
@@ -55,7 +58,7 @@ export { freeSpace, isMountPoint } from './disk.ts';
 export { offlineError } from './offline.ts';
 
 export interface Candidate {
-  /** Main entry name: `x.raw`, `y.d`, `z.wiff`. */
+  /** Main entry name: `x.raw`, `y.d`, `z.wiff` (text form, core/names.ts; so are all names and paths here). */
   name: string;
   kind: 'file' | 'folder' | 'files';
   /** Absolute path of the main entry. */
@@ -127,7 +130,7 @@ export async function scanFolder(
   opts: ScanOptions = {},
 ): Promise<ScanResult> {
   const layout = instrumentLayout(type, opts.generic);
-  const root = path.resolve(dir);
+  const root = pathToText(path.resolve(dir)); // paths in candidates are text (core/names.ts)
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const maxWorkers = Math.max(1, opts.workers ?? Math.min(2, os.availableParallelism()));
   return withDeadline(root, timeoutMs, (workers, state) =>
