@@ -7,10 +7,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backupLocation } from '../src/backup/backup-task.ts';
+import { utimeSeconds } from '../src/backup/fsutil.ts';
 import { createDb } from '../src/core/db/db.ts';
 import { setPoolSize, syncPools } from '../src/engine/pools.ts';
 import { retryFile } from '../src/files/actions.ts';
@@ -231,7 +232,11 @@ describe('data replaced between acquisition and backup', () => {
     // database heard of it (copies keep the file's mtime)
     const dest = backupLocation(p.config, acquired);
     await mkdir(path.dirname(dest), { recursive: true });
-    await cp(src, dest, { preserveTimestamps: true });
+    await cp(src, dest);
+    // the times to the microsecond, as Sluice's copies keep them (cp's preserveTimestamps passes
+    // milliseconds, and an exact millisecond can land 1 µs low: backup/fsutil.ts utimeSeconds)
+    const times = await stat(src, { bigint: true });
+    await utimes(dest, utimeSeconds(times.atimeNs), utimeSeconds(times.mtimeNs));
     await writeFile(src, randomBytes(100_001));
     const collision = await nextRecord(p.db, 'astral1', 'B.raw', ['acquired']);
     await setPoolSize(p.db, 'copy', null, 'test');
