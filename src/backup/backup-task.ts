@@ -17,6 +17,7 @@ import { enqueue } from '../engine/enqueue.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { type FileStatus, note, transition } from '../files/lifecycle.ts';
 import { type FileRow, getFile } from '../files/repo.ts';
+import { noteTakeoverOnSubject } from '../files/takeover.ts';
 import { type PlanOptions, planProcessing } from '../process/jobs.ts';
 import { copyVerified } from './copy.ts';
 import { earlierTwin } from './duplicate.ts';
@@ -100,6 +101,7 @@ export async function afterBackup(
 export function backupHandler(deps: { config: Config }): TaskHandlerDef {
   return {
     kind: 'backup.copy',
+    onTakenOver: noteTakeoverOnSubject,
     async run(ctx) {
       const file = await getFile(ctx.db, ctx.task.subject!);
       if (!file || !['acquired', 'backing_up'].includes(file.status)) {

@@ -26,6 +26,7 @@ import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { note, transition } from '../files/lifecycle.ts';
 import { type FileRow, getFile, verifiedCopy } from '../files/repo.ts';
+import { noteTakeover } from '../files/takeover.ts';
 import { loadExtractor } from '../metrics/registry.ts';
 import { type Executor, FINAL_STATES, type JobStatus } from './executors/types.ts';
 import { FILES } from './executors/wrapper.ts';
@@ -83,6 +84,10 @@ async function nextFreeDir(dir: string): Promise<string> {
 export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
   return {
     kind: 'process.submit',
+    async onTakenOver(tx, task, cut) {
+      const job = await getJob(tx, task.subject!);
+      if (job) await noteTakeover(tx, job.file_id, task, cut);
+    },
     async run(ctx) {
       const { config } = deps;
       const job = await getJob(ctx.db, ctx.task.subject!);
