@@ -14,7 +14,7 @@ import { listEvents } from '../src/engine/events.ts';
 import { statusSnapshot } from '../src/engine/status.ts';
 import { getFile } from '../src/files/repo.ts';
 import { jobsOf } from '../src/process/jobs.ts';
-import { SLUICE_BIN } from './helpers/cli.ts';
+import { SLUICE_BIN, sluice } from './helpers/cli.ts';
 import { createTestDb } from './helpers/db.ts';
 import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
 
@@ -165,6 +165,12 @@ processing:
     const snap = await statusSnapshot(db, 60_000);
     const dead = snap.processes.filter((p) => p.dead_at);
     expect(dead.map((p) => p.pid).sort()).toEqual([w0.pid, w1.pid, w2.pid].sort());
+    const shown = await sluice(['status'], { env });
+    expect(shown.code, shown.stderr).toBe(0);
+    for (const w of [w0, w1, w2])
+      expect(shown.stdout).toMatch(
+        new RegExp(`DEAD \\(found .*: process ${w.pid} on \\S+ is gone; found by`),
+      );
   }, 300_000);
 
   it('killed while a failing job runs: the next worker follows the job to its end, processing_failed', async () => {
