@@ -13,6 +13,7 @@ import { silentLogger } from '../src/core/log.ts';
 import { enqueue, enqueueMany } from '../src/engine/enqueue.ts';
 import { setPoolSize, syncPools } from '../src/engine/pools.ts';
 import { ensureSchedules } from '../src/engine/schedules.ts';
+import { statusSnapshot } from '../src/engine/status.ts';
 import { createTestDb } from './helpers/db.ts';
 import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
 
@@ -140,6 +141,63 @@ describe('engine across processes', () => {
       `select state, attempts, token from tasks where kind = 'sleep'`,
     );
     expect(tasks.every((t) => t.state === 'succeeded' && t.attempts === 2 && t.token === '2')).toBe(true);
+    rescuer.kill('SIGTERM');
+    await waitExit(rescuer);
+    await db.exec('delete from test_runs; delete from tasks');
+  });
+
+  // Issue 16: a worker restarted on the same host takes over at once. The lease is 300 s, so on a
+  // build without the same-host check this test times out waiting for the rescue.
+  it("a worker started on the same host takes over a SIGKILLed worker's tasks at once, not after the lease", async () => {
+    await syncPools(db, { default: 10 });
+    const victim = await start({
+      CONCURRENCY: '2',
+      LEASE_MS: '300000',
+      HEARTBEAT_MS: '1000',
+      WORKER_ID: 'victim-long',
+    });
+    await enqueueMany(
+      db,
+      Array.from({ length: 2 }, () => ({ kind: 'sleep', pool: 'default', payload: { ms: 600_000 } })),
+    );
+    await waitFor(
+      'victim holds 2 leases',
+      async () =>
+        (
+          await db.one<{ n: string }>(
+            `select count(*) as n from tasks where lease_owner = 'victim-long' and state = 'running'`,
+          )
+        ).n === '2',
+    );
+    victim.kill('SIGKILL');
+    await waitExit(victim);
+    await db.exec(`update tasks set payload = '{"ms": 5}' where kind = 'sleep' and state = 'running'`);
+    const rescuer = await start({ CONCURRENCY: '2', LEASE_MS: '300000', WORKER_ID: 'rescuer-now' });
+    await waitFor(
+      'rescued tasks done',
+      async () =>
+        (await db.one<{ n: string }>(`select count(*) as n from test_runs where worker = 'rescuer-now'`))
+          .n === '2',
+      120_000,
+    );
+    const tasks = await db.query<{ attempts: number; taken_over: Record<string, unknown> | null }>(
+      `select attempts, taken_over from tasks where kind = 'sleep'`,
+    );
+    for (const t of tasks) {
+      expect(t.attempts).toBe(2);
+      expect(t.taken_over).toMatchObject({
+        attempt: 1,
+        worker: 'victim-long',
+        by: 'rescuer-now',
+        cause: 'worker_died',
+      });
+    }
+    const snap = await statusSnapshot(db, 60_000);
+    const dead = snap.processes.find((p) => p.id === 'victim-long');
+    expect(dead).toMatchObject({ alive: false });
+    expect(dead!.dead_at).toBeInstanceOf(Date);
+    expect(dead!.death).toMatch(/process \d+ on .* is gone; found by rescuer-now/);
+    expect(snap.processes.find((p) => p.id === 'rescuer-now')).toMatchObject({ alive: true });
     rescuer.kill('SIGTERM');
     await waitExit(rescuer);
     await db.exec('delete from test_runs; delete from tasks');

@@ -17,10 +17,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError, SluiceError } from '../src/core/errors.ts';
 import { type CommandRunner, LocalRunner } from '../src/process/executors/command.ts';
 import { fingerprint } from '../src/process/executors/known-hosts.ts';
-import { LocalExecutor } from '../src/process/executors/local.ts';
+import { LocalExecutor, PROC_FILE, type ProcRecord } from '../src/process/executors/local.ts';
 import { SlurmExecutor } from '../src/process/executors/slurm.ts';
 import { SshRunner, type SshRunnerOptions } from '../src/process/executors/ssh.ts';
 import { type Executor, FINAL_STATES, type JobStatus } from '../src/process/executors/types.ts';
+import { FILES as JOB_FILES } from '../src/process/executors/wrapper.ts';
 import { requireSlurm, requireSshd } from './helpers/infra.ts';
 
 const slurm = requireSlurm();
@@ -308,6 +309,44 @@ describe('LocalExecutor', () => {
     const st = await waitFor(ex, { jobId, workDir }, (s) => s.state !== 'RUNNING', 10_000);
     expect(st.state).toBe('UNKNOWN');
     expect(st.reason).toMatch(/gone/);
+  });
+
+  // Issue 16: a worker killed right after starting the wrapper, before the key and id files were
+  // written. The next attempt finds the running wrapper in /proc and adopts it.
+  it('findByKey adopts a running job whose key and id files were never written', async () => {
+    const ex = new LocalExecutor({ killGraceMs: 500 });
+    const j = await submit(ex, 'sleep 30\n');
+    await waitFor(ex, j, (s) => s.state === 'RUNNING');
+    for (const f of [JOB_FILES.key, JOB_FILES.id, PROC_FILE]) rmSync(path.join(j.workDir, f));
+    const found = await ex.findByKey(j.key, j.workDir);
+    expect(found).toEqual({ jobId: j.jobId, state: 'RUNNING' });
+    expect(await ex.findByKey(`other-${uid()}`, j.workDir)).toBeUndefined();
+    await ex.cancel(j.jobId);
+    expect((await waitFor(ex, j)).state).toBe('CANCELLED');
+  });
+
+  it('a recycled pid is not the job; a job on another host is RUNNING until its exit file or deadline', async () => {
+    const ex = new LocalExecutor({ killGraceMs: 500 });
+    const j = await submit(ex, 'sleep 30\n');
+    await waitFor(ex, j, (s) => s.state === 'RUNNING');
+    const procPath = path.join(j.workDir, PROC_FILE);
+    const rec = JSON.parse(readFileSync(procPath, 'utf8')) as ProcRecord;
+    expect(rec).toMatchObject({ jobId: j.jobId, pid: Number(j.jobId.split('-')[1]) });
+    expect(rec.start).toMatch(/^\d+$/);
+    // the same pid, started at another time: another process
+    writeFileSync(procPath, JSON.stringify({ ...rec, start: String(Number(rec.start) + 1) }));
+    expect((await ex.states([j])).get(j.jobId)!.state).toBe('UNKNOWN');
+    // recorded on another host: this process cannot see it, and must not call it gone
+    writeFileSync(procPath, JSON.stringify({ ...rec, host: 'elsewhere', deadline: null }));
+    const there = (await ex.states([j])).get(j.jobId)!;
+    expect(there.state).toBe('RUNNING');
+    expect(there.reason).toMatch(/runs on elsewhere/);
+    // ... until its deadline has passed
+    writeFileSync(procPath, JSON.stringify({ ...rec, host: 'elsewhere', deadline: 1 }));
+    expect((await ex.states([j])).get(j.jobId)!.state).toBe('UNKNOWN');
+    writeFileSync(procPath, JSON.stringify(rec));
+    await ex.cancel(j.jobId);
+    expect((await waitFor(ex, j)).state).toBe('CANCELLED');
   });
 
   it('states() of 20 jobs counts as one query', async () => {

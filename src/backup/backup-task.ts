@@ -20,6 +20,7 @@ import type { TaskContext, TaskHandlerDef } from '../engine/types.ts';
 import type { AcquiredFingerprint } from '../files/fingerprint.ts';
 import { type FileStatus, note, transition } from '../files/lifecycle.ts';
 import { type FileRow, getFile } from '../files/repo.ts';
+import { noteTakeoverOnSubject } from '../files/takeover.ts';
 import { type PlanOptions, planProcessing } from '../process/jobs.ts';
 import {
   acquiredOf,
@@ -335,6 +336,7 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
     kind: 'backup.copy',
     // A copy from a hung share is given up after this long without a chunk copied (engine/stall.ts).
     stallMs: deps.config.worker.stall_seconds * 1000,
+    onTakenOver: noteTakeoverOnSubject,
     async run(ctx) {
       const file = await getFile(ctx.db, ctx.task.subject!);
       if (!file || !['acquired', 'backing_up'].includes(file.status)) {

@@ -19,6 +19,7 @@ import { existsSync, mkdir } from '../core/text-fs.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { BACKED_UP, note } from '../files/lifecycle.ts';
 import { getFile } from '../files/repo.ts';
+import { noteTakeoverOnSubject } from '../files/takeover.ts';
 import { BACKUP_FOLDER } from '../intake/instrument-types.ts';
 
 const ACTOR = 'cleanup';
@@ -29,6 +30,7 @@ const moved = (name: string, suffix: string) => fitName(name + suffix);
 export function moveHandler(deps: { config: Config }): TaskHandlerDef {
   return {
     kind: 'cleanup.move',
+    onTakenOver: noteTakeoverOnSubject,
     async run(ctx) {
       if (isFallback(deps.config)) {
         ctx.log.warn({ fileId: ctx.task.subject }, `move skipped: ${FALLBACK_KEEPS_DATA}`);

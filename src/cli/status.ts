@@ -12,9 +12,16 @@ export function registerStatusCommand(program: Command): void {
       'live processes with their last heartbeat, pools used/size, queue depth and oldest waiting task per kind',
     )
     .option('--json', 'machine-readable output')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
+    .option('--all', 'also list processes found dead more than 24 h ago')
+    .action(async (opts: { json?: boolean; all?: boolean }, cmd: Command) => {
       await withContext(cmd, async ({ db, config }) => {
-        const { processes, pools, queues } = await statusSnapshot(db, config.worker.lease_seconds * 1000 * 2);
+        const { processes, pools, queues } = await statusSnapshot(
+          db,
+          config.worker.lease_seconds * 1000 * 2,
+          {
+            allDead: opts.all === true,
+          },
+        );
         const fallback =
           config.instance.mode === 'fallback' || processes.some((p) => p.alive && p.mode === 'fallback');
         const instance = { mode: fallback ? 'fallback' : 'normal' };
@@ -45,7 +52,9 @@ export function registerStatusCommand(program: Command): void {
             mode: p.mode,
             tags: p.tags.join(',') || '-',
             running: p.running,
-            heartbeat: `${ago(p.last_heartbeat_at)}${p.alive ? '' : ' (STALE)'}`,
+            heartbeat: p.dead_at
+              ? `DEAD (found ${ago(p.dead_at)}${p.death ? `: ${p.death}` : ''}); last heartbeat ${ago(p.last_heartbeat_at)}`
+              : `${ago(p.last_heartbeat_at)}${p.alive ? '' : ' (STALE)'}`,
           })),
           '(no process is running: start one with `sluice start`)',
         );

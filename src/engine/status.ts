@@ -44,9 +44,17 @@ export async function pruneTasks(q: Queryable, days: number): Promise<number> {
   );
 }
 
-/** What runs where (`sluice status`, `GET /api/status`): a process is alive when it heartbeated within `staleMs`. */
-export async function statusSnapshot(db: Queryable, staleMs: number) {
-  const [procs, pools, queues] = await Promise.all([listProcesses(db), listPools(db), queueStatus(db)]);
+/**
+ * What runs where (`sluice status`, `GET /api/status`): a process is alive when it heartbeated
+ * within `staleMs` and was not found dead. Processes found dead (`dead_at`, `death`) are listed for
+ * 24 h (`allDead`: all of them), then left out.
+ */
+export async function statusSnapshot(db: Queryable, staleMs: number, opts: { allDead?: boolean } = {}) {
+  const [procs, pools, queues] = await Promise.all([
+    listProcesses(db, undefined, opts.allDead ? null : undefined),
+    listPools(db),
+    queueStatus(db),
+  ]);
   const processes = procs.map((p) => ({
     id: p.id,
     host: p.host,
@@ -57,7 +65,9 @@ export async function statusSnapshot(db: Queryable, staleMs: number) {
     running: Number(p.running),
     started_at: p.started_at,
     last_heartbeat_at: p.last_heartbeat_at,
-    alive: Date.now() - p.last_heartbeat_at.getTime() < staleMs,
+    alive: !p.died_at && Date.now() - p.last_heartbeat_at.getTime() < staleMs,
+    dead_at: p.died_at,
+    death: p.death,
   }));
   return { processes, pools, queues };
 }

@@ -46,6 +46,31 @@ export interface TaskRow {
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
+  /** Set when this claim took the task over from a cut-short attempt (migration 0015). */
+  taken_over?: TakenOver | null;
+}
+
+/** The attempt a takeover cut short, as the claim recorded it (trigger `sluice_task_takeover`). */
+export interface TakenOver {
+  attempt: number;
+  worker: string;
+  by: string;
+  /** worker_died: found dead (its process is gone); no_heartbeat: it went silent; lease_expired: else. */
+  cause: 'worker_died' | 'no_heartbeat' | 'lease_expired';
+  death: string | null;
+  lease_expired_at: string | null;
+  last_heartbeat_at: string | null;
+}
+
+/** "attempt 2 on w1 was cut short (its worker died: …); taken over by w2". */
+export function describeTakeover(t: TakenOver): string {
+  const why =
+    t.cause === 'worker_died'
+      ? `its worker died${t.death ? `: ${t.death}` : ''}`
+      : t.cause === 'no_heartbeat'
+        ? `its worker stopped sending heartbeats${t.last_heartbeat_at ? ` after ${t.last_heartbeat_at}` : ''} (died, hung or cut off from the database); the lease expired`
+        : `its lease expired${t.lease_expired_at ? ` at ${t.lease_expired_at}` : ''}`;
+  return `attempt ${t.attempt} on ${t.worker} was cut short (${why}); taken over by ${t.by}`;
 }
 
 export interface TaskSpec {
@@ -103,6 +128,11 @@ export interface TaskHandlerDef {
    * so the domain can show the error while the task waits (e.g. "backup target full; retrying").
    */
   onRetry?(tx: Tx, task: TaskRow, error: unknown, retryInMs: number): Promise<void>;
+  /**
+   * Called as an attempt that took the task over from a cut-short one starts, in a transaction
+   * fenced by its token, so the domain can note it where people look (e.g. the file's timeline).
+   */
+  onTakenOver?(tx: Tx, task: TaskRow, cut: TakenOver): Promise<void>;
   /** Lease length for this kind (default: the worker's). */
   leaseMs?: number;
   /**

@@ -23,10 +23,16 @@ import type { Db, Tx } from '../core/db/db.ts';
 import { errorMessage, LeaseLostError, PermanentError, type SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { backoffMs } from './backoff.ts';
-import { heartbeatProcess, markProcessStopped, newProcessId, registerProcess } from './processes.ts';
+import {
+  heartbeatProcess,
+  markProcessStopped,
+  newProcessId,
+  reapDeadWorkers,
+  registerProcess,
+} from './processes.ts';
 import { runDueSchedules } from './schedules.ts';
 import { isStalled, stallError, stallRetryMs } from './stall.ts';
-import type { TaskContext, TaskHandlerDef, TaskRow } from './types.ts';
+import { describeTakeover, type TaskContext, type TaskHandlerDef, type TaskRow } from './types.ts';
 
 export interface WorkerOptions {
   db: Db;
@@ -150,6 +156,8 @@ export class Worker {
       version: this.version,
       mode: this.mode,
     });
+    // before the first claim: the dead processes of this host hand over their tasks now
+    await this.reap();
     await this.listen();
     this.timers.push(setInterval(() => void this.heartbeat(), this.heartbeatMs));
     this.timers.push(setInterval(() => this.watchStalls(), this.stallCheckMs));
@@ -447,6 +455,7 @@ export class Worker {
       },
     };
     try {
+      await this.noteTakeover(def, task, log);
       if (task.attempts > task.max_attempts) {
         throw new PermanentError(
           'task.attempts_exhausted',
@@ -550,6 +559,7 @@ export class Worker {
         }
       }
       this.lastHeartbeatOk = Date.now();
+      void this.reap();
     } catch (err) {
       const silentFor = Date.now() - this.lastHeartbeatOk;
       this.log.warn({ err: errorMessage(err), silentForMs: silentFor }, 'heartbeat failed');
@@ -558,6 +568,45 @@ export class Worker {
           e.controller.abort(new Error('cannot reach the database to keep the lease'));
       }
     }
+  }
+
+  /**
+   * Same-host recovery (processes.ts): workers of this host whose process is gone are marked dead
+   * and their leases expire now; the claim loop is woken to take their tasks over at once.
+   */
+  private reaping = false;
+  private async reap(): Promise<void> {
+    if (this.reaping) return;
+    this.reaping = true;
+    try {
+      const { dead } = await reapDeadWorkers(this.db, this.id, this.leaseMs);
+      for (const d of dead)
+        this.log.warn(
+          { deadWorker: d.id, tasks: d.tasks, why: d.why },
+          'worker found dead; its tasks are taken over',
+        );
+      if (dead.some((d) => d.tasks > 0)) this.poke();
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'could not check for dead workers on this host');
+    } finally {
+      this.reaping = false;
+    }
+  }
+
+  /** A task taken over from a cut-short attempt: say so where its subject's history is shown. */
+  private async noteTakeover(def: TaskHandlerDef, task: TaskRow, log: Logger): Promise<void> {
+    const cut = task.taken_over;
+    if (!cut) return;
+    log.warn({ cutShort: cut }, describeTakeover(cut));
+    if (!def.onTakenOver) return;
+    await this.db.tx(async (tx) => {
+      const n = await tx.exec(
+        `select 1 from tasks where id = $1 and token = $2 and state = 'running' for update`,
+        [task.id, task.token],
+      );
+      if (n !== 1) throw new LeaseLostError(task.id);
+      await def.onTakenOver!(tx, task, cut);
+    });
   }
 
   private async releaseLeases(tasks: TaskRow[]): Promise<void> {

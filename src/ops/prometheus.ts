@@ -60,7 +60,7 @@ export async function readSnapshot(db: Queryable): Promise<MetricsSnapshot> {
     ),
     db.one<{ n: string }>(
       `select count(*) as n from workers
-       where stopped_at is null and last_heartbeat_at > now() - interval '2 minutes'`,
+       where stopped_at is null and died_at is null and last_heartbeat_at > now() - interval '2 minutes'`,
     ),
     // database backup runs are events of subject type db_backup (src/ops/db-backup/strategy.ts)
     db.query<{ strategy: string; last_success: number | null; failures: string }>(

@@ -84,11 +84,15 @@ export async function readJobManifest(dir: string): Promise<ReadManifest> {
   }
 }
 
+export function manifestText(m: JobManifest): string {
+  return `${JSON.stringify(m, null, 2)}\n`;
+}
+
 /** Writes the manifest atomically (temp + rename). */
 export async function writeJobManifest(dir: string, m: JobManifest): Promise<void> {
   const p = path.join(dir, JOB_MANIFEST);
   const tmp = `${p}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(m, null, 2)}\n`);
+  await writeFile(tmp, manifestText(m));
   await rename(tmp, p);
 }
 

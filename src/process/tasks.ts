@@ -4,7 +4,10 @@
  * `process.submit` (pool `cluster`, one per job): looks the job up by its key first — a job
  * submitted just before a crash is found and recorded, never submitted twice — then reserves a
  * cluster slot (at most `pools.cluster` jobs submitted and not finished, across all machines; 0
- * drains), applies `output_exists_mode`, renders the script and submits.
+ * drains), applies `output_exists_mode` to an output folder that is not this job's own (one an
+ * earlier attempt of this submit task made is used again: output-folder.ts), renders the script and
+ * submits. Crash points (SLUICE_CRASH_AT): process.submit.output_partial, .after_mkdir (the folder),
+ * .after_spawn (the job started, not yet recorded: the next attempt finds and adopts it).
  *
  * `process.poll` (periodic, every `processing.poll_seconds`): ONE batched state query per executor
  * for every active job; final states are recorded with exit code, elapsed time and log tail, the
@@ -14,10 +17,11 @@
  * `process.cancel`: asks the executor to cancel a job an operator cancelled.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { backupLocation } from '../backup/backup-task.ts';
 import type { Config } from '../core/config/index.ts';
+import { crashPoint } from '../core/crash.ts';
 import type { Db, Queryable, Tx } from '../core/db/db.ts';
 import { errorMessage, PermanentError, SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
@@ -26,24 +30,36 @@ import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { note, transition } from '../files/lifecycle.ts';
 import { type FileRow, getFile, verifiedCopy } from '../files/repo.ts';
+import { noteTakeover } from '../files/takeover.ts';
 import { loadExtractor } from '../metrics/registry.ts';
 import { type Executor, FINAL_STATES, type JobStatus } from './executors/types.ts';
 import { FILES } from './executors/wrapper.ts';
 import {
   describeManifest,
+  JOB_MANIFEST,
   type JobIdentity,
   type JobManifest,
   manifestMismatch,
+  manifestText,
   newManifest,
   readJobManifest,
   writeJobManifest,
 } from './job-manifest.ts';
 import { ACTIVE_STATES, createJob, getJob, type JobRow } from './jobs.ts';
+import {
+  createOwnedFolder,
+  describeOwner,
+  newOwner,
+  outputAction,
+  readOwner,
+  reuseOwnedFolder,
+} from './output-folder.ts';
 import { clusterPath } from './paths.ts';
 import { templateText } from './settings.ts';
 import { renderScript } from './template.ts';
 
 const ACTOR = 'process';
+const SETTINGS_FILE = 'sluice-settings.json';
 
 export interface ProcessDeps {
   config: Config;
@@ -83,6 +99,10 @@ async function nextFreeDir(dir: string): Promise<string> {
 export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
   return {
     kind: 'process.submit',
+    async onTakenOver(tx, task, cut) {
+      const job = await getJob(tx, task.subject!);
+      if (job) await noteTakeover(tx, job.file_id, task, cut);
+    },
     async run(ctx) {
       const { config } = deps;
       const job = await getJob(ctx.db, ctx.task.subject!);
@@ -167,10 +187,21 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
         return;
       }
 
-      // 3. the output folder
+      // 3. the output folder: this job's own (created by an earlier attempt: owner record) is used
+      //    again without asking; any other follows output_exists_mode
       let outDir = job.output_dir;
       let outputNote: string | undefined;
-      if (existsSync(outDir) && !preparedOnly) {
+      const owner = await readOwner(outDir);
+      const action = outputAction({
+        exists: existsSync(outDir),
+        preparedOnly,
+        owner,
+        notThisJob: notThisJob !== undefined,
+        jobKey: job.key,
+        fileId: file.id,
+        taskId: ctx.task.id,
+      });
+      if (action === 'exists') {
         // a retry's --output-exists, else the variable
         const given = ctx.task.payload.outputExists as OutputExistsMode | undefined;
         const mode = given ?? (await deps.vars.get('output_exists_mode'));
@@ -215,20 +246,41 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
             break;
         }
       }
-      await mkdir(outDir, { recursive: true });
       const params = { ...job.params };
-      await writeFile(
-        path.join(outDir, 'sluice-settings.json'),
-        `${JSON.stringify({ name: job.settings_name, version: job.settings_version, software: settings.software, software_version: settings.software_version, params }, null, 2)}\n`,
-      );
-      await writeJobManifest(
-        outDir,
-        newManifest(identity, config.instance.mode, {
-          status: 'submitted',
-          submitted_at: new Date().toISOString(),
-          metrics: metricsInfo(config, job.settings_name),
-        }),
-      );
+      const folderFiles = [
+        {
+          name: SETTINGS_FILE,
+          text: `${JSON.stringify({ name: job.settings_name, version: job.settings_version, software: settings.software, software_version: settings.software_version, params }, null, 2)}\n`,
+        },
+        {
+          name: JOB_MANIFEST,
+          text: manifestText(
+            newManifest(identity, config.instance.mode, {
+              status: 'submitted',
+              submitted_at: new Date().toISOString(),
+              metrics: metricsInfo(config, job.settings_name),
+            }),
+          ),
+        },
+      ];
+      const me = newOwner({
+        fileId: file.id,
+        jobKey: job.key,
+        taskId: ctx.task.id,
+        token: ctx.task.token,
+        attempt: ctx.task.attempts,
+      });
+      let reused: string | undefined;
+      if (action === 'reuse' && existsSync(outDir)) {
+        await reuseOwnedFolder(outDir, me, folderFiles);
+        reused = `${job.settings_name} v${job.settings_version}: the output folder ${outDir} was ${owner ? describeOwner(owner) : 'prepared for this job'}; no job had started in it: used again`;
+        log.info({ outputDir: outDir }, reused);
+      } else await createOwnedFolder(outDir, me, folderFiles);
+      // the last point before a job starts: a stale attempt (its lease taken over) stops here
+      await ctx.db.tx(async (tx) => {
+        await ctx.remember({ launching: outDir }, tx);
+        if (reused) await note(tx, job.file_id, ACTOR, reused, { job: job.key });
+      });
 
       // 4. render and submit
       const vars = {
@@ -238,7 +290,7 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
         project: file.project_id,
         instrument: file.instrument_id,
         output_dir: clusterPath(config, outDir),
-        settings_path: clusterPath(config, path.join(outDir, 'sluice-settings.json')),
+        settings_path: clusterPath(config, path.join(outDir, SETTINGS_FILE)),
         settings_name: job.settings_name,
         settings_version: job.settings_version,
         software: settings.software,
@@ -260,6 +312,7 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
         timeLimitMinutes: settings.resources.time_minutes,
         partition: settings.resources.partition ?? config.processing.slurm.partition,
       });
+      crashPoint('process.submit.after_spawn');
       log.info({ jobId }, 'submitted');
       await ctx.complete(async (tx) => {
         if (outDir !== job.output_dir)
@@ -551,13 +604,20 @@ export async function pollJobs(db: Db, deps: ProcessDeps, log: Logger): Promise<
         );
         if (policy === 'resubmit' && job.attempt < 2) {
           const file = await getFile(tx, job.file_id);
-          await note(tx, job.file_id, ACTOR, `${reason}; submitting again (lost_job_policy resubmit)`);
+          await note(
+            tx,
+            job.file_id,
+            ACTOR,
+            `${reason}; submitting again (lost_job_policy resubmit); the lost job's output folder is moved aside, not reused`,
+          );
+          // the folder is Sluice's own, of the lost attempt: kept renamed, never "already exists"
           await createJob(
             tx,
             config,
             file!,
             { name: job.settings_name, version: job.settings_version, params: job.params },
             job.attempt + 1,
+            { outputExists: 'overwrite' },
           );
         } else {
           await note(tx, job.file_id, ACTOR, reason);

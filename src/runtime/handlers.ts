@@ -7,6 +7,7 @@ import { moveHandler } from '../cleanup/move.ts';
 import { removerHandler, removerSchedules } from '../cleanup/remove.ts';
 import type { Config } from '../core/config/index.ts';
 import type { Variables } from '../core/variables.ts';
+import { pruneWorkers } from '../engine/processes.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import { pruneTasks } from '../engine/status.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
@@ -29,6 +30,8 @@ const maintenance = (): Stage => ({
       async run(ctx) {
         const n = await pruneTasks(ctx.db, 14);
         ctx.log.info({ deleted: n }, 'pruned finished tasks older than 14 days');
+        const w = await pruneWorkers(ctx.db, 7);
+        ctx.log.info({ deleted: w }, 'pruned workers stopped or found dead more than 7 days ago');
       },
     },
   ],

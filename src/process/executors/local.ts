@@ -2,21 +2,41 @@
  * LocalExecutor: jobs as child processes on this machine (demo, small sites).
  *
  * Each job is `/bin/sh <workDir>/.sluice-job.run.sh` (the wrapper of wrapper.ts) started in its
- * own process group (detached), stdout/stderr to job.log; it keeps running when Sluice restarts.
- * Job ids are `local-<pid>-<n>`. States come from the job's files plus liveness of the pid
- * (checked against /proc/<pid>/cmdline, so a recycled pid is not mistaken for the job): a pid
- * that is gone without an exit file is UNKNOWN, never COMPLETED. The time limit is enforced by
- * the wrapper itself (TIMEOUT); cancel terminates the whole process group (CANCELLED).
- * Limiting how many jobs run at once is the caller's business (pools).
+ * own process group (detached), stdout/stderr to job.log. Job ids are `local-<pid>-<n>`. States
+ * come from the job's files plus liveness of the pid: a pid that is gone without an exit file is
+ * UNKNOWN, never COMPLETED. The time limit is enforced by the wrapper itself (TIMEOUT); cancel
+ * terminates the whole process group (CANCELLED). Limiting how many jobs run at once is the
+ * caller's business (pools).
+ *
+ * A killed worker's jobs are ADOPTED, not killed with it (issue 16). Why: a job's result is only
+ * worth something complete; a job killed with its worker would leave half an output and cost a
+ * rerun, while a running job finishes on its own and records its exit status in `.sluice-job.exit`
+ * (the wrapper). Dying with the worker also cannot be made certain from Node (no parent-death
+ * signal for a detached child), so "the job might still be running" would remain anyway. How:
+ *   - the next attempt of the submit task finds the job by its key (findByKey): from
+ *     `.sluice-job.key`/`.id`, or — when the worker died between starting the wrapper and those
+ *     files being written — by the wrapper's command line in /proc (`<workDir>/.sluice-job.run.sh`)
+ *     and the key and sequence number written in that wrapper; the job is recorded, not started
+ *     again, and the poll follows it to its end;
+ *   - liveness is checked against `.sluice-job.proc` (host, kernel boot id, pid namespace, pid and
+ *     the process start time from /proc/<pid>/stat), so a recycled pid is never taken for the job;
+ *     jobs from before that record are checked by command line, as before;
+ *   - a worker on another host (or in another pid namespace, or after a reboot of the host whose
+ *     boot id it cannot match) cannot see the job's process: it reports the job RUNNING — never
+ *     UNKNOWN, which would lead to LOST and a second job in the same folder — until the job's
+ *     exit file appears, or until its deadline (start + time limit + 10 min: past it the wrapper's
+ *     watchdog has killed it, or the host died with it) has passed. A reboot on the same host
+ *     (same host name, another boot id) kills every job: UNKNOWN at once.
  */
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage, PermanentError, SluiceError } from '../../core/errors.ts';
+import { type HostIdentity, hostIdentity, procStart } from '../../engine/processes.ts';
 import { jobEnvironment } from './command.ts';
-import { validateKey, validateWorkDir } from './quote.ts';
+import { quoteArg, validateKey, validateWorkDir } from './quote.ts';
 import { statusFromExitRecord } from './slurm-parse.ts';
 import type { Executor, JobSpec, JobStatus } from './types.ts';
 import { FILES, parseExitRecord, renderWrapper } from './wrapper.ts';
@@ -29,6 +49,41 @@ export interface LocalExecutorOptions {
 }
 
 const LOCAL_ID = /^local-(\d+)-(\d+)$/;
+/** Past its time limit, how long a job on another host is still believed to be running. */
+const DEADLINE_GRACE_S = 600;
+
+/** `.sluice-job.proc`: where and as which process a local job runs (written after it started). */
+export interface ProcRecord {
+  jobId: string;
+  host: string;
+  bootId: string | null;
+  pidNs: string | null;
+  pid: number;
+  /** /proc/<pid>/stat start time of the wrapper (null: could not be read). */
+  start: string | null;
+  /** Epoch seconds after which the job cannot still be running (null: no time limit). */
+  deadline: number | null;
+}
+
+export const PROC_FILE = '.sluice-job.proc';
+
+/**
+ * Is the job's wrapper process alive, judged from `here` (pure)? `probe`: the start time of the
+ * process with that pid here now (null: none). 'elsewhere': its process cannot be seen from here.
+ */
+export function judgeJobProcess(
+  rec: ProcRecord,
+  here: HostIdentity,
+  probe: string | null,
+  nowS: number,
+): 'alive' | 'gone' | 'elsewhere' {
+  if (rec.host !== here.host || rec.pidNs !== here.pidNs || !here.bootId) {
+    return rec.deadline !== null && nowS > rec.deadline ? 'gone' : 'elsewhere';
+  }
+  if (rec.bootId !== here.bootId) return 'gone'; // same host, rebooted since: every job died with it
+  if (probe === null) return 'gone';
+  return rec.start === null || rec.start === probe ? 'alive' : 'gone';
+}
 
 async function readText(p: string): Promise<string | undefined> {
   try {
@@ -116,13 +171,43 @@ export class LocalExecutor implements Executor {
     }
     const jobId = `local-${pid}-${n}`;
     this.dirs.set(jobId, wd);
+    const here = hostIdentity();
+    const rec: ProcRecord = {
+      jobId,
+      ...here,
+      pid,
+      start: procStart(pid),
+      deadline: spec.timeLimitMinutes
+        ? Math.ceil(Date.now() / 1000 + spec.timeLimitMinutes * 60 + DEADLINE_GRACE_S)
+        : null,
+    };
+    await writeAtomic(path.join(wd, PROC_FILE), `${JSON.stringify(rec)}\n`);
     // The wrapper writes these too as it starts; writing them here closes the gap.
     await writeAtomic(path.join(wd, FILES.key), `${spec.key}\n`);
     await writeAtomic(path.join(wd, FILES.id), `${jobId}\n`);
     return { jobId };
   }
 
-  /** Is this job's wrapper still running (and not a recycled pid)? */
+  /** The job's `.sluice-job.proc`, when it is this job's. */
+  private async procRecord(jobId: string, workDir: string): Promise<ProcRecord | undefined> {
+    try {
+      const rec = JSON.parse(await readFile(path.join(workDir, PROC_FILE), 'utf8')) as ProcRecord;
+      return rec.jobId === jobId ? rec : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Is this job's wrapper still running (and not a recycled pid)? 'elsewhere': cannot be seen from here. */
+  private async liveness(jobId: string, pid: number, workDir: string): Promise<boolean | 'elsewhere'> {
+    const rec = await this.procRecord(jobId, workDir);
+    if (!rec) return this.alive(pid, workDir);
+    const verdict = judgeJobProcess(rec, hostIdentity(), procStart(pid), Date.now() / 1000);
+    if (verdict === 'elsewhere') return 'elsewhere';
+    return verdict === 'alive' && (await this.alive(pid, workDir));
+  }
+
+  /** Is this job's wrapper still running (by its command line: not a recycled pid)? */
   private async alive(pid: number, workDir: string): Promise<boolean> {
     try {
       process.kill(pid, 0);
@@ -142,7 +227,8 @@ export class LocalExecutor implements Executor {
     if (!m) return { jobId, state: 'UNKNOWN', reason: `not a local job id: ${jobId}` };
     const pid = Number(m[1]);
     // Liveness first: a job that was alive and has ended since has written its exit file.
-    const alive = await this.alive(pid, workDir);
+    const live = await this.liveness(jobId, pid, workDir);
+    const alive = live === true;
     const [exitText, timeoutId, cancelId] = await Promise.all([
       readText(path.join(workDir, FILES.exit)),
       readText(path.join(workDir, FILES.timeout)),
@@ -164,6 +250,14 @@ export class LocalExecutor implements Executor {
         // not yet written
       }
       return st;
+    }
+    if (live === 'elsewhere') {
+      const rec = await this.procRecord(jobId, workDir);
+      return {
+        jobId,
+        state: 'RUNNING',
+        reason: `runs on ${rec?.host ?? 'another host'} (pid ${pid}), which this process cannot see; followed by its exit file${rec?.deadline ? ` until ${new Date(rec.deadline * 1000).toISOString()}` : ''}`,
+      };
     }
     const gone: JobStatus = {
       jobId,
@@ -188,8 +282,34 @@ export class LocalExecutor implements Executor {
     this.queries++;
     const fileKey = await readText(path.join(workDir, FILES.key));
     const jobId = await readText(path.join(workDir, FILES.id));
-    if (fileKey !== key || !jobId) return undefined;
-    return this.stateOf(jobId, workDir);
+    if (fileKey === key && jobId) return this.stateOf(jobId, workDir);
+    // Started, but killed before the key and id files were written: its wrapper is still running.
+    const wrapper = await this.runningWrapper(workDir);
+    if (!wrapper) return undefined;
+    const text = await readText(path.join(workDir, FILES.runner));
+    const seq = /^sluice_id="local-\$\$-(\d+)"$/m.exec(text ?? '')?.[1];
+    if (!seq || !text?.split('\n').includes(`sluice_key=${quoteArg(key)}`)) return undefined;
+    const found = `local-${wrapper}-${seq}`;
+    // the records its wrapper did not get to write (cancel and logs rely on them)
+    await writeAtomic(path.join(workDir, FILES.key), `${key}\n`);
+    await writeAtomic(path.join(workDir, FILES.id), `${found}\n`);
+    return { jobId: found, state: 'RUNNING' };
+  }
+
+  /** The pid of a wrapper running `<workDir>/.sluice-job.run.sh` on this host (from /proc), if any. */
+  private async runningWrapper(workDir: string): Promise<number | undefined> {
+    const runner = path.join(workDir, FILES.runner);
+    let pids: string[];
+    try {
+      pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e));
+    } catch {
+      return undefined;
+    }
+    for (const p of pids) {
+      const cmd = await readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '');
+      if (cmd.split('\0').includes(runner)) return Number(p);
+    }
+    return undefined;
   }
 
   async cancel(jobId: string): Promise<void> {
