@@ -139,7 +139,10 @@ describe('backup target', () => {
 
       // doctor fails the backup path check without writing its probe there; an alert fires
       const doc = await checkBackupPath(p.config, p.db);
-      expect(doc).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^wrong disk: /) });
+      expect(doc).toMatchObject({
+        status: 'fail',
+        detail: expect.stringMatching(/^backup target unavailable: /),
+      });
       expect(await readdir(backup)).toEqual([]);
       expect(await alertRules(p)).toContain('backup_target_unavailable');
 

@@ -455,7 +455,7 @@ export async function checkBackupPath(
 ): Promise<CheckResult> {
   const target = `backup.path: ${config.backup.path}`;
   const t = await checkBackupTarget(config, db, { write: false });
-  if (!t.ok) return fail('backup path', target, `wrong disk: ${t.reason}`, t.hint);
+  if (!t.ok) return fail('backup path', target, `backup target unavailable: ${t.reason}`, t.hint);
   const r = await checkWritable('backup path', 'backup.path', config.backup.path, pid);
   if (r.status !== 'ok') return r;
   if (t.wrote) return { ...r, detail: `${r.detail}; no marker yet: the first copy writes it (${t.wrote})` };
