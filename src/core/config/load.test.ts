@@ -78,6 +78,7 @@ describe('loadConfig: happy path', () => {
       path: join(t.dir, 'data', 'backup'),
       layout: '{instrument}/{yyyy}_{mm}/{file_id}',
       hash: 'sha256',
+      fixity: { enabled: true, cycle_days: 30, max_mb_per_second: 50 },
     });
     expect(config.database).toEqual({ embedded_port: 54329, pool_size: 5, backups: [] });
     expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, trusted_proxies: [] });
@@ -89,7 +90,7 @@ describe('loadConfig: happy path', () => {
       shutdown_grace_seconds: 30,
       tags: ['gpu'],
     });
-    expect(config.pools).toEqual({ default: 10, copy: 5, cluster: 30, scan: 4, cleanup: 1, archive: 2 });
+    expect(config.pools).toEqual({ default: 10, copy: 5, cluster: 30, scan: 4, cleanup: 1, fixity: 1, archive: 2 });
     expect(config.variables).toEqual({});
     expect(config.projects).toEqual({ prot: { name: 'Proteomics', tokens: ['PRO'] } });
     expect(config.fallback_project).toBe('_unassigned');
@@ -123,7 +124,7 @@ describe('loadConfig: happy path', () => {
     expect(config.log.level).toBe('warn');
     expect(config.database.pool_size).toBe(5);
     expect(config.worker.tags).toEqual(['prod']);
-    expect(config.pools).toEqual({ default: 10, copy: 5, cluster: 30, scan: 4, cleanup: 1 });
+    expect(config.pools).toEqual({ default: 10, copy: 5, cluster: 30, scan: 4, cleanup: 1, fixity: 1 });
     expect(Object.keys(config.instruments)).toEqual(['astral1']);
     const a = config.instruments.astral1!;
     expect(a.watch).toBe('/mnt/instruments/astral1');

@@ -1,6 +1,6 @@
 import { getHashes } from 'node:crypto';
 import { z } from 'zod';
-import { always, section, str } from './common.ts';
+import { always, bool, num, section, str } from './common.ts';
 
 export const LAYOUT_PLACEHOLDERS = ['instrument', 'yyyy', 'mm', 'dd', 'file_id', 'project'] as const;
 export const DEFAULT_LAYOUT = '{instrument}/{yyyy}_{mm}/{file_id}';
@@ -26,6 +26,17 @@ const layoutSchema = z
     }
   }, always);
 
+/** Scheduled fixity audits of the backup copies (src/backup/fixity.ts). */
+export const fixitySchema = section(
+  z.strictObject({
+    enabled: bool().default(true),
+    /** Every verified copy is re-read at least once in this many days (a share of them every hour). */
+    cycle_days: num({ gt: 0, lte: 3650 }, 'days').default(30),
+    /** Average read rate of an audit (10^6 bytes per second); 0 reads as fast as the storage allows. */
+    max_mb_per_second: num({ gte: 0 }, 'MB/s').default(50),
+  }),
+);
+
 export const backupSchema = section(
   z.strictObject({
     /** Default: `<data_dir>/backup`; relative paths are resolved against the config file's directory. */
@@ -36,5 +47,6 @@ export const backupSchema = section(
         error: 'a hash algorithm supported by Node.js (sha256, sha512, sha1, md5, ...)',
       })
       .default('sha256'),
+    fixity: fixitySchema,
   }),
 );
