@@ -15,6 +15,8 @@ import { runRemover } from '../src/cleanup/remove.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { backupFailures } from '../src/ops/alerts/rules.ts';
 import { readSnapshot, ruleParams } from '../src/ops/alerts/run.ts';
+import { createMetricsRegistry } from '../src/ops/prometheus.ts';
+import { sluice } from './helpers/cli.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 
 let p: Pipeline | undefined;
@@ -79,6 +81,9 @@ describe('fixity audits', () => {
     expect((await p.timeline('g.raw')).join('\n')).toMatch(
       /fixity audit: the backup at .* matches its recorded sha256 \(1 file\(s\), 16 B; read from storage \(O_DIRECT\)\)/,
     );
+    const metrics = await createMetricsRegistry(p.db, { defaultMetrics: false }).collect();
+    expect(metrics).toMatch(/^sluice_fixity_checks_total\{actor="fixity",result="ok"\} 1$/m);
+    expect(metrics).toMatch(/^sluice_fixity_oldest_unchecked_seconds \d/m);
   });
 
   it('a byte flipped in a backup: the next audit marks it corrupt, alerts, notes it, and the remover keeps the instrument copy', async () => {
@@ -99,12 +104,20 @@ describe('fixity audits', () => {
     const params = await ruleParams(p.config, p.vars);
     const { snapshot } = await readSnapshot(p.db, p.config, params, new Date());
     expect(backupFailures(snapshot).map((a) => a.subject)).toContain('copy:c.raw:backup');
+    expect(await createMetricsRegistry(p.db, { defaultMetrics: false }).collect()).toMatch(
+      /^sluice_fixity_checks_total\{actor="fixity",result="mismatch"\} 1$/m,
+    );
     const removed = await runRemover(p.db, { config: p.config, vars: p.vars }, 'astral1', silentLogger, {
       force: true,
     });
     expect(removed.removed).toEqual([]);
     expect(existsSync(path.join(p.root, 'astral1', 'c.raw'))).toBe(true);
     expect((await p.file('c.raw'))!.instrument_copy).toBe('present');
+    // `sluice files show` says it
+    await writeFile(path.join(p.root, 'sluice.yaml'), config()(p.root));
+    const env = { DATABASE_URL: p.url, SLUICE_CONFIG: path.join(p.root, 'sluice.yaml') };
+    const shown = await sluice(['files', 'show', 'c.raw'], { env });
+    expect(shown.stdout).toMatch(/FIXITY\n.*corrupt .* MISMATCH \d{4}-\d\d-\d\dT/);
     // the corrupt copy is out of the rotation: nothing left to audit
     expect(await copiesToAudit(p.db, p.config)).toEqual([]);
   });
