@@ -10,7 +10,7 @@ import { chmod, open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backupLocation } from '../src/backup/backup-task.ts';
-import { copiesToAudit, runFixity } from '../src/backup/fixity.ts';
+import { copiesToAudit, FIXITY_INTERVAL_MS, runFixity } from '../src/backup/fixity.ts';
 import { runRemover } from '../src/cleanup/remove.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { backupFailures } from '../src/ops/alerts/rules.ts';
@@ -18,6 +18,7 @@ import { readSnapshot, ruleParams } from '../src/ops/alerts/run.ts';
 import { createMetricsRegistry } from '../src/ops/prometheus.ts';
 import { sluice } from './helpers/cli.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
+import { waitFor } from './helpers/spawn.ts';
 
 let p: Pipeline | undefined;
 afterEach(async () => {
@@ -120,6 +121,24 @@ describe('fixity audits', () => {
     expect(shown.stdout).toMatch(/FIXITY\n.*corrupt .* MISMATCH \d{4}-\d\d-\d\dT/);
     // the corrupt copy is out of the rotation: nothing left to audit
     expect(await copiesToAudit(p.db, p.config)).toEqual([]);
+  });
+
+  it('runs on its schedule in its own pool, an hour after the schedule was created', async () => {
+    p = await createPipeline(config());
+    await backedUp(p, ['s.raw']);
+    const sched = await p.db.one<{ pool: string; interval_ms: string; next_run_at: Date; created: Date }>(
+      `select pool, interval_ms, next_run_at, now() as created from schedules where name = 'fixity'`,
+    );
+    expect(sched).toMatchObject({ pool: 'fixity', interval_ms: String(FIXITY_INTERVAL_MS) });
+    expect(sched.next_run_at.getTime()).toBeGreaterThan(sched.created.getTime() + FIXITY_INTERVAL_MS / 2);
+    expect(await copy(p, 's.raw')).toMatchObject({ last_fixity_at: null });
+    await p.db.exec(`update schedules set next_run_at = now() where name = 'fixity'`);
+    await p.start();
+    await waitFor('the scheduled audit', async () => (await copy(p!, 's.raw')).last_fixity_ok === true);
+    const task = await p.db.one<{ pool: string; state: string }>(
+      `select pool, state from tasks where kind = 'backup.fixity'`,
+    );
+    expect(task).toEqual({ pool: 'fixity', state: 'succeeded' });
   });
 
   it('rolls through the copies, least recently audited first', async () => {

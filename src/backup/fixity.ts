@@ -4,7 +4,7 @@
  * verified, on a rolling schedule, so silent damage on the backup disk is found while the instrument
  * copy (or another copy) can still repair it.
  *
- * Schedule: one run an hour (`FIXITY_INTERVAL_MS`). A run audits `auditsDue(...)` copies: the share
+ * Schedule: one run an hour (`FIXITY_INTERVAL_MS`), the first an hour after the schedule is created. A run audits `auditsDue(...)` copies: the share
  * that re-reads every copy once per `backup.fixity.cycle_days`, plus as many again of those already
  * overdue (after downtime the audits catch up at twice the pace, not all at once). It takes the least
  * recently audited first (`pickForAudit`; never audited counts from when the copy was verified). Reads
@@ -51,6 +51,8 @@ export function fixitySchedules(config: Config): ScheduleSpec[] {
       kind: FIXITY_KIND,
       pool: 'fixity',
       intervalMs: FIXITY_INTERVAL_MS,
+      // not at the first start: the copies there are were just read back
+      delayFirst: true,
       enabled: config.backup.fixity.enabled,
     },
   ];
