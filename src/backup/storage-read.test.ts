@@ -3,7 +3,7 @@ import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHUNK_BYTES } from './hash.ts';
-import { directReadAvailable, hashFromStorage, throttleDelayMs } from './storage-read.ts';
+import { directReadAvailable, hashFromStorage, probeStorageRead, throttleDelayMs } from './storage-read.ts';
 import { makeTmp } from './testing.ts';
 
 let tmp: Awaited<ReturnType<typeof makeTmp>>;
@@ -70,6 +70,20 @@ describe('hashFromStorage', () => {
     await expect(hashFromStorage(join(tmp.dir, 'nope'), { algorithm: 'sha256' })).rejects.toMatchObject({
       code: 'ENOENT',
     });
+  });
+});
+
+describe('probeStorageRead', () => {
+  it('says whether a folder reads from storage, and leaves nothing behind', async () => {
+    const { mkdir, readdir } = await import('node:fs/promises');
+    const dir = join(tmp.dir, 'probe');
+    await mkdir(dir);
+    expect(await probeStorageRead(dir)).toEqual({ read: 'direct' });
+    expect(await probeStorageRead(dir, { openDirect: () => Promise.reject(refused('EINVAL')) })).toEqual({
+      read: 'cached',
+      fallback: 'the filesystem refused O_DIRECT (EINVAL)',
+    });
+    expect(await readdir(dir)).toEqual([]);
   });
 });
 

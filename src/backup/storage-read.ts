@@ -23,9 +23,11 @@
  *
  * Crash points: only reads; a kill leaves nothing behind.
  */
+import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { errnoCode, throwIfAborted } from './fsutil.ts';
 import { CHUNK_BYTES, createHasher } from './hash.ts';
 
@@ -204,5 +206,23 @@ async function readAll(
     // Never close the descriptor under a read still running in the thread pool.
     if (pending) await pending.catch(() => {});
     await fh.close();
+  }
+}
+
+/**
+ * Whether files in `dir` can be read from storage: writes a small probe file (8 KiB, flushed), reads
+ * it back with `hashFromStorage`, removes it. `sluice doctor` reports it for the backup path.
+ */
+export async function probeStorageRead(
+  dir: string,
+  opts: Pick<StorageReadOptions, 'openDirect'> = {},
+): Promise<Pick<StorageHash, 'read' | 'fallback'>> {
+  const probe = join(dir, `.sluice-direct-probe-${process.pid}`);
+  try {
+    await writeFile(probe, randomBytes(8192), { flush: true });
+    const r = await hashFromStorage(probe, { algorithm: 'sha256', ...opts });
+    return { read: r.read, ...(r.fallback ? { fallback: r.fallback } : {}) };
+  } finally {
+    await rm(probe, { force: true });
   }
 }
