@@ -90,11 +90,19 @@ describe('loadConfig: happy path', () => {
       shutdown_grace_seconds: 30,
       tags: ['gpu'],
     });
-    expect(config.pools).toEqual({ default: 10, copy: 5, cluster: 30, scan: 4, cleanup: 1, fixity: 1, archive: 2 });
+    expect(config.pools).toEqual({
+      default: 10,
+      copy: 5,
+      cluster: 30,
+      scan: 4,
+      cleanup: 1,
+      fixity: 1,
+      archive: 2,
+    });
     expect(config.variables).toEqual({});
     expect(config.projects).toEqual({ prot: { name: 'Proteomics', tokens: ['PRO'] } });
     expect(config.fallback_project).toBe('_unassigned');
-    expect(config.cleanup).toEqual({ allow_outside_production: false });
+    expect(config.cleanup).toEqual({ allow_outside_production: false, require_storage_read: true });
     const a = config.instruments.astral1!;
     expect(a.watch).toBe(join(t.dir, 'raw/astral1'));
     expect(a.tags).toEqual([]);
