@@ -120,6 +120,10 @@ processing:
     expect(one(results, 'mount')).toMatchObject({ status: 'warn' });
     expect(one(results, 'mount').hint).toContain('require_mount: true');
     expect(one(results, 'backup path')).toMatchObject({ status: 'ok' });
+    expect(one(results, 'backup storage read')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/O_DIRECT/),
+    });
     expect(one(results, 'output path')).toMatchObject({ status: 'ok' });
     expect(one(results, 'executor')).toMatchObject({ status: 'ok', target: 'local' });
     expect(await readdir(path.join(dir, 'backup'))).toEqual([]);

@@ -15,7 +15,8 @@
  * and the total byte count must both equal the record's.
  * Sizes are compared first; only when all sizes match are the files hashed (one read pass each).
  * The hashes are of what the filesystem returns now; a copy just written may still be served from the
- * page cache.
+ * page cache — unless `fromStorage` asks for reads that bypass it (O_DIRECT, storage-read.ts), as the
+ * remover and the fixity audits do.
  *
  * Crash points: only reads; a kill leaves nothing behind. Throws only for a bad algorithm
  * (`backup.bad_hash`) or an abort (`backup.aborted`); everything else is reported as a problem.
@@ -27,8 +28,15 @@ import { compareEntries } from './compare.ts';
 import { errnoCode, isMissing } from './fsutil.ts';
 import { checkAlgorithm, hashFile, sameHash } from './hash.ts';
 import { type Manifest, type ManifestEntry, type SourceKind, walkFolder } from './manifest.ts';
+import { hashFromStorage, type ReadMode, type StorageReadOptions, Throttle } from './storage-read.ts';
 
-export type VerifyResult = { ok: true } | { ok: false; problems: string[] };
+/**
+ * `read` (with `fromStorage`): how the files were hashed — `direct` when every file was read with
+ * O_DIRECT, `cached` when any went through the page cache (see storage-read.ts).
+ */
+export type VerifyResult =
+  | { ok: true; read?: ReadMode; fallback?: string }
+  | { ok: false; problems: string[]; read?: ReadMode; fallback?: string };
 
 export interface VerifyOptions {
   /** Compare hashes too (default true). With false only presence and sizes are checked. */
@@ -36,6 +44,11 @@ export interface VerifyOptions {
   signal?: AbortSignal;
   /** Called after each chunk with the bytes hashed so far over all files. */
   onBytes?: (bytesDone: number) => void;
+  /**
+   * Hash from storage (O_DIRECT, storage-read.ts), not from the page cache, at most `bytesPerSecond`
+   * on average; the result's `read` says what was done.
+   */
+  fromStorage?: Pick<StorageReadOptions, 'bytesPerSecond' | 'openDirect'>;
 }
 
 function entryPath(path: string, kind: SourceKind, rel: string): string {
@@ -118,6 +131,10 @@ export async function verifyCopy(
   if (opts.hashes === false) return { ok: true };
 
   let done = 0;
+  const storage = opts.fromStorage;
+  const throttle = new Throttle(storage?.bytesPerSecond);
+  let read: ReadMode | undefined = storage ? 'direct' : undefined;
+  let fallback: string | undefined;
   for (const e of manifest.entries) {
     const p = entryPath(path, kind, e.rel);
     if (!e.hash) {
@@ -126,11 +143,14 @@ export async function verifyCopy(
     }
     try {
       const before = done;
-      const got = await hashFile(p, {
-        algorithm,
-        signal: opts.signal,
-        onBytes: (n) => opts.onBytes?.(before + n),
-      });
+      const hashOpts = { algorithm, signal: opts.signal, onBytes: (n: number) => opts.onBytes?.(before + n) };
+      const got: { hash: string; size: number; read?: ReadMode; fallback?: string } = storage
+        ? await hashFromStorage(p, { ...hashOpts, ...storage }, throttle)
+        : await hashFile(p, hashOpts);
+      if (got.read === 'cached') {
+        read = 'cached';
+        fallback ??= got.fallback;
+      }
       done += got.size;
       if (got.size !== e.size)
         problems.push(`${p}: size differs (expected ${e.size} bytes, found ${got.size})`);
@@ -142,5 +162,6 @@ export async function verifyCopy(
       problems.push(isMissing(err) ? `${p}: missing` : `${p}: read error (${errnoCode(err) ?? err})`);
     }
   }
-  return problems.length > 0 ? { ok: false, problems } : { ok: true };
+  const how = read ? { read, ...(fallback ? { fallback } : {}) } : {};
+  return problems.length > 0 ? { ok: false, problems, ...how } : { ok: true, ...how };
 }

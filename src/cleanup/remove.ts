@@ -5,6 +5,14 @@
  * and matching them against the hashes recorded at backup. A mismatch on either side keeps the file
  * and is raised on the file's timeline (a corrupt backup is marked `corrupt`).
  *
+ * The backup is re-read FROM STORAGE (O_DIRECT, backup/storage-read.ts), not from the page cache that
+ * may still hold what was just written; the re-read is recorded as a fixity check of the copy
+ * (backup/fixity.ts) and the removal note says how it was read. Where the backup's filesystem refuses
+ * O_DIRECT, the read goes through the cache, and with `cleanup.require_storage_read` (default true)
+ * the copy is kept and the timeline says why. A copy marked `corrupt` meanwhile (by a fixity audit)
+ * stops the deletion: its state is checked again after the verification, just before the deletion
+ * begins.
+ *
  * Refused outside the `production` environment unless `cleanup.allow_outside_production` is true,
  * and always on a fallback instance (`instance.mode: fallback`, src/core/instance.ts).
  * With the variable `cleanup_dry_run` (default true) it only records what it would delete.
@@ -24,8 +32,10 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { sourceSpec } from '../backup/backup-task.ts';
+import { describeRead, recordCheck } from '../backup/fixity.ts';
 import { errnoCode, exists, fsyncDir, isMissing, removeTree } from '../backup/fsutil.ts';
 import { sourceRoot } from '../backup/manifest.ts';
+import type { StorageReadOptions } from '../backup/storage-read.ts';
 import { checkBackupTarget, recordTargetState } from '../backup/target.ts';
 import { DestinationExists, renameNoReplace } from '../backup/temp.ts';
 import { type VerifyResult, verifyCopy } from '../backup/verify.ts';
@@ -49,6 +59,8 @@ const GB = 1024 ** 3;
 export interface RemoverDeps {
   config: Config;
   vars: Variables;
+  /** How the backup is opened for a read from storage (default O_DIRECT; tests stand in a refusal). */
+  openDirect?: StorageReadOptions['openDirect'];
 }
 
 export function removerSchedules(config: Config): ScheduleSpec[] {
@@ -139,7 +151,12 @@ export async function runRemover(
       reason: `nothing deleted: backup target unavailable: ${target.reason} — ${target.hint}`,
     };
   }
-  await finishUnfinished(db, inst, id, report, log, { dryRun, signal: opts.signal });
+  await finishUnfinished(db, inst, id, report, log, {
+    dryRun,
+    signal: opts.signal,
+    requireStorage: deps.config.cleanup.require_storage_read,
+    openDirect: deps.openDirect,
+  });
   const minFreeGb = inst.cleanup.min_free_space_gb ?? (await deps.vars.get('min_free_space_gb'));
   const minAgeDays = inst.cleanup.min_file_age_days ?? (await deps.vars.get('min_file_age_days'));
   let free = (await freeSpace(inst.watch)).freeBytes;
@@ -159,6 +176,11 @@ export async function runRemover(
     [id, BACKED_UP, minAgeDays],
   );
   let permissionFailures = 0;
+  const check: CheckOptions = {
+    signal: opts.signal,
+    requireStorage: deps.config.cleanup.require_storage_read,
+    openDirect: deps.openDirect,
+  };
   const handled = new Set([...report.removed, ...report.refused.map((x) => x.id)]); // finishUnfinished
   for (const [index, f] of candidates.entries()) {
     if ((free >= minFreeGb * GB && !opts.force) || opts.signal?.aborted) break;
@@ -174,9 +196,9 @@ export async function runRemover(
     if (dryRun) {
       const [orig, backup] = await Promise.all([
         verifyCopy(here, f.kind, f.manifest!, { signal: opts.signal }),
-        verifyCopy(f.copy_location, f.kind, f.copy_manifest!, { signal: opts.signal }),
+        checkBackup(db, f, check),
       ]);
-      if (!backup.ok) await refuseBadBackup(db, f, backup.problems, report, log);
+      if (!backup.ok) await refuseBackup(db, f, backup, report, log);
       else if (!orig.ok) await refuseDiffering(db, f, orig.problems, report);
       else {
         report.wouldRemove.push(f.id);
@@ -185,7 +207,7 @@ export async function runRemover(
       continue;
     }
     try {
-      if (await removeCopy(db, f, placeOf(f, inst.watch), report, log, opts.signal)) {
+      if (await removeCopy(db, f, placeOf(f, inst.watch), report, log, check)) {
         free = (await freeSpace(inst.watch)).freeBytes;
       }
     } catch (err) {
@@ -256,6 +278,71 @@ type Row = FileRow & {
   copy_id: string | null;
 };
 
+interface CheckOptions {
+  signal: AbortSignal | undefined;
+  /** `cleanup.require_storage_read`: a read through the page cache is not enough to delete. */
+  requireStorage: boolean;
+  openDirect?: StorageReadOptions['openDirect'];
+}
+
+/**
+ * The backup check before a deletion. Not ok: `damaged` (it does not match: marked `corrupt`), or
+ * not proven (read only through the page cache, or marked corrupt by a fixity audit meanwhile).
+ */
+type BackupCheck =
+  | { ok: true; how: string; read: VerifyResult['read'] }
+  | { ok: false; problems: string[]; damaged: boolean };
+
+/**
+ * Re-read the backup from storage (O_DIRECT) against its recorded hashes, and record the re-read as
+ * a fixity check of the copy. Then look at the copy's state again: a fixity audit that found it
+ * damaged while this check ran stops the deletion (the window left is the time between this query
+ * and the deletion's first step, milliseconds, and the audit read the same storage).
+ */
+async function checkBackup(db: Db, f: Row, opts: CheckOptions): Promise<BackupCheck> {
+  if (!f.copy_location || !f.copy_manifest || !f.copy_id)
+    return { ok: false, problems: ['no verified backup copy is recorded'], damaged: true };
+  const started = Date.now();
+  const r = await verifyCopy(f.copy_location, f.kind, f.copy_manifest, {
+    signal: opts.signal,
+    fromStorage: { openDirect: opts.openDirect },
+  });
+  const copyId = f.copy_id;
+  await db.tx((tx) =>
+    recordCheck(tx, {
+      copyId,
+      fileId: f.id,
+      actor: ACTOR,
+      ok: r.ok,
+      read: r.read,
+      bytes: r.ok ? Number(f.size_bytes) : 0,
+      seconds: (Date.now() - started) / 1000,
+      ...(r.ok ? {} : { problems: r.problems }),
+    }),
+  );
+  if (!r.ok) return { ok: false, problems: r.problems, damaged: true };
+  if (r.read === 'cached' && opts.requireStorage) {
+    return {
+      ok: false,
+      damaged: false,
+      problems: [
+        `the backup at ${f.copy_location} matches, but it could be re-read only through the page cache (${r.fallback ?? 'O_DIRECT refused'}), not from storage; cleanup.require_storage_read is true`,
+      ],
+    };
+  }
+  const now = await db.maybeOne<{ state: string }>('select state from copies where id = $1', [f.copy_id]);
+  if (now?.state !== 'verified') {
+    return {
+      ok: false,
+      damaged: false,
+      problems: [
+        `the backup copy at ${f.copy_location} is ${now?.state ?? 'gone'} now (a fixity audit found it damaged)`,
+      ],
+    };
+  }
+  return { ok: true, how: describeRead(r), read: r.read };
+}
+
 /**
  * Remove one instrument copy (see `Place`). Returns true when it was removed, false when it was kept
  * (a problem recorded on the file). Throws for a file-system error (see `failed`).
@@ -275,9 +362,10 @@ async function removeCopy(
   place: Place,
   report: RemoverReport,
   log: Logger,
-  signal: AbortSignal | undefined,
+  check: CheckOptions,
   finishing = false,
 ): Promise<boolean> {
+  const { signal } = check;
   const origDir = path.dirname(place.original);
   const marked = await exists(path.join(place.dir, DELETING_MARK));
   const moved = await Promise.all(place.names.map((n) => exists(path.join(place.dir, n))));
@@ -293,14 +381,11 @@ async function removeCopy(
     }
   }
   await setInstrumentCopy(db, f.id, 'removing', place.quarantined);
-  const backupCheck = () =>
-    f.copy_location && f.copy_manifest
-      ? verifyCopy(f.copy_location, f.kind, f.copy_manifest, { signal })
-      : Promise.resolve<VerifyResult>({ ok: false, problems: ['no verified backup copy is recorded'] });
+  let backup: BackupCheck;
   if (marked) {
-    const backup = await backupCheck();
+    backup = await checkBackup(db, f, check);
     if (!backup.ok) {
-      await refuseBadBackup(db, f, backup.problems, report, log, place.dir);
+      await refuseBackup(db, f, backup, report, log, place.dir);
       return false;
     }
   } else {
@@ -316,15 +401,16 @@ async function removeCopy(
       await putBack(db, f, place, log).catch(() => {}); // or the next pass does
       throw err;
     }
-    const [orig, backup] = await Promise.all([
+    let orig: VerifyResult;
+    [orig, backup] = await Promise.all([
       verifyCopy(sourceRoot(sourceSpec({ ...f, current_path: place.quarantined })), f.kind, f.manifest!, {
         signal,
       }),
-      backupCheck(),
+      checkBackup(db, f, check),
     ]);
     if (!backup.ok || !orig.ok) {
       await putBack(db, f, place, log);
-      if (!backup.ok) await refuseBadBackup(db, f, backup.problems, report, log);
+      if (!backup.ok) await refuseBackup(db, f, backup, report, log);
       else if (!orig.ok) await refuseDiffering(db, f, orig.problems, report);
       return false;
     }
@@ -335,11 +421,11 @@ async function removeCopy(
   await removeTree(place.dir);
   await fsyncDir(origDir);
   const why = finishing
-    ? `finished removing the instrument copy (${place.original}), cut short earlier, after re-verifying the backup at ${f.copy_location}`
-    : `removed from the instrument (${place.original}) after re-verifying it and the backup at ${f.copy_location}`;
+    ? `finished removing the instrument copy (${place.original}), cut short earlier, after re-verifying the backup at ${f.copy_location} (${backup.how})`
+    : `removed from the instrument (${place.original}) after re-verifying it and the backup at ${f.copy_location} (${backup.how})`;
   await db.tx(async (tx) => {
     await setInstrumentCopy(tx, f.id, 'purged', null);
-    await note(tx, f.id, ACTOR, why, { freedBytes: Number(f.size_bytes) });
+    await note(tx, f.id, ACTOR, why, { freedBytes: Number(f.size_bytes), backupRead: backup.read ?? null });
   });
   report.removed.push(f.id);
   log.info(
@@ -432,6 +518,29 @@ async function refuseDiffering(db: Db, f: Row, problems: string[], report: Remov
   );
 }
 
+/** A backup check that failed: damaged (`refuseBadBackup`), or not proven (kept, and noted why). */
+async function refuseBackup(
+  db: Db,
+  f: Row,
+  check: Extract<BackupCheck, { ok: false }>,
+  report: RemoverReport,
+  log: Logger,
+  remnantIn?: string,
+): Promise<void> {
+  if (check.damaged) return refuseBadBackup(db, f, check.problems, report, log, remnantIn);
+  report.refused.push({ id: f.id, problems: check.problems });
+  log.warn(
+    { fileId: f.id, problems: check.problems },
+    'backup not proven from storage; instrument copy kept',
+  );
+  const kept = remnantIn ? `; what is left of the instrument copy stays in ${remnantIn}` : '';
+  await db.tx((tx) =>
+    note(tx, f.id, ACTOR, `not removed from the instrument: ${check.problems.join('; ')}${kept}`, {
+      problems: check.problems,
+    }),
+  );
+}
+
 /**
  * A backup that no longer verifies: the file is refused, its copy marked `corrupt`, and both logged.
  * `remnantIn`: the deletion had begun, and what is left of the instrument copy is kept there.
@@ -486,7 +595,7 @@ async function finishUnfinished(
   id: string,
   report: RemoverReport,
   log: Logger,
-  opts: { dryRun: boolean; signal?: AbortSignal },
+  opts: CheckOptions & { dryRun: boolean },
 ): Promise<void> {
   const rows = await db.query<Row>(
     `select f.*, c.location as copy_location, c.manifest as copy_manifest, c.id as copy_id
@@ -502,7 +611,7 @@ async function finishUnfinished(
       continue;
     }
     try {
-      await removeCopy(db, f, placeOf(f, inst.watch), report, log, opts.signal, true);
+      await removeCopy(db, f, placeOf(f, inst.watch), report, log, opts, true);
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       await failed(db, f, err, report, log);

@@ -184,6 +184,10 @@ export function registerFileCommands(program: Command): void {
                 ? `${c.hash_algorithm}:${c.manifest.entries[0]!.hash.slice(0, 16)}…`
                 : c.hash_algorithm,
             verified: c.verified_at,
+            fixity:
+              c.last_fixity_at === null
+                ? 'not yet'
+                : `${c.last_fixity_ok ? 'ok' : 'MISMATCH'} ${c.last_fixity_at.toISOString()}`,
           })),
           '(no copies yet)',
         );

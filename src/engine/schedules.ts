@@ -22,6 +22,8 @@ export interface ScheduleSpec {
   intervalMs?: number;
   cron?: string;
   enabled?: boolean;
+  /** An interval schedule's first run is one interval after it is created (default: at once). */
+  delayFirst?: boolean;
 }
 
 export function validateCron(expr: string, where: string): void {
@@ -53,7 +55,9 @@ export async function ensureSchedules(q: Queryable, specs: ScheduleSpec[]): Prom
       throw new Error(`schedule ${s.name}: give exactly one of intervalMs and cron`);
     }
     if (s.cron) validateCron(s.cron, `schedule ${s.name}`);
-    const first = s.cron ? (new Cron(s.cron, { paused: true }).nextRun() ?? new Date()) : new Date();
+    const first = s.cron
+      ? (new Cron(s.cron, { paused: true }).nextRun() ?? new Date())
+      : new Date(Date.now() + (s.delayFirst ? s.intervalMs! : 0));
     await q.exec(
       `insert into schedules (name, kind, payload, pool, tags, interval_ms, cron, next_run_at, enabled)
        values ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9)

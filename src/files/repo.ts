@@ -43,6 +43,9 @@ export interface CopyRow {
   seconds: number | null;
   associated: boolean;
   verified_at: Date;
+  /** The latest re-read from storage against the recorded hashes (fixity audit or remover), and its result. */
+  last_fixity_at: Date | null;
+  last_fixity_ok: boolean | null;
 }
 
 export async function getFile(q: Queryable, id: string): Promise<FileRow | undefined> {

@@ -13,6 +13,7 @@
  *   backup path   the right disk (src/backup/target.ts: mounted when `backup.require_mount`, the
  *                 marker `.sluice-backup-target` names this instance), then writable as below
  *   output path   writable: a marker file is written, read back and removed
+ *   backup storage read         the backup path reads from storage (O_DIRECT), else a warning
  *   executor      local, or SLURM (`sinfo -h`, locally or over SSH)
  *   ssh key / known_hosts       the cluster connection's files exist, the key is private
  *   secret file   every `${file:...}` in the config files is a regular, not world-readable file
@@ -23,10 +24,11 @@
  * Every check catches its own errors: doctor reports a broken config or a database that is down
  * as failing rows, it never stops at the first problem.
  */
-import { constants, promises as fsp } from 'node:fs';
+import { constants, existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Cron } from 'croner';
 import { parseDocument, visit } from 'yaml';
+import { probeStorageRead } from '../backup/storage-read.ts';
 import { checkBackupTarget } from '../backup/target.ts';
 import type { Config, LoadedConfig } from '../core/config/index.ts';
 import { assertReachable, createDb, type Db } from '../core/db/db.ts';
@@ -462,6 +464,32 @@ export async function checkBackupPath(
   return { ...r, detail: `${r.detail}; its marker names this instance ('${config.instance.name}')` };
 }
 
+/**
+ * Can the remover and the fixity audits read the backup from storage (O_DIRECT)? Where the
+ * filesystem refuses, reads go through the page cache; with cleanup.require_storage_read the remover
+ * then keeps every instrument copy (src/backup/storage-read.ts).
+ */
+async function checkStorageRead(config: Config): Promise<CheckResult> {
+  const check = 'backup storage read';
+  const target = `backup.path: ${config.backup.path}`;
+  if (!existsSync(config.backup.path))
+    return ok(check, target, 'not checked: the backup path does not exist yet');
+  const r = await probeStorageRead(config.backup.path);
+  if (r.read === 'direct')
+    return ok(check, target, 'reads from storage (O_DIRECT): verifications bypass the page cache');
+  const removing = Object.values(config.instruments).some((i) => i.cleanup.enabled);
+  return warn(
+    check,
+    target,
+    `reads only through the page cache: ${r.fallback ?? 'O_DIRECT refused'}${
+      removing && config.cleanup.require_storage_read
+        ? '; with cleanup.require_storage_read the remover keeps every instrument copy'
+        : ''
+    }`,
+    'put the backups on storage that allows O_DIRECT, or set cleanup.require_storage_read: false to accept reads through the page cache (docs/intake-and-backup.md, "Verified from storage")',
+  );
+}
+
 // --- executor and its files -----------------------------------------------------------------------
 
 type SshConfig = NonNullable<Config['processing']['slurm']['ssh']>;
@@ -735,6 +763,8 @@ export async function runChecks(input: DoctorInput): Promise<CheckResult[]> {
       checkWritable('output path', 'processing.output_path', config.processing.output_path, pid),
     ),
   );
+
+  results.push(await guard('backup storage read', config.backup.path, () => checkStorageRead(config)));
 
   // executor
   const ssh = config.processing.executor === 'slurm' ? config.processing.slurm.ssh : undefined;

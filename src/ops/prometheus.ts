@@ -14,6 +14,10 @@
  *   sluice_workers_alive                          processes with a heartbeat in the last 2 min
  *   sluice_db_backup_last_success_timestamp_seconds{strategy}  last successful database backup
  *   sluice_db_backup_failures_total{strategy}     failed database backup runs (counter)
+ *   sluice_fixity_checks_total{actor,result}      re-reads of backup copies from storage against their
+ *                                                 hashes (actor fixity|remover, result ok|mismatch; counter)
+ *   sluice_fixity_oldest_unchecked_seconds        age of the oldest verified copy's last check (its
+ *                                                 last audit, else its verification)
  *   + prom-client's default metrics of this process (process_*, nodejs_*)
  *
  * Alerts sent are not exported yet: there is no alerts table.
@@ -33,43 +37,55 @@ export interface MetricsSnapshot {
   instruments: { id: string; online: boolean | null; free: number | null }[];
   workersAlive: number;
   dbBackups: { strategy: string; lastSuccess: number | null; failures: number }[];
+  fixityChecks: { actor: string; ok: boolean; n: number }[];
+  /** Seconds since the least recently checked verified copy was last read; null: no copies. */
+  fixityOldest: number | null;
 }
 
 export async function readSnapshot(db: Queryable): Promise<MetricsSnapshot> {
-  const [files, tasks, pools, bytes, jobs, instruments, workers, dbBackups] = await Promise.all([
-    db.query<{ status: string; instrument_id: string; n: string }>(
-      'select status, instrument_id, count(*) as n from files group by status, instrument_id',
-    ),
-    db.query<{ kind: string; queued: string; running: string; oldest: number | null }>(
-      `select kind,
+  const [files, tasks, pools, bytes, jobs, instruments, workers, dbBackups, fixity, oldest] =
+    await Promise.all([
+      db.query<{ status: string; instrument_id: string; n: string }>(
+        'select status, instrument_id, count(*) as n from files group by status, instrument_id',
+      ),
+      db.query<{ kind: string; queued: string; running: string; oldest: number | null }>(
+        `select kind,
          count(*) filter (where state = 'queued') as queued,
          count(*) filter (where state = 'running') as running,
          extract(epoch from now() - min(run_after) filter (where state = 'queued' and run_after <= now()))::float8 as oldest
        from tasks where state in ('queued', 'running') group by kind`,
-    ),
-    db.query<{ name: string; size: number; running: string }>(
-      `select p.name, coalesce(p.override_size, p.size) as size, count(t.id) as running
+      ),
+      db.query<{ name: string; size: number; running: string }>(
+        `select p.name, coalesce(p.override_size, p.size) as size, count(t.id) as running
        from pools p left join tasks t
          on t.pool = p.name and t.state = 'running' and t.lease_expires_at >= now()
        group by p.name, p.size, p.override_size`,
-    ),
-    db.one<{ b: string }>('select coalesce(sum(bytes), 0)::text as b from copies where not associated'),
-    db.query<{ state: string; n: string }>('select state, count(*) as n from jobs group by state'),
-    db.query<{ id: string; online: boolean | null; free_bytes: string | null }>(
-      'select id, online, free_bytes from instruments',
-    ),
-    db.one<{ n: string }>(
-      `select count(*) as n from workers
+      ),
+      db.one<{ b: string }>('select coalesce(sum(bytes), 0)::text as b from copies where not associated'),
+      db.query<{ state: string; n: string }>('select state, count(*) as n from jobs group by state'),
+      db.query<{ id: string; online: boolean | null; free_bytes: string | null }>(
+        'select id, online, free_bytes from instruments',
+      ),
+      db.one<{ n: string }>(
+        `select count(*) as n from workers
        where stopped_at is null and died_at is null and last_heartbeat_at > now() - interval '2 minutes'`,
-    ),
-    // database backup runs are events of subject type db_backup (src/ops/db-backup/strategy.ts)
-    db.query<{ strategy: string; last_success: number | null; failures: string }>(
-      `select subject_id as strategy,
+      ),
+      // database backup runs are events of subject type db_backup (src/ops/db-backup/strategy.ts)
+      db.query<{ strategy: string; last_success: number | null; failures: string }>(
+        `select subject_id as strategy,
          extract(epoch from max(at) filter (where to_state = 'succeeded'))::float8 as last_success,
          count(*) filter (where to_state = 'failed') as failures
        from events where subject_type = 'db_backup' group by subject_id`,
-    ),
-  ]);
+      ),
+      // fixity audits and the remover's re-reads (src/backup/fixity.ts)
+      db.query<{ actor: string; ok: boolean; n: string }>(
+        'select actor, ok, count(*) as n from fixity_checks group by actor, ok',
+      ),
+      db.one<{ s: number | null }>(
+        `select extract(epoch from now() - min(coalesce(last_fixity_at, verified_at)))::float8 as s
+       from copies where state = 'verified'`,
+      ),
+    ]);
   return {
     files: files.map((r) => ({ status: r.status, instrument: r.instrument_id, n: Number(r.n) })),
     tasks: tasks.map((r) => ({
@@ -92,6 +108,8 @@ export async function readSnapshot(db: Queryable): Promise<MetricsSnapshot> {
       lastSuccess: r.last_success,
       failures: Number(r.failures),
     })),
+    fixityChecks: fixity.map((r) => ({ actor: r.actor, ok: r.ok, n: Number(r.n) })),
+    fixityOldest: oldest.s === null ? null : Math.max(0, oldest.s),
   };
 }
 
@@ -244,6 +262,29 @@ export function createMetricsRegistry(
       const s = await snapshot();
       this.reset();
       for (const r of s?.dbBackups ?? []) this.inc({ strategy: r.strategy }, r.failures);
+    },
+  });
+
+  new Counter({
+    name: 'sluice_fixity_checks_total',
+    help: 'Re-reads of backup copies from storage against their recorded hashes (fixity audits and the remover)',
+    labelNames: ['actor', 'result'],
+    registers: [registry],
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      for (const r of s?.fixityChecks ?? [])
+        this.inc({ actor: r.actor, result: r.ok ? 'ok' : 'mismatch' }, r.n);
+    },
+  });
+  new Gauge({
+    name: 'sluice_fixity_oldest_unchecked_seconds',
+    help: 'Seconds since the least recently checked verified backup copy was last read against its hashes',
+    registers: [registry],
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      if (s?.fixityOldest != null) this.set(s.fixityOldest);
     },
   });
 

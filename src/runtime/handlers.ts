@@ -3,6 +3,7 @@
  * contributes its handlers and schedules here; `sluice start` runs them on the worker role.
  */
 import { backupHandler } from '../backup/backup-task.ts';
+import { fixityHandler, fixitySchedules } from '../backup/fixity.ts';
 import { moveHandler } from '../cleanup/move.ts';
 import { removerHandler, removerSchedules } from '../cleanup/remove.ts';
 import type { Config } from '../core/config/index.ts';
@@ -51,6 +52,7 @@ export function collect(config: Config, vars: Variables, opts: StageOptions): St
     maintenance(),
     { handlers: [scanHandler(deps)], schedules: scanSchedules(config) },
     { handlers: [backupHandler(deps)], schedules: [] },
+    { handlers: [fixityHandler(deps)], schedules: fixitySchedules(config) },
     { handlers: [moveHandler(deps), removerHandler(deps)], schedules: removerSchedules(config) },
     {
       handlers: [submitHandler(processDeps), pollHandler(processDeps), cancelHandler(processDeps)],

@@ -80,6 +80,7 @@ describe('loadConfig: happy path', () => {
       hash: 'sha256',
       require_mount: false,
       target_recheck_seconds: 60,
+      fixity: { enabled: true, cycle_days: 30, max_mb_per_second: 50 },
     });
     expect(config.database).toEqual({ embedded_port: 54329, pool_size: 5, backups: [] });
     expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, trusted_proxies: [] });
@@ -92,11 +93,19 @@ describe('loadConfig: happy path', () => {
       stall_seconds: 300,
       tags: ['gpu'],
     });
-    expect(config.pools).toEqual({ default: 10, copy: 5, cluster: 30, scan: 4, cleanup: 1, archive: 2 });
+    expect(config.pools).toEqual({
+      default: 10,
+      copy: 5,
+      cluster: 30,
+      scan: 4,
+      cleanup: 1,
+      fixity: 1,
+      archive: 2,
+    });
     expect(config.variables).toEqual({});
     expect(config.projects).toEqual({ prot: { name: 'Proteomics', tokens: ['PRO'] } });
     expect(config.fallback_project).toBe('_unassigned');
-    expect(config.cleanup).toEqual({ allow_outside_production: false });
+    expect(config.cleanup).toEqual({ allow_outside_production: false, require_storage_read: true });
     const a = config.instruments.astral1!;
     expect(a.watch).toBe(join(t.dir, 'raw/astral1'));
     expect(a.tags).toEqual([]);
@@ -139,7 +148,7 @@ describe('loadConfig: happy path', () => {
     expect(config.log.level).toBe('warn');
     expect(config.database.pool_size).toBe(5);
     expect(config.worker.tags).toEqual(['prod']);
-    expect(config.pools).toEqual({ default: 10, copy: 5, cluster: 30, scan: 4, cleanup: 1 });
+    expect(config.pools).toEqual({ default: 10, copy: 5, cluster: 30, scan: 4, cleanup: 1, fixity: 1 });
     expect(Object.keys(config.instruments)).toEqual(['astral1']);
     const a = config.instruments.astral1!;
     expect(a.watch).toBe('/mnt/instruments/astral1');

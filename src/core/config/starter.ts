@@ -50,7 +50,8 @@ worker:
   tags: [] # capabilities of this worker; tasks requiring tags run only on workers that have them
 
 # How many tasks of each pool may run at once across all workers (runtime overrides in the
-# database win). Unlisted pools keep their defaults: default 10, copy 3, cluster 30, scan 4, cleanup 1.
+# database win). Unlisted pools keep their defaults: default 10, copy 3, cluster 30, scan 4, cleanup 1,
+# fixity 1.
 pools:
   copy: 3
   cluster: 30
@@ -103,6 +104,10 @@ backup:
   # require_mount: true # path must be a mount point (set it for a network share)
   layout: "{instrument}/{yyyy}_{mm}/{file_id}"
   hash: sha256
+  # Every copy is re-read from storage against its hashes at least once per cycle, throttled.
+  fixity:
+    cycle_days: 30
+    max_mb_per_second: 50
 
 # instance:
 #   name: sluice # this deployment's name, written into the backup area's marker
@@ -110,6 +115,8 @@ backup:
 cleanup:
   # Deleting from instruments is refused outside the production environment unless this is true.
   allow_outside_production: false
+  # Delete an instrument copy only after its backup was re-read from storage (O_DIRECT).
+  require_storage_read: true
 `;
 
 export function starterConfig(): string {

@@ -188,6 +188,18 @@ function Copy({ c }: { c: ApiCopy }) {
         {bytes(c.bytes)} · {c.hash_algorithm} · verified {relative(c.verified_at)}
         {c.seconds !== null && ` · copied in ${c.seconds.toFixed(1)} s`}
       </p>
+      <p className="muted fixity">
+        {c.last_fixity_at === null ? (
+          'not re-read from storage yet (fixity audit)'
+        ) : (
+          <>
+            re-read from storage {relative(c.last_fixity_at)}:{' '}
+            <span className={`badge tone-${c.last_fixity_ok ? 'good' : 'bad'}`}>
+              {c.last_fixity_ok ? 'matches its hashes' : 'does not match its hashes'}
+            </span>
+          </>
+        )}
+      </p>
       {entries.length > 0 && (
         <div>
           <Table

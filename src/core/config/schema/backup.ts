@@ -26,6 +26,17 @@ const layoutSchema = z
     }
   }, always);
 
+/** Scheduled fixity audits of the backup copies (src/backup/fixity.ts). */
+export const fixitySchema = section(
+  z.strictObject({
+    enabled: bool().default(true),
+    /** Every verified copy is re-read at least once in this many days (a share of them every hour). */
+    cycle_days: num({ gt: 0, lte: 3650 }, 'days').default(30),
+    /** Average read rate of an audit (10^6 bytes per second); 0 reads as fast as the storage allows. */
+    max_mb_per_second: num({ gte: 0 }, 'MB/s').default(50),
+  }),
+);
+
 export const backupSchema = section(
   z.strictObject({
     /** Default: `<data_dir>/backup`; relative paths are resolved against the config file's directory. */
@@ -46,5 +57,6 @@ export const backupSchema = section(
      * copy looks again after a delay that doubles from 1 s up to this many seconds.
      */
     target_recheck_seconds: num({ gt: 0, lte: 3600 }, 'seconds').default(60),
+    fixity: fixitySchema,
   }),
 );
