@@ -24,7 +24,7 @@
  * Every check catches its own errors: doctor reports a broken config or a database that is down
  * as failing rows, it never stops at the first problem.
  */
-import { constants, existsSync, promises as fsp } from 'node:fs';
+import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Cron } from 'croner';
 import { parseDocument, visit } from 'yaml';
@@ -472,9 +472,16 @@ export async function checkBackupPath(
 async function checkStorageRead(config: Config): Promise<CheckResult> {
   const check = 'backup storage read';
   const target = `backup.path: ${config.backup.path}`;
-  if (!existsSync(config.backup.path))
-    return ok(check, target, 'not checked: the backup path does not exist yet');
-  const r = await probeStorageRead(config.backup.path);
+  const st = await fsp.stat(config.backup.path).catch(() => undefined);
+  if (!st) return ok(check, target, 'not checked: the backup path does not exist yet');
+  // a backup path that is no folder (or not writable) fails the 'backup path' check: one row says so
+  if (!st.isDirectory()) return ok(check, target, 'not checked: the backup path is not a folder');
+  let r: Awaited<ReturnType<typeof probeStorageRead>>;
+  try {
+    r = await probeStorageRead(config.backup.path);
+  } catch (err) {
+    return ok(check, target, `not checked: cannot write a probe there (${errorMessage(err)})`);
+  }
   if (r.read === 'direct')
     return ok(check, target, 'reads from storage (O_DIRECT): verifications bypass the page cache');
   const removing = Object.values(config.instruments).some((i) => i.cleanup.enabled);
@@ -754,17 +761,22 @@ export async function runChecks(input: DoctorInput): Promise<CheckResult[]> {
 
   // storage
   const pid = input.pid ?? process.pid;
-  results.push(
+  const backupRow =
     backupPath ??
-      (await guard('backup path', config.backup.path, () => checkBackupPath(config, undefined, pid))),
-  );
+    (await guard('backup path', config.backup.path, () => checkBackupPath(config, undefined, pid)));
+  results.push(backupRow);
   results.push(
     await guard('output path', config.processing.output_path, () =>
       checkWritable('output path', 'processing.output_path', config.processing.output_path, pid),
     ),
   );
 
-  results.push(await guard('backup storage read', config.backup.path, () => checkStorageRead(config)));
+  // the probe is written into the backup path: only where that is the right, writable disk
+  results.push(
+    backupRow.status === 'fail'
+      ? ok('backup storage read', `backup.path: ${config.backup.path}`, 'not checked: see backup path')
+      : await guard('backup storage read', config.backup.path, () => checkStorageRead(config)),
+  );
 
   // executor
   const ssh = config.processing.executor === 'slurm' ? config.processing.slurm.ssh : undefined;
