@@ -72,6 +72,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { type EmbeddedServer, freePort, startEmbedded } from '../src/core/db/embedded.ts';
 import { silentLogger } from '../src/core/log.ts';
+import { textToName } from '../src/core/names.ts';
 import {
   alive,
   bindMount,
@@ -136,6 +137,7 @@ const TERMINAL = [
   'acquisition_failed',
   'processing_failed',
   'error',
+  'lost',
 ];
 /** Statuses that say a verified backup exists (src/files/lifecycle.ts BACKED_UP). */
 const BACKED_UP = ['backed_up', 'processing', 'processed', 'done', 'done_not_processed', 'processing_failed'];
@@ -768,7 +770,7 @@ async function check(
   const copyFp = new Map<string, string>(); // file id → fingerprint at its verified copy
   const kindOf = new Map(files.map((f) => [f.id, f.kind]));
   for (const c of copies)
-    copyFp.set(c.file_id, await fingerprintAt(kindOf.get(c.file_id) ?? 'file', Buffer.from(c.location)));
+    copyFp.set(c.file_id, await fingerprintAt(kindOf.get(c.file_id) ?? 'file', textToName(c.location)));
   const verifiedFps = new Set(copyFp.values());
   const onInstrument = new Map<InstrumentType, Set<string>>();
   for (const t of Object.keys(INSTRUMENTS) as InstrumentType[])
