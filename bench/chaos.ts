@@ -73,6 +73,7 @@ import pg from 'pg';
 import { type EmbeddedServer, freePort, startEmbedded } from '../src/core/db/embedded.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { textToName } from '../src/core/names.ts';
+import { BACKED_UP as LIFECYCLE_BACKED_UP, TERMINAL as LIFECYCLE_TERMINAL } from '../src/files/lifecycle.ts';
 import {
   alive,
   bindMount,
@@ -130,17 +131,9 @@ const STABLE_S = 4;
 const QUIET_S = env('BENCH_CHAOS_QUIET_S', 45);
 
 const INSTRUMENTS: Record<InstrumentType, string> = { thermo: 'orbi1', bruker: 'tims1', sciex: 'qtrap1' };
-const TERMINAL = [
-  'done',
-  'done_not_processed',
-  'ignored',
-  'acquisition_failed',
-  'processing_failed',
-  'error',
-  'lost',
-];
-/** Statuses that say a verified backup exists (src/files/lifecycle.ts BACKED_UP). */
-const BACKED_UP = ['backed_up', 'processing', 'processed', 'done', 'done_not_processed', 'processing_failed'];
+/** The product's own lists (src/files/lifecycle.ts), as plain strings for comparisons and SQL. */
+const TERMINAL: string[] = [...LIFECYCLE_TERMINAL];
+const BACKED_UP: string[] = [...LIFECYCLE_BACKED_UP];
 /** File work that settling waits for (periodic scans, remover passes and polls never stop). */
 const FILE_WORK = ['backup.copy', 'process.submit', 'process.cancel', 'cleanup.move'];
 
