@@ -181,7 +181,10 @@ describe('intake and backup', () => {
     await p.waitStatus('qc.raw', 'done_not_processed');
     await new Promise((r) => setTimeout(r, 600)); // several scans of the same file: no new record
     expect((await p.db.query(`select id from files where name = 'qc.raw'`)).length).toBe(1);
-    await writeFile(src, 'second acquisition, other content');
+    // The new acquisition appears whole (written aside, then renamed): a scan that caught it
+    // half-written would rightly report the size it saw then, which is not what this test is about.
+    await writeFile(`${src}.part`, 'second acquisition, other content');
+    await rename(`${src}.part`, src);
     const rows = await (async () => {
       for (;;) {
         const r = await p!.db.query<{ id: string; status: string }>(
