@@ -22,6 +22,7 @@ import {
   PASSWORD,
   usersCli,
 } from './helpers/api.ts';
+import { patient } from './helpers/patience.ts';
 
 let h: ApiHarness;
 beforeAll(async () => {
@@ -50,7 +51,7 @@ function sseReader(res: Response) {
   return {
     async until(pred: (msg: Record<string, string>) => boolean): Promise<Record<string, string>[]> {
       const seen: Record<string, string>[] = [];
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + patient(10_000);
       while (Date.now() < deadline) {
         let i = buf.indexOf('\n\n');
         while (i >= 0) {

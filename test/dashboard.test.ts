@@ -11,6 +11,7 @@ import { recordEvent } from '../src/engine/events.ts';
 import { type ApiHarness, createApiHarness, insertFile, PASSWORD } from './helpers/api.ts';
 import { buildDashboardIfStale, launchChromium, requireChromium, screenshot } from './helpers/browser.ts';
 import { HASH, OUTLIER, SHOWCASE, seedDashboard } from './helpers/dashboard-seed.ts';
+import { patient } from './helpers/patience.ts';
 
 const chromiumPath = requireChromium();
 const LAPTOP = { width: 1366, height: 900 };
@@ -42,6 +43,9 @@ afterAll(async () => {
 async function newPage(viewport = LAPTOP): Promise<Page> {
   const context = await browser.newContext({ viewport, baseURL: server.url, locale: 'en-GB' });
   contexts.push(context);
+  // Playwright's own 30 s limits are hang limits too (patience.ts)
+  context.setDefaultTimeout(patient(30_000));
+  context.setDefaultNavigationTimeout(patient(30_000));
   const page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
   page.on('console', (m) => {

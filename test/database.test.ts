@@ -1,4 +1,5 @@
 /** The database layer: embedded PostgreSQL start-up errors, adoption after a crash, migrations. */
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -16,7 +17,8 @@ import {
 } from '../src/core/db/migrate.ts';
 import { SluiceError } from '../src/core/errors.ts';
 import { silentLogger } from '../src/core/log.ts';
-import { sluice } from './helpers/cli.ts';
+import { SLUICE_BIN, sluice } from './helpers/cli.ts';
+import { waitExit, waitFor } from './helpers/spawn.ts';
 
 const dirs: string[] = [];
 const stops: (() => Promise<void>)[] = [];
@@ -156,5 +158,46 @@ describe('migrations', () => {
     expect(r.stderr).toMatch(/newer than this Sluice understands/);
     expect(r.stderr).toMatch(/upgrade this machine/);
     await db.close();
+  });
+
+  it('a worker started before its shared database waits for it, and runs once it answers', async () => {
+    const url = new URL(await emptyDb());
+    const real = { host: url.hostname, port: Number(url.port) };
+    const port = await freePort(); // nothing listens here yet: connections are refused
+    url.port = String(port);
+    const cfgDir = await tmp();
+    await writeFile(path.join(cfgDir, 'sluice.yaml'), 'data_dir: ./data\n');
+    const child = spawn(process.execPath, [SLUICE_BIN, 'start', '--role', 'worker'], {
+      env: { ...process.env, DATABASE_URL: url.href, SLUICE_CONFIG: path.join(cfgDir, 'sluice.yaml') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    let proxy: net.Server | undefined;
+    try {
+      await waitFor(
+        'the worker to say it waits for the database',
+        () => /waiting for it/.test(err) || child.exitCode !== null,
+      );
+      expect(child.exitCode, err).toBeNull();
+      expect(err).toMatch(new RegExp(`cannot connect to the database at .*:${port}/`));
+      // the database "comes up": a TCP relay to the real server starts listening on that port
+      proxy = net.createServer((c) => {
+        const s = net.connect(real.port, real.host);
+        c.pipe(s).pipe(c);
+        c.on('error', () => s.destroy());
+        s.on('error', () => c.destroy());
+      });
+      await new Promise<void>((r) => proxy!.listen(port, '127.0.0.1', () => r()));
+      await waitFor('the worker to run', () => /running \(worker /.test(err) || child.exitCode !== null);
+      expect(child.exitCode, err).toBeNull();
+      child.kill('SIGTERM');
+      expect(await waitExit(child)).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      proxy?.close();
+    }
   });
 });

@@ -24,6 +24,7 @@ import { type LoadedConfig, loadConfig } from '../src/core/config/index.ts';
 import { freePort } from '../src/core/db/embedded.ts';
 import { SLUICE_BIN } from './helpers/cli.ts';
 import { createTestDb } from './helpers/db.ts';
+import { patient } from './helpers/patience.ts';
 import { waitExit, waitFor } from './helpers/spawn.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -255,7 +256,10 @@ describe('compose.yaml', () => {
 /** `docker compose` (v2 plugin) or `docker-compose` (Debian: 1.29), whichever answers `version`. */
 function findComposeCli(): string[] | undefined {
   for (const cmd of [['docker', 'compose'], ['docker-compose']]) {
-    const r = spawnSync(cmd[0]!, [...cmd.slice(1), 'version'], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(cmd[0]!, [...cmd.slice(1), 'version'], {
+      encoding: 'utf8',
+      timeout: patient(30_000),
+    });
     if (r.status === 0) return cmd;
   }
   return undefined;
@@ -278,7 +282,7 @@ function runCompose(envFile: string | undefined, profile: string, more: string[]
   args.push('-f', 'compose.yaml', ...more.flatMap((f) => ['-f', f]), '--profile', profile, 'config');
   // a clean environment: values come from the env file only, as on a server
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
-  return spawnSync(composeCli![0]!, args, { cwd: deploy, encoding: 'utf8', env, timeout: 60_000 });
+  return spawnSync(composeCli![0]!, args, { cwd: deploy, encoding: 'utf8', env, timeout: patient(60_000) });
 }
 
 describe.skipIf(!composeCli)(`compose config (${composeCli?.join(' ') ?? 'no compose CLI'})`, () => {
@@ -401,7 +405,7 @@ describe('deploy/healthcheck.mjs against a real Sluice process', () => {
     spawnSync(process.execPath, [path.join(deploy, 'healthcheck.mjs'), ...args], {
       encoding: 'utf8',
       env: { PATH: process.env.PATH ?? '', ...env },
-      timeout: 30_000,
+      timeout: patient(30_000),
     });
 
   beforeAll(async () => {

@@ -23,6 +23,7 @@ import { SshRunner, type SshRunnerOptions } from '../src/process/executors/ssh.t
 import { type Executor, FINAL_STATES, type JobStatus } from '../src/process/executors/types.ts';
 import { FILES as JOB_FILES } from '../src/process/executors/wrapper.ts';
 import { requireSlurm, requireSshd } from './helpers/infra.ts';
+import { patient } from './helpers/patience.ts';
 
 const slurm = requireSlurm();
 const sshd = requireSshd();
@@ -46,7 +47,7 @@ async function waitFor(
   until: (s: JobStatus) => boolean = (s) => FINAL_STATES.has(s.state),
   timeoutMs = 30_000,
 ): Promise<JobStatus> {
-  const end = Date.now() + timeoutMs;
+  const end = Date.now() + patient(timeoutMs);
   for (;;) {
     const st = (await ex.states([job])).get(job.jobId)!;
     if (until(st)) return st;
@@ -129,7 +130,7 @@ function commonTests(make: () => Executor) {
     // job as COMPLETING (reported as RUNNING: not finished yet). What matters is that it ends
     // CANCELLED and is never reported as a success.
     const seen: string[] = [];
-    const end = Date.now() + 30_000;
+    const end = Date.now() + patient(30_000);
     for (;;) {
       const f = await ex.findByKey(j.key, j.workDir);
       expect(f?.jobId).toBe(j.jobId);
@@ -196,7 +197,7 @@ function slurmTests(makeRunner: () => CommandRunner, label: string) {
     expect(first.size).toBe(20);
     for (const j of jobs) expect(first.get(j.jobId)?.state).not.toBe('UNKNOWN');
     // until all are done: still one query per poll
-    const end = Date.now() + 60_000;
+    const end = Date.now() + patient(60_000);
     for (;;) {
       const n = ex.queryCount;
       const m = await ex.states(jobs);
@@ -530,5 +531,5 @@ describe.skipIf(!slurm || FAST)('SLURM time limit (SLOW: 60-90 s, overlaps all o
     expect(rec).toMatchObject({ jobId: t.jobId, exitCode: 143, signal: 'TERM' });
     expect(await timedEx.logTail(t.workDir)).toMatch(/DUE TO TIME LIMIT/);
     await timedEx.close();
-  }, 120_000);
+  });
 });

@@ -171,7 +171,7 @@ processing:
       expect(shown.stdout).toMatch(
         new RegExp(`DEAD \\(found .*: process ${w.pid} on \\S+ is gone; found by`),
       );
-  }, 300_000);
+  });
 
   it('killed while a failing job runs: the next worker follows the job to its end, processing_failed', async () => {
     const alive = procs.find((p) => p.exitCode === null && p.signalCode === null)!;
@@ -191,5 +191,5 @@ processing:
     const runs = await runsOf(f.id);
     expect(runs).toHaveLength(2);
     expect(await jobsOf(db, f.id)).toHaveLength(1);
-  }, 300_000);
+  });
 });

@@ -259,7 +259,7 @@ describe('data replaced, with a worker killed by SIGKILL mid-copy', () => {
   // Two `sluice start` processes one after the other, each starting up, scanning and copying: on this
   // shared 2-core machine under load that took longer than the suite's 120 s default. A bound, not a
   // wait: every step waits on a condition.
-  it('ends the same way after another worker takes over', { timeout: 600_000 }, async () => {
+  it('ends the same way after another worker takes over', async () => {
     p = await createPipeline(standardConfig()); // only for its directory and database
     const { root, url } = p;
     const cfg = path.join(root, 'sluice-kill.yaml');

@@ -324,7 +324,7 @@ alerts:
       String(e).includes('sluice-partial'),
     );
     expect(leftovers).toEqual([]);
-  }, 900_000);
+  });
 
   it('the injected faults were alerted to the webhook receiver', async () => {
     // jobs that ended in error, the instrument that went offline, the killed workers
@@ -358,7 +358,7 @@ alerts:
     // no alert was sent twice for the same rule and subject (cooldown 60 min)
     const keys = alerts.map((a) => `${a.rule}|${a.subject}`);
     expect(keys.length).toBe(new Set(keys).size);
-  }, 300_000);
+  });
 
   it('backs the database up while the workers run, and restores it into an empty database', async () => {
     const dump = path.join(root, 'system.sluicedump');
@@ -390,7 +390,7 @@ alerts:
     } finally {
       await rdb.close();
     }
-  }, 300_000);
+  });
 
   it('sluice doctor flags 10 injected misconfigurations', async () => {
     const bad = path.join(root, 'bad');

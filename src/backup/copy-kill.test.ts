@@ -7,6 +7,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { patient } from '../../test/helpers/patience.ts';
 import { copyVerified } from './copy.ts';
 import { exists } from './fsutil.ts';
 import { hashFile } from './hash.ts';
@@ -46,7 +47,7 @@ afterAll(async () => {
 });
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const until = Date.now() + ms;
+  const until = Date.now() + patient(ms);
   for (;;) {
     const v = await probe();
     if (v !== undefined) return v;

@@ -37,6 +37,10 @@ machine that mounts it with --tags instrument:<id>. SIGTERM/SIGINT stop graceful
 is claimed, running tasks get worker.shutdown_grace_seconds to finish, then their leases are
 released so another worker continues them.
 
+A shared database (database.url) that is not reachable yet is waited for, with backoff: a
+service started before its database comes up by itself. Wrong credentials or a missing
+database fail at once.
+
 --fallback: a stand-in while the main instance is down (docs/fallback.md). It backs up and processes
 into the same backup and output locations, and never moves or removes instrument data.`,
     )
@@ -51,7 +55,11 @@ into the same backup and output locations, and never moves or removes instrument
             ? undefined
             : parseIntArg('--concurrency', opts.concurrency, 1, 10_000);
         const port = opts.port === undefined ? undefined : parseIntArg('--port', opts.port, 0, 65_535);
-        const ctx = await openContext(globals(cmd), { schema: 'migrate' });
+        const ctx = await openContext(globals(cmd), {
+          schema: 'migrate',
+          // a service started before its database (power cut, both booting) waits for it
+          waitForDb: (message) => process.stderr.write(`${message}\n`),
+        });
         ctx.embedded?.supervise(); // a killed embedded PostgreSQL is started again
         if (opts.fallback) ctx.config = withInstanceMode(ctx.config, 'fallback');
         try {

@@ -4,7 +4,7 @@
  */
 
 import { type Config, type LoadedConfig, loadConfig } from '../core/config/index.ts';
-import { assertReachable, createDb, type Db } from '../core/db/db.ts';
+import { assertReachable, createDb, type Db, waitReachable } from '../core/db/db.ts';
 import { type EmbeddedServer, startEmbedded } from '../core/db/embedded.ts';
 import { assertSchemaNotNewer, currentVersion, migrate, schemaVersion } from '../core/db/migrate.ts';
 import { SluiceError } from '../core/errors.ts';
@@ -43,7 +43,14 @@ export async function loadAppConfig(opts: GlobalOptions): Promise<LoadedConfig> 
  */
 export async function openContext(
   opts: GlobalOptions,
-  how: { schema?: SchemaMode; loaded?: LoadedConfig; log?: Logger; quiet?: boolean } = {},
+  how: {
+    schema?: SchemaMode;
+    loaded?: LoadedConfig;
+    log?: Logger;
+    quiet?: boolean;
+    /** Wait while a shared database is not reachable yet (services: `sluice start`). */
+    waitForDb?: (message: string) => void;
+  } = {},
 ): Promise<AppContext> {
   const loaded = how.loaded ?? (await loadAppConfig(opts));
   const config = loaded.config;
@@ -61,7 +68,8 @@ export async function openContext(
     await embedded?.stop();
   };
   try {
-    await assertReachable(db);
+    if (how.waitForDb && !embedded) await waitReachable(db, log, { onWait: how.waitForDb });
+    else await assertReachable(db);
     const mode = how.schema ?? 'current';
     if (mode === 'migrate') {
       await migrate(db, log);

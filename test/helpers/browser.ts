@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { unavailable } from './infra.ts';
+import { patient } from './patience.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SCREENSHOTS = path.join(root, 'test-artifacts', 'screenshots');
@@ -47,7 +48,7 @@ export function buildDashboardIfStale(): void {
     cwd: root,
     env: { ...process.env, SLUICE_BUILD_QUIET: '1' },
     stdio: ['ignore', 'inherit', 'inherit'],
-    timeout: 120_000,
+    timeout: patient(120_000),
   });
 }
 

@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { patient } from './patience.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SCRIPTS = path.join(root, 'scripts');
@@ -62,7 +63,7 @@ function runScript(script: string, env: NodeJS.ProcessEnv): void {
     execFileSync(path.join(SCRIPTS, script), ['start'], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 90_000,
+      timeout: patient(90_000),
     });
   } catch (e) {
     const err = e as { stderr?: Buffer; stdout?: Buffer; message: string };

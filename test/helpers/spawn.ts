@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { patient } from './patience.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -43,18 +44,21 @@ export function waitExit(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-/** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
+/**
+ * Polls `fn` until it returns a truthy value, or until `timeoutMs` of a quiet machine (× PATIENCE, see
+ * patience.ts) passes: then it throws naming `what`.
+ */
 export async function waitFor<T>(
   what: string,
-  fn: () => Promise<T | undefined | false | null>,
+  fn: () => Promise<T | undefined | false | null> | T | undefined | false | null,
   timeoutMs = 60_000,
   everyMs = 100,
 ): Promise<T> {
-  const until = Date.now() + timeoutMs;
+  const until = Date.now() + patient(timeoutMs);
   for (;;) {
     const v = await fn();
     if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what} (${patient(timeoutMs) / 1000} s)`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -11,6 +11,7 @@ import {
   type SpawnSyncReturns,
   spawnSync,
 } from 'node:child_process';
+import { patient } from './patience.ts';
 
 /** The capabilities that let root ignore permission bits, dropped for the child. */
 const SETPRIV = [
@@ -26,7 +27,7 @@ export function spawnUnprivileged(
   opts: Omit<SpawnSyncOptionsWithStringEncoding, 'encoding'> = {},
 ): SpawnSyncReturns<string> {
   const [cmd, args] = isRoot ? ['setpriv', [...SETPRIV, '--', ...argv]] : [argv[0]!, argv.slice(1)];
-  const r = spawnSync(cmd, args, { timeout: 60_000, ...opts, encoding: 'utf8' });
+  const r = spawnSync(cmd, args, { timeout: patient(60_000), ...opts, encoding: 'utf8' });
   if (r.error)
     throw new Error(
       `cannot run ${cmd}: ${r.error.message}${isRoot ? ' (setpriv comes with util-linux)' : ''}`,

@@ -147,6 +147,72 @@ export async function assertReachable(db: Db): Promise<void> {
   }
 }
 
+/**
+ * Errors that mean "the database is not there yet" rather than "the settings are wrong": a server
+ * still starting or restarting, a host not reachable yet after a power cut. Wrong credentials, a
+ * missing database or a malformed URL are not in this list: waiting would not mend them.
+ */
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'EAI_AGAIN',
+  'EPIPE',
+  '57P01', // admin_shutdown (the server stops while we connect)
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: the server is starting up or recovering
+  '53300', // too_many_connections
+]);
+
+export function isTransientDbError(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
+    if (/Connection terminated|timeout expired/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * `assertReachable`, but waits while the database is only not there yet (see TRANSIENT_CODES): a
+ * service started before its database (both booting after a power cut, PostgreSQL restarting)
+ * comes up by itself instead of exiting. Says once, then every few minutes, what it waits for.
+ * Settings that cannot work (password, database name) fail at once.
+ */
+export async function waitReachable(
+  db: Db,
+  log: Logger,
+  opts: { maxDelayMs?: number; onWait?: (message: string) => void } = {},
+): Promise<void> {
+  const maxDelay = opts.maxDelayMs ?? 10_000;
+  let delay = 500;
+  let waitingSince: number | undefined;
+  let lastSaid = 0;
+  for (;;) {
+    try {
+      await assertReachable(db);
+      if (waitingSince !== undefined)
+        log.info({ waitedSeconds: Math.round((Date.now() - waitingSince) / 1000) }, 'database reachable');
+      return;
+    } catch (err) {
+      if (!isTransientDbError(err)) throw err;
+      const now = Date.now();
+      waitingSince ??= now;
+      if (now - lastSaid >= 300_000 || lastSaid === 0) {
+        lastSaid = now;
+        const message = `${(err as Error).message}; waiting for it (retrying every ${Math.round(maxDelay / 1000)} s at most; Ctrl-C stops)`;
+        log.warn({ waitedSeconds: Math.round((now - waitingSince) / 1000) }, message);
+        opts.onWait?.(message);
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(maxDelay, delay * 2);
+    }
+  }
+}
+
 /** Advisory lock keys, in one place (first int: Sluice's namespace). */
 export const DbLock = {
   namespace: 0x5c1ce,
