@@ -135,9 +135,13 @@ describe('fixity audits', () => {
     await p.db.exec(`update schedules set next_run_at = now() where name = 'fixity'`);
     await p.start();
     await waitFor('the scheduled audit', async () => (await copy(p!, 's.raw')).last_fixity_ok === true);
-    const task = await p.db.one<{ pool: string; state: string }>(
-      `select pool, state from tasks where kind = 'backup.fixity'`,
-    );
+    // the audit records its result before the task is marked finished (a separate commit)
+    const task = await waitFor('the audit task to finish', async () => {
+      const t = await p!.db.one<{ pool: string; state: string }>(
+        `select pool, state from tasks where kind = 'backup.fixity'`,
+      );
+      return t.state === 'running' ? undefined : t;
+    });
     expect(task).toEqual({ pool: 'fixity', state: 'succeeded' });
   });
 
