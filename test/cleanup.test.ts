@@ -16,6 +16,7 @@ import { enqueue } from '../src/engine/enqueue.ts';
 import type { TaskContext, TaskRow } from '../src/engine/types.ts';
 import { sluice } from './helpers/cli.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
+import { waitFor } from './helpers/spawn.ts';
 
 let p: Pipeline | undefined;
 afterEach(async () => {
@@ -93,9 +94,10 @@ describe('cleanup', () => {
     await p.start();
     await p.waitStatus('m.raw', 'done_not_processed');
     const moved = path.join(p.root, 'astral1', 'Backup', 'm.raw');
-    for (let i = 0; i < 100 && !existsSync(moved); i++) await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, 300));
-    const f = (await p.file('m.raw'))!;
+    const f = await waitFor('the move recorded', async () => {
+      const r = (await p!.file('m.raw'))!;
+      return r.instrument_copy === 'moved' ? r : undefined;
+    });
     expect(f).toMatchObject({ instrument_copy: 'moved', current_path: moved });
     expect(existsSync(path.join(p.root, 'astral1', 'm.raw'))).toBe(false);
     expect((await p.timeline('m.raw')).join('\n')).toMatch(/instrument copy moved to/);

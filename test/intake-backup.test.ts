@@ -79,7 +79,10 @@ describe('intake and backup', () => {
   });
 
   it('waits while a file grows and counts it acquired only once size and mtime are stable', async () => {
-    p = await createPipeline(standardConfig());
+    // a stable window far longer than the writer's pauses (300 ms, several times that on a busy machine)
+    p = await createPipeline((root) =>
+      standardConfig()(root).replace('stable_window_seconds: 1 }', 'stable_window_seconds: 5 }'),
+    );
     const src = path.join(p.root, 'astral1', 'growing.raw');
     await writeFile(src, 'a');
     await p.start();
@@ -121,7 +124,11 @@ describe('intake and backup', () => {
   });
 
   it('backs up a Bruker .d folder only once its main file exists, and fails it after the timeout without one', async () => {
-    p = await createPipeline(standardConfig());
+    // a main-file timeout well beyond the 1.5 s this test waits before writing the main file, even
+    // on a busy machine
+    p = await createPipeline((root) =>
+      standardConfig()(root).replace('main_file_timeout_seconds: 3', 'main_file_timeout_seconds: 12'),
+    );
     const good = path.join(p.root, 'tims1', 'run1.d');
     await mkdir(path.join(good, 'sub'), { recursive: true });
     await writeFile(path.join(good, 'analysis.tdf'), 'meta');
@@ -144,7 +151,7 @@ describe('intake and backup', () => {
       'analysis.tdf_bin',
       'sub/frames.bin',
     ]);
-    const b = await p.waitStatus('broken.d', 'acquisition_failed', 15_000);
+    const b = await p.waitStatus('broken.d', 'acquisition_failed', 30_000);
     expect(b.status_reason).toMatch(/analysis\.tdf_bin/);
     await chmod(path.join(good, 'sub'), 0o755);
   });
@@ -409,9 +416,7 @@ describe('intake and backup', () => {
       await p!.db.one<{ online: boolean; offline_reason: string | null }>(
         `select online, offline_reason from instruments where id = 'astral1'`,
       );
-    for (let i = 0; !(await offline()).online === false && i < 200; i++)
-      await new Promise((r) => setTimeout(r, 50));
-    expect(await offline()).toMatchObject({ online: false });
+    await waitFor('the instrument offline', async () => !(await offline()).online);
     expect((await offline()).offline_reason).toMatch(/does not exist \(is the share mounted\?\)/);
     expect((await p.file('before.raw'))!.status).toBe('done_not_processed'); // nothing recorded as vanished
     await writeFile(path.join(away, 'during.raw'), 'written while unmounted');
