@@ -1,0 +1,122 @@
+/**
+ * Every file id Sluice records can be addressed (issue #17 item 4): ids are names in text form
+ * (core/names.ts: control and non-UTF-8 bytes escaped `\xHH`), so they hold `\`, `%`, spaces and
+ * anything else a name may; older records may even hold raw control characters. The API shows,
+ * ignores and retries each of them; only what no record can hold (NUL, `/`, too long) is a 400 that
+ * names the parameter. The CLI prints them without raw control characters and takes back what it
+ * printed. Real PostgreSQL, the real app, the real `sluice` process.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileIdProblem } from '../src/api/params.ts';
+import { nameToText } from '../src/core/names.ts';
+import { recordEvent } from '../src/engine/events.ts';
+import { type ApiHarness, call, createApiHarness, insertFile } from './helpers/api.ts';
+
+let h: ApiHarness;
+beforeAll(async () => {
+  h = await createApiHarness();
+  for (const id of Object.values(IDS)) {
+    await insertFile(h.db, { id, status: 'error' });
+    await recordEvent(h.db, {
+      subjectType: 'file',
+      subjectId: id,
+      actor: 'test',
+      to: 'error',
+      reason: `copy of ${id} failed`,
+    });
+  }
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** The id the scanner records for a name given as bytes. */
+const scanned = (name: string | Buffer) => nameToText(typeof name === 'string' ? Buffer.from(name) : name);
+
+const IDS = {
+  newline: scanned('a\nb.raw'),
+  colour: scanned('\x1b[31mred\x1b[0m.raw'),
+  backslash: scanned('C:\\data\\run.raw'),
+  escapeLookalike: scanned('\\x41 lookalike.raw'),
+  percent: scanned('100%2F..%25.raw'),
+  tab: scanned('tab\there.raw'),
+  latin1: scanned(Buffer.from('Probe_M\xfcller.raw', 'latin1')),
+  longLatin1: scanned(Buffer.alloc(255, 0xe9)),
+  punctuation: scanned(' #?&=+;.raw'),
+  c1: scanned('c1\u009b31mcsi\u0085nel.raw'),
+  rawControls: 'legacy\nline\x1b[2Jclear\ttab.raw',
+};
+
+async function json(res: Response): Promise<Record<string, unknown>> {
+  return (await res.json()) as Record<string, unknown>;
+}
+
+const fileUrl = (id: string, action = '') => `/api/files/${encodeURIComponent(id)}${action}`;
+
+describe('API: every recorded file id', () => {
+  it('ids hold what names hold: escapes, backslashes, percent signs, raw controls', () => {
+    expect(IDS.newline).toBe('a\\x0ab.raw');
+    expect(IDS.latin1).toBe('Probe_M\\xfcller.raw');
+    expect(IDS.escapeLookalike).toBe('\\x5cx41 lookalike.raw');
+    expect(IDS.longLatin1.length).toBe(1020);
+  });
+
+  it.each(Object.entries(IDS))('shows, ignores and retries the file %s', async (_what, id) => {
+    const show = await call(h.app, fileUrl(id), { token: h.tokens.viewer });
+    expect(show.status, await show.clone().text()).toBe(200);
+    const detail = (await show.json()) as { file: { id: string }; events: { reason: string }[] };
+    expect(detail.file.id).toBe(id);
+    expect(detail.events.map((e) => e.reason)).toContain(`copy of ${id} failed`);
+
+    const ignore = await call(h.app, fileUrl(id, '/ignore'), {
+      token: h.tokens.operator,
+      body: { reason: 'test' },
+    });
+    expect(ignore.status, await ignore.clone().text()).toBe(200);
+    expect(await json(ignore)).toMatchObject({ id, status: 'ignored' });
+
+    const retry = await call(h.app, fileUrl(id, '/retry'), { token: h.tokens.operator, body: {} });
+    expect(retry.status, await retry.clone().text()).toBe(200);
+    expect((await json(retry)).id).toBe(id);
+  });
+
+  it('a listed id leads back to its file', async () => {
+    const res = await call(h.app, '/api/files?limit=500', { token: h.tokens.viewer });
+    const ids = ((await json(res)).items as { id: string }[]).map((f) => f.id);
+    expect(ids.sort()).toEqual(Object.values(IDS).sort());
+    for (const id of ids)
+      expect((await call(h.app, fileUrl(id), { token: h.tokens.viewer })).status).toBe(200);
+  });
+
+  it('an id no record can have is a 400 naming the parameter; an unknown one a 404', async () => {
+    const refused = {
+      '%00': /NUL/,
+      'a%2Fb.raw': /'\/'/,
+      [encodeURIComponent('é'.repeat(136))]: /at most 271 bytes/,
+      [encodeURIComponent('\\xe9'.repeat(272))]: /at most 271 bytes/,
+    };
+    for (const [raw, message] of Object.entries(refused)) {
+      for (const action of ['', '/retry', '/ignore']) {
+        const res = await call(h.app, `/api/files/${raw}${action}`, {
+          token: h.tokens.operator,
+          method: action ? 'POST' : 'GET',
+        });
+        expect(res.status, `${raw}${action}`).toBe(400);
+        const body = await json(res);
+        expect(body.field).toBe('id');
+        expect(body.message).toMatch(message);
+      }
+    }
+    const unknown = await call(h.app, fileUrl('no such\\x0a.raw'), { token: h.tokens.viewer });
+    expect(unknown.status).toBe(404);
+    // a percent sign that does not decode stays as it is: no such file
+    expect((await call(h.app, '/api/files/%ED%A0%80', { token: h.tokens.viewer })).status).toBe(404);
+  });
+
+  it('fileIdProblem: refuses only what cannot be recorded', () => {
+    for (const ok of [...Object.values(IDS), 'é'.repeat(135) + 'x', '\\xe9'.repeat(271)])
+      expect(fileIdProblem(ok), ok).toBeUndefined();
+    for (const bad of ['', 'a\0b', 'a\uD800b', 'a/b', 'x'.repeat(272), '\\xe9'.repeat(272)])
+      expect(fileIdProblem(bad), bad).toBeDefined();
+  });
+});
