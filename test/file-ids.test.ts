@@ -9,8 +9,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileIdProblem } from '../src/api/params.ts';
 import { nameToText } from '../src/core/names.ts';
+import { visibleText } from '../src/core/visible.ts';
 import { recordEvent } from '../src/engine/events.ts';
 import { type ApiHarness, call, createApiHarness, insertFile } from './helpers/api.ts';
+import { sluice } from './helpers/cli.ts';
 
 let h: ApiHarness;
 beforeAll(async () => {
@@ -118,5 +120,63 @@ describe('API: every recorded file id', () => {
       expect(fileIdProblem(ok), ok).toBeUndefined();
     for (const bad of ['', 'a\0b', 'a\uD800b', 'a/b', 'x'.repeat(272), '\\xe9'.repeat(272)])
       expect(fileIdProblem(bad), bad).toBeDefined();
+  });
+});
+
+/** Characters a terminal acts on (C0 and C1 controls, DEL, separators, bidi controls). */
+const CONTROL = /[\p{Cc}\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/u;
+
+/** The lines of human output that hold a character a terminal would act on. */
+const unsafeLines = (out: string) => out.split('\n').filter((line) => CONTROL.test(line));
+
+describe('CLI: names safe for a terminal', () => {
+  const cli = (...args: string[]) => sluice(args, { env: h.cliEnv });
+
+  it('files list shows every id escaped, --json exactly', async () => {
+    const human = await cli('files', 'list');
+    expect(human.code, human.stderr).toBe(0);
+    expect(unsafeLines(human.stdout)).toEqual([]);
+    for (const id of Object.values(IDS)) expect(human.stdout).toContain(visibleText(id));
+    const json = await cli('files', 'list', '--json');
+    expect(json.code, json.stderr).toBe(0);
+    const ids = (JSON.parse(json.stdout) as { id: string }[]).map((f) => f.id);
+    expect(ids.sort()).toEqual(Object.values(IDS).sort());
+  });
+
+  it('files show takes the id as it was shown and prints it without controls', async () => {
+    // a spawn each: the ids with controls in each form, and an escaped Latin-1 name
+    for (const id of [IDS.colour, IDS.latin1, IDS.c1, IDS.rawControls]) {
+      const shown = visibleText(id);
+      const r = await cli('files', 'show', shown);
+      expect(r.code, `${shown}: ${r.stderr}`).toBe(0);
+      expect(r.stdout.split('\n')[0]).toBe(shown);
+      expect(r.stdout).toContain(`copy of ${shown} failed`);
+      expect(unsafeLines(r.stdout)).toEqual([]);
+    }
+    const exact = await cli('files', 'show', IDS.rawControls, '--json');
+    expect(exact.code, exact.stderr).toBe(0);
+    expect((JSON.parse(exact.stdout) as { file: { id: string } }).file.id).toBe(IDS.rawControls);
+  });
+
+  it('files ignore and retry act on an id given as shown', async () => {
+    for (const id of [IDS.c1, IDS.rawControls]) {
+      const shown = visibleText(id);
+      const ignore = await cli('files', 'ignore', shown);
+      expect(ignore.code, ignore.stderr).toBe(0);
+      expect(ignore.stdout).toBe(`${shown}: ignored\n`);
+      expect(
+        (await h.db.one<{ status: string }>('select status from files where id = $1', [id])).status,
+      ).toBe('ignored');
+      const retry = await cli('files', 'retry', shown);
+      expect(retry.code, retry.stderr).toBe(0);
+      expect(unsafeLines(retry.stdout)).toEqual([]);
+    }
+  });
+
+  it('an unknown id is an error that quotes it escaped', async () => {
+    const r = await cli('files', 'show', 'nosuch\x1b[31m\u009b.raw');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("no file with id 'nosuch\\x1b[31m\\xc2\\x9b.raw'");
+    expect(unsafeLines(r.stderr)).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { visibleText } from '../core/visible.ts';
 import { cancelJobs } from '../process/actions.ts';
 import type { JobRow } from '../process/jobs.ts';
 import { actor, MAX_LIST_LIMIT, parseIntArg, withContext } from './common.ts';
@@ -49,7 +50,7 @@ export function registerJobCommands(program: Command): void {
         const cancelled = await cancelJobs(db, config, id, actor());
         for (const j of cancelled)
           process.stdout.write(
-            `cancelling ${j.settings_name} job ${j.job_id ?? '(not submitted yet)'} of ${j.file_id}\n`,
+            `cancelling ${j.settings_name} job ${j.job_id ?? '(not submitted yet)'} of ${visibleText(j.file_id)}\n`,
           );
       });
     });
