@@ -10,23 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileIdProblem } from '../src/api/params.ts';
 import { nameToText } from '../src/core/names.ts';
 import { visibleText } from '../src/core/visible.ts';
-import { recordEvent } from '../src/engine/events.ts';
-import { type ApiHarness, call, createApiHarness, insertFile } from './helpers/api.ts';
+import { type ApiHarness, call, createApiHarness, insertFailedFile } from './helpers/api.ts';
 import { sluice } from './helpers/cli.ts';
 
 let h: ApiHarness;
 beforeAll(async () => {
   h = await createApiHarness();
-  for (const id of Object.values(IDS)) {
-    await insertFile(h.db, { id, status: 'error' });
-    await recordEvent(h.db, {
-      subjectType: 'file',
-      subjectId: id,
-      actor: 'test',
-      to: 'error',
-      reason: `copy of ${id} failed`,
-    });
-  }
+  for (const id of Object.values(IDS)) await insertFailedFile(h.db, id);
 });
 afterAll(async () => {
   await h?.close();
@@ -68,7 +58,7 @@ describe('API: every recorded file id', () => {
     expect(show.status, await show.clone().text()).toBe(200);
     const detail = (await show.json()) as { file: { id: string }; events: { reason: string }[] };
     expect(detail.file.id).toBe(id);
-    expect(detail.events.map((e) => e.reason)).toContain(`copy of ${id} failed`);
+    expect(detail.events.map((e) => e.reason)).toContain(`${id} failed`);
 
     const ignore = await call(h.app, fileUrl(id, '/ignore'), {
       token: h.tokens.operator,
@@ -150,7 +140,7 @@ describe('CLI: names safe for a terminal', () => {
       const r = await cli('files', 'show', shown);
       expect(r.code, `${shown}: ${r.stderr}`).toBe(0);
       expect(r.stdout.split('\n')[0]).toBe(shown);
-      expect(r.stdout).toContain(`copy of ${shown} failed`);
+      expect(r.stdout).toContain(`${shown} failed`);
       expect(unsafeLines(r.stdout)).toEqual([]);
     }
     const exact = await cli('files', 'show', IDS.rawControls, '--json');
