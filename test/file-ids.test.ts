@@ -163,6 +163,28 @@ describe('CLI: names safe for a terminal', () => {
     }
   });
 
+  it('jobs list --file and jobs cancel take the id as shown; a log tail is shown escaped', async () => {
+    const id = IDS.rawControls;
+    const shown = visibleText(id);
+    await h.db.exec(
+      `insert into jobs (file_id, settings_name, settings_version, key, executor, state, output_dir, log_tail)
+       values ($1, 'qc', 1, 'qc-1-x', 'slurm', 'new', '/output/qc/x', $2)`,
+      [id, 'loading\n\x1b[31mred\x1b[0m\u009b2J\ndone'],
+    );
+    const show = await cli('files', 'show', shown);
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toContain('LOG TAIL');
+    expect(show.stdout).toContain('\\x1b[31mred\\x1b[0m\\xc2\\x9b2J\ndone');
+    expect(unsafeLines(show.stdout)).toEqual([]);
+    const list = await cli('jobs', 'list', '--file', shown);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain(shown);
+    expect(unsafeLines(list.stdout)).toEqual([]);
+    const cancel = await cli('jobs', 'cancel', shown);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.stdout).toBe(`cancelling qc job (not submitted yet) of ${shown}\n`);
+  });
+
   it('an unknown id is an error that quotes it escaped', async () => {
     const r = await cli('files', 'show', 'nosuch\x1b[31m\u009b.raw');
     expect(r.code).toBe(2);

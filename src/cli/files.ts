@@ -6,18 +6,17 @@
 import { type Command, Option } from 'commander';
 import { initTarget, TARGET_MARKER } from '../backup/target.ts';
 import { parseIsoDate } from '../core/dates.ts';
-import type { Queryable } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
 import { OUTPUT_EXISTS_MODES, type OutputExistsMode } from '../core/variables.ts';
 import { visibleText as safe, visibleLines } from '../core/visible.ts';
 import { listEvents } from '../engine/events.ts';
 import { acceptOverwrite, ignoreFile, retryFile } from '../files/actions.ts';
 import { FILE_STATUSES, isFileStatus } from '../files/lifecycle.ts';
-import { copiesOf, getFile, listFiles, requireFile } from '../files/repo.ts';
+import { copiesOf, listFiles, requireFile } from '../files/repo.ts';
 import { jobsOf } from '../process/jobs.ts';
 import { loadAppConfig } from '../runtime/context.ts';
 import { actor, globals, MAX_LIST_LIMIT, parseIntArg, withContext } from './common.ts';
-import { fileIdCandidates } from './names.ts';
+import { resolveFileId } from './names.ts';
 import { bytes, printJson, printTable } from './output.ts';
 
 const AGE_UNITS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -58,15 +57,6 @@ export function parseStatuses(raw: string | undefined): string[] | undefined {
       throw new UsageError(`--status: unknown status '${s}'`, `statuses: ${FILE_STATUSES.join(', ')}`);
   }
   return list;
-}
-
-/**
- * The recorded id an argument names: as typed, or as the human output showed it (escaped, see
- * core/visible.ts). An id no file has is returned as typed, for the action to report.
- */
-async function resolveFileId(db: Queryable, input: string): Promise<string> {
-  for (const id of fileIdCandidates(input)) if (await getFile(db, id)) return id;
-  return input;
 }
 
 export function registerFileCommands(program: Command): void {
