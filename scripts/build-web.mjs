@@ -28,6 +28,7 @@ const SOURCES = [
   path.join(web, 'public'),
   path.join(web, 'index.html'),
   path.join(web, 'vite.config.ts'),
+  path.join(root, 'src/core/visible.ts'), // the dashboard shows names with it
   path.join(root, 'package-lock.json'),
 ];
 

@@ -259,7 +259,7 @@ describe('bad input answers 400 naming the field', () => {
     ['/api/files.csv?limit=5', 'limit'],
     [`/api/files/${'x'.repeat(400)}`, 'id'],
     ['/api/files/a%2Fb', 'id'],
-    ['/api/files/a%0Ab', 'id'],
+    ['/api/files/a%00b', 'id'],
     ['/api/status?verbose=1', 'verbose'],
     ['/api/metrics/series', 'names'],
     ['/api/metrics/series?names=a,b%20c', 'names'],

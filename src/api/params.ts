@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { NAME_PATTERN } from '../auth/roles.ts';
 import { parseIsoDate } from '../core/dates.ts';
+import { NAME_MAX, textToName } from '../core/names.ts';
 
 /** Control characters (C0 and DEL) have no place in names or ids. */
 export function hasControl(s: string): boolean {
@@ -15,14 +16,39 @@ export function hasControl(s: string): boolean {
   return false;
 }
 
-/** File ids are names as instruments wrote them: free text, but bounded and path-safe. */
+/** The longest file id: a 255-byte name (NAME_MAX) behind a collision stamp `YYYYMMDD-HHMMSS-`. */
+export const FILE_ID_MAX_BYTES = NAME_MAX + 16;
+
+/**
+ * Why `s` cannot be a file id, or undefined when some record could have it. File ids are names in
+ * text form (core/names.ts: control and non-UTF-8 bytes escaped `\xHH`, so `\`, `%`, spaces, `#`, `?`
+ * are all ordinary) or collision ids `<stamp>-<name>`; a record written before that escaping may even
+ * hold raw control characters. So everything is accepted except what no record can hold: nothing,
+ * NUL (PostgreSQL text has none), a lone surrogate (not text), `/` (never in a name), or more bytes
+ * than a name with its collision stamp.
+ */
+export function fileIdProblem(s: string): string | undefined {
+  if (s.length === 0) return 'a file id is not empty';
+  if (s.includes('\0')) return 'a file id never contains NUL (U+0000): no name has it';
+  if (/\p{Cs}/u.test(s)) return 'a file id is text: it has a lone UTF-16 surrogate';
+  if (s.includes('/')) return "a file id never contains '/': it is a name, not a path";
+  // a text form has at most 4 characters (`\xHH`) per byte: check that before converting
+  if (s.length > 4 * FILE_ID_MAX_BYTES || textToName(s).length > FILE_ID_MAX_BYTES)
+    return `a file id is at most ${FILE_ID_MAX_BYTES} bytes (a ${NAME_MAX}-byte name with a collision stamp)`;
+  return undefined;
+}
+
+/** A file id as a path parameter: any id a record can have (see `fileIdProblem`). */
 export const fileId = z
   .string()
-  .max(300, 'a file id has at most 300 characters')
-  .refine((s) => s.length > 0 && !/[/\\]/.test(s) && !hasControl(s), {
-    message: "a file id is 1–300 characters without '/', '\\' or control characters",
+  .superRefine((s, ctx) => {
+    const problem = fileIdProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
-  .meta({ description: 'a file id (its name as the instrument wrote it, or a collision id)' });
+  .meta({
+    description:
+      'a file id (its name as the instrument wrote it, in text form: control and non-UTF-8 bytes escaped `\\xHH`; or a collision id), percent-encoded',
+  });
 
 export const jobId = z
   .string()

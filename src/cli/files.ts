@@ -1,8 +1,14 @@
+/**
+ * `sluice files …` and `sluice backup …`: list, show, retry, ignore, accept an overwrite, mark the
+ * backup area. Names are printed escaped for a terminal (core/visible.ts) and read back from that form
+ * (cli/names.ts).
+ */
 import { type Command, Option } from 'commander';
 import { initTarget, TARGET_MARKER } from '../backup/target.ts';
 import { parseIsoDate } from '../core/dates.ts';
 import { UsageError } from '../core/errors.ts';
 import { OUTPUT_EXISTS_MODES, type OutputExistsMode } from '../core/variables.ts';
+import { visibleText as safe, visibleLines } from '../core/visible.ts';
 import { listEvents } from '../engine/events.ts';
 import { acceptOverwrite, ignoreFile, retryFile } from '../files/actions.ts';
 import { FILE_STATUSES, isFileStatus } from '../files/lifecycle.ts';
@@ -10,6 +16,7 @@ import { copiesOf, listFiles, requireFile } from '../files/repo.ts';
 import { jobsOf } from '../process/jobs.ts';
 import { loadAppConfig } from '../runtime/context.ts';
 import { actor, globals, MAX_LIST_LIMIT, parseIntArg, withContext } from './common.ts';
+import { resolveFileId } from './names.ts';
 import { bytes, printJson, printTable } from './output.ts';
 
 const AGE_UNITS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -145,8 +152,9 @@ export function registerFileCommands(program: Command): void {
     .command('show <id>')
     .description("a file's details, backup copies and timeline")
     .option('--json', 'machine-readable output')
-    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+    .action(async (input: string, opts: { json?: boolean }, cmd: Command) => {
       await withContext(cmd, async ({ db }) => {
+        const id = await resolveFileId(db, input);
         const f = await requireFile(db, id);
         const copies = await copiesOf(db, id);
         const events = await listEvents(db, 'file', id);
@@ -162,15 +170,15 @@ export function registerFileCommands(program: Command): void {
         );
         if (opts.json) return printJson({ file: f, copies, jobs, metrics, events });
         const out = process.stdout;
-        out.write(`${f.id}\n`);
-        out.write(`  status          ${f.status}${f.status_reason ? ` — ${f.status_reason}` : ''}\n`);
+        out.write(`${safe(f.id)}\n`);
+        out.write(`  status          ${f.status}${f.status_reason ? ` — ${safe(f.status_reason)}` : ''}\n`);
         out.write(`  instrument      ${f.instrument_id}   project ${f.project_id}\n`);
         out.write(
-          `  raw data        ${f.kind} ${f.source_path}${f.companions.length ? ` (+ ${f.companions.join(', ')})` : ''}\n`,
+          `  raw data        ${f.kind} ${safe(f.source_path)}${f.companions.length ? ` (+ ${safe(f.companions.join(', '))})` : ''}\n`,
         );
         out.write(`  size            ${bytes(Number(f.size_bytes))}   modified ${f.mtime.toISOString()}\n`);
         out.write(
-          `  instrument copy ${f.instrument_copy}${f.current_path && f.current_path !== f.source_path ? ` at ${f.current_path}` : ''}\n`,
+          `  instrument copy ${f.instrument_copy}${f.current_path && f.current_path !== f.source_path ? ` at ${safe(f.current_path)}` : ''}\n`,
         );
         out.write('\nCOPIES\n');
         printTable(
@@ -208,7 +216,7 @@ export function registerFileCommands(program: Command): void {
           const last = jobs[jobs.length - 1]!;
           if (last.log_tail)
             out.write(
-              `\nLOG TAIL (job ${last.job_id})\n${last.log_tail.split('\n').slice(-15).join('\n')}\n`,
+              `\nLOG TAIL (job ${last.job_id})\n${visibleLines(last.log_tail.split('\n').slice(-15).join('\n'))}\n`,
             );
         }
         if (metrics.length > 0) {
@@ -243,16 +251,17 @@ export function registerFileCommands(program: Command): void {
         'when the output folder of a job exists (from an earlier run): overwrite (old folder kept renamed), add (new folder), associate (attach the job found in it) or raise (stop); default: the variable output_exists_mode',
       ).choices(OUTPUT_EXISTS_MODES),
     )
-    .action(async (id: string, opts: { outputExists?: OutputExistsMode }, cmd: Command) => {
+    .action(async (input: string, opts: { outputExists?: OutputExistsMode }, cmd: Command) => {
       await withContext(cmd, async ({ db, config, vars }) => {
+        const id = await resolveFileId(db, input);
         const to = await retryFile(db, config, id, actor(), { outputExists: opts.outputExists });
-        process.stdout.write(`${id}: ${to}; the workers take it from here\n`);
+        process.stdout.write(`${safe(id)}: ${to}; the workers take it from here\n`);
         // processing again, where it ran before: its output folders exist, and `raise` stops on them
         if (to === 'backed_up' && !opts.outputExists && (await jobsOf(db, id)).length > 0) {
           const mode = await vars.get('output_exists_mode');
           if (mode === 'raise') {
             process.stderr.write(
-              `note: ${id} was processed before; output_exists_mode is raise, so a job whose output folder exists stops in error. Use --output-exists overwrite (the old folder is kept renamed) or add (a new folder) to run it anyway\n`,
+              `note: ${safe(id)} was processed before; output_exists_mode is raise, so a job whose output folder exists stops in error. Use --output-exists overwrite (the old folder is kept renamed) or add (a new folder) to run it anyway\n`,
             );
           }
         }
@@ -262,10 +271,11 @@ export function registerFileCommands(program: Command): void {
     .command('ignore <id>')
     .description('stop all work on a file (cancels waiting tasks); `retry` undoes it')
     .option('--reason <text>', 'why, for the timeline')
-    .action(async (id: string, opts: { reason?: string }, cmd: Command) => {
+    .action(async (input: string, opts: { reason?: string }, cmd: Command) => {
       await withContext(cmd, async ({ db }) => {
+        const id = await resolveFileId(db, input);
         await ignoreFile(db, id, actor(), opts.reason);
-        process.stdout.write(`${id}: ignored\n`);
+        process.stdout.write(`${safe(id)}: ignored\n`);
       });
     });
 
@@ -275,10 +285,13 @@ export function registerFileCommands(program: Command): void {
     .description(
       'the existing backup differs from the source: keep it renamed (<name>.replaced-<time>) and copy again',
     )
-    .action(async (id: string, _opts: unknown, cmd: Command) => {
+    .action(async (input: string, _opts: unknown, cmd: Command) => {
       await withContext(cmd, async ({ db, config }) => {
+        const id = await resolveFileId(db, input);
         await acceptOverwrite(db, config, id, actor());
-        process.stdout.write(`${id}: the differing backup will be kept renamed and the file copied again\n`);
+        process.stdout.write(
+          `${safe(id)}: the differing backup will be kept renamed and the file copied again\n`,
+        );
       });
     });
   backup

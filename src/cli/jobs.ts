@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { visibleText } from '../core/visible.ts';
 import { cancelJobs } from '../process/actions.ts';
 import type { JobRow } from '../process/jobs.ts';
 import { actor, MAX_LIST_LIMIT, parseIntArg, withContext } from './common.ts';
+import { resolveFileId } from './names.ts';
 import { printJson, printTable } from './output.ts';
 
 export function registerJobCommands(program: Command): void {
@@ -17,10 +19,11 @@ export function registerJobCommands(program: Command): void {
       async (opts: { active?: boolean; file?: string; limit: string; json?: boolean }, cmd: Command) => {
         const limit = parseIntArg('--limit', opts.limit, 1, MAX_LIST_LIMIT);
         await withContext(cmd, async ({ db }) => {
+          const file = opts.file === undefined ? null : await resolveFileId(db, opts.file);
           const rows = await db.query<JobRow>(
             `select * from jobs where ($1::boolean is not true or state in ('new', 'submitting', 'PENDING', 'RUNNING'))
              and ($2::text is null or file_id = $2) order by id desc limit $3`,
-            [opts.active ?? false, opts.file ?? null, limit],
+            [opts.active ?? false, file, limit],
           );
           if (opts.json) return printJson(rows);
           printTable(
@@ -46,10 +49,10 @@ export function registerJobCommands(program: Command): void {
     )
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       await withContext(cmd, async ({ db, config }) => {
-        const cancelled = await cancelJobs(db, config, id, actor());
+        const cancelled = await cancelJobs(db, config, await resolveFileId(db, id), actor());
         for (const j of cancelled)
           process.stdout.write(
-            `cancelling ${j.settings_name} job ${j.job_id ?? '(not submitted yet)'} of ${j.file_id}\n`,
+            `cancelling ${j.settings_name} job ${j.job_id ?? '(not submitted yet)'} of ${visibleText(j.file_id)}\n`,
           );
       });
     });

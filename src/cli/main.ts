@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { LOG_LEVELS } from '../core/config/index.ts';
 import { formatError, SluiceError, UsageError } from '../core/errors.ts';
+import { visibleLines } from '../core/visible.ts';
 import { VERSION } from '../runtime/context.ts';
 
 type Register = (program: Command) => void;
@@ -141,11 +142,13 @@ export function handleError(err: unknown): number {
       return 0;
     return 2;
   }
+  // a message may quote a name or an argument: no control sequence reaches the terminal
+  const text = visibleLines(formatError(err));
   if (err instanceof SluiceError) {
-    process.stderr.write(`error: ${formatError(err)}\n`);
+    process.stderr.write(`error: ${text}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`error: ${formatError(err)}\n`);
+  process.stderr.write(`error: ${text}\n`);
   if (process.env.SLUICE_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
   else
     process.stderr.write(

@@ -1,4 +1,8 @@
-/** Output helpers shared by the commands: aligned tables for people, JSON for scripts. */
+/**
+ * Output helpers shared by the commands: aligned tables for people (every cell escaped for a
+ * terminal, core/visible.ts), JSON for scripts (exact).
+ */
+import { visibleText } from '../core/visible.ts';
 
 export type Cell = string | number | boolean | null | undefined | Date;
 
@@ -9,7 +13,7 @@ function cellText(v: Cell): string {
       .toISOString()
       .replace('T', ' ')
       .replace(/\.\d+Z$/, 'Z');
-  return String(v);
+  return visibleText(String(v));
 }
 
 /** Prints rows as an aligned table with a header; prints `empty` when there are no rows. */

@@ -16,6 +16,7 @@ import { createUser } from '../../src/auth/users.ts';
 import { parseConfigText } from '../../src/core/config/index.ts';
 import type { Db } from '../../src/core/db/db.ts';
 import { Variables } from '../../src/core/variables.ts';
+import { recordEvent } from '../../src/engine/events.ts';
 import { syncPools } from '../../src/engine/pools.ts';
 import { syncInstruments } from '../../src/files/repo.ts';
 import { type CliResult, sluice } from './cli.ts';
@@ -133,6 +134,18 @@ export async function insertFile(
       f.createdAt ?? null,
     ],
   );
+}
+
+/** A file in `error` with one event whose reason quotes its id: `<id> failed`. */
+export async function insertFailedFile(db: Db, id: string): Promise<void> {
+  await insertFile(db, { id, status: 'error' });
+  await recordEvent(db, {
+    subjectType: 'file',
+    subjectId: id,
+    actor: 'test',
+    to: 'error',
+    reason: `${id} failed`,
+  });
 }
 
 /** Runs the real `sluice users …` command. */

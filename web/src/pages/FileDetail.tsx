@@ -2,6 +2,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 import { Link } from 'wouter';
+import { visibleText as visible, visibleLines } from '../../../src/core/visible.ts';
 import { api } from '../api/client.ts';
 import type { ApiCopy, ApiJob, FileDetail } from '../api/types.ts';
 import { JobBadge, StatusBadge } from '../components/Badge.tsx';
@@ -59,9 +60,9 @@ function Facts({ d }: { d: FileDetail }) {
       </Fact>
       <Fact label="On the instrument">{f.instrument_copy}</Fact>
       <Fact label="Found at">
-        <code>{f.source_path}</code>
+        <code>{visible(f.source_path)}</code>
       </Fact>
-      <Fact label="Now at">{f.current_path ? <code>{f.current_path}</code> : '—'}</Fact>
+      <Fact label="Now at">{f.current_path ? <code>{visible(f.current_path)}</code> : '—'}</Fact>
       <Fact label="Hash">{f.hash_algorithm ?? '—'}</Fact>
       <Fact label="Files inside">{f.manifest_entries === null ? '—' : count(f.manifest_entries)}</Fact>
     </dl>
@@ -93,7 +94,7 @@ function Actions({ d }: { d: FileDetail }) {
         {offers.retry && (
           <ConfirmButton
             label="Retry"
-            title={`Retry ${d.file.name}?`}
+            title={`Retry ${visible(d.file.name)}?`}
             disabled={!allowed}
             disabledReason={refused}
             onConfirm={() => retry.mutate(undefined)}
@@ -104,7 +105,7 @@ function Actions({ d }: { d: FileDetail }) {
         {offers.ignore && (
           <ConfirmButton
             label="Ignore"
-            title={`Ignore ${d.file.name}?`}
+            title={`Ignore ${visible(d.file.name)}?`}
             danger
             disabled={!allowed}
             disabledReason={refused}
@@ -159,7 +160,7 @@ function Timeline({ d }: { d: FileDetail }) {
               <span className="muted">note</span>
             )}{' '}
             <span className="actor">by {e.actor}</span>
-            {e.reason && <p className="reason">{e.reason}</p>}
+            {e.reason && <p className="reason">{visible(e.reason)}</p>}
             {e.data && Object.keys(e.data).length > 0 && (
               <details>
                 <summary>Details</summary>
@@ -182,7 +183,7 @@ function Copy({ c }: { c: ApiCopy }) {
         {c.associated && <span className="muted small"> (an identical copy was already there)</span>}
       </h3>
       <p>
-        <code>{c.location}</code>
+        <code>{visible(c.location)}</code>
       </p>
       <p className="muted">
         {bytes(c.bytes)} · {c.hash_algorithm} · verified {relative(c.verified_at)}
@@ -209,7 +210,7 @@ function Copy({ c }: { c: ApiCopy }) {
           >
             {entries.slice(0, MANIFEST_SHOWN).map((e) => (
               <tr key={e.rel}>
-                <td>{e.rel}</td>
+                <td>{visible(e.rel)}</td>
                 <td className="num">{bytes(e.size)}</td>
                 <td>
                   <code className="hash">{e.hash}</code>
@@ -220,7 +221,7 @@ function Copy({ c }: { c: ApiCopy }) {
           {entries.length > MANIFEST_SHOWN && (
             <p className="muted">
               and {count(entries.length - MANIFEST_SHOWN)} more (all of them:{' '}
-              <code>sluice files show {c.file_id}</code>)
+              <code>sluice files show {visible(c.file_id)}</code>)
             </p>
           )}
         </div>
@@ -245,7 +246,7 @@ function Job({ j }: { j: ApiJob }) {
         {j.elapsed_s !== null && ` · ${Math.round(j.elapsed_s)} s`}
         {j.outcome && ` · ${j.outcome.replace('_', ' ')}`}
       </p>
-      {j.reason && <p className="reason">{j.reason}</p>}
+      {j.reason && <p className="reason">{visible(j.reason)}</p>}
       <p className="muted small">
         submitted {relative(j.submitted_at)} · finished {j.finished_at ? relative(j.finished_at) : 'not yet'}{' '}
         · output <code>{j.output_dir}</code>
@@ -253,7 +254,7 @@ function Job({ j }: { j: ApiJob }) {
       {j.log_tail ? (
         <details open={j.outcome !== 'success'}>
           <summary>Log tail</summary>
-          <pre className="log">{j.log_tail}</pre>
+          <pre className="log">{visibleLines(j.log_tail)}</pre>
         </details>
       ) : (
         <p className="muted small">No log yet.</p>
@@ -281,7 +282,7 @@ export default function FileDetailPage() {
   const id = fileIdFromPath();
   const q = useQuery({ queryKey: ['file', id], queryFn: () => api.file(id) });
   const me = useMe();
-  if (q.isPending) return <Loading what={`Loading ${id}`} />;
+  if (q.isPending) return <Loading what={`Loading ${visible(id)}`} />;
   if (q.isError)
     return (
       <>
@@ -298,9 +299,9 @@ export default function FileDetailPage() {
         <Link href="/files">← Files</Link>
       </p>
       <header className="file-head">
-        <h1>{d.file.name}</h1>
+        <h1>{visible(d.file.name)}</h1>
         <StatusBadge status={d.file.status} />
-        {d.file.status_reason && <p className="reason">{d.file.status_reason}</p>}
+        {d.file.status_reason && <p className="reason">{visible(d.file.status_reason)}</p>}
       </header>
       <div className="detail-grid">
         <section aria-labelledby="facts-title" className="card">

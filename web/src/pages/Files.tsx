@@ -5,6 +5,7 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { Link } from 'wouter';
+import { visibleText as visible } from '../../../src/core/visible.ts';
 import { api, type FileFilters } from '../api/client.ts';
 import { StatusBadge } from '../components/Badge.tsx';
 import { DateRange, InstrumentSelect } from '../components/Filters.tsx';
@@ -195,9 +196,9 @@ export default function FilesPage() {
                   <tr key={f.id} className="linked">
                     <td>
                       <Link href={`/files/${encodeURIComponent(f.id)}`} className="row-link">
-                        {f.name}
+                        {visible(f.name)}
                       </Link>
-                      {f.id !== f.name && <div className="muted small">{f.id}</div>}
+                      {f.id !== f.name && <div className="muted small">{visible(f.id)}</div>}
                     </td>
                     <td>{f.instrument_id}</td>
                     <td>{f.project_id}</td>

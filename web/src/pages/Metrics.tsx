@@ -7,6 +7,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import type uPlot from 'uplot';
 import { Link } from 'wouter';
+import { visibleText as visible } from '../../../src/core/visible.ts';
 import { api } from '../api/client.ts';
 import type { MetricSeries } from '../api/types.ts';
 import { axis, Chart } from '../components/Chart.tsx';
@@ -89,7 +90,7 @@ function MetricChart({ name, s, k }: { name: string; s: MetricSeries; k: number 
                 <tr key={`${o.file}-${o.t}`}>
                   <td>{dateTime(new Date(o.t).toISOString())}</td>
                   <td>
-                    <Link href={`/files/${encodeURIComponent(o.file)}`}>{o.file}</Link>
+                    <Link href={`/files/${encodeURIComponent(o.file)}`}>{visible(o.file)}</Link>
                   </td>
                   <td className="num text-bad">{metricValue(o.value)}</td>
                   <td className="num">
