@@ -864,7 +864,7 @@ describe('over HTTP', () => {
     });
 
   it('slows down one client trying many user names; X-Forwarded-For counts only from a trusted proxy', async () => {
-    // A fresh app per case: the throttles belong to the application.
+    // The counts live in the database (login_throttle) and are cleared after this test.
     const direct = await startServer(createApp({ ...h.deps }), {
       host: '127.0.0.1',
       port: 0,
@@ -907,6 +907,7 @@ describe('over HTTP', () => {
       expect(colleague.status).toBe(200);
     } finally {
       await proxied.close();
+      await h.db.exec('delete from login_throttle'); // 127.0.0.1 must not stay throttled for the next tests
     }
   });
 
