@@ -63,6 +63,18 @@ describe('announceFirstAdmin', () => {
     expect((await readFile(file, 'utf8')).trim()).not.toBe('old');
   });
 
+  it('when the file cannot be written (a read-only mount), says so and how to get a password, and does not print it', async () => {
+    const blocker = path.join(dir, 'not-a-dir');
+    await writeFile(blocker, ''); // data_dir below a file: mkdir fails, as on a read-only mount
+    const out = output(false);
+    expect(await announceFirstAdmin(db, out.s, undefined, path.join(blocker, 'data'))).toBe(true);
+    expect(out.text()).toMatch(/could not be written to .*not-a-dir/);
+    expect(out.text()).toContain('sluice users reset-password admin');
+    expect(out.text()).not.toMatch(/one-time password: /);
+    const row = await db.one<{ n: string }>(`select count(*) as n from users where name = 'admin'`);
+    expect(row.n).toBe('1');
+  });
+
   it('prints the password to a terminal and writes no file', async () => {
     const out = output(true);
     expect(await announceFirstAdmin(db, out.s, undefined, dir)).toBe(true);

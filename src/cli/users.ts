@@ -18,7 +18,7 @@ import {
   setPassword,
 } from '../auth/users.ts';
 import type { Queryable } from '../core/db/db.ts';
-import { UsageError } from '../core/errors.ts';
+import { errorMessage, UsageError } from '../core/errors.ts';
 import { actor, withContext } from './common.ts';
 import { printJson, printTable } from './output.ts';
 
@@ -67,7 +67,17 @@ export async function announceFirstAdmin(
     out.write(`${intro}${oneTime(created.name, created.password)}${lost}`);
     return true;
   }
-  const file = await writeSecretFile(dataDir, FIRST_ADMIN_FILE, `${created.password}\n`);
+  const file = path.resolve(dataDir, FIRST_ADMIN_FILE);
+  try {
+    await writeSecretFile(file, `${created.password}\n`);
+  } catch (err) {
+    // never the password itself: this output is a log; whoever reads it can ask for a new one
+    out.write(
+      `${intro}  its one-time password is not printed (this output is not a terminal) and could not be written to ${file}: ${errorMessage(err)}\n` +
+        `  get a new one at a terminal: \`sluice users reset-password ${created.name}\`\n\n`,
+    );
+    return true;
+  }
   out.write(
     `${intro}  its one-time password is in ${file} (readable only by this user; not printed, as this output is not a terminal)\n` +
       `  delete that file after the first login (${created.name} then chooses a new password)\n${lost}`,
@@ -75,13 +85,11 @@ export async function announceFirstAdmin(
   return true;
 }
 
-/** Writes `text` to a new file `dir/name` readable only by this user (0600); returns its path. */
-async function writeSecretFile(dir: string, name: string, text: string): Promise<string> {
-  await mkdir(dir, { recursive: true, mode: 0o750 });
-  const file = path.resolve(dir, name);
+/** Writes `text` to a new file readable only by this user (0600), creating its directory. */
+async function writeSecretFile(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o750 });
   await rm(file, { force: true }); // a stale one (another mode, another owner) is not reused
   await writeFile(file, text, { mode: 0o600, flag: 'wx' });
-  return file;
 }
 
 export function registerUserCommands(program: Command): void {
