@@ -28,7 +28,7 @@ const later = (s: number) =>
 /** One wrong-password attempt: its verdict (the attempt stays counted when allowed). */
 async function wrong(name: string, address?: string) {
   const v = await beginLogin(db, loginKeys(name, address), P);
-  if (v.allowed) await loginFailed(db, P);
+  if (v.allowed) await loginFailed(db, loginKeys(name, address), P);
   return v;
 }
 
@@ -82,6 +82,15 @@ describe('login throttle (in the database)', () => {
       [from],
     );
     expect(attempts).toBe(1);
+  });
+
+  it('measures the wait from the failure, however long the password check took', async () => {
+    const keys = loginKeys('slow-check', undefined);
+    for (let i = 0; i < P.freePerUser - 1; i++) expect((await wrong('slow-check')).allowed).toBe(true);
+    expect((await beginLogin(db, keys, P)).allowed).toBe(true); // the 5th attempt, counted now ...
+    await later(2); // ... and its check took 2 s
+    await loginFailed(db, keys, P);
+    expect(await wrong('slow-check')).toMatchObject({ allowed: false, waitS: 1 });
   });
 
   it('prunes counts older than the forget interval after a failed login', async () => {

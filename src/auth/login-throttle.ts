@@ -2,8 +2,9 @@
  * Slows down password guessing, in the database (table `login_throttle`, migration 0017) so that
  * every web process of one database shares the counts. Two counters, both consulted before every login:
  * - per user name: after `freePerUser` attempts in a row for one name, each further attempt for that
- *   name must wait firstWaitS · 2^(n - free) seconds after the last counted one (n counted so far), at
- *   most `maxWaitS`. A successful login resets the count.
+ *   name must wait firstWaitS · 2^(n - free) seconds after the last one (n counted so far; "the last
+ *   one": when it was counted, or when its password turned out wrong), at most `maxWaitS`. A
+ *   successful login resets the count.
  * - per client address (see api/client-address.ts): the same after `freePerAddress` attempts from one
  *   address, whatever the names. This slows down somebody trying one password on many names. A
  *   successful login only takes back its own attempt (one valid account must not unlock guessing the
@@ -138,8 +139,17 @@ export async function loginSucceeded(q: Queryable, keys: LoginKey[]): Promise<vo
   );
 }
 
-/** After a wrong password (the attempt stays counted): housekeeping, a few forgotten rows at a time. */
-export async function loginFailed(q: Queryable, policy: ThrottlePolicy): Promise<void> {
+/**
+ * After a wrong password: the attempt stays counted, and the wait runs from now, the failure (the
+ * check itself may have taken a second on a busy machine). Then housekeeping, a few forgotten rows.
+ */
+export async function loginFailed(q: Queryable, keys: LoginKey[], policy: ThrottlePolicy): Promise<void> {
+  await q.exec(
+    `update login_throttle t set last_attempt_at = greatest(t.last_attempt_at, now())
+     from unnest($1::text[], $2::text[]) as k (kind, subject)
+     where t.kind = k.kind and t.subject = k.subject`,
+    [keys.map((k) => k.kind), keys.map((k) => k.subject)],
+  );
   await q.exec(
     `delete from login_throttle where (kind, subject) in (
        select kind, subject from login_throttle

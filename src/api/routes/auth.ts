@@ -67,7 +67,7 @@ export const authRoutes: AnyRoute[] = [
       }
       const user = await authenticate(deps.db, body.name, body.password);
       if (!user) {
-        await loginFailed(deps.db, policy);
+        await loginFailed(deps.db, keys, policy);
         throw new ApiError(401, 'auth.invalid_credentials', 'wrong user name or password', {
           hint: 'an admin can reset it with `sluice users reset-password NAME`',
         });
