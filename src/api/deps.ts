@@ -1,3 +1,4 @@
+import type { ThrottlePolicy } from '../auth/login-throttle.ts';
 import type { Config } from '../core/config/index.ts';
 import type { Db } from '../core/db/db.ts';
 import type { Logger } from '../core/log.ts';
@@ -20,4 +21,6 @@ export interface ApiDeps {
   csvMaxRows?: number;
   /** The built dashboard (default: web/dist of this checkout). */
   dashboardDir?: string;
+  /** The login throttle's limits (default DEFAULT_THROTTLE in auth/login-throttle.ts; tests change them). */
+  loginThrottle?: Partial<ThrottlePolicy>;
 }

@@ -1,7 +1,8 @@
 /**
  * The API's one error type and its one handler. Every error answer is JSON:
- *   { code, message, hint?, field? }
- * `field` names the query parameter, path parameter or body field that was wrong.
+ *   { code, message, hint?, field?, retryAfter? }
+ * `field` names the query parameter, path parameter or body field that was wrong; `retryAfter` (a 429)
+ * says in how many seconds to try again, like the Retry-After header.
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -10,10 +11,17 @@ import type { Logger } from '../core/log.ts';
 
 export class ApiError extends SluiceError {
   readonly field: string | undefined;
-  constructor(status: number, code: string, message: string, opts: { hint?: string; field?: string } = {}) {
+  readonly retryAfter: number | undefined;
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    opts: { hint?: string; field?: string; retryAfter?: number } = {},
+  ) {
     super(code, message, { hint: opts.hint, status, exitCode: 2 });
     this.name = 'ApiError';
     this.field = opts.field;
+    this.retryAfter = opts.retryAfter;
   }
 }
 
@@ -34,6 +42,7 @@ export interface ErrorBody {
   message: string;
   hint?: string;
   field?: string;
+  retryAfter?: number;
 }
 
 /** Turns any error into the JSON answer; unexpected ones are logged and reported as `internal`. */
@@ -43,6 +52,7 @@ export function errorHandler(log: Logger | undefined) {
       const body: ErrorBody = { code: err.code, message: err.message };
       if (err.hint) body.hint = err.hint;
       if (err instanceof ApiError && err.field) body.field = err.field;
+      if (err instanceof ApiError && err.retryAfter !== undefined) body.retryAfter = err.retryAfter;
       return c.json(body, err.status as ContentfulStatusCode);
     }
     log?.error({ err, method: c.req.method, path: c.req.path }, 'API request failed');

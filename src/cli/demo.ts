@@ -136,7 +136,7 @@ export function registerDemoCommand(program: Command): void {
         out.write(
           `  web      ${running.webUrl}  (the dashboard; the API under /api)\n  backups  ${ctx.config.backup.path}\n`,
         );
-        if (!(await announceFirstAdmin(ctx.db, out, running.webUrl))) {
+        if (!(await announceFirstAdmin(ctx.db, out, running.webUrl, ctx.config.data_dir))) {
           out.write(
             `  login    admin (password shown at the first start; a new one: sluice --config ${configFile} users reset-password admin)\n`,
           );

@@ -70,8 +70,8 @@ into the same backup and output locations, and never moves or removes instrument
           );
           if (running.webUrl)
             // a database that goes away right now must not end the process (the next start announces)
-            await announceFirstAdmin(ctx.db, process.stderr, running.webUrl).catch((err) =>
-              ctx.log.warn({ err: errorMessage(err) }, 'could not create the first admin user now'),
+            await announceFirstAdmin(ctx.db, process.stderr, running.webUrl, ctx.config.data_dir).catch(
+              (err) => ctx.log.warn({ err: errorMessage(err) }, 'could not create the first admin user now'),
             );
           const sig = await untilSignal((s) =>
             process.stderr.write(`${s}: stopping (finishing running tasks)…\n`),

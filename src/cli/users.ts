@@ -2,6 +2,8 @@
  * `sluice users`: local accounts of the web server and the API, and API tokens for scripts.
  * Generated passwords and tokens are printed once and never stored in clear.
  */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { ensureFirstAdmin } from '../auth/first-admin.ts';
 import { ROLES } from '../auth/roles.ts';
@@ -16,7 +18,7 @@ import {
   setPassword,
 } from '../auth/users.ts';
 import type { Queryable } from '../core/db/db.ts';
-import { UsageError } from '../core/errors.ts';
+import { errorMessage, UsageError } from '../core/errors.ts';
 import { actor, withContext } from './common.ts';
 import { printJson, printTable } from './output.ts';
 
@@ -41,22 +43,53 @@ function oneTime(name: string, password: string): string {
   return `one-time password: ${password}\n  (shown once; ${name} chooses a new password at the first login)\n`;
 }
 
+/** Where the first admin's one-time password is written when nobody watches the terminal. */
+export const FIRST_ADMIN_FILE = 'first-admin-password';
+
 /**
- * Creates the first admin on a database without users and prints how to log in (once). Call it
- * after migrating, from `sluice start` and `sluice demo`. Returns whether an admin was created.
+ * Creates the first admin on a database without users and tells how to log in (once). Call it after
+ * migrating, from `sluice start` and `sluice demo`. Returns whether an admin was created. The
+ * one-time password is printed only when `out` is a terminal; otherwise (a service, whose output
+ * lands in its logs) it is written to `<dataDir>/first-admin-password` (mode 0600) and only that path
+ * is printed.
  */
 export async function announceFirstAdmin(
   db: Queryable,
-  out: NodeJS.WritableStream = process.stderr,
-  url?: string,
+  out: NodeJS.WritableStream & { isTTY?: boolean },
+  url: string | undefined,
+  dataDir: string,
 ): Promise<boolean> {
   const created = await ensureFirstAdmin(db);
   if (!created) return false;
+  const intro = `\nCreated the first user: ${created.name} (admin)${url ? `; log in at ${url}` : ''}\n`;
+  const lost = '  lost it? `sluice users reset-password admin` prints a new one\n\n';
+  if (out.isTTY) {
+    out.write(`${intro}${oneTime(created.name, created.password)}${lost}`);
+    return true;
+  }
+  const file = path.resolve(dataDir, FIRST_ADMIN_FILE);
+  try {
+    await writeSecretFile(file, `${created.password}\n`);
+  } catch (err) {
+    // never the password itself: this output is a log; whoever reads it can ask for a new one
+    out.write(
+      `${intro}  its one-time password is not printed (this output is not a terminal) and could not be written to ${file}: ${errorMessage(err)}\n` +
+        `  get a new one at a terminal: \`sluice users reset-password ${created.name}\`\n\n`,
+    );
+    return true;
+  }
   out.write(
-    `\nCreated the first user: ${created.name} (admin)${url ? `; log in at ${url}` : ''}\n${oneTime(created.name, created.password)}` +
-      '  lost it? `sluice users reset-password admin` prints a new one\n\n',
+    `${intro}  its one-time password is in ${file} (readable only by this user; not printed, as this output is not a terminal)\n` +
+      `  delete that file after the first login (${created.name} then chooses a new password)\n${lost}`,
   );
   return true;
+}
+
+/** Writes `text` to a new file readable only by this user (0600), creating its directory. */
+async function writeSecretFile(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o750 });
+  await rm(file, { force: true }); // a stale one (another mode, another owner) is not reused
+  await writeFile(file, text, { mode: 0o600, flag: 'wx' });
 }
 
 export function registerUserCommands(program: Command): void {

@@ -1,8 +1,16 @@
 /** Login, logout, who am I, and changing one's own password. */
 
 import type { BlockList } from 'node:net';
+import type { Context } from 'hono';
 import { z } from 'zod';
-import { FREE_FAILURES_PER_ADDRESS, LoginThrottle } from '../../auth/login-throttle.ts';
+import {
+  beginLogin,
+  DEFAULT_THROTTLE,
+  loginFailed,
+  loginKeys,
+  loginSucceeded,
+  type Verdict,
+} from '../../auth/login-throttle.ts';
 import { createSession, DEFAULT_SESSION_TTL_MS, endSession } from '../../auth/sessions.ts';
 import { authenticate, setPassword } from '../../auth/users.ts';
 import { clearSessionCookie, setSessionCookie } from '../auth-middleware.ts';
@@ -11,24 +19,26 @@ import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { type AnyRoute, route } from '../route.ts';
 
-/** The throttles of one application (per `createApp` deps): see login-throttle.ts. */
-interface Throttles {
-  byName: LoginThrottle;
-  byAddress: LoginThrottle;
-  proxies: BlockList | undefined;
+/** The trusted proxies of one application (per `createApp` deps): see client-address.ts. */
+const proxiesOf = new WeakMap<ApiDeps, BlockList | undefined>();
+function proxies(deps: ApiDeps): BlockList | undefined {
+  if (!proxiesOf.has(deps)) proxiesOf.set(deps, trustedProxies(deps.config.server.trusted_proxies));
+  return proxiesOf.get(deps);
 }
-const throttles = new WeakMap<ApiDeps, Throttles>();
-function throttlesOf(deps: ApiDeps): Throttles {
-  let t = throttles.get(deps);
-  if (!t) {
-    t = {
-      byName: new LoginThrottle(),
-      byAddress: new LoginThrottle(Date.now, FREE_FAILURES_PER_ADDRESS),
-      proxies: trustedProxies(deps.config.server.trusted_proxies),
-    };
-    throttles.set(deps, t);
-  }
-  return t;
+
+/** The 429 of an attempt the throttle turned away (see login-throttle.ts). */
+function throttled(c: Context, v: Extract<Verdict, { allowed: false }>): ApiError {
+  c.header('Retry-After', String(v.waitS));
+  const when = `try again in ${v.waitS} s`;
+  return v.by === 'user'
+    ? new ApiError(429, 'auth.throttled', `too many failed logins for '${v.subject}': ${when}`, {
+        hint: 'an admin can reset the password with `sluice users reset-password NAME`',
+        retryAfter: v.waitS,
+      })
+    : new ApiError(429, 'auth.throttled', `too many failed logins from ${v.subject}: ${when}`, {
+        hint: 'behind a reverse proxy, list it in server.trusted_proxies so that each client counts for itself',
+        retryAfter: v.waitS,
+      });
 }
 
 const credentials = z.strictObject({
@@ -44,44 +54,25 @@ export const authRoutes: AnyRoute[] = [
     tag: 'auth',
     summary: 'log in: sets the httpOnly session cookie and returns the CSRF token for writes',
     description:
-      'After 5 failed logins in a row for a user name, or 20 from one client address (any names), further attempts wait 1, 2, 4 … s (at most 5 min) after the last failure: 429 with Retry-After. Behind a reverse proxy, list it in server.trusted_proxies so that X-Forwarded-For names the client.',
+      "After 5 login attempts in a row for a user name, or 20 from one client address (any names), further attempts wait 1, 2, 4 … s (at most 5 min) after the last one: 429 with Retry-After and `retryAfter` (seconds) in the JSON error. Attempts are counted before the password is checked and shared by all web processes; a successful login resets its user name's count and does not count for its address. Behind a reverse proxy, list it in server.trusted_proxies so that X-Forwarded-For names the client.",
     body: credentials,
     handle: async (c, { body, deps }) => {
-      const t = throttlesOf(deps);
-      const from = clientAddress(c, t.proxies);
-      const waitName = t.byName.waitSeconds(body.name);
-      const waitAddress = from === undefined ? 0 : t.byAddress.waitSeconds(from);
-      const wait = Math.max(waitName, waitAddress);
-      if (wait > 0) {
-        c.header('Retry-After', String(wait));
-        deps.log?.warn({ user: body.name, from }, 'login throttled');
-        throw waitName >= waitAddress
-          ? new ApiError(
-              429,
-              'auth.throttled',
-              `too many failed logins for '${body.name}': try again in ${wait} s`,
-              {
-                hint: 'an admin can reset the password with `sluice users reset-password NAME`',
-              },
-            )
-          : new ApiError(
-              429,
-              'auth.throttled',
-              `too many failed logins from ${from}: try again in ${wait} s`,
-              {
-                hint: 'behind a reverse proxy, list it in server.trusted_proxies so that each client counts for itself',
-              },
-            );
+      const from = clientAddress(c, proxies(deps));
+      const policy = { ...DEFAULT_THROTTLE, ...deps.loginThrottle };
+      const keys = loginKeys(body.name, from);
+      const verdict = await beginLogin(deps.db, keys, policy); // counted before the password is checked
+      if (!verdict.allowed) {
+        deps.log?.warn({ user: body.name, from, by: verdict.by, waitS: verdict.waitS }, 'login throttled');
+        throw throttled(c, verdict);
       }
       const user = await authenticate(deps.db, body.name, body.password);
       if (!user) {
-        t.byName.failed(body.name);
-        if (from !== undefined) t.byAddress.failed(from);
+        await loginFailed(deps.db, keys, policy);
         throw new ApiError(401, 'auth.invalid_credentials', 'wrong user name or password', {
           hint: 'an admin can reset it with `sluice users reset-password NAME`',
         });
       }
-      t.byName.succeeded(body.name);
+      await loginSucceeded(deps.db, keys);
       const s = await createSession(deps.db, user.id, deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS);
       setSessionCookie(c, deps, s.cookie);
       return c.json({

@@ -554,9 +554,13 @@ async function initdb(
     // postgres must be able to reach its directory: every parent needs search permission.
     await assertTraversable(pgDir, ids.uid);
   }
+  // readable only by whoever runs initdb: created 0600 (no other user can read it, even for an
+  // instant), then handed to the postgres user when we run as root; removed whatever initdb does
   const pwFile = path.join(pgDir, '..', `.pwfile-${process.pid}`);
-  await writeFile(pwFile, `${creds.password}\n`, { mode: 0o644 });
+  await rm(pwFile, { force: true });
+  await writeFile(pwFile, `${creds.password}\n`, { mode: 0o600, flag: 'wx' });
   try {
+    if (ids.uid !== undefined) await chown(pwFile, ids.uid, ids.gid ?? ids.uid);
     log.info({ dir: pgDir }, 'initialising embedded PostgreSQL (first start)');
     await run(
       bin.initdb,

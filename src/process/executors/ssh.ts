@@ -14,6 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { Client, type ConnectConfig } from 'ssh2';
 import { errorMessage, PermanentError, SluiceError } from '../../core/errors.ts';
+import { Semaphore } from '../../core/semaphore.ts';
 import {
   type CommandResult,
   type CommandRunner,
@@ -51,24 +52,6 @@ export interface SshRunnerOptions {
   maxChannels?: number;
   /** SSH keepalive interval; a dead connection is noticed after 3 missed replies. Default 15 s. */
   keepaliveIntervalMs?: number;
-}
-
-class Semaphore {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly size: number) {}
-  async acquire(): Promise<void> {
-    if (this.active < this.size) {
-      this.active++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.active--;
-  }
 }
 
 /** The channel could not be opened: the command did not start, so it is safe to retry. */
