@@ -11,8 +11,9 @@
  * An unquoted value that is exactly one `${...}` (e.g. `port: ${PORT:-8080}`) is re-typed after
  * substitution, so numbers and true/false arrive as numbers and booleans.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { firstInvalidUtf8, formatBytes, MAX_SECRET_BYTES, readAtMost } from './limits.ts';
 import type { MapEntry, Origin, PathSeg, SNode } from './source.ts';
 import { formatOrigin, formatPath } from './source.ts';
 
@@ -165,12 +166,27 @@ function readSecretFile(file: string, baseDir: string): { value: string } | { er
       hint: `chmod 600 ${abs} (or chmod 640 ${abs} to let the file's group read it)`,
     };
   }
+  let bytes: Buffer;
   try {
-    return { value: readFileSync(abs, 'utf8').replace(/[\r\n]+$/, '') };
+    bytes = readAtMost(abs, MAX_SECRET_BYTES);
   } catch (err) {
     return {
       error: `cannot read secret file ${abs}: ${(err as Error).message}`,
       hint: `make ${abs} readable by the user running sluice`,
     };
   }
+  if (bytes.length > MAX_SECRET_BYTES) {
+    return {
+      error: `secret file ${abs} is larger than ${formatBytes(MAX_SECRET_BYTES)}; expected a password, token or URL`,
+      hint: `point \${file:...} at the file holding just the secret`,
+    };
+  }
+  const bad = firstInvalidUtf8(bytes);
+  if (bad >= 0) {
+    return {
+      error: `secret file ${abs} is not UTF-8 text (byte 0x${(bytes[bad] as number).toString(16).padStart(2, '0')} at offset ${bad})`,
+      hint: `write the secret to ${abs} as UTF-8 text`,
+    };
+  }
+  return { value: bytes.toString('utf8').replace(/[\r\n]+$/, '') };
 }
