@@ -145,7 +145,10 @@ export function interpolateString(
 
 function readSecretFile(file: string, baseDir: string): { value: string } | { error: string; hint: string } {
   if (file === '')
-    return { error: `'\${file:}' needs a path, e.g. \${file:/etc/sluice/db-password}`, hint: '' };
+    return {
+      error: `'\${file:}' needs a path, e.g. \${file:/etc/sluice/db-password}`,
+      hint: 'write the path of the secret file after file:',
+    };
   const abs = isAbsolute(file) ? file : resolve(baseDir, file);
   let st: ReturnType<typeof statSync>;
   try {

@@ -221,3 +221,11 @@ describe('ports in URLs and host lists', () => {
     expect(ssh('[fd00::1]:22').config.processing.slurm.ssh?.hosts).toEqual(['[fd00::1]:22']);
   });
 });
+
+describe('hints', () => {
+  // found by test/fuzz-config.test.ts: the only problem had an empty hint, so none was printed
+  it('an empty ${file:} comes with a hint', async () => {
+    const err = await expectConfigError(() => parse('data_dir: "${file:}"\n'), ["'${file:}' needs a path"]);
+    expect(err.hint).toBe('write the path of the secret file after file:');
+  });
+});
