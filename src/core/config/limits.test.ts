@@ -222,6 +222,19 @@ describe('ports in URLs and host lists', () => {
   });
 });
 
+describe('interpolation', () => {
+  it('refuses a value that grows past 1 MiB through ${...}', async () => {
+    const big = 'x'.repeat(100_000);
+    await expectConfigError(
+      () => parse(`data_dir: "${'${BIG}'.repeat(11)}"\n`, { BIG: big }),
+      ['sluice.yaml:1:11: data_dir: the value is longer than 1.0 MiB after interpolation'],
+    );
+    expect(parse(`data_dir: "/${'${BIG}'.repeat(10)}"\n`, { BIG: big }).config.data_dir).toHaveLength(
+      1 + 1_000_000,
+    );
+  });
+});
+
 describe('hints', () => {
   // found by test/fuzz-config.test.ts: the only problem had an empty hint, so none was printed
   it('an empty ${file:} comes with a hint', async () => {

@@ -20,6 +20,8 @@ import { ConfigError } from '../errors.ts';
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 /** Largest `${file:...}` secret accepted, in bytes. */
 export const MAX_SECRET_BYTES = 64 * 1024;
+/** Longest text value after `${...}` interpolation, in characters (V8 strings end near 512 MiB). */
+export const MAX_INTERPOLATED_CHARS = 1024 * 1024;
 /** Most values that alias expansion (`*name`, `<<: *name`) may add to one file. */
 export const MAX_ALIAS_VALUES = 10_000;
 
