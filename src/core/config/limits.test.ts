@@ -60,6 +60,21 @@ describe('anchors and aliases', () => {
   });
 });
 
+describe('nesting', () => {
+  it('names deep nesting briefly, with a hint, also when the parser itself runs out of stack', async () => {
+    const err = await expectConfigError(
+      () => parse(`a: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`),
+      [
+        'sluice.yaml:1:203: a[0][0][0]...: nesting too deep (more than 200 levels)',
+        'nesting too deep for the YAML parser (at most 200 levels are accepted)',
+      ],
+    );
+    expect(err.message).not.toContain('Maximum call stack');
+    expect(err.message.length).toBeLessThan(1000);
+    expect(err.hint).toContain('close the open [ and { brackets');
+  });
+});
+
 describe('file size and bytes', () => {
   it('refuses a config file over the size cap before parsing it', async () => {
     const file = await t.write('sluice.yaml', `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`);

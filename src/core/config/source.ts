@@ -68,6 +68,10 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/** Deepest nesting of mappings and lists accepted (a real config nests about 6 levels). */
+const MAX_DEPTH = 200;
+const DEPTH_HINT = 'close the open [ and { brackets; a Sluice config nests only a few levels';
+
 interface YamlProblem {
   origin: Origin;
   path: string;
@@ -95,7 +99,17 @@ export function parseYamlFile(text: string, source: string): ParsedFile {
   };
   const problems: YamlProblem[] = [];
   for (const e of doc.errors) {
-    problems.push({ origin: at(e.pos[0]), path: '', msg: `YAML syntax error: ${e.message}` });
+    // the parser's own stack ran out (thousands of nested [ or {): say so in the reader's terms
+    const msg =
+      e.code === 'RESOURCE_EXHAUSTION'
+        ? `nesting too deep for the YAML parser (at most ${MAX_DEPTH} levels are accepted)`
+        : `YAML syntax error: ${e.message}`;
+    problems.push({
+      origin: at(e.pos[0]),
+      path: '',
+      msg,
+      ...(e.code === 'RESOURCE_EXHAUSTION' ? { hint: DEPTH_HINT } : {}),
+    });
   }
   const builder = new TreeBuilder(doc, at, problems);
   const root = doc.contents === null ? null : builder.build(doc.contents as YamlNode, []);
@@ -166,12 +180,14 @@ class TreeBuilder {
       this.exhausted = true;
       return { kind: 'scalar', origin: this.originOf(node), value: null, plain: true };
     }
-    if (++this.depth > 200) {
+    if (++this.depth > MAX_DEPTH) {
       this.depth--;
+      const shown = path.length > 6 ? `${formatPath(path.slice(0, 4))}...` : formatPath(path);
       this.problems.push({
         origin: this.originOf(node),
         path: formatPath(path),
-        msg: `${formatPath(path)}: nesting too deep`,
+        msg: `${shown}: nesting too deep (more than ${MAX_DEPTH} levels)`,
+        hint: DEPTH_HINT,
       });
       return { kind: 'scalar', origin: this.originOf(node), value: null, plain: true };
     }
