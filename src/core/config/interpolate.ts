@@ -107,7 +107,7 @@ export function interpolateString(
     if (out.length <= MAX_INTERPOLATED_CHARS) return false;
     fail(
       `the value is longer than ${formatBytes(MAX_INTERPOLATED_CHARS)} after interpolation`,
-      'use fewer or shorter ${...} in it',
+      `use fewer or shorter \${...} in it`,
     );
     return true;
   };
@@ -135,7 +135,8 @@ export function interpolateString(
     i = end + 1;
     if (expr.startsWith('file:')) {
       const file = expr.slice(5);
-      const cache = (ctx.secretReads ??= new Map());
+      ctx.secretReads ??= new Map();
+      const cache = ctx.secretReads;
       const r = cache.get(file) ?? readSecretFile(file, ctx.baseDir);
       cache.set(file, r);
       if ('error' in r) fail(r.error, r.hint);
