@@ -2,13 +2,13 @@
  * Loading: find the file, pick the environment, read base + overlay, merge, interpolate, apply
  * DATABASE_URL, validate, resolve paths, and work out which values are secret.
  */
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { describeFound } from './describe.ts';
 import { interpolateTree } from './interpolate.ts';
 import { DEFAULT_MESSAGE, issuesToProblems } from './issues.ts';
+import { configText, MAX_CONFIG_BYTES, readAtMost, textValueProblem } from './limits.ts';
 import { mergeNodes } from './merge.ts';
 import { ConfigInvalidError, type ConfigProblem, sortProblems } from './problems.ts';
 import { type Config, configSchema, ENVIRONMENTS, type Environment, foldersOverlap } from './schema/index.ts';
@@ -111,10 +111,11 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
   );
 }
 
-/** The file's text, or undefined when it does not exist. */
+/** The file's text, or undefined when it does not exist; too big or not UTF-8 is a ConfigError. */
 async function readConfigFile(file: string, from: string): Promise<string | undefined> {
+  let bytes: Buffer;
   try {
-    return await readFile(file, 'utf8');
+    bytes = readAtMost(file, MAX_CONFIG_BYTES);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
@@ -130,6 +131,7 @@ async function readConfigFile(file: string, from: string): Promise<string | unde
       err,
     );
   }
+  return configText(bytes, file, from);
 }
 
 export interface ParseTextOptions {
@@ -194,6 +196,14 @@ function buildConfig(
 
   const databaseUrl = nonEmpty(environ.DATABASE_URL);
   if (databaseUrl !== undefined) tree = withDatabaseUrl(tree, databaseUrl);
+
+  const badText = textProblems(tree);
+  if (badText.length > 0) {
+    throw new ConfigInvalidError(
+      sortProblems(badText),
+      'remove the \\0 or \\u escape from the quoted value (or the NUL byte from the secret file)',
+    );
+  }
 
   const pre: ConfigProblem[] = [];
   const envEntry = nodeAt(tree, ['environment']);
@@ -296,6 +306,34 @@ function withDatabaseUrl(tree: SNode | null, url: string): SNode {
     });
   }
   return { ...root, entries };
+}
+
+/** Keys and text values holding NUL or a lone surrogate (see limits.ts), each with its origin. */
+function textProblems(node: SNode | null, path: PathSeg[] = [], out: ConfigProblem[] = []): ConfigProblem[] {
+  const add = (origin: Origin, at: PathSeg[], what: string, phrase: string) => {
+    const where = formatOrigin(origin);
+    out.push({
+      where,
+      origin,
+      path: formatPath(at),
+      message: `${where}: ${formatPath(at)}: ${what} ${phrase}`,
+    });
+  };
+  if (node === null) return out;
+  if (node.kind === 'scalar') {
+    const phrase = typeof node.value === 'string' ? textValueProblem(node.value) : undefined;
+    if (phrase !== undefined) add(node.origin, path, node.secret ? 'secret value:' : 'value:', phrase);
+  } else if (node.kind === 'seq')
+    node.items.forEach((item, i) => {
+      textProblems(item, [...path, i], out);
+    });
+  else
+    for (const [k, e] of node.entries) {
+      const phrase = textValueProblem(k);
+      if (phrase !== undefined) add(e.keyOrigin, path, `key ${JSON.stringify(k)}:`, phrase);
+      textProblems(e.node, [...path, k], out);
+    }
+  return out;
 }
 
 function secretScalarPaths(node: SNode | null, path: PathSeg[] = [], out: PathSeg[][] = []): PathSeg[][] {

@@ -14,8 +14,10 @@ import {
   LineCounter,
   parseDocument,
   type Range,
+  visit,
   type Node as YamlNode,
 } from 'yaml';
+import { configTooBig, MAX_ALIAS_VALUES, MAX_CONFIG_BYTES } from './limits.ts';
 import { ConfigInvalidError, type ConfigProblem } from './problems.ts';
 
 /** Where a value came from: a file (with line and column, 1-based) or e.g. an environment variable. */
@@ -66,10 +68,16 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/** Deepest nesting of mappings and lists accepted (a real config nests about 6 levels). */
+const MAX_DEPTH = 200;
+const DEPTH_HINT = 'close the open [ and { brackets; a Sluice config nests only a few levels';
+
 interface YamlProblem {
   origin: Origin;
   path: string;
   msg: string;
+  /** What to do, when the general advice on YAML syntax does not fit. */
+  hint?: string;
 }
 
 export interface ParsedFile {
@@ -82,6 +90,7 @@ export interface ParsedFile {
  * once in one ConfigError, each with file:line:col.
  */
 export function parseYamlFile(text: string, source: string): ParsedFile {
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw configTooBig(source);
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false, strict: true });
   const at = (offset: number): Origin => {
@@ -90,7 +99,17 @@ export function parseYamlFile(text: string, source: string): ParsedFile {
   };
   const problems: YamlProblem[] = [];
   for (const e of doc.errors) {
-    problems.push({ origin: at(e.pos[0]), path: '', msg: `YAML syntax error: ${e.message}` });
+    // the parser's own stack ran out (thousands of nested [ or {): say so in the reader's terms
+    const msg =
+      e.code === 'RESOURCE_EXHAUSTION'
+        ? `nesting too deep for the YAML parser (at most ${MAX_DEPTH} levels are accepted)`
+        : `YAML syntax error: ${e.message}`;
+    problems.push({
+      origin: at(e.pos[0]),
+      path: '',
+      msg,
+      ...(e.code === 'RESOURCE_EXHAUSTION' ? { hint: DEPTH_HINT } : {}),
+    });
   }
   const builder = new TreeBuilder(doc, at, problems);
   const root = doc.contents === null ? null : builder.build(doc.contents as YamlNode, []);
@@ -106,55 +125,120 @@ export function parseYamlFile(text: string, source: string): ParsedFile {
         message: `${formatOrigin(p.origin)}: ${p.msg}`,
       }),
     );
+    const hints = [...new Set(problems.flatMap((p) => (p.hint === undefined ? [] : [p.hint])))];
     throw new ConfigInvalidError(
       list,
-      `fix the YAML in ${source} (indent with spaces, quote values containing ': ' or ' #', one key per line)`,
+      hints.length > 0
+        ? hints.join('; ')
+        : `fix the YAML in ${source} (indent with spaces, quote values containing ': ' or ' #', one key per line)`,
     );
   }
   return { root };
 }
 
+/**
+ * The node each alias refers to: the last node with that anchor before the alias, in document order
+ * (YAML's rule). One pass; the library's `Alias.resolve` scans the whole document per call.
+ */
+function aliasTargets(doc: Document): Map<YamlNode, YamlNode | undefined> {
+  const anchors = new Map<string, YamlNode>();
+  const targets = new Map<YamlNode, YamlNode | undefined>();
+  visit(doc, {
+    Node(_key, node) {
+      if (isAlias(node)) targets.set(node, anchors.get(node.source));
+      else if (node.anchor) anchors.set(node.anchor, node);
+    },
+  });
+  return targets;
+}
+
 class TreeBuilder {
   private depth = 0;
+  private readonly targets: Map<YamlNode, YamlNode | undefined>;
+  /** Anchored nodes being built right now: an alias to one of them would expand forever. */
+  private readonly building = new Set<YamlNode>();
+  /** > 0 while building the value of an alias; values built then count against MAX_ALIAS_VALUES. */
+  private expanding = 0;
+  private expanded = 0;
+  private exhausted = false;
 
   constructor(
-    private readonly doc: Document,
+    doc: Document,
     private readonly at: (offset: number) => Origin,
     private readonly problems: YamlProblem[],
-  ) {}
+  ) {
+    this.targets = aliasTargets(doc);
+  }
 
   private originOf(node: { range?: Range | null | undefined }): Origin {
     return this.at(node.range?.[0] ?? 0);
   }
 
   build(node: YamlNode, path: PathSeg[]): SNode {
-    if (++this.depth > 200) {
+    if (this.exhausted) return { kind: 'scalar', origin: this.originOf(node), value: null, plain: true };
+    if (this.expanding > 0 && ++this.expanded > MAX_ALIAS_VALUES) {
+      this.exhausted = true;
+      return { kind: 'scalar', origin: this.originOf(node), value: null, plain: true };
+    }
+    if (++this.depth > MAX_DEPTH) {
       this.depth--;
+      const shown = path.length > 6 ? `${formatPath(path.slice(0, 4))}...` : formatPath(path);
       this.problems.push({
         origin: this.originOf(node),
         path: formatPath(path),
-        msg: `${formatPath(path)}: nesting too deep`,
+        msg: `${shown}: nesting too deep (more than ${MAX_DEPTH} levels)`,
+        hint: DEPTH_HINT,
       });
       return { kind: 'scalar', origin: this.originOf(node), value: null, plain: true };
     }
+    const anchored = node.anchor ? node : undefined;
+    if (anchored) this.building.add(anchored);
     try {
       return this.buildInner(node, path);
     } finally {
       this.depth--;
+      if (anchored) this.building.delete(anchored);
     }
+  }
+
+  /** The value of an alias, counted against MAX_ALIAS_VALUES; a problem when it cannot be had. */
+  private buildAlias(node: YamlNode & { source: string }, path: PathSeg[], origin: Origin): SNode {
+    const none: SNode = { kind: 'scalar', origin, value: null, plain: true };
+    const target = this.targets.get(node);
+    const problem = (msg: string, hint?: string) =>
+      this.problems.push({ origin, path: formatPath(path), msg, ...(hint === undefined ? {} : { hint }) });
+    if (!target) {
+      problem(`unknown alias *${node.source}`);
+      return none;
+    }
+    if (this.building.has(target)) {
+      problem(
+        `${formatPath(path)}: alias *${node.source} refers to a value that contains it (it would never end)`,
+        `point *${node.source} at an anchor outside the value that holds the alias`,
+      );
+      return none;
+    }
+    this.expanding++;
+    let built: SNode;
+    try {
+      built = this.build(target, path);
+    } finally {
+      this.expanding--;
+    }
+    if (this.exhausted && this.expanding === 0) {
+      problem(
+        `${formatPath(path)}: alias *${node.source} expands the file beyond ${MAX_ALIAS_VALUES} values ` +
+          '(anchors and aliases are capped so that a small file cannot grow into gigabytes)',
+        'write the repeated values out, or nest fewer aliases inside anchored values',
+      );
+      return none;
+    }
+    return { ...built, origin };
   }
 
   private buildInner(node: YamlNode, path: PathSeg[]): SNode {
     const origin = this.originOf(node);
-    if (isAlias(node)) {
-      const target = node.resolve(this.doc);
-      if (!target) {
-        this.problems.push({ origin, path: formatPath(path), msg: `unknown alias *${node.source}` });
-        return { kind: 'scalar', origin, value: null, plain: true };
-      }
-      const built = this.build(target as YamlNode, path);
-      return { ...built, origin };
-    }
+    if (isAlias(node)) return this.buildAlias(node, path, origin);
     if (isScalar(node)) {
       return {
         kind: 'scalar',

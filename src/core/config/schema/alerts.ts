@@ -3,6 +3,7 @@
  * See src/ops/alerts/ and docs/configuration.md.
  */
 import { z } from 'zod';
+import { httpUrlPortValid } from '../limits.ts';
 import { always, bool, int, isMapping, num, section, str } from './common.ts';
 
 export const ALERT_RULES = [
@@ -25,7 +26,9 @@ const hhmm = z
   .string({ error: "a time of day 'HH:MM', e.g. '08:00'" })
   .regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, { error: "a time of day 'HH:MM', e.g. '08:00'" });
 
-const url = str('an http(s) URL').regex(/^https?:\/\/\S+$/i, { error: 'an http(s) URL' });
+const url = str('an http(s) URL')
+  .regex(/^https?:\/\/\S+$/i, { error: 'an http(s) URL' })
+  .refine(httpUrlPortValid, { error: 'an http(s) URL with a valid host and a port between 1 and 65535' });
 
 const timeout = num({ gt: 0, lte: 300 }, 'seconds').default(10);
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { urlPortsValid } from '../limits.ts';
 import { int, section } from './common.ts';
 import { dbBackupsSchema } from './db-backups.ts';
 
@@ -9,6 +10,9 @@ export const databaseSchema = section(
       .string({ error: 'a PostgreSQL URL such as postgres://user:password@host:5432/sluice' })
       .refine((u) => /^postgres(ql)?:\/\/./i.test(u), {
         error: 'a URL starting with postgres:// or postgresql://',
+      })
+      .refine(urlPortsValid, {
+        error: 'a URL whose port is between 1 and 65535, e.g. postgres://user:password@host:5432/sluice',
       })
       .optional(),
     embedded_port: int(1024, 65535).default(54329),

@@ -6,6 +6,7 @@
  */
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { httpUrlPortValid } from '../limits.ts';
 import { always, bool, int, isMapping, num, str, strList } from './common.ts';
 
 /** A strategy name: part of every backup file name (`sluice-<name>-<timestamp>.sluicedump`). */
@@ -30,6 +31,7 @@ const s3Schema = z.strictObject({
   /** For S3-compatible stores (MinIO, Ceph, ...): `https://s3.example.org`. Default: AWS. */
   endpoint: str('an http(s) URL')
     .regex(/^https?:\/\/\S+$/i, { error: 'an http(s) URL such as https://s3.example.org' })
+    .refine(httpUrlPortValid, { error: 'an http(s) URL with a valid host and a port between 1 and 65535' })
     .optional(),
   region: str('a region name such as us-east-1').default('us-east-1'),
   /** Address buckets as `endpoint/bucket` (most S3-compatible stores need this). */

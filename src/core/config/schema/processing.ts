@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isHostPort } from '../limits.ts';
 import { always, int, isMapping, namedRecord, num, section, str, strList } from './common.ts';
 
 /** A processing settings name: used in folder names and job keys. */
@@ -85,7 +86,16 @@ const assignmentSchema = z.strictObject({
 });
 
 const sshSchema = z.strictObject({
-  hosts: strList('host or host:port').min(1, { error: 'at least one host' }),
+  hosts: z
+    .array(
+      str('host or host:port').refine(isHostPort, {
+        error: 'host or host:port with a port between 1 and 65535',
+      }),
+      {
+        error: 'a list of strings, e.g. [a, b]',
+      },
+    )
+    .min(1, { error: 'at least one host' }),
   user: str('a user name'),
   key_file: str('a private key file path'),
   known_hosts: str('a known_hosts file path'),
