@@ -15,6 +15,33 @@ export function hasControl(s: string): boolean {
   return false;
 }
 
+/**
+ * Why `s` is not text that can be stored or shown, or undefined when it is: PostgreSQL text cannot
+ * hold NUL, and a lone UTF-16 surrogate (half of a pair, from a JSON `\ud83d` escape) is no
+ * character at all (it would be stored as U+FFFD, silently changing the value).
+ */
+export function textProblem(s: string): string | undefined {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0) return `contains a NUL character (\\u0000) at position ${i + 1}`;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = s.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        i++;
+        continue;
+      }
+    }
+    if (c >= 0xd800 && c <= 0xdfff)
+      return `contains half of a UTF-16 surrogate pair (\\u${c.toString(16)}) at position ${i + 1}, which is not valid text`;
+  }
+  return undefined;
+}
+
+/** A name or value as it can be quoted in a message: control characters and lone surrogates escaped. */
+export function printable(s: string): string {
+  return hasControl(s) || textProblem(s) !== undefined ? JSON.stringify(s).slice(1, -1) : s;
+}
+
 /** File ids are names as instruments wrote them: free text, but bounded and path-safe. */
 export const fileId = z
   .string()
