@@ -37,8 +37,12 @@ export function textProblem(s: string): string | undefined {
   return undefined;
 }
 
-/** A name or value as it can be quoted in a message: control characters and lone surrogates escaped. */
+/**
+ * A name as it can be shown in a message and in `field`: control characters and lone surrogates
+ * escaped, the empty name as `''`.
+ */
 export function printable(s: string): string {
+  if (s === '') return "''";
   return hasControl(s) || textProblem(s) !== undefined ? JSON.stringify(s).slice(1, -1) : s;
 }
 
