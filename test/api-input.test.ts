@@ -106,3 +106,30 @@ describe('the CSV export', () => {
     expect(await res.json()).toMatchObject({ code: 'internal' });
   });
 });
+
+describe('runtime variables', () => {
+  it('refuses numbers no one means (1e308 minutes), which made GET /api/instruments answer 500', async () => {
+    for (const [name, value] of [
+      ['stuck_file_minutes', 1e308],
+      ['min_file_age_days', 1e300],
+      ['max_file_age_hours', 1e300],
+      ['min_free_space_gb', 1e300],
+    ] as const) {
+      const res = await call(h.app, `/api/vars/${name}`, {
+        method: 'PUT',
+        token: h.tokens.admin,
+        body: { value },
+      });
+      const body = await expect400(res, 'value');
+      expect(body.message).toMatch(/expected a number .*≤/);
+    }
+    const ok = await call(h.app, '/api/vars/stuck_file_minutes', {
+      method: 'PUT',
+      token: h.tokens.admin,
+      body: { value: 10_000 },
+    });
+    expect(ok.status).toBe(200);
+    const instruments = await call(h.app, '/api/instruments', { token: h.tokens.viewer });
+    expect(instruments.status).toBe(200);
+  });
+});
