@@ -8,27 +8,45 @@
  * `q` is a case-insensitive substring of the name (ILIKE, served by a trigram index when pg_trgm
  * is installed).
  */
+
+import { parseIsoDate } from '../core/dates.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { badInput } from './errors.ts';
+import { textProblem } from './params.ts';
 
 export const SORTS = ['created_at', 'name', 'size'] as const;
 export type Sort = (typeof SORTS)[number];
 export type Dir = 'asc' | 'desc';
 
+/** PostgreSQL's bigint range, where `size_bytes` lives. */
+const BIGINT_MAX = 9223372036854775807n;
+
+/** A timestamp as the listing writes it (UTC, microseconds) that PostgreSQL can also read. */
+function validTimestamp(k: string): boolean {
+  const m = /^(\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.exec(k);
+  return m !== null && Number(m[1]) >= 1 && parseIsoDate(k) !== undefined;
+}
+
+/** Text a cursor may carry: a name or an id as stored (PostgreSQL text: no NUL, valid Unicode). */
+function validText(k: string): boolean {
+  return k.length > 0 && k.length <= 1000 && textProblem(k) === undefined;
+}
+
+/** Per sort: the column, its text form in a cursor, its SQL type, and which cursor keys are valid. */
 const KEY: Record<Sort, { col: string; text: string; cast: string; valid: (key: string) => boolean }> = {
   created_at: {
     col: 'created_at',
     text: `to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
     cast: 'timestamptz',
-    valid: (k) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(k),
+    valid: validTimestamp,
   },
-  name: {
-    col: 'name',
-    text: 'name',
-    cast: 'text',
-    valid: (k) => k.length > 0 && k.length <= 1000 && !k.includes('\0'),
+  name: { col: 'name', text: 'name', cast: 'text', valid: validText },
+  size: {
+    col: 'size_bytes',
+    text: 'size_bytes::text',
+    cast: 'bigint',
+    valid: (k) => /^\d{1,19}$/.test(k) && BigInt(k) <= BIGINT_MAX,
   },
-  size: { col: 'size_bytes', text: 'size_bytes::text', cast: 'bigint', valid: (k) => /^\d{1,19}$/.test(k) },
 };
 
 export interface FileFilters {
@@ -79,8 +97,10 @@ export function decodeCursor(f: Pick<FileFilters, 'sort' | 'dir'>, raw: string):
   const t =
     Array.isArray(v) && v.length === 4 && v.every((x) => typeof x === 'string') ? (v as string[]) : [];
   const [sort, dir, key, id] = t;
-  const spec = sort === undefined ? undefined : KEY[sort as Sort];
-  if (!spec || key === undefined || !spec.valid(key) || !id)
+  // not KEY[sort] for any text: `constructor` or `__proto__` would find Object's own members
+  const spec = SORTS.find((s) => s === sort) === undefined ? undefined : KEY[sort as Sort];
+  const bad = !spec || (dir !== 'asc' && dir !== 'desc') || key === undefined || !spec.valid(key);
+  if (bad || id === undefined || !validText(id))
     throw badInput(
       'cursor',
       'not a cursor returned by this API',

@@ -16,6 +16,37 @@ export function hasControl(s: string): boolean {
   return false;
 }
 
+/**
+ * Why `s` is not text that can be stored or shown, or undefined when it is: PostgreSQL text cannot
+ * hold NUL, and a lone UTF-16 surrogate (half of a pair, from a JSON `\ud83d` escape) is no
+ * character at all (it would be stored as U+FFFD, silently changing the value).
+ */
+export function textProblem(s: string): string | undefined {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0) return `contains a NUL character (\\u0000) at position ${i + 1}`;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = s.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        i++;
+        continue;
+      }
+    }
+    if (c >= 0xd800 && c <= 0xdfff)
+      return `contains half of a UTF-16 surrogate pair (\\u${c.toString(16)}) at position ${i + 1}, which is not valid text`;
+  }
+  return undefined;
+}
+
+/**
+ * A name as it can be shown in a message and in `field`: control characters and lone surrogates
+ * escaped, the empty name as `''`.
+ */
+export function printable(s: string): string {
+  if (s === '') return "''";
+  return hasControl(s) || textProblem(s) !== undefined ? JSON.stringify(s).slice(1, -1) : s;
+}
+
 /** The longest file id: a 255-byte name (NAME_MAX) behind a collision stamp `YYYYMMDD-HHMMSS-`. */
 export const FILE_ID_MAX_BYTES = NAME_MAX + 16;
 

@@ -27,6 +27,10 @@ function def<T>(name: string, description: string, schema: z.ZodType<T>, dflt: T
   return { name, description, schema, default: dflt };
 }
 
+/**
+ * Numbers are bounded to what anyone could mean (a century of days or hours, ten years of minutes,
+ * a zettabyte): beyond that, date arithmetic in JavaScript or PostgreSQL overflows.
+ */
 export const variableDefs = {
   output_exists_mode: def(
     'output_exists_mode',
@@ -37,19 +41,19 @@ export const variableDefs = {
   min_free_space_gb: def(
     'min_free_space_gb',
     'The remover frees instrument disks until at least this many GB are free (per-instrument override in config).',
-    z.number().nonnegative(),
+    z.number().nonnegative().max(1e12),
     200,
   ),
   min_file_age_days: def(
     'min_file_age_days',
     'The remover never deletes an instrument file younger than this many days.',
-    z.number().nonnegative(),
+    z.number().nonnegative().max(36_500),
     14,
   ),
   max_file_age_hours: def(
     'max_file_age_hours',
     'Raw data whose mtime is older than this is ignored while it is still being acquired (null = never ignore).',
-    z.number().positive().nullable(),
+    z.number().positive().max(876_000).nullable(),
     null as number | null,
   ),
   cleanup_dry_run: def(
@@ -61,7 +65,7 @@ export const variableDefs = {
   stuck_file_minutes: def(
     'stuck_file_minutes',
     'A file in a non-terminal status for longer than this is reported as stuck.',
-    z.number().positive(),
+    z.number().positive().max(5_256_000),
     240,
   ),
 } as const;

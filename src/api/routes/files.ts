@@ -100,8 +100,16 @@ export function csvLine(row: Record<string, unknown>): string {
   return `${CSV_COLUMNS.map((c) => csvCell(row[c])).join(',')}\r\n`;
 }
 
+/**
+ * Streams the CSV. The first page is read before the answer starts, so that a failure there is
+ * still an error answer with its status (not a 200 with a header and nothing else); a failure
+ * on a later page can only cut the stream short, and is logged.
+ */
 async function streamCsv(c: Context, deps: ApiDeps, f: FileFilters): Promise<Response> {
   const max = deps.csvMaxRows ?? 100_000;
+  const next = (written: number, cursor?: Cursor) =>
+    filesPage(deps.db, f, Math.min(1000, max - written), cursor);
+  let page: { rows: FileListRow[]; nextCursor: string | null } = await next(0);
   c.header('Content-Type', 'text/csv; charset=utf-8');
   c.header('Content-Disposition', 'attachment; filename="sluice-files.csv"');
   c.header('X-Sluice-Max-Rows', String(max));
@@ -109,20 +117,13 @@ async function streamCsv(c: Context, deps: ApiDeps, f: FileFilters): Promise<Res
     c,
     async (out) => {
       await out.write(`${CSV_COLUMNS.join(',')}\r\n`);
-      let cursor: Cursor | undefined;
       let written = 0;
-      while (written < max && !out.aborted) {
-        const page: { rows: FileListRow[]; nextCursor: string | null } = await filesPage(
-          deps.db,
-          f,
-          Math.min(1000, max - written),
-          cursor,
-        );
+      for (;;) {
         if (page.rows.length > 0) await out.write(page.rows.map(csvLine).join(''));
         written += page.rows.length;
-        if (!page.nextCursor) break;
+        if (!page.nextCursor || written >= max || out.aborted) break;
         const last = page.rows[page.rows.length - 1]!;
-        cursor = { key: last.sort_key, id: last.id };
+        page = await next(written, { key: last.sort_key, id: last.id });
       }
     },
     async (err) => {
