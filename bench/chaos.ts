@@ -718,6 +718,8 @@ interface FileRow {
   status_reason: string | null;
   first_seen_at: Date;
   instrument_copy: string;
+  /** What the scan declared acquired (files/fingerprint.ts): its total size tells the versions apart. */
+  acquired_fingerprint: { size: number } | null;
 }
 
 type Query = <T extends pg.QueryResultRow>(sql: string, params?: unknown[]) => Promise<T[]>;
@@ -748,7 +750,7 @@ async function check(
   j: Journal,
 ): Promise<Record<string, unknown>> {
   const files = await q<FileRow>(
-    'select id, instrument_id, name, kind, status, status_reason, first_seen_at, instrument_copy from files',
+    'select id, instrument_id, name, kind, status, status_reason, first_seen_at, instrument_copy, acquired_fingerprint from files',
   );
   const copies = await q<{ file_id: string; location: string }>(
     `select file_id, location from copies where state = 'verified'`,
@@ -780,9 +782,21 @@ async function check(
     if (!s) strangers.push(f);
     else recordsOf.set(s, [...(recordsOf.get(s) ?? []), f]);
   }
-  /** The version the bench was writing under the record's name when Sluice first saw it. */
-  const acquired = (s: DataSet, f: FileRow): Version | undefined =>
-    [...s.versions].reverse().find((v) => v.startedAt <= f.first_seen_at.getTime() + 500) ?? s.versions[0];
+  /**
+   * The version a record stands for: the one whose size the scan declared acquired (versions of a
+   * set differ in size; a record first seen while v1 was written acquires v2 when v1 is replaced
+   * before its acquisition was declared finished, as happens when the bench's wait for `acquired`
+   * times out on a loaded machine); without a fingerprint, the version the bench was writing under
+   * the record's name when Sluice first saw it.
+   */
+  const acquired = (s: DataSet, f: FileRow): Version | undefined => {
+    const size = f.acquired_fingerprint?.size;
+    const bySize = size === undefined ? [] : s.versions.filter((v) => v.bytes === size);
+    if (bySize.length === 1) return bySize[0];
+    return (
+      [...s.versions].reverse().find((v) => v.startedAt <= f.first_seen_at.getTime() + 500) ?? s.versions[0]
+    );
+  };
 
   const ex = {
     lost: [] as string[],
