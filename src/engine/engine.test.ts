@@ -119,6 +119,37 @@ describe('engine, in one process', () => {
     expect((await getTask(db, id))!.attempts).toBe(3);
   });
 
+  it('a task whose attempts were all cut short is paused, then runs again with a fresh budget; never failed for good', async () => {
+    let runs = 0;
+    const said: string[] = [];
+    const w = worker([
+      {
+        kind: 'cut-short',
+        async run() {
+          runs++;
+        },
+        async onRetry(_tx, _task, err) {
+          said.push((err as Error).message);
+        },
+      },
+    ]);
+    const id = (await enqueue(db, { kind: 'cut-short', maxAttempts: 3 }))!;
+    // three attempts began and were cut short (their workers killed): running, lease expired
+    await db.exec(
+      `update tasks set state = 'running', attempts = 3, token = 3, lease_owner = 'gone',
+         lease_expires_at = now() - interval '1 second' where id = $1`,
+      [id],
+    );
+    await w.start();
+    await waitFor('the task done after its pause', async () => (await state(id)) === 'succeeded');
+    await w.stop();
+    const t = (await getTask(db, id))!;
+    expect(runs).toBe(1); // the fourth start only paused it; the fifth ran it
+    expect(t.attempts).toBe(1); // counted afresh after the pause
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/started 3 times without finishing .*trying again after a pause/);
+  });
+
   it('`again` re-queues without counting an attempt', async () => {
     let calls = 0;
     const w = worker([

@@ -457,10 +457,24 @@ export class Worker {
     try {
       await this.noteTakeover(def, task, log);
       if (task.attempts > task.max_attempts) {
-        throw new PermanentError(
-          'task.attempts_exhausted',
-          `task ${task.kind} for ${task.subject ?? '-'} was started ${task.max_attempts} times without finishing (its worker died or hung each time)`,
+        // Started more often than max_attempts, and the last attempt did not even fail: it was cut
+        // short (worker killed, hung, or cut off from the database; a PostgreSQL restart longer
+        // than a lease cuts every running attempt). That says nothing against the work itself, and
+        // a final 'failed' would wait for an operator: run it again after a growing pause (backoff,
+        // at most 10 minutes) with a fresh budget of attempts (else every later start would land
+        // here again and the work would never run), and say why. A task that kills its worker every
+        // time costs max_attempts restarts per pause, not a crash loop, and stays visible
+        // (last_error, stuck-file alert).
+        await this.fail(
+          def,
+          task,
+          new Error(
+            `task ${task.kind} for ${task.subject ?? '-'} was started ${task.attempts - 1} times without finishing (its worker died, hung or lost the database each time); trying again after a pause`,
+          ),
+          log,
+          { final: false, freshBudget: true },
         );
+        return;
       }
       await def.run(ctx);
       if (!finished) await ctx.complete();
@@ -518,17 +532,24 @@ export class Worker {
     }
   }
 
-  private async fail(def: TaskHandlerDef, task: TaskRow, err: unknown, log: Logger): Promise<void> {
+  private async fail(
+    def: TaskHandlerDef,
+    task: TaskRow,
+    err: unknown,
+    log: Logger,
+    opts: { final?: boolean; freshBudget?: boolean } = {},
+  ): Promise<void> {
     const permanent = err instanceof PermanentError;
-    const final = permanent || task.attempts >= task.max_attempts;
+    const final = opts.final ?? (permanent || task.attempts >= task.max_attempts);
     const message = errorMessage(err);
     const delay = final ? 0 : backoffMs(task.attempts, this.backoffBaseMs);
     await this.db.tx(async (tx) => {
       const n = await tx.exec(
         `update tasks set state = $3, last_error = $4, lease_owner = null, lease_expires_at = null,
-           run_after = now() + $5 * interval '1 millisecond', finished_at = case when $3 = 'failed' then now() end
+           run_after = now() + $5 * interval '1 millisecond', finished_at = case when $3 = 'failed' then now() end,
+           attempts = case when $6 then 0 else attempts end
          where id = $1 and token = $2 and state = 'running'`,
-        [task.id, task.token, final ? 'failed' : 'queued', message, delay],
+        [task.id, task.token, final ? 'failed' : 'queued', message, delay, opts.freshBudget === true],
       );
       if (n !== 1) return; // taken over meanwhile: the new owner decides
       if (final) await def.onFailed?.(tx, task, err);
