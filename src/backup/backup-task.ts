@@ -378,6 +378,12 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
           algorithm: deps.config.backup.hash,
           signal: ctx.signal,
           accept: acquired ? (files) => checkAcquired(source, acquired, files) : undefined,
+          // the share unmounted while copying: the temp is on the local disk below the mount
+          // point; refused before its commit, so nothing is left there under the final name
+          beforeCommit: async () => {
+            const s = await checkBackupTarget(deps.config, ctx.db, { write: false });
+            if (!s.ok) throw targetUnavailable(s);
+          },
           onPhase: (phase) =>
             ctx.progress(
               phase === 'copy' ? reading : `${phase === 'verify' ? 'reading back' : 'committing'} ${dest}`,
@@ -392,7 +398,8 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
         });
         // copyVerified asked `accept` before its commit; checked again here on what it returns
         if (acquired) checkAcquired(source, acquired, result.manifest.entries);
-        // Unmounted while copying (after the check above): what landed is not on the backup share.
+        // Unmounted between the check before the commit and the commit: what landed is not on
+        // the backup share (left there, not recorded; the window is one rename).
         const after = await checkBackupTarget(deps.config, ctx.db, { write: false });
         if (!after.ok) throw targetUnavailable(after);
       } catch (err) {

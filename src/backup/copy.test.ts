@@ -154,6 +154,25 @@ describe('copyVerified: happy paths', () => {
     expect(await verifyCopy(dest, 'files', r.manifest)).toEqual({ ok: true });
     expect(await entries(dst)).toEqual(['x']);
   });
+
+  it('refused just before its commit (backup target gone), it leaves neither the destination nor a temp', async () => {
+    const { src, dst } = await dirs();
+    await mkdir(join(src, 'run.d', 'sub'), { recursive: true });
+    await writeFile(join(src, 'run.d', 'analysis.tdf'), 'meta');
+    await writeFile(join(src, 'run.d', 'sub', 'frames.bin'), 'frames');
+    let asked = 0;
+    const err = await copyVerified({
+      source: { kind: 'folder', path: join(src, 'run.d') },
+      dest: join(dst, 'run.d'),
+      beforeCommit: async () => {
+        asked++;
+        throw new Error('backup target unavailable: the share is not mounted');
+      },
+    }).catch((e: unknown) => e as Error);
+    expect(asked).toBe(1);
+    expect(err.message).toMatch(/backup target unavailable/);
+    expect(await entries(dst)).toEqual([]);
+  });
 });
 
 describe('copyVerified: an existing destination is never overwritten', () => {

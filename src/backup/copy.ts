@@ -116,6 +116,12 @@ export interface CopyOptions {
    * backup-task.ts checks the record's acquired fingerprint here.
    */
   accept?: (files: ManifestEntry[], when: 'listed' | 'copied') => void;
+  /**
+   * Last word before the commit, after `accept`: throwing stops the copy the same way (the temp is
+   * removed, `dest` untouched). backup-task.ts checks here that the backup target is still the share
+   * (an unmount during the copy makes `dest` a path on the local disk below the mount point).
+   */
+  beforeCommit?: () => Promise<void>;
   /** Debug messages (e.g. the fast read-back checksum being unavailable). */
   log?: { debug: (obj: object, msg: string) => void };
 }
@@ -226,6 +232,7 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
       if (p.length > 0) throw sourceChanged(label, p, 'since its checksums were recorded');
     }
     opts.accept?.(manifest.entries, 'copied');
+    await opts.beforeCommit?.();
     throwIfAborted(opts.signal, what);
     await opts.onPhase?.('commit', { temp, dest });
     throwIfAborted(opts.signal, what);
