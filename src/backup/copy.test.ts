@@ -161,16 +161,17 @@ describe('copyVerified: happy paths', () => {
     await writeFile(join(src, 'run.d', 'analysis.tdf'), 'meta');
     await writeFile(join(src, 'run.d', 'sub', 'frames.bin'), 'frames');
     let asked = 0;
-    const err = await copyVerified({
-      source: { kind: 'folder', path: join(src, 'run.d') },
-      dest: join(dst, 'run.d'),
-      beforeCommit: async () => {
-        asked++;
-        throw new Error('backup target unavailable: the share is not mounted');
-      },
-    }).catch((e: unknown) => e as Error);
+    await expect(
+      copyVerified({
+        source: { kind: 'folder', path: join(src, 'run.d') },
+        dest: join(dst, 'run.d'),
+        beforeCommit: async () => {
+          asked++;
+          throw new Error('backup target unavailable: the share is not mounted');
+        },
+      }),
+    ).rejects.toThrow(/backup target unavailable/);
     expect(asked).toBe(1);
-    expect(err.message).toMatch(/backup target unavailable/);
     expect(await entries(dst)).toEqual([]);
   });
 });
