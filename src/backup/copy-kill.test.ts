@@ -7,7 +7,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { patient } from '../../test/helpers/patience.ts';
+import { waitFor } from '../../test/helpers/spawn.ts';
 import { copyVerified } from './copy.ts';
 import { exists } from './fsutil.ts';
 import { hashFile } from './hash.ts';
@@ -46,16 +46,6 @@ afterAll(async () => {
   await tmp.cleanup();
 });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const until = Date.now() + patient(ms);
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe('copyVerified after kill -9', () => {
   it('leaves no destination, and the next attempt cleans up and completes', async () => {
     const src = join(tmp.dir, 'big.raw');
@@ -78,17 +68,26 @@ describe('copyVerified after kill -9', () => {
     });
     const exited = new Promise<NodeJS.Signals | null>((res) => child?.on('exit', (_c, sig) => res(sig)));
 
-    await waitFor(`the child's first progress (stderr: ${errOut})`, async () =>
-      out.includes('progress')
-        ? true
-        : child?.exitCode != null
-          ? Promise.reject(new Error(errOut))
-          : undefined,
+    await waitFor(
+      `the child's first progress (stderr: ${errOut})`,
+      async () =>
+        out.includes('progress')
+          ? true
+          : child?.exitCode != null
+            ? Promise.reject(new Error(errOut))
+            : undefined,
+      60_000,
+      5,
     );
-    const partial = await waitFor('a partial temp with data', async () => {
-      const [p] = await findLeftovers(dest);
-      return p && (await stat(p)).size > 0 ? p : undefined;
-    });
+    const partial = await waitFor(
+      'a partial temp with data',
+      async () => {
+        const [p] = await findLeftovers(dest);
+        return p && (await stat(p)).size > 0 ? p : undefined;
+      },
+      60_000,
+      5,
+    ); // polled often: the kill must land while the copy is still under way
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
     expect(out).not.toContain('finished');
