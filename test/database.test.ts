@@ -200,4 +200,51 @@ describe('migrations', () => {
       proxy?.close();
     }
   });
+
+  it('a worker whose database goes away while it migrates waits again instead of exiting', async () => {
+    const url = new URL(await emptyDb());
+    const real = { host: url.hostname, port: Number(url.port) };
+    const port = await freePort();
+    url.port = String(port);
+    // a relay to the real server that cuts every connection once, when the migrations start
+    // (the first statement that takes the migration lock): PostgreSQL "went away" mid-migrate
+    let cut = false;
+    const proxy = net.createServer((c) => {
+      const s = net.connect(real.port, real.host);
+      c.on('data', (d: Buffer) => {
+        if (!cut && d.includes('pg_advisory_lock')) {
+          cut = true;
+          c.destroy();
+          s.destroy();
+          return;
+        }
+        s.write(d);
+      });
+      s.pipe(c);
+      c.on('error', () => s.destroy());
+      s.on('error', () => c.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(port, '127.0.0.1', () => r()));
+    const cfgDir = await tmp();
+    await writeFile(path.join(cfgDir, 'sluice.yaml'), 'data_dir: ./data\n');
+    const child = spawn(process.execPath, [SLUICE_BIN, 'start', '--role', 'worker'], {
+      env: { ...process.env, DATABASE_URL: url.href, SLUICE_CONFIG: path.join(cfgDir, 'sluice.yaml') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    try {
+      await waitFor('the worker to run', () => /running \(worker /.test(err) || child.exitCode !== null);
+      expect(child.exitCode, err).toBeNull();
+      expect(cut).toBe(true);
+      expect(err).toMatch(/went away while preparing it/);
+      child.kill('SIGTERM');
+      expect(await waitExit(child)).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      proxy.close();
+    }
+  });
 });

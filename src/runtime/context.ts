@@ -4,7 +4,7 @@
  */
 
 import { type Config, type LoadedConfig, loadConfig } from '../core/config/index.ts';
-import { assertReachable, createDb, type Db, waitReachable } from '../core/db/db.ts';
+import { assertReachable, createDb, type Db, isTransientDbError, waitReachable } from '../core/db/db.ts';
 import { type EmbeddedServer, startEmbedded } from '../core/db/embedded.ts';
 import { assertSchemaNotNewer, currentVersion, migrate, schemaVersion } from '../core/db/migrate.ts';
 import { SluiceError } from '../core/errors.ts';
@@ -67,9 +67,7 @@ export async function openContext(
     await db.close().catch(() => undefined);
     await embedded?.stop();
   };
-  try {
-    if (how.waitForDb && !embedded) await waitReachable(db, log, { onWait: how.waitForDb });
-    else await assertReachable(db);
+  const prepare = async (): Promise<void> => {
     const mode = how.schema ?? 'current';
     if (mode === 'migrate') {
       await migrate(db, log);
@@ -88,9 +86,42 @@ export async function openContext(
         );
       }
     }
+  };
+  try {
+    if (how.waitForDb && !embedded) await prepareWaiting(db, log, prepare, how.waitForDb);
+    else {
+      await assertReachable(db);
+      await prepare();
+    }
   } catch (err) {
     await close();
     throw err;
   }
   return { loaded, config, db, log, vars: new Variables(db, config.variables), embedded, close };
+}
+
+/**
+ * A service waits for its shared database, and if the database goes away again while migrations
+ * run (PostgreSQL restarted, a failover), waits once more and starts over instead of exiting:
+ * each migration is its own transaction under an advisory lock, so a repeat finds applied ones done.
+ */
+async function prepareWaiting(
+  db: Db,
+  log: Logger,
+  prepare: () => Promise<void>,
+  onWait: (message: string) => void,
+): Promise<void> {
+  for (;;) {
+    await waitReachable(db, log, { onWait });
+    try {
+      await prepare();
+      return;
+    } catch (err) {
+      if (!isTransientDbError(err)) throw err;
+      log.warn(
+        { err: (err as Error).message },
+        'the database went away while preparing it (migrations, pools); waiting for it again',
+      );
+    }
+  }
 }
