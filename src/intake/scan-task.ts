@@ -24,6 +24,7 @@ import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { fingerprint } from '../files/fingerprint.ts';
 import { ACQUIRING, type FileStatus, transition, transitionMany } from '../files/lifecycle.ts';
+import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
 import { identifyNew, listedPresence, type NewIdentity } from './backup-identity.ts';
 import { collisionId, sameAcquisition } from './file-id.ts';
 import { corruptedOriginalName } from './instrument-types.ts';
@@ -41,9 +42,22 @@ const IDENTIFY_LANES = 32;
 /** From this many new names in one scan, backup folders are listed once (`listedPresence`). */
 const LIST_BACKUP_FOLDERS_FROM = 64;
 
+/**
+ * What this stage reports, in the transaction that records it; the flow (src/pipeline/flow.ts)
+ * decides what follows (a backup).
+ */
+export interface Acquired {
+  kind: 'acquired';
+  instrument: string;
+  /** The records that moved to `acquired` in this scan, in the order they were seen. */
+  files: string[];
+}
+
 export interface IntakeDeps {
   config: Config;
   vars: Variables;
+  /** The flow's `report` (injected by src/runtime/handlers.ts). */
+  report(tx: Tx, outcome: Acquired): Promise<void>;
 }
 
 interface KnownRow {
@@ -59,30 +73,14 @@ interface KnownRow {
 }
 
 export function scanSchedules(config: Config): ScheduleSpec[] {
-  return Object.entries(config.instruments).map(([id, inst]) => ({
-    name: `scan:${id}`,
-    kind: 'intake.scan',
-    payload: { instrument: id },
-    pool: 'scan',
-    tags: inst.tags,
-    intervalMs: Math.round(inst.scan_interval_seconds * 1000),
-  }));
-}
-
-export function backupTaskFor(
-  fileIdValue: string,
-  inst: InstrumentConfig,
-  payload: Record<string, unknown> = {},
-) {
-  return {
-    kind: 'backup.copy',
-    subject: fileIdValue,
-    pool: 'copy',
-    tags: inst.tags,
-    payload,
-    maxAttempts: 12,
-    dedupeKey: `backup:${fileIdValue}`,
-  };
+  return Object.entries(config.instruments).map(([id, inst]) =>
+    scheduleOf(Kind.intakeScan, {
+      name: `scan:${id}`,
+      payload: { instrument: id },
+      tags: inst.tags,
+      intervalMs: Math.round(inst.scan_interval_seconds * 1000),
+    }),
+  );
 }
 
 /**
@@ -96,13 +94,12 @@ export function scanTimeoutMs(config: Config): number {
 
 export function scanHandler(deps: IntakeDeps): TaskHandlerDef {
   const timeoutMs = scanTimeoutMs(deps.config);
-  return {
-    kind: 'intake.scan',
+  return defineHandler(Kind.intakeScan, {
     // The folder calls have their own deadline (above); this catches the rest (e.g. the backup
     // target, asked about new names) hanging (engine/stall.ts).
     stallMs: deps.config.worker.stall_seconds * 1000,
     async run(ctx) {
-      const id = String(ctx.task.payload.instrument);
+      const id = ctx.payload.instrument;
       const inst = deps.config.instruments[id];
       if (!inst) {
         ctx.log.warn({ instrument: id }, 'instrument no longer in the config; scan skipped');
@@ -141,7 +138,7 @@ export function scanHandler(deps: IntakeDeps): TaskHandlerDef {
       ctx.progress(`recording the scan of ${inst.watch}`);
       const maxAge = await deps.vars.get('max_file_age_hours');
       await ctx.complete(async (tx) => {
-        const stats = await reconcile(tx, {
+        const stats = await mergeScan(tx, {
           id,
           inst,
           config: deps.config,
@@ -150,6 +147,7 @@ export function scanHandler(deps: IntakeDeps): TaskHandlerDef {
           maxAge,
           now: Date.now(),
           log,
+          report: deps.report,
         });
         await markOnline(tx, id, space, stats.newFiles > 0);
         if (stats.newFiles + stats.changed > 0) {
@@ -157,7 +155,7 @@ export function scanHandler(deps: IntakeDeps): TaskHandlerDef {
         }
       });
     },
-  };
+  });
 }
 
 async function markOffline(tx: Tx, id: string, reason: string, log: Logger): Promise<void> {
@@ -203,7 +201,7 @@ async function markOnline(
   }
 }
 
-interface ReconcileInput {
+interface MergeInput {
   id: string;
   inst: InstrumentConfig;
   config: Config;
@@ -212,9 +210,11 @@ interface ReconcileInput {
   maxAge: number | null;
   now: number;
   log: Logger;
+  report: IntakeDeps['report'];
 }
 
-async function reconcile(tx: Tx, r: ReconcileInput) {
+/** The merge of one scan of a watch folder into the instrument's file records. */
+async function mergeScan(tx: Tx, r: MergeInput) {
   const { id, inst, config } = r;
   const known = new Map<string, KnownRow>();
   for (const row of await tx.query<KnownRow>(
@@ -431,11 +431,8 @@ async function reconcile(tx: Tx, r: ReconcileInput) {
     }
     const moved = await transitionMany(tx, m.ids, to, { actor: ACTOR, from, reason: m.reasons });
     if (to === 'acquired') {
-      // only files that really moved get a backup task, as with `transition` + `enqueue` before
-      await enqueueBatch(
-        tx,
-        moved.map((f) => backupTaskFor(f, inst)),
-      );
+      // only files that really moved are reported (and get a backup task)
+      if (moved.length > 0) await r.report(tx, { kind: 'acquired', instrument: id, files: moved });
     }
   }
 
@@ -544,35 +541,6 @@ async function insertDiscovered(tx: Tx, instrument: string, rows: NewFileRow[]):
      from jsonb_to_recordset($2::jsonb) as x(id text, reason text, data jsonb, ord int)
      order by x.ord`,
     [ACTOR, json],
-  );
-}
-
-/**
- * `enqueue` (engine/enqueue.ts) for many tasks in one statement, with the same dedupe rule: a task
- * whose `dedupeKey` is already queued or running is not added.
- */
-async function enqueueBatch(tx: Tx, specs: ReturnType<typeof backupTaskFor>[]): Promise<void> {
-  if (specs.length === 0) return;
-  await tx.exec(
-    `insert into tasks (kind, subject, payload, pool, tags, priority, max_attempts, run_after, dedupe_key)
-     select x.kind, x.subject, x.payload, x.pool, x.tags, 0, x.max_attempts, now(), x.dedupe_key
-     from jsonb_to_recordset($1::jsonb) as x(kind text, subject text, payload jsonb, pool text, tags text[], max_attempts int, dedupe_key text, ord int)
-     order by x.ord
-     on conflict (dedupe_key) where dedupe_key is not null and state in ('queued', 'running') do nothing`,
-    [
-      JSON.stringify(
-        specs.map((t, ord) => ({
-          kind: t.kind,
-          subject: t.subject,
-          payload: t.payload,
-          pool: t.pool,
-          tags: t.tags,
-          max_attempts: t.maxAttempts,
-          dedupe_key: t.dedupeKey,
-          ord,
-        })),
-      ),
-    ],
   );
 }
 
