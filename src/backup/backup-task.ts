@@ -8,7 +8,7 @@
  * attempt finds an identical copy and associates it without copying. The copy row, the manifest and
  * the `backed_up` transition are written in the transaction that completes the task.
  */
-import type { Config, InstrumentConfig } from '../core/config/index.ts';
+import type { Config } from '../core/config/index.ts';
 import type { Tx } from '../core/db/db.ts';
 import { errorMessage, SluiceError } from '../core/errors.ts';
 import { backoffMs } from '../engine/backoff.ts';
@@ -18,22 +18,20 @@ import { type FileStatus, note, transition } from '../files/lifecycle.ts';
 import { type FileRow, getFile } from '../files/repo.ts';
 import { noteTakeoverOnSubject } from '../files/takeover.ts';
 import { backupLocation, sourceSpec } from '../storage/raw-data.ts';
-import { defineHandler, Kind, type KindContext, type Payload } from '../tasks/catalogue.ts';
+import { defineHandler, Kind, type Payload } from '../tasks/catalogue.ts';
 import {
   acquiredOf,
-  adoptableCopy,
   checkAcquired,
   fingerprintOfManifest,
   listAcquired,
-  SOURCE_REPLACED,
   SourceReplaced,
 } from './acquired.ts';
 import { type CopyResult, copyVerified } from './copy.ts';
-import { earlierTwin, type Twin } from './duplicate.ts';
-import { exists } from './fsutil.ts';
+import { earlierTwin } from './duplicate.ts';
 import { type SourceSpec, sourceLabel } from './manifest.ts';
+import { type BackupContext, settleReplaced, settleTwin } from './settle.ts';
 import { checkBackupTarget, recordTargetState, targetUnavailable } from './target.ts';
-import { moveAside, removeLeftovers } from './temp.ts';
+import { moveAside } from './temp.ts';
 
 const ACTOR = 'backup';
 
@@ -65,28 +63,7 @@ export function backedUpReason(done: CopyResult, dest: string): string {
     : `copied ${done.manifest.entries.length} file(s), ${done.bytes} bytes in ${done.seconds.toFixed(1)} s; read back and verified (${done.manifest.algorithm})`;
 }
 
-type Ctx = KindContext<typeof Kind.backupCopy>;
-
-/** A same-content twin: this record is ignored, the earlier one's backup covers it. */
-async function settleTwin(ctx: Ctx, file: FileRow, twin: Twin): Promise<void> {
-  await ctx.complete(async (tx) => {
-    const moved = await transition(tx, file.id, 'ignored', {
-      actor: ACTOR,
-      from: ['acquired', 'backing_up'],
-      reason: `same content as ${twin.id}, whose verified backup at ${twin.location} holds every file with the same hash (only the modification time changed): not backed up again`,
-      data: { sameAs: twin.id, location: twin.location },
-    });
-    if (moved) {
-      await note(
-        tx,
-        twin.id,
-        ACTOR,
-        `seen again as ${file.id} with the same content (its modification time changed); that record is ignored, this backup covers it`,
-        { duplicate: file.id },
-      );
-    }
-  });
-}
+type Ctx = BackupContext;
 
 /** `backing_up`, and for an accepted overwrite the differing backup moved aside (once). */
 async function startBackup(ctx: Ctx, file: FileRow, dest: string, log: Ctx['log']): Promise<void> {
@@ -162,82 +139,6 @@ async function recordCopy(
       acquired ? null : JSON.stringify(fingerprintOfManifest(result.manifest)),
     ],
   );
-}
-
-/**
- * The source is not what the record acquired (acquired.ts). A copy an earlier attempt put in place
- * that holds exactly what was acquired is returned to be recorded. Otherwise: a copy this attempt
- * wrote is moved aside (it is of other data; the source still exists), leftover temps of earlier
- * attempts are swept, and the record ends `lost` — terminal, and alerted (ops/alerts). The instrument
- * copy is `missing`: what the name holds now is not this record's; it has (or gets at the next scan)
- * its own record, which is backed up as usual.
- *
- * Crash points: killed before the transaction, the next attempt checks again and ends the same way
- * (a copy moved aside stays moved aside; the sweep is repeated).
- */
-async function settleReplaced(
-  ctx: Ctx,
-  config: Config,
-  file: FileRow,
-  inst: InstrumentConfig | undefined,
-  dest: string,
-  acquired: AcquiredFingerprint,
-  err: SourceReplaced,
-  wrote: boolean,
-  log: Ctx['log'],
-): Promise<CopyResult | undefined> {
-  const source = sourceSpec(file);
-  const algorithm = config.backup.hash;
-  const started = performance.now();
-  // not the copy an operator chose to overwrite (accept-overwrite, a corrupt backup retried)
-  const earlier =
-    ctx.payload.acceptOverwrite || wrote
-      ? undefined
-      : await adoptableCopy(source, dest, acquired, algorithm, ctx.signal);
-  if (earlier) {
-    await startBackup(ctx, file, dest, log);
-    log.warn({ dest }, 'source replaced after an earlier attempt had copied it; recording that copy');
-    await ctx.db.tx((tx) =>
-      note(
-        tx,
-        file.id,
-        ACTOR,
-        `${err.message}; the copy an earlier attempt made at ${dest} holds exactly the files acquired (names, sizes, modification times) and is recorded, hashed from the copy`,
-        { code: SOURCE_REPLACED },
-      ),
-    );
-    return { manifest: earlier, bytes: 0, seconds: (performance.now() - started) / 1000, associated: true };
-  }
-  await removeLeftovers(dest).catch(() => {});
-  // Only what this attempt wrote is moved; a copy found in place is left as it is (unrecorded).
-  const kept = wrote ? await moveAside(dest) : undefined;
-  const stray = !wrote && (await exists(dest));
-  await ctx.complete(async (tx) => {
-    const newer = await tx.maybeOne<{ id: string }>(
-      `select id from files where instrument_id = $1 and name = $2 and id <> $3
-         and created_at > (select created_at from files where id = $3)
-       order by created_at desc, id desc limit 1`,
-      [file.instrument_id, file.name, file.id],
-    );
-    const now = newer
-      ? `what is there now is recorded as ${newer.id}`
-      : `what is there now is recorded as new data by the next scan of ${inst?.watch ?? file.instrument_id}`;
-    const moved = await transition(tx, file.id, 'lost', {
-      actor: ACTOR,
-      from: ['acquired', 'backing_up'],
-      reason: `the data acquired was replaced or changed on the instrument before any copy was made (${err.message}); ${now} and backed up under that record; the bytes this record acquired were never copied${kept ? `; the copy of the other data this attempt made was moved aside to ${kept}` : ''}${stray ? `; ${dest} holds a copy that does not match what was acquired and is not recorded` : ''}`,
-      data: { code: SOURCE_REPLACED, problems: err.problems.slice(0, 20), newer: newer?.id ?? null, kept },
-    });
-    if (moved) {
-      await tx.exec(
-        `update files set instrument_copy = 'missing', current_path = null
-         where id = $1 and instrument_copy = 'present'`,
-        [file.id],
-      );
-    }
-  });
-  log.warn({ problems: err.problems.slice(0, 5), kept }, 'source replaced before any copy; record lost');
-  return undefined;
 }
 
 /**
@@ -320,8 +221,8 @@ async function copyChecked(
     if (!(err instanceof SourceReplaced) || !acquired) throw err;
     // result is set only when the check after the copy refused it: this attempt wrote dest
     const wrote = result !== undefined && !result.associated;
-    const inst = config.instruments[file.instrument_id];
-    return settleReplaced(ctx, config, file, inst, dest, acquired, err, wrote, log);
+    const start = () => startBackup(ctx, file, dest, log);
+    return settleReplaced(ctx, { config, file, dest, acquired, err, wrote, log, start });
   }
 }
 
