@@ -63,10 +63,32 @@ async function onAcquired(tx: Tx, config: Config, o: Acquired): Promise<void> {
   );
 }
 
+/** What follows a verified backup, decided: the steps `onBackedUp` takes, in order. */
+export interface AfterBackup {
+  /** `plan`: processing (or done_not_processed); `keep`: back to the status processing had ended in. */
+  processing: 'plan' | 'keep';
+  /** `enqueue`: a `cleanup.move` task; `refuse`: a fallback instance keeps the instrument's data. */
+  move: 'enqueue' | 'refuse' | 'none';
+}
+
+/** Pure: the steps after a verified backup of `file`, from the config and the retry's `keepStatus`. */
+export function afterBackup(
+  config: Pick<Config, 'instruments' | 'instance'>,
+  file: Pick<FileRow, 'instrument_id' | 'instrument_copy'>,
+  keepStatus: BackedUp['keepStatus'],
+): AfterBackup {
+  const inst = config.instruments[file.instrument_id];
+  const wantsMove = inst?.move_after_backup === true && file.instrument_copy === 'present';
+  return {
+    processing: keepStatus ? 'keep' : 'plan',
+    move: !wantsMove ? 'none' : isFallback(config) ? 'refuse' : 'enqueue',
+  };
+}
+
 /**
- * What follows a verified backup: the archive (not built yet), processing (or done_not_processed),
- * and the optional move. With `keepStatus` (a backup repaired after its processing had finished) the
- * file goes back to that status and is not processed again.
+ * What follows a verified backup (`afterBackup`): the archive (not built yet), processing (or
+ * done_not_processed), and the optional move. With `keepStatus` (a backup repaired after its
+ * processing had finished) the file goes back to that status and is not processed again.
  */
 export async function onBackedUp(
   tx: Tx,
@@ -74,8 +96,9 @@ export async function onBackedUp(
   o: { file: FileRow; keepStatus?: BackedUp['keepStatus'] } & PlanOptions,
 ): Promise<void> {
   const { file } = o;
+  const next = afterBackup(config, file, o.keepStatus);
   await archiveAfterBackup(tx, config, file);
-  if (o.keepStatus) {
+  if (next.processing === 'keep' && o.keepStatus) {
     await transition(tx, file.id, o.keepStatus, {
       actor: ACTOR,
       from: ['backed_up'],
@@ -84,22 +107,16 @@ export async function onBackedUp(
   } else {
     await planProcessing(tx, config, file, ACTOR, { outputExists: o.outputExists });
   }
-  await moveAfterBackup(tx, config, file);
+  if (next.move === 'refuse') {
+    await note(tx, file.id, ACTOR, `not moved to the instrument's Backup folder: ${FALLBACK_KEEPS_DATA}`);
+  } else if (next.move === 'enqueue') {
+    const tags = config.instruments[file.instrument_id]?.tags;
+    await enqueueTask(tx, Kind.cleanupMove, file.id, {}, { tags });
+  }
 }
 
 /**
  * The place for the archive copy after a verified backup (the archive issue). Not built yet: it does
- * nothing. When it is, it enqueues the archive task here, beside the move.
+ * nothing. When it is, `afterBackup` gains an `archive` step and this enqueues the archive task.
  */
 async function archiveAfterBackup(_tx: Tx, _config: Config, _file: FileRow): Promise<void> {}
-
-/** `move_after_backup`: the instrument copy goes to its Backup folder (never on a fallback instance). */
-async function moveAfterBackup(tx: Tx, config: Config, file: FileRow): Promise<void> {
-  const inst = config.instruments[file.instrument_id];
-  if (!inst?.move_after_backup || file.instrument_copy !== 'present') return;
-  if (isFallback(config)) {
-    await note(tx, file.id, ACTOR, `not moved to the instrument's Backup folder: ${FALLBACK_KEEPS_DATA}`);
-    return;
-  }
-  await enqueueTask(tx, Kind.cleanupMove, file.id, {}, { tags: inst.tags });
-}
