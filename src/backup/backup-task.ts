@@ -174,7 +174,7 @@ async function targetReady(ctx: Ctx, config: Config, file: FileRow, log: Ctx['lo
         });
       }
     },
-    { ...ctx.task.payload, targetWaits: waits + 1 },
+    { ...ctx.payload, targetWaits: waits + 1 },
   );
   log.warn({ waits: waits + 1, retryInMs: delay, code: err.code }, err.message);
   return false;

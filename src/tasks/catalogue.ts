@@ -185,8 +185,10 @@ export async function enqueueTasks<K extends TaskKind>(
 }
 
 /** A handler's context: the task's payload parsed by its kind's schema. */
-export interface KindContext<K extends TaskKind> extends Omit<TaskContext, 'remember'> {
+export interface KindContext<K extends TaskKind> extends Omit<TaskContext, 'remember' | 'again'> {
   payload: Payload<K>;
+  /** Puts the task back to run again after `delayMs`, uncounted (see TaskContext.again); `payload` replaces it. */
+  again(delayMs: number, fn?: Parameters<TaskContext['again']>[1], payload?: Payload<K>): Promise<void>;
   /** Merges `patch` into the payload for later attempts (see TaskContext.remember). */
   remember(patch: Partial<Payload<K>>, tx?: Parameters<TaskContext['remember']>[1]): Promise<void>;
 }
