@@ -26,7 +26,7 @@ export interface Finding {
   reason?: string;
 }
 
-function sources(dir: string): string[] {
+export function sources(dir: string): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);

@@ -9,8 +9,8 @@ import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backupLocation } from '../src/backup/backup-task.ts';
 import { getFile } from '../src/files/repo.ts';
+import { backupLocation } from '../src/storage/raw-data.ts';
 import { SLUICE_BIN } from './helpers/cli.ts';
 import { createTestDb } from './helpers/db.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';

@@ -7,13 +7,13 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backupLocation } from '../src/backup/backup-task.ts';
 import { moveHandler } from '../src/cleanup/move.ts';
 import { DELETING_MARK, type Place, placeOf, runRemover } from '../src/cleanup/remove.ts';
 import type { Tx } from '../src/core/db/db.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { enqueue } from '../src/engine/enqueue.ts';
 import type { TaskContext, TaskRow } from '../src/engine/types.ts';
+import { backupLocation } from '../src/storage/raw-data.ts';
 import { sluice } from './helpers/cli.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
@@ -193,7 +193,7 @@ describe('cleanup', () => {
       /no longer matches the hashes recorded .* instrument copy is kept; back it up again with `sluice files retry c\.raw`/,
     );
     // What the note says to do works in one step: the damaged copy is kept renamed, a good one made.
-    const { retryFile } = await import('../src/files/actions.ts');
+    const { retryFile } = await import('../src/pipeline/actions.ts');
     expect(await retryFile(p.db, p.config, 'c.raw', 'test')).toBe('acquired');
     await p.start();
     await p.waitStatus('c.raw', 'done_not_processed');
@@ -289,7 +289,7 @@ describe('cleanup', () => {
       /cut short, and the backup .* no longer verifies: .*What is left of the instrument copy is kept in \S+\.sluice-removing-/,
     );
     // and a retry would back up the incomplete remnant as if it were the whole acquisition: refused
-    const { retryFile } = await import('../src/files/actions.ts');
+    const { retryFile } = await import('../src/pipeline/actions.ts');
     await expect(retryFile(p.db, p.config, 'run2.d', 'test')).rejects.toThrow(
       /the removal of its instrument copy had begun: what is left at \S+ is incomplete/,
     );
@@ -412,7 +412,7 @@ describe('cleanup', () => {
       /kept in \S+\.sluice-removing-\w+: \S+w\.raw now holds other data/,
     );
     // the retry the timeline suggests backs up the kept copy, from where it is
-    const { retryFile } = await import('../src/files/actions.ts');
+    const { retryFile } = await import('../src/pipeline/actions.ts');
     expect(await retryFile(p.db, p.config, 'w.raw', 'test')).toBe('acquired');
     await p.start();
     await p.waitStatus('w.raw', 'done_not_processed');

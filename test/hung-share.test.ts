@@ -13,7 +13,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backupLocation } from '../src/backup/backup-task.ts';
+import { backupLocation } from '../src/storage/raw-data.ts';
 import { createPipeline, type Pipeline, standardConfig } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 

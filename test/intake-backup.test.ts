@@ -18,8 +18,8 @@ import {
 } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backupLocation } from '../src/backup/backup-task.ts';
 import { copiesOf } from '../src/files/repo.ts';
+import { backupLocation } from '../src/storage/raw-data.ts';
 import { createPipeline, type Pipeline, standardConfig } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 
@@ -393,7 +393,7 @@ describe('intake and backup', () => {
         return new;
       end $$;
       create trigger test_fail_copy before insert on copies for each row execute function test_fail_copy();`);
-    const { acceptOverwrite } = await import('../src/files/actions.ts');
+    const { acceptOverwrite } = await import('../src/pipeline/actions.ts');
     await acceptOverwrite(p.db, p.config, 'diff.raw', 'test');
     await p.waitStatus('diff.raw', 'done_not_processed', 60_000);
     expect((await p.timeline('diff.raw')).join('\n')).toMatch(/simulated database failure/);

@@ -9,7 +9,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { retryFile } from '../src/files/actions.ts';
+import { retryFile } from '../src/pipeline/actions.ts';
 import { cancelJobs } from '../src/process/actions.ts';
 import { LocalExecutor } from '../src/process/executors/index.ts';
 import { jobsOf } from '../src/process/jobs.ts';

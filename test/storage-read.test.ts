@@ -15,12 +15,12 @@ import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backupLocation } from '../src/backup/backup-task.ts';
 import { runFixity } from '../src/backup/fixity.ts';
 import { hashFile } from '../src/backup/hash.ts';
 import { hashFromStorage } from '../src/backup/storage-read.ts';
 import { runRemover } from '../src/cleanup/remove.ts';
 import { silentLogger } from '../src/core/log.ts';
+import { backupLocation } from '../src/storage/raw-data.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 
 let p: Pipeline | undefined;

@@ -33,28 +33,26 @@ import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { note } from '../files/lifecycle.ts';
 import type { CopyRow, FileRow } from '../files/repo.ts';
+import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
 import { errnoCode, formatBytes } from './fsutil.ts';
 import type { ReadMode } from './storage-read.ts';
 import { checkBackupTarget } from './target.ts';
 import { type VerifyResult, verifyCopy } from './verify.ts';
 
 export const FIXITY_ACTOR = 'fixity';
-export const FIXITY_KIND = 'backup.fixity';
 /** How often a fixity run starts (each audits its share of the copies). */
 export const FIXITY_INTERVAL_MS = 60 * 60_000;
 const DAY_MS = 86_400_000;
 
 export function fixitySchedules(config: Config): ScheduleSpec[] {
   return [
-    {
+    scheduleOf(Kind.backupFixity, {
       name: 'fixity',
-      kind: FIXITY_KIND,
-      pool: 'fixity',
       intervalMs: FIXITY_INTERVAL_MS,
       // not at the first start: the copies there are were just read back
       delayFirst: true,
       enabled: config.backup.fixity.enabled,
-    },
+    }),
   ];
 }
 
@@ -287,11 +285,10 @@ export async function runFixity(
 }
 
 export function fixityHandler(deps: { config: Config }): TaskHandlerDef {
-  return {
-    kind: FIXITY_KIND,
+  return defineHandler(Kind.backupFixity, {
     async run(ctx) {
       const r = await runFixity(ctx.db, deps.config, ctx.log, { signal: ctx.signal });
       if (r.audited) ctx.log.info(r, 'fixity run');
     },
-  };
+  });
 }

@@ -15,29 +15,11 @@
 import { basename, join } from 'node:path';
 import { PermanentError } from '../core/errors.ts';
 import { lstat, readdir } from '../core/text-fs.ts';
+import type { Manifest, ManifestEntry, SourceSpec } from '../storage/raw-data.ts';
 import { isMissing, sourceError } from './fsutil.ts';
 
-export interface ManifestEntry {
-  /** Path relative to the source root, `/`-separated; for kind `file` the file's base name. */
-  rel: string;
-  size: number;
-  mtimeMs: number;
-  /** Hex digest; empty until hashed. */
-  hash: string;
-}
-
-export interface Manifest {
-  algorithm: string;
-  entries: ManifestEntry[];
-  totalBytes: number;
-}
-
-export type SourceSpec =
-  | { kind: 'file'; path: string }
-  | { kind: 'folder'; path: string }
-  | { kind: 'files'; dir: string; names: string[] };
-
-export type SourceKind = SourceSpec['kind'];
+// The shapes live on the ground floor (storage/raw-data.ts), beside where raw data is stored.
+export type { Manifest, ManifestEntry, SourceKind, SourceSpec } from '../storage/raw-data.ts';
 
 /** A path in a walked tree that is neither a regular file nor a directory. */
 export interface OddEntry {

@@ -21,6 +21,7 @@ import { BACKED_UP, note } from '../files/lifecycle.ts';
 import { getFile } from '../files/repo.ts';
 import { noteTakeoverOnSubject } from '../files/takeover.ts';
 import { BACKUP_FOLDER } from '../intake/instrument-types.ts';
+import { defineHandler, Kind } from '../tasks/catalogue.ts';
 
 const ACTOR = 'cleanup';
 
@@ -28,8 +29,7 @@ const ACTOR = 'cleanup';
 const moved = (name: string, suffix: string) => fitName(name + suffix);
 
 export function moveHandler(deps: { config: Config }): TaskHandlerDef {
-  return {
-    kind: 'cleanup.move',
+  return defineHandler(Kind.cleanupMove, {
     onTakenOver: noteTakeoverOnSubject,
     async run(ctx) {
       if (isFallback(deps.config)) {
@@ -53,7 +53,7 @@ export function moveHandler(deps: { config: Config }): TaskHandlerDef {
       // One suffix for the whole set, so companions stay together. It is recorded in the task before
       // the first rename: a later attempt uses the same one, and never takes an entry another record
       // left in Backup/ for one this record moved.
-      let suffix = ctx.task.payload.suffix as string | undefined;
+      let suffix = ctx.payload.suffix;
       if (suffix === undefined) {
         let free = '';
         for (let i = 2; names.some((n) => existsSync(path.join(destDir, moved(n, free)))); i++)
@@ -88,5 +88,5 @@ export function moveHandler(deps: { config: Config }): TaskHandlerDef {
         });
       });
     },
-  };
+  });
 }

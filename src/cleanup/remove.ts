@@ -31,7 +31,6 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { sourceSpec } from '../backup/backup-task.ts';
 import { describeRead, recordCheck } from '../backup/fixity.ts';
 import { errnoCode, exists, fsyncDir, isMissing, removeTree } from '../backup/fsutil.ts';
 import { sourceRoot } from '../backup/manifest.ts';
@@ -52,6 +51,8 @@ import { BACKED_UP, note } from '../files/lifecycle.ts';
 import type { FileRow } from '../files/repo.ts';
 import { BACKUP_FOLDER } from '../intake/instrument-types.ts';
 import { freeSpace } from '../intake/scan.ts';
+import { sourceSpec } from '../storage/raw-data.ts';
+import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
 
 const ACTOR = 'remover';
 const GB = 1024 ** 3;
@@ -67,14 +68,14 @@ export function removerSchedules(config: Config): ScheduleSpec[] {
   if (isFallback(config)) return []; // and `sluice start` removes the schedules of an earlier run
   return Object.entries(config.instruments)
     .filter(([, inst]) => inst.cleanup.enabled)
-    .map(([id, inst]) => ({
-      name: `remove:${id}`,
-      kind: 'cleanup.remove',
-      payload: { instrument: id },
-      pool: 'cleanup',
-      tags: inst.tags,
-      intervalMs: 15 * 60_000,
-    }));
+    .map(([id, inst]) =>
+      scheduleOf(Kind.cleanupRemove, {
+        name: `remove:${id}`,
+        payload: { instrument: id },
+        tags: inst.tags,
+        intervalMs: 15 * 60_000,
+      }),
+    );
 }
 
 export interface RemoverReport {
@@ -620,13 +621,12 @@ async function finishUnfinished(
 }
 
 export function removerHandler(deps: RemoverDeps): TaskHandlerDef {
-  return {
-    kind: 'cleanup.remove',
+  return defineHandler(Kind.cleanupRemove, {
     async run(ctx) {
-      const r = await runRemover(ctx.db, deps, String(ctx.task.payload.instrument), ctx.log, {
+      const r = await runRemover(ctx.db, deps, ctx.payload.instrument, ctx.log, {
         signal: ctx.signal,
       });
       if (r.removed.length || r.wouldRemove.length || r.refused.length) ctx.log.info(r, 'remover pass');
     },
-  };
+  });
 }

@@ -1,3 +1,7 @@
+/**
+ * Adding and cancelling tasks: the engine's generic insert, used by the task catalogue
+ * (src/tasks/catalogue.ts: the domain enqueues through it, typed by kind) and by the schedules.
+ */
 import type { Queryable } from '../core/db/db.ts';
 import type { TaskRow, TaskSpec } from './types.ts';
 
@@ -26,16 +30,21 @@ export async function enqueue(q: Queryable, spec: TaskSpec): Promise<string | un
   return row?.id;
 }
 
-/** Many tasks in one statement (bulk loads, benchmarks). */
+/**
+ * Many tasks in one statement, in the order given, with the same de-duplication as `enqueue`: a task
+ * whose `dedupeKey` is queued or running already is not added. Returns how many were added.
+ */
 export async function enqueueMany(q: Queryable, specs: TaskSpec[]): Promise<number> {
   if (specs.length === 0) return 0;
   return q.exec(
-    `insert into tasks (kind, subject, payload, pool, tags, priority, max_attempts)
-     select kind, subject, payload, pool, tags, priority, max_attempts
-     from jsonb_to_recordset($1::jsonb) as x(kind text, subject text, payload jsonb, pool text, tags text[], priority int, max_attempts int)`,
+    `insert into tasks (kind, subject, payload, pool, tags, priority, max_attempts, run_after, dedupe_key)
+     select x.kind, x.subject, x.payload, x.pool, x.tags, x.priority, x.max_attempts, coalesce(x.run_after, now()), x.dedupe_key
+     from jsonb_to_recordset($1::jsonb) as x(kind text, subject text, payload jsonb, pool text, tags text[], priority int, max_attempts int, run_after timestamptz, dedupe_key text, ord int)
+     order by x.ord
+     on conflict (dedupe_key) where dedupe_key is not null and state in ('queued', 'running') do nothing`,
     [
       JSON.stringify(
-        specs.map((s) => ({
+        specs.map((s, ord) => ({
           kind: s.kind,
           subject: s.subject ?? null,
           payload: s.payload ?? {},
@@ -43,6 +52,9 @@ export async function enqueueMany(q: Queryable, specs: TaskSpec[]): Promise<numb
           tags: s.tags ?? [],
           priority: s.priority ?? 0,
           max_attempts: s.maxAttempts ?? 10,
+          run_after: s.runAfter ?? null,
+          dedupe_key: s.dedupeKey ?? null,
+          ord,
         })),
       ),
     ],

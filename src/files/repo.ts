@@ -1,7 +1,8 @@
 /** Typed queries on files, copies and instruments. */
-import type { Manifest } from '../backup/manifest.ts';
+
 import type { Queryable } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
+import type { Manifest } from '../storage/raw-data.ts';
 import type { AcquiredFingerprint } from './fingerprint.ts';
 import type { FileStatus } from './lifecycle.ts';
 

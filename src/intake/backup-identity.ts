@@ -20,11 +20,11 @@
  * Crash points: reads only.
  */
 import path from 'node:path';
-import { backupLocation, sourceSpec } from '../backup/backup-task.ts';
 import { compareEntries } from '../backup/compare.ts';
 import { listSource, type SourceSpec } from '../backup/manifest.ts';
 import type { Config } from '../core/config/index.ts';
 import { access, readdir } from '../core/text-fs.ts';
+import { backupLocation, sourceSpec } from '../storage/raw-data.ts';
 import { collisionId, fileId, stampedId } from './file-id.ts';
 import type { Candidate } from './scan.ts';
 

@@ -1,16 +1,18 @@
 /** Facts about the filesystem under a watch folder: is it mounted, how much space is free. */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { isMountPoint as mountRoot } from '../storage/mount.ts';
 import { offlineError } from './offline.ts';
 
-/** True when `dir` is the root of a mounted filesystem (its device differs from its parent's). */
+/**
+ * True when `dir` is the root of a mounted filesystem (storage/mount.ts); a folder that cannot be
+ * read is `intake.offline`.
+ */
 export async function isMountPoint(dir: string): Promise<boolean> {
-  const abs = path.resolve(dir);
   try {
-    const [self, parent] = await Promise.all([fsp.stat(abs), fsp.stat(path.dirname(abs))]);
-    return self.dev !== parent.dev || self.ino === parent.ino; // '/' is its own parent
+    return await mountRoot(dir);
   } catch (err) {
-    throw offlineError(abs, err as NodeJS.ErrnoException, err);
+    throw offlineError(path.resolve(dir), err as NodeJS.ErrnoException, err);
   }
 }
 

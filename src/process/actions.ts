@@ -1,8 +1,12 @@
+/**
+ * Operator actions on processing jobs: cancel (shared by the CLI and the API).
+ */
 import type { Config } from '../core/config/index.ts';
 import type { Db } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
-import { cancelTasks, enqueue } from '../engine/enqueue.ts';
+import { cancelTasks } from '../engine/enqueue.ts';
 import { note } from '../files/lifecycle.ts';
+import { enqueueTask, Kind } from '../tasks/catalogue.ts';
 import type { JobRow } from './jobs.ts';
 import { settleFile } from './tasks.ts';
 
@@ -32,12 +36,7 @@ export async function cancelJobs(db: Db, config: Config, target: string, actor: 
         actor,
       ]);
       if (j.job_id) {
-        await enqueue(tx, {
-          kind: 'process.cancel',
-          subject: j.id,
-          pool: 'default',
-          dedupeKey: `cancel:${j.id}`,
-        });
+        await enqueueTask(tx, Kind.processCancel, j.id, {});
         await note(
           tx,
           j.file_id,
@@ -45,7 +44,7 @@ export async function cancelJobs(db: Db, config: Config, target: string, actor: 
           `cancel of ${j.settings_name} job ${j.job_id} requested by ${actor}`,
         );
       } else {
-        await cancelTasks(tx, { subject: j.id, kind: 'process.submit' });
+        await cancelTasks(tx, { subject: j.id, kind: Kind.processSubmit });
         await tx.exec(
           `update jobs set state = 'CANCELLED', outcome = 'known_error', reason = $2, finished_at = now(), updated_at = now() where id = $1`,
           [j.id, `cancelled by ${actor} before it was submitted`],

@@ -9,9 +9,9 @@
 import type { Config } from '../core/config/index.ts';
 import type { Queryable, Tx } from '../core/db/db.ts';
 import type { OutputExistsMode } from '../core/variables.ts';
-import { enqueue } from '../engine/enqueue.ts';
 import { transition } from '../files/lifecycle.ts';
 import type { FileRow } from '../files/repo.ts';
+import { enqueueTask, Kind } from '../tasks/catalogue.ts';
 import { jobKey, outputDirFor } from './paths.ts';
 import { applicableSettings } from './settings.ts';
 
@@ -48,17 +48,6 @@ export interface PlanOptions {
   outputExists?: OutputExistsMode;
 }
 
-export function submitTask(jobRowId: string, opts: PlanOptions = {}) {
-  return {
-    kind: 'process.submit',
-    subject: jobRowId,
-    pool: 'cluster',
-    maxAttempts: 8,
-    dedupeKey: `submit:${jobRowId}`,
-    ...(opts.outputExists ? { payload: { outputExists: opts.outputExists } } : {}),
-  };
-}
-
 export async function createJob(
   tx: Queryable,
   config: Config,
@@ -91,7 +80,12 @@ export async function createJob(
       JSON.stringify(s.params),
     ],
   );
-  await enqueue(tx, submitTask(row.id, opts));
+  await enqueueTask(
+    tx,
+    Kind.processSubmit,
+    row.id,
+    opts.outputExists ? { outputExists: opts.outputExists } : {},
+  );
   return row.id;
 }
 

@@ -19,19 +19,20 @@
 import { existsSync } from 'node:fs';
 import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { backupLocation } from '../backup/backup-task.ts';
 import type { Config } from '../core/config/index.ts';
 import { crashPoint } from '../core/crash.ts';
 import type { Db, Queryable, Tx } from '../core/db/db.ts';
 import { errorMessage, PermanentError, SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import type { OutputExistsMode, Variables } from '../core/variables.ts';
+import type { Variables } from '../core/variables.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { note, transition } from '../files/lifecycle.ts';
 import { type FileRow, getFile, verifiedCopy } from '../files/repo.ts';
 import { noteTakeover } from '../files/takeover.ts';
 import { loadExtractor } from '../metrics/registry.ts';
+import { backupLocation } from '../storage/raw-data.ts';
+import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
 import { type Executor, FINAL_STATES, type JobStatus } from './executors/types.ts';
 import { FILES } from './executors/wrapper.ts';
 import {
@@ -71,12 +72,10 @@ export interface ProcessDeps {
 
 export function processSchedules(config: Config): ScheduleSpec[] {
   return [
-    {
-      name: 'process.poll',
-      kind: 'process.poll',
+    scheduleOf(Kind.processPoll, {
+      name: Kind.processPoll,
       intervalMs: Math.round(config.processing.poll_seconds * 1000),
-      pool: 'default',
-    },
+    }),
   ];
 }
 
@@ -97,8 +96,7 @@ async function nextFreeDir(dir: string): Promise<string> {
 }
 
 export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
-  return {
-    kind: 'process.submit',
+  return defineHandler(Kind.processSubmit, {
     async onTakenOver(tx, task, cut) {
       const job = await getJob(tx, task.subject!);
       if (job) await noteTakeover(tx, job.file_id, task, cut);
@@ -203,7 +201,7 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
       });
       if (action === 'exists') {
         // a retry's --output-exists, else the variable
-        const given = ctx.task.payload.outputExists as OutputExistsMode | undefined;
+        const given = ctx.payload.outputExists;
         const mode = given ?? (await deps.vars.get('output_exists_mode'));
         const how = given ? `--output-exists ${given} on retry` : `output_exists_mode ${mode}`;
         switch (mode) {
@@ -336,7 +334,7 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
       );
       await settleFile(tx, job.file_id, deps.config);
     },
-  };
+  });
 }
 
 async function recordSubmitted(
@@ -563,12 +561,11 @@ export async function settleFile(tx: Tx, fileId: string, _config: Config): Promi
 }
 
 export function pollHandler(deps: ProcessDeps): TaskHandlerDef {
-  return {
-    kind: 'process.poll',
+  return defineHandler(Kind.processPoll, {
     async run(ctx) {
       await pollJobs(ctx.db, deps, ctx.log);
     },
-  };
+  });
 }
 
 /** One poll round; returns how many jobs changed. */
@@ -671,12 +668,11 @@ export async function pollJobs(db: Db, deps: ProcessDeps, log: Logger): Promise<
 }
 
 export function cancelHandler(deps: ProcessDeps): TaskHandlerDef {
-  return {
-    kind: 'process.cancel',
+  return defineHandler(Kind.processCancel, {
     async run(ctx) {
       const job = await getJob(ctx.db, ctx.task.subject!);
       if (!job?.job_id || !['PENDING', 'RUNNING'].includes(job.state)) return;
       await (await deps.executor()).cancel(job.job_id);
     },
-  };
+  });
 }

@@ -1,6 +1,8 @@
 /**
- * The task kinds this program knows and the periodic work the config asks for. Each stage
- * contributes its handlers and schedules here; `sluice start` runs them on the worker role.
+ * The composition root of the pipeline: the handlers of the task kinds (src/tasks/catalogue.ts) and
+ * the periodic work the config asks for. Each stage contributes its handlers and schedules here, and
+ * gets the flow's `report` (src/pipeline/flow.ts) in its deps: stages report outcomes, the flow
+ * decides what follows. `sluice start` runs them on the worker role.
  */
 import { backupHandler } from '../backup/backup-task.ts';
 import { fixityHandler, fixitySchedules } from '../backup/fixity.ts';
@@ -15,8 +17,10 @@ import type { TaskHandlerDef } from '../engine/types.ts';
 import { scanHandler, scanSchedules } from '../intake/scan-task.ts';
 import { alertsHandler, alertsSchedules } from '../ops/alerts/run.ts';
 import { DB_BACKUP_SCHEDULE_PREFIX, dbBackupHandler, dbBackupSchedules } from '../ops/db-backup/strategy.ts';
+import { createFlow } from '../pipeline/flow.ts';
 import type { Executor } from '../process/executors/types.ts';
 import { cancelHandler, pollHandler, processSchedules, submitHandler } from '../process/tasks.ts';
+import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
 import { VERSION } from './context.ts';
 
 export interface Stage {
@@ -26,17 +30,16 @@ export interface Stage {
 
 const maintenance = (): Stage => ({
   handlers: [
-    {
-      kind: 'engine.prune',
+    defineHandler(Kind.enginePrune, {
       async run(ctx) {
         const n = await pruneTasks(ctx.db, 14);
         ctx.log.info({ deleted: n }, 'pruned finished tasks older than 14 days');
         const w = await pruneWorkers(ctx.db, 7);
         ctx.log.info({ deleted: w }, 'pruned workers stopped or found dead more than 7 days ago');
       },
-    },
+    }),
   ],
-  schedules: [{ name: 'engine.prune', kind: 'engine.prune', cron: '17 3 * * *', pool: 'default' }],
+  schedules: [scheduleOf(Kind.enginePrune, { name: Kind.enginePrune, cron: '17 3 * * *' })],
 });
 
 export interface StageOptions {
@@ -46,7 +49,8 @@ export interface StageOptions {
 }
 
 export function collect(config: Config, vars: Variables, opts: StageOptions): Stage {
-  const deps = { config, vars };
+  const { report } = createFlow(config);
+  const deps = { config, vars, report };
   const processDeps = { config, vars, baseDir: opts.baseDir, executor: opts.executor };
   const stages: Stage[] = [
     maintenance(),

@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import { UsageError } from '../../core/errors.ts';
 import { OUTPUT_EXISTS_MODES } from '../../core/variables.ts';
-import { acceptOverwrite, ignoreFile, retryFile } from '../../files/actions.ts';
 import { getFile } from '../../files/repo.ts';
+import { acceptOverwrite, ignoreFile, retryFile } from '../../pipeline/actions.ts';
 import { cancelJobs } from '../../process/actions.ts';
 import { ACTIVE_STATES, getJob } from '../../process/jobs.ts';
 import type { ApiDeps } from '../deps.ts';

@@ -18,14 +18,14 @@ import type { Logger } from '../../core/log.ts';
 import type { Variables } from '../../core/variables.ts';
 import type { ScheduleSpec } from '../../engine/schedules.ts';
 import type { TaskHandlerDef } from '../../engine/types.ts';
+import { defineHandler, Kind, scheduleOf } from '../../tasks/catalogue.ts';
 import { createNotifier, type Notifier } from './notifiers.ts';
 import { type Alert, evaluate, NON_TERMINAL_STATUSES, type RuleParams, type Snapshot } from './rules.ts';
 
-export const ALERTS_KIND = 'ops.alerts';
 const FIRST_LOOKBACK_MS = 3_600_000;
 const MAX_STUCK_ALERTS = 20;
 /** Task kinds whose final failure is a backup/archive failure (`db.backup`: a database backup strategy). */
-const BACKUP_KINDS = ['backup.copy', 'db.backup'];
+const BACKUP_KINDS = [Kind.backupCopy, Kind.dbBackup];
 const BACKUP_KIND_PREFIXES = ['backup.%', 'archive.%'];
 
 /** The config with its `alerts:` section (optional until the section is registered). */
@@ -278,8 +278,7 @@ export interface AlertsDeps {
 }
 
 export function alertsHandler(deps: AlertsDeps): TaskHandlerDef {
-  return {
-    kind: ALERTS_KIND,
+  return defineHandler(Kind.opsAlerts, {
     async run(ctx) {
       const r = await runAlerts(ctx.db, deps.config, deps.vars, ctx.log);
       if (r.sent.length || r.failures.length) {
@@ -294,19 +293,17 @@ export function alertsHandler(deps: AlertsDeps): TaskHandlerDef {
         );
       }
     },
-  };
+  });
 }
 
 export function alertsSchedules(config: AlertsHostConfig): ScheduleSpec[] {
   const a = alertsConfigOf(config);
   return [
-    {
-      name: ALERTS_KIND,
-      kind: ALERTS_KIND,
-      pool: 'default',
+    scheduleOf(Kind.opsAlerts, {
+      name: Kind.opsAlerts,
       intervalMs: Math.round(a.interval_seconds * 1000),
       enabled: a.enabled,
-    },
+    }),
   ];
 }
 

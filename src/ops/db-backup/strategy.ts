@@ -17,12 +17,12 @@ import type { Logger } from '../../core/log.ts';
 import { recordEvent } from '../../engine/events.ts';
 import type { ScheduleSpec } from '../../engine/schedules.ts';
 import type { TaskHandlerDef } from '../../engine/types.ts';
+import { defineHandler, Kind, scheduleOf } from '../../tasks/catalogue.ts';
 import { type DumpSummary, writeDump } from './dump.ts';
 import { backupFileName, type Progress } from './format.ts';
 import { type BackupEntry, type BackupLocation, openLocation } from './locations.ts';
 import { expiredBackups } from './retention.ts';
 
-export const DB_BACKUP_KIND = 'db.backup';
 export const DB_BACKUP_SCHEDULE_PREFIX = 'db.backup:';
 export const DB_BACKUP_SUBJECT = 'db_backup';
 
@@ -151,10 +151,9 @@ export interface DbBackupDeps {
 }
 
 export function dbBackupHandler(deps: DbBackupDeps): TaskHandlerDef {
-  return {
-    kind: DB_BACKUP_KIND,
+  return defineHandler(Kind.dbBackup, {
     async run(ctx) {
-      const name = String(ctx.task.payload.strategy ?? '');
+      const name = ctx.payload.strategy ?? '';
       const strategy = deps.config.database.backups.find((b) => b.name === name);
       if (!strategy) {
         // removed from the config since it was enqueued
@@ -170,19 +169,19 @@ export function dbBackupHandler(deps: DbBackupDeps): TaskHandlerDef {
       });
       await ctx.complete();
     },
-  };
+  });
 }
 
 export function dbBackupSchedules(config: Config): ScheduleSpec[] {
-  return config.database.backups.map((b) => ({
-    name: `${DB_BACKUP_SCHEDULE_PREFIX}${b.name}`,
-    kind: DB_BACKUP_KIND,
-    payload: { strategy: b.name },
-    pool: 'default',
-    tags: b.tags,
-    cron: b.cron,
-    enabled: b.enabled,
-  }));
+  return config.database.backups.map((b) =>
+    scheduleOf(Kind.dbBackup, {
+      name: `${DB_BACKUP_SCHEDULE_PREFIX}${b.name}`,
+      payload: { strategy: b.name },
+      tags: b.tags,
+      cron: b.cron,
+      enabled: b.enabled,
+    }),
+  );
 }
 
 /** The last outcome of each strategy, from the event log. */

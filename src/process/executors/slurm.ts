@@ -200,7 +200,7 @@ export class SlurmExecutor implements Executor {
     const r = await this.slurm(['scancel', jobId]);
     if (r.code !== 0 && !/already completing or completed|invalid job id/i.test(r.stderr)) {
       throw new SluiceError(
-        'process.cancel',
+        'process.scancel',
         `scancel ${jobId} failed on ${this.runner.description}: ${r.stderr.trim()}`,
       );
     }

@@ -1,0 +1,122 @@
+/**
+ * The flow: what follows what for a file. Stages do their own stage and report an outcome, in the
+ * transaction that records it; this module decides (and enqueues, through the task catalogue) what
+ * runs next. It is the one place to read the path of a file from discovered to done:
+ *
+ *   discovered → acquiring → acquired        intake (intake/scan-task.ts) reports `acquired`
+ *   acquired → backup                        here: a `backup.copy` task per file (`onAcquired`)
+ *   backing_up → backed_up                   backup (backup/backup-task.ts) reports `backed_up`
+ *   backed_up → archive                      here: not built yet (`archiveAfterBackup`)
+ *             → processing | done_not_processed (or back to `keepStatus`)   here: `onBackedUp`
+ *             → move to the instrument's Backup folder (`move_after_backup`)  here: `onBackedUp`
+ *   processing → processed → done | processing_failed   process (process/tasks.ts `settleFile`)
+ *   instrument copy removed when copies verify           cleanup (cleanup/remove.ts, scheduled)
+ *   failures → error | lost | acquisition_failed         each stage's `onFailed`, in its own files
+ *
+ * Operator re-runs (retry, accept overwrite) are in ./actions.ts and use the same steps.
+ *
+ * The stages do not import this module: src/runtime/handlers.ts passes `report` into their deps.
+ * This module may import the stages' planning functions (`planProcessing`).
+ */
+
+import type { BackedUp } from '../backup/backup-task.ts';
+import type { Config } from '../core/config/index.ts';
+import type { Tx } from '../core/db/db.ts';
+import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
+import { note, transition } from '../files/lifecycle.ts';
+import type { FileRow } from '../files/repo.ts';
+import type { Acquired } from '../intake/scan-task.ts';
+import { type PlanOptions, planProcessing } from '../process/jobs.ts';
+import { enqueueTask, enqueueTasks, Kind } from '../tasks/catalogue.ts';
+
+/** Every outcome a stage reports. */
+export type Outcome = Acquired | BackedUp;
+
+/** Who the flow's own timeline entries name (as when the backup stage decided the next step). */
+const ACTOR = 'backup';
+
+export interface Flow {
+  /** Records what follows `outcome`, in `tx` (the transaction of the stage's writes). */
+  report(tx: Tx, outcome: Outcome): Promise<void>;
+}
+
+export function createFlow(config: Config): Flow {
+  return {
+    async report(tx, outcome) {
+      switch (outcome.kind) {
+        case 'acquired':
+          return onAcquired(tx, config, outcome);
+        case 'backed_up':
+          return onBackedUp(tx, config, outcome);
+      }
+    },
+  };
+}
+
+/** Acquired files are backed up: one `backup.copy` task each, on a worker with the instrument's tags. */
+async function onAcquired(tx: Tx, config: Config, o: Acquired): Promise<void> {
+  const tags = config.instruments[o.instrument]?.tags;
+  await enqueueTasks(
+    tx,
+    Kind.backupCopy,
+    o.files.map((subject) => ({ subject, payload: {}, opts: { tags } })),
+  );
+}
+
+/** What follows a verified backup, decided: the steps `onBackedUp` takes, in order. */
+export interface AfterBackup {
+  /** `plan`: processing (or done_not_processed); `keep`: back to the status processing had ended in. */
+  processing: 'plan' | 'keep';
+  /** `enqueue`: a `cleanup.move` task; `refuse`: a fallback instance keeps the instrument's data. */
+  move: 'enqueue' | 'refuse' | 'none';
+}
+
+/** Pure: the steps after a verified backup of `file`, from the config and the retry's `keepStatus`. */
+export function afterBackup(
+  config: Pick<Config, 'instruments' | 'instance'>,
+  file: Pick<FileRow, 'instrument_id' | 'instrument_copy'>,
+  keepStatus: BackedUp['keepStatus'],
+): AfterBackup {
+  const inst = config.instruments[file.instrument_id];
+  const wantsMove = inst?.move_after_backup === true && file.instrument_copy === 'present';
+  return {
+    processing: keepStatus ? 'keep' : 'plan',
+    move: !wantsMove ? 'none' : isFallback(config) ? 'refuse' : 'enqueue',
+  };
+}
+
+/**
+ * What follows a verified backup (`afterBackup`): the archive (not built yet), processing (or
+ * done_not_processed), and the optional move. With `keepStatus` (a backup repaired after its
+ * processing had finished) the file goes back to that status and is not processed again.
+ */
+export async function onBackedUp(
+  tx: Tx,
+  config: Config,
+  o: { file: FileRow; keepStatus?: BackedUp['keepStatus'] } & PlanOptions,
+): Promise<void> {
+  const { file } = o;
+  const next = afterBackup(config, file, o.keepStatus);
+  await archiveAfterBackup(tx, config, file);
+  if (next.processing === 'keep' && o.keepStatus) {
+    await transition(tx, file.id, o.keepStatus, {
+      actor: ACTOR,
+      from: ['backed_up'],
+      reason: `the backup is whole again; processing had finished before and is not run again (\`sluice files retry ${file.id}\` runs it)`,
+    });
+  } else {
+    await planProcessing(tx, config, file, ACTOR, { outputExists: o.outputExists });
+  }
+  if (next.move === 'refuse') {
+    await note(tx, file.id, ACTOR, `not moved to the instrument's Backup folder: ${FALLBACK_KEEPS_DATA}`);
+  } else if (next.move === 'enqueue') {
+    const tags = config.instruments[file.instrument_id]?.tags;
+    await enqueueTask(tx, Kind.cleanupMove, file.id, {}, { tags });
+  }
+}
+
+/**
+ * The place for the archive copy after a verified backup (the archive issue). Not built yet: it does
+ * nothing. When it is, `afterBackup` gains an `archive` step and this enqueues the archive task.
+ */
+async function archiveAfterBackup(_tx: Tx, _config: Config, _file: FileRow): Promise<void> {}

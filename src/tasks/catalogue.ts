@@ -1,0 +1,245 @@
+/**
+ * The task catalogue: every kind of task Sluice runs, with its payload (a zod schema: the type is
+ * inferred from it, checked when a task is enqueued and parsed when its handler reads it), its pool,
+ * its attempts and its de-duplication key. The engine (src/engine/) is generic and knows no kind;
+ * the domain enqueues and declares handlers only through this module:
+ *
+ * - `enqueueTask(tx, Kind.backupCopy, fileId, { acceptOverwrite: true }, { tags })` — typed by kind,
+ *   in the caller's transaction (atomic with its writes); `enqueueTasks` for many of one kind in one
+ *   statement (the scan's new acquisitions);
+ * - `defineHandler(Kind.backupCopy, { run(ctx) { ctx.payload.acceptOverwrite … } })` — `ctx.payload`
+ *   typed, `ctx.remember` takes only the kind's fields;
+ * - `scheduleOf(Kind.intakeScan, { name, payload, intervalMs })` — periodic work of a kind.
+ *
+ * A kind's string is written here and nowhere else in src/ (test/task-kinds.test.ts checks it): use
+ * `Kind.x`. To add a kind: a `Kind` entry, a `TASKS` entry (payload, pool, attempts, dedupe), then a
+ * handler with `defineHandler` added to src/runtime/handlers.ts.
+ */
+import { z } from 'zod';
+import type { Queryable } from '../core/db/db.ts';
+import { PermanentError } from '../core/errors.ts';
+import { OUTPUT_EXISTS_MODES } from '../core/variables.ts';
+import { enqueue, enqueueMany } from '../engine/enqueue.ts';
+import type { ScheduleSpec } from '../engine/schedules.ts';
+import type { TaskContext, TaskHandlerDef } from '../engine/types.ts';
+import { FILE_STATUSES } from '../files/lifecycle.ts';
+
+/** The kinds, by a name code can use (`Kind.backupCopy`) instead of the string. */
+export const Kind = {
+  intakeScan: 'intake.scan',
+  backupCopy: 'backup.copy',
+  backupFixity: 'backup.fixity',
+  cleanupMove: 'cleanup.move',
+  cleanupRemove: 'cleanup.remove',
+  processSubmit: 'process.submit',
+  processPoll: 'process.poll',
+  processCancel: 'process.cancel',
+  opsAlerts: 'ops.alerts',
+  dbBackup: 'db.backup',
+  enginePrune: 'engine.prune',
+} as const;
+export type TaskKind = (typeof Kind)[keyof typeof Kind];
+
+/** Set by the engine on every task a schedule enqueues (engine/schedules.ts). */
+const scheduled = { scheduledFor: z.string().optional() };
+
+interface KindSpec {
+  payload: z.ZodObject;
+  /** Pool the task runs in (engine/pools.ts). */
+  pool: string;
+  /** Attempts before it fails for good (engine default: 10). */
+  maxAttempts?: number;
+  /** At most one queued or running task per key: a second enqueue is a no-op. */
+  dedupe?: (subject: string) => string;
+}
+
+export const TASKS = {
+  /** One scan of an instrument's watch folder (intake/scan-task.ts); one schedule per instrument. */
+  [Kind.intakeScan]: {
+    payload: z.object({ instrument: z.string(), ...scheduled }),
+    pool: 'scan',
+  },
+  /** The verified copy of one acquisition (subject: the file id; backup/backup-task.ts). */
+  [Kind.backupCopy]: {
+    payload: z.object({
+      /** The operator accepted overwriting a differing backup (or it is a damaged one: `replacing`). */
+      acceptOverwrite: z.boolean().optional(),
+      /** Why the backup in place is overwritten: the remover found it corrupt. */
+      replacing: z.literal('corrupt').optional(),
+      /** Remembered: the backup in place was moved aside already (by an earlier attempt). */
+      movedAside: z.boolean().optional(),
+      /** A repaired backup after processing had finished: the file goes back to this status. */
+      keepStatus: z.enum(FILE_STATUSES).optional(),
+      /** Overrides `output_exists_mode` for the jobs planned after this backup (a retry's option). */
+      outputExists: z.enum(OUTPUT_EXISTS_MODES).optional(),
+      /** How many times the backup target was found unusable in a row (backoff of the recheck). */
+      targetWaits: z.number().optional(),
+    }),
+    pool: 'copy',
+    maxAttempts: 12,
+    dedupe: (file) => `backup:${file}`,
+  },
+  /** A fixity run: re-reads its share of the verified copies (backup/fixity.ts). */
+  [Kind.backupFixity]: { payload: z.object(scheduled), pool: 'fixity' },
+  /** Moves a backed-up file into the instrument's Backup folder (subject: the file id; cleanup/move.ts). */
+  [Kind.cleanupMove]: {
+    payload: z.object({
+      /** Remembered: the suffix chosen for the whole set before the first rename. */
+      suffix: z.string().optional(),
+    }),
+    pool: 'cleanup',
+    dedupe: (file) => `move:${file}`,
+  },
+  /** A remover pass over one instrument (cleanup/remove.ts); one schedule per instrument. */
+  [Kind.cleanupRemove]: {
+    payload: z.object({ instrument: z.string(), ...scheduled }),
+    pool: 'cleanup',
+  },
+  /** Submits one processing job (subject: the job row id; process/tasks.ts). */
+  [Kind.processSubmit]: {
+    payload: z.object({
+      outputExists: z.enum(OUTPUT_EXISTS_MODES).optional(),
+      /** Remembered: the output folder a launch was started in. */
+      launching: z.string().optional(),
+    }),
+    pool: 'cluster',
+    maxAttempts: 8,
+    dedupe: (job) => `submit:${job}`,
+  },
+  /** One poll round over the running jobs (process/tasks.ts); one schedule. */
+  [Kind.processPoll]: { payload: z.object(scheduled), pool: 'default' },
+  /** Cancels one submitted job on its executor (subject: the job row id). */
+  [Kind.processCancel]: {
+    payload: z.object({}),
+    pool: 'default',
+    dedupe: (job) => `cancel:${job}`,
+  },
+  /** One alerts pass (ops/alerts/run.ts). */
+  [Kind.opsAlerts]: { payload: z.object(scheduled), pool: 'default' },
+  /** One run of a database backup strategy (ops/db-backup/strategy.ts). */
+  [Kind.dbBackup]: {
+    payload: z.object({ strategy: z.string().optional(), ...scheduled }),
+    pool: 'default',
+  },
+  /** Deletes finished tasks and long-stopped workers (runtime/handlers.ts). */
+  [Kind.enginePrune]: { payload: z.object(scheduled), pool: 'default' },
+} as const satisfies Record<TaskKind, KindSpec>;
+
+/** What a handler of `K` reads. */
+export type Payload<K extends TaskKind> = z.output<(typeof TASKS)[K]['payload']>;
+/** What an enqueue of `K` gives (optional fields may be left out). */
+export type PayloadInput<K extends TaskKind> = z.input<(typeof TASKS)[K]['payload']>;
+
+export interface EnqueueOptions {
+  /** The task runs only on a worker with all of these tags (e.g. the instrument's). */
+  tags?: string[];
+  runAfter?: Date;
+  priority?: number;
+}
+
+function specOf<K extends TaskKind>(
+  kind: K,
+  subject: string,
+  payload: PayloadInput<K>,
+  opts: EnqueueOptions,
+) {
+  const def: KindSpec = TASKS[kind];
+  return {
+    kind,
+    subject,
+    payload: def.payload.parse(payload) as Record<string, unknown>,
+    pool: def.pool,
+    tags: opts.tags,
+    priority: opts.priority,
+    runAfter: opts.runAfter,
+    maxAttempts: def.maxAttempts,
+    dedupeKey: def.dedupe?.(subject),
+  };
+}
+
+/**
+ * Adds a task of `kind` about `subject`. Returns its id, or `undefined` when the kind's
+ * de-duplication key is queued or running already. Call it in the transaction of the writes it
+ * belongs to.
+ */
+export async function enqueueTask<K extends TaskKind>(
+  q: Queryable,
+  kind: K,
+  subject: string,
+  payload: PayloadInput<K>,
+  opts: EnqueueOptions = {},
+): Promise<string | undefined> {
+  return enqueue(q, specOf(kind, subject, payload, opts));
+}
+
+/** Many tasks of one kind in one statement, with the same de-duplication; returns how many were added. */
+export async function enqueueTasks<K extends TaskKind>(
+  q: Queryable,
+  kind: K,
+  items: { subject: string; payload: PayloadInput<K>; opts?: EnqueueOptions }[],
+): Promise<number> {
+  return enqueueMany(
+    q,
+    items.map((i) => specOf(kind, i.subject, i.payload, i.opts ?? {})),
+  );
+}
+
+/** A handler's context: the task's payload parsed by its kind's schema. */
+export interface KindContext<K extends TaskKind> extends Omit<TaskContext, 'remember' | 'again'> {
+  payload: Payload<K>;
+  /** Puts the task back to run again after `delayMs`, uncounted (see TaskContext.again); `payload` replaces it. */
+  again(delayMs: number, fn?: Parameters<TaskContext['again']>[1], payload?: Payload<K>): Promise<void>;
+  /** Merges `patch` into the payload for later attempts (see TaskContext.remember). */
+  remember(patch: Partial<Payload<K>>, tx?: Parameters<TaskContext['remember']>[1]): Promise<void>;
+}
+
+export interface KindHandler<K extends TaskKind> extends Omit<TaskHandlerDef, 'kind' | 'run'> {
+  run(ctx: KindContext<K>): Promise<void>;
+}
+
+/** The payload of a task of `kind` as stored, parsed; a payload that does not fit fails for good. */
+export function parsePayload<K extends TaskKind>(kind: K, raw: unknown): Payload<K> {
+  const r = (TASKS[kind].payload as z.ZodObject).safeParse(raw ?? {});
+  if (!r.success) {
+    throw new PermanentError(
+      'task.bad_payload',
+      `task ${kind} has a payload that does not fit its kind: ${z.prettifyError(r.error)}`,
+      'the task was enqueued by another version of Sluice or by hand; enqueue it again',
+    );
+  }
+  return r.data as Payload<K>;
+}
+
+/** The engine's handler of `kind`, with `ctx.payload` parsed and typed. */
+export function defineHandler<K extends TaskKind>(kind: K, def: KindHandler<K>): TaskHandlerDef {
+  return {
+    ...def,
+    kind,
+    run: (ctx) => {
+      const payload = parsePayload(kind, ctx.task.payload);
+      return def.run({
+        ...ctx,
+        payload,
+        // kept in step with the stored payload, as the engine keeps `ctx.task.payload`
+        remember: async (patch, tx) => {
+          await ctx.remember(patch, tx);
+          Object.assign(payload, patch);
+        },
+      });
+    },
+  };
+}
+
+/** Periodic work of `kind`: the engine enqueues it when due (engine/schedules.ts), in the kind's pool. */
+export function scheduleOf<K extends TaskKind>(
+  kind: K,
+  s: Omit<ScheduleSpec, 'kind' | 'pool' | 'payload'> & { payload?: PayloadInput<K> },
+): ScheduleSpec {
+  const payload = s.payload === undefined ? undefined : (TASKS[kind].payload as z.ZodObject).parse(s.payload);
+  return { ...s, kind, pool: TASKS[kind].pool, payload };
+}
+
+/** Is `kind` one the catalogue knows (a task read back from the table)? */
+export function isTaskKind(kind: string): kind is TaskKind {
+  return Object.hasOwn(TASKS, kind);
+}
