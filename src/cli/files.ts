@@ -9,12 +9,12 @@ import { parseIsoDate } from '../core/dates.ts';
 import { UsageError } from '../core/errors.ts';
 import { OUTPUT_EXISTS_MODES, type OutputExistsMode } from '../core/variables.ts';
 import { visibleText as safe, visibleLines } from '../core/visible.ts';
-import { listEvents } from '../engine/events.ts';
 import { acceptOverwrite, ignoreFile, retryFile } from '../files/actions.ts';
 import { FILE_STATUSES, isFileStatus } from '../files/lifecycle.ts';
-import { copiesOf, listFiles, requireFile } from '../files/repo.ts';
+import { listFiles, noSuchFile } from '../files/repo.ts';
 import { jobsOf } from '../process/jobs.ts';
 import { loadAppConfig } from '../runtime/context.ts';
+import { fileDetail } from '../views/file-detail.ts';
 import { actor, globals, MAX_LIST_LIMIT, parseIntArg, withContext } from './common.ts';
 import { resolveFileId } from './names.ts';
 import { bytes, printJson, printTable } from './output.ts';
@@ -155,19 +155,9 @@ export function registerFileCommands(program: Command): void {
     .action(async (input: string, opts: { json?: boolean }, cmd: Command) => {
       await withContext(cmd, async ({ db }) => {
         const id = await resolveFileId(db, input);
-        const f = await requireFile(db, id);
-        const copies = await copiesOf(db, id);
-        const events = await listEvents(db, 'file', id);
-        const jobs = await jobsOf(db, id);
-        const metrics = await db.query<{
-          settings_name: string;
-          settings_version: number;
-          name: string;
-          value: number | null;
-        }>(
-          'select settings_name, settings_version, name, value from metrics where file_id = $1 order by settings_name, name',
-          [id],
-        );
+        const detail = await fileDetail(db, id);
+        if (!detail) throw noSuchFile(id);
+        const { file: f, copies, jobs, metrics, events } = detail;
         if (opts.json) return printJson({ file: f, copies, jobs, metrics, events });
         const out = process.stdout;
         out.write(`${safe(f.id)}\n`);

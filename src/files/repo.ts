@@ -52,13 +52,17 @@ export async function getFile(q: Queryable, id: string): Promise<FileRow | undef
   return q.maybeOne<FileRow>('select * from files where id = $1', [id]);
 }
 
+/** The error of a command given a file id that is not recorded. */
+export function noSuchFile(id: string): UsageError {
+  return new UsageError(
+    `no file with id '${id}'`,
+    'list files with `sluice files list` (ids are shown in the first column)',
+  );
+}
+
 export async function requireFile(q: Queryable, id: string): Promise<FileRow> {
   const f = await getFile(q, id);
-  if (!f)
-    throw new UsageError(
-      `no file with id '${id}'`,
-      'list files with `sluice files list` (ids are shown in the first column)',
-    );
+  if (!f) throw noSuchFile(id);
   return f;
 }
 

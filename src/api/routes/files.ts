@@ -3,10 +3,8 @@ import type { Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { z } from 'zod';
 import type { Queryable } from '../../core/db/db.ts';
-import { listEvents } from '../../engine/events.ts';
 import { FILE_STATUSES } from '../../files/lifecycle.ts';
-import { copiesOf, getFile } from '../../files/repo.ts';
-import { jobsOf } from '../../process/jobs.ts';
+import { fileDetail } from '../../views/file-detail.ts';
 import type { ApiDeps } from '../deps.ts';
 import { badInput, notFound } from '../errors.ts';
 import {
@@ -172,19 +170,9 @@ export const fileRoutes: AnyRoute[] = [
     summary: 'one file: details, backup copies with hashes, jobs, metrics and its timeline',
     params: z.strictObject({ id: fileId }),
     handle: async (c, { params, deps }) => {
-      const { db } = deps;
-      const file = await getFile(db, params.id);
-      if (!file) throw notFound('file', params.id, 'list files with GET /api/files');
-      const [copies, jobs, metrics, events] = await Promise.all([
-        copiesOf(db, params.id),
-        jobsOf(db, params.id),
-        db.query(
-          `select settings_name, settings_version, name, value, created_at from metrics where file_id = $1
-           order by settings_name, name`,
-          [params.id],
-        ),
-        listEvents(db, 'file', params.id),
-      ]);
+      const detail = await fileDetail(deps.db, params.id);
+      if (!detail) throw notFound('file', params.id, 'list files with GET /api/files');
+      const { file, copies, jobs, metrics, events } = detail;
       return c.json({
         file: {
           ...apiFile(file),
