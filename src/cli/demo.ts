@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { embeddedCanReach, freePort } from '../core/db/embedded.ts';
 import { InstrumentSimulator } from '../demo/simulator.ts';
+import { fileEventsAfter, latestEventId } from '../engine/events.ts';
+import { countByStatus } from '../files/repo.ts';
 import { openContext } from '../runtime/context.ts';
 import { runProcess, untilSignal } from '../runtime/run.ts';
 import { parseIntArg } from './common.ts';
@@ -144,21 +146,10 @@ export function registerDemoCommand(program: Command): void {
         out.write(`  try      sluice --config ${configFile} files list    (in another terminal)\n\n`);
         out.write(`The simulated instrument writes a raw file every few seconds. Ctrl-C stops.\n\n`);
         sim.start();
-        let lastEvent =
-          (await ctx.db.one<{ id: string | null }>('select max(id)::text as id from events')).id ?? '0';
+        let lastEvent = String(await latestEventId(ctx.db));
         const follow = setInterval(async () => {
           try {
-            const rows = await ctx.db.query<{
-              id: string;
-              at: Date;
-              subject_id: string;
-              from_state: string | null;
-              to_state: string | null;
-              reason: string | null;
-            }>(
-              `select id, at, subject_id, from_state, to_state, reason from events where id > $1 and subject_type = 'file' order by id limit 200`,
-              [lastEvent],
-            );
+            const rows = await fileEventsAfter(ctx.db, lastEvent, 200);
             for (const e of rows) {
               lastEvent = e.id;
               const t = e.at.toISOString().slice(11, 19);
@@ -178,11 +169,11 @@ export function registerDemoCommand(program: Command): void {
         clearInterval(follow);
         await sim.stop();
         await running.stop();
-        const counts = await ctx.db.query<{ status: string; n: string }>(
-          'select status, count(*) as n from files group by status order by status',
+        const counts = Object.entries(await countByStatus(ctx.db)).sort(([a], [b]) =>
+          a < b ? -1 : a > b ? 1 : 0,
         );
         out.write(
-          `\n${why === 'duration' ? 'demo time is up' : 'stopped'}. files by status: ${counts.map((c) => `${c.status} ${c.n}`).join(', ') || 'none'}\n`,
+          `\n${why === 'duration' ? 'demo time is up' : 'stopped'}. files by status: ${counts.map(([status, n]) => `${status} ${n}`).join(', ') || 'none'}\n`,
         );
         const elsewhere = !ctx.config.data_dir.startsWith(dir) ? ` and ${ctx.config.data_dir}` : '';
         out.write(

@@ -11,7 +11,7 @@ import { OUTPUT_EXISTS_MODES, type OutputExistsMode } from '../core/variables.ts
 import { visibleText as safe, visibleLines } from '../core/visible.ts';
 import { acceptOverwrite, ignoreFile, retryFile } from '../files/actions.ts';
 import { FILE_STATUSES, isFileStatus } from '../files/lifecycle.ts';
-import { listFiles, noSuchFile } from '../files/repo.ts';
+import { anyFileOf, listFiles, noSuchFile } from '../files/repo.ts';
 import { jobsOf } from '../process/jobs.ts';
 import { loadAppConfig } from '../runtime/context.ts';
 import { fileDetail } from '../views/file-detail.ts';
@@ -98,12 +98,10 @@ export function registerFileCommands(program: Command): void {
         };
         await withContext(cmd, async ({ db, config }) => {
           // an instrument or project no longer in the config still has its files
-          const recorded = async (column: 'instrument_id' | 'project_id', value: string) =>
-            (await db.maybeOne(`select 1 from files where ${column} = $1 limit 1`, [value])) !== undefined;
           if (
             filter.instrument &&
             !config.instruments[filter.instrument] &&
-            !(await recorded('instrument_id', filter.instrument))
+            !(await anyFileOf(db, { instrument: filter.instrument }))
           ) {
             const known = Object.keys(config.instruments);
             throw new UsageError(
@@ -115,7 +113,7 @@ export function registerFileCommands(program: Command): void {
             filter.project &&
             !config.projects[filter.project] &&
             filter.project !== config.fallback_project &&
-            !(await recorded('project_id', filter.project))
+            !(await anyFileOf(db, { project: filter.project }))
           ) {
             const known = [...Object.keys(config.projects), config.fallback_project];
             throw new UsageError(

@@ -65,6 +65,11 @@ export async function setPoolSize(
   ]);
 }
 
+/** Whether a pool of this name exists (configured, or made by `ensurePool`). */
+export async function poolExists(q: Queryable, name: string): Promise<boolean> {
+  return (await q.maybeOne('select 1 from pools where name = $1', [name])) !== undefined;
+}
+
 export async function listPools(q: Queryable): Promise<PoolUsage[]> {
   const rows = await q.query<{
     name: string;

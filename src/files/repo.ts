@@ -66,6 +66,17 @@ export async function requireFile(q: Queryable, id: string): Promise<FileRow> {
   return f;
 }
 
+/** Where these files are and how large (those recorded), oldest modification first. */
+export async function filesByIdOldestFirst(
+  q: Queryable,
+  ids: readonly string[],
+): Promise<Pick<FileRow, 'id' | 'size_bytes' | 'mtime' | 'current_path'>[]> {
+  return q.query(
+    'select id, size_bytes, mtime, current_path from files where id = any($1::text[]) order by mtime, id',
+    [ids],
+  );
+}
+
 export async function copiesOf(q: Queryable, fileId: string): Promise<CopyRow[]> {
   return q.query<CopyRow>('select * from copies where file_id = $1 order by id', [fileId]);
 }
@@ -104,6 +115,15 @@ export async function listFiles(q: Queryable, f: FileFilter): Promise<ListedFile
   );
 }
 
+/** Whether any file is recorded for this instrument or project (one no longer configured still has its files). */
+export async function anyFileOf(
+  q: Queryable,
+  of: { instrument: string } | { project: string },
+): Promise<boolean> {
+  const [column, value] = 'instrument' in of ? ['instrument_id', of.instrument] : ['project_id', of.project];
+  return (await q.maybeOne(`select 1 from files where ${column} = $1 limit 1`, [value])) !== undefined;
+}
+
 export async function countByStatus(q: Queryable, instrument?: string): Promise<Record<string, number>> {
   const rows = await q.query<{ status: string; n: string }>(
     'select status, count(*) as n from files where ($1::text is null or instrument_id = $1) group by status',
@@ -137,6 +157,58 @@ export async function syncInstruments(
       [id, inst.type, inst.watch],
     );
   }
+}
+
+/** Files of one instrument in one status: how many, and (when asked) how many unchanged for too long. */
+export type CountRow = { instrument_id: string; status: string; n: string };
+
+/**
+ * Files per instrument and status, for the given statuses. With `stuckMinutes`, each row also
+ * counts the files whose last change is older than that (`stuck`).
+ */
+export async function countByInstrumentStatus(q: Queryable, statuses: readonly string[]): Promise<CountRow[]>;
+export async function countByInstrumentStatus(
+  q: Queryable,
+  statuses: readonly string[],
+  stuckMinutes: number,
+): Promise<(CountRow & { stuck: string })[]>;
+export async function countByInstrumentStatus(
+  q: Queryable,
+  statuses: readonly string[],
+  stuckMinutes?: number,
+): Promise<CountRow[]> {
+  if (stuckMinutes === undefined)
+    return q.query<CountRow>(
+      `select instrument_id, status, count(*) as n from files where status = any($1)
+       group by instrument_id, status`,
+      [statuses],
+    );
+  return q.query<CountRow & { stuck: string }>(
+    `select instrument_id, status, count(*) as n,
+       count(*) filter (where updated_at < now() - $2 * interval '1 minute') as stuck
+     from files where status = any($1) group by instrument_id, status`,
+    [statuses, stuckMinutes],
+  );
+}
+
+/** New files and bytes per UTC day (days since the epoch) and instrument, discovered in [from, to). */
+export async function filesPerDay(
+  q: Queryable,
+  r: { from: Date; to: Date; instrument?: string },
+): Promise<{ instrument_id: string; day: number; files: number; bytes: number }[]> {
+  return q.query(
+    `select instrument_id, floor(extract(epoch from created_at) / 86400)::int as day,
+       count(*)::int as files, coalesce(sum(size_bytes), 0)::float8 as bytes
+     from files
+     where created_at >= $1 and created_at < $2 and ($3::text is null or instrument_id = $3)
+     group by 1, 2`,
+    [r.from, r.to, r.instrument ?? null],
+  );
+}
+
+/** Whether the instrument is recorded (it may have left the config and still have files). */
+export async function instrumentRecorded(q: Queryable, id: string): Promise<boolean> {
+  return (await q.maybeOne('select 1 from instruments where id = $1', [id])) !== undefined;
 }
 
 export async function listInstruments(q: Queryable): Promise<InstrumentRow[]> {

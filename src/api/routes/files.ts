@@ -4,17 +4,12 @@ import { stream } from 'hono/streaming';
 import { z } from 'zod';
 import type { Queryable } from '../../core/db/db.ts';
 import { FILE_STATUSES } from '../../files/lifecycle.ts';
+import { type Cursor, type FileFilters, type FileListRow, filesPage, SORTS } from '../../files/list-page.ts';
+import { instrumentRecorded } from '../../files/repo.ts';
 import { fileDetail } from '../../views/file-detail.ts';
 import type { ApiDeps } from '../deps.ts';
 import { badInput, notFound } from '../errors.ts';
-import {
-  type Cursor,
-  decodeCursor,
-  type FileFilters,
-  type FileListRow,
-  filesPage,
-  SORTS,
-} from '../files-query.ts';
+import { decodeCursor } from '../files-query.ts';
 import { fileId, idFilter, intParam, isoDate, listOf } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
 
@@ -48,8 +43,7 @@ type Filters = z.output<typeof csvQuery>;
 async function checked(q: Queryable, f: Filters, deps: ApiDeps): Promise<FileFilters> {
   if (f.from && f.to && f.from >= f.to) throw badInput('to', 'must be later than from');
   if (f.instrument !== undefined && !deps.config.instruments[f.instrument]) {
-    const known = await q.maybeOne('select 1 from instruments where id = $1', [f.instrument]);
-    if (!known)
+    if (!(await instrumentRecorded(q, f.instrument)))
       throw badInput(
         'instrument',
         `no instrument '${f.instrument}'`,
