@@ -10,7 +10,7 @@ import { type RemoverReport, runRemover } from '../cleanup/remove.ts';
 import { SluiceError, UsageError } from '../core/errors.ts';
 import { silentLogger } from '../core/log.ts';
 import { filesByIdOldestFirst } from '../files/repo.ts';
-import { withContext } from './common.ts';
+import { withContext } from './context.ts';
 import { bytes, printJson, printTable } from './output.ts';
 
 interface CheckReport extends RemoverReport {

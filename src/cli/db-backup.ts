@@ -15,7 +15,7 @@ import {
 import { type DumpSource, type RestoreResult, restoreDump } from '../ops/db-backup/restore.ts';
 import { type BackupRun, findStrategy, lastRuns, runStrategy } from '../ops/db-backup/strategy.ts';
 import { VERSION } from '../runtime/context.ts';
-import { actor, withContext } from './common.ts';
+import { actor, withContext } from './context.ts';
 import { ago, bytes, printJson, printTable } from './output.ts';
 import { progressPrinter } from './progress.ts';
 

@@ -15,7 +15,7 @@ import { fileEventsAfter, latestEventId } from '../engine/events.ts';
 import { countByStatus } from '../files/repo.ts';
 import { openContext } from '../runtime/context.ts';
 import { runProcess, untilSignal } from '../runtime/run.ts';
-import { parseIntArg } from './common.ts';
+import { parseIntArg } from './args.ts';
 import { announceFirstAdmin } from './users.ts';
 
 /** The longest delay a Node.js timer takes (2^31 - 1 ms); a longer one fires at once. */

@@ -15,7 +15,8 @@ import { anyFileOf, listFiles, noSuchFile } from '../files/repo.ts';
 import { jobsOf } from '../process/jobs.ts';
 import { loadAppConfig } from '../runtime/context.ts';
 import { fileDetail } from '../views/file-detail.ts';
-import { actor, globals, MAX_LIST_LIMIT, parseIntArg, withContext } from './common.ts';
+import { MAX_LIST_LIMIT, parseIntArg } from './args.ts';
+import { actor, globals, withContext } from './context.ts';
 import { resolveFileId } from './names.ts';
 import { bytes, printJson, printTable } from './output.ts';
 

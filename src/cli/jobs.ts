@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { visibleText } from '../core/visible.ts';
 import { cancelJobs } from '../process/actions.ts';
 import { listJobs } from '../process/jobs.ts';
-import { actor, MAX_LIST_LIMIT, parseIntArg, withContext } from './common.ts';
+import { MAX_LIST_LIMIT, parseIntArg } from './args.ts';
+import { actor, withContext } from './context.ts';
 import { resolveFileId } from './names.ts';
 import { printJson, printTable } from './output.ts';
 

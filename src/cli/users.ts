@@ -19,7 +19,7 @@ import {
 } from '../auth/users.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { errorMessage, UsageError } from '../core/errors.ts';
-import { actor, withContext } from './common.ts';
+import { actor, withContext } from './context.ts';
 import { printJson, printTable } from './output.ts';
 
 /** Reads a password piped on stdin (one line; a trailing newline is dropped). */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseVariableInput, variableDef } from '../core/variables.ts';
-import { actor, MAX_LIST_LIMIT, parseIntArg, withContext } from './common.ts';
+import { MAX_LIST_LIMIT, parseIntArg } from './args.ts';
+import { actor, withContext } from './context.ts';
 import { printJson, printTable } from './output.ts';
 
 export function registerVarCommands(program: Command): void {
