@@ -77,6 +77,14 @@ export async function filesByIdOldestFirst(
   );
 }
 
+/** The instrument copy now lives at `newPath` (moved aside on the instrument's disk). */
+export async function recordInstrumentCopyMoved(q: Queryable, id: string, newPath: string): Promise<void> {
+  await q.exec(
+    `update files set current_path = $2, instrument_copy = 'moved', updated_at = now() where id = $1`,
+    [id, newPath],
+  );
+}
+
 export async function copiesOf(q: Queryable, fileId: string): Promise<CopyRow[]> {
   return q.query<CopyRow>('select * from copies where file_id = $1 order by id', [fileId]);
 }
