@@ -1,7 +1,8 @@
 /**
  * The files repo's statements on backup copies that the fixity audit and the duplicate check need
  * (part of the owner of `copies`, beside src/files/repo.ts): a copy's latest re-read, a copy found
- * damaged, the copies due for an audit, and the earlier backed-up records of the same name.
+ * damaged, the copies due for an audit, the earlier backed-up records of the same name, and the
+ * verified backups under a folder (the backup target's evidence that it is the right disk).
  */
 
 import type { Queryable } from '../core/db/db.ts';
@@ -69,4 +70,31 @@ export async function earlierBackedUpNamesakes(
      order by f.created_at desc, f.id desc limit 8`,
     [file.instrument_id, file.name, file.id, file.kind, file.created_at, file.size_bytes],
   );
+}
+
+/** How many verified backup copies are recorded under `prefix` (a folder path ending in a separator). */
+export async function verifiedBackupsUnder(q: Queryable, prefix: string): Promise<number> {
+  const { n } = await q.one<{ n: number }>(
+    `select count(*)::int as n from copies where target = 'backup' and state = 'verified' and starts_with(location, $1)`,
+    [prefix],
+  );
+  return n;
+}
+
+/** Where some verified backups under `prefix` are: the oldest, the newest and `spread` more spread by id. */
+export async function sampleVerifiedBackupsUnder(
+  q: Queryable,
+  prefix: string,
+  spread: number,
+): Promise<string[]> {
+  const rows = await q.query<{ location: string }>(
+    `(select location from copies where target = 'backup' and state = 'verified' and starts_with(location, $1) order by id limit 1)
+     union
+     (select location from copies where target = 'backup' and state = 'verified' and starts_with(location, $1) order by id desc limit 1)
+     union
+     (select location from copies where target = 'backup' and state = 'verified' and starts_with(location, $1)
+        order by md5(id::text) limit $2)`,
+    [prefix, spread],
+  );
+  return rows.map((r) => r.location);
 }

@@ -214,6 +214,34 @@ export async function filesPerDay(
   );
 }
 
+/** Why the instrument's copies wait for the backup target (null: they do not); undefined: no such instrument. */
+export async function backupTargetProblem(
+  q: Queryable,
+  instrument: string,
+): Promise<{ problem: string | null } | undefined> {
+  return q.maybeOne<{ problem: string | null }>(
+    'select backup_target_problem as problem from instruments where id = $1',
+    [instrument],
+  );
+}
+
+/**
+ * Sets the instrument's backup target problem under its row lock; returns the previous one when it
+ * changed (undefined: unchanged, or no such instrument).
+ */
+export async function changeBackupTargetProblem(
+  q: Queryable,
+  instrument: string,
+  problem: string | null,
+): Promise<{ problem: string | null } | undefined> {
+  return q.maybeOne<{ problem: string | null }>(
+    `update instruments i set backup_target_problem = $2, backup_target_checked_at = now()
+     from (select backup_target_problem as problem from instruments where id = $1 for update) p
+     where i.id = $1 and p.problem is distinct from $2 returning p.problem`,
+    [instrument, problem],
+  );
+}
+
 /** Whether the instrument is recorded (it may have left the config and still have files). */
 export async function instrumentRecorded(q: Queryable, id: string): Promise<boolean> {
   return (await q.maybeOne('select 1 from instruments where id = $1', [id])) !== undefined;
