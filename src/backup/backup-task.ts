@@ -19,7 +19,7 @@ import { enqueue } from '../engine/enqueue.ts';
 import type { TaskContext, TaskHandlerDef } from '../engine/types.ts';
 import type { AcquiredFingerprint } from '../files/fingerprint.ts';
 import { type FileStatus, note, transition } from '../files/lifecycle.ts';
-import { type FileRow, getFile } from '../files/repo.ts';
+import { type FileRow, getFile, requireFile } from '../files/repo.ts';
 import { noteTakeoverOnSubject } from '../files/takeover.ts';
 import { type PlanOptions, planProcessing } from '../process/jobs.ts';
 import {
@@ -422,7 +422,7 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
           reason,
           data: { location: dest },
         });
-        const updated = await tx.one<FileRow>('select * from files where id = $1', [file.id]);
+        const updated = await requireFile(tx, file.id);
         const { keepStatus, outputExists } = ctx.task.payload as {
           keepStatus?: FileStatus;
           outputExists?: OutputExistsMode;

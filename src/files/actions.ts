@@ -11,7 +11,7 @@ import { cancelTasks, enqueue } from '../engine/enqueue.ts';
 import { backupTaskFor } from '../intake/scan-task.ts';
 import type { PlanOptions } from '../process/jobs.ts';
 import { FILE_STATUSES, type FileStatus, transition } from './lifecycle.ts';
-import { type FileRow, requireFile, verifiedCopy } from './repo.ts';
+import { latestCorruptBackup, requireFile, verifiedCopy } from './repo.ts';
 
 const RETRYABLE = FILE_STATUSES.filter(
   (s) => !['discovered', 'acquiring', 'backing_up', 'processing'].includes(s),
@@ -60,13 +60,7 @@ export async function retryFile(
         from: [f.status],
         reason: `retry requested by ${actor}`,
       });
-      await afterBackup(
-        tx,
-        await tx.one<FileRow>('select * from files where id = $1', [id]),
-        inst,
-        config,
-        opts,
-      );
+      await afterBackup(tx, await requireFile(tx, id), inst, config, opts);
       return 'backed_up';
     }
     if (!inst)
@@ -91,11 +85,7 @@ export async function retryFile(
     }
     // A backup the remover found damaged is at the destination: the new copy needs its place. It is
     // moved aside (kept, renamed), as with accept-overwrite; without this the copy would stop on it.
-    const corrupt = await tx.maybeOne<{ location: string }>(
-      `select location from copies where file_id = $1 and target = 'backup' and state = 'corrupt'
-       order by id desc limit 1`,
-      [id],
-    );
+    const corrupt = await latestCorruptBackup(tx, id);
     await transition(tx, id, 'acquired', {
       actor,
       from: [f.status],

@@ -100,6 +100,15 @@ export async function verifiedCopy(
   );
 }
 
+/** The latest backup copy found damaged (by the remover or the fixity audit), if any. */
+export async function latestCorruptBackup(q: Queryable, fileId: string): Promise<CopyRow | undefined> {
+  return q.maybeOne<CopyRow>(
+    `select * from copies where file_id = $1 and target = 'backup' and state = 'corrupt'
+     order by id desc limit 1`,
+    [fileId],
+  );
+}
+
 export interface FileFilter {
   instrument?: string;
   status?: string[];
