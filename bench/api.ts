@@ -33,8 +33,6 @@ import { promisify } from 'node:util';
 import { Worker as NodeWorker } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { createApp } from '../src/api/app.ts';
-import { filesPageSql } from '../src/api/files-query.ts';
-import { seriesJson } from '../src/api/routes/metrics.ts';
 import { startServer } from '../src/api/server.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { createUser } from '../src/auth/users.ts';
@@ -45,7 +43,9 @@ import { migrate } from '../src/core/db/migrate.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { Variables } from '../src/core/variables.ts';
 import { syncPools } from '../src/engine/pools.ts';
+import { filesPageSql } from '../src/files/list-page.ts';
 import { syncInstruments } from '../src/files/repo.ts';
+import { seriesJson } from '../src/metrics/store.ts';
 import { isMain, percentile, printResult, printTable } from './lib.ts';
 
 const FILES = Number(process.env.BENCH_API_FILES ?? 1_000_000);

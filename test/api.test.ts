@@ -5,14 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, routeTable } from '../src/api/app.ts';
 import type { FeedState } from '../src/api/event-feed.ts';
-import { FeedHub, latestEventId, readFeed } from '../src/api/event-feed.ts';
+import { FeedHub, readFeed } from '../src/api/event-feed.ts';
 import { startServer } from '../src/api/server.ts';
 import { ensureFirstAdmin } from '../src/auth/first-admin.ts';
 import { ROLES, type Role } from '../src/auth/roles.ts';
 import { createUser, removeUser } from '../src/auth/users.ts';
 import type { Db } from '../src/core/db/db.ts';
 import { silentLogger } from '../src/core/log.ts';
-import { recordEvent } from '../src/engine/events.ts';
+import { latestEventId, recordEvent } from '../src/engine/events.ts';
 import {
   type ApiHarness,
   call,

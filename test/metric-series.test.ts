@@ -4,8 +4,8 @@
  * without points.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seriesJson } from '../src/api/routes/metrics.ts';
 import type { Db } from '../src/core/db/db.ts';
+import { seriesJson } from '../src/metrics/store.ts';
 import { createTestDb } from './helpers/db.ts';
 
 let db: Db;

@@ -16,26 +16,11 @@
  * snapshot. The cursor walks over all events; only `subject_type = 'file'` ones are returned.
  */
 import type { Queryable } from '../core/db/db.ts';
-
-export interface FeedEvent {
-  id: string;
-  at: string;
-  subject_type: string;
-  subject_id: string;
-  actor: string;
-  from_state: string | null;
-  to_state: string | null;
-  reason: string | null;
-}
+import { eventsAfter, type FeedEvent } from '../engine/events.ts';
 
 export interface FeedState {
   cursor: bigint;
   gap?: { at: bigint; since: number; running: Set<string> };
-}
-
-export async function latestEventId(q: Queryable): Promise<bigint> {
-  const r = await q.one<{ id: string | null }>('select max(id)::text as id from events');
-  return BigInt(r.id ?? '0');
 }
 
 export async function readFeed(
@@ -44,18 +29,9 @@ export async function readFeed(
   opts: { batch?: number; minWaitMs?: number; maxWaitMs?: number; now?: number } = {},
 ): Promise<FeedEvent[]> {
   const now = opts.now ?? Date.now();
-  const row = await q.one<{ running: string[] | null; events: FeedEvent[] | null }>(
-    `select
-       (select array_agg(x::text) from pg_snapshot_xip(pg_current_snapshot()) x) as running,
-       (select json_agg(e order by e.id) from (
-          select id::text, to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at, subject_type,
-            subject_id, actor, from_state, to_state, reason
-          from events where id > $1 order by id limit $2) e) as events`,
-    [state.cursor.toString(), opts.batch ?? 500],
-  );
-  const running = new Set(row.running ?? []);
+  const { running, events } = await eventsAfter(q, state.cursor, opts.batch ?? 500);
   const out: FeedEvent[] = [];
-  for (const e of row.events ?? []) {
+  for (const e of events) {
     const id = BigInt(e.id);
     if (id !== state.cursor + 1n) {
       const gap = state.gap;

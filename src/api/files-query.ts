@@ -1,22 +1,13 @@
 /**
- * The file listing's SQL: filters plus keyset pagination. Rows are ordered by (sort key, id) in
- * one direction; the cursor carries the last row's sort key and id, and the next page starts
- * strictly after that pair. Ties on the sort key are broken by id, so every row appears exactly
- * once however many share a timestamp, and a page costs the same at row 10 as at row 1,000,000
- * (indexes `files_*_id` in migration 0004).
- *
- * `q` is a case-insensitive substring of the name (ILIKE, served by a trigram index when pg_trgm
- * is installed).
+ * The file listing's parameters as the API takes them: the cursor a client sends back is decoded
+ * and checked here (a bad one is a 400 naming `cursor`). The query itself, with its filters, sort
+ * and keyset pagination, is the files repo's (`src/files/list-page.ts`).
  */
 
 import { parseIsoDate } from '../core/dates.ts';
-import type { Queryable } from '../core/db/db.ts';
+import { type Cursor, type FileFilters, SORTS, type Sort } from '../files/list-page.ts';
 import { badInput } from './errors.ts';
 import { textProblem } from './params.ts';
-
-export const SORTS = ['created_at', 'name', 'size'] as const;
-export type Sort = (typeof SORTS)[number];
-export type Dir = 'asc' | 'desc';
 
 /** PostgreSQL's bigint range, where `size_bytes` lives. */
 const BIGINT_MAX = 9223372036854775807n;
@@ -32,60 +23,12 @@ function validText(k: string): boolean {
   return k.length > 0 && k.length <= 1000 && textProblem(k) === undefined;
 }
 
-/** Per sort: the column, its text form in a cursor, its SQL type, and which cursor keys are valid. */
-const KEY: Record<Sort, { col: string; text: string; cast: string; valid: (key: string) => boolean }> = {
-  created_at: {
-    col: 'created_at',
-    text: `to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
-    cast: 'timestamptz',
-    valid: validTimestamp,
-  },
-  name: { col: 'name', text: 'name', cast: 'text', valid: validText },
-  size: {
-    col: 'size_bytes',
-    text: 'size_bytes::text',
-    cast: 'bigint',
-    valid: (k) => /^\d{1,19}$/.test(k) && BigInt(k) <= BIGINT_MAX,
-  },
+/** Per sort: which cursor keys are valid. */
+const VALID_KEY: Record<Sort, (key: string) => boolean> = {
+  created_at: validTimestamp,
+  name: validText,
+  size: (k) => /^\d{1,19}$/.test(k) && BigInt(k) <= BIGINT_MAX,
 };
-
-export interface FileFilters {
-  instrument?: string;
-  status?: string[];
-  project?: string;
-  from?: Date;
-  to?: Date;
-  q?: string;
-  sort: Sort;
-  dir: Dir;
-}
-
-export interface Cursor {
-  key: string;
-  id: string;
-}
-
-export const FILE_COLUMNS = `id, instrument_id, name, kind, companions, source_path, current_path, project_id, status,
-  status_reason, size_bytes, mtime, first_seen_at, last_change_at, main_file_present, acquired_at, hash_algorithm,
-  instrument_copy, created_at, updated_at`;
-
-export interface FileListRow {
-  id: string;
-  instrument_id: string;
-  name: string;
-  size_bytes: string;
-  status: string;
-  created_at: Date;
-  sort_key: string;
-  [k: string]: unknown;
-}
-
-export function encodeCursor(
-  f: Pick<FileFilters, 'sort' | 'dir'>,
-  row: { sort_key: string; id: string },
-): string {
-  return Buffer.from(JSON.stringify([f.sort, f.dir, row.sort_key, row.id])).toString('base64url');
-}
 
 export function decodeCursor(f: Pick<FileFilters, 'sort' | 'dir'>, raw: string): Cursor {
   let v: unknown;
@@ -97,9 +40,9 @@ export function decodeCursor(f: Pick<FileFilters, 'sort' | 'dir'>, raw: string):
   const t =
     Array.isArray(v) && v.length === 4 && v.every((x) => typeof x === 'string') ? (v as string[]) : [];
   const [sort, dir, key, id] = t;
-  // not KEY[sort] for any text: `constructor` or `__proto__` would find Object's own members
-  const spec = SORTS.find((s) => s === sort) === undefined ? undefined : KEY[sort as Sort];
-  const bad = !spec || (dir !== 'asc' && dir !== 'desc') || key === undefined || !spec.valid(key);
+  // not VALID_KEY[sort] for any text: `constructor` or `__proto__` would find Object's own members
+  const valid = SORTS.find((s) => s === sort) === undefined ? undefined : VALID_KEY[sort as Sort];
+  const bad = !valid || (dir !== 'asc' && dir !== 'desc') || key === undefined || !valid(key);
   if (bad || id === undefined || !validText(id))
     throw badInput(
       'cursor',
@@ -113,52 +56,4 @@ export function decodeCursor(f: Pick<FileFilters, 'sort' | 'dir'>, raw: string):
       'keep sort and dir the same while paging',
     );
   return { key, id };
-}
-
-function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (m) => `\\${m}`);
-}
-
-/** One page (at most `limit` rows) after `cursor`. */
-export function filesPageSql(
-  f: FileFilters,
-  limit: number,
-  cursor?: Cursor,
-): { sql: string; params: unknown[] } {
-  const params: unknown[] = [];
-  const p = (v: unknown) => {
-    params.push(v);
-    return `$${params.length}`;
-  };
-  const where: string[] = [];
-  if (f.instrument !== undefined) where.push(`instrument_id = ${p(f.instrument)}`);
-  if (f.status !== undefined) where.push(`status = any(${p(f.status)}::text[])`);
-  if (f.project !== undefined) where.push(`project_id = ${p(f.project)}`);
-  if (f.from !== undefined) where.push(`created_at >= ${p(f.from)}`);
-  if (f.to !== undefined) where.push(`created_at < ${p(f.to)}`);
-  if (f.q !== undefined) where.push(`name ilike ${p(`%${escapeLike(f.q)}%`)}`);
-  const k = KEY[f.sort];
-  const dir = f.dir === 'desc' ? 'desc' : 'asc';
-  if (cursor)
-    where.push(
-      `(${k.col}, id) ${dir === 'desc' ? '<' : '>'} (${p(cursor.key)}::${k.cast}, ${p(cursor.id)}::text)`,
-    );
-  const sql = `select ${FILE_COLUMNS}, ${k.text} as sort_key from files
-    ${where.length ? `where ${where.join(' and ')}` : ''}
-    order by ${k.col} ${dir}, id ${dir} limit ${p(limit)}`;
-  return { sql, params };
-}
-
-/** A page and the cursor of the next one (null on the last page). */
-export async function filesPage(
-  q: Queryable,
-  f: FileFilters,
-  limit: number,
-  cursor?: Cursor,
-): Promise<{ rows: FileListRow[]; nextCursor: string | null }> {
-  const { sql, params } = filesPageSql(f, limit + 1, cursor);
-  const rows = await q.query<FileListRow>(sql, params);
-  const more = rows.length > limit;
-  if (more) rows.length = limit;
-  return { rows, nextCursor: more ? encodeCursor(f, rows[rows.length - 1]!) : null };
 }

@@ -15,7 +15,7 @@ import { backoffMs } from '../engine/backoff.ts';
 import type { TaskHandlerDef, TaskRow } from '../engine/types.ts';
 import type { AcquiredFingerprint } from '../files/fingerprint.ts';
 import { type FileStatus, note, transition } from '../files/lifecycle.ts';
-import { type FileRow, getFile } from '../files/repo.ts';
+import { type FileRow, getFile, requireFile } from '../files/repo.ts';
 import { noteTakeoverOnSubject } from '../files/takeover.ts';
 import { backupLocation, sourceSpec } from '../storage/raw-data.ts';
 import { defineHandler, Kind, type Payload } from '../tasks/catalogue.ts';
@@ -314,7 +314,7 @@ export function backupHandler(deps: BackupDeps): TaskHandlerDef {
           reason: backedUpReason(done, dest),
           data: { location: dest },
         });
-        const updated = await tx.one<FileRow>('select * from files where id = $1', [file.id]);
+        const updated = await requireFile(tx, file.id);
         const { keepStatus, outputExists } = ctx.payload;
         await deps.report(tx, { kind: 'backed_up', file: updated, keepStatus, outputExists });
       });

@@ -15,6 +15,7 @@
  * Crash points: only reads; a kill leaves nothing behind.
  */
 import type { Queryable } from '../core/db/db.ts';
+import { earlierBackedUpNamesakes } from '../files/copies.ts';
 import { fingerprintDiffers, recordFingerprint } from '../files/fingerprint.ts';
 import type { FileRow } from '../files/repo.ts';
 import { type Manifest, type SourceSpec, sourceRoot } from './manifest.ts';
@@ -33,16 +34,7 @@ export async function earlierTwin(
   source: SourceSpec,
   signal?: AbortSignal,
 ): Promise<Twin | undefined> {
-  const rows = await q.query<
-    { id: string; location: string; manifest: Manifest } & Parameters<typeof recordFingerprint>[0]
-  >(
-    `select f.id, c.location, c.manifest, f.acquired_fingerprint, f.size_bytes, f.mtime
-     from files f join copies c on c.file_id = f.id and c.target = 'backup' and c.state = 'verified'
-     where f.instrument_id = $1 and f.name = $2 and f.id <> $3 and f.kind = $4 and f.created_at <= $5
-       and c.bytes = $6
-     order by f.created_at desc, f.id desc limit 8`,
-    [file.instrument_id, file.name, file.id, file.kind, file.created_at, file.size_bytes],
-  );
+  const rows = await earlierBackedUpNamesakes(q, file);
   // An earlier record is a twin only through a backup of what it acquired: a backup that does not
   // match its acquired fingerprint (made by a version that copied whatever was there) never is.
   const row = rows.find(

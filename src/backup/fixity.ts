@@ -31,6 +31,13 @@ import { SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
+import {
+  type CopyForAudit,
+  copiesLongestUnread,
+  markVerifiedCopyCorrupt,
+  setCopyFixity,
+  verifiedCopyAges,
+} from '../files/copies.ts';
 import { note } from '../files/lifecycle.ts';
 import type { CopyRow, FileRow } from '../files/repo.ts';
 import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
@@ -123,10 +130,7 @@ export async function recordCheck(q: Queryable, c: FixityCheck): Promise<void> {
       c.problems ? JSON.stringify(c.problems) : null,
     ],
   );
-  await q.exec('update copies set last_fixity_at = now(), last_fixity_ok = $2 where id = $1', [
-    c.copyId,
-    c.ok,
-  ]);
+  await setCopyFixity(q, c.copyId, c.ok);
 }
 
 /** What a verification read, in words for the timeline. */
@@ -136,7 +140,7 @@ export function describeRead(r: Pick<VerifyResult, 'read' | 'fallback'>): string
   return 'not read (its files differ already)';
 }
 
-type AuditRow = CopyRow & Pick<FileRow, 'kind' | 'instrument_copy'>;
+type AuditRow = CopyForAudit;
 
 export interface AuditOutcome {
   ok: boolean;
@@ -196,10 +200,7 @@ export async function auditCopy(
       );
       return;
     }
-    const marked = await tx.query(
-      `update copies set state = 'corrupt' where id = $1 and state = 'verified' returning id`,
-      [c.id],
-    );
+    const marked = await markVerifiedCopyCorrupt(tx, c.id);
     const fix =
       c.instrument_copy === 'present' || c.instrument_copy === 'moved'
         ? `the instrument copy is kept (the remover will not delete it); back it up again with \`sluice files retry ${c.file_id}\``
@@ -208,7 +209,7 @@ export async function auditCopy(
       tx,
       c.file_id,
       FIXITY_ACTOR,
-      `fixity audit: ${where} no longer matches the hashes recorded when it was verified: ${problems.slice(0, 3).join('; ')}${marked.length ? ` — marked corrupt; ${fix}` : ' (the copy was replaced meanwhile)'}`,
+      `fixity audit: ${where} no longer matches the hashes recorded when it was verified: ${problems.slice(0, 3).join('; ')}${marked ? ` — marked corrupt; ${fix}` : ' (the copy was replaced meanwhile)'}`,
       { copyId: c.id, ok: false, read: result.read ?? null, problems },
     );
   });
@@ -225,26 +226,16 @@ export async function auditCopy(
 export async function copiesToAudit(db: Queryable, config: Config, now = new Date()): Promise<AuditRow[]> {
   const { cycle_days } = config.backup.fixity;
   const cycleStart = new Date(now.getTime() - cycle_days * DAY_MS);
-  const counts = await db.one<{ copies: string; overdue: string }>(
-    `select count(*) as copies,
-       count(*) filter (where coalesce(last_fixity_at, verified_at) < $1) as overdue
-     from copies where state = 'verified'`,
-    [cycleStart],
-  );
+  const counts = await verifiedCopyAges(db, cycleStart);
   const n = auditsDue({
-    copies: Number(counts.copies),
-    overdue: Number(counts.overdue),
+    copies: counts.copies,
+    overdue: counts.overdue,
     cycleDays: cycle_days,
     intervalMs: FIXITY_INTERVAL_MS,
   });
   if (n === 0) return [];
-  // the index copies_fixity_due serves this order; pickForAudit states it (and is tested)
-  const rows = await db.query<AuditRow>(
-    `select c.*, f.kind, f.instrument_copy from copies c join files f on f.id = c.file_id
-     where c.state = 'verified'
-     order by coalesce(c.last_fixity_at, c.verified_at), c.id limit $1`,
-    [n],
-  );
+  // pickForAudit states the order of copiesLongestUnread (and is tested)
+  const rows = await copiesLongestUnread(db, n);
   return pickForAudit(rows, n);
 }
 

@@ -6,7 +6,7 @@
 import type { Config } from '../core/config/index.ts';
 import type { AcquiredFingerprint } from '../files/fingerprint.ts';
 import { note, transition } from '../files/lifecycle.ts';
-import type { FileRow } from '../files/repo.ts';
+import { type FileRow, newerNamesake, recordInstrumentCopyMissing } from '../files/repo.ts';
 import { sourceSpec } from '../storage/raw-data.ts';
 import type { Kind, KindContext } from '../tasks/catalogue.ts';
 import { adoptableCopy, SOURCE_REPLACED, type SourceReplaced } from './acquired.ts';
@@ -95,12 +95,7 @@ export async function settleReplaced(ctx: BackupContext, r: Replaced): Promise<C
   const kept = wrote ? await moveAside(dest) : undefined;
   const stray = !wrote && (await exists(dest));
   await ctx.complete(async (tx) => {
-    const newer = await tx.maybeOne<{ id: string }>(
-      `select id from files where instrument_id = $1 and name = $2 and id <> $3
-         and created_at > (select created_at from files where id = $3)
-       order by created_at desc, id desc limit 1`,
-      [file.instrument_id, file.name, file.id],
-    );
+    const newer = await newerNamesake(tx, file);
     const now = newer
       ? `what is there now is recorded as ${newer.id}`
       : `what is there now is recorded as new data by the next scan of ${inst?.watch ?? file.instrument_id}`;
@@ -110,13 +105,7 @@ export async function settleReplaced(ctx: BackupContext, r: Replaced): Promise<C
       reason: `the data acquired was replaced or changed on the instrument before any copy was made (${err.message}); ${now} and backed up under that record; the bytes this record acquired were never copied${kept ? `; the copy of the other data this attempt made was moved aside to ${kept}` : ''}${stray ? `; ${dest} holds a copy that does not match what was acquired and is not recorded` : ''}`,
       data: { code: SOURCE_REPLACED, problems: err.problems.slice(0, 20), newer: newer?.id ?? null, kept },
     });
-    if (moved) {
-      await tx.exec(
-        `update files set instrument_copy = 'missing', current_path = null
-         where id = $1 and instrument_copy = 'present'`,
-        [file.id],
-      );
-    }
+    if (moved) await recordInstrumentCopyMissing(tx, file.id);
   });
   log.warn({ problems: err.problems.slice(0, 5), kept }, 'source replaced before any copy; record lost');
   return undefined;

@@ -31,6 +31,8 @@ import type { Queryable } from '../core/db/db.ts';
 import { errorMessage, SluiceError } from '../core/errors.ts';
 import { isFallback } from '../core/instance.ts';
 import { recordEvent } from '../engine/events.ts';
+import { sampleVerifiedBackupsUnder, verifiedBackupsUnder } from '../files/copies.ts';
+import { backupTargetProblem, changeBackupTargetProblem } from '../files/repo.ts';
 import { isMountPoint } from '../storage/mount.ts';
 import { errnoCode, exists, fsyncDir } from './fsutil.ts';
 
@@ -201,24 +203,13 @@ async function recordedEvidence(
   root: string,
 ): Promise<{ recorded: number; evidence: { sampled: number; found: number } }> {
   const prefix = root.endsWith(path.sep) ? root : root + path.sep;
-  const { n } = await db.one<{ n: number }>(
-    `select count(*)::int as n from copies where target = 'backup' and state = 'verified' and starts_with(location, $1)`,
-    [prefix],
-  );
+  const n = await verifiedBackupsUnder(db, prefix);
   if (n === 0) return { recorded: 0, evidence: { sampled: 0, found: 0 } };
   // the oldest copy was made long before any recent unmount; a few spread by id stand for the rest
-  const rows = await db.query<{ location: string }>(
-    `(select location from copies where target = 'backup' and state = 'verified' and starts_with(location, $1) order by id limit 1)
-     union
-     (select location from copies where target = 'backup' and state = 'verified' and starts_with(location, $1) order by id desc limit 1)
-     union
-     (select location from copies where target = 'backup' and state = 'verified' and starts_with(location, $1)
-        order by md5(id::text) limit $2)`,
-    [prefix, EVIDENCE_SAMPLE - 2],
-  );
+  const locations = await sampleVerifiedBackupsUnder(db, prefix, EVIDENCE_SAMPLE - 2);
   let found = 0;
-  for (const r of rows) if (await exists(r.location)) found++;
-  return { recorded: n, evidence: { sampled: rows.length, found } };
+  for (const location of locations) if (await exists(location)) found++;
+  return { recorded: n, evidence: { sampled: locations.length, found } };
 }
 
 /** Everything `decideTarget` needs, read from the filesystem (and `db` when the marker is missing). */
@@ -362,17 +353,9 @@ export async function recordTargetState(
 ): Promise<void> {
   // read first, without a lock: the scan holds the instrument's row in its transaction (markOnline),
   // and every copy passes here
-  const now = await q.maybeOne<{ p: string | null }>(
-    'select backup_target_problem as p from instruments where id = $1',
-    [instrument],
-  );
-  if (!now || now.p === problem) return;
-  const prev = await q.maybeOne<{ problem: string | null }>(
-    `update instruments i set backup_target_problem = $2, backup_target_checked_at = now()
-     from (select backup_target_problem as problem from instruments where id = $1 for update) p
-     where i.id = $1 and p.problem is distinct from $2 returning p.problem`,
-    [instrument, problem],
-  );
+  const now = await backupTargetProblem(q, instrument);
+  if (!now || now.problem === problem) return;
+  const prev = await changeBackupTargetProblem(q, instrument, problem);
   if (!prev) return;
   await recordEvent(q, {
     subjectType: 'instrument',

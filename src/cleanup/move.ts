@@ -18,7 +18,7 @@ import { fitName, pathToText } from '../core/names.ts';
 import { existsSync, mkdir } from '../core/text-fs.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { BACKED_UP, note } from '../files/lifecycle.ts';
-import { getFile } from '../files/repo.ts';
+import { getFile, recordInstrumentCopyMoved } from '../files/repo.ts';
 import { noteTakeoverOnSubject } from '../files/takeover.ts';
 import { BACKUP_FOLDER } from '../intake/instrument-types.ts';
 import { defineHandler, Kind } from '../tasks/catalogue.ts';
@@ -78,10 +78,7 @@ export function moveHandler(deps: { config: Config }): TaskHandlerDef {
       }
       const newPath = path.join(destDir, moved(names[0]!, suffix));
       await ctx.complete(async (tx) => {
-        await tx.exec(
-          `update files set current_path = $2, instrument_copy = 'moved', updated_at = now() where id = $1`,
-          [file.id, newPath],
-        );
+        await recordInstrumentCopyMoved(tx, file.id, newPath);
         await note(tx, file.id, ACTOR, `instrument copy moved to ${newPath}`, {
           from: file.current_path,
           to: newPath,

@@ -9,7 +9,8 @@ import type { Command } from 'commander';
 import { type RemoverReport, runRemover } from '../cleanup/remove.ts';
 import { SluiceError, UsageError } from '../core/errors.ts';
 import { silentLogger } from '../core/log.ts';
-import { withContext } from './common.ts';
+import { filesByIdOldestFirst } from '../files/repo.ts';
+import { withContext } from './context.ts';
 import { bytes, printJson, printTable } from './output.ts';
 
 interface CheckReport extends RemoverReport {
@@ -83,15 +84,7 @@ See docs/intake-and-backup.md ("Cleanup").`,
               };
             },
           );
-          const rows = await db.query<{
-            id: string;
-            size_bytes: string;
-            mtime: Date;
-            current_path: string | null;
-          }>(
-            'select id, size_bytes, mtime, current_path from files where id = any($1::text[]) order by mtime, id',
-            [report.wouldRemove],
-          );
+          const rows = await filesByIdOldestFirst(db, report.wouldRemove);
           report.files = rows.map((r) => ({
             id: r.id,
             bytes: Number(r.size_bytes),

@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { configFilePath, redactedConfig, starterConfig } from '../core/config/index.ts';
 import { UsageError } from '../core/errors.ts';
 import { loadAppConfig } from '../runtime/context.ts';
-import { globals } from './common.ts';
+import { globals } from './context.ts';
 import { printJson } from './output.ts';
 
 const WRITE_ERRORS: Record<string, string> = {

@@ -15,7 +15,7 @@ import {
 import { type DumpSource, type RestoreResult, restoreDump } from '../ops/db-backup/restore.ts';
 import { type BackupRun, findStrategy, lastRuns, runStrategy } from '../ops/db-backup/strategy.ts';
 import { VERSION } from '../runtime/context.ts';
-import { actor, withContext } from './common.ts';
+import { actor, withContext } from './context.ts';
 import { ago, bytes, printJson, printTable } from './output.ts';
 import { progressPrinter } from './progress.ts';
 
@@ -127,7 +127,8 @@ function printRestore(r: RestoreResult, source: string, json: boolean | undefine
   }
 }
 
-export function registerDbBackupCommands(db: Command): void {
+/** `sluice db backup`: back up Sluice's database to a strategy's location (database.backups in the config) or to a file */
+function backupCommand(db: Command): void {
   db.command('backup')
     .description(
       "back up Sluice's database to a strategy's location (database.backups in the config) or to a file",
@@ -178,7 +179,10 @@ Examples:
         { schema: 'any' },
       );
     });
+}
 
+/** `sluice db restore`: restore a database backup (replaces everything in the database) */
+function restoreCommand(db: Command): void {
   db.command('restore')
     .description('restore a database backup (replaces everything in the database)')
     .argument('<file>', 'a .sluicedump file, or s3://bucket/key of a configured S3 strategy')
@@ -220,7 +224,10 @@ Examples:
         );
       },
     );
+}
 
+/** `sluice db backups`: list the backups of each strategy, newest first, with each strategy's last run */
+function backupsCommand(db: Command): void {
   db.command('backups')
     .description("list the backups of each strategy, newest first, with each strategy's last run")
     .option('-s, --strategy <name>', 'only this strategy')
@@ -295,4 +302,10 @@ Examples:
         { schema: 'any' },
       );
     });
+}
+
+export function registerDbBackupCommands(db: Command): void {
+  backupCommand(db);
+  restoreCommand(db);
+  backupsCommand(db);
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { currentVersion, migrate, schemaVersion } from '../core/db/migrate.ts';
 import { syncPools } from '../engine/pools.ts';
-import { withContext } from './common.ts';
+import { withContext } from './context.ts';
 import { registerDbBackupCommands } from './db-backup.ts';
 import { printJson } from './output.ts';
 

@@ -9,11 +9,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import type { Queryable } from '../core/db/db.ts';
 import { embeddedCanReach, freePort } from '../core/db/embedded.ts';
 import { InstrumentSimulator } from '../demo/simulator.ts';
-import { openContext } from '../runtime/context.ts';
+import { fileEventsAfter, latestEventId } from '../engine/events.ts';
+import { countByStatus } from '../files/repo.ts';
+import { type AppContext, openContext } from '../runtime/context.ts';
 import { runProcess, untilSignal } from '../runtime/run.ts';
-import { parseIntArg } from './common.ts';
+import { parseIntArg } from './args.ts';
 import { announceFirstAdmin } from './users.ts';
 
 /** The longest delay a Node.js timer takes (2^31 - 1 ms); a longer one fires at once. */
@@ -96,6 +99,41 @@ function paint(to: string | null): string {
   return `${colors.yellow}${to}${colors.reset}`;
 }
 
+/** Prints each file's status changes as they happen (every 500 ms), until stopped. */
+async function followFiles(db: Queryable): Promise<{ stop(): void }> {
+  const out = process.stdout;
+  let lastEvent = String(await latestEventId(db));
+  const timer = setInterval(async () => {
+    try {
+      const rows = await fileEventsAfter(db, lastEvent, 200);
+      for (const e of rows) {
+        lastEvent = e.id;
+        const t = e.at.toISOString().slice(11, 19);
+        const change = e.to_state ? `${e.from_state ?? '∅'} → ${paint(e.to_state)}` : 'note';
+        out.write(
+          `${colors.dim}${t}${colors.reset}  ${e.subject_id.padEnd(34)} ${change}${e.reason ? `${colors.dim}  ${e.reason}${colors.reset}` : ''}\n`,
+        );
+      }
+    } catch {
+      // the next tick tries again
+    }
+  }, 500);
+  return { stop: () => clearInterval(timer) };
+}
+
+/** The closing lines: why the demo stopped, files by status, how to go on or start over. */
+async function printEnd(ctx: AppContext, dir: string, why: string): Promise<void> {
+  const out = process.stdout;
+  const counts = Object.entries(await countByStatus(ctx.db)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  out.write(
+    `\n${why === 'duration' ? 'demo time is up' : 'stopped'}. files by status: ${counts.map(([status, n]) => `${status} ${n}`).join(', ') || 'none'}\n`,
+  );
+  const elsewhere = !ctx.config.data_dir.startsWith(dir) ? ` and ${ctx.config.data_dir}` : '';
+  out.write(
+    `run \`npm start\` again to continue where it left off; delete ${dir}${elsewhere} to start over\n`,
+  );
+}
+
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
@@ -144,50 +182,15 @@ export function registerDemoCommand(program: Command): void {
         out.write(`  try      sluice --config ${configFile} files list    (in another terminal)\n\n`);
         out.write(`The simulated instrument writes a raw file every few seconds. Ctrl-C stops.\n\n`);
         sim.start();
-        let lastEvent =
-          (await ctx.db.one<{ id: string | null }>('select max(id)::text as id from events')).id ?? '0';
-        const follow = setInterval(async () => {
-          try {
-            const rows = await ctx.db.query<{
-              id: string;
-              at: Date;
-              subject_id: string;
-              from_state: string | null;
-              to_state: string | null;
-              reason: string | null;
-            }>(
-              `select id, at, subject_id, from_state, to_state, reason from events where id > $1 and subject_type = 'file' order by id limit 200`,
-              [lastEvent],
-            );
-            for (const e of rows) {
-              lastEvent = e.id;
-              const t = e.at.toISOString().slice(11, 19);
-              const change = e.to_state ? `${e.from_state ?? '∅'} → ${paint(e.to_state)}` : 'note';
-              out.write(
-                `${colors.dim}${t}${colors.reset}  ${e.subject_id.padEnd(34)} ${change}${e.reason ? `${colors.dim}  ${e.reason}${colors.reset}` : ''}\n`,
-              );
-            }
-          } catch {
-            // the next tick tries again
-          }
-        }, 500);
+        const follow = await followFiles(ctx.db);
         const stopAfter = duration
           ? new Promise<string>((r) => setTimeout(() => r('duration'), duration * 1000))
           : new Promise<string>(() => {});
         const why = await Promise.race([untilSignal(() => out.write('\nstopping…\n')), stopAfter]);
-        clearInterval(follow);
+        follow.stop();
         await sim.stop();
         await running.stop();
-        const counts = await ctx.db.query<{ status: string; n: string }>(
-          'select status, count(*) as n from files group by status order by status',
-        );
-        out.write(
-          `\n${why === 'duration' ? 'demo time is up' : 'stopped'}. files by status: ${counts.map((c) => `${c.status} ${c.n}`).join(', ') || 'none'}\n`,
-        );
-        const elsewhere = !ctx.config.data_dir.startsWith(dir) ? ` and ${ctx.config.data_dir}` : '';
-        out.write(
-          `run \`npm start\` again to continue where it left off; delete ${dir}${elsewhere} to start over\n`,
-        );
+        await printEnd(ctx, dir, why);
       } finally {
         await sim.stop();
         await ctx.close();

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { createLogger } from '../core/log.ts';
 import { type CheckResult, doctorExitCode, runChecks } from '../ops/doctor.ts';
 import { loadAppConfig } from '../runtime/context.ts';
-import { globals } from './common.ts';
+import { globals } from './context.ts';
 import { printJson, printTable } from './output.ts';
 
 export function renderDoctor(

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { listPools, setPoolSize } from '../engine/pools.ts';
-import { actor, parseIntArg, withContext } from './common.ts';
+import { parseIntArg } from './args.ts';
+import { actor, withContext } from './context.ts';
 import { printJson } from './output.ts';
 
 /**

@@ -5,17 +5,21 @@
  */
 import { type Command, Option } from 'commander';
 import { initTarget, TARGET_MARKER } from '../backup/target.ts';
+import type { Config } from '../core/config/index.ts';
 import { parseIsoDate } from '../core/dates.ts';
+import type { Queryable } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
 import { OUTPUT_EXISTS_MODES, type OutputExistsMode } from '../core/variables.ts';
-import { visibleText as safe, visibleLines } from '../core/visible.ts';
-import { listEvents } from '../engine/events.ts';
+import { visibleText as safe } from '../core/visible.ts';
 import { FILE_STATUSES, isFileStatus } from '../files/lifecycle.ts';
-import { copiesOf, listFiles, requireFile } from '../files/repo.ts';
+import { anyFileOf, listFiles, noSuchFile } from '../files/repo.ts';
 import { acceptOverwrite, ignoreFile, retryFile } from '../pipeline/actions.ts';
 import { jobsOf } from '../process/jobs.ts';
 import { loadAppConfig } from '../runtime/context.ts';
-import { actor, globals, MAX_LIST_LIMIT, parseIntArg, withContext } from './common.ts';
+import { fileDetail } from '../views/file-detail.ts';
+import { MAX_LIST_LIMIT, parseIntArg } from './args.ts';
+import { actor, globals, withContext } from './context.ts';
+import { printFileDetail } from './file-show.ts';
 import { resolveFileId } from './names.ts';
 import { bytes, printJson, printTable } from './output.ts';
 
@@ -59,8 +63,40 @@ export function parseStatuses(raw: string | undefined): string[] | undefined {
   return list;
 }
 
-export function registerFileCommands(program: Command): void {
-  const files = program.command('files').description('raw data files: list, timeline, retry, ignore');
+/** `--instrument` and `--project` name one in the config or one that has files recorded. */
+async function checkKnown(
+  db: Queryable,
+  config: Config,
+  filter: { instrument?: string; project?: string },
+): Promise<void> {
+  // an instrument or project no longer in the config still has its files
+  if (
+    filter.instrument &&
+    !config.instruments[filter.instrument] &&
+    !(await anyFileOf(db, { instrument: filter.instrument }))
+  ) {
+    const known = Object.keys(config.instruments);
+    throw new UsageError(
+      `--instrument: no instrument '${filter.instrument}' in the config or the records`,
+      `configured instruments: ${known.join(', ') || 'none'}`,
+    );
+  }
+  if (
+    filter.project &&
+    !config.projects[filter.project] &&
+    filter.project !== config.fallback_project &&
+    !(await anyFileOf(db, { project: filter.project }))
+  ) {
+    const known = [...Object.keys(config.projects), config.fallback_project];
+    throw new UsageError(
+      `--project: no project '${filter.project}' in the config or the records (ids are case-sensitive)`,
+      `projects: ${known.join(', ')}`,
+    );
+  }
+}
+
+/** `sluice files list`: filtered, newest first; says on stderr when more match. */
+function listCommand(files: Command): void {
   files
     .command('list')
     .description('files, newest first')
@@ -97,32 +133,7 @@ export function registerFileCommands(program: Command): void {
           limit: parseIntArg('--limit', opts.limit, 1, MAX_LIST_LIMIT),
         };
         await withContext(cmd, async ({ db, config }) => {
-          // an instrument or project no longer in the config still has its files
-          const recorded = async (column: 'instrument_id' | 'project_id', value: string) =>
-            (await db.maybeOne(`select 1 from files where ${column} = $1 limit 1`, [value])) !== undefined;
-          if (
-            filter.instrument &&
-            !config.instruments[filter.instrument] &&
-            !(await recorded('instrument_id', filter.instrument))
-          ) {
-            const known = Object.keys(config.instruments);
-            throw new UsageError(
-              `--instrument: no instrument '${filter.instrument}' in the config or the records`,
-              `configured instruments: ${known.join(', ') || 'none'}`,
-            );
-          }
-          if (
-            filter.project &&
-            !config.projects[filter.project] &&
-            filter.project !== config.fallback_project &&
-            !(await recorded('project_id', filter.project))
-          ) {
-            const known = [...Object.keys(config.projects), config.fallback_project];
-            throw new UsageError(
-              `--project: no project '${filter.project}' in the config or the records (ids are case-sensitive)`,
-              `projects: ${known.join(', ')}`,
-            );
-          }
+          await checkKnown(db, config, filter);
           // one row more than asked tells whether the list is cut, without counting every match
           const rows = await listFiles(db, { ...filter, limit: filter.limit + 1 });
           if (rows.length > filter.limit) {
@@ -148,6 +159,10 @@ export function registerFileCommands(program: Command): void {
         });
       },
     );
+}
+
+/** `sluice files show`: a file's detail (src/views/file-detail.ts), as text or JSON. */
+function showCommand(files: Command): void {
   files
     .command('show <id>')
     .description("a file's details, backup copies and timeline")
@@ -155,91 +170,17 @@ export function registerFileCommands(program: Command): void {
     .action(async (input: string, opts: { json?: boolean }, cmd: Command) => {
       await withContext(cmd, async ({ db }) => {
         const id = await resolveFileId(db, input);
-        const f = await requireFile(db, id);
-        const copies = await copiesOf(db, id);
-        const events = await listEvents(db, 'file', id);
-        const jobs = await jobsOf(db, id);
-        const metrics = await db.query<{
-          settings_name: string;
-          settings_version: number;
-          name: string;
-          value: number | null;
-        }>(
-          'select settings_name, settings_version, name, value from metrics where file_id = $1 order by settings_name, name',
-          [id],
-        );
-        if (opts.json) return printJson({ file: f, copies, jobs, metrics, events });
-        const out = process.stdout;
-        out.write(`${safe(f.id)}\n`);
-        out.write(`  status          ${f.status}${f.status_reason ? ` — ${safe(f.status_reason)}` : ''}\n`);
-        out.write(`  instrument      ${f.instrument_id}   project ${f.project_id}\n`);
-        out.write(
-          `  raw data        ${f.kind} ${safe(f.source_path)}${f.companions.length ? ` (+ ${safe(f.companions.join(', '))})` : ''}\n`,
-        );
-        out.write(`  size            ${bytes(Number(f.size_bytes))}   modified ${f.mtime.toISOString()}\n`);
-        out.write(
-          `  instrument copy ${f.instrument_copy}${f.current_path && f.current_path !== f.source_path ? ` at ${safe(f.current_path)}` : ''}\n`,
-        );
-        out.write('\nCOPIES\n');
-        printTable(
-          copies.map((c) => ({
-            target: c.target,
-            state: c.state,
-            location: c.location,
-            files: c.manifest.entries.length,
-            hash:
-              c.manifest.entries.length === 1
-                ? `${c.hash_algorithm}:${c.manifest.entries[0]!.hash.slice(0, 16)}…`
-                : c.hash_algorithm,
-            verified: c.verified_at,
-            fixity:
-              c.last_fixity_at === null
-                ? 'not yet'
-                : `${c.last_fixity_ok ? 'ok' : 'MISMATCH'} ${c.last_fixity_at.toISOString()}`,
-          })),
-          '(no copies yet)',
-        );
-        if (jobs.length > 0) {
-          out.write('\nJOBS\n');
-          printTable(
-            jobs.map((j) => ({
-              id: j.id,
-              settings: `${j.settings_name} v${j.settings_version}`,
-              job: j.job_id,
-              state: j.state,
-              exit: j.exit_code,
-              elapsed: j.elapsed_s === null ? null : `${Math.round(j.elapsed_s)} s`,
-              outcome: j.outcome,
-              reason: j.reason,
-            })),
-          );
-          const last = jobs[jobs.length - 1]!;
-          if (last.log_tail)
-            out.write(
-              `\nLOG TAIL (job ${last.job_id})\n${visibleLines(last.log_tail.split('\n').slice(-15).join('\n'))}\n`,
-            );
-        }
-        if (metrics.length > 0) {
-          out.write('\nMETRICS\n');
-          printTable(
-            metrics.map((m) => ({
-              settings: `${m.settings_name} v${m.settings_version}`,
-              metric: m.name,
-              value: m.value,
-            })),
-          );
-        }
-        out.write('\nTIMELINE\n');
-        printTable(
-          events.map((e) => ({
-            at: e.at,
-            by: e.actor,
-            change: e.to_state ? `${e.from_state ?? '∅'} → ${e.to_state}` : 'note',
-            why: e.reason,
-          })),
-        );
+        const detail = await fileDetail(db, id);
+        if (!detail) throw noSuchFile(id);
+        const { file, copies, jobs, metrics, events } = detail;
+        if (opts.json) return printJson({ file, copies, jobs, metrics, events });
+        printFileDetail(detail);
       });
     });
+}
+
+/** `sluice files retry`: run a file again, warning when its output folders would stop it. */
+function retryCommand(files: Command): void {
   files
     .command('retry <id>')
     .description(
@@ -267,6 +208,10 @@ export function registerFileCommands(program: Command): void {
         }
       });
     });
+}
+
+/** `sluice files ignore`: stop all work on a file. */
+function ignoreCommand(files: Command): void {
   files
     .command('ignore <id>')
     .description('stop all work on a file (cancels waiting tasks); `retry` undoes it')
@@ -278,7 +223,10 @@ export function registerFileCommands(program: Command): void {
         process.stdout.write(`${safe(id)}: ignored\n`);
       });
     });
+}
 
+/** `sluice backup …`: accept an overwrite, mark the backup area. */
+function backupCommands(program: Command): void {
   const backup = program.command('backup').description('backup actions');
   backup
     .command('accept-overwrite <id>')
@@ -304,4 +252,13 @@ export function registerFileCommands(program: Command): void {
       const { config } = await loadAppConfig(globals(cmd));
       process.stdout.write(`${await initTarget(config, { force: opts.force })}\n`);
     });
+}
+
+export function registerFileCommands(program: Command): void {
+  const files = program.command('files').description('raw data files: list, timeline, retry, ignore');
+  listCommand(files);
+  showCommand(files);
+  retryCommand(files);
+  ignoreCommand(files);
+  backupCommands(program);
 }

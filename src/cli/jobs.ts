@@ -1,8 +1,10 @@
+/** `sluice jobs …`: list processing jobs, cancel a file's jobs or one job. */
 import type { Command } from 'commander';
 import { visibleText } from '../core/visible.ts';
 import { cancelJobs } from '../process/actions.ts';
-import type { JobRow } from '../process/jobs.ts';
-import { actor, MAX_LIST_LIMIT, parseIntArg, withContext } from './common.ts';
+import { listJobs } from '../process/jobs.ts';
+import { MAX_LIST_LIMIT, parseIntArg } from './args.ts';
+import { actor, withContext } from './context.ts';
 import { resolveFileId } from './names.ts';
 import { printJson, printTable } from './output.ts';
 
@@ -20,11 +22,7 @@ export function registerJobCommands(program: Command): void {
         const limit = parseIntArg('--limit', opts.limit, 1, MAX_LIST_LIMIT);
         await withContext(cmd, async ({ db }) => {
           const file = opts.file === undefined ? null : await resolveFileId(db, opts.file);
-          const rows = await db.query<JobRow>(
-            `select * from jobs where ($1::boolean is not true or state in ('new', 'submitting', 'PENDING', 'RUNNING'))
-             and ($2::text is null or file_id = $2) order by id desc limit $3`,
-            [opts.active ?? false, file, limit],
-          );
+          const rows = await listJobs(db, { active: opts.active ?? false, file, limit });
           if (opts.json) return printJson(rows);
           printTable(
             rows.map((j) => ({

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
 import { reconcileReport } from '../ops/reconcile.ts';
-import { withContext } from './common.ts';
+import { withContext } from './context.ts';
 import { printJson, printTable } from './output.ts';
 
 /** `sluice reconcile`: what catch-up after a fallback instance (or a database restore) did. */

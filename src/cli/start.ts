@@ -3,7 +3,8 @@ import { errorMessage } from '../core/errors.ts';
 import { withInstanceMode } from '../core/instance.ts';
 import { openContext } from '../runtime/context.ts';
 import { parseRole, runProcess, untilSignal } from '../runtime/run.ts';
-import { globals, parseIntArg } from './common.ts';
+import { parseIntArg } from './args.ts';
+import { globals } from './context.ts';
 import { announceFirstAdmin } from './users.ts';
 
 export function parseTags(raw: string | undefined): string[] {

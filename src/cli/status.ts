@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { FALLBACK_KEEPS_DATA } from '../core/instance.ts';
 import { statusSnapshot } from '../engine/status.ts';
 import { listInstruments } from '../files/repo.ts';
-import { withContext } from './common.ts';
+import { withContext } from './context.ts';
 import { ago, printJson, printTable } from './output.ts';
 
 export function registerStatusCommand(program: Command): void {

@@ -19,7 +19,7 @@ import {
 } from '../auth/users.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { errorMessage, UsageError } from '../core/errors.ts';
-import { actor, withContext } from './common.ts';
+import { actor, withContext } from './context.ts';
 import { printJson, printTable } from './output.ts';
 
 /** Reads a password piped on stdin (one line; a trailing newline is dropped). */
@@ -92,11 +92,8 @@ async function writeSecretFile(file: string, text: string): Promise<void> {
   await writeFile(file, text, { mode: 0o600, flag: 'wx' });
 }
 
-export function registerUserCommands(program: Command): void {
-  const users = program
-    .command('users')
-    .description('users of the web server and API (roles viewer, operator, admin) and API tokens');
-
+/** `sluice users add`: create a user; prints a generated one-time password unless --password-stdin */
+function addCommand(users: Command): void {
   users
     .command('add <name>')
     .description('create a user; prints a generated one-time password unless --password-stdin')
@@ -112,7 +109,10 @@ export function registerUserCommands(program: Command): void {
         if (r.password) process.stdout.write(oneTime(name, r.password));
       });
     });
+}
 
+/** `sluice users list`: users with their role, active tokens and last activity */
+function listCommand(users: Command): void {
   users
     .command('list')
     .description('users with their role, active tokens and last activity')
@@ -135,7 +135,10 @@ export function registerUserCommands(program: Command): void {
         );
       });
     });
+}
 
+/** `sluice users remove`: remove a user with their sessions and tokens (not the last admin) */
+function removeCommand(users: Command): void {
   users
     .command('remove <name>')
     .description('remove a user with their sessions and tokens (not the last admin)')
@@ -146,7 +149,10 @@ export function registerUserCommands(program: Command): void {
         process.stdout.write(`removed user ${name}\n`);
       });
     });
+}
 
+/** `sluice users token`: create an API token for scripts (role at most the user's); prints it once */
+function tokenCommand(users: Command): void {
   users
     .command('token <user>')
     .description("create an API token for scripts (role at most the user's); prints it once")
@@ -163,7 +169,10 @@ export function registerUserCommands(program: Command): void {
         );
       });
     });
+}
 
+/** `sluice users tokens`: active API tokens (names and roles; the tokens themselves are never shown again) */
+function tokensCommand(users: Command): void {
   users
     .command('tokens [user]')
     .description('active API tokens (names and roles; the tokens themselves are never shown again)')
@@ -185,7 +194,10 @@ export function registerUserCommands(program: Command): void {
         );
       });
     });
+}
 
+/** `sluice users revoke`: revoke an API token by name */
+function revokeCommand(users: Command): void {
   users
     .command('revoke <user> <token>')
     .description('revoke an API token by name')
@@ -201,7 +213,10 @@ export function registerUserCommands(program: Command): void {
         process.stdout.write(`revoked token ${token} of ${user}\n`);
       });
     });
+}
 
+/** `sluice users reset-password`: set a new password and end the user's sessions; prints a generated one-time password */
+function resetPasswordCommand(users: Command): void {
   users
     .command('reset-password <name>')
     .description("set a new password and end the user's sessions; prints a generated one-time password")
@@ -215,4 +230,18 @@ export function registerUserCommands(program: Command): void {
         if (generated) process.stdout.write(oneTime(name, generated));
       });
     });
+}
+
+export function registerUserCommands(program: Command): void {
+  const users = program
+    .command('users')
+    .description('users of the web server and API (roles viewer, operator, admin) and API tokens');
+
+  addCommand(users);
+  listCommand(users);
+  removeCommand(users);
+  tokenCommand(users);
+  tokensCommand(users);
+  revokeCommand(users);
+  resetPasswordCommand(users);
 }

@@ -1,12 +1,12 @@
+/** `sluice vars …`: runtime variables — list, get, set and unset (each change audited), and their history. */
 import type { Command } from 'commander';
 import { parseVariableInput, variableDef } from '../core/variables.ts';
-import { actor, MAX_LIST_LIMIT, parseIntArg, withContext } from './common.ts';
+import { MAX_LIST_LIMIT, parseIntArg } from './args.ts';
+import { actor, withContext } from './context.ts';
 import { printJson, printTable } from './output.ts';
 
-export function registerVarCommands(program: Command): void {
-  const vars = program
-    .command('vars')
-    .description('runtime variables: defaults from the config file, overrides in the database (audited)');
+/** `sluice vars list`: every variable with its value and where the value comes from */
+function listCommand(vars: Command): void {
   vars
     .command('list')
     .description('every variable with its value and where the value comes from')
@@ -26,6 +26,10 @@ export function registerVarCommands(program: Command): void {
         );
       });
     });
+}
+
+/** `sluice vars get`: print one variable */
+function getCommand(vars: Command): void {
   vars
     .command('get <name>')
     .description('print one variable')
@@ -40,6 +44,10 @@ export function registerVarCommands(program: Command): void {
         );
       });
     });
+}
+
+/** `sluice vars set`: override a variable at runtime (JSON values: 42, true, null, "text"; bare words are strings) */
+function setCommand(vars: Command): void {
   vars
     .command('set <name> <value>')
     .description(
@@ -52,6 +60,10 @@ export function registerVarCommands(program: Command): void {
         process.stdout.write(`${name} = ${JSON.stringify(value)}\n`);
       });
     });
+}
+
+/** `sluice vars unset`: remove the override; the config file value (or the default) applies again */
+function unsetCommand(vars: Command): void {
   vars
     .command('unset <name>')
     .description('remove the override; the config file value (or the default) applies again')
@@ -62,6 +74,10 @@ export function registerVarCommands(program: Command): void {
         process.stdout.write(removed ? `${name}: override removed\n` : `${name} had no override\n`);
       });
     });
+}
+
+/** `sluice vars history`: the audit trail of variable changes (who, when, old, new) */
+function historyCommand(vars: Command): void {
   vars
     .command('history [name]')
     .description('the audit trail of variable changes (who, when, old, new)')
@@ -85,4 +101,15 @@ export function registerVarCommands(program: Command): void {
         );
       });
     });
+}
+
+export function registerVarCommands(program: Command): void {
+  const vars = program
+    .command('vars')
+    .description('runtime variables: defaults from the config file, overrides in the database (audited)');
+  listCommand(vars);
+  getCommand(vars);
+  setCommand(vars);
+  unsetCommand(vars);
+  historyCommand(vars);
 }

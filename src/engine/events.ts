@@ -1,3 +1,4 @@
+/** The event log (table `events`): every subject's timeline, written with the change it records, and read back for timelines and the live feed. */
 import type { Queryable } from '../core/db/db.ts';
 
 /** One entry of a subject's timeline: who did what, when, from which state to which, and why. */
@@ -45,4 +46,52 @@ export async function listEvents(q: Queryable, subjectType: string, subjectId: s
     subjectType,
     subjectId,
   ]);
+}
+
+/** An event as the live feed sends it: the id and time as exact text. */
+export interface FeedEvent {
+  id: string;
+  at: string;
+  subject_type: string;
+  subject_id: string;
+  actor: string;
+  from_state: string | null;
+  to_state: string | null;
+  reason: string | null;
+}
+
+/** The id of the newest event (0 when there is none). */
+export async function latestEventId(q: Queryable): Promise<bigint> {
+  const r = await q.one<{ id: string | null }>('select max(id)::text as id from events');
+  return BigInt(r.id ?? '0');
+}
+
+/**
+ * At most `limit` events after id `after`, in id order, and the transactions running at the time
+ * of the read (from the same statement, so both see the same moment): a gap in the ids may still
+ * be filled by one of them.
+ */
+export async function eventsAfter(
+  q: Queryable,
+  after: bigint,
+  limit: number,
+): Promise<{ running: Set<string>; events: FeedEvent[] }> {
+  const row = await q.one<{ running: string[] | null; events: FeedEvent[] | null }>(
+    `select
+       (select array_agg(x::text) from pg_snapshot_xip(pg_current_snapshot()) x) as running,
+       (select json_agg(e order by e.id) from (
+          select id::text, to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at, subject_type,
+            subject_id, actor, from_state, to_state, reason
+          from events where id > $1 order by id limit $2) e) as events`,
+    [after.toString(), limit],
+  );
+  return { running: new Set(row.running ?? []), events: row.events ?? [] };
+}
+
+/** A file's timeline entries after id `after` (at most `limit`), for following the pipeline live. */
+export async function fileEventsAfter(q: Queryable, after: string, limit: number): Promise<EventRow[]> {
+  return q.query<EventRow>(
+    `select * from events where id > $1 and subject_type = 'file' order by id limit $2`,
+    [after, limit],
+  );
 }

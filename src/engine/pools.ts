@@ -65,6 +65,20 @@ export async function setPoolSize(
   ]);
 }
 
+/** A pool's size in force (the override, else the configured size); undefined when there is no such pool. */
+export async function poolSize(q: Queryable, name: string): Promise<number | null | undefined> {
+  const row = await q.maybeOne<{ size: number | null }>(
+    'select coalesce(override_size, size) as size from pools where name = $1',
+    [name],
+  );
+  return row?.size;
+}
+
+/** Whether a pool of this name exists (configured, or made by `ensurePool`). */
+export async function poolExists(q: Queryable, name: string): Promise<boolean> {
+  return (await q.maybeOne('select 1 from pools where name = $1', [name])) !== undefined;
+}
+
 export async function listPools(q: Queryable): Promise<PoolUsage[]> {
   const rows = await q.query<{
     name: string;

@@ -53,14 +53,59 @@ export async function getFile(q: Queryable, id: string): Promise<FileRow | undef
   return q.maybeOne<FileRow>('select * from files where id = $1', [id]);
 }
 
+/** The error of a command given a file id that is not recorded. */
+export function noSuchFile(id: string): UsageError {
+  return new UsageError(
+    `no file with id '${id}'`,
+    'list files with `sluice files list` (ids are shown in the first column)',
+  );
+}
+
 export async function requireFile(q: Queryable, id: string): Promise<FileRow> {
   const f = await getFile(q, id);
-  if (!f)
-    throw new UsageError(
-      `no file with id '${id}'`,
-      'list files with `sluice files list` (ids are shown in the first column)',
-    );
+  if (!f) throw noSuchFile(id);
   return f;
+}
+
+/** Where these files are and how large (those recorded), oldest modification first. */
+export async function filesByIdOldestFirst(
+  q: Queryable,
+  ids: readonly string[],
+): Promise<Pick<FileRow, 'id' | 'size_bytes' | 'mtime' | 'current_path'>[]> {
+  return q.query(
+    'select id, size_bytes, mtime, current_path from files where id = any($1::text[]) order by mtime, id',
+    [ids],
+  );
+}
+
+/** The instrument copy now lives at `newPath` (moved aside on the instrument's disk). */
+export async function recordInstrumentCopyMoved(q: Queryable, id: string, newPath: string): Promise<void> {
+  await q.exec(
+    `update files set current_path = $2, instrument_copy = 'moved', updated_at = now() where id = $1`,
+    [id, newPath],
+  );
+}
+
+/** The newest record of the same name on the same instrument, created after `file` (a replacement). */
+export async function newerNamesake(
+  q: Queryable,
+  file: Pick<FileRow, 'id' | 'instrument_id' | 'name'>,
+): Promise<{ id: string } | undefined> {
+  return q.maybeOne<{ id: string }>(
+    `select id from files where instrument_id = $1 and name = $2 and id <> $3
+       and created_at > (select created_at from files where id = $3)
+     order by created_at desc, id desc limit 1`,
+    [file.instrument_id, file.name, file.id],
+  );
+}
+
+/** The instrument no longer holds this record's data (replaced or gone): no current path. */
+export async function recordInstrumentCopyMissing(q: Queryable, id: string): Promise<void> {
+  await q.exec(
+    `update files set instrument_copy = 'missing', current_path = null
+     where id = $1 and instrument_copy = 'present'`,
+    [id],
+  );
 }
 
 export async function copiesOf(q: Queryable, fileId: string): Promise<CopyRow[]> {
@@ -75,6 +120,15 @@ export async function verifiedCopy(
   return q.maybeOne<CopyRow>(
     `select * from copies where file_id = $1 and target = $2 and state = 'verified'`,
     [fileId, target],
+  );
+}
+
+/** The latest backup copy found damaged (by the remover or the fixity audit), if any. */
+export async function latestCorruptBackup(q: Queryable, fileId: string): Promise<CopyRow | undefined> {
+  return q.maybeOne<CopyRow>(
+    `select * from copies where file_id = $1 and target = 'backup' and state = 'corrupt'
+     order by id desc limit 1`,
+    [fileId],
   );
 }
 
@@ -99,6 +153,15 @@ export async function listFiles(q: Queryable, f: FileFilter): Promise<ListedFile
      order by created_at desc, id desc limit $5`,
     [f.instrument ?? null, f.status ?? null, f.project ?? null, f.since ?? null, f.limit ?? 100],
   );
+}
+
+/** Whether any file is recorded for this instrument or project (one no longer configured still has its files). */
+export async function anyFileOf(
+  q: Queryable,
+  of: { instrument: string } | { project: string },
+): Promise<boolean> {
+  const [column, value] = 'instrument' in of ? ['instrument_id', of.instrument] : ['project_id', of.project];
+  return (await q.maybeOne(`select 1 from files where ${column} = $1 limit 1`, [value])) !== undefined;
 }
 
 export async function countByStatus(q: Queryable, instrument?: string): Promise<Record<string, number>> {
@@ -134,6 +197,86 @@ export async function syncInstruments(
       [id, inst.type, inst.watch],
     );
   }
+}
+
+/** Files of one instrument in one status: how many, and (when asked) how many unchanged for too long. */
+export type CountRow = { instrument_id: string; status: string; n: string };
+
+/**
+ * Files per instrument and status, for the given statuses. With `stuckMinutes`, each row also
+ * counts the files whose last change is older than that (`stuck`).
+ */
+export async function countByInstrumentStatus(q: Queryable, statuses: readonly string[]): Promise<CountRow[]>;
+export async function countByInstrumentStatus(
+  q: Queryable,
+  statuses: readonly string[],
+  stuckMinutes: number,
+): Promise<(CountRow & { stuck: string })[]>;
+export async function countByInstrumentStatus(
+  q: Queryable,
+  statuses: readonly string[],
+  stuckMinutes?: number,
+): Promise<CountRow[]> {
+  if (stuckMinutes === undefined)
+    return q.query<CountRow>(
+      `select instrument_id, status, count(*) as n from files where status = any($1)
+       group by instrument_id, status`,
+      [statuses],
+    );
+  return q.query<CountRow & { stuck: string }>(
+    `select instrument_id, status, count(*) as n,
+       count(*) filter (where updated_at < now() - $2 * interval '1 minute') as stuck
+     from files where status = any($1) group by instrument_id, status`,
+    [statuses, stuckMinutes],
+  );
+}
+
+/** New files and bytes per UTC day (days since the epoch) and instrument, discovered in [from, to). */
+export async function filesPerDay(
+  q: Queryable,
+  r: { from: Date; to: Date; instrument?: string },
+): Promise<{ instrument_id: string; day: number; files: number; bytes: number }[]> {
+  return q.query(
+    `select instrument_id, floor(extract(epoch from created_at) / 86400)::int as day,
+       count(*)::int as files, coalesce(sum(size_bytes), 0)::float8 as bytes
+     from files
+     where created_at >= $1 and created_at < $2 and ($3::text is null or instrument_id = $3)
+     group by 1, 2`,
+    [r.from, r.to, r.instrument ?? null],
+  );
+}
+
+/** Why the instrument's copies wait for the backup target (null: they do not); undefined: no such instrument. */
+export async function backupTargetProblem(
+  q: Queryable,
+  instrument: string,
+): Promise<{ problem: string | null } | undefined> {
+  return q.maybeOne<{ problem: string | null }>(
+    'select backup_target_problem as problem from instruments where id = $1',
+    [instrument],
+  );
+}
+
+/**
+ * Sets the instrument's backup target problem under its row lock; returns the previous one when it
+ * changed (undefined: unchanged, or no such instrument).
+ */
+export async function changeBackupTargetProblem(
+  q: Queryable,
+  instrument: string,
+  problem: string | null,
+): Promise<{ problem: string | null } | undefined> {
+  return q.maybeOne<{ problem: string | null }>(
+    `update instruments i set backup_target_problem = $2, backup_target_checked_at = now()
+     from (select backup_target_problem as problem from instruments where id = $1 for update) p
+     where i.id = $1 and p.problem is distinct from $2 returning p.problem`,
+    [instrument, problem],
+  );
+}
+
+/** Whether the instrument is recorded (it may have left the config and still have files). */
+export async function instrumentRecorded(q: Queryable, id: string): Promise<boolean> {
+  return (await q.maybeOne('select 1 from instruments where id = $1', [id])) !== undefined;
 }
 
 export async function listInstruments(q: Queryable): Promise<InstrumentRow[]> {

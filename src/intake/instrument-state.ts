@@ -6,15 +6,12 @@
 import type { Tx } from '../core/db/db.ts';
 import type { Logger } from '../core/log.ts';
 import { recordEvent } from '../engine/events.ts';
+import { setInstrumentOffline, setInstrumentOnline } from '../files/instruments.ts';
 
 const ACTOR = 'intake';
 
 export async function markOffline(tx: Tx, id: string, reason: string, log: Logger): Promise<void> {
-  const prev = await tx.maybeOne<{ online: boolean | null }>(
-    `update instruments i set online = false, offline_reason = $2, checked_at = now(), updated_at = now()
-     from (select online from instruments where id = $1 for update) p where i.id = $1 returning p.online`,
-    [id, reason],
-  );
+  const prev = await setInstrumentOffline(tx, id, reason);
   if (prev?.online !== false) {
     log.warn({ reason }, 'instrument offline');
     await recordEvent(tx, {
@@ -34,12 +31,7 @@ export async function markOnline(
   space: { freeBytes: number; totalBytes: number } | undefined,
   newFile: boolean,
 ): Promise<void> {
-  const prev = await tx.maybeOne<{ online: boolean | null }>(
-    `update instruments i set online = true, offline_reason = null, checked_at = now(), updated_at = now(),
-       free_bytes = $2, total_bytes = $3, last_new_file_at = case when $4 then now() else i.last_new_file_at end
-     from (select online from instruments where id = $1 for update) p where i.id = $1 returning p.online`,
-    [id, space?.freeBytes ?? null, space?.totalBytes ?? null, newFile],
-  );
+  const prev = await setInstrumentOnline(tx, id, space, newFile);
   if (prev && prev.online === false) {
     await recordEvent(tx, {
       subjectType: 'instrument',

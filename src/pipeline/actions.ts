@@ -9,7 +9,7 @@ import type { Db, Tx } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
 import { cancelTasks } from '../engine/enqueue.ts';
 import { FILE_STATUSES, type FileStatus, transition } from '../files/lifecycle.ts';
-import { type FileRow, requireFile, verifiedCopy } from '../files/repo.ts';
+import { type FileRow, latestCorruptBackup, requireFile, verifiedCopy } from '../files/repo.ts';
 import type { PlanOptions } from '../process/jobs.ts';
 import { enqueueTask, Kind } from '../tasks/catalogue.ts';
 import { onBackedUp } from './flow.ts';
@@ -104,7 +104,7 @@ export async function retryFile(
         from: [f.status],
         reason: `retry requested by ${actor}`,
       });
-      const file = await tx.one<FileRow>('select * from files where id = $1', [id]);
+      const file = await requireFile(tx, id);
       await onBackedUp(tx, config, { file, ...opts });
       return 'backed_up';
     }
@@ -125,11 +125,7 @@ async function backupAgain(
   tags: string[],
   opts: PlanOptions,
 ): Promise<void> {
-  const corrupt = await tx.maybeOne<{ location: string }>(
-    `select location from copies where file_id = $1 and target = 'backup' and state = 'corrupt'
-     order by id desc limit 1`,
-    [f.id],
-  );
+  const corrupt = await latestCorruptBackup(tx, f.id);
   await transition(tx, f.id, 'acquired', {
     actor,
     from: [f.status],

@@ -134,6 +134,18 @@ export async function jobsOf(q: Queryable, fileId: string): Promise<JobRow[]> {
   return q.query<JobRow>('select * from jobs where file_id = $1 order by id', [fileId]);
 }
 
+/** Jobs, newest first: only unfinished ones (`active`), only one file's (`file`). */
+export async function listJobs(
+  q: Queryable,
+  f: { active: boolean; file: string | null; limit: number },
+): Promise<JobRow[]> {
+  return q.query<JobRow>(
+    `select * from jobs where ($1::boolean is not true or state in ('new', 'submitting', 'PENDING', 'RUNNING'))
+     and ($2::text is null or file_id = $2) order by id desc limit $3`,
+    [f.active, f.file, f.limit],
+  );
+}
+
 export async function getJob(q: Queryable, id: string): Promise<JobRow | undefined> {
   return q.maybeOne<JobRow>('select * from jobs where id = $1', [id]);
 }

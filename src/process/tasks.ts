@@ -25,12 +25,14 @@ import type { Db, Queryable, Tx } from '../core/db/db.ts';
 import { errorMessage, PermanentError, SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Variables } from '../core/variables.ts';
+import { poolSize } from '../engine/pools.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { note, transition } from '../files/lifecycle.ts';
 import { type FileRow, getFile, verifiedCopy } from '../files/repo.ts';
 import { noteTakeover } from '../files/takeover.ts';
 import { loadExtractor } from '../metrics/registry.ts';
+import { recordMetrics } from '../metrics/store.ts';
 import { backupLocation } from '../storage/raw-data.ts';
 import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
 import { type Executor, FINAL_STATES, type JobStatus } from './executors/types.ts';
@@ -164,11 +166,8 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
       // 2. a cluster slot, across all processes and machines
       const reserved = await ctx.db.tx(async (tx) => {
         await tx.exec(`select pg_advisory_xact_lock(378830, hashtext('cluster-slots'))`);
-        const limit = await tx
-          .one<{ size: number | null }>(
-            `select coalesce(override_size, size) as size from pools where name = 'cluster'`,
-          )
-          .catch(() => ({ size: 30 }));
+        const size = await poolSize(tx, 'cluster');
+        const limit = { size: size === undefined ? 30 : size };
         const active = await tx.one<{ n: string }>(
           `select count(*) as n from jobs where state in ('submitting', 'PENDING', 'RUNNING') and id <> $1`,
           [job.id],
@@ -517,13 +516,16 @@ async function extractMetrics(
       { outputDir: job.output_dir, rawFileName: file.name, log },
       spec.options,
     );
-    for (const m of values) {
-      await tx.exec(
-        `insert into metrics (file_id, settings_name, settings_version, name, value, job_row_id) values ($1, $2, $3, $4, $5, $6)
-         on conflict (file_id, settings_name, settings_version, name) do update set value = excluded.value, job_row_id = excluded.job_row_id, created_at = now()`,
-        [file.id, job.settings_name, job.settings_version, m.name, m.value, job.id],
-      );
-    }
+    await recordMetrics(
+      tx,
+      {
+        fileId: file.id,
+        settingsName: job.settings_name,
+        settingsVersion: job.settings_version,
+        jobRowId: job.id,
+      },
+      values,
+    );
     return undefined;
   } catch (err) {
     return `the job completed but its metrics could not be read: ${errorMessage(err)}`;

@@ -7,9 +7,10 @@
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { errorMessage } from '../../core/errors.ts';
+import { latestEventId } from '../../engine/events.ts';
 import type { ApiDeps } from '../deps.ts';
 import { badInput } from '../errors.ts';
-import { FeedHub, latestEventId } from '../event-feed.ts';
+import { FeedHub } from '../event-feed.ts';
 import { type AnyRoute, route } from '../route.ts';
 
 const EVENT_ID = /^\d{1,18}$/;

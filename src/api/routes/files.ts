@@ -3,20 +3,13 @@ import type { Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { z } from 'zod';
 import type { Queryable } from '../../core/db/db.ts';
-import { listEvents } from '../../engine/events.ts';
 import { FILE_STATUSES } from '../../files/lifecycle.ts';
-import { copiesOf, getFile } from '../../files/repo.ts';
-import { jobsOf } from '../../process/jobs.ts';
+import { type Cursor, type FileFilters, type FileListRow, filesPage, SORTS } from '../../files/list-page.ts';
+import { instrumentRecorded } from '../../files/repo.ts';
+import { fileDetail } from '../../views/file-detail.ts';
 import type { ApiDeps } from '../deps.ts';
 import { badInput, notFound } from '../errors.ts';
-import {
-  type Cursor,
-  decodeCursor,
-  type FileFilters,
-  type FileListRow,
-  filesPage,
-  SORTS,
-} from '../files-query.ts';
+import { decodeCursor } from '../files-query.ts';
 import { fileId, idFilter, intParam, isoDate, listOf } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
 
@@ -50,8 +43,7 @@ type Filters = z.output<typeof csvQuery>;
 async function checked(q: Queryable, f: Filters, deps: ApiDeps): Promise<FileFilters> {
   if (f.from && f.to && f.from >= f.to) throw badInput('to', 'must be later than from');
   if (f.instrument !== undefined && !deps.config.instruments[f.instrument]) {
-    const known = await q.maybeOne('select 1 from instruments where id = $1', [f.instrument]);
-    if (!known)
+    if (!(await instrumentRecorded(q, f.instrument)))
       throw badInput(
         'instrument',
         `no instrument '${f.instrument}'`,
@@ -172,19 +164,9 @@ export const fileRoutes: AnyRoute[] = [
     summary: 'one file: details, backup copies with hashes, jobs, metrics and its timeline',
     params: z.strictObject({ id: fileId }),
     handle: async (c, { params, deps }) => {
-      const { db } = deps;
-      const file = await getFile(db, params.id);
-      if (!file) throw notFound('file', params.id, 'list files with GET /api/files');
-      const [copies, jobs, metrics, events] = await Promise.all([
-        copiesOf(db, params.id),
-        jobsOf(db, params.id),
-        db.query(
-          `select settings_name, settings_version, name, value, created_at from metrics where file_id = $1
-           order by settings_name, name`,
-          [params.id],
-        ),
-        listEvents(db, 'file', params.id),
-      ]);
+      const detail = await fileDetail(deps.db, params.id);
+      if (!detail) throw notFound('file', params.id, 'list files with GET /api/files');
+      const { file, copies, jobs, metrics, events } = detail;
       return c.json({
         file: {
           ...apiFile(file),

@@ -9,7 +9,7 @@
  */
 import type { Db } from '../../core/db/db.ts';
 import { FILE_STATUSES, TERMINAL } from '../../files/lifecycle.ts';
-import { listInstruments } from '../../files/repo.ts';
+import { type CountRow, countByInstrumentStatus, listInstruments } from '../../files/repo.ts';
 import { type AnyRoute, route } from '../route.ts';
 
 const num = (v: string | null) => (v === null ? null : Number(v));
@@ -19,7 +19,6 @@ export const TERMINAL_COUNTS_MAX_AGE_MS = 15_000;
 /** Listed, not negated, so the count reads the few rows in flight along an index. */
 const IN_FLIGHT = FILE_STATUSES.filter((s) => !TERMINAL.has(s));
 
-type CountRow = { instrument_id: string; status: string; n: string };
 interface Cached {
   at: number;
   rows: Promise<CountRow[]>;
@@ -28,11 +27,7 @@ interface Cached {
 const terminalCache = new WeakMap<Db, Cached>();
 
 function countTerminal(db: Db): Promise<CountRow[]> {
-  return db.query<CountRow>(
-    `select instrument_id, status, count(*) as n from files where status = any($1)
-     group by instrument_id, status`,
-    [[...TERMINAL]],
-  );
+  return countByInstrumentStatus(db, [...TERMINAL]);
 }
 
 /** Terminal counts: at most TERMINAL_COUNTS_MAX_AGE_MS old, refreshed without making anyone wait. */
@@ -75,12 +70,7 @@ export const instrumentRoutes: AnyRoute[] = [
       const stuckMinutes = await deps.vars.get('stuck_file_minutes');
       const [instruments, active, terminal] = await Promise.all([
         listInstruments(deps.db),
-        deps.db.query<CountRow & { stuck: string }>(
-          `select instrument_id, status, count(*) as n,
-             count(*) filter (where updated_at < now() - $2 * interval '1 minute') as stuck
-           from files where status = any($1) group by instrument_id, status`,
-          [IN_FLIGHT, stuckMinutes],
-        ),
+        countByInstrumentStatus(deps.db, IN_FLIGHT, stuckMinutes),
         terminalCounts(deps.db),
       ]);
       const counts = [...active, ...terminal.map((r) => ({ ...r, stuck: '0' }))];

@@ -1,6 +1,6 @@
 /** Pools: sizes and use (viewer); runtime overrides (admin, audited). Size 0 drains a pool. */
 import { z } from 'zod';
-import { listPools, setPoolSize } from '../../engine/pools.ts';
+import { listPools, poolExists, setPoolSize } from '../../engine/pools.ts';
 import { notFound } from '../errors.ts';
 import { poolName } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
@@ -30,8 +30,8 @@ export const poolRoutes: AnyRoute[] = [
         .nullable(),
     }),
     handle: async (c, { params, body, actor, deps }) => {
-      const exists = await deps.db.maybeOne('select 1 from pools where name = $1', [params.name]);
-      if (!exists) throw notFound('pool', params.name, 'list pools with GET /api/pools');
+      if (!(await poolExists(deps.db, params.name)))
+        throw notFound('pool', params.name, 'list pools with GET /api/pools');
       await deps.db.tx((tx) => setPoolSize(tx, params.name, body.size, actor));
       return c.json((await listPools(deps.db)).find((p) => p.name === params.name));
     },

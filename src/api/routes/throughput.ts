@@ -4,6 +4,7 @@
  * `files_created_id` index however large the table grows; days without files are zeros.
  */
 import { z } from 'zod';
+import { filesPerDay, instrumentRecorded } from '../../files/repo.ts';
 import { badInput } from '../errors.ts';
 import { idFilter, intParam } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
@@ -32,20 +33,17 @@ export const throughputRoutes: AnyRoute[] = [
     }),
     handle: async (c, { query, deps }) => {
       if (query.instrument !== undefined && !deps.config.instruments[query.instrument]) {
-        const known = await deps.db.maybeOne('select 1 from instruments where id = $1', [query.instrument]);
-        if (!known) throw badInput('instrument', `no instrument '${query.instrument}'`);
+        if (!(await instrumentRecorded(deps.db, query.instrument)))
+          throw badInput('instrument', `no instrument '${query.instrument}'`);
       }
       const n = query.days ?? 30;
       const today = Math.floor(Date.now() / DAY_MS);
       const first = today - n + 1;
-      const rows = await deps.db.query<{ instrument_id: string; day: number; files: number; bytes: number }>(
-        `select instrument_id, floor(extract(epoch from created_at) / 86400)::int as day,
-           count(*)::int as files, coalesce(sum(size_bytes), 0)::float8 as bytes
-         from files
-         where created_at >= $1 and created_at < $2 and ($3::text is null or instrument_id = $3)
-         group by 1, 2`,
-        [new Date(first * DAY_MS), new Date((today + 1) * DAY_MS), query.instrument ?? null],
-      );
+      const rows = await filesPerDay(deps.db, {
+        from: new Date(first * DAY_MS),
+        to: new Date((today + 1) * DAY_MS),
+        instrument: query.instrument,
+      });
       const days = Array.from({ length: n }, (_, i) => (first + i) * DAY_MS);
       const instruments: ThroughputAnswer['instruments'] = {};
       const ids = query.instrument ? [query.instrument] : Object.keys(deps.config.instruments);

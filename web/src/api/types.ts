@@ -5,14 +5,13 @@
  * dates become ISO strings.
  */
 import type { ErrorBody } from '../../../src/api/errors.ts';
-import type { FeedEvent } from '../../../src/api/event-feed.ts';
 import type { MetricSeries, MetricSeriesAnswer } from '../../../src/api/routes/metrics.ts';
 import type { ThroughputAnswer } from '../../../src/api/routes/throughput.ts';
 import type { Role } from '../../../src/auth/roles.ts';
 import type { TokenRow } from '../../../src/auth/tokens.ts';
 import type { UserRow } from '../../../src/auth/users.ts';
 import type { VariableState } from '../../../src/core/variables.ts';
-import type { EventRow } from '../../../src/engine/events.ts';
+import type { EventRow, FeedEvent } from '../../../src/engine/events.ts';
 import type { PoolUsage } from '../../../src/engine/pools.ts';
 import type { FileStatus } from '../../../src/files/lifecycle.ts';
 import type { CopyRow, FileRow, InstrumentRow } from '../../../src/files/repo.ts';

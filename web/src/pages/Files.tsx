@@ -7,6 +7,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { Link } from 'wouter';
 import { visibleText as visible } from '../../../src/core/visible.ts';
 import { api, type FileFilters } from '../api/client.ts';
+import type { ApiFile } from '../api/types.ts';
 import { StatusBadge } from '../components/Badge.tsx';
 import { DateRange, InstrumentSelect } from '../components/Filters.tsx';
 import { Empty, ErrorState, Loading } from '../components/States.tsx';
@@ -61,6 +62,194 @@ function SearchBox({ value, onChange }: { value: string; onChange: (v: string) =
   );
 }
 
+type SortKey = (typeof SORTS)[number]['key'];
+
+/** The filters: instrument, status (or a group of statuses), project, dates, name; CSV export. */
+function FilterBar({
+  filters,
+  setFilter,
+  anyFilter,
+  clearFilters,
+}: {
+  filters: FileFilters;
+  setFilter: (k: string, v: string | undefined) => void;
+  anyFilter: boolean;
+  clearFilters: () => void;
+}) {
+  return (
+    <form className="filters" aria-label="Filter files" onSubmit={(e) => e.preventDefault()}>
+      <InstrumentSelect value={filters.instrument ?? ''} onChange={(v) => setFilter('instrument', v)} />
+      <label>
+        Status
+        <select value={filters.status ?? ''} onChange={(e) => setFilter('status', e.target.value)}>
+          <option value="">any status</option>
+          {GROUPS.map((g) => (
+            <option key={g.label} value={g.value}>
+              {g.label}
+            </option>
+          ))}
+          {filters.status &&
+            !GROUPS.some((g) => g.value === filters.status) &&
+            filters.status.includes(',') && (
+              <option value={filters.status}>{filters.status.split(',').length} statuses</option>
+            )}
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {STATUS[s].label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Project
+        <input
+          defaultValue={filters.project ?? ''}
+          key={`p-${filters.project ?? ''}`}
+          onBlur={(e) => setFilter('project', e.target.value.trim())}
+          onKeyDown={(e) => e.key === 'Enter' && setFilter('project', e.currentTarget.value.trim())}
+          placeholder="any"
+        />
+      </label>
+      <DateRange from={filters.from ?? ''} to={filters.to ?? ''} onChange={setFilter} />
+      <SearchBox value={filters.q ?? ''} onChange={(v) => setFilter('q', v)} />
+      <div className="filter-actions">
+        {anyFilter && (
+          <button type="button" onClick={clearFilters}>
+            Clear filters
+          </button>
+        )}
+        <a className="button" href={api.filesCsvUrl(filters)} download>
+          Export CSV
+        </a>
+      </div>
+    </form>
+  );
+}
+
+/** No rows on the first page: nothing matches the filters, or nothing has been found yet. */
+function NoFiles({
+  anyFilter,
+  clearFilters,
+  watchPaths,
+}: {
+  anyFilter: boolean;
+  clearFilters: () => void;
+  watchPaths: string[];
+}) {
+  return anyFilter ? (
+    <Empty title="No files match these filters">
+      Widen the date range or clear a filter.{' '}
+      <button type="button" onClick={clearFilters}>
+        Clear filters
+      </button>
+    </Empty>
+  ) : (
+    <Empty title="No files yet">
+      Sluice is watching{' '}
+      {watchPaths.length > 0 ? watchPaths.map((p) => <code key={p}>{p} </code>) : 'the instrument folders'}.
+      If an instrument has written files there, run <code>sluice doctor</code> to check that the folders are
+      reachable and a worker is running.
+    </Empty>
+  );
+}
+
+/** One page of files, with sortable name, size and date columns. */
+function FilesTable({
+  items,
+  filters,
+  sortBy,
+  busy,
+}: {
+  items: ApiFile[];
+  filters: FileFilters;
+  sortBy: (key: SortKey) => void;
+  busy: boolean;
+}) {
+  return (
+    <div className="table-wrap">
+      <table className="files">
+        <caption className="sr-only">
+          Files, {filters.sort ?? 'created_at'} {filters.dir ?? 'desc'}
+        </caption>
+        <thead>
+          <tr>
+            {SORTS.slice(0, 1).map((s) => (
+              <SortHeader key={s.key} s={s} filters={filters} onSort={sortBy} />
+            ))}
+            <th scope="col">Instrument</th>
+            <th scope="col">Project</th>
+            <th scope="col">Status</th>
+            {SORTS.slice(1).map((s) => (
+              <SortHeader key={s.key} s={s} filters={filters} onSort={sortBy} />
+            ))}
+          </tr>
+        </thead>
+        <tbody aria-busy={busy}>
+          {items.map((f) => (
+            <tr key={f.id} className="linked">
+              <td>
+                <Link href={`/files/${encodeURIComponent(f.id)}`} className="row-link">
+                  {visible(f.name)}
+                </Link>
+                {f.id !== f.name && <div className="muted small">{visible(f.id)}</div>}
+              </td>
+              <td>{f.instrument_id}</td>
+              <td>{f.project_id}</td>
+              <td>
+                <StatusBadge status={f.status} />
+                {f.status_reason && <div className="muted small reason">{f.status_reason}</div>}
+              </td>
+              <td className="num">{bytes(f.size_bytes)}</td>
+              <td>
+                <When at={f.created_at} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Rows shown, previous and next page (absent when there is none), rows per page. */
+function Pager({
+  firstRow,
+  rows,
+  limit,
+  setLimit,
+  onPrevious,
+  onNext,
+}: {
+  firstRow: number;
+  rows: number;
+  limit: number;
+  setLimit: (n: number) => void;
+  onPrevious?: () => void;
+  onNext?: () => void;
+}) {
+  return (
+    <nav className="pager" aria-label="Pages of files">
+      <span>
+        Rows {count(firstRow)}–{count(firstRow + rows - 1)}
+      </span>
+      <button type="button" disabled={!onPrevious} onClick={onPrevious}>
+        ← Previous
+      </button>
+      <button type="button" disabled={!onNext} onClick={onNext}>
+        Next →
+      </button>
+      <label>
+        Rows per page
+        <select value={limit} onChange={(e) => setLimit(Number(e.target.value))}>
+          {[25, 50, 100, 250].map((n) => (
+            <option key={n}>{n}</option>
+          ))}
+        </select>
+      </label>
+    </nav>
+  );
+}
+
 export default function FilesPage() {
   const [params, setParams] = useQueryParams();
   const search = params.toString();
@@ -83,7 +272,7 @@ export default function FilesPage() {
   });
 
   const setFilter = (k: string, v: string | undefined) => setParams({ [k]: v });
-  const sortBy = (key: (typeof SORTS)[number]['key']) => {
+  const sortBy = (key: SortKey) => {
     const same = (filters.sort ?? 'created_at') === key;
     const dir = same
       ? (filters.dir ?? 'desc') === 'desc'
@@ -102,148 +291,33 @@ export default function FilesPage() {
   return (
     <>
       <h1>Files</h1>
-      <form className="filters" aria-label="Filter files" onSubmit={(e) => e.preventDefault()}>
-        <InstrumentSelect value={filters.instrument ?? ''} onChange={(v) => setFilter('instrument', v)} />
-        <label>
-          Status
-          <select value={filters.status ?? ''} onChange={(e) => setFilter('status', e.target.value)}>
-            <option value="">any status</option>
-            {GROUPS.map((g) => (
-              <option key={g.label} value={g.value}>
-                {g.label}
-              </option>
-            ))}
-            {filters.status &&
-              !GROUPS.some((g) => g.value === filters.status) &&
-              filters.status.includes(',') && (
-                <option value={filters.status}>{filters.status.split(',').length} statuses</option>
-              )}
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {STATUS[s].label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Project
-          <input
-            defaultValue={filters.project ?? ''}
-            key={`p-${filters.project ?? ''}`}
-            onBlur={(e) => setFilter('project', e.target.value.trim())}
-            onKeyDown={(e) => e.key === 'Enter' && setFilter('project', e.currentTarget.value.trim())}
-            placeholder="any"
-          />
-        </label>
-        <DateRange from={filters.from ?? ''} to={filters.to ?? ''} onChange={setFilter} />
-        <SearchBox value={filters.q ?? ''} onChange={(v) => setFilter('q', v)} />
-        <div className="filter-actions">
-          {anyFilter && (
-            <button type="button" onClick={clearFilters}>
-              Clear filters
-            </button>
-          )}
-          <a className="button" href={api.filesCsvUrl(filters)} download>
-            Export CSV
-          </a>
-        </div>
-      </form>
+      <FilterBar filters={filters} setFilter={setFilter} anyFilter={anyFilter} clearFilters={clearFilters} />
 
       {page.isPending ? (
         <Loading what="Loading files" />
       ) : page.isError ? (
         <ErrorState error={page.error} retry={() => void page.refetch()} />
       ) : page.data.items.length === 0 && cursors.length === 0 ? (
-        anyFilter ? (
-          <Empty title="No files match these filters">
-            Widen the date range or clear a filter.{' '}
-            <button type="button" onClick={clearFilters}>
-              Clear filters
-            </button>
-          </Empty>
-        ) : (
-          <Empty title="No files yet">
-            Sluice is watching{' '}
-            {watchPaths.length > 0
-              ? watchPaths.map((p) => <code key={p}>{p} </code>)
-              : 'the instrument folders'}
-            . If an instrument has written files there, run <code>sluice doctor</code> to check that the
-            folders are reachable and a worker is running.
-          </Empty>
-        )
+        <NoFiles anyFilter={anyFilter} clearFilters={clearFilters} watchPaths={watchPaths} />
       ) : (
         <>
-          <div className="table-wrap">
-            <table className="files">
-              <caption className="sr-only">
-                Files, {filters.sort ?? 'created_at'} {filters.dir ?? 'desc'}
-              </caption>
-              <thead>
-                <tr>
-                  {SORTS.slice(0, 1).map((s) => (
-                    <SortHeader key={s.key} s={s} filters={filters} onSort={sortBy} />
-                  ))}
-                  <th scope="col">Instrument</th>
-                  <th scope="col">Project</th>
-                  <th scope="col">Status</th>
-                  {SORTS.slice(1).map((s) => (
-                    <SortHeader key={s.key} s={s} filters={filters} onSort={sortBy} />
-                  ))}
-                </tr>
-              </thead>
-              <tbody aria-busy={page.isFetching}>
-                {page.data.items.map((f) => (
-                  <tr key={f.id} className="linked">
-                    <td>
-                      <Link href={`/files/${encodeURIComponent(f.id)}`} className="row-link">
-                        {visible(f.name)}
-                      </Link>
-                      {f.id !== f.name && <div className="muted small">{visible(f.id)}</div>}
-                    </td>
-                    <td>{f.instrument_id}</td>
-                    <td>{f.project_id}</td>
-                    <td>
-                      <StatusBadge status={f.status} />
-                      {f.status_reason && <div className="muted small reason">{f.status_reason}</div>}
-                    </td>
-                    <td className="num">{bytes(f.size_bytes)}</td>
-                    <td>
-                      <When at={f.created_at} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <nav className="pager" aria-label="Pages of files">
-            <span>
-              Rows {count(firstRow)}–{count(firstRow + page.data.items.length - 1)}
-            </span>
-            <button
-              type="button"
-              disabled={cursors.length === 0}
-              onClick={() => setStack({ key: filterKey, cursors: cursors.slice(0, -1) })}
-            >
-              ← Previous
-            </button>
-            <button
-              type="button"
-              disabled={!page.data.nextCursor}
-              onClick={() =>
-                setStack({ key: filterKey, cursors: [...cursors, page.data.nextCursor ?? undefined] })
-              }
-            >
-              Next →
-            </button>
-            <label>
-              Rows per page
-              <select value={limit} onChange={(e) => setLimit(Number(e.target.value))}>
-                {[25, 50, 100, 250].map((n) => (
-                  <option key={n}>{n}</option>
-                ))}
-              </select>
-            </label>
-          </nav>
+          <FilesTable items={page.data.items} filters={filters} sortBy={sortBy} busy={page.isFetching} />
+          <Pager
+            firstRow={firstRow}
+            rows={page.data.items.length}
+            limit={limit}
+            setLimit={setLimit}
+            onPrevious={
+              cursors.length === 0
+                ? undefined
+                : () => setStack({ key: filterKey, cursors: cursors.slice(0, -1) })
+            }
+            onNext={
+              page.data.nextCursor
+                ? () => setStack({ key: filterKey, cursors: [...cursors, page.data.nextCursor ?? undefined] })
+                : undefined
+            }
+          />
         </>
       )}
     </>

@@ -105,6 +105,65 @@ function MetricChart({ name, s, k }: { name: string; s: MetricSeries; k: number 
   );
 }
 
+/** The chart choices: instrument, band window and width, dates, which metrics (all in the URL). */
+function MetricControls({
+  all,
+  selected,
+  toggle,
+  instrument,
+  win,
+  k,
+  from,
+  to,
+  setParams,
+}: {
+  all: string[];
+  selected: string[];
+  toggle: (name: string) => void;
+  instrument: string;
+  win: number;
+  k: number;
+  from: string;
+  to: string;
+  setParams: ReturnType<typeof useQueryParams>[1];
+}) {
+  return (
+    <form className="filters" aria-label="Choose metrics" onSubmit={(e) => e.preventDefault()}>
+      <InstrumentSelect value={instrument} onChange={(v) => setParams({ instrument: v || undefined })} />
+      <label>
+        Window (points)
+        <input
+          type="number"
+          min={3}
+          max={500}
+          value={win}
+          onChange={(e) => setParams({ window: e.target.value })}
+        />
+      </label>
+      <label>
+        k (standard deviations)
+        <input
+          type="number"
+          min={0.5}
+          max={10}
+          step={0.5}
+          value={k}
+          onChange={(e) => setParams({ k: e.target.value })}
+        />
+      </label>
+      <DateRange from={from} to={to} onChange={(key, v) => setParams({ [key]: v })} />
+      <fieldset className="metric-picker">
+        <legend>Metrics (up to {MAX_METRICS})</legend>
+        {all.map((n) => (
+          <label key={n} className="check">
+            <input type="checkbox" checked={selected.includes(n)} onChange={() => toggle(n)} /> {n}
+          </label>
+        ))}
+      </fieldset>
+    </form>
+  );
+}
+
 export default function MetricsPage() {
   const [params, setParams] = useQueryParams();
   const names = useQuery({ queryKey: ['metric-names'], queryFn: api.metricNames });
@@ -157,39 +216,17 @@ export default function MetricsPage() {
   return (
     <>
       <h1>Metrics</h1>
-      <form className="filters" aria-label="Choose metrics" onSubmit={(e) => e.preventDefault()}>
-        <InstrumentSelect value={instrument} onChange={(v) => setParams({ instrument: v || undefined })} />
-        <label>
-          Window (points)
-          <input
-            type="number"
-            min={3}
-            max={500}
-            value={win}
-            onChange={(e) => setParams({ window: e.target.value })}
-          />
-        </label>
-        <label>
-          k (standard deviations)
-          <input
-            type="number"
-            min={0.5}
-            max={10}
-            step={0.5}
-            value={k}
-            onChange={(e) => setParams({ k: e.target.value })}
-          />
-        </label>
-        <DateRange from={from} to={to} onChange={(key, v) => setParams({ [key]: v })} />
-        <fieldset className="metric-picker">
-          <legend>Metrics (up to {MAX_METRICS})</legend>
-          {all.map((n) => (
-            <label key={n} className="check">
-              <input type="checkbox" checked={selected.includes(n)} onChange={() => toggle(n)} /> {n}
-            </label>
-          ))}
-        </fieldset>
-      </form>
+      <MetricControls
+        all={all}
+        selected={selected}
+        toggle={toggle}
+        instrument={instrument}
+        win={win}
+        k={k}
+        from={from}
+        to={to}
+        setParams={setParams}
+      />
       {series.isPending ? (
         <Loading what="Loading metrics" />
       ) : series.isError ? (

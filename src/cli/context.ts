@@ -1,6 +1,9 @@
+/**
+ * What every command runs in: the global options, who is acting (for audit trails), and the
+ * application context opened for the command and always closed after it (`withContext`).
+ */
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { UsageError } from '../core/errors.ts';
 import { type AppContext, type GlobalOptions, openContext, type SchemaMode } from '../runtime/context.ts';
 
 export function globals(cmd: Command): GlobalOptions {
@@ -33,15 +36,4 @@ export async function withContext<T>(
     process.off('SIGHUP', onSignal);
     await ctx.close();
   }
-}
-
-/** The most rows a listing (`files list`, `jobs list`, `vars history`) prints at once. */
-export const MAX_LIST_LIMIT = 100_000;
-
-/** A whole number from `min` to `max` written in digits (no `1e3`, `0x10`, signs or blanks). */
-export function parseIntArg(name: string, raw: string, min: number, max: number): number {
-  const n = /^\d{1,16}$/.test(raw.trim()) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max)
-    throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got '${raw}'`);
-  return n;
 }

@@ -1,0 +1,208 @@
+/**
+ * One owner per table, checked: every SQL statement in src/ that names a table (`from files`,
+ * `update copies`, `insert into tasks`, `join metrics`, `delete from jobs` …) must sit in that
+ * table's owner (a folder or a file). Other modules call the owner's functions.
+ *
+ * Only the text of string and template literals is read (comments and prose do not count), so a
+ * statement is found wherever it is built. `npx tsx scripts/owners.ts` lists the breaches (exit 1
+ * when there are any); `test/owners.test.ts` runs the same check in the suite.
+ *
+ * To give a new table an owner, add it to OWNERS. ALLOWED is for the few places where moving the
+ * statement would be wrong, or is left for later: each entry says why.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+/** Table → the folder (ending in `/`) or file that owns it, relative to the repository root. */
+export const OWNERS: Record<string, string> = {
+  files: 'src/files/',
+  copies: 'src/files/',
+  instruments: 'src/files/',
+  metrics: 'src/metrics/store.ts',
+  tasks: 'src/engine/',
+  workers: 'src/engine/',
+  pools: 'src/engine/',
+  pool_audit: 'src/engine/',
+  schedules: 'src/engine/',
+  events: 'src/engine/',
+  jobs: 'src/process/',
+  processing_settings: 'src/process/',
+  fixity_checks: 'src/backup/fixity.ts',
+  users: 'src/auth/',
+  sessions: 'src/auth/',
+  api_tokens: 'src/auth/',
+  login_throttle: 'src/auth/',
+  variable_overrides: 'src/core/variables.ts',
+  variable_audit: 'src/core/variables.ts',
+  alerts_state: 'src/ops/alerts/',
+  alerts_sent: 'src/ops/alerts/',
+};
+
+/** `file` (relative path) → tables it may touch although it does not own them, with the reason. */
+export const ALLOWED: Record<string, { tables: string[]; why: string }> = {
+  'src/files/lifecycle.ts': {
+    tables: ['events'],
+    why: '`transitionMany` moves many files and appends their timeline events in one statement (one round trip, one lock order); each event has the shape `recordEvent` (src/engine/events.ts) writes',
+  },
+  'src/ops/db-backup/': {
+    tables: ['events', 'workers'],
+    why: 'database backup and restore work on the database as a whole (the restore refuses while workers are live, the strategy records its run)',
+  },
+  'src/ops/prometheus.ts': {
+    tables: [
+      'files',
+      'copies',
+      'events',
+      'fixity_checks',
+      'instruments',
+      'jobs',
+      'pools',
+      'tasks',
+      'workers',
+    ],
+    why: 'being split by another change of issue #18 (h15); its gauges read counts of every table in one scrape — to move into the owners after that merge',
+  },
+  'src/ops/alerts/run.ts': {
+    tables: ['files', 'copies', 'events', 'instruments', 'tasks', 'workers'],
+    why: 'being split by another change of issue #18 (h15); its snapshot reads counts of several tables in one statement — to move into the owners after that merge',
+  },
+  'src/ops/doctor.ts': {
+    tables: ['workers'],
+    why: 'being split into one check per file by another change of issue #18 (h15) — to move into src/engine after that merge',
+  },
+  'src/ops/reconcile.ts': {
+    tables: ['files', 'copies', 'jobs'],
+    why: 'the consistency check compares files, copies and jobs in joined statements; left for a later change',
+  },
+  'src/intake/scan-task.ts': {
+    tables: ['files', 'events'],
+    why: 'stage handler being rewritten by another change of issue #18 (h13); its SQL moves to the owners after that merge',
+  },
+  'src/backup/backup-task.ts': {
+    tables: ['files', 'copies'],
+    why: 'stage handler being rewritten by other changes of issue #18 (h13, h16); its SQL moves to the files repo after that merge',
+  },
+  'src/cleanup/remove.ts': {
+    tables: ['files', 'copies'],
+    why: 'stage handler being rewritten by another change of issue #18 (h16); its SQL moves to the files repo after that merge',
+  },
+  'src/core/config/starter.ts': {
+    tables: ['instruments'],
+    why: 'not SQL: a comment of the starter YAML ("Deleting from instruments is refused …")',
+  },
+};
+
+const TABLES = Object.keys(OWNERS).join('|');
+const STATEMENT = new RegExp(
+  `\\b(?:from|join|update|insert\\s+into|delete\\s+from|truncate(?:\\s+table)?)\\s+(${TABLES})\\b`,
+  'gi',
+);
+
+/** The tables that SQL in this text names (each once, in order of first appearance). */
+export function tablesNamed(sql: string): string[] {
+  const out: string[] = [];
+  for (const m of sql.matchAll(STATEMENT)) {
+    const t = m[1]!.toLowerCase();
+    if (!out.includes(t)) out.push(t);
+  }
+  return out;
+}
+
+/** The text of every string and template literal of a TypeScript source, with its line. */
+export function literals(source: string, fileName = 'x.ts'): { line: number; text: string }[] {
+  const sf = ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, true);
+  const out: { line: number; text: string }[] = [];
+  const visit = (n: ts.Node): void => {
+    if (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n)) {
+      out.push({ line: sf.getLineAndCharacterOfPosition(n.getStart()).line + 1, text: n.text });
+    } else if (ts.isTemplateExpression(n)) {
+      // the pieces joined where an expression was: a table chosen by an expression is not named
+      const text = [n.head.text, ...n.templateSpans.map((s) => s.literal.text)].join(' ? ');
+      out.push({ line: sf.getLineAndCharacterOfPosition(n.getStart()).line + 1, text });
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return out;
+}
+
+export interface Breach {
+  file: string;
+  line: number;
+  table: string;
+  owner: string;
+}
+
+const within = (file: string, place: string) =>
+  place.endsWith('/') ? file.startsWith(place) : file === place;
+
+/** Whether `file` may touch `table`: it is the owner, or ALLOWED says so. */
+export function mayTouch(file: string, table: string): boolean {
+  const owner = OWNERS[table];
+  if (owner === undefined || within(file, owner)) return true;
+  return Object.entries(ALLOWED).some(([place, a]) => within(file, place) && a.tables.includes(table));
+}
+
+/** The breaches in one source file (`file` relative to the repository root). */
+export function breachesIn(file: string, source: string): Breach[] {
+  const out: Breach[] = [];
+  for (const lit of literals(source, file)) {
+    for (const table of tablesNamed(lit.text)) {
+      if (!mayTouch(file, table)) out.push({ file, line: lit.line, table, owner: OWNERS[table]! });
+    }
+  }
+  return out;
+}
+
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name !== '__fixtures__' && e.name !== 'node_modules') out.push(...sources(p));
+    } else if (/\.tsx?$/.test(e.name) && !/\.test\.tsx?$/.test(e.name) && !e.name.endsWith('.d.ts')) {
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+/** Every source file under `root`/src (tests are not checked: they set up rows directly), by relative path. */
+function readSources(root: string): { file: string; source: string }[] {
+  return sources(path.join(root, 'src')).map((p) => ({
+    file: path.relative(root, p).split(path.sep).join('/'),
+    source: readFileSync(p, 'utf8'),
+  }));
+}
+
+/** Every breach under `root`/src. Migrations (`.sql`) are not read: they are the schema itself. */
+export function ownerBreaches(root: string): Breach[] {
+  return readSources(root).flatMap(({ file, source }) => breachesIn(file, source));
+}
+
+/** ALLOWED entries (place: table) that no statement needs any more, so that the list only shrinks. */
+export function unusedAllowances(root: string): string[] {
+  const touched = new Set<string>();
+  for (const { file, source } of readSources(root)) {
+    for (const lit of literals(source, file)) {
+      for (const table of tablesNamed(lit.text)) {
+        for (const place of Object.keys(ALLOWED)) if (within(file, place)) touched.add(`${place}: ${table}`);
+      }
+    }
+  }
+  return Object.entries(ALLOWED).flatMap(([place, a]) =>
+    a.tables.map((t) => `${place}: ${t}`).filter((k) => !touched.has(k)),
+  );
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const found = ownerBreaches(root);
+  for (const b of found) console.log(`${b.file}:${b.line}\t${b.table}\towned by ${b.owner}`);
+  console.log(`${found.length} statements touching a table outside its owner`);
+  const unused = unusedAllowances(root);
+  for (const u of unused) console.log(`ALLOWED entry no longer needed: ${u}`);
+  process.exitCode = found.length + unused.length > 0 ? 1 : 0;
+}

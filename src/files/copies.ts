@@ -1,0 +1,100 @@
+/**
+ * The files repo's statements on backup copies that the fixity audit and the duplicate check need
+ * (part of the owner of `copies`, beside src/files/repo.ts): a copy's latest re-read, a copy found
+ * damaged, the copies due for an audit, the earlier backed-up records of the same name, and the
+ * verified backups under a folder (the backup target's evidence that it is the right disk).
+ */
+
+import type { Queryable } from '../core/db/db.ts';
+import type { CopyRow, FileRow } from './repo.ts';
+
+/** Records the latest re-read of a copy against its recorded hashes, and its result. */
+export async function setCopyFixity(q: Queryable, copyId: string, ok: boolean): Promise<void> {
+  await q.exec('update copies set last_fixity_at = now(), last_fixity_ok = $2 where id = $1', [copyId, ok]);
+}
+
+/** Marks a verified copy corrupt; false when it was no longer verified (replaced meanwhile). */
+export async function markVerifiedCopyCorrupt(q: Queryable, copyId: string): Promise<boolean> {
+  const marked = await q.query(
+    `update copies set state = 'corrupt' where id = $1 and state = 'verified' returning id`,
+    [copyId],
+  );
+  return marked.length > 0;
+}
+
+/** How many verified copies there are, and how many were last read (or verified) before `before`. */
+export async function verifiedCopyAges(
+  q: Queryable,
+  before: Date,
+): Promise<{ copies: number; overdue: number }> {
+  const r = await q.one<{ copies: string; overdue: string }>(
+    `select count(*) as copies,
+       count(*) filter (where coalesce(last_fixity_at, verified_at) < $1) as overdue
+     from copies where state = 'verified'`,
+    [before],
+  );
+  return { copies: Number(r.copies), overdue: Number(r.overdue) };
+}
+
+/** A verified copy with what the audit needs of its file. */
+export type CopyForAudit = CopyRow & Pick<FileRow, 'kind' | 'instrument_copy'>;
+
+/** The `n` verified copies read longest ago (never read: by verification time), oldest first. */
+export async function copiesLongestUnread(q: Queryable, n: number): Promise<CopyForAudit[]> {
+  // the index copies_fixity_due serves this order
+  return q.query<CopyForAudit>(
+    `select c.*, f.kind, f.instrument_copy from copies c join files f on f.id = c.file_id
+     where c.state = 'verified'
+     order by coalesce(c.last_fixity_at, c.verified_at), c.id limit $1`,
+    [n],
+  );
+}
+
+/** An earlier record's verified backup: where it is, what it holds, and what was acquired. */
+export type BackedUpRecord = Pick<FileRow, 'id' | 'acquired_fingerprint' | 'size_bytes' | 'mtime'> &
+  Pick<CopyRow, 'location' | 'manifest'>;
+
+/**
+ * Earlier records of the same instrument, name and kind (at most 8, newest first) whose verified
+ * backup has the same number of bytes: the candidates for the same data discovered again.
+ */
+export async function earlierBackedUpNamesakes(
+  q: Queryable,
+  file: Pick<FileRow, 'id' | 'instrument_id' | 'name' | 'kind' | 'size_bytes' | 'created_at'>,
+): Promise<BackedUpRecord[]> {
+  return q.query<BackedUpRecord>(
+    `select f.id, c.location, c.manifest, f.acquired_fingerprint, f.size_bytes, f.mtime
+     from files f join copies c on c.file_id = f.id and c.target = 'backup' and c.state = 'verified'
+     where f.instrument_id = $1 and f.name = $2 and f.id <> $3 and f.kind = $4 and f.created_at <= $5
+       and c.bytes = $6
+     order by f.created_at desc, f.id desc limit 8`,
+    [file.instrument_id, file.name, file.id, file.kind, file.created_at, file.size_bytes],
+  );
+}
+
+/** How many verified backup copies are recorded under `prefix` (a folder path ending in a separator). */
+export async function verifiedBackupsUnder(q: Queryable, prefix: string): Promise<number> {
+  const { n } = await q.one<{ n: number }>(
+    `select count(*)::int as n from copies where target = 'backup' and state = 'verified' and starts_with(location, $1)`,
+    [prefix],
+  );
+  return n;
+}
+
+/** Where some verified backups under `prefix` are: the oldest, the newest and `spread` more spread by id. */
+export async function sampleVerifiedBackupsUnder(
+  q: Queryable,
+  prefix: string,
+  spread: number,
+): Promise<string[]> {
+  const rows = await q.query<{ location: string }>(
+    `(select location from copies where target = 'backup' and state = 'verified' and starts_with(location, $1) order by id limit 1)
+     union
+     (select location from copies where target = 'backup' and state = 'verified' and starts_with(location, $1) order by id desc limit 1)
+     union
+     (select location from copies where target = 'backup' and state = 'verified' and starts_with(location, $1)
+        order by md5(id::text) limit $2)`,
+    [prefix, spread],
+  );
+  return rows.map((r) => r.location);
+}
