@@ -32,7 +32,7 @@
  *   that block pending (`open` of named pipes without a writer, which block the same way), an
  *   `fs.stat` of an unrelated local folder never answered: every copy,
  *   scan and log rotation of the process stalls. Sluice therefore reads instrument data on its own
- *   threads with synchronous calls (the scan's fs-worker.ts, the copy's source reader
+ *   threads with synchronous calls (the scan's fs-thread.ts, the copy's source reader
  *   backup/source-reader.ts, the small-file copier), where a hung call blocks only that thread;
  * - in a worker thread: measured, with 4 threads stuck, the same `fs.stat` answered in 1 ms.
  * A task whose earlier attempt is still stuck in this worker is not run again here (it goes back to

@@ -7,7 +7,7 @@
  *   parts while it is still being read);
  * - a name pre-filter per instrument type, so unrelated entries are never stat'ed;
  * - one lstat per remaining entry, in chunks of 4,096 to up to two pooled worker threads (see
- *   fs-worker.ts for why workers and synchronous lstat), starting while the folder is still being
+ *   fs-thread.ts for why workers and synchronous lstat), starting while the folder is still being
  *   listed; results are turned into candidates while later chunks are still being stat'ed;
  * - a recursive walk only for folder candidates (Bruker `.d`, generic folders), which are few.
  * Symlinks are never followed (a backup tool must not wander outside the folder it watches).
@@ -29,16 +29,16 @@ import path from 'node:path';
 import { pathToText } from '../core/names.ts';
 import type { Member } from '../files/fingerprint.ts';
 import {
-  acquireWorker,
+  acquireThread,
   type FolderProbe,
-  type FsWorker,
+  type FsThread,
   type LstatBatch,
-  releaseWorker,
+  releaseThread,
   STAT_ERROR,
   STAT_FILE,
   STAT_FOLDER,
   STAT_GONE,
-} from './fs-worker.ts';
+} from './fs-thread.ts';
 import {
   BRUKER_MAIN_FILE,
   type DirEntry,
@@ -146,8 +146,8 @@ export async function scanFolder(
 export async function probeFolder(dir: string, timeoutMs = 60_000): Promise<FolderProbe> {
   const root = path.resolve(dir);
   return withDeadline(root, timeoutMs, async (workers, state) => {
-    if (!state.abandoned) workers.push(acquireWorker());
-    const r = await (workers[0] as FsWorker).probe(root, path.dirname(root));
+    if (!state.abandoned) workers.push(acquireThread());
+    const r = await (workers[0] as FsThread).probe(root, path.dirname(root));
     if ('error' in r) throw offlineError(root, r.error);
     return r;
   });
@@ -160,12 +160,12 @@ export async function probeFolder(dir: string, timeoutMs = 60_000): Promise<Fold
 async function withDeadline<T>(
   root: string,
   timeoutMs: number,
-  fn: (workers: FsWorker[], state: { abandoned: boolean }) => Promise<T>,
+  fn: (workers: FsThread[], state: { abandoned: boolean }) => Promise<T>,
 ): Promise<T> {
   if (hung.has(root)) {
     throw offlineError(root, { code: 'ETIMEDOUT', message: 'the previous scan is still waiting for it' });
   }
-  const workers: FsWorker[] = [];
+  const workers: FsThread[] = [];
   const state = { abandoned: false };
   const work = fn(workers, state);
   const settled = work.then(
@@ -189,23 +189,23 @@ async function withDeadline<T>(
     clearTimeout(timer);
     const abandon = state.abandoned;
     state.abandoned = true;
-    for (const w of workers) releaseWorker(w, abandon);
+    for (const w of workers) releaseThread(w, abandon);
   }
 }
 
 async function scanWith(
-  workers: FsWorker[],
+  workers: FsThread[],
   maxWorkers: number,
   root: string,
   layout: InstrumentLayout,
   state: { abandoned: boolean },
 ): Promise<ScanResult> {
   const take = (n: number) => {
-    while (!state.abandoned && workers.length < n) workers.push(acquireWorker());
+    while (!state.abandoned && workers.length < n) workers.push(acquireThread());
   };
   // Get the workers ready while the directory is read (a new thread takes ~20 ms to start).
   take((lastRelevant.get(root) ?? 0) >= SPLIT_THRESHOLD ? maxWorkers : 1);
-  const lister = workers[0] as FsWorker;
+  const lister = workers[0] as FsThread;
   const accept = nameFilter(layout);
   const relevant: string[] = [];
   let ignored = 0;
@@ -280,7 +280,7 @@ async function scanWith(
   // Folder candidates: total size and newest mtime of everything inside, and the main file.
   const main = layout.type === 'bruker' ? BRUKER_MAIN_FILE : '';
   const folderJobs = folders.map(async (c, k) => {
-    const t = await (workers[k % workers.length] as FsWorker).tree(c.path, main);
+    const t = await (workers[k % workers.length] as FsThread).tree(c.path, main);
     if ('gone' in t) return;
     if ('error' in t) {
       if (OFFLINE_CODES.has(t.error.code)) throw offlineError(root, t.error);
@@ -305,7 +305,7 @@ class StatPipeline {
   /** While the listing goes on, only full chunks are handed out. */
   private listing = true;
   private next = 0;
-  private readonly queued = new Map<FsWorker, number>();
+  private readonly queued = new Map<FsThread, number>();
   private readonly results = new Map<number, LstatBatch>();
   private unpacked = 0;
   private inFlight = 0;
@@ -324,7 +324,7 @@ class StatPipeline {
   }
 
   /** Give `w` work (up to two batches queued); it asks for more itself as each batch comes back. */
-  feed(w: FsWorker): void {
+  feed(w: FsThread): void {
     while (this.failure === undefined && (this.queued.get(w) ?? 0) < 2) {
       const left = this.names.length - this.next;
       if (left === 0 || (this.listing && left < CHUNK)) return;
