@@ -75,3 +75,13 @@ export function stallError(stallMs: number, doing: string | undefined): SluiceEr
 export function stallRetryMs(stalls: number, baseMs: number, random?: () => number): number {
   return backoffMs(stalls, baseMs, undefined, random);
 }
+
+/** A stalled task whose handler has not returned yet. */
+export interface StuckTask {
+  taskId: string;
+  kind: string;
+  subject: string | null;
+  /** What it was doing when it stalled. */
+  doing?: string;
+  since: Date;
+}
