@@ -16,7 +16,7 @@
  * files: one more copy of their few bytes).
  *
  * Cost: a thread takes ~20 ms to start, so readers are reused through a small idle pool (as the
- * scan's fs-worker.ts does); a reader whose thread is stuck or failed is never reused. One message
+ * scan's fs-thread.ts does); a reader whose thread is stuck or failed is never reused. One message
  * round trip per chunk of up to 8 MiB (CHUNK_BYTES) is noise next to the hashing.
  */
 

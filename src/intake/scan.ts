@@ -53,6 +53,7 @@ import {
   singleEntryKind,
 } from './instrument-types.ts';
 import { describeFault, OFFLINE_CODES, offlineError } from './offline.ts';
+import { CHUNK, StatPipeline } from './stat-pipeline.ts';
 
 export { freeSpace, isMountPoint } from './disk.ts';
 export { offlineError } from './offline.ts';
@@ -114,8 +115,6 @@ interface StatEntry extends DirEntry {
   mtimeMs: number;
 }
 
-/** Names per message to a worker. */
-const CHUNK = 4096;
 /** Below this many entries to stat, a second worker costs more than it saves. */
 const SPLIT_THRESHOLD = 4000;
 /** Folders whose last scan timed out and is still stuck in a filesystem call. */
@@ -262,25 +261,51 @@ async function scanWith(
   for (const w of workers) stats.feed(w);
   await stats.done();
 
-  if (single === undefined) {
-    const grouped = groupRawData(layout, entries);
-    ignored += grouped.ignored;
-    for (const g of grouped.groups) {
-      const c = candidate(prefix, g.name, g.kind, g.main.size, g.main.mtimeMs, g.corrupted);
-      if (g.kind === 'files') c.members = [g.main, ...g.companions].map(member);
-      for (const e of g.companions) {
-        c.companions.push(e.name);
-        c.size += e.size;
-        if (e.mtimeMs > c.mtimeMs) c.mtimeMs = e.mtimeMs;
-      }
-      (g.kind === 'folder' ? folders : candidates).push(c);
-    }
-  }
+  if (single === undefined) ignored += groupEntries(layout, prefix, entries, candidates, folders);
+  await summariseFolders(workers, root, layout, folders, candidates, errors);
+  return { candidates, ignored, errors };
+}
 
-  // Folder candidates: total size and newest mtime of everything inside, and the main file.
+/**
+ * Candidates from entries that are grouped (Sciex: a main file and its companions), added to
+ * `candidates` or, for folders, to `folders`; returns how many entries were ignored.
+ */
+function groupEntries(
+  layout: InstrumentLayout,
+  prefix: string,
+  entries: StatEntry[],
+  candidates: Candidate[],
+  folders: Candidate[],
+): number {
+  const grouped = groupRawData(layout, entries);
+  for (const g of grouped.groups) {
+    const c = candidate(prefix, g.name, g.kind, g.main.size, g.main.mtimeMs, g.corrupted);
+    if (g.kind === 'files') c.members = [g.main, ...g.companions].map(member);
+    for (const e of g.companions) {
+      c.companions.push(e.name);
+      c.size += e.size;
+      if (e.mtimeMs > c.mtimeMs) c.mtimeMs = e.mtimeMs;
+    }
+    (g.kind === 'folder' ? folders : candidates).push(c);
+  }
+  return grouped.ignored;
+}
+
+/**
+ * Folder candidates: total size and newest mtime of everything inside, and the main file, walked on
+ * the scan's threads; each one still there is added to `candidates`.
+ */
+async function summariseFolders(
+  threads: FsThread[],
+  root: string,
+  layout: InstrumentLayout,
+  folders: Candidate[],
+  candidates: Candidate[],
+  errors: ScanResult['errors'],
+): Promise<void> {
   const main = layout.type === 'bruker' ? BRUKER_MAIN_FILE : '';
   const folderJobs = folders.map(async (c, k) => {
-    const t = await (workers[k % workers.length] as FsThread).tree(c.path, main);
+    const t = await (threads[k % threads.length] as FsThread).tree(c.path, main);
     if ('gone' in t) return;
     if ('error' in t) {
       if (OFFLINE_CODES.has(t.error.code)) throw offlineError(root, t.error);
@@ -294,90 +319,6 @@ async function scanWith(
     candidates.push(c);
   });
   await Promise.all(folderJobs);
-  return { candidates, ignored, errors };
-}
-
-/**
- * lstat of `names` (growing while the folder is listed) in CHUNK-sized batches over the workers;
- * `onBatch` gets each batch's results in order of position, as soon as the ones before it are in.
- */
-class StatPipeline {
-  /** While the listing goes on, only full chunks are handed out. */
-  private listing = true;
-  private next = 0;
-  private readonly queued = new Map<FsThread, number>();
-  private readonly results = new Map<number, LstatBatch>();
-  private unpacked = 0;
-  private inFlight = 0;
-  private failure: unknown;
-  private wake: (() => void) | undefined;
-
-  constructor(
-    private readonly root: string,
-    private readonly names: string[],
-    private readonly onBatch: (start: number, batch: LstatBatch) => void,
-  ) {}
-
-  /** The list of names is complete: the rest may go out in a short chunk. */
-  listed(): void {
-    this.listing = false;
-  }
-
-  /** Give `w` work (up to two batches queued); it asks for more itself as each batch comes back. */
-  feed(w: FsThread): void {
-    while (this.failure === undefined && (this.queued.get(w) ?? 0) < 2) {
-      const left = this.names.length - this.next;
-      if (left === 0 || (this.listing && left < CHUNK)) return;
-      const start = this.next;
-      const slice = this.names.slice(start, start + CHUNK);
-      this.next += slice.length;
-      this.queued.set(w, (this.queued.get(w) ?? 0) + 1);
-      this.inFlight++;
-      w.lstat(this.root, slice).then(
-        (r) => {
-          this.inFlight--;
-          this.queued.set(w, (this.queued.get(w) ?? 1) - 1);
-          if ('error' in r) this.fail(offlineError(this.root, r.error));
-          else this.arrived(start, r);
-          this.feed(w);
-          this.wake?.();
-        },
-        (err: unknown) => {
-          this.inFlight--;
-          this.fail(err);
-          this.wake?.();
-        },
-      );
-    }
-  }
-
-  private arrived(start: number, batch: LstatBatch): void {
-    this.results.set(start, batch);
-    try {
-      for (let b = this.results.get(this.unpacked); b; b = this.results.get(this.unpacked)) {
-        this.results.delete(this.unpacked);
-        const at = this.unpacked;
-        this.unpacked += b.out.length / 3;
-        this.onBatch(at, b);
-      }
-    } catch (err) {
-      this.fail(err);
-    }
-  }
-
-  private fail(err: unknown): void {
-    this.failure ??= err;
-  }
-
-  /** Every name stat'ed and handed on (call once the list is complete and fed); throws the first failure. */
-  async done(): Promise<void> {
-    while (this.inFlight > 0) {
-      await new Promise<void>((r) => {
-        this.wake = r;
-      });
-    }
-    if (this.failure !== undefined) throw this.failure;
-  }
 }
 
 function candidate(
