@@ -1,3 +1,4 @@
+/** The text form of names (names.ts): round trips, escapes, fitName, and the same code in a thread. */
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { fitName, fsPath, nameBytes, nameToText, pathToText, textToName } from './names.ts';

@@ -1,3 +1,4 @@
+/** The scan's filesystem threads (fs-thread.ts): lstat and tree answers, and the idle pool. */
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -3,11 +3,11 @@
  * candidates with their total size and newest mtime.
  *
  * Cost model (100,000 entries must stay fast; bench/intake-scan.ts compares with `find`):
- * - one directory listing, names only, in a worker (`opendir`, in directory order, handed over in
+ * - one directory listing, names only, in a thread (`opendir`, in directory order, handed over in
  *   parts while it is still being read);
  * - a name pre-filter per instrument type, so unrelated entries are never stat'ed;
- * - one lstat per remaining entry, in chunks of 4,096 to up to two pooled worker threads (see
- *   fs-thread.ts for why workers and synchronous lstat), starting while the folder is still being
+ * - one lstat per remaining entry, in chunks of 4,096 to up to two pooled threads (see
+ *   fs-thread.ts for why threads and synchronous lstat), starting while the folder is still being
  *   listed; results are turned into candidates while later chunks are still being stat'ed;
  * - a recursive walk only for folder candidates (Bruker `.d`, generic folders), which are few.
  * Symlinks are never followed (a backup tool must not wander outside the folder it watches).
@@ -115,11 +115,11 @@ interface StatEntry extends DirEntry {
   mtimeMs: number;
 }
 
-/** Below this many entries to stat, a second worker costs more than it saves. */
+/** Below this many entries to stat, a second thread costs more than it saves. */
 const SPLIT_THRESHOLD = 4000;
 /** Folders whose last scan timed out and is still stuck in a filesystem call. */
 const hung = new Map<string, Promise<void>>();
-/** Entries seen in the previous scan of a directory: decides whether to start two workers upfront. */
+/** Entries seen in the previous scan of a directory: decides whether to start two threads upfront. */
 const lastRelevant = new Map<string, number>();
 
 /** Scan `dir` for raw data of instrument `type`. */
@@ -131,42 +131,42 @@ export async function scanFolder(
   const layout = instrumentLayout(type, opts.generic);
   const root = pathToText(path.resolve(dir)); // paths in candidates are text (core/names.ts)
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const maxWorkers = Math.max(1, opts.workers ?? Math.min(2, os.availableParallelism()));
-  return withDeadline(root, timeoutMs, (workers, state) =>
-    scanWith(workers, maxWorkers, root, layout, state),
+  const maxThreads = Math.max(1, opts.workers ?? Math.min(2, os.availableParallelism()));
+  return withDeadline(root, timeoutMs, (threads, state) =>
+    scanWith(threads, maxThreads, root, layout, state),
   );
 }
 
 /**
  * Whether the watch folder `dir` is a mount point, and the free space of its filesystem, asked on a
- * filesystem worker under the same deadline as a scan (a hung share blocks that worker only, never
+ * filesystem thread under the same deadline as a scan (a hung share blocks that thread only, never
  * libuv's pool): `intake.offline` when it does not answer within `timeoutMs`.
  */
 export async function probeFolder(dir: string, timeoutMs = 60_000): Promise<FolderProbe> {
   const root = path.resolve(dir);
-  return withDeadline(root, timeoutMs, async (workers, state) => {
-    if (!state.abandoned) workers.push(acquireThread());
-    const r = await (workers[0] as FsThread).probe(root, path.dirname(root));
+  return withDeadline(root, timeoutMs, async (threads, state) => {
+    if (!state.abandoned) threads.push(acquireThread());
+    const r = await (threads[0] as FsThread).probe(root, path.dirname(root));
     if ('error' in r) throw offlineError(root, r.error);
     return r;
   });
 }
 
 /**
- * Run `fn` on filesystem workers it takes into `workers`, giving up with `intake.offline` after
- * `timeoutMs`; the workers are released, or abandoned when it timed out.
+ * Run `fn` on filesystem threads it takes into `threads`, giving up with `intake.offline` after
+ * `timeoutMs`; the threads are released, or abandoned when it timed out.
  */
 async function withDeadline<T>(
   root: string,
   timeoutMs: number,
-  fn: (workers: FsThread[], state: { abandoned: boolean }) => Promise<T>,
+  fn: (threads: FsThread[], state: { abandoned: boolean }) => Promise<T>,
 ): Promise<T> {
   if (hung.has(root)) {
     throw offlineError(root, { code: 'ETIMEDOUT', message: 'the previous scan is still waiting for it' });
   }
-  const workers: FsThread[] = [];
+  const threads: FsThread[] = [];
   const state = { abandoned: false };
-  const work = fn(workers, state);
+  const work = fn(threads, state);
   const settled = work.then(
     () => {},
     () => {}, // after a timeout nobody awaits it any more
@@ -188,23 +188,23 @@ async function withDeadline<T>(
     clearTimeout(timer);
     const abandon = state.abandoned;
     state.abandoned = true;
-    for (const w of workers) releaseThread(w, abandon);
+    for (const w of threads) releaseThread(w, abandon);
   }
 }
 
 async function scanWith(
-  workers: FsThread[],
-  maxWorkers: number,
+  threads: FsThread[],
+  maxThreads: number,
   root: string,
   layout: InstrumentLayout,
   state: { abandoned: boolean },
 ): Promise<ScanResult> {
   const take = (n: number) => {
-    while (!state.abandoned && workers.length < n) workers.push(acquireThread());
+    while (!state.abandoned && threads.length < n) threads.push(acquireThread());
   };
-  // Get the workers ready while the directory is read (a new thread takes ~20 ms to start).
-  take((lastRelevant.get(root) ?? 0) >= SPLIT_THRESHOLD ? maxWorkers : 1);
-  const lister = workers[0] as FsThread;
+  // Get the threads ready while the directory is read (a new thread takes ~20 ms to start).
+  take((lastRelevant.get(root) ?? 0) >= SPLIT_THRESHOLD ? maxThreads : 1);
+  const lister = threads[0] as FsThread;
   const accept = nameFilter(layout);
   const relevant: string[] = [];
   let ignored = 0;
@@ -242,7 +242,7 @@ async function scanWith(
     }
   };
 
-  // The relevant names are stat'ed in chunks while the listing goes on: each worker other than the
+  // The relevant names are stat'ed in chunks while the listing goes on: each thread other than the
   // lister takes a chunk as soon as it is free (at most two queued), the lister too once it has
   // listed everything. Results are unpacked in name order as they arrive.
   const stats = new StatPipeline(root, relevant, unpack);
@@ -251,18 +251,18 @@ async function scanWith(
       if (accept(name)) relevant.push(name);
       else if (!isSkippedName(name)) ignored++;
     }
-    if (relevant.length >= SPLIT_THRESHOLD) take(maxWorkers);
-    for (const w of workers) if (w !== lister) stats.feed(w);
+    if (relevant.length >= SPLIT_THRESHOLD) take(maxThreads);
+    for (const w of threads) if (w !== lister) stats.feed(w);
   });
   if ('error' in listed) throw offlineError(root, listed.error);
   if (state.abandoned) throw new Error('scan abandoned');
   lastRelevant.set(root, relevant.length);
   stats.listed();
-  for (const w of workers) stats.feed(w);
+  for (const w of threads) stats.feed(w);
   await stats.done();
 
   if (single === undefined) ignored += groupEntries(layout, prefix, entries, candidates, folders);
-  await summariseFolders(workers, root, layout, folders, candidates, errors);
+  await summariseFolders(threads, root, layout, folders, candidates, errors);
   return { candidates, ignored, errors };
 }
 
