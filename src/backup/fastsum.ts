@@ -12,15 +12,15 @@
  * and `verifyCopy` re-checks copies with it.
  *
  * Where the binding cannot be loaded (a platform without a prebuilt binary), `fastChecksum()` returns
- * undefined and the read-back uses the recorded algorithm as before. The read-back worker loads the
- * same file by its resolved path (readback.ts); its implementation must give the same digest as
+ * undefined and the read-back uses the recorded algorithm as before. The read-back thread loads the
+ * same file by its resolved path (fast-hasher.mjs); its implementation must give the same digest as
  * `FastHasher` (readback.test.ts checks that).
  *
  * Crash points: none (pure computation).
  */
 import { createRequire } from 'node:module';
 
-/** Name of the read-back checksum in messages and in the read-back worker protocol. */
+/** Name of the read-back checksum in messages and in the read-back thread protocol. */
 export const FAST_ALGORITHM = 'xxh3-64x2';
 /** The two XXH3 seeds (any two different values; fixed so both threads agree). */
 export const FAST_SEEDS: readonly [bigint, bigint] = [0n, 0x9e3779b97f4a7c15n];
@@ -34,7 +34,7 @@ interface XxhashModule {
 }
 
 export interface FastChecksum {
-  /** Absolute path of the binding's entry point, for the worker's `require`. */
+  /** Absolute path of the binding's entry point, for the read-back thread's `require`. */
   path: string;
   create(): FastHasher;
 }
@@ -59,31 +59,7 @@ export class FastHasher {
 
 const hex64 = (v: bigint) => v.toString(16).padStart(16, '0');
 
-/**
- * `fastHasher()` for the code of a worker thread (readback.ts, writer.ts, small-files.ts): the same
- * digest as FastHasher, from the binding at `workerData.fastPath` with the seeds
- * `workerData.fastSeeds` (`fastWorkerData()`). Throws when the binding is not available. And
- * `createHasher(algorithm)`: that for FAST_ALGORITHM, else `crypto`'s hash; either one's
- * `digest('hex')` is hex.
- */
-export const FAST_HASHER_JS = `
-let xxh;
-function fastHasher() {
-  if (!workerData.fastPath) throw new Error('the fast read-back checksum is not available');
-  xxh ??= require(workerData.fastPath);
-  const [a, b] = workerData.fastSeeds.map((s) => xxh.xxh3.Xxh3.withSeed(s));
-  const hex = (v) => v.toString(16).padStart(16, '0');
-  return {
-    update(d) { a.update(d); b.update(d); },
-    digest() { return hex(a.digest()) + hex(b.digest()); },
-  };
-}
-function createHasher(algorithm) {
-  return algorithm === workerData.fastName ? fastHasher() : require('node:crypto').createHash(algorithm);
-}
-`;
-
-/** The `workerData` that FAST_HASHER_JS needs. */
+/** The `workerData` that the threads' `fastHasher` (fast-hasher.mjs) needs. */
 export function fastWorkerData(): {
   fastName: string;
   fastPath: string | undefined;

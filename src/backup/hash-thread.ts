@@ -16,33 +16,13 @@
  * Crash points: the thread only reads shared memory and holds no descriptor; a kill loses nothing.
  */
 
-import { WorkerCalls, type WorkerReply } from './worker-calls.ts';
+import { ThreadCalls, type ThreadReply } from './thread-calls.ts';
 import { isShared } from './writer.ts';
 
-const WORKER = `
-const { parentPort } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const hashes = new Map();
-parentPort.on('message', (m) => {
-  try {
-    if (m.type === 'update') {
-      if (!hashes.has(m.file)) hashes.set(m.file, createHash(m.algorithm));
-      hashes.get(m.file).update(Buffer.from(m.memory, m.offset, m.len));
-      parentPort.postMessage({ id: m.id });
-    } else if (m.type === 'digest') {
-      const h = hashes.get(m.file) ?? createHash(m.algorithm);
-      hashes.delete(m.file);
-      parentPort.postMessage({ id: m.id, digest: h.digest('hex') });
-    } else {
-      parentPort.postMessage({ id: m.id });
-    }
-  } catch (e) {
-    parentPort.postMessage({ id: m.id, error: { code: e.code, message: e.message } });
-  }
-});
-`;
+/** The thread's body, a module beside this one (also when compiled). */
+const BODY = new URL('./hash-thread-body.mjs', import.meta.url);
 
-interface Reply extends WorkerReply {
+interface Reply extends ThreadReply {
   digest?: string;
 }
 
@@ -55,7 +35,7 @@ export interface ThreadHash {
 }
 
 export class HashThread {
-  private readonly calls = new WorkerCalls<Reply>(WORKER, 'the hash thread', undefined);
+  private readonly calls = new ThreadCalls<Reply>(BODY, 'the hash thread', undefined);
   private nextFile = 0;
 
   /** Whether the thread was started. */

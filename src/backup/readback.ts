@@ -28,8 +28,8 @@
 import { createHash } from 'node:crypto';
 import { fsPath } from '../core/names.ts';
 import { open } from '../core/text-fs.ts';
-import { FAST_ALGORITHM, FAST_HASHER_JS, fastChecksum, fastWorkerData } from './fastsum.ts';
-import { WorkerCalls, type WorkerReply } from './worker-calls.ts';
+import { FAST_ALGORITHM, fastChecksum, fastWorkerData } from './fastsum.ts';
+import { ThreadCalls, type ThreadReply } from './thread-calls.ts';
 
 /** Size of the worker's read buffer. */
 export const READBACK_BUF_BYTES = 8 * 1024 * 1024;
@@ -47,51 +47,10 @@ export const READBACK_INLINE_MAX_BYTES = 8 * 1024 * 1024;
 /** Read buffer of an inline read-back (smaller for smaller files). */
 const INLINE_BUF_BYTES = 1024 * 1024;
 
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const fs = require('node:fs');
-const buf = Buffer.allocUnsafe(workerData.bufBytes);
-const files = new Map();
-${FAST_HASHER_JS}
-function advance(f, limit) {
-  while (f.pos < limit) {
-    const n = fs.readSync(f.fd, buf, 0, Math.min(buf.length, limit - f.pos), f.pos);
-    if (n === 0) break;
-    f.hash.update(buf.subarray(0, n));
-    f.pos += n;
-  }
-}
-function drop(id) {
-  const f = files.get(id);
-  files.delete(id);
-  if (f) try { fs.closeSync(f.fd); } catch {}
-}
-parentPort.on('message', (m) => {
-  try {
-    if (m.type === 'open') {
-      const hash = createHasher(m.algorithm);
-      files.set(m.id, { fd: fs.openSync(m.path, 'r'), hash, pos: 0 });
-    } else if (m.type === 'allow') {
-      const f = files.get(m.id);
-      if (f) advance(f, m.upTo);
-    } else if (m.type === 'finish') {
-      const f = files.get(m.id);
-      if (!f) return;
-      advance(f, Infinity);
-      drop(m.id);
-      parentPort.postMessage({ id: m.id, hash: f.hash.digest('hex'), size: f.pos });
-    } else if (m.type === 'close') {
-      for (const id of [...files.keys()]) drop(id);
-      parentPort.postMessage({ id: -1 });
-    }
-  } catch (e) {
-    drop(m.id);
-    parentPort.postMessage({ id: m.id, error: { code: e.code, message: e.message } });
-  }
-});
-`;
+/** The thread's body, a module beside this one (also when compiled). */
+const BODY = new URL('./readback-thread-body.mjs', import.meta.url);
 
-interface Reply extends WorkerReply {
+interface Reply extends ThreadReply {
   hash?: string;
   size?: number;
 }
@@ -136,7 +95,7 @@ async function readBackInline(
 
 export class ReadBack {
   /** The worker, started on the first `open` that needs it (a file without size hint or not small). */
-  private readonly calls = new WorkerCalls<Reply>(WORKER, 'read-back worker', {
+  private readonly calls = new ThreadCalls<Reply>(BODY, 'read-back worker', {
     bufBytes: READBACK_BUF_BYTES,
     ...fastWorkerData(),
   });

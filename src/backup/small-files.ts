@@ -24,9 +24,9 @@
  * before its reply, so `close` (which terminates the thread) never leaks one.
  */
 import { fsPath } from '../core/names.ts';
-import { FAST_HASHER_JS, fastWorkerData } from './fastsum.ts';
+import { fastWorkerData } from './fastsum.ts';
 import type { ReadBackFile } from './readback.ts';
-import { WorkerCalls, type WorkerReply } from './worker-calls.ts';
+import { ThreadCalls, type ThreadReply } from './thread-calls.ts';
 import { WRITE_PIECE_BYTES } from './writer.ts';
 
 /**
@@ -35,90 +35,10 @@ import { WRITE_PIECE_BYTES } from './writer.ts';
  */
 export const SMALL_THREAD_MIN_FILES = 8;
 
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const fs = require('node:fs');
-${FAST_HASHER_JS}
-const buf = Buffer.allocUnsafe(workerData.bufBytes);
-function side(name, f) {
-  try { return f(); } catch (e) { if (e && typeof e === 'object') e.side ??= name; throw e; }
-}
-// fsutil.ts utimeSeconds: the same microsecond as the source's time
-function utimeSeconds(ns) { return (Number(ns / 1000n) + 0.5) / 1e6; }
-function closeQuietly(fd) {
-  if (fd !== undefined) try { fs.closeSync(fd); } catch {}
-}
-function copy(m) {
-  let input, output;
-  try {
-    input = side('source', () => fs.openSync(m.src, 'r'));
-    const st = side('source', () => fs.fstatSync(input, { bigint: true }));
-    output = side('target', () => fs.openSync(m.dst, 'wx', 0o600));
-    const hash = createHasher(m.algorithm);
-    const fast = m.fast ? fastHasher() : undefined;
-    let pos = 0;
-    for (;;) {
-      const n = side('source', () => fs.readSync(input, buf, 0, buf.length, pos));
-      if (n === 0) break;
-      const chunk = buf.subarray(0, n);
-      let off = 0;
-      while (off < n) {
-        const w = side('target', () => fs.writeSync(output, buf, off, Math.min(m.piece, n - off), pos + off));
-        if (w === 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO', side: 'target' });
-        off += w;
-      }
-      hash.update(chunk);
-      fast?.update(chunk);
-      pos += n;
-    }
-    side('target', () => {
-      fs.fchmodSync(output, m.modeSet | (Number(st.mode) & m.modeKeep));
-      fs.futimesSync(output, utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs));
-      fs.fsyncSync(output);
-      const fd = output;
-      output = undefined;
-      fs.closeSync(fd);
-    });
-    const after = side('source', () => fs.lstatSync(m.src));
-    return {
-      bytes: pos,
-      hash: hash.digest('hex'),
-      fast: fast?.digest(),
-      after: { size: after.size, mtimeMs: after.mtimeMs },
-    };
-  } finally {
-    closeQuietly(input);
-    closeQuietly(output);
-  }
-}
-function readBack(m) {
-  const fd = fs.openSync(m.path, 'r');
-  try {
-    const hash = createHasher(m.algorithm);
-    let pos = 0;
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, pos);
-      if (n === 0) break;
-      hash.update(buf.subarray(0, n));
-      pos += n;
-    }
-    return { hash: hash.digest('hex'), size: pos };
-  } finally {
-    closeQuietly(fd);
-  }
-}
-parentPort.on('message', (m) => {
-  try {
-    if (m.type === 'ping') return parentPort.postMessage({ id: m.id });
-    const r = m.type === 'copy' ? copy(m) : readBack(m);
-    parentPort.postMessage({ id: m.id, ...r });
-  } catch (e) {
-    parentPort.postMessage({ id: m.id, error: { code: e?.code, message: String(e?.message ?? e), side: e?.side } });
-  }
-});
-`;
+/** The thread's body, a module beside this one (also when compiled). */
+const BODY = new URL('./small-files-thread-body.mjs', import.meta.url);
 
-interface Reply extends WorkerReply {
+interface Reply extends ThreadReply {
   bytes?: number;
   hash?: string;
   fast?: string;
@@ -149,7 +69,7 @@ export interface ModeRule {
  * (`source` or `target`).
  */
 export class SmallFileCopier {
-  private readonly pool: WorkerCalls<Reply>[];
+  private readonly pool: ThreadCalls<Reply>[];
 
   /**
    * `bufBytes`: each thread's one buffer (the largest small file plus one byte reads it in one call);
@@ -160,7 +80,7 @@ export class SmallFileCopier {
     const data = { bufBytes, ...fastWorkerData() };
     this.pool = Array.from(
       { length: Math.max(1, threads) },
-      () => new WorkerCalls<Reply>(WORKER, 'the small-file copy thread', data),
+      () => new ThreadCalls<Reply>(BODY, 'the small-file copy thread', data),
     );
   }
 

@@ -16,45 +16,18 @@
  * files: one more copy of their few bytes).
  *
  * Cost: a thread takes ~20 ms to start, so readers are reused through a small idle pool (as the
- * scan's fs-worker.ts does); a reader whose thread is stuck or failed is never reused. One message
+ * scan's fs-thread.ts does); a reader whose thread is stuck or failed is never reused. One message
  * round trip per chunk of up to 8 MiB (CHUNK_BYTES) is noise next to the hashing.
  */
 
 import { fsPath } from '../core/names.ts';
-import { WorkerCalls, type WorkerReply } from './worker-calls.ts';
+import { ThreadCalls, type ThreadReply } from './thread-calls.ts';
 import { isShared } from './writer.ts';
 
-const WORKER = `
-const { parentPort } = require('node:worker_threads');
-const fs = require('node:fs');
-parentPort.on('message', (m) => {
-  try {
-    if (m.type === 'open') {
-      const fd = fs.openSync(m.path, 'r');
-      let st;
-      try { st = fs.fstatSync(fd, { bigint: true }); } catch (e) { try { fs.closeSync(fd); } catch {} throw e; }
-      parentPort.postMessage({ id: m.id, fd, size: Number(st.size), mode: Number(st.mode), atimeNs: st.atimeNs, mtimeNs: st.mtimeNs });
-    } else if (m.type === 'read') {
-      if (m.memory) {
-        const n = fs.readSync(m.fd, Buffer.from(m.memory, m.offset, m.len), 0, m.len, m.pos);
-        parentPort.postMessage({ id: m.id, n });
-      } else {
-        const buf = Buffer.allocUnsafeSlow(m.len);
-        const n = fs.readSync(m.fd, buf, 0, m.len, m.pos);
-        const data = new Uint8Array(buf.buffer, 0, n);
-        parentPort.postMessage({ id: m.id, n, data }, [buf.buffer]);
-      }
-    } else if (m.type === 'close') {
-      fs.closeSync(m.fd);
-      parentPort.postMessage({ id: m.id });
-    }
-  } catch (e) {
-    parentPort.postMessage({ id: m.id, error: { code: e && e.code, message: String(e && e.message || e) } });
-  }
-});
-`;
+/** The thread's body, a module beside this one (also when compiled). */
+const BODY = new URL('./source-reader-thread-body.mjs', import.meta.url);
 
-interface Reply extends WorkerReply {
+interface Reply extends ThreadReply {
   fd?: number;
   size?: number;
   mode?: number;
@@ -74,7 +47,7 @@ export interface SourceFile {
 }
 
 export class SourceReader {
-  private readonly calls = new WorkerCalls<Reply>(WORKER, 'the source reader thread', undefined);
+  private readonly calls = new ThreadCalls<Reply>(BODY, 'the source reader thread', undefined);
 
   /**
    * Open `path` (a text path, core/names.ts: the thread gets its bytes) for reading and fstat it.

@@ -23,8 +23,8 @@
  * awaits every write before it closes that descriptor, and `close` terminates the worker.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { FAST_HASHER_JS, fastWorkerData } from './fastsum.ts';
-import { WorkerCalls, type WorkerReply } from './worker-calls.ts';
+import { fastWorkerData } from './fastsum.ts';
+import { ThreadCalls, type ThreadReply } from './thread-calls.ts';
 
 /** Length of each write call (see above: larger writes are slow on VMs with free page reporting). */
 export const WRITE_PIECE_BYTES = 64 * 1024;
@@ -35,38 +35,10 @@ export const WRITE_PIECE_BYTES = 64 * 1024;
  */
 export const WRITER_MIN_BYTES = 8 * 1024 * 1024;
 
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const fs = require('node:fs');
-${FAST_HASHER_JS}
-const hashes = new Map();
-parentPort.on('message', (m) => {
-  try {
-    if (m.type === 'write') {
-      const buf = Buffer.from(m.memory, m.offset, m.len);
-      let off = 0;
-      while (off < m.len) {
-        const n = fs.writeSync(m.fd, buf, off, Math.min(m.piece, m.len - off), m.pos + off);
-        if (n === 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
-        off += n;
-      }
-      if (m.hash) {
-        if (!hashes.has(m.file)) hashes.set(m.file, fastHasher());
-        hashes.get(m.file).update(buf);
-      }
-      parentPort.postMessage({ id: m.id });
-    } else if (m.type === 'digest') {
-      const h = hashes.get(m.file) ?? fastHasher();
-      hashes.delete(m.file);
-      parentPort.postMessage({ id: m.id, digest: h.digest() });
-    }
-  } catch (e) {
-    parentPort.postMessage({ id: m.id, error: { code: e.code, message: e.message } });
-  }
-});
-`;
+/** The thread's body, a module beside this one (also when compiled). */
+const BODY = new URL('./writer-thread-body.mjs', import.meta.url);
 
-interface Reply extends WorkerReply {
+interface Reply extends ThreadReply {
   digest?: string;
 }
 
@@ -98,7 +70,7 @@ export async function writeInPieces(fh: FileHandle, buf: Buffer, len: number, po
 
 /** One worker thread writing chunks in pieces; started by the first `write`, stopped by `close`. */
 export class PieceWriter {
-  private readonly calls = new WorkerCalls<Reply>(WORKER, 'the copy writer thread', fastWorkerData());
+  private readonly calls = new ThreadCalls<Reply>(BODY, 'the copy writer thread', fastWorkerData());
   private nextFile = 0;
 
   /**

@@ -1,6 +1,7 @@
+/** The text form of names (names.ts): round trips, escapes, fitName, and the same code in a thread. */
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { fitName, fsPath, NAMES_JS, nameBytes, nameToText, pathToText, textToName } from './names.ts';
+import { fitName, fsPath, nameBytes, nameToText, pathToText, textToName } from './names.ts';
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
 
@@ -113,10 +114,11 @@ describe('names: text form of byte names', () => {
   it('runs the same code in a worker thread', async () => {
     const next = rng(3);
     const names = Array.from({ length: 2000 }, () => randomName(next));
+    const core = new URL('./names-core.mjs', import.meta.url).href;
     const w = new Worker(
-      `${NAMES_JS}\nconst { parentPort, workerData } = require('node:worker_threads');\n` +
-        'parentPort.postMessage(workerData.map((b) => nameToText(b)));',
-      { eval: true, workerData: names },
+      "const { parentPort, workerData } = require('node:worker_threads');\n" +
+        'import(workerData.core).then(({ nameToText }) => parentPort.postMessage(workerData.names.map((b) => nameToText(b))));',
+      { eval: true, execArgv: [], workerData: { core, names } },
     );
     const texts = await new Promise<string[]>((resolve, reject) => {
       w.once('message', resolve);

@@ -30,115 +30,14 @@
  * `fitName` shortens such a name, keeping its extension and adding a hash of the whole, so two
  * different long names never shorten to the same one.
  *
- * The core is plain JavaScript in NAMES_JS so worker threads (the scan's, intake/fs-worker.ts) run the
- * very same code; this module evaluates it once for the main thread.
+ * The core (`nameToText`, `textToName`, `fsPath`) is plain JavaScript in names-core.mjs so worker
+ * threads (the scan's, intake/threads/fs.mjs) import the very same code without a TypeScript loader;
+ * this module re-exports it.
  */
-import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
+import { fsPath, nameToText, textToName } from './names-core.mjs';
 
-/**
- * `nameToText(bytes)` and `textToName(text)` as plain JavaScript (needs `Buffer` and
- * `require('node:buffer').isUtf8` in scope). Evaluated by this module and by worker threads.
- */
-export const NAMES_JS = `
-const namesIsUtf8 = require('node:buffer').isUtf8;
-const NAMES_HEX = '0123456789abcdef';
-function namesEscape(b) { return '\\\\x' + NAMES_HEX[b >> 4] + NAMES_HEX[b & 15]; }
-function namesIsHex(c) { return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102); }
-function namesHexVal(c) { return c <= 57 ? c - 48 : (c | 32) - 87; }
-// A byte value that the escaping writes as \\xHH (and so textToName reads back).
-function namesEscaped(v) { return v < 0x20 || v === 0x5c || v === 0x7f || v >= 0x80; }
-// Length of the valid UTF-8 sequence at b[i] (2-4), or 0 when b[i] does not start one (b[i] >= 0x80).
-function namesSeq(b, i) {
-  const c = b[i], n = b.length;
-  const cont = (k) => i + k < n && (b[i + k] & 0xc0) === 0x80;
-  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
-  if (c >= 0xe0 && c <= 0xef) {
-    if (!cont(1) || !cont(2)) return 0;
-    const c1 = b[i + 1];
-    if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 >= 0xa0)) return 0; // overlong, surrogate
-    return 3;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    const c1 = b[i + 1];
-    if ((c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 >= 0x90)) return 0; // overlong, > U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-// A backslash at b[i] that is followed by x and two hex digits (it would read as an escape).
-function namesLooksEscaped(b, i) {
-  return i + 3 < b.length && b[i + 1] === 0x78 && namesIsHex(b[i + 2]) && namesIsHex(b[i + 3]);
-}
-function nameToText(b) {
-  if (!Buffer.isBuffer(b)) b = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  let high = false, special = false;
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i];
-    if (c >= 0x80) high = true;
-    else if (c < 0x20 || c === 0x5c || c === 0x7f) { special = true; break; }
-  }
-  if (!special) {
-    if (!high) return b.latin1Slice(0, b.length);
-    if (namesIsUtf8(b)) return b.utf8Slice(0, b.length);
-  }
-  let out = '', start = 0, i = 0;
-  while (i < b.length) {
-    const c = b[i];
-    let esc = false, len = 1;
-    if (c < 0x20 || c === 0x7f) esc = true;
-    else if (c === 0x5c) esc = namesLooksEscaped(b, i);
-    else if (c >= 0x80) { len = namesSeq(b, i); if (len === 0) { esc = true; len = 1; } }
-    if (esc) { out += b.utf8Slice(start, i) + namesEscape(c); start = i + 1; }
-    i += len;
-  }
-  return out + b.utf8Slice(start, b.length);
-}
-function textToName(s) {
-  if (s.indexOf('\\\\') < 0) return Buffer.from(s, 'utf8');
-  const parts = [];
-  let start = 0;
-  for (let i = s.indexOf('\\\\'); i >= 0; i = s.indexOf('\\\\', i)) {
-    if (s.charCodeAt(i + 1) === 0x78 && namesIsHex(s.charCodeAt(i + 2)) && namesIsHex(s.charCodeAt(i + 3))) {
-      const v = namesHexVal(s.charCodeAt(i + 2)) * 16 + namesHexVal(s.charCodeAt(i + 3));
-      if (namesEscaped(v)) {
-        if (i > start) parts.push(Buffer.from(s.slice(start, i), 'utf8'));
-        parts.push(Buffer.of(v));
-        start = i + 4;
-        i += 4;
-        continue;
-      }
-    }
-    i += 1;
-  }
-  if (start < s.length) parts.push(Buffer.from(s.slice(start), 'utf8'));
-  return Buffer.concat(parts);
-}
-`;
-
-const core = new Function('require', `${NAMES_JS}\nreturn { nameToText, textToName };`)((id: string) => {
-  if (id === 'node:buffer') return { isUtf8 };
-  throw new Error(`names: unexpected require(${id})`);
-}) as { nameToText: (b: Uint8Array) => string; textToName: (s: string) => Buffer };
-
-/** The text form of a name or path given as bytes (see the module comment). */
-export function nameToText(bytes: Uint8Array): string {
-  return core.nameToText(bytes);
-}
-
-/** The bytes of a name or path given in text form; the inverse of `nameToText`. */
-export function textToName(text: string): Buffer {
-  return core.textToName(text);
-}
-
-/**
- * The argument for a file-system call on the text path `text`: the string itself when it holds no
- * escape (then its UTF-8 bytes are the name), else the bytes.
- */
-export function fsPath(text: string): string | Buffer {
-  return text.includes('\\') ? textToName(text) : text;
-}
+export { fsPath, nameToText, textToName };
 
 /** The text form of a path given as a plain string (a config path): itself unless it must be escaped. */
 export function pathToText(p: string): string {

@@ -32,7 +32,7 @@
  *   that block pending (`open` of named pipes without a writer, which block the same way), an
  *   `fs.stat` of an unrelated local folder never answered: every copy,
  *   scan and log rotation of the process stalls. Sluice therefore reads instrument data on its own
- *   threads with synchronous calls (the scan's fs-worker.ts, the copy's source reader
+ *   threads with synchronous calls (the scan's fs-thread.ts, the copy's source reader
  *   backup/source-reader.ts, the small-file copier), where a hung call blocks only that thread;
  * - in a worker thread: measured, with 4 threads stuck, the same `fs.stat` answered in 1 ms.
  * A task whose earlier attempt is still stuck in this worker is not run again here (it goes back to
@@ -74,4 +74,14 @@ export function stallError(stallMs: number, doing: string | undefined): SluiceEr
 /** Backoff before the retry after the `stalls`-th stall of a task (not counted as an attempt). */
 export function stallRetryMs(stalls: number, baseMs: number, random?: () => number): number {
   return backoffMs(stalls, baseMs, undefined, random);
+}
+
+/** A stalled task whose handler has not returned yet. */
+export interface StuckTask {
+  taskId: string;
+  kind: string;
+  subject: string | null;
+  /** What it was doing when it stalled. */
+  doing?: string;
+  since: Date;
 }

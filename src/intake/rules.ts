@@ -132,37 +132,65 @@ export function decideAcquisition(
       reason: 'the instrument renamed it _CORRUPTED: the acquisition failed',
     };
   }
-  // 3. main file
-  if (!file.mainFilePresent) {
-    const waited = now - file.firstSeenMs;
-    const limit = s.mainFileTimeoutSeconds * 1000;
-    if (waited > limit) {
-      return {
-        decision: 'acquisition_failed',
-        reason: `main file ${BRUKER_MAIN_FILE} still missing ${formatDuration(waited)} after the folder appeared (timeout ${formatDuration(limit)})`,
-      };
-    }
-    return {
-      decision: 'acquiring',
-      reason: `waiting for main file ${BRUKER_MAIN_FILE} (folder seen ${formatDuration(waited)} ago, timeout ${formatDuration(limit)})`,
-    };
+  // 3. main file, 4. empty
+  const waiting = mainFileRule(file, now, s) ?? emptyFileRule(file, now, s);
+  if (waiting) return waiting;
+  // 5. newer file, 6. old file
+  const relative = otherFilesRule(file, all, s);
+  if (relative) return relative;
+  // 7. stable
+  const stableFor = now - Math.max(file.lastChangeMs, file.firstSeenMs);
+  const window = s.stableWindowSeconds * 1000;
+  if (stableFor >= window) {
+    return { decision: 'acquired', reason: `size and mtime unchanged for ${formatDuration(stableFor)}` };
   }
-  // 4. empty
-  if (file.size === 0) {
-    const emptyFor = now - Math.max(file.lastChangeMs, file.firstSeenMs);
-    const limit = s.emptyFileTimeoutSeconds * 1000;
-    if (emptyFor >= limit) {
-      return {
-        decision: 'acquisition_failed',
-        reason: `still empty (0 bytes) and unchanged after ${formatDuration(emptyFor)} (empty_file_timeout_seconds ${s.emptyFileTimeoutSeconds}): no data was acquired; data written under this name later is recorded as a new file`,
-      };
-    }
-    return {
-      decision: 'acquiring',
-      reason: `empty (0 bytes): waiting for data (gives up after ${formatDuration(limit)} without change)`,
-    };
-  }
+  // 8. still going
+  return {
+    decision: 'acquiring',
+    reason: `size or mtime changed ${formatDuration(stableFor)} ago; waiting for ${formatDuration(window)} without change`,
+  };
+}
 
+/** Rule 3: a Bruker folder waits for its main file, and fails when it never comes. */
+function mainFileRule(file: Tracked, now: number, s: AcquisitionSettings): AcquisitionDecision | undefined {
+  if (file.mainFilePresent) return undefined;
+  const waited = now - file.firstSeenMs;
+  const limit = s.mainFileTimeoutSeconds * 1000;
+  if (waited > limit) {
+    return {
+      decision: 'acquisition_failed',
+      reason: `main file ${BRUKER_MAIN_FILE} still missing ${formatDuration(waited)} after the folder appeared (timeout ${formatDuration(limit)})`,
+    };
+  }
+  return {
+    decision: 'acquiring',
+    reason: `waiting for main file ${BRUKER_MAIN_FILE} (folder seen ${formatDuration(waited)} ago, timeout ${formatDuration(limit)})`,
+  };
+}
+
+/** Rule 4: an empty file waits for data, and fails when it stays empty and unchanged. */
+function emptyFileRule(file: Tracked, now: number, s: AcquisitionSettings): AcquisitionDecision | undefined {
+  if (file.size !== 0) return undefined;
+  const emptyFor = now - Math.max(file.lastChangeMs, file.firstSeenMs);
+  const limit = s.emptyFileTimeoutSeconds * 1000;
+  if (emptyFor >= limit) {
+    return {
+      decision: 'acquisition_failed',
+      reason: `still empty (0 bytes) and unchanged after ${formatDuration(emptyFor)} (empty_file_timeout_seconds ${s.emptyFileTimeoutSeconds}): no data was acquired; data written under this name later is recorded as a new file`,
+    };
+  }
+  return {
+    decision: 'acquiring',
+    reason: `empty (0 bytes): waiting for data (gives up after ${formatDuration(limit)} without change)`,
+  };
+}
+
+/** Rules 5 and 6: acquired because a newer raw file appeared, or because it is far older than the newest. */
+function otherFilesRule(
+  file: Tracked,
+  all: readonly Tracked[],
+  s: AcquisitionSettings,
+): AcquisitionDecision | undefined {
   const others = all.filter((o) => o.name !== file.name && o.size > 0);
   // 5. newer file
   if (s.newerFileMeansDone) {
@@ -187,15 +215,5 @@ export function decideAcquisition(
       };
     }
   }
-  // 7. stable
-  const stableFor = now - Math.max(file.lastChangeMs, file.firstSeenMs);
-  const window = s.stableWindowSeconds * 1000;
-  if (stableFor >= window) {
-    return { decision: 'acquired', reason: `size and mtime unchanged for ${formatDuration(stableFor)}` };
-  }
-  // 8. still going
-  return {
-    decision: 'acquiring',
-    reason: `size or mtime changed ${formatDuration(stableFor)} ago; waiting for ${formatDuration(window)} without change`,
-  };
+  return undefined;
 }

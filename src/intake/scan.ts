@@ -3,11 +3,11 @@
  * candidates with their total size and newest mtime.
  *
  * Cost model (100,000 entries must stay fast; bench/intake-scan.ts compares with `find`):
- * - one directory listing, names only, in a worker (`opendir`, in directory order, handed over in
+ * - one directory listing, names only, in a thread (`opendir`, in directory order, handed over in
  *   parts while it is still being read);
  * - a name pre-filter per instrument type, so unrelated entries are never stat'ed;
- * - one lstat per remaining entry, in chunks of 4,096 to up to two pooled worker threads (see
- *   fs-worker.ts for why workers and synchronous lstat), starting while the folder is still being
+ * - one lstat per remaining entry, in chunks of 4,096 to up to two pooled threads (see
+ *   fs-thread.ts for why threads and synchronous lstat), starting while the folder is still being
  *   listed; results are turned into candidates while later chunks are still being stat'ed;
  * - a recursive walk only for folder candidates (Bruker `.d`, generic folders), which are few.
  * Symlinks are never followed (a backup tool must not wander outside the folder it watches).
@@ -29,16 +29,16 @@ import path from 'node:path';
 import { pathToText } from '../core/names.ts';
 import type { Member } from '../files/fingerprint.ts';
 import {
-  acquireWorker,
+  acquireThread,
   type FolderProbe,
-  type FsWorker,
+  type FsThread,
   type LstatBatch,
-  releaseWorker,
+  releaseThread,
   STAT_ERROR,
   STAT_FILE,
   STAT_FOLDER,
   STAT_GONE,
-} from './fs-worker.ts';
+} from './fs-thread.ts';
 import {
   BRUKER_MAIN_FILE,
   type DirEntry,
@@ -53,6 +53,7 @@ import {
   singleEntryKind,
 } from './instrument-types.ts';
 import { describeFault, OFFLINE_CODES, offlineError } from './offline.ts';
+import { CHUNK, StatPipeline } from './stat-pipeline.ts';
 
 export { freeSpace, isMountPoint } from './disk.ts';
 export { offlineError } from './offline.ts';
@@ -114,13 +115,11 @@ interface StatEntry extends DirEntry {
   mtimeMs: number;
 }
 
-/** Names per message to a worker. */
-const CHUNK = 4096;
-/** Below this many entries to stat, a second worker costs more than it saves. */
+/** Below this many entries to stat, a second thread costs more than it saves. */
 const SPLIT_THRESHOLD = 4000;
 /** Folders whose last scan timed out and is still stuck in a filesystem call. */
 const hung = new Map<string, Promise<void>>();
-/** Entries seen in the previous scan of a directory: decides whether to start two workers upfront. */
+/** Entries seen in the previous scan of a directory: decides whether to start two threads upfront. */
 const lastRelevant = new Map<string, number>();
 
 /** Scan `dir` for raw data of instrument `type`. */
@@ -132,42 +131,42 @@ export async function scanFolder(
   const layout = instrumentLayout(type, opts.generic);
   const root = pathToText(path.resolve(dir)); // paths in candidates are text (core/names.ts)
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const maxWorkers = Math.max(1, opts.workers ?? Math.min(2, os.availableParallelism()));
-  return withDeadline(root, timeoutMs, (workers, state) =>
-    scanWith(workers, maxWorkers, root, layout, state),
+  const maxThreads = Math.max(1, opts.workers ?? Math.min(2, os.availableParallelism()));
+  return withDeadline(root, timeoutMs, (threads, state) =>
+    scanWith(threads, maxThreads, root, layout, state),
   );
 }
 
 /**
  * Whether the watch folder `dir` is a mount point, and the free space of its filesystem, asked on a
- * filesystem worker under the same deadline as a scan (a hung share blocks that worker only, never
+ * filesystem thread under the same deadline as a scan (a hung share blocks that thread only, never
  * libuv's pool): `intake.offline` when it does not answer within `timeoutMs`.
  */
 export async function probeFolder(dir: string, timeoutMs = 60_000): Promise<FolderProbe> {
   const root = path.resolve(dir);
-  return withDeadline(root, timeoutMs, async (workers, state) => {
-    if (!state.abandoned) workers.push(acquireWorker());
-    const r = await (workers[0] as FsWorker).probe(root, path.dirname(root));
+  return withDeadline(root, timeoutMs, async (threads, state) => {
+    if (!state.abandoned) threads.push(acquireThread());
+    const r = await (threads[0] as FsThread).probe(root, path.dirname(root));
     if ('error' in r) throw offlineError(root, r.error);
     return r;
   });
 }
 
 /**
- * Run `fn` on filesystem workers it takes into `workers`, giving up with `intake.offline` after
- * `timeoutMs`; the workers are released, or abandoned when it timed out.
+ * Run `fn` on filesystem threads it takes into `threads`, giving up with `intake.offline` after
+ * `timeoutMs`; the threads are released, or abandoned when it timed out.
  */
 async function withDeadline<T>(
   root: string,
   timeoutMs: number,
-  fn: (workers: FsWorker[], state: { abandoned: boolean }) => Promise<T>,
+  fn: (threads: FsThread[], state: { abandoned: boolean }) => Promise<T>,
 ): Promise<T> {
   if (hung.has(root)) {
     throw offlineError(root, { code: 'ETIMEDOUT', message: 'the previous scan is still waiting for it' });
   }
-  const workers: FsWorker[] = [];
+  const threads: FsThread[] = [];
   const state = { abandoned: false };
-  const work = fn(workers, state);
+  const work = fn(threads, state);
   const settled = work.then(
     () => {},
     () => {}, // after a timeout nobody awaits it any more
@@ -189,23 +188,23 @@ async function withDeadline<T>(
     clearTimeout(timer);
     const abandon = state.abandoned;
     state.abandoned = true;
-    for (const w of workers) releaseWorker(w, abandon);
+    for (const w of threads) releaseThread(w, abandon);
   }
 }
 
 async function scanWith(
-  workers: FsWorker[],
-  maxWorkers: number,
+  threads: FsThread[],
+  maxThreads: number,
   root: string,
   layout: InstrumentLayout,
   state: { abandoned: boolean },
 ): Promise<ScanResult> {
   const take = (n: number) => {
-    while (!state.abandoned && workers.length < n) workers.push(acquireWorker());
+    while (!state.abandoned && threads.length < n) threads.push(acquireThread());
   };
-  // Get the workers ready while the directory is read (a new thread takes ~20 ms to start).
-  take((lastRelevant.get(root) ?? 0) >= SPLIT_THRESHOLD ? maxWorkers : 1);
-  const lister = workers[0] as FsWorker;
+  // Get the threads ready while the directory is read (a new thread takes ~20 ms to start).
+  take((lastRelevant.get(root) ?? 0) >= SPLIT_THRESHOLD ? maxThreads : 1);
+  const lister = threads[0] as FsThread;
   const accept = nameFilter(layout);
   const relevant: string[] = [];
   let ignored = 0;
@@ -243,7 +242,7 @@ async function scanWith(
     }
   };
 
-  // The relevant names are stat'ed in chunks while the listing goes on: each worker other than the
+  // The relevant names are stat'ed in chunks while the listing goes on: each thread other than the
   // lister takes a chunk as soon as it is free (at most two queued), the lister too once it has
   // listed everything. Results are unpacked in name order as they arrive.
   const stats = new StatPipeline(root, relevant, unpack);
@@ -252,35 +251,61 @@ async function scanWith(
       if (accept(name)) relevant.push(name);
       else if (!isSkippedName(name)) ignored++;
     }
-    if (relevant.length >= SPLIT_THRESHOLD) take(maxWorkers);
-    for (const w of workers) if (w !== lister) stats.feed(w);
+    if (relevant.length >= SPLIT_THRESHOLD) take(maxThreads);
+    for (const w of threads) if (w !== lister) stats.feed(w);
   });
   if ('error' in listed) throw offlineError(root, listed.error);
   if (state.abandoned) throw new Error('scan abandoned');
   lastRelevant.set(root, relevant.length);
   stats.listed();
-  for (const w of workers) stats.feed(w);
+  for (const w of threads) stats.feed(w);
   await stats.done();
 
-  if (single === undefined) {
-    const grouped = groupRawData(layout, entries);
-    ignored += grouped.ignored;
-    for (const g of grouped.groups) {
-      const c = candidate(prefix, g.name, g.kind, g.main.size, g.main.mtimeMs, g.corrupted);
-      if (g.kind === 'files') c.members = [g.main, ...g.companions].map(member);
-      for (const e of g.companions) {
-        c.companions.push(e.name);
-        c.size += e.size;
-        if (e.mtimeMs > c.mtimeMs) c.mtimeMs = e.mtimeMs;
-      }
-      (g.kind === 'folder' ? folders : candidates).push(c);
-    }
-  }
+  if (single === undefined) ignored += groupEntries(layout, prefix, entries, candidates, folders);
+  await summariseFolders(threads, root, layout, folders, candidates, errors);
+  return { candidates, ignored, errors };
+}
 
-  // Folder candidates: total size and newest mtime of everything inside, and the main file.
+/**
+ * Candidates from entries that are grouped (Sciex: a main file and its companions), added to
+ * `candidates` or, for folders, to `folders`; returns how many entries were ignored.
+ */
+function groupEntries(
+  layout: InstrumentLayout,
+  prefix: string,
+  entries: StatEntry[],
+  candidates: Candidate[],
+  folders: Candidate[],
+): number {
+  const grouped = groupRawData(layout, entries);
+  for (const g of grouped.groups) {
+    const c = candidate(prefix, g.name, g.kind, g.main.size, g.main.mtimeMs, g.corrupted);
+    if (g.kind === 'files') c.members = [g.main, ...g.companions].map(member);
+    for (const e of g.companions) {
+      c.companions.push(e.name);
+      c.size += e.size;
+      if (e.mtimeMs > c.mtimeMs) c.mtimeMs = e.mtimeMs;
+    }
+    (g.kind === 'folder' ? folders : candidates).push(c);
+  }
+  return grouped.ignored;
+}
+
+/**
+ * Folder candidates: total size and newest mtime of everything inside, and the main file, walked on
+ * the scan's threads; each one still there is added to `candidates`.
+ */
+async function summariseFolders(
+  threads: FsThread[],
+  root: string,
+  layout: InstrumentLayout,
+  folders: Candidate[],
+  candidates: Candidate[],
+  errors: ScanResult['errors'],
+): Promise<void> {
   const main = layout.type === 'bruker' ? BRUKER_MAIN_FILE : '';
   const folderJobs = folders.map(async (c, k) => {
-    const t = await (workers[k % workers.length] as FsWorker).tree(c.path, main);
+    const t = await (threads[k % threads.length] as FsThread).tree(c.path, main);
     if ('gone' in t) return;
     if ('error' in t) {
       if (OFFLINE_CODES.has(t.error.code)) throw offlineError(root, t.error);
@@ -294,90 +319,6 @@ async function scanWith(
     candidates.push(c);
   });
   await Promise.all(folderJobs);
-  return { candidates, ignored, errors };
-}
-
-/**
- * lstat of `names` (growing while the folder is listed) in CHUNK-sized batches over the workers;
- * `onBatch` gets each batch's results in order of position, as soon as the ones before it are in.
- */
-class StatPipeline {
-  /** While the listing goes on, only full chunks are handed out. */
-  private listing = true;
-  private next = 0;
-  private readonly queued = new Map<FsWorker, number>();
-  private readonly results = new Map<number, LstatBatch>();
-  private unpacked = 0;
-  private inFlight = 0;
-  private failure: unknown;
-  private wake: (() => void) | undefined;
-
-  constructor(
-    private readonly root: string,
-    private readonly names: string[],
-    private readonly onBatch: (start: number, batch: LstatBatch) => void,
-  ) {}
-
-  /** The list of names is complete: the rest may go out in a short chunk. */
-  listed(): void {
-    this.listing = false;
-  }
-
-  /** Give `w` work (up to two batches queued); it asks for more itself as each batch comes back. */
-  feed(w: FsWorker): void {
-    while (this.failure === undefined && (this.queued.get(w) ?? 0) < 2) {
-      const left = this.names.length - this.next;
-      if (left === 0 || (this.listing && left < CHUNK)) return;
-      const start = this.next;
-      const slice = this.names.slice(start, start + CHUNK);
-      this.next += slice.length;
-      this.queued.set(w, (this.queued.get(w) ?? 0) + 1);
-      this.inFlight++;
-      w.lstat(this.root, slice).then(
-        (r) => {
-          this.inFlight--;
-          this.queued.set(w, (this.queued.get(w) ?? 1) - 1);
-          if ('error' in r) this.fail(offlineError(this.root, r.error));
-          else this.arrived(start, r);
-          this.feed(w);
-          this.wake?.();
-        },
-        (err: unknown) => {
-          this.inFlight--;
-          this.fail(err);
-          this.wake?.();
-        },
-      );
-    }
-  }
-
-  private arrived(start: number, batch: LstatBatch): void {
-    this.results.set(start, batch);
-    try {
-      for (let b = this.results.get(this.unpacked); b; b = this.results.get(this.unpacked)) {
-        this.results.delete(this.unpacked);
-        const at = this.unpacked;
-        this.unpacked += b.out.length / 3;
-        this.onBatch(at, b);
-      }
-    } catch (err) {
-      this.fail(err);
-    }
-  }
-
-  private fail(err: unknown): void {
-    this.failure ??= err;
-  }
-
-  /** Every name stat'ed and handed on (call once the list is complete and fed); throws the first failure. */
-  async done(): Promise<void> {
-    while (this.inFlight > 0) {
-      await new Promise<void>((r) => {
-        this.wake = r;
-      });
-    }
-    if (this.failure !== undefined) throw this.failure;
-  }
 }
 
 function candidate(

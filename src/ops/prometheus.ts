@@ -119,18 +119,13 @@ export interface MetricsRegistry {
   collect(): Promise<string>;
 }
 
-export function createMetricsRegistry(
-  db: Queryable,
-  opts: { defaultMetrics?: boolean; cacheMs?: number } = {},
-): MetricsRegistry {
-  const registry = new Registry();
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
-  const cacheMs = opts.cacheMs ?? 1000;
+/** The snapshot of the current scrape; undefined when the database did not answer. */
+type Snapshot = () => Promise<MetricsSnapshot | undefined>;
 
-  // One snapshot per scrape: shared while its queries run, reused for `cacheMs` after.
+/** One snapshot per scrape: shared while its queries run, reused for `cacheMs` after. */
+function snapshotCache(db: Queryable, cacheMs: number): Snapshot {
   let cached: { doneAt: number | undefined; value: Promise<MetricsSnapshot | undefined> } | undefined;
-  /** The current scrape's snapshot; undefined when the database did not answer. */
-  const snapshot = (): Promise<MetricsSnapshot | undefined> => {
+  return () => {
     if (cached && (cached.doneAt === undefined || Date.now() - cached.doneAt < cacheMs)) return cached.value;
     const entry: NonNullable<typeof cached> = {
       doneAt: undefined,
@@ -143,27 +138,32 @@ export function createMetricsRegistry(
     cached = entry;
     return entry.value;
   };
+}
 
-  /** A gauge refilled from the snapshot on every scrape (label sets that vanished disappear). */
-  function gauge<L extends string>(
-    name: string,
-    help: string,
-    labelNames: L[],
-    fill: (g: Gauge<L>, s: MetricsSnapshot) => void,
-  ): void {
-    new Gauge<L>({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      async collect() {
-        const s = await snapshot();
-        this.reset();
-        if (s) fill(this, s);
-      },
-    });
-  }
+/** A gauge refilled from the snapshot on every scrape (label sets that vanished disappear). */
+function gauge<L extends string>(
+  registry: Registry,
+  snapshot: Snapshot,
+  name: string,
+  help: string,
+  labelNames: L[],
+  fill: (g: Gauge<L>, s: MetricsSnapshot) => void,
+): void {
+  new Gauge<L>({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      if (s) fill(this, s);
+    },
+  });
+}
 
+/** Database up, files, tasks and pools. */
+function registerQueueMetrics(registry: Registry, snapshot: Snapshot): void {
   new Gauge({
     name: 'sluice_database_up',
     help: '1 when the metrics queries against the database succeeded in this scrape',
@@ -172,10 +172,19 @@ export function createMetricsRegistry(
       this.set((await snapshot()) ? 1 : 0);
     },
   });
-  gauge('sluice_files', 'Files by status and instrument', ['status', 'instrument'], (g, s) => {
-    for (const r of s.files) g.set({ status: r.status, instrument: r.instrument }, r.n);
-  });
   gauge(
+    registry,
+    snapshot,
+    'sluice_files',
+    'Files by status and instrument',
+    ['status', 'instrument'],
+    (g, s) => {
+      for (const r of s.files) g.set({ status: r.status, instrument: r.instrument }, r.n);
+    },
+  );
+  gauge(
+    registry,
+    snapshot,
     'sluice_tasks_queued',
     'Queued tasks per kind (including ones waiting for a retry)',
     ['kind'],
@@ -183,10 +192,12 @@ export function createMetricsRegistry(
       for (const r of s.tasks) g.set({ kind: r.kind }, r.queued);
     },
   );
-  gauge('sluice_tasks_running', 'Running tasks per kind', ['kind'], (g, s) => {
+  gauge(registry, snapshot, 'sluice_tasks_running', 'Running tasks per kind', ['kind'], (g, s) => {
     for (const r of s.tasks) g.set({ kind: r.kind }, r.running);
   });
   gauge(
+    registry,
+    snapshot,
     'sluice_task_oldest_wait_seconds',
     'Seconds the oldest runnable queued task of each kind has waited (0: none waiting)',
     ['kind'],
@@ -195,6 +206,8 @@ export function createMetricsRegistry(
     },
   );
   gauge(
+    registry,
+    snapshot,
     'sluice_pool_size',
     'Pool size in effect (runtime override, else config); 0 drains',
     ['pool'],
@@ -202,9 +215,20 @@ export function createMetricsRegistry(
       for (const r of s.pools) g.set({ pool: r.pool }, r.size);
     },
   );
-  gauge('sluice_pool_running', 'Tasks holding a live lease in each pool', ['pool'], (g, s) => {
-    for (const r of s.pools) g.set({ pool: r.pool }, r.running);
-  });
+  gauge(
+    registry,
+    snapshot,
+    'sluice_pool_running',
+    'Tasks holding a live lease in each pool',
+    ['pool'],
+    (g, s) => {
+      for (const r of s.pools) g.set({ pool: r.pool }, r.running);
+    },
+  );
+}
+
+/** Bytes backed up, jobs, instruments and live processes. */
+function registerActivityMetrics(registry: Registry, snapshot: Snapshot): void {
   new Counter({
     name: 'sluice_backup_bytes_total',
     help: 'Bytes copied into backups (copies that were written, not associated with an existing copy)',
@@ -215,10 +239,12 @@ export function createMetricsRegistry(
       if (s) this.inc(s.backupBytes);
     },
   });
-  gauge('sluice_jobs', 'Processing jobs by state', ['state'], (g, s) => {
+  gauge(registry, snapshot, 'sluice_jobs', 'Processing jobs by state', ['state'], (g, s) => {
     for (const r of s.jobs) g.set({ state: r.state }, r.n);
   });
   gauge(
+    registry,
+    snapshot,
     'sluice_instrument_online',
     '1 when the last scan found the instrument folder online',
     ['instrument'],
@@ -227,6 +253,8 @@ export function createMetricsRegistry(
     },
   );
   gauge(
+    registry,
+    snapshot,
     'sluice_instrument_free_bytes',
     'Free bytes on the instrument disk at the last scan',
     ['instrument'],
@@ -244,8 +272,13 @@ export function createMetricsRegistry(
       if (s) this.set(s.workersAlive);
     },
   });
+}
 
+/** Database backups and fixity audits. */
+function registerSafetyMetrics(registry: Registry, snapshot: Snapshot): void {
   gauge(
+    registry,
+    snapshot,
     'sluice_db_backup_last_success_timestamp_seconds',
     'Unix time of the last successful database backup of each strategy',
     ['strategy'],
@@ -287,6 +320,18 @@ export function createMetricsRegistry(
       if (s?.fixityOldest != null) this.set(s.fixityOldest);
     },
   });
+}
 
+/** The registry behind `/metrics`: every metric filled from one snapshot per scrape. */
+export function createMetricsRegistry(
+  db: Queryable,
+  opts: { defaultMetrics?: boolean; cacheMs?: number } = {},
+): MetricsRegistry {
+  const registry = new Registry();
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const snapshot = snapshotCache(db, opts.cacheMs ?? 1000);
+  registerQueueMetrics(registry, snapshot);
+  registerActivityMetrics(registry, snapshot);
+  registerSafetyMetrics(registry, snapshot);
   return { registry, collect: () => registry.metrics() };
 }

@@ -20,6 +20,7 @@ import {
   MAX_SECRET_BYTES,
   readAtMost,
 } from './limits.ts';
+import { ConfigInvalidError, type ConfigProblem, sortProblems } from './problems.ts';
 import type { MapEntry, Origin, PathSeg, SNode } from './source.ts';
 import { formatOrigin, formatPath } from './source.ts';
 
@@ -83,6 +84,48 @@ function retype(s: string): unknown {
   return s;
 }
 
+/**
+ * The text of one `${expr}` (without `${` and `}`): a secret file's content (`secret`), an
+ * environment variable, or its default. A problem is reported through `fail` and adds no text.
+ */
+function expandExpression(
+  expr: string,
+  ctx: InterpolateContext,
+  fail: (message: string, hint: string) => void,
+): { text: string; secret: boolean } {
+  if (expr.startsWith('file:')) {
+    const file = expr.slice(5);
+    ctx.secretReads ??= new Map();
+    const cache = ctx.secretReads;
+    const r = cache.get(file) ?? readSecretFile(file, ctx.baseDir);
+    cache.set(file, r);
+    if ('error' in r) {
+      fail(r.error, r.hint);
+      return { text: '', secret: true };
+    }
+    return { text: r.value, secret: true };
+  }
+  const sep = expr.indexOf(':-');
+  const name = sep < 0 ? expr : expr.slice(0, sep);
+  if (!VAR_NAME.test(name)) {
+    fail(
+      `invalid interpolation '\${${expr}}': expected \${VAR}, \${VAR:-default} or \${file:/path}, found '${name}' as the variable name`,
+      'variable names are letters, digits and _ (not starting with a digit); write $${ for a literal ${',
+    );
+    return { text: '', secret: false };
+  }
+  const v = ctx.environ[name];
+  if (sep >= 0) return { text: v === undefined || v === '' ? expr.slice(sep + 2) : v, secret: false };
+  if (v === undefined) {
+    fail(
+      `environment variable ${name} is not set (used as \${${name}})`,
+      `set ${name} or use \${${name}:-default}`,
+    );
+    return { text: '', secret: false };
+  }
+  return { text: v, secret: false };
+}
+
 /** Returns undefined when the string contains no interpolation at all. */
 export function interpolateString(
   text: string,
@@ -133,35 +176,9 @@ export function interpolateString(
     expressions++;
     const expr = text.slice(i + 2, end);
     i = end + 1;
-    if (expr.startsWith('file:')) {
-      const file = expr.slice(5);
-      ctx.secretReads ??= new Map();
-      const cache = ctx.secretReads;
-      const r = cache.get(file) ?? readSecretFile(file, ctx.baseDir);
-      cache.set(file, r);
-      if ('error' in r) fail(r.error, r.hint);
-      else out += r.value;
-      secret = true;
-      continue;
-    }
-    const sep = expr.indexOf(':-');
-    const name = sep < 0 ? expr : expr.slice(0, sep);
-    if (!VAR_NAME.test(name)) {
-      fail(
-        `invalid interpolation '\${${expr}}': expected \${VAR}, \${VAR:-default} or \${file:/path}, found '${name}' as the variable name`,
-        'variable names are letters, digits and _ (not starting with a digit); write $${ for a literal ${',
-      );
-      continue;
-    }
-    const v = ctx.environ[name];
-    if (sep >= 0) {
-      out += v === undefined || v === '' ? expr.slice(sep + 2) : v;
-    } else if (v === undefined) {
-      fail(
-        `environment variable ${name} is not set (used as \${${name}})`,
-        `set ${name} or use \${${name}:-default}`,
-      );
-    } else out += v;
+    const r = expandExpression(expr, ctx, fail);
+    out += r.text;
+    if (r.secret) secret = true;
   }
   if (!touched) return undefined;
   if (tooLong()) return { value: text, secret, whole: false };
@@ -218,4 +235,27 @@ function readSecretFile(file: string, baseDir: string): SecretRead {
     };
   }
   return { value: bytes.toString('utf8').replace(/[\r\n]+$/, '') };
+}
+
+/** The tree with every `${...}` expanded; all interpolation problems at once as ConfigInvalidError. */
+export function interpolateOrThrow(
+  tree: SNode | null,
+  environ: NodeJS.ProcessEnv,
+  baseDir: string,
+): SNode | null {
+  const interpolationProblems: Parameters<typeof interpolateTree>[1]['problems'] = [];
+  const out = interpolateTree(tree, { environ, baseDir, problems: interpolationProblems });
+  if (interpolationProblems.length > 0) {
+    const problems = interpolationProblems.map(
+      (p): ConfigProblem => ({
+        where: formatOrigin(p.origin),
+        origin: p.origin,
+        path: formatPath(p.path),
+        message: p.message,
+      }),
+    );
+    const hints = [...new Set(interpolationProblems.map((p) => p.hint).filter((h) => h !== ''))];
+    throw new ConfigInvalidError(sortProblems(problems), hints.join('; '));
+  }
+  return out;
 }

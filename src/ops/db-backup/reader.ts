@@ -46,6 +46,118 @@ function describeZlibError(err: unknown): string {
   return (err as Error).message;
 }
 
+type Invalid = (problem: string, cause?: unknown) => DumpInvalidError;
+
+/** Where the lines of a backup parsed so far got to, and the checks along the way. */
+class DumpParser {
+  header: DumpHeader | undefined;
+  /** Index of the table being read. */
+  table = 0;
+  trailerSeen = false;
+  private headerSha = '';
+  private hash: Hash | undefined;
+  private rows = 0;
+  private bytes = 0;
+  private readonly stats: TableStats[] = [];
+
+  constructor(private readonly invalid: Invalid) {}
+
+  /** The events of the whole lines in `buf`; returns where its unread rest (an incomplete line) begins. */
+  *parse(buf: Buffer): Generator<DumpEvent, number> {
+    let pos = 0;
+    while (pos < buf.length) {
+      if (this.trailerSeen) throw this.invalid('it has data after its end');
+      const [next, more] = !this.header
+        ? yield* this.parseHeader(buf, pos)
+        : this.table < this.header.tables.length
+          ? yield* this.parseTable(this.header, buf, pos)
+          : yield* this.parseTrailer(buf, pos);
+      pos = next;
+      if (!more) break;
+    }
+    return pos;
+  }
+
+  private startTable(): void {
+    this.hash = createHash('sha256');
+    this.rows = 0;
+    this.bytes = 0;
+  }
+
+  /** The header line at `pos`; `more` false when it is not complete yet. */
+  private *parseHeader(buf: Buffer, pos: number): Generator<DumpEvent, [number, boolean]> {
+    const nl = buf.indexOf(NL, pos);
+    if (nl === -1) {
+      if (buf.length > MAX_HEADER || (buf.length > 2 && buf[0] !== 0x7b))
+        throw this.invalid('its first line is not a Sluice backup header');
+      return [pos, false];
+    }
+    const line = buf.subarray(pos, nl);
+    const raw = jsonLine(line) as { format?: unknown; format_version?: unknown } | undefined;
+    if (raw?.format !== FORMAT) throw this.invalid('its first line is not a Sluice backup header');
+    if (typeof raw.format_version === 'number' && raw.format_version > FORMAT_VERSION) {
+      throw this.invalid(
+        `it is in backup format ${raw.format_version}, newer than this Sluice reads (${FORMAT_VERSION}); upgrade Sluice to restore it`,
+      );
+    }
+    const h = headerSchema.safeParse(raw);
+    if (!h.success) throw this.invalid('its header is malformed');
+    this.header = h.data;
+    this.headerSha = createHash('sha256').update(line).digest('hex');
+    yield { kind: 'header', header: this.header };
+    if (this.header.tables.length) this.startTable();
+    return [nl + 1, true];
+  }
+
+  /** Whole rows from `pos` on, up to the end-of-table line (`more`) or an incomplete line. */
+  private *parseTable(header: DumpHeader, buf: Buffer, at: number): Generator<DumpEvent, [number, boolean]> {
+    const table = this.table;
+    let pos = at;
+    let ended = false;
+    for (;;) {
+      const nl = buf.indexOf(NL, pos);
+      if (nl === -1) break;
+      if (nl - pos === 2 && buf[pos] === BACKSLASH && buf[pos + 1] === DOT) {
+        ended = true;
+        break;
+      }
+      this.rows++;
+      pos = nl + 1;
+    }
+    if (pos > at) {
+      const data = buf.subarray(at, pos);
+      this.hash!.update(data);
+      this.bytes += data.length;
+      yield { kind: 'data', table, chunk: data };
+    }
+    if (!ended) return [pos, false];
+    const s: TableStats = {
+      name: header.tables[table]!.name,
+      rows: this.rows,
+      bytes: this.bytes,
+      sha256: this.hash!.digest('hex'),
+    };
+    this.stats.push(s);
+    yield { kind: 'table-end', table, stats: s };
+    this.table++;
+    if (this.table < header.tables.length) this.startTable();
+    return [pos + 3, true];
+  }
+
+  /** The end record at `pos`, checked against what was read; `more` false when it is not complete yet. */
+  private *parseTrailer(buf: Buffer, pos: number): Generator<DumpEvent, [number, boolean]> {
+    const nl = buf.indexOf(NL, pos);
+    if (nl === -1) return [pos, false];
+    const parsed = trailerSchema.safeParse(jsonLine(buf.subarray(pos, nl)));
+    if (!parsed.success)
+      throw this.invalid('its end record is missing or malformed (the file may be cut short)');
+    checkTrailer(parsed.data, this.stats, this.headerSha, this.invalid);
+    this.trailerSeen = true;
+    yield { kind: 'trailer', trailer: parsed.data };
+    return [nl + 1, true];
+  }
+}
+
 /**
  * Events of the backup read from `input`. `source` names it in errors. `onBytes` is told how many
  * compressed bytes were read so far.
@@ -64,105 +176,20 @@ export async function* readDump(
   input.on('error', (err) => gunzip.destroy(err));
   input.pipe(gunzip);
 
-  const invalid = (problem: string, cause?: unknown) => new DumpInvalidError(source, problem, cause);
-  let header: DumpHeader | undefined;
-  let headerSha = '';
-  let table = 0; // index of the table being read
-  let hash: Hash | undefined;
-  let rows = 0;
-  let bytes = 0;
-  const stats: TableStats[] = [];
-  let trailerSeen = false;
+  const invalid: Invalid = (problem, cause) => new DumpInvalidError(source, problem, cause);
+  const parser = new DumpParser(invalid);
   let buf: Buffer = Buffer.alloc(0);
-
-  const startTable = () => {
-    hash = createHash('sha256');
-    rows = 0;
-    bytes = 0;
-  };
-
   try {
     for await (const chunk of gunzip as AsyncIterable<Buffer>) {
       buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-      let pos = 0;
-      while (pos < buf.length) {
-        if (trailerSeen) throw invalid('it has data after its end');
-        if (!header) {
-          const nl = buf.indexOf(NL, pos);
-          if (nl === -1) {
-            if (buf.length > MAX_HEADER || (buf.length > 2 && buf[0] !== 0x7b))
-              throw invalid('its first line is not a Sluice backup header');
-            break;
-          }
-          const line = buf.subarray(pos, nl);
-          const raw = jsonLine(line) as { format?: unknown; format_version?: unknown } | undefined;
-          if (raw?.format !== FORMAT) throw invalid('its first line is not a Sluice backup header');
-          if (typeof raw.format_version === 'number' && raw.format_version > FORMAT_VERSION) {
-            throw invalid(
-              `it is in backup format ${raw.format_version}, newer than this Sluice reads (${FORMAT_VERSION}); upgrade Sluice to restore it`,
-            );
-          }
-          const h = headerSchema.safeParse(raw);
-          if (!h.success) throw invalid('its header is malformed');
-          header = h.data;
-          headerSha = createHash('sha256').update(line).digest('hex');
-          pos = nl + 1;
-          yield { kind: 'header', header };
-          if (header.tables.length) startTable();
-          continue;
-        }
-        if (table < header.tables.length) {
-          // whole rows from pos on; stop at the end-of-table line or at an incomplete line
-          const dataStart = pos;
-          let ended = false;
-          for (;;) {
-            const nl = buf.indexOf(NL, pos);
-            if (nl === -1) break;
-            if (nl - pos === 2 && buf[pos] === BACKSLASH && buf[pos + 1] === DOT) {
-              ended = true;
-              break;
-            }
-            rows++;
-            pos = nl + 1;
-          }
-          if (pos > dataStart) {
-            const data = buf.subarray(dataStart, pos);
-            hash!.update(data);
-            bytes += data.length;
-            yield { kind: 'data', table, chunk: data };
-          }
-          if (!ended) break;
-          pos += 3;
-          const s: TableStats = {
-            name: header.tables[table]!.name,
-            rows,
-            bytes,
-            sha256: hash!.digest('hex'),
-          };
-          stats.push(s);
-          yield { kind: 'table-end', table, stats: s };
-          table++;
-          if (table < header.tables.length) startTable();
-          continue;
-        }
-        const nl = buf.indexOf(NL, pos);
-        if (nl === -1) break;
-        const parsed = trailerSchema.safeParse(jsonLine(buf.subarray(pos, nl)));
-        if (!parsed.success)
-          throw invalid('its end record is missing or malformed (the file may be cut short)');
-        checkTrailer(parsed.data, stats, headerSha, invalid);
-        trailerSeen = true;
-        pos = nl + 1;
-        yield { kind: 'trailer', trailer: parsed.data };
-      }
-      buf = buf.subarray(pos);
+      buf = buf.subarray(yield* parser.parse(buf));
     }
   } catch (err) {
     if (err instanceof DumpInvalidError) throw err;
     const code = (err as { code?: string }).code ?? '';
     if (code.startsWith('Z_')) {
       throw invalid(
-        code === 'Z_DATA_ERROR' && !header ? 'it is not a gzip file' : describeZlibError(err),
+        code === 'Z_DATA_ERROR' && !parser.header ? 'it is not a gzip file' : describeZlibError(err),
         err,
       );
     }
@@ -172,8 +199,9 @@ export async function* readDump(
     input.destroy();
     gunzip.destroy();
   }
+  const { header, table } = parser;
   if (!header) throw invalid('it is empty or has no header');
-  if (!trailerSeen) {
+  if (!parser.trailerSeen) {
     const where =
       table < header.tables.length
         ? `in the data of table ${header.tables[table]!.name}`

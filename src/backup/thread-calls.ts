@@ -1,29 +1,30 @@
 /**
  * Replies from a helper thread of the copy (readback.ts, writer.ts), matched to their requests by id.
  *
- * The thread runs plain CommonJS given as source text; it is started by the first `post`. Each reply
+ * The thread runs a plain JavaScript module (a `*-thread-body.mjs` beside its caller, type-checked
+ * from its JSDoc), so it needs no TypeScript loader; it is started by the first `post`. Each reply
  * is `{ id, error? }` plus the caller's fields; an `error` rejects the waiting request with an Error
  * carrying the errno `code` (and `side`, when given), so the usual mapping of file errors applies (fsutil.ts). If the thread
  * dies, every waiting request and every later one is rejected.
  */
 import { Worker } from 'node:worker_threads';
 
-export interface WorkerReply {
+export interface ThreadReply {
   id: number;
   /** `side`: which file of a copy failed, `source` or `target` (small-files.ts). */
   error?: { code?: string; message: string; side?: 'source' | 'target' };
 }
 
-export class WorkerCalls<R extends WorkerReply> {
+export class ThreadCalls<R extends ThreadReply> {
   private thread: Worker | undefined;
   private readonly waiting = new Map<number, { resolve: (r: R) => void; reject: (e: Error) => void }>();
   private failure: Error | undefined;
   private nextId = 0;
   private closed = false;
 
-  /** `source`: the thread's code; `name`: for the error when it exits. */
+  /** `body`: the thread's module; `name`: for the error when it exits. */
   constructor(
-    private readonly source: string,
+    private readonly body: URL,
     private readonly name: string,
     private readonly workerData: unknown,
   ) {}
@@ -45,9 +46,8 @@ export class WorkerCalls<R extends WorkerReply> {
 
   private get worker(): Worker {
     if (this.thread) return this.thread;
-    const worker = new Worker(this.source, {
-      eval: true,
-      execArgv: [], // plain CommonJS: none of the parent's loader flags (tsx would load in the thread)
+    const worker = new Worker(this.body, {
+      execArgv: [], // plain JavaScript: none of the parent's loader flags (tsx would load in the thread)
       workerData: this.workerData,
     });
     this.thread = worker;

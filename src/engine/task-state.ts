@@ -1,0 +1,194 @@
+/**
+ * The writes a worker makes to the tasks it claimed (worker.ts), each fenced by the token it claimed
+ * with: a write that finds the row no longer `running` under that token (taken over, cancelled)
+ * changes nothing, and where the caller must know, throws LeaseLostError. Also the leases: extended
+ * together per heartbeat, released together on shutdown, and completions without domain writes
+ * batched into one statement.
+ */
+import type { Db, Queryable, Tx } from '../core/db/db.ts';
+import { LeaseLostError, type SluiceError } from '../core/errors.ts';
+import type { TakenOver, TaskHandlerDef, TaskRow } from './types.ts';
+
+/** Run a fenced update: exactly one row, else the lease was lost. */
+async function fence(q: Queryable, task: TaskRow, sql: string, params: unknown[]): Promise<void> {
+  const n = await q.exec(sql, params);
+  if (n !== 1) throw new LeaseLostError(task.id);
+}
+
+/** Succeeded, together with the handler's domain writes `fn` in the same transaction. */
+export async function completeTask(db: Db, task: TaskRow, fn?: (tx: Tx) => Promise<void>): Promise<void> {
+  await db.tx(async (tx) => {
+    await fence(
+      tx,
+      task,
+      `update tasks set state = 'succeeded', finished_at = now(), lease_owner = null, lease_expires_at = null, last_error = null
+       where id = $1 and token = $2 and state = 'running'`,
+      [task.id, task.token],
+    );
+    await fn?.(tx);
+  });
+}
+
+/** Back to the queue after `delayMs`, this attempt not counted, optionally with a new payload. */
+export async function runTaskAgain(
+  db: Db,
+  task: TaskRow,
+  delayMs: number,
+  fn?: (tx: Tx) => Promise<void>,
+  payload?: Record<string, unknown>,
+): Promise<void> {
+  await db.tx(async (tx) => {
+    await fence(
+      tx,
+      task,
+      `update tasks set state = 'queued', run_after = now() + $3 * interval '1 millisecond', attempts = attempts - 1,
+         lease_owner = null, lease_expires_at = null, payload = coalesce($4::jsonb, payload)
+       where id = $1 and token = $2 and state = 'running'`,
+      [task.id, task.token, delayMs, payload ? JSON.stringify(payload) : null],
+    );
+    await fn?.(tx);
+  });
+}
+
+/** Merge `patch` into the running task's payload (in `q`'s transaction when given one). */
+export async function rememberInPayload(
+  q: Queryable,
+  task: TaskRow,
+  patch: Record<string, unknown>,
+): Promise<void> {
+  await fence(
+    q,
+    task,
+    `update tasks set payload = payload || $3::jsonb where id = $1 and token = $2 and state = 'running'`,
+    [task.id, task.token, JSON.stringify(patch)],
+  );
+}
+
+/**
+ * A failed attempt: `failed` when `final`, else queued again after `delayMs` (with `freshBudget`,
+ * its attempts start over); the handler's `onFailed` / `onRetry` in the same transaction. Nothing
+ * when the task was taken over meanwhile (the new owner decides).
+ */
+export async function recordFailure(
+  db: Db,
+  def: TaskHandlerDef,
+  task: TaskRow,
+  err: unknown,
+  f: { final: boolean; message: string; delayMs: number; freshBudget: boolean },
+): Promise<void> {
+  await db.tx(async (tx) => {
+    const n = await tx.exec(
+      `update tasks set state = $3, last_error = $4, lease_owner = null, lease_expires_at = null,
+         run_after = now() + $5 * interval '1 millisecond', finished_at = case when $3 = 'failed' then now() end,
+         attempts = case when $6 then 0 else attempts end
+       where id = $1 and token = $2 and state = 'running'`,
+      [task.id, task.token, f.final ? 'failed' : 'queued', f.message, f.delayMs, f.freshBudget],
+    );
+    if (n !== 1) return; // taken over meanwhile: the new owner decides
+    if (f.final) await def.onFailed?.(tx, task, err);
+    else await def.onRetry?.(tx, task, err, f.delayMs);
+  });
+}
+
+/**
+ * Back to the queue after a stall (its `stalls`-th), the attempt not counted; with `note`, the
+ * handler's `onRetry` says why in the same transaction.
+ */
+export async function requeueStalled(
+  db: Db,
+  def: TaskHandlerDef,
+  task: TaskRow,
+  err: SluiceError,
+  s: { delayMs: number; stalls: number; note: boolean },
+): Promise<void> {
+  await db.tx(async (tx) => {
+    const n = await tx.exec(
+      `update tasks set state = 'queued', last_error = $3, lease_owner = null, lease_expires_at = null,
+         attempts = greatest(0, attempts - 1), run_after = now() + $4 * interval '1 millisecond',
+         payload = payload || jsonb_build_object('stalls', $5::int)
+       where id = $1 and token = $2 and state = 'running'`,
+      [task.id, task.token, err.message, s.delayMs, s.stalls],
+    );
+    if (n !== 1) return; // finished or taken over meanwhile
+    if (s.note) await def.onRetry?.(tx, task, err, s.delayMs);
+  });
+}
+
+/** The handler's `onTakenOver` for a task taken over from a cut-short attempt, under its row lock. */
+export async function noteTakenOver(
+  db: Db,
+  task: TaskRow,
+  cut: TakenOver,
+  onTakenOver: NonNullable<TaskHandlerDef['onTakenOver']>,
+): Promise<void> {
+  await db.tx(async (tx) => {
+    const n = await tx.exec(
+      `select 1 from tasks where id = $1 and token = $2 and state = 'running' for update`,
+      [task.id, task.token],
+    );
+    if (n !== 1) throw new LeaseLostError(task.id);
+    await onTakenOver(tx, task, cut);
+  });
+}
+
+/** Extend the leases of `tasks` by `leaseMs`; returns the ids whose lease was extended. */
+export async function extendLeases(db: Db, tasks: TaskRow[], leaseMs: number): Promise<Set<string>> {
+  const kept = await db.query<{ id: string }>(
+    `update tasks t set lease_expires_at = now() + $3 * interval '1 millisecond'
+     from unnest($1::bigint[], $2::bigint[]) as x(id, token)
+     where t.id = x.id and t.token = x.token and t.state = 'running'
+     returning t.id`,
+    [tasks.map((t) => t.id), tasks.map((t) => t.token), leaseMs],
+  );
+  return new Set(kept.map((k) => k.id));
+}
+
+/** Give `tasks` back to the queue at once (shutdown), the attempts not counted. */
+export async function releaseLeases(db: Db, tasks: TaskRow[]): Promise<void> {
+  await db.exec(
+    `update tasks t set state = 'queued', lease_owner = null, lease_expires_at = null, attempts = greatest(0, attempts - 1), run_after = now()
+     from unnest($1::bigint[], $2::bigint[]) as x(id, token)
+     where t.id = x.id and t.token = x.token and t.state = 'running'`,
+    [tasks.map((t) => t.id), tasks.map((t) => t.token)],
+  );
+}
+
+/**
+ * Completions without domain writes are batched: every completion requested in the same tick
+ * goes out in one statement (one commit instead of one each, which is what limits throughput
+ * with durable commits). The token check is the same; a task missing from the result lost its
+ * lease and its caller gets LeaseLostError.
+ */
+export class CompletionBatcher {
+  private pending: { task: TaskRow; resolve: () => void; reject: (e: unknown) => void }[] = [];
+
+  constructor(private readonly db: Db) {}
+
+  complete(task: TaskRow): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ task, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      const done = await this.db.query<{ id: string }>(
+        `update tasks t set state = 'succeeded', finished_at = now(), lease_owner = null, lease_expires_at = null, last_error = null
+         from unnest($1::bigint[], $2::bigint[]) as x(id, token)
+         where t.id = x.id and t.token = x.token and t.state = 'running'
+         returning t.id`,
+        [batch.map((b) => b.task.id), batch.map((b) => b.task.token)],
+      );
+      const ok = new Set(done.map((d) => d.id));
+      for (const b of batch) {
+        if (ok.has(b.task.id)) b.resolve();
+        else b.reject(new LeaseLostError(b.task.id));
+      }
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    }
+  }
+}
