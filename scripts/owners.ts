@@ -68,10 +68,6 @@ export const ALLOWED: Record<string, { tables: string[]; why: string }> = {
     tables: ['files', 'copies', 'events', 'instruments', 'tasks', 'workers'],
     why: 'being split by another change of issue #18 (h15); its snapshot reads counts of several tables in one statement — to move into the owners after that merge',
   },
-  'src/ops/doctor.ts': {
-    tables: ['workers'],
-    why: 'being split into one check per file by another change of issue #18 (h15) — to move into src/engine after that merge',
-  },
   'src/ops/reconcile.ts': {
     tables: ['files', 'copies', 'jobs'],
     why: 'the consistency check compares files, copies and jobs in joined statements; left for a later change',

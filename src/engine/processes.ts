@@ -236,6 +236,18 @@ export async function listProcesses(
 }
 
 /** Deletes the rows of workers stopped or dead more than `days` ago. */
+/** Worker processes (not web) alive now: a heartbeat within `leaseSeconds`. For the doctor's tag check. */
+export async function liveWorkerTags(
+  q: Queryable,
+  leaseSeconds: number,
+): Promise<{ id: string; host: string; tags: string[] }[]> {
+  return q.query<{ id: string; host: string; tags: string[] }>(
+    `select id, host, tags from workers
+     where stopped_at is null and role <> 'web' and last_heartbeat_at > now() - make_interval(secs => $1)`,
+    [leaseSeconds],
+  );
+}
+
 export async function pruneWorkers(q: Queryable, days: number): Promise<number> {
   return q.exec(`delete from workers where coalesce(stopped_at, died_at) < now() - $1 * interval '1 day'`, [
     days,

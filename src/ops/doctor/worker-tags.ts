@@ -6,6 +6,7 @@
  */
 import type { Config } from '../../core/config/index.ts';
 import type { Db } from '../../core/db/db.ts';
+import { liveWorkerTags } from '../../engine/processes.ts';
 import { type CheckResult, fail, ok, warn } from './result.ts';
 
 /** A worker process seen alive (heartbeat within the lease). */
@@ -46,10 +47,6 @@ export function judgeWorkerTags(
 export async function checkWorkerTags(db: Db, config: Config): Promise<CheckResult[]> {
   const tagged = Object.entries(config.instruments).filter(([, i]) => i.tags.length > 0);
   if (tagged.length === 0) return [];
-  const live = await db.query<LiveWorker>(
-    `select id, host, tags from workers
-     where stopped_at is null and role <> 'web' and last_heartbeat_at > now() - make_interval(secs => $1)`,
-    [config.worker.lease_seconds],
-  );
+  const live: LiveWorker[] = await liveWorkerTags(db, config.worker.lease_seconds);
   return judgeWorkerTags(tagged, live);
 }
