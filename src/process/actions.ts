@@ -1,10 +1,13 @@
+/**
+ * Operator actions on jobs: cancelling the active jobs of a job row or a file.
+ */
 import type { Config } from '../core/config/index.ts';
 import type { Db } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
 import { cancelTasks, enqueue } from '../engine/enqueue.ts';
 import { note } from '../files/lifecycle.ts';
 import type { JobRow } from './jobs.ts';
-import { settleFile } from './tasks.ts';
+import { settleFile } from './settle.ts';
 
 /**
  * Cancels the active jobs named by a job row id or a file id. A job not yet at the scheduler is

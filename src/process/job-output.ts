@@ -1,0 +1,101 @@
+/**
+ * What Sluice reads from and writes into a job's output folder once it is there: the job's identity
+ * for its manifest, the metrics file named in the manifest, the final manifest, and the metrics
+ * extracted from a successful output. Shared by the submit step (an output associated) and the poll
+ * (a job finished).
+ */
+import type { Config } from '../core/config/index.ts';
+import type { Queryable, Tx } from '../core/db/db.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import type { FileRow } from '../files/repo.ts';
+import { loadExtractor } from '../metrics/registry.ts';
+import type { JobStatus } from './executors/types.ts';
+import { type JobIdentity, type JobManifest, newManifest, writeJobManifest } from './job-manifest.ts';
+import type { JobRow } from './jobs.ts';
+import type { ProcessDeps } from './tasks.ts';
+
+/** The job's identity for manifests: key, file, settings name, version and recorded content hash. */
+export async function jobIdentity(q: Queryable, job: JobRow): Promise<JobIdentity> {
+  const row = await q.maybeOne<{ content_hash: string }>(
+    'select content_hash from processing_settings where name = $1 and version = $2',
+    [job.settings_name, job.settings_version],
+  );
+  return {
+    key: job.key,
+    file_id: job.file_id,
+    settings: { name: job.settings_name, version: job.settings_version, hash: row?.content_hash ?? '' },
+  };
+}
+
+/** The extractor of a settings entry and the file it reads, for the manifest. */
+export function metricsInfo(config: Config, settingsName: string): JobManifest['metrics'] {
+  const spec = config.processing.settings[settingsName]?.metrics;
+  if (!spec) return null;
+  const file = spec.options?.file;
+  return {
+    type: spec.type,
+    file: typeof file === 'string' ? file : spec.type === 'alphadia' ? 'stat.tsv' : null,
+  };
+}
+
+/** The final manifest of a job just recorded; a failure to write it is reported, not fatal. */
+export async function writeFinalManifest(
+  q: Queryable,
+  config: Config,
+  job: JobRow,
+  st: JobStatus,
+  outcome: JobRow['outcome'],
+  reason: string,
+  log: Logger,
+): Promise<string | undefined> {
+  try {
+    await writeJobManifest(
+      job.output_dir,
+      newManifest(await jobIdentity(q, job), config.instance.mode, {
+        status: outcome === 'success' ? 'success' : 'failed',
+        job_id: job.job_id,
+        state: st.state,
+        exit_code: st.exitCode ?? null,
+        elapsed_s: st.elapsedSeconds ?? null,
+        reason,
+        metrics: metricsInfo(config, job.settings_name),
+        submitted_at: job.submitted_at?.toISOString() ?? null,
+        finished_at: new Date().toISOString(),
+      }),
+    );
+    return undefined;
+  } catch (err) {
+    log.warn({ job: job.key, err: errorMessage(err) }, 'cannot write the job manifest');
+    return ` (the job manifest in ${job.output_dir} could not be written: ${errorMessage(err)}; another instance will not recognise this output)`;
+  }
+}
+
+/** Reads the metrics of a successful output into `metrics`; returns the problem when it cannot. */
+export async function extractMetrics(
+  deps: ProcessDeps,
+  tx: Tx,
+  job: JobRow,
+  file: FileRow,
+  log: Logger,
+): Promise<string | undefined> {
+  const spec = deps.config.processing.settings[job.settings_name]?.metrics;
+  if (!spec) return undefined;
+  try {
+    const extractor = await loadExtractor({ type: spec.type, module: spec.module }, deps.baseDir);
+    const values = await extractor.extract(
+      { outputDir: job.output_dir, rawFileName: file.name, log },
+      spec.options,
+    );
+    for (const m of values) {
+      await tx.exec(
+        `insert into metrics (file_id, settings_name, settings_version, name, value, job_row_id) values ($1, $2, $3, $4, $5, $6)
+         on conflict (file_id, settings_name, settings_version, name) do update set value = excluded.value, job_row_id = excluded.job_row_id, created_at = now()`,
+        [file.id, job.settings_name, job.settings_version, m.name, m.value, job.id],
+      );
+    }
+    return undefined;
+  } catch (err) {
+    return `the job completed but its metrics could not be read: ${errorMessage(err)}`;
+  }
+}
