@@ -190,11 +190,7 @@ export async function copyFileHashing(
     await Promise.all(inFlight.hashes);
     if (inFlight.flushing) await inFlight.flushing;
     if (inFlight.flushError) throw tErr(inFlight.flushError);
-    await out.chmod(opts.mode(Number(st.mode))).catch((e) => Promise.reject(tErr(e)));
-    await out
-      .utimes(utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs))
-      .catch((e) => Promise.reject(tErr(e)));
-    await out.sync().catch((e) => Promise.reject(tErr(e)));
+    await seal(out, st, opts.mode, tErr);
     const hash = th ? await th.digest() : hasher.digest('hex');
     const fastDigest = wf && opts.fast ? await wf.digest() : fast?.digest();
     const check: ReadBackCheck =
@@ -210,6 +206,21 @@ export async function copyFileHashing(
     if (!opts.reader) releaseSourceReader(reader);
     if (output) await output.close().catch(() => {});
   }
+}
+
+/**
+ * The copy gets its final mode and the source's times, then one `fsync` makes data and metadata
+ * durable; an error is the target's.
+ */
+async function seal(
+  out: FileHandle,
+  st: SourceFile,
+  mode: FileCopyOptions['mode'],
+  tErr: (err: unknown) => unknown,
+): Promise<void> {
+  await out.chmod(mode(Number(st.mode))).catch((e) => Promise.reject(tErr(e)));
+  await out.utimes(utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs)).catch((e) => Promise.reject(tErr(e)));
+  await out.sync().catch((e) => Promise.reject(tErr(e)));
 }
 
 /**

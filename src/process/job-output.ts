@@ -1,19 +1,31 @@
 /**
  * What Sluice reads from and writes into a job's output folder once it is there: the job's identity
  * for its manifest, the metrics file named in the manifest, the final manifest, and the metrics
- * extracted from a successful output. Shared by the submit step (an output associated) and the poll
- * (a job finished).
+ * extracted from a successful output; and `associateOutput`, which records a job from the finished
+ * output its manifest says is this job's. Shared by the submit step and the poll (a job finished).
  */
 import type { Config } from '../core/config/index.ts';
 import type { Queryable, Tx } from '../core/db/db.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
+import type { TaskContext } from '../engine/types.ts';
+import { note } from '../files/lifecycle.ts';
 import type { FileRow } from '../files/repo.ts';
 import { loadExtractor } from '../metrics/registry.ts';
-import type { JobStatus } from './executors/types.ts';
-import { type JobIdentity, type JobManifest, newManifest, writeJobManifest } from './job-manifest.ts';
+import type { Executor, JobStatus } from './executors/types.ts';
+import {
+  describeManifest,
+  type JobIdentity,
+  type JobManifest,
+  newManifest,
+  writeJobManifest,
+} from './job-manifest.ts';
 import type { JobRow } from './jobs.ts';
+import { clusterPath } from './paths.ts';
+import { settleFile } from './settle.ts';
 import type { ProcessDeps } from './tasks.ts';
+
+const ACTOR = 'process';
 
 /** The job's identity for manifests: key, file, settings name, version and recorded content hash. */
 export async function jobIdentity(q: Queryable, job: JobRow): Promise<JobIdentity> {
@@ -98,4 +110,46 @@ export async function extractMetrics(
   } catch (err) {
     return `the job completed but its metrics could not be read: ${errorMessage(err)}`;
   }
+}
+
+/**
+ * Records a job from a finished output whose manifest is this job's (key, file, settings hash) and
+ * says success: COMPLETED, `associated`, metrics read from the output; nothing is submitted.
+ */
+export async function associateOutput(
+  ctx: TaskContext,
+  deps: ProcessDeps,
+  executor: Executor,
+  job: JobRow,
+  file: FileRow,
+  m: JobManifest,
+  log: Logger,
+): Promise<void> {
+  const tail = await executor
+    .logTail(clusterPath(deps.config, job.output_dir), 40)
+    .catch((err) => `(log not readable: ${errorMessage(err)})`);
+  await ctx.complete(async (tx) => {
+    let outcome: JobRow['outcome'] = 'success';
+    let reason = `associated the existing output of ${describeManifest(m)}`;
+    const problem = await extractMetrics(deps, tx, job, file, log);
+    if (problem) {
+      outcome = 'known_error';
+      reason = problem;
+    }
+    await tx.exec(
+      `update jobs set job_id = $2, state = 'COMPLETED', associated = true, exit_code = $3, elapsed_s = $4, log_tail = $5,
+         outcome = $6, reason = $7, submitted_at = coalesce($8::timestamptz, now()), finished_at = coalesce($9::timestamptz, now()), updated_at = now()
+       where id = $1`,
+      [job.id, m.job_id, m.exit_code, m.elapsed_s, tail, outcome, reason, m.submitted_at, m.finished_at],
+    );
+    await note(
+      tx,
+      job.file_id,
+      ACTOR,
+      `${job.settings_name} v${job.settings_version}: associated the existing output in ${job.output_dir} (${describeManifest(m)}); its manifest matches job ${job.key} and the settings hash, so it was not submitted again${problem ? `; but ${problem}` : ''}`,
+      { job: job.key, jobId: m.job_id, associated: true },
+    );
+    await settleFile(tx, job.file_id, deps.config);
+  });
+  log.info({ jobId: m.job_id, outputDir: job.output_dir }, 'associated an existing output; not submitted');
 }

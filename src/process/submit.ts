@@ -16,7 +16,7 @@ import { backupLocation } from '../backup/backup-task.ts';
 import type { Config } from '../core/config/index.ts';
 import { crashPoint } from '../core/crash.ts';
 import type { Db, Queryable, Tx } from '../core/db/db.ts';
-import { errorMessage, PermanentError } from '../core/errors.ts';
+import { PermanentError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { OutputExistsMode } from '../core/variables.ts';
 import type { TaskContext } from '../engine/types.ts';
@@ -25,15 +25,13 @@ import { type FileRow, getFile, verifiedCopy } from '../files/repo.ts';
 import { type Executor, FINAL_STATES } from './executors/types.ts';
 import { FILES } from './executors/wrapper.ts';
 import {
-  describeManifest,
   JOB_MANIFEST,
   type JobIdentity,
-  type JobManifest,
   manifestText,
   newManifest,
   readJobManifest,
 } from './job-manifest.ts';
-import { extractMetrics, jobIdentity, metricsInfo } from './job-output.ts';
+import { associateOutput, jobIdentity, metricsInfo } from './job-output.ts';
 import { getJob, type JobRow } from './jobs.ts';
 import { judgeExistingOutput } from './outcome.ts';
 import {
@@ -46,7 +44,6 @@ import {
 } from './output-folder.ts';
 import { clusterPath } from './paths.ts';
 import { templateText } from './settings.ts';
-import { settleFile } from './settle.ts';
 import type { ProcessDeps } from './tasks.ts';
 import { renderScript } from './template.ts';
 
@@ -388,46 +385,4 @@ async function recordSubmitted(
     // found already finished: the next poll reads its outcome
     await tx.exec(`update jobs set state = 'RUNNING' where id = $1`, [job.id]);
   }
-}
-
-/**
- * Records a job from a finished output whose manifest is this job's (key, file, settings hash) and
- * says success: COMPLETED, `associated`, metrics read from the output; nothing is submitted.
- */
-async function associateOutput(
-  ctx: TaskContext,
-  deps: ProcessDeps,
-  executor: Executor,
-  job: JobRow,
-  file: FileRow,
-  m: JobManifest,
-  log: Logger,
-): Promise<void> {
-  const tail = await executor
-    .logTail(clusterPath(deps.config, job.output_dir), 40)
-    .catch((err) => `(log not readable: ${errorMessage(err)})`);
-  await ctx.complete(async (tx) => {
-    let outcome: JobRow['outcome'] = 'success';
-    let reason = `associated the existing output of ${describeManifest(m)}`;
-    const problem = await extractMetrics(deps, tx, job, file, log);
-    if (problem) {
-      outcome = 'known_error';
-      reason = problem;
-    }
-    await tx.exec(
-      `update jobs set job_id = $2, state = 'COMPLETED', associated = true, exit_code = $3, elapsed_s = $4, log_tail = $5,
-         outcome = $6, reason = $7, submitted_at = coalesce($8::timestamptz, now()), finished_at = coalesce($9::timestamptz, now()), updated_at = now()
-       where id = $1`,
-      [job.id, m.job_id, m.exit_code, m.elapsed_s, tail, outcome, reason, m.submitted_at, m.finished_at],
-    );
-    await note(
-      tx,
-      job.file_id,
-      ACTOR,
-      `${job.settings_name} v${job.settings_version}: associated the existing output in ${job.output_dir} (${describeManifest(m)}); its manifest matches job ${job.key} and the settings hash, so it was not submitted again${problem ? `; but ${problem}` : ''}`,
-      { job: job.key, jobId: m.job_id, associated: true },
-    );
-    await settleFile(tx, job.file_id, deps.config);
-  });
-  log.info({ jobId: m.job_id, outputDir: job.output_dir }, 'associated an existing output; not submitted');
 }
