@@ -11,12 +11,12 @@ import { cp, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backupLocation } from '../src/backup/backup-task.ts';
-import { utimeSeconds } from '../src/backup/fsutil.ts';
 import { createDb } from '../src/core/db/db.ts';
 import { setPoolSize, syncPools } from '../src/engine/pools.ts';
 import { retryFile } from '../src/files/actions.ts';
 import { type FileRow, getFile } from '../src/files/repo.ts';
 import { fileErrors } from '../src/ops/alerts/rules.ts';
+import { utimeSeconds } from '../src/storage/fsutil.ts';
 import { SLUICE_BIN } from './helpers/cli.ts';
 import { createPipeline, type Pipeline, standardConfig } from './helpers/pipeline.ts';
 import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
@@ -234,7 +234,7 @@ describe('data replaced between acquisition and backup', () => {
     await mkdir(path.dirname(dest), { recursive: true });
     await cp(src, dest);
     // the times to the microsecond, as Sluice's copies keep them (cp's preserveTimestamps passes
-    // milliseconds, and an exact millisecond can land 1 µs low: backup/fsutil.ts utimeSeconds)
+    // milliseconds, and an exact millisecond can land 1 µs low: storage/fsutil.ts utimeSeconds)
     const times = await stat(src, { bigint: true });
     await utimes(dest, utimeSeconds(times.atimeNs), utimeSeconds(times.mtimeNs));
     await writeFile(src, randomBytes(100_001));

@@ -22,6 +22,7 @@ import { type FileStatus, note, transition } from '../files/lifecycle.ts';
 import { type FileRow, getFile } from '../files/repo.ts';
 import { noteTakeoverOnSubject } from '../files/takeover.ts';
 import { type PlanOptions, planProcessing } from '../process/jobs.ts';
+import { exists } from '../storage/fsutil.ts';
 import {
   acquiredOf,
   adoptableCopy,
@@ -33,7 +34,6 @@ import {
 } from './acquired.ts';
 import { type CopyResult, copyVerified } from './copy.ts';
 import { earlierTwin, type Twin } from './duplicate.ts';
-import { exists } from './fsutil.ts';
 import { type SourceSpec, sourceLabel } from './manifest.ts';
 import { checkBackupTarget, recordTargetState, targetUnavailable } from './target.ts';
 import { moveAside, removeLeftovers } from './temp.ts';

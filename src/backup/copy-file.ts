@@ -34,8 +34,8 @@
 import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from '../core/text-fs.ts';
+import { sourceError, targetError, throwIfAborted, utimeSeconds } from '../storage/fsutil.ts';
 import { FAST_ALGORITHM, type FastChecksum, type FastHasher } from './fastsum.ts';
-import { sourceError, targetError, throwIfAborted, utimeSeconds } from './fsutil.ts';
 import { type Buffers, CHUNK_BYTES, checkAlgorithm, createHasher } from './hash.ts';
 import type { HashThread, ThreadHash } from './hash-thread.ts';
 import type { ReadBack, ReadBackFile } from './readback.ts';

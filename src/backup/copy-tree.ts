@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { SluiceError } from '../core/errors.ts';
 import { inLanes } from '../core/lanes.ts';
 import { chmod, lstat, mkdir } from '../core/text-fs.ts';
+import { fsyncDir, sourceError, targetError, throwIfAborted } from '../storage/fsutil.ts';
 import { changedBetween, sourceChanged } from './compare.ts';
 import { copyFileHashing, type ReadBackCheck } from './copy-file.ts';
 import { FAST_ALGORITHM, type FastChecksum } from './fastsum.ts';
-import { fsyncDir, sourceError, targetError, throwIfAborted } from './fsutil.ts';
 import { type Buffers, CHUNK_BYTES, sameHash } from './hash.ts';
 import { HashThread } from './hash-thread.ts';
 import {

@@ -55,11 +55,18 @@
 import { dirname, resolve } from 'node:path';
 import { debuglog } from 'node:util';
 import { PermanentError, SluiceError } from '../core/errors.ts';
+import {
+  abortedError,
+  exists,
+  fsyncDir,
+  removeTree,
+  targetError,
+  throwIfAborted,
+} from '../storage/fsutil.ts';
 import { compareEntries, sourceChanged } from './compare.ts';
 import { writeTempTree } from './copy-tree.ts';
 import { checkExisting } from './existing.ts';
 import { type FastChecksum, fastChecksum, fastChecksumError } from './fastsum.ts';
-import { abortedError, exists, fsyncDir, removeTree, targetError, throwIfAborted } from './fsutil.ts';
 import { allocBuffers, type Buffers, checkAlgorithm } from './hash.ts';
 import {
   listSourceTree,

@@ -33,7 +33,7 @@ import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { note } from '../files/lifecycle.ts';
 import type { CopyRow, FileRow } from '../files/repo.ts';
-import { errnoCode, formatBytes } from './fsutil.ts';
+import { errnoCode, formatBytes } from '../storage/fsutil.ts';
 import type { ReadMode } from './storage-read.ts';
 import { checkBackupTarget } from './target.ts';
 import { type VerifyResult, verifyCopy } from './verify.ts';

@@ -15,7 +15,7 @@
 import { basename, join } from 'node:path';
 import { PermanentError } from '../core/errors.ts';
 import { lstat, readdir } from '../core/text-fs.ts';
-import { isMissing, sourceError } from './fsutil.ts';
+import { isMissing, sourceError } from '../storage/fsutil.ts';
 
 export interface ManifestEntry {
   /** Path relative to the source root, `/`-separated; for kind `file` the file's base name. */

@@ -32,7 +32,7 @@ import { errorMessage, SluiceError } from '../core/errors.ts';
 import { isFallback } from '../core/instance.ts';
 import { recordEvent } from '../engine/events.ts';
 import { isMountPoint } from '../intake/disk.ts';
-import { errnoCode, exists, fsyncDir } from './fsutil.ts';
+import { errnoCode, exists, fsyncDir } from '../storage/fsutil.ts';
 
 export const TARGET_MARKER = '.sluice-backup-target';
 /** How many recorded copies are looked for when the marker is missing (rule 6). */

@@ -36,7 +36,7 @@ import { basename, dirname, join } from 'node:path';
 import { PermanentError } from '../core/errors.ts';
 import { fitName, NAME_MAX } from '../core/names.ts';
 import { link, lstat, mkdir, readdir, rename, rmdir, unlink } from '../core/text-fs.ts';
-import { errnoCode, exists, fsyncDir, isMissing, removeTree } from './fsutil.ts';
+import { errnoCode, exists, fsyncDir, isMissing, removeTree } from '../storage/fsutil.ts';
 
 export const PARTIAL_MARK = '.sluice-partial';
 

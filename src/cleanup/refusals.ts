@@ -4,10 +4,10 @@
  * Each goes into the pass's report and onto the file's timeline.
  */
 
-import { errnoCode } from '../backup/fsutil.ts';
 import type { Db } from '../core/db/db.ts';
 import type { Logger } from '../core/log.ts';
 import { note } from '../files/lifecycle.ts';
+import { errnoCode } from '../storage/fsutil.ts';
 import type { RemoverReport } from './remove.ts';
 import type { BackupCheck, Row } from './remove-copy.ts';
 import { type FailureKind, failureHint, failureKind } from './remover-rules.ts';

@@ -6,7 +6,6 @@
 import path from 'node:path';
 import { sourceSpec } from '../backup/backup-task.ts';
 import { describeRead, recordCheck } from '../backup/fixity.ts';
-import { exists, fsyncDir, isMissing, removeTree } from '../backup/fsutil.ts';
 import { sourceRoot } from '../backup/manifest.ts';
 import type { StorageReadOptions } from '../backup/storage-read.ts';
 import { DestinationExists, renameNoReplace } from '../backup/temp.ts';
@@ -17,6 +16,7 @@ import type { Logger } from '../core/log.ts';
 import { mkdir, rename, rmdir, writeFile } from '../core/text-fs.ts';
 import { note } from '../files/lifecycle.ts';
 import type { FileRow } from '../files/repo.ts';
+import { exists, fsyncDir, isMissing, removeTree } from '../storage/fsutil.ts';
 import { DELETING_MARK, type Place, placeOf } from './place.ts';
 import { failed, refuseBackup, refuseDiffering } from './refusals.ts';
 import type { RemoverReport } from './remove.ts';

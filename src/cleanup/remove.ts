@@ -30,7 +30,6 @@
  * finished once the backup verifies again.
  */
 import { sourceSpec } from '../backup/backup-task.ts';
-import { errnoCode } from '../backup/fsutil.ts';
 import { sourceRoot } from '../backup/manifest.ts';
 import type { StorageReadOptions } from '../backup/storage-read.ts';
 import { checkBackupTarget, recordTargetState } from '../backup/target.ts';
@@ -45,6 +44,7 @@ import type { TaskHandlerDef } from '../engine/types.ts';
 import { BACKED_UP } from '../files/lifecycle.ts';
 import type { FileRow } from '../files/repo.ts';
 import { freeSpace } from '../intake/scan.ts';
+import { errnoCode } from '../storage/fsutil.ts';
 import { placeOf } from './place.ts';
 import { failed, refuseBackup, refuseDiffering } from './refusals.ts';
 import { type CheckOptions, checkBackup, finishUnfinished, removeCopy } from './remove-copy.ts';
