@@ -31,7 +31,7 @@ import type { Queryable } from '../core/db/db.ts';
 import { errorMessage, SluiceError } from '../core/errors.ts';
 import { isFallback } from '../core/instance.ts';
 import { recordEvent } from '../engine/events.ts';
-import { isMountPoint } from '../intake/disk.ts';
+import { isMountPoint } from '../storage/disk.ts';
 import { errnoCode, exists, fsyncDir } from '../storage/fsutil.ts';
 
 export const TARGET_MARKER = '.sluice-backup-target';

@@ -43,7 +43,7 @@ import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { BACKED_UP } from '../files/lifecycle.ts';
 import type { FileRow } from '../files/repo.ts';
-import { freeSpace } from '../intake/scan.ts';
+import { freeSpace } from '../storage/disk.ts';
 import { errnoCode } from '../storage/fsutil.ts';
 import { placeOf } from './place.ts';
 import { failed, refuseBackup, refuseDiffering } from './refusals.ts';

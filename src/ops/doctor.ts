@@ -38,10 +38,10 @@ import { errorMessage, SluiceError } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/log.ts';
 import { Variables, variableDefs } from '../core/variables.ts';
 import { formatDuration } from '../intake/rules.ts';
-import { freeSpace, isMountPoint } from '../intake/scan.ts';
 import { parseHost } from '../process/executor.ts';
 import { type CommandRunner, jobEnvironment, LocalRunner } from '../process/executors/command.ts';
 import { SshRunner } from '../process/executors/index.ts';
+import { freeSpace, isMountPoint } from '../storage/disk.ts';
 import { openLocation } from './db-backup/locations.ts';
 import { lastRuns } from './db-backup/strategy.ts';
 
