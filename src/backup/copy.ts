@@ -63,6 +63,7 @@ import {
   targetError,
   throwIfAborted,
 } from '../storage/fsutil.ts';
+import { commitDir, commitFile, DestinationExists } from '../storage/rename.ts';
 import { compareEntries, sourceChanged } from './compare.ts';
 import { writeTempTree } from './copy-tree.ts';
 import { checkExisting } from './existing.ts';
@@ -76,15 +77,7 @@ import {
   sourceLabel,
 } from './manifest.ts';
 import { checkFreeSpace, checkNotSource, ensureParent } from './preflight.ts';
-import {
-  commitDir,
-  commitFile,
-  DestinationExists,
-  makePartialDir,
-  removeLeftovers,
-  removePartialDir,
-  tempNameFor,
-} from './temp.ts';
+import { makePartialDir, removeLeftovers, removePartialDir, tempNameFor } from './temp.ts';
 import { verifyCopy } from './verify.ts';
 
 export type CopyPhase = 'copy' | 'verify' | 'commit';

@@ -10,7 +10,6 @@
  * completes the task.
  */
 import path from 'node:path';
-import { DestinationExists, renameNoReplace } from '../backup/temp.ts';
 import type { Config } from '../core/config/index.ts';
 import { PermanentError } from '../core/errors.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
@@ -21,6 +20,7 @@ import { BACKED_UP, note } from '../files/lifecycle.ts';
 import { getFile } from '../files/repo.ts';
 import { noteTakeoverOnSubject } from '../files/takeover.ts';
 import { BACKUP_FOLDER } from '../intake/instrument-types.ts';
+import { DestinationExists, renameNoReplace } from '../storage/rename.ts';
 
 const ACTOR = 'cleanup';
 
