@@ -18,7 +18,7 @@ import { backoffMs } from '../engine/backoff.ts';
 import { enqueue } from '../engine/enqueue.ts';
 import type { TaskContext, TaskHandlerDef } from '../engine/types.ts';
 import type { AcquiredFingerprint } from '../files/fingerprint.ts';
-import { type FileStatus, note, transition } from '../files/lifecycle.ts';
+import { addToTimeline, type FileStatus, transition } from '../files/lifecycle.ts';
 import { type FileRow, getFile } from '../files/repo.ts';
 import { noteTakeoverOnSubject } from '../files/takeover.ts';
 import { type PlanOptions, planProcessing } from '../process/jobs.ts';
@@ -100,7 +100,12 @@ export async function afterBackup(
     await planProcessing(tx, config, file, ACTOR, opts);
   }
   if (inst?.move_after_backup && file.instrument_copy === 'present' && isFallback(config)) {
-    await note(tx, file.id, ACTOR, `not moved to the instrument's Backup folder: ${FALLBACK_KEEPS_DATA}`);
+    await addToTimeline(
+      tx,
+      file.id,
+      ACTOR,
+      `not moved to the instrument's Backup folder: ${FALLBACK_KEEPS_DATA}`,
+    );
   } else if (inst?.move_after_backup && file.instrument_copy === 'present') {
     await enqueue(tx, {
       kind: 'cleanup.move',
@@ -124,7 +129,7 @@ async function settleTwin(ctx: Ctx, file: FileRow, twin: Twin): Promise<void> {
       data: { sameAs: twin.id, location: twin.location },
     });
     if (moved) {
-      await note(
+      await addToTimeline(
         tx,
         twin.id,
         ACTOR,
@@ -158,7 +163,7 @@ async function startBackup(ctx: Ctx, file: FileRow, dest: string, log: Ctx['log'
     );
     // a later attempt of this task finds the new copy at dest, and associates it
     await ctx.remember({ movedAside: true }, tx);
-    await note(
+    await addToTimeline(
       tx,
       file.id,
       ACTOR,
@@ -245,7 +250,7 @@ async function settleReplaced(
     await startBackup(ctx, file, dest, log);
     log.warn({ dest }, 'source replaced after an earlier attempt had copied it; recording that copy');
     await ctx.db.tx((tx) =>
-      note(
+      addToTimeline(
         tx,
         file.id,
         ACTOR,
@@ -308,7 +313,7 @@ async function targetReady(
     if (waits > 0) {
       await ctx.db.tx(async (tx) => {
         await ctx.remember({ targetWaits: 0 }, tx);
-        await note(tx, file.id, ACTOR, `the backup target is usable again (${s.root}): copying`);
+        await addToTimeline(tx, file.id, ACTOR, `the backup target is usable again (${s.root}): copying`);
       });
     }
     return true;
@@ -320,7 +325,7 @@ async function targetReady(
     async (tx) => {
       await recordTargetState(tx, file.instrument_id, s.reason);
       if (waits === 0) {
-        await note(tx, file.id, ACTOR, `waiting, not copied: ${err.message} — ${err.hint}`, {
+        await addToTimeline(tx, file.id, ACTOR, `waiting, not copied: ${err.message} — ${err.hint}`, {
           code: err.code,
         });
       }
@@ -432,7 +437,7 @@ export function backupHandler(deps: { config: Config }): TaskHandlerDef {
       log.info({ dest, bytes: done.bytes, seconds: done.seconds, associated: done.associated }, 'backed up');
     },
     async onRetry(tx, task, err, retryInMs) {
-      await note(
+      await addToTimeline(
         tx,
         task.subject!,
         ACTOR,

@@ -31,7 +31,7 @@ import { SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
-import { note } from '../files/lifecycle.ts';
+import { addToTimeline } from '../files/lifecycle.ts';
 import type { CopyRow, FileRow } from '../files/repo.ts';
 import { errnoCode, formatBytes } from '../storage/fsutil.ts';
 import type { ReadMode } from './storage-read.ts';
@@ -189,7 +189,7 @@ export async function auditCopy(
       ...(result.ok ? {} : { problems }),
     });
     if (result.ok) {
-      await note(
+      await addToTimeline(
         tx,
         c.file_id,
         FIXITY_ACTOR,
@@ -206,7 +206,7 @@ export async function auditCopy(
       c.instrument_copy === 'present' || c.instrument_copy === 'moved'
         ? `the instrument copy is kept (the remover will not delete it); back it up again with \`sluice files retry ${c.file_id}\``
         : `the instrument copy is ${c.instrument_copy}: restore the data from another copy (an archive) and check the backup storage`;
-    await note(
+    await addToTimeline(
       tx,
       c.file_id,
       FIXITY_ACTOR,

@@ -16,7 +16,7 @@ import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
 import { fitName, pathToText } from '../core/names.ts';
 import { existsSync, mkdir } from '../core/text-fs.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
-import { BACKED_UP, note } from '../files/lifecycle.ts';
+import { addToTimeline, BACKED_UP } from '../files/lifecycle.ts';
 import { getFile } from '../files/repo.ts';
 import { noteTakeoverOnSubject } from '../files/takeover.ts';
 import { BACKUP_FOLDER } from '../intake/instrument-types.ts';
@@ -82,7 +82,7 @@ export function moveHandler(deps: { config: Config }): TaskHandlerDef {
           `update files set current_path = $2, instrument_copy = 'moved', updated_at = now() where id = $1`,
           [file.id, newPath],
         );
-        await note(tx, file.id, ACTOR, `instrument copy moved to ${newPath}`, {
+        await addToTimeline(tx, file.id, ACTOR, `instrument copy moved to ${newPath}`, {
           from: file.current_path,
           to: newPath,
         });

@@ -6,7 +6,7 @@
 
 import type { Db } from '../core/db/db.ts';
 import type { Logger } from '../core/log.ts';
-import { note } from '../files/lifecycle.ts';
+import { addToTimeline } from '../files/lifecycle.ts';
 import { errnoCode } from '../storage/fsutil.ts';
 import type { RemoverReport } from './remove.ts';
 import type { BackupCheck, Row } from './remove-copy.ts';
@@ -33,7 +33,7 @@ export async function failed(
   report.refused.push({ id: f.id, problems: [message] });
   log.error({ fileId: f.id, err: message }, 'instrument copy not removed');
   await db.tx((tx) =>
-    note(tx, f.id, ACTOR, `not removed from the instrument: ${message} — ${hint}`, {
+    addToTimeline(tx, f.id, ACTOR, `not removed from the instrument: ${message} — ${hint}`, {
       code: code ?? 'unknown',
     }),
   );
@@ -49,7 +49,7 @@ export async function refuseDiffering(
 ): Promise<void> {
   report.refused.push({ id: f.id, problems });
   await db.tx((tx) =>
-    note(
+    addToTimeline(
       tx,
       f.id,
       ACTOR,
@@ -76,7 +76,7 @@ export async function refuseBackup(
   );
   const kept = remnantIn ? `; what is left of the instrument copy stays in ${remnantIn}` : '';
   await db.tx((tx) =>
-    note(tx, f.id, ACTOR, `not removed from the instrument: ${check.problems.join('; ')}${kept}`, {
+    addToTimeline(tx, f.id, ACTOR, `not removed from the instrument: ${check.problems.join('; ')}${kept}`, {
       problems: check.problems,
     }),
   );
@@ -107,6 +107,6 @@ async function refuseBadBackup(
     : `the backup at ${f.copy_location} no longer matches the hashes recorded when it was verified: ${found}. The instrument copy is kept; back it up again with \`sluice files retry ${f.id}\``;
   await db.tx(async (tx) => {
     if (f.copy_id) await tx.exec(`update copies set state = 'corrupt' where id = $1`, [f.copy_id]);
-    await note(tx, f.id, ACTOR, text, { problems });
+    await addToTimeline(tx, f.id, ACTOR, text, { problems });
   });
 }

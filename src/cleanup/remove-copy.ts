@@ -13,7 +13,7 @@ import type { InstrumentConfig } from '../core/config/index.ts';
 import type { Db, Queryable } from '../core/db/db.ts';
 import type { Logger } from '../core/log.ts';
 import { mkdir, rename, rmdir, writeFile } from '../core/text-fs.ts';
-import { note } from '../files/lifecycle.ts';
+import { addToTimeline } from '../files/lifecycle.ts';
 import type { FileRow } from '../files/repo.ts';
 import { exists, fsyncDir, isMissing, removeTree } from '../storage/fsutil.ts';
 import { DestinationExists, renameNoReplace } from '../storage/rename.ts';
@@ -176,7 +176,10 @@ export async function removeCopy(
     : `removed from the instrument (${place.original}) after re-verifying it and the backup at ${f.copy_location} (${backup.how})`;
   await db.tx(async (tx) => {
     await setInstrumentCopy(tx, f.id, 'purged', null);
-    await note(tx, f.id, ACTOR, why, { freedBytes: Number(f.size_bytes), backupRead: backup.read ?? null });
+    await addToTimeline(tx, f.id, ACTOR, why, {
+      freedBytes: Number(f.size_bytes),
+      backupRead: backup.read ?? null,
+    });
   });
   report.removed.push(f.id);
   log.info(
@@ -214,7 +217,7 @@ async function putBack(db: Db, f: Row, place: Place, log: Logger): Promise<void>
   if (kept) {
     log.warn({ fileId: f.id, path: where }, 'instrument copy kept in the hidden folder: its name is taken');
     await db.tx((tx) =>
-      note(
+      addToTimeline(
         tx,
         f.id,
         ACTOR,

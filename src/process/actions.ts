@@ -5,7 +5,7 @@ import type { Config } from '../core/config/index.ts';
 import type { Db } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
 import { cancelTasks, enqueue } from '../engine/enqueue.ts';
-import { note } from '../files/lifecycle.ts';
+import { addToTimeline } from '../files/lifecycle.ts';
 import type { JobRow } from './jobs.ts';
 import { settleFile } from './settle.ts';
 
@@ -41,7 +41,7 @@ export async function cancelJobs(db: Db, config: Config, target: string, actor: 
           pool: 'default',
           dedupeKey: `cancel:${j.id}`,
         });
-        await note(
+        await addToTimeline(
           tx,
           j.file_id,
           actor,

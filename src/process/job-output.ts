@@ -9,7 +9,7 @@ import type { Queryable, Tx } from '../core/db/db.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { TaskContext } from '../engine/types.ts';
-import { note } from '../files/lifecycle.ts';
+import { addToTimeline } from '../files/lifecycle.ts';
 import type { FileRow } from '../files/repo.ts';
 import { loadExtractor } from '../metrics/registry.ts';
 import type { Executor, JobStatus } from './executors/types.ts';
@@ -142,7 +142,7 @@ export async function associateOutput(
        where id = $1`,
       [job.id, m.job_id, m.exit_code, m.elapsed_s, tail, outcome, reason, m.submitted_at, m.finished_at],
     );
-    await note(
+    await addToTimeline(
       tx,
       job.file_id,
       ACTOR,

@@ -9,7 +9,7 @@
 import type { Db } from '../core/db/db.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import { note } from '../files/lifecycle.ts';
+import { addToTimeline } from '../files/lifecycle.ts';
 import { getFile } from '../files/repo.ts';
 import type { Executor, JobStatus } from './executors/types.ts';
 import { extractMetrics, writeFinalManifest } from './job-output.ts';
@@ -77,7 +77,7 @@ async function recordLost(db: Db, deps: ProcessDeps, job: JobRow): Promise<void>
     );
     if (resubmitLost(config.processing.lost_job_policy, job.attempt)) {
       const file = await getFile(tx, job.file_id);
-      await note(
+      await addToTimeline(
         tx,
         job.file_id,
         ACTOR,
@@ -93,7 +93,7 @@ async function recordLost(db: Db, deps: ProcessDeps, job: JobRow): Promise<void>
         { outputExists: 'overwrite' },
       );
     } else {
-      await note(tx, job.file_id, ACTOR, reason);
+      await addToTimeline(tx, job.file_id, ACTOR, reason);
       await settleFile(tx, job.file_id, config);
     }
   });
@@ -129,7 +129,7 @@ async function recordFinal(
     );
     if (n === 0) return; // another poller recorded it
     const manifestProblem = await writeFinalManifest(tx, config, job, st, outcome, reason, log);
-    await note(
+    await addToTimeline(
       tx,
       job.file_id,
       ACTOR,

@@ -20,7 +20,7 @@ import { PermanentError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { OutputExistsMode } from '../core/variables.ts';
 import type { TaskContext } from '../engine/types.ts';
-import { note } from '../files/lifecycle.ts';
+import { addToTimeline } from '../files/lifecycle.ts';
 import { type FileRow, getFile, verifiedCopy } from '../files/repo.ts';
 import { type Executor, FINAL_STATES } from './executors/types.ts';
 import { FILES } from './executors/wrapper.ts';
@@ -234,7 +234,7 @@ async function prepareOutput(
   // the last point before a job starts: a stale attempt (its lease taken over) stops here
   await ctx.db.tx(async (tx) => {
     await ctx.remember({ launching: outDir }, tx);
-    if (reused) await note(tx, job.file_id, ACTOR, reused, { job: job.key });
+    if (reused) await addToTimeline(tx, job.file_id, ACTOR, reused, { job: job.key });
   });
   return out;
 }
@@ -377,7 +377,7 @@ async function recordSubmitted(
     `update jobs set job_id = $2, state = $3, submitted_at = coalesce(submitted_at, now()), updated_at = now() where id = $1`,
     [job.id, jobId, state],
   );
-  await note(tx, job.file_id, ACTOR, `${job.settings_name} v${job.settings_version}: ${reason}`, {
+  await addToTimeline(tx, job.file_id, ACTOR, `${job.settings_name} v${job.settings_version}: ${reason}`, {
     job: job.key,
     jobId,
   });
