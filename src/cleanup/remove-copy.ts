@@ -168,6 +168,24 @@ export async function removeCopy(
     await writeFile(path.join(place.dir, DELETING_MARK), `${f.id}\n`);
     await fsyncDir(place.dir);
   }
+  await deleteVerified(db, f, place, backup, report, log, finishing);
+  return true;
+}
+
+/**
+ * Step 5 of `removeCopy`: delete what the hidden folder holds (all of it verified), then record
+ * the copy `purged`, with how the backup was read on the file's timeline.
+ */
+async function deleteVerified(
+  db: Db,
+  f: Row,
+  place: Place,
+  backup: Extract<BackupCheck, { ok: true }>,
+  report: RemoverReport,
+  log: Logger,
+  finishing: boolean,
+): Promise<void> {
+  const origDir = path.dirname(place.original);
   for (const n of place.names) await removeTree(path.join(place.dir, n));
   await removeTree(place.dir);
   await fsyncDir(origDir);
@@ -186,7 +204,6 @@ export async function removeCopy(
     { fileId: f.id, path: place.original },
     finishing ? 'finished an interrupted removal' : 'removed instrument copy',
   );
-  return true;
 }
 
 /**
