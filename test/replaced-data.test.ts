@@ -18,6 +18,7 @@ import { type FileRow, getFile } from '../src/files/repo.ts';
 import { fileErrors } from '../src/ops/alerts/rules.ts';
 import { utimeSeconds } from '../src/storage/fsutil.ts';
 import { SLUICE_BIN } from './helpers/cli.ts';
+import { KILLED_WORKER_CONFIG } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline, standardConfig } from './helpers/pipeline.ts';
 import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
 
@@ -263,19 +264,7 @@ describe('data replaced, with a worker killed by SIGKILL mid-copy', () => {
     p = await createPipeline(standardConfig()); // only for its directory and database
     const { root, url } = p;
     const cfg = path.join(root, 'sluice-kill.yaml');
-    await writeFile(
-      cfg,
-      `data_dir: ./data
-worker: { lease_seconds: 5, heartbeat_seconds: 1, poll_seconds: 0.5 }
-backup: { path: ./backup }
-instruments:
-  astral1:
-    type: thermo
-    watch: ./astral1
-    scan_interval_seconds: 0.5
-    acquisition: { stable_window_seconds: 1 }
-`,
-    );
+    await writeFile(cfg, KILLED_WORKER_CONFIG);
     await syncPools(p.db, { copy: 3 });
     await setPoolSize(p.db, 'copy', 0, 'test');
     const src = path.join(root, 'astral1', 'A.raw');
