@@ -18,8 +18,8 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { copyVerified } from '../src/backup/copy.ts';
-import { removeTree } from '../src/backup/fsutil.ts';
 import { makeBrukerLike, makeTmp, writeDataFile } from '../src/backup/testing.ts';
+import { removeTree } from '../src/storage/fsutil.ts';
 import { isMain, printResult, printTable } from './lib.ts';
 
 const run$ = promisify(execFile);

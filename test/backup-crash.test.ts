@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getFile } from '../src/files/repo.ts';
 import { backupLocation } from '../src/storage/raw-data.ts';
 import { SLUICE_BIN } from './helpers/cli.ts';
+import { instrumentYaml, KILLED_WORKER_CONFIG } from './helpers/config-text.ts';
 import { createTestDb } from './helpers/db.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
@@ -56,19 +57,7 @@ describe('backup under crashes', () => {
     const backup = path.join(root, 'backup');
     await mkdir(watch, { recursive: true });
     const cfg = path.join(root, 'sluice.yaml');
-    await writeFile(
-      cfg,
-      `data_dir: ./data
-worker: { lease_seconds: 5, heartbeat_seconds: 1, poll_seconds: 0.5 }
-backup: { path: ./backup }
-instruments:
-  astral1:
-    type: thermo
-    watch: ./astral1
-    scan_interval_seconds: 0.5
-    acquisition: { stable_window_seconds: 1 }
-`,
-    );
+    await writeFile(cfg, KILLED_WORKER_CONFIG);
     const digest = await bigFile(path.join(watch, 'big.raw'), 600);
     const env = { DATABASE_URL: url, SLUICE_CONFIG: cfg, SLUICE_LOG_LEVEL: 'warn' };
     const first = await spawnTs(
@@ -157,11 +146,7 @@ describe.skipIf(!tmpfs)('backup target full', () => {
 data_dir: ${root}/data
 backup: { path: ${root}/small-disk }
 instruments:
-  astral1:
-    type: thermo
-    watch: ${root}/astral1
-    scan_interval_seconds: 0.2
-    acquisition: { stable_window_seconds: 0.5 }
+${instrumentYaml(root)}
 `,
     );
     mnt = path.join(p.root, 'small-disk');

@@ -8,13 +8,15 @@ import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { moveHandler } from '../src/cleanup/move.ts';
-import { DELETING_MARK, type Place, placeOf, runRemover } from '../src/cleanup/remove.ts';
+import { DELETING_MARK, type Place, placeOf } from '../src/cleanup/place.ts';
+import { runRemover } from '../src/cleanup/remove.ts';
 import type { Tx } from '../src/core/db/db.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { enqueue } from '../src/engine/enqueue.ts';
 import type { TaskContext, TaskRow } from '../src/engine/types.ts';
 import { backupLocation } from '../src/storage/raw-data.ts';
 import { sluice } from './helpers/cli.ts';
+import { instrumentYaml, REMOVE_AT_ONCE } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 
@@ -29,15 +31,9 @@ const config = (opts: { move?: boolean; allow?: boolean }) => (root: string) =>
 data_dir: ${root}/data
 backup: { path: ${root}/backup }
 cleanup: { allow_outside_production: ${opts.allow ?? true} }
-variables: { min_file_age_days: 0, cleanup_dry_run: false, min_free_space_gb: 1000000000 }
+${REMOVE_AT_ONCE}
 instruments:
-  astral1:
-    type: thermo
-    watch: ${root}/astral1
-    scan_interval_seconds: 0.2
-    move_after_backup: ${opts.move ?? false}
-    acquisition: { stable_window_seconds: 0.5 }
-    cleanup: { enabled: true }
+${instrumentYaml(root, { cleanup: true, extra: [`move_after_backup: ${opts.move ?? false}`] })}
 `;
 
 /** `config({})` plus a Bruker instrument `tims1` with cleanup. */

@@ -17,6 +17,7 @@ import { readSnapshot, ruleParams } from '../src/ops/alerts/run.ts';
 import { createMetricsRegistry } from '../src/ops/prometheus.ts';
 import { backupLocation } from '../src/storage/raw-data.ts';
 import { sluice } from './helpers/cli.ts';
+import { instrumentYaml, REMOVE_AT_ONCE } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 
@@ -33,14 +34,9 @@ const config =
 data_dir: ${root}/data
 backup: { path: ${root}/backup, fixity: { cycle_days: 30, max_mb_per_second: 0 } }
 cleanup: { allow_outside_production: true, require_storage_read: ${opts.requireStorage ?? true} }
-variables: { min_file_age_days: 0, cleanup_dry_run: false, min_free_space_gb: 1000000000 }
+${REMOVE_AT_ONCE}
 instruments:
-  astral1:
-    type: thermo
-    watch: ${root}/astral1
-    scan_interval_seconds: 0.2
-    acquisition: { stable_window_seconds: 0.5 }
-    cleanup: { enabled: true }
+${instrumentYaml(root, { cleanup: true })}
 `;
 
 async function backedUp(pl: Pipeline, names: string[]) {

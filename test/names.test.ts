@@ -11,6 +11,7 @@ import { runRemover } from '../src/cleanup/remove.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { nameToText, textToName } from '../src/core/names.ts';
 import { backupLocation } from '../src/storage/raw-data.ts';
+import { instrumentYaml, REMOVE_AT_ONCE } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 
 let p: Pipeline | undefined;
@@ -23,20 +24,10 @@ const config = (root: string) => `
 data_dir: ${root}/data
 backup: { path: ${root}/backup }
 cleanup: { allow_outside_production: true }
-variables: { min_file_age_days: 0, cleanup_dry_run: false, min_free_space_gb: 1000000000 }
+${REMOVE_AT_ONCE}
 instruments:
-  astral1:
-    type: thermo
-    watch: ${root}/astral1
-    scan_interval_seconds: 0.2
-    acquisition: { stable_window_seconds: 0.5 }
-    cleanup: { enabled: true }
-  tims1:
-    type: bruker
-    watch: ${root}/tims1
-    scan_interval_seconds: 0.2
-    acquisition: { stable_window_seconds: 0.5 }
-    cleanup: { enabled: true }
+${instrumentYaml(root, { cleanup: true })}
+${instrumentYaml(root, { id: 'tims1', type: 'bruker', cleanup: true })}
 `;
 
 /** A path with Latin-1 bytes in it, for the file system (`\xfc` is the byte 0xfc). */

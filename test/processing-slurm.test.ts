@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cancelJobs } from '../src/process/actions.ts';
 import { jobsOf } from '../src/process/jobs.ts';
+import { instrumentYaml } from './helpers/config-text.ts';
 import { requireSlurm, requireSshd } from './helpers/infra.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
@@ -41,11 +42,7 @@ data_dir: ${root}/data
 backup: { path: ${root}/backup }
 pools: { cluster: 10 }
 instruments:
-  astral1:
-    type: thermo
-    watch: ${root}/astral1
-    scan_interval_seconds: 0.2
-    acquisition: { stable_window_seconds: 0.5 }
+${instrumentYaml(root)}
 processing:
   executor: slurm
 ${ssh}

@@ -14,6 +14,7 @@ import { cancelJobs } from '../src/process/actions.ts';
 import { LocalExecutor } from '../src/process/executors/index.ts';
 import { jobsOf } from '../src/process/jobs.ts';
 import { jobKey, outputDirFor } from '../src/process/paths.ts';
+import { instrumentYaml } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 
@@ -34,11 +35,7 @@ backup: { path: ${root}/backup }
 pools: { cluster: ${extra.includes('cluster1') ? 1 : 4} }
 projects: { PRJ: { tokens: [prj] } }
 instruments:
-  astral1:
-    type: thermo
-    watch: ${root}/astral1
-    scan_interval_seconds: 0.2
-    acquisition: { stable_window_seconds: 0.5 }
+${instrumentYaml(root)}
 processing:
   executor: local
   poll_seconds: 0.3

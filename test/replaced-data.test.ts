@@ -10,14 +10,15 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { utimeSeconds } from '../src/backup/fsutil.ts';
 import { createDb } from '../src/core/db/db.ts';
 import { setPoolSize, syncPools } from '../src/engine/pools.ts';
 import { type FileRow, getFile } from '../src/files/repo.ts';
 import { fileErrors } from '../src/ops/alerts/rules.ts';
 import { retryFile } from '../src/pipeline/actions.ts';
+import { utimeSeconds } from '../src/storage/fsutil.ts';
 import { backupLocation } from '../src/storage/raw-data.ts';
 import { SLUICE_BIN } from './helpers/cli.ts';
+import { KILLED_WORKER_CONFIG } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline, standardConfig } from './helpers/pipeline.ts';
 import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
 
@@ -234,7 +235,7 @@ describe('data replaced between acquisition and backup', () => {
     await mkdir(path.dirname(dest), { recursive: true });
     await cp(src, dest);
     // the times to the microsecond, as Sluice's copies keep them (cp's preserveTimestamps passes
-    // milliseconds, and an exact millisecond can land 1 µs low: backup/fsutil.ts utimeSeconds)
+    // milliseconds, and an exact millisecond can land 1 µs low: storage/fsutil.ts utimeSeconds)
     const times = await stat(src, { bigint: true });
     await utimes(dest, utimeSeconds(times.atimeNs), utimeSeconds(times.mtimeNs));
     await writeFile(src, randomBytes(100_001));
@@ -263,19 +264,7 @@ describe('data replaced, with a worker killed by SIGKILL mid-copy', () => {
     p = await createPipeline(standardConfig()); // only for its directory and database
     const { root, url } = p;
     const cfg = path.join(root, 'sluice-kill.yaml');
-    await writeFile(
-      cfg,
-      `data_dir: ./data
-worker: { lease_seconds: 5, heartbeat_seconds: 1, poll_seconds: 0.5 }
-backup: { path: ./backup }
-instruments:
-  astral1:
-    type: thermo
-    watch: ./astral1
-    scan_interval_seconds: 0.5
-    acquisition: { stable_window_seconds: 1 }
-`,
-    );
+    await writeFile(cfg, KILLED_WORKER_CONFIG);
     await syncPools(p.db, { copy: 3 });
     await setPoolSize(p.db, 'copy', 0, 'test');
     const src = path.join(root, 'astral1', 'A.raw');

@@ -21,6 +21,7 @@ import { hashFromStorage } from '../src/backup/storage-read.ts';
 import { runRemover } from '../src/cleanup/remove.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { backupLocation } from '../src/storage/raw-data.ts';
+import { instrumentYaml, REMOVE_AT_ONCE } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 
 let p: Pipeline | undefined;
@@ -104,14 +105,9 @@ describe('reading from storage, not from the page cache', () => {
 data_dir: ${root}/data
 backup: { path: ${backupDir} }
 cleanup: { allow_outside_production: true }
-variables: { min_file_age_days: 0, cleanup_dry_run: false, min_free_space_gb: 1000000000 }
+${REMOVE_AT_ONCE}
 instruments:
-  astral1:
-    type: thermo
-    watch: ${root}/astral1
-    scan_interval_seconds: 0.2
-    acquisition: { stable_window_seconds: 0.5 }
-    cleanup: { enabled: true }
+${instrumentYaml(root, { cleanup: true })}
 `,
     );
     await writeFile(path.join(p.root, 'astral1', 's.raw'), randomBytes(1024 * 1024));

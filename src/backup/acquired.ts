@@ -19,8 +19,8 @@ import { basename } from 'node:path';
 import { SluiceError } from '../core/errors.ts';
 import { type AcquiredFingerprint, fingerprintDiffers, recordFingerprint } from '../files/fingerprint.ts';
 import type { FileRow } from '../files/repo.ts';
+import { exists } from '../storage/fsutil.ts';
 import { hashSource } from './existing.ts';
-import { exists } from './fsutil.ts';
 import { allocBuffers } from './hash.ts';
 import { listSource, type Manifest, type ManifestEntry, type SourceSpec, sourceLabel } from './manifest.ts';
 

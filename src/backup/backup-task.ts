@@ -14,7 +14,7 @@ import { errorMessage, SluiceError } from '../core/errors.ts';
 import { backoffMs } from '../engine/backoff.ts';
 import type { TaskHandlerDef, TaskRow } from '../engine/types.ts';
 import type { AcquiredFingerprint } from '../files/fingerprint.ts';
-import { type FileStatus, note, transition } from '../files/lifecycle.ts';
+import { addToTimeline, type FileStatus, transition } from '../files/lifecycle.ts';
 import { type FileRow, getFile, requireFile } from '../files/repo.ts';
 import { noteTakeoverOnSubject } from '../files/takeover.ts';
 import { backupLocation, sourceSpec } from '../storage/raw-data.ts';
@@ -88,7 +88,7 @@ async function startBackup(ctx: Ctx, file: FileRow, dest: string, log: Ctx['log'
     );
     // a later attempt of this task finds the new copy at dest, and associates it
     await ctx.remember({ movedAside: true }, tx);
-    await note(
+    await addToTimeline(
       tx,
       file.id,
       ACTOR,
@@ -157,7 +157,7 @@ async function targetReady(ctx: Ctx, config: Config, file: FileRow, log: Ctx['lo
     if (waits > 0) {
       await ctx.db.tx(async (tx) => {
         await ctx.remember({ targetWaits: 0 }, tx);
-        await note(tx, file.id, ACTOR, `the backup target is usable again (${s.root}): copying`);
+        await addToTimeline(tx, file.id, ACTOR, `the backup target is usable again (${s.root}): copying`);
       });
     }
     return true;
@@ -169,7 +169,7 @@ async function targetReady(ctx: Ctx, config: Config, file: FileRow, log: Ctx['lo
     async (tx) => {
       await recordTargetState(tx, file.instrument_id, s.reason);
       if (waits === 0) {
-        await note(tx, file.id, ACTOR, `waiting, not copied: ${err.message} — ${err.hint}`, {
+        await addToTimeline(tx, file.id, ACTOR, `waiting, not copied: ${err.message} — ${err.hint}`, {
           code: err.code,
         });
       }
@@ -264,7 +264,7 @@ async function copyOnce(
 }
 
 async function noteRetry(tx: Tx, task: TaskRow, err: unknown, retryInMs: number): Promise<void> {
-  await note(
+  await addToTimeline(
     tx,
     task.subject!,
     ACTOR,

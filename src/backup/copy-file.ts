@@ -31,15 +31,21 @@
  * next attempt's leftover sweep removes it. Nothing here touches the final name.
  */
 
+import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from '../core/text-fs.ts';
-import { FAST_ALGORITHM, type FastChecksum } from './fastsum.ts';
-import { sourceError, targetError, throwIfAborted, utimeSeconds } from './fsutil.ts';
+import { sourceError, targetError, throwIfAborted, utimeSeconds } from '../storage/fsutil.ts';
+import { FAST_ALGORITHM, type FastChecksum, type FastHasher } from './fastsum.ts';
 import { type Buffers, CHUNK_BYTES, checkAlgorithm, createHasher } from './hash.ts';
-import type { HashThread } from './hash-thread.ts';
+import type { HashThread, ThreadHash } from './hash-thread.ts';
 import type { ReadBack, ReadBackFile } from './readback.ts';
-import { acquireSourceReader, releaseSourceReader, type SourceReader } from './source-reader.ts';
-import { isShared, type PieceWriter, WRITER_MIN_BYTES, writeInPieces } from './writer.ts';
+import {
+  acquireSourceReader,
+  releaseSourceReader,
+  type SourceFile,
+  type SourceReader,
+} from './source-reader.ts';
+import { isShared, type PieceWriter, WRITER_MIN_BYTES, type WriterFile, writeInPieces } from './writer.ts';
 
 /**
  * Start a background fdatasync after this many bytes were written since the last one; each completed
@@ -84,6 +90,42 @@ export interface ReadBackCheck {
 }
 
 /**
+ * The operations in flight of one copy: each is awaited before its buffer is reused, and all of them
+ * before a descriptor is closed (never close one under an operation still in the thread pool).
+ */
+interface InFlight {
+  reading: Promise<{ bytesRead: number }> | undefined;
+  /** The write in progress from each buffer. */
+  writes: (Promise<void> | undefined)[];
+  /** The hash in progress of each buffer, when the hash thread hashes. */
+  hashes: (Promise<void> | undefined)[];
+  flushing: Promise<void> | undefined;
+  /** The error of a background flush, kept: the final fsync alone could succeed on a broken copy. */
+  flushError: unknown;
+}
+
+/** What the read loop of one copy works with (see `pump`). */
+interface Pump {
+  src: string;
+  what: string;
+  opts: FileCopyOptions;
+  reader: SourceReader;
+  input: SourceFile;
+  out: FileHandle;
+  bufs: Buffers;
+  /** The writer thread's file, when it writes this one. */
+  wf: WriterFile | undefined;
+  /** The hash thread's hash, with the writer; else `hasher` on this thread. */
+  th: ThreadHash | undefined;
+  hasher: Hash;
+  /** The fast checksum on this thread (without the writer, when asked for). */
+  fast: FastHasher | undefined;
+  readBack: ReadBackFile;
+  tErr: (err: unknown) => unknown;
+  inFlight: InFlight;
+}
+
+/**
  * Copy `src` to the new file `dst`; returns the source's hex digest, the bytes copied, and the
  * read-back of the copy, to be `finish`ed by the caller (after any fault-injection hook in tests).
  */
@@ -106,13 +148,13 @@ export async function copyFileHashing(
     throw sourceError(e, src);
   });
   let output: FileHandle | undefined;
-  let reading: Promise<{ bytesRead: number }> | undefined;
-  /** The write in progress from each buffer. */
-  const writes: (Promise<void> | undefined)[] = [];
-  /** The hash in progress of each buffer, when the hash thread hashes. */
-  const hashes: (Promise<void> | undefined)[] = [];
-  let flushing: Promise<void> | undefined;
-  let flushError: unknown;
+  const inFlight: InFlight = {
+    reading: undefined,
+    writes: [],
+    hashes: [],
+    flushing: undefined,
+    flushError: undefined,
+  };
   try {
     const st = input;
     const size = st.size;
@@ -128,82 +170,27 @@ export async function copyFileHashing(
     const fast = wf ? undefined : opts.fast?.create();
     // With the writer, the hash thread hashes (from the same shared buffers).
     const th = wf ? opts.hashThread?.open(algorithm) : undefined;
-    // Writes end in the order they were issued: the worker takes them in turn; through the thread
-    // pool each waits for the one before it (an error then ends the ones after it too).
-    let lastWrite: Promise<void> = Promise.resolve();
-    const writeChunk = (buf: Buffer, len: number, at: number): Promise<void> => {
-      const prev = lastWrite;
-      const p = wf ? wf.write(buf, len, at) : prev.then(() => writeInPieces(out, buf, len, at));
-      lastWrite = p.then(
-        () => {
-          written = at + len;
-        },
-        (e) => {
-          throw tErr(e);
-        },
-      );
-      lastWrite.catch(() => {}); // awaited before its buffer is reused and at the end
-      return lastWrite;
-    };
-    let written = 0; // every byte below this offset has been written
-    let pos = 0;
-    let turn = 0;
-    let sinceFlush = 0;
-    reading = reader.read(input.fd, bufs[0], bufs[0].length, 0);
-    for (;;) {
-      const n: number = await reading.then(
-        (r) => r.bytesRead,
-        (e) => {
-          throw sourceError(e, src);
-        },
-      );
-      reading = undefined;
-      if (n === 0) break;
-      throwIfAborted(opts.signal, what);
-      const cur = bufs[turn]!;
-      const curTurn = turn;
-      turn = (turn + 1) % bufs.length;
-      // the next read goes into this buffer: its write and hash must have ended
-      await writes[turn];
-      await hashes[turn];
-      reading = reader.read(input.fd, bufs[turn]!, bufs[turn]!.length, pos + n);
-      reading.catch(() => {}); // awaited at the top of the loop; no unhandled rejection meanwhile
-      writes[curTurn] = writeChunk(cur, n, pos);
-      const chunk = cur.subarray(0, n);
-      if (th) {
-        hashes[curTurn] = th.update(cur, n);
-        hashes[curTurn].catch(() => {}); // awaited before its buffer is reused and at the end
-      } else hasher.update(chunk);
-      fast?.update(chunk);
-      pos += n;
-      sinceFlush += n;
-      if (sinceFlush >= FLUSH_EVERY && !flushing) {
-        sinceFlush = 0;
-        const upTo = written;
-        // A background fdatasync consumes a writeback error (Linux reports it once per descriptor),
-        // so keep it: the final fsync alone could then succeed on a broken copy.
-        flushing = out.datasync().then(
-          () => {
-            flushing = undefined;
-            readBack.allow(upTo); // flushed: the worker may read it back now
-          },
-          (e) => {
-            flushError = e;
-            flushing = undefined;
-          },
-        );
-      }
-      opts.onBytes?.(pos);
-    }
-    await Promise.all(writes);
-    await Promise.all(hashes);
-    if (flushing) await flushing;
-    if (flushError) throw tErr(flushError);
-    await out.chmod(opts.mode(Number(st.mode))).catch((e) => Promise.reject(tErr(e)));
-    await out
-      .utimes(utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs))
-      .catch((e) => Promise.reject(tErr(e)));
-    await out.sync().catch((e) => Promise.reject(tErr(e)));
+    const pos = await pump({
+      src,
+      what,
+      opts,
+      reader,
+      input,
+      out,
+      bufs,
+      wf,
+      th,
+      hasher,
+      fast,
+      readBack,
+      tErr,
+      inFlight,
+    });
+    await Promise.all(inFlight.writes);
+    await Promise.all(inFlight.hashes);
+    if (inFlight.flushing) await inFlight.flushing;
+    if (inFlight.flushError) throw tErr(inFlight.flushError);
+    await seal(out, st, opts.mode, tErr);
     const hash = th ? await th.digest() : hasher.digest('hex');
     const fastDigest = wf && opts.fast ? await wf.digest() : fast?.digest();
     const check: ReadBackCheck =
@@ -213,9 +200,106 @@ export async function copyFileHashing(
     return { hash, bytes: pos, readBack, check };
   } finally {
     // Never close a descriptor under an operation still running in the thread pool.
+    const { reading, writes, hashes, flushing } = inFlight;
     await Promise.allSettled([reading, ...writes, ...hashes, flushing]);
     await reader.close(input.fd).catch(() => {});
     if (!opts.reader) releaseSourceReader(reader);
     if (output) await output.close().catch(() => {});
   }
+}
+
+/**
+ * The copy gets its final mode and the source's times, then one `fsync` makes data and metadata
+ * durable; an error is the target's.
+ */
+async function seal(
+  out: FileHandle,
+  st: SourceFile,
+  mode: FileCopyOptions['mode'],
+  tErr: (err: unknown) => unknown,
+): Promise<void> {
+  await out.chmod(mode(Number(st.mode))).catch((e) => Promise.reject(tErr(e)));
+  await out.utimes(utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs)).catch((e) => Promise.reject(tErr(e)));
+  await out.sync().catch((e) => Promise.reject(tErr(e)));
+}
+
+/**
+ * The read loop: reads chunk k+1 into the next buffer while chunk k is written and hashed, starts a
+ * background flush every FLUSH_EVERY bytes, and returns the bytes read once the source ends. Writes
+ * and hashes may still be in flight when it returns (`p.inFlight`).
+ */
+async function pump(p: Pump): Promise<number> {
+  const { src, what, opts, reader, input, out, bufs, wf, th, hasher, fast, readBack, tErr } = p;
+  const { writes, hashes } = p.inFlight;
+  const inFlight = p.inFlight;
+  // Writes end in the order they were issued: the worker takes them in turn; through the thread
+  // pool each waits for the one before it (an error then ends the ones after it too).
+  let lastWrite: Promise<void> = Promise.resolve();
+  const writeChunk = (buf: Buffer, len: number, at: number): Promise<void> => {
+    const prev = lastWrite;
+    const w = wf ? wf.write(buf, len, at) : prev.then(() => writeInPieces(out, buf, len, at));
+    lastWrite = w.then(
+      () => {
+        written = at + len;
+      },
+      (e) => {
+        throw tErr(e);
+      },
+    );
+    lastWrite.catch(() => {}); // awaited before its buffer is reused and at the end
+    return lastWrite;
+  };
+  let written = 0; // every byte below this offset has been written
+  let pos = 0;
+  let turn = 0;
+  let sinceFlush = 0;
+  inFlight.reading = reader.read(input.fd, bufs[0], bufs[0].length, 0);
+  for (;;) {
+    const n: number = await inFlight.reading.then(
+      (r) => r.bytesRead,
+      (e) => {
+        throw sourceError(e, src);
+      },
+    );
+    inFlight.reading = undefined;
+    if (n === 0) break;
+    throwIfAborted(opts.signal, what);
+    const cur = bufs[turn]!;
+    const curTurn = turn;
+    turn = (turn + 1) % bufs.length;
+    // the next read goes into this buffer: its write and hash must have ended
+    await writes[turn];
+    await hashes[turn];
+    const reading = reader.read(input.fd, bufs[turn]!, bufs[turn]!.length, pos + n);
+    inFlight.reading = reading;
+    reading.catch(() => {}); // awaited at the top of the loop; no unhandled rejection meanwhile
+    writes[curTurn] = writeChunk(cur, n, pos);
+    const chunk = cur.subarray(0, n);
+    if (th) {
+      const hashing = th.update(cur, n);
+      hashes[curTurn] = hashing;
+      hashing.catch(() => {}); // awaited before its buffer is reused and at the end
+    } else hasher.update(chunk);
+    fast?.update(chunk);
+    pos += n;
+    sinceFlush += n;
+    if (sinceFlush >= FLUSH_EVERY && !inFlight.flushing) {
+      sinceFlush = 0;
+      const upTo = written;
+      // A background fdatasync consumes a writeback error (Linux reports it once per descriptor),
+      // so keep it: the final fsync alone could then succeed on a broken copy.
+      inFlight.flushing = out.datasync().then(
+        () => {
+          inFlight.flushing = undefined;
+          readBack.allow(upTo); // flushed: the worker may read it back now
+        },
+        (e) => {
+          inFlight.flushError = e;
+          inFlight.flushing = undefined;
+        },
+      );
+    }
+    opts.onBytes?.(pos);
+  }
+  return pos;
 }

@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { SluiceError } from '../core/errors.ts';
 import { inLanes } from '../core/lanes.ts';
 import { chmod, lstat, mkdir } from '../core/text-fs.ts';
+import { fsyncDir, sourceError, targetError, throwIfAborted } from '../storage/fsutil.ts';
 import { changedBetween, sourceChanged } from './compare.ts';
 import { copyFileHashing, type ReadBackCheck } from './copy-file.ts';
 import { FAST_ALGORITHM, type FastChecksum } from './fastsum.ts';
-import { fsyncDir, sourceError, targetError, throwIfAborted } from './fsutil.ts';
 import { type Buffers, CHUNK_BYTES, sameHash } from './hash.ts';
 import { HashThread } from './hash-thread.ts';
 import {
@@ -202,61 +202,76 @@ function checkUnchanged(
   if (why.length > 0) throw sourceChanged(label, why, 'while it was being copied');
 }
 
+/** What a copy pass has done so far: the files copied (by index) and the bytes, for progress. */
+interface PassState {
+  copied: Copied;
+  done: number;
+}
+
+/** Copy file `i` on this thread (copy-file.ts), with `bufs`; checked unchanged afterwards. */
+async function copyOne(
+  c: Ctx,
+  h: Helpers,
+  st: PassState,
+  i: number,
+  bufs: Buffers,
+  signal = c.o.signal,
+): Promise<void> {
+  const e = c.o.before.files[i]!;
+  const src = sourcePath(c.o.spec, e.rel);
+  let mine = 0;
+  const got = await copyFileHashing(src, c.tp(e.rel), {
+    algorithm: c.o.algorithm,
+    fast: c.o.fast,
+    mode: fileMode,
+    signal,
+    bufs,
+    readBack: h.readBack,
+    reader: h.reader,
+    writer: h.writer,
+    hashThread: h.hashThread,
+    targetDir: c.o.targetDir,
+    bytesNeeded: c.total,
+    onBytes: (n) => {
+      st.done += n - mine;
+      mine = n;
+      c.o.onProgress(st.done);
+    },
+  });
+  checkUnchanged(c.label, e, got.bytes, await c.srcStat(src), src);
+  st.copied[i] = { entry: { ...e, hash: got.hash }, back: got.readBack, check: got.check };
+}
+
+/** Copy the small file `i` on the small-file thread; checked unchanged afterwards. */
+async function copyOnThread(c: Ctx, st: PassState, i: number, thread: SmallFileCopier): Promise<void> {
+  const e = c.o.before.files[i]!;
+  const src = sourcePath(c.o.spec, e.rel);
+  const dst = c.tp(e.rel);
+  throwIfAborted(c.o.signal, `copy of ${src}`);
+  const { algorithm, fast } = c.o;
+  const got = await thread
+    .copy(src, dst, { algorithm, fast: fast !== undefined, mode: FILE_MODE })
+    .catch((err) => {
+      throw (err as { side?: string }).side === 'source' ? sourceError(err, src) : c.tErr(err, dst);
+    });
+  st.done += got.bytes;
+  c.o.onProgress(st.done);
+  checkUnchanged(c.label, e, got.bytes, got.after, src);
+  const check: ReadBackCheck =
+    got.fast === undefined
+      ? { algorithm, digest: got.hash }
+      : { algorithm: FAST_ALGORITHM, digest: got.fast };
+  st.copied[i] = {
+    entry: { ...e, hash: got.hash },
+    back: thread.readBack(dst, check.algorithm),
+    check,
+  };
+}
+
 /** One read of the source per file, hashed on the way; each file re-stat'ed afterwards. */
 async function copyPass(c: Ctx, plan: SizePlan, h: Helpers): Promise<Copied> {
   const { spec } = c.o;
-  const files = c.o.before.files;
-  let done = 0;
-  const copied: Copied = new Array(files.length);
-  const copyOne = async (i: number, bufs: Buffers, signal = c.o.signal) => {
-    const e = files[i]!;
-    const src = sourcePath(spec, e.rel);
-    let mine = 0;
-    const got = await copyFileHashing(src, c.tp(e.rel), {
-      algorithm: c.o.algorithm,
-      fast: c.o.fast,
-      mode: fileMode,
-      signal,
-      bufs,
-      readBack: h.readBack,
-      reader: h.reader,
-      writer: h.writer,
-      hashThread: h.hashThread,
-      targetDir: c.o.targetDir,
-      bytesNeeded: c.total,
-      onBytes: (n) => {
-        done += n - mine;
-        mine = n;
-        c.o.onProgress(done);
-      },
-    });
-    checkUnchanged(c.label, e, got.bytes, await c.srcStat(src), src);
-    copied[i] = { entry: { ...e, hash: got.hash }, back: got.readBack, check: got.check };
-  };
-  const copyOnThread = async (i: number, thread: SmallFileCopier) => {
-    const e = files[i]!;
-    const src = sourcePath(spec, e.rel);
-    const dst = c.tp(e.rel);
-    throwIfAborted(c.o.signal, `copy of ${src}`);
-    const { algorithm, fast } = c.o;
-    const got = await thread
-      .copy(src, dst, { algorithm, fast: fast !== undefined, mode: FILE_MODE })
-      .catch((err) => {
-        throw (err as { side?: string }).side === 'source' ? sourceError(err, src) : c.tErr(err, dst);
-      });
-    done += got.bytes;
-    c.o.onProgress(done);
-    checkUnchanged(c.label, e, got.bytes, got.after, src);
-    const check: ReadBackCheck =
-      got.fast === undefined
-        ? { algorithm, digest: got.hash }
-        : { algorithm: FAST_ALGORITHM, digest: got.fast };
-    copied[i] = {
-      entry: { ...e, hash: got.hash },
-      back: thread.readBack(dst, check.algorithm),
-      check,
-    };
-  };
+  const st: PassState = { copied: new Array(c.o.before.files.length), done: 0 };
   // The first failure on either side stops the other: no small file starts after a large one
   // failed, and a large file in progress stops (as if aborted) when a small one failed.
   const smallFailed = new AbortController();
@@ -266,9 +281,9 @@ async function copyPass(c: Ctx, plan: SizePlan, h: Helpers): Promise<Copied> {
   const lanes = smallThread ? SMALL_THREAD_QUEUE * smallThread.threads : SMALL_CONCURRENCY;
   const smallDone = inLanes(plan.small, lanes, (i, lane) => {
     if (largeFailed) return Promise.reject(new Error('not started: a large file of the copy failed'));
-    if (smallThread) return copyOnThread(i, smallThread);
+    if (smallThread) return copyOnThread(c, st, i, smallThread);
     laneBufs[lane] ??= [Buffer.allocUnsafe(plan.smallBuf), Buffer.allocUnsafe(plan.smallBuf)];
-    return copyOne(i, laneBufs[lane]);
+    return copyOne(c, h, st, i, laneBufs[lane]);
   }).catch((err) => {
     smallFailed.abort(err);
     throw err;
@@ -276,7 +291,7 @@ async function copyPass(c: Ctx, plan: SizePlan, h: Helpers): Promise<Copied> {
   smallDone.catch(() => {});
   const largeSignal = c.o.signal ? AbortSignal.any([c.o.signal, smallFailed.signal]) : smallFailed.signal;
   try {
-    for (const i of plan.large) await copyOne(i, c.o.bufs, largeSignal);
+    for (const i of plan.large) await copyOne(c, h, st, i, c.o.bufs, largeSignal);
   } catch (err) {
     // Stopped because a small file failed: that is the error to report.
     const bySmall = smallFailed.signal.aborted && !c.o.signal?.aborted;
@@ -289,7 +304,7 @@ async function copyPass(c: Ctx, plan: SizePlan, h: Helpers): Promise<Copied> {
   const root = spec.kind === 'files' ? spec.dir : spec.path;
   const changed = changedBetween(spec.kind, c.o.before.files, (await listSourceTree(spec)).files, root);
   if (changed.length > 0) throw sourceChanged(c.label, changed, 'while it was being copied');
-  return copied;
+  return st.copied;
 }
 
 /**

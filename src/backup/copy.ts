@@ -55,12 +55,20 @@
 import { dirname, resolve } from 'node:path';
 import { debuglog } from 'node:util';
 import { PermanentError, SluiceError } from '../core/errors.ts';
+import {
+  abortedError,
+  exists,
+  fsyncDir,
+  removeTree,
+  targetError,
+  throwIfAborted,
+} from '../storage/fsutil.ts';
+import { commitDir, commitFile, DestinationExists } from '../storage/rename.ts';
 import { compareEntries, sourceChanged } from './compare.ts';
 import { writeTempTree } from './copy-tree.ts';
 import { checkExisting } from './existing.ts';
 import { type FastChecksum, fastChecksum, fastChecksumError } from './fastsum.ts';
-import { abortedError, exists, fsyncDir, removeTree, targetError, throwIfAborted } from './fsutil.ts';
-import { allocBuffers, checkAlgorithm } from './hash.ts';
+import { allocBuffers, type Buffers, checkAlgorithm } from './hash.ts';
 import {
   listSourceTree,
   type Manifest,
@@ -69,15 +77,7 @@ import {
   sourceLabel,
 } from './manifest.ts';
 import { checkFreeSpace, checkNotSource, ensureParent } from './preflight.ts';
-import {
-  commitDir,
-  commitFile,
-  DestinationExists,
-  makePartialDir,
-  removeLeftovers,
-  removePartialDir,
-  tempNameFor,
-} from './temp.ts';
+import { makePartialDir, removeLeftovers, removePartialDir, tempNameFor } from './temp.ts';
 import { verifyCopy } from './verify.ts';
 
 export type CopyPhase = 'copy' | 'verify' | 'commit';
@@ -211,37 +211,19 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
   if (opts.checkSpace !== false) await checkFreeSpace(parent, total, before.files.length);
   const temp = tempNameFor(dest);
   try {
-    await makePartialDir(dest);
-    await opts.onPhase?.('copy', { temp, dest });
-    const manifest = await writeTempTree({
+    const manifest = await copyAndCommit(opts, {
       spec,
-      temp,
       dest,
+      temp,
+      parent,
+      label,
+      what,
+      root,
       before,
       algorithm,
-      fast: pickReadBack(opts, algorithm),
       bufs,
-      signal: opts.signal,
-      targetDir: parent,
-      onProgress: (done) => opts.onProgress?.(done, total),
-      onVerify: () => opts.onPhase?.('verify', { temp, dest }),
+      total,
     });
-    await checkMembers(temp, spec.kind, manifest, label);
-    if (opts.expected) {
-      const p = compareEntries(spec.kind, opts.expected.entries, manifest.entries, { root, algorithm });
-      if (p.length > 0) throw sourceChanged(label, p, 'since its checksums were recorded');
-    }
-    opts.accept?.(manifest.entries, 'copied');
-    await opts.beforeCommit?.();
-    throwIfAborted(opts.signal, what);
-    await opts.onPhase?.('commit', { temp, dest });
-    throwIfAborted(opts.signal, what);
-    if (spec.kind === 'file') await commitFile(temp, dest);
-    else await commitDir(temp, dest);
-    // Committed: an error removing the (empty) partial directory must not fail the copy; the next
-    // attempt would sweep it. The fsync makes the new name and the removal durable together.
-    await removePartialDir(dest).catch(() => {});
-    await fsyncDir(parent);
     return { manifest, bytes: total, seconds: seconds(), associated: false };
   } catch (err) {
     await removeTree(temp).catch(() => {});
@@ -249,6 +231,61 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
     if (err instanceof DestinationExists) return associate(); // someone else finished first
     throw normalize(err, { what, opts, dest, total });
   }
+}
+
+/** What `copyAndCommit` works with, as `copyVerified` found it. */
+interface CommitPlan {
+  spec: SourceSpec;
+  dest: string;
+  temp: string;
+  parent: string;
+  label: string;
+  what: string;
+  root: string;
+  before: Awaited<ReturnType<typeof listSourceTree>>;
+  algorithm: string;
+  bufs: Buffers;
+  total: number;
+}
+
+/**
+ * The copy proper: the source written to the temp name, read back, its members checked (and against
+ * `expected`), then renamed into place and made durable. The caller removes the temp on failure.
+ */
+async function copyAndCommit(opts: CopyOptions, plan: CommitPlan): Promise<Manifest> {
+  const { spec, dest, temp, parent, label, what, root, before, algorithm, bufs, total } = plan;
+  await makePartialDir(dest);
+  await opts.onPhase?.('copy', { temp, dest });
+  const manifest = await writeTempTree({
+    spec,
+    temp,
+    dest,
+    before,
+    algorithm,
+    fast: pickReadBack(opts, algorithm),
+    bufs,
+    signal: opts.signal,
+    targetDir: parent,
+    onProgress: (done) => opts.onProgress?.(done, total),
+    onVerify: () => opts.onPhase?.('verify', { temp, dest }),
+  });
+  await checkMembers(temp, spec.kind, manifest, label);
+  if (opts.expected) {
+    const p = compareEntries(spec.kind, opts.expected.entries, manifest.entries, { root, algorithm });
+    if (p.length > 0) throw sourceChanged(label, p, 'since its checksums were recorded');
+  }
+  opts.accept?.(manifest.entries, 'copied');
+  await opts.beforeCommit?.();
+  throwIfAborted(opts.signal, what);
+  await opts.onPhase?.('commit', { temp, dest });
+  throwIfAborted(opts.signal, what);
+  if (spec.kind === 'file') await commitFile(temp, dest);
+  else await commitDir(temp, dest);
+  // Committed: an error removing the (empty) partial directory must not fail the copy; the next
+  // attempt would sweep it. The fsync makes the new name and the removal durable together.
+  await removePartialDir(dest).catch(() => {});
+  await fsyncDir(parent);
+  return manifest;
 }
 
 /**

@@ -7,8 +7,8 @@
  * Crash points: only reads; a kill leaves nothing behind and the next attempt repeats the check.
  */
 import { PermanentError } from '../core/errors.ts';
+import { sourceError } from '../storage/fsutil.ts';
 import { changedBetween, compareEntries, sourceChanged } from './compare.ts';
-import { sourceError } from './fsutil.ts';
 import { type Buffers, hashFile } from './hash.ts';
 import {
   listSource,

@@ -38,10 +38,10 @@ import {
   setCopyFixity,
   verifiedCopyAges,
 } from '../files/copies.ts';
-import { note } from '../files/lifecycle.ts';
+import { addToTimeline } from '../files/lifecycle.ts';
 import type { CopyRow, FileRow } from '../files/repo.ts';
+import { errnoCode, formatBytes } from '../storage/fsutil.ts';
 import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
-import { errnoCode, formatBytes } from './fsutil.ts';
 import type { ReadMode } from './storage-read.ts';
 import { checkBackupTarget } from './target.ts';
 import { type VerifyResult, verifyCopy } from './verify.ts';
@@ -191,7 +191,7 @@ export async function auditCopy(
       ...(result.ok ? {} : { problems }),
     });
     if (result.ok) {
-      await note(
+      await addToTimeline(
         tx,
         c.file_id,
         FIXITY_ACTOR,
@@ -205,7 +205,7 @@ export async function auditCopy(
       c.instrument_copy === 'present' || c.instrument_copy === 'moved'
         ? `the instrument copy is kept (the remover will not delete it); back it up again with \`sluice files retry ${c.file_id}\``
         : `the instrument copy is ${c.instrument_copy}: restore the data from another copy (an archive) and check the backup storage`;
-    await note(
+    await addToTimeline(
       tx,
       c.file_id,
       FIXITY_ACTOR,

@@ -15,7 +15,7 @@
 import { createHash, getHashes, type Hash } from 'node:crypto';
 import { PermanentError } from '../core/errors.ts';
 import { open } from '../core/text-fs.ts';
-import { throwIfAborted } from './fsutil.ts';
+import { throwIfAborted } from '../storage/fsutil.ts';
 
 export const DEFAULT_ALGORITHM = 'sha256';
 /** Size of each read/write buffer. Two are in use per file being hashed or copied. */

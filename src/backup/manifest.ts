@@ -15,8 +15,8 @@
 import { basename, join } from 'node:path';
 import { PermanentError } from '../core/errors.ts';
 import { lstat, readdir } from '../core/text-fs.ts';
+import { isMissing, sourceError } from '../storage/fsutil.ts';
 import type { Manifest, ManifestEntry, SourceSpec } from '../storage/raw-data.ts';
-import { isMissing, sourceError } from './fsutil.ts';
 
 // The shapes live on the ground floor (storage/raw-data.ts), beside where raw data is stored.
 export type { Manifest, ManifestEntry, SourceKind, SourceSpec } from '../storage/raw-data.ts';

@@ -8,7 +8,7 @@
 import { dirname, resolve, sep } from 'node:path';
 import { PermanentError } from '../core/errors.ts';
 import { lstat, mkdir, statfs } from '../core/text-fs.ts';
-import { fsyncDir, targetFull } from './fsutil.ts';
+import { fsyncDir, targetFull } from '../storage/fsutil.ts';
 import type { SourceSpec } from './manifest.ts';
 
 /** mkdir -p the parent of dest, making new directory entries durable. */

@@ -5,14 +5,14 @@
  */
 import type { Config } from '../core/config/index.ts';
 import type { AcquiredFingerprint } from '../files/fingerprint.ts';
-import { note, transition } from '../files/lifecycle.ts';
+import { addToTimeline, transition } from '../files/lifecycle.ts';
 import { type FileRow, newerNamesake, recordInstrumentCopyMissing } from '../files/repo.ts';
+import { exists } from '../storage/fsutil.ts';
 import { sourceSpec } from '../storage/raw-data.ts';
 import type { Kind, KindContext } from '../tasks/catalogue.ts';
 import { adoptableCopy, SOURCE_REPLACED, type SourceReplaced } from './acquired.ts';
 import type { CopyResult } from './copy.ts';
 import type { Twin } from './duplicate.ts';
-import { exists } from './fsutil.ts';
 import { moveAside, removeLeftovers } from './temp.ts';
 
 const ACTOR = 'backup';
@@ -30,7 +30,7 @@ export async function settleTwin(ctx: BackupContext, file: FileRow, twin: Twin):
       data: { sameAs: twin.id, location: twin.location },
     });
     if (moved) {
-      await note(
+      await addToTimeline(
         tx,
         twin.id,
         ACTOR,
@@ -80,7 +80,7 @@ export async function settleReplaced(ctx: BackupContext, r: Replaced): Promise<C
     await r.start();
     log.warn({ dest }, 'source replaced after an earlier attempt had copied it; recording that copy');
     await ctx.db.tx((tx) =>
-      note(
+      addToTimeline(
         tx,
         file.id,
         ACTOR,

@@ -29,7 +29,7 @@ import { type FileHandle, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { open, rm } from '../core/text-fs.ts';
-import { errnoCode, throwIfAborted } from './fsutil.ts';
+import { errnoCode, throwIfAborted } from '../storage/fsutil.ts';
 import { CHUNK_BYTES, createHasher } from './hash.ts';
 
 /** How a file was read: `direct` bypassed the page cache (O_DIRECT); `cached` went through it. */

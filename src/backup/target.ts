@@ -33,8 +33,8 @@ import { isFallback } from '../core/instance.ts';
 import { recordEvent } from '../engine/events.ts';
 import { sampleVerifiedBackupsUnder, verifiedBackupsUnder } from '../files/copies.ts';
 import { backupTargetProblem, changeBackupTargetProblem } from '../files/repo.ts';
+import { errnoCode, exists, fsyncDir } from '../storage/fsutil.ts';
 import { isMountPoint } from '../storage/mount.ts';
-import { errnoCode, exists, fsyncDir } from './fsutil.ts';
 
 export const TARGET_MARKER = '.sluice-backup-target';
 /** How many recorded copies are looked for when the marker is missing (rule 6). */

@@ -2,10 +2,8 @@ import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError } from '../core/errors.ts';
+import { commitDir, commitFile, DestinationExists } from '../storage/rename.ts';
 import {
-  commitDir,
-  commitFile,
-  DestinationExists,
   findLeftovers,
   makePartialDir,
   moveAside,

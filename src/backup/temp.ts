@@ -1,5 +1,6 @@
 /**
- * Temp names beside the destination, the leftover sweep, the no-overwrite commit, and `moveAside`.
+ * Temp names beside the destination, the leftover sweep, and `moveAside`; the no-overwrite commit
+ * they end in (`commitFile`, `commitDir`, `renameNoReplace`) is storage/rename.ts.
  *
  * A copy is written to `<dir>/.<basename>.sluice-partial/<12 hex>` (a file or a directory tree), where
  * `<dir>` is the destination's directory (same filesystem, so the final step is a rename or link,
@@ -35,8 +36,9 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { PermanentError } from '../core/errors.ts';
 import { fitName, NAME_MAX } from '../core/names.ts';
-import { link, lstat, mkdir, readdir, rename, rmdir, unlink } from '../core/text-fs.ts';
-import { errnoCode, exists, fsyncDir, isMissing, removeTree } from './fsutil.ts';
+import { lstat, mkdir, readdir, rmdir } from '../core/text-fs.ts';
+import { errnoCode, exists, fsyncDir, isMissing, removeTree } from '../storage/fsutil.ts';
+import { DestinationExists, renameNoReplace } from '../storage/rename.ts';
 
 export const PARTIAL_MARK = '.sluice-partial';
 
@@ -103,62 +105,6 @@ export async function removeLeftovers(dest: string): Promise<string[]> {
   await removeTree(dir);
   await fsyncDir(dirname(dest));
   return found;
-}
-
-export class DestinationExists extends Error {
-  constructor(readonly dest: string) {
-    super(`${dest} appeared while the copy was running`);
-  }
-}
-
-/**
- * Give the verified temp file its final name without ever replacing an existing file: `link` fails
- * with EEXIST where `rename` would silently overwrite. Filesystems without hard links (some SMB/FUSE
- * mounts) fall back to check-then-rename.
- */
-export async function commitFile(temp: string, dest: string): Promise<void> {
-  try {
-    await link(temp, dest);
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'EEXIST') throw new DestinationExists(dest);
-    if (
-      code !== 'EPERM' &&
-      code !== 'ENOTSUP' &&
-      code !== 'EOPNOTSUPP' &&
-      code !== 'EMLINK' &&
-      code !== 'ENOSYS'
-    ) {
-      throw err;
-    }
-    if (await exists(dest)) throw new DestinationExists(dest);
-    await rename(temp, dest);
-    return;
-  }
-  await unlink(temp);
-}
-
-/**
- * Rename a verified temp directory to its final name. rename(2) replaces only an EMPTY directory (no
- * data can be lost that way) and fails with ENOTEMPTY/EEXIST on a non-empty one or ENOTDIR on a file.
- */
-export async function commitDir(temp: string, dest: string): Promise<void> {
-  if (await exists(dest)) throw new DestinationExists(dest);
-  try {
-    await rename(temp, dest);
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
-      throw new DestinationExists(dest);
-    }
-    throw err;
-  }
-}
-
-/** Rename a file or folder to `to`, never replacing anything there (`DestinationExists`). */
-export async function renameNoReplace(from: string, to: string): Promise<void> {
-  if ((await lstat(from)).isDirectory()) await commitDir(from, to);
-  else await commitFile(from, to);
 }
 
 /**

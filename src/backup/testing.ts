@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, open, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { removeTree } from './fsutil.ts';
+import { removeTree } from '../storage/fsutil.ts';
 
 export async function makeTmp(
   prefix = 'sluice-backup-',

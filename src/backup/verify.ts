@@ -24,8 +24,8 @@
 import { basename, join } from 'node:path';
 import { SluiceError } from '../core/errors.ts';
 import { lstat } from '../core/text-fs.ts';
+import { errnoCode, isMissing } from '../storage/fsutil.ts';
 import { compareEntries } from './compare.ts';
-import { errnoCode, isMissing } from './fsutil.ts';
 import { checkAlgorithm, hashFile, sameHash } from './hash.ts';
 import { type Manifest, type ManifestEntry, type SourceKind, walkFolder } from './manifest.ts';
 import { hashFromStorage, type ReadMode, type StorageReadOptions, Throttle } from './storage-read.ts';

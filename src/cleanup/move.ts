@@ -10,17 +10,17 @@
  * completes the task.
  */
 import path from 'node:path';
-import { DestinationExists, renameNoReplace } from '../backup/temp.ts';
 import type { Config } from '../core/config/index.ts';
 import { PermanentError } from '../core/errors.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
 import { fitName, pathToText } from '../core/names.ts';
 import { existsSync, mkdir } from '../core/text-fs.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
-import { BACKED_UP, note } from '../files/lifecycle.ts';
+import { addToTimeline, BACKED_UP } from '../files/lifecycle.ts';
 import { getFile, recordInstrumentCopyMoved } from '../files/repo.ts';
 import { noteTakeoverOnSubject } from '../files/takeover.ts';
 import { BACKUP_FOLDER } from '../intake/instrument-types.ts';
+import { DestinationExists, renameNoReplace } from '../storage/rename.ts';
 import { defineHandler, Kind } from '../tasks/catalogue.ts';
 
 const ACTOR = 'cleanup';
@@ -79,7 +79,7 @@ export function moveHandler(deps: { config: Config }): TaskHandlerDef {
       const newPath = path.join(destDir, moved(names[0]!, suffix));
       await ctx.complete(async (tx) => {
         await recordInstrumentCopyMoved(tx, file.id, newPath);
-        await note(tx, file.id, ACTOR, `instrument copy moved to ${newPath}`, {
+        await addToTimeline(tx, file.id, ACTOR, `instrument copy moved to ${newPath}`, {
           from: file.current_path,
           to: newPath,
         });

@@ -1,7 +1,6 @@
 /** `sluice db backup | restore | backups`: database backups (see docs/backups.md). */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { exists } from '../backup/fsutil.ts';
 import type { Config } from '../core/config/index.ts';
 import { formatError, UsageError } from '../core/errors.ts';
 import { writeDump } from '../ops/db-backup/dump.ts';
@@ -15,6 +14,7 @@ import {
 import { type DumpSource, type RestoreResult, restoreDump } from '../ops/db-backup/restore.ts';
 import { type BackupRun, findStrategy, lastRuns, runStrategy } from '../ops/db-backup/strategy.ts';
 import { VERSION } from '../runtime/context.ts';
+import { exists } from '../storage/fsutil.ts';
 import { actor, withContext } from './context.ts';
 import { ago, bytes, printJson, printTable } from './output.ts';
 import { progressPrinter } from './progress.ts';

@@ -99,8 +99,8 @@ export async function transition(
   return true;
 }
 
-/** Records an event that is not a status change (a copy verified, a move, a warning). */
-export async function note(
+/** Adds an event that is not a status change to the file's timeline (a copy verified, a move, a warning). */
+export async function addToTimeline(
   q: Queryable,
   fileId: string,
   actor: string,

@@ -6,10 +6,10 @@
  */
 import type { Tx } from '../core/db/db.ts';
 import { describeTakeover, type TakenOver, type TaskRow } from '../engine/types.ts';
-import { note } from './lifecycle.ts';
+import { addToTimeline } from './lifecycle.ts';
 
 export async function noteTakeover(tx: Tx, fileId: string, task: TaskRow, cut: TakenOver): Promise<void> {
-  await note(tx, fileId, 'engine', `${task.kind}: ${describeTakeover(cut)}`, {
+  await addToTimeline(tx, fileId, 'engine', `${task.kind}: ${describeTakeover(cut)}`, {
     task: task.id,
     takenOver: cut,
   });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { formatDuration } from '../core/duration.ts';
 import { ConfigError } from '../core/errors.ts';
 import {
   type AcquisitionSettings,
   acquisitionSettings,
   DEFAULT_ACQUISITION_SETTINGS,
   decideAcquisition,
-  formatDuration,
   type Tracked,
 } from './rules.ts';
 

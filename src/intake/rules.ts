@@ -24,6 +24,7 @@
  *
  * Every decision carries a reason an operator can read in the file's timeline.
  */
+import { formatDuration, roundForReading } from '../core/duration.ts';
 import { ConfigError } from '../core/errors.ts';
 import { BRUKER_MAIN_FILE } from './instrument-types.ts';
 
@@ -92,19 +93,6 @@ export function acquisitionSettings(overrides: Partial<AcquisitionSettings> = {}
   return s;
 }
 
-/** "45 s", "10 min", "90 min", "5.5 h", "3.2 d": durations for reasons. */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, ms) / 1000;
-  if (s < 60) return `${Math.round(s)} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`; // "61 min" reads better than "1 h" near limits
-  if (s < 48 * 3600) return `${trim(s / 3600)} h`;
-  return `${trim(s / 86400)} d`;
-}
-
-function trim(x: number): string {
-  return x >= 10 ? String(Math.round(x)) : x.toFixed(1).replace(/\.0$/, '');
-}
-
 /**
  * Decide the acquisition state of `file`, given all candidates currently in the folder (`all` may
  * include `file` itself; it is recognised by name), the current time and the settings.
@@ -122,7 +110,7 @@ export function decideAcquisition(
   if (s.maxFileAgeHours !== null && age > s.maxFileAgeHours * HOUR) {
     return {
       decision: 'ignored',
-      reason: `last modified ${trim(age / HOUR)} h ago, older than max_file_age_hours (${s.maxFileAgeHours} h)`,
+      reason: `last modified ${roundForReading(age / HOUR)} h ago, older than max_file_age_hours (${s.maxFileAgeHours} h)`,
     };
   }
   // 2. corrupted

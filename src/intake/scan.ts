@@ -28,6 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToText } from '../core/names.ts';
 import type { Member } from '../files/fingerprint.ts';
+import { describeFault, OFFLINE_CODES, offlineError } from '../storage/offline.ts';
 import {
   acquireThread,
   type FolderProbe,
@@ -52,11 +53,10 @@ import {
   nameFilter,
   singleEntryKind,
 } from './instrument-types.ts';
-import { describeFault, OFFLINE_CODES, offlineError } from './offline.ts';
 import { CHUNK, StatPipeline } from './stat-pipeline.ts';
 
-export { freeSpace, isMountPoint } from './disk.ts';
-export { offlineError } from './offline.ts';
+export { freeSpace, isMountPoint } from '../storage/disk.ts';
+export { offlineError } from '../storage/offline.ts';
 
 export interface Candidate {
   /** Main entry name: `x.raw`, `y.d`, `z.wiff` (text form, core/names.ts; so are all names and paths here). */

@@ -2,8 +2,9 @@
  * The scan's lstat of a folder's names (scan.ts), spread over its filesystem threads in CHUNK-sized
  * batches while the folder is still being listed, the results handed on in name order.
  */
+
+import { offlineError } from '../storage/offline.ts';
 import type { FsThread, LstatBatch } from './fs-thread.ts';
-import { offlineError } from './offline.ts';
 
 /** Names per message to a thread. */
 export const CHUNK = 4096;

@@ -13,7 +13,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { PermanentError } from '../core/errors.ts';
-import { parseOptions, resolveInside, runCandidates } from './common.ts';
+import { parseOptions, resolveInside, runCandidates } from './extractor-kit.ts';
 import { allNumericMetrics, listValues, rowsForRun } from './rows.ts';
 import { cellNumber, columnIndex, readTsv, type TsvRow, type TsvTable } from './tsv.ts';
 import type { ExtractContext, MetricExtractor, MetricValue } from './types.ts';

@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { PermanentError } from '../core/errors.ts';
-import { parseOptions, readOutputText, resolveInside, runCandidates } from './common.ts';
+import { parseOptions, readOutputText, resolveInside, runCandidates } from './extractor-kit.ts';
 import { parseJsonLenient, parsePath, resolvePath } from './jsonpath.ts';
 import { allNumericMetrics, listValues, rowsForRun } from './rows.ts';
 import { cellNumber, columnIndex, readTsv, type TsvRow, type TsvTable } from './tsv.ts';

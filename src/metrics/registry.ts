@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { errorMessage, PermanentError, SluiceError } from '../core/errors.ts';
 import { alphadiaExtractor } from './alphadia.ts';
-import { parseOptions, resolveInside } from './common.ts';
+import { parseOptions, resolveInside } from './extractor-kit.ts';
 import { jsonExtractor, tsvExtractor, tsvMetrics } from './generic.ts';
 import { readTsv } from './tsv.ts';
 import { type ExtractContext, isMetricName, type MetricExtractor, type MetricValue } from './types.ts';

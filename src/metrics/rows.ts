@@ -1,6 +1,6 @@
 /** Turning a chosen TSV row into metrics, shared by the `alphadia` and `tsv` extractors. */
 import { PermanentError } from '../core/errors.ts';
-import { metricNameFromColumn, runCandidates } from './common.ts';
+import { metricNameFromColumn, runCandidates } from './extractor-kit.ts';
 import { cellNumber, columnIndex, numericColumns, type TsvRow, type TsvTable } from './tsv.ts';
 import type { ExtractContext, MetricValue } from './types.ts';
 

@@ -9,7 +9,7 @@
  * - Cells are classified by `parseCell`: numbers, missing (`NaN`, `nan`, `NA`, empty, ±inf) or text.
  */
 import { PermanentError } from '../core/errors.ts';
-import { readOutputText } from './common.ts';
+import { readOutputText } from './extractor-kit.ts';
 
 export interface TsvRow {
   /** 1-based line number where the row starts, for messages. */

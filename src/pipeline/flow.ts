@@ -23,7 +23,7 @@ import type { BackedUp } from '../backup/backup-task.ts';
 import type { Config } from '../core/config/index.ts';
 import type { Tx } from '../core/db/db.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
-import { note, transition } from '../files/lifecycle.ts';
+import { addToTimeline, transition } from '../files/lifecycle.ts';
 import type { FileRow } from '../files/repo.ts';
 import type { Acquired } from '../intake/scan-task.ts';
 import { type PlanOptions, planProcessing } from '../process/jobs.ts';
@@ -108,7 +108,12 @@ export async function onBackedUp(
     await planProcessing(tx, config, file, ACTOR, { outputExists: o.outputExists });
   }
   if (next.move === 'refuse') {
-    await note(tx, file.id, ACTOR, `not moved to the instrument's Backup folder: ${FALLBACK_KEEPS_DATA}`);
+    await addToTimeline(
+      tx,
+      file.id,
+      ACTOR,
+      `not moved to the instrument's Backup folder: ${FALLBACK_KEEPS_DATA}`,
+    );
   } else if (next.move === 'enqueue') {
     const tags = config.instruments[file.instrument_id]?.tags;
     await enqueueTask(tx, Kind.cleanupMove, file.id, {}, { tags });

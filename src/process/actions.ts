@@ -1,14 +1,14 @@
 /**
- * Operator actions on processing jobs: cancel (shared by the CLI and the API).
+ * Operator actions on jobs: cancelling the active jobs of a job row or a file.
  */
 import type { Config } from '../core/config/index.ts';
 import type { Db } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
 import { cancelTasks } from '../engine/enqueue.ts';
-import { note } from '../files/lifecycle.ts';
+import { addToTimeline } from '../files/lifecycle.ts';
 import { enqueueTask, Kind } from '../tasks/catalogue.ts';
 import type { JobRow } from './jobs.ts';
-import { settleFile } from './tasks.ts';
+import { settleFile } from './settle.ts';
 
 /**
  * Cancels the active jobs named by a job row id or a file id. A job not yet at the scheduler is
@@ -37,7 +37,7 @@ export async function cancelJobs(db: Db, config: Config, target: string, actor: 
       ]);
       if (j.job_id) {
         await enqueueTask(tx, Kind.processCancel, j.id, {});
-        await note(
+        await addToTimeline(
           tx,
           j.file_id,
           actor,

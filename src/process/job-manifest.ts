@@ -9,7 +9,7 @@
  * exists". That is how the main instance catches up after a fallback instance processed files while
  * it was down (docs/fallback.md), and how it recovers after a database restore.
  *
- * What the submit step does with it (tasks.ts):
+ * What the submit step does with it (submit.ts):
  *   matches + success    → the job is recorded as COMPLETED and `associated`, its metrics are read
  *                          from the output, nothing is submitted;
  *   matches + submitted  → the job is looked up by its key (it may still run, or have ended since);

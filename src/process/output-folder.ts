@@ -4,7 +4,7 @@
  * fencing token and attempt, host and pid — together with the settings and the job manifest. There
  * is no moment at which the folder exists without its owner record, so a later attempt of the same
  * job that finds it knows it made it and uses it again without asking; a folder that is not owned by
- * the job still follows `output_exists_mode` (tasks.ts).
+ * the job still follows `output_exists_mode` (submit.ts).
  *
  * Crash points (SLUICE_CRASH_AT, src/core/crash.ts):
  *   process.submit.output_partial  the temp folder `<out>.sluice-new-<task>-<token>` is filled but

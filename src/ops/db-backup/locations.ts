@@ -24,9 +24,9 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { errnoCode, fsyncDir, isMissing } from '../../backup/fsutil.ts';
 import type { DbBackupStrategy, S3LocationConfig } from '../../core/config/schema/db-backups.ts';
 import { SluiceError } from '../../core/errors.ts';
+import { errnoCode, fsyncDir, isMissing } from '../../storage/fsutil.ts';
 import { parseBackupFileName } from './format.ts';
 import type { DumpSource } from './restore.ts';
 

@@ -7,7 +7,7 @@
 import { Cron } from 'croner';
 import type { Config } from '../../core/config/index.ts';
 import type { Db } from '../../core/db/db.ts';
-import { formatDuration } from '../../intake/rules.ts';
+import { formatDuration } from '../../core/duration.ts';
 import { openLocation } from '../db-backup/locations.ts';
 import { lastRuns } from '../db-backup/strategy.ts';
 import { type CheckResult, fail, failFrom, guard, ok, warn } from './result.ts';

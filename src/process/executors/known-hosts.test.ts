@@ -8,6 +8,7 @@ import {
   blobKeyType,
   fingerprint,
   hostKeyAlgorithms,
+  judgeHostKey,
   knownHostsName,
   lookupHost,
   parseKnownHosts,
@@ -90,5 +91,28 @@ describe('known_hosts', () => {
     writeFileSync(file, `ssh-ed25519 ${a.toString('base64')} test\n`);
     const out = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', file], { encoding: 'utf8' });
     expect(out.split(' ')[1]).toBe(fingerprint(a));
+  });
+});
+
+describe('the verdict on an offered host key', () => {
+  const a = ed25519Blob();
+  const b = ed25519Blob();
+  const kh = (text: string) => lookupHost(parseKnownHosts(text), 'login1', 22);
+  it('accepts a known key', () => {
+    expect(
+      judgeHostKey(a, kh(`login1 ssh-ed25519 ${a.toString('base64')}`), 'login1', 22, '/kh'),
+    ).toBeUndefined();
+  });
+  it('refuses a revoked key, an unknown host and a changed key, saying what to do', () => {
+    const revoked = kh(
+      `login1 ssh-ed25519 ${a.toString('base64')}\n@revoked * ssh-ed25519 ${a.toString('base64')}`,
+    );
+    expect(judgeHostKey(a, revoked, 'login1', 22, '/kh')?.message).toContain('REVOKED host key');
+    const unknown = judgeHostKey(a, kh(''), 'login1', 2222, '/kh');
+    expect(unknown?.message).toContain('[login1]:2222 is not in /kh');
+    expect(unknown?.hint).toContain('ssh-keyscan -p 2222 login1 >> /kh');
+    const changed = judgeHostKey(b, kh(`login1 ssh-ed25519 ${a.toString('base64')}`), 'login1', 22, '/kh');
+    expect(changed?.message).toContain(`known_hosts has ssh-ed25519 ${fingerprint(a)}`);
+    expect(changed?.code).toBe('process.ssh_host_key');
   });
 });

@@ -5,6 +5,7 @@
  * lines are ignored (certificates are not supported).
  */
 import { createHash, createHmac } from 'node:crypto';
+import { PermanentError } from '../../core/errors.ts';
 
 export interface KnownHostEntry {
   marker?: 'revoked' | 'cert-authority';
@@ -110,4 +111,46 @@ export function hostKeyAlgorithms(keys: KnownHostEntry[]): string[] {
     else if (t === 'ssh-ed25519' || t.startsWith('ecdsa-sha2-')) add(t);
   }
   return out;
+}
+
+/**
+ * The verdict on the host key a server offered (`blob`), given the keys known_hosts has for it and
+ * the revoked ones: undefined when it is known, else the error that names the host, the offered
+ * fingerprint and what to do (a revoked key, an unknown host, a key that does not match).
+ */
+export function judgeHostKey(
+  blob: Buffer,
+  known: { keys: KnownHostEntry[]; revoked: KnownHostEntry[] },
+  host: string,
+  port: number,
+  knownHosts: string,
+): PermanentError | undefined {
+  const { keys, revoked } = known;
+  const name = knownHostsName(host, port);
+  const scan = `ssh-keyscan -p ${port} ${host} >> ${knownHosts}`;
+  const fp = fingerprint(blob);
+  const type = blobKeyType(blob) ?? 'unknown-type';
+  if (revoked.some((r) => r.key.equals(blob))) {
+    return new PermanentError(
+      'process.ssh_host_key',
+      `SSH host ${name} offered a REVOKED host key (${type} ${fp}, marked @revoked in ${knownHosts}); refusing to connect`,
+      'ask the cluster administrators which key the host should have',
+    );
+  }
+  if (keys.some((k) => k.key.equals(blob))) return undefined;
+  if (keys.length === 0) {
+    return new PermanentError(
+      'process.ssh_host_key',
+      `SSH host ${name} is not in ${knownHosts}; it offered the host key ${type} ${fp}. Refusing to connect to an unknown host`,
+      `verify this fingerprint with the cluster administrators, then add the key: ${scan}`,
+    );
+  }
+  const have = keys.map((k) => `${blobKeyType(k.key) ?? k.type} ${fingerprint(k.key)}`).join(', ');
+  return new PermanentError(
+    'process.ssh_host_key',
+    `SSH host key of ${name} does not match ${knownHosts}: the server offered ${type} ${fp}, known_hosts has ${have}. ` +
+      'Refusing to connect (the key changed, or someone is intercepting the connection)',
+    `if the host key was changed on purpose, verify the new fingerprint with the cluster administrators, ` +
+      `remove the old entry (ssh-keygen -R '${name}' -f ${knownHosts}) and add the new one: ${scan}`,
+  );
 }

@@ -21,14 +21,7 @@ import {
   DEFAULT_COMMAND_TIMEOUT_MS,
   type RunOptions,
 } from './command.ts';
-import {
-  blobKeyType,
-  fingerprint,
-  hostKeyAlgorithms,
-  knownHostsName,
-  lookupHost,
-  parseKnownHosts,
-} from './known-hosts.ts';
+import { hostKeyAlgorithms, judgeHostKey, lookupHost, parseKnownHosts } from './known-hosts.ts';
 import { shellQuote } from './quote.ts';
 
 export interface SshHost {
@@ -215,42 +208,12 @@ export class SshRunner implements CommandRunner {
         e,
       );
     }
-    const { keys, revoked } = lookupHost(parseKnownHosts(knownText), host, port);
-    const name = knownHostsName(host, port);
-    const algorithms = hostKeyAlgorithms(keys);
+    const known = lookupHost(parseKnownHosts(knownText), host, port);
+    const algorithms = hostKeyAlgorithms(known.keys);
     let hostKeyError: SluiceError | undefined;
-    const knownHosts = this.opts.knownHostsPath;
-    const scan = `ssh-keyscan -p ${port} ${host} >> ${knownHosts}`;
-
     const verify = (blob: Buffer): boolean => {
-      const fp = fingerprint(blob);
-      const type = blobKeyType(blob) ?? 'unknown-type';
-      if (revoked.some((r) => r.key.equals(blob))) {
-        hostKeyError = new PermanentError(
-          'process.ssh_host_key',
-          `SSH host ${name} offered a REVOKED host key (${type} ${fp}, marked @revoked in ${knownHosts}); refusing to connect`,
-          'ask the cluster administrators which key the host should have',
-        );
-        return false;
-      }
-      if (keys.some((k) => k.key.equals(blob))) return true;
-      if (keys.length === 0) {
-        hostKeyError = new PermanentError(
-          'process.ssh_host_key',
-          `SSH host ${name} is not in ${knownHosts}; it offered the host key ${type} ${fp}. Refusing to connect to an unknown host`,
-          `verify this fingerprint with the cluster administrators, then add the key: ${scan}`,
-        );
-      } else {
-        const have = keys.map((k) => `${blobKeyType(k.key) ?? k.type} ${fingerprint(k.key)}`).join(', ');
-        hostKeyError = new PermanentError(
-          'process.ssh_host_key',
-          `SSH host key of ${name} does not match ${knownHosts}: the server offered ${type} ${fp}, known_hosts has ${have}. ` +
-            'Refusing to connect (the key changed, or someone is intercepting the connection)',
-          `if the host key was changed on purpose, verify the new fingerprint with the cluster administrators, ` +
-            `remove the old entry (ssh-keygen -R '${name}' -f ${knownHosts}) and add the new one: ${scan}`,
-        );
-      }
-      return false;
+      hostKeyError = judgeHostKey(blob, known, host, port, this.opts.knownHostsPath);
+      return hostKeyError === undefined;
     };
 
     const cfg: ConnectConfig = {
@@ -267,34 +230,7 @@ export class SshRunner implements CommandRunner {
       ...(algorithms.length ? { algorithms: { serverHostKey: algorithms as never } } : {}),
     };
 
-    return new Promise<Client>((resolve, reject) => {
-      const c = new Client();
-      let settled = false;
-      const timer = setTimeout(
-        () => fail(new Error(`timed out after ${this.opts.connectTimeoutMs} ms`)),
-        this.opts.connectTimeoutMs + 1000,
-      );
-      const fail = (e: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        c.end();
-        reject(hostKeyError ?? e);
-      };
-      c.once('ready', () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(c);
-      });
-      c.on('error', fail);
-      c.once('close', () => fail(new Error('connection closed during the handshake')));
-      try {
-        c.connect(cfg);
-      } catch (e) {
-        fail(e);
-      }
-    });
+    return handshake(cfg, this.opts.connectTimeoutMs, () => hostKeyError);
   }
 
   private exec(client: Client, cmd: string, name: string, opts: RunOptions): Promise<CommandResult> {
@@ -357,4 +293,44 @@ export class SshRunner implements CommandRunner {
       }
     });
   }
+}
+
+/**
+ * Connects with `cfg` and resolves once the session is ready. A failed handshake rejects with the
+ * host key error when the verifier set one (`hostKeyError()`), else with the connection's error; a
+ * handshake that hangs fails a second after `readyTimeout`.
+ */
+function handshake(
+  cfg: ConnectConfig,
+  connectTimeoutMs: number,
+  hostKeyError: () => SluiceError | undefined,
+): Promise<Client> {
+  return new Promise<Client>((resolve, reject) => {
+    const c = new Client();
+    let settled = false;
+    const timer = setTimeout(
+      () => fail(new Error(`timed out after ${connectTimeoutMs} ms`)),
+      connectTimeoutMs + 1000,
+    );
+    const fail = (e: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      c.end();
+      reject(hostKeyError() ?? e);
+    };
+    c.once('ready', () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(c);
+    });
+    c.on('error', fail);
+    c.once('close', () => fail(new Error('connection closed during the handshake')));
+    try {
+      c.connect(cfg);
+    } catch (e) {
+      fail(e);
+    }
+  });
 }

@@ -1,4 +1,7 @@
-/** Facts about the filesystem under a watch folder: is it mounted, how much space is free. */
+/**
+ * Facts about the filesystem under a folder (a watch folder, a backup target): is it mounted, how
+ * much space is free.
+ */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { isMountPoint as mountRoot } from '../storage/mount.ts';

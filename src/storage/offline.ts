@@ -1,6 +1,6 @@
 /**
- * Errors of watch folders: `intake.offline` for a folder that cannot be read at all, and readable
- * messages for single entries that cannot be read.
+ * Errors of watch folders (and of other mounted folders checked with disk.ts): `intake.offline` for
+ * a folder that cannot be read at all, and readable messages for single entries that cannot be read.
  */
 import os from 'node:os';
 import { SluiceError } from '../core/errors.ts';

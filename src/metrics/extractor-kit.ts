@@ -1,4 +1,8 @@
-/** Helpers shared by the built-in extractors. */
+/**
+ * What the built-in extractors share: reading a file of a job's output
+ * safely (inside the folder, size-capped), metric names from column names, the raw file's stem and
+ * run names to find its row, and parsing an extractor's options.
+ */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';

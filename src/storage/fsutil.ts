@@ -1,5 +1,6 @@
 /**
- * Small filesystem and error helpers shared by the backup modules.
+ * Small filesystem and error helpers shared across folders (backup, cleanup, ops): errno codes,
+ * source/target error mapping, fsync of a directory, tree removal, existence checks.
  *
  * Error mapping: every fs error on the SOURCE side becomes `sourceError(...)`, every error on the
  * TARGET side `targetError(...)`, so callers never leak a bare `ENOENT` without saying which path and
@@ -9,7 +10,7 @@
  * Paths are text (core/names.ts); the file-system calls take their bytes (core/text-fs.ts).
  *
  * Crash points: nothing here keeps state. `removeTree` killed half-way leaves a partly removed temp,
- * which the next attempt's leftover sweep (temp.ts) removes; `fsyncDir` killed leaves the directory
+ * which the next attempt's leftover sweep (backup/temp.ts) removes; `fsyncDir` killed leaves the directory
  * as durable as the kernel had made it, and the caller has not reported success yet.
  */
 import { constants as fsc } from 'node:fs';

@@ -1,0 +1,141 @@
+/**
+ * `process.poll` (periodic, every `processing.poll_seconds`): ONE batched state query per executor
+ * for every active job; final states are recorded with exit code, elapsed time and log tail, the
+ * outcome classified (success / known error / unknown error), metrics extracted, and the file
+ * moves on once all its jobs are final. A job the scheduler no longer knows is re-checked
+ * `processing.lost_after_checks` times, then marked LOST (and submitted again once under
+ * `lost_job_policy: resubmit`). The decisions are in outcome.ts.
+ */
+import type { Db } from '../core/db/db.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import { addToTimeline } from '../files/lifecycle.ts';
+import { getFile } from '../files/repo.ts';
+import type { Executor, JobStatus } from './executors/types.ts';
+import { extractMetrics, writeFinalManifest } from './job-output.ts';
+import { createJob, type JobRow } from './jobs.ts';
+import { classifyJob, pollStep, resubmitLost } from './outcome.ts';
+import { clusterPath } from './paths.ts';
+import { settleFile } from './settle.ts';
+import type { ProcessDeps } from './tasks.ts';
+
+const ACTOR = 'process';
+
+/** One poll round; returns how many jobs changed. */
+export async function pollJobs(db: Db, deps: ProcessDeps, log: Logger): Promise<number> {
+  const { config } = deps;
+  const active = await db.query<JobRow>(
+    `select * from jobs where state in ('PENDING', 'RUNNING') and job_id is not null order by id`,
+  );
+  if (active.length === 0) return 0;
+  const executor = await deps.executor();
+  const states = await executor.states(
+    active.map((j) => ({ jobId: j.job_id!, workDir: clusterPath(config, j.output_dir) })),
+  );
+  let changed = 0;
+  for (const job of active) {
+    const st = states.get(job.job_id!) ?? { jobId: job.job_id!, state: 'UNKNOWN' as const };
+    const step = pollStep(job, st.state, config.processing.lost_after_checks);
+    switch (step) {
+      case 'recheck':
+        await db.exec('update jobs set unknown_checks = $2, updated_at = now() where id = $1', [
+          job.id,
+          job.unknown_checks + 1,
+        ]);
+        break;
+      case 'lost':
+        changed++;
+        await recordLost(db, deps, job);
+        break;
+      case 'progress':
+        changed++;
+        await db.exec(
+          'update jobs set state = $2, unknown_checks = 0, elapsed_s = $3, updated_at = now() where id = $1',
+          [job.id, st.state, st.elapsedSeconds ?? null],
+        );
+        break;
+      case 'unchanged':
+        break;
+      case 'final':
+        changed++;
+        await recordFinal(db, deps, executor, job, st, log);
+        break;
+    }
+  }
+  return changed;
+}
+
+/** A job the scheduler no longer knows and that left no exit record: LOST, resubmitted or settled. */
+async function recordLost(db: Db, deps: ProcessDeps, job: JobRow): Promise<void> {
+  const { config } = deps;
+  const checks = job.unknown_checks + 1;
+  await db.tx(async (tx) => {
+    const reason = `job ${job.job_id} vanished: the scheduler no longer knows it and it left no exit record (checked ${checks} times)`;
+    await tx.exec(
+      `update jobs set state = 'LOST', outcome = 'unknown_error', reason = $2, finished_at = now(), updated_at = now() where id = $1`,
+      [job.id, reason],
+    );
+    if (resubmitLost(config.processing.lost_job_policy, job.attempt)) {
+      const file = await getFile(tx, job.file_id);
+      await addToTimeline(
+        tx,
+        job.file_id,
+        ACTOR,
+        `${reason}; submitting again (lost_job_policy resubmit); the lost job's output folder is moved aside, not reused`,
+      );
+      // the folder is Sluice's own, of the lost attempt: kept renamed, never "already exists"
+      await createJob(
+        tx,
+        config,
+        file!,
+        { name: job.settings_name, version: job.settings_version, params: job.params },
+        job.attempt + 1,
+        { outputExists: 'overwrite' },
+      );
+    } else {
+      await addToTimeline(tx, job.file_id, ACTOR, reason);
+      await settleFile(tx, job.file_id, config);
+    }
+  });
+}
+
+/** A job in a final state: classified, metrics read on success, the manifest and timeline written. */
+async function recordFinal(
+  db: Db,
+  deps: ProcessDeps,
+  executor: Executor,
+  job: JobRow,
+  st: JobStatus,
+  log: Logger,
+): Promise<void> {
+  const { config } = deps;
+  const tail = await executor
+    .logTail(clusterPath(config, job.output_dir), 40)
+    .catch((err) => `(log not readable: ${errorMessage(err)})`);
+  const file = await getFile(db, job.file_id);
+  await db.tx(async (tx) => {
+    let { outcome, reason } = classifyJob(config.processing.settings[job.settings_name], job, st, tail);
+    if (outcome === 'success' && file) {
+      const problem = await extractMetrics(deps, tx, job, file, log);
+      if (problem) {
+        outcome = 'known_error';
+        reason = problem;
+      }
+    }
+    const n = await tx.exec(
+      `update jobs set state = $2, exit_code = $3, elapsed_s = $4, log_tail = $5, outcome = $6, reason = $7, finished_at = now(), updated_at = now()
+       where id = $1 and state in ('PENDING', 'RUNNING')`,
+      [job.id, st.state, st.exitCode ?? null, st.elapsedSeconds ?? null, tail, outcome, reason],
+    );
+    if (n === 0) return; // another poller recorded it
+    const manifestProblem = await writeFinalManifest(tx, config, job, st, outcome, reason, log);
+    await addToTimeline(
+      tx,
+      job.file_id,
+      ACTOR,
+      `${job.settings_name} v${job.settings_version} job ${job.job_id}: ${st.state} — ${reason}${manifestProblem ?? ''}`,
+      { exitCode: st.exitCode ?? null },
+    );
+    await settleFile(tx, job.file_id, config);
+  });
+}
