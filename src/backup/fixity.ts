@@ -39,7 +39,6 @@ import {
   verifiedCopyAges,
 } from '../files/copies.ts';
 import { addToTimeline } from '../files/lifecycle.ts';
-import type { CopyRow, FileRow } from '../files/repo.ts';
 import { errnoCode, formatBytes } from '../storage/fsutil.ts';
 import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
 import type { ReadMode } from './storage-read.ts';

@@ -17,7 +17,6 @@ import { crashPoint } from '../core/crash.ts';
 import type { Db, Queryable, Tx } from '../core/db/db.ts';
 import { PermanentError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import type { OutputExistsMode } from '../core/variables.ts';
 import { poolSize } from '../engine/pools.ts';
 import { backupLocation } from '../storage/raw-data.ts';
 import type { Kind, KindContext } from '../tasks/catalogue.ts';
