@@ -1,6 +1,7 @@
 /**
  * The house's size rules, checked: no source file over 400 lines, no function over 80 lines unless
- * the comment right above it says why (a line containing `long-function:` and the reason).
+ * the comment right above it says why (a line containing `long-function:` and the reason), and every
+ * module opens with a comment saying what it is for.
  *
  * `npx tsx scripts/structure.ts` lists what breaks the rules (exit 1 when anything does);
  * `--all` lists every function over 60 lines too, as a to-do list. `test/structure.test.ts` runs
@@ -19,7 +20,7 @@ const REASON = 'long-function:';
 export interface Finding {
   file: string;
   line: number;
-  what: 'file' | 'function';
+  what: 'file' | 'function' | 'header';
   name: string;
   lines: number;
   /** The reason given in a `long-function:` comment, when there is one. */
@@ -32,7 +33,7 @@ export function sources(dir: string): string[] {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) {
       if (e.name !== '__fixtures__' && e.name !== 'node_modules') out.push(...sources(p));
-    } else if (/\.(ts|tsx)$/.test(e.name) && !/\.test\.tsx?$/.test(e.name) && !e.name.endsWith('.d.ts')) {
+    } else if (/\.(ts|tsx|mjs)$/.test(e.name) && !/\.test\.tsx?$/.test(e.name) && !e.name.endsWith('.d.ts')) {
       out.push(p);
     }
   }
@@ -61,8 +62,19 @@ function leadingComments(node: ts.Node, sf: ts.SourceFile): string {
   return texts.join('\n');
 }
 
+/** Does the module open with a comment (after a `#!` line or `// @ts-check`)? */
+export function opensWithComment(text: string): boolean {
+  const first = text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '' && !l.startsWith('#!') && l !== '// @ts-check');
+  return first === undefined || first.startsWith('/*') || first.startsWith('//');
+}
+
 export function checkFile(file: string, text: string): Finding[] {
   const out: Finding[] = [];
+  if (!opensWithComment(text))
+    out.push({ file, line: 1, what: 'header', name: path.basename(file), lines: 0 });
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const fileLines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
   if (fileLines > MAX_FILE_LINES)
@@ -116,7 +128,8 @@ export function checkTree(root: string, dirs = ['src', 'web/src', 'scripts']): F
 export function violations(findings: Finding[]): Finding[] {
   return findings.filter(
     (f) =>
-      f.what === 'file' || (f.lines > MAX_FUNCTION_LINES && (f.reason === undefined || f.reason.length < 10)),
+      f.what !== 'function' ||
+      (f.lines > MAX_FUNCTION_LINES && (f.reason === undefined || f.reason.length < 10)),
   );
 }
 
@@ -130,7 +143,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     console.log(`${f.file}:${f.line}\t${f.what}\t${f.name}\t${f.lines} lines\t${tag}`);
   }
   console.log(
-    `${bad.length} breaking the rules (files > ${MAX_FILE_LINES} lines, functions > ${MAX_FUNCTION_LINES} lines without a \`${REASON}\` reason)`,
+    `${bad.length} breaking the rules (files > ${MAX_FILE_LINES} lines, functions > ${MAX_FUNCTION_LINES} lines without a \`${REASON}\` reason, modules that do not open with a comment)`,
   );
   process.exitCode = bad.length > 0 ? 1 : 0;
 }

@@ -1,3 +1,6 @@
+/**
+ * What the API's routes are given: the database, configuration, variables and logger of the web process.
+ */
 import type { ThrottlePolicy } from '../auth/login-throttle.ts';
 import type { Config } from '../core/config/index.ts';
 import type { Db } from '../core/db/db.ts';

@@ -1,3 +1,7 @@
+/**
+ * The first administrator: created on a fresh install, with a one-time password shown only on a TTY
+ * or written to `<data_dir>/first-admin-password` (mode 0600).
+ */
 import type { Queryable } from '../core/db/db.ts';
 import { recordEvent } from '../engine/events.ts';
 import { hashPassword } from './password.ts';

@@ -1,3 +1,6 @@
+/**
+ * Who makes a request (a user by session or an API token) and with which role; what the routes check.
+ */
 import type { Role } from './roles.ts';
 
 /** Who makes a request, and how they proved it. */

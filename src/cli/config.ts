@@ -1,3 +1,6 @@
+/**
+ * `sluice config init` (a starter configuration and its folders) and `sluice config check`.
+ */
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';

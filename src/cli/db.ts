@@ -1,3 +1,6 @@
+/**
+ * `sluice db …`: migrations and the schema version of the database Sluice uses.
+ */
 import type { Command } from 'commander';
 import { currentVersion, migrate, schemaVersion } from '../core/db/migrate.ts';
 import { syncPools } from '../engine/pools.ts';

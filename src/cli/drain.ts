@@ -1,3 +1,6 @@
+/**
+ * `sluice drain` / `sluice undrain`: set pools to 0 so running work finishes and nothing new starts, and back.
+ */
 import type { Command } from 'commander';
 import { listPools, setPoolSize } from '../engine/pools.ts';
 import { parseIntArg } from './args.ts';

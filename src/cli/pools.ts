@@ -1,3 +1,6 @@
+/**
+ * `sluice pools list|set|unset`: pool sizes and their runtime overrides.
+ */
 import type { Command } from 'commander';
 import { listPools, setPoolSize } from '../engine/pools.ts';
 import { parseIntArg } from './args.ts';

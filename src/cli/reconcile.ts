@@ -1,3 +1,6 @@
+/**
+ * `sluice reconcile`: compares the records with what is on disk (ops/reconcile.ts) and reports differences.
+ */
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
 import { reconcileReport } from '../ops/reconcile.ts';

@@ -1,3 +1,6 @@
+/**
+ * `sluice start`: runs this machine's roles (web, worker) until stopped; `--tags` for tag-bound work.
+ */
 import type { Command } from 'commander';
 import { errorMessage } from '../core/errors.ts';
 import { withInstanceMode } from '../core/instance.ts';

@@ -1,3 +1,6 @@
+/**
+ * `sluice status`: processes, queues and pools at a glance (`--json` for scripts).
+ */
 import type { Command } from 'commander';
 import { FALLBACK_KEEPS_DATA } from '../core/instance.ts';
 import { statusSnapshot } from '../engine/status.ts';

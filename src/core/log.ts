@@ -1,3 +1,6 @@
+/**
+ * Structured logging (pino): the logger every module is given, and a silent one for tests and tools.
+ */
 import pino, { type Logger } from 'pino';
 
 export type { Logger };

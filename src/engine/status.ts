@@ -1,3 +1,6 @@
+/**
+ * The engine's state for people and probes: queue counts by kind, the status snapshot, pruning old tasks.
+ */
 import type { Queryable } from '../core/db/db.ts';
 import { listPools } from './pools.ts';
 import { listProcesses } from './processes.ts';

@@ -1,3 +1,6 @@
+/**
+ * Paths of processing: a path as the cluster sees it, a job's output folder, a job's key.
+ */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from '../core/config/index.ts';

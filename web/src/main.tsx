@@ -1,3 +1,6 @@
+/**
+ * The dashboard's entry point: mounts the app into the page.
+ */
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';

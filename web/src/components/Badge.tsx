@@ -1,3 +1,6 @@
+/**
+ * Coloured badges for file statuses and job states.
+ */
 import { jobTone, statusInfo, type Tone } from '../lib/status.ts';
 
 export function Badge({ tone, children }: { tone: Tone; children: string }) {

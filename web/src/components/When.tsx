@@ -1,3 +1,6 @@
+/**
+ * A timestamp shown as relative time, with the exact time on hover.
+ */
 import { dateTime, relative } from '../lib/format.ts';
 
 /** "5 minutes ago", with the exact date and time on hover. */

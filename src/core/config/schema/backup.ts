@@ -1,3 +1,6 @@
+/**
+ * Config schema: `backup` (where verified copies go, their layout, verification).
+ */
 import { getHashes } from 'node:crypto';
 import { z } from 'zod';
 import { always, bool, num, section, str } from './common.ts';

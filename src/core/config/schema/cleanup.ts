@@ -1,3 +1,6 @@
+/**
+ * Config schema: an instrument's `cleanup` (when the remover may free its disk).
+ */
 import { z } from 'zod';
 import { bool, section } from './common.ts';
 

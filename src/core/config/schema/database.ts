@@ -1,3 +1,6 @@
+/**
+ * Config schema: `database` (a shared PostgreSQL URL or the embedded server's port, the pool size, database backups).
+ */
 import { z } from 'zod';
 import { urlPortsValid } from '../limits.ts';
 import { int, section } from './common.ts';

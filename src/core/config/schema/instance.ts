@@ -1,3 +1,6 @@
+/**
+ * Config schema: `instance` (`normal` or `fallback`: a fallback never deletes or moves instrument data).
+ */
 import { z } from 'zod';
 import { section, str } from './common.ts';
 

@@ -1,3 +1,6 @@
+/**
+ * Config schema: `instruments` (watch folders, types, tags, acquisition rules).
+ */
 import { z } from 'zod';
 import { ConfigError } from '../../errors.ts';
 import { globToRegExp } from '../../glob.ts';

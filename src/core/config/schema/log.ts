@@ -1,3 +1,6 @@
+/**
+ * Config schema: `log` (the level of the structured logs).
+ */
 import { z } from 'zod';
 import { section } from './common.ts';
 

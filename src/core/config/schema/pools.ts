@@ -1,3 +1,6 @@
+/**
+ * Config schema: `pools` (concurrency limits across all processes; 0 drains a pool).
+ */
 import { int, namedRecord, section } from './common.ts';
 
 /** Concurrency limits per task pool; the config file's `pools:` is merged over these. */

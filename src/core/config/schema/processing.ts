@@ -1,3 +1,6 @@
+/**
+ * Config schema: `processing` (executor, poll interval, settings per job type, metrics extractors).
+ */
 import { z } from 'zod';
 import { isHostPort } from '../limits.ts';
 import { always, int, isMapping, namedRecord, num, section, str, strList } from './common.ts';

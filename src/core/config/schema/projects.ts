@@ -1,3 +1,6 @@
+/**
+ * Config schema: `projects` (how a raw file's name maps to its project).
+ */
 import { z } from 'zod';
 import { describeFound } from '../describe.ts';
 import { always, namedRecord, section, str, strList } from './common.ts';

@@ -1,3 +1,6 @@
+/**
+ * Config schema: `server` (the web role's address, port and trusted proxies).
+ */
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { int, section, str } from './common.ts';

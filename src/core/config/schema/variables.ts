@@ -1,3 +1,6 @@
+/**
+ * Config schema: `variables` (defaults of the runtime variables operators may change).
+ */
 import { z } from 'zod';
 import { type VariableName, type VariableValue, variableDefs } from '../../variables.ts';
 import { section } from './common.ts';

@@ -1,3 +1,6 @@
+/**
+ * Config schema: `worker` (concurrency, leases, heartbeats, polling, shutdown grace, stall limit and tags of the worker role).
+ */
 import { z } from 'zod';
 import { always, int, num, section, strList } from './common.ts';
 
