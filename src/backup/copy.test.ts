@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, chmodSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { chmod, link, mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rejectsWithCode } from '../../test/helpers/errors.ts';
@@ -329,8 +329,13 @@ describe('copyVerified: failures leave no partial copy', () => {
     'a small file of a folder failing stops the large one copied alongside, and is the error ($way)',
     async ({ others }) => {
       const d = join((await dirs()).src, 'r.d');
-      const large = 64 * 1024 * 1024;
-      await writeDataFile(join(d, 'big'), large);
+      // 1 GiB, sparse (no disk used by the source): copying it takes seconds, not the tenth of a
+      // second 64 MiB took, so "stopped before the end" does not hang on which thread starts first
+      // on a busy machine (the small file's thread used to start after 64 MiB were copied)
+      const large = 1024 * 1024 * 1024;
+      await mkdir(d, { recursive: true });
+      await writeFile(join(d, 'big'), 'head');
+      await truncate(join(d, 'big'), large);
       await writeDataFile(join(d, 'small.txt'), 1000);
       for (let i = 0; i < others; i++) await writeDataFile(join(d, `other-${i}.txt`), 1000);
       expect(await copyLosing(d, 'small.txt')).toBeLessThan(large); // stopped, not copied to the end first
