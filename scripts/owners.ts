@@ -72,18 +72,7 @@ export const ALLOWED: Record<string, { tables: string[]; why: string }> = {
     tables: ['files', 'copies', 'jobs'],
     why: 'the consistency check compares files, copies and jobs in joined statements; left for a later change',
   },
-  'src/intake/scan-task.ts': {
-    tables: ['files', 'events'],
-    why: 'stage handler being rewritten by another change of issue #18 (h13); its SQL moves to the owners after that merge',
-  },
-  'src/backup/backup-task.ts': {
-    tables: ['files', 'copies'],
-    why: 'stage handler being rewritten by other changes of issue #18 (h13, h16); its SQL moves to the files repo after that merge',
-  },
-  'src/cleanup/remove.ts': {
-    tables: ['files', 'copies'],
-    why: 'stage handler being rewritten by another change of issue #18 (h16); its SQL moves to the files repo after that merge',
-  },
+
   'src/core/config/starter.ts': {
     tables: ['instruments'],
     why: 'not SQL: a comment of the starter YAML ("Deleting from instruments is refused …")',

@@ -95,3 +95,14 @@ export async function fileEventsAfter(q: Queryable, after: string, limit: number
     [after, limit],
   );
 }
+
+/** The first events (`to_state` `discovered`) of new file records, in `ord` order (`json`: rows with `id`, `reason`, `data`, `ord`). */
+export async function recordDiscoveredEvents(q: Queryable, actor: string, json: string): Promise<void> {
+  await q.exec(
+    `insert into events (subject_type, subject_id, actor, from_state, to_state, reason, data)
+     select 'file', x.id, $1, null, 'discovered', x.reason, x.data
+     from jsonb_to_recordset($2::jsonb) as x(id text, reason text, data jsonb, ord int)
+     order by x.ord`,
+    [actor, json],
+  );
+}
