@@ -106,3 +106,18 @@ export async function recordDiscoveredEvents(q: Queryable, actor: string, json: 
     [actor, json],
   );
 }
+
+/**
+ * Database backup runs per strategy (events of subject type `db_backup`, written by
+ * src/ops/db-backup/strategy.ts): the last success (epoch seconds) and the failures (as text).
+ */
+export async function dbBackupRuns(
+  q: Queryable,
+): Promise<{ strategy: string; last_success: number | null; failures: string }[]> {
+  return q.query<{ strategy: string; last_success: number | null; failures: string }>(
+    `select subject_id as strategy,
+         extract(epoch from max(at) filter (where to_state = 'succeeded'))::float8 as last_success,
+         count(*) filter (where to_state = 'failed') as failures
+       from events where subject_type = 'db_backup' group by subject_id`,
+  );
+}
