@@ -51,10 +51,6 @@ export const ALLOWED: Record<string, { tables: string[]; why: string }> = {
     why: 'database backup and restore work on the database as a whole (the restore refuses while workers are live, the strategy records its run)',
   },
 
-  'src/ops/alerts/run.ts': {
-    tables: ['events', 'files'],
-    why: "`readErrorEvents` joins files' timeline events (src/engine/) to the file's name (src/files/) in one statement under the alert cursor; it could be split into an events read and a names look-up, left as one read for now",
-  },
   'src/ops/reconcile.ts': {
     tables: ['files', 'copies', 'jobs'],
     why: "catch-up's report counts, per instrument, backups (copies) and jobs by their file's instrument, and lists files with an associated copy or job: two statements join jobs (src/process/) to files (src/files/); src/files cannot hold them (src/process imports src/files), so they stay with the report",

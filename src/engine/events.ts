@@ -121,3 +121,30 @@ export async function dbBackupRuns(
        from events where subject_type = 'db_backup' group by subject_id`,
   );
 }
+
+/** A file's timeline event into `error` or `lost`. */
+export interface FileErrorEvent {
+  id: string;
+  subject_id: string;
+  reason: string | null;
+  at: Date;
+  to_state: string;
+}
+
+/**
+ * The first 200 events of files into `error` or `lost` after event id `afterId` (undefined: at or
+ * after `since`), in id order.
+ */
+export async function fileErrorEvents(
+  q: Queryable,
+  afterId: string | undefined,
+  since: Date,
+): Promise<FileErrorEvent[]> {
+  return q.query<FileErrorEvent>(
+    `select e.id, e.subject_id, e.reason, e.at, e.to_state from events e
+     where e.subject_type = 'file' and e.to_state in ('error', 'lost')
+       and ${afterId === undefined ? 'e.at >= $1' : 'e.id > $1::bigint'}
+     order by e.id limit 200`,
+    [afterId ?? since],
+  );
+}

@@ -145,3 +145,12 @@ export async function filesInErrorLike(
     [reasonPatterns, instrument],
   );
 }
+
+/** The names of the records among `ids` that exist, by id. */
+export async function fileNames(q: Queryable, ids: readonly string[]): Promise<Map<string, string>> {
+  const rows = await q.query<{ id: string; name: string }>(
+    'select id, name from files where id = any($1::text[])',
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, r.name]));
+}

@@ -16,7 +16,7 @@ import { type AlertsConfig, alertsSchema } from '../../core/config/schema/alerts
 import type { Db, Queryable } from '../../core/db/db.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Variables } from '../../core/variables.ts';
-import { latestEventId } from '../../engine/events.ts';
+import { fileErrorEvents, latestEventId } from '../../engine/events.ts';
 import { unstoppedProcesses } from '../../engine/processes.ts';
 import type { ScheduleSpec } from '../../engine/schedules.ts';
 import { failedTasksSince } from '../../engine/status.ts';
@@ -24,6 +24,7 @@ import type { TaskHandlerDef } from '../../engine/types.ts';
 import {
   countFilesInStatuses,
   countStuckFiles,
+  fileNames,
   instrumentsHealth,
   corruptCopies as listCorruptCopies,
   stuckFiles,
@@ -106,14 +107,19 @@ async function readErrorEvents(
   lookback: Date,
 ): Promise<{ errorEvents: Snapshot['errorEvents']; maxEvent: string }> {
   const errorCursor = await getState<string>(db, 'error_event_id');
-  const errorEvents = await db.query<Snapshot['errorEvents'][number]>(
-    `select e.id, e.subject_id, f.name, e.reason, e.at, e.to_state from events e
-     left join files f on f.id = e.subject_id
-     where e.subject_type = 'file' and e.to_state in ('error', 'lost')
-       and ${errorCursor === undefined ? 'e.at >= $1' : 'e.id > $1::bigint'}
-     order by e.id limit 200`,
-    [errorCursor ?? lookback],
+  const events = await fileErrorEvents(db, errorCursor, lookback);
+  const names = await fileNames(
+    db,
+    events.map((e) => e.subject_id),
   );
+  const errorEvents: Snapshot['errorEvents'] = events.map((e) => ({
+    id: e.id,
+    subject_id: e.subject_id,
+    name: names.get(e.subject_id) ?? null,
+    reason: e.reason,
+    at: e.at,
+    to_state: e.to_state,
+  }));
   const maxEvent = errorEvents.at(-1)?.id ?? errorCursor ?? String(await latestEventId(db));
   return { errorEvents, maxEvent: String(maxEvent) };
 }
