@@ -1,3 +1,4 @@
+/** The task queue seen whole: queue depth per kind (CLI status, Prometheus), failed tasks (alerts), the status snapshot, and pruning of finished tasks. */
 import type { Queryable } from '../core/db/db.ts';
 import { listPools } from './pools.ts';
 import { listProcesses } from './processes.ts';

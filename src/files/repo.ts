@@ -1,4 +1,4 @@
-/** Typed queries on files, copies and instruments. */
+/** Typed queries on files, copies and instruments: records, look-ups, counts, the instrument copy's place and the manifest from a verified backup. */
 
 import type { Queryable } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
