@@ -50,40 +50,12 @@ export const ALLOWED: Record<string, { tables: string[]; why: string }> = {
     tables: ['events', 'workers'],
     why: 'database backup and restore work on the database as a whole (the restore refuses while workers are live, the strategy records its run)',
   },
-  'src/ops/prometheus.ts': {
-    tables: [
-      'files',
-      'copies',
-      'events',
-      'fixity_checks',
-      'instruments',
-      'jobs',
-      'pools',
-      'tasks',
-      'workers',
-    ],
-    why: 'being split by another change of issue #18 (h15); its gauges read counts of every table in one scrape — to move into the owners after that merge',
-  },
-  'src/ops/alerts/run.ts': {
-    tables: ['files', 'copies', 'events', 'instruments', 'tasks', 'workers'],
-    why: 'being split by another change of issue #18 (h15); its snapshot reads counts of several tables in one statement — to move into the owners after that merge',
-  },
+
   'src/ops/reconcile.ts': {
     tables: ['files', 'copies', 'jobs'],
-    why: 'the consistency check compares files, copies and jobs in joined statements; left for a later change',
+    why: "catch-up's report counts, per instrument, backups (copies) and jobs by their file's instrument, and lists files with an associated copy or job: two statements join jobs (src/process/) to files (src/files/); src/files cannot hold them (src/process imports src/files), so they stay with the report",
   },
-  'src/intake/scan-task.ts': {
-    tables: ['files', 'events'],
-    why: 'stage handler being rewritten by another change of issue #18 (h13); its SQL moves to the owners after that merge',
-  },
-  'src/backup/backup-task.ts': {
-    tables: ['files', 'copies'],
-    why: 'stage handler being rewritten by other changes of issue #18 (h13, h16); its SQL moves to the files repo after that merge',
-  },
-  'src/cleanup/remove.ts': {
-    tables: ['files', 'copies'],
-    why: 'stage handler being rewritten by another change of issue #18 (h16); its SQL moves to the files repo after that merge',
-  },
+
   'src/core/config/starter.ts': {
     tables: ['instruments'],
     why: 'not SQL: a comment of the starter YAML ("Deleting from instruments is refused …")',

@@ -13,9 +13,10 @@ import type { Tx } from '../core/db/db.ts';
 import { errorMessage, SluiceError } from '../core/errors.ts';
 import { backoffMs } from '../engine/backoff.ts';
 import type { TaskHandlerDef, TaskRow } from '../engine/types.ts';
+import { insertVerifiedBackup, retireVerifiedBackups } from '../files/copies.ts';
 import type { AcquiredFingerprint } from '../files/fingerprint.ts';
 import { addToTimeline, type FileStatus, transition } from '../files/lifecycle.ts';
-import { type FileRow, getFile, requireFile } from '../files/repo.ts';
+import { type FileRow, getFile, recordBackupManifest, requireFile } from '../files/repo.ts';
 import { noteTakeoverOnSubject } from '../files/takeover.ts';
 import { backupLocation, sourceSpec } from '../storage/raw-data.ts';
 import { defineHandler, Kind, type Payload } from '../tasks/catalogue.ts';
@@ -82,10 +83,7 @@ async function startBackup(ctx: Ctx, file: FileRow, dest: string, log: Ctx['log'
   const kept = await moveAside(dest);
   const corrupt = ctx.payload.replacing === 'corrupt';
   await ctx.db.tx(async (tx) => {
-    await tx.exec(
-      `update copies set state = 'replaced' where file_id = $1 and target = 'backup' and state = 'verified'`,
-      [file.id],
-    );
+    await retireVerifiedBackups(tx, file.id);
     // a later attempt of this task finds the new copy at dest, and associates it
     await ctx.remember({ movedAside: true }, tx);
     await addToTimeline(
@@ -112,32 +110,13 @@ async function recordCopy(
   result: CopyResult,
   acquired: AcquiredFingerprint | undefined,
 ): Promise<void> {
-  await tx.exec(
-    `update copies set state = 'replaced' where file_id = $1 and target = 'backup' and state = 'verified'`,
-    [file.id],
-  );
-  await tx.exec(
-    `insert into copies (file_id, target, location, state, hash_algorithm, manifest, bytes, seconds, associated)
-     values ($1, 'backup', $2, 'verified', $3, $4::jsonb, $5, $6, $7)`,
-    [
-      file.id,
-      dest,
-      result.manifest.algorithm,
-      JSON.stringify(result.manifest),
-      result.manifest.totalBytes,
-      result.seconds,
-      result.associated,
-    ],
-  );
-  await tx.exec(
-    `update files set manifest = $2::jsonb, hash_algorithm = $3,
-       acquired_fingerprint = coalesce(acquired_fingerprint, $4::jsonb) where id = $1`,
-    [
-      file.id,
-      JSON.stringify(result.manifest),
-      result.manifest.algorithm,
-      acquired ? null : JSON.stringify(fingerprintOfManifest(result.manifest)),
-    ],
+  await retireVerifiedBackups(tx, file.id);
+  await insertVerifiedBackup(tx, file.id, dest, result.manifest, result.seconds, result.associated);
+  await recordBackupManifest(
+    tx,
+    file.id,
+    result.manifest,
+    acquired ? null : fingerprintOfManifest(result.manifest),
   );
 }
 

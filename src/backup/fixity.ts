@@ -132,6 +132,13 @@ export async function recordCheck(q: Queryable, c: FixityCheck): Promise<void> {
   await setCopyFixity(q, c.copyId, c.ok);
 }
 
+/** How many re-reads each actor recorded, by result (`n` as text). */
+export async function fixityCheckCounts(q: Queryable): Promise<{ actor: string; ok: boolean; n: string }[]> {
+  return q.query<{ actor: string; ok: boolean; n: string }>(
+    'select actor, ok, count(*) as n from fixity_checks group by actor, ok',
+  );
+}
+
 /** What a verification read, in words for the timeline. */
 export function describeRead(r: Pick<VerifyResult, 'read' | 'fallback'>): string {
   if (r.read === 'direct') return 'read from storage (O_DIRECT)';

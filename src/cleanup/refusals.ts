@@ -6,6 +6,7 @@
 
 import type { Db } from '../core/db/db.ts';
 import type { Logger } from '../core/log.ts';
+import { markCopyCorrupt } from '../files/copies.ts';
 import { addToTimeline } from '../files/lifecycle.ts';
 import { errnoCode } from '../storage/fsutil.ts';
 import type { RemoverReport } from './remove.ts';
@@ -106,7 +107,7 @@ async function refuseBadBackup(
     ? `a removal of the instrument copy was cut short, and the backup at ${f.copy_location ?? '(none)'} no longer verifies: ${found}. What is left of the instrument copy is kept in ${remnantIn}; copy it somewhere safe and check the backup storage`
     : `the backup at ${f.copy_location} no longer matches the hashes recorded when it was verified: ${found}. The instrument copy is kept; back it up again with \`sluice files retry ${f.id}\``;
   await db.tx(async (tx) => {
-    if (f.copy_id) await tx.exec(`update copies set state = 'corrupt' where id = $1`, [f.copy_id]);
+    if (f.copy_id) await markCopyCorrupt(tx, f.copy_id);
     await addToTimeline(tx, f.id, ACTOR, text, { problems });
   });
 }

@@ -9,11 +9,13 @@ import { sourceRoot } from '../backup/manifest.ts';
 import type { StorageReadOptions } from '../backup/storage-read.ts';
 import { type VerifyResult, verifyCopy } from '../backup/verify.ts';
 import type { InstrumentConfig } from '../core/config/index.ts';
-import type { Db, Queryable } from '../core/db/db.ts';
+import type { Db } from '../core/db/db.ts';
 import type { Logger } from '../core/log.ts';
 import { mkdir, rename, rmdir, writeFile } from '../core/text-fs.ts';
+import { copyState } from '../files/copies.ts';
 import { addToTimeline } from '../files/lifecycle.ts';
-import type { FileRow } from '../files/repo.ts';
+import { type FileWithBackup, unfinishedRemovals } from '../files/removal.ts';
+import { setInstrumentCopy } from '../files/repo.ts';
 import { exists, fsyncDir, isMissing, removeTree } from '../storage/fsutil.ts';
 import { sourceSpec } from '../storage/raw-data.ts';
 import { DestinationExists, renameNoReplace } from '../storage/rename.ts';
@@ -23,11 +25,7 @@ import type { RemoverReport } from './remove.ts';
 
 const ACTOR = 'remover';
 
-export type Row = FileRow & {
-  copy_location: string | null;
-  copy_manifest: FileRow['manifest'];
-  copy_id: string | null;
-};
+export type Row = FileWithBackup;
 
 export interface CheckOptions {
   signal: AbortSignal | undefined;
@@ -81,13 +79,13 @@ export async function checkBackup(db: Db, f: Row, opts: CheckOptions): Promise<B
       ],
     };
   }
-  const now = await db.maybeOne<{ state: string }>('select state from copies where id = $1', [f.copy_id]);
-  if (now?.state !== 'verified') {
+  const now = await copyState(db, f.copy_id);
+  if (now !== 'verified') {
     return {
       ok: false,
       damaged: false,
       problems: [
-        `the backup copy at ${f.copy_location} is ${now?.state ?? 'gone'} now (a fixity audit found it damaged)`,
+        `the backup copy at ${f.copy_location} is ${now ?? 'gone'} now (a fixity audit found it damaged)`,
       ],
     };
   }
@@ -245,20 +243,6 @@ async function putBack(db: Db, f: Row, place: Place, log: Logger): Promise<void>
   }
 }
 
-/** Where the instrument copy is now (`at`; null when it is gone), in the file's record. */
-export async function setInstrumentCopy(
-  q: Queryable,
-  id: string,
-  state: FileRow['instrument_copy'],
-  at: string | null,
-): Promise<void> {
-  await q.exec('update files set instrument_copy = $2, current_path = $3, updated_at = now() where id = $1', [
-    id,
-    state,
-    at,
-  ]);
-}
-
 /**
  * Removals cut short (instrument copy `removing`): `removeCopy` again, which takes each up where it
  * stopped. A copy that does not verify (any more) is moved back and kept; one whose deletion had begun
@@ -272,13 +256,7 @@ export async function finishUnfinished(
   log: Logger,
   opts: CheckOptions & { dryRun: boolean },
 ): Promise<void> {
-  const rows = await db.query<Row>(
-    `select f.*, c.location as copy_location, c.manifest as copy_manifest, c.id as copy_id
-     from files f left join copies c on c.file_id = f.id and c.target = 'backup' and c.state = 'verified'
-     where f.instrument_id = $1 and f.instrument_copy = 'removing' and f.current_path is not null
-     order by f.mtime`,
-    [id],
-  );
+  const rows = await unfinishedRemovals(db, id);
   for (const f of rows) {
     if (opts.signal?.aborted) return;
     if (opts.dryRun) {

@@ -42,7 +42,7 @@ import type { Variables } from '../core/variables.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { BACKED_UP } from '../files/lifecycle.ts';
-import type { FileRow } from '../files/repo.ts';
+import { type RemovalCandidate, removalCandidates } from '../files/removal.ts';
 import { freeSpace } from '../storage/disk.ts';
 import { errnoCode } from '../storage/fsutil.ts';
 import { sourceSpec } from '../storage/raw-data.ts';
@@ -87,7 +87,7 @@ export interface RemoverReport {
   refused: { id: string; problems: string[] }[];
 }
 
-type Candidate = FileRow & { copy_location: string; copy_manifest: FileRow['manifest']; copy_id: string };
+type Candidate = RemovalCandidate;
 
 /** A file the remover is about to verify (for progress output), `index` of `count` candidates. */
 export interface RemoverCandidate {
@@ -158,14 +158,7 @@ export async function runRemover(
     report.reason = `free space ${(free / GB).toFixed(1)} GB ≥ min_free_space_gb ${minFreeGb}`;
     return report;
   }
-  const candidates = await db.query<Candidate>(
-    `select f.*, c.location as copy_location, c.manifest as copy_manifest, c.id as copy_id
-     from files f join copies c on c.file_id = f.id and c.target = 'backup' and c.state = 'verified'
-     where f.instrument_id = $1 and f.instrument_copy in ('present', 'moved') and f.status = any($2)
-       and f.mtime < now() - $3 * interval '1 day' and f.manifest is not null and f.current_path is not null
-     order by f.mtime asc, f.id limit 500`,
-    [id, BACKED_UP, minAgeDays],
-  );
+  const candidates = await removalCandidates(db, id, BACKED_UP, minAgeDays);
   report.freeAfter = await removeCandidates(db, inst, candidates, free, minFreeGb, report, log, {
     ...opts,
     dryRun,

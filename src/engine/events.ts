@@ -95,3 +95,56 @@ export async function fileEventsAfter(q: Queryable, after: string, limit: number
     [after, limit],
   );
 }
+
+/** The first events (`to_state` `discovered`) of new file records, in `ord` order (`json`: rows with `id`, `reason`, `data`, `ord`). */
+export async function recordDiscoveredEvents(q: Queryable, actor: string, json: string): Promise<void> {
+  await q.exec(
+    `insert into events (subject_type, subject_id, actor, from_state, to_state, reason, data)
+     select 'file', x.id, $1, null, 'discovered', x.reason, x.data
+     from jsonb_to_recordset($2::jsonb) as x(id text, reason text, data jsonb, ord int)
+     order by x.ord`,
+    [actor, json],
+  );
+}
+
+/**
+ * Database backup runs per strategy (events of subject type `db_backup`, written by
+ * src/ops/db-backup/strategy.ts): the last success (epoch seconds) and the failures (as text).
+ */
+export async function dbBackupRuns(
+  q: Queryable,
+): Promise<{ strategy: string; last_success: number | null; failures: string }[]> {
+  return q.query<{ strategy: string; last_success: number | null; failures: string }>(
+    `select subject_id as strategy,
+         extract(epoch from max(at) filter (where to_state = 'succeeded'))::float8 as last_success,
+         count(*) filter (where to_state = 'failed') as failures
+       from events where subject_type = 'db_backup' group by subject_id`,
+  );
+}
+
+/** A file's timeline event into `error` or `lost`. */
+export interface FileErrorEvent {
+  id: string;
+  subject_id: string;
+  reason: string | null;
+  at: Date;
+  to_state: string;
+}
+
+/**
+ * The first 200 events of files into `error` or `lost` after event id `afterId` (undefined: at or
+ * after `since`), in id order.
+ */
+export async function fileErrorEvents(
+  q: Queryable,
+  afterId: string | undefined,
+  since: Date,
+): Promise<FileErrorEvent[]> {
+  return q.query<FileErrorEvent>(
+    `select e.id, e.subject_id, e.reason, e.at, e.to_state from events e
+     where e.subject_type = 'file' and e.to_state in ('error', 'lost')
+       and ${afterId === undefined ? 'e.at >= $1' : 'e.id > $1::bigint'}
+     order by e.id limit 200`,
+    [afterId ?? since],
+  );
+}

@@ -114,3 +114,13 @@ export async function ensurePool(q: Queryable, name: string): Promise<void> {
     [name],
   );
 }
+
+/** Each pool's effective size and how many tasks run in it under a live lease (running as text). */
+export async function poolsRunning(q: Queryable): Promise<{ name: string; size: number; running: string }[]> {
+  return q.query<{ name: string; size: number; running: string }>(
+    `select p.name, coalesce(p.override_size, p.size) as size, count(t.id) as running
+       from pools p left join tasks t
+         on t.pool = p.name and t.state = 'running' and t.lease_expires_at >= now()
+       group by p.name, p.size, p.override_size`,
+  );
+}

@@ -253,3 +253,21 @@ export async function pruneWorkers(q: Queryable, days: number): Promise<number> 
     days,
   ]);
 }
+
+/** How many processes are alive: not stopped or dead, with a heartbeat in the last 2 minutes. */
+export async function countLiveProcesses(q: Queryable): Promise<number> {
+  const r = await q.one<{ n: string }>(
+    `select count(*) as n from workers
+       where stopped_at is null and died_at is null and last_heartbeat_at > now() - interval '2 minutes'`,
+  );
+  return Number(r.n);
+}
+
+/** Every process not stopped (alive or not), with its last heartbeat, by id. */
+export async function unstoppedProcesses(
+  q: Queryable,
+): Promise<{ id: string; host: string; last_heartbeat_at: Date }[]> {
+  return q.query<{ id: string; host: string; last_heartbeat_at: Date }>(
+    'select id, host, last_heartbeat_at from workers where stopped_at is null order by id',
+  );
+}

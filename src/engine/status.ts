@@ -1,6 +1,4 @@
-/**
- * The engine's state for people and probes: queue counts by kind, the status snapshot, pruning old tasks.
- */
+/** The task queue seen whole: queue depth per kind (CLI status, Prometheus), failed tasks (alerts), the status snapshot, and pruning of finished tasks. */
 import type { Queryable } from '../core/db/db.ts';
 import { listPools } from './pools.ts';
 import { listProcesses } from './processes.ts';
@@ -73,4 +71,44 @@ export async function statusSnapshot(db: Queryable, staleMs: number, opts: { all
     death: p.death,
   }));
   return { processes, pools, queues };
+}
+
+/** Queued and running tasks per kind, and the seconds the oldest runnable queued one waits (counts as text). */
+export async function taskCountsByKind(
+  q: Queryable,
+): Promise<{ kind: string; queued: string; running: string; oldest: number | null }[]> {
+  return q.query<{ kind: string; queued: string; running: string; oldest: number | null }>(
+    `select kind,
+         count(*) filter (where state = 'queued') as queued,
+         count(*) filter (where state = 'running') as running,
+         extract(epoch from now() - min(run_after) filter (where state = 'queued' and run_after <= now()))::float8 as oldest
+       from tasks where state in ('queued', 'running') group by kind`,
+  );
+}
+
+/** A task that failed for good. */
+export interface FailedTask {
+  id: string;
+  kind: string;
+  subject: string | null;
+  last_error: string | null;
+  finished_at: Date;
+}
+
+/**
+ * The first 100 tasks that failed for good after `after` (ISO time), of one of `kinds` or a kind
+ * matching one of `kindPatterns` (SQL `like`), in the order they finished.
+ */
+export async function failedTasksSince(
+  q: Queryable,
+  after: string,
+  kinds: readonly string[],
+  kindPatterns: readonly string[],
+): Promise<FailedTask[]> {
+  return q.query<FailedTask>(
+    `select id, kind, subject, last_error, finished_at from tasks
+     where state = 'failed' and finished_at > $1 and (kind = any($2) or kind like any($3))
+     order by finished_at, id limit 100`,
+    [after, kinds, kindPatterns],
+  );
 }

@@ -2,10 +2,12 @@
  * The files repo's statements on backup copies that the fixity audit and the duplicate check need
  * (part of the owner of `copies`, beside src/files/repo.ts): a copy's latest re-read, a copy found
  * damaged, the copies due for an audit, the earlier backed-up records of the same name, and the
- * verified backups under a folder (the backup target's evidence that it is the right disk).
+ * verified backups under a folder (the backup target's evidence that it is the right disk); and the
+ * backup stage's and the remover's writes of a copy's state.
  */
 
 import type { Queryable } from '../core/db/db.ts';
+import type { Manifest } from '../storage/raw-data.ts';
 import type { CopyRow, FileRow } from './repo.ts';
 
 /** Records the latest re-read of a copy against its recorded hashes, and its result. */
@@ -97,4 +99,47 @@ export async function sampleVerifiedBackupsUnder(
     [prefix, spread],
   );
   return rows.map((r) => r.location);
+}
+
+/** A copy's state now (undefined when the row is gone). */
+export async function copyState(q: Queryable, copyId: string): Promise<string | undefined> {
+  const now = await q.maybeOne<{ state: string }>('select state from copies where id = $1', [copyId]);
+  return now?.state;
+}
+
+/** Marks a copy corrupt (whatever its state). */
+export async function markCopyCorrupt(q: Queryable, copyId: string): Promise<void> {
+  await q.exec(`update copies set state = 'corrupt' where id = $1`, [copyId]);
+}
+
+/** The file's verified backup copies become `replaced` (a new backup takes their place). */
+export async function retireVerifiedBackups(q: Queryable, fileId: string): Promise<void> {
+  await q.exec(
+    `update copies set state = 'replaced' where file_id = $1 and target = 'backup' and state = 'verified'`,
+    [fileId],
+  );
+}
+
+/** A new verified backup copy of the file at `location`, with its manifest and how it was made. */
+export async function insertVerifiedBackup(
+  q: Queryable,
+  fileId: string,
+  location: string,
+  manifest: Manifest,
+  seconds: number,
+  associated: boolean,
+): Promise<void> {
+  await q.exec(
+    `insert into copies (file_id, target, location, state, hash_algorithm, manifest, bytes, seconds, associated)
+     values ($1, 'backup', $2, 'verified', $3, $4::jsonb, $5, $6, $7)`,
+    [
+      fileId,
+      location,
+      manifest.algorithm,
+      JSON.stringify(manifest),
+      manifest.totalBytes,
+      seconds,
+      associated,
+    ],
+  );
 }

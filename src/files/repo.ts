@@ -1,4 +1,4 @@
-/** Typed queries on files, copies and instruments. */
+/** Typed queries on files, copies and instruments: records, look-ups, counts, the instrument copy's place and the manifest from a verified backup. */
 
 import type { Queryable } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
@@ -281,4 +281,35 @@ export async function instrumentRecorded(q: Queryable, id: string): Promise<bool
 
 export async function listInstruments(q: Queryable): Promise<InstrumentRow[]> {
   return q.query<InstrumentRow>('select * from instruments order by id');
+}
+
+/** Where the instrument copy is now (`at`; null when it is gone), in the file's record. */
+export async function setInstrumentCopy(
+  q: Queryable,
+  id: string,
+  state: FileRow['instrument_copy'],
+  at: string | null,
+): Promise<void> {
+  await q.exec('update files set instrument_copy = $2, current_path = $3, updated_at = now() where id = $1', [
+    id,
+    state,
+    at,
+  ]);
+}
+
+/**
+ * The record's manifest from its verified backup; `fingerprint` (the manifest's, for a record
+ * declared acquired without one) is kept only where the record has none.
+ */
+export async function recordBackupManifest(
+  q: Queryable,
+  id: string,
+  manifest: Manifest,
+  fingerprint: AcquiredFingerprint | null,
+): Promise<void> {
+  await q.exec(
+    `update files set manifest = $2::jsonb, hash_algorithm = $3,
+       acquired_fingerprint = coalesce(acquired_fingerprint, $4::jsonb) where id = $1`,
+    [id, JSON.stringify(manifest), manifest.algorithm, fingerprint ? JSON.stringify(fingerprint) : null],
+  );
 }

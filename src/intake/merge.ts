@@ -13,6 +13,7 @@
  * 4. `vanishedRecords`: records still acquiring that are no longer in the folder.
  */
 import { ACQUIRING, type FileStatus } from '../files/lifecycle.ts';
+import type { KnownRow } from '../files/scan-records.ts';
 import type { NewIdentity } from './backup-identity.ts';
 import { collisionId, sameAcquisition } from './file-id.ts';
 import { corruptedOriginalName } from './instrument-types.ts';
@@ -20,17 +21,7 @@ import { type AcquisitionSettings, decideAcquisition, type Tracked } from './rul
 import type { Candidate } from './scan.ts';
 
 /** The latest record of a name on the instrument, as the merge reads it. */
-export interface KnownRow {
-  id: string;
-  name: string;
-  status: FileStatus;
-  size_bytes: string;
-  mtime: Date;
-  first_seen_at: Date;
-  last_change_at: Date;
-  main_file_present: boolean;
-  instrument_copy: string;
-}
+export type { KnownRow };
 
 /** A record the acquisition rules look at in this scan. */
 export interface TrackedFile {

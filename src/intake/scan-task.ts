@@ -22,10 +22,20 @@ import { SluiceError } from '../core/errors.ts';
 import { inLanes } from '../core/lanes.ts';
 import type { Logger } from '../core/log.ts';
 import type { Variables } from '../core/variables.ts';
+import { recordDiscoveredEvents } from '../engine/events.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { fingerprint } from '../files/fingerprint.ts';
 import { ACQUIRING, type FileStatus, transition, transitionMany } from '../files/lifecycle.ts';
+import {
+  existingIds,
+  insertDiscoveredRecords,
+  latestRecordsByName,
+  markInstrumentCopyBack,
+  markInstrumentCopyVanished,
+  recordAcquiredFingerprints,
+  recordGrowth,
+} from '../files/scan-records.ts';
 import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
 import { identifyNew, listedPresence, type NewIdentity } from './backup-identity.ts';
 import { markOffline, markOnline } from './instrument-state.ts';
@@ -181,11 +191,7 @@ interface MergeInput {
 async function mergeScan(tx: Tx, r: MergeInput) {
   const { id, inst, config } = r;
   const known = new Map<string, KnownRow>();
-  for (const row of await tx.query<KnownRow>(
-    `select distinct on (name) id, name, status, size_bytes, mtime, first_seen_at, last_change_at, main_file_present, instrument_copy
-     from files where instrument_id = $1 order by name, created_at desc`,
-    [id],
-  )) {
+  for (const row of await latestRecordsByName(tx, id)) {
     known.set(row.name, row);
   }
   const projects = Object.entries(config.projects).map(([pid, p]) => ({ id: pid, tokens: p.tokens }));
@@ -199,12 +205,9 @@ async function mergeScan(tx: Tx, r: MergeInput) {
   );
   await updateChanged(tx, sorted.changedRows);
   const fresh = await identifyAll(config, id, sorted.unidentified);
-  const taken = new Set(
-    (
-      await tx.query<{ id: string }>('select id from files where id = any($1::text[])', [
-        fresh.map((x) => x.ident.id),
-      ])
-    ).map((row) => row.id),
+  const taken = await existingIds(
+    tx,
+    fresh.map((x) => x.ident.id),
   );
   const added = assignIds(fresh, taken, inst.watch, r.now);
   for (const t of added.tracked) sorted.tracked.set(t.candidate.name, t);
@@ -251,11 +254,7 @@ async function recordReturned(
   watch: string,
 ): Promise<void> {
   for (const back of returned) {
-    await tx.exec(
-      `update files set instrument_copy = 'present', current_path = $2, last_change_at = now()
-       where id = $1 and instrument_copy = 'missing'`,
-      [back.id, back.path],
-    );
+    await markInstrumentCopyBack(tx, back.id, back.path);
     await transition(tx, back.id, 'acquiring', {
       actor: ACTOR,
       from: ['error'],
@@ -301,7 +300,7 @@ async function applyMoves(
 /** Records still acquiring that are no longer in the folder: their instrument copy is missing. */
 async function recordVanished(tx: Tx, vanished: Vanished[]): Promise<void> {
   for (const v of vanished) {
-    await tx.exec(`update files set instrument_copy = 'missing', current_path = null where id = $1`, [v.id]);
+    await markInstrumentCopyVanished(tx, v.id);
     await transition(tx, v.id, v.to, { actor: ACTOR, from: ACQUIRING, reason: v.reason });
   }
 }
@@ -320,42 +319,19 @@ async function recordAcquired(
     const c = byId.get(id)!;
     return { id, fp: fingerprint(c.size, c.mtimeMs, candidateMembers(c)) };
   });
-  await tx.exec(
-    `update files f set acquired_at = now(), acquired_fingerprint = x.fp
-     from jsonb_to_recordset($1::jsonb) as x(id text, fp jsonb)
-     where f.id = x.id and f.status in ('discovered', 'acquiring')`,
-    [JSON.stringify(rows)],
-  );
+  await recordAcquiredFingerprints(tx, rows);
 }
 
 /** Size, mtime, main file and companions of growing files, one statement for all. */
 async function updateChanged(tx: Tx, rows: ChangedRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await tx.exec(
-    `update files f set size_bytes = x.size, mtime = x.mtime, main_file_present = x.main_file_present,
-       last_change_at = now(), updated_at = now(), companions = x.companions
-     from jsonb_to_recordset($1::jsonb) as x(id text, size bigint, mtime timestamptz, main_file_present boolean, companions text[])
-     where f.id = x.id`,
-    [JSON.stringify(rows)],
-  );
+  await recordGrowth(tx, rows);
 }
 
 /** New file records (`discovered`) and their first events, in two statements for all. */
 async function insertDiscovered(tx: Tx, instrument: string, rows: NewFileRow[]): Promise<void> {
   if (rows.length === 0) return;
   const json = JSON.stringify(rows.map((row, ord) => ({ ...row, ord })));
-  await tx.exec(
-    `insert into files (id, instrument_id, name, kind, companions, source_path, current_path, project_id, status, size_bytes, mtime, main_file_present)
-     select x.id, $1, x.name, x.kind, x.companions, x.path, x.path, x.project, 'discovered', x.size, x.mtime, x.main_file_present
-     from jsonb_to_recordset($2::jsonb) as x(id text, name text, kind text, companions text[], path text, project text, size bigint, mtime timestamptz, main_file_present boolean, ord int)
-     order by x.ord`,
-    [instrument, json],
-  );
-  await tx.exec(
-    `insert into events (subject_type, subject_id, actor, from_state, to_state, reason, data)
-     select 'file', x.id, $1, null, 'discovered', x.reason, x.data
-     from jsonb_to_recordset($2::jsonb) as x(id text, reason text, data jsonb, ord int)
-     order by x.ord`,
-    [ACTOR, json],
-  );
+  await insertDiscoveredRecords(tx, instrument, json);
+  await recordDiscoveredEvents(tx, ACTOR, json);
 }

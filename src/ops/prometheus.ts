@@ -26,7 +26,19 @@
  * reused for 1 s so that concurrent scrapes do not multiply the load).
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { fixityCheckCounts } from '../backup/fixity.ts';
 import type { Queryable } from '../core/db/db.ts';
+import { dbBackupRuns } from '../engine/events.ts';
+import { poolsRunning } from '../engine/pools.ts';
+import { countLiveProcesses } from '../engine/processes.ts';
+import { taskCountsByKind } from '../engine/status.ts';
+import {
+  backupBytesCopied,
+  countFilesByStatusAndInstrument,
+  instrumentsOnline,
+  oldestFixitySeconds,
+} from '../files/stats.ts';
+import { countJobsByState } from '../process/jobs.ts';
 
 export interface MetricsSnapshot {
   files: { status: string; instrument: string; n: number }[];
@@ -45,46 +57,18 @@ export interface MetricsSnapshot {
 export async function readSnapshot(db: Queryable): Promise<MetricsSnapshot> {
   const [files, tasks, pools, bytes, jobs, instruments, workers, dbBackups, fixity, oldest] =
     await Promise.all([
-      db.query<{ status: string; instrument_id: string; n: string }>(
-        'select status, instrument_id, count(*) as n from files group by status, instrument_id',
-      ),
-      db.query<{ kind: string; queued: string; running: string; oldest: number | null }>(
-        `select kind,
-         count(*) filter (where state = 'queued') as queued,
-         count(*) filter (where state = 'running') as running,
-         extract(epoch from now() - min(run_after) filter (where state = 'queued' and run_after <= now()))::float8 as oldest
-       from tasks where state in ('queued', 'running') group by kind`,
-      ),
-      db.query<{ name: string; size: number; running: string }>(
-        `select p.name, coalesce(p.override_size, p.size) as size, count(t.id) as running
-       from pools p left join tasks t
-         on t.pool = p.name and t.state = 'running' and t.lease_expires_at >= now()
-       group by p.name, p.size, p.override_size`,
-      ),
-      db.one<{ b: string }>('select coalesce(sum(bytes), 0)::text as b from copies where not associated'),
-      db.query<{ state: string; n: string }>('select state, count(*) as n from jobs group by state'),
-      db.query<{ id: string; online: boolean | null; free_bytes: string | null }>(
-        'select id, online, free_bytes from instruments',
-      ),
-      db.one<{ n: string }>(
-        `select count(*) as n from workers
-       where stopped_at is null and died_at is null and last_heartbeat_at > now() - interval '2 minutes'`,
-      ),
+      countFilesByStatusAndInstrument(db),
+      taskCountsByKind(db),
+      poolsRunning(db),
+      backupBytesCopied(db),
+      countJobsByState(db),
+      instrumentsOnline(db),
+      countLiveProcesses(db),
       // database backup runs are events of subject type db_backup (src/ops/db-backup/strategy.ts)
-      db.query<{ strategy: string; last_success: number | null; failures: string }>(
-        `select subject_id as strategy,
-         extract(epoch from max(at) filter (where to_state = 'succeeded'))::float8 as last_success,
-         count(*) filter (where to_state = 'failed') as failures
-       from events where subject_type = 'db_backup' group by subject_id`,
-      ),
+      dbBackupRuns(db),
       // fixity audits and the remover's re-reads (src/backup/fixity.ts)
-      db.query<{ actor: string; ok: boolean; n: string }>(
-        'select actor, ok, count(*) as n from fixity_checks group by actor, ok',
-      ),
-      db.one<{ s: number | null }>(
-        `select extract(epoch from now() - min(coalesce(last_fixity_at, verified_at)))::float8 as s
-       from copies where state = 'verified'`,
-      ),
+      fixityCheckCounts(db),
+      oldestFixitySeconds(db),
     ]);
   return {
     files: files.map((r) => ({ status: r.status, instrument: r.instrument_id, n: Number(r.n) })),
@@ -95,21 +79,21 @@ export async function readSnapshot(db: Queryable): Promise<MetricsSnapshot> {
       oldest: Math.max(0, Number(r.oldest ?? 0)),
     })),
     pools: pools.map((r) => ({ pool: r.name, size: Number(r.size), running: Number(r.running) })),
-    backupBytes: Number(bytes.b),
+    backupBytes: Number(bytes),
     jobs: jobs.map((r) => ({ state: r.state, n: Number(r.n) })),
     instruments: instruments.map((r) => ({
       id: r.id,
       online: r.online,
       free: r.free_bytes === null ? null : Number(r.free_bytes),
     })),
-    workersAlive: Number(workers.n),
+    workersAlive: workers,
     dbBackups: dbBackups.map((r) => ({
       strategy: r.strategy,
       lastSuccess: r.last_success,
       failures: Number(r.failures),
     })),
     fixityChecks: fixity.map((r) => ({ actor: r.actor, ok: r.ok, n: Number(r.n) })),
-    fixityOldest: oldest.s === null ? null : Math.max(0, oldest.s),
+    fixityOldest: oldest === null ? null : Math.max(0, oldest),
   };
 }
 

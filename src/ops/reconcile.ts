@@ -8,6 +8,7 @@
  */
 import type { Queryable } from '../core/db/db.ts';
 import { TERMINAL } from '../files/lifecycle.ts';
+import { filesInErrorLike } from '../files/stats.ts';
 
 export interface ReconcileFile {
   id: string;
@@ -58,12 +59,7 @@ export async function reconcileReport(
      from unnest($1::text[]) as i(id) order by i.id`,
     [opts.instrument ? [opts.instrument] : instruments, [...TERMINAL]],
   );
-  const stopped = await q.query<ReconcileFile & { instrument_id: string }>(
-    `select id, instrument_id, status, status_reason as reason from files
-     where status = 'error' and status_reason like any($1::text[]) and ($2::text is null or instrument_id = $2)
-     order by instrument_id, id`,
-    [MISMATCH, opts.instrument ?? null],
-  );
+  const stopped = await filesInErrorLike(q, MISMATCH, opts.instrument ?? null);
   const associated = await q.query<{ id: string; instrument_id: string }>(
     `select f.id, f.instrument_id from files f
      where ($1::text is null or f.instrument_id = $1)

@@ -149,3 +149,8 @@ export async function listJobs(
 export async function getJob(q: Queryable, id: string): Promise<JobRow | undefined> {
   return q.maybeOne<JobRow>('select * from jobs where id = $1', [id]);
 }
+
+/** How many jobs are in each state (`n` as text). */
+export async function countJobsByState(q: Queryable): Promise<{ state: string; n: string }[]> {
+  return q.query<{ state: string; n: string }>('select state, count(*) as n from jobs group by state');
+}

@@ -16,8 +16,19 @@ import { type AlertsConfig, alertsSchema } from '../../core/config/schema/alerts
 import type { Db, Queryable } from '../../core/db/db.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Variables } from '../../core/variables.ts';
+import { fileErrorEvents, latestEventId } from '../../engine/events.ts';
+import { unstoppedProcesses } from '../../engine/processes.ts';
 import type { ScheduleSpec } from '../../engine/schedules.ts';
+import { failedTasksSince } from '../../engine/status.ts';
 import type { TaskHandlerDef } from '../../engine/types.ts';
+import {
+  countFilesInStatuses,
+  countStuckFiles,
+  fileNames,
+  instrumentsHealth,
+  corruptCopies as listCorruptCopies,
+  stuckFiles,
+} from '../../files/stats.ts';
 import { defineHandler, Kind, scheduleOf } from '../../tasks/catalogue.ts';
 import { createNotifier, type Notifier } from './notifiers.ts';
 import { type Alert, evaluate, NON_TERMINAL_STATUSES, type RuleParams, type Snapshot } from './rules.ts';
@@ -82,20 +93,11 @@ async function readStuck(
   now: Date,
 ): Promise<Pick<Snapshot, 'stuck' | 'stuckTotal'>> {
   const stuckBefore = new Date(now.getTime() - p.stuckFileMinutes * 60_000);
-  const stuck = await db.query<Snapshot['stuck'][number]>(
-    `select id, name, instrument_id, status, updated_at from files
-     where status = any($1) and updated_at < $2 order by updated_at, id limit $3`,
-    [NON_TERMINAL_STATUSES, stuckBefore, p.maxStuckAlerts],
-  );
+  const stuck = await stuckFiles(db, NON_TERMINAL_STATUSES, stuckBefore, p.maxStuckAlerts);
   const stuckTotal =
     stuck.length < p.maxStuckAlerts
       ? stuck.length
-      : (
-          await db.one<{ n: number }>(
-            'select count(*)::int as n from files where status = any($1) and updated_at < $2',
-            [NON_TERMINAL_STATUSES, stuckBefore],
-          )
-        ).n;
+      : await countStuckFiles(db, NON_TERMINAL_STATUSES, stuckBefore);
   return { stuck, stuckTotal };
 }
 
@@ -105,18 +107,20 @@ async function readErrorEvents(
   lookback: Date,
 ): Promise<{ errorEvents: Snapshot['errorEvents']; maxEvent: string }> {
   const errorCursor = await getState<string>(db, 'error_event_id');
-  const errorEvents = await db.query<Snapshot['errorEvents'][number]>(
-    `select e.id, e.subject_id, f.name, e.reason, e.at, e.to_state from events e
-     left join files f on f.id = e.subject_id
-     where e.subject_type = 'file' and e.to_state in ('error', 'lost')
-       and ${errorCursor === undefined ? 'e.at >= $1' : 'e.id > $1::bigint'}
-     order by e.id limit 200`,
-    [errorCursor ?? lookback],
+  const events = await fileErrorEvents(db, errorCursor, lookback);
+  const names = await fileNames(
+    db,
+    events.map((e) => e.subject_id),
   );
-  const maxEvent =
-    errorEvents.at(-1)?.id ??
-    errorCursor ??
-    (await db.one<{ id: string }>('select coalesce(max(id), 0)::text as id from events')).id;
+  const errorEvents: Snapshot['errorEvents'] = events.map((e) => ({
+    id: e.id,
+    subject_id: e.subject_id,
+    name: names.get(e.subject_id) ?? null,
+    reason: e.reason,
+    at: e.at,
+    to_state: e.to_state,
+  }));
+  const maxEvent = errorEvents.at(-1)?.id ?? errorCursor ?? String(await latestEventId(db));
   return { errorEvents, maxEvent: String(maxEvent) };
 }
 
@@ -126,12 +130,7 @@ async function readFailedTasks(
   lookback: Date,
 ): Promise<{ failedTasks: Snapshot['failedTasks']; failedTaskAt: string }> {
   const taskCursor = (await getState<string>(db, 'failed_task_at')) ?? lookback.toISOString();
-  const failedTasks = await db.query<Snapshot['failedTasks'][number] & { finished_at: Date }>(
-    `select id, kind, subject, last_error, finished_at from tasks
-     where state = 'failed' and finished_at > $1 and (kind = any($2) or kind like any($3))
-     order by finished_at, id limit 100`,
-    [taskCursor, BACKUP_KINDS, BACKUP_KIND_PREFIXES],
-  );
+  const failedTasks = await failedTasksSince(db, taskCursor, BACKUP_KINDS, BACKUP_KIND_PREFIXES);
   const lastTask = failedTasks.at(-1)?.finished_at;
   return { failedTasks, failedTaskAt: lastTask ? lastTask.toISOString() : taskCursor };
 }
@@ -158,22 +157,12 @@ export async function readSnapshot(
   now: Date,
 ): Promise<{ snapshot: Snapshot; cursors: Cursors }> {
   const lookback = new Date(now.getTime() - FIRST_LOOKBACK_MS);
-  const workers = await db.query<Snapshot['workers'][number]>(
-    'select id, host, last_heartbeat_at from workers where stopped_at is null order by id',
-  );
-  const instruments = await db.query<Snapshot['instruments'][number]>(
-    'select id, online, offline_reason, free_bytes, last_new_file_at, backup_target_problem from instruments order by id',
-  );
-  const statusCounts = await db.query<{ status: string; n: number }>(
-    'select status, count(*)::int as n from files where status = any($1) group by status order by status',
-    [NON_TERMINAL_STATUSES],
-  );
+  const workers = await unstoppedProcesses(db);
+  const instruments = await instrumentsHealth(db);
+  const statusCounts = await countFilesInStatuses(db, NON_TERMINAL_STATUSES);
   const { stuck, stuckTotal } = await readStuck(db, p, now);
   const { errorEvents, maxEvent } = await readErrorEvents(db, lookback);
-  const corruptCopies = await db.query<Snapshot['corruptCopies'][number]>(
-    `select c.file_id, f.name, c.target, c.location from copies c left join files f on f.id = c.file_id
-     where c.state = 'corrupt' order by c.id limit 100`,
-  );
+  const corruptCopies = await listCorruptCopies(db);
   const { failedTasks, failedTaskAt } = await readFailedTasks(db, lookback);
   const disks = await readDisks(config);
   return {

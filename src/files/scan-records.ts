@@ -1,0 +1,87 @@
+/**
+ * The files repo's statements for the intake scan (src/intake/scan-task.ts): the latest record of each
+ * name, the ids already taken, new `discovered` records, growing files' sizes, the acquired
+ * fingerprints, and records whose instrument copy came back or vanished. Multi-row statements take
+ * their rows as one JSON array (one round trip per phase). Part of the owner of `files`.
+ */
+
+import type { Queryable } from '../core/db/db.ts';
+import type { FileStatus } from './lifecycle.ts';
+
+/** The latest record of a name on an instrument, as the scan's merge (src/intake/merge.ts) sees it. */
+export interface KnownRow {
+  id: string;
+  name: string;
+  status: FileStatus;
+  size_bytes: string;
+  mtime: Date;
+  first_seen_at: Date;
+  last_change_at: Date;
+  main_file_present: boolean;
+  instrument_copy: string;
+}
+
+/** The latest record (by creation) of each name on the instrument. */
+export async function latestRecordsByName(q: Queryable, instrumentId: string): Promise<KnownRow[]> {
+  return q.query<KnownRow>(
+    `select distinct on (name) id, name, status, size_bytes, mtime, first_seen_at, last_change_at, main_file_present, instrument_copy
+     from files where instrument_id = $1 order by name, created_at desc`,
+    [instrumentId],
+  );
+}
+
+/** Which of `ids` records already exist. */
+export async function existingIds(q: Queryable, ids: string[]): Promise<Set<string>> {
+  const rows = await q.query<{ id: string }>('select id from files where id = any($1::text[])', [ids]);
+  return new Set(rows.map((row) => row.id));
+}
+
+/** A record whose instrument copy had gone missing is present again at `at`. */
+export async function markInstrumentCopyBack(q: Queryable, id: string, at: string): Promise<void> {
+  await q.exec(
+    `update files set instrument_copy = 'present', current_path = $2, last_change_at = now()
+       where id = $1 and instrument_copy = 'missing'`,
+    [id, at],
+  );
+}
+
+/** A record's instrument copy is no longer in the folder. */
+export async function markInstrumentCopyVanished(q: Queryable, id: string): Promise<void> {
+  await q.exec(`update files set instrument_copy = 'missing', current_path = null where id = $1`, [id]);
+}
+
+/** `acquired_at` and the acquired fingerprint of records still discovered or acquiring (`rows`: `{id, fp}`). */
+export async function recordAcquiredFingerprints(q: Queryable, rows: readonly object[]): Promise<void> {
+  await q.exec(
+    `update files f set acquired_at = now(), acquired_fingerprint = x.fp
+     from jsonb_to_recordset($1::jsonb) as x(id text, fp jsonb)
+     where f.id = x.id and f.status in ('discovered', 'acquiring')`,
+    [JSON.stringify(rows)],
+  );
+}
+
+/** Size, mtime, main file and companions of growing files (`rows`: src/intake/merge.ts `ChangedRow`). */
+export async function recordGrowth(q: Queryable, rows: readonly object[]): Promise<void> {
+  await q.exec(
+    `update files f set size_bytes = x.size, mtime = x.mtime, main_file_present = x.main_file_present,
+       last_change_at = now(), updated_at = now(), companions = x.companions
+     from jsonb_to_recordset($1::jsonb) as x(id text, size bigint, mtime timestamptz, main_file_present boolean, companions text[])
+     where f.id = x.id`,
+    [JSON.stringify(rows)],
+  );
+}
+
+/** New `discovered` records of the instrument, in `ord` order (`json`: rows as merge.ts's `NewFileRow` with `ord`). */
+export async function insertDiscoveredRecords(
+  q: Queryable,
+  instrumentId: string,
+  json: string,
+): Promise<void> {
+  await q.exec(
+    `insert into files (id, instrument_id, name, kind, companions, source_path, current_path, project_id, status, size_bytes, mtime, main_file_present)
+     select x.id, $1, x.name, x.kind, x.companions, x.path, x.path, x.project, 'discovered', x.size, x.mtime, x.main_file_present
+     from jsonb_to_recordset($2::jsonb) as x(id text, name text, kind text, companions text[], path text, project text, size bigint, mtime timestamptz, main_file_present boolean, ord int)
+     order by x.ord`,
+    [instrumentId, json],
+  );
+}
