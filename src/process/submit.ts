@@ -97,9 +97,9 @@ export async function submitJob(ctx: SubmitContext, deps: ProcessDeps): Promise<
   // 1. a job submitted before a crash is found by its key, not submitted again.
   if (await adoptSubmitted(ctx, config, executor, job, existing, log)) return;
 
-  // 2. a cluster slot, across all processes and machines
+  // 2. a cluster slot, across all processes and machines; without one, wait to be woken
   if (!(await reserveSlot(ctx.db, job))) {
-    await ctx.again(Math.max(1000, config.processing.poll_seconds * 1000));
+    await ctx.again(slotWaitMs(config.processing.poll_seconds));
     return;
   }
 
@@ -140,6 +140,16 @@ async function adoptSubmitted(
     ),
   );
   return true;
+}
+
+/**
+ * How long a submit that found no free cluster slot waits before it looks again. A poll that
+ * records a job's end wakes as many waiting submits as it freed slots, at once (poll.ts,
+ * engine/waiting.ts `wakeWaiting`), so this is only the fallback for a wake-up that was lost
+ * (a crash between the poll and the claim; a slot freed another way): one poll period, at least 5 s.
+ */
+export function slotWaitMs(pollSeconds: number): number {
+  return Math.max(5, pollSeconds) * 1000;
 }
 
 /** Step 2: a cluster slot (`pools.cluster`), counted across all processes and machines. */
