@@ -1,18 +1,15 @@
 /**
- * A freed cluster slot is used at once: the poll that records a job's end wakes the oldest
- * `process.submit` waiting for a slot in the same transaction, instead of that submit looking again
- * only after its fallback wait (a poll period). Local executor, real processes, real PostgreSQL;
- * the periodic poll is 60 s apart, so the polls that matter here are the ones the test enqueues.
+ * A freed cluster slot is used at once: a local job's exit asks for a poll, and the poll that
+ * records the job's end wakes the oldest `process.submit` waiting for a slot in the same
+ * transaction, instead of the next period (60 s here) and that submit's fallback wait. Local
+ * executor, real processes, real PostgreSQL.
  */
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FILES } from '../src/process/executors/wrapper.ts';
-import { enqueueTask, Kind } from '../src/tasks/catalogue.ts';
+import { Kind } from '../src/tasks/catalogue.ts';
 import { instrumentYaml } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
-import { waitFor } from './helpers/spawn.ts';
 
 let p: Pipeline | undefined;
 afterEach(async () => {
@@ -46,59 +43,13 @@ processing:
 
 const NAMES = ['prj_s1.raw', 'prj_s2.raw', 'prj_s3.raw', 'prj_s4.raw'];
 
-interface JobState {
-  id: string;
-  state: string;
-  output_dir: string;
-}
-
-/** The ids of the submit tasks waiting (queued, to run later), oldest first. */
-async function waitingSubmits(pl: Pipeline): Promise<string[]> {
-  const rows = await pl.db.query<{ id: string }>(
-    `select id from tasks where kind = $1 and state = 'queued' and run_after > now() order by id`,
-    [Kind.processSubmit],
-  );
-  return rows.map((r) => r.id);
-}
-
 describe('cluster slots', () => {
-  it('a poll that records a job ending wakes the oldest submit waiting for a slot, at once', async () => {
+  it('one slot, four jobs: each next job is submitted as the one before ends, with no periodic poll between', async () => {
     p = await createPipeline(config);
     const pl = p;
     for (const n of NAMES) await writeFile(path.join(pl.root, 'astral1', n), `data ${n}`);
     await pl.start();
-    for (let done = 0; done < NAMES.length; done++) {
-      // one job runs to its end; every job not yet submitted has looked for a slot and waits
-      const running = await waitFor(
-        'the running job to end while the others wait for its slot',
-        async () => {
-          const jobs = await pl.db.query<JobState>('select id, state, output_dir from jobs order by id');
-          if (jobs.length < NAMES.length) return undefined;
-          const active = jobs.filter((j) => ['PENDING', 'RUNNING'].includes(j.state));
-          const waiting = await waitingSubmits(pl);
-          const ended = active.length === 1 && existsSync(path.join(active[0]!.output_dir, FILES.exit));
-          return ended && waiting.length === NAMES.length - 1 - done ? active[0] : undefined;
-        },
-        60_000,
-        50,
-      );
-      const before = await waitingSubmits(pl);
-      await enqueueTask(pl.db, Kind.processPoll, Kind.processPoll, {});
-      await waitFor(
-        'the poll to record the job',
-        async () => {
-          const j = await pl.db.maybeOne<JobState>('select id, state, output_dir from jobs where id = $1', [
-            running.id,
-          ]);
-          return j && !['PENDING', 'RUNNING'].includes(j.state) ? j : undefined;
-        },
-        60_000,
-        50,
-      );
-      // the oldest waiting submit was made runnable in the poll's transaction; the others still wait
-      const after = await waitingSubmits(pl);
-      expect(after).toEqual(before.slice(1));
-    }
+    for (const n of NAMES) await pl.waitStatus(n, ['done', 'processing_failed', 'error'], 300_000);
     const jobs = await pl.db.query<{ state: string; submitted_at: Date; finished_at: Date }>(
       'select state, submitted_at, finished_at from jobs order by submitted_at',
     );
@@ -106,5 +57,14 @@ describe('cluster slots', () => {
     for (let i = 1; i < jobs.length; i++) {
       expect(jobs[i]!.submitted_at.getTime()).toBeGreaterThanOrEqual(jobs[i - 1]!.finished_at.getTime());
     }
+    // every job's end was recorded by a poll its exit asked for, and the next submit woken by it:
+    // the periodic poll (every 60 s) ran only once, at the start
+    const polls = await pl.db.query<{ dedupe_key: string; n: string }>(
+      `select dedupe_key, count(*) as n from tasks where kind = $1 and state = 'succeeded' group by dedupe_key`,
+      [Kind.processPoll],
+    );
+    const byKey = Object.fromEntries(polls.map((r) => [r.dedupe_key, Number(r.n)]));
+    expect(byKey[`schedule:${Kind.processPoll}`]).toBe(1);
+    expect(byKey['poll:job-exited']).toBeGreaterThanOrEqual(NAMES.length);
   });
 });

@@ -14,7 +14,7 @@ import type { Logger } from '../core/log.ts';
 import { wakeWaiting } from '../engine/waiting.ts';
 import { addToTimeline } from '../files/lifecycle.ts';
 import { getFile } from '../files/repo.ts';
-import { Kind } from '../tasks/catalogue.ts';
+import { enqueueTask, Kind } from '../tasks/catalogue.ts';
 import type { Executor, JobStatus } from './executors/types.ts';
 import { extractMetrics, writeFinalManifest } from './job-output.ts';
 import { createJob, type JobRow } from './jobs.ts';
@@ -144,4 +144,21 @@ async function recordFinal(
     await settleFile(tx, job.file_id, config);
     await wakeWaiting(tx, Kind.processSubmit, 1); // its cluster slot is free: a waiting submit takes it now
   });
+}
+
+/**
+ * A job's process exited (local executor): a poll now records its end and frees its slot, rather
+ * than at the next period. Only a hint: when it cannot be asked for (the database is away, this
+ * process is stopping), the periodic poll still sees the job. At most one such poll is queued or
+ * running (the kind's de-duplication), so many jobs ending together ask for one.
+ */
+export async function pollSoon(db: Db, log: Logger): Promise<void> {
+  try {
+    await enqueueTask(db, Kind.processPoll, 'job-exited', {});
+  } catch (err) {
+    log.debug(
+      { err: errorMessage(err) },
+      'could not ask for a poll after the job exited; the periodic poll sees it',
+    );
+  }
 }

@@ -47,6 +47,7 @@ import {
   reuseOwnedFolder,
 } from './output-folder.ts';
 import { clusterPath } from './paths.ts';
+import { pollSoon } from './poll.ts';
 import { templateText } from './settings.ts';
 import type { ProcessDeps } from './tasks.ts';
 import { renderScript } from './template.ts';
@@ -143,10 +144,9 @@ async function adoptSubmitted(
 }
 
 /**
- * How long a submit that found no free cluster slot waits before it looks again. A poll that
- * records a job's end wakes as many waiting submits as it freed slots, at once (poll.ts,
- * engine/waiting.ts `wakeWaiting`), so this is only the fallback for a wake-up that was lost
- * (a crash between the poll and the claim; a slot freed another way): one poll period, at least 5 s.
+ * How long a submit without a free cluster slot waits before it looks again. The poll that records
+ * a job's end wakes one waiting submit per freed slot at once (poll.ts, engine/waiting.ts), so this
+ * is only the fallback for a lost wake-up (a crash; a raised pool): a poll period, at least 5 s.
  */
 export function slotWaitMs(pollSeconds: number): number {
   return Math.max(5, pollSeconds) * 1000;
@@ -345,6 +345,7 @@ async function submit(
     memoryMb: settings.resources.memory_mb,
     timeLimitMinutes: settings.resources.time_minutes,
     partition: settings.resources.partition ?? config.processing.slurm.partition,
+    onExit: () => void pollSoon(ctx.db, log),
   });
   crashPoint('process.submit.after_spawn');
   log.info({ jobId }, 'submitted');
