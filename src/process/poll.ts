@@ -4,13 +4,17 @@
  * outcome classified (success / known error / unknown error), metrics extracted, and the file
  * moves on once all its jobs are final. A job the scheduler no longer knows is re-checked
  * `processing.lost_after_checks` times, then marked LOST (and submitted again once under
- * `lost_job_policy: resubmit`). The decisions are in outcome.ts.
+ * `lost_job_policy: resubmit`). Each job that ends frees its cluster slot and, in the same
+ * transaction, wakes the oldest `process.submit` waiting for one (engine/waiting.ts), so a slot is
+ * used at once rather than at the waiting submit's next look. The decisions are in outcome.ts.
  */
 import type { Db } from '../core/db/db.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
+import { wakeWaiting } from '../engine/waiting.ts';
 import { addToTimeline } from '../files/lifecycle.ts';
 import { getFile } from '../files/repo.ts';
+import { enqueueTask, Kind } from '../tasks/catalogue.ts';
 import type { Executor, JobStatus } from './executors/types.ts';
 import { extractMetrics, writeFinalManifest } from './job-output.ts';
 import { createJob, type JobRow } from './jobs.ts';
@@ -96,6 +100,7 @@ async function recordLost(db: Db, deps: ProcessDeps, job: JobRow): Promise<void>
       await addToTimeline(tx, job.file_id, ACTOR, reason);
       await settleFile(tx, job.file_id, config);
     }
+    await wakeWaiting(tx, Kind.processSubmit, 1); // its cluster slot is free
   });
 }
 
@@ -137,5 +142,23 @@ async function recordFinal(
       { exitCode: st.exitCode ?? null },
     );
     await settleFile(tx, job.file_id, config);
+    await wakeWaiting(tx, Kind.processSubmit, 1); // its cluster slot is free: a waiting submit takes it now
   });
+}
+
+/**
+ * A job's process exited (local executor): a poll now records its end and frees its slot, rather
+ * than at the next period. Only a hint: when it cannot be asked for (the database is away, this
+ * process is stopping), the periodic poll still sees the job. At most one such poll is queued or
+ * running (the kind's de-duplication), so many jobs ending together ask for one.
+ */
+export async function pollSoon(db: Db, log: Logger): Promise<void> {
+  try {
+    await enqueueTask(db, Kind.processPoll, 'job-exited', {});
+  } catch (err) {
+    log.debug(
+      { err: errorMessage(err) },
+      'could not ask for a poll after the job exited; the periodic poll sees it',
+    );
+  }
 }

@@ -47,6 +47,7 @@ import {
   reuseOwnedFolder,
 } from './output-folder.ts';
 import { clusterPath } from './paths.ts';
+import { pollSoon } from './poll.ts';
 import { templateText } from './settings.ts';
 import type { ProcessDeps } from './tasks.ts';
 import { renderScript } from './template.ts';
@@ -97,9 +98,9 @@ export async function submitJob(ctx: SubmitContext, deps: ProcessDeps): Promise<
   // 1. a job submitted before a crash is found by its key, not submitted again.
   if (await adoptSubmitted(ctx, config, executor, job, existing, log)) return;
 
-  // 2. a cluster slot, across all processes and machines
+  // 2. a cluster slot, across all processes and machines; without one, wait to be woken
   if (!(await reserveSlot(ctx.db, job))) {
-    await ctx.again(Math.max(1000, config.processing.poll_seconds * 1000));
+    await ctx.again(slotWaitMs(config.processing.poll_seconds));
     return;
   }
 
@@ -140,6 +141,15 @@ async function adoptSubmitted(
     ),
   );
   return true;
+}
+
+/**
+ * How long a submit without a free cluster slot waits before it looks again. The poll that records
+ * a job's end wakes one waiting submit per freed slot at once (poll.ts, engine/waiting.ts), so this
+ * is only the fallback for a lost wake-up (a crash; a raised pool): a poll period, at least 5 s.
+ */
+export function slotWaitMs(pollSeconds: number): number {
+  return Math.max(5, pollSeconds) * 1000;
 }
 
 /** Step 2: a cluster slot (`pools.cluster`), counted across all processes and machines. */
@@ -335,6 +345,7 @@ async function submit(
     memoryMb: settings.resources.memory_mb,
     timeLimitMinutes: settings.resources.time_minutes,
     partition: settings.resources.partition ?? config.processing.slurm.partition,
+    onExit: () => void pollSoon(ctx.db, log),
   });
   crashPoint('process.submit.after_spawn');
   log.info({ jobId }, 'submitted');

@@ -17,6 +17,7 @@ import { errorMessage, SluiceError } from '../core/errors.ts';
 import type { Variables } from '../core/variables.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
+import { wakeWaiting } from '../engine/waiting.ts';
 import { noteTakeover } from '../files/takeover.ts';
 import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
 import type { Executor } from './executors/types.ts';
@@ -60,6 +61,7 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
         [job.id, reason],
       );
       await settleFile(tx, job.file_id, deps.config);
+      await wakeWaiting(tx, Kind.processSubmit, 1); // a slot it had reserved is free
     },
   });
 }

@@ -106,8 +106,11 @@ export const TASKS = {
     maxAttempts: 8,
     dedupe: (job) => `submit:${job}`,
   },
-  /** One poll round over the running jobs (process/tasks.ts); one schedule. */
-  [Kind.processPoll]: { payload: z.object(scheduled), pool: 'default' },
+  /**
+   * One poll round over the running jobs (process/tasks.ts); one schedule, plus one asked for when
+   * a local job's process exits (process/submit.ts `pollSoon`; at most one queued or running).
+   */
+  [Kind.processPoll]: { payload: z.object(scheduled), pool: 'default', dedupe: (why) => `poll:${why}` },
   /** Cancels one submitted job on its executor (subject: the job row id). */
   [Kind.processCancel]: {
     payload: z.object({}),

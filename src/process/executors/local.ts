@@ -157,6 +157,7 @@ export class LocalExecutor implements Executor {
         stdio: ['ignore', log, log],
         env: this.env,
       });
+      if (spec.onExit) child.once('exit', spec.onExit);
       pid = await new Promise<number>((resolve, reject) => {
         child.once('spawn', () => resolve(child.pid!));
         child.once('error', reject);

@@ -41,6 +41,11 @@ export interface JobSpec {
   memoryMb?: number;
   timeLimitMinutes?: number;
   partition?: string;
+  /**
+   * Called when the job's process exits, where this process can see it (the local executor, for
+   * the jobs it started; SLURM never calls it). A hint to look soon, never the job's outcome.
+   */
+  onExit?: () => void;
 }
 
 export interface JobStatus {
