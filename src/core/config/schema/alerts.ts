@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { httpUrlPortValid } from '../limits.ts';
-import { always, bool, int, isMapping, num, section, str } from './common.ts';
+import { always, bool, int, isMapping, num, section, str } from './building-blocks.ts';
 
 export const ALERT_RULES = [
   'stale_worker',

@@ -3,7 +3,7 @@
  */
 import { getHashes } from 'node:crypto';
 import { z } from 'zod';
-import { always, bool, num, section, str } from './common.ts';
+import { always, bool, num, section, str } from './building-blocks.ts';
 
 export const LAYOUT_PLACEHOLDERS = ['instrument', 'yyyy', 'mm', 'dd', 'file_id', 'project'] as const;
 export const DEFAULT_LAYOUT = '{instrument}/{yyyy}_{mm}/{file_id}';

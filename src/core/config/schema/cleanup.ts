@@ -2,7 +2,7 @@
  * Config schema: an instrument's `cleanup` (when the remover may free its disk).
  */
 import { z } from 'zod';
-import { bool, section } from './common.ts';
+import { bool, section } from './building-blocks.ts';
 
 export const cleanupSchema = section(
   z.strictObject({

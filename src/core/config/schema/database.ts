@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { urlPortsValid } from '../limits.ts';
-import { int, section } from './common.ts';
+import { int, section } from './building-blocks.ts';
 import { dbBackupsSchema } from './db-backups.ts';
 
 export const databaseSchema = section(

@@ -7,7 +7,7 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { httpUrlPortValid } from '../limits.ts';
-import { always, bool, int, isMapping, num, str, strList } from './common.ts';
+import { always, bool, int, isMapping, num, str, strList } from './building-blocks.ts';
 
 /** A strategy name: part of every backup file name (`sluice-<name>-<timestamp>.sluicedump`). */
 export const STRATEGY_NAME = /^[a-z0-9][a-z0-9_-]*$/;

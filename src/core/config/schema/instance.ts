@@ -2,7 +2,7 @@
  * Config schema: `instance` (`normal` or `fallback`: a fallback never deletes or moves instrument data).
  */
 import { z } from 'zod';
-import { section, str } from './common.ts';
+import { section, str } from './building-blocks.ts';
 
 export const INSTANCE_MODES = ['normal', 'fallback'] as const;
 export type InstanceMode = (typeof INSTANCE_MODES)[number];

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../errors.ts';
 import { globToRegExp } from '../../glob.ts';
 import { describeFound } from '../describe.ts';
-import { always, bool, isMapping, namedRecord, num, section, str, strList } from './common.ts';
+import { always, bool, isMapping, namedRecord, num, section, str, strList } from './building-blocks.ts';
 
 export const INSTRUMENT_TYPES = ['thermo', 'bruker', 'sciex', 'generic'] as const;
 export type InstrumentType = (typeof INSTRUMENT_TYPES)[number];

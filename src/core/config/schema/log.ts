@@ -2,7 +2,7 @@
  * Config schema: `log` (the level of the structured logs).
  */
 import { z } from 'zod';
-import { section } from './common.ts';
+import { section } from './building-blocks.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

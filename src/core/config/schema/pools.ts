@@ -1,7 +1,7 @@
 /**
  * Config schema: `pools` (concurrency limits across all processes; 0 drains a pool).
  */
-import { int, namedRecord, section } from './common.ts';
+import { int, namedRecord, section } from './building-blocks.ts';
 
 /** Concurrency limits per task pool; the config file's `pools:` is merged over these. */
 export const DEFAULT_POOLS = { default: 10, copy: 3, cluster: 30, scan: 4, cleanup: 1, fixity: 1 } as const;

@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { isHostPort } from '../limits.ts';
-import { always, int, isMapping, namedRecord, num, section, str, strList } from './common.ts';
+import { always, int, isMapping, namedRecord, num, section, str, strList } from './building-blocks.ts';
 
 /** A processing settings name: used in folder names and job keys. */
 export const SETTINGS_NAME = /^[a-z0-9][a-z0-9_-]*$/;

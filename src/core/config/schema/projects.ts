@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { describeFound } from '../describe.ts';
-import { always, namedRecord, section, str, strList } from './common.ts';
+import { always, namedRecord, section, str, strList } from './building-blocks.ts';
 
 export const PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 /** What file names are split at into tokens (intake/projects.ts): `_`, `-`, `.` and white space. */

@@ -3,7 +3,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { int, section, str } from './common.ts';
+import { int, section, str } from './building-blocks.ts';
 
 /** True for `10.0.0.1`, `fd00::1`, `10.0.0.0/8`, `fd00::/8`. */
 export function isAddressOrRange(entry: string): boolean {

@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { type VariableName, type VariableValue, variableDefs } from '../../variables.ts';
-import { section } from './common.ts';
+import { section } from './building-blocks.ts';
 
 type VariablesShape = { [K in VariableName]: z.ZodOptional<z.ZodType<VariableValue<K>>> };
 

@@ -2,7 +2,7 @@
  * Config schema: `worker` (concurrency, leases, heartbeats, polling, shutdown grace, stall limit and tags of the worker role).
  */
 import { z } from 'zod';
-import { always, int, num, section, strList } from './common.ts';
+import { always, int, num, section, strList } from './building-blocks.ts';
 
 export const workerSchema = section(
   z
