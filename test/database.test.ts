@@ -1,5 +1,5 @@
 /** The database layer: embedded PostgreSQL start-up errors, adoption after a crash, migrations. */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -30,6 +30,21 @@ async function tmp() {
   const d = await mkdtemp(path.join(os.tmpdir(), 'sluice-db-'));
   dirs.push(d);
   return d;
+}
+
+/** `sluice start --role worker` against `url` (config: a data_dir only); its stderr so far by `err()`. */
+async function startWorker(url: string): Promise<{ child: ChildProcess; err: () => string }> {
+  const cfgDir = await tmp();
+  await writeFile(path.join(cfgDir, 'sluice.yaml'), 'data_dir: ./data\n');
+  const child = spawn(process.execPath, [SLUICE_BIN, 'start', '--role', 'worker'], {
+    env: { ...process.env, DATABASE_URL: url, SLUICE_CONFIG: path.join(cfgDir, 'sluice.yaml') },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  return { child, err: () => err };
 }
 
 describe('embedded PostgreSQL', () => {
@@ -165,24 +180,15 @@ describe('migrations', () => {
     const real = { host: url.hostname, port: Number(url.port) };
     const port = await freePort(); // nothing listens here yet: connections are refused
     url.port = String(port);
-    const cfgDir = await tmp();
-    await writeFile(path.join(cfgDir, 'sluice.yaml'), 'data_dir: ./data\n');
-    const child = spawn(process.execPath, [SLUICE_BIN, 'start', '--role', 'worker'], {
-      env: { ...process.env, DATABASE_URL: url.href, SLUICE_CONFIG: path.join(cfgDir, 'sluice.yaml') },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
+    const { child, err } = await startWorker(url.href);
     let proxy: net.Server | undefined;
     try {
       await waitFor(
         'the worker to say it waits for the database',
-        () => /waiting for it/.test(err) || child.exitCode !== null,
+        () => /waiting for it/.test(err()) || child.exitCode !== null,
       );
-      expect(child.exitCode, err).toBeNull();
-      expect(err).toMatch(new RegExp(`cannot connect to the database at .*:${port}/`));
+      expect(child.exitCode, err()).toBeNull();
+      expect(err()).toMatch(new RegExp(`cannot connect to the database at .*:${port}/`));
       // the database "comes up": a TCP relay to the real server starts listening on that port
       proxy = net.createServer((c) => {
         const s = net.connect(real.port, real.host);
@@ -191,8 +197,8 @@ describe('migrations', () => {
         s.on('error', () => c.destroy());
       });
       await new Promise<void>((r) => proxy!.listen(port, '127.0.0.1', () => r()));
-      await waitFor('the worker to run', () => /running \(worker /.test(err) || child.exitCode !== null);
-      expect(child.exitCode, err).toBeNull();
+      await waitFor('the worker to run', () => /running \(worker /.test(err()) || child.exitCode !== null);
+      expect(child.exitCode, err()).toBeNull();
       child.kill('SIGTERM');
       expect(await waitExit(child)).toBe(0);
     } finally {
@@ -225,21 +231,12 @@ describe('migrations', () => {
       s.on('error', () => c.destroy());
     });
     await new Promise<void>((r) => proxy.listen(port, '127.0.0.1', () => r()));
-    const cfgDir = await tmp();
-    await writeFile(path.join(cfgDir, 'sluice.yaml'), 'data_dir: ./data\n');
-    const child = spawn(process.execPath, [SLUICE_BIN, 'start', '--role', 'worker'], {
-      env: { ...process.env, DATABASE_URL: url.href, SLUICE_CONFIG: path.join(cfgDir, 'sluice.yaml') },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
+    const { child, err } = await startWorker(url.href);
     try {
-      await waitFor('the worker to run', () => /running \(worker /.test(err) || child.exitCode !== null);
-      expect(child.exitCode, err).toBeNull();
+      await waitFor('the worker to run', () => /running \(worker /.test(err()) || child.exitCode !== null);
+      expect(child.exitCode, err()).toBeNull();
       expect(cut).toBe(true);
-      expect(err).toMatch(/went away while preparing it/);
+      expect(err()).toMatch(/went away while preparing it/);
       child.kill('SIGTERM');
       expect(await waitExit(child)).toBe(0);
     } finally {
