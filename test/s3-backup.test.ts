@@ -13,6 +13,7 @@
  * answers the whole object's md5, which the upload accepts too. It does check Content-MD5 per part.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -26,11 +27,12 @@ import {
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditCopy } from '../src/backup/fixity.ts';
+import { runRemover } from '../src/cleanup/remove.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { copyState } from '../src/files/copies.ts';
 import { verifiedCopy } from '../src/files/repo.ts';
 import { s3Client } from '../src/storage/s3-client.ts';
-import { instrumentYaml } from './helpers/config-text.ts';
+import { instrumentYaml, REMOVE_AT_ONCE } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 
@@ -201,5 +203,37 @@ describe('S3 target', () => {
     expect(audit.problems.join('\n')).toMatch(/flip_prj1\.raw: sha256 [0-9a-f]{64}, recorded/);
     expect(await copyState(p.db, copy.id)).toBe('corrupt');
     expect((await verifiedCopy(p.db, f.id, 'backup'))?.state).toBe('verified');
+  });
+});
+
+describe('cleanup.require: [backup, s3]', () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    // the S3 pool starts paused: files are backed up to the filesystem only, until it is resized
+    const extra = `pools: { copy.s3: 0 }\ncleanup: { require: [backup, s3], allow_outside_production: true }\n${REMOVE_AT_ONCE}`;
+    p = await createPipeline((root) => config(root, extra));
+    await p.start();
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it('keeps the instrument copy until the S3 copy is verified from the store, then removes it', async () => {
+    const raw = path.join(p.root, 'astral1', 'keep_prj1.raw');
+    await writeFile(raw, Buffer.alloc(200_000, 9));
+    const f = await p.waitStatus('keep_prj1.raw', 'done_not_processed');
+    const deps = { config: p.config, vars: p.vars };
+    const first = await runRemover(p.db, deps, 'astral1', silentLogger, { force: true });
+    expect(first.removed).toEqual([]);
+    expect(first.refused.find((r) => r.id === f.id)?.problems.join('\n')).toMatch(
+      /no verified copy on backup target s3 yet \(cleanup\.require\)/,
+    );
+    expect(existsSync(raw)).toBe(true);
+    await p.db.exec(`update pools set size = 2 where name = 'copy.s3'`);
+    await waitS3Copy(p, f.id);
+    const second = await runRemover(p.db, deps, 'astral1', silentLogger, { force: true });
+    expect(second.removed).toEqual([f.id]);
+    expect(existsSync(raw)).toBe(false);
+    expect((await p.timeline(f.id)).join('\n')).toMatch(/removed from the instrument .*verified from s3 too/);
   });
 });
