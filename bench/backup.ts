@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 import { copyVerified } from '../src/backup/copy.ts';
 import { makeBrukerLike, makeTmp, writeDataFile } from '../src/backup/testing.ts';
 import { removeTree } from '../src/storage/fsutil.ts';
+import { runS3 } from './backup-s3.ts';
 import { isMain, printResult, printTable } from './lib.ts';
 
 const run$ = promisify(execFile);
@@ -130,6 +131,7 @@ export async function run(): Promise<Record<string, number>> {
       rss_mb: Math.round(peakRss / 1024 / 1024),
       load_1min_before: load0,
       load_1min_after: loadavg()[0]!,
+      ...(await runS3()), // S3 target (issue #19): bench/backup-s3.ts
     };
     return result;
   } finally {
