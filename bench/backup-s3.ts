@@ -6,7 +6,8 @@
  *       flight, with no hashing and no verification.
  * Rounds alternate (SLUICE_BENCH_S3_ROUNDS, default 2), the minimum per method counts; the file size
  * is SLUICE_BENCH_S3_MB (default 1024). s3rver runs in this process (it writes to a temp dir), so
- * `s3_rss_mb` (the peak RSS during (a)) includes the server's memory: an upper bound of ours.
+ * `s3_rss_mb` (the peak RSS during (a)) includes the server's memory: an upper bound of ours;
+ * `s3_plain_upload_rss_mb` is the same for (b), for comparison.
  * Registered in bench/backup.ts (`npm run bench -- backup`); alone: `npx tsx bench/backup-s3.ts`.
  */
 import { createHash } from 'node:crypto';
@@ -62,6 +63,7 @@ export async function runS3(): Promise<Record<string, number>> {
     await writeDataFile(file, SIZE);
     const hash = await sha256Of(file);
     const times: Record<'verified' | 'plain', number[]> = { verified: [], plain: [] };
+    const rss = { verified: 0, plain: 0 };
     const ours = async (i: number) => {
       const key = `v/${i}`;
       const t0 = performance.now();
@@ -106,7 +108,19 @@ export async function runS3(): Promise<Record<string, number>> {
     };
     for (let i = 0; i < ROUNDS; i++) {
       // alternating order: neither method always runs on the cache the other warmed
-      for (const m of i % 2 === 0 ? [ours, plain] : [plain, ours]) await m(i);
+      for (const [name, m] of i % 2 === 0
+        ? ([
+            ['verified', ours],
+            ['plain', plain],
+          ] as const)
+        : ([
+            ['plain', plain],
+            ['verified', ours],
+          ] as const)) {
+        peakRss = process.memoryUsage().rss;
+        await m(i);
+        rss[name] = Math.max(rss[name], peakRss);
+      }
     }
     const best = (k: keyof typeof times) => Math.min(...times[k]);
     console.log(
@@ -116,7 +130,8 @@ export async function runS3(): Promise<Record<string, number>> {
       s3_seconds: best('verified'),
       s3_plain_upload_seconds: best('plain'),
       s3_ratio_vs_plain_upload: best('verified') / best('plain'),
-      s3_rss_mb: Math.round(peakRss / MiB),
+      s3_rss_mb: Math.round(rss.verified / MiB),
+      s3_plain_upload_rss_mb: Math.round(rss.plain / MiB),
     };
   } finally {
     clearInterval(sampler);
