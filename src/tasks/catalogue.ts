@@ -89,7 +89,11 @@ export const TASKS = {
    * as `pool` when enqueued): a slow bucket never stalls the filesystem copies.
    */
   [Kind.backupS3]: {
-    payload: z.object({ target: z.string() }),
+    payload: z.object({
+      target: z.string(),
+      /** Remembered: multipart uploads started by an attempt, aborted by the next (a killed one's). */
+      uploads: z.array(z.object({ bucket: z.string(), key: z.string(), uploadId: z.string() })).optional(),
+    }),
     pool: 'copy',
     maxAttempts: 20,
     dedupe: (file, p) => `s3:${String(p.target)}:${file}`,

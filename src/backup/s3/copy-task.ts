@@ -11,7 +11,8 @@
  * An object already at a key is never overwritten: one that carries this file's id and recorded hash
  * is kept and read back (an earlier attempt killed after its upload), any other stops the copy for
  * good (`backup.s3_object_differs`). Crash points: killed mid-upload → the lease expires, the next
- * attempt aborts the multipart upload left behind and sends the member again; killed after the
+ * attempt aborts the multipart upload left behind (its id was remembered in the task's payload
+ * before any part was sent; the store need not list uploads) and sends the member again; killed after the
  * objects were complete but before the copy row → the next attempt finds them, reads them back and
  * records the copy. A store that cannot be reached fails the attempt and the engine retries it with
  * backoff; meanwhile the instrument keeps its data when `cleanup.require` names the target.
@@ -41,7 +42,7 @@ import {
   type S3Object,
   s3Location,
 } from './keys.ts';
-import { uploadMember } from './upload.ts';
+import { abortUpload, uploadMember } from './upload.ts';
 import { isMissingObject, readBackS3Copy } from './verify.ts';
 
 const ACTOR = 'backup';
@@ -71,6 +72,14 @@ interface Job {
   place: string;
   signal: AbortSignal | undefined;
   progress: () => void;
+  /** Remembers a started multipart upload in the task's payload (aborted by the next attempt). */
+  uploadStarted: (up: RememberedUpload) => Promise<void>;
+}
+
+export interface RememberedUpload {
+  bucket: string;
+  key: string;
+  uploadId: string;
 }
 
 /**
@@ -130,6 +139,7 @@ async function putMembers(j: Job): Promise<{ objects: S3Object[]; found: number 
       metadata: objectMetadata(j.file.id, j.fs.manifest.algorithm, e.hash),
       signal: j.signal,
       onBytes: j.progress,
+      onUploadStarted: (uploadId) => j.uploadStarted({ bucket: j.bucket, key, uploadId }),
     });
     objects.push({ rel: e.rel, key, etag: done.etag });
   }
@@ -187,6 +197,25 @@ async function failed(tx: Tx, task: TaskRow, err: unknown): Promise<void> {
   );
 }
 
+/**
+ * Aborts the multipart uploads an earlier attempt remembered (one killed mid-upload: its parts would
+ * stay in the store otherwise; the store may not list uploads, s3rver does not). Returns the ones
+ * still to abort (the store refused) and a line per upload for the timeline.
+ */
+async function abortRemembered(
+  client: S3Client,
+  ups: RememberedUpload[],
+): Promise<{ left: RememberedUpload[]; notes: string[] }> {
+  const left: RememberedUpload[] = [];
+  const notes: string[] = [];
+  for (const up of ups) {
+    const r = await abortUpload(client, up);
+    if (r.startsWith('not aborted')) left.push(up);
+    if (r !== 'gone') notes.push(`multipart upload ${up.uploadId} of an earlier attempt ${r}`);
+  }
+  return { left, notes };
+}
+
 export function s3CopyHandler(deps: S3CopyDeps): TaskHandlerDef {
   return defineHandler(Kind.backupS3, {
     stallMs: deps.config.worker.stall_seconds * 1000,
@@ -209,8 +238,12 @@ export function s3CopyHandler(deps: S3CopyDeps): TaskHandlerDef {
       const place = placeFor(target, deps.config.backup.layout, file);
       const started = Date.now();
       ctx.progress(`copying to ${s3Location(bucket, place)}`);
+      const client = clientFor(target);
+      const earlier = await abortRemembered(client, ctx.payload.uploads ?? []);
+      if (earlier.notes.length) ctx.log.info({ fileId: file.id, notes: earlier.notes }, 'earlier uploads');
+      const uploads = [...earlier.left];
       const j: Job = {
-        client: clientFor(target),
+        client,
         target,
         file,
         fs,
@@ -218,6 +251,10 @@ export function s3CopyHandler(deps: S3CopyDeps): TaskHandlerDef {
         place,
         signal: ctx.signal,
         progress: () => ctx.progress(),
+        uploadStarted: async (up) => {
+          uploads.push(up);
+          await ctx.remember({ uploads });
+        },
       };
       const { manifest, found } = await copyToS3(j);
       const seconds = (Date.now() - started) / 1000;
@@ -237,7 +274,7 @@ export function s3CopyHandler(deps: S3CopyDeps): TaskHandlerDef {
           tx,
           file.id,
           ACTOR,
-          `copied to S3 target ${target.name} (${where}): ${manifest.entries.length} object(s), ${manifest.totalBytes} bytes in ${seconds.toFixed(1)} s; ETags checked, read back and verified (${manifest.algorithm})${found ? `; ${found} object(s) found from an earlier attempt` : ''}`,
+          `copied to S3 target ${target.name} (${where}): ${manifest.entries.length} object(s), ${manifest.totalBytes} bytes in ${seconds.toFixed(1)} s; ETags checked, read back and verified (${manifest.algorithm})${found ? `; ${found} object(s) found from an earlier attempt` : ''}${earlier.notes.map((n) => `; ${n}`).join('')}`,
           { target: target.name, location: where },
         );
       });

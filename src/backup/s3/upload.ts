@@ -42,6 +42,8 @@ export interface MemberUpload {
   metadata: Record<string, string>;
   signal?: AbortSignal;
   onBytes?: (n: number) => void;
+  /** A multipart upload was created, before any part is sent (the task remembers its id). */
+  onUploadStarted?: (uploadId: string) => Promise<void>;
 }
 
 /** The object's ETag as computed here (and confirmed by the server). */
@@ -97,6 +99,26 @@ export async function abortUploadsOf(client: S3Client, bucket: string, key: stri
     n++;
   }
   return n;
+}
+
+/**
+ * Aborts one multipart upload by its id (one a killed attempt started): 'aborted', 'gone' (completed
+ * or aborted already), or what the store answered when it cannot abort (s3rver: 405).
+ */
+export async function abortUpload(
+  client: S3Client,
+  up: { bucket: string; key: string; uploadId: string },
+): Promise<string> {
+  try {
+    await client.send(
+      new AbortMultipartUploadCommand({ Bucket: up.bucket, Key: up.key, UploadId: up.uploadId }),
+    );
+    return 'aborted';
+  } catch (err) {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NoSuchUpload' || e.$metadata?.httpStatusCode === 404) return 'gone';
+    return `not aborted: the store answered ${e.$metadata?.httpStatusCode ?? '?'} ${e.name ?? String(err)}`;
+  }
 }
 
 /** Uploads one member (see the module comment); throws `backup.s3_mismatch` when anything differs. */
@@ -160,6 +182,7 @@ async function putMultipart(
   );
   const uploadId = created.UploadId!;
   try {
+    await u.onUploadStarted?.(uploadId);
     const { md5s, etags, wholeMd5 } = await sendParts(u, fh, uploadId);
     const done = await u.client.send(
       new CompleteMultipartUploadCommand({
