@@ -2,14 +2,14 @@
  * S3 backup targets (issue #19) against a real S3 API server, s3rver, on loopback: files backed up to
  * the filesystem are then copied to the bucket (multipart with per-part MD5s and the ETag checked,
  * read back and hashed), a `.d` folder as one object per member plus a manifest object; an object
- * already there that differs is never overwritten; a kill -9 mid-upload and a store stopped
- * mid-upload both end in a verified copy; the fixity audit catches a bit flipped in a stored object;
+ * already there that differs is never overwritten (kill -9 mid-upload and a store stopped
+ * mid-upload: s3-faults.test.ts); the fixity audit catches a bit flipped in a stored object;
  * the remover waits for a required S3 copy (`cleanup.require`).
  *
  * What s3rver does not emulate, so what these tests cannot show: `x-amz-checksum-sha256` (it ignores
  * it: the copy is always read back), storage classes (accepted, not applied), real AWS errors and
- * throttling (503 SlowDown), object-lock, listing multipart uploads (501: a killed attempt's upload
- * is not aborted by the next one here), and S3's multipart ETag (md5 of the parts' md5s, `-N`): it
+ * throttling (503 SlowDown), object-lock, listing multipart uploads (501) and aborting them (405:
+ * a killed attempt's parts stay in its folder here), and S3's multipart ETag (md5 of the parts' md5s, `-N`): it
  * answers the whole object's md5, which the upload accepts too. It does check Content-MD5 per part.
  */
 import { createHash } from 'node:crypto';
@@ -24,12 +24,13 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
+import pino from 'pino';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditCopy } from '../src/backup/fixity.ts';
+import { auditCopy, auditedTargets, runFixity } from '../src/backup/fixity.ts';
 import { runRemover } from '../src/cleanup/remove.ts';
 import { silentLogger } from '../src/core/log.ts';
-import { copiesPerTarget, copyState } from '../src/files/copies.ts';
+import { copiesLongestUnread, copiesPerTarget, copyState } from '../src/files/copies.ts';
 import { verifiedCopy } from '../src/files/repo.ts';
 import { s3Client } from '../src/storage/s3-client.ts';
 import { instrumentYaml, REMOVE_AT_ONCE } from './helpers/config-text.ts';
@@ -203,6 +204,28 @@ describe('S3 target', () => {
     expect(audit.problems.join('\n')).toMatch(/flip_prj1\.raw: sha256 [0-9a-f]{64}, recorded/);
     expect(await copyState(p.db, copy.id)).toBe('corrupt');
     expect((await verifiedCopy(p.db, f.id, 'backup'))?.state).toBe('verified');
+  });
+
+  it('copies of a target removed from the config are skipped by the fixity audit (a warning once), which goes on', async () => {
+    await writeFile(path.join(p.root, 'astral1', 'gone_prj1.raw'), 'still here');
+    await waitS3Copy(p, (await p.waitStatus('gone_prj1.raw', 'done_not_processed')).id);
+    const gone = { ...p.config, backup: { ...p.config.backup, targets: [] } };
+    const all = await copiesLongestUnread(p.db, 1000, auditedTargets(p.config));
+    expect(all.some((c) => c.target === 's3')).toBe(true);
+    const left = await copiesLongestUnread(p.db, 1000, auditedTargets(gone));
+    expect(left.length).toBeGreaterThan(0);
+    expect(left.every((c) => c.target === 'backup')).toBe(true);
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
+    // every copy is due: the run reaches the filesystem copies and does not throw on the S3 ones
+    const cycle = {
+      ...gone,
+      backup: { ...gone.backup, fixity: { ...gone.backup.fixity, cycle_days: 1e-9 } },
+    };
+    await runFixity(p.db, cycle, log);
+    await runFixity(p.db, cycle, log);
+    const warned = lines.filter((l) => l.includes('skips') && l.includes("backup target 's3'"));
+    expect(warned).toHaveLength(1);
   });
 });
 

@@ -36,6 +36,7 @@ import {
   copiesLongestUnread,
   markVerifiedCopyCorrupt,
   setCopyFixity,
+  verifiedCopiesOfOtherTargets,
   verifiedCopyAges,
 } from '../files/copies.ts';
 import { addToTimeline } from '../files/lifecycle.ts';
@@ -234,11 +235,35 @@ export async function auditCopy(
   return { ok: result.ok, read: result.read, problems };
 }
 
+/** The targets whose copies are audited: `backup` and every S3 target in the config. */
+export function auditedTargets(config: Config): string[] {
+  return ['backup', ...config.backup.targets.map((t) => t.name)];
+}
+
+/** Targets already warned about in this process (their copies are skipped; logged once). */
+const warnedGone = new Set<string>();
+
+/**
+ * Copies of a target removed from the config cannot be read back: the audits skip them (the
+ * rotation goes on with the rest) and say so once per target and process.
+ */
+async function warnSkippedTargets(db: Queryable, config: Config, log: Logger): Promise<void> {
+  for (const g of await verifiedCopiesOfOtherTargets(db, auditedTargets(config))) {
+    if (warnedGone.has(g.target)) continue;
+    warnedGone.add(g.target);
+    log.warn(
+      { target: g.target, copies: g.copies },
+      `fixity audit skips ${g.copies} verified copies of backup target '${g.target}': it is not in backup.targets any more (add it back to have them audited)`,
+    );
+  }
+}
+
 /** The copies one run audits (see `auditsDue`, `pickForAudit`). */
 export async function copiesToAudit(db: Queryable, config: Config, now = new Date()): Promise<AuditRow[]> {
   const { cycle_days } = config.backup.fixity;
   const cycleStart = new Date(now.getTime() - cycle_days * DAY_MS);
-  const counts = await verifiedCopyAges(db, cycleStart);
+  const targets = auditedTargets(config);
+  const counts = await verifiedCopyAges(db, cycleStart, targets);
   const n = auditsDue({
     copies: counts.copies,
     overdue: counts.overdue,
@@ -247,7 +272,7 @@ export async function copiesToAudit(db: Queryable, config: Config, now = new Dat
   });
   if (n === 0) return [];
   // pickForAudit states the order of copiesLongestUnread (and is tested)
-  const rows = await copiesLongestUnread(db, n);
+  const rows = await copiesLongestUnread(db, n, targets);
   return pickForAudit(rows, n);
 }
 
@@ -267,6 +292,7 @@ export async function runFixity(
   const report: FixityReport = { audited: 0, mismatches: 0, cached: 0 };
   if (!config.backup.fixity.enabled) return report;
   const rate = bytesPerSecond(config.backup.fixity.max_mb_per_second);
+  await warnSkippedTargets(db, config, log);
   for (const c of await copiesToAudit(db, config)) {
     if (opts.signal?.aborted) break;
     try {

@@ -28,12 +28,13 @@ export async function markVerifiedCopyCorrupt(q: Queryable, copyId: string): Pro
 export async function verifiedCopyAges(
   q: Queryable,
   before: Date,
+  targets: readonly string[],
 ): Promise<{ copies: number; overdue: number }> {
   const r = await q.one<{ copies: string; overdue: string }>(
     `select count(*) as copies,
        count(*) filter (where coalesce(last_fixity_at, verified_at) < $1) as overdue
-     from copies where state = 'verified'`,
-    [before],
+     from copies where state = 'verified' and target = any($2)`,
+    [before, targets],
   );
   return { copies: Number(r.copies), overdue: Number(r.overdue) };
 }
@@ -41,15 +42,35 @@ export async function verifiedCopyAges(
 /** A verified copy with what the audit needs of its file. */
 export type CopyForAudit = CopyRow & Pick<FileRow, 'kind' | 'instrument_copy'>;
 
-/** The `n` verified copies read longest ago (never read: by verification time), oldest first. */
-export async function copiesLongestUnread(q: Queryable, n: number): Promise<CopyForAudit[]> {
+/**
+ * The `n` verified copies on `targets` read longest ago (never read: by verification time), oldest
+ * first. Copies of other targets (removed from the config) cannot be read and are left out.
+ */
+export async function copiesLongestUnread(
+  q: Queryable,
+  n: number,
+  targets: readonly string[],
+): Promise<CopyForAudit[]> {
   // the index copies_fixity_due serves this order
   return q.query<CopyForAudit>(
     `select c.*, f.kind, f.instrument_copy from copies c join files f on f.id = c.file_id
-     where c.state = 'verified'
+     where c.state = 'verified' and c.target = any($2)
      order by coalesce(c.last_fixity_at, c.verified_at), c.id limit $1`,
-    [n],
+    [n, targets],
   );
+}
+
+/** Verified copies per target not among `targets` (a target removed from the config). */
+export async function verifiedCopiesOfOtherTargets(
+  q: Queryable,
+  targets: readonly string[],
+): Promise<{ target: string; copies: number }[]> {
+  const rows = await q.query<{ target: string; copies: string }>(
+    `select target, count(*) as copies from copies
+     where state = 'verified' and not (target = any($1)) group by target order by target`,
+    [targets],
+  );
+  return rows.map((r) => ({ target: r.target, copies: Number(r.copies) }));
 }
 
 /** An earlier record's verified backup: where it is, what it holds, and what was acquired. */
