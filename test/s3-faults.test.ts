@@ -24,6 +24,8 @@ import type { Db } from '../src/core/db/db.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { listEvents } from '../src/engine/events.ts';
 import { getFile, verifiedCopy } from '../src/files/repo.ts';
+import { evaluate } from '../src/ops/alerts/rules.ts';
+import { readSnapshot, ruleParams } from '../src/ops/alerts/run.ts';
 import { SLUICE_BIN } from './helpers/cli.ts';
 import { instrumentYaml, REMOVE_AT_ONCE } from './helpers/config-text.ts';
 import { createTestDb } from './helpers/db.ts';
@@ -232,6 +234,12 @@ ${extra}`,
         50,
       );
       expect(retried.state).not.toBe('failed');
+      // the alert fires once the copies failed alerts.rules.s3_failing_attempts (3) in a row
+      const params = await ruleParams(p.config, p.vars);
+      const { snapshot } = await readSnapshot(p.db, p.config, params, new Date());
+      expect(evaluate(snapshot, params).find((a) => a.rule === 's3_target_failing')?.title).toBe(
+        'S3 backup target s3 keeps failing',
+      );
       expect(await verifiedS3Copies(p.db, 'stop.raw')).toBe(0);
       const deps = { config: p.config, vars: p.vars };
       const refused = await runRemover(p.db, deps, 'astral1', silentLogger, { force: true });

@@ -95,6 +95,35 @@ export interface FailedTask {
   finished_at: Date;
 }
 
+/** Tasks of a kind still being retried after failed attempts, per pool (the alert `s3_target_failing`). */
+export interface RetryingTasks {
+  kind: string;
+  pool: string;
+  tasks: number;
+  /** The most failed attempts among them. */
+  attempts: number;
+  /** When the oldest of them was enqueued. */
+  since: Date;
+  last_error: string | null;
+}
+
+/** Per kind and pool: queued or running tasks of `kinds` with at least `minAttempts` failed attempts. */
+export async function retryingTasks(
+  q: Queryable,
+  kinds: readonly string[],
+  minAttempts: number,
+): Promise<RetryingTasks[]> {
+  const rows = await q.query<Omit<RetryingTasks, 'tasks'> & { tasks: string }>(
+    `select kind, pool, count(*) as tasks, max(attempts) as attempts, min(created_at) as since,
+       (array_agg(last_error order by run_after desc))[1] as last_error
+     from tasks
+     where kind = any($1) and state in ('queued', 'running') and attempts >= $2 and last_error is not null
+     group by kind, pool order by kind, pool`,
+    [kinds, minAttempts],
+  );
+  return rows.map((r) => ({ ...r, tasks: Number(r.tasks) }));
+}
+
 /**
  * The first 100 tasks that failed for good after `after` (ISO time), of one of `kinds` or a kind
  * matching one of `kindPatterns` (SQL `like`), in the order they finished.

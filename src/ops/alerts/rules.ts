@@ -45,6 +45,8 @@ export interface Snapshot {
   corruptCopies: { file_id: string; name: string | null; target: string; location: string }[];
   failedTasks: { id: string; kind: string; subject: string | null; last_error: string | null }[];
   disks: { target: 'backup' | 'output'; path: string; free_bytes: number | null; error?: string }[];
+  /** `backup.s3` copies still retried after failed attempts, per pool `copy.<target>`. */
+  s3Retrying?: { pool: string; tasks: number; attempts: number; since: Date; last_error: string | null }[];
 }
 
 export interface WorkingHours {
@@ -66,6 +68,8 @@ export interface RuleParams {
   outputFreeGb?: number | undefined;
   /** How many stuck files get their own alert; the rest are summed up in one. */
   maxStuckAlerts: number;
+  /** Failed attempts in a row of an S3 copy before `s3_target_failing` fires. */
+  s3FailingAttempts?: number;
 }
 
 const GB = 1024 ** 3;
@@ -287,6 +291,27 @@ export function backupTargetUnavailable(s: Snapshot): Alert[] {
   }));
 }
 
+/**
+ * An S3 backup target keeps failing: copies to it (pool `copy.<target>`) failed at least
+ * `s3FailingAttempts` attempts in a row and are still retried (the store down, credentials wrong, a
+ * bucket gone). One alert per target; the instrument keeps its data when `cleanup.require` names it.
+ */
+export function s3TargetFailing(s: Snapshot, p: RuleParams): Alert[] {
+  const min = p.s3FailingAttempts ?? 3;
+  return (s.s3Retrying ?? [])
+    .filter((r) => r.attempts >= min)
+    .map((r) => {
+      const target = r.pool.startsWith('copy.') ? r.pool.slice('copy.'.length) : r.pool;
+      return {
+        rule: 's3_target_failing',
+        subject: `s3:${target}`,
+        severity: 'critical',
+        title: `S3 backup target ${target} keeps failing`,
+        text: `${r.tasks} cop${r.tasks === 1 ? 'y' : 'ies'} to S3 target ${target} failed up to ${r.attempts} attempts in a row and ${r.tasks === 1 ? 'is' : 'are'} retried with backoff (waiting for ${ago(s.now, r.since)})${r.last_error ? `; last error: ${r.last_error}` : ''}. Instruments keep their data while \`cleanup.require\` names the target; check the store, its credentials and the bucket.`,
+      };
+    });
+}
+
 export function evaluate(s: Snapshot, p: RuleParams): Alert[] {
   return [
     ...staleWorkers(s, p),
@@ -298,5 +323,6 @@ export function evaluate(s: Snapshot, p: RuleParams): Alert[] {
     ...fileErrors(s),
     ...backupFailures(s),
     ...backupTargetUnavailable(s),
+    ...s3TargetFailing(s, p),
   ];
 }

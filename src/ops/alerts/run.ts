@@ -19,7 +19,7 @@ import type { Variables } from '../../core/variables.ts';
 import { fileErrorEvents, latestEventId } from '../../engine/events.ts';
 import { unstoppedProcesses } from '../../engine/processes.ts';
 import type { ScheduleSpec } from '../../engine/schedules.ts';
-import { failedTasksSince } from '../../engine/status.ts';
+import { failedTasksSince, retryingTasks } from '../../engine/status.ts';
 import type { TaskHandlerDef } from '../../engine/types.ts';
 import {
   countFilesInStatuses,
@@ -165,6 +165,7 @@ export async function readSnapshot(
   const corruptCopies = await listCorruptCopies(db);
   const { failedTasks, failedTaskAt } = await readFailedTasks(db, lookback);
   const disks = await readDisks(config);
+  const s3Retrying = await retryingTasks(db, [Kind.backupS3], p.s3FailingAttempts ?? 3);
   return {
     snapshot: {
       now,
@@ -177,6 +178,7 @@ export async function readSnapshot(
       corruptCopies,
       failedTasks,
       disks,
+      s3Retrying,
     },
     cursors: { errorEventId: maxEvent, failedTaskAt },
   };
@@ -199,6 +201,7 @@ export async function ruleParams(config: AlertsHostConfig, vars: Variables): Pro
     backupFreeGb: a.rules.free_space_gb.backup,
     outputFreeGb: a.rules.free_space_gb.output,
     maxStuckAlerts: MAX_STUCK_ALERTS,
+    s3FailingAttempts: a.rules.s3_failing_attempts,
   };
 }
 

@@ -16,6 +16,7 @@ export const ALERT_RULES = [
   'file_error',
   'backup_failure',
   'backup_target_unavailable',
+  's3_target_failing',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 
@@ -94,6 +95,8 @@ const rulesSchema = z.strictObject({
   pile_up_threshold: int(1).default(100),
   /** No new file on an instrument for this long, checked only within working hours. */
   stall_hours: num({ gt: 0 }, 'hours').default(4),
+  /** A copy to an S3 backup target failed this many attempts in a row (and is still retried). */
+  s3_failing_attempts: int(1).default(3),
   working_hours: section(
     z.strictObject({
       days: z
