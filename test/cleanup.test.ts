@@ -449,8 +449,8 @@ describe('cleanup', () => {
     expect(r.stdout, await why()).toMatch(
       /astral1: [\d.]+ GB free, min_free_space_gb 1000000000\nWOULD REMOVE\nFILE +SIZE/,
     );
-    expect(r.stdout).toMatch(/\nk1\.raw +17 B +\d{4}-\d\d-\d\d \S+ +\S+astral1\/k1\.raw\n/);
-    expect(r.stdout).toMatch(/REFUSED: .*\n.*\nk2\.raw +\S+k2\.raw: sha256 differs/);
+    expect(r.stdout).toMatch(/\nk1\.raw +17 B +\d{4}-\d\d-\d\d \S+ +backup verified +\S+astral1\/k1\.raw\n/);
+    expect(r.stdout).toMatch(/REFUSED: .*\n.*\nk2\.raw +backup \w+ +\S+k2\.raw: sha256 differs/);
     expect(r.stdout).toMatch(/tims1: not checked: cleanup is not enabled for tims1/);
     expect(r.stderr).toMatch(
       /astral1: verifying [12]\/2 k1\.raw \(17 B\) on the instrument and in the backup/,

@@ -29,8 +29,9 @@ import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditCopy, auditedTargets, runFixity } from '../src/backup/fixity.ts';
 import { runRemover } from '../src/cleanup/remove.ts';
+import { targetStates, targetsColumn } from '../src/cli/cleanup.ts';
 import { silentLogger } from '../src/core/log.ts';
-import { copiesLongestUnread, copiesPerTarget, copyState } from '../src/files/copies.ts';
+import { copiesLongestUnread, copiesPerTarget, copyState, copyStatesOf } from '../src/files/copies.ts';
 import { verifiedCopy } from '../src/files/repo.ts';
 import { s3Client } from '../src/storage/s3-client.ts';
 import { instrumentYaml, REMOVE_AT_ONCE } from './helpers/config-text.ts';
@@ -252,11 +253,22 @@ describe('cleanup.require: [backup, s3]', () => {
       /no verified copy on backup target s3 yet \(cleanup\.require\)/,
     );
     expect(existsSync(raw)).toBe(true);
+    // what `sluice cleanup check` shows in its targets column
+    const states = async () =>
+      targetsColumn(
+        targetStates(
+          [f.id],
+          p.config.cleanup.require,
+          await copyStatesOf(p.db, [f.id], p.config.cleanup.require),
+        )[f.id],
+      );
+    expect(await states()).toBe('backup verified, s3 none');
     // what `sluice status` shows under BACKUP TARGETS
     expect(await copiesPerTarget(p.db, ['s3'])).toEqual([{ target: 's3', files: 1, copied: 0 }]);
     await p.db.exec(`update pools set size = 2 where name = 'copy.s3'`);
     await waitS3Copy(p, f.id);
     expect(await copiesPerTarget(p.db, ['s3'])).toEqual([{ target: 's3', files: 1, copied: 1 }]);
+    expect(await states()).toBe('backup verified, s3 verified');
     const second = await runRemover(p.db, deps, 'astral1', silentLogger, { force: true });
     expect(second.removed).toEqual([f.id]);
     expect(existsSync(raw)).toBe(false);

@@ -7,8 +7,10 @@
  */
 import type { Command } from 'commander';
 import { type RemoverReport, runRemover } from '../cleanup/remove.ts';
+import type { Db } from '../core/db/db.ts';
 import { SluiceError, UsageError } from '../core/errors.ts';
 import { silentLogger } from '../core/log.ts';
+import { copyStatesOf } from '../files/copies.ts';
 import { filesByIdOldestFirst } from '../files/repo.ts';
 import { withContext } from './context.ts';
 import { bytes, printJson, printTable } from './output.ts';
@@ -16,6 +18,8 @@ import { bytes, printJson, printTable } from './output.ts';
 interface CheckReport extends RemoverReport {
   /** Details of `wouldRemove`, oldest first. */
   files: { id: string; bytes: number; modified: Date; path: string | null }[];
+  /** Per file listed (would remove, refused): each `cleanup.require` target's copy state, or `none`. */
+  targets: Record<string, Record<string, string>>;
   /** Why the instrument could not be checked (its folder cannot be read here). */
   error?: string;
 }
@@ -45,7 +49,8 @@ recorded at backup, exactly as before a real removal; this takes as long as read
 Run it on a machine that mounts the instrument folders. Nothing is deleted, whatever the variable
 cleanup_dry_run says. A file whose copies no longer match is listed as REFUSED, noted on its
 timeline (a damaged backup is marked corrupt), and the command exits with code 1, as it does
-when an instrument folder cannot be read here.
+when an instrument folder cannot be read here. Column targets: the state of each cleanup.require
+target's copy of the file (verified, corrupt, replaced, or none yet).
 Settings: instruments.<id>.cleanup, variables min_free_space_gb and min_file_age_days.
 See docs/intake-and-backup.md ("Cleanup").`,
     )
@@ -68,7 +73,7 @@ See docs/intake-and-backup.md ("Cleanup").`,
                 `${id}: verifying ${c.index + 1}/${c.count} ${c.id} (${bytes(c.bytes)}) on the instrument and in the backup\n`,
               ),
           }).then(
-            (r): CheckReport => ({ ...r, files: [] }),
+            (r): CheckReport => ({ ...r, files: [], targets: {} }),
             (err: unknown): CheckReport => {
               // the watch folder cannot be read here (intake/offline.ts); anything else is a failure
               if (!(err instanceof SluiceError) || err.code !== 'intake.offline') throw err;
@@ -80,24 +85,51 @@ See docs/intake-and-backup.md ("Cleanup").`,
                 wouldRemove: [],
                 refused: [],
                 files: [],
+                targets: {},
                 error: `${err.message}: run this on a machine that mounts the instrument folder`,
               };
             },
           );
-          const rows = await filesByIdOldestFirst(db, report.wouldRemove);
-          report.files = rows.map((r) => ({
-            id: r.id,
-            bytes: Number(r.size_bytes),
-            modified: r.mtime,
-            path: r.current_path,
-          }));
-          reports.push(report);
+          reports.push(await withDetails(db, config.cleanup.require, report));
         }
         if (reports.some((r) => r.refused.length > 0 || r.error)) process.exitCode = 1;
         if (opts.json) return printJson(reports);
         for (const r of reports) printReport(r, Boolean(opts.all));
       });
     });
+}
+
+/** The listed files' details: size, time and path of each to remove; every file's target states. */
+async function withDetails(db: Db, require: readonly string[], report: CheckReport): Promise<CheckReport> {
+  const rows = await filesByIdOldestFirst(db, report.wouldRemove);
+  report.files = rows.map((r) => ({
+    id: r.id,
+    bytes: Number(r.size_bytes),
+    modified: r.mtime,
+    path: r.current_path,
+  }));
+  const listed = [...report.wouldRemove, ...report.refused.map((x) => x.id)];
+  report.targets = targetStates(listed, require, await copyStatesOf(db, listed, require));
+  return report;
+}
+
+/** Per file: each required target's copy state (`none`: no copy there). */
+export function targetStates(
+  fileIds: readonly string[],
+  targets: readonly string[],
+  rows: readonly { file_id: string; target: string; state: string }[],
+): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const id of fileIds) out[id] = Object.fromEntries(targets.map((t) => [t, 'none']));
+  for (const r of rows) if (out[r.file_id]) out[r.file_id]![r.target] = r.state;
+  return out;
+}
+
+/** The targets column: `backup verified, s3 none`. */
+export function targetsColumn(states: Record<string, string> | undefined): string {
+  return Object.entries(states ?? {})
+    .map(([t, st]) => `${t} ${st}`)
+    .join(', ');
 }
 
 function printReport(r: CheckReport, all: boolean): void {
@@ -117,13 +149,27 @@ function printReport(r: CheckReport, all: boolean): void {
   }
   out.write(all ? 'WOULD REMOVE (every file old enough)\n' : 'WOULD REMOVE\n');
   printTable(
-    r.files.map((f) => ({ file: f.id, size: bytes(f.bytes), modified: f.modified, path: f.path })),
+    r.files.map((f) => ({
+      file: f.id,
+      size: bytes(f.bytes),
+      modified: f.modified,
+      targets: targetsColumn(r.targets[f.id]),
+      path: f.path,
+    })),
     '(nothing: no verified file is old enough)',
   );
   out.write(`free afterwards: ${gb(r.freeAfter)}\n`);
   if (r.refused.length > 0) {
-    out.write('REFUSED: the copies no longer match the recorded hashes (see `sluice files show ID`)\n');
-    printTable(r.refused.map((x) => ({ file: x.id, problem: x.problems.slice(0, 3).join('; ') })));
+    out.write(
+      'REFUSED: a copy no longer matches its recorded hashes, or a cleanup.require target has none verified (see `sluice files show ID`)\n',
+    );
+    printTable(
+      r.refused.map((x) => ({
+        file: x.id,
+        targets: targetsColumn(r.targets[x.id]),
+        problem: x.problems.slice(0, 3).join('; '),
+      })),
+    );
   }
   out.write('\n');
 }

@@ -220,3 +220,20 @@ export async function copiesPerTarget(
     [targets],
   );
 }
+
+/**
+ * Per file and target: the state of its copy there (`verified` when one is, else the newest
+ * copy's state); pairs with no copy at all are absent (`sluice cleanup check`'s targets column).
+ */
+export async function copyStatesOf(
+  q: Queryable,
+  fileIds: readonly string[],
+  targets: readonly string[],
+): Promise<{ file_id: string; target: string; state: string }[]> {
+  return q.query<{ file_id: string; target: string; state: string }>(
+    `select distinct on (file_id, target) file_id, target, state from copies
+     where file_id = any($1) and target = any($2)
+     order by file_id, target, (state = 'verified') desc, id desc`,
+    [fileIds, targets],
+  );
+}
