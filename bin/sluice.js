@@ -5,6 +5,9 @@
 // cannot be compiled (no esbuild, dist/ read-only), it says so and runs the sources through tsx.
 import { ensureBuild } from '../scripts/build-cli.mjs';
 
+// stack traces name the .ts lines (SLUICE_DEBUG prints them); off otherwise: reading the maps of
+// every module would slow each start
+if (process.env.SLUICE_DEBUG) process.setSourceMapsEnabled(true);
 const compiled = await ensureBuild();
 if (compiled) {
   const { main } = await import(compiled);

@@ -71,7 +71,8 @@ export function sourceStats(root = ROOT) {
   const out = [];
   for (const e of readdirSync(src, { recursive: true, withFileTypes: true })) {
     if (!e.isFile()) continue;
-    const rel = path.relative(src, path.join(e.parentPath ?? e.path, e.name));
+    const dir = e.parentPath ?? e.path;
+    const rel = dir === src ? e.name : `${dir.slice(src.length + 1)}${path.sep}${e.name}`;
     if (!isBuildSource(rel)) continue;
     const s = statSync(path.join(src, rel));
     out.push({ rel, size: s.size, mtimeMs: s.mtimeMs });
@@ -108,7 +109,7 @@ async function compile(root, outDir, esbuild) {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    sourcemap: 'inline',
+    sourcemap: 'linked', // x.js.map beside x.js, read only when source maps are on (SLUICE_DEBUG)
     sourcesContent: false,
     logLevel: 'error',
     absWorkingDir: root,
@@ -191,9 +192,12 @@ export async function ensureBuild({ root = ROOT, force = false, quiet = false } 
 
 if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
   if (!existsSync(path.join(ROOT, 'src'))) process.exit(0); // e.g. `npm ci` in an image stage without sources
-  const main = await ensureBuild({ force: !process.argv.includes('--if-stale'), quiet: true });
+  const ifStale = process.argv.includes('--if-stale');
+  const fresh = ifStale && existsSync(currentBuild().main);
+  const main = await ensureBuild({ force: !ifStale, quiet: true });
   if (!main) process.exit(1);
+  const dir = path.relative(process.cwd(), path.dirname(path.dirname(main)));
   process.stdout.write(
-    `sluice: compiled sources in ${path.relative(process.cwd(), path.dirname(path.dirname(main)))}\n`,
+    `sluice: ${fresh ? 'the compiled sources are current' : 'compiled the sources'}: ${dir}\n`,
   );
 }
