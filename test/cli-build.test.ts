@@ -59,7 +59,14 @@ describe('build staleness (pure)', () => {
 /** A checkout of the sources without dist/, node_modules linked to this one's. */
 async function checkout(): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-cli-build-'));
-  for (const p of ['bin', 'src', 'scripts/build-cli.mjs', 'package.json', 'tsconfig.json'])
+  for (const p of [
+    'bin',
+    'src',
+    'scripts/build-cli.mjs',
+    'scripts/build-lock.mjs',
+    'package.json',
+    'tsconfig.json',
+  ])
     await cp(path.join(repo, p), path.join(dir, p), { recursive: true });
   await symlink(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   return dir;
