@@ -107,8 +107,8 @@ async function importPlugin(module: string, baseDir: string): Promise<MetricExtr
     );
   }
   if (path.extname(file) === '.ts' && (await packageType(file)) !== 'module') {
-    // Sluice runs on tsx's ESM loader, which compiles `.ts` only in an ES-module scope; elsewhere Node
-    // would load it as CommonJS, untranspiled. Refuse clearly rather than fail on TypeScript syntax.
+    // TypeScript plugins load through tsx (Sluice itself runs compiled), which compiles `.ts` as an ES
+    // module only in an ES-module scope. Refuse clearly rather than fail on TypeScript syntax.
     throw new PermanentError(
       'metrics.bad_plugin',
       `${where}: a .ts plugin must be an ES module, but no package.json with "type": "module" is above it`,
@@ -117,7 +117,7 @@ async function importPlugin(module: string, baseDir: string): Promise<MetricExtr
   }
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = (await importModule(file)) as Record<string, unknown>;
   } catch (err) {
     throw new PermanentError(
       'metrics.bad_plugin',
@@ -148,6 +148,14 @@ async function importPlugin(module: string, baseDir: string): Promise<MetricExtr
     `${where}: the exported extractor is missing ${extractorProblems(first).join(' and ')}`,
     'see src/metrics/types.ts for the MetricExtractor interface',
   );
+}
+
+/** Imports a plugin file; TypeScript ones through tsx (bin/sluice.js runs Sluice compiled, without it). */
+async function importModule(file: string): Promise<unknown> {
+  const url = pathToFileURL(file).href;
+  if (!/\.[cm]?ts$/.test(file)) return import(url);
+  const { tsImport } = await import('tsx/esm/api');
+  return tsImport(url, import.meta.url);
 }
 
 function isObjectLike(v: unknown): boolean {
