@@ -216,6 +216,19 @@ instruments:
       (e) => (e.at.getTime() - (written.get(e.subject_id) ?? e.at.getTime())) / 1000,
     );
     const loadAfter = loadavg()[0]!;
+    if (process.env.BENCH_QUERY_LOG) {
+      // where a backup task's time goes: waiting to be claimed, and running (ms)
+      const t = await db.one<Record<string, number>>(
+        `select count(*)::int as tasks,
+           percentile_cont(0.5) within group (order by extract(epoch from started_at - created_at) * 1000) as wait_p50,
+           percentile_cont(0.5) within group (order by extract(epoch from finished_at - started_at) * 1000) as run_p50,
+           percentile_cont(0.95) within group (order by extract(epoch from finished_at - started_at) * 1000) as run_p95,
+           extract(epoch from max(finished_at) - min(created_at)) as span_s,
+           extract(epoch from min(created_at)) * 1000 - ${t0} as first_created_ms
+         from tasks where kind = 'backup.copy'`,
+      );
+      process.stdout.write(`backup.copy tasks: ${JSON.stringify(t)}\n`);
+    }
     await worker.stop();
     worker = undefined;
     const baselineAfter = await durableBaseline(root, count);
