@@ -217,13 +217,14 @@ instruments:
     );
     const loadAfter = loadavg()[0]!;
     if (process.env.BENCH_QUERY_LOG) {
-      // where a backup task's time goes: waiting to be claimed, and running (ms)
+      // where a backup task's time goes: waiting to be claimed, running, and the copy in it (ms)
       const t = await db.one<Record<string, number>>(
         `select count(*)::int as tasks,
            percentile_cont(0.5) within group (order by extract(epoch from started_at - created_at) * 1000) as wait_p50,
            percentile_cont(0.5) within group (order by extract(epoch from finished_at - started_at) * 1000) as run_p50,
            percentile_cont(0.95) within group (order by extract(epoch from finished_at - started_at) * 1000) as run_p95,
            extract(epoch from max(finished_at) - min(created_at)) as span_s,
+           (select percentile_cont(0.5) within group (order by seconds * 1000) from copies) as copy_p50,
            extract(epoch from min(created_at)) * 1000 - ${t0} as first_created_ms
          from tasks where kind = 'backup.copy'`,
       );
