@@ -3,7 +3,15 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError, SluiceError } from '../core/errors.ts';
-import { allocBuffers, CHUNK_BYTES, checkAlgorithm, hashFile, releaseBuffers, sameHash } from './hash.ts';
+import {
+  allocBuffers,
+  CHUNK_BYTES,
+  checkAlgorithm,
+  hashFile,
+  RING_CHUNK_BYTES,
+  releaseBuffers,
+  sameHash,
+} from './hash.ts';
 import { makeTmp } from './testing.ts';
 
 let tmp: Awaited<ReturnType<typeof makeTmp>>;
@@ -72,7 +80,7 @@ describe('allocBuffers / releaseBuffers', () => {
   it('reuses a ring given back (no new shared memory per copy), at most two kept, small ones never', () => {
     const a = allocBuffers(CHUNK_BYTES * 4);
     expect(a).toHaveLength(4);
-    expect(a.every((b) => b.buffer instanceof SharedArrayBuffer && b.length === CHUNK_BYTES)).toBe(true);
+    expect(a.every((b) => b.buffer instanceof SharedArrayBuffer && b.length === RING_CHUNK_BYTES)).toBe(true);
     const b = allocBuffers(CHUNK_BYTES * 4);
     const c = allocBuffers(CHUNK_BYTES * 4);
     expect(b[0].buffer).not.toBe(a[0].buffer);

@@ -18,7 +18,7 @@
  * Cost: a thread takes ~20 ms to start, so readers are reused through an idle pool (as the
  * scan's fs-thread.ts does; sized at MAX_IDLE); a reader whose thread is stuck or failed is never
  * reused. One message
- * round trip per chunk of up to 8 MiB (CHUNK_BYTES) is noise next to the hashing.
+ * round trip per chunk of up to 4 MiB (hash.ts RING_CHUNK_BYTES) is noise next to the hashing.
  */
 
 import { fsPath } from '../core/names.ts';
