@@ -44,7 +44,7 @@ const q = (p: string) => `'${p.replaceAll("'", "'\\''")}'`;
 export async function run(): Promise<Record<string, number>> {
   const tmp = await makeTmp('sluice-bench-backup-');
   // Peak memory of this process (every thread's), and its breakdown at that moment: `arrayBuffers`
-  // holds the copy's buffers (hash.ts: a ring of 4 × 8 MiB per large copy, pooled), the rest of the
+  // holds the copy's buffers (hash.ts: a ring of 4 × 4 MiB per large copy, pooled), the rest of the
   // RSS is code, the heaps of the main and helper threads, and their read buffers.
   let peak = process.memoryUsage();
   const sampler = setInterval(() => {
