@@ -57,7 +57,7 @@ import { ensureSchedules } from '../src/engine/schedules.ts';
 import { Worker } from '../src/engine/worker.ts';
 import { createExecutor } from '../src/process/executor.ts';
 import { SlurmExecutor } from '../src/process/executors/slurm.ts';
-import type { Executor, JobSpec, JobStatus } from '../src/process/executors/types.ts';
+import type { Executor, JobSpec, JobStatus, LogTail } from '../src/process/executors/types.ts';
 import { createJob } from '../src/process/jobs.ts';
 import { syncSettings } from '../src/process/settings.ts';
 import { pollHandler, processSchedules, submitHandler } from '../src/process/tasks.ts';
@@ -197,6 +197,8 @@ class TimedExecutor implements Executor {
   readonly kind: Executor['kind'];
   readonly methods: Stats = new Map();
   readonly commands: Stats;
+  /** When each `states()` call (a poll round with jobs) started, epoch seconds. */
+  readonly stateCalls: number[] = [];
 
   constructor(readonly inner: Executor) {
     this.kind = inner.kind;
@@ -219,6 +221,7 @@ class TimedExecutor implements Executor {
     return this.timed('findByKey', () => this.inner.findByKey(key, workDir));
   }
   states(jobs: { jobId: string; workDir: string }[]): Promise<Map<string, JobStatus>> {
+    this.stateCalls.push(Date.now() / 1000);
     return this.timed('states', () => this.inner.states(jobs));
   }
   cancel(jobId: string): Promise<void> {
@@ -226,6 +229,9 @@ class TimedExecutor implements Executor {
   }
   logTail(workDir: string, lines?: number): Promise<string> {
     return this.timed('logTail', () => this.inner.logTail(workDir, lines));
+  }
+  logTails(workDirs: string[], lines?: number): Promise<LogTail[]> {
+    return this.timed('logTails', () => this.inner.logTails(workDirs, lines));
   }
   get queryCount(): number {
     return this.inner.queryCount;
@@ -299,6 +305,7 @@ interface Ours {
   pollEx: TimedExecutor;
   pollRuns: number;
   pollInterval: number;
+  pollIntervalP95: number;
   submitTaskMs: number;
   submitTaskP95Ms: number;
   submitSpan: number;
@@ -430,11 +437,10 @@ ${TEMPLATE.split('\n')
     const taskMs = rows
       .filter((r) => r.started !== null && r.finished !== null)
       .map((r) => (r.finished! - r.started!) * 1000);
-    const polls = await db.query<{ started: number }>(
-      `select extract(epoch from started_at)::float8 as started from tasks
-       where kind = 'process.poll' and state = 'succeeded' and started_at is not null order by started_at`,
-    );
-    const gaps = polls.slice(1).map((p, i) => p.started - polls[i]!.started);
+    // a poll round with jobs is one states() call; the process.poll task re-arms itself while jobs
+    // are active, so task rows do not count rounds: the executor's call times do
+    const calls = pEx.stateCalls;
+    const gaps = calls.slice(1).map((t, i) => t - calls[i]!);
     const accepted = times.map((t) => t.accepted).filter(Number.isFinite);
     return {
       summary: summarize(times, n),
@@ -442,8 +448,9 @@ ${TEMPLATE.split('\n')
       notCompleted: rows.filter((r) => r.state !== 'COMPLETED').length,
       submitEx: sEx,
       pollEx: pEx,
-      pollRuns: polls.length,
+      pollRuns: calls.length,
       pollInterval: mean(gaps),
+      pollIntervalP95: percentile(gaps, 95),
       submitTaskMs: mean(taskMs),
       submitTaskP95Ms: percentile(taskMs, 95),
       submitSpan: Math.max(...accepted) - Math.min(...times.map((t) => t.requested)),
@@ -632,7 +639,7 @@ export async function run(): Promise<Record<string, number>> {
       },
       {
         measure: 'state queries per poll round',
-        value: `${figures.state_queries_per_poll} (${ours.pollEx.queryCount} squeue / ${pollRounds} rounds with jobs; ${ours.pollRuns} process.poll runs, every ${ours.pollInterval.toFixed(2)} s on average)`,
+        value: `${figures.state_queries_per_poll} (${ours.pollEx.queryCount} squeue / ${pollRounds} rounds with jobs, one every ${ours.pollInterval.toFixed(2)} s on average, p95 ${ours.pollIntervalP95.toFixed(2)} s)`,
         target: '= 1',
       },
       {
