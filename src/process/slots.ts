@@ -18,23 +18,22 @@ export function slotWaitMs(pollSeconds: number): number {
 }
 
 /**
- * A submit's step 2: a cluster slot (`pools.cluster`), counted across all processes and machines. The mark
- * of a wait for one goes in the same transaction as the reservation.
+ * A submit's step 2: a cluster slot (`pools.cluster`, 30 when unset), counted across all processes
+ * and machines. The count and the reservation are one statement under a transaction-scoped lock
+ * (held for that statement and the commit only: every submit queues on it); the pool's size is
+ * read before. The mark of a wait for a slot is cleared in the same transaction.
  */
 export async function reserveSlot(ctx: SubmitContext, job: JobRow): Promise<boolean> {
+  const limit = (await poolSize(ctx.db, 'cluster')) ?? 30;
   return ctx.db.tx(async (tx) => {
     await tx.exec(`select pg_advisory_xact_lock(378830, hashtext('cluster-slots'))`);
-    const size = await poolSize(tx, 'cluster');
-    const limit = { size: size === undefined ? 30 : size };
-    const active = await tx.one<{ n: string }>(
-      `select count(*) as n from jobs where state in ('submitting', 'PENDING', 'RUNNING') and id <> $1`,
-      [job.id],
+    const reserved = await tx.exec(
+      `update jobs set state = 'submitting', updated_at = now()
+       where id = $1 and state in ('new', 'submitting')
+         and (select count(*) from jobs where state in ('submitting', 'PENDING', 'RUNNING') and id <> $1) < $2`,
+      [job.id, limit],
     );
-    if (Number(active.n) >= (limit.size ?? 30)) return false;
-    await tx.exec(
-      `update jobs set state = 'submitting', updated_at = now() where id = $1 and state in ('new', 'submitting')`,
-      [job.id],
-    );
+    if (reserved === 0) return false;
     if (ctx.payload.waitingFor) await ctx.remember({ waitingFor: null }, tx);
     return true;
   });

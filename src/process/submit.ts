@@ -74,7 +74,7 @@ export async function submitJob(ctx: SubmitContext, deps: ProcessDeps): Promise<
   };
   const job = await getJob(ctx.db, ctx.task.subject!);
   if (!job || !['new', 'submitting'].includes(job.state)) return;
-  const file = await getFile(ctx.db, job.file_id);
+  const [file, identity] = await Promise.all([getFile(ctx.db, job.file_id), jobIdentity(ctx.db, job)]);
   if (!file) return;
   const settings = config.processing.settings[job.settings_name];
   if (!settings || settings.version !== job.settings_version) {
@@ -86,7 +86,6 @@ export async function submitJob(ctx: SubmitContext, deps: ProcessDeps): Promise<
   }
   const executor = await deps.executor();
   const log = ctx.log.child({ fileId: file.id, job: job.key });
-  const identity = await jobIdentity(ctx.db, job);
 
   // 0. an output this very job already produced — written by another instance (a fallback
   //    while this one was down) or before a database restore — is associated, not run again.
