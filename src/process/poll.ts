@@ -201,12 +201,15 @@ async function recordFinal(
 /**
  * A job's process exited (local executor): a poll now records its end and frees its slot, rather
  * than at the next period. Only a hint: when it cannot be asked for (the database is away, this
- * process is stopping), the periodic poll still sees the job. At most one such poll is queued or
- * running (the kind's de-duplication), so many jobs ending together ask for one.
+ * process is stopping), the periodic poll still sees the job. At most one such poll per subject is
+ * queued or running (the kind's de-duplication), so many jobs ending together ask for one. When the
+ * `job-exited` poll cannot be added, it is queued (and will see this job) or already running — and
+ * may have asked for the states before this job ended: then a `job-exited-again` poll is queued.
  */
 export async function pollSoon(db: Db, log: Logger): Promise<void> {
   try {
-    await enqueueTask(db, Kind.processPoll, 'job-exited', {});
+    if ((await enqueueTask(db, Kind.processPoll, 'job-exited', {})) === undefined)
+      await enqueueTask(db, Kind.processPoll, 'job-exited-again', {});
   } catch (err) {
     log.debug(
       { err: errorMessage(err) },
