@@ -101,6 +101,8 @@ export const TASKS = {
       outputExists: z.enum(OUTPUT_EXISTS_MODES).optional(),
       /** Remembered: the output folder a launch was started in. */
       launching: z.string().optional(),
+      /** Set while it waits for a free cluster slot (not a retry's backoff): a freed slot wakes it. */
+      waitingFor: z.enum(['cluster-slot']).nullable().optional(),
     }),
     pool: 'cluster',
     maxAttempts: 8,
