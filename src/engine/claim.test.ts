@@ -1,14 +1,18 @@
 /**
- * The claim (sluice_claim, migration 0018) at the SQL level: two claims on one pool do not wait for
+ * The claim (sluice_claim, sluice_finish: migration 0018): two claims on one pool do not wait for
  * each other, and together never take more than the pool's size; after a pool shrinks, claims
- * stay within the new size while older tasks still run outside it.
+ * stay within the new size while older tasks still run outside it; a batch of completions claims
+ * the next tasks in the same statement, fenced, and a worker doing so keeps to its concurrency.
  */
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb } from '../../test/helpers/db.ts';
+import { waitFor } from '../../test/helpers/spawn.ts';
 import type { Db } from '../core/db/db.ts';
+import { silentLogger } from '../core/log.ts';
 import { enqueueMany } from './enqueue.ts';
 import { setPoolSize, syncPools } from './pools.ts';
+import { Worker } from './worker.ts';
 
 let db: Db;
 let drop: () => Promise<void>;
@@ -126,5 +130,70 @@ describe('claim', () => {
     } finally {
       c.release();
     }
+  });
+
+  it('completing a batch claims the next tasks in the same statement, fenced by the token', async () => {
+    await syncPools(db, { refill: 2 });
+    await enqueueMany(
+      db,
+      Array.from({ length: 3 }, () => ({ kind: 'c', pool: 'refill' })),
+    );
+    const c = await db.pool.connect();
+    try {
+      const [a, b] = (
+        await c.query<{ id: string; token: string }>(
+          `select id, token from sluice_claim('w1', array['c'], array[]::text[], 2, 60000)`,
+        )
+      ).rows;
+      const finish = `select id, state, slot from sluice_finish($1, $2, 'w1', array['c'], array[]::text[], 2, 60000)`;
+      // b with a stale token: not completed, and its slot stays taken
+      const rows = (
+        await c.query(finish, [
+          [a!.id, b!.id],
+          [a!.token, String(Number(b!.token) - 1)],
+        ])
+      ).rows;
+      expect(rows.filter((r) => r.state === 'succeeded').map((r) => r.id)).toEqual([a!.id]);
+      expect(rows.filter((r) => r.state === 'running')).toHaveLength(1);
+      expect(await live('refill')).toBe(2);
+    } finally {
+      c.release();
+    }
+  });
+
+  it('a worker refilling its slots from completions never runs more than its concurrency', async () => {
+    await syncPools(db, { wide: 20 });
+    await enqueueMany(
+      db,
+      Array.from({ length: 200 }, () => ({ kind: 'c', pool: 'wide' })),
+    );
+    let now = 0;
+    let most = 0;
+    let ran = 0;
+    const w = new Worker({
+      db,
+      log: silentLogger,
+      concurrency: 3,
+      handlers: [
+        {
+          kind: 'c',
+          async run() {
+            now++;
+            most = Math.max(most, now);
+            await new Promise((r) => setImmediate(r));
+            now--;
+            ran++;
+          },
+        },
+      ],
+    });
+    await w.start();
+    try {
+      await waitFor('200 tasks done', async () => ran >= 200, 120_000, 50);
+    } finally {
+      await w.stop();
+    }
+    expect(most).toBe(3);
+    expect(ran).toBe(200);
   });
 });

@@ -144,3 +144,23 @@ begin
     v_left := v_left - v_got;
   end loop;
 end $$;
+
+-- A worker's completions without domain writes, and the claim that refills the slots they free, in
+-- one statement and one commit (one round trip per batch instead of two). Returns the completed
+-- rows (state 'succeeded'; a task missing among them lost its lease) and the claimed ones
+-- (state 'running', lease_owner p_worker). The claim runs after the completions in the same
+-- transaction, so it sees their slots free.
+create function sluice_finish(p_ids bigint[], p_tokens bigint[], p_worker text, p_kinds text[], p_tags text[],
+  p_limit int, p_lease_ms int)
+returns setof tasks language plpgsql as $$
+begin
+  return query
+    update tasks t set state = 'succeeded', finished_at = now(), lease_owner = null, lease_expires_at = null,
+      last_error = null
+    from unnest(p_ids, p_tokens) as x(id, token)
+    where t.id = x.id and t.token = x.token and t.state = 'running'
+    returning t.*;
+  if p_limit > 0 then
+    return query select * from sluice_claim(p_worker, p_kinds, p_tags, p_limit, p_lease_ms);
+  end if;
+end $$;
