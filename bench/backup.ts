@@ -22,6 +22,7 @@ import { promisify } from 'node:util';
 import { copyVerified } from '../src/backup/copy.ts';
 import { makeBrukerLike, makeTmp, writeDataFile } from '../src/backup/testing.ts';
 import { removeTree } from '../src/storage/fsutil.ts';
+import { runS3 } from './backup-s3.ts';
 import { isMain, printResult, printTable } from './lib.ts';
 
 const run$ = promisify(execFile);
@@ -146,6 +147,7 @@ export async function run(): Promise<Record<string, number>> {
       array_buffers_mb_at_peak: mb(peak.arrayBuffers),
       load_1min_before: load0,
       load_1min_after: loadavg()[0]!,
+      ...(await runS3()), // S3 target (issue #19): bench/backup-s3.ts
     };
     return result;
   } finally {

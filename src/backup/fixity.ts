@@ -41,6 +41,7 @@ import {
 import { addToTimeline } from '../files/lifecycle.ts';
 import { errnoCode, formatBytes } from '../storage/fsutil.ts';
 import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
+import { verifyS3Copy } from './s3/verify.ts';
 import type { ReadMode } from './storage-read.ts';
 import { checkBackupTarget } from './target.ts';
 import { type VerifyResult, verifyCopy } from './verify.ts';
@@ -168,15 +169,20 @@ export async function auditCopy(
   opts: { signal?: AbortSignal; bytesPerSecond?: number } = {},
 ): Promise<AuditOutcome> {
   const started = Date.now();
-  const result = await verifyCopy(c.location, c.kind, c.manifest, {
-    signal: opts.signal,
-    fromStorage: { bytesPerSecond: opts.bytesPerSecond },
-  });
+  // an S3 target's copy is read back from its store (s3/verify.ts)
+  const result =
+    c.target === 'backup'
+      ? await verifyCopy(c.location, c.kind, c.manifest, {
+          signal: opts.signal,
+          fromStorage: { bytesPerSecond: opts.bytesPerSecond },
+        })
+      : await verifyS3Copy(config.backup.targets, c, { signal: opts.signal });
   const seconds = (Date.now() - started) / 1000;
   const problems = result.ok ? [] : result.problems;
   // A copy that does not verify because the whole target is not there (an unmounted share, a folder
   // renamed away: target.ts) is not corrupt: nothing is recorded.
-  const target = result.ok ? undefined : await checkBackupTarget(config, db, { write: false });
+  const target =
+    result.ok || c.target !== 'backup' ? undefined : await checkBackupTarget(config, db, { write: false });
   if (target && !target.ok) {
     throw new SluiceError(
       'backup.fixity_target_missing',

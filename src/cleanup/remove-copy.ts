@@ -8,7 +8,7 @@ import { describeRead, recordCheck } from '../backup/fixity.ts';
 import { sourceRoot } from '../backup/manifest.ts';
 import type { StorageReadOptions } from '../backup/storage-read.ts';
 import { type VerifyResult, verifyCopy } from '../backup/verify.ts';
-import type { InstrumentConfig } from '../core/config/index.ts';
+import type { Config, InstrumentConfig } from '../core/config/index.ts';
 import type { Db } from '../core/db/db.ts';
 import type { Logger } from '../core/log.ts';
 import { mkdir, rename, rmdir, writeFile } from '../core/text-fs.ts';
@@ -22,6 +22,7 @@ import { DestinationExists, renameNoReplace } from '../storage/rename.ts';
 import { DELETING_MARK, type Place, placeOf } from './place.ts';
 import { failed, refuseBackup, refuseDiffering } from './refusals.ts';
 import type { RemoverReport } from './remove.ts';
+import { checkRequiredTargets } from './required-targets.ts';
 
 const ACTOR = 'remover';
 
@@ -32,6 +33,8 @@ export interface CheckOptions {
   /** `cleanup.require_storage_read`: a read through the page cache is not enough to delete. */
   requireStorage: boolean;
   openDirect?: StorageReadOptions['openDirect'];
+  /** `cleanup.require` and the targets, for the other targets' copies (required-targets.ts). */
+  config?: Pick<Config, 'cleanup' | 'backup'>;
 }
 
 /**
@@ -89,7 +92,11 @@ export async function checkBackup(db: Db, f: Row, opts: CheckOptions): Promise<B
       ],
     };
   }
-  return { ok: true, how: describeRead(r), read: r.read };
+  const others = opts.config ? await checkRequiredTargets(db, opts.config, f.id, opts.signal) : [];
+  const missing = others.filter((t) => !t.ok).map((t) => t.problem ?? t.target);
+  if (missing.length) return { ok: false, damaged: false, problems: missing };
+  const also = others.length ? `; verified from ${others.map((t) => t.target).join(', ')} too` : '';
+  return { ok: true, how: `${describeRead(r)}${also}`, read: r.read };
 }
 
 /**

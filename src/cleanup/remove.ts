@@ -146,6 +146,7 @@ export async function runRemover(
     signal: opts.signal,
     requireStorage: deps.config.cleanup.require_storage_read,
     openDirect: deps.openDirect,
+    config: deps.config,
   };
   await finishUnfinished(db, inst, id, report, log, { ...check, dryRun });
   const minFreeGb = inst.cleanup.min_free_space_gb ?? (await deps.vars.get('min_free_space_gb'));

@@ -1,9 +1,11 @@
 /**
- * `sluice status`: processes, queues and pools at a glance (`--json` for scripts).
+ * `sluice status`: processes, queues and pools at a glance, and each extra backup target's progress
+ * (`--json` for scripts).
  */
 import type { Command } from 'commander';
 import { FALLBACK_KEEPS_DATA } from '../core/instance.ts';
 import { statusSnapshot } from '../engine/status.ts';
+import { copiesPerTarget } from '../files/copies.ts';
 import { listInstruments } from '../files/repo.ts';
 import { withContext } from './context.ts';
 import { ago, printJson, printTable } from './output.ts';
@@ -37,8 +39,9 @@ export function registerStatusCommand(program: Command): void {
             ? [{ instrument: i.id, problem: `backups wait: ${i.backup_target_problem}` }]
             : []),
         ]);
+        const targets = await copiesPerTarget(db, targetNames(config));
         if (opts.json) {
-          printJson({ instance, processes, pools, queues, problems });
+          printJson({ instance, processes, pools, queues, problems, targets });
           return;
         }
         if (problems.length > 0) {
@@ -81,6 +84,23 @@ export function registerStatusCommand(program: Command): void {
           })),
           '(no work waiting)',
         );
+        printTargets(targets);
       });
     });
+}
+
+const targetNames = (config: { backup: { targets: { name: string }[] } }) =>
+  config.backup.targets.map((t) => t.name);
+
+/** Each extra backup target's progress: files with a verified copy there of those backed up. */
+function printTargets(targets: Awaited<ReturnType<typeof copiesPerTarget>>): void {
+  if (targets.length === 0) return;
+  process.stdout.write('\nBACKUP TARGETS\n');
+  printTable(
+    targets.map((t) => ({
+      target: t.target,
+      copied: `${t.copied}/${t.files}`,
+      note: t.copied < t.files ? `catching up: ${t.files - t.copied} to copy` : 'complete',
+    })),
+  );
 }

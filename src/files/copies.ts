@@ -129,9 +129,30 @@ export async function insertVerifiedBackup(
   seconds: number,
   associated: boolean,
 ): Promise<void> {
+  await insertVerifiedCopy(q, fileId, 'backup', location, manifest, seconds, associated);
+}
+
+/** The file's verified copies on `target` become `replaced` (a new copy there takes their place). */
+export async function retireVerifiedCopies(q: Queryable, fileId: string, target: string): Promise<void> {
+  await q.exec(
+    `update copies set state = 'replaced' where file_id = $1 and target = $2 and state = 'verified'`,
+    [fileId, target],
+  );
+}
+
+/** A new verified copy of the file on backup target `target` (`backup`: the filesystem one). */
+export async function insertVerifiedCopy(
+  q: Queryable,
+  fileId: string,
+  target: string,
+  location: string,
+  manifest: Manifest,
+  seconds: number,
+  associated: boolean,
+): Promise<void> {
   await q.exec(
     `insert into copies (file_id, target, location, state, hash_algorithm, manifest, bytes, seconds, associated)
-     values ($1, 'backup', $2, 'verified', $3, $4::jsonb, $5, $6, $7)`,
+     values ($1, $8, $2, 'verified', $3, $4::jsonb, $5, $6, $7)`,
     [
       fileId,
       location,
@@ -140,6 +161,41 @@ export async function insertVerifiedBackup(
       manifest.totalBytes,
       seconds,
       associated,
+      target,
     ],
+  );
+}
+
+/**
+ * Files with a verified filesystem copy but none on `target` (at most `limit`, oldest or newest
+ * recorded first): what the target's upkeep enqueues (a target added to a running site).
+ */
+export async function filesWithoutCopyOn(
+  q: Queryable,
+  target: string,
+  order: 'oldest_first' | 'newest_first',
+  limit: number,
+): Promise<Pick<FileRow, 'id' | 'instrument_id'>[]> {
+  const dir = order === 'newest_first' ? 'desc' : 'asc';
+  return q.query<Pick<FileRow, 'id' | 'instrument_id'>>(
+    `select f.id, f.instrument_id from files f
+     join copies b on b.file_id = f.id and b.target = 'backup' and b.state = 'verified'
+     where not exists (select 1 from copies c where c.file_id = f.id and c.target = $1 and c.state = 'verified')
+     order by f.created_at ${dir}, f.id ${dir} limit $2`,
+    [target, limit],
+  );
+}
+
+/** Per target: how many files have a verified filesystem copy, and how many a verified copy there too. */
+export async function copiesPerTarget(
+  q: Queryable,
+  targets: readonly string[],
+): Promise<{ target: string; files: number; copied: number }[]> {
+  return q.query<{ target: string; files: number; copied: number }>(
+    `select t.target,
+       (select count(*)::int from copies where target = 'backup' and state = 'verified') as files,
+       (select count(*)::int from copies c where c.target = t.target and c.state = 'verified') as copied
+     from unnest($1::text[]) as t(target) order by t.target`,
+    [targets],
   );
 }

@@ -7,6 +7,7 @@
  *   acquired → backup                        here: a `backup.copy` task per file (`onAcquired`)
  *   backing_up → backed_up                   backup (backup/backup-task.ts) reports `backed_up`
  *   backed_up → archive                      here: not built yet (`archiveAfterBackup`)
+ *             → a copy to each S3 target      here: a `backup.s3` task per target (`copiesToTargets`)
  *             → processing | done_not_processed (or back to `keepStatus`)   here: `onBackedUp`
  *             → move to the instrument's Backup folder (`move_after_backup`)  here: `onBackedUp`
  *   processing → processed → done | processing_failed   process (process/tasks.ts `settleFile`)
@@ -21,6 +22,7 @@
 
 import type { BackedUp } from '../backup/backup-task.ts';
 import type { Config } from '../core/config/index.ts';
+import { targetPool } from '../core/config/schema/backup-targets.ts';
 import type { Tx } from '../core/db/db.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
 import { addToTimeline, transition } from '../files/lifecycle.ts';
@@ -98,6 +100,7 @@ export async function onBackedUp(
   const { file } = o;
   const next = afterBackup(config, file, o.keepStatus);
   await archiveAfterBackup(tx, config, file);
+  await copiesToTargets(tx, config, file);
   if (next.processing === 'keep' && o.keepStatus) {
     await transition(tx, file.id, o.keepStatus, {
       actor: ACTOR,
@@ -117,6 +120,21 @@ export async function onBackedUp(
   } else if (next.move === 'enqueue') {
     const tags = config.instruments[file.instrument_id]?.tags;
     await enqueueTask(tx, Kind.cleanupMove, file.id, {}, { tags });
+  }
+}
+
+/**
+ * One `backup.s3` task per S3 target (`backup.targets`), each in the target's own pool, made from
+ * the verified filesystem copy. Run where the filesystem copy was made (the instrument's tags).
+ */
+export async function copiesToTargets(
+  tx: Tx,
+  config: Config,
+  file: Pick<FileRow, 'id' | 'instrument_id'>,
+): Promise<void> {
+  const tags = config.instruments[file.instrument_id]?.tags;
+  for (const t of config.backup.targets) {
+    await enqueueTask(tx, Kind.backupS3, file.id, { target: t.name }, { tags, pool: targetPool(t) });
   }
 }
 

@@ -6,6 +6,8 @@
  */
 import { backupHandler } from '../backup/backup-task.ts';
 import { fixityHandler, fixitySchedules } from '../backup/fixity.ts';
+import { s3CopyHandler } from '../backup/s3/copy-task.ts';
+import { S3_UPKEEP_PREFIX, s3UpkeepHandler, s3UpkeepSchedules } from '../backup/s3/upkeep.ts';
 import { moveHandler } from '../cleanup/move.ts';
 import { removerHandler, removerSchedules } from '../cleanup/remove.ts';
 import type { Config } from '../core/config/index.ts';
@@ -55,7 +57,10 @@ export function collect(config: Config, vars: Variables, opts: StageOptions): St
   const stages: Stage[] = [
     maintenance(),
     { handlers: [scanHandler(deps)], schedules: scanSchedules(config) },
-    { handlers: [backupHandler(deps)], schedules: [] },
+    {
+      handlers: [backupHandler(deps), s3CopyHandler(deps), s3UpkeepHandler(deps)],
+      schedules: s3UpkeepSchedules(config),
+    },
     { handlers: [fixityHandler(deps)], schedules: fixitySchedules(config) },
     { handlers: [moveHandler(deps), removerHandler(deps)], schedules: removerSchedules(config) },
     {
@@ -69,4 +74,4 @@ export function collect(config: Config, vars: Variables, opts: StageOptions): St
 }
 
 /** Families of schedules the config defines: those no longer in the config are removed at start. */
-export const SCHEDULE_PREFIXES = ['scan:', 'remove:', DB_BACKUP_SCHEDULE_PREFIX];
+export const SCHEDULE_PREFIXES = ['scan:', 'remove:', DB_BACKUP_SCHEDULE_PREFIX, S3_UPKEEP_PREFIX];

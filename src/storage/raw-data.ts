@@ -45,6 +45,16 @@ export function backupLocation(
   config: Config,
   file: { id: string; instrument_id: string; project_id: string; mtime: Date },
 ): string {
+  const rel = layoutPath(config.backup.layout, file);
+  const root = pathToText(config.backup.path ?? path.join(config.data_dir, 'backup')); // core/names.ts
+  return path.join(root, rel);
+}
+
+/** `backup.layout` filled in for `file` (a relative path, `/`-separated; also the S3 key's middle). */
+export function layoutPath(
+  layout: string,
+  file: { id: string; instrument_id: string; project_id: string; mtime: Date },
+): string {
   const d = file.mtime;
   const pad = (n: number) => String(n).padStart(2, '0');
   const values: Record<string, string> = {
@@ -55,9 +65,7 @@ export function backupLocation(
     file_id: file.id,
     project: file.project_id,
   };
-  const rel = config.backup.layout.replace(/\{([a-z_]+)\}/g, (_, k: string) => values[k] ?? '');
-  const root = pathToText(config.backup.path ?? path.join(config.data_dir, 'backup')); // core/names.ts
-  return path.join(root, rel);
+  return layout.replace(/\{([a-z_]+)\}/g, (_, k: string) => values[k] ?? '');
 }
 
 /** The raw data of a file as a copy source, at its current place on the instrument. */

@@ -29,6 +29,8 @@ export const Kind = {
   intakeScan: 'intake.scan',
   backupCopy: 'backup.copy',
   backupFixity: 'backup.fixity',
+  backupS3: 'backup.s3',
+  backupS3Upkeep: 'backup.s3_upkeep',
   cleanupMove: 'cleanup.move',
   cleanupRemove: 'cleanup.remove',
   processSubmit: 'process.submit',
@@ -50,7 +52,7 @@ interface KindSpec {
   /** Attempts before it fails for good (engine default: 10). */
   maxAttempts?: number;
   /** At most one queued or running task per key: a second enqueue is a no-op. */
-  dedupe?: (subject: string) => string;
+  dedupe?: (subject: string, payload: Record<string, unknown>) => string;
 }
 
 export const TASKS = {
@@ -81,6 +83,26 @@ export const TASKS = {
   },
   /** A fixity run: re-reads its share of the verified copies (backup/fixity.ts). */
   [Kind.backupFixity]: { payload: z.object(scheduled), pool: 'fixity' },
+  /**
+   * The verified copy of one file to an S3 target (subject: the file id; backup/s3/copy-task.ts),
+   * from its verified filesystem copy. Enqueued in the target's own pool (`copy.<target>`, passed
+   * as `pool` when enqueued): a slow bucket never stalls the filesystem copies.
+   */
+  [Kind.backupS3]: {
+    payload: z.object({ target: z.string() }),
+    pool: 'copy',
+    maxAttempts: 20,
+    dedupe: (file, p) => `s3:${String(p.target)}:${file}`,
+  },
+  /**
+   * Upkeep of one S3 target (backup/s3/upkeep.ts; one schedule per target): copies of files that
+   * have none on it yet (a target added to a running site, copies that failed for good) are
+   * enqueued a batch at a time, and multipart uploads left behind are aborted.
+   */
+  [Kind.backupS3Upkeep]: {
+    payload: z.object({ target: z.string(), ...scheduled }),
+    pool: 'default',
+  },
   /** Moves a backed-up file into the instrument's Backup folder (subject: the file id; cleanup/move.ts). */
   [Kind.cleanupMove]: {
     payload: z.object({
@@ -140,6 +162,8 @@ export interface EnqueueOptions {
   tags?: string[];
   runAfter?: Date;
   priority?: number;
+  /** Another pool than the kind's (a backup target's own pool, `copy.<target>`). */
+  pool?: string;
 }
 
 function specOf<K extends TaskKind>(
@@ -149,16 +173,17 @@ function specOf<K extends TaskKind>(
   opts: EnqueueOptions,
 ) {
   const def: KindSpec = TASKS[kind];
+  const parsed = def.payload.parse(payload) as Record<string, unknown>;
   return {
     kind,
     subject,
-    payload: def.payload.parse(payload) as Record<string, unknown>,
-    pool: def.pool,
+    payload: parsed,
+    pool: opts.pool ?? def.pool,
     tags: opts.tags,
     priority: opts.priority,
     runAfter: opts.runAfter,
     maxAttempts: def.maxAttempts,
-    dedupeKey: def.dedupe?.(subject),
+    dedupeKey: def.dedupe?.(subject, parsed),
   };
 }
 

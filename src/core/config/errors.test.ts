@@ -151,6 +151,33 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'S3 backup targets: bad names, buckets, storage class, part sizes, credentials, cleanup.require',
+    base: yaml`
+      backup:
+        targets:
+          - {name: backup, type: s3, bucket: Lab_Raw}
+          - {name: s3, type: s3, bucket: "raw-{site}", storage_class: GLACIER, secret_access_key: x}
+          - {name: s3, type: s3, bucket: lab-raw, part_size_mb: 4}
+          - {name: big, type: s3, bucket: lab-raw, part_size_mb: 512, parts_in_flight: 4}
+          - {name: gcs, type: gcs, bucket: lab-raw}
+      cleanup:
+        require: [s3, tape]
+    `,
+    expect: [
+      "backup.targets[0].name: expected a name other than 'backup' (the filesystem backup, backup.path)",
+      "backup.targets[0].bucket: expected a bucket name of 3–63 lowercase letters, digits, '.' and '-'",
+      "backup.targets[1].bucket: unknown placeholder: expected only {project} or {instrument}, found '{site}'",
+      'backup.targets[1].storage_class: expected one of STANDARD, STANDARD_IA',
+      'backup.targets[1].access_key_id: expected both access_key_id and secret_access_key',
+      "backup.targets[2].name: expected a name no other target has, found 's3' (also backup.targets[1].name)",
+      'backup.targets[2].part_size_mb: expected an integer between 5 and 5120, found 4',
+      'backup.targets[3].parts_in_flight: expected part_size_mb × (parts_in_flight + 1) ≤ 1024',
+      'backup.targets[4].type: expected s3',
+      "cleanup.require[1]: unknown backup target: expected one of backup, s3, big, gcs (backup.targets[].name), found 'tape'",
+      "cleanup.require: expected a list that includes 'backup'",
+    ],
+  },
+  {
     name: 'main_file_timeout_seconds on a thermo instrument (only Bruker waits for a main file)',
     base: `instruments:\n  astral1:\n    ${THERMO}\n    acquisition:\n      main_file_timeout_seconds: 600\n`,
     expect: [

@@ -81,6 +81,7 @@ describe('loadConfig: happy path', () => {
       require_mount: false,
       target_recheck_seconds: 60,
       fixity: { enabled: true, cycle_days: 30, max_mb_per_second: 50 },
+      targets: [],
     });
     expect(config.database).toEqual({ embedded_port: 54329, pool_size: 5, backups: [] });
     expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, trusted_proxies: [] });
@@ -105,7 +106,11 @@ describe('loadConfig: happy path', () => {
     expect(config.variables).toEqual({});
     expect(config.projects).toEqual({ prot: { name: 'Proteomics', tokens: ['PRO'] } });
     expect(config.fallback_project).toBe('_unassigned');
-    expect(config.cleanup).toEqual({ allow_outside_production: false, require_storage_read: true });
+    expect(config.cleanup).toEqual({
+      allow_outside_production: false,
+      require: ['backup'],
+      require_storage_read: true,
+    });
     const a = config.instruments.astral1!;
     expect(a.watch).toBe(join(t.dir, 'raw/astral1'));
     expect(a.tags).toEqual([]);
@@ -303,6 +308,44 @@ describe('interpolation', () => {
     });
     expect(offsite!.retention).toEqual({});
     expect(JSON.stringify(redactedConfig(loaded))).not.toContain('wJalr-s3cr3t');
+  });
+
+  it('backup targets: an S3 target with its defaults, its own pool, its secret redacted; existing configs unchanged', async () => {
+    const secret = await t.write('s3-secret', 'wJalr-s3-target-secret\n', 0o600);
+    await t.write('sluice.yaml', 'log: {level: info}\n');
+    const plain = await loadConfig({ cwd: t.dir });
+    expect(plain.config.backup.targets).toEqual([]);
+    expect(plain.config.cleanup.require).toEqual(['backup']);
+    await t.write(
+      'sluice.yaml',
+      yaml`
+        backup:
+          targets:
+            - name: s3
+              type: s3
+              endpoint: http://minio.lan:9000
+              bucket: "raw-{project}"
+              prefix: sluice/
+              force_path_style: true
+              access_key_id: AKIAEXAMPLE
+              secret_access_key: \${file:${secret}}
+        cleanup:
+          require: [backup, s3]
+      `,
+    );
+    const loaded = await loadConfig({ cwd: t.dir });
+    expect(loaded.config.backup.targets[0]).toMatchObject({
+      name: 's3',
+      region: 'us-east-1',
+      storage_class: 'STANDARD',
+      part_size_mb: 16,
+      parts_in_flight: 4,
+      backfill: 'oldest_first',
+      secret_access_key: 'wJalr-s3-target-secret',
+    });
+    expect(loaded.config.pools['copy.s3']).toBe(2);
+    expect(loaded.config.cleanup.require).toEqual(['backup', 's3']);
+    expect(JSON.stringify(redactedConfig(loaded))).not.toContain('wJalr-s3-target-secret');
   });
 
   it('never shows a secret value in a validation error', async () => {

@@ -21,12 +21,16 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { DbBackupStrategy, S3LocationConfig } from '../../core/config/schema/db-backups.ts';
 import { SluiceError } from '../../core/errors.ts';
 import { errnoCode, fsyncDir, isMissing } from '../../storage/fsutil.ts';
+import { s3Client } from '../../storage/s3-client.ts';
+
+export { s3Client };
+
 import { parseBackupFileName } from './format.ts';
 import type { DumpSource } from './restore.ts';
 
@@ -163,26 +167,6 @@ function newestFirst(entries: BackupEntry[]): BackupEntry[] {
   return entries.sort(
     (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.name.localeCompare(a.name),
   );
-}
-
-export function s3Client(cfg: S3LocationConfig): S3Client {
-  return new S3Client({
-    region: cfg.region,
-    ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}),
-    forcePathStyle: cfg.force_path_style,
-    ...(cfg.access_key_id && cfg.secret_access_key
-      ? {
-          credentials: {
-            accessKeyId: cfg.access_key_id,
-            secretAccessKey: cfg.secret_access_key,
-            ...(cfg.session_token ? { sessionToken: cfg.session_token } : {}),
-          },
-        }
-      : {}),
-    // S3-compatible stores (MinIO, Ceph, s3rver) do not all speak the SDK's newer default checksums
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
 }
 
 export class S3Location implements BackupLocation {

@@ -3,6 +3,7 @@
  */
 import { getHashes } from 'node:crypto';
 import { z } from 'zod';
+import { backupTargetsSchema } from './backup-targets.ts';
 import { always, bool, num, section, str } from './building-blocks.ts';
 
 export const LAYOUT_PLACEHOLDERS = ['instrument', 'yyyy', 'mm', 'dd', 'file_id', 'project'] as const;
@@ -61,5 +62,7 @@ export const backupSchema = section(
      */
     target_recheck_seconds: num({ gt: 0, lte: 3600 }, 'seconds').default(60),
     fixity: fixitySchema,
+    /** More targets besides this filesystem one (named `backup`): S3 buckets (backup-targets.ts). */
+    targets: backupTargetsSchema,
   }),
 );

@@ -104,3 +104,27 @@ export function namedRecord<V extends z.ZodType>(value: V, rule: KeyRule) {
       }
     }, always);
 }
+
+/**
+ * A refinement for a list of named entries: every name used twice is reported at the later entry,
+ * e.g. "expected a name no other strategy has, found 'x' (also database.backups[0].name)".
+ */
+export function uniqueNames(noun: string, listPath: string) {
+  return (list: unknown, ctx: z.RefinementCtx): void => {
+    if (!Array.isArray(list)) return;
+    const seen = new Map<string, number>();
+    list.forEach((s, i) => {
+      const name = (s as { name?: unknown } | null)?.name;
+      if (typeof name !== 'string') return;
+      const first = seen.get(name);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'name'],
+          message: `expected a name no other ${noun} has, found '${name}' (also ${listPath}[${first}].name)`,
+          params: { full: true },
+        });
+      } else seen.set(name, i);
+    });
+  };
+}

@@ -2,7 +2,8 @@
  * Config schema: an instrument's `cleanup` (when the remover may free its disk).
  */
 import { z } from 'zod';
-import { bool, section } from './building-blocks.ts';
+import { FILESYSTEM_TARGET } from './backup-targets.ts';
+import { bool, section, strList } from './building-blocks.ts';
 
 export const cleanupSchema = section(
   z.strictObject({
@@ -14,5 +15,10 @@ export const cleanupSchema = section(
      * O_DIRECT (and says so on the file's timeline).
      */
     require_storage_read: bool().default(true),
+    /**
+     * The backup targets whose copy must be verified — re-read from storage — before an instrument
+     * copy is deleted: `backup` (the filesystem backup, always) and any of `backup.targets` by name.
+     */
+    require: strList('a backup target name').default([FILESYSTEM_TARGET]),
   }),
 );

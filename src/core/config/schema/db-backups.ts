@@ -7,7 +7,7 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { httpUrlPortValid } from '../limits.ts';
-import { always, bool, int, isMapping, num, str, strList } from './building-blocks.ts';
+import { always, bool, int, isMapping, num, str, strList, uniqueNames } from './building-blocks.ts';
 
 /** A strategy name: part of every backup file name (`sluice-<name>-<timestamp>.sluicedump`). */
 export const STRATEGY_NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -108,23 +108,7 @@ export const dbBackupStrategySchema = z
 
 export const dbBackupsSchema = z
   .array(dbBackupStrategySchema, { error: 'a list of backup strategies ({name, cron, location, retention})' })
-  .superRefine((list, ctx) => {
-    if (!Array.isArray(list)) return;
-    const seen = new Map<string, number>();
-    list.forEach((s, i) => {
-      const name = (s as { name?: unknown } | null)?.name;
-      if (typeof name !== 'string') return;
-      const first = seen.get(name);
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i, 'name'],
-          message: `expected a name no other strategy has, found '${name}' (also database.backups[${first}].name)`,
-          params: { full: true },
-        });
-      } else seen.set(name, i);
-    });
-  }, always)
+  .superRefine(uniqueNames('strategy', 'database.backups'), always)
   .default([]);
 
 export type DbBackupStrategy = z.output<typeof dbBackupStrategySchema>;

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { describeFound } from '../describe.ts';
 import { alertsSchema } from './alerts.ts';
 import { backupSchema } from './backup.ts';
+import { FILESYSTEM_TARGET, TARGET_POOL_SIZE, targetPool } from './backup-targets.ts';
 import { always, str } from './building-blocks.ts';
 import { cleanupSchema } from './cleanup.ts';
 import { databaseSchema } from './database.ts';
@@ -55,8 +56,35 @@ export function foldersOverlap(a: string, b: string): boolean {
   return da.startsWith(db) || db.startsWith(da);
 }
 
+/** `cleanup.require` names the filesystem backup and only targets that `backup.targets` defines. */
+function requiredTargets(cfg: unknown, ctx: z.RefinementCtx): void {
+  const c = cfg as { backup?: { targets?: unknown }; cleanup?: { require?: unknown } };
+  const required = c.cleanup?.require;
+  if (!Array.isArray(required)) return;
+  const targets = Array.isArray(c.backup?.targets) ? c.backup.targets : [];
+  const names = [FILESYSTEM_TARGET, ...targets.map((t) => (t as { name?: unknown } | null)?.name)];
+  const known = [...new Set(names.filter((n): n is string => typeof n === 'string'))];
+  required.forEach((r, i) => {
+    if (typeof r === 'string' && !known.includes(r)) {
+      issue(
+        ctx,
+        ['cleanup', 'require', i],
+        `unknown backup target: expected one of ${known.join(', ')} (backup.targets[].name), found '${r}'`,
+      );
+    }
+  });
+  if (!required.includes(FILESYSTEM_TARGET)) {
+    issue(
+      ctx,
+      ['cleanup', 'require'],
+      `expected a list that includes '${FILESYSTEM_TARGET}' (the remover always re-reads the filesystem backup), found [${required.join(', ')}]; add ${FILESYSTEM_TARGET}`,
+    );
+  }
+}
+
 /** Checks that span sections or entries. They see partly invalid data, so they check types first. */
 function crossSection(cfg: unknown, ctx: z.RefinementCtx): void {
+  requiredTargets(cfg, ctx);
   const c = cfg as { instruments?: unknown; projects?: unknown };
   if (typeof c.instruments !== 'object' || c.instruments === null) return;
   const projects = typeof c.projects === 'object' && c.projects !== null ? Object.keys(c.projects) : [];
@@ -95,6 +123,11 @@ export const configSchema = z
     ...c,
     backup: { ...c.backup, path: c.backup.path ?? join(c.data_dir, 'backup') },
     processing: { ...c.processing, output_path: c.processing.output_path ?? join(c.data_dir, 'output') },
+    // each extra backup target's pool exists, sized TARGET_POOL_SIZE unless `pools:` says otherwise
+    pools: {
+      ...Object.fromEntries(c.backup.targets.map((t) => [targetPool(t), TARGET_POOL_SIZE])),
+      ...c.pools,
+    },
   }));
 
 export type Config = z.output<typeof configSchema>;

@@ -10,8 +10,8 @@ export type Pools = { [K in keyof typeof DEFAULT_POOLS]: number } & Record<strin
 
 export const poolsSchema = section(
   namedRecord(int(0, undefined, 'a pool size: an integer of 0 or more (0 pauses the pool)'), {
-    pattern: /^[a-z][a-z0-9_-]*$/,
-    form: "lowercase letters, digits, '-' and '_', starting with a letter",
+    pattern: /^[a-z][a-z0-9_.-]*$/,
+    form: "lowercase letters, digits, '.', '-' and '_', starting with a letter",
     noun: 'pool name',
     values: 'their sizes',
   }).transform((p): Pools => ({ ...DEFAULT_POOLS, ...p })),

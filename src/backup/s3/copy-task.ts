@@ -1,0 +1,247 @@
+/**
+ * Task `backup.s3` (pool `copy.<target>`, subject: the file id, payload: the target's name): the
+ * verified copy of one file to an S3 target, made from its verified filesystem copy after the flow
+ * saw `backed_up` (src/pipeline/flow.ts) or the target's upkeep found it missing (upkeep.ts).
+ *
+ * Each member of the raw data becomes one object under the file's place (`placeFor`), uploaded with
+ * per-part MD5s and its ETag checked (upload.ts), then read back in full and hashed against the
+ * hashes recorded with the filesystem copy (verify.ts); a manifest object lists the members. The
+ * copy row is written only after all of that, in the transaction that completes the task.
+ *
+ * An object already at a key is never overwritten: one that carries this file's id and recorded hash
+ * is kept and read back (an earlier attempt killed after its upload), any other stops the copy for
+ * good (`backup.s3_object_differs`). Crash points: killed mid-upload → the lease expires, the next
+ * attempt aborts the multipart upload left behind and sends the member again; killed after the
+ * objects were complete but before the copy row → the next attempt finds them, reads them back and
+ * records the copy. A store that cannot be reached fails the attempt and the engine retries it with
+ * backoff; meanwhile the instrument keeps its data when `cleanup.require` names the target.
+ */
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Config } from '../../core/config/index.ts';
+import type { S3TargetConfig } from '../../core/config/schema/backup-targets.ts';
+import type { Tx } from '../../core/db/db.ts';
+import { errorMessage, PermanentError, SluiceError } from '../../core/errors.ts';
+import type { TaskHandlerDef, TaskRow } from '../../engine/types.ts';
+import { insertVerifiedCopy, retireVerifiedCopies } from '../../files/copies.ts';
+import { addToTimeline } from '../../files/lifecycle.ts';
+import { type CopyRow, type FileRow, getFile, verifiedCopy } from '../../files/repo.ts';
+import { noteTakeoverOnSubject } from '../../files/takeover.ts';
+import type { ManifestEntry, SourceSpec } from '../../storage/raw-data.ts';
+import { defineHandler, Kind } from '../../tasks/catalogue.ts';
+import { sourcePath } from '../manifest.ts';
+import { clientFor } from './clients.ts';
+import {
+  bucketFor,
+  MANIFEST_OBJECT,
+  manifestObject,
+  memberKey,
+  objectMetadata,
+  placeFor,
+  type S3Manifest,
+  type S3Object,
+  s3Location,
+} from './keys.ts';
+import { uploadMember } from './upload.ts';
+import { isMissingObject, readBackS3Copy } from './verify.ts';
+
+const ACTOR = 'backup';
+
+export interface S3CopyDeps {
+  config: Config;
+}
+
+/** The target of this name in the config (undefined: removed from the config since). */
+export function s3Target(config: Config, name: string): S3TargetConfig | undefined {
+  return config.backup.targets.find((t) => t.name === name);
+}
+
+/** Does the copy on the target hold what the filesystem copy holds (same members and hashes)? */
+export function sameContent(a: CopyRow['manifest'], b: CopyRow['manifest']): boolean {
+  const key = (m: CopyRow['manifest']) =>
+    JSON.stringify([m.algorithm, m.entries.map((e) => [e.rel, e.size, e.hash])]);
+  return key(a) === key(b);
+}
+
+interface Job {
+  client: S3Client;
+  target: S3TargetConfig;
+  file: FileRow;
+  fs: CopyRow;
+  bucket: string;
+  place: string;
+  signal: AbortSignal | undefined;
+  progress: () => void;
+}
+
+/**
+ * What is at `key` now: nothing, or an object an earlier attempt of this copy left (this file's id
+ * and the member's recorded hash), whose ETag is returned. Anything else is refused, not overwritten.
+ */
+async function existingObject(j: Job, key: string, e: ManifestEntry): Promise<string | undefined> {
+  let head: Awaited<ReturnType<typeof headObject>>;
+  try {
+    head = await headObject(j, key);
+  } catch (err) {
+    if (isMissingObject(err)) return undefined;
+    throw err;
+  }
+  const meta = objectMetadata(j.file.id, j.fs.manifest.algorithm, e.hash);
+  const ours =
+    Object.entries(meta).every(([k, v]) => head.Metadata?.[k] === v) && head.ContentLength === e.size;
+  if (ours && head.ETag) return head.ETag.replace(/"/g, '');
+  throw new PermanentError(
+    'backup.s3_object_differs',
+    `s3://${j.bucket}/${key} already holds a different object (${head.ContentLength} bytes, file id ${head.Metadata?.['sluice-file-id'] ?? 'none'}); it was not overwritten`,
+    `check what the object is; move it away (or delete it) in the store if it is not needed, then the target's upkeep copies ${j.file.id} again`,
+  );
+}
+
+function headObject(j: Job, key: string) {
+  return j.client.send(new HeadObjectCommand({ Bucket: j.bucket, Key: key }), { abortSignal: j.signal });
+}
+
+/** Every member uploaded (or found from an earlier attempt): the objects, and whether all were found. */
+async function putMembers(j: Job): Promise<{ objects: S3Object[]; found: number }> {
+  const objects: S3Object[] = [];
+  let found = 0;
+  const spec: SourceSpec =
+    j.file.kind === 'files'
+      ? { kind: 'files', dir: j.fs.location, names: [] }
+      : { kind: j.file.kind, path: j.fs.location };
+  for (const e of j.fs.manifest.entries) {
+    const key = memberKey(j.place, e.rel);
+    const had = await existingObject(j, key, e);
+    if (had) {
+      objects.push({ rel: e.rel, key, etag: had });
+      found++;
+      continue;
+    }
+    const done = await uploadMember({
+      client: j.client,
+      bucket: j.bucket,
+      key,
+      path: sourcePath(spec, e.rel),
+      size: e.size,
+      algorithm: j.fs.manifest.algorithm,
+      hash: e.hash,
+      partSize: j.target.part_size_mb * 1024 * 1024,
+      partsInFlight: j.target.parts_in_flight,
+      storageClass: j.target.storage_class,
+      metadata: objectMetadata(j.file.id, j.fs.manifest.algorithm, e.hash),
+      signal: j.signal,
+      onBytes: j.progress,
+    });
+    objects.push({ rel: e.rel, key, etag: done.etag });
+  }
+  return { objects, found };
+}
+
+/** The manifest object (written last; one already there must say the same). */
+async function putManifest(j: Job, m: S3Manifest): Promise<void> {
+  const key = memberKey(j.place, MANIFEST_OBJECT);
+  const body = manifestObject(j.file.id, m);
+  await j.client.send(
+    new PutObjectCommand({
+      Bucket: j.bucket,
+      Key: key,
+      Body: body,
+      ContentType: 'application/json',
+      StorageClass: j.target.storage_class,
+      Metadata: { 'sluice-file-id': encodeURIComponent(j.file.id) },
+    }),
+    { abortSignal: j.signal },
+  );
+}
+
+/** Copies, reads back and returns the manifest to record; throws when the read-back differs. */
+export async function copyToS3(j: Job): Promise<{ manifest: S3Manifest; found: number }> {
+  const { objects, found } = await putMembers(j);
+  const manifest: S3Manifest = {
+    ...j.fs.manifest,
+    s3: { bucket: j.bucket, place: j.place, objects, storageClass: j.target.storage_class },
+  };
+  const back = await readBackS3Copy(j.client, manifest, { signal: j.signal });
+  if (!back.ok) {
+    throw new SluiceError(
+      'backup.s3_readback',
+      `the S3 copy read back does not match the recorded hashes: ${back.problems.slice(0, 3).join('; ')}`,
+      { hint: 'nothing was recorded; the copy is tried again. If it repeats, check the store' },
+    );
+  }
+  await putManifest(j, manifest);
+  return { manifest, found };
+}
+
+async function failed(tx: Tx, task: TaskRow, err: unknown): Promise<void> {
+  const target = (task.payload as { target?: string }).target ?? '?';
+  const hint = err instanceof SluiceError && err.hint ? ` — ${err.hint}` : '';
+  await addToTimeline(
+    tx,
+    task.subject!,
+    ACTOR,
+    `copy to S3 target ${target} failed: ${errorMessage(err)}${hint}`,
+    {
+      code: err instanceof SluiceError ? err.code : 'unknown',
+      target,
+    },
+  );
+}
+
+export function s3CopyHandler(deps: S3CopyDeps): TaskHandlerDef {
+  return defineHandler(Kind.backupS3, {
+    stallMs: deps.config.worker.stall_seconds * 1000,
+    onTakenOver: noteTakeoverOnSubject,
+    onFailed: failed,
+    async run(ctx) {
+      const target = s3Target(deps.config, ctx.payload.target);
+      const file = await getFile(ctx.db, ctx.task.subject!);
+      const fs = file && (await verifiedCopy(ctx.db, file.id, 'backup'));
+      if (!target || !file || !fs) {
+        ctx.log.info(
+          { fileId: ctx.task.subject, target: ctx.payload.target },
+          'nothing to copy to S3 (target, file or its filesystem copy gone)',
+        );
+        return;
+      }
+      const now = await verifiedCopy(ctx.db, file.id, target.name);
+      if (now && sameContent(now.manifest, fs.manifest)) return;
+      const bucket = bucketFor(target, file);
+      const place = placeFor(target, deps.config.backup.layout, file);
+      const started = Date.now();
+      ctx.progress(`copying to ${s3Location(bucket, place)}`);
+      const j: Job = {
+        client: clientFor(target),
+        target,
+        file,
+        fs,
+        bucket,
+        place,
+        signal: ctx.signal,
+        progress: () => ctx.progress(),
+      };
+      const { manifest, found } = await copyToS3(j);
+      const seconds = (Date.now() - started) / 1000;
+      const where = s3Location(bucket, place);
+      await ctx.complete(async (tx) => {
+        await retireVerifiedCopies(tx, file.id, target.name);
+        await insertVerifiedCopy(
+          tx,
+          file.id,
+          target.name,
+          where,
+          manifest,
+          seconds,
+          found === manifest.entries.length,
+        );
+        await addToTimeline(
+          tx,
+          file.id,
+          ACTOR,
+          `copied to S3 target ${target.name} (${where}): ${manifest.entries.length} object(s), ${manifest.totalBytes} bytes in ${seconds.toFixed(1)} s; ETags checked, read back and verified (${manifest.algorithm})${found ? `; ${found} object(s) found from an earlier attempt` : ''}`,
+          { target: target.name, location: where },
+        );
+      });
+      ctx.log.info({ fileId: file.id, target: target.name, where, seconds }, 'copied to S3');
+    },
+  });
+}

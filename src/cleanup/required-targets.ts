@@ -1,0 +1,86 @@
+/**
+ * The remover's check of the other backup targets `cleanup.require` names (besides the filesystem
+ * backup, which remove-copy.ts re-reads): each must hold a verified copy of the file, and that copy
+ * is read back from its store in full against the recorded hashes (s3/verify.ts), recorded as a
+ * fixity check of the copy. A copy that does not match is marked `corrupt`; a missing copy or a store
+ * that cannot be reached keeps the instrument copy (the next pass looks again). `requiredTargets`
+ * is the pure part: which targets to check.
+ */
+import { recordCheck } from '../backup/fixity.ts';
+import { verifyS3Copy } from '../backup/s3/verify.ts';
+import type { Config } from '../core/config/index.ts';
+import { FILESYSTEM_TARGET } from '../core/config/schema/backup-targets.ts';
+import type { Db } from '../core/db/db.ts';
+import { errorMessage } from '../core/errors.ts';
+import { markVerifiedCopyCorrupt } from '../files/copies.ts';
+import { verifiedCopy } from '../files/repo.ts';
+
+const ACTOR = 'remover';
+
+/** The targets besides the filesystem backup whose copy must verify before a deletion. */
+export function requiredTargets(config: Pick<Config, 'cleanup'>): string[] {
+  return config.cleanup.require.filter((t) => t !== FILESYSTEM_TARGET);
+}
+
+/** One required target's state for a file: verified now, or why not. */
+export interface TargetCheck {
+  target: string;
+  ok: boolean;
+  problem?: string;
+}
+
+/** Checks every required target's copy of `fileId` (see the module comment). */
+export async function checkRequiredTargets(
+  db: Db,
+  config: Pick<Config, 'cleanup' | 'backup'>,
+  fileId: string,
+  signal: AbortSignal | undefined,
+): Promise<TargetCheck[]> {
+  const out: TargetCheck[] = [];
+  for (const target of requiredTargets(config)) {
+    const copy = await verifiedCopy(db, fileId, target);
+    if (!copy) {
+      out.push({
+        target,
+        ok: false,
+        problem: `no verified copy on backup target ${target} yet (cleanup.require)`,
+      });
+      continue;
+    }
+    const started = Date.now();
+    let r: Awaited<ReturnType<typeof verifyS3Copy>>;
+    try {
+      r = await verifyS3Copy(config.backup.targets, copy, { signal });
+    } catch (err) {
+      out.push({
+        target,
+        ok: false,
+        problem: `backup target ${target} could not be read: ${errorMessage(err)}`,
+      });
+      continue;
+    }
+    await db.tx(async (tx) => {
+      await recordCheck(tx, {
+        copyId: copy.id,
+        fileId,
+        actor: ACTOR,
+        ok: r.ok,
+        read: r.read,
+        bytes: r.bytes,
+        seconds: (Date.now() - started) / 1000,
+        ...(r.ok ? {} : { problems: r.problems }),
+      });
+      if (!r.ok) await markVerifiedCopyCorrupt(tx, copy.id);
+    });
+    out.push(
+      r.ok
+        ? { target, ok: true }
+        : {
+            target,
+            ok: false,
+            problem: `the copy on ${target} does not match (marked corrupt): ${r.problems.slice(0, 3).join('; ')}`,
+          },
+    );
+  }
+  return out;
+}
