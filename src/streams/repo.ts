@@ -7,6 +7,8 @@ import type { Queryable } from '../core/db/db.ts';
 
 export interface NewItem {
   source: string;
+  /** The stream's name and creation time (see the migration): with `seq`, the message's identity. */
+  stream: string;
   seq: number;
   msgId: string | null;
   subject: string;
@@ -16,16 +18,17 @@ export interface NewItem {
 }
 
 /**
- * Inserts the items not stored yet (unique on source + stream sequence: a redelivered message adds
+ * Inserts the items not stored yet (unique on stream + stream sequence: a redelivered message adds
  * nothing). Returns the new items' ids by stream sequence; a sequence missing from it was stored before.
  */
 export async function insertItems(q: Queryable, items: NewItem[]): Promise<Map<number, string>> {
   if (items.length === 0) return new Map();
   const rows = await q.query<{ id: string; stream_seq: string }>(
-    `insert into stream_items (source, stream_seq, msg_id, subject, payload, channels)
-     select s, n, m, subj, p::jsonb, case when c = '' then '{}'::text[] else string_to_array(c, ',') end
-       from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) as t(s, n, m, subj, p, c)
-     on conflict (source, stream_seq) do nothing
+    `insert into stream_items (source, stream, stream_seq, msg_id, subject, payload, channels)
+     select s, st, n, m, subj, p::jsonb, case when c = '' then '{}'::text[] else string_to_array(c, ',') end
+       from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+         as t(s, n, m, subj, p, c, st)
+     on conflict (stream, stream_seq) do nothing
      returning id::text, stream_seq::text`,
     [
       items.map((i) => i.source),
@@ -34,6 +37,7 @@ export async function insertItems(q: Queryable, items: NewItem[]): Promise<Map<n
       items.map((i) => i.subject),
       items.map((i) => i.payload),
       items.map((i) => i.channels.join(',')),
+      items.map((i) => i.stream),
     ],
   );
   return new Map(rows.map((r) => [Number(r.stream_seq), r.id]));
@@ -92,6 +96,7 @@ export async function insertResults(q: Queryable, rows: ResultInsert[]): Promise
 
 export interface DeadLetter {
   source: string;
+  stream: string;
   seq: number;
   subject: string;
   data: Uint8Array;
@@ -103,9 +108,9 @@ export interface DeadLetter {
 export async function insertDeadLetters(q: Queryable, rows: DeadLetter[]): Promise<void> {
   for (const r of rows) {
     await q.exec(
-      `insert into stream_dead_letters (source, stream_seq, subject, data, deliveries, reason)
-       values ($1, $2, $3, $4, $5, $6) on conflict (source, stream_seq) do nothing`,
-      [r.source, r.seq, r.subject, Buffer.from(r.data), r.deliveries, r.reason],
+      `insert into stream_dead_letters (source, stream, stream_seq, subject, data, deliveries, reason)
+       values ($1, $2, $3, $4, $5, $6, $7) on conflict (stream, stream_seq) do nothing`,
+      [r.source, r.stream, r.seq, r.subject, Buffer.from(r.data), r.deliveries, r.reason],
     );
   }
 }
