@@ -137,6 +137,12 @@ streams:
 
   const count = async (sql: string, params: unknown[] = []) =>
     Number((await db.one<{ n: string }>(`select count(*)::text as n from (${sql}) t`, params)).n);
+  /** Items of stream `s` (subjects `s.…`), and their compute results. */
+  const items = (s: string) => count(`select 1 from stream_items where subject like $1`, [`${s}.%`]);
+  const results = (s: string) =>
+    count(`select 1 from unit_results r join stream_items i on i.id = r.item_id where i.subject like $1`, [
+      `${s}.%`,
+    ]);
 
   it('stores each message once with its filter decisions and compute results, then acknowledges it', async () => {
     const bodies = Array.from({ length: 40 }, (_, i) => ({
@@ -147,19 +153,10 @@ streams:
     await publish('S1', bodies);
     const w = await worker(await writeConfig('S1'));
     try {
-      await waitFor(
-        '40 items',
-        async () => (await count(`select 1 from stream_items where subject like 's1.%'`)) === 40,
-      );
+      await waitFor('40 items', async () => (await items('s1')) === 40);
       await waitFor('all acknowledged', async () => (await outstanding('S1')) === 0);
       // the compute unit failed inline for item value 0; its streams.compute task adds the result
-      await waitFor(
-        '20 results',
-        async () =>
-          (await count(
-            `select 1 from unit_results r join stream_items i on i.id = r.item_id where i.subject like 's1.%'`,
-          )) === 20,
-      );
+      await waitFor('20 results', async () => (await results('s1')) === 20);
     } finally {
       await stopWorker(w);
     }
@@ -171,7 +168,7 @@ streams:
       unit: 'field',
       reason: 'kind: expected eq "pressure", found "temperature"',
     });
-    const results = await db.query<{
+    const rows = await db.query<{
       value: number;
       unit_version: string;
       config_hash: string;
@@ -180,7 +177,7 @@ streams:
       `select (r.result->>'value')::int as value, r.unit_version, r.config_hash, (i.payload->>'value')::int as payload_value
          from unit_results r join stream_items i on i.id = r.item_id where i.subject like 's1.%'`,
     );
-    for (const r of results) {
+    for (const r of rows) {
       expect(r).toMatchObject({
         value: r.payload_value * 2,
         unit_version: '1',
@@ -202,30 +199,17 @@ streams:
     const a = await worker(cfg);
     const b = await worker(cfg);
     try {
-      await waitFor(
-        'a first part stored',
-        async () => (await count(`select 1 from stream_items where subject like 's2.%'`)) > 200,
-        60_000,
-        20,
-      );
+      await waitFor('a first part stored', async () => (await items('s2')) > 200, 60_000, 20);
       a.kill('SIGKILL');
       await waitExit(a);
-      await waitFor(
-        `${N} items`,
-        async () => (await count(`select 1 from stream_items where subject like 's2.%'`)) === N,
-        120_000,
-      );
+      await waitFor(`${N} items`, async () => (await items('s2')) === N, 120_000);
       await waitFor('all acknowledged', async () => (await outstanding('S2')) === 0, 60_000);
     } finally {
       await stopWorker(b);
     }
     expect(await count(`select distinct stream_seq from stream_items where subject like 's2.%'`)).toBe(N);
     // results have no unique key (history is kept): one per item means no message was stored twice
-    expect(
-      await count(
-        `select 1 from unit_results r join stream_items i on i.id = r.item_id where i.subject like 's2.%'`,
-      ),
-    ).toBe(N);
+    expect(await results('s2')).toBe(N);
   });
 
   it('resumes after nats-server is restarted mid-stream', async () => {
@@ -235,32 +219,19 @@ streams:
     );
     const w = await worker(await writeConfig('S3'));
     try {
-      await waitFor(
-        'some stored',
-        async () => (await count(`select 1 from stream_items where subject like 's3.%'`)) > 0,
-        60_000,
-        10,
-      );
+      await waitFor('some stored', async () => (await items('s3')) > 0, 60_000, 10);
       await server.restart();
       await publish(
         'S3',
         Array.from({ length: 500 }, (_, i) => ({ kind: 'pressure', value: 500 + i })),
         500,
       );
-      await waitFor(
-        '1000 items',
-        async () => (await count(`select 1 from stream_items where subject like 's3.%'`)) === 1000,
-        120_000,
-      );
+      await waitFor('1000 items', async () => (await items('s3')) === 1000, 120_000);
       await waitFor('all acknowledged', async () => (await outstanding('S3')) === 0, 60_000);
     } finally {
       await stopWorker(w);
     }
-    expect(
-      await count(
-        `select 1 from unit_results r join stream_items i on i.id = r.item_id where i.subject like 's3.%'`,
-      ),
-    ).toBe(1000);
+    expect(await results('s3')).toBe(1000);
   });
 
   it('dead-letters poison messages (not JSON at once; a failing filter after max_deliveries) and goes on', async () => {
@@ -289,7 +260,7 @@ streams:
     expect(dead[0]!.reason).toMatch(/payload is not JSON/);
     expect(dead[1]!.deliveries).toBe(3);
     expect(dead[1]!.reason).toMatch(/failed 3 deliveries; last: a filter unit failed: boom/);
-    expect(await count(`select 1 from stream_items where subject like 's4.%'`)).toBe(2);
+    expect(await items('s4')).toBe(2);
   });
 
   it('records the new config hash after a unit config change and keeps the old results', async () => {
@@ -298,13 +269,7 @@ streams:
       Array.from({ length: 5 }, (_, i) => ({ kind: 'pressure', value: i })),
     );
     let w = await worker(await writeConfig('S5', 2));
-    await waitFor(
-      '5 results',
-      async () =>
-        (await count(
-          `select 1 from unit_results r join stream_items i on i.id = r.item_id where i.subject like 's5.%'`,
-        )) === 5,
-    );
+    await waitFor('5 results', async () => (await results('s5')) === 5);
     await stopWorker(w);
     await publish(
       'S5',
@@ -313,13 +278,7 @@ streams:
     );
     w = await worker(await writeConfig('S5', 3));
     try {
-      await waitFor(
-        '10 results',
-        async () =>
-          (await count(
-            `select 1 from unit_results r join stream_items i on i.id = r.item_id where i.subject like 's5.%'`,
-          )) === 10,
-      );
+      await waitFor('10 results', async () => (await results('s5')) === 10);
     } finally {
       await stopWorker(w);
     }

@@ -32,8 +32,8 @@ export interface StreamsDeps {
   baseDir: string;
   /** The worker's tags: a source with a `tag` is consumed only by workers carrying it. */
   tags: string[];
-  /** Called after each acknowledged batch (the bench measures ack latency with it). */
-  observe?: (acked: JsMsg[]) => void;
+  /** Called after each acknowledged batch with when (performance.now()) it was started (the bench). */
+  observe?: (acked: JsMsg[], startedAt: number) => void;
 }
 
 /** The sources this worker consumes. */
@@ -74,6 +74,8 @@ class SourceConsumer {
   private readonly buffer: JsMsg[] = [];
   private readonly log: Logger;
   private wake?: () => void;
+  /** The stream's name and creation time: with the stream sequence, a message's identity. */
+  private streamId = '';
 
   constructor(
     private readonly name: string,
@@ -109,11 +111,8 @@ class SourceConsumer {
   private async ensureConsumer(nc: NatsConnection): Promise<void> {
     const jsm = await jetstreamManager(nc);
     const s = this.src;
-    const exists = await jsm.streams.info(s.stream).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) {
+    let info = await jsm.streams.info(s.stream).catch(() => undefined);
+    if (!info) {
       if (s.subjects.length === 0) {
         throw new PermanentError(
           'streams.no_stream',
@@ -121,8 +120,11 @@ class SourceConsumer {
           `create the stream on the NATS side, or set streams.sources.${this.name}.subjects`,
         );
       }
-      await jsm.streams.add({ name: s.stream, subjects: s.subjects });
+      info = await jsm.streams
+        .add({ name: s.stream, subjects: s.subjects })
+        .catch(() => jsm.streams.info(s.stream));
     }
+    this.streamId = `${s.stream}@${info.created}`;
     const config = {
       durable_name: s.durable,
       ack_policy: AckPolicy.Explicit,
@@ -193,6 +195,7 @@ class SourceConsumer {
   }
 
   private async handleBatch(msgs: JsMsg[]): Promise<void> {
+    const startedAt = performance.now();
     const plans: Planned[] = [];
     const dead: [JsMsg, DeadLetter][] = [];
     const failed: [JsMsg, string][] = [];
@@ -203,6 +206,10 @@ class SourceConsumer {
     }
     try {
       await this.store(plans, dead);
+      this.deps.observe?.(
+        plans.map((p) => p.msg),
+        startedAt,
+      );
     } catch (err) {
       if (plans.length + dead.length <= 1) {
         for (const p of plans) failed.push([p.msg, errorMessage(err)]);
@@ -244,6 +251,7 @@ class SourceConsumer {
   private deadLetter(msg: JsMsg, reason: string): DeadLetter {
     return {
       source: this.name,
+      stream: this.streamId,
       seq: msg.seq,
       subject: msg.subject,
       data: msg.data,
@@ -260,6 +268,7 @@ class SourceConsumer {
         tx,
         plans.map((p) => ({
           source: this.name,
+          stream: this.streamId,
           seq: p.msg.seq,
           msgId: p.msg.headers?.get('Nats-Msg-Id') || null,
           subject: p.msg.subject,
@@ -299,7 +308,7 @@ class SourceConsumer {
     });
     for (const p of plans) p.msg.ack();
     for (const [m, d] of dead) {
-      m.term(d.reason.slice(0, 200));
+      m.term(); // (a reason needs nats-server 2.10; 2.9 ignores a +TERM with one)
       this.log.warn(
         { seq: d.seq, subject: d.subject, deliveries: d.deliveries, reason: d.reason },
         'message dead-lettered',
@@ -316,7 +325,6 @@ class SourceConsumer {
       },
       'batch stored and acknowledged',
     );
-    this.deps.observe?.(plans.map((p) => p.msg));
   }
 
   private async handleAlone(p: Planned, failed: [JsMsg, string][]): Promise<void> {
