@@ -26,8 +26,9 @@ const UNITS = {
 export default {
   version: '1',
   validate: (c) => (typeof c.factor === 'number' ? [] : ['factor: expected a number']),
-  compute(item, config) {
+  async compute(item, config) {
     calls += 1;
+    if (item.payload.slow) await new Promise((r) => setTimeout(r, 3));
     if (item.payload.fail_first && calls === 1) throw new Error('first call fails');
     return { value: item.payload.value * config.factor };
   },
@@ -193,7 +194,7 @@ streams:
     const N = 3000;
     await publish(
       'S2',
-      Array.from({ length: N }, (_, i) => ({ kind: 'pressure', value: i })),
+      Array.from({ length: N }, (_, i) => ({ kind: 'pressure', value: i, slow: true })),
     );
     const cfg = await writeConfig('S2');
     const a = await worker(cfg);
@@ -202,6 +203,7 @@ streams:
       await waitFor('a first part stored', async () => (await items('s2')) > 200, 60_000, 20);
       a.kill('SIGKILL');
       await waitExit(a);
+      expect(await items('s2')).toBeLessThan(N); // killed mid-stream (each compute takes ≥ 3 ms)
       await waitFor(`${N} items`, async () => (await items('s2')) === N, 120_000);
       await waitFor('all acknowledged', async () => (await outstanding('S2')) === 0, 60_000);
     } finally {

@@ -167,7 +167,8 @@ class SourceConsumer {
         });
         for await (const m of iter) {
           this.buffer.push(m);
-          this.busy ??= this.drain();
+          // after the messages of this socket read are buffered too: one batch, not a batch of one
+          this.busy ??= new Promise((r) => setImmediate(r)).then(() => this.drain());
         }
         while (this.buffer.length > 0 || this.busy) {
           this.busy ??= this.drain();
