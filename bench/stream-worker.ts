@@ -1,8 +1,8 @@
 /**
  * One replica of the `stream` bench (bench/stream.ts): runs Sluice's stream consumer
  * (src/streams/consumer.ts) against the bench's nats-server and database until told to stop on stdin,
- * then prints its acknowledgement latencies (ms from the start of a batch to its ack) and peak RSS as
- * one JSON line.
+ * then prints its acknowledgement latencies (per batch: ms from the start of the batch to its ack, and
+ * how many messages) and peak RSS as one JSON line.
  */
 
 import type { StreamsConfig } from '../src/core/config/schema/streams.ts';
@@ -12,7 +12,7 @@ import { startStreams } from '../src/streams/consumer.ts';
 
 const [url, streamsJson, baseDir] = process.argv.slice(2) as [string, string, string];
 const db = createDb(url, { max: 4 });
-const latencies: number[] = [];
+const batches: [ms: number, n: number][] = [];
 let rss = 0;
 const streams = await startStreams({
   db,
@@ -20,9 +20,8 @@ const streams = await startStreams({
   streams: JSON.parse(streamsJson) as StreamsConfig,
   baseDir,
   tags: [],
-  observe: (_acked, startedAt) => {
-    const ms = performance.now() - startedAt;
-    for (let i = 0; i < _acked.length; i++) latencies.push(ms);
+  observe: (acked, startedAt) => {
+    batches.push([performance.now() - startedAt, acked.length]);
     rss = Math.max(rss, process.memoryUsage().rss);
   },
 });
@@ -31,6 +30,5 @@ process.stdin.resume();
 process.stdin.once('data', async () => {
   await streams.stop();
   await db.close();
-  process.stdout.write(`${JSON.stringify({ latencies, rss })}\n`);
-  process.exit(0);
+  process.stdout.write(`${JSON.stringify({ batches, rss })}\n`, () => process.exit(0));
 });

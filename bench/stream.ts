@@ -162,7 +162,7 @@ async function ours(natsUrl: string, db: Db, dbUrl: string, baseDir: string, dur
   const reports = await Promise.all(
     reps.map(
       (c) =>
-        new Promise<{ latencies: number[]; rss: number }>((resolve) => {
+        new Promise<{ batches: [number, number][]; rss: number }>((resolve) => {
           c.once('exit', () => resolve(JSON.parse(c.out().trim().split('\n').pop()!)));
           c.stdin!.write('stop\n');
         }),
@@ -171,7 +171,7 @@ async function ours(natsUrl: string, db: Db, dbUrl: string, baseDir: string, dur
   const results = (await db.one<{ n: number }>('select count(*)::int as n from unit_results')).n;
   return {
     perS,
-    lat: reports.flatMap((r) => r.latencies),
+    lat: reports.flatMap((r) => r.batches.flatMap(([ms, n]) => Array<number>(n).fill(ms))),
     rss: Math.max(...reports.map((r) => r.rss)),
     results,
   };
