@@ -14,7 +14,7 @@ import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/core/db/db.ts';
 import { configHash } from '../src/streams/decide.ts';
-import { SLUICE_BIN } from './helpers/cli.ts';
+import { SLUICE_BIN, sluice } from './helpers/cli.ts';
 import { createTestDb } from './helpers/db.ts';
 import { type NatsServer, startNats } from './helpers/nats.ts';
 import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
@@ -263,6 +263,20 @@ streams:
     expect(dead[1]!.deliveries).toBe(3);
     expect(dead[1]!.reason).toMatch(/failed 3 deliveries; last: a filter unit failed: boom/);
     expect(await items('s4')).toBe(2);
+    // `sluice streams status` shows them (the test's source is named lims in every config)
+    const st = await sluice(['streams', 'status', '--json'], {
+      env: { DATABASE_URL: url, SLUICE_CONFIG: await writeConfig('S4') },
+    });
+    expect(st.stderr).toBe('');
+    const [row] = JSON.parse(st.stdout) as {
+      source: string;
+      stream: string;
+      dead_letters: number;
+      lag: number;
+      unacknowledged: number;
+    }[];
+    expect(row).toMatchObject({ source: 'lims', stream: 'S4', lag: 0, unacknowledged: 0 });
+    expect(row!.dead_letters).toBeGreaterThanOrEqual(2);
   });
 
   it('records the new config hash after a unit config change and keeps the old results', async () => {
