@@ -34,6 +34,7 @@ const COMMANDS: readonly (readonly [names: readonly string[], load: () => Promis
   [['drain', 'undrain'], async () => (await import('./drain.ts')).registerDrainCommands],
   [['reconcile'], async () => (await import('./reconcile.ts')).registerReconcileCommand],
   [['users'], async () => (await import('./users.ts')).registerUserCommands],
+  [['streams'], async () => (await import('./streams.ts')).registerStreamCommands],
 ];
 
 /** Global options that take a value (the value is not the command's name). */

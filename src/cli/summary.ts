@@ -43,4 +43,5 @@ export const COMMAND_SUMMARY: readonly (readonly [term: string, description: str
     'after a fallback instance ran: backups and outputs found in place and associated, files stopped on a mismatch, work still under way',
   ],
   ['users', 'users of the web server and API (roles viewer, operator, admin) and API tokens'],
+  ['streams', 'event streams consumed from NATS JetStream'],
 ];
