@@ -10,7 +10,9 @@
  * warm source; that favours the baselines least of all (they read less). The machine may be busy with other work: the load average is printed, and the
  * ratios (measured in the same run) matter more than the seconds. CPU seconds are this process's
  * (threads included) for copyVerified, the children's for the shell baselines (`times`; kernel
- * writeback threads count for neither). Run: `npx tsx bench/backup.ts`. The last line is a JSON object.
+ * writeback threads count for neither). `rss_mb` is the process's peak resident memory over all of it
+ * (goal ≤ `rss_goal_mb`, 200; 541 MB before the copy's buffers were pooled), with the array buffers
+ * at that moment. Run: `npx tsx bench/backup.ts`. The last line is a JSON object.
  */
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
@@ -27,6 +29,8 @@ const run$ = promisify(execFile);
 /** Rounds (alternating order); the minimum per method counts. */
 const ROUNDS = Math.max(1, Number(process.env.SLUICE_BENCH_ROUNDS ?? 5));
 const GiB = 1024 * 1024 * 1024;
+/** Issue #24: the process copying (all rounds, both data sets) peaks at most this high. */
+const RSS_GOAL_MB = 200;
 const sh = (cmd: string) => run$('sh', ['-c', cmd], { maxBuffer: 1 << 20 });
 /** Run `cmd` in sh; returns the CPU seconds (user + system) of its child processes. */
 async function shCpu(cmd: string): Promise<number> {
@@ -40,9 +44,13 @@ const q = (p: string) => `'${p.replaceAll("'", "'\\''")}'`;
 
 export async function run(): Promise<Record<string, number>> {
   const tmp = await makeTmp('sluice-bench-backup-');
-  let peakRss = process.memoryUsage().rss;
+  // Peak memory of this process (every thread's), and its breakdown at that moment: `arrayBuffers`
+  // holds the copy's buffers (hash.ts: a ring of 4 × 4 MiB per large copy, pooled), the rest of the
+  // RSS is code, the heaps of the main and helper threads, and their read buffers.
+  let peak = process.memoryUsage();
   const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const m = process.memoryUsage();
+    if (m.rss > peak.rss) peak = m;
   }, 20);
   try {
     const file = join(tmp.dir, 'src', 'run.raw');
@@ -121,14 +129,22 @@ export async function run(): Promise<Record<string, number>> {
     console.log(
       `load average (1 min) before: ${load0.toFixed(2)}, after: ${loadavg()[0]!.toFixed(2)} on ${cpus().length} CPUs`,
     );
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const end = process.memoryUsage();
+    if (end.rss > peak.rss) peak = end;
+    const mb = (n: number) => Math.round(n / 1024 / 1024);
+    console.log(
+      `peak RSS ${mb(peak.rss)} MB (goal ≤ ${RSS_GOAL_MB}): array buffers ${mb(peak.arrayBuffers)} MB, ` +
+        `JS heap ${mb(peak.heapUsed)} MB, external ${mb(peak.external)} MB`,
+    );
     const result = {
       seconds: best('copyVerified file'),
       ratio_vs_cp_sync: best('copyVerified file') / best('cp && sync'),
       ratio_sha256_readback_vs_cp_sync: best('copyVerified file, sha256 read-back') / best('cp && sync'),
       ratio_vs_alphakraken: best('copyVerified file') / best('alphakraken md5sum;cp;sync;md5sum'),
       folder_ratio_vs_cp_sync: best('copyVerified folder') / best('cp -r folder && sync'),
-      rss_mb: Math.round(peakRss / 1024 / 1024),
+      rss_mb: mb(peak.rss),
+      rss_goal_mb: RSS_GOAL_MB,
+      array_buffers_mb_at_peak: mb(peak.arrayBuffers),
       load_1min_before: load0,
       load_1min_after: loadavg()[0]!,
       ...(await runS3()), // S3 target (issue #19): bench/backup-s3.ts

@@ -15,9 +15,8 @@
  * has them `acquired` or backed up, some growing for several seconds, some with Latin-1 (non-UTF-8)
  * names or members, some with 255-byte names, a few large):
  *  - BENCH_CHAOS_KILLS (50) kill -9 of a worker, aimed in turn at the holder of a running
- *    `backup.copy`, `process.submit`, `cleanup.remove` and fixity task (any kind whose name holds
- *    `fixity` or `audit`; none exists today, so those aims fall back to a random worker), each
- *    restarted at once;
+ *    `backup.copy`, `process.submit`, `cleanup.remove` and `backup.fixity` task (an aim with no
+ *    such task running within 4 s falls back to a random worker), each restarted at once;
  *  - BENCH_CHAOS_PG_KILLS (2) kill -9 of the PostgreSQL postmaster, restarted by the bench after
  *    BENCH_CHAOS_PG_DOWN_S (3) seconds (Sluice does not own a DATABASE_URL server);
  *  - the backup target unmounted (lazy `umount -l` of the bind mount) for BENCH_CHAOS_UNMOUNT_S (60)
@@ -25,7 +24,10 @@
  *  - the namespaced worker cut off from PostgreSQL (`ip link set down` on the host's veth end) for
  *    2 × lease_seconds while it holds a running `backup.copy` (four large "bait" sets are written
  *    to make one); it must stop, and its work must not land after the lease was taken over.
- * The remover's schedule (every 15 minutes in the product) is made due every 5 s by the bench.
+ * The remover's schedule (every 15 minutes in the product) and the fixity audit's (hourly) are made
+ * due every 5 s by the bench; the audit is set to re-read every copy each run (`cycle_days` of
+ * 15 minutes) at 20 MB/s, so an audit is running most of the time and the remover, the copies and
+ * the unmount meet it.
  * Then it settles: waits until no file-work task (backup.copy, process.submit/cancel, cleanup.move)
  * is queued or running, no job is active, and every record is terminal and not mid-removal, for 3
  * polls in a row; or until only retries of failing tasks are left and the counts of records per
@@ -74,6 +76,7 @@ import { type EmbeddedServer, freePort, startEmbedded } from '../src/core/db/emb
 import { silentLogger } from '../src/core/log.ts';
 import { textToName } from '../src/core/names.ts';
 import { BACKED_UP as LIFECYCLE_BACKED_UP, TERMINAL as LIFECYCLE_TERMINAL } from '../src/files/lifecycle.ts';
+import { Kind } from '../src/tasks/catalogue.ts';
 import {
   alive,
   bindMount,
@@ -371,10 +374,12 @@ export async function run(): Promise<Record<string, unknown>> {
       lastWriteAt = Date.now();
     })();
 
-    // the remover every 5 s instead of every 15 minutes
+    // the remover and the fixity audit every 5 s instead of every 15 minutes / every hour
     const nudger = setInterval(() => {
       void db
-        .query(`update schedules set next_run_at = now() where kind = 'cleanup.remove'`)
+        .query(`update schedules set next_run_at = now() where kind = any($1)`, [
+          [Kind.cleanupRemove, Kind.backupFixity],
+        ])
         .catch(() => undefined);
     }, 5000);
 
@@ -393,7 +398,7 @@ export async function run(): Promise<Record<string, unknown>> {
     // 50 kill -9, aimed at workers in the middle of something
     const kills = (async () => {
       if (SKIP.has('kills')) return;
-      const aims = ['backup.copy', 'process.submit', 'cleanup.remove', 'fixity', 'any'];
+      const aims = [Kind.backupCopy, Kind.processSubmit, Kind.cleanupRemove, Kind.backupFixity, 'any'];
       for (let k = 0; k < KILLS && !stopping; k++) {
         const due = t0 + (PHASE_S * 1000 * (k + 0.5)) / KILLS;
         while (Date.now() < due && !stopping) await sleep(Math.min(200, due - Date.now()));
@@ -403,10 +408,8 @@ export async function run(): Promise<Record<string, unknown>> {
           victim = await waitUntil(
             async () => {
               const rows = await q<{ lease_owner: string }>(
-                `select lease_owner from tasks where state = 'running' and lease_expires_at > now() and ${
-                  aim === 'fixity' ? `(kind like '%fixity%' or kind like '%audit%')` : 'kind = $1'
-                }`,
-                aim === 'fixity' ? [] : [aim],
+                `select lease_owner from tasks where state = 'running' and lease_expires_at > now() and kind = $1`,
+                [aim],
               );
               return rows.map((r) => workerOf(r.lease_owner)).find((w) => w && killable(w));
             },
@@ -687,7 +690,7 @@ data_dir: ./data
 server: { host: 127.0.0.1, port: ${webPort} }
 worker: { lease_seconds: ${LEASE_S}, heartbeat_seconds: ${LEASE_S / 5}, poll_seconds: 0.5, concurrency: 8 }
 pools: { copy: 6, cluster: 8, cleanup: 1 }
-backup: { path: ./backup }
+backup: { path: ./backup, fixity: { cycle_days: 0.0104, max_mb_per_second: 20 } }
 cleanup: { allow_outside_production: true }
 variables: { min_file_age_days: 0, cleanup_dry_run: false }
 projects: { CHAOS: { tokens: [chaos] } }
@@ -940,7 +943,7 @@ async function check(
   const kills = {
     total: j.kills.length,
     aimed_hits: Object.fromEntries(
-      ['backup.copy', 'process.submit', 'cleanup.remove', 'fixity', 'any'].map((a) => [
+      [Kind.backupCopy, Kind.processSubmit, Kind.cleanupRemove, Kind.backupFixity, 'any'].map((a) => [
         a,
         `${j.kills.filter((k) => k.aim === a && k.hit).length}/${j.kills.filter((k) => k.aim === a).length}`,
       ]),

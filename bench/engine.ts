@@ -3,21 +3,26 @@
  * both on ONE embedded PostgreSQL started here in a temp dir with durable settings (fsync on), each
  * in its own database (`sluice_bench`, `gw_bench`).
  *
- *   tasks_per_s           20,000 noop tasks, one Worker in this process, concurrency 24
- *   tasks_per_s_2proc     the same with two worker processes (bench/engine-worker.ts), 12 each
- *   worker_rss_mb         the larger peak RSS of those two processes
+ *   tasks_per_s_one       20,000 noop tasks, one worker process (bench/engine-worker.ts), concurrency 24
+ *   tasks_per_s_two       the same with two worker processes, 12 each (same total concurrency)
+ *   two_vs_one_ratio      tasks_per_s_two / tasks_per_s_one (goal ≥ 1: a second process adds, not costs)
+ *   statements_per_task_* statements the workers sent per task (claims, completions, heartbeats …)
+ *   worker_rss_mb         the largest peak RSS of a worker process in the two-process rounds
  *   pickup_p50/p99_ms     idle worker; 200 tasks enqueued one at a time ~20 ms apart; the handler
  *                         measures Date.now() minus the enqueue time stamped in the payload
  *   baseline_tasks_per_s  graphile-worker: concurrency 24, pollInterval 1000, its default settings
  *                         otherwise (no local queue, no batched completion), 20,000 jobs added
- *                         before the runner starts
+ *                         before the runner starts; ratio_vs_baseline = one process against it,
+ *                         two_ratio_vs_baseline = two processes against it
  *
  * Throughput is N / (last finish − first start), from the tasks table for Sluice (started_at,
  * finished_at) and from graphile-worker's `job:start` / `job:complete` events (its rows are
- * deleted on completion); the completion pollers run at the same rate for both. Both run twice,
- * in the order ours, baseline, baseline, ours, and the better round counts: other programs on the
- * machine share its CPUs. CPU time per 1,000 tasks (this process + PostgreSQL) is printed too: it
- * is less sensitive to such noise than the rate.
+ * deleted on completion); the completion pollers run at the same rate for both. One and two
+ * processes alternate, 1 2 2 1 1 2, with graphile-worker's two rounds after the first two: other
+ * programs on the machine share its CPUs, and the load drifts. Each figure is the median of its
+ * rounds. CPU time per 1,000 tasks (worker processes + PostgreSQL) is printed too: it is less
+ * sensitive to such noise than the rate. BENCH_ENGINE_N (tasks), BENCH_ENGINE_ROUNDS (1–3 per
+ * mode) and BENCH_ENGINE_BASELINE=0 (no graphile-worker) make quicker runs.
  * Run: `npm run bench -- engine`. The last line is a JSON object.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -51,6 +56,9 @@ const CONCURRENCY = 24;
 const PICKUPS = 200;
 const PICKUP_GAP_MS = 20;
 const POLL_MS = 100;
+/** Rounds per mode (1–3); BENCH_ENGINE_BASELINE=0 skips graphile-worker (for quick comparisons). */
+const ROUNDS = Math.min(3, Math.max(1, Number(process.env.BENCH_ENGINE_ROUNDS ?? 3)));
+const BASELINE = process.env.BENCH_ENGINE_BASELINE !== '0';
 const PHASE_TIMEOUT_MS = 120_000;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -128,13 +136,18 @@ interface Throughput {
   wallS: number;
   /** CPU time of the worker process(es) and PostgreSQL, per 1,000 tasks. */
   cpuMsPer1k: number;
+  /** Of which PostgreSQL's. */
+  pgCpuMsPer1k: number;
 }
 
 /** Measures CPU from `start()` to `stop()`: `nodeCpu` for the worker side, plus PostgreSQL. */
 function cpuMeter(postmasterPid: number, nodeCpu: () => number) {
   const n0 = nodeCpu();
   const p0 = postgresCpuMs(postmasterPid);
-  return () => (nodeCpu() - n0 + postgresCpuMs(postmasterPid) - p0) / (N / 1000);
+  return () => {
+    const pgMs = postgresCpuMs(postmasterPid) - p0;
+    return { cpuMsPer1k: (nodeCpu() - n0 + pgMs) / (N / 1000), pgCpuMsPer1k: pgMs / (N / 1000) };
+  };
 }
 
 // ---------------------------------------------------------------- Sluice
@@ -214,7 +227,8 @@ function spawnWorker(url: string, id: string, concurrency: number): Promise<Spaw
 async function stopWorker(w: Spawned): Promise<number> {
   const { child } = w;
   if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    // 'close': exited and its stdout read to the end (the rss and stats lines)
+    const exited = new Promise<void>((r) => child.once('close', () => r()));
     child.kill('SIGTERM');
     const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
@@ -224,39 +238,46 @@ async function stopWorker(w: Spawned): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-async function oursOneProcess(db: Db, pgPid: number): Promise<Throughput> {
-  await resetSluice(db);
-  await enqueueNoops(db);
-  await settle(db, 'tasks');
-  const worker = new Worker({
-    db,
-    log: silentLogger,
-    concurrency: CONCURRENCY,
-    handlers: [{ kind: 'noop', async run() {} }],
-  });
-  const cpu = cpuMeter(pgPid, processCpuMs);
-  const t0 = performance.now();
-  await worker.start();
-  try {
-    const seconds = await waitAllSucceeded(db);
-    return { perS: N / seconds, wallS: (performance.now() - t0) / 1000, cpuMsPer1k: cpu() };
-  } finally {
-    await worker.stop(5000);
+/** Sums the `stats` lines the worker processes printed at exit (statements by kind: count, ms). */
+type Stats = Record<string, { n: number; ms: number }>;
+
+function addStats(into: Stats, out: string): void {
+  const m = /^stats (.*)$/m.exec(out);
+  if (!m) return;
+  addInto(into, JSON.parse(m[1]!) as Stats);
+}
+
+function addInto(into: Stats, from: Stats): void {
+  for (const [k, v] of Object.entries(from)) {
+    const s = into[k] ?? { n: 0, ms: 0 };
+    s.n += v.n;
+    s.ms += v.ms;
+    into[k] = s;
   }
 }
 
-async function oursTwoProcesses(
+interface Processes extends Throughput {
+  rss: number;
+  stats: Stats;
+}
+
+/**
+ * N noop tasks through `count` worker processes (bench/engine-worker.ts), CONCURRENCY split evenly
+ * among them: the tasks are enqueued into a drained pool, the workers started idle, then the pool
+ * opened, so all start together.
+ */
+async function oursProcesses(
   db: Db,
   url: string,
   pgPid: number,
   children: Spawned[],
-): Promise<Throughput & { rss: number }> {
+  count: number,
+): Promise<Processes> {
   await resetSluice(db);
-  // Enqueue into a drained pool, start both workers idle, then open the pool: both start together.
   await syncPools(db, { default: 0 });
   await enqueueNoops(db);
   await settle(db, 'tasks');
-  for (const id of ['bench-a', 'bench-b']) children.push(await spawnWorker(url, id, CONCURRENCY / 2));
+  for (let i = 0; i < count; i++) children.push(await spawnWorker(url, `bench-${i}`, CONCURRENCY / count));
   const childCpu = () => children.reduce((sum, c) => sum + (c.child.pid ? cpuMsOf(c.child.pid) : 0), 0);
   let rss = 0;
   const sampler = setInterval(() => {
@@ -269,10 +290,14 @@ async function oursTwoProcesses(
     await db.exec(`select pg_notify('sluice_tasks', 'default')`);
     const seconds = await waitAllSucceeded(db);
     const wallS = (performance.now() - t0) / 1000;
-    const cpuMsPer1k = cpu();
+    const used = cpu();
     clearInterval(sampler);
-    for (const c of children.splice(0)) rss = Math.max(rss, await stopWorker(c));
-    return { perS: N / seconds, wallS, cpuMsPer1k, rss };
+    const stats: Stats = {};
+    for (const c of children.splice(0)) {
+      rss = Math.max(rss, await stopWorker(c));
+      addStats(stats, c.out());
+    }
+    return { perS: N / seconds, wallS, ...used, rss, stats };
   } finally {
     clearInterval(sampler);
   }
@@ -387,7 +412,7 @@ class Graphile {
         },
         async () => `${left} jobs left, ${completed} completed`,
       );
-      return { perS: N / ((last - first) / 1000), wallS: (performance.now() - t0) / 1000, cpuMsPer1k: cpu() };
+      return { perS: N / ((last - first) / 1000), wallS: (performance.now() - t0) / 1000, ...cpu() };
     } finally {
       await runner.stop();
       await runner.promise.catch(() => undefined);
@@ -439,11 +464,35 @@ async function createDatabases(server: EmbeddedServer, names: string[]): Promise
   return Object.fromEntries(names.map((n) => [n, adminUrl.replace(/\/postgres$/, `/${n}`)]));
 }
 
-const best = (rounds: Throughput[]): Throughput => ({
-  perS: Math.max(...rounds.map((r) => r.perS)),
-  wallS: Math.min(...rounds.map((r) => r.wallS)),
-  cpuMsPer1k: Math.min(...rounds.map((r) => r.cpuMsPer1k)),
+const median = (vs: number[]): number => {
+  const s = [...vs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Each figure's median over the rounds. */
+const medianOf = (rounds: Throughput[]): Throughput => ({
+  perS: median(rounds.map((r) => r.perS)),
+  wallS: median(rounds.map((r) => r.wallS)),
+  cpuMsPer1k: median(rounds.map((r) => r.cpuMsPer1k)),
+  pgCpuMsPer1k: median(rounds.map((r) => r.pgCpuMsPer1k)),
 });
+
+/** Statements the workers sent per task (claims, completions, transactions, heartbeats), all rounds. */
+function perTask(rounds: Processes[]): number {
+  const n = rounds.reduce((sum, r) => sum + Object.values(r.stats).reduce((a, s) => a + s.n, 0), 0);
+  return n / (N * rounds.length);
+}
+
+/** Statements by kind over `rounds`: count per task and mean ms each, e.g. `claim 0.21 × 3.1 ms`. */
+function statsLine(rounds: Processes[]): string {
+  const all: Stats = {};
+  for (const r of rounds) addInto(all, r.stats);
+  return Object.entries(all)
+    .sort((a, b) => b[1].n - a[1].n)
+    .map(([k, v]) => `${k} ${round(v.n / (N * rounds.length), 3)} × ${round(v.ms / v.n, 1)} ms`)
+    .join(', ');
+}
 
 const loadavg = () => os.loadavg()[0]!.toFixed(2);
 
@@ -481,26 +530,37 @@ export async function run(): Promise<Record<string, number>> {
     await syncPools(ours, { default: CONCURRENCY });
     graphile = await Graphile.open(urls.gw_bench!, gwDb, pgPid);
 
-    const oursRounds: Throughput[] = [];
+    // One and two worker processes alternate (1 2 2 1 1 2), graphile-worker in the middle: the
+    // machine's load drifts, and each mode gets early and late rounds alike. Medians count.
+    const ones: Processes[] = [];
+    const twos: Processes[] = [];
     const gwRounds: Throughput[] = [];
-    oursRounds.push(await oursOneProcess(ours, pgPid));
-    gwRounds.push(await graphile.throughput());
-    gwRounds.push(await graphile.throughput());
-    oursRounds.push(await oursOneProcess(ours, pgPid));
-    const two = await oursTwoProcesses(ours, urls.sluice_bench!, pgPid, children);
+    const procs = (k: number) => oursProcesses(ours, urls.sluice_bench!, pgPid, children, k);
+    const order = [1, 2, 2, 1, 1, 2].slice(0, ROUNDS * 2);
+    for (const [i, k] of order.entries()) {
+      (k === 1 ? ones : twos).push(await procs(k));
+      if (i === 1 && BASELINE) for (let j = 0; j < 2; j++) gwRounds.push(await graphile.throughput());
+    }
     const pick = await oursPickup(ours);
-    const gwPick = await graphile.pickup();
-    const one = best(oursRounds);
-    const gw = best(gwRounds);
+    const gwPick = BASELINE ? await graphile.pickup() : [Number.NaN];
+    const one = medianOf(ones);
+    const two = medianOf(twos);
+    const gw = BASELINE
+      ? medianOf(gwRounds)
+      : { perS: Number.NaN, wallS: Number.NaN, cpuMsPer1k: Number.NaN, pgCpuMsPer1k: Number.NaN };
 
     const result = {
-      tasks_per_s: round(one.perS),
-      tasks_per_s_2proc: round(two.perS),
+      tasks_per_s_one: round(one.perS),
+      tasks_per_s_two: round(two.perS),
+      two_vs_one_ratio: round(two.perS / one.perS, 2),
       baseline_tasks_per_s: round(gw.perS),
       ratio_vs_baseline: round(one.perS / gw.perS, 2),
+      two_ratio_vs_baseline: round(two.perS / gw.perS, 2),
+      statements_per_task_one: round(perTask(ones), 2),
+      statements_per_task_two: round(perTask(twos), 2),
       pickup_p50_ms: round(percentile(pick.latencies, 50), 1),
       pickup_p99_ms: round(percentile(pick.latencies, 99), 1),
-      worker_rss_mb: round(two.rss / 1024 / 1024),
+      worker_rss_mb: round(Math.max(...twos.map((t) => t.rss)) / 1024 / 1024),
     };
     const ms = (v: number) => round(v, 1);
     const rounds = (rs: Throughput[]) => rs.map((r) => round(r.perS)).join(' / ');
@@ -509,36 +569,39 @@ export async function run(): Promise<Record<string, number>> {
     );
     printTable([
       {
-        measure: `tasks/s, 1 process x ${CONCURRENCY} (best of 2)`,
-        ours: result.tasks_per_s,
+        measure: `tasks/s, 1 process x ${CONCURRENCY} (median)`,
+        ours: result.tasks_per_s_one,
         baseline: result.baseline_tasks_per_s,
         ratio: result.ratio_vs_baseline,
       },
-      { measure: '  rounds, tasks/s', ours: rounds(oursRounds), baseline: rounds(gwRounds), ratio: '' },
+      { measure: '  rounds, tasks/s', ours: rounds(ones), baseline: rounds(gwRounds), ratio: '' },
       {
-        measure: '  wall time incl. start, s',
-        ours: round(one.wallS, 2),
-        baseline: round(gw.wallS, 2),
-        ratio: '',
-      },
-      {
-        measure: '  CPU ms per 1000 tasks (node + postgres)',
+        measure: '  CPU ms per 1000 tasks (workers + postgres)',
         ours: round(one.cpuMsPer1k),
         baseline: round(gw.cpuMsPer1k),
         ratio: round(one.cpuMsPer1k / gw.cpuMsPer1k, 2),
       },
       {
-        measure: `tasks/s, 2 processes x ${CONCURRENCY / 2}`,
-        ours: result.tasks_per_s_2proc,
-        baseline: '',
-        ratio: round(two.perS / gw.perS, 2),
+        measure: '    of which PostgreSQL',
+        ours: round(one.pgCpuMsPer1k),
+        baseline: round(gw.pgCpuMsPer1k),
+        ratio: '',
       },
+      {
+        measure: `tasks/s, 2 processes x ${CONCURRENCY / 2} (median)`,
+        ours: result.tasks_per_s_two,
+        baseline: '',
+        ratio: result.two_ratio_vs_baseline,
+      },
+      { measure: '  rounds, tasks/s', ours: rounds(twos), baseline: '', ratio: '' },
       {
         measure: '  CPU ms per 1000 tasks (workers + postgres)',
         ours: round(two.cpuMsPer1k),
         baseline: '',
-        ratio: '',
+        ratio: round(two.cpuMsPer1k / gw.cpuMsPer1k, 2),
       },
+      { measure: '    of which PostgreSQL', ours: round(two.pgCpuMsPer1k), baseline: '', ratio: '' },
+      { measure: 'two processes vs one, tasks/s', ours: result.two_vs_one_ratio, baseline: '', ratio: '' },
       { measure: 'worker peak RSS MB (2-process run)', ours: result.worker_rss_mb, baseline: '', ratio: '' },
       {
         measure: 'pickup p50 ms',
@@ -565,6 +628,8 @@ export async function run(): Promise<Record<string, number>> {
         ratio: '',
       },
     ]);
+    console.log(`statements per task, 1 process: ${statsLine(ones)}`);
+    console.log(`statements per task, 2 processes: ${statsLine(twos)}`);
     return result;
   } finally {
     process.off('SIGINT', onSignal);

@@ -8,21 +8,31 @@
  * plus the scan baseline. Targets (issue): end_to_end_s ≤ 60, scan_ms_100k ≤ 200,
  * detect_latency_p95_s ≤ scan interval + 1.
  *
+ * Baseline in the same run (`durableBaseline`): the same files written, then copied with sha256,
+ * fsync of each file and of the directory, as many at once as the copy pool, without Sluice; run
+ * before and after Sluice's run, and their mean is `baseline_s`. `end_to_end_ratio_vs_baseline`
+ * (target ≤ 2) is end_to_end_s / baseline_s; `scan_ratio_vs_find` (target ≤ 0.6, see
+ * bench/intake-scan.ts) is the scan's. `queries_per_file` and `commits_per_file` count every
+ * statement sent to PostgreSQL during Sluice's run (scan, engine and backup) per file.
+ *
  * Settings as a small production setup: copy pool 8, worker concurrency 10, scan every 2 s, stable
  * window 2 s. On 2 cores the run is CPU-bound (PostgreSQL commits and round trips of the backup task,
  * then the copies); other work on the machine shows directly in the figures, so the load average is
  * printed with them.
  *
- * Env: BENCH_FILES (default 10000), BENCH_SCAN_FILES (default 100000; 0 skips the scan part),
+ * Env: BENCH_QUERY_LOG=1 prints the most frequent statements per file; BENCH_FILES (default 10000), BENCH_SCAN_FILES (default 100000; 0 skips the scan part),
  * BENCH_COPY_POOL (default 8), BENCH_CONCURRENCY (default 10).
  */
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os, { cpus, loadavg } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { parseConfigText } from '../src/core/config/index.ts';
 import { createDb } from '../src/core/db/db.ts';
 import { freePort, startEmbedded } from '../src/core/db/embedded.ts';
 import { migrate } from '../src/core/db/migrate.ts';
+import { inLanes } from '../src/core/lanes.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { Variables } from '../src/core/variables.ts';
 import { syncPools } from '../src/engine/pools.ts';
@@ -41,6 +51,86 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+}
+
+/** Write `count` small raw files into `dir`, 200 at a time; returns each name's write time (ms). */
+async function writeRawFiles(dir: string, count: number): Promise<Map<string, number>> {
+  const written = new Map<string, number>();
+  const batch = 200;
+  for (let i = 0; i < count; i += batch) {
+    await Promise.all(
+      Array.from({ length: Math.min(batch, count - i) }, async (_, j) => {
+        const name = `run_${String(i + j).padStart(6, '0')}.raw`;
+        await writeFile(path.join(dir, name), `raw data ${i + j}\n`.repeat(64));
+        written.set(name, Date.now());
+      }),
+    );
+  }
+  return written;
+}
+
+/**
+ * The baseline: the same durable work without Sluice, in the same run. The same files written the
+ * same way, then each one read and hashed (sha256), written to a new file in one backup directory
+ * (`wx`), fsynced, and the directory fsynced after it (Sluice makes each new name durable by an fsync
+ * of its parent), COPY_POOL files at a time. No read-back, no database: what any careful copy script
+ * has to do. Returns the seconds from the first write to the last fsync.
+ */
+async function durableBaseline(root: string, count: number): Promise<number> {
+  const src = path.join(root, 'baseline-src');
+  const dst = path.join(root, 'baseline-dst');
+  await mkdir(src, { recursive: true });
+  await mkdir(dst, { recursive: true });
+  const t0 = performance.now();
+  const names = [...(await writeRawFiles(src, count)).keys()];
+  const dir = await open(dst, 'r');
+  try {
+    await inLanes(names, COPY_POOL, async (name) => {
+      const data = await readFile(path.join(src, name));
+      createHash('sha256').update(data).digest('hex');
+      const out = await open(path.join(dst, name), 'wx', 0o444);
+      try {
+        await out.writeFile(data);
+        await out.sync();
+      } finally {
+        await out.close();
+      }
+      await dir.sync();
+    });
+  } finally {
+    await dir.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await rm(src, { recursive: true, force: true });
+  await rm(dst, { recursive: true, force: true });
+  return seconds;
+}
+
+/**
+ * Count the statements sent to PostgreSQL from now until `stop()` (every client of this process:
+ * the worker, its tasks, this bench's polling, which adds ~4 a second), and the commits among them.
+ */
+function countQueries(): { stop(): { queries: number; commits: number; top: [string, number][] } } {
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  let queries = 0;
+  let commits = 0;
+  const byText = new Map<string, number>();
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    queries++;
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+    const key = (text ?? '?').replace(/\s+/g, ' ').trim().slice(0, 90);
+    byText.set(key, (byText.get(key) ?? 0) + 1);
+    if (key.toLowerCase() === 'commit') commits++;
+    return original.apply(this, args);
+  };
+  return {
+    stop: () => {
+      proto.query = original;
+      const top = [...byText].sort((a, b) => b[1] - a[1]).slice(0, 25);
+      return { queries, commits, top };
+    },
+  };
 }
 
 export async function run(): Promise<Record<string, number>> {
@@ -80,6 +170,7 @@ instruments:
       },
     });
     await ensureSchedules(db, stage.schedules);
+    const baselineBefore = await durableBaseline(root, count);
     worker = new Worker({
       db,
       log: silentLogger,
@@ -91,21 +182,9 @@ instruments:
     await worker.start();
 
     const load0 = loadavg()[0]!;
+    const counted = countQueries();
     const t0 = Date.now();
-    const written = new Map<string, number>();
-    const batch = 200;
-    for (let i = 0; i < count; i += batch) {
-      await Promise.all(
-        Array.from({ length: Math.min(batch, count - i) }, async (_, j) => {
-          const name = `run_${String(i + j).padStart(6, '0')}.raw`;
-          await writeFile(
-            path.join(config.instruments.bench1!.watch, name),
-            `raw data ${i + j}\n`.repeat(64),
-          );
-          written.set(name, Date.now());
-        }),
-      );
-    }
+    const written = await writeRawFiles(config.instruments.bench1!.watch, count);
     const writeS = (Date.now() - t0) / 1000;
     let done = 0;
     let lastReport = Date.now();
@@ -124,6 +203,12 @@ instruments:
       if (Date.now() - t0 > 15 * 60_000) throw new Error(`gave up after 15 min with ${done}/${count} done`);
     }
     const endToEnd = (Date.now() - t0) / 1000;
+    const { queries, commits, top } = counted.stop();
+    if (process.env.BENCH_QUERY_LOG) {
+      printTable(
+        top.map(([statement, n]) => ({ 'per file': Math.round((n / count) * 100) / 100, statement })),
+      );
+    }
     const discovered = await db.query<{ subject_id: string; at: Date }>(
       `select subject_id, at from events where to_state = 'discovered'`,
     );
@@ -131,21 +216,47 @@ instruments:
       (e) => (e.at.getTime() - (written.get(e.subject_id) ?? e.at.getTime())) / 1000,
     );
     const loadAfter = loadavg()[0]!;
+    if (process.env.BENCH_QUERY_LOG) {
+      // where a backup task's time goes: waiting to be claimed, running, and the copy in it (ms)
+      const t = await db.one<Record<string, number>>(
+        `select count(*)::int as tasks,
+           percentile_cont(0.5) within group (order by extract(epoch from started_at - created_at) * 1000) as wait_p50,
+           percentile_cont(0.5) within group (order by extract(epoch from finished_at - started_at) * 1000) as run_p50,
+           percentile_cont(0.95) within group (order by extract(epoch from finished_at - started_at) * 1000) as run_p95,
+           extract(epoch from max(finished_at) - min(created_at)) as span_s,
+           (select percentile_cont(0.5) within group (order by seconds * 1000) from copies) as copy_p50,
+           extract(epoch from min(created_at)) * 1000 - ${t0} as first_created_ms
+         from tasks where kind = 'backup.copy'`,
+      );
+      process.stdout.write(`backup.copy tasks: ${JSON.stringify(t)}\n`);
+    }
     await worker.stop();
     worker = undefined;
+    const baselineAfter = await durableBaseline(root, count);
+    // the baseline before and after Sluice's run: load on the machine changes over the minutes
+    const baseline = (baselineBefore + baselineAfter) / 2;
 
     const scanFiles = Number(process.env.BENCH_SCAN_FILES ?? 100_000);
     const scan =
-      scanFiles > 0 ? await scanBench(scanFiles) : { scan_ms_100k: Number.NaN, baseline_find_ms: Number.NaN };
+      scanFiles > 0
+        ? await scanBench(scanFiles)
+        : { scan_ms_100k: Number.NaN, baseline_find_ms: Number.NaN, ratio_vs_find: Number.NaN };
     const figures = {
       files: count,
       files_per_s: Math.round(count / endToEnd),
       end_to_end_s: Math.round(endToEnd * 10) / 10,
+      baseline_s: Math.round(baseline * 10) / 10,
+      baseline_before_s: Math.round(baselineBefore * 10) / 10,
+      baseline_after_s: Math.round(baselineAfter * 10) / 10,
+      end_to_end_ratio_vs_baseline: Math.round((endToEnd / baseline) * 100) / 100,
+      queries_per_file: Math.round((queries / count) * 10) / 10,
+      commits_per_file: Math.round((commits / count) * 10) / 10,
       write_s: Math.round(writeS * 10) / 10,
       detect_latency_p95_s: Math.round(percentile(latencies, 95) * 100) / 100,
       scan_interval_s: SCAN_INTERVAL_S,
       scan_ms_100k: scan.scan_ms_100k as number,
       baseline_find_ms: scan.baseline_find_ms as number,
+      scan_ratio_vs_find: scan.ratio_vs_find ?? Number.NaN,
       load_1min_before: load0,
       load_1min_after: loadAfter,
     };
@@ -154,6 +265,16 @@ instruments:
         measure: `${count} files written → backed up and verified`,
         value: `${figures.end_to_end_s} s (${figures.files_per_s} files/s)`,
         target: '≤ 60 s',
+      },
+      {
+        measure: 'the same durable work without Sluice (copy + fsync + sha256, dir fsync)',
+        value: `${figures.baseline_s} s (before ${figures.baseline_before_s} s, after ${figures.baseline_after_s} s): ratio ${figures.end_to_end_ratio_vs_baseline}`,
+        target: 'ratio ≤ 2',
+      },
+      {
+        measure: 'database round trips per file (all of Sluice: scan, engine, backup)',
+        value: `${figures.queries_per_file} queries, ${figures.commits_per_file} commits`,
+        target: '',
       },
       {
         measure: 'detection latency p95 (write → discovered)',

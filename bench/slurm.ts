@@ -22,6 +22,11 @@
  *   baseline_overhead_per_job_s  the same for the bash loop
  *   ratio_overhead_vs_baseline   target ≤ 1.2
  *   detect_done_p95_s            p95 of (recorded − end), ours; target ≤ poll interval + 1
+ *   baseline_detect_done_p95_s   the same for the bash loop
+ *   detect_excess_s              ours − baseline (p95); target ≤ 1 s; detect_ratio_vs_baseline: ÷
+ *   submit_ms_per_job            (last accepted − requested) ÷ N, ours (concurrent submits)
+ *   baseline_submit_ms_per_job   the bash loop's sequential sbatch time ÷ N
+ *   submit_ratio_vs_baseline     ours ÷ baseline; target ≤ 1.5
  *   state_queries_per_poll       SLURM commands made by poll rounds ÷ poll rounds; target 1. The
  *                                poll handler gets its OWN executor (createExecutor(config)), so
  *                                submits (sbatch, findByKey's squeue) never touch its
@@ -57,7 +62,7 @@ import { ensureSchedules } from '../src/engine/schedules.ts';
 import { Worker } from '../src/engine/worker.ts';
 import { createExecutor } from '../src/process/executor.ts';
 import { SlurmExecutor } from '../src/process/executors/slurm.ts';
-import type { Executor, JobSpec, JobStatus } from '../src/process/executors/types.ts';
+import type { Executor, JobSpec, JobStatus, LogTail } from '../src/process/executors/types.ts';
 import { createJob } from '../src/process/jobs.ts';
 import { syncSettings } from '../src/process/settings.ts';
 import { pollHandler, processSchedules, submitHandler } from '../src/process/tasks.ts';
@@ -197,6 +202,8 @@ class TimedExecutor implements Executor {
   readonly kind: Executor['kind'];
   readonly methods: Stats = new Map();
   readonly commands: Stats;
+  /** When each `states()` call (a poll round with jobs) started, epoch seconds. */
+  readonly stateCalls: number[] = [];
 
   constructor(readonly inner: Executor) {
     this.kind = inner.kind;
@@ -219,6 +226,7 @@ class TimedExecutor implements Executor {
     return this.timed('findByKey', () => this.inner.findByKey(key, workDir));
   }
   states(jobs: { jobId: string; workDir: string }[]): Promise<Map<string, JobStatus>> {
+    this.stateCalls.push(Date.now() / 1000);
     return this.timed('states', () => this.inner.states(jobs));
   }
   cancel(jobId: string): Promise<void> {
@@ -226,6 +234,9 @@ class TimedExecutor implements Executor {
   }
   logTail(workDir: string, lines?: number): Promise<string> {
     return this.timed('logTail', () => this.inner.logTail(workDir, lines));
+  }
+  logTails(workDirs: string[], lines?: number): Promise<LogTail[]> {
+    return this.timed('logTails', () => this.inner.logTails(workDirs, lines));
   }
   get queryCount(): number {
     return this.inner.queryCount;
@@ -299,9 +310,12 @@ interface Ours {
   pollEx: TimedExecutor;
   pollRuns: number;
   pollInterval: number;
+  pollIntervalP95: number;
   submitTaskMs: number;
   submitTaskP95Ms: number;
   submitSpan: number;
+  /** From the request transaction's start (created_at) to its commit: creating N job rows. */
+  requestTx: number;
   workerPollMs: number;
 }
 
@@ -377,6 +391,7 @@ ${TEMPLATE.split('\n')
     await db.tx(async (tx) => {
       for (const f of files) await createJob(tx, config, f, { name: 'trivial', version: 1, params: {} });
     });
+    const committed = Date.now() / 1000; // from here on the workers can see the requests
 
     const deadline = t0 + Math.max(300_000, n * 3000);
     let lastReport = Date.now();
@@ -430,11 +445,10 @@ ${TEMPLATE.split('\n')
     const taskMs = rows
       .filter((r) => r.started !== null && r.finished !== null)
       .map((r) => (r.finished! - r.started!) * 1000);
-    const polls = await db.query<{ started: number }>(
-      `select extract(epoch from started_at)::float8 as started from tasks
-       where kind = 'process.poll' and state = 'succeeded' and started_at is not null order by started_at`,
-    );
-    const gaps = polls.slice(1).map((p, i) => p.started - polls[i]!.started);
+    // a poll round with jobs is one states() call; the process.poll task re-arms itself while jobs
+    // are active, so task rows do not count rounds: the executor's call times do
+    const calls = pEx.stateCalls;
+    const gaps = calls.slice(1).map((t, i) => t - calls[i]!);
     const accepted = times.map((t) => t.accepted).filter(Number.isFinite);
     return {
       summary: summarize(times, n),
@@ -442,11 +456,13 @@ ${TEMPLATE.split('\n')
       notCompleted: rows.filter((r) => r.state !== 'COMPLETED').length,
       submitEx: sEx,
       pollEx: pEx,
-      pollRuns: polls.length,
+      pollRuns: calls.length,
       pollInterval: mean(gaps),
+      pollIntervalP95: percentile(gaps, 95),
       submitTaskMs: mean(taskMs),
       submitTaskP95Ms: percentile(taskMs, 95),
       submitSpan: Math.max(...accepted) - Math.min(...times.map((t) => t.requested)),
+      requestTx: committed - Math.min(...times.map((t) => t.requested)),
       workerPollMs,
     };
   } finally {
@@ -593,8 +609,11 @@ export async function run(): Promise<Record<string, number>> {
       detect_done_p95_s: round(o.detectP95),
       poll_interval_s: POLL_S,
       baseline_detect_done_p95_s: round(b.detectP95),
+      detect_ratio_vs_baseline: round(o.detectP95 / b.detectP95),
+      detect_excess_s: round(o.detectP95 - b.detectP95),
       submit_ms_per_job: round((ours.submitSpan / n) * 1000, 1),
       baseline_submit_ms_per_job: round(base.sbatchMs, 1),
+      submit_ratio_vs_baseline: round(ours.submitSpan / n / (base.sbatchMs / 1000)),
       wall_s: round(o.wall, 1),
       baseline_wall_s: round(b.wall, 1),
     };
@@ -631,13 +650,23 @@ export async function run(): Promise<Record<string, number>> {
         target: `≤ ${POLL_S + 1} s`,
       },
       {
+        measure: 'detect p95 over the bare loop',
+        value: `+${figures.detect_excess_s} s (${figures.detect_ratio_vs_baseline}×)`,
+        target: '≤ +1 s',
+      },
+      {
+        measure: 'submit per job, ours / bare loop',
+        value: `${figures.submit_ratio_vs_baseline}×`,
+        target: '≤ 1.5',
+      },
+      {
         measure: 'state queries per poll round',
-        value: `${figures.state_queries_per_poll} (${ours.pollEx.queryCount} squeue / ${pollRounds} rounds with jobs; ${ours.pollRuns} process.poll runs, every ${ours.pollInterval.toFixed(2)} s on average)`,
+        value: `${figures.state_queries_per_poll} (${ours.pollEx.queryCount} squeue / ${pollRounds} rounds with jobs, one every ${ours.pollInterval.toFixed(2)} s on average, p95 ${ours.pollIntervalP95.toFixed(2)} s)`,
         target: '= 1',
       },
       {
         measure: 'submit: request → all accepted',
-        value: `${ours.submitSpan.toFixed(1)} s = ${figures.submit_ms_per_job} ms/job (bare loop ${base.submitSpan.toFixed(1)} s = ${figures.baseline_submit_ms_per_job} ms/job, sequential)`,
+        value: `${ours.submitSpan.toFixed(1)} s = ${figures.submit_ms_per_job} ms/job, of which ${ours.requestTx.toFixed(1)} s creating the ${n} job rows in one transaction before any could be claimed (bare loop ${base.submitSpan.toFixed(1)} s = ${figures.baseline_submit_ms_per_job} ms/job, sequential)`,
         target: '',
       },
       {

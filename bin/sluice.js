@@ -1,8 +1,20 @@
 #!/usr/bin/env node
-// Entry point of the `sluice` command. Runs the TypeScript sources through tsx so that
-// `npm install && npm start` needs no build step.
-import { register } from 'tsx/esm/api';
+// Entry point of the `sluice` command. Runs the compiled sources (dist/<fingerprint>/, see
+// scripts/build-cli.mjs), compiling them first when src/ changed since the last build, so
+// `npm install && npm start` needs no build step and an edited source never runs stale. When they
+// cannot be compiled (no esbuild, dist/ read-only), it says so and runs the sources through tsx.
+import { ensureBuild } from '../scripts/build-cli.mjs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
-await main(process.argv);
+// stack traces name the .ts lines (SLUICE_DEBUG prints them); off otherwise: reading the maps of
+// every module would slow each start
+if (process.env.SLUICE_DEBUG) process.setSourceMapsEnabled(true);
+const compiled = await ensureBuild();
+if (compiled) {
+  const { main } = await import(compiled);
+  await main(process.argv);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { main } = await import('../src/cli/main.ts');
+  await main(process.argv);
+}

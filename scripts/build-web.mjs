@@ -16,9 +16,10 @@
  * lock is free, so the others find the first one's build fresh and do nothing.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { takeLock } from './build-lock.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const web = path.join(root, 'web');
@@ -81,27 +82,9 @@ async function build() {
 const lock = path.join(web, '.build-lock');
 const LOCK_STALE_MS = 10 * 60_000;
 
-/** Takes the build lock, waiting while another build holds it. */
-async function takeLock() {
-  for (;;) {
-    try {
-      await mkdir(lock);
-      return;
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
-    }
-    const since = await stat(lock).then(
-      (s) => Date.now() - s.mtimeMs,
-      () => 0,
-    );
-    if (since > LOCK_STALE_MS) await rm(lock, { recursive: true, force: true });
-    else await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
 const ifStale = process.argv.includes('--if-stale');
 if (ifStale && !isStale()) process.exit(0);
-await takeLock();
+await takeLock(lock, { staleMs: LOCK_STALE_MS, pollMs: 500 });
 let code = 0;
 try {
   const why = ifStale ? isStale() : 'asked to';

@@ -38,6 +38,10 @@ export const OWNERS: Record<string, string> = {
   variable_audit: 'src/core/variables.ts',
   alerts_state: 'src/ops/alerts/',
   alerts_sent: 'src/ops/alerts/',
+  stream_items: 'src/streams/repo.ts',
+  filter_decisions: 'src/streams/repo.ts',
+  unit_results: 'src/streams/repo.ts',
+  stream_dead_letters: 'src/streams/repo.ts',
 };
 
 /** `file` (relative path) → tables it may touch although it does not own them, with the reason. */

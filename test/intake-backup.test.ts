@@ -46,12 +46,16 @@ describe('intake and backup', () => {
     const [copy] = await copiesOf(p.db, f.id);
     expect(copy).toMatchObject({ state: 'verified', location: dest, associated: false });
     const states = (await p.timeline(f.id)).map((l) => l.split(':')[0]);
+    // a small copy is announced as backing_up only when it takes over a second (backup-task.ts
+    // beginBackup); on a busy machine it may
+    const backup = states.includes('acquired→backing_up')
+      ? ['acquired→backing_up', 'backing_up→backed_up']
+      : ['acquired→backed_up'];
     expect(states).toEqual([
       '→discovered',
       'discovered→acquiring',
       'acquiring→acquired',
-      'acquired→backing_up',
-      'backing_up→backed_up',
+      ...backup,
       'backed_up→done_not_processed',
     ]);
     expect(existsSync(src)).toBe(true); // never touched without move_after_backup

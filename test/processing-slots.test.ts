@@ -58,13 +58,17 @@ describe('cluster slots', () => {
       expect(jobs[i]!.submitted_at.getTime()).toBeGreaterThanOrEqual(jobs[i - 1]!.finished_at.getTime());
     }
     // every job's end was recorded by a poll its exit asked for, and the next submit woken by it:
-    // the periodic poll (every 60 s) ran only once, at the start
+    // the periodic poll (every 60 s) ran only once, at the start (finished, or — when it saw a job
+    // active — put back to look again a period later, still queued now)
     const polls = await pl.db.query<{ dedupe_key: string; n: string }>(
       `select dedupe_key, count(*) as n from tasks where kind = $1 and state = 'succeeded' group by dedupe_key`,
       [Kind.processPoll],
     );
     const byKey = Object.fromEntries(polls.map((r) => [r.dedupe_key, Number(r.n)]));
-    expect(byKey[`schedule:${Kind.processPoll}`]).toBe(1);
-    expect(byKey['poll:job-exited']).toBeGreaterThanOrEqual(NAMES.length);
+    expect(byKey[`schedule:${Kind.processPoll}`] ?? 0).toBeLessThanOrEqual(1);
+    // (`job-exited-again`: a job that exited while the `job-exited` poll was already running)
+    expect((byKey['poll:job-exited'] ?? 0) + (byKey['poll:job-exited-again'] ?? 0)).toBeGreaterThanOrEqual(
+      NAMES.length,
+    );
   });
 });

@@ -14,11 +14,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Context } from 'hono';
+import { projectPath } from '../core/project.ts';
 import type { ErrorBody } from './errors.ts';
 
-export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
+export const DEFAULT_DASHBOARD_DIR = projectPath('web/dist');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -21,7 +21,7 @@ import { type AcquiredFingerprint, fingerprintDiffers, recordFingerprint } from 
 import type { FileRow } from '../files/repo.ts';
 import { exists } from '../storage/fsutil.ts';
 import { hashSource } from './existing.ts';
-import { allocBuffers } from './hash.ts';
+import { allocBuffers, releaseBuffers } from './hash.ts';
 import { listSource, type Manifest, type ManifestEntry, type SourceSpec, sourceLabel } from './manifest.ts';
 
 export const SOURCE_REPLACED = 'backup.source_replaced';
@@ -126,6 +126,7 @@ export async function adoptableCopy(
   if (fingerprintDiffers(spec.kind, acquired, named, dest).length > 0) return undefined;
   const bufs = allocBuffers(files.reduce((m, e) => Math.max(m, e.size), 0));
   const manifest = await hashSource(copy, files, algorithm, signal, bufs);
+  releaseBuffers(bufs); // every read of them settled
   return spec.kind === 'file'
     ? { ...manifest, entries: manifest.entries.map((e) => ({ ...e, rel: basename(spec.path) })) }
     : manifest;

@@ -68,7 +68,7 @@ import { compareEntries, sourceChanged } from './compare.ts';
 import { writeTempTree } from './copy-tree.ts';
 import { checkExisting } from './existing.ts';
 import { type FastChecksum, fastChecksum, fastChecksumError } from './fastsum.ts';
-import { allocBuffers, type Buffers, checkAlgorithm } from './hash.ts';
+import { allocBuffers, type Buffers, checkAlgorithm, releaseBuffers } from './hash.ts';
 import {
   listSourceTree,
   type Manifest,
@@ -200,6 +200,7 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
       signal: opts.signal,
       bufs,
     });
+    releaseBuffers(bufs); // after success only: every read of them settled (hash.ts)
     return { manifest, bytes: 0, seconds: seconds(), associated: true };
   };
   const present = await exists(dest).catch((err) => {
@@ -224,6 +225,7 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
       bufs,
       total,
     });
+    releaseBuffers(bufs); // after success only: every read, write and hash of them settled (hash.ts)
     return { manifest, bytes: total, seconds: seconds(), associated: false };
   } catch (err) {
     await removeTree(temp).catch(() => {});

@@ -3,7 +3,15 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError, SluiceError } from '../core/errors.ts';
-import { CHUNK_BYTES, checkAlgorithm, hashFile, sameHash } from './hash.ts';
+import {
+  allocBuffers,
+  CHUNK_BYTES,
+  checkAlgorithm,
+  hashFile,
+  RING_CHUNK_BYTES,
+  releaseBuffers,
+  sameHash,
+} from './hash.ts';
 import { makeTmp } from './testing.ts';
 
 let tmp: Awaited<ReturnType<typeof makeTmp>>;
@@ -65,5 +73,27 @@ describe('hashFile', () => {
   it('compares hex digests case-insensitively', () => {
     expect(sameHash('ABCdef', 'abcDEF')).toBe(true);
     expect(sameHash('abc', 'abd')).toBe(false);
+  });
+});
+
+describe('allocBuffers / releaseBuffers', () => {
+  it('reuses a ring given back (no new shared memory per copy), at most two kept, small ones never', () => {
+    const a = allocBuffers(CHUNK_BYTES * 4);
+    expect(a).toHaveLength(4);
+    expect(a.every((b) => b.buffer instanceof SharedArrayBuffer && b.length === RING_CHUNK_BYTES)).toBe(true);
+    const b = allocBuffers(CHUNK_BYTES * 4);
+    const c = allocBuffers(CHUNK_BYTES * 4);
+    expect(b[0].buffer).not.toBe(a[0].buffer);
+    releaseBuffers(a);
+    releaseBuffers(a); // twice: still one entry
+    releaseBuffers(b);
+    releaseBuffers(c); // a third idle ring is not kept
+    const got = [allocBuffers(CHUNK_BYTES * 4), allocBuffers(CHUNK_BYTES * 4), allocBuffers(CHUNK_BYTES * 4)];
+    expect(got.filter((r) => r === a || r === b)).toHaveLength(2);
+    expect(got.some((r) => r === c)).toBe(false);
+    const small = allocBuffers(1000);
+    expect(small[0].length).toBe(64 * 1024);
+    releaseBuffers(small);
+    expect(allocBuffers(1000)).not.toBe(small);
   });
 });

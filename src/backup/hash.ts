@@ -22,26 +22,56 @@ export const DEFAULT_ALGORITHM = 'sha256';
 export const CHUNK_BYTES = 8 * 1024 * 1024;
 
 /**
- * Two buffers for reading files of at most `largest` bytes: CHUNK_BYTES each, or less for small
+ * Two buffers for reading files of at most `largest` bytes: RING_CHUNK_BYTES each, or less for small
  * files (allocating 16 MiB per copy of a 1 KiB file made the garbage collector a main cost when
  * copying thousands of small files). A file that grew meanwhile is still read whole, in more reads.
  *
- * Full-size buffers (the largest file is over 4 MiB) are RING_BUFFERS, in shared memory: a copy of a
- * large file writes from them on a worker thread (writer.ts), and with four the hashing goes on while
- * that thread is held up by a read-back or a flush on the same core (with two, a copy of 1 GiB took
- * 0.02–0.03 s longer here).
+ * Full-size buffers (the largest file is over 2 MiB) are a ring of RING_BUFFERS, in shared memory: a
+ * copy of a large file writes from them on a worker thread (writer.ts), and with four the hashing goes
+ * on while that thread is held up by a read-back or a flush on the same core (with two, a copy of
+ * 1 GiB took 0.02–0.03 s longer here). Give a ring back with `releaseBuffers` once nothing uses it.
+ *
+ * Memory, on purpose: a ring is RING_BUFFERS × RING_CHUNK_BYTES = 4 × 4 MiB = 16 MiB, held by each
+ * copy of a large file while it runs, and at most MAX_IDLE_RINGS = 2 rings (32 MiB) are kept between
+ * copies. With the read-back's 4 MiB (readback.ts) and its four helper threads of ~9 MB each (source
+ * reader, writer, hash, read-back), one copy of a large file needs ~56 MB beyond the process's own;
+ * the backup bench's process (~100 MB before it copies) peaks below 200 MB.
+ * Why a pool at all: a shared buffer is freed only when every thread that was handed it (the pooled
+ * source-reader threads, source-reader.ts) has collected its handle, and an idle thread collects
+ * nothing; a new ring per copy therefore piled up (measured: +32 MiB of `arrayBuffers` per copy, the
+ * backup bench's process at 541 MB after 18 copies). Reusing the same rings keeps it flat.
  */
 export function allocBuffers(largest: number): Buffers {
-  const size = Math.min(CHUNK_BYTES, Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(largest + 1))));
-  if (size < CHUNK_BYTES) return [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+  const size = Math.min(RING_CHUNK_BYTES, Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(largest + 1))));
+  if (size < RING_CHUNK_BYTES) return [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+  const pooled = idleRings.pop();
+  if (pooled) return pooled;
   const shared = () => Buffer.from(new SharedArrayBuffer(size));
   return [shared(), shared(), ...Array.from({ length: RING_BUFFERS - 2 }, shared)];
+}
+
+/**
+ * Give back buffers from `allocBuffers` for the next copy. Call only when no read, write or hash of
+ * any thread can still touch them (the copy returned; after an error, simply do not call it: the ring
+ * is then left to the garbage collector).
+ */
+export function releaseBuffers(bufs: Buffers): void {
+  const ring = bufs.length === RING_BUFFERS && bufs.every((b) => b.buffer instanceof SharedArrayBuffer);
+  if (ring && idleRings.length < MAX_IDLE_RINGS && !idleRings.includes(bufs)) idleRings.push(bufs);
 }
 
 /** At least two buffers of the same size, used in turn. */
 export type Buffers = [Buffer, Buffer, ...Buffer[]];
 /** Buffers for copying a large file (see `allocBuffers`). */
 const RING_BUFFERS = 4;
+/**
+ * Size of each buffer of a ring (see `allocBuffers`): 4 MiB, half of CHUNK_BYTES, for memory; 1, 2, 8
+ * and 16 MiB chunks copied equally fast here (copy-file.ts).
+ */
+export const RING_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Rings kept between copies (see `allocBuffers`). */
+const MAX_IDLE_RINGS = 2;
+const idleRings: Buffers[] = [];
 
 let known: Map<string, string> | undefined;
 

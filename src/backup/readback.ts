@@ -31,8 +31,8 @@ import { open } from '../core/text-fs.ts';
 import { FAST_ALGORITHM, fastChecksum, fastWorkerData } from './fastsum.ts';
 import { ThreadCalls, type ThreadReply } from './thread-calls.ts';
 
-/** Size of the worker's read buffer. */
-export const READBACK_BUF_BYTES = 8 * 1024 * 1024;
+/** Size of the worker's read buffer (4 MiB: one per copy of a large file, see hash.ts on memory). */
+export const READBACK_BUF_BYTES = 4 * 1024 * 1024;
 
 /**
  * Files smaller than this (by the size hint given to `open`) are read back on the calling thread, in

@@ -15,9 +15,10 @@
  * hash.ts `allocBuffers`); otherwise the thread reads into its own memory and hands it over (small
  * files: one more copy of their few bytes).
  *
- * Cost: a thread takes ~20 ms to start, so readers are reused through a small idle pool (as the
- * scan's fs-thread.ts does); a reader whose thread is stuck or failed is never reused. One message
- * round trip per chunk of up to 8 MiB (CHUNK_BYTES) is noise next to the hashing.
+ * Cost: a thread takes ~20 ms to start, so readers are reused through an idle pool (as the
+ * scan's fs-thread.ts does; sized at MAX_IDLE); a reader whose thread is stuck or failed is never
+ * reused. One message
+ * round trip per chunk of up to 4 MiB (hash.ts RING_CHUNK_BYTES) is noise next to the hashing.
  */
 
 import { fsPath } from '../core/names.ts';
@@ -99,9 +100,16 @@ export class SourceReader {
   }
 }
 
-/** Idle readers kept for the next copy (see the module comment); each holds a thread (~10 MB). */
+/**
+ * Idle readers kept for the next copy (see the module comment). Sized on purpose: each holds a
+ * thread of ~9 MB (measured: 8 readers, +71 MB RSS), and at most as many are idle as copies ran at
+ * once in this process (a copy pool of 8: 8 × 9 MB = 72 MB, already in use while they copied), up to
+ * MAX_IDLE; IDLE_MS after their last copy they end. With 4 kept and a copy pool of 8, every other copy
+ * of a small file started a thread (~10 ms CPU each): 12 ms CPU and 22 ms per small file against
+ * 5 ms and 7 ms with them kept (500 files, 8 at once, on a busy 2-core machine).
+ */
 const idle: SourceReader[] = [];
-const MAX_IDLE = 4;
+const MAX_IDLE = 16;
 const IDLE_MS = 120_000;
 
 /** A reader for one copy's exclusive use. */

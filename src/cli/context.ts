@@ -4,7 +4,7 @@
  */
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { type AppContext, type GlobalOptions, openContext, type SchemaMode } from '../runtime/context.ts';
+import type { AppContext, GlobalOptions, SchemaMode } from '../runtime/context.ts';
 
 export function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
@@ -21,6 +21,8 @@ export async function withContext<T>(
   fn: (ctx: AppContext) => Promise<T>,
   how: { schema?: SchemaMode } = {},
 ): Promise<T> {
+  // loaded when a command runs, not when it is registered: `sluice pools --help` needs no database
+  const { openContext } = await import('../runtime/context.ts');
   const ctx = await openContext(globals(cmd), { quiet: true, ...how });
   // Ctrl-C (or a closed terminal) mid-command still leaves the embedded server properly: the last
   // user stops it (core/db/embedded.ts), so a CLI command never leaves one behind that nobody owns.

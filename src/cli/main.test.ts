@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildProgram, COMMAND_NAMES, requestedCommand } from './main.ts';
+import { buildProgram, COMMAND_NAMES, requestedCommand, summaryProgram } from './main.ts';
 
 describe('sluice command loading', () => {
   it('finds the command after global options and their values', () => {
@@ -8,6 +8,14 @@ describe('sluice command loading', () => {
     expect(requestedCommand(['--log-level', 'debug', '--config=x.yaml', 'start', '-r', 'web'])).toBe('start');
     expect(requestedCommand(['--help'])).toBeUndefined();
     expect(requestedCommand(['--', 'files'])).toBe('files');
+    expect(requestedCommand(['help', 'files'])).toBe('files');
+    expect(requestedCommand(['help'])).toBeUndefined();
+    expect(requestedCommand(['-V'])).toBeUndefined();
+  });
+
+  it('prints, for --help without loading any command, exactly the help of the registered commands', async () => {
+    expect(summaryProgram().helpInformation()).toBe((await buildProgram()).helpInformation());
+    expect(summaryProgram().helpInformation()).toContain('files');
   });
 
   it('loads, for each command, the module that registers it, and all of them otherwise', async () => {

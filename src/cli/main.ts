@@ -3,11 +3,12 @@
  * Errors a person can fix are printed as `error: ...` plus a hint, never a stack trace;
  * usage and configuration errors exit with code 2.
  */
-import { Command, CommanderError, Option } from 'commander';
-import { LOG_LEVELS } from '../core/config/index.ts';
+import { Command, CommanderError, Help, Option } from 'commander';
 import { formatError, SluiceError, UsageError } from '../core/errors.ts';
+import { LOG_LEVELS } from '../core/log-levels.ts';
+import { VERSION } from '../core/version.ts';
 import { visibleLines } from '../core/visible.ts';
-import { VERSION } from '../runtime/context.ts';
+import { COMMAND_SUMMARY } from './summary.ts';
 
 type Register = (program: Command) => void;
 
@@ -15,7 +16,8 @@ type Register = (program: Command) => void;
  * Which module registers which top-level commands. A command loads only its own module (and
  * what that imports): `sluice files list` does not load the web server, the S3, SSH and mail
  * clients that `start` needs. Measured on the busy 2-core machine: importing every command took
- * 5.4 s, the `files` commands alone 1.3 s. Help, `help <cmd>` and unknown commands load them all.
+ * 5.4 s, the `files` commands alone 1.3 s. `help <cmd>` loads that command's module; `--help`,
+ * `--version` and no command load none (they print ./summary.ts); unknown commands load them all.
  */
 const COMMANDS: readonly (readonly [names: readonly string[], load: () => Promise<Register>])[] = [
   [['demo'], async () => (await import('./demo.ts')).registerDemoCommand],
@@ -32,17 +34,22 @@ const COMMANDS: readonly (readonly [names: readonly string[], load: () => Promis
   [['drain', 'undrain'], async () => (await import('./drain.ts')).registerDrainCommands],
   [['reconcile'], async () => (await import('./reconcile.ts')).registerReconcileCommand],
   [['users'], async () => (await import('./users.ts')).registerUserCommands],
+  [['streams'], async () => (await import('./streams.ts')).registerStreamCommands],
 ];
 
 /** Global options that take a value (the value is not the command's name). */
 const GLOBAL_VALUE_OPTIONS = new Set(['-c', '--config', '-e', '--env', '--log-level']);
 
-/** The command named in `args` (after node and the script), e.g. `files` in `-c x.yaml files list`. */
+/**
+ * The command named in `args` (after node and the script), e.g. `files` in `-c x.yaml files list`
+ * and in `help files`; undefined for none (`--help`, `--version`, `help`).
+ */
 export function requestedCommand(args: readonly string[]): string | undefined {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--') return args[i + 1];
     if (GLOBAL_VALUE_OPTIONS.has(a)) i++;
+    else if (a === 'help') return args.slice(i + 1).find((b) => !b.startsWith('-'));
     else if (!a.startsWith('-')) return a;
   }
   return undefined;
@@ -53,6 +60,36 @@ export const COMMAND_NAMES: readonly string[] = COMMANDS.flatMap(([names]) => na
 
 /** The `sluice` program with the commands of `only` (a top-level command name), or all of them. */
 export async function buildProgram(only?: string): Promise<Command> {
+  const program = baseProgram();
+  const mine = COMMANDS.filter(([names]) => only !== undefined && names.includes(only));
+  for (const [, load] of mine.length > 0 ? mine : COMMANDS) (await load())(program);
+  for (const cmd of program.commands) applyExitOverride(cmd);
+  return program;
+}
+
+/**
+ * The `sluice` program for `--help`, `--version` and no command: every top-level command listed
+ * from ./summary.ts, none loaded (they have nothing to run; a named command uses buildProgram).
+ */
+export function summaryProgram(): Command {
+  const program = baseProgram();
+  const terms = new Map<string, string>();
+  for (const [term, description] of COMMAND_SUMMARY) {
+    const name = term.split(' ')[0]!;
+    terms.set(name, term);
+    program.command(name).description(description);
+  }
+  program.configureHelp({
+    subcommandTerm(this: Help, cmd: Command) {
+      return terms.get(cmd.name()) ?? Help.prototype.subcommandTerm.call(this, cmd);
+    },
+  });
+  for (const cmd of program.commands) applyExitOverride(cmd);
+  return program;
+}
+
+/** The program with its global options and help text, before any command is added. */
+function baseProgram(): Command {
   const program = new Command('sluice')
     .description(
       'Moves raw data from scientific instruments to safe storage and analysis, and keeps a record of every file.',
@@ -86,9 +123,6 @@ Getting started:
 
 Docs: README.md, docs/configuration.md, docs/failure-modes.md`,
   );
-  const mine = COMMANDS.filter(([names]) => only !== undefined && names.includes(only));
-  for (const [, load] of mine.length > 0 ? mine : COMMANDS) (await load())(program);
-  for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
 }
 
@@ -122,7 +156,8 @@ function applyExitOverride(cmd: Command): void {
 
 export async function main(argv: string[]): Promise<void> {
   quietOnClosedPipe(process.stdout);
-  const program = await buildProgram(requestedCommand(argv.slice(2)));
+  const only = requestedCommand(argv.slice(2));
+  const program = only === undefined ? summaryProgram() : await buildProgram(only);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -3,10 +3,14 @@
  * with: a write that finds the row no longer `running` under that token (taken over, cancelled)
  * changes nothing, and where the caller must know, throws LeaseLostError. Also the leases: extended
  * together per heartbeat, released together on shutdown, and completions without domain writes
- * batched into one statement.
+ * batched into one statement, which also claims the tasks that take their places (claim.ts).
+ * Also what a failed attempt becomes (failed for good, or again after backoff).
  */
 import type { Db, Queryable, Tx } from '../core/db/db.ts';
-import { LeaseLostError, type SluiceError } from '../core/errors.ts';
+import { errorMessage, LeaseLostError, PermanentError, type SluiceError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import { backoffMs } from './backoff.ts';
+import { type ClaimRequest, finishAndClaim } from './claim.ts';
 import type { TakenOver, TaskHandlerDef, TaskRow } from './types.ts';
 
 /** Run a fenced update: exactly one row, else the lease was lost. */
@@ -91,6 +95,33 @@ export async function recordFailure(
 }
 
 /**
+ * A failed attempt, decided and recorded: `final` (given, else: a PermanentError, or the last
+ * attempt) or again after backoff (`backoffBaseMs`); logged either way.
+ */
+export async function failAttempt(
+  db: Db,
+  def: TaskHandlerDef,
+  task: TaskRow,
+  err: unknown,
+  log: Logger,
+  backoffBaseMs: number,
+  opts: { final?: boolean; freshBudget?: boolean } = {},
+): Promise<void> {
+  const permanent = err instanceof PermanentError;
+  const final = opts.final ?? (permanent || task.attempts >= task.max_attempts);
+  const message = errorMessage(err);
+  const delay = final ? 0 : backoffMs(task.attempts, backoffBaseMs);
+  await recordFailure(db, def, task, err, {
+    final,
+    message,
+    delayMs: delay,
+    freshBudget: opts.freshBudget === true,
+  });
+  if (final) log.error({ err: message, attempts: task.attempts, permanent }, 'task failed');
+  else log.warn({ err: message, attempts: task.attempts }, 'task failed; will retry');
+}
+
+/**
  * Back to the queue after a stall (its `stalls`-th), the attempt not counted; with `note`, the
  * handler's `onRetry` says why in the same transaction.
  */
@@ -154,19 +185,35 @@ export async function releaseLeases(db: Db, tasks: TaskRow[]): Promise<void> {
 }
 
 /**
+ * Refilling the slots a batch of completions frees (worker.ts): `request` says, just before the
+ * batch goes out, what to claim with it (undefined: nothing, e.g. stopping); `claimed` gets the
+ * tasks claimed (none when the statement failed) and the request back, so the worker can release
+ * what it set aside for it.
+ */
+export interface Refill {
+  request(finishing: number): ClaimRequest | undefined;
+  claimed(req: ClaimRequest, tasks: TaskRow[]): void;
+}
+
+/**
  * Completions without domain writes are batched: every completion requested in the same tick
  * goes out in one statement (one commit instead of one each, which is what limits throughput
  * with durable commits). The token check is the same; a task missing from the result lost its
- * lease and its caller gets LeaseLostError.
+ * lease and its caller gets LeaseLostError. With a `refill`, the same statement claims the tasks
+ * that take the finished ones' places (claim.ts). Only completions marked `last` (the handler has
+ * returned) count towards the refill: a handler that completes early may still be running.
  */
 export class CompletionBatcher {
-  private pending: { task: TaskRow; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private pending: { task: TaskRow; last: boolean; resolve: () => void; reject: (e: unknown) => void }[] = [];
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly refill?: Refill,
+  ) {}
 
-  complete(task: TaskRow): Promise<void> {
+  complete(task: TaskRow, last = false): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ task, resolve, reject });
+      this.pending.push({ task, last, resolve, reject });
       if (this.pending.length === 1) setImmediate(() => void this.flush());
     });
   }
@@ -174,21 +221,33 @@ export class CompletionBatcher {
   private async flush(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
+    const tasks = batch.map((b) => b.task);
+    const req = this.refill?.request(batch.filter((b) => b.last).length);
+    let claimed: TaskRow[] = [];
     try {
-      const done = await this.db.query<{ id: string }>(
-        `update tasks t set state = 'succeeded', finished_at = now(), lease_owner = null, lease_expires_at = null, last_error = null
-         from unnest($1::bigint[], $2::bigint[]) as x(id, token)
-         where t.id = x.id and t.token = x.token and t.state = 'running'
-         returning t.id`,
-        [batch.map((b) => b.task.id), batch.map((b) => b.task.token)],
-      );
-      const ok = new Set(done.map((d) => d.id));
+      let ok: Set<string>;
+      if (req) ({ done: ok, claimed } = await finishAndClaim(this.db, tasks, req));
+      else ok = await completeMany(this.db, tasks);
       for (const b of batch) {
         if (ok.has(b.task.id)) b.resolve();
         else b.reject(new LeaseLostError(b.task.id));
       }
     } catch (err) {
       for (const b of batch) b.reject(err);
+    } finally {
+      if (req) this.refill!.claimed(req, claimed);
     }
   }
+}
+
+/** Succeeded, several at once (no domain writes); returns the ids completed. */
+async function completeMany(db: Db, tasks: TaskRow[]): Promise<Set<string>> {
+  const done = await db.query<{ id: string }>(
+    `update tasks t set state = 'succeeded', finished_at = now(), lease_owner = null, lease_expires_at = null, last_error = null
+     from unnest($1::bigint[], $2::bigint[]) as x(id, token)
+     where t.id = x.id and t.token = x.token and t.state = 'running'
+     returning t.id`,
+    [tasks.map((t) => t.id), tasks.map((t) => t.token)],
+  );
+  return new Set(done.map((d) => d.id));
 }

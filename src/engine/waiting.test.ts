@@ -1,9 +1,12 @@
-/** `wakeWaiting`: only queued tasks of the kind that wait for later, oldest first, at most n. */
+/**
+ * `wakeWaiting`: only queued tasks of the kind that wait for later, oldest first, at most n; with a
+ * reason, only those marked as waiting for it. `wakeTask`: one queued task, with its notification.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb } from '../../test/helpers/db.ts';
 import type { Db } from '../core/db/db.ts';
 import { enqueue } from './enqueue.ts';
-import { wakeWaiting } from './waiting.ts';
+import { wakeTask, wakeWaiting } from './waiting.ts';
 
 let db: Db;
 let drop: () => Promise<void>;
@@ -40,5 +43,37 @@ describe('wakeWaiting', () => {
     expect(await wakeWaiting(db, 'wait.a', 0)).toBe(0);
     expect(await wakeWaiting(db, 'wait.a', 5)).toBe(1); // only w3 still waited
     expect(await runnable([w3, other, done])).toEqual([true, false, false]);
+  });
+
+  it('with a reason, wakes only the tasks waiting for it (not one in a retry backoff)', async () => {
+    const backoff = await enqueue(db, { kind: 'wait.c', runAfter: later() });
+    const slot = await enqueue(db, { kind: 'wait.c', runAfter: later(), payload: { waitingFor: 'slot' } });
+    const other = await enqueue(db, { kind: 'wait.c', runAfter: later(), payload: { waitingFor: 'x' } });
+    expect(await wakeWaiting(db, 'wait.c', 5, 'slot')).toBe(1);
+    expect(await runnable([backoff, slot, other])).toEqual([false, true, false]);
+  });
+});
+
+describe('wakeTask', () => {
+  it('makes one queued task runnable now and notifies the workers; nothing for a task not queued', async () => {
+    const listener = await db.pool.connect();
+    const notes: string[] = [];
+    try {
+      listener.on('notification', (n) => notes.push(n.channel));
+      await listener.query('listen sluice_tasks');
+      const t = await enqueue(db, { kind: 'wake.one', runAfter: later() });
+      const due = await enqueue(db, { kind: 'wake.one' }); // already due: still a notification
+      const done = await enqueue(db, { kind: 'wake.one', runAfter: later() });
+      await db.exec(`update tasks set state = 'cancelled' where id = $1`, [done]);
+      notes.length = 0;
+      expect(await wakeTask(db, t!)).toBe(true);
+      expect(await wakeTask(db, due!)).toBe(true);
+      expect(await wakeTask(db, done!)).toBe(false);
+      expect(await runnable([t, due, done])).toEqual([true, true, false]);
+      for (let i = 0; i < 100 && notes.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(notes).toEqual(['sluice_tasks', 'sluice_tasks']);
+    } finally {
+      listener.release();
+    }
   });
 });

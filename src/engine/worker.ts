@@ -2,6 +2,10 @@
  * A worker: claims tasks it has handlers for, runs them, keeps their leases alive, and finishes
  * them under the fencing token it claimed with.
  *
+ * Claims (claim.ts) come from the loop below, for the free slots, and from each batch of completions,
+ * which claims the finished tasks' successors in the same statement (one round trip and commit per
+ * batch). Slots set aside for a claim under way (`reserved`) are not claimed twice.
+ *
  * Loop states
  *   CLAIMING ─ got tasks ─▶ CLAIMING (while slots are free)
  *   CLAIMING ─ nothing / no free slot ─▶ WAITING ─ notify | slot freed | poll timer ─▶ CLAIMING
@@ -21,10 +25,11 @@
  * Beside it: the fenced writes to its tasks (task-state.ts), the wake-up connection and signal
  * (wake.ts), the options and their defaults (worker-options.ts).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../core/db/db.ts';
-import { errorMessage, LeaseLostError, PermanentError, type SluiceError } from '../core/errors.ts';
+import { errorMessage, LeaseLostError, type SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import { backoffMs } from './backoff.ts';
+import { type ClaimRequest, claimableKinds, claimTasks } from './claim.ts';
 import { LeaseKeeper } from './leases.ts';
 import { markProcessStopped, newProcessId, registerProcess } from './processes.ts';
 import { runDueSchedules } from './schedules.ts';
@@ -32,8 +37,8 @@ import { isStalled, type StuckTask, stallError, stallRetryMs } from './stall.ts'
 import {
   CompletionBatcher,
   completeTask,
+  failAttempt,
   noteTakenOver,
-  recordFailure,
   releaseLeases,
   rememberInPayload,
   requeueStalled,
@@ -72,6 +77,8 @@ export class Worker {
   private timers: NodeJS.Timeout[] = [];
   private readonly leases: LeaseKeeper;
   private lastScheduleTick = 0;
+  /** Slots set aside for a claim that goes out with a batch of completions (task-state.ts). */
+  private reserved = 0;
 
   constructor(opts: WorkerOptions) {
     this.db = opts.db;
@@ -79,7 +86,13 @@ export class Worker {
     this.log = opts.log.child({ worker: this.id });
     for (const h of opts.handlers) this.handlers.set(h.kind, h);
     this.s = workerSettings(opts);
-    this.completions = new CompletionBatcher(this.db);
+    this.completions = new CompletionBatcher(this.db, {
+      request: (finishing) => this.claimRequest(this.free() + finishing),
+      claimed: (req, tasks) => {
+        this.reserved -= req.limit;
+        for (const t of tasks) this.runTask(t);
+      },
+    });
     this.leases = new LeaseKeeper(this.db, this.id, this.s.leaseMs, this.log, this.running, () =>
       this.poke(),
     );
@@ -132,7 +145,7 @@ export class Worker {
     this.stopping = true;
     this.wakeup.release();
     await this.loopDone;
-    const all = Promise.all([...this.running.values()].map((r) => r.done));
+    const all = this.settled();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
       all.then(() => false),
@@ -168,10 +181,13 @@ export class Worker {
     while (!this.stopping) {
       try {
         await this.maybeRunSchedules();
-        const free = this.s.concurrency - this.running.size;
+        const free = this.free();
         this.wakeup.clear(); // this claim round sees everything committed so far
-        if (free > 0) {
-          const tasks = await this.claim(free);
+        const req = this.claimRequest(free);
+        if (req) {
+          const tasks = await claimTasks(this.db, req).finally(() => {
+            this.reserved -= req.limit;
+          });
           failures = 0;
           for (const t of tasks) this.runTask(t);
           if (tasks.length === free) continue; // maybe more waiting
@@ -198,20 +214,27 @@ export class Worker {
     await runDueSchedules(this.db);
   }
 
-  private async claim(limit: number): Promise<TaskRow[]> {
-    let kinds = [...this.handlers.keys()];
-    if (this.stuck.size >= this.s.maxStuck) {
-      // Stuck on hung shares: take no more work that touches shares (stall.ts).
-      kinds = kinds.filter((k) => this.stallLimit(this.handlers.get(k)!) === undefined);
-      if (kinds.length === 0) return [];
+  /** Slots free for a new claim: not running, not set aside for a claim under way. */
+  private free(): number {
+    return this.s.concurrency - this.running.size - this.reserved;
+  }
+
+  /** What to claim for `limit` free slots, those set aside until it returns; undefined: nothing. */
+  private claimRequest(limit: number): ClaimRequest | undefined {
+    if (limit <= 0 || this.stopping) return undefined;
+    const stallLimit = (k: string) => this.stallLimit(this.handlers.get(k)!);
+    const kinds = claimableKinds([...this.handlers.keys()], stallLimit, this.stuck.size >= this.s.maxStuck);
+    if (kinds.length === 0) return undefined;
+    this.reserved += limit;
+    return { worker: this.id, kinds, tags: this.s.tags, limit, leaseMs: this.s.leaseMs };
+  }
+
+  /** Until nothing runs here and no claim is under way (tasks a batch claimed while stopping too). */
+  private async settled(): Promise<void> {
+    while (this.running.size > 0 || this.reserved > 0) {
+      await Promise.all([...this.running.values()].map((r) => r.done));
+      if (this.running.size === 0 && this.reserved > 0) await sleep(10);
     }
-    return this.db.query<TaskRow>('select * from sluice_claim($1, $2, $3, $4, $5)', [
-      this.id,
-      kinds,
-      this.s.tags,
-      limit,
-      this.s.leaseMs,
-    ]);
   }
 
   private runTask(task: TaskRow): void {
@@ -331,19 +354,24 @@ export class Worker {
         // here again and the work would never run), and say why. A task that kills its worker every
         // time costs max_attempts restarts per pause, not a crash loop, and stays visible
         // (last_error, stuck-file alert).
-        await this.fail(
+        await failAttempt(
+          this.db,
           def,
           task,
           new Error(
             `task ${task.kind} for ${task.subject ?? '-'} was started ${task.attempts - 1} times without finishing (its worker died, hung or lost the database each time); trying again after a pause`,
           ),
           log,
+          this.s.backoffBaseMs,
           { final: false, freshBudget: true },
         );
         return;
       }
       await def.run(ctx);
-      if (!finished) await ctx.complete();
+      if (!finished) {
+        await this.completions.complete(task, this.running.get(task.id) === entry); // slot refilled unless stalled
+        finished = true;
+      }
     } catch (err) {
       if (err instanceof LeaseLostError || (controller.signal.aborted && !finished)) {
         log.warn({ err: errorMessage(err) }, 'task abandoned: lease lost or worker stopping');
@@ -353,34 +381,13 @@ export class Worker {
         log.error({ err: errorMessage(err) }, 'error after the task was finished; ignored');
         return;
       }
-      await this.fail(def, task, err, log).catch((e) =>
+      await failAttempt(this.db, def, task, err, log, this.s.backoffBaseMs).catch((e) =>
         log.error(
           { err: errorMessage(e) },
           'could not record task failure; the lease will expire and the task will run again',
         ),
       );
     }
-  }
-
-  private async fail(
-    def: TaskHandlerDef,
-    task: TaskRow,
-    err: unknown,
-    log: Logger,
-    opts: { final?: boolean; freshBudget?: boolean } = {},
-  ): Promise<void> {
-    const permanent = err instanceof PermanentError;
-    const final = opts.final ?? (permanent || task.attempts >= task.max_attempts);
-    const message = errorMessage(err);
-    const delay = final ? 0 : backoffMs(task.attempts, this.s.backoffBaseMs);
-    await recordFailure(this.db, def, task, err, {
-      final,
-      message,
-      delayMs: delay,
-      freshBudget: opts.freshBudget === true,
-    });
-    if (final) log.error({ err: message, attempts: task.attempts, permanent }, 'task failed');
-    else log.warn({ err: message, attempts: task.attempts }, 'task failed; will retry');
   }
 
   /** A task taken over from a cut-short attempt: say so where its subject's history is shown. */
@@ -390,8 +397,4 @@ export class Worker {
     log.warn({ cutShort: cut }, describeTakeover(cut));
     if (def.onTakenOver) await noteTakenOver(this.db, task, cut, def.onTakenOver);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -4,11 +4,9 @@
  * the configuration's folder). A plugin's default export, or its named export `extractor`, must be a
  * `MetricExtractor` (see `types.ts`); what it returns is checked on every call.
  */
-import { readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { errorMessage, PermanentError, SluiceError } from '../core/errors.ts';
+import { PermanentError } from '../core/errors.ts';
+import { importPluginModule } from '../core/plugins.ts';
 import { alphadiaExtractor } from './alphadia.ts';
 import { parseOptions, resolveInside } from './extractor-kit.ts';
 import { jsonExtractor, tsvExtractor, tsvMetrics } from './generic.ts';
@@ -49,8 +47,6 @@ export interface ExtractorSpec {
   module?: string;
 }
 
-const PLUGIN_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts'];
-
 function knownTypes(): string {
   return [...builtinExtractors.keys(), 'custom'].map((t) => `'${t}'`).join(', ');
 }
@@ -86,46 +82,7 @@ export async function loadExtractor(spec: ExtractorSpec, baseDir: string): Promi
 }
 
 async function importPlugin(module: string, baseDir: string): Promise<MetricExtractor> {
-  const file = path.resolve(baseDir, module);
-  const where = `plugin module '${module}' (${file})`;
-  if (!PLUGIN_EXTENSIONS.includes(path.extname(file))) {
-    throw new PermanentError(
-      'metrics.bad_plugin',
-      `${where}: expected a file ending in ${PLUGIN_EXTENSIONS.join(', ')}`,
-    );
-  }
-  try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new PermanentError('metrics.bad_plugin', `${where} is not a file`);
-  } catch (err) {
-    if (err instanceof SluiceError) throw err;
-    throw new PermanentError(
-      'metrics.bad_plugin',
-      `${where} not found`,
-      `paths are relative to ${baseDir}`,
-      err,
-    );
-  }
-  if (path.extname(file) === '.ts' && (await packageType(file)) !== 'module') {
-    // Sluice runs on tsx's ESM loader, which compiles `.ts` only in an ES-module scope; elsewhere Node
-    // would load it as CommonJS, untranspiled. Refuse clearly rather than fail on TypeScript syntax.
-    throw new PermanentError(
-      'metrics.bad_plugin',
-      `${where}: a .ts plugin must be an ES module, but no package.json with "type": "module" is above it`,
-      'rename it to .mts, or put a package.json containing {"type": "module"} in its folder',
-    );
-  }
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  } catch (err) {
-    throw new PermanentError(
-      'metrics.bad_plugin',
-      `${where} failed to load: ${errorMessage(err)}`,
-      undefined,
-      err,
-    );
-  }
+  const { mod, where } = await importPluginModule(module, baseDir, 'metrics.bad_plugin');
   // ESM: `export default` / `export const extractor`. CommonJS (`module.exports = ...` or
   // `exports.extractor = ...`) arrives wrapped in `default`.
   const wrapped = isObjectLike(mod.default) ? (mod.default as Record<string, unknown>) : {};
@@ -164,23 +121,6 @@ function extractorProblems(candidate: unknown): string[] {
     missing.push('`extract` (a function (ctx, options) => Promise<MetricValue[]>)');
   }
   return missing;
-}
-
-/** The `type` of the nearest package.json above `file` (Node's rule for `.ts`/`.js` module kind). */
-async function packageType(file: string): Promise<string | undefined> {
-  let dir = path.dirname(file);
-  for (;;) {
-    try {
-      const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as { type?: unknown };
-      return typeof pkg.type === 'string' ? pkg.type : 'commonjs';
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') return undefined;
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
-  }
 }
 
 /**

@@ -43,6 +43,12 @@ export interface JobRow {
 
 export const ACTIVE_STATES = ['new', 'submitting', 'PENDING', 'RUNNING'];
 
+/**
+ * The mark (`payload.waitingFor`) of a `process.submit` that waits for a free cluster slot: a job
+ * that ends wakes only such a submit (engine/waiting.ts), never one waiting out a retry's backoff.
+ */
+export const WAITING_FOR_SLOT = 'cluster-slot';
+
 /** How jobs are planned: `outputExists` overrides `output_exists_mode` for them (a retry's option). */
 export interface PlanOptions {
   outputExists?: OutputExistsMode;

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { type JobIdentity, newManifest } from './job-manifest.ts';
-import { classifyJob, judgeExistingOutput, pollStep, resubmitLost, settlement } from './outcome.ts';
+import {
+  classifyJob,
+  judgeExistingOutput,
+  pollStep,
+  repollDelayMs,
+  resubmitLost,
+  settlement,
+} from './outcome.ts';
 
 const id: JobIdentity = { key: 'k1', file_id: 'f.raw', settings: { name: 'dia', version: 2, hash: 'abc' } };
 
@@ -109,5 +116,18 @@ describe('what a file becomes once its jobs are final', () => {
       to: 'error',
       reason: 'dda: slow; x: ?',
     });
+  });
+});
+
+describe('repollDelayMs', () => {
+  const r = { scheduled: true, active: 3, periodMs: 1000, elapsedMs: 250 };
+  it('keeps the pace: one period after the round started, at once when the round took longer', () => {
+    expect(repollDelayMs(r)).toBe(750);
+    expect(repollDelayMs({ ...r, elapsedMs: 1000 })).toBe(0);
+    expect(repollDelayMs({ ...r, elapsedMs: 4000 })).toBe(0);
+  });
+  it('leaves it to the schedule when no job is active or the poll was only a hint', () => {
+    expect(repollDelayMs({ ...r, active: 0 })).toBeUndefined();
+    expect(repollDelayMs({ ...r, scheduled: false })).toBeUndefined();
   });
 });

@@ -135,3 +135,19 @@ export function settlement(
   const unknown = failed.some((j) => j.outcome === 'unknown_error');
   return { to: unknown ? 'error' : 'processing_failed', reason };
 }
+
+/**
+ * When the scheduled poll looks again by itself: while jobs are active, one poll period after this
+ * round started — not after it ended, nor at a worker's next look for due schedules — so the rounds
+ * keep the configured pace. Undefined (the schedule brings the next one) when no job is active, or
+ * for a poll that was not the scheduled one (a `pollSoon` hint runs once).
+ */
+export function repollDelayMs(r: {
+  scheduled: boolean;
+  active: number;
+  periodMs: number;
+  elapsedMs: number;
+}): number | undefined {
+  if (!r.scheduled || r.active === 0) return undefined;
+  return Math.max(0, Math.round(r.periodMs - r.elapsedMs));
+}

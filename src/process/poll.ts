@@ -15,58 +15,70 @@ import { wakeWaiting } from '../engine/waiting.ts';
 import { addToTimeline } from '../files/lifecycle.ts';
 import { getFile } from '../files/repo.ts';
 import { enqueueTask, Kind } from '../tasks/catalogue.ts';
-import type { Executor, JobStatus } from './executors/types.ts';
+import type { Executor, JobStatus, LogTail } from './executors/types.ts';
 import { extractMetrics, writeFinalManifest } from './job-output.ts';
-import { createJob, type JobRow } from './jobs.ts';
-import { classifyJob, pollStep, resubmitLost } from './outcome.ts';
+import { createJob, type JobRow, WAITING_FOR_SLOT } from './jobs.ts';
+import { classifyJob, type PollStep, pollStep, resubmitLost } from './outcome.ts';
 import { clusterPath } from './paths.ts';
 import { settleFile } from './settle.ts';
 import type { ProcessDeps } from './tasks.ts';
 
 const ACTOR = 'process';
 
-/** One poll round; returns how many jobs changed. */
-export async function pollJobs(db: Db, deps: ProcessDeps, log: Logger): Promise<number> {
+/** What a poll round did: how many jobs changed, and how many are still active after it. */
+export interface PollRound {
+  changed: number;
+  active: number;
+}
+
+/**
+ * One poll round: one state query for every active job, then the changes recorded — the ends
+ * first (what the round is waited for), then the jobs lost, then new states and unknown answers,
+ * each of those two kinds in one statement.
+ */
+export async function pollJobs(db: Db, deps: ProcessDeps, log: Logger): Promise<PollRound> {
   const { config } = deps;
   const active = await db.query<JobRow>(
     `select * from jobs where state in ('PENDING', 'RUNNING') and job_id is not null order by id`,
   );
-  if (active.length === 0) return 0;
+  if (active.length === 0) return { changed: 0, active: 0 };
   const executor = await deps.executor();
   const states = await executor.states(
     active.map((j) => ({ jobId: j.job_id!, workDir: clusterPath(config, j.output_dir) })),
   );
-  let changed = 0;
-  for (const job of active) {
+  const steps = active.map((job) => {
     const st = states.get(job.job_id!) ?? { jobId: job.job_id!, state: 'UNKNOWN' as const };
-    const step = pollStep(job, st.state, config.processing.lost_after_checks);
-    switch (step) {
-      case 'recheck':
-        await db.exec('update jobs set unknown_checks = $2, updated_at = now() where id = $1', [
-          job.id,
-          job.unknown_checks + 1,
-        ]);
-        break;
-      case 'lost':
-        changed++;
-        await recordLost(db, deps, job);
-        break;
-      case 'progress':
-        changed++;
-        await db.exec(
-          'update jobs set state = $2, unknown_checks = 0, elapsed_s = $3, updated_at = now() where id = $1',
-          [job.id, st.state, st.elapsedSeconds ?? null],
-        );
-        break;
-      case 'unchanged':
-        break;
-      case 'final':
-        changed++;
-        await recordFinal(db, deps, executor, job, st, log);
-        break;
-    }
+    return { job, st, step: pollStep(job, st.state, config.processing.lost_after_checks) };
+  });
+  const of = (step: PollStep) => steps.filter((s) => s.step === step);
+  await recordFinals(db, deps, executor, of('final'), log);
+  for (const { job } of of('lost')) await recordLost(db, deps, job);
+  const progress = of('progress');
+  if (progress.length > 0) {
+    // only rows still active: another poller may have recorded an end meanwhile
+    await db.exec(
+      `update jobs set state = x.state, unknown_checks = 0, elapsed_s = x.elapsed, updated_at = now()
+       from unnest($1::bigint[], $2::text[], $3::float8[]) as x(id, state, elapsed)
+       where jobs.id = x.id and jobs.state in ('PENDING', 'RUNNING')`,
+      [
+        progress.map((p) => p.job.id),
+        progress.map((p) => p.st.state),
+        progress.map((p) => p.st.elapsedSeconds ?? null),
+      ],
+    );
   }
-  return changed;
+  const recheck = of('recheck');
+  if (recheck.length > 0) {
+    await db.exec(
+      `update jobs set unknown_checks = x.checks, updated_at = now()
+       from unnest($1::bigint[], $2::int[]) as x(id, checks) where jobs.id = x.id`,
+      [recheck.map((r) => r.job.id), recheck.map((r) => r.job.unknown_checks + 1)],
+    );
+  }
+  return {
+    changed: steps.filter((s) => s.step !== 'recheck' && s.step !== 'unchanged').length,
+    active: steps.filter((s) => s.step !== 'lost' && s.step !== 'final').length,
+  };
 }
 
 /** A job the scheduler no longer knows and that left no exit record: LOST, resubmitted or settled. */
@@ -100,23 +112,63 @@ async function recordLost(db: Db, deps: ProcessDeps, job: JobRow): Promise<void>
       await addToTimeline(tx, job.file_id, ACTOR, reason);
       await settleFile(tx, job.file_id, config);
     }
-    await wakeWaiting(tx, Kind.processSubmit, 1); // its cluster slot is free
+    await wakeWaiting(tx, Kind.processSubmit, 1, WAITING_FOR_SLOT); // its cluster slot is free
   });
+}
+
+/** How many finished jobs a poll round records at the same time (each in its own transaction). */
+const FINAL_LANES = 4;
+
+/**
+ * The jobs a round found final: their log tails read with one command for all (executor.logTails),
+ * then each recorded in its own transaction, `FINAL_LANES` at a time; one file's jobs one after the
+ * other, so the transaction of its last job sees the others final and settles the file.
+ */
+async function recordFinals(
+  db: Db,
+  deps: ProcessDeps,
+  executor: Executor,
+  finals: { job: JobRow; st: JobStatus }[],
+  log: Logger,
+): Promise<void> {
+  if (finals.length === 0) return;
+  const dirs = finals.map((f) => clusterPath(deps.config, f.job.output_dir));
+  const tails: LogTail[] = await executor
+    .logTails(dirs, 40)
+    .catch((err) => dirs.map(() => ({ problem: errorMessage(err) })));
+  const byFile = new Map<string, { job: JobRow; st: JobStatus; tail: string }[]>();
+  for (const [i, { job, st }] of finals.entries()) {
+    const t = tails[i] ?? { problem: 'not read' };
+    const tail = 'text' in t ? t.text : `(log not readable: ${t.problem})`;
+    byFile.set(job.file_id, [...(byFile.get(job.file_id) ?? []), { job, st, tail }]);
+  }
+  await inLanes([...byFile.values()], FINAL_LANES, (f) => recordFinal(db, deps, f.job, f.st, f.tail, log));
+}
+
+/**
+ * Runs `work` for every item, the groups `limit` at a time, each group's items one after the
+ * other. Waits for all; then throws the first error, if any.
+ */
+async function inLanes<T>(groups: T[][], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    for (let g = next++; g < groups.length; g = next++) for (const item of groups[g]!) await work(item);
+  };
+  const done = await Promise.allSettled(Array.from({ length: Math.min(limit, groups.length) }, lane));
+  const failed = done.find((d) => d.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** A job in a final state: classified, metrics read on success, the manifest and timeline written. */
 async function recordFinal(
   db: Db,
   deps: ProcessDeps,
-  executor: Executor,
   job: JobRow,
   st: JobStatus,
+  tail: string,
   log: Logger,
 ): Promise<void> {
   const { config } = deps;
-  const tail = await executor
-    .logTail(clusterPath(config, job.output_dir), 40)
-    .catch((err) => `(log not readable: ${errorMessage(err)})`);
   const file = await getFile(db, job.file_id);
   await db.tx(async (tx) => {
     let { outcome, reason } = classifyJob(config.processing.settings[job.settings_name], job, st, tail);
@@ -142,19 +194,22 @@ async function recordFinal(
       { exitCode: st.exitCode ?? null },
     );
     await settleFile(tx, job.file_id, config);
-    await wakeWaiting(tx, Kind.processSubmit, 1); // its cluster slot is free: a waiting submit takes it now
+    await wakeWaiting(tx, Kind.processSubmit, 1, WAITING_FOR_SLOT); // its slot is free: a waiting submit takes it now
   });
 }
 
 /**
  * A job's process exited (local executor): a poll now records its end and frees its slot, rather
  * than at the next period. Only a hint: when it cannot be asked for (the database is away, this
- * process is stopping), the periodic poll still sees the job. At most one such poll is queued or
- * running (the kind's de-duplication), so many jobs ending together ask for one.
+ * process is stopping), the periodic poll still sees the job. At most one such poll per subject is
+ * queued or running (the kind's de-duplication), so many jobs ending together ask for one. When the
+ * `job-exited` poll cannot be added, it is queued (and will see this job) or already running — and
+ * may have asked for the states before this job ended: then a `job-exited-again` poll is queued.
  */
 export async function pollSoon(db: Db, log: Logger): Promise<void> {
   try {
-    await enqueueTask(db, Kind.processPoll, 'job-exited', {});
+    if ((await enqueueTask(db, Kind.processPoll, 'job-exited', {})) === undefined)
+      await enqueueTask(db, Kind.processPoll, 'job-exited-again', {});
   } catch (err) {
     log.debug(
       { err: errorMessage(err) },

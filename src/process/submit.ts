@@ -14,10 +14,9 @@ import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../core/config/index.ts';
 import { crashPoint } from '../core/crash.ts';
-import type { Db, Queryable, Tx } from '../core/db/db.ts';
+import type { Queryable, Tx } from '../core/db/db.ts';
 import { PermanentError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import { poolSize } from '../engine/pools.ts';
 import { backupLocation } from '../storage/raw-data.ts';
 import type { Kind, KindContext } from '../tasks/catalogue.ts';
 
@@ -36,7 +35,7 @@ import {
   readJobManifest,
 } from './job-manifest.ts';
 import { associateOutput, jobIdentity, metricsInfo } from './job-output.ts';
-import { getJob, type JobRow } from './jobs.ts';
+import { getJob, type JobRow, WAITING_FOR_SLOT } from './jobs.ts';
 import { judgeExistingOutput } from './outcome.ts';
 import {
   createOwnedFolder,
@@ -49,6 +48,7 @@ import {
 import { clusterPath } from './paths.ts';
 import { pollSoon } from './poll.ts';
 import { templateText } from './settings.ts';
+import { reserveSlot, slotWaitMs } from './slots.ts';
 import type { ProcessDeps } from './tasks.ts';
 import { renderScript } from './template.ts';
 
@@ -66,9 +66,15 @@ interface NotAssociated {
 /** The `process.submit` task's run: the steps 0–4 below, each its own function. */
 export async function submitJob(ctx: SubmitContext, deps: ProcessDeps): Promise<void> {
   const { config } = deps;
+  const t0 = performance.now();
+  const ms: Record<string, number> = {}; // when each step ended, for the 'submitted' log line
+  const mark = (step: string) => {
+    ms[step] = Math.round(performance.now() - t0);
+    return ms;
+  };
   const job = await getJob(ctx.db, ctx.task.subject!);
   if (!job || !['new', 'submitting'].includes(job.state)) return;
-  const file = await getFile(ctx.db, job.file_id);
+  const [file, identity] = await Promise.all([getFile(ctx.db, job.file_id), jobIdentity(ctx.db, job)]);
   if (!file) return;
   const settings = config.processing.settings[job.settings_name];
   if (!settings || settings.version !== job.settings_version) {
@@ -80,7 +86,6 @@ export async function submitJob(ctx: SubmitContext, deps: ProcessDeps): Promise<
   }
   const executor = await deps.executor();
   const log = ctx.log.child({ fileId: file.id, job: job.key });
-  const identity = await jobIdentity(ctx.db, job);
 
   // 0. an output this very job already produced — written by another instance (a fallback
   //    while this one was down) or before a database restore — is associated, not run again.
@@ -95,21 +100,28 @@ export async function submitJob(ctx: SubmitContext, deps: ProcessDeps): Promise<
     return;
   }
 
+  mark('read');
   // 1. a job submitted before a crash is found by its key, not submitted again.
   if (await adoptSubmitted(ctx, config, executor, job, existing, log)) return;
 
-  // 2. a cluster slot, across all processes and machines; without one, wait to be woken
-  if (!(await reserveSlot(ctx.db, job))) {
-    await ctx.again(slotWaitMs(config.processing.poll_seconds));
+  // 2. a cluster slot, across all processes and machines; without one, wait to be woken (marked
+  //    as waiting for a slot, so a freed slot wakes this task and not one in a retry's backoff)
+  if (!(await reserveSlot(ctx, job))) {
+    await ctx.again(slotWaitMs(config.processing.poll_seconds), undefined, {
+      ...ctx.payload,
+      waitingFor: WAITING_FOR_SLOT,
+    });
     return;
   }
 
+  mark('slot');
   // 3. the output folder
   const out = await prepareOutput(ctx, deps, executor, job, file, identity, settings, existing, log);
   if (!out) return; // associated with the job found in it
 
+  mark('folder');
   // 4. render and submit
-  await submit(ctx, deps, executor, job, file, settings, out, log);
+  await submit(ctx, deps, executor, job, file, settings, out, log, mark);
 }
 
 /**
@@ -141,34 +153,6 @@ async function adoptSubmitted(
     ),
   );
   return true;
-}
-
-/**
- * How long a submit without a free cluster slot waits before it looks again. The poll that records
- * a job's end wakes one waiting submit per freed slot at once (poll.ts, engine/waiting.ts), so this
- * is only the fallback for a lost wake-up (a crash; a raised pool): a poll period, at least 5 s.
- */
-export function slotWaitMs(pollSeconds: number): number {
-  return Math.max(5, pollSeconds) * 1000;
-}
-
-/** Step 2: a cluster slot (`pools.cluster`), counted across all processes and machines. */
-async function reserveSlot(db: Db, job: JobRow): Promise<boolean> {
-  return db.tx(async (tx) => {
-    await tx.exec(`select pg_advisory_xact_lock(378830, hashtext('cluster-slots'))`);
-    const size = await poolSize(tx, 'cluster');
-    const limit = { size: size === undefined ? 30 : size };
-    const active = await tx.one<{ n: string }>(
-      `select count(*) as n from jobs where state in ('submitting', 'PENDING', 'RUNNING') and id <> $1`,
-      [job.id],
-    );
-    if (Number(active.n) >= (limit.size ?? 30)) return false;
-    await tx.exec(
-      `update jobs set state = 'submitting', updated_at = now() where id = $1 and state in ('new', 'submitting')`,
-      [job.id],
-    );
-    return true;
-  });
 }
 
 /** The output folder the job writes to, and what the timeline says about how it was chosen. */
@@ -315,6 +299,8 @@ async function submit(
   settings: Settings,
   { outDir, outputNote }: Output,
   log: Logger,
+  /** Notes when a step ended; returns every step's time so far (ms since the attempt began). */
+  mark: (step: string) => Record<string, number>,
 ): Promise<void> {
   const { config } = deps;
   const vars = {
@@ -337,6 +323,7 @@ async function submit(
     config.processing.environment,
     `processing.settings.${job.settings_name}.template`,
   );
+  mark('rendered');
   const { jobId } = await executor.submit({
     key: job.key,
     script,
@@ -348,7 +335,7 @@ async function submit(
     onExit: () => void pollSoon(ctx.db, log),
   });
   crashPoint('process.submit.after_spawn');
-  log.info({ jobId }, 'submitted');
+  mark('sbatch');
   await ctx.complete(async (tx) => {
     if (outDir !== job.output_dir)
       await tx.exec('update jobs set output_dir = $2 where id = $1', [job.id, outDir]);
@@ -360,6 +347,7 @@ async function submit(
       outputNote ? `submitted as ${jobId}; ${outputNote}` : `submitted as ${jobId} (${executor.kind})`,
     );
   });
+  log.info({ jobId, ms: mark('recorded') }, 'submitted');
 }
 
 /**

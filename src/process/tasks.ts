@@ -7,6 +7,7 @@
  *
  * `process.poll` (periodic, every `processing.poll_seconds`): poll.ts — one batched state query per
  * executor, final states recorded and classified, the file settled once all its jobs are final.
+ * While jobs are active the scheduled poll re-arms itself one period after each round started.
  *
  * `process.cancel`: asks the executor to cancel a job an operator cancelled.
  *
@@ -17,11 +18,12 @@ import { errorMessage, SluiceError } from '../core/errors.ts';
 import type { Variables } from '../core/variables.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
-import { wakeWaiting } from '../engine/waiting.ts';
+import { wakeTask, wakeWaiting } from '../engine/waiting.ts';
 import { noteTakeover } from '../files/takeover.ts';
 import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
 import type { Executor } from './executors/types.ts';
-import { getJob } from './jobs.ts';
+import { getJob, WAITING_FOR_SLOT } from './jobs.ts';
+import { repollDelayMs } from './outcome.ts';
 import { pollJobs } from './poll.ts';
 import { settleFile } from './settle.ts';
 import { submitJob } from './submit.ts';
@@ -61,15 +63,41 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
         [job.id, reason],
       );
       await settleFile(tx, job.file_id, deps.config);
-      await wakeWaiting(tx, Kind.processSubmit, 1); // a slot it had reserved is free
+      await wakeWaiting(tx, Kind.processSubmit, 1, WAITING_FOR_SLOT); // a slot it had reserved is free
     },
   });
 }
 
+/**
+ * The poll: one round; then, while jobs are active, the scheduled poll task puts itself back to run
+ * one period after this round started (`repollDelayMs`), and a timer here wakes it then, so an idle
+ * worker — any, of any process — claims it on time. The task row says when it is due: if this
+ * process dies, another worker runs it at its next look; its schedule's de-duplication keeps the
+ * schedule from adding a second poll meanwhile. With no active job the schedule takes over again.
+ */
 export function pollHandler(deps: ProcessDeps): TaskHandlerDef {
   return defineHandler(Kind.processPoll, {
     async run(ctx) {
-      await pollJobs(ctx.db, deps, ctx.log);
+      const started = Date.now();
+      const round = await pollJobs(ctx.db, deps, ctx.log);
+      const delay = repollDelayMs({
+        scheduled: ctx.payload.scheduledFor !== undefined,
+        active: round.active,
+        periodMs: deps.config.processing.poll_seconds * 1000,
+        elapsedMs: Date.now() - started,
+      });
+      ctx.log.debug(
+        { changed: round.changed, active: round.active, tookMs: Date.now() - started, nextInMs: delay },
+        'poll round',
+      );
+      if (delay === undefined) return;
+      await ctx.again(delay);
+      const { db, log, task } = ctx;
+      setTimeout(() => {
+        wakeTask(db, task.id).catch((err) =>
+          log.debug({ err: errorMessage(err) }, 'could not wake the next poll; a worker finds it due'),
+        );
+      }, delay).unref();
     },
   });
 }

@@ -12,7 +12,7 @@ import { createLogger, type Logger } from '../core/log.ts';
 import { Variables } from '../core/variables.ts';
 import { syncPools } from '../engine/pools.ts';
 
-export const VERSION = '0.1.0';
+export { VERSION } from '../core/version.ts';
 
 export interface GlobalOptions {
   config?: string;

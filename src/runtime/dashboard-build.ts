@@ -16,11 +16,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DEFAULT_DASHBOARD_DIR, dashboardBuild } from '../api/dashboard.ts';
 import type { Logger } from '../core/log.ts';
+import { projectPath } from '../core/project.ts';
 
-const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-web.mjs', import.meta.url));
+const BUILD_SCRIPT = projectPath('scripts/build-web.mjs');
 
 let building: Promise<void> | undefined;
 

@@ -22,6 +22,7 @@ import { DB_BACKUP_SCHEDULE_PREFIX, dbBackupHandler, dbBackupSchedules } from '.
 import { createFlow } from '../pipeline/flow.ts';
 import type { Executor } from '../process/executors/types.ts';
 import { cancelHandler, pollHandler, processSchedules, submitHandler } from '../process/tasks.ts';
+import { computeHandler } from '../streams/compute-task.ts';
 import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
 import { VERSION } from './context.ts';
 
@@ -69,6 +70,7 @@ export function collect(config: Config, vars: Variables, opts: StageOptions): St
     },
     { handlers: [alertsHandler(deps)], schedules: alertsSchedules(config) },
     { handlers: [dbBackupHandler({ config, version: VERSION })], schedules: dbBackupSchedules(config) },
+    { handlers: [computeHandler({ streams: config.streams, baseDir: opts.baseDir })], schedules: [] },
   ];
   return { handlers: stages.flatMap((s) => s.handlers), schedules: stages.flatMap((s) => s.schedules) };
 }

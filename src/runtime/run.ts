@@ -14,6 +14,7 @@ import { Worker } from '../engine/worker.ts';
 import { syncInstruments } from '../files/repo.ts';
 import { executorProvider } from '../process/executor.ts';
 import { syncSettings } from '../process/settings.ts';
+import { startStreams } from '../streams/consumer.ts';
 import { type AppContext, VERSION } from './context.ts';
 import { buildDashboardIfStale } from './dashboard-build.ts';
 import { collect, SCHEDULE_PREFIXES } from './handlers.ts';
@@ -48,8 +49,9 @@ export async function runProcess(
     if (opts.role === 'worker' || opts.role === 'all') {
       const executors = executorProvider(config);
       stops.push(() => executors.close());
+      const baseDir = path.dirname(ctx.loaded.files[0] ?? '.');
       const stage = collect(config, ctx.vars, {
-        baseDir: path.dirname(ctx.loaded.files[0] ?? '.'),
+        baseDir,
         executor: executors.get,
       });
       await syncInstruments(db, config.instruments);
@@ -80,6 +82,9 @@ export async function runProcess(
       await worker.start();
       running.worker = worker;
       stops.push(() => worker.stop());
+      // stream consumers (sources this worker's tags serve); stopped before the worker
+      const streams = await startStreams({ db, log, streams: config.streams, baseDir, tags: opts.tags });
+      stops.push(() => streams.stop());
     }
     if (opts.role === 'web' || opts.role === 'all') {
       const server = await startServer(createApp({ db, config, vars: ctx.vars, version: VERSION, log }), {

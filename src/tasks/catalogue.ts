@@ -39,6 +39,7 @@ export const Kind = {
   opsAlerts: 'ops.alerts',
   dbBackup: 'db.backup',
   enginePrune: 'engine.prune',
+  streamsCompute: 'streams.compute',
 } as const;
 export type TaskKind = (typeof Kind)[keyof typeof Kind];
 
@@ -127,6 +128,8 @@ export const TASKS = {
       outputExists: z.enum(OUTPUT_EXISTS_MODES).optional(),
       /** Remembered: the output folder a launch was started in. */
       launching: z.string().optional(),
+      /** Set while it waits for a free cluster slot (not a retry's backoff): a freed slot wakes it. */
+      waitingFor: z.enum(['cluster-slot']).nullable().optional(),
     }),
     pool: 'cluster',
     maxAttempts: 8,
@@ -152,6 +155,16 @@ export const TASKS = {
   },
   /** Deletes finished tasks and long-stopped workers (runtime/handlers.ts). */
   [Kind.enginePrune]: { payload: z.object(scheduled), pool: 'default' },
+  /**
+   * A compute unit on one stream item that failed when the item was stored, retried with backoff
+   * (subject: `ITEM/UNIT`; streams/compute-task.ts).
+   */
+  [Kind.streamsCompute]: {
+    payload: z.object({ item: z.string(), unit: z.string() }),
+    pool: 'default',
+    maxAttempts: 8,
+    dedupe: (itemUnit) => `compute:${itemUnit}`,
+  },
 } as const satisfies Record<TaskKind, KindSpec>;
 
 /** What a handler of `K` reads. */

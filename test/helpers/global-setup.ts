@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { ensureBuild } from '../../scripts/build-cli.mjs';
 import { createDb } from '../../src/core/db/db.ts';
 import { freePort, startEmbedded } from '../../src/core/db/embedded.ts';
 import { migrate } from '../../src/core/db/migrate.ts';
@@ -21,6 +22,9 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  // tests spawn bin/sluice.js, which runs the compiled sources: compile the current ones once, here,
+  // rather than in whichever spawned command comes first (it would print that it is compiling)
+  await ensureBuild({ quiet: true });
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sluice-test-pg-'));
   const server = await startEmbedded({
     dataDir,

@@ -19,6 +19,7 @@ import { type FileRow, getFile, syncInstruments } from '../../src/files/repo.ts'
 import { executorProvider } from '../../src/process/executor.ts';
 import { syncSettings } from '../../src/process/settings.ts';
 import { collect } from '../../src/runtime/handlers.ts';
+import { Kind } from '../../src/tasks/catalogue.ts';
 import { createTestDb } from './db.ts';
 import { waitFor } from './spawn.ts';
 
@@ -62,7 +63,15 @@ export async function createPipeline(
     async start() {
       await syncSettings(db, config);
       const stage = collect(config, vars, { baseDir: root, executor: executors.get });
-      await ensureSchedules(db, stage.schedules);
+      // The remover's schedules run at once in the product (a restart frees disk at once). Here
+      // that first pass raced the tests' own `runRemover` calls: under load it started before the
+      // first file was backed up and listed its candidates after, deleting that file's instrument
+      // copy before the test looked (the "k1 not listed" / "nothing refused for a.d" flakes). The
+      // schedules still exist (a test can check them); their first run is one interval away.
+      await ensureSchedules(
+        db,
+        stage.schedules.map((s) => (s.kind === Kind.cleanupRemove ? { ...s, delayFirst: true } : s)),
+      );
       p.worker = new Worker({
         db,
         log: silentLogger,

@@ -38,7 +38,7 @@ import { type HostIdentity, hostIdentity, procStart } from '../../engine/process
 import { jobEnvironment } from './command.ts';
 import { quoteArg, validateKey, validateWorkDir } from './quote.ts';
 import { statusFromExitRecord } from './slurm-parse.ts';
-import type { Executor, JobSpec, JobStatus } from './types.ts';
+import type { Executor, JobSpec, JobStatus, LogTail } from './types.ts';
 import { FILES, parseExitRecord, renderWrapper } from './wrapper.ts';
 
 export interface LocalExecutorOptions {
@@ -372,6 +372,17 @@ export class LocalExecutor implements Executor {
     } finally {
       await fh.close();
     }
+  }
+
+  async logTails(workDirs: string[], lines = 100): Promise<LogTail[]> {
+    return Promise.all(
+      workDirs.map((d) =>
+        this.logTail(d, lines).then(
+          (text) => ({ text }),
+          (err) => ({ problem: errorMessage(err) }),
+        ),
+      ),
+    );
   }
 
   async close(): Promise<void> {

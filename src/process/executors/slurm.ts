@@ -4,19 +4,22 @@
  *
  * - submit: `sbatch --parsable` with the wrapped script on stdin, --job-name and --comment set
  *   to the key, --chdir and --output in the work directory; every value is an argv element.
+ *   The work directory is made first (in-process on this machine, `mkdir -p` over SSH).
  * - states: ONE `squeue --jobs=... --states=all` call for all jobs; jobs squeue no longer knows
  *   are looked up in their exit files (ONE command for all of them); what is still unknown is
  *   UNKNOWN (the caller re-checks and later marks it lost), never COMPLETED.
  * - findByKey: ONE `squeue --name=<key> --states=all`, then the key/id/exit files in the work
  *   directory (a finished job the scheduler forgot).
+ * - logTails: the logs of all of a poll round's finished jobs with ONE command (jobfiles.ts).
  * No accounting (sacct) is used: jobs record their own end (wrapper.ts).
  */
-import { PermanentError, SluiceError } from '../../core/errors.ts';
-import type { CommandResult, CommandRunner } from './command.ts';
-import { readJobFiles } from './jobfiles.ts';
+import { mkdir } from 'node:fs/promises';
+import { errorMessage, PermanentError, SluiceError } from '../../core/errors.ts';
+import { type CommandResult, type CommandRunner, LocalRunner } from './command.ts';
+import { readJobFiles, readLogTails } from './jobfiles.ts';
 import { inWorkDir, slurmFilename, validateKey, validateWorkDir } from './quote.ts';
 import { parseSqueue, SQUEUE_FORMAT, type SqueueRow, statusFromExitRecord } from './slurm-parse.ts';
-import type { Executor, JobSpec, JobStatus } from './types.ts';
+import type { Executor, JobSpec, JobStatus, LogTail } from './types.ts';
 import { FILES, parseExitRecord, renderWrapper } from './wrapper.ts';
 
 export interface SlurmExecutorOptions {
@@ -66,14 +69,7 @@ export class SlurmExecutor implements Executor {
       `--output=${slurmFilename(inWorkDir(spec.workDir, FILES.log))}`,
       ...resourceFlags(spec),
     ];
-    const mk = await this.runner.run(['mkdir', '-p', '--', spec.workDir], { timeoutMs: this.timeoutMs });
-    if (mk.code !== 0) {
-      throw new SluiceError(
-        'process.work_dir',
-        `cannot create the job directory ${spec.workDir} on ${this.runner.description}: ${mk.stderr.trim()}`,
-        { hint: 'check that the output location is mounted and writable for the cluster user' },
-      );
-    }
+    await this.makeWorkDir(spec.workDir);
     const script = renderWrapper({ key: spec.key, workDir: spec.workDir, script: spec.script, id: 'slurm' });
     const r = await this.slurm(argv, script);
     const out = r.stdout.trim();
@@ -98,6 +94,29 @@ export class SlurmExecutor implements Executor {
       );
     }
     return { jobId };
+  }
+
+  /**
+   * The job's work directory, made where the scheduler's commands run: on this machine in-process
+   * (no `mkdir` child process per submit), over SSH with `mkdir -p`.
+   */
+  private async makeWorkDir(dir: string): Promise<void> {
+    let problem: string | undefined;
+    if (this.runner instanceof LocalRunner) {
+      await mkdir(dir, { recursive: true }).catch((err) => {
+        problem = errorMessage(err);
+      });
+    } else {
+      const mk = await this.runner.run(['mkdir', '-p', '--', dir], { timeoutMs: this.timeoutMs });
+      if (mk.code !== 0) problem = mk.stderr.trim();
+    }
+    if (problem !== undefined) {
+      throw new SluiceError(
+        'process.work_dir',
+        `cannot create the job directory ${dir} on ${this.runner.description}: ${problem}`,
+        { hint: 'check that the output location is mounted and writable for the cluster user' },
+      );
+    }
   }
 
   private async squeue(args: string[]): Promise<Map<string, SqueueRow>> {
@@ -219,8 +238,25 @@ export class SlurmExecutor implements Executor {
     return r.stdout;
   }
 
+  async logTails(workDirs: string[], lines = 100): Promise<LogTail[]> {
+    const n = Math.max(1, Math.min(100_000, Math.trunc(lines)));
+    const usable = workDirs.filter((d) => usableWorkDir(d));
+    const read = await readLogTails(this.runner, usable, FILES.log, n, this.timeoutMs);
+    const byDir = new Map(usable.map((d, i) => [d, read[i]!]));
+    return workDirs.map((d) => byDir.get(d) ?? { problem: `not a usable job work directory: ${d}` });
+  }
+
   close(): Promise<void> {
     return this.runner.close();
+  }
+}
+
+function usableWorkDir(d: string): boolean {
+  try {
+    validateWorkDir(d);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -56,6 +56,9 @@ export interface JobStatus {
   elapsedSeconds?: number;
 }
 
+/** A job's log tail: its text ('' when there is no log), or why it could not be read. */
+export type LogTail = { text: string } | { problem: string };
+
 export interface Executor {
   readonly kind: 'slurm' | 'local';
   submit(spec: JobSpec): Promise<{ jobId: string }>;
@@ -66,6 +69,8 @@ export interface Executor {
   cancel(jobId: string): Promise<void>;
   /** Last `lines` lines of the job's log (from workDir). */
   logTail(workDir: string, lines?: number): Promise<string>;
+  /** The same for many jobs at once (a poll round's finished jobs), in order; one command at most. */
+  logTails(workDirs: string[], lines?: number): Promise<LogTail[]>;
   /** Count of scheduler queries made (for the benchmark: states() must make exactly 1 per call). */
   readonly queryCount: number;
   close(): Promise<void>;

@@ -19,6 +19,7 @@ import { poolsSchema } from './pools.ts';
 import { processingSchema } from './processing.ts';
 import { fallbackProjectSchema, projectsSchema } from './projects.ts';
 import { serverSchema } from './server.ts';
+import { streamsSchema } from './streams.ts';
 import { variablesSchema } from './variables.ts';
 import { workerSchema } from './worker.ts';
 
@@ -43,6 +44,7 @@ export const sections = {
   cleanup: cleanupSchema,
   processing: processingSchema,
   alerts: alertsSchema,
+  streams: streamsSchema,
 };
 
 function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string): void {

@@ -2,9 +2,10 @@
  * Config schema: `log` (the level of the structured logs).
  */
 import { z } from 'zod';
+import { LOG_LEVELS } from '../../log-levels.ts';
 import { section } from './building-blocks.ts';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export { LOG_LEVELS };
 
 export const logSchema = section(
   z.strictObject({

@@ -1,6 +1,6 @@
 /** `slotWaitMs`: the fallback wait of a submit without a cluster slot (woken earlier by a poll). */
 import { describe, expect, it } from 'vitest';
-import { slotWaitMs } from './submit.ts';
+import { slotWaitMs } from './slots.ts';
 
 describe('slotWaitMs', () => {
   it('is one poll period, but never under 5 s', () => {

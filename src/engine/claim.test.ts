@@ -1,0 +1,199 @@
+/**
+ * The claim (sluice_claim, sluice_finish: migration 0018): two claims on one pool do not wait for
+ * each other, and together never take more than the pool's size; after a pool shrinks, claims
+ * stay within the new size while older tasks still run outside it; a batch of completions claims
+ * the next tasks in the same statement, fenced, and a worker doing so keeps to its concurrency.
+ */
+import type pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDb } from '../../test/helpers/db.ts';
+import { waitFor } from '../../test/helpers/spawn.ts';
+import type { Db } from '../core/db/db.ts';
+import { silentLogger } from '../core/log.ts';
+import { enqueueMany } from './enqueue.ts';
+import { setPoolSize, syncPools } from './pools.ts';
+import { Worker } from './worker.ts';
+
+let db: Db;
+let drop: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ db, drop } = await createTestDb());
+});
+afterAll(async () => drop());
+afterEach(async () => {
+  await db.exec('delete from tasks');
+});
+
+const claim = async (c: pg.ClientBase, worker: string, limit: number) =>
+  (
+    await c.query<{ id: string; slot: number }>(
+      `select id, slot from sluice_claim($1, array['c'], array[]::text[], $2, 60000)`,
+      [worker, limit],
+    )
+  ).rows;
+
+const live = async (pool: string) =>
+  (
+    await db.one<{ n: number }>(
+      `select count(*)::int as n from tasks where pool = $1 and state = 'running' and lease_expires_at >= now()`,
+      [pool],
+    )
+  ).n;
+
+const finish = (ids: string[]) =>
+  db.exec(`update tasks set state = 'succeeded', finished_at = now() where id = any($1::bigint[])`, [ids]);
+
+describe('claim', () => {
+  it('two claims on one pool proceed together and share its slots, never more than its size', async () => {
+    await syncPools(db, { both: 4 });
+    await enqueueMany(
+      db,
+      Array.from({ length: 10 }, () => ({ kind: 'c', pool: 'both' })),
+    );
+    const c1 = await db.pool.connect();
+    const c2 = await db.pool.connect();
+    try {
+      // A claim waiting for the other's commit would fail here instead of hanging.
+      await c2.query(`set lock_timeout = '10s'`);
+      await c1.query('begin');
+      const first = await claim(c1, 'w1', 3);
+      expect(first).toHaveLength(3);
+      // c1 has not committed: c2 neither waits for it nor takes its slots
+      const second = await claim(c2, 'w2', 3);
+      expect(second).toHaveLength(1);
+      const slots = [...first, ...second].map((r) => r.slot).sort();
+      expect(slots).toEqual([0, 1, 2, 3]);
+      await c1.query('commit');
+      expect(await claim(c2, 'w2', 3)).toHaveLength(0);
+      expect(await live('both')).toBe(4);
+      // a freed slot is taken again, by one claim only
+      await finish([first[0]!.id]);
+      await c1.query('begin');
+      expect(await claim(c1, 'w1', 3)).toEqual([expect.objectContaining({ slot: first[0]!.slot })]);
+      expect(await claim(c2, 'w2', 3)).toHaveLength(0);
+      await c1.query('commit');
+      expect(await live('both')).toBe(4);
+    } finally {
+      await c1.query('rollback').catch(() => undefined);
+      await c2.query('reset all');
+      c1.release();
+      c2.release();
+    }
+  });
+
+  it('after a pool shrinks, claims wait until fewer than its new size run, whatever slots they hold', async () => {
+    await syncPools(db, { shrink: 4 });
+    await enqueueMany(
+      db,
+      Array.from({ length: 10 }, () => ({ kind: 'c', pool: 'shrink' })),
+    );
+    const c = await db.pool.connect();
+    try {
+      const running = await claim(c, 'w1', 4);
+      expect(running.map((r) => r.slot).sort()).toEqual([0, 1, 2, 3]);
+      await setPoolSize(db, 'shrink', 2, 'test');
+      const bySlot = (s: number) => running.find((r) => r.slot === s)!.id;
+      // slots 0 and 1 free up, but 2 and 3 still run: the pool of 2 is full
+      await finish([bySlot(0), bySlot(1)]);
+      expect(await claim(c, 'w1', 4)).toHaveLength(0);
+      // one left, outside the slots (3): one more may start
+      await finish([bySlot(2)]);
+      expect(await claim(c, 'w1', 4)).toHaveLength(1);
+      expect(await claim(c, 'w1', 4)).toHaveLength(0);
+      expect(await live('shrink')).toBe(2);
+      // a task running without a slot (claimed before migration 0018) counts too
+      await db.exec(`update tasks set slot = null where id = $1`, [bySlot(3)]);
+      await finish(
+        (
+          await c.query(
+            `select id from tasks where pool = 'shrink' and state = 'running' and slot is not null`,
+          )
+        ).rows.map((r) => r.id as string),
+      );
+      expect(await claim(c, 'w1', 4)).toHaveLength(1);
+      expect(await live('shrink')).toBe(2);
+    } finally {
+      c.release();
+    }
+  });
+
+  it('a drained pool starts nothing, though its slots are free', async () => {
+    await syncPools(db, { drained: 3 });
+    await enqueueMany(db, [{ kind: 'c', pool: 'drained' }]);
+    await setPoolSize(db, 'drained', 0, 'test');
+    const c = await db.pool.connect();
+    try {
+      expect(await claim(c, 'w1', 3)).toHaveLength(0);
+      await setPoolSize(db, 'drained', null, 'test');
+      expect(await claim(c, 'w1', 3)).toHaveLength(1);
+    } finally {
+      c.release();
+    }
+  });
+
+  it('completing a batch claims the next tasks in the same statement, fenced by the token', async () => {
+    await syncPools(db, { refill: 2 });
+    await enqueueMany(
+      db,
+      Array.from({ length: 3 }, () => ({ kind: 'c', pool: 'refill' })),
+    );
+    const c = await db.pool.connect();
+    try {
+      const [a, b] = (
+        await c.query<{ id: string; token: string }>(
+          `select id, token from sluice_claim('w1', array['c'], array[]::text[], 2, 60000)`,
+        )
+      ).rows;
+      const finish = `select id, state, slot from sluice_finish($1, $2, 'w1', array['c'], array[]::text[], 2, 60000)`;
+      // b with a stale token: not completed, and its slot stays taken
+      const rows = (
+        await c.query(finish, [
+          [a!.id, b!.id],
+          [a!.token, String(Number(b!.token) - 1)],
+        ])
+      ).rows;
+      expect(rows.filter((r) => r.state === 'succeeded').map((r) => r.id)).toEqual([a!.id]);
+      expect(rows.filter((r) => r.state === 'running')).toHaveLength(1);
+      expect(await live('refill')).toBe(2);
+    } finally {
+      c.release();
+    }
+  });
+
+  it('a worker refilling its slots from completions never runs more than its concurrency', async () => {
+    await syncPools(db, { wide: 20 });
+    await enqueueMany(
+      db,
+      Array.from({ length: 200 }, () => ({ kind: 'c', pool: 'wide' })),
+    );
+    let now = 0;
+    let most = 0;
+    let ran = 0;
+    const w = new Worker({
+      db,
+      log: silentLogger,
+      concurrency: 3,
+      handlers: [
+        {
+          kind: 'c',
+          async run() {
+            now++;
+            most = Math.max(most, now);
+            await new Promise((r) => setImmediate(r));
+            now--;
+            ran++;
+          },
+        },
+      ],
+    });
+    await w.start();
+    try {
+      await waitFor('200 tasks done', async () => ran >= 200, 120_000, 50);
+    } finally {
+      await w.stop();
+    }
+    expect(most).toBe(3);
+    expect(ran).toBe(200);
+  });
+});
