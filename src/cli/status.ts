@@ -3,9 +3,9 @@
  * (`--json` for scripts).
  */
 import type { Command } from 'commander';
+import { type TargetProgress, targetProgress } from '../backup/s3/progress.ts';
 import { FALLBACK_KEEPS_DATA } from '../core/instance.ts';
 import { statusSnapshot } from '../engine/status.ts';
-import { copiesPerTarget } from '../files/copies.ts';
 import { listInstruments } from '../files/repo.ts';
 import { withContext } from './context.ts';
 import { ago, printJson, printTable } from './output.ts';
@@ -14,7 +14,7 @@ export function registerStatusCommand(program: Command): void {
   program
     .command('status')
     .description(
-      'live processes with their last heartbeat, pools used/size, queue depth and oldest waiting task per kind',
+      "live processes with their last heartbeat, pools used/size, queue depth and oldest waiting task per kind, each backup target's progress (copied, queued/running, failing)",
     )
     .option('--json', 'machine-readable output')
     .option('--all', 'also list processes found dead more than 24 h ago')
@@ -39,7 +39,7 @@ export function registerStatusCommand(program: Command): void {
             ? [{ instrument: i.id, problem: `backups wait: ${i.backup_target_problem}` }]
             : []),
         ]);
-        const targets = await copiesPerTarget(db, targetNames(config));
+        const targets = await targetProgress(db, config);
         if (opts.json) {
           printJson({ instance, processes, pools, queues, problems, targets });
           return;
@@ -89,17 +89,16 @@ export function registerStatusCommand(program: Command): void {
     });
 }
 
-const targetNames = (config: { backup: { targets: { name: string }[] } }) =>
-  config.backup.targets.map((t) => t.name);
-
-/** Each extra backup target's progress: files with a verified copy there of those backed up. */
-function printTargets(targets: Awaited<ReturnType<typeof copiesPerTarget>>): void {
+/** Each extra backup target's progress (the dashboard's "Backup targets" panel shows the same). */
+function printTargets(targets: TargetProgress[]): void {
   if (targets.length === 0) return;
   process.stdout.write('\nBACKUP TARGETS\n');
   printTable(
     targets.map((t) => ({
       target: t.target,
       copied: `${t.copied}/${t.files}`,
+      'queued/running': `${t.queued}/${t.running}`,
+      failing: t.failing,
       note: t.copied < t.files ? `catching up: ${t.files - t.copied} to copy` : 'complete',
     })),
   );

@@ -1,11 +1,16 @@
-/** What runs where: like `sluice status --json`. */
+/** What runs where, and each extra backup target's progress: like `sluice status --json`. */
+import { targetProgress } from '../../backup/s3/progress.ts';
 import type { Config } from '../../core/config/index.ts';
 import type { Queryable } from '../../core/db/db.ts';
 import { statusSnapshot as engineStatus } from '../../engine/status.ts';
 import { type AnyRoute, route } from '../route.ts';
 
-export function statusSnapshot(db: Queryable, config: Config) {
-  return engineStatus(db, config.worker.lease_seconds * 1000 * 2);
+export async function statusSnapshot(db: Queryable, config: Config) {
+  const [engine, targets] = await Promise.all([
+    engineStatus(db, config.worker.lease_seconds * 1000 * 2),
+    targetProgress(db, config),
+  ]);
+  return { ...engine, targets };
 }
 
 export const statusRoutes: AnyRoute[] = [
@@ -14,7 +19,8 @@ export const statusRoutes: AnyRoute[] = [
     path: '/api/status',
     role: 'viewer',
     tag: 'status',
-    summary: 'processes and heartbeats, pools used/size, queues and the oldest waiting task',
+    summary:
+      "processes and heartbeats, pools used/size, queues and the oldest waiting task, each backup target's progress",
     handle: async (c, { deps }) => c.json(await statusSnapshot(deps.db, deps.config)),
   }),
 ];

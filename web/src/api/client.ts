@@ -18,6 +18,7 @@ import type {
   Me,
   MetricSeriesAnswer,
   Role,
+  StatusTargetsAnswer,
   ThroughputAnswer,
   VariableChange,
 } from './types.ts';
@@ -128,6 +129,8 @@ export const api = {
 
   instruments: () => get<InstrumentsAnswer>('/api/instruments'),
   throughput: (days: number) => get<ThroughputAnswer>('/api/throughput', { days }),
+  /** Only the part of `GET /api/status` the dashboard shows: the backup targets' progress. */
+  status: () => get<StatusTargetsAnswer>('/api/status'),
 
   files: (f: FileFilters & { limit?: number; cursor?: string }, signal?: AbortSignal) =>
     get<FilesPage>('/api/files', { ...f }, signal),

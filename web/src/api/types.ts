@@ -10,6 +10,7 @@ import type { ThroughputAnswer } from '../../../src/api/routes/throughput.ts';
 import type { Role } from '../../../src/auth/roles.ts';
 import type { TokenRow } from '../../../src/auth/tokens.ts';
 import type { UserRow } from '../../../src/auth/users.ts';
+import type { TargetProgress } from '../../../src/backup/s3/progress.ts';
 import type { VariableState } from '../../../src/core/variables.ts';
 import type { EventRow, FeedEvent } from '../../../src/engine/events.ts';
 import type { PoolUsage } from '../../../src/engine/pools.ts';
@@ -93,6 +94,12 @@ export interface VariableChange {
 }
 
 export type ApiPool = Json<PoolUsage>;
+
+/** `GET /api/status`'s `targets`: each extra backup target's progress. */
+export type ApiTargetProgress = Json<TargetProgress>;
+export interface StatusTargetsAnswer {
+  targets: ApiTargetProgress[];
+}
 export type ApiUser = Json<UserRow> & { tokens: number; last_seen_at: string | null };
 export type ApiToken = Json<TokenRow>;
 

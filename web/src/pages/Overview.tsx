@@ -1,4 +1,4 @@
-/** A card per instrument, and new files and gigabytes per day. */
+/** A card per instrument, the extra backup targets' progress, and new files and gigabytes per day. */
 import { useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import type uPlot from 'uplot';
@@ -11,6 +11,7 @@ import { Empty, ErrorState, Loading } from '../components/States.tsx';
 import { When } from '../components/When.tsx';
 import { bytes, count } from '../lib/format.ts';
 import { STATUS, STATUSES } from '../lib/status.ts';
+import { BackupTargets } from './overview/BackupTargets.tsx';
 
 const NON_TERMINAL = STATUSES.filter((s) => !STATUS[s].terminal).join(',');
 
@@ -164,6 +165,7 @@ export default function OverviewPage() {
           </div>
         )}
       </section>
+      <BackupTargets />
       <section aria-labelledby="throughput-title" className="throughput">
         <h2 id="throughput-title">The last 30 days</h2>
         {throughput.isPending ? (
