@@ -5,18 +5,21 @@
  *   vs (b) a plain `@aws-sdk/lib-storage` Upload of the same file, same part size and parts in
  *       flight, with no hashing and no verification.
  * Rounds alternate (SLUICE_BENCH_S3_ROUNDS, default 2), the minimum per method counts; the file size
- * is SLUICE_BENCH_S3_MB (default 1024). s3rver runs in this process (it writes to a temp dir), so
- * `s3_rss_mb` (the peak RSS during (a)) includes the server's memory: an upper bound of ours;
- * `s3_plain_upload_rss_mb` is the same for (b), for comparison.
+ * is SLUICE_BENCH_S3_MB (default 1024). s3rver runs in a child process (bench/s3rver-process.ts,
+ * writing to a temp dir), so `s3_rss_mb` (the peak RSS of this process during (a)) is Sluice's
+ * upload and read-back path with the AWS SDK, not the server's; `s3_plain_upload_rss_mb` is the
+ * same for (b), for comparison. The peak is sampled every 100 ms from each method's start, so
+ * memory the method before it kept and did not return counts too (rounds alternate the order).
  * Registered in bench/backup.ts (`npm run bench -- backup`); alone: `npx tsx bench/backup-s3.ts`.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Upload } from '@aws-sdk/lib-storage';
-import S3rver from 's3rver';
 import type { S3Manifest } from '../src/backup/s3/keys.ts';
 import { uploadMember } from '../src/backup/s3/upload.ts';
 import { readBackS3Copy } from '../src/backup/s3/verify.ts';
@@ -36,17 +39,35 @@ async function sha256Of(path: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** s3rver in a child process (bench/s3rver-process.ts) and the port it listens on. */
+async function startServer(dir: string): Promise<{ child: ChildProcess; port: number }> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 's3rver-process.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', script, dir], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /port (\d+)\n/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`s3rver-process exited with ${code}: ${out}`)));
+  });
+  return { child, port };
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.stdin!.end();
+  await exited;
+}
+
 export async function runS3(): Promise<Record<string, number>> {
   const tmp = await makeTmp('sluice-bench-s3-');
   await mkdir(join(tmp.dir, 's3'));
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory: join(tmp.dir, 's3'),
-    configureBuckets: [{ name: 'bench', configs: [] }],
-  });
-  const { port } = (await server.run()) as AddressInfo;
+  const { child, port } = await startServer(join(tmp.dir, 's3'));
   const client = s3Client({
     region: 'us-east-1',
     endpoint: `http://127.0.0.1:${port}`,
@@ -135,7 +156,7 @@ export async function runS3(): Promise<Record<string, number>> {
     };
   } finally {
     clearInterval(sampler);
-    await server.close();
+    await stopServer(child);
     await tmp.cleanup();
   }
 }
