@@ -1,16 +1,22 @@
 /**
  * `GET /api/status` reports each extra backup target's progress (issue #19 item 5) — the figures of
  * `sluice status` and the dashboard's backup targets panel — from the database alone: copies and
- * tasks are inserted here, no S3 server is involved.
+ * tasks are inserted here, no S3 server is involved. The overview panel is checked in real Chromium.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/api/app.ts';
+import { startServer } from '../src/api/server.ts';
 import { parseConfigText } from '../src/core/config/index.ts';
+import { silentLogger } from '../src/core/log.ts';
 import { enqueue } from '../src/engine/enqueue.ts';
 import { syncPools } from '../src/engine/pools.ts';
 import { insertVerifiedCopy } from '../src/files/copies.ts';
-import { type ApiHarness, call, createApiHarness, insertFile } from './helpers/api.ts';
+import { type ApiHarness, call, createApiHarness, insertFile, PASSWORD } from './helpers/api.ts';
+import { buildDashboardIfStale, launchChromium, requireChromium } from './helpers/browser.ts';
+import { patient } from './helpers/patience.ts';
+
+const chromiumPath = requireChromium();
 
 let h: ApiHarness;
 let app: ApiHarness['app'];
@@ -95,5 +101,34 @@ describe('GET /api/status targets', () => {
   it('has no targets when the config names none', async () => {
     const res = await call(h.app, '/api/status', { token: h.tokens.viewer });
     expect(((await res.json()) as { targets: unknown[] }).targets).toEqual([]);
+  });
+});
+
+describe.skipIf(!chromiumPath)('the dashboard overview in Chromium', () => {
+  it('shows a row per backup target with its verified copies, queue and failing copies', async () => {
+    buildDashboardIfStale();
+    const server = await startServer(app, { host: '127.0.0.1', port: 0, log: silentLogger });
+    const browser = await launchChromium(chromiumPath!);
+    try {
+      const page = await browser.newPage({ baseURL: server.url });
+      page.setDefaultTimeout(patient(30_000));
+      await page.goto('/');
+      await page.getByLabel('User name').fill('viewer');
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      const table = page.getByRole('table', { name: 'Backup targets' });
+      const s3 = table.getByRole('row', { name: /^s3 / });
+      await s3.waitFor();
+      expect((await s3.innerText()).replace(/\s+/g, ' ')).toMatch(/s3 2 \/ 5 3 \/ 0 1 1 failing/);
+      const cold = table.getByRole('row', { name: /^cold / });
+      expect((await cold.innerText()).replace(/\s+/g, ' ')).toMatch(
+        /cold 1 \/ 5 0 \/ 0 0 catching up: 4 to copy/,
+      );
+      // the failing count's cell (after copies and queue) carries the last error as its tooltip
+      expect(await s3.getByRole('cell').nth(2).getAttribute('title')).toBe('connect ECONNREFUSED');
+    } finally {
+      await browser.close();
+      await server.close();
+    }
   });
 });
