@@ -11,8 +11,8 @@ beforeEach(async () => {
 afterEach(() => out.cleanup());
 
 describe('built-in extractors', () => {
-  it('has alphadia, tsv, json and msqc, each under its own name', async () => {
-    expect([...builtinExtractors.keys()].sort()).toEqual(['alphadia', 'json', 'msqc', 'tsv']);
+  it('has alphadia, diann, tsv, json and msqc, each under its own name', async () => {
+    expect([...builtinExtractors.keys()].sort()).toEqual(['alphadia', 'diann', 'json', 'msqc', 'tsv']);
     for (const [type, e] of builtinExtractors) {
       expect(e.name).toBe(type);
       expect(await loadExtractor({ type }, out.dir)).toBe(e);
@@ -32,7 +32,7 @@ describe('built-in extractors', () => {
   it('unknown type lists the known ones; module only with custom', async () => {
     const err = await rejection(loadExtractor({ type: 'alphapept' }, out.dir));
     expect(err.code).toBe('metrics.unknown_extractor');
-    expect(err.message).toMatch(/'alphapept'.*'alphadia', 'tsv', 'json', 'msqc', 'custom'/);
+    expect(err.message).toMatch(/'alphapept'.*'alphadia', 'diann', 'tsv', 'json', 'msqc', 'custom'/);
     const err2 = await rejection(loadExtractor({ type: 'tsv', module: './x.js' }, out.dir));
     expect(err2.code).toBe('metrics.bad_options');
   });

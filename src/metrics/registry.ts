@@ -1,5 +1,5 @@
 /**
- * Which extractor a configuration names: the built-ins (`alphadia`, `tsv`, `json`, `msqc`) or a
+ * Which extractor a configuration names: the built-ins (`alphadia`, `diann`, `tsv`, `json`, `msqc`) or a
  * custom plugin module (`{ type: 'custom', module: './plugins/my-extractor.ts' }`, resolved against
  * the configuration's folder). A plugin's default export, or its named export `extractor`, must be a
  * `MetricExtractor` (see `types.ts`); what it returns is checked on every call.
@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { PermanentError } from '../core/errors.ts';
 import { importPluginModule } from '../core/plugins.ts';
 import { alphadiaExtractor } from './alphadia.ts';
+import { diannExtractor } from './diann.ts';
 import { parseOptions, resolveInside } from './extractor-kit.ts';
 import { jsonExtractor, tsvExtractor, tsvMetrics } from './generic.ts';
 import { readTsv } from './tsv.ts';
@@ -39,7 +40,7 @@ export const msqcExtractor: MetricExtractor = {
 };
 
 export const builtinExtractors: ReadonlyMap<string, MetricExtractor> = new Map(
-  [alphadiaExtractor, tsvExtractor, jsonExtractor, msqcExtractor].map((e) => [e.name, e]),
+  [alphadiaExtractor, diannExtractor, tsvExtractor, jsonExtractor, msqcExtractor].map((e) => [e.name, e]),
 );
 
 export interface ExtractorSpec {

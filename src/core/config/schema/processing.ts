@@ -32,7 +32,7 @@ const resourcesSchema = section(
 
 const metricsSchema = z
   .strictObject({
-    type: str('an extractor type: alphadia, msqc, tsv, json or custom'),
+    type: str('an extractor type: alphadia, diann, msqc, tsv, json or custom'),
     module: str('a module path (for type custom)').optional(),
     options: z.record(z.string(), z.unknown()).default({}),
   })
