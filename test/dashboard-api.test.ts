@@ -159,12 +159,44 @@ describe('metric names and bands', () => {
                 ($1, 'qc', 1, 'ms1_accuracy', 1, '2026-01-01'::timestamptz + $3 * interval '1 hour')`,
         [id, v, i],
       );
+      // a unit on the newer half; a metric that never had a value
+      if (i >= 5)
+        await h.db.exec(`update metrics set unit = 'ppm' where file_id = $1 and name = 'ms1_accuracy'`, [id]);
+      await h.db.exec(
+        `insert into metrics (file_id, settings_name, settings_version, name, value, created_at)
+         values ($1, 'qc', 1, 'fwhm_rt', null, '2026-01-01'::timestamptz + $2 * interval '1 hour')`,
+        [id, i],
+      );
     }
   });
 
-  it('lists each recorded metric name once, sorted', async () => {
+  it('lists each recorded metric name once, sorted, with its unit, description and whether it has values', async () => {
     const res = await call(h.app, '/api/metrics/names', { token: h.tokens.viewer });
-    expect(await json(res)).toEqual({ names: ['ms1_accuracy', 'precursors'] });
+    expect(await json(res)).toEqual({
+      names: ['fwhm_rt', 'ms1_accuracy', 'precursors'],
+      metrics: [
+        {
+          name: 'fwhm_rt',
+          unit: null,
+          has_values: false,
+          description: expect.stringContaining('peak width'),
+        },
+        { name: 'ms1_accuracy', unit: 'ppm', has_values: true, description: null },
+        {
+          name: 'precursors',
+          unit: null,
+          has_values: true,
+          description: expect.stringContaining('precursors'),
+        },
+      ],
+    });
+    // per instrument: none of these runs is on tims1
+    const other = await json<{ metrics: { has_values: boolean }[] }>(
+      await call(h.app, '/api/metrics/names?instrument=tims1', { token: h.tokens.viewer }),
+    );
+    expect(other.metrics.map((m) => m.has_values)).toEqual([false, false, false]);
+    const bad = await call(h.app, '/api/metrics/names?instrument=a%20b&x=1', { token: h.tokens.viewer });
+    expect(bad.status).toBe(400);
   });
 
   it('adds rolling mean ± k·sd bands and flags the points outside them', async () => {

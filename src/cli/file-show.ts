@@ -74,6 +74,7 @@ function printMetrics(metrics: FileDetail['metrics']): void {
         settings: `${m.settings_name} v${m.settings_version}`,
         metric: m.name,
         value: m.value,
+        unit: m.unit ?? '',
       })),
     );
   }

@@ -1,7 +1,8 @@
 /**
  * The metrics store: the one module that reads and writes the `metrics` table (QC values that
  * extractors read from a job's output). Writers: `recordMetrics` (processing). Readers: one file's
- * metrics (`metricsOfFile`, for the file detail), the recorded names (`metricNames`) and the
+ * metrics (`metricsOfFile`, for the file detail), the recorded names (`metricNames`, with unit and
+ * whether they have values: `metricNameInfo`) and the
  * chart series (`seriesJson`, built by PostgreSQL as JSON text).
  */
 import type { Db, Queryable } from '../core/db/db.ts';
@@ -13,13 +14,14 @@ export interface FileMetricRow {
   settings_version: number;
   name: string;
   value: number | null;
+  unit: string | null;
   created_at: Date;
 }
 
 /** A file's metrics, by settings then name. */
 export async function metricsOfFile(q: Queryable, fileId: string): Promise<FileMetricRow[]> {
   return q.query<FileMetricRow>(
-    `select settings_name, settings_version, name, value, created_at from metrics where file_id = $1
+    `select settings_name, settings_version, name, value, unit, created_at from metrics where file_id = $1
      order by settings_name, name`,
     [fileId],
   );
@@ -33,9 +35,9 @@ export async function recordMetrics(
 ): Promise<void> {
   for (const v of values) {
     await q.exec(
-      `insert into metrics (file_id, settings_name, settings_version, name, value, job_row_id) values ($1, $2, $3, $4, $5, $6)
-       on conflict (file_id, settings_name, settings_version, name) do update set value = excluded.value, job_row_id = excluded.job_row_id, created_at = now()`,
-      [m.fileId, m.settingsName, m.settingsVersion, v.name, v.value, m.jobRowId],
+      `insert into metrics (file_id, settings_name, settings_version, name, value, job_row_id, unit) values ($1, $2, $3, $4, $5, $6, $7)
+       on conflict (file_id, settings_name, settings_version, name) do update set value = excluded.value, job_row_id = excluded.job_row_id, unit = excluded.unit, created_at = now()`,
+      [m.fileId, m.settingsName, m.settingsVersion, v.name, v.value, m.jobRowId, v.unit ?? null],
     );
   }
 }
@@ -51,6 +53,34 @@ export async function metricNames(q: Queryable): Promise<string[]> {
      ) select name from n where name is not null limit 10000`,
   );
   return rows.map((r) => r.name);
+}
+
+/** What the QC page shows about one metric name: its unit and whether it has any value to chart. */
+export interface MetricNameInfo {
+  name: string;
+  /** The unit of its most recent value that has one; null when none was recorded. */
+  unit: string | null;
+  /** Whether any point (of the instrument, when one is given) has a value rather than null. */
+  has_values: boolean;
+}
+
+/**
+ * Each recorded name with its unit and whether it has values (of `instrument`, when given): one
+ * probe of `metrics_instrument_name_time_file` (or `metrics_name_time_file`) per name, newest first,
+ * stopping at the first non-null value.
+ */
+export async function metricNameInfo(q: Queryable, instrument?: string): Promise<MetricNameInfo[]> {
+  const names = await metricNames(q);
+  if (names.length === 0) return [];
+  return q.query<MetricNameInfo>(
+    `select n.name,
+       (select m.unit from metrics m where m.name = n.name and m.unit is not null
+          and ($2::text is null or m.instrument_id = $2) order by m.created_at desc limit 1) as unit,
+       exists (select 1 from metrics m where m.name = n.name and m.value is not null
+          and ($2::text is null or m.instrument_id = $2)) as has_values
+     from unnest($1::text[]) with ordinality as n(name, i) order by n.i`,
+    [names, instrument ?? null],
+  );
 }
 
 /** The points of series $1 that match the filters ($2 instrument … $5 to). */

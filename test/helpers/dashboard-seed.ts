@@ -1,7 +1,8 @@
 /**
  * A small facility for the dashboard tests: two instruments (one online, one offline), files in
  * most statuses, one file with a full timeline, a verified copy with hashes, a finished job with
- * its log tail, and 40 QC runs with two metrics each (one run far outside the band).
+ * its log tail, and 40 QC runs with four metrics each (one run far outside the precursors band;
+ * `ms1_signal` recorded without a value every time, `fwhm_rt` with a unit).
  */
 import type { Db } from '../../src/core/db/db.ts';
 import { recordEvent } from '../../src/engine/events.ts';
@@ -34,9 +35,10 @@ export async function seedDashboard(db: Db): Promise<void> {
     await insertFile(db, { id, createdAt: at, size: 2_000_000_000 + i * 10_000_000 });
     const precursors = id === OUTLIER ? 2000 : 5000 + ((i * 37) % 11) * 20;
     await db.exec(
-      `insert into metrics (file_id, settings_name, settings_version, name, value, created_at)
-       values ($1, 'qc', 1, 'precursors', $2, $4), ($1, 'qc', 1, 'proteins', $3, $4)`,
-      [id, precursors, 800 + ((i * 13) % 7) * 5, at],
+      `insert into metrics (file_id, settings_name, settings_version, name, value, created_at, unit)
+       values ($1, 'qc', 1, 'precursors', $2, $4, null), ($1, 'qc', 1, 'proteins', $3, $4, null),
+              ($1, 'qc', 1, 'fwhm_rt', $5, $4, 'min'), ($1, 'qc', 1, 'ms1_signal', null, $4, null)`,
+      [id, precursors, 800 + ((i * 13) % 7) * 5, at, 0.06 + (i % 5) / 1000],
     );
   }
 

@@ -10,7 +10,8 @@
  */
 import { z } from 'zod';
 import { type Bands, rollingBands } from '../../metrics/bands.ts';
-import { metricNames, seriesJson } from '../../metrics/store.ts';
+import { metricDescription } from '../../metrics/descriptions.ts';
+import { type MetricNameInfo, metricNameInfo, seriesJson } from '../../metrics/store.ts';
 import { badInput } from '../errors.ts';
 import { idFilter, intParam, isoDate, namesList } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
@@ -39,6 +40,11 @@ export interface MetricSeries {
   bands?: Bands;
 }
 
+export interface MetricNamesAnswer {
+  names: string[];
+  metrics: (MetricNameInfo & { description: string | null })[];
+}
+
 export interface MetricSeriesAnswer {
   limit: number;
   /** The band parameters, when asked for. */
@@ -53,10 +59,20 @@ export const metricRoutes: AnyRoute[] = [
     path: '/api/metrics/names',
     role: 'viewer',
     tag: 'metrics',
-    summary: 'the names of all recorded metrics, sorted (for choosing what to chart)',
-    description: 'A skip scan over the `metrics_name_time_file` index: one index probe per distinct name.',
-    handle: async (c, { deps }) => {
-      return c.json({ names: await metricNames(deps.db) });
+    summary:
+      'the names of all recorded metrics, sorted, each with its unit, description and whether it has values',
+    description:
+      'A skip scan over the `metrics_name_time_file` index: one index probe per distinct name. `metrics` says ' +
+      'per name its unit (as its extractor gave it), a description (built-in extractors) and `has_values`: ' +
+      'whether any point (of `instrument`, when given) has a value, so a chart page can start with names that draw.',
+    query: z.strictObject({ instrument: idFilter.optional() }),
+    handle: async (c, { query, deps }) => {
+      const info = await metricNameInfo(deps.db, query.instrument);
+      const answer: MetricNamesAnswer = {
+        names: info.map((m) => m.name),
+        metrics: info.map((m) => ({ ...m, description: metricDescription(m.name) })),
+      };
+      return c.json(answer);
     },
   }),
   route({

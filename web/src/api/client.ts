@@ -16,6 +16,7 @@ import type {
   InstrumentsAnswer,
   LoginAnswer,
   Me,
+  MetricNamesAnswer,
   MetricSeriesAnswer,
   Role,
   StatusTargetsAnswer,
@@ -143,7 +144,8 @@ export const api = {
     request<Pick<ApiFile, 'id' | 'status'>>('POST', `/api/files/${enc(id)}/accept-overwrite`),
   cancelJob: (id: string) => request<{ cancelled: { id: string }[] }>('POST', `/api/jobs/${enc(id)}/cancel`),
 
-  metricNames: () => get<{ names: string[] }>('/api/metrics/names'),
+  metricNames: (instrument?: string) =>
+    get<MetricNamesAnswer>('/api/metrics/names', instrument ? { instrument } : {}),
   metricSeries: (q: {
     names: string[];
     instrument?: string;

@@ -5,7 +5,7 @@
  * dates become ISO strings.
  */
 import type { ErrorBody } from '../../../src/api/errors.ts';
-import type { MetricSeries, MetricSeriesAnswer } from '../../../src/api/routes/metrics.ts';
+import type { MetricNamesAnswer, MetricSeries, MetricSeriesAnswer } from '../../../src/api/routes/metrics.ts';
 import type { ThroughputAnswer } from '../../../src/api/routes/throughput.ts';
 import type { Role } from '../../../src/auth/roles.ts';
 import type { TokenRow } from '../../../src/auth/tokens.ts';
@@ -18,7 +18,16 @@ import type { FileStatus } from '../../../src/files/lifecycle.ts';
 import type { CopyRow, FileRow, InstrumentRow } from '../../../src/files/repo.ts';
 import type { JobRow } from '../../../src/process/jobs.ts';
 
-export type { ErrorBody, FeedEvent, FileStatus, MetricSeries, MetricSeriesAnswer, Role, ThroughputAnswer };
+export type {
+  ErrorBody,
+  FeedEvent,
+  FileStatus,
+  MetricNamesAnswer,
+  MetricSeries,
+  MetricSeriesAnswer,
+  Role,
+  ThroughputAnswer,
+};
 
 export type Json<T> = T extends Date
   ? string
@@ -66,6 +75,7 @@ export interface FileDetail {
     settings_version: number;
     name: string;
     value: number | null;
+    unit: string | null;
     created_at: string;
   }[];
   events: ApiEvent[];

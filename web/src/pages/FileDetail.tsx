@@ -345,7 +345,10 @@ export default function FileDetailPage() {
                     {m.name}
                   </Link>
                 </td>
-                <td className="num">{metricValue(m.value)}</td>
+                <td className="num">
+                  {metricValue(m.value)}
+                  {m.unit && m.value !== null ? ` ${m.unit}` : ''}
+                </td>
                 <td>
                   {m.settings_name} v{m.settings_version}
                 </td>

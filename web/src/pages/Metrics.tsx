@@ -9,7 +9,7 @@ import type uPlot from 'uplot';
 import { Link } from 'wouter';
 import { visibleText as visible } from '../../../src/core/visible.ts';
 import { api } from '../api/client.ts';
-import type { MetricSeries } from '../api/types.ts';
+import type { MetricNamesAnswer, MetricSeries } from '../api/types.ts';
 import { axis, Chart } from '../components/Chart.tsx';
 import { DateRange, InstrumentSelect } from '../components/Filters.tsx';
 import { Empty, ErrorState, Loading } from '../components/States.tsx';
@@ -18,6 +18,11 @@ import { dateTime, metricValue } from '../lib/format.ts';
 import { useQueryParams } from '../lib/url.ts';
 
 const MAX_METRICS = 6;
+
+type NameInfo = MetricNamesAnswer['metrics'][number];
+
+/** `fwhm_rt (min)`: the name with its unit, when one was recorded. */
+const withUnit = (name: string, info: NameInfo | undefined) => (info?.unit ? `${name} (${info.unit})` : name);
 const OUTLIERS_SHOWN = 25;
 
 function seriesChart(s: MetricSeries, name: string) {
@@ -51,13 +56,13 @@ function seriesChart(s: MetricSeries, name: string) {
   return { data, options, list };
 }
 
-function MetricChart({ name, s, k }: { name: string; s: MetricSeries; k: number }) {
+function MetricChart({ name, s, k, info }: { name: string; s: MetricSeries; k: number; info?: NameInfo }) {
   const c = useMemo(() => seriesChart(s, name), [s, name]);
   const withValue = s.value.filter((v) => v !== null).length;
   if (withValue === 0)
     return (
       <section className="card metric">
-        <h2>{name}</h2>
+        <h2>{withUnit(name, info)}</h2>
         <Empty title="No values in this range">
           {s.t.length === 0
             ? 'Widen the dates or choose another instrument.'
@@ -67,7 +72,8 @@ function MetricChart({ name, s, k }: { name: string; s: MetricSeries; k: number 
     );
   return (
     <section className="card metric" aria-labelledby={`m-${name}`}>
-      <h2 id={`m-${name}`}>{name}</h2>
+      <h2 id={`m-${name}`}>{withUnit(name, info)}</h2>
+      {info?.description && <p className="small">{info.description}</p>}
       <p className="muted small">
         {withValue} points{s.truncated && ' (the most recent; narrow the dates for older ones)'} · band:
         rolling mean ± {k}·sd · {c.list.length} outside
@@ -117,7 +123,7 @@ function MetricControls({
   to,
   setParams,
 }: {
-  all: string[];
+  all: NameInfo[];
   selected: string[];
   toggle: (name: string) => void;
   instrument: string;
@@ -154,9 +160,11 @@ function MetricControls({
       <DateRange from={from} to={to} onChange={(key, v) => setParams({ [key]: v })} />
       <fieldset className="metric-picker">
         <legend>Metrics (up to {MAX_METRICS})</legend>
-        {all.map((n) => (
-          <label key={n} className="check">
-            <input type="checkbox" checked={selected.includes(n)} onChange={() => toggle(n)} /> {n}
+        {all.map((m) => (
+          <label key={m.name} className="check" title={m.description ?? undefined}>
+            <input type="checkbox" checked={selected.includes(m.name)} onChange={() => toggle(m.name)} />{' '}
+            {withUnit(m.name, m)}
+            {!m.has_values && <span className="muted small"> (no values)</span>}
           </label>
         ))}
       </fieldset>
@@ -166,12 +174,19 @@ function MetricControls({
 
 export default function MetricsPage() {
   const [params, setParams] = useQueryParams();
-  const names = useQuery({ queryKey: ['metric-names'], queryFn: api.metricNames });
   const instruments = useQuery({ queryKey: ['instruments'], queryFn: api.instruments });
+  const instrument = params.get('instrument') ?? instruments.data?.instruments[0]?.id ?? '';
+  const names = useQuery({
+    queryKey: ['metric-names', instrument],
+    queryFn: () => api.metricNames(instrument || undefined),
+    placeholderData: (previous) => previous,
+  });
+  const info = names.data?.metrics ?? [];
   const all = names.data?.names ?? [];
   const chosen = (params.get('names') ?? '').split(',').filter((n) => n && all.includes(n));
-  const selected = chosen.length > 0 ? chosen : all.slice(0, 2);
-  const instrument = params.get('instrument') ?? instruments.data?.instruments[0]?.id ?? '';
+  // Without a choice in the address: the first two metrics this instrument has values for.
+  const drawable = info.filter((m) => m.has_values).map((m) => m.name);
+  const selected = chosen.length > 0 ? chosen : (drawable.length > 0 ? drawable : all).slice(0, 2);
   const win = Number(params.get('window') ?? 20);
   const k = Number(params.get('k') ?? 2);
   const from = params.get('from') ?? '';
@@ -217,7 +232,7 @@ export default function MetricsPage() {
     <>
       <h1>Metrics</h1>
       <MetricControls
-        all={all}
+        all={info}
         selected={selected}
         toggle={toggle}
         instrument={instrument}
@@ -235,7 +250,15 @@ export default function MetricsPage() {
         <div className="metric-grid">
           {selected.map((n) => {
             const s = series.data.series[n];
-            return s ? <MetricChart key={n} name={n} s={s} k={series.data.k ?? k} /> : null;
+            return s ? (
+              <MetricChart
+                key={n}
+                name={n}
+                s={s}
+                k={series.data.k ?? k}
+                info={info.find((m) => m.name === n)}
+              />
+            ) : null;
           })}
         </div>
       )}
