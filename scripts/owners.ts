@@ -21,6 +21,7 @@ export const OWNERS: Record<string, string> = {
   copies: 'src/files/',
   instruments: 'src/files/',
   metrics: 'src/metrics/store.ts',
+  qc_guide_sets: 'src/metrics/guide-sets.ts',
   tasks: 'src/engine/',
   workers: 'src/engine/',
   pools: 'src/engine/',

@@ -22,6 +22,7 @@ import { healthRoutes } from './routes/health.ts';
 import { instrumentRoutes } from './routes/instruments.ts';
 import { metricRoutes } from './routes/metrics.ts';
 import { poolRoutes } from './routes/pools.ts';
+import { qcRoutes } from './routes/qc.ts';
 import { statusRoutes } from './routes/status.ts';
 import { throughputRoutes } from './routes/throughput.ts';
 import { userRoutes } from './routes/users.ts';
@@ -39,6 +40,7 @@ export function routeTable(): AnyRoute[] {
     ...fileRoutes,
     ...actionRoutes,
     ...metricRoutes,
+    ...qcRoutes,
     ...varRoutes,
     ...poolRoutes,
     ...userRoutes,

@@ -194,3 +194,23 @@ async function buildSeries(
   if (t!.n === 0) return EMPTY_SERIES;
   return `{"t":${t!.json},"value":${value!.json},"file":${file!.json},"truncated":${cut !== undefined}}`;
 }
+
+/** Mean, sample sd and mean moving range of one instrument's points of a metric in [from, to). */
+export interface PeriodStats {
+  points: number;
+  mean: number | null;
+  sd: number | null;
+  mean_mr: number | null;
+}
+
+export async function periodStats(
+  q: Queryable,
+  p: { instrument: string; metric: string; from: Date; to: Date },
+): Promise<PeriodStats> {
+  return q.one<PeriodStats>(
+    `select count(*)::int as points, avg(value) as mean, stddev_samp(value) as sd, avg(abs(value - prev)) as mean_mr
+     from (select value, lag(value) over (order by created_at, file_id) as prev from metrics
+           where instrument_id = $1 and name = $2 and created_at >= $3 and created_at < $4 and value is not null) s`,
+    [p.instrument, p.metric, p.from, p.to],
+  );
+}

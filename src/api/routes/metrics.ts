@@ -11,7 +11,9 @@
 import { z } from 'zod';
 import { type Bands, rollingBands } from '../../metrics/bands.ts';
 import { metricDescription } from '../../metrics/descriptions.ts';
+import { type GuideSetRow, guideFor, listGuideSets } from '../../metrics/guide-sets.ts';
 import { type MetricNameInfo, metricNameInfo, seriesJson } from '../../metrics/store.ts';
+import { evaluateQc, type QcEvaluation } from '../../metrics/westgard.ts';
 import { badInput } from '../errors.ts';
 import { idFilter, intParam, isoDate, namesList } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
@@ -33,11 +35,24 @@ const bandK = z
 
 export interface MetricSeries {
   t: number[];
+
   value: (number | null)[];
   file: string[];
   truncated: boolean;
-  /** Present when the request asked for bands (`window`). */
+  /** Present when the request asked for bands (`window`, or `band=guide`). */
   bands?: Bands;
+  /** Present with `band=guide`: each point judged against the guide set in force at its time. */
+  guide?: GuideAnswer;
+}
+
+/** A series judged against guide sets (`src/metrics/westgard.ts` says what each part means). */
+export interface GuideAnswer extends QcEvaluation {
+  /** Per point, the id of the guide set in force (null before the first one). */
+  set: (string | null)[];
+  sd: (number | null)[];
+  /** mean ± 3·sd (the ± 2·sd lines are `bands.lower`/`bands.upper`). */
+  lower3: (number | null)[];
+  upper3: (number | null)[];
 }
 
 export interface MetricNamesAnswer {
@@ -92,6 +107,10 @@ export const metricRoutes: AnyRoute[] = [
       limit: intParam(1, 100_000, 'a number of points').optional().meta({
         description: 'most recent points per metric, 1–100000 (default 10000)',
       }),
+      band: z.enum(['rolling', 'guide']).optional().meta({
+        description:
+          'guide: bands (mean ± 2 and 3 sd) from the guide sets of `instrument`, with Westgard rules, CUSUM and moving range per point; rolling (the default with `window`): the rolling band',
+      }),
       window: intParam(3, 500, 'a number of points').optional().meta({
         description: 'add rolling mean ± k·sd bands over this many preceding points (3–500)',
       }),
@@ -107,6 +126,20 @@ export const metricRoutes: AnyRoute[] = [
       // tells whether older points exist, and the series is every point after it, read forward
       // along the index in time order (no sort).
       const rows = await seriesJson(deps.db, { ...query, limit });
+      if (query.band === 'guide') {
+        if (!query.instrument)
+          throw badInput('instrument', 'band=guide needs an instrument', 'guide sets are per instrument');
+        if (query.window !== undefined) throw badInput('window', 'band=guide takes no window');
+        const series: Record<string, MetricSeries> = {};
+        for (const r of rows) {
+          const s = JSON.parse(r.series) as MetricSeries;
+          const sets = await listGuideSets(deps.db, { instrument: query.instrument, metric: r.name });
+          Object.assign(s, judgeSeries(s, sets));
+          series[r.name] = s;
+        }
+        const answer: MetricSeriesAnswer = { limit, window: null, k: 2, series };
+        return c.json(answer);
+      }
       if (query.window !== undefined) {
         // bands are computed here, so this path parses the points
         const k = query.k ?? 2;
@@ -127,3 +160,25 @@ export const metricRoutes: AnyRoute[] = [
     },
   }),
 ];
+
+/** The guide-set bands and QC rules of one series (points in time order). */
+function judgeSeries(s: MetricSeries, sets: GuideSetRow[]): { bands: Bands; guide: GuideAnswer } {
+  const guides = guideFor(s.t, sets);
+  const e = evaluateQc(s.value, guides);
+  const line = (k: number) => guides.map((g) => (g ? g.mean + k * g.sd : null));
+  return {
+    bands: {
+      mean: guides.map((g) => g?.mean ?? null),
+      lower: line(-2),
+      upper: line(2),
+      outlier: e.rules.map((r) => r.length > 0),
+    },
+    guide: {
+      ...e,
+      set: guides.map((g) => g?.id ?? null),
+      sd: guides.map((g) => g?.sd ?? null),
+      lower3: line(-3),
+      upper3: line(3),
+    },
+  };
+}

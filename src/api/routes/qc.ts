@@ -1,0 +1,76 @@
+/**
+ * QC guide sets: list (viewer), mark a baseline period (operator; its mean, sd and mean moving range
+ * are computed from the period's points and recorded with who and when), retire one (operator; kept on
+ * record). Charts use them through `GET /api/metrics/series?band=guide`.
+ */
+import { z } from 'zod';
+import { PermanentError } from '../../core/errors.ts';
+import { createGuideSet, type GuideSetRow, listGuideSets, retireGuideSet } from '../../metrics/guide-sets.ts';
+import { ApiError, badInput, notFound } from '../errors.ts';
+import { idFilter, isoDate } from '../params.ts';
+import { type AnyRoute, route } from '../route.ts';
+
+const METRIC = z.string().regex(/^[A-Za-z0-9_.:/-]{1,128}$/, 'expected a metric name');
+
+export interface GuideSetList {
+  guide_sets: GuideSetRow[];
+}
+
+export const qcRoutes: AnyRoute[] = [
+  route({
+    method: 'GET',
+    path: '/api/qc/guide-sets',
+    role: 'viewer',
+    tag: 'metrics',
+    summary: 'the guide sets (QC baselines) of an instrument and metric, oldest start first',
+    query: z.strictObject({
+      instrument: idFilter.optional(),
+      metric: METRIC.optional(),
+      retired: z.enum(['true', 'false']).optional().meta({ description: 'include retired guide sets' }),
+    }),
+    handle: async (c, { query, deps }) => {
+      const answer: GuideSetList = {
+        guide_sets: await listGuideSets(deps.db, { ...query, retired: query.retired === 'true' }),
+      };
+      return c.json(answer);
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/api/qc/guide-sets',
+    role: 'operator',
+    tag: 'metrics',
+    summary: 'mark a baseline period of one instrument and metric as a guide set (in force from its start)',
+    body: z.strictObject({
+      instrument: idFilter,
+      metric: METRIC,
+      from: isoDate,
+      to: isoDate,
+      note: z.string().max(500, 'at most 500 characters').optional(),
+    }),
+    handle: async (c, { body, actor, deps }) => {
+      if (body.from >= body.to) throw badInput('to', 'must be later than from');
+      try {
+        const row = await createGuideSet(deps.db, { ...body, actor });
+        return c.json(row, 201);
+      } catch (err) {
+        if (err instanceof PermanentError && err.code.startsWith('qc.'))
+          throw new ApiError(422, err.code, err.message, { hint: err.hint });
+        throw err;
+      }
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/api/qc/guide-sets/:id',
+    role: 'operator',
+    tag: 'metrics',
+    summary: 'retire a guide set (it stays on record; the one before is in force again)',
+    params: z.strictObject({ id: z.string().regex(/^\d{1,18}$/, 'expected a guide set id (a number)') }),
+    handle: async (c, { params, actor, deps }) => {
+      if (!(await retireGuideSet(deps.db, params.id, actor)))
+        throw notFound('active guide set', params.id, 'GET /api/qc/guide-sets?retired=true lists them all');
+      return c.json({ retired: params.id });
+    },
+  }),
+];
