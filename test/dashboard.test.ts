@@ -241,6 +241,25 @@ describe.skipIf(!chromiumPath)('the dashboard in Chromium', () => {
     await admin.getByRole('heading', { name: 'proteins' }).waitFor();
   });
 
+  it('marks a guide set and names the Westgard rule the outlier broke', async () => {
+    await admin.goto('/qc?instrument=astral1&names=precursors&band=guide');
+    await admin.getByText('No guide set covers these runs').waitFor();
+    const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+    const form = admin.getByRole('form', { name: 'Mark a guide set' });
+    await form.getByLabel('Baseline from').fill(day(28));
+    await form.getByLabel('Baseline until (before)').fill(day(12));
+    await form.getByLabel('Note').fill('new column');
+    await form.getByRole('button', { name: 'Mark guide set' }).click();
+    await admin.getByText('Guide set recorded.').waitFor();
+    const chart = admin.locator('section.metric', { has: admin.getByRole('heading', { name: 'precursors' }) });
+    await chart.getByText(/broke a Westgard rule/).waitFor();
+    const outlier = chart.locator('table.outliers tr', { hasText: OUTLIER });
+    await expect(outlier.textContent()).resolves.toContain('1_3s');
+    const sets = admin.locator('section', { has: admin.getByRole('heading', { name: 'Guide sets of astral1' }) });
+    await expect(sets.textContent()).resolves.toMatch(/new column/);
+    await screenshot(admin, 'qc-guide-set');
+  });
+
   it('lets an admin change a variable and shows the change in the audit trail', async () => {
     await admin.getByRole('link', { name: 'Admin' }).click();
     // a page change names the page in the title and puts the keyboard on its content

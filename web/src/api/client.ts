@@ -4,6 +4,7 @@
  */
 import type {
   ApiFile,
+  ApiGuideSetList,
   ApiPool,
   ApiToken,
   ApiUser,
@@ -151,9 +152,14 @@ export const api = {
     instrument?: string;
     from?: string;
     to?: string;
-    window: number;
-    k: number;
+    window?: number;
+    k?: number;
+    band?: 'guide';
   }) => get<MetricSeriesAnswer>('/api/metrics/series', { ...q, names: q.names.join(','), limit: 5000 }),
+  guideSets: (q: { instrument: string; metric?: string }) => get<ApiGuideSetList>('/api/qc/guide-sets', q),
+  createGuideSet: (b: { instrument: string; metric: string; from: string; to: string; note?: string }) =>
+    request<unknown>('POST', '/api/qc/guide-sets', b),
+  retireGuideSet: (id: string) => request<unknown>('DELETE', `/api/qc/guide-sets/${enc(id)}`),
 
   vars: () => get<ApiVariable[]>('/api/vars'),
   varHistory: (limit = 50) => get<VariableChange[]>('/api/vars/history', { limit }),

@@ -6,6 +6,7 @@
  */
 import type { ErrorBody } from '../../../src/api/errors.ts';
 import type { MetricNamesAnswer, MetricSeries, MetricSeriesAnswer } from '../../../src/api/routes/metrics.ts';
+import type { GuideSetList } from '../../../src/api/routes/qc.ts';
 import type { ThroughputAnswer } from '../../../src/api/routes/throughput.ts';
 import type { Role } from '../../../src/auth/roles.ts';
 import type { TokenRow } from '../../../src/auth/tokens.ts';
@@ -28,6 +29,9 @@ export type {
   Role,
   ThroughputAnswer,
 };
+
+/** The guide sets of an instrument (dates as ISO strings). */
+export type ApiGuideSetList = Json<GuideSetList>;
 
 export type Json<T> = T extends Date
   ? string

@@ -69,6 +69,37 @@ function Facts({ d }: { d: FileDetail }) {
   );
 }
 
+/** The file's metrics, each linking to its QC chart on this instrument. */
+function FileMetrics({ d }: { d: FileDetail }) {
+  return (
+    <section aria-labelledby="metrics-title">
+      <h2 id="metrics-title">Metrics</h2>
+      {d.metrics.length === 0 ? (
+        <Empty title="No metrics">Metrics are read from a finished processing job's output.</Empty>
+      ) : (
+        <Table headers={['Metric', 'Value', 'Settings']}>
+          {d.metrics.map((m) => (
+            <tr key={`${m.settings_name}/${m.settings_version}/${m.name}`}>
+              <td>
+                <Link href={`/qc?names=${encodeURIComponent(m.name)}&instrument=${d.file.instrument_id}`}>
+                  {m.name}
+                </Link>
+              </td>
+              <td className="num">
+                {metricValue(m.value)}
+                {m.unit && m.value !== null ? ` ${m.unit}` : ''}
+              </td>
+              <td>
+                {m.settings_name} v{m.settings_version}
+              </td>
+            </tr>
+          ))}
+        </Table>
+      )}
+    </section>
+  );
+}
+
 function Actions({ d }: { d: FileDetail }) {
   const me = useMe();
   const allowed = can(me.role, 'operator');
@@ -332,31 +363,7 @@ export default function FileDetailPage() {
           d.jobs.map((j) => <Job key={j.id} j={j} />)
         )}
       </section>
-      <section aria-labelledby="metrics-title">
-        <h2 id="metrics-title">Metrics</h2>
-        {d.metrics.length === 0 ? (
-          <Empty title="No metrics">Metrics are read from a finished processing job's output.</Empty>
-        ) : (
-          <Table headers={['Metric', 'Value', 'Settings']}>
-            {d.metrics.map((m) => (
-              <tr key={`${m.settings_name}/${m.settings_version}/${m.name}`}>
-                <td>
-                  <Link href={`/qc?names=${encodeURIComponent(m.name)}&instrument=${d.file.instrument_id}`}>
-                    {m.name}
-                  </Link>
-                </td>
-                <td className="num">
-                  {metricValue(m.value)}
-                  {m.unit && m.value !== null ? ` ${m.unit}` : ''}
-                </td>
-                <td>
-                  {m.settings_name} v{m.settings_version}
-                </td>
-              </tr>
-            ))}
-          </Table>
-        )}
-      </section>
+      <FileMetrics d={d} />
     </>
   );
 }

@@ -16,6 +16,8 @@ import { Empty, ErrorState, Loading } from '../components/States.tsx';
 import { Table } from '../components/Table.tsx';
 import { dateTime, metricValue } from '../lib/format.ts';
 import { useQueryParams } from '../lib/url.ts';
+import { GuideMetric } from './qc/GuideMetric.tsx';
+import { GuideSets } from './qc/GuideSets.tsx';
 
 const MAX_METRICS = 6;
 
@@ -119,10 +121,12 @@ function MetricControls({
   instrument,
   win,
   k,
+  band,
   from,
   to,
   setParams,
 }: {
+  band: Band;
   all: NameInfo[];
   selected: string[];
   toggle: (name: string) => void;
@@ -137,8 +141,19 @@ function MetricControls({
     <form className="filters" aria-label="Choose metrics" onSubmit={(e) => e.preventDefault()}>
       <InstrumentSelect value={instrument} onChange={(v) => setParams({ instrument: v || undefined })} />
       <label>
+        Band
+        <select
+          value={band}
+          onChange={(e) => setParams({ band: e.target.value === 'guide' ? 'guide' : undefined })}
+        >
+          <option value="rolling">rolling mean ± k·sd</option>
+          <option value="guide">guide set (Westgard rules)</option>
+        </select>
+      </label>
+      <label>
         Window (points)
         <input
+          disabled={band === 'guide'}
           type="number"
           min={3}
           max={500}
@@ -153,6 +168,7 @@ function MetricControls({
           min={0.5}
           max={10}
           step={0.5}
+          disabled={band === 'guide'}
           value={k}
           onChange={(e) => setParams({ k: e.target.value })}
         />
@@ -172,6 +188,62 @@ function MetricControls({
   );
 }
 
+type Band = 'rolling' | 'guide';
+
+/** What the page shows, from the address. */
+interface View {
+  selected: string[];
+  instrument: string;
+  band: Band;
+  win: number;
+  k: number;
+  from: string;
+  to: string;
+}
+
+/** The series of the chosen metrics: with the rolling band, or judged against guide sets. */
+function useSeries(v: View) {
+  return useQuery({
+    queryKey: ['metric-series', v],
+    queryFn: () =>
+      api.metricSeries({
+        names: v.selected,
+        instrument: v.instrument || undefined,
+        from: v.from || undefined,
+        to: v.to || undefined,
+        ...(v.band === 'guide' ? { band: 'guide' as const } : { window: v.win, k: v.k }),
+      }),
+    enabled: v.selected.length > 0,
+  });
+}
+
+/** A chart per chosen metric: against its guide sets, or with the rolling band. */
+function Charts({
+  series,
+  selected,
+  info,
+  k,
+}: {
+  series: ReturnType<typeof useSeries>;
+  selected: string[];
+  info: NameInfo[];
+  k: number;
+}) {
+  if (series.isPending) return <Loading what="Loading metrics" />;
+  if (series.isError) return <ErrorState error={series.error} retry={() => void series.refetch()} />;
+  return (
+    <div className="metric-grid">
+      {selected.map((n) => {
+        const s = series.data.series[n];
+        const about = info.find((m) => m.name === n);
+        if (!s) return null;
+        if (s.guide) return <GuideMetric key={n} name={n} title={withUnit(n, about)} s={s} />;
+        return <MetricChart key={n} name={n} s={s} k={series.data.k ?? k} info={about} />;
+      })}
+    </div>
+  );
+}
+
 export default function MetricsPage() {
   const [params, setParams] = useQueryParams();
   const instruments = useQuery({ queryKey: ['instruments'], queryFn: api.instruments });
@@ -187,24 +259,17 @@ export default function MetricsPage() {
   // Without a choice in the address: the first two metrics this instrument has values for.
   const drawable = info.filter((m) => m.has_values).map((m) => m.name);
   const selected = chosen.length > 0 ? chosen : (drawable.length > 0 ? drawable : all).slice(0, 2);
-  const win = Number(params.get('window') ?? 20);
-  const k = Number(params.get('k') ?? 2);
-  const from = params.get('from') ?? '';
-  const to = params.get('to') ?? '';
-
-  const series = useQuery({
-    queryKey: ['metric-series', selected, instrument, win, k, from, to],
-    queryFn: () =>
-      api.metricSeries({
-        names: selected,
-        instrument: instrument || undefined,
-        window: win,
-        k,
-        from: from || undefined,
-        to: to || undefined,
-      }),
-    enabled: selected.length > 0,
-  });
+  const view: View = {
+    selected,
+    instrument,
+    band: params.get('band') === 'guide' && instrument ? 'guide' : 'rolling',
+    win: Number(params.get('window') ?? 20),
+    k: Number(params.get('k') ?? 2),
+    from: params.get('from') ?? '',
+    to: params.get('to') ?? '',
+  };
+  const series = useSeries(view);
+  const { win, k, band, from, to } = view;
 
   const toggle = (n: string) => {
     const next = selected.includes(n)
@@ -238,30 +303,13 @@ export default function MetricsPage() {
         instrument={instrument}
         win={win}
         k={k}
+        band={band}
         from={from}
         to={to}
         setParams={setParams}
       />
-      {series.isPending ? (
-        <Loading what="Loading metrics" />
-      ) : series.isError ? (
-        <ErrorState error={series.error} retry={() => void series.refetch()} />
-      ) : (
-        <div className="metric-grid">
-          {selected.map((n) => {
-            const s = series.data.series[n];
-            return s ? (
-              <MetricChart
-                key={n}
-                name={n}
-                s={s}
-                k={series.data.k ?? k}
-                info={info.find((m) => m.name === n)}
-              />
-            ) : null;
-          })}
-        </div>
-      )}
+      <Charts series={series} selected={selected} info={info} k={k} />
+      {band === 'guide' && <GuideSets instrument={instrument} metrics={selected} />}
     </>
   );
 }
