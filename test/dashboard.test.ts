@@ -251,11 +251,15 @@ describe.skipIf(!chromiumPath)('the dashboard in Chromium', () => {
     await form.getByLabel('Note').fill('new column');
     await form.getByRole('button', { name: 'Mark guide set' }).click();
     await admin.getByText('Guide set recorded.').waitFor();
-    const chart = admin.locator('section.metric', { has: admin.getByRole('heading', { name: 'precursors' }) });
+    const chart = admin.locator('section.metric', {
+      has: admin.getByRole('heading', { name: 'precursors' }),
+    });
     await chart.getByText(/broke a Westgard rule/).waitFor();
     const outlier = chart.locator('table.outliers tr', { hasText: OUTLIER });
     await expect(outlier.textContent()).resolves.toContain('1_3s');
-    const sets = admin.locator('section', { has: admin.getByRole('heading', { name: 'Guide sets of astral1' }) });
+    const sets = admin.locator('section', {
+      has: admin.getByRole('heading', { name: 'Guide sets of astral1' }),
+    });
     await expect(sets.textContent()).resolves.toMatch(/new column/);
     await screenshot(admin, 'qc-guide-set');
   });
