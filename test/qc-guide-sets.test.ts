@@ -5,6 +5,7 @@
  * say what was wrong.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recentQcViolations } from '../src/metrics/qc-watch.ts';
 import { type ApiHarness, call, createApiHarness, insertFile } from './helpers/api.ts';
 
 let h: ApiHarness;
@@ -137,6 +138,30 @@ describe('guide sets', () => {
       await call(h.app, '/api/qc/guide-sets?retired=true', { token: h.tokens.viewer }),
     );
     expect(all.guide_sets.find((g) => g.id === id)?.retired_by).toContain('operator');
+  });
+
+  it('reports the newest run when it broke a rule and was recorded after the look-back start (the alert)', async () => {
+    // the newest run (hour 34, 198) judged against the first baseline (100 ± 1.8): far beyond 3 sd
+    const all = await recentQcViolations(h.db, new Date(DAY0));
+    expect(all).toEqual([
+      expect.objectContaining({
+        instrument: 'astral1',
+        metric: 'precursors',
+        file_id: 'gs-21.raw',
+        value: 198,
+      }),
+    ]);
+    expect(all[0]!.rules).toContain('1_3s');
+    // recorded before the look-back start: nothing to report
+    expect(await recentQcViolations(h.db, new Date(DAY0 + 40 * HOUR))).toEqual([]);
+    // against its own baseline (a guide set from hour 30) the newest run is fine
+    const res = await call(h.app, '/api/qc/guide-sets', {
+      token: h.tokens.operator,
+      body: { instrument: 'astral1', metric: 'precursors', from: iso(30), to: iso(35) },
+    });
+    const { id } = await json<{ id: string }>(res);
+    expect(await recentQcViolations(h.db, new Date(DAY0))).toEqual([]);
+    await call(h.app, `/api/qc/guide-sets/${id}`, { method: 'DELETE', token: h.tokens.operator });
   });
 
   it('refuses what cannot make a guide set, and a viewer, with reasons', async () => {

@@ -214,3 +214,23 @@ export async function periodStats(
     [p.instrument, p.metric, p.from, p.to],
   );
 }
+
+/** One point of a metric, for judging the newest runs (`qc-watch.ts`). */
+export interface RecentPoint {
+  file_id: string;
+  value: number | null;
+  created_at: Date;
+}
+
+/** The newest `n` points of one instrument's metric, oldest first. */
+export async function recentPoints(
+  q: Queryable,
+  p: { instrument: string; metric: string; n: number },
+): Promise<RecentPoint[]> {
+  const rows = await q.query<RecentPoint>(
+    `select file_id, value, created_at from metrics where instrument_id = $1 and name = $2
+     order by created_at desc, file_id desc limit $3`,
+    [p.instrument, p.metric, p.n],
+  );
+  return rows.reverse();
+}

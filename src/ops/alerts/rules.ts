@@ -7,6 +7,7 @@
 
 import type { AlertRule, Weekday } from '../../core/config/schema/alerts.ts';
 import { FILE_STATUSES, TERMINAL } from '../../files/lifecycle.ts';
+import type { QcViolation } from '../../metrics/qc-watch.ts';
 
 export type Severity = 'warning' | 'critical';
 
@@ -47,6 +48,8 @@ export interface Snapshot {
   disks: { target: 'backup' | 'output'; path: string; free_bytes: number | null; error?: string }[];
   /** `backup.s3` copies still retried after failed attempts, per pool `copy.<target>`. */
   s3Retrying?: { pool: string; tasks: number; attempts: number; since: Date; last_error: string | null }[];
+  /** The newest QC runs that broke a Westgard rule against their guide set (src/metrics/qc-watch.ts). */
+  qcViolations?: QcViolation[];
 }
 
 export interface WorkingHours {
@@ -312,6 +315,30 @@ export function s3TargetFailing(s: Snapshot, p: RuleParams): Alert[] {
     });
 }
 
+/**
+ * A QC run broke a Westgard rule against its instrument's guide set. One alert per instrument (the
+ * cooldown is per instrument), naming the run's file, the metrics and rules, and where to look.
+ */
+export function qcRuleViolations(s: Snapshot): Alert[] {
+  const byInstrument = new Map<string, QcViolation[]>();
+  for (const v of s.qcViolations ?? [])
+    byInstrument.set(v.instrument, [...(byInstrument.get(v.instrument) ?? []), v]);
+  return [...byInstrument].map(([instrument, vs]) => {
+    const what = vs.map(
+      (v) =>
+        `${v.metric} ${v.value} of ${v.file_id} broke ${v.rules.join(', ')} (guide mean ${v.mean.toPrecision(4)}, sd ${v.sd.toPrecision(3)})`,
+    );
+    const names = [...new Set(vs.map((v) => v.metric))].join(',');
+    return {
+      rule: 'qc_rule_violation',
+      subject: `qc:${instrument}`,
+      severity: vs.some((v) => v.rules.includes('1_3s') || v.rules.includes('R_4s')) ? 'critical' : 'warning',
+      title: `QC rule broken on ${instrument}`,
+      text: `${what.join('; ')}. File: /files/${encodeURIComponent(vs[0]!.file_id)}; charts: /qc?instrument=${encodeURIComponent(instrument)}&names=${encodeURIComponent(names)}&band=guide.`,
+    };
+  });
+}
+
 export function evaluate(s: Snapshot, p: RuleParams): Alert[] {
   return [
     ...staleWorkers(s, p),
@@ -324,5 +351,6 @@ export function evaluate(s: Snapshot, p: RuleParams): Alert[] {
     ...backupFailures(s),
     ...backupTargetUnavailable(s),
     ...s3TargetFailing(s, p),
+    ...qcRuleViolations(s),
   ];
 }

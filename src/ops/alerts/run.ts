@@ -29,6 +29,7 @@ import {
   corruptCopies as listCorruptCopies,
   stuckFiles,
 } from '../../files/stats.ts';
+import { recentQcViolations } from '../../metrics/qc-watch.ts';
 import { defineHandler, Kind, scheduleOf } from '../../tasks/catalogue.ts';
 import { createNotifier, type Notifier } from './notifiers.ts';
 import { type Alert, evaluate, NON_TERMINAL_STATUSES, type RuleParams, type Snapshot } from './rules.ts';
@@ -166,6 +167,7 @@ export async function readSnapshot(
   const { failedTasks, failedTaskAt } = await readFailedTasks(db, lookback);
   const disks = await readDisks(config);
   const s3Retrying = await retryingTasks(db, [Kind.backupS3], p.s3FailingAttempts ?? 3);
+  const qcViolations = await recentQcViolations(db, lookback);
   return {
     snapshot: {
       now,
@@ -179,6 +181,7 @@ export async function readSnapshot(
       failedTasks,
       disks,
       s3Retrying,
+      qcViolations,
     },
     cursors: { errorEventId: maxEvent, failedTaskAt },
   };

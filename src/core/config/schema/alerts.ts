@@ -17,6 +17,7 @@ export const ALERT_RULES = [
   'backup_failure',
   'backup_target_unavailable',
   's3_target_failing',
+  'qc_rule_violation',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 
