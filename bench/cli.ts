@@ -12,6 +12,10 @@
  *                              same kind of query (50 newest files), the least a command can do
  *   cli_help_ratio_vs_baseline       cli_help_ms / node_startup_ms
  *   cli_files_list_ratio_vs_baseline cli_files_list_ms / pg_query_ms
+ *   cli_*_cpu_ms, node_startup_cpu_ms, pg_query_cpu_ms, cli_*_cpu_ratio_vs_baseline
+ *                              the same in CPU time of the process (user + system, from the
+ *                              shell's `times`, 10 ms ticks): steadier than wall time when other
+ *                              work shares the machine, which stretches every wall figure
  *   cli_*_tsx_ms               the same commands run the old way, the sources through tsx
  *   cli_*_speedup_vs_tsx       tsx time / compiled time
  *   cli_files_list_cold_ms     `sluice files list` when no Sluice runs: the command starts the
@@ -59,11 +63,22 @@ process.stdout.write(r.rows.map((x) => x.id).join('\\n') + '\\n');
 await c.end();
 `;
 
-/** Runs `node args…` to its end; resolves to its wall time in ms (throws when it fails). */
-function timed(args: string[], env: NodeJS.ProcessEnv, expect?: string): Promise<number> {
+interface Timed {
+  ms: number;
+  /** CPU time of the node process (user + system; 10 ms ticks), far steadier than wall time on a busy machine. */
+  cpuMs: number;
+}
+
+/** Runs `node args…` to its end under sh, whose `times` reports the CPU the child used (throws when it fails). */
+function timed(args: string[], env: NodeJS.ProcessEnv, expect?: string): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const script = '"$@"; st=$?; echo @@cpu; times; exit $st';
+    const child = spawn('/bin/sh', ['-c', script, 'sh', process.execPath, ...args], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
@@ -74,9 +89,13 @@ function timed(args: string[], env: NodeJS.ProcessEnv, expect?: string): Promise
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - t;
-      if (code !== 0 || (expect && !out.includes(expect)))
+      const [text = '', cpu = ''] = out.split('@@cpu');
+      // `times`: the shell's own user and system time, then its children's
+      const m = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s\s*$/.exec(cpu.trim());
+      if (code !== 0 || !m || (expect && !text.includes(expect)))
         reject(new Error(`node ${args.join(' ')} exited with ${code}:\n${out.slice(0, 2000)}`));
-      else resolve(ms);
+      else
+        resolve({ ms, cpuMs: (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000 });
     });
   });
 }
@@ -146,15 +165,21 @@ instruments:
       ['cli_status', [BIN, 'status'], env],
     ];
     const times = new Map<string, number[]>(kinds.map(([k]) => [k, []]));
+    const cpu = new Map<string, number[]>(kinds.map(([k]) => [k, []]));
     for (const [, args, e, expect] of kinds) await timed(args, e, expect); // warm the file cache
     for (let r = 0; r < ROUNDS; r++)
-      for (const [k, args, e, expect] of kinds) times.get(k)!.push(await timed(args, e, expect));
+      for (const [k, args, e, expect] of kinds) {
+        const t = await timed(args, e, expect);
+        times.get(k)!.push(t.ms);
+        cpu.get(k)!.push(t.cpuMs);
+      }
     await server.stop();
     serverUp = false;
     const cold: number[] = [];
-    for (let r = 0; r < COLD_ROUNDS; r++) cold.push(await timed([BIN, 'files', 'list'], env, 'f0000'));
+    for (let r = 0; r < COLD_ROUNDS; r++) cold.push((await timed([BIN, 'files', 'list'], env, 'f0000')).ms);
 
     const m = (k: string) => median(times.get(k)!);
+    const c = (k: string) => median(cpu.get(k)!);
     printTable(
       [...times.entries(), ['cli_files_list_cold', cold] as [string, number[]]].map(([k, v]) => ({
         kind: k,
@@ -176,6 +201,14 @@ instruments:
       cli_help_ratio_vs_baseline: round(m('cli_help') / m('node_startup'), 2),
       cli_files_list_ratio_vs_baseline: round(m('cli_files_list') / m('pg_query'), 2),
       cli_status_ratio_vs_baseline: round(m('cli_status') / m('pg_query'), 2),
+      cli_help_cpu_ms: round(c('cli_help')),
+      cli_files_list_cpu_ms: round(c('cli_files_list')),
+      cli_status_cpu_ms: round(c('cli_status')),
+      node_startup_cpu_ms: round(c('node_startup')),
+      pg_query_cpu_ms: round(c('pg_query')),
+      cli_help_cpu_ratio_vs_baseline: round(c('cli_help') / c('node_startup'), 2),
+      cli_files_list_cpu_ratio_vs_baseline: round(c('cli_files_list') / c('pg_query'), 2),
+      cli_status_cpu_ratio_vs_baseline: round(c('cli_status') / c('pg_query'), 2),
       cli_help_tsx_ms: round(m('cli_help_tsx')),
       cli_files_list_tsx_ms: round(m('cli_files_list_tsx')),
       cli_help_speedup_vs_tsx: round(m('cli_help_tsx') / m('cli_help'), 2),

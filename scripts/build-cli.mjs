@@ -24,7 +24,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { takeLock } from './build-lock.mjs';
@@ -77,7 +77,13 @@ export function sourceStats(root = ROOT) {
     const s = statSync(path.join(src, rel));
     out.push({ rel, size: s.size, mtimeMs: s.mtimeMs });
   }
-  for (const rel of ['scripts/build-cli.mjs', 'tsconfig.json', 'node_modules/esbuild/package.json']) {
+  // package-lock.json: a dependency installed or upgraded changes the vendor bundles (below)
+  for (const rel of [
+    'scripts/build-cli.mjs',
+    'tsconfig.json',
+    'package-lock.json',
+    'node_modules/esbuild/package.json',
+  ]) {
     const p = path.join(root, rel);
     if (existsSync(p)) {
       const s = statSync(p);
@@ -91,6 +97,63 @@ export function sourceStats(root = ROOT) {
 export function currentBuild(root = ROOT) {
   const fp = fingerprint(sourceStats(root));
   return { fp, dir: path.join(root, 'dist', fp), main: path.join(root, 'dist', fp, 'cli', 'main.js') };
+}
+
+/**
+ * Packages every command loads, each bundled into one file of the build (vendor/<name>.js) that the
+ * compiled sources import instead of node_modules: loading a package as one file instead of its
+ * tens of modules (zod: 94) halves its cost. Measured in CPU time on this machine: zod 145 -> 78 ms,
+ * yaml 73 -> 26, pg 100 -> 70, pino 55 -> 28 (of a `files list` of ~750 ms). `esm`: an ES module
+ * package (re-exported as is); `cjs`: a CommonJS one (exported as Node would: `default` is
+ * module.exports, the named exports are its properties). Packages they load only on demand and
+ * may lack (pg-native, pg-cloudflare) stay imports of node_modules. Worker-thread bodies (*.mjs) and
+ * plugins import node_modules as before; these packages keep no state shared across such copies.
+ */
+export const VENDOR = { zod: 'esm', commander: 'esm', yaml: 'cjs', pg: 'cjs', pino: 'cjs' };
+const VENDOR_EXTERNAL = ['pg-native', 'pg-cloudflare'];
+
+/** The entry module of a vendor bundle: re-exports `name` with the exports Node gives it. */
+export async function vendorEntry(name, kind) {
+  const ns = await import(name);
+  const spec = JSON.stringify(name);
+  if (kind === 'esm')
+    return `export * from ${spec};\n${'default' in ns ? `export { default } from ${spec};\n` : ''}`;
+  const names = Object.keys(ns).filter((k) => k !== 'default');
+  return [
+    `import * as ns from ${spec};`,
+    'export default ns.default;',
+    ...names.map(
+      (k, i) => `const x${i} = ns[${JSON.stringify(k)}];\nexport { x${i} as ${JSON.stringify(k)} };`,
+    ),
+    '',
+  ].join('\n');
+}
+
+/** Bundles each VENDOR package into `outDir`/vendor/<name>.js (see VENDOR). */
+async function bundleVendor(root, outDir, esbuild) {
+  const entries = path.join(outDir, '.vendor-entries');
+  await mkdir(entries, { recursive: true });
+  for (const [name, kind] of Object.entries(VENDOR)) {
+    const entry = path.join(entries, `${name}.mjs`); // .mjs: Node's CommonJS interop rules
+    await writeFile(entry, await vendorEntry(name, kind));
+    await esbuild.build({
+      entryPoints: [entry],
+      outfile: path.join(outDir, 'vendor', `${name}.js`),
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      external: VENDOR_EXTERNAL,
+      // CommonJS code bundled into an ES module still calls require (node: modules, the optional
+      // packages above) and may name __dirname
+      banner: {
+        js: "import { createRequire as __sluiceRequire } from 'node:module'; import { fileURLToPath as __sluicePath } from 'node:url'; const require = __sluiceRequire(import.meta.url); const __filename = __sluicePath(import.meta.url); const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
+      },
+      logLevel: 'error',
+      absWorkingDir: root,
+    });
+  }
+  await rm(entries, { recursive: true, force: true });
 }
 
 /** Compiles src/ into `outDir` (see the header); throws on a compile error. */
@@ -120,12 +183,18 @@ async function compile(root, outDir, esbuild) {
           b.onResolve({ filter: /.*/ }, (a) => {
             if (a.kind === 'entry-point') return undefined;
             if (a.path.startsWith('.')) return { path: a.path.replace(/\.ts$/, '.js'), external: true };
+            if (Object.hasOwn(VENDOR, a.path)) {
+              // the build mirrors src/, so the path from the importer is the same in both
+              const to = path.relative(path.dirname(a.importer), path.join(src, 'vendor', `${a.path}.js`));
+              return { path: to.startsWith('.') ? to : `./${to}`, external: true };
+            }
             return { external: true };
           });
         },
       },
     ],
   });
+  await bundleVendor(root, outDir, esbuild);
   for (const f of files.filter((f) => !f.endsWith('.ts'))) {
     await mkdir(path.join(outDir, path.dirname(f)), { recursive: true });
     await copyFile(path.join(src, f), path.join(outDir, f));

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fingerprint, isBuildSource, prunable } from '../scripts/build-cli.mjs';
+import { fingerprint, isBuildSource, prunable, VENDOR } from '../scripts/build-cli.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -140,6 +140,21 @@ describe('bin/sluice.js on a fresh checkout', () => {
     expect(more).toEqual([]);
     expect(r.modules).toContain(`file://${dir}/dist/${fp}/cli/main.js`);
     expect(r.modules.filter((m) => m.endsWith('.ts') || m.includes('/node_modules/tsx/'))).toEqual([]);
+  });
+
+  it('loads the packages every command needs from one-file bundles, with the exports Node gives them', async () => {
+    const [fp] = await builds(dir);
+    const r = await run(dir, ['--version'], trace); // built: this run only loads
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.modules).toContain(`file://${dir}/dist/${fp}/vendor/commander.js`);
+    expect(r.modules.filter((m) => m.includes('/node_modules/commander/'))).toEqual([]);
+    for (const name of Object.keys(VENDOR)) {
+      const bundled = await import(path.join(dir, 'dist', fp!, 'vendor', `${name}.js`));
+      const real = await import(name);
+      expect(Object.keys(bundled).sort(), name).toEqual(Object.keys(real).sort());
+      if ('default' in real)
+        expect(Object.keys(bundled.default).sort(), name).toEqual(Object.keys(real.default).sort());
+    }
   });
 
   it('rebuilds before the next command once a source changed, and runs the new code', async () => {

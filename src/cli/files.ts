@@ -1,7 +1,8 @@
 /**
  * `sluice files …` and `sluice backup …`: list, show, retry, ignore, accept an overwrite, mark the
  * backup area. Names are printed escaped for a terminal (core/visible.ts) and read back from that form
- * (cli/names.ts).
+ * (cli/names.ts). `files list` loads no config schema unless it filters by instrument or project
+ * (cli/context.ts withDatabase); what the other commands act with is loaded when they run.
  */
 import { type Command, Option } from 'commander';
 import { initTarget, TARGET_MARKER } from '../backup/target.ts';
@@ -9,16 +10,12 @@ import type { Config } from '../core/config/index.ts';
 import { parseIsoDate } from '../core/dates.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
-import { OUTPUT_EXISTS_MODES, type OutputExistsMode } from '../core/variables.ts';
+import { OUTPUT_EXISTS_MODES, type OutputExistsMode } from '../core/output-exists.ts';
 import { visibleText as safe } from '../core/visible.ts';
 import { FILE_STATUSES, isFileStatus } from '../files/lifecycle.ts';
 import { anyFileOf, listFiles, noSuchFile } from '../files/repo.ts';
-import { acceptOverwrite, ignoreFile, retryFile } from '../pipeline/actions.ts';
-import { jobsOf } from '../process/jobs.ts';
-import { loadAppConfig } from '../runtime/context.ts';
-import { fileDetail } from '../views/file-detail.ts';
 import { MAX_LIST_LIMIT, parseIntArg } from './args.ts';
-import { actor, globals, withContext } from './context.ts';
+import { actor, globals, withContext, withDatabase } from './context.ts';
 import { printFileDetail } from './file-show.ts';
 import { resolveFileId } from './names.ts';
 import { bytes, printJson, printTable } from './output.ts';
@@ -132,8 +129,7 @@ function listCommand(files: Command): void {
           since: opts.since ? parseSince(opts.since) : undefined,
           limit: parseIntArg('--limit', opts.limit, 1, MAX_LIST_LIMIT),
         };
-        await withContext(cmd, async ({ db, config }) => {
-          await checkKnown(db, config, filter);
+        const list = async (db: Queryable) => {
           // one row more than asked tells whether the list is cut, without counting every match
           const rows = await listFiles(db, { ...filter, limit: filter.limit + 1 });
           if (rows.length > filter.limit) {
@@ -156,7 +152,14 @@ function listCommand(files: Command): void {
             })),
             '(no files match)',
           );
-        });
+        };
+        // naming an instrument or a project is checked against the config; listing needs no config
+        if (filter.instrument === undefined && filter.project === undefined) await withDatabase(cmd, list);
+        else
+          await withContext(cmd, async ({ db, config }) => {
+            await checkKnown(db, config, filter);
+            await list(db);
+          });
       },
     );
 }
@@ -168,6 +171,7 @@ function showCommand(files: Command): void {
     .description("a file's details, backup copies and timeline")
     .option('--json', 'machine-readable output')
     .action(async (input: string, opts: { json?: boolean }, cmd: Command) => {
+      const { fileDetail } = await import('../views/file-detail.ts');
       await withContext(cmd, async ({ db }) => {
         const id = await resolveFileId(db, input);
         const detail = await fileDetail(db, id);
@@ -193,6 +197,10 @@ function retryCommand(files: Command): void {
       ).choices(OUTPUT_EXISTS_MODES),
     )
     .action(async (input: string, opts: { outputExists?: OutputExistsMode }, cmd: Command) => {
+      const [{ retryFile }, { jobsOf }] = await Promise.all([
+        import('../pipeline/actions.ts'),
+        import('../process/jobs.ts'),
+      ]);
       await withContext(cmd, async ({ db, config, vars }) => {
         const id = await resolveFileId(db, input);
         const to = await retryFile(db, config, id, actor(), { outputExists: opts.outputExists });
@@ -217,6 +225,7 @@ function ignoreCommand(files: Command): void {
     .description('stop all work on a file (cancels waiting tasks); `retry` undoes it')
     .option('--reason <text>', 'why, for the timeline')
     .action(async (input: string, opts: { reason?: string }, cmd: Command) => {
+      const { ignoreFile } = await import('../pipeline/actions.ts');
       await withContext(cmd, async ({ db }) => {
         const id = await resolveFileId(db, input);
         await ignoreFile(db, id, actor(), opts.reason);
@@ -234,6 +243,7 @@ function backupCommands(program: Command): void {
       'the existing backup differs from the source: keep it renamed (<name>.replaced-<time>) and copy again',
     )
     .action(async (input: string, _opts: unknown, cmd: Command) => {
+      const { acceptOverwrite } = await import('../pipeline/actions.ts');
       await withContext(cmd, async ({ db, config }) => {
         const id = await resolveFileId(db, input);
         await acceptOverwrite(db, config, id, actor());
@@ -249,6 +259,7 @@ function backupCommands(program: Command): void {
     )
     .option('--force', 'replace a marker that names another instance')
     .action(async (opts: { force?: boolean }, cmd: Command) => {
+      const { loadAppConfig } = await import('../runtime/context.ts');
       const { config } = await loadAppConfig(globals(cmd));
       process.stdout.write(`${await initTarget(config, { force: opts.force })}\n`);
     });

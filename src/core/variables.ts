@@ -10,9 +10,9 @@ import { describeFound } from './config/describe.ts';
 import { DEFAULT_MESSAGE, expectedOf } from './config/issues.ts';
 import type { Queryable } from './db/db.ts';
 
-/** What processing does with an existing output folder (variable `output_exists_mode`, retry option). */
-export const OUTPUT_EXISTS_MODES = ['raise', 'overwrite', 'associate', 'add'] as const;
-export type OutputExistsMode = (typeof OUTPUT_EXISTS_MODES)[number];
+import { OUTPUT_EXISTS_MODES, type OutputExistsMode } from './output-exists.ts';
+
+export { OUTPUT_EXISTS_MODES, type OutputExistsMode } from './output-exists.ts';
 
 import { UsageError } from './errors.ts';
 

@@ -27,6 +27,7 @@ import { repollDelayMs } from './outcome.ts';
 import { pollJobs } from './poll.ts';
 import { settleFile } from './settle.ts';
 import { submitJob } from './submit.ts';
+import { wakeTimers } from './wake-timers.ts';
 
 export interface ProcessDeps {
   config: Config;
@@ -34,6 +35,8 @@ export interface ProcessDeps {
   executor(): Promise<Executor>;
   /** Directory that relative metric plugin paths start from (the config file's folder). */
   baseDir: string;
+  /** Aborted once the worker has stopped: the poll's wake timers are cleared (wake-timers.ts). */
+  stopped?: AbortSignal;
 }
 
 export function processSchedules(config: Config): ScheduleSpec[] {
@@ -76,6 +79,7 @@ export function submitHandler(deps: ProcessDeps): TaskHandlerDef {
  * schedule from adding a second poll meanwhile. With no active job the schedule takes over again.
  */
 export function pollHandler(deps: ProcessDeps): TaskHandlerDef {
+  const timers = wakeTimers(deps.stopped);
   return defineHandler(Kind.processPoll, {
     async run(ctx) {
       const started = Date.now();
@@ -93,11 +97,11 @@ export function pollHandler(deps: ProcessDeps): TaskHandlerDef {
       if (delay === undefined) return;
       await ctx.again(delay);
       const { db, log, task } = ctx;
-      setTimeout(() => {
+      timers.later(delay, () => {
         wakeTask(db, task.id).catch((err) =>
           log.debug({ err: errorMessage(err) }, 'could not wake the next poll; a worker finds it due'),
         );
-      }, delay).unref();
+      });
     },
   });
 }

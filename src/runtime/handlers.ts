@@ -49,12 +49,14 @@ export interface StageOptions {
   /** Folder relative plugin paths start from (the config file's). */
   baseDir: string;
   executor(): Promise<Executor>;
+  /** Aborted once the worker has stopped (timers the handlers keep are cleared). */
+  stopped?: AbortSignal;
 }
 
 export function collect(config: Config, vars: Variables, opts: StageOptions): Stage {
   const { report } = createFlow(config);
   const deps = { config, vars, report };
-  const processDeps = { config, vars, baseDir: opts.baseDir, executor: opts.executor };
+  const processDeps = { config, vars, baseDir: opts.baseDir, executor: opts.executor, stopped: opts.stopped };
   const stages: Stage[] = [
     maintenance(),
     { handlers: [scanHandler(deps)], schedules: scanSchedules(config) },

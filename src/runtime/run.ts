@@ -50,9 +50,13 @@ export async function runProcess(
       const executors = executorProvider(config);
       stops.push(() => executors.close());
       const baseDir = path.dirname(ctx.loaded.files[0] ?? '.');
+      // aborted after the worker stopped (stops run in reverse): handlers clear their wake timers
+      const stopped = new AbortController();
+      stops.push(async () => stopped.abort());
       const stage = collect(config, ctx.vars, {
         baseDir,
         executor: executors.get,
+        stopped: stopped.signal,
       });
       await syncInstruments(db, config.instruments);
       await syncSettings(db, config);

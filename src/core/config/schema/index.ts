@@ -6,6 +6,7 @@
 import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { describeFound } from '../describe.ts';
+import { ENVIRONMENTS } from '../environments.ts';
 import { alertsSchema } from './alerts.ts';
 import { backupSchema } from './backup.ts';
 import { FILESYSTEM_TARGET, TARGET_POOL_SIZE, targetPool } from './backup-targets.ts';
@@ -23,8 +24,7 @@ import { streamsSchema } from './streams.ts';
 import { variablesSchema } from './variables.ts';
 import { workerSchema } from './worker.ts';
 
-export const ENVIRONMENTS = ['local', 'sandbox', 'production'] as const;
-export type Environment = (typeof ENVIRONMENTS)[number];
+export { ENVIRONMENTS, type Environment } from '../environments.ts';
 
 export const sections = {
   /** Set by the loader from --env / SLUICE_ENV; not written in the file. */

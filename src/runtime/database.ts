@@ -1,0 +1,111 @@
+/**
+ * Opening the database a command or a process works on: the shared PostgreSQL at database.url, or
+ * the embedded one in data_dir (started, or joined when running), reachable, with its schema as the
+ * caller needs it. Needs only the database settings, so read-only commands open it without loading
+ * the whole config (core/config/light.ts); runtime/context.ts builds the full AppContext on it.
+ */
+import type { DatabaseSettings } from '../core/config/light.ts';
+import { assertReachable, createDb, type Db, isTransientDbError, waitReachable } from '../core/db/db.ts';
+import { type EmbeddedServer, startEmbedded } from '../core/db/embedded.ts';
+import { assertSchemaNotNewer, currentVersion, migrate, schemaVersion } from '../core/db/migrate.ts';
+import { SluiceError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+
+export type SchemaMode = 'migrate' | 'current' | 'any';
+
+export type { DatabaseSettings };
+
+export interface OpenDatabase {
+  db: Db;
+  embedded: EmbeddedServer | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database. Schema modes: `migrate` applies pending migrations, then `afterMigrate`
+ * (start, demo, `db migrate`); `current` requires an up-to-date schema (commands never change it
+ * behind the operator's back); `any` checks nothing. `waitForDb`: wait while a shared database is
+ * not reachable yet (services: `sluice start`).
+ */
+export async function openDatabase(
+  settings: DatabaseSettings,
+  log: Logger,
+  how: {
+    schema?: SchemaMode;
+    afterMigrate?: (db: Db) => Promise<void>;
+    waitForDb?: (message: string) => void;
+  } = {},
+): Promise<OpenDatabase> {
+  let embedded: EmbeddedServer | undefined;
+  let url = settings.database.url;
+  if (!url) {
+    embedded = await startEmbedded({
+      dataDir: settings.data_dir,
+      port: settings.database.embedded_port,
+      log,
+    });
+    url = embedded.url;
+  }
+  const db = createDb(url, { max: settings.database.pool_size, log });
+  const close = async () => {
+    await db.close().catch(() => undefined);
+    await embedded?.stop();
+  };
+  const prepare = async (): Promise<void> => {
+    const mode = how.schema ?? 'current';
+    if (mode === 'migrate') {
+      await migrate(db, log);
+      await how.afterMigrate?.(db);
+    } else if (mode === 'current') {
+      await assertSchemaNotNewer(db);
+      const v = await currentVersion(db);
+      if (v < schemaVersion()) {
+        throw new SluiceError(
+          'db.schema_old',
+          `the database schema is at version ${v}; this Sluice needs ${schemaVersion()}`,
+          {
+            hint: 'run `sluice db migrate` (or start Sluice, which migrates)',
+            exitCode: 1,
+          },
+        );
+      }
+    }
+  };
+  try {
+    if (how.waitForDb && !embedded) await prepareWaiting(db, log, prepare, how.waitForDb);
+    else {
+      await assertReachable(db);
+      await prepare();
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { db, embedded, close };
+}
+
+/**
+ * A service waits for its shared database, and if the database goes away again while migrations
+ * run (PostgreSQL restarted, a failover), waits once more and starts over instead of exiting:
+ * each migration is its own transaction under an advisory lock, so a repeat finds applied ones done.
+ */
+async function prepareWaiting(
+  db: Db,
+  log: Logger,
+  prepare: () => Promise<void>,
+  onWait: (message: string) => void,
+): Promise<void> {
+  for (;;) {
+    await waitReachable(db, log, { onWait });
+    try {
+      await prepare();
+      return;
+    } catch (err) {
+      if (!isTransientDbError(err)) throw err;
+      log.warn(
+        { err: (err as Error).message },
+        'the database went away while preparing it (migrations, pools); waiting for it again',
+      );
+    }
+  }
+}
