@@ -10,7 +10,9 @@
  *
  * An object already at a key is never overwritten: one that carries this file's id and recorded hash
  * is kept and read back (an earlier attempt killed after its upload), any other stops the copy for
- * good (`backup.s3_object_differs`). Crash points: killed mid-upload → the lease expires, the next
+ * good (`backup.s3_object_differs`) — unless the operator accepted overwriting the file's differing
+ * filesystem backup (payload `acceptOverwrite`): then it is kept aside (aside.ts), as the filesystem
+ * backup was, and the new content copied. Crash points: killed mid-upload → the lease expires, the next
  * attempt aborts the multipart upload left behind (its id was remembered in the task's payload
  * before any part was sent; the store need not list uploads) and sends the member again; killed after the
  * objects were complete but before the copy row → the next attempt finds them, reads them back and
@@ -30,6 +32,7 @@ import { noteTakeoverOnSubject } from '../../files/takeover.ts';
 import type { ManifestEntry, SourceSpec } from '../../storage/raw-data.ts';
 import { defineHandler, Kind } from '../../tasks/catalogue.ts';
 import { sourcePath } from '../manifest.ts';
+import { keepAside } from './aside.ts';
 import { clientFor } from './clients.ts';
 import {
   bucketFor,
@@ -74,6 +77,12 @@ interface Job {
   progress: () => void;
   /** Remembers a started multipart upload in the task's payload (aborted by the next attempt). */
   uploadStarted: (up: RememberedUpload) => Promise<void>;
+  /** The operator accepted overwriting the filesystem backup: an object in the way is kept aside. */
+  acceptOverwrite: boolean;
+  /** When the task was enqueued: the name an object kept aside gets (aside.ts). */
+  stamp: Date;
+  /** Objects kept aside by this attempt (for the timeline). */
+  kept: string[];
 }
 
 export interface RememberedUpload {
@@ -98,6 +107,20 @@ async function existingObject(j: Job, key: string, e: ManifestEntry): Promise<st
   const ours =
     Object.entries(meta).every(([k, v]) => head.Metadata?.[k] === v) && head.ContentLength === e.size;
   if (ours && head.ETag) return head.ETag.replace(/"/g, '');
+  if (j.acceptOverwrite) {
+    const aside = await keepAside({
+      client: j.client,
+      bucket: j.bucket,
+      key,
+      size: head.ContentLength ?? 0,
+      etag: (head.ETag ?? '').replace(/"/g, ''),
+      stamp: j.stamp,
+      storageClass: j.target.storage_class,
+      signal: j.signal,
+    });
+    j.kept.push(`s3://${j.bucket}/${aside}`);
+    return undefined; // the new content is written at the key
+  }
   throw new PermanentError(
     'backup.s3_object_differs',
     `s3://${j.bucket}/${key} already holds a different object (${head.ContentLength} bytes, file id ${head.Metadata?.['sluice-file-id'] ?? 'none'}); it was not overwritten`,
@@ -255,6 +278,9 @@ export function s3CopyHandler(deps: S3CopyDeps): TaskHandlerDef {
           uploads.push(up);
           await ctx.remember({ uploads });
         },
+        acceptOverwrite: ctx.payload.acceptOverwrite === true,
+        stamp: ctx.task.created_at,
+        kept: [],
       };
       const { manifest, found } = await copyToS3(j);
       const seconds = (Date.now() - started) / 1000;
@@ -274,7 +300,7 @@ export function s3CopyHandler(deps: S3CopyDeps): TaskHandlerDef {
           tx,
           file.id,
           ACTOR,
-          `copied to S3 target ${target.name} (${where}): ${manifest.entries.length} object(s), ${manifest.totalBytes} bytes in ${seconds.toFixed(1)} s; ETags checked, read back and verified (${manifest.algorithm})${found ? `; ${found} object(s) found from an earlier attempt` : ''}${earlier.notes.map((n) => `; ${n}`).join('')}`,
+          `copied to S3 target ${target.name} (${where}): ${manifest.entries.length} object(s), ${manifest.totalBytes} bytes in ${seconds.toFixed(1)} s; ETags checked, read back and verified (${manifest.algorithm})${found ? `; ${found} object(s) found from an earlier attempt` : ''}${j.kept.length ? `; overwrite accepted: what was at the key kept aside as ${j.kept.join(', ')}` : ''}${earlier.notes.map((n) => `; ${n}`).join('')}`,
           { target: target.name, location: where },
         );
       });
