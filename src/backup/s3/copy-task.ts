@@ -5,7 +5,8 @@
  *
  * Each member of the raw data becomes one object under the file's place (`placeFor`), uploaded with
  * per-part MD5s and its ETag checked (upload.ts), then read back in full and hashed against the
- * hashes recorded with the filesystem copy (verify.ts); a manifest object lists the members. The
+ * hashes recorded with the filesystem copy (verify.ts) — while the next member is uploaded; a
+ * manifest object, written after every member was read back, lists the members. The
  * copy row is written only after all of that, in the transaction that completes the task.
  *
  * An object already at a key is never overwritten: one that carries this file's id and recorded hash
@@ -132,41 +133,90 @@ function headObject(j: Job, key: string) {
   return j.client.send(new HeadObjectCommand({ Bucket: j.bucket, Key: key }), { abortSignal: j.signal });
 }
 
-/** Every member uploaded (or found from an earlier attempt): the objects, and whether all were found. */
-async function putMembers(j: Job): Promise<{ objects: S3Object[]; found: number }> {
+/**
+ * The members' read-back, one member after another, while the next member is uploaded (a `.d`
+ * folder or a Sciex set: the read-back of member N overlaps the upload of N + 1). `done` waits for
+ * all and gives the differences; a store that cannot be reached rejects it (nothing concluded).
+ */
+class ReadBackInTurn {
+  private chain: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  private readonly problems: string[] = [];
+
+  constructor(private readonly j: Job) {}
+
+  add(e: ManifestEntry, o: S3Object): void {
+    const { j } = this;
+    const one: S3Manifest = {
+      ...j.fs.manifest,
+      totalBytes: e.size,
+      entries: [e],
+      s3: { bucket: j.bucket, place: j.place, objects: [o], storageClass: j.target.storage_class },
+    };
+    this.chain = this.chain.then(async () => {
+      if (this.failure) return;
+      try {
+        this.problems.push(...(await readBackS3Copy(j.client, one, { signal: j.signal })).problems);
+      } catch (err) {
+        this.failure = err;
+      }
+    });
+  }
+
+  async done(): Promise<string[]> {
+    await this.chain;
+    if (this.failure) throw this.failure;
+    return this.problems;
+  }
+}
+
+/**
+ * Every member uploaded (or found from an earlier attempt) and read back: the objects, how many
+ * were found, and what the read-back found different.
+ */
+async function putMembers(j: Job): Promise<{ objects: S3Object[]; found: number; problems: string[] }> {
   const objects: S3Object[] = [];
   let found = 0;
+  const back = new ReadBackInTurn(j);
   const spec: SourceSpec =
     j.file.kind === 'files'
       ? { kind: 'files', dir: j.fs.location, names: [] }
       : { kind: j.file.kind, path: j.fs.location };
-  for (const e of j.fs.manifest.entries) {
-    const key = memberKey(j.place, e.rel);
-    const had = await existingObject(j, key, e);
-    if (had) {
-      objects.push({ rel: e.rel, key, etag: had });
-      found++;
-      continue;
+  try {
+    for (const e of j.fs.manifest.entries) {
+      const key = memberKey(j.place, e.rel);
+      const had = await existingObject(j, key, e);
+      const etag = had ?? (await uploadOne(j, spec, key, e));
+      if (had) found++;
+      objects.push({ rel: e.rel, key, etag });
+      back.add(e, objects.at(-1)!);
     }
-    const done = await uploadMember({
-      client: j.client,
-      bucket: j.bucket,
-      key,
-      path: sourcePath(spec, e.rel),
-      size: e.size,
-      algorithm: j.fs.manifest.algorithm,
-      hash: e.hash,
-      partSize: j.target.part_size_mb * 1024 * 1024,
-      partsInFlight: j.target.parts_in_flight,
-      storageClass: j.target.storage_class,
-      metadata: objectMetadata(j.file.id, j.fs.manifest.algorithm, e.hash),
-      signal: j.signal,
-      onBytes: j.progress,
-      onUploadStarted: (uploadId) => j.uploadStarted({ bucket: j.bucket, key, uploadId }),
-    });
-    objects.push({ rel: e.rel, key, etag: done.etag });
+  } catch (err) {
+    await back.done().catch(() => undefined); // no read-back left running behind the failure
+    throw err;
   }
-  return { objects, found };
+  return { objects, found, problems: await back.done() };
+}
+
+/** One member uploaded from the filesystem copy: its ETag. */
+async function uploadOne(j: Job, spec: SourceSpec, key: string, e: ManifestEntry): Promise<string> {
+  const done = await uploadMember({
+    client: j.client,
+    bucket: j.bucket,
+    key,
+    path: sourcePath(spec, e.rel),
+    size: e.size,
+    algorithm: j.fs.manifest.algorithm,
+    hash: e.hash,
+    partSize: j.target.part_size_mb * 1024 * 1024,
+    partsInFlight: j.target.parts_in_flight,
+    storageClass: j.target.storage_class,
+    metadata: objectMetadata(j.file.id, j.fs.manifest.algorithm, e.hash),
+    signal: j.signal,
+    onBytes: j.progress,
+    onUploadStarted: (uploadId) => j.uploadStarted({ bucket: j.bucket, key, uploadId }),
+  });
+  return done.etag;
 }
 
 /** The manifest object (written last; one already there must say the same). */
@@ -188,16 +238,15 @@ async function putManifest(j: Job, m: S3Manifest): Promise<void> {
 
 /** Copies, reads back and returns the manifest to record; throws when the read-back differs. */
 export async function copyToS3(j: Job): Promise<{ manifest: S3Manifest; found: number }> {
-  const { objects, found } = await putMembers(j);
+  const { objects, found, problems } = await putMembers(j);
   const manifest: S3Manifest = {
     ...j.fs.manifest,
     s3: { bucket: j.bucket, place: j.place, objects, storageClass: j.target.storage_class },
   };
-  const back = await readBackS3Copy(j.client, manifest, { signal: j.signal });
-  if (!back.ok) {
+  if (problems.length > 0) {
     throw new SluiceError(
       'backup.s3_readback',
-      `the S3 copy read back does not match the recorded hashes: ${back.problems.slice(0, 3).join('; ')}`,
+      `the S3 copy read back does not match the recorded hashes: ${problems.slice(0, 3).join('; ')}`,
       { hint: 'nothing was recorded; the copy is tried again. If it repeats, check the store' },
     );
   }
