@@ -55,7 +55,12 @@ instruments:
     [3, 1],
     [4, 0],
   ] as const) {
-    const id = await enqueue(h.db, { kind: 'backup.s3', subject: `f${i}.raw`, pool: 'copy.s3' });
+    const id = await enqueue(h.db, {
+      kind: 'backup.s3',
+      subject: `f${i}.raw`,
+      pool: 'copy.s3',
+      payload: { target: 's3' },
+    });
     if (attempts > 0)
       await h.db.exec(`update tasks set attempts = $2, last_error = 'connect ECONNREFUSED' where id = $1`, [
         id,

@@ -2,7 +2,8 @@
  * S3 backup targets (issue #19) against a real S3 API server, s3rver, on loopback: files backed up to
  * the filesystem are then copied to the bucket (multipart with per-part MD5s and the ETag checked,
  * read back and hashed), a `.d` folder as one object per member plus a manifest object; an object
- * already there that differs is never overwritten (kill -9 mid-upload and a store stopped
+ * already there that differs is never overwritten — unless the operator accepted overwriting the
+ * file's differing filesystem backup: then it is kept aside (kill -9 mid-upload and a store stopped
  * mid-upload: s3-faults.test.ts); the fixity audit catches a bit flipped in a stored object;
  * the remover waits for a required S3 copy (`cleanup.require`).
  *
@@ -33,6 +34,8 @@ import { targetStates, targetsColumn } from '../src/cli/cleanup.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { copiesLongestUnread, copiesPerTarget, copyState, copyStatesOf } from '../src/files/copies.ts';
 import { verifiedCopy } from '../src/files/repo.ts';
+import { acceptOverwrite } from '../src/pipeline/actions.ts';
+import { backupLocation } from '../src/storage/raw-data.ts';
 import { s3Client } from '../src/storage/s3-client.ts';
 import { instrumentYaml, REMOVE_AT_ONCE } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
@@ -189,6 +192,44 @@ describe('S3 target', () => {
     );
     expect((await objectBytes(key)).toString()).toBe('someone else');
     expect(await verifiedCopy(p.db, f.id, 's3')).toBeUndefined();
+  });
+
+  it('after an accepted overwrite of the filesystem backup, keeps the object in the way aside and copies the new content', async () => {
+    const yyyyMm = new Date().toISOString().slice(0, 7).replace('-', '_');
+    const key = `sluice/astral1/${yyyyMm}/over_prj1.raw/over_prj1.raw`;
+    // what an earlier record of this name left (a database restored from before it): a backup and
+    // an S3 object of other bytes of the same size, the object even carrying this file id
+    const old = 'the old data!';
+    await client().send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: key,
+        Body: old,
+        Metadata: { 'sluice-file-id': 'over_prj1.raw', 'sluice-sha256': sha256(old) },
+      }),
+    );
+    const fake = { id: 'over_prj1.raw', instrument_id: 'astral1', project_id: 'prj1', mtime: new Date() };
+    const dest = backupLocation(p.config, fake);
+    await mkdir(path.dirname(dest), { recursive: true });
+    await writeFile(dest, old);
+    await writeFile(path.join(p.root, 'astral1', 'over_prj1.raw'), 'the new data!');
+    const f = await p.waitStatus('over_prj1.raw', 'error');
+    expect(f.status_reason).toMatch(/differs from the source/);
+    await acceptOverwrite(p.db, p.config, f.id, 'test');
+    const copy = await waitS3Copy(p, f.id);
+    expect(copy.manifest.entries[0]!.hash).toBe(sha256('the new data!'));
+    expect((await objectBytes(key)).toString()).toBe('the new data!');
+    const list = await client().send(
+      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${key}.replaced-` }),
+    );
+    expect(list.Contents ?? []).toHaveLength(1);
+    const aside = list.Contents![0]!.Key!;
+    expect((await objectBytes(aside)).toString()).toBe(old);
+    const head = await client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: aside }));
+    expect(head.Metadata?.['sluice-sha256']).toBe(sha256(old));
+    expect((await p.timeline(f.id)).join('\n')).toContain(
+      `overwrite accepted: what was at the key kept aside as s3://${BUCKET}/${aside}`,
+    );
   });
   it('the fixity audit reads the S3 copy back: a bit flipped in a stored object is caught and the copy marked corrupt', async () => {
     await writeFile(path.join(p.root, 'astral1', 'flip_prj1.raw'), Buffer.alloc(64 * 1024, 5));

@@ -48,6 +48,8 @@ export interface BackedUp {
   file: FileRow;
   keepStatus?: FileStatus;
   outputExists?: Payload<typeof Kind.backupCopy>['outputExists'];
+  /** The operator accepted overwriting a differing backup: the copies to the other targets may too. */
+  acceptOverwrite?: boolean;
 }
 
 export interface BackupDeps {
@@ -342,8 +344,14 @@ export function backupHandler(deps: BackupDeps): TaskHandlerDef {
           data: { location: dest },
         });
         const updated = await requireFile(tx, file.id);
-        const { keepStatus, outputExists } = ctx.payload;
-        await deps.report(tx, { kind: 'backed_up', file: updated, keepStatus, outputExists });
+        const { keepStatus, outputExists, acceptOverwrite, replacing } = ctx.payload;
+        await deps.report(tx, {
+          kind: 'backed_up',
+          file: updated,
+          keepStatus,
+          outputExists,
+          acceptOverwrite: acceptOverwrite === true && replacing !== 'corrupt',
+        });
       });
       log.info({ dest, bytes: done.bytes, seconds: done.seconds, associated: done.associated }, 'backed up');
     },

@@ -99,6 +99,8 @@ export interface FailedTask {
 export interface RetryingTasks {
   kind: string;
   pool: string;
+  /** The payload's `target` (a backup target's copies: `backup.s3`), null for kinds without one. */
+  target: string | null;
   tasks: number;
   /** The most failed attempts among them. */
   attempts: number;
@@ -107,18 +109,21 @@ export interface RetryingTasks {
   last_error: string | null;
 }
 
-/** Per kind and pool: queued or running tasks of `kinds` with at least `minAttempts` failed attempts. */
+/**
+ * Per kind, pool and payload `target`: queued or running tasks of `kinds` with at least `minAttempts`
+ * failed attempts.
+ */
 export async function retryingTasks(
   q: Queryable,
   kinds: readonly string[],
   minAttempts: number,
 ): Promise<RetryingTasks[]> {
   const rows = await q.query<Omit<RetryingTasks, 'tasks'> & { tasks: string }>(
-    `select kind, pool, count(*) as tasks, max(attempts) as attempts, min(created_at) as since,
+    `select kind, pool, payload->>'target' as target, count(*) as tasks, max(attempts) as attempts, min(created_at) as since,
        (array_agg(last_error order by run_after desc))[1] as last_error
      from tasks
      where kind = any($1) and state in ('queued', 'running') and attempts >= $2 and last_error is not null
-     group by kind, pool order by kind, pool`,
+     group by kind, pool, payload->>'target' order by kind, pool, target`,
     [kinds, minAttempts],
   );
   return rows.map((r) => ({ ...r, tasks: Number(r.tasks) }));

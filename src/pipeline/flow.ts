@@ -95,12 +95,12 @@ export function afterBackup(
 export async function onBackedUp(
   tx: Tx,
   config: Config,
-  o: { file: FileRow; keepStatus?: BackedUp['keepStatus'] } & PlanOptions,
+  o: { file: FileRow; keepStatus?: BackedUp['keepStatus']; acceptOverwrite?: boolean } & PlanOptions,
 ): Promise<void> {
   const { file } = o;
   const next = afterBackup(config, file, o.keepStatus);
   await archiveAfterBackup(tx, config, file);
-  await copiesToTargets(tx, config, file);
+  await copiesToTargets(tx, config, file, o.acceptOverwrite);
   if (next.processing === 'keep' && o.keepStatus) {
     await transition(tx, file.id, o.keepStatus, {
       actor: ACTOR,
@@ -126,15 +126,19 @@ export async function onBackedUp(
 /**
  * One `backup.s3` task per S3 target (`backup.targets`), each in the target's own pool, made from
  * the verified filesystem copy. Run where the filesystem copy was made (the instrument's tags).
+ * After an operator accepted overwriting a differing filesystem backup, the same holds for the
+ * targets: an object in the way is kept aside and the new content copied (backup/s3/copy-task.ts).
  */
 export async function copiesToTargets(
   tx: Tx,
   config: Config,
   file: Pick<FileRow, 'id' | 'instrument_id'>,
+  acceptOverwrite = false,
 ): Promise<void> {
   const tags = config.instruments[file.instrument_id]?.tags;
   for (const t of config.backup.targets) {
-    await enqueueTask(tx, Kind.backupS3, file.id, { target: t.name }, { tags, pool: targetPool(t) });
+    const payload = { target: t.name, ...(acceptOverwrite ? { acceptOverwrite } : {}) };
+    await enqueueTask(tx, Kind.backupS3, file.id, payload, { tags, pool: targetPool(t) });
   }
 }
 

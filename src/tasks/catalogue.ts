@@ -94,6 +94,8 @@ export const TASKS = {
       target: z.string(),
       /** Remembered: multipart uploads started by an attempt, aborted by the next (a killed one's). */
       uploads: z.array(z.object({ bucket: z.string(), key: z.string(), uploadId: z.string() })).optional(),
+      /** After an accepted overwrite of the filesystem backup: objects that differ are kept aside, not refused. */
+      acceptOverwrite: z.boolean().optional(),
     }),
     pool: 'copy',
     maxAttempts: 20,

@@ -5,12 +5,15 @@
  *
  * Each member of the raw data becomes one object under the file's place (`placeFor`), uploaded with
  * per-part MD5s and its ETag checked (upload.ts), then read back in full and hashed against the
- * hashes recorded with the filesystem copy (verify.ts); a manifest object lists the members. The
+ * hashes recorded with the filesystem copy (verify.ts) — while the next member is uploaded; a
+ * manifest object, written after every member was read back, lists the members. The
  * copy row is written only after all of that, in the transaction that completes the task.
  *
  * An object already at a key is never overwritten: one that carries this file's id and recorded hash
  * is kept and read back (an earlier attempt killed after its upload), any other stops the copy for
- * good (`backup.s3_object_differs`). Crash points: killed mid-upload → the lease expires, the next
+ * good (`backup.s3_object_differs`) — unless the operator accepted overwriting the file's differing
+ * filesystem backup (payload `acceptOverwrite`): then it is kept aside (aside.ts), as the filesystem
+ * backup was, and the new content copied. Crash points: killed mid-upload → the lease expires, the next
  * attempt aborts the multipart upload left behind (its id was remembered in the task's payload
  * before any part was sent; the store need not list uploads) and sends the member again; killed after the
  * objects were complete but before the copy row → the next attempt finds them, reads them back and
@@ -30,6 +33,7 @@ import { noteTakeoverOnSubject } from '../../files/takeover.ts';
 import type { ManifestEntry, SourceSpec } from '../../storage/raw-data.ts';
 import { defineHandler, Kind } from '../../tasks/catalogue.ts';
 import { sourcePath } from '../manifest.ts';
+import { keepAside } from './aside.ts';
 import { clientFor } from './clients.ts';
 import {
   bucketFor,
@@ -74,6 +78,12 @@ interface Job {
   progress: () => void;
   /** Remembers a started multipart upload in the task's payload (aborted by the next attempt). */
   uploadStarted: (up: RememberedUpload) => Promise<void>;
+  /** The operator accepted overwriting the filesystem backup: an object in the way is kept aside. */
+  acceptOverwrite: boolean;
+  /** When the task was enqueued: the name an object kept aside gets (aside.ts). */
+  stamp: Date;
+  /** Objects kept aside by this attempt (for the timeline). */
+  kept: string[];
 }
 
 export interface RememberedUpload {
@@ -98,6 +108,20 @@ async function existingObject(j: Job, key: string, e: ManifestEntry): Promise<st
   const ours =
     Object.entries(meta).every(([k, v]) => head.Metadata?.[k] === v) && head.ContentLength === e.size;
   if (ours && head.ETag) return head.ETag.replace(/"/g, '');
+  if (j.acceptOverwrite) {
+    const aside = await keepAside({
+      client: j.client,
+      bucket: j.bucket,
+      key,
+      size: head.ContentLength ?? 0,
+      etag: (head.ETag ?? '').replace(/"/g, ''),
+      stamp: j.stamp,
+      storageClass: j.target.storage_class,
+      signal: j.signal,
+    });
+    j.kept.push(`s3://${j.bucket}/${aside}`);
+    return undefined; // the new content is written at the key
+  }
   throw new PermanentError(
     'backup.s3_object_differs',
     `s3://${j.bucket}/${key} already holds a different object (${head.ContentLength} bytes, file id ${head.Metadata?.['sluice-file-id'] ?? 'none'}); it was not overwritten`,
@@ -109,41 +133,90 @@ function headObject(j: Job, key: string) {
   return j.client.send(new HeadObjectCommand({ Bucket: j.bucket, Key: key }), { abortSignal: j.signal });
 }
 
-/** Every member uploaded (or found from an earlier attempt): the objects, and whether all were found. */
-async function putMembers(j: Job): Promise<{ objects: S3Object[]; found: number }> {
+/**
+ * The members' read-back, one member after another, while the next member is uploaded (a `.d`
+ * folder or a Sciex set: the read-back of member N overlaps the upload of N + 1). `done` waits for
+ * all and gives the differences; a store that cannot be reached rejects it (nothing concluded).
+ */
+class ReadBackInTurn {
+  private chain: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  private readonly problems: string[] = [];
+
+  constructor(private readonly j: Job) {}
+
+  add(e: ManifestEntry, o: S3Object): void {
+    const { j } = this;
+    const one: S3Manifest = {
+      ...j.fs.manifest,
+      totalBytes: e.size,
+      entries: [e],
+      s3: { bucket: j.bucket, place: j.place, objects: [o], storageClass: j.target.storage_class },
+    };
+    this.chain = this.chain.then(async () => {
+      if (this.failure) return;
+      try {
+        this.problems.push(...(await readBackS3Copy(j.client, one, { signal: j.signal })).problems);
+      } catch (err) {
+        this.failure = err;
+      }
+    });
+  }
+
+  async done(): Promise<string[]> {
+    await this.chain;
+    if (this.failure) throw this.failure;
+    return this.problems;
+  }
+}
+
+/**
+ * Every member uploaded (or found from an earlier attempt) and read back: the objects, how many
+ * were found, and what the read-back found different.
+ */
+async function putMembers(j: Job): Promise<{ objects: S3Object[]; found: number; problems: string[] }> {
   const objects: S3Object[] = [];
   let found = 0;
+  const back = new ReadBackInTurn(j);
   const spec: SourceSpec =
     j.file.kind === 'files'
       ? { kind: 'files', dir: j.fs.location, names: [] }
       : { kind: j.file.kind, path: j.fs.location };
-  for (const e of j.fs.manifest.entries) {
-    const key = memberKey(j.place, e.rel);
-    const had = await existingObject(j, key, e);
-    if (had) {
-      objects.push({ rel: e.rel, key, etag: had });
-      found++;
-      continue;
+  try {
+    for (const e of j.fs.manifest.entries) {
+      const key = memberKey(j.place, e.rel);
+      const had = await existingObject(j, key, e);
+      const etag = had ?? (await uploadOne(j, spec, key, e));
+      if (had) found++;
+      objects.push({ rel: e.rel, key, etag });
+      back.add(e, objects.at(-1)!);
     }
-    const done = await uploadMember({
-      client: j.client,
-      bucket: j.bucket,
-      key,
-      path: sourcePath(spec, e.rel),
-      size: e.size,
-      algorithm: j.fs.manifest.algorithm,
-      hash: e.hash,
-      partSize: j.target.part_size_mb * 1024 * 1024,
-      partsInFlight: j.target.parts_in_flight,
-      storageClass: j.target.storage_class,
-      metadata: objectMetadata(j.file.id, j.fs.manifest.algorithm, e.hash),
-      signal: j.signal,
-      onBytes: j.progress,
-      onUploadStarted: (uploadId) => j.uploadStarted({ bucket: j.bucket, key, uploadId }),
-    });
-    objects.push({ rel: e.rel, key, etag: done.etag });
+  } catch (err) {
+    await back.done().catch(() => undefined); // no read-back left running behind the failure
+    throw err;
   }
-  return { objects, found };
+  return { objects, found, problems: await back.done() };
+}
+
+/** One member uploaded from the filesystem copy: its ETag. */
+async function uploadOne(j: Job, spec: SourceSpec, key: string, e: ManifestEntry): Promise<string> {
+  const done = await uploadMember({
+    client: j.client,
+    bucket: j.bucket,
+    key,
+    path: sourcePath(spec, e.rel),
+    size: e.size,
+    algorithm: j.fs.manifest.algorithm,
+    hash: e.hash,
+    partSize: j.target.part_size_mb * 1024 * 1024,
+    partsInFlight: j.target.parts_in_flight,
+    storageClass: j.target.storage_class,
+    metadata: objectMetadata(j.file.id, j.fs.manifest.algorithm, e.hash),
+    signal: j.signal,
+    onBytes: j.progress,
+    onUploadStarted: (uploadId) => j.uploadStarted({ bucket: j.bucket, key, uploadId }),
+  });
+  return done.etag;
 }
 
 /** The manifest object (written last; one already there must say the same). */
@@ -165,16 +238,15 @@ async function putManifest(j: Job, m: S3Manifest): Promise<void> {
 
 /** Copies, reads back and returns the manifest to record; throws when the read-back differs. */
 export async function copyToS3(j: Job): Promise<{ manifest: S3Manifest; found: number }> {
-  const { objects, found } = await putMembers(j);
+  const { objects, found, problems } = await putMembers(j);
   const manifest: S3Manifest = {
     ...j.fs.manifest,
     s3: { bucket: j.bucket, place: j.place, objects, storageClass: j.target.storage_class },
   };
-  const back = await readBackS3Copy(j.client, manifest, { signal: j.signal });
-  if (!back.ok) {
+  if (problems.length > 0) {
     throw new SluiceError(
       'backup.s3_readback',
-      `the S3 copy read back does not match the recorded hashes: ${back.problems.slice(0, 3).join('; ')}`,
+      `the S3 copy read back does not match the recorded hashes: ${problems.slice(0, 3).join('; ')}`,
       { hint: 'nothing was recorded; the copy is tried again. If it repeats, check the store' },
     );
   }
@@ -255,6 +327,9 @@ export function s3CopyHandler(deps: S3CopyDeps): TaskHandlerDef {
           uploads.push(up);
           await ctx.remember({ uploads });
         },
+        acceptOverwrite: ctx.payload.acceptOverwrite === true,
+        stamp: ctx.task.created_at,
+        kept: [],
       };
       const { manifest, found } = await copyToS3(j);
       const seconds = (Date.now() - started) / 1000;
@@ -274,7 +349,7 @@ export function s3CopyHandler(deps: S3CopyDeps): TaskHandlerDef {
           tx,
           file.id,
           ACTOR,
-          `copied to S3 target ${target.name} (${where}): ${manifest.entries.length} object(s), ${manifest.totalBytes} bytes in ${seconds.toFixed(1)} s; ETags checked, read back and verified (${manifest.algorithm})${found ? `; ${found} object(s) found from an earlier attempt` : ''}${earlier.notes.map((n) => `; ${n}`).join('')}`,
+          `copied to S3 target ${target.name} (${where}): ${manifest.entries.length} object(s), ${manifest.totalBytes} bytes in ${seconds.toFixed(1)} s; ETags checked, read back and verified (${manifest.algorithm})${found ? `; ${found} object(s) found from an earlier attempt` : ''}${j.kept.length ? `; overwrite accepted: what was at the key kept aside as ${j.kept.join(', ')}` : ''}${earlier.notes.map((n) => `; ${n}`).join('')}`,
           { target: target.name, location: where },
         );
       });

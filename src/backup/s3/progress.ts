@@ -40,7 +40,7 @@ export async function targetProgress(q: Queryable, config: Config): Promise<Targ
   return copies.map((c) => {
     const pool = targetPool(targets.find((t) => t.name === c.target)!);
     const use = pools.find((p) => p.name === pool);
-    const failing = retrying.filter((r) => r.pool === pool);
+    const failing = retrying.filter((r) => r.target === c.target);
     return {
       target: c.target,
       pool,

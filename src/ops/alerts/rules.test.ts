@@ -32,8 +32,15 @@ describe('s3_target_failing', () => {
   it('fires once per target whose copies failed the threshold of attempts in a row', () => {
     const alerts = s3TargetFailing(
       snapshot([
-        { pool: 'copy.s3', tasks: 4, attempts: 5, since, last_error: 'connect ECONNREFUSED 127.0.0.1:9000' },
-        { pool: 'copy.archive', tasks: 1, attempts: 2, since, last_error: 'timeout' },
+        {
+          pool: 'copy.s3',
+          target: 's3',
+          tasks: 4,
+          attempts: 5,
+          since,
+          last_error: 'connect ECONNREFUSED 127.0.0.1:9000',
+        },
+        { pool: 'copy.archive', target: 'archive', tasks: 1, attempts: 2, since, last_error: 'timeout' },
       ]),
       params,
     );
@@ -46,12 +53,30 @@ describe('s3_target_failing', () => {
   });
 
   it('the threshold is the config’s; nothing retried, nothing fires; evaluate includes the rule', () => {
-    const one = [{ pool: 'copy.s3', tasks: 1, attempts: 2, since, last_error: null }];
+    const one = [{ pool: 'copy.s3', target: 's3', tasks: 1, attempts: 2, since, last_error: null }];
     expect(s3TargetFailing(snapshot(one), params)).toEqual([]);
     expect(s3TargetFailing(snapshot(one), { ...params, s3FailingAttempts: 2 })).toHaveLength(1);
     expect(s3TargetFailing(snapshot(undefined), params)).toEqual([]);
     expect(evaluate(snapshot(one), { ...params, s3FailingAttempts: 1 }).map((a) => a.rule)).toEqual([
       's3_target_failing',
     ]);
+  });
+
+  it('names the target by its name, not its pool (a target with a pool of its own, two targets sharing one)', () => {
+    const alerts = s3TargetFailing(
+      snapshot([
+        { pool: 'uploads', target: 'lab-s3', tasks: 2, attempts: 4, since, last_error: 'SlowDown' },
+        { pool: 'uploads', target: 'offsite', tasks: 1, attempts: 3, since, last_error: null },
+        // queued before the target's pool was changed in the config: still the same target
+        { pool: 'copy.lab-s3', target: 'lab-s3', tasks: 1, attempts: 6, since, last_error: null },
+      ]),
+      params,
+    );
+    expect(alerts.map((a) => [a.subject, a.title])).toEqual([
+      ['s3:lab-s3', 'S3 backup target lab-s3 keeps failing'],
+      ['s3:offsite', 'S3 backup target offsite keeps failing'],
+    ]);
+    expect(alerts[0]!.text).toMatch(/^3 copies to S3 target lab-s3 failed up to 6 attempts.*SlowDown/);
+    expect(alerts.some((a) => a.text.includes('uploads'))).toBe(false);
   });
 });

@@ -47,7 +47,15 @@ export interface Snapshot {
   failedTasks: { id: string; kind: string; subject: string | null; last_error: string | null }[];
   disks: { target: 'backup' | 'output'; path: string; free_bytes: number | null; error?: string }[];
   /** `backup.s3` copies still retried after failed attempts, per pool `copy.<target>`. */
-  s3Retrying?: { pool: string; tasks: number; attempts: number; since: Date; last_error: string | null }[];
+  s3Retrying?: {
+    pool: string;
+    /** The target the copies go to (their payload); null only for tasks enqueued without one. */
+    target: string | null;
+    tasks: number;
+    attempts: number;
+    since: Date;
+    last_error: string | null;
+  }[];
   /** The newest QC runs that broke a Westgard rule against their guide set (src/metrics/qc-watch.ts). */
   qcViolations?: QcViolation[];
 }
@@ -295,24 +303,34 @@ export function backupTargetUnavailable(s: Snapshot): Alert[] {
 }
 
 /**
- * An S3 backup target keeps failing: copies to it (pool `copy.<target>`) failed at least
- * `s3FailingAttempts` attempts in a row and are still retried (the store down, credentials wrong, a
- * bucket gone). One alert per target; the instrument keeps its data when `cleanup.require` names it.
+ * An S3 backup target keeps failing: copies to it failed at least `s3FailingAttempts` attempts in a
+ * row and are still retried (the store down, credentials wrong, a bucket gone). One alert per target,
+ * named by the target's name (not its pool: targets may share a pool, or have one of another name);
+ * the instrument keeps its data when `cleanup.require` names it.
  */
 export function s3TargetFailing(s: Snapshot, p: RuleParams): Alert[] {
   const min = p.s3FailingAttempts ?? 3;
-  return (s.s3Retrying ?? [])
-    .filter((r) => r.attempts >= min)
-    .map((r) => {
-      const target = r.pool.startsWith('copy.') ? r.pool.slice('copy.'.length) : r.pool;
-      return {
-        rule: 's3_target_failing',
-        subject: `s3:${target}`,
-        severity: 'critical',
-        title: `S3 backup target ${target} keeps failing`,
-        text: `${r.tasks} cop${r.tasks === 1 ? 'y' : 'ies'} to S3 target ${target} failed up to ${r.attempts} attempts in a row and ${r.tasks === 1 ? 'is' : 'are'} retried with backoff (waiting for ${ago(s.now, r.since)})${r.last_error ? `; last error: ${r.last_error}` : ''}. Instruments keep their data while \`cleanup.require\` names the target; check the store, its credentials and the bucket.`,
-      };
-    });
+  const byTarget = new Map<string, NonNullable<Snapshot['s3Retrying']>>();
+  for (const r of s.s3Retrying ?? []) {
+    if (r.attempts < min) continue;
+    const target = r.target ?? r.pool; // every `backup.s3` task names its target
+    byTarget.set(target, [...(byTarget.get(target) ?? []), r]);
+  }
+  return [...byTarget].map(([target, rows]) => {
+    const r = {
+      tasks: rows.reduce((n, x) => n + x.tasks, 0),
+      attempts: Math.max(...rows.map((x) => x.attempts)),
+      since: new Date(Math.min(...rows.map((x) => x.since.getTime()))),
+      last_error: rows.find((x) => x.last_error)?.last_error ?? null,
+    };
+    return {
+      rule: 's3_target_failing',
+      subject: `s3:${target}`,
+      severity: 'critical',
+      title: `S3 backup target ${target} keeps failing`,
+      text: `${r.tasks} cop${r.tasks === 1 ? 'y' : 'ies'} to S3 target ${target} failed up to ${r.attempts} attempts in a row and ${r.tasks === 1 ? 'is' : 'are'} retried with backoff (waiting for ${ago(s.now, r.since)})${r.last_error ? `; last error: ${r.last_error}` : ''}. Instruments keep their data while \`cleanup.require\` names the target; check the store, its credentials and the bucket.`,
+    };
+  });
 }
 
 /**
