@@ -75,6 +75,8 @@ export class Worker {
   private readonly running = new Map<string, Running>();
   private readonly stuck = new Map<Running, StuckTask>();
   private stopping = false;
+  /** stop()'s grace is over: tasks a completion claimed, not started yet, are released (else expire). */
+  private graceOver = false;
   private loopDone: Promise<void> | undefined;
   private readonly wakeup = new WakeSignal();
   private readonly listener: WakeListener;
@@ -100,11 +102,9 @@ export class Worker {
         for (const t of tasks) this.runTask(t);
       },
     });
-    this.leases = new LeaseKeeper(this.db, this.id, this.s.leaseMs, this.log, this.running, () =>
-      this.wakeup.poke(),
-    );
-    const stopping = () => this.stopping;
-    this.listener = new WakeListener(this.db.url, this.id, this.log, () => this.wakeup.poke(), stopping);
+    const [poke, stopping] = [() => this.wakeup.poke(), () => this.stopping];
+    this.leases = new LeaseKeeper(this.db, this.id, this.s.leaseMs, this.log, this.running, poke);
+    this.listener = new WakeListener(this.db.url, this.id, this.log, poke, stopping);
   }
 
   get runningCount(): number {
@@ -153,6 +153,7 @@ export class Worker {
     ]);
     clearTimeout(timer);
     if (timedOut) {
+      this.graceOver = true;
       const left = [...this.running.values()];
       this.log.warn(
         { tasks: left.map((r) => r.task.id) },
@@ -385,7 +386,8 @@ export class Worker {
     if (!next) return;
     entry.successors = undefined;
     this.reserved -= next.length;
-    for (const t of next) this.runTask(t);
+    if (this.graceOver) void releaseLeases(this.db, next).catch(() => undefined);
+    else for (const t of next) this.runTask(t);
   }
 
   /** A task taken over from a cut-short attempt: say so where its subject's history is shown. */
