@@ -27,7 +27,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,6 +48,7 @@ import { syncPools } from '../src/engine/pools.ts';
 import type { TaskSpec } from '../src/engine/types.ts';
 import { Worker } from '../src/engine/worker.ts';
 import { isMain, percentile, printResult, printTable } from './lib.ts';
+import { cpuMsOf, postgresCpuMs, postmasterPidOf, processCpuMs, vmRss } from './proc.ts';
 
 const N = Number(process.env.BENCH_ENGINE_N ?? 20_000);
 const BATCH = 2_000;
@@ -65,55 +65,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const round = (v: number, digits = 0) => Math.round(v * 10 ** digits) / 10 ** digits;
-
-// ---------------------------------------------------------------- process figures from /proc
-
-/** Resident set size of a process (bytes); 0 when it is gone. */
-function vmRss(pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** Fields of /proc/<pid>/stat after the command name: [state, ppid, ...]; undefined when gone. */
-function procStat(pid: number): string[] | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-const TICK_MS = 10; // USER_HZ is 100 on every Linux we run on
-
-/** CPU time (ms) of a process: utime + stime, plus its reaped children's when `children`. */
-function cpuMsOf(pid: number, children = false): number {
-  const f = procStat(pid);
-  if (!f) return 0;
-  // after the name: 0 state, 1 ppid, ... 11 utime, 12 stime, 13 cutime, 14 cstime
-  const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
-  return ticks * TICK_MS;
-}
-
-/** CPU time (ms) of a PostgreSQL server: the postmaster, its live children, and reaped ones. */
-function postgresCpuMs(postmasterPid: number): number {
-  let total = cpuMsOf(postmasterPid, true);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const f = procStat(Number(entry));
-    if (f && Number(f[1]) === postmasterPid) total += cpuMsOf(Number(entry));
-  }
-  return total;
-}
-
-function processCpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
 
 // ---------------------------------------------------------------- helpers
 
@@ -521,7 +472,7 @@ export async function run(): Promise<Record<string, number>> {
   try {
     const loadStart = loadavg();
     server = await startEmbedded({ dataDir: tmp, port: await freePort(), log: silentLogger });
-    const pgPid = Number.parseInt(readFileSync(path.join(tmp, 'postgres', 'postmaster.pid'), 'utf8'), 10);
+    const pgPid = postmasterPidOf(tmp);
     const urls = await createDatabases(server, ['sluice_bench', 'gw_bench']);
     const ours = createDb(urls.sluice_bench!, { max: CONCURRENCY + 2, applicationName: 'sluice-bench' });
     const gwDb = createDb(urls.gw_bench!, { max: 2, applicationName: 'sluice-bench-gw' });

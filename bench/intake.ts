@@ -12,7 +12,10 @@
  * fsync of each file and of the directory, as many at once as the copy pool, without Sluice; run
  * before and after Sluice's run, and their mean is `baseline_s`. `end_to_end_ratio_vs_baseline`
  * (target ≤ 2) is end_to_end_s / baseline_s; `scan_ratio_vs_find` (target ≤ 0.6, see
- * bench/intake-scan.ts) is the scan's. `queries_per_file` and `commits_per_file` count every
+ * bench/intake-scan.ts) is the scan's. `cpu_ms_per_file` (of it `pg_cpu_ms_per_file`) is the CPU time of this
+ * process and PostgreSQL per file, the figure least moved by other work on the machine;
+ * `copy_slots_busy` the share of the copy pool's slot time spent running backup tasks.
+ * `queries_per_file` and `commits_per_file` count every
  * statement sent to PostgreSQL during Sluice's run (scan, engine and backup) per file.
  *
  * Settings as a small production setup: copy pool 8, worker concurrency 10, scan every 2 s, stable
@@ -29,7 +32,7 @@ import os, { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { parseConfigText } from '../src/core/config/index.ts';
-import { createDb } from '../src/core/db/db.ts';
+import { createDb, type Db } from '../src/core/db/db.ts';
 import { freePort, startEmbedded } from '../src/core/db/embedded.ts';
 import { migrate } from '../src/core/db/migrate.ts';
 import { inLanes } from '../src/core/lanes.ts';
@@ -42,6 +45,7 @@ import { syncInstruments } from '../src/files/repo.ts';
 import { collect } from '../src/runtime/handlers.ts';
 import { run as scanBench } from './intake-scan.ts';
 import { isMain, printResult, printTable } from './lib.ts';
+import { postgresCpuMs, postmasterPidOf, processCpuMs } from './proc.ts';
 
 const SCAN_INTERVAL_S = 2;
 /** Copy pool size and worker concurrency (env BENCH_COPY_POOL, BENCH_CONCURRENCY). */
@@ -74,14 +78,15 @@ async function writeRawFiles(dir: string, count: number): Promise<Map<string, nu
  * same way, then each one read and hashed (sha256), written to a new file in one backup directory
  * (`wx`), fsynced, and the directory fsynced after it (Sluice makes each new name durable by an fsync
  * of its parent), COPY_POOL files at a time. No read-back, no database: what any careful copy script
- * has to do. Returns the seconds from the first write to the last fsync.
+ * has to do. Returns the seconds from the first write to the last fsync, and the CPU time it took.
  */
-async function durableBaseline(root: string, count: number): Promise<number> {
+async function durableBaseline(root: string, count: number): Promise<{ s: number; cpuMs: number }> {
   const src = path.join(root, 'baseline-src');
   const dst = path.join(root, 'baseline-dst');
   await mkdir(src, { recursive: true });
   await mkdir(dst, { recursive: true });
   const t0 = performance.now();
+  const c0 = processCpuMs();
   const names = [...(await writeRawFiles(src, count)).keys()];
   const dir = await open(dst, 'r');
   try {
@@ -101,9 +106,10 @@ async function durableBaseline(root: string, count: number): Promise<number> {
     await dir.close();
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpuMs = processCpuMs() - c0;
   await rm(src, { recursive: true, force: true });
   await rm(dst, { recursive: true, force: true });
-  return seconds;
+  return { s: seconds, cpuMs };
 }
 
 /**
@@ -131,6 +137,19 @@ function countQueries(): { stop(): { queries: number; commits: number; top: [str
       return { queries, commits, top };
     },
   };
+}
+
+/**
+ * How busy the copy pool was while backups ran: the backup tasks' run time summed, over the pool's
+ * slot-seconds from the first backup task's start to the last one's end (1: never a free slot).
+ */
+async function copySlotsBusy(db: Db): Promise<number> {
+  const r = await db.one<{ busy: number | null; span: number | null }>(
+    `select sum(extract(epoch from finished_at - started_at))::float8 as busy,
+            extract(epoch from max(finished_at) - min(started_at))::float8 as span
+       from tasks where kind = 'backup.copy' and finished_at is not null`,
+  );
+  return r.busy && r.span ? r.busy / (r.span * COPY_POOL) : Number.NaN;
 }
 
 export async function run(): Promise<Record<string, number>> {
@@ -170,7 +189,8 @@ instruments:
       },
     });
     await ensureSchedules(db, stage.schedules);
-    const baselineBefore = await durableBaseline(root, count);
+    const before = await durableBaseline(root, count);
+    const baselineBefore = before.s;
     worker = new Worker({
       db,
       log: silentLogger,
@@ -182,6 +202,8 @@ instruments:
     await worker.start();
 
     const load0 = loadavg()[0]!;
+    const pgPid = postmasterPidOf(path.join(root, 'data'));
+    const cpu0 = { node: processCpuMs(), pg: postgresCpuMs(pgPid) };
     const counted = countQueries();
     const t0 = Date.now();
     const written = await writeRawFiles(config.instruments.bench1!.watch, count);
@@ -203,6 +225,7 @@ instruments:
       if (Date.now() - t0 > 15 * 60_000) throw new Error(`gave up after 15 min with ${done}/${count} done`);
     }
     const endToEnd = (Date.now() - t0) / 1000;
+    const cpu = { node: processCpuMs() - cpu0.node, pg: postgresCpuMs(pgPid) - cpu0.pg };
     const { queries, commits, top } = counted.stop();
     if (process.env.BENCH_QUERY_LOG) {
       printTable(
@@ -216,6 +239,7 @@ instruments:
       (e) => (e.at.getTime() - (written.get(e.subject_id) ?? e.at.getTime())) / 1000,
     );
     const loadAfter = loadavg()[0]!;
+    const slots = await copySlotsBusy(db);
     if (process.env.BENCH_QUERY_LOG) {
       // where a backup task's time goes: waiting to be claimed, running, and the copy in it (ms)
       const t = await db.one<Record<string, number>>(
@@ -232,7 +256,8 @@ instruments:
     }
     await worker.stop();
     worker = undefined;
-    const baselineAfter = await durableBaseline(root, count);
+    const after = await durableBaseline(root, count);
+    const baselineAfter = after.s;
     // the baseline before and after Sluice's run: load on the machine changes over the minutes
     const baseline = (baselineBefore + baselineAfter) / 2;
 
@@ -251,6 +276,10 @@ instruments:
       end_to_end_ratio_vs_baseline: Math.round((endToEnd / baseline) * 100) / 100,
       queries_per_file: Math.round((queries / count) * 10) / 10,
       commits_per_file: Math.round((commits / count) * 10) / 10,
+      cpu_ms_per_file: Math.round(((cpu.node + cpu.pg) / count) * 10) / 10,
+      pg_cpu_ms_per_file: Math.round((cpu.pg / count) * 10) / 10,
+      baseline_cpu_ms_per_file: Math.round(((before.cpuMs + after.cpuMs) / 2 / count) * 10) / 10,
+      copy_slots_busy: Math.round(slots * 100) / 100,
       write_s: Math.round(writeS * 10) / 10,
       detect_latency_p95_s: Math.round(percentile(latencies, 95) * 100) / 100,
       scan_interval_s: SCAN_INTERVAL_S,
@@ -274,6 +303,11 @@ instruments:
       {
         measure: 'database round trips per file (all of Sluice: scan, engine, backup)',
         value: `${figures.queries_per_file} queries, ${figures.commits_per_file} commits`,
+        target: '',
+      },
+      {
+        measure: 'CPU per file (this process + PostgreSQL), copy slots busy',
+        value: `${figures.cpu_ms_per_file} ms (PostgreSQL ${figures.pg_cpu_ms_per_file} ms; baseline ${figures.baseline_cpu_ms_per_file} ms), slots busy ${figures.copy_slots_busy}`,
         target: '',
       },
       {

@@ -2,7 +2,8 @@
  * The claim (sluice_claim, sluice_finish: migration 0018): two claims on one pool do not wait for
  * each other, and together never take more than the pool's size; after a pool shrinks, claims
  * stay within the new size while older tasks still run outside it; a batch of completions claims
- * the next tasks in the same statement, fenced, and a worker doing so keeps to its concurrency.
+ * the next tasks in the same statement, fenced, and a worker doing so keeps to its concurrency; so
+ * does a completion with domain writes, whose transaction claims the task taking its place.
  */
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -195,5 +196,63 @@ describe('claim', () => {
     }
     expect(most).toBe(3);
     expect(ran).toBe(200);
+  });
+
+  it('a task completing with domain writes claims its successor in that transaction; no more handlers run than the concurrency', async () => {
+    await syncPools(db, { tx: 20 });
+    await enqueueMany(
+      db,
+      Array.from({ length: 100 }, () => ({ kind: 'c', pool: 'tx' })),
+    );
+    // claims sent outside a transaction: the worker's loop (a completing transaction's go through its client)
+    let loopClaims = 0;
+    const counted = new Proxy(db, {
+      get(target, prop) {
+        if (prop === 'query') {
+          return (sql: string, params?: unknown[]) => {
+            if (sql.includes('sluice_claim')) loopClaims++;
+            return target.query(sql, params);
+          };
+        }
+        const v = Reflect.get(target, prop);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    let now = 0;
+    let most = 0;
+    let ran = 0;
+    const w = new Worker({
+      db: counted,
+      log: silentLogger,
+      concurrency: 3,
+      handlers: [
+        {
+          kind: 'c',
+          async run(ctx) {
+            now++;
+            most = Math.max(most, now);
+            await ctx.complete(async (tx) => {
+              await tx.exec(`select 1`);
+            });
+            await new Promise((r) => setImmediate(r)); // the handler's tail after its completion
+            now--;
+            ran++;
+          },
+        },
+      ],
+    });
+    await w.start();
+    try {
+      await waitFor('100 tasks done', async () => ran >= 100, 120_000, 50);
+    } finally {
+      await w.stop();
+    }
+    expect(most).toBe(3);
+    expect(ran).toBe(100);
+    expect(
+      (await db.one<{ n: number }>(`select count(*)::int as n from tasks where state = 'succeeded'`)).n,
+    ).toBe(100);
+    // each completion refilled its own slot; the loop claimed at the start (and polled at the end)
+    expect(loopClaims).toBeLessThan(15);
   });
 });

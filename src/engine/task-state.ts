@@ -10,7 +10,8 @@ import type { Db, Queryable, Tx } from '../core/db/db.ts';
 import { errorMessage, LeaseLostError, PermanentError, type SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { backoffMs } from './backoff.ts';
-import { type ClaimRequest, finishAndClaim } from './claim.ts';
+import { type ClaimRequest, claimTasks, finishAndClaim } from './claim.ts';
+import { stallRetryMs } from './stall.ts';
 import type { TakenOver, TaskHandlerDef, TaskRow } from './types.ts';
 
 /** Run a fenced update: exactly one row, else the lease was lost. */
@@ -19,9 +20,19 @@ async function fence(q: Queryable, task: TaskRow, sql: string, params: unknown[]
   if (n !== 1) throw new LeaseLostError(task.id);
 }
 
-/** Succeeded, together with the handler's domain writes `fn` in the same transaction. */
-export async function completeTask(db: Db, task: TaskRow, fn?: (tx: Tx) => Promise<void>): Promise<void> {
-  await db.tx(async (tx) => {
+/**
+ * Succeeded, together with the handler's domain writes `fn` in the same transaction. With `claim`,
+ * the same transaction then claims the tasks that take this one's place (claim.ts): its slot is
+ * refilled by the commit that frees it, not by a claim of its own (a round trip and a commit later,
+ * while the slot stands empty). Returns the tasks claimed; a rollback claims nothing.
+ */
+export async function completeTask(
+  db: Db,
+  task: TaskRow,
+  fn?: (tx: Tx) => Promise<void>,
+  claim?: ClaimRequest,
+): Promise<TaskRow[]> {
+  return db.tx(async (tx) => {
     await fence(
       tx,
       task,
@@ -30,6 +41,7 @@ export async function completeTask(db: Db, task: TaskRow, fn?: (tx: Tx) => Promi
       [task.id, task.token],
     );
     await fn?.(tx);
+    return claim ? claimTasks(tx, claim) : [];
   });
 }
 
@@ -122,27 +134,53 @@ export async function failAttempt(
 }
 
 /**
- * Back to the queue after a stall (its `stalls`-th), the attempt not counted; with `note`, the
- * handler's `onRetry` says why in the same transaction.
+ * A task started more often than max_attempts whose last attempt did not even fail: it was cut
+ * short (worker killed, hung, or cut off from the database; a PostgreSQL restart longer than a lease
+ * cuts every running attempt). That says nothing against the work itself, and a final 'failed'
+ * would wait for an operator: run it again after a growing pause (backoff, at most 10 minutes) with
+ * a fresh budget of attempts (else every later start would land here again and the work would never
+ * run), and say why. A task that kills its worker every time costs max_attempts restarts per pause,
+ * not a crash loop, and stays visible (last_error, stuck-file alert).
+ */
+export async function retryCutShort(
+  db: Db,
+  def: TaskHandlerDef,
+  task: TaskRow,
+  log: Logger,
+  backoffBaseMs: number,
+): Promise<void> {
+  const err = new Error(
+    `task ${task.kind} for ${task.subject ?? '-'} was started ${task.attempts - 1} times without finishing (its worker died, hung or lost the database each time); trying again after a pause`,
+  );
+  await failAttempt(db, def, task, err, log, backoffBaseMs, { final: false, freshBudget: true });
+}
+
+/**
+ * Back to the queue after a stall, without counting the attempt, the backoff growing with the
+ * task's stalls (payload `stalls`, stall.ts); with `note`, the handler's `onRetry` says why in the
+ * same transaction.
  */
 export async function requeueStalled(
   db: Db,
   def: TaskHandlerDef,
   task: TaskRow,
   err: SluiceError,
-  s: { delayMs: number; stalls: number; note: boolean },
+  s: { log: Logger; backoffBaseMs: number; note: boolean },
 ): Promise<void> {
+  const stalls = Number(task.payload.stalls ?? 0) + 1;
+  const delayMs = stallRetryMs(stalls, s.backoffBaseMs);
   await db.tx(async (tx) => {
     const n = await tx.exec(
       `update tasks set state = 'queued', last_error = $3, lease_owner = null, lease_expires_at = null,
          attempts = greatest(0, attempts - 1), run_after = now() + $4 * interval '1 millisecond',
          payload = payload || jsonb_build_object('stalls', $5::int)
        where id = $1 and token = $2 and state = 'running'`,
-      [task.id, task.token, err.message, s.delayMs, s.stalls],
+      [task.id, task.token, err.message, delayMs, stalls],
     );
     if (n !== 1) return; // finished or taken over meanwhile
-    if (s.note) await def.onRetry?.(tx, task, err, s.delayMs);
+    if (s.note) await def.onRetry?.(tx, task, err, delayMs);
   });
+  s.log.warn({ stalls, retryInMs: delayMs }, 'stalled task requeued');
 }
 
 /** The handler's `onTakenOver` for a task taken over from a cut-short attempt, under its row lock. */

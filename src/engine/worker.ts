@@ -2,9 +2,10 @@
  * A worker: claims tasks it has handlers for, runs them, keeps their leases alive, and finishes
  * them under the fencing token it claimed with.
  *
- * Claims (claim.ts) come from the loop below, for the free slots, and from each batch of completions,
- * which claims the finished tasks' successors in the same statement (one round trip and commit per
- * batch). Slots set aside for a claim under way (`reserved`) are not claimed twice.
+ * Claims (claim.ts) come from the loop below, for the free slots, from each batch of completions
+ * (one statement completes and claims), and from a completion with domain writes (`completeWith`:
+ * its transaction claims too): a freed slot is refilled by the commit that frees it. Slots set aside
+ * for a claim under way or for tasks not yet started (`reserved`) are not claimed twice.
  *
  * Loop states
  *   CLAIMING ─ got tasks ─▶ CLAIMING (while slots are free)
@@ -26,14 +27,14 @@
  * (wake.ts), the options and their defaults (worker-options.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Db } from '../core/db/db.ts';
+import type { Db, Tx } from '../core/db/db.ts';
 import { errorMessage, LeaseLostError, type SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { type ClaimRequest, claimableKinds, claimTasks } from './claim.ts';
 import { LeaseKeeper } from './leases.ts';
 import { markProcessStopped, newProcessId, registerProcess } from './processes.ts';
 import { runDueSchedules } from './schedules.ts';
-import { isStalled, type StuckTask, stallError, stallRetryMs } from './stall.ts';
+import { isStalled, type StuckTask, stallError } from './stall.ts';
 import {
   CompletionBatcher,
   completeTask,
@@ -42,6 +43,7 @@ import {
   releaseLeases,
   rememberInPayload,
   requeueStalled,
+  retryCutShort,
   runTaskAgain,
 } from './task-state.ts';
 import { describeTakeover, type TaskContext, type TaskHandlerDef, type TaskRow } from './types.ts';
@@ -58,6 +60,9 @@ interface Running {
   /** For the stall watchdog: last `ctx.progress()` (or the start), and what the task said it does. */
   lastProgress: number;
   doing?: string;
+  /** Claimed by its completing transaction; started when its handler returns or stalls. */
+  successors?: TaskRow[];
+  refilled?: boolean;
 }
 
 export class Worker {
@@ -70,6 +75,8 @@ export class Worker {
   private readonly running = new Map<string, Running>();
   private readonly stuck = new Map<Running, StuckTask>();
   private stopping = false;
+  /** stop()'s grace is over: tasks a completion claimed, not started yet, are released (else expire). */
+  private graceOver = false;
   private loopDone: Promise<void> | undefined;
   private readonly wakeup = new WakeSignal();
   private readonly listener: WakeListener;
@@ -79,6 +86,8 @@ export class Worker {
   private lastScheduleTick = 0;
   /** Slots set aside for a claim that goes out with a batch of completions (task-state.ts). */
   private reserved = 0;
+  /** Running tasks whose completion claimed the task taking their slot (counted in `reserved`). */
+  private readonly handed = new Set<Running>();
 
   constructor(opts: WorkerOptions) {
     this.db = opts.db;
@@ -93,11 +102,9 @@ export class Worker {
         for (const t of tasks) this.runTask(t);
       },
     });
-    this.leases = new LeaseKeeper(this.db, this.id, this.s.leaseMs, this.log, this.running, () =>
-      this.poke(),
-    );
-    const stopping = () => this.stopping;
-    this.listener = new WakeListener(this.db.url, this.id, this.log, () => this.poke(), stopping);
+    const [poke, stopping] = [() => this.wakeup.poke(), () => this.stopping];
+    this.leases = new LeaseKeeper(this.db, this.id, this.s.leaseMs, this.log, this.running, poke);
+    this.listener = new WakeListener(this.db.url, this.id, this.log, poke, stopping);
   }
 
   get runningCount(): number {
@@ -109,9 +116,7 @@ export class Worker {
     return [...this.stuck.values()];
   }
 
-  private stallLimit(def: TaskHandlerDef): number | undefined {
-    return def.stallMs ?? this.s.stallMs;
-  }
+  private stallLimit = (def: TaskHandlerDef) => def.stallMs ?? this.s.stallMs;
 
   async start(): Promise<void> {
     await registerProcess(this.db, {
@@ -128,15 +133,8 @@ export class Worker {
     this.timers.push(setInterval(() => void this.leases.heartbeat(), this.s.heartbeatMs));
     this.timers.push(setInterval(() => this.watchStalls(), this.s.stallCheckMs));
     this.loopDone = this.loop();
-    this.log.info(
-      {
-        kinds: [...this.handlers.keys()],
-        tags: this.s.tags,
-        concurrency: this.s.concurrency,
-        mode: this.s.mode,
-      },
-      'worker started',
-    );
+    const { tags, concurrency, mode } = this.s;
+    this.log.info({ kinds: [...this.handlers.keys()], tags, concurrency, mode }, 'worker started');
   }
 
   /** Stop claiming; give running tasks `graceMs` to finish, then abort them and release leases. */
@@ -155,16 +153,15 @@ export class Worker {
     ]);
     clearTimeout(timer);
     if (timedOut) {
+      this.graceOver = true;
       const left = [...this.running.values()];
       this.log.warn(
         { tasks: left.map((r) => r.task.id) },
         'grace period over: aborting running tasks and releasing their leases',
       );
       for (const r of left) r.controller.abort(new Error('worker shutting down'));
-      await releaseLeases(
-        this.db,
-        left.map((r) => r.task),
-      ).catch((err) =>
+      const tasks = left.map((r) => r.task);
+      await releaseLeases(this.db, tasks).catch((err) =>
         this.log.warn({ err: errorMessage(err) }, 'could not release leases; they will expire'),
       );
       await Promise.race([Promise.all(left.map((r) => r.done)), new Promise((r) => setTimeout(r, 2000))]);
@@ -204,10 +201,6 @@ export class Worker {
     }
   }
 
-  private poke(): void {
-    this.wakeup.poke();
-  }
-
   private async maybeRunSchedules(): Promise<void> {
     if (this.s.scheduleTickMs <= 0 || Date.now() - this.lastScheduleTick < this.s.scheduleTickMs) return;
     this.lastScheduleTick = Date.now();
@@ -216,7 +209,7 @@ export class Worker {
 
   /** Slots free for a new claim: not running, not set aside for a claim under way. */
   private free(): number {
-    return this.s.concurrency - this.running.size - this.reserved;
+    return this.s.concurrency - (this.running.size - this.handed.size) - this.reserved;
   }
 
   /** What to claim for `limit` free slots, those set aside until it returns; undefined: nothing. */
@@ -247,11 +240,12 @@ export class Worker {
     // An earlier attempt of this task is still stuck here: a new one would hang on the same share
     // and hold one more thread. Back to the queue, as another stall, without running it.
     const run = earlier
-      ? this.retryStalled(def, task, stallError(this.stallLimit(def) ?? 0, earlier.doing), log, false)
+      ? this.requeue(def, task, stallError(this.stallLimit(def) ?? 0, earlier.doing), log, false)
       : this.execute(def, task, controller, log, entry);
     entry.done = run.finally(() => {
       // a stalled entry left the set already (and the task may run here again meanwhile)
       if (this.running.get(task.id) === entry) this.running.delete(task.id);
+      this.handed.delete(entry);
       const stuck = this.stuck.get(entry);
       if (stuck) {
         this.stuck.delete(entry);
@@ -260,7 +254,7 @@ export class Worker {
           'the stalled attempt returned at last (the share answered)',
         );
       }
-      this.poke();
+      if (!entry.refilled) this.wakeup.poke(); // else its completion claimed already
     });
   }
 
@@ -274,6 +268,7 @@ export class Worker {
       const log = this.log.child({ taskId: task.id, kind: task.kind, subject: task.subject ?? undefined });
       const err = stallError(stallMs!, entry.doing);
       this.running.delete(task.id);
+      this.handed.delete(entry);
       this.stuck.set(entry, {
         taskId: task.id,
         kind: task.kind,
@@ -282,6 +277,7 @@ export class Worker {
         since: new Date(now),
       });
       entry.controller.abort(err);
+      this.startSuccessors(entry);
       log.warn({ err: err.message, stuck: this.stuck.size }, 'task stalled; attempt given up');
       if (this.stuck.size >= this.s.maxStuck) {
         log.error(
@@ -289,28 +285,11 @@ export class Worker {
           `${this.stuck.size} stalled tasks have not returned (hung shares): claiming no more work that reads shares until they do`,
         );
       }
-      void this.retryStalled(entry.def, task, err, log).catch((e) =>
+      void this.requeue(entry.def, task, err, log).catch((e) =>
         log.error({ err: errorMessage(e) }, 'could not requeue the stalled task; its lease will expire'),
       );
-      this.poke();
+      this.wakeup.poke();
     }
-  }
-
-  /**
-   * Back to the queue after a stall, without counting the attempt, the backoff growing with the
-   * task's stalls (payload `stalls`); the handler's `onRetry` notes why in the same transaction.
-   */
-  private async retryStalled(
-    def: TaskHandlerDef,
-    task: TaskRow,
-    err: SluiceError,
-    log: Logger,
-    note = true,
-  ): Promise<void> {
-    const stalls = Number(task.payload.stalls ?? 0) + 1;
-    const delay = stallRetryMs(stalls, this.s.backoffBaseMs);
-    await requeueStalled(this.db, def, task, err, { delayMs: delay, stalls, note });
-    log.warn({ stalls, retryInMs: delay }, 'stalled task requeued');
   }
 
   private async execute(
@@ -327,7 +306,7 @@ export class Worker {
       log,
       db: this.db,
       complete: async (fn) => {
-        await (fn ? completeTask(this.db, task, fn) : this.completions.complete(task));
+        await (fn ? this.completeWith(entry, fn) : this.completions.complete(task));
         finished = true;
       },
       again: async (delayMs, fn, payload) => {
@@ -346,25 +325,8 @@ export class Worker {
     try {
       await this.noteTakeover(def, task, log);
       if (task.attempts > task.max_attempts) {
-        // Started more often than max_attempts, and the last attempt did not even fail: it was cut
-        // short (worker killed, hung, or cut off from the database; a PostgreSQL restart longer
-        // than a lease cuts every running attempt). That says nothing against the work itself, and
-        // a final 'failed' would wait for an operator: run it again after a growing pause (backoff,
-        // at most 10 minutes) with a fresh budget of attempts (else every later start would land
-        // here again and the work would never run), and say why. A task that kills its worker every
-        // time costs max_attempts restarts per pause, not a crash loop, and stays visible
-        // (last_error, stuck-file alert).
-        await failAttempt(
-          this.db,
-          def,
-          task,
-          new Error(
-            `task ${task.kind} for ${task.subject ?? '-'} was started ${task.attempts - 1} times without finishing (its worker died, hung or lost the database each time); trying again after a pause`,
-          ),
-          log,
-          this.s.backoffBaseMs,
-          { final: false, freshBudget: true },
-        );
+        // cut short every time so far: again after a pause, with a fresh budget (task-state.ts)
+        await retryCutShort(this.db, def, task, log, this.s.backoffBaseMs);
         return;
       }
       await def.run(ctx);
@@ -387,7 +349,45 @@ export class Worker {
           'could not record task failure; the lease will expire and the task will run again',
         ),
       );
+    } finally {
+      this.startSuccessors(entry);
     }
+  }
+
+  /**
+   * `ctx.complete(fn)`: the transaction also claims for this task's slot (`handed`) and any other free
+   * one, unless the attempt stalled (its slot is free already). Those claimed start when the handler
+   * returns or stalls (`startSuccessors`): never more handlers than `concurrency`; until then their
+   * slots stay set aside (`reserved`).
+   */
+  private async completeWith(entry: Running, fn: (tx: Tx) => Promise<void>): Promise<void> {
+    const own = this.running.get(entry.task.id) === entry;
+    if (own) this.handed.add(entry);
+    const req = own ? this.claimRequest(this.free()) : undefined;
+    let claimed: TaskRow[] = [];
+    try {
+      claimed = await completeTask(this.db, entry.task, fn, req);
+    } finally {
+      if (req) this.reserved -= req.limit - claimed.length;
+      // nothing claimed: the slot stays this handler's until it returns
+      if (claimed.length === 0) this.handed.delete(entry);
+    }
+    entry.successors = claimed;
+    entry.refilled = claimed.length > 0;
+  }
+
+  /** Back to the queue after a stall, the attempt not counted (task-state.ts). */
+  private requeue(def: TaskHandlerDef, task: TaskRow, err: SluiceError, log: Logger, note = true) {
+    return requeueStalled(this.db, def, task, err, { log, backoffBaseMs: this.s.backoffBaseMs, note });
+  }
+
+  private startSuccessors(entry: Running): void {
+    const next = entry.successors;
+    if (!next) return;
+    entry.successors = undefined;
+    this.reserved -= next.length;
+    if (this.graceOver) void releaseLeases(this.db, next).catch(() => undefined);
+    else for (const t of next) this.runTask(t);
   }
 
   /** A task taken over from a cut-short attempt: say so where its subject's history is shown. */
