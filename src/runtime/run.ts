@@ -15,6 +15,8 @@ import { syncInstruments } from '../files/repo.ts';
 import { executorProvider } from '../process/executor.ts';
 import { syncSettings } from '../process/settings.ts';
 import { startStreams } from '../streams/consumer.ts';
+import { startPublisher } from '../streams/outbox.ts';
+import { setOutboxEnabled } from '../streams/outbox-repo.ts';
 import { type AppContext, VERSION } from './context.ts';
 import { buildDashboardIfStale } from './dashboard-build.ts';
 import { collect, SCHEDULE_PREFIXES } from './handlers.ts';
@@ -46,6 +48,8 @@ export async function runProcess(
   assertSharedLocations(config);
   try {
     if (isFallback(config)) log.warn({ mode: 'fallback' }, `FALLBACK INSTANCE: ${FALLBACK_KEEPS_DATA}`);
+    // file events go to the outbox (a trigger) only while streams.publish is configured
+    await setOutboxEnabled(db, config.streams.publish !== undefined);
     if (opts.role === 'worker' || opts.role === 'all') {
       const executors = executorProvider(config);
       stops.push(() => executors.close());
@@ -85,6 +89,10 @@ export async function runProcess(
       // stream consumers (sources this worker's tags serve); stopped before the worker
       const streams = await startStreams({ db, log, streams: config.streams, baseDir, tags: opts.tags });
       stops.push(() => streams.stop());
+      if (config.streams.publish) {
+        const publisher = await startPublisher({ db, log, publish: config.streams.publish });
+        stops.push(() => publisher.stop());
+      }
     }
     if (opts.role === 'web' || opts.role === 'all') {
       const server = await startServer(createApp({ db, config, vars: ctx.vars, version: VERSION, log }), {
