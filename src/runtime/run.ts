@@ -86,13 +86,7 @@ export async function runProcess(
       await worker.start();
       running.worker = worker;
       stops.push(() => worker.stop());
-      // stream consumers (sources this worker's tags serve); stopped before the worker
-      const streams = await startStreams({ db, log, streams: config.streams, baseDir, tags: opts.tags });
-      stops.push(() => streams.stop());
-      if (config.streams.publish) {
-        const publisher = await startPublisher({ db, log, publish: config.streams.publish });
-        stops.push(() => publisher.stop());
-      }
+      stops.push(...(await startStreamWork(ctx, baseDir, opts.tags)));
     }
     if (opts.role === 'web' || opts.role === 'all') {
       const server = await startServer(createApp({ db, config, vars: ctx.vars, version: VERSION, log }), {
@@ -109,6 +103,37 @@ export async function runProcess(
     throw err;
   }
   return running;
+}
+
+/**
+ * The worker's stream work: consumers of the sources its tags serve (acquisition signals included), and
+ * the publisher of file events when `streams.publish` is set. Returns their stops (run before the worker's).
+ */
+async function startStreamWork(
+  ctx: AppContext,
+  baseDir: string,
+  tags: string[],
+): Promise<(() => Promise<void>)[]> {
+  const { config, db, log } = ctx;
+  const streams = await startStreams({
+    db,
+    log,
+    streams: config.streams,
+    baseDir,
+    tags,
+    instruments: config.instruments,
+  });
+  const stops = [() => streams.stop()];
+  if (config.streams.publish) {
+    const publisher = await startPublisher({ db, log, publish: config.streams.publish }).catch(
+      async (err: unknown) => {
+        await streams.stop();
+        throw err;
+      },
+    );
+    stops.push(() => publisher.stop());
+  }
+  return stops;
 }
 
 /** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
