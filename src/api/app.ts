@@ -23,6 +23,7 @@ import { instrumentRoutes } from './routes/instruments.ts';
 import { metricRoutes } from './routes/metrics.ts';
 import { poolRoutes } from './routes/pools.ts';
 import { statusRoutes } from './routes/status.ts';
+import { streamRoutes } from './routes/streams.ts';
 import { throughputRoutes } from './routes/throughput.ts';
 import { userRoutes } from './routes/users.ts';
 import { varRoutes } from './routes/vars.ts';
@@ -43,6 +44,7 @@ export function routeTable(): AnyRoute[] {
     ...poolRoutes,
     ...userRoutes,
     ...eventRoutes,
+    ...streamRoutes,
   ];
   routes.push({
     method: 'GET',
