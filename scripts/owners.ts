@@ -43,6 +43,9 @@ export const OWNERS: Record<string, string> = {
   filter_decisions: 'src/streams/repo.ts',
   unit_results: 'src/streams/repo.ts',
   stream_dead_letters: 'src/streams/repo.ts',
+  outbox: 'src/streams/outbox-repo.ts',
+  outbox_switch: 'src/streams/outbox-repo.ts',
+  acquisition_signals: 'src/streams/signals-repo.ts',
 };
 
 /** `file` (relative path) → tables it may touch although it does not own them, with the reason. */

@@ -24,6 +24,7 @@ import { metricRoutes } from './routes/metrics.ts';
 import { poolRoutes } from './routes/pools.ts';
 import { qcRoutes } from './routes/qc.ts';
 import { statusRoutes } from './routes/status.ts';
+import { streamRoutes } from './routes/streams.ts';
 import { throughputRoutes } from './routes/throughput.ts';
 import { userRoutes } from './routes/users.ts';
 import { varRoutes } from './routes/vars.ts';
@@ -45,6 +46,7 @@ export function routeTable(): AnyRoute[] {
     ...poolRoutes,
     ...userRoutes,
     ...eventRoutes,
+    ...streamRoutes,
   ];
   routes.push({
     method: 'GET',

@@ -145,6 +145,21 @@ describe('decideAcquisition', () => {
     expect(decide(late, [late], { mainFileTimeoutSeconds: 7200 }).decision).toBe('acquiring');
   });
 
+  it('signalled by the instrument → acquired once unchanged since the previous scan, before the stable window', () => {
+    const said = 'the instrument reported the acquisition finished (stream source lims, sequence 7)';
+    expect(decide(t({ signalled: said }))).toEqual({ decision: 'acquired', reason: said });
+    // changed in this very scan, or first seen now: one more scan first
+    for (const over of [{ lastChangeMs: NOW }, { firstSeenMs: NOW, lastChangeMs: NOW }]) {
+      const d = decide(t({ signalled: said, ...over }));
+      expect(d.decision).toBe('acquiring');
+      expect(d.reason).toContain('waiting for one scan without change');
+    }
+    // a signal does not finish what has no data, nor a folder without its main file
+    expect(decide(t({ signalled: said, size: 0 })).decision).toBe('acquiring');
+    expect(decide(t({ signalled: said, mainFilePresent: false })).decision).toBe('acquiring');
+    expect(decide(t({ signalled: said, corrupted: true })).decision).toBe('acquisition_failed');
+  });
+
   it('a newer non-empty raw file → acquired (instruments acquire one at a time)', () => {
     const a = t();
     const b = t({ name: 'b.raw', mtimeMs: NOW - 10_000 });

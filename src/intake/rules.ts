@@ -14,6 +14,11 @@
  *  4. Empty: zero bytes is never finished. Still empty and unchanged for `emptyFileTimeoutSeconds`
  *     (counted like rule 7) → `acquisition_failed`; before that → `acquiring`. Bytes that arrive
  *     after it failed make a new record (the scan sees the name come back with other content).
+ *  4b. Signalled: the instrument reported on a stream that the acquisition finished (an instrument's
+ *     `acquisition_done`, src/streams/signals.ts) and the size and mtime did not change since the
+ *     previous scan → `acquired`; changed in this very scan (or first seen now) → `acquiring`, so the
+ *     bytes recorded are bytes seen twice. Below the empty and main-file rules: a signal cannot
+ *     finish what has no data yet.
  *  5. Newer file (`newerFileMeansDone`): another non-empty candidate has a later mtime → `acquired`.
  *     Instruments acquire one file at a time, so a newer one means this one is closed.
  *  6. Old file (`considerOldFilesAcquired`): mtime more than `oldFileThresholdHours` before the newest
@@ -37,6 +42,8 @@ export interface Tracked {
   mtimeMs: number;
   mainFilePresent: boolean;
   corrupted: boolean;
+  /** Rule 4b: the instrument said on a stream that this acquisition finished (the reason to show). */
+  signalled?: string;
 }
 
 export interface AcquisitionSettings {
@@ -123,6 +130,8 @@ export function decideAcquisition(
   // 3. main file, 4. empty
   const waiting = mainFileRule(file, now, s) ?? emptyFileRule(file, now, s);
   if (waiting) return waiting;
+  // 4b. signalled
+  if (file.signalled) return signalRule(file, now, file.signalled);
   // 5. newer file, 6. old file
   const relative = otherFilesRule(file, all, s);
   if (relative) return relative;
@@ -136,6 +145,15 @@ export function decideAcquisition(
   return {
     decision: 'acquiring',
     reason: `size or mtime changed ${formatDuration(stableFor)} ago; waiting for ${formatDuration(window)} without change`,
+  };
+}
+
+/** Rule 4b: reported finished; acquired once a scan sees it unchanged since the one before. */
+function signalRule(file: Tracked, now: number, reason: string): AcquisitionDecision {
+  if (now > Math.max(file.lastChangeMs, file.firstSeenMs)) return { decision: 'acquired', reason };
+  return {
+    decision: 'acquiring',
+    reason: `${reason}; waiting for one scan without change to its size and mtime`,
   };
 }
 

@@ -37,6 +37,7 @@ import {
   recordGrowth,
 } from '../files/scan-records.ts';
 import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
+import { markSignalled, spendDecided } from './acquisition-signals.ts';
 import { identifyNew, listedPresence, type NewIdentity } from './backup-identity.ts';
 import { markOffline, markOnline } from './instrument-state.ts';
 import {
@@ -213,8 +214,10 @@ async function mergeScan(tx: Tx, r: MergeInput) {
   for (const t of added.tracked) sorted.tracked.set(t.candidate.name, t);
   await insertDiscovered(tx, id, added.inserts);
   await recordReturned(tx, sorted.returned, inst.watch);
+  const signalled = await markSignalled(tx, id, inst, sorted.tracked);
   const { moves, decided } = decideMoves(sorted.tracked, r.candidates, r.now, scanSettings(inst, r.maxAge));
   await applyMoves(tx, moves, sorted.tracked, r);
+  if (signalled) await spendDecided(tx, id, sorted.tracked, moves);
   const unreadable = new Set(r.entryErrors.map((e) => path.basename(e.path)));
   const vanished = vanishedRecords(known.values(), sorted.seen, unreadable, inst.watch);
   await recordVanished(tx, vanished);

@@ -18,6 +18,8 @@
  *                                                 hashes (actor fixity|remover, result ok|mismatch; counter)
  *   sluice_fixity_oldest_unchecked_seconds        age of the oldest verified copy's last check (its
  *                                                 last audit, else its verification)
+ *   sluice_stream_* / sluice_outbox_*             per stream source and unit, and the outbox of file
+ *                                                 events (src/streams/prometheus.ts)
  *   + prom-client's default metrics of this process (process_*, nodejs_*)
  *
  * Alerts sent are not exported yet: there is no alerts table.
@@ -27,6 +29,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { fixityCheckCounts } from '../backup/fixity.ts';
+import type { StreamsConfig } from '../core/config/schema/streams.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { dbBackupRuns } from '../engine/events.ts';
 import { poolsRunning } from '../engine/pools.ts';
@@ -39,6 +42,7 @@ import {
   oldestFixitySeconds,
 } from '../files/stats.ts';
 import { countJobsByState } from '../process/jobs.ts';
+import { registerStreamMetrics } from '../streams/prometheus.ts';
 
 export interface MetricsSnapshot {
   files: { status: string; instrument: string; n: number }[];
@@ -309,7 +313,7 @@ function registerSafetyMetrics(registry: Registry, snapshot: Snapshot): void {
 /** The registry behind `/metrics`: every metric filled from one snapshot per scrape. */
 export function createMetricsRegistry(
   db: Queryable,
-  opts: { defaultMetrics?: boolean; cacheMs?: number } = {},
+  opts: { defaultMetrics?: boolean; cacheMs?: number; streams?: StreamsConfig } = {},
 ): MetricsRegistry {
   const registry = new Registry();
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
@@ -317,5 +321,6 @@ export function createMetricsRegistry(
   registerQueueMetrics(registry, snapshot);
   registerActivityMetrics(registry, snapshot);
   registerSafetyMetrics(registry, snapshot);
+  if (opts.streams) registerStreamMetrics(registry, db, opts.streams, opts.cacheMs ?? 1000);
   return { registry, collect: () => registry.metrics() };
 }

@@ -15,6 +15,8 @@ import { syncInstruments } from '../files/repo.ts';
 import { executorProvider } from '../process/executor.ts';
 import { syncSettings } from '../process/settings.ts';
 import { startStreams } from '../streams/consumer.ts';
+import { startPublisher } from '../streams/outbox.ts';
+import { setOutboxEnabled } from '../streams/outbox-repo.ts';
 import { type AppContext, VERSION } from './context.ts';
 import { buildDashboardIfStale } from './dashboard-build.ts';
 import { collect, SCHEDULE_PREFIXES } from './handlers.ts';
@@ -46,6 +48,8 @@ export async function runProcess(
   assertSharedLocations(config);
   try {
     if (isFallback(config)) log.warn({ mode: 'fallback' }, `FALLBACK INSTANCE: ${FALLBACK_KEEPS_DATA}`);
+    // file events go to the outbox (a trigger) only while streams.publish is configured
+    await setOutboxEnabled(db, config.streams.publish !== undefined);
     if (opts.role === 'worker' || opts.role === 'all') {
       const executors = executorProvider(config);
       stops.push(() => executors.close());
@@ -86,9 +90,7 @@ export async function runProcess(
       await worker.start();
       running.worker = worker;
       stops.push(() => worker.stop());
-      // stream consumers (sources this worker's tags serve); stopped before the worker
-      const streams = await startStreams({ db, log, streams: config.streams, baseDir, tags: opts.tags });
-      stops.push(() => streams.stop());
+      stops.push(...(await startStreamWork(ctx, baseDir, opts.tags)));
     }
     if (opts.role === 'web' || opts.role === 'all') {
       const server = await startServer(createApp({ db, config, vars: ctx.vars, version: VERSION, log }), {
@@ -105,6 +107,37 @@ export async function runProcess(
     throw err;
   }
   return running;
+}
+
+/**
+ * The worker's stream work: consumers of the sources its tags serve (acquisition signals included), and
+ * the publisher of file events when `streams.publish` is set. Returns their stops (run before the worker's).
+ */
+async function startStreamWork(
+  ctx: AppContext,
+  baseDir: string,
+  tags: string[],
+): Promise<(() => Promise<void>)[]> {
+  const { config, db, log } = ctx;
+  const streams = await startStreams({
+    db,
+    log,
+    streams: config.streams,
+    baseDir,
+    tags,
+    instruments: config.instruments,
+  });
+  const stops = [() => streams.stop()];
+  if (config.streams.publish) {
+    const publisher = await startPublisher({ db, log, publish: config.streams.publish }).catch(
+      async (err: unknown) => {
+        await streams.stop();
+        throw err;
+      },
+    );
+    stops.push(() => publisher.stop());
+  }
+  return stops;
 }
 
 /** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */

@@ -11,6 +11,7 @@
  */
 import { AckPolicy, DeliverPolicy, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { InstrumentConfig } from '../core/config/index.ts';
 import type { StreamSourceConfig, StreamsConfig } from '../core/config/schema/streams.ts';
 import type { Db } from '../core/db/db.ts';
 import { errorMessage, PermanentError } from '../core/errors.ts';
@@ -18,6 +19,7 @@ import type { Logger } from '../core/log.ts';
 import { enqueueTasks, Kind } from '../tasks/catalogue.ts';
 import { type MessageFate, onArrival, onFailure, parsePayload } from './decide.ts';
 import { type DeadLetter, insertDeadLetters, insertItems, insertRejections, insertResults } from './repo.ts';
+import { recordSignals, takesSignals } from './signals.ts';
 import { type Evaluation, evaluate, type LoadedUnit, loadUnits } from './units.ts';
 
 /** How long one pull waits for messages before asking again (an idle replica's round trip). */
@@ -32,6 +34,8 @@ export interface StreamsDeps {
   baseDir: string;
   /** The worker's tags: a source with a `tag` is consumed only by workers carrying it. */
   tags: string[];
+  /** Instruments whose `acquisition_done` names a source take its events as signals (signals.ts). */
+  instruments?: Record<string, InstrumentConfig>;
   /** Called after each acknowledged batch with when (performance.now()) it was started (the bench). */
   observe?: (acked: JsMsg[], startedAt: number) => void;
 }
@@ -63,6 +67,7 @@ export async function startStreams(deps: StreamsDeps): Promise<{ stop(): Promise
 interface Planned {
   msg: JsMsg;
   payload: string;
+  value: unknown;
   ev: Evaluation;
 }
 
@@ -241,6 +246,7 @@ class SourceConsumer {
       plans.push({
         msg,
         payload: JSON.stringify(parsed.value),
+        value: parsed.value,
         ev: await evaluate(this.deps.streams, this.units, item),
       });
       return arrival;
@@ -278,6 +284,15 @@ class SourceConsumer {
         })),
       );
       const isNew = plans.flatMap((p) => (ids.has(p.msg.seq) ? [{ p, id: ids.get(p.msg.seq)! }] : []));
+      const insts = this.deps.instruments ?? {};
+      if (takesSignals(insts, this.name)) {
+        await recordSignals(
+          tx,
+          insts,
+          this.name,
+          isNew.map(({ p }) => ({ seq: p.msg.seq, payload: p.value })),
+        );
+      }
       await insertRejections(
         tx,
         isNew.flatMap(({ p, id }) => p.ev.rejections.map((r) => ({ itemId: id, ...r }))),

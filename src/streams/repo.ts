@@ -164,3 +164,59 @@ export async function streamCounts(q: Queryable): Promise<StreamCounts[]> {
       group by source order by source`,
   );
 }
+
+/** Items stored per source in the last 5 minutes and the last hour (the API's rates). */
+export async function itemRates(
+  q: Queryable,
+): Promise<{ source: string; last_5m: number; last_1h: number }[]> {
+  return q.query(
+    `select source, count(*) filter (where received_at > now() - interval '5 minutes')::int as last_5m,
+       count(*)::int as last_1h
+     from stream_items where received_at > now() - interval '1 hour' group by source order by source`,
+  );
+}
+
+/** Rejections per source, channel and filter unit; results per compute unit (the API and Prometheus). */
+export async function unitCounts(q: Queryable): Promise<{
+  rejections: { source: string; channel: string; unit: string; n: number }[];
+  results: { unit: string; n: number }[];
+}> {
+  const [rejections, results] = await Promise.all([
+    q.query<{ source: string; channel: string; unit: string; n: number }>(
+      `select i.source, d.channel, d.unit, count(*)::int as n
+       from filter_decisions d join stream_items i on i.id = d.item_id
+       group by i.source, d.channel, d.unit order by 1, 2, 3`,
+    ),
+    q.query<{ unit: string; n: number }>(
+      'select unit, count(*)::int as n from unit_results group by unit order by unit',
+    ),
+  ]);
+  return { rejections, results };
+}
+
+export interface DeadLetterRow {
+  id: string;
+  source: string;
+  stream_seq: number;
+  subject: string;
+  deliveries: number;
+  reason: string;
+  /** The message's bytes as text, non-printable bytes escaped (cut at 2,000 characters). */
+  data: string;
+  at: string;
+}
+
+/** The newest dead letters, of one source or all. */
+export async function listDeadLetters(
+  q: Queryable,
+  source: string | undefined,
+  limit: number,
+): Promise<DeadLetterRow[]> {
+  return q.query<DeadLetterRow>(
+    `select id::text, source, stream_seq::float8 as stream_seq, subject, deliveries, reason,
+       left(encode(data, 'escape'), 2000) as data,
+       to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as at
+     from stream_dead_letters where ($1::text is null or source = $1) order by id desc limit $2`,
+    [source ?? null, limit],
+  );
+}

@@ -15,6 +15,7 @@ const FilesPage = lazy(() => import('./pages/Files.tsx'));
 const FileDetailPage = lazy(() => import('./pages/FileDetail.tsx'));
 const MetricsPage = lazy(() => import('./pages/Metrics.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
+const StreamsPage = lazy(() => import('./pages/Streams.tsx'));
 
 const TITLES: [RegExp, string][] = [
   [/^\/$/, 'Overview'],
@@ -22,6 +23,7 @@ const TITLES: [RegExp, string][] = [
   [/^\/files/, 'Files'],
   [/^\/qc/, 'Metrics'],
   [/^\/admin/, 'Admin'],
+  [/^\/streams/, 'Streams'],
   [/^\/login/, 'Log in'],
 ];
 
@@ -74,6 +76,7 @@ export function App() {
               {/* not /metrics: that is the Prometheus endpoint */}
               <Route path="/qc" component={MetricsPage} />
               <Route path="/admin" component={AdminPage} />
+              <Route path="/streams" component={StreamsPage} />
               <Route>
                 <h1>Page not found</h1>
                 <p>

@@ -10,6 +10,7 @@ const NAV = [
   { href: '/', label: 'Overview' },
   { href: '/files', label: 'Files' },
   { href: '/qc', label: 'Metrics' },
+  { href: '/streams', label: 'Streams' },
   { href: '/admin', label: 'Admin' },
 ];
 

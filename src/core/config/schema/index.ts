@@ -7,6 +7,7 @@ import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { describeFound } from '../describe.ts';
 import { ENVIRONMENTS } from '../environments.ts';
+import { acquisitionDoneRefs } from './acquisition-done.ts';
 import { alertsSchema } from './alerts.ts';
 import { backupSchema } from './backup.ts';
 import { FILESYSTEM_TARGET, TARGET_POOL_SIZE, targetPool } from './backup-targets.ts';
@@ -87,6 +88,7 @@ function requiredTargets(cfg: unknown, ctx: z.RefinementCtx): void {
 /** Checks that span sections or entries. They see partly invalid data, so they check types first. */
 function crossSection(cfg: unknown, ctx: z.RefinementCtx): void {
   requiredTargets(cfg, ctx);
+  acquisitionDoneRefs(cfg, (p, m) => issue(ctx, p, m));
   const c = cfg as { instruments?: unknown; projects?: unknown };
   if (typeof c.instruments !== 'object' || c.instruments === null) return;
   const projects = typeof c.projects === 'object' && c.projects !== null ? Object.keys(c.projects) : [];

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../errors.ts';
 import { globToRegExp } from '../../glob.ts';
 import { describeFound } from '../describe.ts';
+import { acquisitionDoneSchema } from './acquisition-done.ts';
 import { always, bool, isMapping, namedRecord, num, section, str, strList } from './building-blocks.ts';
 
 export const INSTRUMENT_TYPES = ['thermo', 'bruker', 'sciex', 'generic'] as const;
@@ -73,6 +74,8 @@ const instrumentObject = z
       require_mount: bool().default(false),
       project: str('a project id').optional(),
       acquisition: acquisitionSchema,
+      /** Acquisition signals in: events of a stream source that say an acquisition finished. */
+      acquisition_done: acquisitionDoneSchema.optional(),
       move_after_backup: bool().default(false),
       cleanup: instrumentCleanupSchema,
     },

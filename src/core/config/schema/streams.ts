@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { always, int, isMapping, namedRecord, num, section, str, strList } from './building-blocks.ts';
+import { publishSchema } from './streams-publish.ts';
 
 const NAME = {
   pattern: /^[a-z0-9][a-z0-9_-]*$/,
@@ -161,6 +162,8 @@ export const streamsSchema = section(
       sources: namedRecord(sourceSchema, { ...NAME, noun: 'stream source' }).default({}),
       channels: namedRecord(channelSchema, { ...NAME, noun: 'channel' }).default({}),
       units: namedRecord(unitSchema, { ...NAME, noun: 'unit' }).default({}),
+      /** Sluice's own file events out, through the outbox (absent: off). */
+      publish: publishSchema.optional(),
     })
     .superRefine(references, always),
 );
