@@ -42,6 +42,8 @@ export const OWNERS: Record<string, string> = {
   filter_decisions: 'src/streams/repo.ts',
   unit_results: 'src/streams/repo.ts',
   stream_dead_letters: 'src/streams/repo.ts',
+  reaction_runs: 'src/streams/reactions-repo.ts',
+  unit_reruns: 'src/streams/reactions-repo.ts',
 };
 
 /** `file` (relative path) → tables it may touch although it does not own them, with the reason. */

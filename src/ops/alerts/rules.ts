@@ -11,7 +11,8 @@ import { FILE_STATUSES, TERMINAL } from '../../files/lifecycle.ts';
 export type Severity = 'warning' | 'critical';
 
 export interface Alert {
-  rule: AlertRule;
+  /** `reaction`: a message of a notify or QC digest reaction (src/streams/reactions.ts), not a rule's. */
+  rule: AlertRule | 'reaction';
   subject: string;
   severity: Severity;
   title: string;
