@@ -6,7 +6,7 @@
  * cancels and re-runs a compute unit with a changed config (new hash on the new rows, old rows kept);
  * `sluice items list|show` and `sluice units list` show it all.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -14,8 +14,14 @@ import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/api/app.ts';
+import { createToken } from '../src/auth/tokens.ts';
+import { createUser } from '../src/auth/users.ts';
+import { parseConfigText } from '../src/core/config/index.ts';
 import type { Db } from '../src/core/db/db.ts';
+import { Variables } from '../src/core/variables.ts';
 import { configHash } from '../src/streams/decide.ts';
+import { call } from './helpers/api.ts';
 import { SLUICE_BIN, sluice } from './helpers/cli.ts';
 import { createTestDb } from './helpers/db.ts';
 import { type NatsServer, startNats } from './helpers/nats.ts';
@@ -292,5 +298,50 @@ ${reactions}
       configHash({ factor: 2 }),
       configHash({ factor: 3 }),
     ]);
+  });
+
+  it('answers the items and units API by role: viewers read, operators re-run', async () => {
+    const file = path.join(root, 'b.yaml');
+    const config = parseConfigText(await readFile(file, 'utf8'), file).config;
+    const app = createApp({
+      db,
+      config,
+      vars: new Variables(db, config.variables),
+      version: 'test',
+      baseDir: root,
+    });
+    const tokens: Record<string, string> = {};
+    for (const role of ['viewer', 'operator'] as const) {
+      await createUser(db, { name: role, role, password: 'correct horse battery staple' }, 'test');
+      tokens[role] = (await createToken(db, { user: role, name: 'script' }, 'test')).token;
+    }
+    const get = async (url: string) => {
+      const res = await call(app, url, { token: tokens.viewer });
+      expect(res.status, url).toBe(200);
+      return res.json();
+    };
+    const items = (await get('/api/items?channel=pressure&limit=5')) as { id: string; results: number }[];
+    expect(items).toHaveLength(5);
+    const one = (await get(`/api/items/${items[0]!.id}`)) as { results: { config_hash: string }[] };
+    expect(one.results).toHaveLength(2);
+    expect((await call(app, '/api/items/abc', { token: tokens.viewer })).status).toBe(400);
+    expect((await call(app, '/api/items/999999', { token: tokens.viewer })).status).toBe(404);
+    const units = (await get('/api/units')) as { name: string; version: string }[];
+    expect(units).toEqual([expect.objectContaining({ name: 'double', version: '1' })]);
+    expect(((await get('/api/units/reruns')) as unknown[]).length).toBe(2);
+    const body = { dry_run: true, channel: 'pressure' };
+    expect((await call(app, '/api/units/double/reruns', { token: tokens.viewer, body })).status).toBe(403);
+    const preview = await call(app, '/api/units/double/reruns', { token: tokens.operator, body });
+    expect(await preview.json()).toMatchObject({ unit: 'double', items: 8 });
+    const started = await call(app, '/api/units/double/reruns', { token: tokens.operator, body: {} });
+    expect(started.status).toBe(201);
+    const { id } = (await started.json()) as { id: string };
+    const cancel = await call(app, `/api/units/reruns/${id}/cancel`, {
+      token: tokens.operator,
+      method: 'POST',
+    });
+    expect(await cancel.json()).toMatchObject({ status: 'cancelled', cancelled_by: 'token:operator/script' });
+    const unknown = await call(app, '/api/units/nope/reruns', { token: tokens.operator, body });
+    expect(unknown.status).toBe(400);
   });
 });

@@ -87,11 +87,21 @@ export async function runProcess(
       stops.push(() => streams.stop());
     }
     if (opts.role === 'web' || opts.role === 'all') {
-      const server = await startServer(createApp({ db, config, vars: ctx.vars, version: VERSION, log }), {
-        host: config.server.host,
-        port: opts.port ?? config.server.port,
-        log,
-      });
+      const server = await startServer(
+        createApp({
+          db,
+          config,
+          vars: ctx.vars,
+          version: VERSION,
+          log,
+          baseDir: path.dirname(ctx.loaded.files[0] ?? '.'),
+        }),
+        {
+          host: config.server.host,
+          port: opts.port ?? config.server.port,
+          log,
+        },
+      );
       running.webUrl = server.url;
       stops.push(() => server.close());
       void buildDashboardIfStale(log); // in the background; `/` says it is being built meanwhile
