@@ -15,12 +15,14 @@ const FilesPage = lazy(() => import('./pages/Files.tsx'));
 const FileDetailPage = lazy(() => import('./pages/FileDetail.tsx'));
 const MetricsPage = lazy(() => import('./pages/Metrics.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
+const ItemsPage = lazy(() => import('./pages/Items.tsx'));
 
 const TITLES: [RegExp, string][] = [
   [/^\/$/, 'Overview'],
   [/^\/files\/./, 'File'],
   [/^\/files/, 'Files'],
   [/^\/qc/, 'Metrics'],
+  [/^\/items/, 'Items'],
   [/^\/admin/, 'Admin'],
   [/^\/login/, 'Log in'],
 ];
@@ -73,6 +75,8 @@ export function App() {
               <Route path="/files/:id" component={FileDetailPage} />
               {/* not /metrics: that is the Prometheus endpoint */}
               <Route path="/qc" component={MetricsPage} />
+              <Route path="/items" component={ItemsPage} />
+              <Route path="/items/:id" component={ItemsPage} />
               <Route path="/admin" component={AdminPage} />
               <Route>
                 <h1>Page not found</h1>

@@ -10,6 +10,7 @@ const NAV = [
   { href: '/', label: 'Overview' },
   { href: '/files', label: 'Files' },
   { href: '/qc', label: 'Metrics' },
+  { href: '/items', label: 'Items' },
   { href: '/admin', label: 'Admin' },
 ];
 
