@@ -342,6 +342,11 @@ ${reactions}
     });
     expect(await cancel.json()).toMatchObject({ status: 'cancelled', cancelled_by: 'token:operator/script' });
     const unknown = await call(app, '/api/units/nope/reruns', { token: tokens.operator, body });
-    expect(unknown.status).toBe(400);
+    expect(unknown.status).toBe(404);
+    const again = await call(app, `/api/units/reruns/${id}/cancel`, {
+      token: tokens.operator,
+      method: 'POST',
+    });
+    expect(again.status).toBe(409);
   });
 });

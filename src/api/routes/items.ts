@@ -5,11 +5,11 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { listUnits } from '../../streams/listing.ts';
-import { listReactionRuns, listReruns } from '../../streams/reactions-repo.ts';
+import { getRerun, listReactionRuns, listReruns } from '../../streams/reactions-repo.ts';
 import { itemWithHistory, listItems } from '../../streams/repo.ts';
 import { cancelRerun, previewRerun, startRerun } from '../../streams/reruns.ts';
 import type { ApiDeps } from '../deps.ts';
-import { notFound } from '../errors.ts';
+import { badInput, conflict, notFound } from '../errors.ts';
 import { idFilter, intParam, isoDate } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
 
@@ -86,6 +86,14 @@ export const itemRoutes: AnyRoute[] = [
       dry_run: z.boolean({ message: 'expected true or false' }).optional(),
     }),
     handle: async (c, { params, body, actor, deps }) => {
+      const { units, channels } = deps.config.streams;
+      if (units[params.name]?.kind !== 'compute')
+        throw notFound('compute unit', params.name, 'list units with GET /api/units');
+      if (body.channel !== undefined && !(body.channel in channels))
+        throw badInput(
+          'channel',
+          `unknown channel '${body.channel}': expected one of ${Object.keys(channels).join(', ') || 'none configured'}`,
+        );
       const opts = { since: body.since, channel: body.channel };
       if (body.dry_run) return c.json(await previewRerun(deps.db, deps.config.streams, params.name, opts));
       const row = await startRerun(deps.db, deps.config.streams, baseDirOf(deps), {
@@ -103,6 +111,11 @@ export const itemRoutes: AnyRoute[] = [
     tag: 'streams',
     summary: 'cancel a running re-run (results stored so far stay)',
     params: z.strictObject({ id: rowId }),
-    handle: async (c, { params, actor, deps }) => c.json(await cancelRerun(deps.db, params.id, actor)),
+    handle: async (c, { params, actor, deps }) => {
+      const rerun = await getRerun(deps.db, params.id);
+      if (!rerun) throw notFound('re-run', params.id, 'list re-runs with GET /api/units/reruns');
+      if (rerun.status !== 'running') throw conflict(`re-run ${params.id} is ${rerun.status} already`);
+      return c.json(await cancelRerun(deps.db, params.id, actor));
+    },
   }),
 ];
