@@ -46,6 +46,8 @@ export const OWNERS: Record<string, string> = {
   outbox: 'src/streams/outbox-repo.ts',
   outbox_switch: 'src/streams/outbox-repo.ts',
   acquisition_signals: 'src/streams/signals-repo.ts',
+  reaction_runs: 'src/streams/reactions-repo.ts',
+  unit_reruns: 'src/streams/reactions-repo.ts',
 };
 
 /** `file` (relative path) → tables it may touch although it does not own them, with the reason. */

@@ -20,6 +20,7 @@ import { eventRoutes } from './routes/events.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { instrumentRoutes } from './routes/instruments.ts';
+import { itemRoutes } from './routes/items.ts';
 import { metricRoutes } from './routes/metrics.ts';
 import { poolRoutes } from './routes/pools.ts';
 import { qcRoutes } from './routes/qc.ts';
@@ -47,6 +48,7 @@ export function routeTable(): AnyRoute[] {
     ...userRoutes,
     ...eventRoutes,
     ...streamRoutes,
+    ...itemRoutes,
   ];
   routes.push({
     method: 'GET',

@@ -24,6 +24,8 @@ export interface ApiDeps {
   csvMaxRows?: number;
   /** The built dashboard (default: web/dist of this checkout). */
   dashboardDir?: string;
+  /** The folder plugin modules (stream units) are found from: the config file's (default: the current one). */
+  baseDir?: string;
   /** The login throttle's limits (default DEFAULT_THROTTLE in auth/login-throttle.ts; tests change them). */
   loginThrottle?: Partial<ThrottlePolicy>;
 }

@@ -44,4 +44,6 @@ export const COMMAND_SUMMARY: readonly (readonly [term: string, description: str
   ],
   ['users', 'users of the web server and API (roles viewer, operator, admin) and API tokens'],
   ['streams', 'event streams consumed from NATS JetStream'],
+  ['units', 'stream units (filter, compute, reaction) and their re-runs'],
+  ['items', 'stream items with their results (history kept)'],
 ];

@@ -234,3 +234,26 @@ export async function recentPoints(
   );
   return rows.reverse();
 }
+
+/** A metric value with where it comes from, for a QC digest (`t`: ms since the epoch). */
+export interface DigestPoint {
+  instrument_id: string;
+  name: string;
+  file_id: string;
+  t: number;
+  value: number | null;
+}
+
+/** Every value recorded from `from` to `to` (of the given instruments and names; undefined: all). */
+export async function metricPointsBetween(
+  q: Queryable,
+  f: { from: Date; to: Date; instruments?: string[]; names?: string[] },
+): Promise<DigestPoint[]> {
+  return q.query<DigestPoint>(
+    `select instrument_id, name, file_id, (extract(epoch from created_at) * 1000)::float8 as t, value
+       from metrics where created_at >= $1 and created_at < $2
+        and ($3::text[] is null or instrument_id = any($3)) and ($4::text[] is null or name = any($4))
+      order by created_at, file_id`,
+    [f.from, f.to, f.instruments ?? null, f.names ?? null],
+  );
+}

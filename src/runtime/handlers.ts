@@ -17,12 +17,16 @@ import type { ScheduleSpec } from '../engine/schedules.ts';
 import { pruneTasks } from '../engine/status.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { scanHandler, scanSchedules } from '../intake/scan-task.ts';
-import { alertsHandler, alertsSchedules } from '../ops/alerts/run.ts';
+import { sendReactionNotices } from '../ops/alerts/notifiers.ts';
+import { alertsConfigOf, alertsHandler, alertsSchedules } from '../ops/alerts/run.ts';
 import { DB_BACKUP_SCHEDULE_PREFIX, dbBackupHandler, dbBackupSchedules } from '../ops/db-backup/strategy.ts';
 import { createFlow } from '../pipeline/flow.ts';
 import type { Executor } from '../process/executors/types.ts';
 import { cancelHandler, pollHandler, processSchedules, submitHandler } from '../process/tasks.ts';
 import { computeHandler } from '../streams/compute-task.ts';
+import { reactionHandler } from '../streams/reaction-task.ts';
+import { REACTION_SCHEDULE_PREFIX, reactionSchedules } from '../streams/reactions.ts';
+import { rerunHandler } from '../streams/reruns.ts';
 import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
 import { VERSION } from './context.ts';
 
@@ -73,9 +77,30 @@ export function collect(config: Config, vars: Variables, opts: StageOptions): St
     { handlers: [alertsHandler(deps)], schedules: alertsSchedules(config) },
     { handlers: [dbBackupHandler({ config, version: VERSION })], schedules: dbBackupSchedules(config) },
     { handlers: [computeHandler({ streams: config.streams, baseDir: opts.baseDir })], schedules: [] },
+    reactions(config, opts.baseDir),
   ];
   return { handlers: stages.flatMap((s) => s.handlers), schedules: stages.flatMap((s) => s.schedules) };
 }
 
+/** Scheduled reactions and unit re-runs (src/streams/reaction-task.ts, reruns.ts). */
+function reactions(config: Config, baseDir: string): Stage {
+  const notifiers = alertsConfigOf(config).notifiers;
+  const reacting = reactionHandler({
+    reactions: config.reactions,
+    baseDir,
+    notify: (notices) => sendReactionNotices(notifiers, notices),
+  });
+  return {
+    handlers: [reacting, rerunHandler({ streams: config.streams, baseDir })],
+    schedules: reactionSchedules(config.reactions),
+  };
+}
+
 /** Families of schedules the config defines: those no longer in the config are removed at start. */
-export const SCHEDULE_PREFIXES = ['scan:', 'remove:', DB_BACKUP_SCHEDULE_PREFIX, S3_UPKEEP_PREFIX];
+export const SCHEDULE_PREFIXES = [
+  'scan:',
+  'remove:',
+  DB_BACKUP_SCHEDULE_PREFIX,
+  S3_UPKEEP_PREFIX,
+  REACTION_SCHEDULE_PREFIX,
+];

@@ -9,7 +9,7 @@ import { createApp } from '../api/app.ts';
 import { startServer } from '../api/server.ts';
 import { UsageError } from '../core/errors.ts';
 import { assertSharedLocations, FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
-import { ensureSchedules, removeSchedulesExcept } from '../engine/schedules.ts';
+import { ensureSchedules, removeSchedulesExcept, type ScheduleSpec } from '../engine/schedules.ts';
 import { Worker } from '../engine/worker.ts';
 import { syncInstruments } from '../files/repo.ts';
 import { executorProvider } from '../process/executor.ts';
@@ -32,6 +32,22 @@ export interface Running {
   worker?: Worker;
   webUrl?: string;
   stop(): Promise<void>;
+}
+
+/** Instruments, processing settings and schedules as the config says (before a worker starts). */
+async function syncWorkerState(ctx: AppContext, schedules: ScheduleSpec[]): Promise<void> {
+  const { db, config } = ctx;
+  await syncInstruments(db, config.instruments);
+  await syncSettings(db, config);
+  await ensureSchedules(db, schedules);
+  // instruments removed from the config stop being scanned and cleaned
+  for (const prefix of SCHEDULE_PREFIXES) {
+    await removeSchedulesExcept(
+      db,
+      prefix,
+      schedules.map((s) => s.name).filter((n) => n.startsWith(prefix)),
+    );
+  }
 }
 
 export async function runProcess(
@@ -62,17 +78,7 @@ export async function runProcess(
         executor: executors.get,
         stopped: stopped.signal,
       });
-      await syncInstruments(db, config.instruments);
-      await syncSettings(db, config);
-      await ensureSchedules(db, stage.schedules);
-      // instruments removed from the config stop being scanned and cleaned
-      for (const prefix of SCHEDULE_PREFIXES) {
-        await removeSchedulesExcept(
-          db,
-          prefix,
-          stage.schedules.map((s) => s.name).filter((n) => n.startsWith(prefix)),
-        );
-      }
+      await syncWorkerState(ctx, stage.schedules);
       const worker = new Worker({
         db,
         log,
@@ -93,11 +99,21 @@ export async function runProcess(
       stops.push(...(await startStreamWork(ctx, baseDir, opts.tags)));
     }
     if (opts.role === 'web' || opts.role === 'all') {
-      const server = await startServer(createApp({ db, config, vars: ctx.vars, version: VERSION, log }), {
-        host: config.server.host,
-        port: opts.port ?? config.server.port,
-        log,
-      });
+      const server = await startServer(
+        createApp({
+          db,
+          config,
+          vars: ctx.vars,
+          version: VERSION,
+          log,
+          baseDir: path.dirname(ctx.loaded.files[0] ?? '.'),
+        }),
+        {
+          host: config.server.host,
+          port: opts.port ?? config.server.port,
+          log,
+        },
+      );
       running.webUrl = server.url;
       stops.push(() => server.close());
       void buildDashboardIfStale(log); // in the background; `/` says it is being built meanwhile

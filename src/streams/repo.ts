@@ -220,3 +220,135 @@ export async function listDeadLetters(
     [source ?? null, limit],
   );
 }
+
+/** An item as the reactions, re-runs and the items interfaces read it. */
+export interface ListedItem extends StoredItem {
+  received_at: Date;
+}
+
+const LISTED = `id::text, source, stream_seq::int8::float8 as stream_seq, subject, payload, channels, received_at`;
+
+/**
+ * Items after id `afterId` (oldest first, at most `limit`), of the given sources and accepted by one of
+ * the given channels (undefined: any). A reaction's selection: it keeps the last id as its cursor.
+ */
+export async function itemsAfter(
+  q: Queryable,
+  f: { afterId: string; sources?: string[]; channels?: string[]; limit: number; settleSeconds: number },
+): Promise<ListedItem[]> {
+  return q.query<ListedItem>(
+    `select ${LISTED} from stream_items
+      where id > $1 and ($2::text[] is null or source = any($2)) and ($3::text[] is null or channels && $3)
+        and received_at < now() - make_interval(secs => $5)
+      order by stream_items.id limit $4`,
+    [f.afterId, f.sources ?? null, f.channels ?? null, f.limit, f.settleSeconds],
+  );
+}
+
+export interface ItemQuery {
+  source?: string;
+  channel?: string;
+  since?: Date;
+  /** Only items older than this id (paging back). */
+  before?: string;
+  limit: number;
+}
+
+/** Items newest first, with how many results each has. */
+export async function listItems(
+  q: Queryable,
+  f: ItemQuery,
+): Promise<(ListedItem & { results: number; rejections: number })[]> {
+  return q.query(
+    `select ${LISTED},
+            (select count(*)::int from unit_results r where r.item_id = i.id) as results,
+            (select count(*)::int from filter_decisions d where d.item_id = i.id) as rejections
+       from stream_items i
+      where ($1::text is null or source = $1) and ($2::text is null or $2 = any(channels))
+        and ($3::timestamptz is null or received_at >= $3) and ($4::bigint is null or id < $4)
+      order by i.id desc limit $5`,
+    [f.source ?? null, f.channel ?? null, f.since ?? null, f.before ?? null, f.limit],
+  );
+}
+
+export interface ResultHistoryRow {
+  id: string;
+  unit: string;
+  unit_version: string;
+  config_hash: string;
+  result: unknown;
+  at: Date;
+}
+
+/** One item with every result row (oldest first: its history) and its channels' rejections. */
+export async function itemWithHistory(q: Queryable, id: string) {
+  const item = await q.maybeOne<ListedItem>(`select ${LISTED} from stream_items where id = $1`, [id]);
+  if (!item) return undefined;
+  const results = await q.query<ResultHistoryRow>(
+    `select id::text, unit, unit_version, config_hash, result, at from unit_results
+      where item_id = $1 order by unit, unit_results.id`,
+    [id],
+  );
+  const rejections = await q.query<{
+    channel: string;
+    unit: string;
+    unit_version: string;
+    config_hash: string;
+    reason: string;
+    at: Date;
+  }>(
+    `select channel, unit, unit_version, config_hash, reason, at from filter_decisions
+      where item_id = $1 order by channel`,
+    [id],
+  );
+  return { ...item, results, rejections };
+}
+
+/** The items a re-run covers: after `afterId` up to `lastId`, received since `since`, in `channels`. */
+function rerunWhere(): string {
+  return `id > $1 and id <= $2 and ($3::timestamptz is null or received_at >= $3)
+      and ($4::text[] is null or channels && $4)`;
+}
+
+export interface RerunScope {
+  since?: Date;
+  /** Accepted by one of these channels (undefined: every item). */
+  channels?: string[];
+}
+
+/** How many items a re-run over `scope` covers, and the newest one's id (0 when there is none). */
+export async function rerunPreview(q: Queryable, scope: RerunScope): Promise<{ n: number; last: string }> {
+  return q.one(
+    `select count(*)::int as n, coalesce(max(id), 0)::text as last from stream_items
+      where ${rerunWhere()}`,
+    [0, '9223372036854775807', scope.since ?? null, scope.channels ?? null],
+  );
+}
+
+/** The next batch of a re-run: items after `afterId`, up to `lastId`, oldest first. */
+export async function rerunBatch(
+  q: Queryable,
+  scope: RerunScope & { afterId: string; lastId: string; limit: number },
+): Promise<ListedItem[]> {
+  return q.query<ListedItem>(
+    `select ${LISTED} from stream_items where ${rerunWhere()} order by stream_items.id limit $5`,
+    [scope.afterId, scope.lastId, scope.since ?? null, scope.channels ?? null, scope.limit],
+  );
+}
+
+/** Per unit that has produced anything: results, items, the newest result and the versions seen. */
+export async function unitResultSummary(q: Queryable): Promise<
+  {
+    unit: string;
+    results: number;
+    items: number;
+    last_at: Date | null;
+    versions: string[];
+  }[]
+> {
+  return q.query(
+    `select unit, count(*)::int as results, count(distinct item_id)::int as items, max(at) as last_at,
+            array_agg(distinct unit_version || '/' || config_hash) as versions
+       from unit_results group by unit order by unit`,
+  );
+}

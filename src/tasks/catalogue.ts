@@ -40,6 +40,8 @@ export const Kind = {
   dbBackup: 'db.backup',
   enginePrune: 'engine.prune',
   streamsCompute: 'streams.compute',
+  streamsReaction: 'streams.reaction',
+  streamsRerun: 'streams.rerun',
 } as const;
 export type TaskKind = (typeof Kind)[keyof typeof Kind];
 
@@ -166,6 +168,19 @@ export const TASKS = {
     pool: 'default',
     maxAttempts: 8,
     dedupe: (itemUnit) => `compute:${itemUnit}`,
+  },
+  /** One run of a scheduled reaction (streams/reaction-task.ts); one schedule per reaction. */
+  [Kind.streamsReaction]: {
+    payload: z.object({ reaction: z.string(), ...scheduled }),
+    pool: 'default',
+    maxAttempts: 5,
+  },
+  /** A compute unit's re-run over past items, a batch per step (subject: the re-run id; streams/reruns.ts). */
+  [Kind.streamsRerun]: {
+    payload: z.object({}),
+    pool: 'default',
+    maxAttempts: 8,
+    dedupe: (rerun) => `rerun:${rerun}`,
   },
 } as const satisfies Record<TaskKind, KindSpec>;
 

@@ -16,12 +16,14 @@ const FileDetailPage = lazy(() => import('./pages/FileDetail.tsx'));
 const MetricsPage = lazy(() => import('./pages/Metrics.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 const StreamsPage = lazy(() => import('./pages/Streams.tsx'));
+const ItemsPage = lazy(() => import('./pages/Items.tsx'));
 
 const TITLES: [RegExp, string][] = [
   [/^\/$/, 'Overview'],
   [/^\/files\/./, 'File'],
   [/^\/files/, 'Files'],
   [/^\/qc/, 'Metrics'],
+  [/^\/items/, 'Items'],
   [/^\/admin/, 'Admin'],
   [/^\/streams/, 'Streams'],
   [/^\/login/, 'Log in'],
@@ -75,6 +77,8 @@ export function App() {
               <Route path="/files/:id" component={FileDetailPage} />
               {/* not /metrics: that is the Prometheus endpoint */}
               <Route path="/qc" component={MetricsPage} />
+              <Route path="/items" component={ItemsPage} />
+              <Route path="/items/:id" component={ItemsPage} />
               <Route path="/admin" component={AdminPage} />
               <Route path="/streams" component={StreamsPage} />
               <Route>

@@ -135,3 +135,26 @@ export function createNotifier(cfg: NotifierConfig): Notifier {
     }
   }
 }
+
+/**
+ * Sends the messages of a reaction (notify, QC digest) to every notifier of `alerts.notifiers`.
+ * Throws when there is none, or when none took them (the reaction's task is then retried).
+ */
+export async function sendReactionNotices(
+  notifiers: readonly NotifierConfig[],
+  notices: readonly Omit<Alert, 'rule'>[],
+): Promise<void> {
+  if (notifiers.length === 0) {
+    throw new NotifierError('reaction', 'no notifiers configured: add one under alerts.notifiers');
+  }
+  const alerts: Alert[] = notices.map((n) => ({ ...n, rule: 'reaction' }));
+  const failures: string[] = [];
+  for (const n of notifiers.map(createNotifier)) {
+    try {
+      await n.send(alerts);
+    } catch (err) {
+      failures.push((err as Error).message);
+    }
+  }
+  if (failures.length === notifiers.length) throw new NotifierError('reaction', failures.join('; '));
+}

@@ -12,7 +12,8 @@ import type { QcViolation } from '../../metrics/qc-watch.ts';
 export type Severity = 'warning' | 'critical';
 
 export interface Alert {
-  rule: AlertRule;
+  /** `reaction`: a message of a notify or QC digest reaction (src/streams/reactions.ts), not a rule's. */
+  rule: AlertRule | 'reaction';
   subject: string;
   severity: Severity;
   title: string;

@@ -253,7 +253,8 @@ export async function runAlerts(
   const lastSent = new Map(sentRows.map((r) => [`${r.rule}\u0000${r.subject}`, r.last_sent_at]));
   const due: Alert[] = [];
   for (const alert of candidates) {
-    const cooldown = a.rules.cooldown_minutes[alert.rule] ?? a.cooldown_minutes;
+    const cooldown =
+      (alert.rule !== 'reaction' ? a.rules.cooldown_minutes[alert.rule] : undefined) ?? a.cooldown_minutes;
     const last = lastSent.get(`${alert.rule}\u0000${alert.subject}`);
     if (last && now.getTime() - last.getTime() < cooldown * 60_000) report.coolingDown.push(alert);
     else due.push(alert);

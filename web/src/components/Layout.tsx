@@ -11,6 +11,7 @@ const NAV = [
   { href: '/files', label: 'Files' },
   { href: '/qc', label: 'Metrics' },
   { href: '/streams', label: 'Streams' },
+  { href: '/items', label: 'Items' },
   { href: '/admin', label: 'Admin' },
 ];
 

@@ -20,6 +20,7 @@ import { logSchema } from './log.ts';
 import { poolsSchema } from './pools.ts';
 import { processingSchema } from './processing.ts';
 import { fallbackProjectSchema, projectsSchema } from './projects.ts';
+import { reactionsSchema } from './reactions.ts';
 import { serverSchema } from './server.ts';
 import { streamsSchema } from './streams.ts';
 import { variablesSchema } from './variables.ts';
@@ -46,6 +47,7 @@ export const sections = {
   processing: processingSchema,
   alerts: alertsSchema,
   streams: streamsSchema,
+  reactions: reactionsSchema,
 };
 
 function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string): void {
