@@ -42,6 +42,12 @@ export const OWNERS: Record<string, string> = {
   filter_decisions: 'src/streams/repo.ts',
   unit_results: 'src/streams/repo.ts',
   stream_dead_letters: 'src/streams/repo.ts',
+  projects: 'src/catalog/projects.ts',
+  project_members: 'src/catalog/projects.ts',
+  samples: 'src/catalog/samples.ts',
+  datasets: 'src/catalog/',
+  catalog_relations: 'src/catalog/',
+  catalog_history: 'src/catalog/history.ts',
 };
 
 /** `file` (relative path) → tables it may touch although it does not own them, with the reason. */

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { describeFound } from '../describe.ts';
 import { alertsSchema } from './alerts.ts';
 import { backupSchema } from './backup.ts';
+import { catalogSchema } from './catalog.ts';
 import { FILESYSTEM_TARGET, TARGET_POOL_SIZE, targetPool } from './backup-targets.ts';
 import { always, str } from './building-blocks.ts';
 import { cleanupSchema } from './cleanup.ts';
@@ -45,6 +46,7 @@ export const sections = {
   processing: processingSchema,
   alerts: alertsSchema,
   streams: streamsSchema,
+  catalog: catalogSchema,
 };
 
 function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string): void {
