@@ -143,3 +143,15 @@ export function samplesCsv(rows: readonly SampleValues[]): string {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** The samples with these refcodes (visible ones), in refcode order. */
+export async function listSamplesByRefcode(
+  q: Queryable,
+  refcodes: readonly string[],
+  hidden: readonly string[],
+): Promise<SampleRow[]> {
+  return q.query<SampleRow>(
+    `select ${COLUMNS} from samples where refcode = any($1::text[]) and project_id <> all($2::text[]) order by refcode`,
+    [refcodes, hidden],
+  );
+}
