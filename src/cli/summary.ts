@@ -44,4 +44,8 @@ export const COMMAND_SUMMARY: readonly (readonly [term: string, description: str
   ],
   ['users', 'users of the web server and API (roles viewer, operator, admin) and API tokens'],
   ['streams', 'event streams consumed from NATS JetStream'],
+  ['projects', 'catalog projects (from the config, or added) and their members'],
+  ['samples', 'catalog samples: import from CSV/XLSX, list, show, link to raw data'],
+  ['search [options] <term>', 'search sample refcodes, names and attributes, file names and projects'],
+  ['datasets', 'catalog data sets: named collections of samples and raw data, RO-Crate export'],
 ];
