@@ -103,6 +103,20 @@ catalog:
       await search(db, t, { hidden: [], limit: 20 });
       times.push(performance.now() - s);
     }
+    const kinds = ['refcode', 'name words', 'attribute', 'file name', 'no match'];
+    console.error(
+      `  search p95 by term: ${kinds
+        .map(
+          (k, j) =>
+            `${k} ${round(
+              percentile(
+                times.filter((_, i) => i % 5 === j),
+                95,
+              ),
+            )} ms`,
+        )
+        .join(', ')}`,
+    );
     const importMs = median(ours);
     const copyMs = median(copy);
     const result = {

@@ -30,6 +30,9 @@ export async function catalogFiles(
   );
 }
 
+/** At most this many matching files are ordered for a search (a term matching more shows some of them). */
+export const SEARCH_MATCH_CAP = 5000;
+
 /** Files whose name contains `term` (case-insensitive; the trigram index answers it), newest first. */
 export async function searchFileNames(
   q: Queryable,
@@ -39,10 +42,14 @@ export async function searchFileNames(
   project?: string,
 ): Promise<CatalogFile[]> {
   const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  // Matches first (trigram index), newest of them after: ordered by created_at with a LIMIT, the
+  // planner walks files_created backwards and reads all million rows for a term that matches none.
   return q.query<CatalogFile>(
-    `select ${COLS} from files where name ilike $1 and project_id <> all($2::text[])
-       and ($4::text is null or project_id = $4)
-     order by created_at desc, id limit $3`,
+    `with hit as materialized (
+       select ${COLS} from files where name ilike $1 and project_id <> all($2::text[])
+         and ($4::text is null or project_id = $4)
+       limit ${SEARCH_MATCH_CAP})
+     select * from hit order by created_at desc, id limit $3`,
     [like, hidden, limit, project ?? null],
   );
 }
