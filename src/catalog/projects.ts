@@ -43,7 +43,7 @@ export function hiddenProjects(
 
 /** The fallback project (`_unassigned`) and every project of the config, with their visibility. */
 export function configProjects(config: Config): { id: string; name: string; visibility: Visibility }[] {
-  const vis = config.catalog.project_visibility;
+  const vis: Record<string, string> = config.catalog?.project_visibility ?? {}; // hand-built configs (tests) have none
   const out = Object.entries(config.projects).map(([id, p]) => ({
     id,
     name: p.name ?? id,
