@@ -48,6 +48,12 @@ export const OWNERS: Record<string, string> = {
   acquisition_signals: 'src/streams/signals-repo.ts',
   reaction_runs: 'src/streams/reactions-repo.ts',
   unit_reruns: 'src/streams/reactions-repo.ts',
+  projects: 'src/catalog/',
+  project_members: 'src/catalog/projects.ts',
+  samples: 'src/catalog/',
+  datasets: 'src/catalog/',
+  catalog_relations: 'src/catalog/',
+  catalog_history: 'src/catalog/history.ts',
 };
 
 /** `file` (relative path) → tables it may touch although it does not own them, with the reason. */

@@ -16,6 +16,7 @@ import { openApiDocument } from './openapi.ts';
 import type { AnyRoute, ApiEnv } from './route.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { authRoutes } from './routes/auth.ts';
+import { catalogRoutes } from './routes/catalog.ts';
 import { eventRoutes } from './routes/events.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -49,6 +50,7 @@ export function routeTable(): AnyRoute[] {
     ...eventRoutes,
     ...streamRoutes,
     ...itemRoutes,
+    ...catalogRoutes,
   ];
   routes.push({
     method: 'GET',

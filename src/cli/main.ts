@@ -36,6 +36,8 @@ const COMMANDS: readonly (readonly [names: readonly string[], load: () => Promis
   [['users'], async () => (await import('./users.ts')).registerUserCommands],
   [['streams'], async () => (await import('./streams.ts')).registerStreamCommands],
   [['units', 'items'], async () => (await import('./units.ts')).registerUnitCommands],
+  [['projects', 'samples', 'search'], async () => (await import('./samples.ts')).registerCatalogCommands],
+  [['datasets'], async () => (await import('./datasets.ts')).registerDatasetCommands],
 ];
 
 /** Global options that take a value (the value is not the command's name). */

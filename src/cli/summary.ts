@@ -46,4 +46,8 @@ export const COMMAND_SUMMARY: readonly (readonly [term: string, description: str
   ['streams', 'event streams consumed from NATS JetStream'],
   ['units', 'stream units (filter, compute, reaction) and their re-runs'],
   ['items', 'stream items with their results (history kept)'],
+  ['projects', 'catalog projects (from the config, or added) and their members'],
+  ['samples', 'catalog samples: import from CSV/XLSX, list, show, link to raw data'],
+  ['search [options] <term>', 'search sample refcodes, names and attributes, file names and projects'],
+  ['datasets', 'catalog data sets: named collections of samples and raw data, RO-Crate export'],
 ];

@@ -21,6 +21,7 @@
  */
 
 import type { BackedUp } from '../backup/backup-task.ts';
+import { linkAcquired } from '../catalog/links.ts';
 import type { Config } from '../core/config/index.ts';
 import { targetPool } from '../core/config/schema/backup-targets.ts';
 import type { Tx } from '../core/db/db.ts';
@@ -57,6 +58,7 @@ export function createFlow(config: Config): Flow {
 
 /** Acquired files are backed up: one `backup.copy` task each, on a worker with the instrument's tags. */
 async function onAcquired(tx: Tx, config: Config, o: Acquired): Promise<void> {
+  await linkAcquired(tx, config.catalog, o.files); // raw data → samples by filename patterns (#22)
   const tags = config.instruments[o.instrument]?.tags;
   await enqueueTasks(
     tx,

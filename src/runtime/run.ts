@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { createApp } from '../api/app.ts';
 import { startServer } from '../api/server.ts';
+import { syncProjects } from '../catalog/projects.ts';
 import { UsageError } from '../core/errors.ts';
 import { assertSharedLocations, FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
 import { ensureSchedules, removeSchedulesExcept, type ScheduleSpec } from '../engine/schedules.ts';
@@ -63,6 +64,7 @@ export async function runProcess(
   };
   assertSharedLocations(config);
   try {
+    await syncProjects(db, config);
     if (isFallback(config)) log.warn({ mode: 'fallback' }, `FALLBACK INSTANCE: ${FALLBACK_KEEPS_DATA}`);
     // file events go to the outbox (a trigger) only while streams.publish is configured
     await setOutboxEnabled(db, config.streams.publish !== undefined);

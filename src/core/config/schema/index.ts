@@ -12,6 +12,7 @@ import { alertsSchema } from './alerts.ts';
 import { backupSchema } from './backup.ts';
 import { FILESYSTEM_TARGET, TARGET_POOL_SIZE, targetPool } from './backup-targets.ts';
 import { always, str } from './building-blocks.ts';
+import { catalogSchema } from './catalog.ts';
 import { cleanupSchema } from './cleanup.ts';
 import { databaseSchema } from './database.ts';
 import { instanceSchema } from './instance.ts';
@@ -48,6 +49,7 @@ export const sections = {
   alerts: alertsSchema,
   streams: streamsSchema,
   reactions: reactionsSchema,
+  catalog: catalogSchema,
 };
 
 function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string): void {

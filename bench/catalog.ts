@@ -1,0 +1,141 @@
+/**
+ * Catalog benchmark (issue #22): importing 100,000 samples from CSV (`importSamples`: parse, JSON
+ * Schema validation, plan against the samples that exist, upsert and history in one transaction)
+ * against PostgreSQL `COPY` of the same CSV into a bare table, in the same run, alternating, three
+ * rounds each (medians); then search p95 over 1,000,000 files and the samples.
+ *
+ * Figures: import_rows_per_s, copy_rows_per_s, import_ratio_vs_copy (goal ≤ 5), search_p95_ms
+ * (goal ≤ 50). BENCH_CATALOG_SAMPLES / BENCH_CATALOG_FILES make it smaller for a quick look.
+ */
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { importSamples } from '../src/catalog/import.ts';
+import { syncProjects } from '../src/catalog/projects.ts';
+import { search } from '../src/catalog/search.ts';
+import { parseConfigText } from '../src/core/config/index.ts';
+import { createDb } from '../src/core/db/db.ts';
+import { freePort, startEmbedded } from '../src/core/db/embedded.ts';
+import { migrate } from '../src/core/db/migrate.ts';
+import { silentLogger } from '../src/core/log.ts';
+import { isMain, percentile, printResult, printTable } from './lib.ts';
+
+const SAMPLES = Number(process.env.BENCH_CATALOG_SAMPLES ?? 100_000);
+const FILES = Number(process.env.BENCH_CATALOG_FILES ?? 1_000_000);
+const ROUNDS = 3;
+const PROJECTS = ['P01', 'P02', 'P03', 'P04', 'P05', 'P06', 'P07', 'P08', 'P09', 'P10'];
+const SITES = ['Basel', 'Bern', 'Zurich', 'Geneva', 'Lausanne'];
+const round = (n: number) => Math.round(n * 10) / 10;
+const median = (v: number[]) => percentile(v, 50);
+
+function csvOf(prefix: string): string {
+  const lines = ['refcode,name,project,type,volume_ul,site'];
+  for (let i = 0; i < SAMPLES; i++) {
+    const r = `${prefix}${String(i).padStart(7, '0')}`;
+    lines.push(
+      `${r},Sample ${i} of ${SITES[i % 5]},${PROJECTS[i % 10]},plasma,${(i % 997) + 0.5},${SITES[i % 5]}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sluice-bench-catalog-'));
+  await chmod(dataDir, 0o755);
+  const server = await startEmbedded({ dataDir, port: await freePort(), log: silentLogger, settings: {} });
+  const db = createDb(server.url);
+  try {
+    await migrate(db);
+    const yaml = `projects:\n${PROJECTS.map((p) => `  ${p}: { tokens: [${p.toLowerCase()}] }`).join('\n')}
+catalog:
+  attribute_schemas:
+    by_type:
+      plasma: { type: object, properties: { volume_ul: { type: number, minimum: 0 }, site: { type: string } }, required: [volume_ul] }
+`;
+    const config = parseConfigText(yaml, path.join(dataDir, 'sluice.yaml')).config;
+    await syncProjects(db, config);
+    await db.exec(
+      'create table bench_copy (refcode text, name text, project text, type text, volume_ul text, site text)',
+    );
+    const admin = { user: 'bench', role: 'admin' as const };
+    const ours: number[] = [];
+    const copy: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const file = path.join(dataDir, `samples-${r}.csv`);
+      await writeFile(file, csvOf(`R${r}S`));
+      await chmod(file, 0o644);
+      const t0 = performance.now();
+      await db.exec(`copy bench_copy from '${file}' with (format csv, header true)`);
+      copy.push(performance.now() - t0);
+      const t1 = performance.now();
+      const rep = await importSamples(db, config.catalog, await readFile(file), {
+        format: 'csv',
+        actor: 'bench',
+        viewer: admin,
+      });
+      ours.push(performance.now() - t1);
+      if (rep.created.length !== SAMPLES || !rep.written)
+        throw new Error(`import round ${r}: ${rep.rejected.length} rejected`);
+      console.error(`  round ${r + 1}: copy ${round(copy[r]!)} ms, import ${round(ours[r]!)} ms`);
+    }
+    const t2 = performance.now();
+    await db.exec(
+      `insert into files (id, instrument_id, name, kind, source_path, project_id, status, size_bytes, mtime)
+       select 'f' || g, 'inst' || (g % 4), 'run_R' || (g % 3) || 'S' || lpad((g % $2)::text, 7, '0') || '_' || (g % 5) || '_' || g || '.raw',
+         'file', '/data/' || g, 'P' || lpad(((g % 10) + 1)::text, 2, '0'), 'done', 1000, now()
+       from generate_series(1, $1::int) g`,
+      [FILES, SAMPLES],
+    );
+    await db.query('vacuum analyze');
+    console.error(`  ${FILES} files in ${round((performance.now() - t2) / 1000)} s`);
+    const terms = [];
+    for (let i = 0; i < 60; i++) {
+      const k = (i * 7919) % SAMPLES;
+      terms.push(
+        [`R1S${String(k).padStart(7, '0')}`, `Sample ${k}`, SITES[i % 5]!, `_${k}.raw`, 'zzz-nothing'][
+          i % 5
+        ]!,
+      );
+    }
+    const times: number[] = [];
+    for (const t of terms) {
+      const s = performance.now();
+      await search(db, t, { hidden: [], limit: 20 });
+      times.push(performance.now() - s);
+    }
+    const kinds = ['refcode', 'name words', 'attribute', 'file name', 'no match'];
+    console.error(
+      `  search p95 by term: ${kinds
+        .map(
+          (k, j) =>
+            `${k} ${round(
+              percentile(
+                times.filter((_, i) => i % 5 === j),
+                95,
+              ),
+            )} ms`,
+        )
+        .join(', ')}`,
+    );
+    const importMs = median(ours);
+    const copyMs = median(copy);
+    const result = {
+      samples: SAMPLES,
+      files: FILES,
+      import_rows_per_s: Math.round(SAMPLES / (importMs / 1000)),
+      copy_rows_per_s: Math.round(SAMPLES / (copyMs / 1000)),
+      import_ratio_vs_copy: round(importMs / copyMs),
+      search_p50_ms: round(percentile(times, 50)),
+      search_p95_ms: round(percentile(times, 95)),
+      load: os.loadavg().map(round),
+    };
+    printTable([{ ...result, load: result.load.join(' ') }]);
+    return result;
+  } finally {
+    await db.close();
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (isMain(import.meta.url)) printResult(await run());

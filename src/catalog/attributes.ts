@@ -1,0 +1,56 @@
+/**
+ * Sample attributes checked against JSON Schemas from the config (`catalog.attribute_schemas`, by
+ * sample type and by project). ajv compiles each schema once; values from a sheet are text, so numbers
+ * and booleans are coerced where the schema asks for them (`"1.5"` → 1.5), and the coerced value is
+ * what is stored.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { CatalogConfig } from '../core/config/schema/catalog.ts';
+import { ConfigError } from '../core/errors.ts';
+
+export type AttributeCheck = (
+  type: string | null,
+  project: string,
+  attrs: Record<string, unknown>,
+) => string[];
+
+function describe(e: ErrorObject): string {
+  const where = e.instancePath ? `attribute ${e.instancePath.slice(1).replaceAll('/', '.')}` : 'attributes';
+  if (e.keyword === 'required')
+    return `attribute '${(e.params as { missingProperty: string }).missingProperty}' is required`;
+  if (e.keyword === 'additionalProperties') {
+    return `attribute '${(e.params as { additionalProperty: string }).additionalProperty}' is not in the schema`;
+  }
+  return `${where} ${e.message ?? 'is not valid'}`;
+}
+
+/** Compiles every configured schema (a bad one is a config error naming it) into one check. */
+export function attributeChecker(cfg: CatalogConfig): AttributeCheck {
+  const ajv = new Ajv({ strict: false, coerceTypes: true, allErrors: true, useDefaults: false });
+  const compile = (path: string, schema: unknown): ValidateFunction => {
+    try {
+      return ajv.compile(schema as object);
+    } catch (err) {
+      throw new ConfigError(`${path}: expected a valid JSON Schema: ${(err as Error).message}`);
+    }
+  };
+  const byType = new Map(
+    Object.entries(cfg.attribute_schemas.by_type).map(([k, s]) => [
+      k,
+      compile(`catalog.attribute_schemas.by_type.${k}`, s),
+    ]),
+  );
+  const byProject = new Map(
+    Object.entries(cfg.attribute_schemas.by_project).map(([k, s]) => [
+      k,
+      compile(`catalog.attribute_schemas.by_project.${k}`, s),
+    ]),
+  );
+  return (type, project, attrs) => {
+    const problems: string[] = [];
+    for (const v of [type === null ? undefined : byType.get(type), byProject.get(project)]) {
+      if (v && !v(attrs)) problems.push(...(v.errors ?? []).map(describe));
+    }
+    return [...new Set(problems)];
+  };
+}

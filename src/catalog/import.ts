@@ -1,0 +1,97 @@
+/**
+ * Importing a samples sheet: read it (./sheet.ts), plan it against the samples that exist
+ * (./import-plan.ts, pure), and write it in one transaction with its history, or not at all. A sheet
+ * with any rejected row writes nothing unless `skipRejected`; `dryRun` plans and writes nothing.
+ */
+import type { CatalogConfig } from '../core/config/schema/catalog.ts';
+import type { Db } from '../core/db/db.ts';
+import { UsageError } from '../core/errors.ts';
+import { attributeChecker } from './attributes.ts';
+import { type ImportPlan, missingColumns, planImport } from './import-plan.ts';
+import { hiddenProjects, listProjects, type Viewer } from './projects.ts';
+import { applyPlan, lockImports, samplesByRefcode } from './samples.ts';
+import { readCsv, readXlsx, type Sheet } from './sheet.ts';
+
+export interface ImportOptions {
+  format: 'csv' | 'xlsx';
+  sheetName?: string;
+  dryRun?: boolean;
+  skipRejected?: boolean;
+  actor: string;
+  viewer: Viewer;
+}
+
+export interface ImportReport {
+  created: { row: number; refcode: string }[];
+  updated: { row: number; refcode: string; changed: string[] }[];
+  unchanged: { row: number; refcode: string }[];
+  rejected: { row: number; refcode: string | null; reasons: string[] }[];
+  /** True when the created and updated rows were written. */
+  written: boolean;
+  dryRun: boolean;
+}
+
+/** The format a file name says (`.csv`, `.xlsx`), or an error naming both. */
+export function formatOf(name: string): 'csv' | 'xlsx' {
+  if (/\.csv$/i.test(name)) return 'csv';
+  if (/\.xlsx$/i.test(name)) return 'xlsx';
+  throw new UsageError(
+    `cannot tell the format of '${name}'`,
+    'name the sheet .csv or .xlsx, or pass --format csv|xlsx',
+  );
+}
+
+export async function readSheet(buf: Buffer, format: 'csv' | 'xlsx', sheetName?: string): Promise<Sheet> {
+  const sheet = format === 'csv' ? readCsv(buf) : await readXlsx(buf, sheetName);
+  const missing = missingColumns(sheet.header);
+  if (missing.length > 0) {
+    throw new UsageError(
+      `the sheet has no column ${missing.map((m) => `'${m}'`).join(', ')} (its columns: ${sheet.header.join(', ')})`,
+      'the header row must name refcode, name and project; type is optional; every other column is an attribute',
+    );
+  }
+  return sheet;
+}
+
+export function reportOf(plan: ImportPlan, written: boolean, dryRun: boolean): ImportReport {
+  const pick = (a: string) => plan.rows.filter((r) => r.action === a);
+  return {
+    created: pick('create').map((r) => ({ row: r.row, refcode: r.refcode })),
+    updated: pick('update').map((r) => ({ row: r.row, refcode: r.refcode, changed: r.changed })),
+    unchanged: pick('unchanged').map((r) => ({ row: r.row, refcode: r.refcode })),
+    rejected: plan.rejected,
+    written,
+    dryRun,
+  };
+}
+
+/** Imports `buf` (a CSV or XLSX sheet): the report says what happened (or would, with `dryRun`). */
+export async function importSamples(
+  db: Db,
+  catalog: CatalogConfig,
+  buf: Buffer,
+  opts: ImportOptions,
+): Promise<ImportReport> {
+  const sheet = await readSheet(buf, opts.format, opts.sheetName);
+  const check = attributeChecker(catalog);
+  return db.tx(async (tx) => {
+    if (!opts.dryRun) await lockImports(tx);
+    const projects = await listProjects(tx);
+    const hidden = new Set(hiddenProjects(opts.viewer, projects));
+    const visible = new Set(projects.map((p) => p.id).filter((id) => !hidden.has(id)));
+    const refcodes = sheet.rows
+      .map((r) => r.cells[sheet.header.indexOf('refcode')])
+      .flatMap((c) => (c && 'value' in c && c.value !== null ? [String(c.value)] : []));
+    const existing = await samplesByRefcode(tx, refcodes);
+    const plan = planImport({ sheet, existing, projects: visible, check });
+    // a sample of a project the importer may not see is not theirs to change (nor to learn about)
+    for (const r of plan.rows.filter((p) => p.before !== null && hidden.has(p.before.project_id))) {
+      plan.rejected.push({ row: r.row, refcode: r.refcode, reasons: [`refcode '${r.refcode}' is taken`] });
+    }
+    plan.rows = plan.rows.filter((p) => !(p.before !== null && hidden.has(p.before.project_id)));
+    plan.rejected.sort((a, b) => a.row - b.row);
+    const write = !opts.dryRun && (plan.rejected.length === 0 || opts.skipRejected === true);
+    if (write) await applyPlan(tx, plan.rows, opts.actor);
+    return reportOf(plan, write, opts.dryRun === true);
+  });
+}

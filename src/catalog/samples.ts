@@ -1,0 +1,157 @@
+/**
+ * Samples: reads, the import's writes (many rows in few statements, history in the same
+ * transaction) and single edits. Owns `samples`.
+ */
+import type { Queryable } from '../core/db/db.ts';
+import { SluiceError } from '../core/errors.ts';
+import { type Change, recordHistory } from './history.ts';
+import type { Existing, PlannedRow, SampleValues } from './import-plan.ts';
+
+export interface SampleRow extends SampleValues {
+  id: string;
+  created_by: string;
+  created_at: Date;
+  updated_by: string;
+  updated_at: Date;
+}
+
+const COLUMNS =
+  'id, refcode, name, project_id, type, attributes, created_by, created_at, updated_by, updated_at';
+
+/** The samples with these refcodes, locked for the rest of the transaction. */
+export async function samplesByRefcode(
+  q: Queryable,
+  refcodes: readonly string[],
+): Promise<Map<string, Existing>> {
+  const rows = await q.query<Existing>(
+    'select refcode, name, project_id, type, attributes from samples where refcode = any($1::text[]) for update',
+    [refcodes],
+  );
+  return new Map(rows.map((r) => [r.refcode, r]));
+}
+
+/** Imports serialise on this lock, so a row's `before` in the history is what the import replaced. */
+export async function lockImports(q: Queryable): Promise<void> {
+  await q.exec(`select pg_advisory_xact_lock(hashtext('sluice.catalog.import'))`);
+}
+
+const CHUNK = 10_000;
+
+/** Writes the created and updated rows of a plan, and their history, in the caller's transaction. */
+export async function applyPlan(q: Queryable, rows: readonly PlannedRow[], actor: string): Promise<void> {
+  const writes = rows.filter((r) => r.action !== 'unchanged');
+  for (let i = 0; i < writes.length; i += CHUNK) {
+    const part = writes.slice(i, i + CHUNK);
+    await q.exec(
+      `insert into samples (refcode, name, project_id, type, attributes, created_by, updated_by)
+       select r, n, p, t, a::jsonb, $6, $6 from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+         as x(r, n, p, t, a)
+       on conflict (refcode) do update set name = excluded.name, project_id = excluded.project_id,
+         type = excluded.type, attributes = excluded.attributes, updated_by = excluded.updated_by, updated_at = now()`,
+      [
+        part.map((r) => r.after.refcode),
+        part.map((r) => r.after.name),
+        part.map((r) => r.after.project_id),
+        part.map((r) => r.after.type),
+        part.map((r) => JSON.stringify(r.after.attributes)),
+        actor,
+      ],
+    );
+    const changes: Change[] = part.map((r) => ({
+      entity: 'sample',
+      entityId: r.refcode,
+      action: r.action === 'create' ? 'create' : 'update',
+      before: r.before,
+      after: r.after,
+    }));
+    await recordHistory(q, changes, actor);
+  }
+}
+
+export interface SampleFilter {
+  project?: string;
+  type?: string;
+  /** Projects whose samples are not shown (visibility). */
+  hidden: readonly string[];
+  limit: number;
+  /** Refcodes after this one (paging in refcode order). */
+  after?: string;
+}
+
+export async function listSamples(q: Queryable, f: SampleFilter): Promise<SampleRow[]> {
+  return q.query<SampleRow>(
+    `select ${COLUMNS} from samples
+     where ($1::text is null or project_id = $1) and ($2::text is null or type = $2)
+       and project_id <> all($3::text[]) and ($4::text is null or refcode > $4)
+     order by refcode limit $5`,
+    [f.project ?? null, f.type ?? null, f.hidden, f.after ?? null, f.limit],
+  );
+}
+
+export async function getSample(
+  q: Queryable,
+  refcode: string,
+  hidden: readonly string[],
+): Promise<SampleRow> {
+  const s = await q.maybeOne<SampleRow>(
+    `select ${COLUMNS} from samples where refcode = $1 and project_id <> all($2::text[])`,
+    [refcode, hidden],
+  );
+  if (!s) throw noSuchSample(refcode);
+  return s;
+}
+
+export function noSuchSample(refcode: string): SluiceError {
+  return new SluiceError('catalog.not_found', `no sample '${refcode}'`, {
+    hint: 'list samples with `sluice samples list`, or search with `sluice search`',
+    exitCode: 2,
+    status: 404,
+  });
+}
+
+/** Refcodes that exist among `refcodes` (and are visible). */
+export async function existingRefcodes(
+  q: Queryable,
+  refcodes: readonly string[],
+  hidden: readonly string[] = [],
+): Promise<Set<string>> {
+  const rows = await q.query<{ refcode: string }>(
+    'select refcode from samples where refcode = any($1::text[]) and project_id <> all($2::text[])',
+    [refcodes, hidden],
+  );
+  return new Set(rows.map((r) => r.refcode));
+}
+
+export async function samplesOfProjectCount(q: Queryable, project: string): Promise<number> {
+  const r = await q.one<{ n: string }>('select count(*) as n from samples where project_id = $1', [project]);
+  return Number(r.n);
+}
+
+/** CSV of samples (header: refcode, name, project, type, then every attribute seen), for export. */
+export function samplesCsv(rows: readonly SampleValues[]): string {
+  const attrs = [...new Set(rows.flatMap((r) => Object.keys(r.attributes)))].sort();
+  const cell = (v: unknown) => {
+    if (v === null || v === undefined) return '';
+    const s = typeof v === 'string' ? v : JSON.stringify(v);
+    return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  const lines = [['refcode', 'name', 'project', 'type', ...attrs].map(cell).join(',')];
+  for (const r of rows) {
+    lines.push(
+      [r.refcode, r.name, r.project_id, r.type, ...attrs.map((a) => r.attributes[a])].map(cell).join(','),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The samples with these refcodes (visible ones), in refcode order. */
+export async function listSamplesByRefcode(
+  q: Queryable,
+  refcodes: readonly string[],
+  hidden: readonly string[],
+): Promise<SampleRow[]> {
+  return q.query<SampleRow>(
+    `select ${COLUMNS} from samples where refcode = any($1::text[]) and project_id <> all($2::text[]) order by refcode`,
+    [refcodes, hidden],
+  );
+}

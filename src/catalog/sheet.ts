@@ -1,0 +1,149 @@
+/**
+ * Reads a samples sheet (CSV or XLSX) into a header and numbered rows of cells, as a spreadsheet
+ * shows them (the header is row 1). Problems a row cannot be imported with (a formula, a cell too
+ * large, text that is not UTF-8, an error value) are kept on the cell, for the import's per-row
+ * report; problems with the sheet as a whole (no header, a column named twice) are thrown.
+ */
+import { parse } from 'csv-parse/sync';
+import { UsageError } from '../core/errors.ts';
+
+/** Larger cells are refused (a sheet is metadata; a 5 MB cell is a paste gone wrong). */
+export const MAX_CELL_CHARS = 65_536;
+
+export type Cell = { value: string | number | boolean | null } | { problem: string };
+
+export interface SheetRow {
+  /** As the spreadsheet numbers it: the header is row 1. */
+  row: number;
+  cells: Cell[];
+}
+
+export interface Sheet {
+  header: string[];
+  rows: SheetRow[];
+}
+
+const NOT_UTF8 =
+  "text that is not UTF-8 (bytes shown as �): save the sheet as 'CSV UTF-8' and import it again";
+
+function textCell(s: string, badBytes: boolean): Cell {
+  if (badBytes && s.includes('\uFFFD')) return { problem: NOT_UTF8 };
+  if (s.length > MAX_CELL_CHARS) {
+    return {
+      problem: `a cell of ${s.length.toLocaleString('en')} characters (at most ${MAX_CELL_CHARS.toLocaleString('en')})`,
+    };
+  }
+  return { value: s.trim() === '' ? null : s.trim() };
+}
+
+/** The header's names, checked: none empty, none twice. */
+function checkHeader(names: string[]): string[] {
+  const header = names.map((h) => h.trim());
+  if (header.length === 0 || header.every((h) => h === '')) {
+    throw new UsageError(
+      'the sheet has no header row',
+      'the first row names the columns: refcode, name, project, type, then attributes',
+    );
+  }
+  header.forEach((h, i) => {
+    if (h === '')
+      throw new UsageError(
+        `column ${i + 1} of the header has no name`,
+        'name every column, or delete the empty one',
+      );
+    const first = header.indexOf(h);
+    if (first !== i)
+      throw new UsageError(
+        `column '${h}' appears twice in the header (columns ${first + 1} and ${i + 1})`,
+        'keep one of them',
+      );
+  });
+  return header;
+}
+
+/** A CSV sheet. A byte sequence that is no UTF-8 marks the rows it is in (the header: an error). */
+export function readCsv(buf: Buffer): Sheet {
+  let text: string;
+  let badBytes = false;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    text = new TextDecoder('utf-8').decode(buf);
+    badBytes = true;
+  }
+  let records: string[][];
+  try {
+    records = parse(text, { bom: true, relax_column_count: true, skip_empty_lines: true });
+  } catch (err) {
+    throw new UsageError(
+      `the CSV cannot be read: ${(err as Error).message}`,
+      'check the quotes on that line',
+    );
+  }
+  const [head, ...body] = records;
+  if (badBytes && head?.some((h) => h.includes('\uFFFD')))
+    throw new UsageError(`the header row has ${NOT_UTF8}`);
+  const header = checkHeader(head ?? []);
+  return { header, rows: body.map((r, i) => ({ row: i + 2, cells: r.map((s) => textCell(s, badBytes)) })) };
+}
+
+interface XlsxCell {
+  type: number;
+  value: unknown;
+  formula?: string;
+  text?: string;
+}
+
+/** exceljs cell types (ValueType): 6 Formula, 7 SharedString, 8 RichText, 5 Hyperlink, 4 Date, 11 Error. */
+function xlsxCell(c: XlsxCell | undefined): Cell {
+  if (c === undefined || c.value === null || c.value === undefined) return { value: null };
+  if (c.formula !== undefined || c.type === 6) {
+    return { problem: `a formula (=${c.formula ?? '?'}): paste the values instead of formulas` };
+  }
+  const v = c.value;
+  if (typeof v === 'number' || typeof v === 'boolean') return { value: v };
+  if (typeof v === 'string') return textCell(v, false);
+  if (v instanceof Date) return { value: v.toISOString().replace('T00:00:00.000Z', '') };
+  if (typeof v === 'object' && v !== null) {
+    const o = v as { richText?: { text: string }[]; text?: string; error?: string; sharedFormula?: string };
+    if (o.sharedFormula !== undefined) return { problem: 'a formula: paste the values instead of formulas' };
+    if (o.error !== undefined) return { problem: `an error value (${o.error})` };
+    if (o.richText) return textCell(o.richText.map((t) => t.text).join(''), false);
+    if (typeof o.text === 'string') return textCell(o.text, false);
+  }
+  return { problem: 'a value of an unknown kind' };
+}
+
+/** The first worksheet (or the one named `sheetName`) of an XLSX workbook. */
+export async function readXlsx(buf: Buffer, sheetName?: string): Promise<Sheet> {
+  const { default: ExcelJS } = await import('exceljs');
+  const wb = new ExcelJS.Workbook();
+  try {
+    await wb.xlsx.load(buf as unknown as ArrayBuffer);
+  } catch (err) {
+    throw new UsageError(
+      `the XLSX cannot be read: ${(err as Error).message}`,
+      'save it again as .xlsx, or as CSV UTF-8',
+    );
+  }
+  const ws = sheetName ? wb.getWorksheet(sheetName) : wb.worksheets[0];
+  if (!ws) {
+    throw new UsageError(
+      `no worksheet ${sheetName ? `'${sheetName}'` : ''} in the workbook`,
+      `worksheets: ${wb.worksheets.map((w) => w.name).join(', ') || 'none'}`,
+    );
+  }
+  const raw: { row: number; cells: (XlsxCell | undefined)[] }[] = [];
+  ws.eachRow({ includeEmpty: false }, (r, n) => {
+    const cells: (XlsxCell | undefined)[] = [];
+    for (let i = 1; i <= r.cellCount; i++) cells.push(r.getCell(i) as unknown as XlsxCell);
+    raw.push({ row: n, cells });
+  });
+  const [head, ...body] = raw;
+  const header = checkHeader(
+    (head?.cells ?? []).map((c) =>
+      c?.value === null || c?.value === undefined ? '' : String(c.text ?? c.value),
+    ),
+  );
+  return { header, rows: body.map((r) => ({ row: r.row, cells: r.cells.map(xlsxCell) })) };
+}
