@@ -7,6 +7,7 @@ import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { describeFound } from '../describe.ts';
 import { alertsSchema } from './alerts.ts';
+import { ARCHIVE_POOL_SIZES, archiveSchema } from './archive.ts';
 import { backupSchema } from './backup.ts';
 import { FILESYSTEM_TARGET, TARGET_POOL_SIZE, targetPool } from './backup-targets.ts';
 import { always, str } from './building-blocks.ts';
@@ -45,6 +46,7 @@ export const sections = {
   processing: processingSchema,
   alerts: alertsSchema,
   streams: streamsSchema,
+  archive: archiveSchema,
 };
 
 function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string): void {
@@ -60,10 +62,17 @@ export function foldersOverlap(a: string, b: string): boolean {
 
 /** `cleanup.require` names the filesystem backup and only targets that `backup.targets` defines. */
 function requiredTargets(cfg: unknown, ctx: z.RefinementCtx): void {
-  const c = cfg as { backup?: { targets?: unknown }; cleanup?: { require?: unknown } };
+  const c = cfg as {
+    backup?: { targets?: unknown };
+    cleanup?: { require?: unknown };
+    archive?: { targets?: unknown };
+  };
   const required = c.cleanup?.require;
   if (!Array.isArray(required)) return;
-  const targets = Array.isArray(c.backup?.targets) ? c.backup.targets : [];
+  const targets = [
+    ...(Array.isArray(c.backup?.targets) ? c.backup.targets : []),
+    ...(Array.isArray(c.archive?.targets) ? c.archive.targets : []), // archive targets too (issue #20)
+  ];
   const names = [FILESYSTEM_TARGET, ...targets.map((t) => (t as { name?: unknown } | null)?.name)];
   const known = [...new Set(names.filter((n): n is string => typeof n === 'string'))];
   required.forEach((r, i) => {
@@ -71,7 +80,7 @@ function requiredTargets(cfg: unknown, ctx: z.RefinementCtx): void {
       issue(
         ctx,
         ['cleanup', 'require', i],
-        `unknown backup target: expected one of ${known.join(', ')} (backup.targets[].name), found '${r}'`,
+        `unknown backup target: expected one of ${known.join(', ')} (backup.targets[].name or archive.targets[].name), found '${r}'`,
       );
     }
   });
@@ -128,6 +137,7 @@ export const configSchema = z
     // each extra backup target's pool exists, sized TARGET_POOL_SIZE unless `pools:` says otherwise
     pools: {
       ...Object.fromEntries(c.backup.targets.map((t) => [targetPool(t), TARGET_POOL_SIZE])),
+      ...ARCHIVE_POOL_SIZES,
       ...c.pools,
     },
   }));
