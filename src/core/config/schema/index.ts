@@ -137,7 +137,7 @@ export const configSchema = z
     // each extra backup target's pool exists, sized TARGET_POOL_SIZE unless `pools:` says otherwise
     pools: {
       ...Object.fromEntries(c.backup.targets.map((t) => [targetPool(t), TARGET_POOL_SIZE])),
-      ...ARCHIVE_POOL_SIZES,
+      ...(c.archive.targets.length ? ARCHIVE_POOL_SIZES : {}), // archive.write / archive.read
       ...c.pools,
     },
   }));
