@@ -27,7 +27,11 @@ async function checkArchived(db: Db, fileId: string, target: string): Promise<Ta
   const a = await archivedOn(db, fileId, target);
   return a
     ? { target, ok: true }
-    : { target, ok: false, problem: `not in a verified archive on archive target ${target} yet (cleanup.require)` };
+    : {
+        target,
+        ok: false,
+        problem: `not in a verified archive on archive target ${target} yet (cleanup.require)`,
+      };
 }
 
 /** The targets besides the filesystem backup whose copy must verify before a deletion. */
