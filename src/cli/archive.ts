@@ -17,6 +17,12 @@ export function registerArchiveCommands(program: Command): void {
   const archive = program
     .command('archive')
     .description('archives on long-term storage: list, show one with its members, run the policy pass');
+  registerList(archive);
+  registerShow(archive);
+  registerRun(archive);
+}
+
+function registerList(archive: Command): void {
   archive
     .command('list')
     .description(
@@ -63,6 +69,9 @@ export function registerArchiveCommands(program: Command): void {
         });
       },
     );
+}
+
+function registerShow(archive: Command): void {
   archive
     .command('show <id>')
     .description('one archive: where, state, sizes and hashes, and every member with its offset and sha256')
@@ -97,6 +106,9 @@ export function registerArchiveCommands(program: Command): void {
         );
       });
     });
+}
+
+function registerRun(archive: Command): void {
   archive
     .command('run')
     .description(
