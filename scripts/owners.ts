@@ -54,6 +54,9 @@ export const OWNERS: Record<string, string> = {
   datasets: 'src/catalog/',
   catalog_relations: 'src/catalog/',
   catalog_history: 'src/catalog/history.ts',
+  archives: 'src/archive/',
+  archive_members: 'src/archive/',
+  archive_items: 'src/archive/',
 };
 
 /** `file` (relative path) → tables it may touch although it does not own them, with the reason. */

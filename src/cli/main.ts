@@ -38,6 +38,7 @@ const COMMANDS: readonly (readonly [names: readonly string[], load: () => Promis
   [['units', 'items'], async () => (await import('./units.ts')).registerUnitCommands],
   [['projects', 'samples', 'search'], async () => (await import('./samples.ts')).registerCatalogCommands],
   [['datasets'], async () => (await import('./datasets.ts')).registerDatasetCommands],
+  [['archive'], async () => (await import('./archive.ts')).registerArchiveCommands],
 ];
 
 /** Global options that take a value (the value is not the command's name). */

@@ -50,4 +50,5 @@ export const COMMAND_SUMMARY: readonly (readonly [term: string, description: str
   ['samples', 'catalog samples: import from CSV/XLSX, list, show, link to raw data'],
   ['search [options] <term>', 'search sample refcodes, names and attributes, file names and projects'],
   ['datasets', 'catalog data sets: named collections of samples and raw data, RO-Crate export'],
+  ['archive', 'archives on long-term storage: list, show one with its members, run the policy pass'],
 ];

@@ -4,6 +4,9 @@
  * gets the flow's `report` (src/pipeline/flow.ts) in its deps: stages report outcomes, the flow
  * decides what follows. `sluice start` runs them on the worker role.
  */
+
+import { archivePackHandler } from '../archive/pack-task.ts';
+import { archivePassHandler, archivePassSchedules } from '../archive/pass.ts';
 import { backupHandler } from '../backup/backup-task.ts';
 import { fixityHandler, fixitySchedules } from '../backup/fixity.ts';
 import { s3CopyHandler } from '../backup/s3/copy-task.ts';
@@ -78,6 +81,10 @@ export function collect(config: Config, vars: Variables, opts: StageOptions): St
     { handlers: [dbBackupHandler({ config, version: VERSION })], schedules: dbBackupSchedules(config) },
     { handlers: [computeHandler({ streams: config.streams, baseDir: opts.baseDir })], schedules: [] },
     reactions(config, opts.baseDir),
+    {
+      handlers: [archivePackHandler(deps), archivePassHandler(deps)],
+      schedules: archivePassSchedules(config),
+    },
   ];
   return { handlers: stages.flatMap((s) => s.handlers), schedules: stages.flatMap((s) => s.schedules) };
 }

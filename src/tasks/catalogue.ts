@@ -42,6 +42,8 @@ export const Kind = {
   streamsCompute: 'streams.compute',
   streamsReaction: 'streams.reaction',
   streamsRerun: 'streams.rerun',
+  archivePack: 'archive.pack',
+  archivePass: 'archive.pass',
 } as const;
 export type TaskKind = (typeof Kind)[keyof typeof Kind];
 
@@ -182,6 +184,23 @@ export const TASKS = {
     maxAttempts: 8,
     dedupe: (rerun) => `rerun:${rerun}`,
   },
+  /**
+   * Packs, writes and verifies the archives of one archive target, one after the other (subject:
+   * the target's name; archive/pack-task.ts). One per target at a time; an archive left unfinished
+   * by a killed attempt is taken up again first.
+   */
+  [Kind.archivePack]: {
+    payload: z.object({
+      /** Remembered: the archive being written and the multipart upload started for it (s3). */
+      archiveId: z.string().optional(),
+      uploads: z.array(z.object({ bucket: z.string(), key: z.string(), uploadId: z.string() })).optional(),
+    }),
+    pool: 'archive.write',
+    maxAttempts: 20,
+    dedupe: (target) => `archive:${target}`,
+  },
+  /** The archive policy pass (archive/pass.ts): files due after processing or N days; pack tasks. */
+  [Kind.archivePass]: { payload: z.object(scheduled), pool: 'default' },
 } as const satisfies Record<TaskKind, KindSpec>;
 
 /** What a handler of `K` reads. */

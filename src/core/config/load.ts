@@ -161,7 +161,8 @@ function secretScalarPaths(node: SNode | null, path: PathSeg[] = [], out: PathSe
 
 /**
  * data_dir, backup.path, processing paths (output, template files, the SSH key and known_hosts),
- * instrument watch paths and database backup dirs become absolute (relative to the config file).
+ * instrument watch paths, database backup dirs and filesystem archive targets become absolute
+ * (relative to the config file).
  */
 function resolvePaths(config: Config, baseDir: string): Config {
   const abs = (p: string) => {
@@ -201,6 +202,10 @@ function resolvePaths(config: Config, baseDir: string): Config {
     instruments: Object.fromEntries(
       Object.entries(config.instruments).map(([id, inst]) => [id, { ...inst, watch: abs(inst.watch) }]),
     ),
+    archive: {
+      ...config.archive,
+      targets: config.archive.targets.map((t) => (t.type === 'filesystem' ? { ...t, path: abs(t.path) } : t)),
+    },
   };
 }
 
