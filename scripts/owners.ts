@@ -42,6 +42,9 @@ export const OWNERS: Record<string, string> = {
   filter_decisions: 'src/streams/repo.ts',
   unit_results: 'src/streams/repo.ts',
   stream_dead_letters: 'src/streams/repo.ts',
+  archives: 'src/archive/',
+  archive_members: 'src/archive/',
+  archive_items: 'src/archive/',
 };
 
 /** `file` (relative path) → tables it may touch although it does not own them, with the reason. */
