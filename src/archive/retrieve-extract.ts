@@ -100,7 +100,7 @@ export async function extractVerified(
     }
     const want = expected.get(name);
     if (!want) throw mismatch(`archive member '${name}' is not recorded for this archive`);
-    const got = await writeMember(entry, where.path, h.mode ?? 0o644, onBytes);
+    const got = await writeMember(entry as AsyncIterable<Buffer>, where.path, h.mode ?? 0o644, onBytes);
     if (got.size !== want.size || got.sha256 !== want.sha256)
       throw mismatch(
         `archive member '${name}': read ${got.size} bytes with sha256 ${got.sha256}, recorded ${want.size} bytes with sha256 ${want.sha256}`,

@@ -12,17 +12,13 @@ import {
 const now = new Date('2026-12-07T04:00:00Z');
 
 describe('joinOrStart', () => {
-  it('joins a fetch under way or verified, starts one otherwise', () => {
-    expect(joinOrStart(undefined, now, 0)).toBe('start');
+  it('joins a fetch under way, extends a verified one, starts one otherwise', () => {
+    expect(joinOrStart(undefined)).toBe('start');
     for (const state of ['requested', 'restoring', 'downloading'] as const)
-      expect(joinOrStart({ id: '1', state, expires_at: null }, now, 0)).toBe('join');
-    expect(joinOrStart({ id: '1', state: 'failed', expires_at: null }, now, 0)).toBe('start');
-    expect(joinOrStart({ id: '1', state: 'expired', expires_at: null }, now, 0)).toBe('start');
-  });
-  it('starts a new fetch when the verified copy expires too soon', () => {
-    const soon = new Date(now.getTime() + 60_000);
-    expect(joinOrStart({ id: '1', state: 'verified', expires_at: soon }, now, 3_600_000)).toBe('start');
-    expect(joinOrStart({ id: '1', state: 'verified', expires_at: soon }, now, 1000)).toBe('join');
+      expect(joinOrStart({ id: '1', state, expires_at: null })).toBe('join');
+    expect(joinOrStart({ id: '1', state: 'verified', expires_at: now })).toBe('extend');
+    expect(joinOrStart({ id: '1', state: 'failed', expires_at: null })).toBe('start');
+    expect(joinOrStart({ id: '1', state: 'expired', expires_at: null })).toBe('start');
   });
 });
 

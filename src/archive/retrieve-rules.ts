@@ -28,14 +28,12 @@ export interface LiveFetch {
 
 /**
  * A new request for a set in an archive: join the live fetch of that archive (its restore and its
- * download serve every request), or start a new one when there is none, or when the verified copy
- * expires within `minLeftMs` (the requester would find it gone).
+ * download serve every request), extend a verified one's expiry (the requester gets its full time),
+ * or start a new fetch when there is none live.
  */
-export function joinOrStart(live: LiveFetch | undefined, now: Date, minLeftMs: number): 'join' | 'start' {
+export function joinOrStart(live: LiveFetch | undefined): 'join' | 'extend' | 'start' {
   if (!live || !LIVE_FETCH_STATES.includes(live.state)) return 'start';
-  if (live.state === 'verified' && live.expires_at && live.expires_at.getTime() - now.getTime() < minLeftMs)
-    return 'start';
-  return 'join';
+  return live.state === 'verified' ? 'extend' : 'join';
 }
 
 export type RestoreStatus = { state: 'none' } | { state: 'ongoing' } | { state: 'ready'; expiry?: Date };

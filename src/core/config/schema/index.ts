@@ -18,6 +18,7 @@ import { logSchema } from './log.ts';
 import { poolsSchema } from './pools.ts';
 import { processingSchema } from './processing.ts';
 import { fallbackProjectSchema, projectsSchema } from './projects.ts';
+import { retrievalSchema } from './retrieval.ts';
 import { serverSchema } from './server.ts';
 import { streamsSchema } from './streams.ts';
 import { variablesSchema } from './variables.ts';
@@ -45,6 +46,7 @@ export const sections = {
   processing: processingSchema,
   alerts: alertsSchema,
   streams: streamsSchema,
+  retrieval: retrievalSchema,
 };
 
 function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string): void {
