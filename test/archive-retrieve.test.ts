@@ -21,7 +21,7 @@ import { waitFor } from './helpers/spawn.ts';
 
 let p: Pipeline;
 beforeAll(async () => {
-  p = await createPipeline(standardConfig('retrieval:\n  expire_after_hours: 1\n'));
+  p = await createPipeline(standardConfig('retrieval:\n  expire_after_hours: 1\npools:\n  archive.read: 2\n'));
   for (const id of ['s1', 's2', 's3', 'bad1', 'k1', 'plain']) await insertFile(p.db, { id });
   await p.start();
 });

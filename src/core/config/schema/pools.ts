@@ -4,15 +4,7 @@
 import { int, namedRecord, section } from './building-blocks.ts';
 
 /** Concurrency limits per task pool; the config file's `pools:` is merged over these. */
-export const DEFAULT_POOLS = {
-  default: 10,
-  copy: 3,
-  cluster: 30,
-  scan: 4,
-  cleanup: 1,
-  fixity: 1,
-  'archive.read': 2,
-} as const;
+export const DEFAULT_POOLS = { default: 10, copy: 3, cluster: 30, scan: 4, cleanup: 1, fixity: 1 } as const;
 
 export type Pools = { [K in keyof typeof DEFAULT_POOLS]: number } & Record<string, number>;
 
