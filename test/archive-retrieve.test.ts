@@ -16,13 +16,15 @@ import { retrievalArea } from '../src/core/config/schema/retrieval.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { insertFile } from './helpers/api.ts';
 import { fsArchive } from './helpers/archive-fixture.ts';
+import { sluice } from './helpers/cli.ts';
 import { createPipeline, type Pipeline, standardConfig } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 
 let p: Pipeline;
+const CONFIG = standardConfig('retrieval:\n  expire_after_hours: 1\npools:\n  archive.read: 2\n');
 beforeAll(async () => {
-  p = await createPipeline(standardConfig('retrieval:\n  expire_after_hours: 1\npools:\n  archive.read: 2\n'));
-  for (const id of ['s1', 's2', 's3', 'bad1', 'k1', 'plain']) await insertFile(p.db, { id });
+  p = await createPipeline(CONFIG);
+  for (const id of ['s1', 's2', 's3', 'bad1', 'k1', 'plain', 'c1']) await insertFile(p.db, { id });
   await p.start();
 });
 afterAll(() => p?.close());
@@ -125,6 +127,29 @@ describe('retrieval from a filesystem archive', () => {
     const again = await requestRetrieval(p.db, p.config, { files: ['s3'], by: 'alice' });
     expect(again.retrievals[0]!.fetch_id).not.toBe(first.id);
     await waitFetch(again.retrievals[0]!.fetch_id, 'verified');
+  });
+
+  it('`sluice retrieve` records the request, follows it to verified and says where each set is', async () => {
+    await fsArchive(p.db, path.join(p.root, 'lts', 'c.tar'), {
+      c1: { 'c.raw': Buffer.from('from the cli') },
+    });
+    await writeFile(path.join(p.root, 'sluice.yaml'), CONFIG(p.root));
+    const env = { DATABASE_URL: p.url, SLUICE_CONFIG: path.join(p.root, 'sluice.yaml') };
+    const r = await sluice(['retrieve', 'c1', '--json'], { env });
+    expect(r.stderr).toMatch(/archive \d+ \[#{24}\] 100% .* verified {2}\(1 set\)/);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.retrievals[0]).toMatchObject({ file_id: 'c1', state: 'verified', prefix: 'data/astral1/c1' });
+    expect(await readFile(path.join(out.retrievals[0].set_path, 'c.raw'), 'utf8')).toBe('from the cli');
+    const list = await sluice(['retrieve', '--list', '--state', 'verified'], { env });
+    expect(list.stdout).toMatch(/^ID +FILE +ARCHIVE +STATE/);
+    expect(list.stdout).toMatch(/ c1 +\d+ +verified +cli:/);
+    const bad = await sluice(['retrieve'], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/nothing to retrieve/);
+    const none = await sluice(['retrieve', 'plain'], { env });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/not in a verified archive|none of the 1 requested/);
   });
 
   it('refuses a request for files in no verified archive, naming what to do', async () => {
