@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { extract as tarExtract } from 'tar-stream';
+import { type Headers, extract as tarExtract } from 'tar-stream';
 import { SluiceError } from '../core/errors.ts';
 import { memberTarget } from './retrieve-rules.ts';
 
@@ -32,6 +32,14 @@ export const NOT_MEMBERS = new Set(['manifest-sha256.txt', 'bagit.txt']);
 function mismatch(message: string): SluiceError {
   return new SluiceError('retrieve.mismatch', message, {
     hint: 'the archive does not hold what was recorded for it; the retrieval is retried from the target, then fails with this reason',
+  });
+}
+
+function drain(entry: Readable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    entry.on('end', resolve);
+    entry.on('error', reject);
+    entry.resume();
   });
 }
 
@@ -70,34 +78,20 @@ export async function extractVerified(
   opts: { onBytes?: (n: number) => void; onMember?: (name: string) => void } = {},
 ): Promise<ExtractResult> {
   const onBytes = opts.onBytes ?? (() => {});
-  const ex = tarExtract();
-  source.on('error', (e) => ex.destroy(e));
-  source.pipe(ex);
   const seen = new Set<string>();
   let bytes = 0;
   await mkdir(dest, { recursive: true });
-  for await (const entry of ex) {
-    const h = entry.header;
+  const ex = tarExtract();
+  const member = async (h: Headers, entry: Readable): Promise<void> => {
     const name = h.name.replace(/^\.\//, '').replace(/\/$/, '');
-    if (h.type === 'directory' && (name === '' || name === '.')) {
-      entry.resume();
-      continue;
-    }
+    if (h.type === 'directory' && (name === '' || name === '.')) return drain(entry);
     const where = memberTarget(dest, name);
     if ('refused' in where) throw mismatch(`archive member '${h.name}' refused: ${where.refused}`);
     if (h.type === 'directory') {
       await mkdir(where.path, { recursive: true });
-      entry.resume();
-      continue;
+      return drain(entry);
     }
-    if (h.type !== 'file' && h.type !== 'contiguous-file') {
-      entry.resume();
-      continue;
-    }
-    if (NOT_MEMBERS.has(name)) {
-      entry.resume();
-      continue;
-    }
+    if ((h.type !== 'file' && h.type !== 'contiguous-file') || NOT_MEMBERS.has(name)) return drain(entry);
     const want = expected.get(name);
     if (!want) throw mismatch(`archive member '${name}' is not recorded for this archive`);
     const got = await writeMember(entry as AsyncIterable<Buffer>, where.path, h.mode ?? 0o644, onBytes);
@@ -109,7 +103,23 @@ export async function extractVerified(
     seen.add(name);
     bytes += got.size;
     opts.onMember?.(name);
-  }
+  };
+  // the documented callback form: the async-iterator form stalled on sources that deliver chunks
+  // faster than the entries are consumed (an HTTP response, the S3 SDK's Body)
+  await new Promise<void>((resolve, reject) => {
+    const fail = (e: unknown) => {
+      source.destroy();
+      ex.destroy();
+      reject(e);
+    };
+    ex.on('entry', (h, entry, next) => {
+      member(h, entry as unknown as Readable).then(() => next(), fail);
+    });
+    ex.on('finish', () => resolve());
+    ex.on('error', fail);
+    source.on('error', fail);
+    source.pipe(ex as unknown as NodeJS.WritableStream);
+  });
   const missing = [...expected.keys()].filter((n) => !seen.has(n));
   if (missing.length > 0)
     throw mismatch(
