@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { type Headers, extract as tarExtract } from 'tar-stream';
+import { type Header, extract as tarExtract } from 'tar-stream';
 import { SluiceError } from '../core/errors.ts';
 import { memberTarget } from './retrieve-rules.ts';
 
@@ -82,7 +82,7 @@ export async function extractVerified(
   let bytes = 0;
   await mkdir(dest, { recursive: true });
   const ex = tarExtract();
-  const member = async (h: Headers, entry: Readable): Promise<void> => {
+  const member = async (h: Header, entry: Readable): Promise<void> => {
     const name = h.name.replace(/^\.\//, '').replace(/\/$/, '');
     if (h.type === 'directory' && (name === '' || name === '.')) return drain(entry);
     const where = memberTarget(dest, name);
