@@ -5,8 +5,9 @@
  * requests join it, waits in `restoring` while the store says the restore is ongoing, never GETs the
  * object before it is restored, then downloads it once and verifies every member.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
@@ -25,39 +26,36 @@ let p: Pipeline;
 let s3: S3rver;
 let standIn: RestoreStandIn;
 
+let s3Dir: string;
 beforeAll(async () => {
-  p = await createPipeline(
-    standardConfig(
-      'retrieval:\n  poll_seconds: 0.05\n  poll_max_seconds: 0.2\n  restore_days: 3\npools:\n  archive.read: 2\n',
-    ),
-  );
+  s3Dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-cold-'));
   s3 = new S3rver({
     address: '127.0.0.1',
     port: 0,
     silent: true,
-    directory: path.join(p.root, 's3'),
+    directory: s3Dir,
     configureBuckets: [{ name: BUCKET, configs: [] }],
   });
   standIn = await startRestoreStandIn((await s3.run()) as AddressInfo, {
     restoreDelayMs: Number.POSITIVE_INFINITY,
   });
-  // the archive target as retrieval reads it (config `archive.targets`, h30's schema)
-  Object.assign(p.config, {
-    archive: {
-      targets: [
-        {
-          name: 'glacier',
-          type: 's3',
-          endpoint: standIn.endpoint,
-          region: 'us-east-1',
-          force_path_style: true,
-          access_key_id: 'S3RVER',
-          secret_access_key: 'S3RVER',
-          restore_tier: 'Bulk',
-        },
-      ],
-    },
-  });
+  p = await createPipeline(
+    standardConfig(`retrieval:
+  poll_seconds: 0.05
+  poll_max_seconds: 0.2
+archive:
+  targets:
+    - name: glacier
+      type: s3
+      endpoint: ${standIn.endpoint}
+      bucket: ${BUCKET}
+      force_path_style: true
+      access_key_id: S3RVER
+      secret_access_key: S3RVER
+      storage_class: DEEP_ARCHIVE
+      restore_tier: Bulk
+`),
+  );
   for (const id of ['g1', 'g2']) await insertFile(p.db, { id });
   await p.start();
 });
@@ -66,6 +64,7 @@ afterAll(async () => {
   await standIn?.close();
   await s3?.close();
   await p?.close();
+  await rm(s3Dir, { recursive: true, force: true });
 });
 
 describe('retrieval of a cold S3 archive (restore-aware stand-in)', () => {

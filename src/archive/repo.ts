@@ -176,7 +176,7 @@ export async function itemsOfArchive(q: Queryable, archiveId: string): Promise<I
 export async function recordWritten(
   q: Queryable,
   id: string,
-  w: { sizeBytes: number; sha256: string; manifestSha256: string; members: readonly NewMember[] },
+  w: { sizeBytes: number; sha256: string | null; manifestSha256: string; members: readonly NewMember[] },
 ): Promise<void> {
   const m = w.members;
   await q.exec('delete from archive_members where archive_id = $1', [id]);
@@ -337,4 +337,23 @@ export async function itemCounts(
      from archive_items group by target, state order by target, state`,
   );
   return rows.map((r) => ({ ...r, items: Number(r.items), bytes: Number(r.bytes) }));
+}
+
+/**
+ * Takes a file out of the archive being written (its backup is gone or differs): due again at
+ * `dueAt`, with the reason.
+ */
+export async function deferItem(
+  q: Queryable,
+  fileId: string,
+  target: string,
+  error: string,
+  dueAt: Date,
+): Promise<void> {
+  await q.exec(
+    `update archive_items set state = 'due', archive_id = null, attempts = attempts + 1, last_error = $3,
+       due_at = $4, updated_at = now()
+     where file_id = $1 and target = $2 and state = 'packing'`,
+    [fileId, target, error, dueAt],
+  );
 }

@@ -7,25 +7,15 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, RestoreObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../core/config/index.ts';
+import type { S3ArchiveTarget } from '../core/config/schema/archive.ts';
 import { SluiceError } from '../core/errors.ts';
-import { type S3ClientSettings, s3Client } from '../storage/s3-client.ts';
+import { s3Client } from '../storage/s3-client.ts';
 import type { ArchiveRow } from './repo.ts';
 import { COLD_CLASSES, parseRestoreHeader, type RestoreStatus } from './retrieve-rules.ts';
 
-/** What retrieval needs of an S3 archive target's settings. */
-export type ArchiveS3Settings = S3ClientSettings &
-  Record<string, unknown> & {
-    name: string;
-    restore_tier?: string;
-    restore_days?: number;
-  };
-
 /** The S3 settings of archive target `name` (config `archive.targets`). */
-export function archiveS3Settings(config: Config, name: string): ArchiveS3Settings {
-  const targets = (
-    config as { archive?: { targets?: ({ name: string; type: string } & Record<string, unknown>)[] } }
-  ).archive?.targets;
-  const t = targets?.find((x) => x.name === name);
+export function archiveS3Settings(config: Config, name: string): S3ArchiveTarget {
+  const t = config.archive.targets.find((x) => x.name === name);
   if (t?.type !== 's3')
     throw new SluiceError(
       'retrieve.no_target',
@@ -34,11 +24,11 @@ export function archiveS3Settings(config: Config, name: string): ArchiveS3Settin
         hint: 'an archive can be retrieved only while its target is configured under archive.targets',
       },
     );
-  return t as unknown as ArchiveS3Settings;
+  return t;
 }
 
 const clients = new Map<string, S3Client>();
-function clientOf(s: ArchiveS3Settings): S3Client {
+function clientOf(s: S3ArchiveTarget): S3Client {
   const key = JSON.stringify([s.name, s.endpoint, s.region, s.access_key_id]);
   let c = clients.get(key);
   if (!c) {
@@ -74,15 +64,14 @@ export async function restoreStatus(config: Config, a: ArchiveRow): Promise<Rest
 export async function askRestore(config: Config, a: ArchiveRow): Promise<void> {
   const s = archiveS3Settings(config, a.target);
   const { bucket, key } = splitS3Location(a.location);
-  const tier = (s.restore_tier ?? config.retrieval.restore_tier) as 'Standard' | 'Bulk' | 'Expedited';
   try {
     await clientOf(s).send(
       new RestoreObjectCommand({
         Bucket: bucket,
         Key: key,
         RestoreRequest: {
-          Days: s.restore_days ?? config.retrieval.restore_days,
-          GlacierJobParameters: { Tier: tier },
+          Days: s.restore_days,
+          GlacierJobParameters: { Tier: s.restore_tier },
         },
       }),
     );

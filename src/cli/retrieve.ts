@@ -159,7 +159,8 @@ recorded when it was archived; a set counts as retrieved only when all of its ar
 States: requested → restoring → downloading → verified | failed (with why); a verified copy is
 removed after retrieval.expire_after_hours (a new request extends it), state expired.
 Exit code 1 when a fetch failed or a requested file is in no verified archive.
-Settings: retrieval (area, expire_after_hours, restore_days, restore_tier, poll_seconds), pool archive.read.
+Settings: retrieval (area, expire_after_hours, poll_seconds, poll_max_seconds), the S3 archive
+target's restore_tier and restore_days, pool archive.read.
 See docs/configuration.md ("retrieval").`,
     )
     .action(async (files: string[], opts: Opts, cmd: Command) => run(files, opts, cmd));

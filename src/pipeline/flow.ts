@@ -6,7 +6,7 @@
  *   discovered → acquiring → acquired        intake (intake/scan-task.ts) reports `acquired`
  *   acquired → backup                        here: a `backup.copy` task per file (`onAcquired`)
  *   backing_up → backed_up                   backup (backup/backup-task.ts) reports `backed_up`
- *   backed_up → archive                      here: not built yet (`archiveAfterBackup`)
+ *   backed_up → archive                      here: archive items + pack tasks (`archiveAfterBackup`, archive/pass.ts)
  *             → a copy to each S3 target      here: a `backup.s3` task per target (`copiesToTargets`)
  *             → processing | done_not_processed (or back to `keepStatus`)   here: `onBackedUp`
  *             → move to the instrument's Backup folder (`move_after_backup`)  here: `onBackedUp`
@@ -20,6 +20,7 @@
  * This module may import the stages' planning functions (`planProcessing`).
  */
 
+import { archiveAfterBackup } from '../archive/pass.ts';
 import type { BackedUp } from '../backup/backup-task.ts';
 import type { Config } from '../core/config/index.ts';
 import { targetPool } from '../core/config/schema/backup-targets.ts';
@@ -88,7 +89,7 @@ export function afterBackup(
 }
 
 /**
- * What follows a verified backup (`afterBackup`): the archive (not built yet), processing (or
+ * What follows a verified backup (`afterBackup`): the archive items its policies name, processing (or
  * done_not_processed), and the optional move. With `keepStatus` (a backup repaired after its
  * processing had finished) the file goes back to that status and is not processed again.
  */
@@ -137,9 +138,3 @@ export async function copiesToTargets(
     await enqueueTask(tx, Kind.backupS3, file.id, { target: t.name }, { tags, pool: targetPool(t) });
   }
 }
-
-/**
- * The place for the archive copy after a verified backup (the archive issue). Not built yet: it does
- * nothing. When it is, `afterBackup` gains an `archive` step and this enqueues the archive task.
- */
-async function archiveAfterBackup(_tx: Tx, _config: Config, _file: FileRow): Promise<void> {}

@@ -40,6 +40,8 @@ export const Kind = {
   dbBackup: 'db.backup',
   enginePrune: 'engine.prune',
   streamsCompute: 'streams.compute',
+  archivePack: 'archive.pack',
+  archivePass: 'archive.pass',
   archiveRetrieve: 'archive.retrieve',
   archiveRetrievalSweep: 'archive.retrieval_sweep',
 } as const;
@@ -167,6 +169,23 @@ export const TASKS = {
     maxAttempts: 8,
     dedupe: (itemUnit) => `compute:${itemUnit}`,
   },
+  /**
+   * Packs, writes and verifies the archives of one archive target, one after the other (subject:
+   * the target's name; archive/pack-task.ts). One per target at a time; an archive left unfinished
+   * by a killed attempt is taken up again first.
+   */
+  [Kind.archivePack]: {
+    payload: z.object({
+      /** Remembered: the archive being written and the multipart upload started for it (s3). */
+      archiveId: z.string().optional(),
+      uploads: z.array(z.object({ bucket: z.string(), key: z.string(), uploadId: z.string() })).optional(),
+    }),
+    pool: 'archive.write',
+    maxAttempts: 20,
+    dedupe: (target) => `archive:${target}`,
+  },
+  /** The archive policy pass (archive/pass.ts): files due after processing or N days; pack tasks. */
+  [Kind.archivePass]: { payload: z.object(scheduled), pool: 'default' },
   /**
    * One fetch of an archive into the retrieval area (subject: the fetch id; archive/retrieve-task.ts):
    * restore a cold object (polling with `again`), download, extract, verify every member. One task

@@ -7,6 +7,7 @@ import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { describeFound } from '../describe.ts';
 import { alertsSchema } from './alerts.ts';
+import { ARCHIVE_POOL_SIZES, archiveSchema } from './archive.ts';
 import { backupSchema } from './backup.ts';
 import { FILESYSTEM_TARGET, TARGET_POOL_SIZE, targetPool } from './backup-targets.ts';
 import { always, str } from './building-blocks.ts';
@@ -46,6 +47,7 @@ export const sections = {
   processing: processingSchema,
   alerts: alertsSchema,
   streams: streamsSchema,
+  archive: archiveSchema,
   retrieval: retrievalSchema,
 };
 
@@ -62,10 +64,17 @@ export function foldersOverlap(a: string, b: string): boolean {
 
 /** `cleanup.require` names the filesystem backup and only targets that `backup.targets` defines. */
 function requiredTargets(cfg: unknown, ctx: z.RefinementCtx): void {
-  const c = cfg as { backup?: { targets?: unknown }; cleanup?: { require?: unknown } };
+  const c = cfg as {
+    backup?: { targets?: unknown };
+    cleanup?: { require?: unknown };
+    archive?: { targets?: unknown };
+  };
   const required = c.cleanup?.require;
   if (!Array.isArray(required)) return;
-  const targets = Array.isArray(c.backup?.targets) ? c.backup.targets : [];
+  const targets = [
+    ...(Array.isArray(c.backup?.targets) ? c.backup.targets : []),
+    ...(Array.isArray(c.archive?.targets) ? c.archive.targets : []), // archive targets too (issue #20)
+  ];
   const names = [FILESYSTEM_TARGET, ...targets.map((t) => (t as { name?: unknown } | null)?.name)];
   const known = [...new Set(names.filter((n): n is string => typeof n === 'string'))];
   required.forEach((r, i) => {
@@ -73,7 +82,7 @@ function requiredTargets(cfg: unknown, ctx: z.RefinementCtx): void {
       issue(
         ctx,
         ['cleanup', 'require', i],
-        `unknown backup target: expected one of ${known.join(', ')} (backup.targets[].name), found '${r}'`,
+        `unknown backup target: expected one of ${known.join(', ')} (backup.targets[].name or archive.targets[].name), found '${r}'`,
       );
     }
   });
@@ -130,6 +139,7 @@ export const configSchema = z
     // each extra backup target's pool exists, sized TARGET_POOL_SIZE unless `pools:` says otherwise
     pools: {
       ...Object.fromEntries(c.backup.targets.map((t) => [targetPool(t), TARGET_POOL_SIZE])),
+      ...(c.archive.targets.length ? ARCHIVE_POOL_SIZES : {}), // archive.write / archive.read
       ...c.pools,
     },
   }));
