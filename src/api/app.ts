@@ -22,6 +22,7 @@ import { healthRoutes } from './routes/health.ts';
 import { instrumentRoutes } from './routes/instruments.ts';
 import { metricRoutes } from './routes/metrics.ts';
 import { poolRoutes } from './routes/pools.ts';
+import { retrievalRoutes } from './routes/retrievals.ts';
 import { statusRoutes } from './routes/status.ts';
 import { throughputRoutes } from './routes/throughput.ts';
 import { userRoutes } from './routes/users.ts';
@@ -43,6 +44,7 @@ export function routeTable(): AnyRoute[] {
     ...poolRoutes,
     ...userRoutes,
     ...eventRoutes,
+    ...retrievalRoutes,
   ];
   routes.push({
     method: 'GET',
