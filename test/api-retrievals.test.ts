@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMetricsRegistry } from '../src/ops/prometheus.ts';
 import { type ApiHarness, call, createApiHarness, insertFile } from './helpers/api.ts';
 import { fsArchive } from './helpers/archive-fixture.ts';
 
@@ -40,6 +41,10 @@ describe('retrievals API', () => {
     const list = await call(h.app, '/api/retrievals?state=requested', { token: h.tokens.viewer });
     expect(list.status).toBe(200);
     expect(((await list.json()) as unknown[]).length).toBe(2);
+    // Prometheus: one fetch waiting in `requested`
+    const text = await createMetricsRegistry(h.db, { defaultMetrics: false }).collect();
+    expect(text).toMatch(/sluice_retrievals_waiting\{state="requested"\} 1\n/);
+    expect(text).toMatch(/sluice_retrieval_wait_seconds\{state="requested"\} \d/);
   });
 
   it('refuses bad input with what was expected', async () => {

@@ -25,7 +25,9 @@
  * All queries are aggregates; one scrape runs them once (a snapshot shared by every gauge,
  * reused for 1 s so that concurrent scrapes do not multiply the load).
  */
+
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { registerRetrievalMetrics } from '../archive/retrieve-metrics.ts';
 import { fixityCheckCounts } from '../backup/fixity.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { dbBackupRuns } from '../engine/events.ts';
@@ -317,5 +319,6 @@ export function createMetricsRegistry(
   registerQueueMetrics(registry, snapshot);
   registerActivityMetrics(registry, snapshot);
   registerSafetyMetrics(registry, snapshot);
+  registerRetrievalMetrics(registry, db);
   return { registry, collect: () => registry.metrics() };
 }
