@@ -6,6 +6,7 @@
  * that cannot be reached keeps the instrument copy (the next pass looks again). `requiredTargets`
  * is the pure part: which targets to check.
  */
+import { archivedOn } from '../archive/repo.ts';
 import { recordCheck } from '../backup/fixity.ts';
 import { verifyS3Copy } from '../backup/s3/verify.ts';
 import type { Config } from '../core/config/index.ts';
@@ -16,6 +17,22 @@ import { markVerifiedCopyCorrupt } from '../files/copies.ts';
 import { verifiedCopy } from '../files/repo.ts';
 
 const ACTOR = 'remover';
+
+/**
+ * An archive target named in `cleanup.require`: the file must be in an archive that was read back
+ * and verified member by member when it was written (cold classes cannot be re-read before a
+ * deletion without a restore; the archive's write-time verification is what counts).
+ */
+async function checkArchived(db: Db, fileId: string, target: string): Promise<TargetCheck> {
+  const a = await archivedOn(db, fileId, target);
+  return a
+    ? { target, ok: true }
+    : {
+        target,
+        ok: false,
+        problem: `not in a verified archive on archive target ${target} yet (cleanup.require)`,
+      };
+}
 
 /** The targets besides the filesystem backup whose copy must verify before a deletion. */
 export function requiredTargets(config: Pick<Config, 'cleanup'>): string[] {
@@ -32,12 +49,16 @@ export interface TargetCheck {
 /** Checks every required target's copy of `fileId` (see the module comment). */
 export async function checkRequiredTargets(
   db: Db,
-  config: Pick<Config, 'cleanup' | 'backup'>,
+  config: Pick<Config, 'cleanup' | 'backup' | 'archive'>,
   fileId: string,
   signal: AbortSignal | undefined,
 ): Promise<TargetCheck[]> {
   const out: TargetCheck[] = [];
   for (const target of requiredTargets(config)) {
+    if (config.archive.targets.some((t) => t.name === target)) {
+      out.push(await checkArchived(db, fileId, target));
+      continue;
+    }
     const copy = await verifiedCopy(db, fileId, target);
     if (!copy) {
       out.push({

@@ -35,6 +35,7 @@ const COMMANDS: readonly (readonly [names: readonly string[], load: () => Promis
   [['reconcile'], async () => (await import('./reconcile.ts')).registerReconcileCommand],
   [['users'], async () => (await import('./users.ts')).registerUserCommands],
   [['streams'], async () => (await import('./streams.ts')).registerStreamCommands],
+  [['archive'], async () => (await import('./archive.ts')).registerArchiveCommands],
   [['retrieve'], async () => (await import('./retrieve.ts')).registerRetrieveCommand],
 ];
 

@@ -44,6 +44,7 @@ export const COMMAND_SUMMARY: readonly (readonly [term: string, description: str
   ],
   ['users', 'users of the web server and API (roles viewer, operator, admin) and API tokens'],
   ['streams', 'event streams consumed from NATS JetStream'],
+  ['archive', 'archives on long-term storage: list, show one with its members, run the policy pass'],
   [
     'retrieve [options] [files...]',
     'bring archived sets back into the retrieval area, restored, downloaded and verified',
