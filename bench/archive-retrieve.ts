@@ -72,7 +72,7 @@ async function listFiles(dir: string): Promise<string[]> {
 }
 
 export async function run(): Promise<Record<string, number>> {
-  const totalMb = Number(process.env.SLUICE_BENCH_MB ?? 2048);
+  const totalMb = Number(process.env.SLUICE_BENCH_MB ?? process.env.SLUICE_BENCH_ARCHIVE_MB ?? 2048);
   const rounds = Number(process.env.SLUICE_BENCH_ROUNDS ?? 3);
   const dir = await mkdtemp(path.join(process.env.SLUICE_BENCH_DIR ?? os.tmpdir(), 'sluice-bench-retrieve-'));
   try {
@@ -141,6 +141,17 @@ export async function run(): Promise<Record<string, number>> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The retrieval figures bench `archive` adds to its own (issue #20 names them there). */
+export async function retrieveFigures(): Promise<Record<string, number>> {
+  const r = await run();
+  return {
+    retrieve_ratio_vs_tar_extract: r.retrieve_ratio_vs_tar_extract!,
+    retrieve_seconds: r.retrieve_ms! / 1000,
+    tar_extract_sha256_seconds: r.tar_extract_sha256_ms! / 1000,
+    retrieve_rss_mb: r.rss_mb!,
+  };
 }
 
 if (isMain(import.meta.url)) {
