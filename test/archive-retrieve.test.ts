@@ -8,6 +8,7 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getArchive } from '../src/archive/repo.ts';
 import { requestRetrieval } from '../src/archive/retrieve.ts';
 import { getFetch, listRetrievals, markDownloading } from '../src/archive/retrieve-repo.ts';
 import { sweepRetrievals } from '../src/archive/retrieve-sweep.ts';
@@ -67,6 +68,8 @@ describe('retrieval from a filesystem archive', () => {
     expect((await readFile(path.join(done.path!, 'data/astral1/s1/run.raw'))).equals(big)).toBe(true);
     // the manifest and the BagIt declaration are not members: not extracted
     expect(await readdir(done.path!)).toEqual(['data']);
+    // every member read back against its hash: the archive's fixity is recorded as checked
+    expect((await getArchive(p.db, done.archive_id))?.last_fixity_ok).toBe(true);
 
     // asked again once verified: the same copy, its expiry pushed out
     const again = await requestRetrieval(p.db, p.config, { files: ['s1'], by: 'carol' });
@@ -91,6 +94,7 @@ describe('retrieval from a filesystem archive', () => {
     await expect(stat(fetchFolder(area, failed.id))).rejects.toThrow();
     await expect(stat(partialFolder(area, failed.id))).rejects.toThrow();
     expect((await listRetrievals(p.db, { file: 'bad1', limit: 1 }))[0]!.state).toBe('failed');
+    expect((await getArchive(p.db, failed.archive_id))?.last_fixity_ok).toBe(false);
   });
 
   it('a killed attempt leaves nothing that counts: its partial and unrecorded folders are replaced', async () => {

@@ -16,14 +16,14 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../core/config/index.ts';
 import { retrievalArea } from '../core/config/schema/retrieval.ts';
-import { PermanentError } from '../core/errors.ts';
+import { PermanentError, SluiceError } from '../core/errors.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { fsyncDir } from '../storage/fsutil.ts';
 import { defineHandler, Kind, type KindContext } from '../tasks/catalogue.ts';
 
 type Ctx = KindContext<typeof Kind.archiveRetrieve>;
 
-import { type ArchiveRow, getArchive, membersOf } from './repo.ts';
+import { type ArchiveRow, getArchive, membersOf, setArchiveFixity } from './repo.ts';
 import { type ExpectedMember, extractVerified } from './retrieve-extract.ts';
 import {
   type FetchRow,
@@ -90,14 +90,16 @@ async function download(ctx: Ctx, config: Config, fetch: FetchRow, archive: Arch
   await rm(final, { recursive: true, force: true });
   await rename(partial, final);
   await fsyncDir(area);
-  await ctx.complete((tx) =>
-    markVerified(tx, fetch.id, {
+  await ctx.complete(async (tx) => {
+    await markVerified(tx, fetch.id, {
       path: final,
       bytes: result.bytes,
       members: result.members,
       expireAfterHours: config.retrieval.expire_after_hours,
-    }),
-  );
+    });
+    // a retrieval read every member back against its hash: it counts as the archive's fixity check
+    await setArchiveFixity(tx, archive.id, true);
+  });
   ctx.log.info(
     { fetch: fetch.id, archive: archive.id, ...result },
     'archive retrieved and every member verified',
@@ -153,6 +155,9 @@ export function retrieveHandler(deps: { config: Config }): TaskHandlerDef {
     },
     async onFailed(tx, task, error) {
       await markFetchFailed(tx, task.subject ?? '', (error as Error).message ?? String(error));
+      const fetch = await getFetch(tx, task.subject ?? '');
+      if (fetch && error instanceof SluiceError && error.code === 'retrieve.mismatch')
+        await setArchiveFixity(tx, fetch.archive_id, false);
     },
   });
 }
