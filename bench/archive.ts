@@ -31,6 +31,7 @@ import {
   type S3ArchiveTarget,
 } from '../src/core/config/schema/archive.ts';
 import { silentLogger } from '../src/core/log.ts';
+import { retrieveFigures } from './archive-retrieve.ts';
 import { isMain, printResult, printTable } from './lib.ts';
 
 const run$ = promisify(execFile);
@@ -230,6 +231,7 @@ export async function run(): Promise<Record<string, number>> {
       rss_mb: Math.round(rss / MiB),
       s3_archive_mb_per_s: Number(s3.toFixed(1)),
       load_1m: Number(loadavg()[0]!.toFixed(2)),
+      ...(await retrieveFigures()), // h31: the retrieval side (bench/archive-retrieve.ts)
     };
   } finally {
     await tmp.cleanup();

@@ -35,6 +35,8 @@ export const OWNERS: Record<string, string> = {
   sessions: 'src/auth/',
   api_tokens: 'src/auth/',
   login_throttle: 'src/auth/',
+  archive_fetches: 'src/archive/retrieve-repo.ts',
+  retrievals: 'src/archive/retrieve-repo.ts',
   variable_overrides: 'src/core/variables.ts',
   variable_audit: 'src/core/variables.ts',
   alerts_state: 'src/ops/alerts/',

@@ -25,6 +25,7 @@ import { itemRoutes } from './routes/items.ts';
 import { metricRoutes } from './routes/metrics.ts';
 import { poolRoutes } from './routes/pools.ts';
 import { qcRoutes } from './routes/qc.ts';
+import { retrievalRoutes } from './routes/retrievals.ts';
 import { statusRoutes } from './routes/status.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { throughputRoutes } from './routes/throughput.ts';
@@ -51,6 +52,7 @@ export function routeTable(): AnyRoute[] {
     ...streamRoutes,
     ...itemRoutes,
     ...catalogRoutes,
+    ...retrievalRoutes,
   ];
   routes.push({
     method: 'GET',

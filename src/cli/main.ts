@@ -39,6 +39,7 @@ const COMMANDS: readonly (readonly [names: readonly string[], load: () => Promis
   [['projects', 'samples', 'search'], async () => (await import('./samples.ts')).registerCatalogCommands],
   [['datasets'], async () => (await import('./datasets.ts')).registerDatasetCommands],
   [['archive'], async () => (await import('./archive.ts')).registerArchiveCommands],
+  [['retrieve'], async () => (await import('./retrieve.ts')).registerRetrieveCommand],
 ];
 
 /** Global options that take a value (the value is not the command's name). */

@@ -51,4 +51,8 @@ export const COMMAND_SUMMARY: readonly (readonly [term: string, description: str
   ['search [options] <term>', 'search sample refcodes, names and attributes, file names and projects'],
   ['datasets', 'catalog data sets: named collections of samples and raw data, RO-Crate export'],
   ['archive', 'archives on long-term storage: list, show one with its members, run the policy pass'],
+  [
+    'retrieve [options] [files...]',
+    'bring archived sets back into the retrieval area, restored, downloaded and verified',
+  ],
 ];

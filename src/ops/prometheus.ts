@@ -27,7 +27,9 @@
  * All queries are aggregates; one scrape runs them once (a snapshot shared by every gauge,
  * reused for 1 s so that concurrent scrapes do not multiply the load).
  */
+
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { registerRetrievalMetrics } from '../archive/retrieve-metrics.ts';
 import { fixityCheckCounts } from '../backup/fixity.ts';
 import type { StreamsConfig } from '../core/config/schema/streams.ts';
 import type { Queryable } from '../core/db/db.ts';
@@ -322,5 +324,6 @@ export function createMetricsRegistry(
   registerActivityMetrics(registry, snapshot);
   registerSafetyMetrics(registry, snapshot);
   if (opts.streams) registerStreamMetrics(registry, db, opts.streams, opts.cacheMs ?? 1000);
+  registerRetrievalMetrics(registry, db);
   return { registry, collect: () => registry.metrics() };
 }

@@ -4,9 +4,10 @@
  * gets the flow's `report` (src/pipeline/flow.ts) in its deps: stages report outcomes, the flow
  * decides what follows. `sluice start` runs them on the worker role.
  */
-
 import { archivePackHandler } from '../archive/pack-task.ts';
 import { archivePassHandler, archivePassSchedules } from '../archive/pass.ts';
+import { retrievalSweepHandler, retrievalSweepSchedules } from '../archive/retrieve-sweep.ts';
+import { retrieveHandler } from '../archive/retrieve-task.ts';
 import { backupHandler } from '../backup/backup-task.ts';
 import { fixityHandler, fixitySchedules } from '../backup/fixity.ts';
 import { s3CopyHandler } from '../backup/s3/copy-task.ts';
@@ -85,6 +86,7 @@ export function collect(config: Config, vars: Variables, opts: StageOptions): St
       handlers: [archivePackHandler(deps), archivePassHandler(deps)],
       schedules: archivePassSchedules(config),
     },
+    { handlers: [retrieveHandler(deps), retrievalSweepHandler(deps)], schedules: retrievalSweepSchedules() },
   ];
   return { handlers: stages.flatMap((s) => s.handlers), schedules: stages.flatMap((s) => s.schedules) };
 }

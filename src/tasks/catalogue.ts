@@ -44,6 +44,8 @@ export const Kind = {
   streamsRerun: 'streams.rerun',
   archivePack: 'archive.pack',
   archivePass: 'archive.pass',
+  archiveRetrieve: 'archive.retrieve',
+  archiveRetrievalSweep: 'archive.retrieval_sweep',
 } as const;
 export type TaskKind = (typeof Kind)[keyof typeof Kind];
 
@@ -201,6 +203,22 @@ export const TASKS = {
   },
   /** The archive policy pass (archive/pass.ts): files due after processing or N days; pack tasks. */
   [Kind.archivePass]: { payload: z.object(scheduled), pool: 'default' },
+  /**
+   * One fetch of an archive into the retrieval area (subject: the fetch id; archive/retrieve-task.ts):
+   * restore a cold object (polling with `again`), download, extract, verify every member. One task
+   * per fetch however many requests it serves.
+   */
+  [Kind.archiveRetrieve]: {
+    payload: z.object({
+      /** Restore polls so far (the wait between them grows). */
+      polls: z.number().optional(),
+    }),
+    pool: 'archive.read',
+    maxAttempts: 5,
+    dedupe: (fetch) => `retrieve:${fetch}`,
+  },
+  /** Removes retrieved copies past their expiry (archive/retrieve-sweep.ts; scheduled). */
+  [Kind.archiveRetrievalSweep]: { payload: z.object(scheduled), pool: 'default' },
 } as const satisfies Record<TaskKind, KindSpec>;
 
 /** What a handler of `K` reads. */

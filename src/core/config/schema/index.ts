@@ -23,6 +23,7 @@ import { poolsSchema } from './pools.ts';
 import { processingSchema } from './processing.ts';
 import { fallbackProjectSchema, projectsSchema } from './projects.ts';
 import { reactionsSchema } from './reactions.ts';
+import { retrievalSchema } from './retrieval.ts';
 import { serverSchema } from './server.ts';
 import { streamsSchema } from './streams.ts';
 import { variablesSchema } from './variables.ts';
@@ -52,6 +53,7 @@ export const sections = {
   reactions: reactionsSchema,
   catalog: catalogSchema,
   archive: archiveSchema,
+  retrieval: retrievalSchema,
 };
 
 function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string): void {

@@ -1,0 +1,65 @@
+/**
+ * Retrievals of archived sets (issue #20): list requests with their fetch's state (viewer), ask for
+ * sets back (operator; src/archive/retrieve.ts records the request, the workers restore, download
+ * and verify). Requests for sets in one archive share its one restore and download.
+ */
+import { z } from 'zod';
+import { requestRetrieval } from '../../archive/retrieve.ts';
+import { listRetrievals, type RetrievalRow } from '../../archive/retrieve-repo.ts';
+import { FETCH_STATES } from '../../archive/retrieve-rules.ts';
+import { type AnyRoute, route } from '../route.ts';
+
+const withSetPath = (r: RetrievalRow) => ({ ...r, set_path: r.path ? `${r.path}/${r.prefix}` : null });
+
+export const retrievalRoutes: AnyRoute[] = [
+  route({
+    method: 'GET',
+    path: '/api/retrievals',
+    role: 'viewer',
+    tag: 'retrievals',
+    summary:
+      'retrieval requests, newest first, with their state (requested, restoring, downloading, verified, failed, expired)',
+    query: z.strictObject({
+      state: z.enum(FETCH_STATES, { message: `expected one of ${FETCH_STATES.join(', ')}` }).optional(),
+      file: z.string().min(1).optional(),
+      limit: z.coerce.number().int().min(1).max(10_000).default(100),
+    }),
+    handle: async (c, { query, deps }) =>
+      c.json(
+        (
+          await listRetrievals(deps.db, {
+            states: query.state ? [query.state] : undefined,
+            file: query.file,
+            limit: query.limit,
+          })
+        ).map(withSetPath),
+      ),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/retrievals',
+    role: 'operator',
+    tag: 'retrievals',
+    summary: 'retrieve archived sets (by file ids, or a project and/or a date) into the retrieval area',
+    body: z
+      .strictObject({
+        files: z.array(z.string().min(1)).max(10_000).optional(),
+        project: z.string().min(1).optional(),
+        since: z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time' }).optional(),
+        target: z.string().min(1).optional(),
+      })
+      .refine((b) => (b.files?.length ?? 0) > 0 || b.project || b.since, {
+        message: 'name files, or a project and/or since',
+      }),
+    handle: async (c, { body, actor, deps }) => {
+      const r = await requestRetrieval(deps.db, deps.config, {
+        files: body.files,
+        project: body.project,
+        since: body.since ? new Date(body.since) : undefined,
+        target: body.target,
+        by: actor,
+      });
+      return c.json({ retrievals: r.retrievals.map(withSetPath), not_archived: r.notArchived }, 202);
+    },
+  }),
+];
