@@ -26,12 +26,33 @@ import { NODE_KINDS, walk } from '../../catalog/relations.ts';
 import { listSamples } from '../../catalog/samples.ts';
 import { SEARCH_KINDS, search } from '../../catalog/search.ts';
 import type { Queryable } from '../../core/db/db.ts';
+import { UsageError } from '../../core/errors.ts';
+import { ApiError, badInput } from '../errors.ts';
 import { intParam } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
 
 const viewerOf = (p: Principal | undefined): Viewer => ({ user: p?.user ?? '', role: p?.role ?? 'viewer' });
 const hiddenFor = (q: Queryable, p: Principal | undefined) => projectsHiddenFrom(q, viewerOf(p));
 const text = (what: string) => z.string({ error: what }).min(1, { error: what }).max(200);
+
+/**
+ * The catalog's refusals (UsageError, written for the CLI) as the API's: a missing thing the path
+ * names → 404; anything else → 400 naming the body field it is about (`field`, or chosen from the message).
+ */
+async function refusals<T>(
+  field: string | ((message: string) => string),
+  fn: () => Promise<T>,
+  missingInPath?: RegExp,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    if (missingInPath?.test(err.message))
+      throw new ApiError(404, 'not_found', err.message, { hint: err.hint });
+    throw badInput(typeof field === 'string' ? field : field(err.message), err.message, err.hint);
+  }
+}
 
 const projectRoutes: AnyRoute[] = [
   route({
@@ -58,7 +79,7 @@ const projectRoutes: AnyRoute[] = [
       visibility: z.enum(['all', 'members']).optional(),
     }),
     handle: async (c, { body, actor, deps }) => {
-      await deps.db.tx((tx) => addProject(tx, body, actor));
+      await refusals('id', () => deps.db.tx((tx) => addProject(tx, body, actor)));
       return c.json({ id: body.id }, 201);
     },
   }),
@@ -71,7 +92,11 @@ const projectRoutes: AnyRoute[] = [
     params: z.strictObject({ id: text('a project id') }),
     body: z.strictObject({ user: text('a user name') }),
     handle: async (c, { params, body, actor, deps }) => {
-      await deps.db.tx((tx) => addMember(tx, params.id, body.user, actor));
+      await refusals(
+        'user',
+        () => deps.db.tx((tx) => addMember(tx, params.id, body.user, actor)),
+        /^no project/,
+      );
       return c.json({ project: params.id, user: body.user });
     },
   }),
@@ -121,14 +146,16 @@ const sampleRoutes: AnyRoute[] = [
     }),
     handle: async (c, { body, principal, actor, deps }) =>
       c.json(
-        await importSamples(deps.db, deps.config.catalog, Buffer.from(body.content_base64, 'base64'), {
-          format: body.format,
-          sheetName: body.sheet,
-          dryRun: body.dry_run,
-          skipRejected: body.skip_rejected,
-          actor,
-          viewer: viewerOf(principal),
-        }),
+        await refusals('content_base64', () =>
+          importSamples(deps.db, deps.config.catalog, Buffer.from(body.content_base64, 'base64'), {
+            format: body.format,
+            sheetName: body.sheet,
+            dryRun: body.dry_run,
+            skipRejected: body.skip_rejected,
+            actor,
+            viewer: viewerOf(principal),
+          }),
+        ),
       ),
   }),
   route({
@@ -141,7 +168,11 @@ const sampleRoutes: AnyRoute[] = [
     body: z.strictObject({ file: text('a file id') }),
     handle: async (c, { params, body, principal, actor, deps }) => {
       const hidden = await hiddenFor(deps.db, principal);
-      const added = await deps.db.tx((tx) => linkByHand(tx, body.file, params.refcode, actor, hidden));
+      const added = await refusals(
+        'file',
+        () => deps.db.tx((tx) => linkByHand(tx, body.file, params.refcode, actor, hidden)),
+        /^no sample/,
+      );
       return c.json({ added });
     },
   }),
@@ -200,7 +231,13 @@ const datasetRoutes: AnyRoute[] = [
       project: text('a project id').optional(),
     }),
     handle: async (c, { body, actor, deps }) =>
-      c.json(await deps.db.tx((tx) => createDataset(tx, body, actor)), 201),
+      c.json(
+        await refusals(
+          (m) => (/project/.test(m) ? 'project' : 'name'),
+          () => deps.db.tx((tx) => createDataset(tx, body, actor)),
+        ),
+        201,
+      ),
   }),
   route({
     method: 'GET',
@@ -228,8 +265,13 @@ const datasetRoutes: AnyRoute[] = [
     }),
     handle: async (c, { params, body, principal, actor, deps }) => {
       const hidden = await hiddenFor(deps.db, principal);
-      const added = await deps.db.tx(async (tx) =>
-        addToDataset(tx, await requireDataset(tx, params.name, hidden), body, actor, hidden),
+      const added = await refusals(
+        (m) => (/sample/.test(m) ? 'samples' : 'files'),
+        () =>
+          deps.db.tx(async (tx) =>
+            addToDataset(tx, await requireDataset(tx, params.name, hidden), body, actor, hidden),
+          ),
+        /^no data set/,
       );
       return c.json({ added });
     },
