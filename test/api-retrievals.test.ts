@@ -58,7 +58,8 @@ describe('retrievals API', () => {
       token: h.tokens.operator,
       body: { files: ['loose'] },
     });
-    expect(none.status).toBe(400);
+    // well-formed, but nothing archived to bring back: a conflict with the archive's state, not bad input
+    expect(none.status).toBe(409);
     expect(await none.text()).toMatch(/none of the 1 requested file\(s\) is in a verified archive/);
   });
 });

@@ -6,6 +6,7 @@ import type { Queryable } from '../core/db/db.ts';
 import { SluiceError, UsageError } from '../core/errors.ts';
 import { type CatalogFile, catalogFiles } from '../files/catalog-reads.ts';
 import { recordHistory } from './history.ts';
+import { requireProject } from './projects.ts';
 import { addEdges, type Edge, subjectsOf } from './relations.ts';
 import { existingRefcodes, listSamplesByRefcode, type SampleRow } from './samples.ts';
 
@@ -30,6 +31,7 @@ export async function createDataset(
       `data set name '${d.name}' is not allowed: expected letters, digits, '.', '_' and '-' (at most 128)`,
     );
   }
+  if (d.project !== undefined) await requireProject(q, d.project);
   const row = await q.maybeOne<DatasetRow>(
     `insert into datasets (name, description, project_id, created_by) values ($1, $2, $3, $4)
      on conflict (name) do nothing returning *`,

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { requestRetrieval } from '../../archive/retrieve.ts';
 import { listRetrievals, type RetrievalRow } from '../../archive/retrieve-repo.ts';
 import { FETCH_STATES } from '../../archive/retrieve-rules.ts';
+import { UsageError } from '../../core/errors.ts';
+import { ApiError, badInput } from '../errors.ts';
 import { type AnyRoute, route } from '../route.ts';
 
 const withSetPath = (r: RetrievalRow) => ({ ...r, set_path: r.path ? `${r.path}/${r.prefix}` : null });
@@ -58,6 +60,11 @@ export const retrievalRoutes: AnyRoute[] = [
         since: body.since ? new Date(body.since) : undefined,
         target: body.target,
         by: actor,
+      }).catch((err: unknown) => {
+        // written for the CLI: a wrong target names the field; nothing archived to bring back is a conflict
+        if (!(err instanceof UsageError)) throw err;
+        if (/target/.test(err.message)) throw badInput('target', err.message, err.hint);
+        throw new ApiError(409, 'conflict', err.message, { hint: err.hint });
       });
       return c.json({ retrievals: r.retrievals.map(withSetPath), not_archived: r.notArchived }, 202);
     },
