@@ -17,7 +17,11 @@ export interface OutboxRow {
 
 /** Switches the trigger on or off (every Sluice process sets it at start from its config). */
 export async function setOutboxEnabled(q: Queryable, enabled: boolean): Promise<void> {
-  await q.exec('update outbox_switch set enabled = $1 where enabled <> $1', [enabled]);
+  await q.exec(
+    `insert into outbox_switch (one, enabled) values (true, $1)
+     on conflict (one) do update set enabled = excluded.enabled where outbox_switch.enabled <> excluded.enabled`,
+    [enabled],
+  );
 }
 
 export async function outboxEnabled(q: Queryable): Promise<boolean> {

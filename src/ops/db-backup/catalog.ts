@@ -25,7 +25,13 @@ export const EXCLUDED_TABLES = [MIGRATIONS_TABLE, 'workers'] as const;
  * Tables Sluice fills from the configuration by itself (at start or on `db migrate`): rows there do
  * not make a database "non-empty" for `sluice db restore`.
  */
-export const CONFIG_DERIVED_TABLES = ['pools', 'schedules', 'instruments', 'processing_settings'] as const;
+export const CONFIG_DERIVED_TABLES = [
+  'pools',
+  'schedules',
+  'instruments',
+  'processing_settings',
+  'outbox_switch',
+] as const;
 
 export type ObjectKind =
   | 'table'

@@ -6,13 +6,14 @@
 -- together, whichever code path wrote the event. The publisher (src/streams/outbox.ts) sends each row
 -- to JetStream after the commit with Nats-Msg-Id = '<subject prefix>.<event id>', marks it published,
 -- and prunes published rows after `streams.publish.keep_published_hours`.
--- outbox_switch: one row; the trigger writes nothing unless `enabled` (set at start by every Sluice
--- process from its config: `streams.publish` present or not). Off by default: no rows.
+-- outbox_switch: at most one row, written at start by every Sluice process from its config
+-- (`streams.publish` present or not); the trigger writes nothing unless it says `enabled`. No row (a
+-- fresh database, one being restored) counts as off. Not seeded here, so that a restore, which loads
+-- a backup's rows into freshly migrated tables, finds it empty like every other table.
 create table outbox_switch (
   one boolean primary key default true check (one),
   enabled boolean not null default false
 );
-insert into outbox_switch (one, enabled) values (true, false);
 
 create table outbox (
   event_id bigint primary key,
