@@ -10,10 +10,13 @@ import { fetchWaits } from './retrieve-repo.ts';
 const WAITING = ['requested', 'restoring', 'downloading'] as const;
 
 export function registerRetrievalMetrics(registry: Registry, db: Queryable): void {
-  let pending: Promise<Awaited<ReturnType<typeof fetchWaits>>> | undefined;
+  let pending: Promise<Awaited<ReturnType<typeof fetchWaits>> | undefined> | undefined;
   // both gauges of one scrape share one query
   const read = () => {
-    pending ??= fetchWaits(db).finally(() => setTimeout(() => (pending = undefined), 500));
+    // the database down is `sluice_database_up 0`; these gauges then keep their last values
+    pending ??= fetchWaits(db)
+      .catch(() => undefined)
+      .finally(() => setTimeout(() => (pending = undefined), 500));
     return pending;
   };
   new Gauge({
@@ -23,6 +26,7 @@ export function registerRetrievalMetrics(registry: Registry, db: Queryable): voi
     registers: [registry],
     async collect() {
       const rows = await read();
+      if (!rows) return;
       for (const s of WAITING) this.set({ state: s }, rows.find((r) => r.state === s)?.n ?? 0);
     },
   });
@@ -33,6 +37,7 @@ export function registerRetrievalMetrics(registry: Registry, db: Queryable): voi
     registers: [registry],
     async collect() {
       const rows = await read();
+      if (!rows) return;
       for (const s of WAITING) this.set({ state: s }, rows.find((r) => r.state === s)?.oldest_s ?? 0);
     },
   });
