@@ -173,7 +173,7 @@ const cases: Case[] = [
       'backup.targets[2].part_size_mb: expected an integer between 5 and 5120, found 4',
       'backup.targets[3].parts_in_flight: expected part_size_mb × (parts_in_flight + 1) ≤ 1024',
       'backup.targets[4].type: expected s3',
-      "cleanup.require[1]: unknown backup target: expected one of backup, s3, big, gcs (backup.targets[].name), found 'tape'",
+      "cleanup.require[1]: unknown backup target: expected one of backup, s3, big, gcs (backup.targets[].name or archive.targets[].name), found 'tape'",
       "cleanup.require: expected a list that includes 'backup'",
     ],
   },
