@@ -6,16 +6,14 @@
 import { useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import type uPlot from 'uplot';
-import { Link } from 'wouter';
-import { visibleText as visible } from '../../../src/core/visible.ts';
 import { api } from '../api/client.ts';
 import type { MetricNamesAnswer, MetricSeries } from '../api/types.ts';
 import { axis, Chart } from '../components/Chart.tsx';
 import { DateRange, InstrumentSelect } from '../components/Filters.tsx';
 import { Empty, ErrorState, Loading } from '../components/States.tsx';
-import { Table } from '../components/Table.tsx';
-import { dateTime, metricValue } from '../lib/format.ts';
+import { metricValue } from '../lib/format.ts';
 import { useQueryParams } from '../lib/url.ts';
+import { FlaggedRuns } from './qc/FlaggedRuns.tsx';
 import { GuideMetric } from './qc/GuideMetric.tsx';
 import { GuideSets } from './qc/GuideSets.tsx';
 
@@ -25,7 +23,6 @@ type NameInfo = MetricNamesAnswer['metrics'][number];
 
 /** `fwhm_rt (min)`: the name with its unit, when one was recorded. */
 const withUnit = (name: string, info: NameInfo | undefined) => (info?.unit ? `${name} (${info.unit})` : name);
-const OUTLIERS_SHOWN = 25;
 
 function seriesChart(s: MetricSeries, name: string) {
   const b = s.bands;
@@ -85,30 +82,18 @@ function MetricChart({ name, s, k, info }: { name: string; s: MetricSeries; k: n
         data={c.data}
         label={`${name} over time, ${c.list.length} points outside the band`}
       />
-      {c.list.length > 0 && (
-        <details open={c.list.length <= 5}>
-          <summary>
-            {c.list.length} {c.list.length === 1 ? 'point' : 'points'} outside the band
-          </summary>
-          <Table className="outliers" headers={['When', 'File', 'Value', 'Band']}>
-            {c.list
-              .slice(-OUTLIERS_SHOWN)
-              .reverse()
-              .map((o) => (
-                <tr key={`${o.file}-${o.t}`}>
-                  <td>{dateTime(new Date(o.t).toISOString())}</td>
-                  <td>
-                    <Link href={`/files/${encodeURIComponent(o.file)}`}>{visible(o.file)}</Link>
-                  </td>
-                  <td className="num text-bad">{metricValue(o.value)}</td>
-                  <td className="num">
-                    {metricValue(o.lower)} – {metricValue(o.upper)}
-                  </td>
-                </tr>
-              ))}
-          </Table>
-        </details>
-      )}
+      <FlaggedRuns
+        list={c.list}
+        summary={`${c.list.length} ${c.list.length === 1 ? 'point' : 'points'} outside the band`}
+        why={[
+          'Band',
+          (o) => (
+            <td className="num">
+              {metricValue(o.lower)} – {metricValue(o.upper)}
+            </td>
+          ),
+        ]}
+      />
     </section>
   );
 }

@@ -1,14 +1,9 @@
 /** One metric's charts against its guide sets: Levey-Jennings with ± 2/3 sd, rule breaks, CUSUM, moving range. */
 import { useMemo } from 'react';
-import { Link } from 'wouter';
-import { visibleText as visible } from '../../../../src/core/visible.ts';
 import type { MetricSeries } from '../../api/types.ts';
 import { Chart } from '../../components/Chart.tsx';
-import { Table } from '../../components/Table.tsx';
-import { dateTime, metricValue } from '../../lib/format.ts';
+import { FlaggedRuns } from './FlaggedRuns.tsx';
 import { cusumChart, guideChart, movingRangeChart } from './guide-charts.ts';
-
-const SHOWN = 25;
 
 export function GuideMetric({ title, name, s }: { title: string; name: string; s: MetricSeries }) {
   const g = s.guide!;
@@ -29,28 +24,11 @@ export function GuideMetric({ title, name, s }: { title: string; name: string; s
         data={lj.data}
         label={`${name} against its guide sets, ${lj.list.length} rule breaks`}
       />
-      {lj.list.length > 0 && (
-        <details open={lj.list.length <= 5}>
-          <summary>
-            {lj.list.length} {lj.list.length === 1 ? 'run' : 'runs'} broke a rule
-          </summary>
-          <Table className="outliers" headers={['When', 'File', 'Value', 'Rules']}>
-            {lj.list
-              .slice(-SHOWN)
-              .reverse()
-              .map((o) => (
-                <tr key={`${o.file}-${o.t}`}>
-                  <td>{dateTime(new Date(o.t).toISOString())}</td>
-                  <td>
-                    <Link href={`/files/${encodeURIComponent(o.file)}`}>{visible(o.file)}</Link>
-                  </td>
-                  <td className="num text-bad">{metricValue(o.value)}</td>
-                  <td>{o.rules.join(', ')}</td>
-                </tr>
-              ))}
-          </Table>
-        </details>
-      )}
+      <FlaggedRuns
+        list={lj.list}
+        summary={`${lj.list.length} ${lj.list.length === 1 ? 'run' : 'runs'} broke a rule`}
+        why={['Rules', (o) => <td>{o.rules.join(', ')}</td>]}
+      />
       <details>
         <summary>CUSUM and moving range</summary>
         <Chart options={cusum.options} data={cusum.data} height={160} label={`CUSUM of ${name}`} />
