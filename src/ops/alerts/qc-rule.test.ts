@@ -2,21 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import type { QcViolation } from '../../metrics/qc-watch.ts';
 import { qcRuleViolations, type Snapshot } from './rules.ts';
+import { emptySnapshot } from './testing.ts';
 
 const now = new Date('2026-12-07T12:00:00Z');
-const snapshot = (qcViolations: QcViolation[]): Snapshot => ({
-  now,
-  workers: [],
-  instruments: [],
-  statusCounts: [],
-  stuck: [],
-  stuckTotal: 0,
-  errorEvents: [],
-  corruptCopies: [],
-  failedTasks: [],
-  disks: [],
-  qcViolations,
-});
+const snapshot = (qcViolations: QcViolation[]): Snapshot => emptySnapshot(now, { qcViolations });
 const v = (o: Partial<QcViolation>): QcViolation => ({
   instrument: 'astral1',
   metric: 'precursors',

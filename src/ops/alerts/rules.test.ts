@@ -1,21 +1,10 @@
 /** The `s3_target_failing` rule: an S3 target whose copies keep failing (pure, over a snapshot). */
 import { describe, expect, it } from 'vitest';
 import { evaluate, type RuleParams, type Snapshot, s3TargetFailing } from './rules.ts';
+import { emptySnapshot } from './testing.ts';
 
 const now = new Date('2026-12-07T12:00:00Z');
-const snapshot = (s3Retrying: Snapshot['s3Retrying']): Snapshot => ({
-  now,
-  workers: [],
-  instruments: [],
-  statusCounts: [],
-  stuck: [],
-  stuckTotal: 0,
-  errorEvents: [],
-  corruptCopies: [],
-  failedTasks: [],
-  disks: [],
-  s3Retrying,
-});
+const snapshot = (s3Retrying: Snapshot['s3Retrying']): Snapshot => emptySnapshot(now, { s3Retrying });
 const params: RuleParams = {
   staleWorkerMinutes: 5,
   pileUpThreshold: 100,
