@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/core/db/db.ts';
-import { seriesJson } from '../src/metrics/store.ts';
+import { displayPoints, isoMicros, seriesJson } from '../src/metrics/store.ts';
 import { createTestDb } from './helpers/db.ts';
 
 let db: Db;
@@ -89,5 +89,32 @@ describe('metric series', () => {
     expect(rows.map((r) => r.name)).toEqual(['absent', 'precursors']);
     expect(JSON.parse(rows[0]!.series)).toEqual({ t: [], value: [], file: [], truncated: false });
     expect(JSON.parse(rows[1]!.series).file).toEqual((await expected(5)).file);
+  });
+
+  it('display points: every time and value of the range, and the right file for any chosen point', async () => {
+    for (const limit of [9, 95, 101, 249]) {
+      const p = await displayPoints(db, 'precursors', { limit });
+      const want = await expected(limit);
+      const raw = await get({ names: ['precursors'], limit });
+      expect(p.value, `limit ${limit}`).toEqual(want.value);
+      expect(p.us.map((u) => Math.round(u / 1000))).toEqual(raw.t);
+      expect(p.truncated).toBe(true);
+      const all = p.us.map((_, i) => i);
+      expect(await p.filesOf(all)).toEqual(want.file);
+      // a few chosen ones, among points that share a time stamp
+      const some = [0, 3, 4, p.us.length - 1];
+      expect(await p.filesOf(some)).toEqual(some.map((i) => want.file[i]));
+    }
+    const none = await displayPoints(db, 'precursors', { instrument: 'nope', limit: 10 });
+    expect(none).toMatchObject({ us: [], value: [], truncated: false });
+  });
+
+  it('microsecond stamps round-trip exactly', async () => {
+    const rows = await db.query<{ us: string; iso: string }>(
+      `select ((date_part('epoch', created_at) * 1000000)::bigint)::text as us,
+              to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as iso
+         from metrics where name = 'precursors' limit 30`,
+    );
+    for (const r of rows) expect(isoMicros(Number(r.us))).toBe(r.iso);
   });
 });

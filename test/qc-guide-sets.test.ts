@@ -191,4 +191,42 @@ describe('guide sets', () => {
     expect(noInstrument.status).toBe(400);
     expect(await json(noInstrument)).toMatchObject({ field: 'instrument' });
   });
+
+  it('thins a series for display: real points with their files, flagged ones always kept', async () => {
+    type Thin = {
+      t: number[];
+      value: number[];
+      file: string[];
+      total: number;
+      guide?: { rules: string[][] };
+    };
+    const get = async (q: string) =>
+      (
+        await json<{ series: Record<string, Thin> }>(
+          await call(h.app, `/api/metrics/series?names=precursors&instrument=astral1${q}`, {
+            token: h.tokens.viewer,
+          }),
+        )
+      ).series.precursors!;
+    const raw = await get('');
+    const triples = new Set(raw.t.map((t, i) => `${t}|${raw.value[i]}|${raw.file[i]}`));
+    const plain = await get('&points=5');
+    expect(plain.total).toBe(POINTS.length);
+    expect(plain.t).toHaveLength(5);
+    expect(plain.t[0]).toBe(raw.t[0]);
+    expect(plain.t.at(-1)).toBe(raw.t.at(-1));
+    for (const [i, t] of plain.t.entries())
+      expect(triples).toContain(`${t}|${plain.value[i]}|${plain.file[i]}`);
+
+    const full = await get('&band=guide');
+    const flagged = full.t.filter((_, i) => full.guide!.rules[i]!.length > 0);
+    expect(flagged.length).toBeGreaterThan(3);
+    const judged = await get('&band=guide&points=5');
+    expect(judged.total).toBe(POINTS.length);
+    expect(judged.t.length).toBeLessThan(POINTS.length);
+    for (const t of flagged) expect(judged.t).toContain(t);
+    // each kept point keeps its own rules
+    for (const [i, t] of judged.t.entries())
+      expect(judged.guide!.rules[i]).toEqual(full.guide!.rules[full.t.indexOf(t)]);
+  });
 });

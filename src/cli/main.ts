@@ -40,6 +40,7 @@ const COMMANDS: readonly (readonly [names: readonly string[], load: () => Promis
   [['datasets'], async () => (await import('./datasets.ts')).registerDatasetCommands],
   [['archive'], async () => (await import('./archive.ts')).registerArchiveCommands],
   [['retrieve'], async () => (await import('./retrieve.ts')).registerRetrieveCommand],
+  [['qc'], async () => (await import('./qc.ts')).registerQcCommands],
 ];
 
 /** Global options that take a value (the value is not the command's name). */

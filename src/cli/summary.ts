@@ -55,4 +55,5 @@ export const COMMAND_SUMMARY: readonly (readonly [term: string, description: str
     'retrieve [options] [files...]',
     'bring archived sets back into the retrieval area, restored, downloaded and verified',
   ],
+  ['qc', 'QC metrics: export as mzQC'],
 ];

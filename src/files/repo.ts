@@ -67,6 +67,11 @@ export async function requireFile(q: Queryable, id: string): Promise<FileRow> {
   return f;
 }
 
+/** The records of these files (those that exist), in no particular order. */
+export async function filesByIds(q: Queryable, ids: readonly string[]): Promise<FileRow[]> {
+  return q.query<FileRow>('select * from files where id = any($1::text[])', [ids]);
+}
+
 /** Where these files are and how large (those recorded), oldest modification first. */
 export async function filesByIdOldestFirst(
   q: Queryable,

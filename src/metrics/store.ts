@@ -138,13 +138,13 @@ const inSequence: RunAll = async (fns) => {
 type Key = { created_at: string; file_id: string };
 const KEY = `to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at, m.file_id`;
 
-/** One series' JSON, or undefined when its three arrays came out of different lengths. */
-async function buildSeries(
+/** The newest point and the newest one that does not fit (the limit+1-th newest), as the range's bounds. */
+async function seriesRange(
   q: Queryable,
   name: string,
-  sq: SeriesQuery,
+  sq: Omit<SeriesQuery, 'names'>,
   runAll: RunAll,
-): Promise<string | undefined> {
+): Promise<{ range: unknown[]; truncated: boolean } | undefined> {
   const base = [name, sq.instrument ?? null, sq.settings ?? null, sq.from ?? null, sq.to ?? null];
   const where = pointFilter('m');
   const [cut, newest] = await runAll([
@@ -161,7 +161,7 @@ async function buildSeries(
         base,
       ),
   ]);
-  if (!newest) return EMPTY_SERIES;
+  if (!newest) return undefined;
   const range = [
     ...base,
     cut?.created_at ?? '-infinity',
@@ -169,30 +169,112 @@ async function buildSeries(
     newest.created_at,
     newest.file_id,
   ];
+  return { range, truncated: cut !== undefined };
+}
+
+/** Points after the cut ($6, $7) up to the newest ($8, $9), in time order. */
+const IN_RANGE = `(m.created_at, m.file_id) > ($6::timestamptz, $7::text)
+           and (m.created_at, m.file_id) <= ($8::timestamptz, $9::text)`;
+/** A point's time in whole microseconds since the epoch (exact: see `displayPoints`). */
+const MICROS = `((date_part('epoch', m.created_at) * 1000000)::bigint)::text`;
+/** A value as JSON (NaN and ±Infinity have no JSON form; extractors store them as null anyway). */
+const VALUE_JSON = `case when m.value > '-Infinity' and m.value < 'Infinity' then m.value::text else 'null' end`;
+
+/** One series' JSON, or undefined when its three arrays came out of different lengths. */
+async function buildSeries(
+  q: Queryable,
+  name: string,
+  sq: SeriesQuery,
+  runAll: RunAll,
+): Promise<string | undefined> {
+  const where = pointFilter('m');
+  const bounds = await seriesRange(q, name, sq, runAll);
+  if (!bounds) return EMPTY_SERIES;
+  const { range } = bounds;
   // `json` is the array's JSON text. Numbers go through string_agg of their text form, which is
   // valid JSON for integers and finite floats and cheaper than json_agg; file ids need its quoting.
   const column = (expr: string, json: string) => () =>
     q.one<{ json: string; n: number }>(
       `select ${json} as json, count(*)::int as n from (
          select ${expr} as v from metrics m
-         where ${where} and (m.created_at, m.file_id) > ($6::timestamptz, $7::text)
-           and (m.created_at, m.file_id) <= ($8::timestamptz, $9::text)
+         where ${where} and ${IN_RANGE}
          order by m.created_at, m.file_id) x`,
       range,
     );
   const numbers = `'[' || string_agg(x.v, ',') || ']'`;
   const [t, value, file] = await runAll([
     column(`((date_part('epoch', m.created_at) * 1000)::bigint)::text`, numbers),
-    // NaN and ±Infinity have no JSON form (extractors store them as null anyway)
-    column(
-      `case when m.value > '-Infinity' and m.value < 'Infinity' then m.value::text else 'null' end`,
-      numbers,
-    ),
+    column(VALUE_JSON, numbers),
     column('m.file_id', 'json_agg(x.v)::text'),
   ]);
   if (t!.n !== value!.n || t!.n !== file!.n) return undefined;
   if (t!.n === 0) return EMPTY_SERIES;
-  return `{"t":${t!.json},"value":${value!.json},"file":${file!.json},"truncated":${cut !== undefined}}`;
+  return `{"t":${t!.json},"value":${value!.json},"file":${file!.json},"truncated":${bounds.truncated}}`;
+}
+
+/** A series' points for display: every time and value, and a way to find the files of chosen ones. */
+export interface DisplayPoints {
+  /** Epoch microseconds, exact (PostgreSQL keeps microseconds), in time order. */
+  us: number[];
+  value: (number | null)[];
+  truncated: boolean;
+  /** The file of each chosen point (indexes into `us`), in the order given. */
+  filesOf(indexes: readonly number[]): Promise<string[]>;
+}
+
+/**
+ * The newest `limit` points of one metric without their file ids, in one pass (the file ids are
+ * most of a series' cost), and a look-up of the files of the points a chart keeps. Times travel as
+ * whole microseconds: the epoch as a double is within a quarter microsecond of the exact time for
+ * any date this side of the year 2200, so rounding recovers the exact stamp for the look-up.
+ */
+export async function displayPoints(
+  q: Queryable,
+  name: string,
+  sq: Omit<SeriesQuery, 'names'>,
+): Promise<DisplayPoints> {
+  const bounds = await seriesRange(q, name, sq, (fns) => Promise.all(fns.map((f) => f())));
+  if (!bounds) return { us: [], value: [], truncated: false, filesOf: async () => [] };
+  const where = pointFilter('m');
+  const row = await q.one<{ us: string | null; value: string | null }>(
+    `select '[' || string_agg(x.us, ',') || ']' as us, '[' || string_agg(x.v, ',') || ']' as value from (
+       select ${MICROS} as us, ${VALUE_JSON} as v from metrics m
+       where ${where} and ${IN_RANGE} order by m.created_at, m.file_id) x`,
+    bounds.range,
+  );
+  const us = JSON.parse(row.us ?? '[]') as number[];
+  return {
+    us,
+    value: JSON.parse(row.value ?? '[]') as (number | null)[],
+    truncated: bounds.truncated,
+    filesOf: async (indexes) => {
+      const stamps = [...new Set(indexes.map((i) => isoMicros(us[i]!)))];
+      const found = await q.query<{ us: string; file_id: string }>(
+        `select ${MICROS} as us, m.file_id from metrics m
+          where ${where} and ${IN_RANGE} and m.created_at = any($10::timestamptz[])
+          order by m.created_at, m.file_id`,
+        [...bounds.range, stamps],
+      );
+      // points sharing a stamp are in (time, file) order on both sides: hand them out in turn
+      const queue = new Map<number, string[]>();
+      for (const f of found) queue.set(Number(f.us), [...(queue.get(Number(f.us)) ?? []), f.file_id]);
+      return indexes.map((i) => queue.get(us[i]!)?.[sameStampRank(us, i)] ?? '');
+    },
+  };
+}
+
+/** How many points before index `i` share its time stamp (its rank among them). */
+function sameStampRank(us: readonly number[], i: number): number {
+  let k = 0;
+  while (i - k - 1 >= 0 && us[i - k - 1] === us[i]) k++;
+  return k;
+}
+
+/** An ISO 8601 time with microseconds from epoch microseconds. */
+export function isoMicros(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const micro = us - ms * 1000;
+  return `${new Date(ms).toISOString().slice(0, -1)}${String(micro).padStart(3, '0')}Z`;
 }
 
 /** Mean, sample sd and mean moving range of one instrument's points of a metric in [from, to). */
@@ -256,4 +338,41 @@ export async function metricPointsBetween(
       order by created_at, file_id`,
     [f.from, f.to, f.instruments ?? null, f.names ?? null],
   );
+}
+
+/** A metric value with the file and processing settings it belongs to, for an export. */
+export interface ExportMetricRow {
+  file_id: string;
+  settings_name: string;
+  settings_version: number;
+  name: string;
+  value: number | null;
+}
+
+/**
+ * The metrics of the chosen files (or of an instrument's files whose metrics were recorded in
+ * [from, to)), newest settings version per file and settings name only, at most `maxFiles` files
+ * (the newest); `truncated` says whether more matched.
+ */
+export async function metricsForExport(
+  q: Queryable,
+  f: { files?: readonly string[]; instrument?: string; from?: Date; to?: Date; maxFiles: number },
+): Promise<{ rows: ExportMetricRow[]; truncated: boolean }> {
+  const picked = await q.query<{ file_id: string }>(
+    `select file_id from metrics
+      where ($1::text[] is null or file_id = any($1)) and ($2::text is null or instrument_id = $2)
+        and ($3::timestamptz is null or created_at >= $3) and ($4::timestamptz is null or created_at < $4)
+      group by file_id order by max(created_at) desc, file_id limit $5`,
+    [f.files ?? null, f.instrument ?? null, f.from ?? null, f.to ?? null, f.maxFiles + 1],
+  );
+  const ids = picked.slice(0, f.maxFiles).map((r) => r.file_id);
+  const rows = await q.query<ExportMetricRow>(
+    `select m.file_id, m.settings_name, m.settings_version, m.name, m.value from metrics m
+      where m.file_id = any($1::text[])
+        and m.settings_version = (select max(x.settings_version) from metrics x
+                                   where x.file_id = m.file_id and x.settings_name = m.settings_name)
+      order by m.file_id, m.settings_name, m.name`,
+    [ids],
+  );
+  return { rows, truncated: picked.length > f.maxFiles };
 }

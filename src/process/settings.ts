@@ -107,3 +107,16 @@ export async function syncSettings(q: Queryable, config: Config): Promise<void> 
     }
   }
 }
+
+/** The software of recorded settings versions, keyed `name@version` (those that exist). */
+export async function settingsSoftware(
+  q: Queryable,
+  keys: readonly { name: string; version: number }[],
+): Promise<Map<string, { software: string; software_version: string }>> {
+  const rows = await q.query<{ name: string; version: number; software: string; software_version: string }>(
+    `select name, version, software, software_version from processing_settings
+      where (name, version) in (select * from unnest($1::text[], $2::int[]))`,
+    [keys.map((k) => k.name), keys.map((k) => k.version)],
+  );
+  return new Map(rows.map((r) => [`${r.name}@${r.version}`, r]));
+}

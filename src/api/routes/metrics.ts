@@ -9,10 +9,18 @@
  * rolling mean ± k·sd of the `window` points before each point, and which points fall outside.
  */
 import { z } from 'zod';
+import type { Queryable } from '../../core/db/db.ts';
 import { type Bands, rollingBands } from '../../metrics/bands.ts';
 import { metricDescription } from '../../metrics/descriptions.ts';
 import { type GuideSetRow, guideFor, listGuideSets } from '../../metrics/guide-sets.ts';
-import { type MetricNameInfo, metricNameInfo, seriesJson } from '../../metrics/store.ts';
+import { lttb, pickPoints } from '../../metrics/lttb.ts';
+import {
+  displayPoints,
+  type MetricNameInfo,
+  metricNameInfo,
+  type SeriesQuery,
+  seriesJson,
+} from '../../metrics/store.ts';
 import { evaluateQc, type QcEvaluation } from '../../metrics/westgard.ts';
 import { badInput } from '../errors.ts';
 import { idFilter, intParam, isoDate, namesList } from '../params.ts';
@@ -39,6 +47,8 @@ export interface MetricSeries {
   value: (number | null)[];
   file: string[];
   truncated: boolean;
+  /** With `points`: how many points the series had before it was thinned for display. */
+  total?: number;
   /** Present when the request asked for bands (`window`, or `band=guide`). */
   bands?: Bands;
   /** Present with `band=guide`: each point judged against the guide set in force at its time. */
@@ -115,6 +125,10 @@ export const metricRoutes: AnyRoute[] = [
         description: 'add rolling mean ± k·sd bands over this many preceding points (3–500)',
       }),
       k: bandK.optional().meta({ description: 'band half-width in standard deviations (default 2)' }),
+      points: intParam(3, 100_000, 'a number of points').optional().meta({
+        description:
+          'thin each series to about this many points for display (LTTB: peaks, dips and flagged points are kept; `total` says how many there were); leave out for every point',
+      }),
     }),
     handle: async (c, { query, deps }) => {
       if (query.from && query.to && query.from >= query.to) throw badInput('to', 'must be later than from');
@@ -125,6 +139,16 @@ export const metricRoutes: AnyRoute[] = [
       // parsing here. `cut` is the newest point that does NOT fit (the limit+1-th newest): it
       // tells whether older points exist, and the series is every point after it, read forward
       // along the index in time order (no sort).
+      if (query.points !== undefined && query.band !== 'guide' && query.window === undefined) {
+        const series: Record<string, MetricSeries> = {};
+        const sq = { ...query, limit };
+        const all = await Promise.all(query.names.map((n) => displaySeries(deps.db, n, sq, query.points!)));
+        query.names.forEach((n, i) => {
+          series[n] = all[i]!;
+        });
+        const answer: MetricSeriesAnswer = { limit, window: null, k: null, series };
+        return c.json(answer);
+      }
       const rows = await seriesJson(deps.db, { ...query, limit });
       if (query.band === 'guide') {
         if (!query.instrument)
@@ -135,7 +159,7 @@ export const metricRoutes: AnyRoute[] = [
           const s = JSON.parse(r.series) as MetricSeries;
           const sets = await listGuideSets(deps.db, { instrument: query.instrument, metric: r.name });
           Object.assign(s, judgeSeries(s, sets));
-          series[r.name] = s;
+          series[r.name] = thin(s, query.points);
         }
         const answer: MetricSeriesAnswer = { limit, window: null, k: 2, series };
         return c.json(answer);
@@ -147,7 +171,7 @@ export const metricRoutes: AnyRoute[] = [
         for (const r of rows) {
           const s = JSON.parse(r.series) as MetricSeries;
           s.bands = rollingBands(s.value, { window: query.window, k });
-          series[r.name] = s;
+          series[r.name] = thin(s, query.points);
         }
         const answer: MetricSeriesAnswer = { limit, window: query.window, k, series };
         return c.json(answer);
@@ -160,6 +184,32 @@ export const metricRoutes: AnyRoute[] = [
     },
   }),
 ];
+
+/** A series thinned to about `points` for display (flagged points kept); as it is without `points`. */
+function thin(s: MetricSeries, points: number | undefined): MetricSeries {
+  if (points === undefined) return s;
+  const n = s.t.length;
+  const idx = lttb(s.t, s.value, points, s.bands?.outlier);
+  return { ...pickPoints(s, idx, n), truncated: s.truncated, total: n };
+}
+
+/** One series thinned for display without reading every point's file (only the kept ones'). */
+async function displaySeries(
+  db: Queryable,
+  name: string,
+  sq: Omit<SeriesQuery, 'names'>,
+  points: number,
+): Promise<MetricSeries> {
+  const p = await displayPoints(db, name, sq);
+  const idx = lttb(p.us, p.value, points);
+  return {
+    t: idx.map((i) => Math.round(p.us[i]! / 1000)),
+    value: idx.map((i) => p.value[i]!),
+    file: await p.filesOf(idx),
+    truncated: p.truncated,
+    total: p.us.length,
+  };
+}
 
 /** The guide-set bands and QC rules of one series (points in time order). */
 function judgeSeries(s: MetricSeries, sets: GuideSetRow[]): { bands: Bands; guide: GuideAnswer } {

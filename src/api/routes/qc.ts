@@ -6,8 +6,9 @@
 import { z } from 'zod';
 import { PermanentError } from '../../core/errors.ts';
 import { createGuideSet, type GuideSetRow, listGuideSets, retireGuideSet } from '../../metrics/guide-sets.ts';
+import { exportMzqc } from '../../views/mzqc.ts';
 import { ApiError, badInput, notFound } from '../errors.ts';
-import { idFilter, isoDate } from '../params.ts';
+import { fileIdProblem, idFilter, isoDate } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
 
 const METRIC = z.string().regex(/^[A-Za-z0-9_.:/-]{1,128}$/, 'expected a metric name');
@@ -16,7 +17,64 @@ export interface GuideSetList {
   guide_sets: GuideSetRow[];
 }
 
+/** A comma-separated list of 1–2000 file ids. */
+const fileIds = z
+  .string()
+  .transform((s, ctx) => {
+    const ids = [...new Set(s.split(',').filter((x) => x !== ''))];
+    const problem =
+      ids.length === 0 || ids.length > 2000 ? 'expected 1 to 2000 comma-separated file ids' : undefined;
+    const bad = problem ?? ids.map(fileIdProblem).find((p) => p !== undefined);
+    if (bad) {
+      ctx.addIssue({ code: 'custom', message: bad });
+      return z.NEVER;
+    }
+    return ids;
+  })
+  .meta({ description: 'comma-separated file ids (1–2000)' });
+
 export const qcRoutes: AnyRoute[] = [
+  route({
+    method: 'GET',
+    path: '/api/qc/mzqc',
+    role: 'viewer',
+    tag: 'metrics',
+    summary: 'the QC metrics of files (or of an instrument / a date range) as an mzQC 1.0.0 document',
+    description:
+      'One runQuality per raw data file and processing settings (its newest version), with the metrics that have a PSI-MS term ' +
+      '(docs/qc.md lists them). Metrics without one are left out and named in the `X-Sluice-Unmapped-Metrics` header; ' +
+      'at most 2000 files (the newest; `X-Sluice-Truncated: true` when more matched).',
+    query: z.strictObject({
+      files: fileIds.optional(),
+      instrument: idFilter.optional(),
+      from: isoDate.optional(),
+      to: isoDate.optional(),
+    }),
+    handle: async (c, { query, deps }) => {
+      if (!query.files && !query.instrument && !query.from)
+        throw badInput(
+          'files',
+          'choose files, an instrument or a date range (from)',
+          'e.g. ?instrument=astral1&from=2026-11-01',
+        );
+      if (query.from && query.to && query.from >= query.to) throw badInput('to', 'must be later than from');
+      try {
+        const x = await exportMzqc(deps.db, query);
+        const headers: Record<string, string> = {
+          'content-disposition': 'attachment; filename="sluice-qc.mzQC"',
+          'x-sluice-truncated': String(x.truncated),
+        };
+        if (x.unmapped.length > 0) headers['x-sluice-unmapped-metrics'] = x.unmapped.join(',').replace(/[^\x20-\x7e]/g, '?').slice(0, 4000);
+        return c.json(x.document, 200, headers);
+      } catch (err) {
+        if (err instanceof PermanentError && err.code === 'qc.mzqc_no_metrics')
+          throw new ApiError(404, 'not_found', err.message, { hint: err.hint });
+        if (err instanceof PermanentError && err.code === 'qc.mzqc_no_terms')
+          throw new ApiError(422, err.code, err.message, { hint: err.hint });
+        throw err;
+      }
+    },
+  }),
   route({
     method: 'GET',
     path: '/api/qc/guide-sets',

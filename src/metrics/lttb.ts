@@ -1,0 +1,86 @@
+/**
+ * Display downsampling of a metric series: Largest-Triangle-Three-Buckets (Steinarsson, 2013) picks
+ * `threshold` of the points so that a line chart of them looks like the chart of all of them (peaks
+ * and dips survive, flat stretches thin out). The answer is indexes into the series, so every kept
+ * point is a real point with its file. Points without a value are never picked (they do not draw);
+ * `keep` names points that must survive whatever their shape (outliers, rule violations), added on
+ * top of the threshold.
+ */
+
+/** Indexes of the points to draw, ascending; every index with a value when there are few enough. */
+export function lttb(
+  t: readonly number[],
+  value: readonly (number | null)[],
+  threshold: number,
+  keep: readonly boolean[] = [],
+): number[] {
+  const present: number[] = [];
+  for (let i = 0; i < value.length; i++) if (value[i] !== null && Number.isFinite(value[i])) present.push(i);
+  const picked =
+    present.length <= threshold || threshold < 3 ? present : triangles(t, value, present, threshold);
+  const forced = keep.flatMap((k, i) => (k ? [i] : []));
+  if (forced.length === 0) return picked;
+  return [...new Set([...picked, ...forced])].sort((a, b) => a - b);
+}
+
+/** LTTB over the points `idx` (indexes with values, ascending): first and last kept, one per bucket between. */
+function triangles(
+  t: readonly number[],
+  value: readonly (number | null)[],
+  idx: readonly number[],
+  threshold: number,
+): number[] {
+  const v = (k: number) => value[idx[k]!] as number;
+  const x = (k: number) => t[idx[k]!]!;
+  const n = idx.length;
+  const out = [idx[0]!];
+  const every = (n - 2) / (threshold - 2);
+  let a = 0; // the point picked in the previous bucket
+  for (let b = 0; b < threshold - 2; b++) {
+    // the next bucket's average is the third corner of the triangle
+    const nextStart = Math.floor((b + 1) * every) + 1;
+    const nextEnd = Math.min(Math.floor((b + 2) * every) + 1, n);
+    let avgX = 0;
+    let avgY = 0;
+    for (let k = nextStart; k < nextEnd; k++) {
+      avgX += x(k);
+      avgY += v(k);
+    }
+    const span = Math.max(nextEnd - nextStart, 1);
+    avgX /= span;
+    avgY /= span;
+    if (nextStart >= n) {
+      avgX = x(n - 1);
+      avgY = v(n - 1);
+    }
+    const start = Math.floor(b * every) + 1;
+    const end = Math.floor((b + 1) * every) + 1;
+    const ax = x(a);
+    const ay = v(a);
+    let best = start;
+    let bestArea = -1;
+    for (let k = start; k < end; k++) {
+      const area = Math.abs((ax - avgX) * (v(k) - ay) - (ax - x(k)) * (avgY - ay));
+      if (area > bestArea) {
+        bestArea = area;
+        best = k;
+      }
+    }
+    out.push(idx[best]!);
+    a = best;
+  }
+  out.push(idx[n - 1]!);
+  return out;
+}
+
+/**
+ * `o` with every per-point array (an array of length `n`, at any depth of plain objects) cut down to
+ * the points `idx`; other fields as they are. Used to thin a series with its bands and QC rules.
+ */
+export function pickPoints<T>(o: T, idx: readonly number[], n: number): T {
+  if (Array.isArray(o)) return (o.length === n ? idx.map((i) => o[i]) : o) as T;
+  if (o === null || typeof o !== 'object') return o;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = pickPoints(v, idx, n);
+  return out as T;
+}
