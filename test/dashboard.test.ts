@@ -221,6 +221,29 @@ describe.skipIf(!chromiumPath)('the dashboard in Chromium', () => {
     expect(new URL(admin.url()).searchParams.get('k')).toBe('0.5');
   });
 
+  it('thins a long series for display, keeps the outlier, shows every point on demand, exports mzQC', async () => {
+    await admin.goto('/qc?instrument=astral1&names=precursors&points=10');
+    const precursors = admin.locator('section.metric', {
+      has: admin.getByRole('heading', { name: 'precursors' }),
+    });
+    await precursors.getByText(/Showing 1[01] of 40 points, thinned for display/).waitFor();
+    await expect(precursors.locator('table.outliers').textContent()).resolves.toContain(OUTLIER);
+    await precursors.getByRole('button', { name: 'Show every point' }).click();
+    await admin.waitForFunction("new URL(location.href).searchParams.get('points') === 'all'");
+    await precursors.getByText(/^40 points/).waitFor();
+    expect(await precursors.getByText(/thinned for display/).count()).toBe(0);
+    const href = await admin.getByRole('link', { name: 'Export these runs as mzQC' }).getAttribute('href');
+    expect(href).toContain('instrument=astral1');
+    const res = await admin.request.get(href!);
+    expect(res.status()).toBe(200);
+    const doc = (await res.json()) as {
+      mzQC: { runQualities: { qualityMetrics: { accession: string }[] }[] };
+    };
+    expect(doc.mzQC.runQualities).toHaveLength(40);
+    expect(doc.mzQC.runQualities[0]!.qualityMetrics.map((m) => m.accession)).toEqual(['MS:1003327']);
+    expect(res.headers()['x-sluice-unmapped-metrics']).toContain('precursors');
+  });
+
   it('starts the QC page with metrics that have values, with units and descriptions', async () => {
     await admin.goto('/qc?instrument=astral1');
     await admin.getByRole('heading', { name: 'fwhm_rt (min)' }).waitFor();

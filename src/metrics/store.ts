@@ -180,6 +180,22 @@ const MICROS = `((date_part('epoch', m.created_at) * 1000000)::bigint)::text`;
 /** A value as JSON (NaN and ±Infinity have no JSON form; extractors store them as null anyway). */
 const VALUE_JSON = `case when m.value > '-Infinity' and m.value < 'Infinity' then m.value::text else 'null' end`;
 
+/**
+ * One column of the points in `range` as a JSON array's text (`json` aggregates `x.v`), with their
+ * count. Numbers go through string_agg of their text form, which is valid JSON for integers and
+ * finite floats and cheaper than json_agg; file ids need its quoting.
+ */
+function rangeColumn(q: Queryable, range: unknown[], expr: string, json: string) {
+  return q.one<{ json: string | null; n: number }>(
+    `select ${json} as json, count(*)::int as n from (
+       select ${expr} as v from metrics m
+       where ${pointFilter('m')} and ${IN_RANGE}
+       order by m.created_at, m.file_id) x`,
+    range,
+  );
+}
+const NUMBERS = `'[' || string_agg(x.v, ',') || ']'`;
+
 /** One series' JSON, or undefined when its three arrays came out of different lengths. */
 async function buildSeries(
   q: Queryable,
@@ -187,24 +203,13 @@ async function buildSeries(
   sq: SeriesQuery,
   runAll: RunAll,
 ): Promise<string | undefined> {
-  const where = pointFilter('m');
   const bounds = await seriesRange(q, name, sq, runAll);
   if (!bounds) return EMPTY_SERIES;
   const { range } = bounds;
-  // `json` is the array's JSON text. Numbers go through string_agg of their text form, which is
-  // valid JSON for integers and finite floats and cheaper than json_agg; file ids need its quoting.
-  const column = (expr: string, json: string) => () =>
-    q.one<{ json: string; n: number }>(
-      `select ${json} as json, count(*)::int as n from (
-         select ${expr} as v from metrics m
-         where ${where} and ${IN_RANGE}
-         order by m.created_at, m.file_id) x`,
-      range,
-    );
-  const numbers = `'[' || string_agg(x.v, ',') || ']'`;
+  const column = (expr: string, json: string) => () => rangeColumn(q, range, expr, json);
   const [t, value, file] = await runAll([
-    column(`((date_part('epoch', m.created_at) * 1000)::bigint)::text`, numbers),
-    column(VALUE_JSON, numbers),
+    column(`((date_part('epoch', m.created_at) * 1000)::bigint)::text`, NUMBERS),
+    column(VALUE_JSON, NUMBERS),
     column('m.file_id', 'json_agg(x.v)::text'),
   ]);
   if (t!.n !== value!.n || t!.n !== file!.n) return undefined;
@@ -229,37 +234,63 @@ export interface DisplayPoints {
  * any date this side of the year 2200, so rounding recovers the exact stamp for the look-up.
  */
 export async function displayPoints(
-  q: Queryable,
+  db: Db,
   name: string,
   sq: Omit<SeriesQuery, 'names'>,
 ): Promise<DisplayPoints> {
-  const bounds = await seriesRange(q, name, sq, (fns) => Promise.all(fns.map((f) => f())));
-  if (!bounds) return { us: [], value: [], truncated: false, filesOf: async () => [] };
-  const where = pointFilter('m');
-  const row = await q.one<{ us: string | null; value: string | null }>(
-    `select '[' || string_agg(x.us, ',') || ']' as us, '[' || string_agg(x.v, ',') || ']' as value from (
-       select ${MICROS} as us, ${VALUE_JSON} as v from metrics m
-       where ${where} and ${IN_RANGE} order by m.created_at, m.file_id) x`,
-    bounds.range,
-  );
-  const us = JSON.parse(row.us ?? '[]') as number[];
+  const parallel: RunAll = (fns) => Promise.all(fns.map((f) => f()));
+  // times and values by two queries at once over one fixed range, as `seriesJson` does (and the
+  // same fallback should they disagree)
+  const read =
+    (await readDisplay(db, name, sq, parallel)) ??
+    (await db.tx(async (tx) => {
+      await tx.exec('set transaction isolation level repeatable read');
+      return readDisplay(tx, name, sq, inSequence);
+    }));
+  if (!read) return { us: [], value: [], truncated: false, filesOf: async () => [] };
+  const { us, range } = read;
   return {
     us,
-    value: JSON.parse(row.value ?? '[]') as (number | null)[],
-    truncated: bounds.truncated,
+    value: read.value,
+    truncated: read.truncated,
+    // the look-up is by exact key within the fixed range: any snapshot finds the same rows
     filesOf: async (indexes) => {
       const stamps = [...new Set(indexes.map((i) => isoMicros(us[i]!)))];
-      const found = await q.query<{ us: string; file_id: string }>(
+      const found = await db.query<{ us: string; file_id: string }>(
         `select ${MICROS} as us, m.file_id from metrics m
-          where ${where} and ${IN_RANGE} and m.created_at = any($10::timestamptz[])
+          where ${pointFilter('m')} and ${IN_RANGE} and m.created_at = any($10::timestamptz[])
           order by m.created_at, m.file_id`,
-        [...bounds.range, stamps],
+        [...range, stamps],
       );
       // points sharing a stamp are in (time, file) order on both sides: hand them out in turn
       const queue = new Map<number, string[]>();
       for (const f of found) queue.set(Number(f.us), [...(queue.get(Number(f.us)) ?? []), f.file_id]);
       return indexes.map((i) => queue.get(us[i]!)?.[sameStampRank(us, i)] ?? '');
     },
+  };
+}
+
+/** Times and values of the range; null when there are no points, undefined when the two disagree. */
+async function readDisplay(
+  q: Queryable,
+  name: string,
+  sq: Omit<SeriesQuery, 'names'>,
+  runAll: RunAll,
+): Promise<
+  { us: number[]; value: (number | null)[]; truncated: boolean; range: unknown[] } | null | undefined
+> {
+  const bounds = await seriesRange(q, name, sq, runAll);
+  if (!bounds) return null;
+  const [t, v] = await runAll([
+    () => rangeColumn(q, bounds.range, MICROS, NUMBERS),
+    () => rangeColumn(q, bounds.range, VALUE_JSON, NUMBERS),
+  ]);
+  if (t!.n !== v!.n) return undefined;
+  return {
+    us: JSON.parse(t!.json ?? '[]') as number[],
+    value: JSON.parse(v!.json ?? '[]') as (number | null)[],
+    truncated: bounds.truncated,
+    range: bounds.range,
   };
 }
 

@@ -9,7 +9,7 @@
  * rolling mean ± k·sd of the `window` points before each point, and which points fall outside.
  */
 import { z } from 'zod';
-import type { Queryable } from '../../core/db/db.ts';
+import type { Db } from '../../core/db/db.ts';
 import { type Bands, rollingBands } from '../../metrics/bands.ts';
 import { metricDescription } from '../../metrics/descriptions.ts';
 import { type GuideSetRow, guideFor, listGuideSets } from '../../metrics/guide-sets.ts';
@@ -195,7 +195,7 @@ function thin(s: MetricSeries, points: number | undefined): MetricSeries {
 
 /** One series thinned for display without reading every point's file (only the kept ones'). */
 async function displaySeries(
-  db: Queryable,
+  db: Db,
   name: string,
   sq: Omit<SeriesQuery, 'names'>,
   points: number,

@@ -155,7 +155,9 @@ export const api = {
     window?: number;
     k?: number;
     band?: 'guide';
-  }) => get<MetricSeriesAnswer>('/api/metrics/series', { ...q, names: q.names.join(','), limit: 5000 }),
+    limit?: number;
+    points?: number;
+  }) => get<MetricSeriesAnswer>('/api/metrics/series', { limit: 5000, ...q, names: q.names.join(',') }),
   guideSets: (q: { instrument: string; metric?: string }) => get<ApiGuideSetList>('/api/qc/guide-sets', q),
   createGuideSet: (b: { instrument: string; metric: string; from: string; to: string; note?: string }) =>
     request<unknown>('POST', '/api/qc/guide-sets', b),

@@ -1,10 +1,12 @@
 /**
  * QC metrics over time, several at once, each with its Levey-Jennings band: the rolling mean ±
  * k·sd of the points before each point (computed by the server, `src/metrics/bands.ts`), and the
- * points outside it marked and listed.
+ * points outside it marked and listed. Long series come thinned for display (the server's `points`,
+ * LTTB, flagged points kept; `points=N` in the URL sets how many); "show every point" asks for all
+ * of them (`points=all`).
  */
 import { useQuery } from '@tanstack/react-query';
-import { useMemo } from 'react';
+import { type ReactNode, useMemo } from 'react';
 import type uPlot from 'uplot';
 import { api } from '../api/client.ts';
 import type { MetricNamesAnswer, MetricSeries } from '../api/types.ts';
@@ -18,6 +20,10 @@ import { GuideMetric } from './qc/GuideMetric.tsx';
 import { GuideSets } from './qc/GuideSets.tsx';
 
 const MAX_METRICS = 6;
+/** Points per chart when thinned: about two per pixel of a wide chart. */
+const DISPLAY_POINTS = 2000;
+/** The most recent points a chart covers. */
+const SERIES_LIMIT = 100_000;
 
 type NameInfo = MetricNamesAnswer['metrics'][number];
 
@@ -55,7 +61,33 @@ function seriesChart(s: MetricSeries, name: string) {
   return { data, options, list };
 }
 
-function MetricChart({ name, s, k, info }: { name: string; s: MetricSeries; k: number; info?: NameInfo }) {
+/** Says that a series was thinned for display, with a way to see every point. */
+function ThinNote({ s, showAll }: { s: MetricSeries; showAll: () => void }) {
+  if (s.total === undefined || s.total <= s.t.length) return null;
+  return (
+    <p className="muted small">
+      Showing {s.t.length.toLocaleString()} of {s.total.toLocaleString()} points, thinned for display (every
+      flagged point kept).{' '}
+      <button type="button" className="link" onClick={showAll}>
+        Show every point
+      </button>
+    </p>
+  );
+}
+
+function MetricChart({
+  name,
+  s,
+  k,
+  info,
+  note,
+}: {
+  name: string;
+  s: MetricSeries;
+  k: number;
+  info?: NameInfo;
+  note?: ReactNode;
+}) {
   const c = useMemo(() => seriesChart(s, name), [s, name]);
   const withValue = s.value.filter((v) => v !== null).length;
   if (withValue === 0)
@@ -74,9 +106,10 @@ function MetricChart({ name, s, k, info }: { name: string; s: MetricSeries; k: n
       <h2 id={`m-${name}`}>{withUnit(name, info)}</h2>
       {info?.description && <p className="small">{info.description}</p>}
       <p className="muted small">
-        {withValue} points{s.truncated && ' (the most recent; narrow the dates for older ones)'} · band:
-        rolling mean ± {k}·sd · {c.list.length} outside
+        {s.total ?? withValue} points{s.truncated && ' (the most recent; narrow the dates for older ones)'} ·
+        band: rolling mean ± {k}·sd · {c.list.length} outside
       </p>
+      {note}
       <Chart
         options={c.options}
         data={c.data}
@@ -175,6 +208,30 @@ function MetricControls({
 
 type Band = 'rolling' | 'guide';
 
+/** `points=N` in the address: how many points a thinned chart keeps (3–100000). */
+function density(raw: string | null): number {
+  const n = Number(raw);
+  return Number.isInteger(n) && n >= 3 && n <= SERIES_LIMIT ? n : DISPLAY_POINTS;
+}
+
+/** Download of the shown instrument and dates as mzQC (metrics with a PSI-MS term; docs/qc.md). */
+function MzqcLink({ instrument, from, to }: { instrument: string; from: string; to: string }): ReactNode {
+  if (!instrument) return null;
+  const q = new URLSearchParams({ instrument });
+  if (from) q.set('from', from);
+  if (to) q.set('to', to);
+  return (
+    <p className="small">
+      <a href={`/api/qc/mzqc?${q}`} download="sluice-qc.mzQC">
+        Export these runs as mzQC
+      </a>{' '}
+      <span className="muted">
+        (metrics with a PSI-MS term; the others are named in the download's headers)
+      </span>
+    </p>
+  );
+}
+
 /** What the page shows, from the address. */
 interface View {
   selected: string[];
@@ -184,6 +241,10 @@ interface View {
   k: number;
   from: string;
   to: string;
+  /** Every point rather than a thinned series. */
+  every: boolean;
+  /** Points per thinned series (`points=N` in the URL; DISPLAY_POINTS by default). */
+  density: number;
 }
 
 /** The series of the chosen metrics: with the rolling band, or judged against guide sets. */
@@ -196,6 +257,8 @@ function useSeries(v: View) {
         instrument: v.instrument || undefined,
         from: v.from || undefined,
         to: v.to || undefined,
+        limit: SERIES_LIMIT,
+        ...(v.every ? {} : { points: v.density }),
         ...(v.band === 'guide' ? { band: 'guide' as const } : { window: v.win, k: v.k }),
       }),
     enabled: v.selected.length > 0,
@@ -208,11 +271,13 @@ function Charts({
   selected,
   info,
   k,
+  showAll,
 }: {
   series: ReturnType<typeof useSeries>;
   selected: string[];
   info: NameInfo[];
   k: number;
+  showAll: () => void;
 }) {
   if (series.isPending) return <Loading what="Loading metrics" />;
   if (series.isError) return <ErrorState error={series.error} retry={() => void series.refetch()} />;
@@ -222,8 +287,9 @@ function Charts({
         const s = series.data.series[n];
         const about = info.find((m) => m.name === n);
         if (!s) return null;
-        if (s.guide) return <GuideMetric key={n} name={n} title={withUnit(n, about)} s={s} />;
-        return <MetricChart key={n} name={n} s={s} k={series.data.k ?? k} info={about} />;
+        const note = <ThinNote s={s} showAll={showAll} />;
+        if (s.guide) return <GuideMetric key={n} name={n} title={withUnit(n, about)} s={s} note={note} />;
+        return <MetricChart key={n} name={n} s={s} k={series.data.k ?? k} info={about} note={note} />;
       })}
     </div>
   );
@@ -252,6 +318,8 @@ export default function MetricsPage() {
     k: Number(params.get('k') ?? 2),
     from: params.get('from') ?? '',
     to: params.get('to') ?? '',
+    every: params.get('points') === 'all',
+    density: density(params.get('points')),
   };
   const series = useSeries(view);
   const { win, k, band, from, to } = view;
@@ -293,7 +361,14 @@ export default function MetricsPage() {
         to={to}
         setParams={setParams}
       />
-      <Charts series={series} selected={selected} info={info} k={k} />
+      <Charts
+        series={series}
+        selected={selected}
+        info={info}
+        k={k}
+        showAll={() => setParams({ points: 'all' })}
+      />
+      <MzqcLink instrument={instrument} from={from} to={to} />
       {band === 'guide' && <GuideSets instrument={instrument} metrics={selected} />}
     </>
   );

@@ -1,11 +1,22 @@
 /** One metric's charts against its guide sets: Levey-Jennings with ± 2/3 sd, rule breaks, CUSUM, moving range. */
-import { useMemo } from 'react';
+import { type ReactNode, useMemo } from 'react';
 import type { MetricSeries } from '../../api/types.ts';
 import { Chart } from '../../components/Chart.tsx';
 import { FlaggedRuns } from './FlaggedRuns.tsx';
 import { cusumChart, guideChart, movingRangeChart } from './guide-charts.ts';
 
-export function GuideMetric({ title, name, s }: { title: string; name: string; s: MetricSeries }) {
+export function GuideMetric({
+  title,
+  name,
+  s,
+  note,
+}: {
+  title: string;
+  name: string;
+  s: MetricSeries;
+  /** Shown under the summary (e.g. that the series was thinned for display). */
+  note?: ReactNode;
+}) {
   const g = s.guide!;
   const lj = useMemo(() => guideChart(s, g, name), [s, g, name]);
   const cusum = useMemo(() => cusumChart(s, g), [s, g]);
@@ -19,6 +30,7 @@ export function GuideMetric({ title, name, s }: { title: string; name: string; s
           ? 'No guide set covers these runs: mark a baseline period below.'
           : `${judged} runs judged against their guide set · ${lj.list.length} broke a Westgard rule`}
       </p>
+      {note}
       <Chart
         options={lj.options}
         data={lj.data}
