@@ -79,6 +79,14 @@ export const PAGE_PATHS = {
   file: (id: string) => `/files/${encodeURIComponent(id)}`,
 } as const;
 
+/** 95 → "1 min 35 s", 7300 → "2 h 1 min": how long, for the problem texts. */
+export function humanSeconds(s: number): string {
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3600)} h`;
+}
+
 const secondsSince = (now: Date, d: Date) => Math.max(0, Math.round((now.getTime() - d.getTime()) / 1000));
 
 /** The version most live processes run; a tie goes to `own` when it is among them, else the highest. */
@@ -118,7 +126,7 @@ export function judgeWorkers(
       s === 'dead'
         ? `dead: ${p.death ?? 'found dead'}`
         : s === 'silent'
-          ? `no heartbeat for ${age} s`
+          ? `no heartbeat for ${humanSeconds(age)}`
           : differs
             ? `runs Sluice ${p.version}, most run ${expected}`
             : null;
@@ -195,13 +203,13 @@ export function judgeQueues(
     let problem: string | null = null;
     if (q.oldest && paused) {
       level = 'critical';
-      problem = `pool ${q.pool} is paused; the oldest task waits ${wait} s`;
+      problem = `pool ${q.pool} is paused; the oldest task waits ${humanSeconds(wait)}`;
     } else if (q.oldest && takers === 0) {
       level = 'critical';
-      problem = `no live worker takes ${q.kind}${tags}; the oldest waits ${wait} s`;
+      problem = `no live worker takes ${q.kind}${tags}; the oldest waits ${humanSeconds(wait)}`;
     } else if (q.oldest && wait >= waitWarnS) {
       level = 'warning';
-      problem = `the oldest task (${q.oldest.subject ?? `#${q.oldest.id}`}) waits ${wait} s`;
+      problem = `the oldest task (${q.oldest.subject ?? `#${q.oldest.id}`}) waits ${humanSeconds(wait)}`;
     }
     return { ...q, takers, level, problem, link: PAGE_PATHS.pools };
   });

@@ -6,7 +6,7 @@
 import type { TargetProgress } from '../backup/s3/progress.ts';
 import type { CopyTargetHealth } from '../files/target-health.ts';
 import type { StreamsOverview } from '../streams/overview.ts';
-import { type Judged, type Level, PAGE_PATHS } from './health-rules.ts';
+import { humanSeconds, type Judged, type Level, PAGE_PATHS } from './health-rules.ts';
 
 export interface TargetHealth extends Judged {
   name: string;
@@ -181,7 +181,7 @@ export function judgeStreams(
       oldest_pending_s: o.oldest_pending_seconds === null ? null : Math.round(o.oldest_pending_seconds),
       level: late ? 'warning' : 'ok',
       problem: late
-        ? `${o.pending} events wait, the oldest ${Math.round(o.oldest_pending_seconds!)} s`
+        ? `${o.pending} events wait, the oldest ${humanSeconds(Math.round(o.oldest_pending_seconds!))}`
         : null,
       link: PAGE_PATHS.streams,
     },
@@ -215,7 +215,8 @@ export function judgeDbBackups(d: DbBackupInputs, now: Date): DbBackupHealth[] {
     if (!s.enabled) problem = null;
     else if (last?.state === 'failed')
       problem = `the last run failed: ${last.reason ?? 'no reason recorded'}`;
-    else if (stale) problem = age === null ? 'never succeeded' : `the last success is ${age} s old`;
+    else if (stale)
+      problem = age === null ? 'never succeeded' : `the last success is ${humanSeconds(age)} old`;
     return {
       strategy: s.name,
       enabled: s.enabled,
