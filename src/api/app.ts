@@ -20,6 +20,7 @@ import { catalogRoutes } from './routes/catalog.ts';
 import { eventRoutes } from './routes/events.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
+import { healthPageRoutes } from './routes/health-page.ts';
 import { instrumentRoutes } from './routes/instruments.ts';
 import { itemRoutes } from './routes/items.ts';
 import { metricRoutes } from './routes/metrics.ts';
@@ -53,6 +54,7 @@ export function routeTable(): AnyRoute[] {
     ...itemRoutes,
     ...catalogRoutes,
     ...retrievalRoutes,
+    ...healthPageRoutes,
   ];
   routes.push({
     method: 'GET',

@@ -17,6 +17,7 @@ const MetricsPage = lazy(() => import('./pages/Metrics.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 const StreamsPage = lazy(() => import('./pages/Streams.tsx'));
 const ItemsPage = lazy(() => import('./pages/Items.tsx'));
+const HealthPage = lazy(() => import('./pages/Health.tsx'));
 
 const TITLES: [RegExp, string][] = [
   [/^\/$/, 'Overview'],
@@ -26,6 +27,7 @@ const TITLES: [RegExp, string][] = [
   [/^\/items/, 'Items'],
   [/^\/admin/, 'Admin'],
   [/^\/streams/, 'Streams'],
+  [/^\/health/, 'Health'],
   [/^\/login/, 'Log in'],
 ];
 
@@ -81,6 +83,7 @@ export function App() {
               <Route path="/items/:id" component={ItemsPage} />
               <Route path="/admin" component={AdminPage} />
               <Route path="/streams" component={StreamsPage} />
+              <Route path="/health" component={HealthPage} />
               <Route>
                 <h1>Page not found</h1>
                 <p>

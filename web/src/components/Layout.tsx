@@ -12,6 +12,7 @@ const NAV = [
   { href: '/qc', label: 'Metrics' },
   { href: '/streams', label: 'Streams' },
   { href: '/items', label: 'Items' },
+  { href: '/health', label: 'Health' },
   { href: '/admin', label: 'Admin' },
 ];
 
