@@ -20,7 +20,7 @@ export const OWNERS: Record<string, string> = {
   files: 'src/files/',
   copies: 'src/files/',
   instruments: 'src/files/',
-  metrics: 'src/metrics/store.ts',
+  metrics: 'src/metrics/', // store.ts and series-store.ts
   qc_guide_sets: 'src/metrics/guide-sets.ts',
   tasks: 'src/engine/',
   workers: 'src/engine/',
