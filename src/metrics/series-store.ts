@@ -1,6 +1,6 @@
 /**
- * The metric series for charts, read from the `metrics` table (owned by `src/metrics/`, with
- * `store.ts`): the newest points of a metric as parallel arrays built by PostgreSQL as JSON text
+ * The metric series for charts, read from the `metrics` table (owned by `store.ts`; this read side
+ * is allowed in scripts/owners.ts): the newest points of a metric as parallel arrays built by PostgreSQL as JSON text
  * (`seriesJson`), and for display its times and values with a look-up of the files of the points a
  * chart keeps (`displayPoints`, thinned by `lttb.ts`).
  */
