@@ -48,7 +48,7 @@ import { Variables } from '../src/core/variables.ts';
 import { syncPools } from '../src/engine/pools.ts';
 import { filesPageSql } from '../src/files/list-page.ts';
 import { syncInstruments } from '../src/files/repo.ts';
-import { seriesJson } from '../src/metrics/store.ts';
+import { seriesJson } from '../src/metrics/series-store.ts';
 import { isMain, percentile, printResult, printTable } from './lib.ts';
 
 const FILES = Number(process.env.BENCH_API_FILES ?? 1_000_000);

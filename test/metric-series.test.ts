@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/core/db/db.ts';
-import { displayPoints, isoMicros, seriesJson } from '../src/metrics/store.ts';
+import { displayPoints, isoMicros, seriesJson } from '../src/metrics/series-store.ts';
 import { createTestDb } from './helpers/db.ts';
 
 let db: Db;

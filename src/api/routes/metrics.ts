@@ -1,9 +1,9 @@
 /**
  * QC metric time series for charts: per metric name, the most recent `limit` points in time
  * order, as parallel arrays (`t` in epoch milliseconds, `value`, `file`), which keeps 100,000
- * points to a few megabytes. The series are read by the metrics store (`src/metrics/store.ts`:
- * one index range scan per name, the JSON built by PostgreSQL); this module parses and checks the
- * parameters and shapes the answer.
+ * points to a few megabytes. The series are read by `src/metrics/series-store.ts` (one index
+ * range scan per name, the JSON built by PostgreSQL); this module parses and checks the parameters
+ * and shapes the answer. With `points`, each series is thinned for display (`src/metrics/lttb.ts`).
  *
  * With `window`, each series also carries Levey-Jennings bands (`src/metrics/bands.ts`): the
  * rolling mean ± k·sd of the `window` points before each point, and which points fall outside.
@@ -14,13 +14,8 @@ import { type Bands, rollingBands } from '../../metrics/bands.ts';
 import { metricDescription } from '../../metrics/descriptions.ts';
 import { type GuideSetRow, guideFor, listGuideSets } from '../../metrics/guide-sets.ts';
 import { lttb, pickPoints } from '../../metrics/lttb.ts';
-import {
-  displayPoints,
-  type MetricNameInfo,
-  metricNameInfo,
-  type SeriesQuery,
-  seriesJson,
-} from '../../metrics/store.ts';
+import { displayPoints, type SeriesQuery, seriesJson } from '../../metrics/series-store.ts';
+import { type MetricNameInfo, metricNameInfo } from '../../metrics/store.ts';
 import { evaluateQc, type QcEvaluation } from '../../metrics/westgard.ts';
 import { badInput } from '../errors.ts';
 import { idFilter, intParam, isoDate, namesList } from '../params.ts';
