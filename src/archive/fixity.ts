@@ -13,7 +13,7 @@
  *
  * A match records `last_fixity_at/_ok`. A mismatch (a differing member, a missing or truncated tar)
  * makes the archive `corrupt` (fixity-repo.ts): it never counts as archived again (cleanup's
- * `require`, backup retention and retrieval take only `archived` ones), the `backup_failure` alert
+ * `require` and retrieval take only `archived` ones), the `backup_failure` alert
  * names it until its sets are archived anew, each file's timeline says so, and the items are due now:
  * the pack task writes a new archive from the backup copies, re-hashing them against the hashes
  * recorded at backup (pack.ts), so a backup that does not verify any more is never archived again
