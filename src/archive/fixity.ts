@@ -26,7 +26,7 @@
 import { readdir } from 'node:fs/promises';
 import type { Config } from '../core/config/index.ts';
 import type { ArchiveTarget } from '../core/config/schema/archive.ts';
-import type { Db } from '../core/db/db.ts';
+import type { Db, Tx } from '../core/db/db.ts';
 import { SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
@@ -119,6 +119,42 @@ async function reread(db: Db, t: ArchiveTarget, a: ArchiveRow, signal?: AbortSig
   }
 }
 
+/**
+ * The archive no longer matches its record (`why`: who found it how; `problems`: what differed): it
+ * becomes `corrupt`, each of its files' timeline says so and what happens next, and its items are
+ * due again on the target with the pack task enqueued (see the module comment). Used by the audits
+ * and by a retrieval that gave up on a mismatch (retrieve-task.ts). Returns the files put back.
+ */
+export async function condemnArchive(
+  tx: Tx,
+  config: Config,
+  a: Pick<ArchiveRow, 'id' | 'target'>,
+  why: string,
+  problems: readonly string[],
+): Promise<string[]> {
+  const files = await markArchiveCorrupt(tx, a.id, `${why}: ${problems.slice(0, 3).join('; ')}`);
+  for (const f of files) {
+    const backup = await verifiedCopy(tx, f, 'backup');
+    const next = backup
+      ? `it is archived again from the backup at ${backup.location} (re-hashed against the backup's recorded hashes first)`
+      : 'no verified backup copy is left to archive it again from: restore the set from another copy';
+    await addToTimeline(
+      tx,
+      f,
+      ARCHIVE_FIXITY_ACTOR,
+      `archive ${a.id} on ${a.target} is corrupt (${problems[0] ?? why}); ${next}`,
+      {
+        archive: a.id,
+        target: a.target,
+        ok: false,
+        problems: problems.slice(0, 10),
+      },
+    );
+  }
+  if (files.length > 0) await startPacking(tx, config, [a.target]);
+  return files;
+}
+
 export interface ArchiveAudit {
   ok: boolean;
   problems: string[];
@@ -142,29 +178,15 @@ export async function auditArchive(
     return { ok: true, problems };
   }
   await assertTargetPresent(t);
-  const reason = `fixity audit: read back from ${a.location} it no longer matches: ${problems.slice(0, 3).join('; ')}`;
-  await db.tx(async (tx) => {
-    const files = await markArchiveCorrupt(tx, a.id, reason);
-    for (const f of files) {
-      const backup = await verifiedCopy(tx, f, 'backup');
-      const next = backup
-        ? `it is archived again from the backup at ${backup.location} (re-hashed against the backup's recorded hashes first)`
-        : 'no verified backup copy is left to archive it again from: restore the set from another copy';
-      await addToTimeline(
-        tx,
-        f,
-        ARCHIVE_FIXITY_ACTOR,
-        `archive ${a.id} on ${a.target} is corrupt (${problems[0]}); ${next}`,
-        {
-          archive: a.id,
-          target: a.target,
-          ok: false,
-          problems: problems.slice(0, 10),
-        },
-      );
-    }
-    if (files.length > 0) await startPacking(tx, config, [a.target]);
-  });
+  await db.tx((tx) =>
+    condemnArchive(
+      tx,
+      config,
+      a,
+      `fixity audit: read back from ${a.location} it no longer matches`,
+      problems,
+    ),
+  );
   log.error(
     { archive: a.id, target: a.target, problems: problems.slice(0, 10) },
     'archive fixity audit: archive is corrupt',
