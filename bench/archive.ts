@@ -11,14 +11,12 @@
  * This measures the packing, writing and verification path without the task engine and database
  * (the archive's rows are a few statements per archive). The last line is a JSON object.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { writeFsArchive } from '../src/archive/fs-target.ts';
 import { type PackSource, packArchive } from '../src/archive/pack.ts';
@@ -32,7 +30,7 @@ import {
 } from '../src/core/config/schema/archive.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { retrieveFigures } from './archive-retrieve.ts';
-import { isMain, printResult, printTable } from './lib.ts';
+import { isMain, printResult, printTable, startS3rver, stopS3rver } from './lib.ts';
 
 const run$ = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -121,23 +119,6 @@ async function baseline(dir: string, round: number): Promise<number> {
   return s;
 }
 
-async function startS3rver(dir: string): Promise<{ child: ChildProcess; port: number }> {
-  const script = join(dirname(fileURLToPath(import.meta.url)), 's3rver-process.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', script, dir], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  let out = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /port (\d+)\n/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`s3rver-process exited with ${code}: ${out}`)));
-  });
-  return { child, port };
-}
-
 /** One archive of the sets to s3rver and read back verified: MB of content per second. */
 async function s3Round(dir: string, sets: PackSource[]): Promise<number> {
   await mkdir(join(dir, 's3'), { recursive: true });
@@ -178,9 +159,7 @@ async function s3Round(dir: string, sets: PackSource[]): Promise<number> {
     const s = (performance.now() - started) / 1000;
     return r.bytes / MiB / s;
   } finally {
-    const exited = once(child, 'exit');
-    child.stdin!.end();
-    await exited;
+    await stopS3rver(child);
   }
 }
 

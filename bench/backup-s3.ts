@@ -12,7 +12,7 @@
  * method left behind; `s3_plain_upload_rss_mb` is the same for (b), for comparison.
  * Registered in bench/backup.ts (`npm run bench -- backup`); alone: `npx tsx bench/backup-s3.ts`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
@@ -20,7 +20,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTmp, writeDataFile } from '../src/backup/testing.ts';
-import { isMain, printResult } from './lib.ts';
+import { isMain, printResult, startS3rver, stopS3rver } from './lib.ts';
 
 const MiB = 1024 * 1024;
 const ROUNDS = Math.max(1, Number(process.env.SLUICE_BENCH_S3_ROUNDS ?? 2));
@@ -30,31 +30,6 @@ async function sha256Of(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const c of createReadStream(path, { highWaterMark: MiB })) h.update(c as Buffer);
   return h.digest('hex');
-}
-
-/** s3rver in a child process (bench/s3rver-process.ts) and the port it listens on. */
-async function startServer(dir: string): Promise<{ child: ChildProcess; port: number }> {
-  const script = join(dirname(fileURLToPath(import.meta.url)), 's3rver-process.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', script, dir], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  let out = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /port (\d+)\n/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`s3rver-process exited with ${code}: ${out}`)));
-  });
-  return { child, port };
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = once(child, 'exit');
-  child.stdin!.end();
-  await exited;
 }
 
 type Method = 'verified' | 'plain';
@@ -85,7 +60,7 @@ async function runMethod(
 export async function runS3(): Promise<Record<string, number>> {
   const tmp = await makeTmp('sluice-bench-s3-');
   await mkdir(join(tmp.dir, 's3'));
-  const { child, port } = await startServer(join(tmp.dir, 's3'));
+  const { child, port } = await startS3rver(join(tmp.dir, 's3'));
   try {
     const file = join(tmp.dir, 'raw.bin');
     await writeDataFile(file, SIZE);
@@ -112,7 +87,7 @@ export async function runS3(): Promise<Record<string, number>> {
       s3_plain_upload_rss_mb: Math.round(rss.plain / MiB),
     };
   } finally {
-    await stopServer(child);
+    await stopS3rver(child);
     await tmp.cleanup();
   }
 }

@@ -1,8 +1,13 @@
 /**
- * Small helpers shared by the benchmarks: a readable table on stdout, and the machine-readable result
- * as one JSON object on the LAST line (what `bench/run.ts` and CI parse).
+ * Small helpers shared by the benchmarks: a readable table on stdout, the machine-readable result
+ * as one JSON object on the LAST line (what `bench/run.ts` and CI parse), and s3rver in a child
+ * process of its own (`startS3rver` / `stopS3rver`, bench/s3rver-process.ts) so a bench's RSS is
+ * its own path's alone.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export function printTable(rows: Record<string, string | number>[]): void {
@@ -42,4 +47,30 @@ export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   if (s.length === 0) return Number.NaN;
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+/** s3rver storing under `dir` (bucket `bench`) in a child process, and the port it listens on. */
+export async function startS3rver(dir: string): Promise<{ child: ChildProcess; port: number }> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 's3rver-process.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', script, dir], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /port (\d+)\n/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`s3rver-process exited with ${code}: ${out}`)));
+  });
+  return { child, port };
+}
+
+/** Closes a server of `startS3rver` (it exits when its stdin ends). */
+export async function stopS3rver(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.stdin!.end();
+  await exited;
 }

@@ -5,31 +5,16 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { getFile } from '../src/files/repo.ts';
 import { backupLocation } from '../src/storage/raw-data.ts';
-import { SLUICE_BIN } from './helpers/cli.ts';
 import { instrumentYaml, KILLED_WORKER_CONFIG } from './helpers/config-text.ts';
-import { createTestDb } from './helpers/db.ts';
+import { bigFile, type CrashBed, crashBed, killWhen, withWorker } from './helpers/kill.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
-import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
-
-async function bigFile(file: string, mib: number): Promise<string> {
-  const h = createHash('sha256');
-  const fh = await open(file, 'w');
-  const block = Buffer.alloc(1024 * 1024);
-  for (let i = 0; i < mib; i++) {
-    block.fill(i % 251);
-    block.writeUInt32LE(i, 0);
-    h.update(block);
-    await fh.write(block);
-  }
-  await fh.close();
-  return h.digest('hex');
-}
+import { waitFor } from './helpers/spawn.ts';
 
 async function partials(dir: string): Promise<string[]> {
   if (!existsSync(dir)) return [];
@@ -40,74 +25,51 @@ async function partials(dir: string): Promise<string[]> {
 }
 
 describe('backup under crashes', () => {
-  let root: string;
-  let url: string;
-  let drop: () => Promise<void>;
-  beforeAll(async () => {
-    root = await mkdtemp(path.join(os.tmpdir(), 'sluice-crash-'));
-    ({ url, drop } = await createTestDb());
-  });
+  let bed: CrashBed | undefined;
   afterAll(async () => {
-    await drop();
-    await rm(root, { recursive: true, force: true });
+    await bed?.close();
   });
 
   it('completes a copy by itself after the worker is killed with SIGKILL mid-copy; no partial file is ever counted', async () => {
+    bed = await crashBed('sluice-crash-');
+    const { root, db } = bed;
     const watch = path.join(root, 'astral1');
     const backup = path.join(root, 'backup');
     await mkdir(watch, { recursive: true });
-    const cfg = path.join(root, 'sluice.yaml');
-    await writeFile(cfg, KILLED_WORKER_CONFIG);
+    await bed.writeConfig(KILLED_WORKER_CONFIG);
     const digest = await bigFile(path.join(watch, 'big.raw'), 600);
-    const env = { DATABASE_URL: url, SLUICE_CONFIG: cfg, SLUICE_LOG_LEVEL: 'warn' };
-    const first = await spawnTs(
-      SLUICE_BIN,
-      { ...env },
-      { ready: 'running', args: ['start', '--role', 'worker'] },
+    // killed once the copy is under way: a partial temp exists and has data in it
+    await killWhen(
+      await bed.startWorker(),
+      'a partial copy on disk',
+      async () => (await partials(backup)).length > 0,
+      120_000,
     );
-    const { createDb } = await import('../src/core/db/db.ts');
-    const db = createDb(url);
-    try {
-      // wait until the copy is under way: a partial temp exists and has data in it
-      await waitFor('a partial copy on disk', async () => (await partials(backup)).length > 0, 120_000, 20);
-      first.kill('SIGKILL');
-      await waitExit(first);
-      const f1 = await getFile(db, 'big.raw');
-      expect(f1!.status).toBe('backing_up'); // not backed_up: the partial counts for nothing
-      expect(await db.query(`select 1 from copies where file_id = 'big.raw'`)).toEqual([]);
-      const second = await spawnTs(
-        SLUICE_BIN,
-        { ...env },
-        { ready: 'running', args: ['start', '--role', 'worker'] },
-      );
-      try {
-        const f = await waitFor(
-          'big.raw done',
-          async () => {
-            const r = await getFile(db, 'big.raw');
-            return r?.status === 'done_not_processed' ? r : undefined;
-          },
-          180_000,
-          200,
-        );
-        const dest = backupLocation(
-          { backup: { path: backup, layout: '{instrument}/{yyyy}_{mm}/{file_id}' } } as never,
-          f,
-        );
-        expect(
-          createHash('sha256')
-            .update(await readFile(dest))
-            .digest('hex'),
-        ).toBe(digest);
-        expect(f.manifest!.entries[0]!.hash).toBe(digest);
-        expect(await partials(backup)).toEqual([]); // the leftovers of the killed copy are gone
-      } finally {
-        second.kill('SIGTERM');
-        await waitExit(second);
-      }
-    } finally {
-      await db.close();
-    }
+    const f1 = await getFile(db, 'big.raw');
+    expect(f1!.status).toBe('backing_up'); // not backed_up: the partial counts for nothing
+    expect(await db.query(`select 1 from copies where file_id = 'big.raw'`)).toEqual([]);
+    const f = await withWorker(bed, () =>
+      waitFor(
+        'big.raw done',
+        async () => {
+          const r = await getFile(db, 'big.raw');
+          return r?.status === 'done_not_processed' ? r : undefined;
+        },
+        180_000,
+        200,
+      ),
+    );
+    const dest = backupLocation(
+      { backup: { path: backup, layout: '{instrument}/{yyyy}_{mm}/{file_id}' } } as never,
+      f,
+    );
+    expect(
+      createHash('sha256')
+        .update(await readFile(dest))
+        .digest('hex'),
+    ).toBe(digest);
+    expect(f.manifest!.entries[0]!.hash).toBe(digest);
+    expect(await partials(backup)).toEqual([]); // the leftovers of the killed copy are gone
   });
 });
 

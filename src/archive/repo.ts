@@ -6,7 +6,8 @@
  *                   verified archive holding it), attempts + last_error (archives that did not verify).
  *   archives        id, target, target_kind filesystem|s3, key (object key / path under the target's
  *                   root), location (full path or s3://bucket/key), storage_class, state
- *                   writing|written|archived|failed, reason, attempts, members, member_bytes,
+ *                   writing|written|archived|failed|corrupt (a fixity audit
+ *                   or retrieval found it differing: fixity.ts), reason, attempts, members, member_bytes,
  *                   size_bytes + sha256 (of the tar), manifest_sha256, created/written/verified_at,
  *                   last_fixity_at/_ok.
  *   archive_members (archive_id, path) → file_id, rel (as in the copy's manifest), size, sha256,
@@ -18,7 +19,7 @@
  */
 import type { Queryable } from '../core/db/db.ts';
 
-export type ArchiveState = 'writing' | 'written' | 'archived' | 'failed';
+export type ArchiveState = 'writing' | 'written' | 'archived' | 'failed' | 'corrupt';
 export type ItemState = 'due' | 'packing' | 'archived';
 
 export interface ArchiveRow {

@@ -23,6 +23,7 @@ import { defineHandler, Kind, type KindContext } from '../tasks/catalogue.ts';
 
 type Ctx = KindContext<typeof Kind.archiveRetrieve>;
 
+import { condemnArchive } from './fixity.ts';
 import { type ArchiveRow, getArchive, membersOf, setArchiveFixity } from './repo.ts';
 import { type ExpectedMember, extractVerified } from './retrieve-extract.ts';
 import {
@@ -156,8 +157,12 @@ export function retrieveHandler(deps: { config: Config }): TaskHandlerDef {
     async onFailed(tx, task, error) {
       await markFetchFailed(tx, task.subject ?? '', (error as Error).message ?? String(error));
       const fetch = await getFetch(tx, task.subject ?? '');
-      if (fetch && error instanceof SluiceError && error.code === 'retrieve.mismatch')
+      if (fetch && error instanceof SluiceError && error.code === 'retrieve.mismatch') {
         await setArchiveFixity(tx, fetch.archive_id, false);
+        // every attempt read it differing: the archive no longer counts and is written anew (fixity.ts)
+        const a = await getArchive(tx, fetch.archive_id);
+        if (a) await condemnArchive(tx, deps.config, a, 'retrieval found it differing', [error.message]);
+      }
     },
   });
 }

@@ -11,7 +11,7 @@ import { parseIntArg } from './args.ts';
 import { withContext } from './context.ts';
 import { printJson, printTable } from './output.ts';
 
-const STATES: readonly ArchiveState[] = ['writing', 'written', 'archived', 'failed'];
+const STATES: readonly ArchiveState[] = ['writing', 'written', 'archived', 'failed', 'corrupt'];
 
 export function registerArchiveCommands(program: Command): void {
   const archive = program

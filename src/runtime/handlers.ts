@@ -4,6 +4,7 @@
  * gets the flow's `report` (src/pipeline/flow.ts) in its deps: stages report outcomes, the flow
  * decides what follows. `sluice start` runs them on the worker role.
  */
+import { archiveFixityHandler, archiveFixitySchedules } from '../archive/fixity.ts';
 import { archivePackHandler } from '../archive/pack-task.ts';
 import { archivePassHandler, archivePassSchedules } from '../archive/pass.ts';
 import { retrievalSweepHandler, retrievalSweepSchedules } from '../archive/retrieve-sweep.ts';
@@ -87,6 +88,7 @@ export function collect(config: Config, vars: Variables, opts: StageOptions): St
       schedules: archivePassSchedules(config),
     },
     { handlers: [retrieveHandler(deps), retrievalSweepHandler(deps)], schedules: retrievalSweepSchedules() },
+    { handlers: [archiveFixityHandler(deps)], schedules: archiveFixitySchedules(config) },
   ];
   return { handlers: stages.flatMap((s) => s.handlers), schedules: stages.flatMap((s) => s.schedules) };
 }

@@ -46,6 +46,7 @@ export const Kind = {
   archivePass: 'archive.pass',
   archiveRetrieve: 'archive.retrieve',
   archiveRetrievalSweep: 'archive.retrieval_sweep',
+  archiveFixity: 'archive.fixity',
 } as const;
 export type TaskKind = (typeof Kind)[keyof typeof Kind];
 
@@ -219,6 +220,8 @@ export const TASKS = {
   },
   /** Removes retrieved copies past their expiry (archive/retrieve-sweep.ts; scheduled). */
   [Kind.archiveRetrievalSweep]: { payload: z.object(scheduled), pool: 'default' },
+  /** A fixity run over archived sets: re-reads the archives due (archive/fixity.ts; scheduled). */
+  [Kind.archiveFixity]: { payload: z.object(scheduled), pool: 'archive.read' },
 } as const satisfies Record<TaskKind, KindSpec>;
 
 /** What a handler of `K` reads. */

@@ -45,6 +45,8 @@ export interface Snapshot {
     to_state?: string;
   }[];
   corruptCopies: { file_id: string; name: string | null; target: string; location: string }[];
+  /** Archives a fixity audit found corrupt whose sets are not archived anew yet (archive/fixity.ts). */
+  corruptArchives?: { id: string; target: string; location: string; reason: string | null; files: number }[];
   failedTasks: { id: string; kind: string; subject: string | null; last_error: string | null }[];
   disks: { target: 'backup' | 'output'; path: string; free_bytes: number | null; error?: string }[];
   /** `backup.s3` copies still retried after failed attempts, per pool `copy.<target>`. */
@@ -269,6 +271,15 @@ export function backupFailures(s: Snapshot): Alert[] {
     title: `Corrupt ${c.target} copy of ${c.name ?? c.file_id}`,
     text: `The ${c.target} copy of ${c.name ?? c.file_id} (${c.file_id}) at ${c.location} no longer matches its recorded hashes.`,
   }));
+  for (const a of s.corruptArchives ?? []) {
+    out.push({
+      rule: 'backup_failure',
+      subject: `archive:${a.id}`,
+      severity: 'critical',
+      title: `Corrupt archive ${a.id} on ${a.target}`,
+      text: `Archive ${a.id} at ${a.location} no longer matches its recorded member hashes${a.reason ? ` (${a.reason})` : ''}; ${a.files} set(s) are being archived again from their backups.`,
+    });
+  }
   for (const t of s.failedTasks) {
     // scheduled tasks are named after their schedule (`db.backup:nightly`): say `nightly` once
     const what = t.subject?.startsWith(`${t.kind}:`) ? t.subject.slice(t.kind.length + 1) : t.subject;

@@ -10,7 +10,9 @@
  * notifier does not lose them. A failing notifier is logged and reported; the others still get the
  * alerts.
  */
+
 import { statfs } from 'node:fs/promises';
+import { corruptArchivesPending } from '../../archive/fixity-repo.ts';
 import type { Config } from '../../core/config/index.ts';
 import { type AlertsConfig, alertsSchema } from '../../core/config/schema/alerts.ts';
 import type { Db, Queryable } from '../../core/db/db.ts';
@@ -164,6 +166,7 @@ export async function readSnapshot(
   const { stuck, stuckTotal } = await readStuck(db, p, now);
   const { errorEvents, maxEvent } = await readErrorEvents(db, lookback);
   const corruptCopies = await listCorruptCopies(db);
+  const corruptArchives = await corruptArchivesPending(db);
   const { failedTasks, failedTaskAt } = await readFailedTasks(db, lookback);
   const disks = await readDisks(config);
   const s3Retrying = await retryingTasks(db, [Kind.backupS3], p.s3FailingAttempts ?? 3);
@@ -178,6 +181,7 @@ export async function readSnapshot(
       stuckTotal,
       errorEvents,
       corruptCopies,
+      corruptArchives,
       failedTasks,
       disks,
       s3Retrying,

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { httpUrlPortValid } from '../limits.ts';
+import { archiveFixitySchema } from './archive-fixity.ts';
 import { TARGET_NAME } from './backup-targets.ts';
 import { always, bool, int, isMapping, num, section, str, strList, uniqueNames } from './building-blocks.ts';
 
@@ -149,6 +150,8 @@ export const archiveSchema = section(
         .default([]),
       /** How often the policy pass looks for files due (after processing, N days) and archives left. */
       pass_minutes: int(1, 1440).default(10),
+      /** Re-reads of archived sets (src/archive/fixity.ts). */
+      fixity: archiveFixitySchema,
     })
     .superRefine((a, ctx) => {
       if (!isMapping(a) || !Array.isArray(a.targets) || !Array.isArray(a.policies)) return;

@@ -1,0 +1,67 @@
+/**
+ * Statements of the archive fixity audits (src/archive/fixity.ts) on the archive tables (src/archive/
+ * owns them, see repo.ts): which archives are due for a re-read, marking one `corrupt` (its items due
+ * again so the set is archived anew from its backup), and the corrupt archives the alerts report.
+ */
+import { COLD_CLASSES } from '../core/config/schema/archive.ts';
+import type { Queryable } from '../core/db/db.ts';
+import type { ArchiveRow } from './repo.ts';
+
+/**
+ * Archived archives last checked (or verified) before `cutoff`, least recently checked first, up to
+ * `limit`; cold S3 classes are left out (verified at write time and on retrieval only).
+ */
+export async function archivesDueForFixity(q: Queryable, cutoff: Date, limit: number): Promise<ArchiveRow[]> {
+  return q.query<ArchiveRow>(
+    `select * from archives
+     where state = 'archived' and coalesce(last_fixity_at, verified_at) <= $1
+       and not (target_kind = 's3' and coalesce(storage_class, '') = any($2))
+     order by coalesce(last_fixity_at, verified_at), id limit $3`,
+    [cutoff, [...COLD_CLASSES], limit],
+  );
+}
+
+/**
+ * The archive no longer matches what was verified: `corrupt` (never counts again), its failed check
+ * recorded, and the items it held due now (a new archive is written from the backups). Returns the
+ * files whose items were put back; none when the archive was not `archived` any more.
+ */
+export async function markArchiveCorrupt(q: Queryable, id: string, reason: string): Promise<string[]> {
+  const n = await q.exec(
+    `update archives set state = 'corrupt', reason = $2, last_fixity_at = now(), last_fixity_ok = false
+     where id = $1 and state = 'archived'`,
+    [id, reason],
+  );
+  if (n === 0) return [];
+  const rows = await q.query<{ file_id: string }>(
+    `update archive_items set state = 'due', archive_id = null, archived_at = null, due_at = now(),
+       last_error = $2, updated_at = now()
+     where archive_id = $1 and state = 'archived' returning file_id`,
+    [id, reason],
+  );
+  return rows.map((r) => r.file_id).sort();
+}
+
+export interface CorruptArchive {
+  id: string;
+  target: string;
+  location: string;
+  reason: string | null;
+  files: number;
+}
+
+/**
+ * Corrupt archives some of whose files are not archived again on that target yet (for the
+ * `backup_failure` alert: it clears once every set is in a new verified archive).
+ */
+export async function corruptArchivesPending(q: Queryable): Promise<CorruptArchive[]> {
+  const rows = await q.query<CorruptArchive & { files: string }>(
+    `select a.id, a.target, a.location, a.reason, count(distinct m.file_id) as files
+     from archives a join archive_members m on m.archive_id = a.id
+     where a.state = 'corrupt' and exists (
+       select 1 from archive_items i
+       where i.target = a.target and i.file_id = m.file_id and i.state <> 'archived')
+     group by a.id order by a.id`,
+  );
+  return rows.map((r) => ({ ...r, files: Number(r.files) }));
+}
