@@ -60,8 +60,10 @@ export const retrievalRoutes: AnyRoute[] = [
         target: body.target,
         by: actor,
       }).catch((err: unknown) => {
-        // written for the CLI: a wrong target names the field; nothing archived to bring back is a conflict
-        throw apiRefusal(err, (m) => (/target/.test(m) ? 'target' : undefined));
+        // written for the CLI: a wrong target or file names the field; nothing archived to bring back is a conflict
+        throw apiRefusal(err, (m) =>
+          /target/.test(m) ? 'target' : /^no file/.test(m) ? 'files' : undefined,
+        );
       });
       return c.json({ retrievals: r.retrievals.map(withSetPath), not_archived: r.notArchived }, 202);
     },
