@@ -17,6 +17,7 @@ const MetricsPage = lazy(() => import('./pages/Metrics.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 const StreamsPage = lazy(() => import('./pages/Streams.tsx'));
 const ItemsPage = lazy(() => import('./pages/Items.tsx'));
+const RetrievalsPage = lazy(() => import('./pages/Retrievals.tsx'));
 
 const TITLES: [RegExp, string][] = [
   [/^\/$/, 'Overview'],
@@ -24,6 +25,7 @@ const TITLES: [RegExp, string][] = [
   [/^\/files/, 'Files'],
   [/^\/qc/, 'Metrics'],
   [/^\/items/, 'Items'],
+  [/^\/retrievals/, 'Retrievals'],
   [/^\/admin/, 'Admin'],
   [/^\/streams/, 'Streams'],
   [/^\/login/, 'Log in'],
@@ -78,6 +80,7 @@ export function App() {
               {/* not /metrics: that is the Prometheus endpoint */}
               <Route path="/qc" component={MetricsPage} />
               <Route path="/items" component={ItemsPage} />
+              <Route path="/retrievals" component={RetrievalsPage} />
               <Route path="/items/:id" component={ItemsPage} />
               <Route path="/admin" component={AdminPage} />
               <Route path="/streams" component={StreamsPage} />

@@ -12,6 +12,7 @@ const NAV = [
   { href: '/qc', label: 'Metrics' },
   { href: '/streams', label: 'Streams' },
   { href: '/items', label: 'Items' },
+  { href: '/retrievals', label: 'Retrievals' },
   { href: '/admin', label: 'Admin' },
 ];
 
