@@ -113,6 +113,12 @@ describe('archives API', () => {
     expect(due.archives).toEqual([]);
     const missing = await call(h.app, '/api/files/nope/archives', { token: h.tokens.viewer });
     expect(missing.status).toBe(404);
+    // a members-only project's file: not there for a viewer who is no member, shown to an admin
+    const project = { id: 'SECRET', visibility: 'members' };
+    expect((await call(h.app, '/api/projects', { token: h.tokens.admin, body: project })).status).toBe(201);
+    await h.db.exec(`update files set project_id = 'SECRET' where id = 'a2'`);
+    expect((await call(h.app, '/api/files/a2/archives', { token: h.tokens.viewer })).status).toBe(404);
+    expect((await call(h.app, '/api/files/a2/archives', { token: h.tokens.admin })).status).toBe(200);
   });
 
   it('runs the policy pass for operators only, and refuses it without archive targets', async () => {

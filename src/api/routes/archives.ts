@@ -1,7 +1,8 @@
 /**
  * Archives on long-term storage (issue #20): the list with filters and paging, one archive with its
  * members (the manifest as recorded: file, member path, size, sha256, offset), one file's archive
- * state per target with its members and retrievals (the file page), and the policy pass run now
+ * state per target with its members and retrievals (the file page; a file of a project hidden from the
+ * caller is a 404), and the policy pass run now
  * (what `sluice archive run` does; operator). Viewers may read.
  */
 import { z } from 'zod';
@@ -9,6 +10,7 @@ import { archivePass } from '../../archive/pass.ts';
 import { getArchive, itemCounts, membersOf } from '../../archive/repo.ts';
 import { listRetrievals } from '../../archive/retrieve-repo.ts';
 import { ARCHIVE_STATES, fileArchives, pageArchives } from '../../archive/views.ts';
+import { projectsHiddenFrom } from '../../catalog/projects.ts';
 import { requireFile } from '../../files/repo.ts';
 import { conflict, notFound, refusals } from '../errors.ts';
 import { fileId, idFilter, intParam } from '../params.ts';
@@ -78,8 +80,12 @@ export const archiveRoutes: AnyRoute[] = [
     summary:
       "one file's archive state: its item per archive target, the archives holding it with its members, and its retrievals",
     params: z.strictObject({ id: fileId }),
-    handle: async (c, { params, deps }) => {
-      await refusals('id', () => requireFile(deps.db, params.id), /^no file/);
+    handle: async (c, { params, principal, deps }) => {
+      const file = await refusals('id', () => requireFile(deps.db, params.id), /^no file/);
+      // a file of a project hidden from the caller (catalog.project_visibility) is not there for them
+      const viewer = { user: principal?.user ?? '', role: principal?.role ?? 'viewer' };
+      if ((await projectsHiddenFrom(deps.db, viewer)).includes(file.project_id))
+        throw notFound('file', params.id, 'list files with GET /api/files');
       const archives = await fileArchives(deps.db, params.id);
       const retrievals = await listRetrievals(deps.db, { file: params.id, limit: 20 });
       return c.json({ ...archives, retrievals });
