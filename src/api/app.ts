@@ -15,6 +15,7 @@ import { ApiError, errorHandler } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import type { AnyRoute, ApiEnv } from './route.ts';
 import { actionRoutes } from './routes/actions.ts';
+import { archiveRoutes } from './routes/archives.ts';
 import { authRoutes } from './routes/auth.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -55,6 +56,7 @@ export function routeTable(): AnyRoute[] {
     ...catalogRoutes,
     ...retrievalRoutes,
     ...healthPageRoutes,
+    ...archiveRoutes,
   ];
   routes.push({
     method: 'GET',

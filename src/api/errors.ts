@@ -6,7 +6,7 @@
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { SluiceError } from '../core/errors.ts';
+import { SluiceError, UsageError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 
 export class ApiError extends SluiceError {
@@ -35,6 +35,34 @@ export function notFound(what: string, id: string, hint?: string): ApiError {
 
 export function conflict(message: string, hint?: string): ApiError {
   return new ApiError(409, 'conflict', message, { hint });
+}
+
+/**
+ * Which body or query field a refusal is about: a name, or chosen from the refusal's message
+ * (`undefined`: about no field — the request is well-formed but the state refuses it, a 409).
+ */
+export type RefusalField = string | ((message: string) => string | undefined);
+
+/**
+ * A refusal written for the CLI (a `UsageError`) as the API's answer: a missing thing the path names
+ * (its message matches `missing`) → 404; about a field → 400 naming it; about no field → 409.
+ * Any other error is returned unchanged (the handler reports it).
+ */
+export function apiRefusal(err: unknown, field: RefusalField, missing?: RegExp): unknown {
+  if (!(err instanceof UsageError)) return err;
+  if (missing?.test(err.message)) return new ApiError(404, 'not_found', err.message, { hint: err.hint });
+  const name = typeof field === 'string' ? field : field(err.message);
+  if (name === undefined) return conflict(err.message, err.hint);
+  return badInput(name, err.message, err.hint);
+}
+
+/** Runs `fn`; a CLI refusal it throws becomes the API's (`apiRefusal`). */
+export async function refusals<T>(field: RefusalField, fn: () => Promise<T>, missing?: RegExp): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw apiRefusal(err, field, missing);
+  }
 }
 
 export interface ErrorBody {

@@ -7,6 +7,7 @@ import {
   nextFetchStep,
   parseRestoreHeader,
   restorePollMs,
+  roomProblem,
 } from './retrieve-rules.ts';
 
 const now = new Date('2026-12-07T04:00:00Z');
@@ -66,5 +67,14 @@ describe('times', () => {
     expect(restorePollMs(0, 1000, 60_000)).toBe(1000);
     expect(restorePollMs(3, 1000, 60_000)).toBe(8000);
     expect(restorePollMs(30, 1000, 60_000)).toBe(60_000);
+  });
+});
+
+describe('roomProblem', () => {
+  it('lets a download through when its bytes and the reserve fit, names path, need and free otherwise', () => {
+    expect(roomProblem('/r', 100, 1100, 1000)).toBeUndefined();
+    expect(roomProblem('/r', 101, 1100, 1000)).toBe(
+      'retrieval area /r: needs 101 bytes (and 1000 kept free), 1100 free',
+    );
   });
 });

@@ -94,3 +94,17 @@ export function expiryOf(verifiedAt: Date, expireAfterHours: number): Date {
 export function restorePollMs(polls: number, baseMs: number, maxMs: number): number {
   return Math.min(maxMs, baseMs * 2 ** Math.min(polls, 10));
 }
+
+/**
+ * Whether a download of `needBytes` fits in the retrieval area leaving `reserveBytes` free: undefined
+ * when it does, otherwise why not (the path, bytes needed and free) for the fetch's `why`.
+ */
+export function roomProblem(
+  area: string,
+  needBytes: number,
+  freeBytes: number,
+  reserveBytes: number,
+): string | undefined {
+  if (needBytes + reserveBytes <= freeBytes) return undefined;
+  return `retrieval area ${area}: needs ${needBytes} bytes (and ${reserveBytes} kept free), ${freeBytes} free`;
+}

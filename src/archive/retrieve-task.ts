@@ -18,6 +18,7 @@ import type { Config } from '../core/config/index.ts';
 import { retrievalArea } from '../core/config/schema/retrieval.ts';
 import { PermanentError, SluiceError } from '../core/errors.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
+import { freeSpace } from '../storage/disk.ts';
 import { fsyncDir } from '../storage/fsutil.ts';
 import { defineHandler, Kind, type KindContext } from '../tasks/catalogue.ts';
 
@@ -36,7 +37,7 @@ import {
   noteFetchTrouble,
   recordProgress,
 } from './retrieve-repo.ts';
-import { nextFetchStep, restorePollMs } from './retrieve-rules.ts';
+import { nextFetchStep, restorePollMs, roomProblem } from './retrieve-rules.ts';
 import { askRestore, isCold, openArchive, restoreStatus } from './retrieve-source.ts';
 
 const PROGRESS_MS = 1000;
@@ -49,16 +50,45 @@ export function fetchFolder(area: string, fetchId: string): string {
   return path.join(area, fetchId);
 }
 
+/**
+ * Room for the download in the area (its members' bytes plus `min_free_mb` kept free): true when
+ * there is; otherwise the task waits (`again`, the reason as the fetch's why) and, after
+ * `space_wait_hours`, fails with the reason.
+ */
+async function roomFor(ctx: Ctx, config: Config, fetch: FetchRow, archive: ArchiveRow): Promise<boolean> {
+  const area = retrievalArea(config);
+  const { freeBytes } = await freeSpace(area);
+  const reserve = Math.round(config.retrieval.min_free_mb * 1024 * 1024);
+  const problem = roomProblem(area, Number(archive.member_bytes), freeBytes, reserve);
+  if (!problem) return true;
+  const since = ctx.payload.space_since ?? Date.now();
+  if (Date.now() - since >= config.retrieval.space_wait_hours * 3_600_000)
+    throw new PermanentError(
+      'retrieve.no_space',
+      `${problem}; waited ${config.retrieval.space_wait_hours} h for room`,
+      'free space in the retrieval area (or lower retrieval.min_free_mb) and ask again',
+    );
+  ctx.log.warn({ fetch: fetch.id, archive: archive.id }, problem);
+  await ctx.again(
+    config.retrieval.poll_seconds * 1000,
+    (tx) => noteFetchTrouble(tx, fetch.id, `waiting for room: ${problem}`),
+    { ...ctx.payload, space_since: since },
+  );
+  return false;
+}
+
 async function download(ctx: Ctx, config: Config, fetch: FetchRow, archive: ArchiveRow): Promise<void> {
   const area = retrievalArea(config);
   const partial = partialFolder(area, fetch.id);
   const final = fetchFolder(area, fetch.id);
+  // a killed attempt's partial folder first: its bytes are not in use
+  await mkdir(area, { recursive: true });
+  await rm(partial, { recursive: true, force: true });
+  if (!(await roomFor(ctx, config, fetch, archive))) return;
   await ctx.db.tx(async (tx) => {
     await markDownloading(tx, fetch.id);
     await ctx.remember({}, tx);
   });
-  await mkdir(area, { recursive: true });
-  await rm(partial, { recursive: true, force: true });
   const expected = new Map<string, ExpectedMember>(
     (await membersOf(ctx.db, archive.id)).map((m) => [
       m.path,

@@ -26,3 +26,9 @@ export async function backedUpFilesAfter(
     [afterId, BACKED_UP, limit],
   );
 }
+
+/** The ids of every file of `project` (the archive API's project filter). */
+export async function fileIdsOfProject(q: Queryable, project: string): Promise<string[]> {
+  const rows = await q.query<{ id: string }>('select id from files where project_id = $1', [project]);
+  return rows.map((r) => r.id);
+}

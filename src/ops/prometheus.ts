@@ -29,6 +29,7 @@
  */
 
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { registerArchiveMetrics } from '../archive/prometheus.ts';
 import { registerRetrievalMetrics } from '../archive/retrieve-metrics.ts';
 import { fixityCheckCounts } from '../backup/fixity.ts';
 import type { StreamsConfig } from '../core/config/schema/streams.ts';
@@ -325,5 +326,6 @@ export function createMetricsRegistry(
   registerSafetyMetrics(registry, snapshot);
   if (opts.streams) registerStreamMetrics(registry, db, opts.streams, opts.cacheMs ?? 1000);
   registerRetrievalMetrics(registry, db);
+  registerArchiveMetrics(registry, db);
   return { registry, collect: () => registry.metrics() };
 }

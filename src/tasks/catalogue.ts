@@ -213,6 +213,8 @@ export const TASKS = {
     payload: z.object({
       /** Restore polls so far (the wait between them grows). */
       polls: z.number().optional(),
+      /** Since when (ms since the epoch) the download waits for room in the retrieval area. */
+      space_since: z.number().optional(),
     }),
     pool: 'archive.read',
     maxAttempts: 5,

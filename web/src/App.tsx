@@ -18,6 +18,7 @@ const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 const StreamsPage = lazy(() => import('./pages/Streams.tsx'));
 const ItemsPage = lazy(() => import('./pages/Items.tsx'));
 const HealthPage = lazy(() => import('./pages/Health.tsx'));
+const RetrievalsPage = lazy(() => import('./pages/Retrievals.tsx'));
 
 const TITLES: [RegExp, string][] = [
   [/^\/$/, 'Overview'],
@@ -25,6 +26,7 @@ const TITLES: [RegExp, string][] = [
   [/^\/files/, 'Files'],
   [/^\/qc/, 'Metrics'],
   [/^\/items/, 'Items'],
+  [/^\/retrievals/, 'Retrievals'],
   [/^\/admin/, 'Admin'],
   [/^\/streams/, 'Streams'],
   [/^\/health/, 'Health'],
@@ -80,6 +82,7 @@ export function App() {
               {/* not /metrics: that is the Prometheus endpoint */}
               <Route path="/qc" component={MetricsPage} />
               <Route path="/items" component={ItemsPage} />
+              <Route path="/retrievals" component={RetrievalsPage} />
               <Route path="/items/:id" component={ItemsPage} />
               <Route path="/admin" component={AdminPage} />
               <Route path="/streams" component={StreamsPage} />

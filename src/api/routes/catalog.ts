@@ -26,33 +26,13 @@ import { NODE_KINDS, walk } from '../../catalog/relations.ts';
 import { listSamples } from '../../catalog/samples.ts';
 import { SEARCH_KINDS, search } from '../../catalog/search.ts';
 import type { Queryable } from '../../core/db/db.ts';
-import { UsageError } from '../../core/errors.ts';
-import { ApiError, badInput } from '../errors.ts';
+import { refusals } from '../errors.ts';
 import { intParam } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
 
 const viewerOf = (p: Principal | undefined): Viewer => ({ user: p?.user ?? '', role: p?.role ?? 'viewer' });
 const hiddenFor = (q: Queryable, p: Principal | undefined) => projectsHiddenFrom(q, viewerOf(p));
 const text = (what: string) => z.string({ error: what }).min(1, { error: what }).max(200);
-
-/**
- * The catalog's refusals (UsageError, written for the CLI) as the API's: a missing thing the path
- * names → 404; anything else → 400 naming the body field it is about (`field`, or chosen from the message).
- */
-async function refusals<T>(
-  field: string | ((message: string) => string),
-  fn: () => Promise<T>,
-  missingInPath?: RegExp,
-): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    if (missingInPath?.test(err.message))
-      throw new ApiError(404, 'not_found', err.message, { hint: err.hint });
-    throw badInput(typeof field === 'string' ? field : field(err.message), err.message, err.hint);
-  }
-}
 
 const projectRoutes: AnyRoute[] = [
   route({

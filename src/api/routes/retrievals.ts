@@ -7,8 +7,7 @@ import { z } from 'zod';
 import { requestRetrieval } from '../../archive/retrieve.ts';
 import { listRetrievals, type RetrievalRow } from '../../archive/retrieve-repo.ts';
 import { FETCH_STATES } from '../../archive/retrieve-rules.ts';
-import { UsageError } from '../../core/errors.ts';
-import { ApiError, badInput } from '../errors.ts';
+import { apiRefusal } from '../errors.ts';
 import { type AnyRoute, route } from '../route.ts';
 
 const withSetPath = (r: RetrievalRow) => ({ ...r, set_path: r.path ? `${r.path}/${r.prefix}` : null });
@@ -61,10 +60,10 @@ export const retrievalRoutes: AnyRoute[] = [
         target: body.target,
         by: actor,
       }).catch((err: unknown) => {
-        // written for the CLI: a wrong target names the field; nothing archived to bring back is a conflict
-        if (!(err instanceof UsageError)) throw err;
-        if (/target/.test(err.message)) throw badInput('target', err.message, err.hint);
-        throw new ApiError(409, 'conflict', err.message, { hint: err.hint });
+        // written for the CLI: a wrong target or file names the field; nothing archived to bring back is a conflict
+        throw apiRefusal(err, (m) =>
+          /target/.test(m) ? 'target' : /^no file/.test(m) ? 'files' : undefined,
+        );
       });
       return c.json({ retrievals: r.retrievals.map(withSetPath), not_archived: r.notArchived }, 202);
     },

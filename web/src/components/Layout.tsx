@@ -13,6 +13,7 @@ const NAV = [
   { href: '/streams', label: 'Streams' },
   { href: '/items', label: 'Items' },
   { href: '/health', label: 'Health' },
+  { href: '/retrievals', label: 'Retrievals' },
   { href: '/admin', label: 'Admin' },
 ];
 

@@ -14,6 +14,7 @@ import { bytes, count, dateTime, metricValue, relative } from '../lib/format.ts'
 import { useAction } from '../lib/mutation.ts';
 import { can } from '../lib/status.ts';
 import { useMe } from '../session.tsx';
+import { FileArchives } from './archive/FileArchives.tsx';
 
 const ACTIVE_JOB = ['new', 'submitting', 'PENDING', 'RUNNING'];
 /** Work on the file is under way: no retry (src/files/actions.ts). */
@@ -353,6 +354,7 @@ export default function FileDetailPage() {
           d.copies.map((c) => <Copy key={c.id} c={c} />)
         )}
       </section>
+      <FileArchives id={d.file.id} />
       <section aria-labelledby="jobs-title">
         <h2 id="jobs-title">Processing jobs</h2>
         {d.jobs.length === 0 ? (

@@ -1,7 +1,8 @@
 /**
  * Config schema: `retrieval` (issue #20): where archived sets are retrieved to, how long a retrieved
  * copy is kept and how often a cold archive's restore is looked at (the restore's tier and days are
- * the S3 archive target's `restore_tier` / `restore_days`, schema/archive.ts). Consumed by
+ * the S3 archive target's `restore_tier` / `restore_days`, schema/archive.ts), and how much room a
+ * download must leave in the area. Consumed by
  * src/archive/retrieve*.ts; documented in docs/configuration.md.
  */
 import { join } from 'node:path';
@@ -17,6 +18,10 @@ export const retrievalSchema = section(
     /** First wait before asking the store whether a restore finished; it doubles up to `poll_max_seconds`. */
     poll_seconds: num({ gt: 0 }, 'seconds').default(60),
     poll_max_seconds: num({ gt: 0 }, 'seconds').default(1800),
+    /** Kept free in the area after a download: a download that would not leave it waits for room. */
+    min_free_mb: num({ gte: 0 }, 'MiB').default(1024),
+    /** A download waiting this long for room in the area fails (with the bytes needed and free). */
+    space_wait_hours: num({ gt: 0 }, 'hours').default(24),
   }),
 );
 
