@@ -88,15 +88,21 @@ catalog:
     );
     await db.query('vacuum analyze');
     console.error(`  ${FILES} files in ${round((performance.now() - t2) / 1000)} s`);
-    const terms = [];
-    for (let i = 0; i < 60; i++) {
-      const k = (i * 7919) % SAMPLES;
-      terms.push(
-        [`R1S${String(k).padStart(7, '0')}`, `Sample ${k}`, SITES[i % 5]!, `_${k}.raw`, 'zzz-nothing'][
-          i % 5
-        ]!,
-      );
-    }
+    const termsOf = (from: number, n: number) => {
+      const terms = [];
+      for (let i = from; i < from + n; i++) {
+        const k = (i * 7919) % SAMPLES;
+        terms.push(
+          [`R1S${String(k).padStart(7, '0')}`, `Sample ${k}`, SITES[i % 5]!, `_${k}.raw`, 'zzz-nothing'][
+            i % 5
+          ]!,
+        );
+      }
+      return terms;
+    };
+    // a search box in use: the indexes were read before (just loaded, they are not); other terms
+    for (const t of termsOf(1000, 20)) await search(db, t, { hidden: [], limit: 20 });
+    const terms = termsOf(0, 60);
     const times: number[] = [];
     for (const t of terms) {
       const s = performance.now();

@@ -43,6 +43,45 @@ export async function recordHistory(q: Queryable, changes: readonly Change[], ac
   );
 }
 
+/** The fields of a sample the history keeps, as JSON (`o`: a row alias, `old` or `new`). */
+const sampleJson = (o: string) =>
+  `jsonb_build_object('refcode', ${o}.refcode, 'name', ${o}.name, 'project_id', ${o}.project_id, 'type', ${o}.type, 'attributes', ${o}.attributes)`;
+
+/**
+ * Creates or updates samples (one statement, whatever their number) and appends each one's history
+ * in the same statement: `before` is the row the upsert replaced (RETURNING old, PostgreSQL 18),
+ * `after` the row written, so the record states what happened, not what was planned. `attributes`
+ * are JSON texts.
+ */
+export async function upsertSamplesWithHistory(
+  q: Queryable,
+  rows: {
+    refcode: string[];
+    name: string[];
+    project_id: string[];
+    type: (string | null)[];
+    attributes: string[];
+  },
+  actor: string,
+): Promise<void> {
+  if (rows.refcode.length === 0) return;
+  await q.exec(
+    `with w as (
+       insert into samples (refcode, name, project_id, type, attributes, created_by, updated_by)
+       select r, n, p, t, a::jsonb, $6, $6
+         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) with ordinality as x(r, n, p, t, a, i)
+         order by i
+       on conflict (refcode) do update set name = excluded.name, project_id = excluded.project_id,
+         type = excluded.type, attributes = excluded.attributes, updated_by = excluded.updated_by, updated_at = now()
+       returning new.refcode, old.refcode is null as created, ${sampleJson('old')} as before, ${sampleJson('new')} as after)
+     insert into catalog_history (entity, entity_id, action, actor, before, after)
+     select 'sample', refcode, case when created then 'create' else 'update' end, $6,
+       case when created then null else before end, after
+     from w`,
+    [rows.refcode, rows.name, rows.project_id, rows.type, rows.attributes, actor],
+  );
+}
+
 /** The history of one entity, oldest first (or of every entity of a kind whose id is in `ids`). */
 export async function historyOf(q: Queryable, entity: Entity, ids: readonly string[]): Promise<HistoryRow[]> {
   return q.query<HistoryRow>(
