@@ -5,7 +5,9 @@
  * rounds each (medians); then search p95 over 1,000,000 files and the samples.
  *
  * Figures: import_rows_per_s, copy_rows_per_s, import_ratio_vs_copy (goal ≤ 5), search_p95_ms
- * (goal ≤ 50). BENCH_CATALOG_SAMPLES / BENCH_CATALOG_FILES make it smaller for a quick look.
+ * (goal ≤ 50; 60 terms of five kinds, with the search indexes in memory) and search_cold_p95_ms
+ * (other terms, before: the indexes read from disk as the queries need them).
+ * BENCH_CATALOG_SAMPLES / BENCH_CATALOG_FILES make it smaller for a quick look.
  */
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -88,21 +90,42 @@ catalog:
     );
     await db.query('vacuum analyze');
     console.error(`  ${FILES} files in ${round((performance.now() - t2) / 1000)} s`);
-    const terms = [];
-    for (let i = 0; i < 60; i++) {
-      const k = (i * 7919) % SAMPLES;
-      terms.push(
-        [`R1S${String(k).padStart(7, '0')}`, `Sample ${k}`, SITES[i % 5]!, `_${k}.raw`, 'zzz-nothing'][
-          i % 5
-        ]!,
-      );
+    const termsOf = (from: number, n: number) => {
+      const terms = [];
+      for (let i = from; i < from + n; i++) {
+        const k = (i * 7919) % SAMPLES;
+        terms.push(
+          [`R1S${String(k).padStart(7, '0')}`, `Sample ${k}`, SITES[i % 5]!, `_${k}.raw`, 'zzz-nothing'][
+            i % 5
+          ]!,
+        );
+      }
+      return terms;
+    };
+    const pass = async (terms: string[]) => {
+      const times: number[] = [];
+      for (const t of terms) {
+        const s = performance.now();
+        await search(db, t, { hidden: [], limit: 20 });
+        times.push(performance.now() - s);
+      }
+      return times;
+    };
+    // Just loaded, the search indexes are not in memory yet: the first pass reads them from disk
+    // (reported as search_cold_p95_ms). A search box in use has them in memory: they are read once
+    // (pg_prewarm, into shared buffers) and the measured pass uses other terms.
+    const cold = await pass(termsOf(1000, 60));
+    await db.exec('create extension if not exists pg_prewarm');
+    for (const idx of [
+      'files_name_trgm',
+      'samples_refcode_lower',
+      'samples_search_tsv',
+      'samples_search_trgm',
+      'samples_refcode_key',
+    ]) {
+      await db.query('select pg_prewarm($1)', [idx]);
     }
-    const times: number[] = [];
-    for (const t of terms) {
-      const s = performance.now();
-      await search(db, t, { hidden: [], limit: 20 });
-      times.push(performance.now() - s);
-    }
+    const times = await pass(termsOf(0, 60));
     const kinds = ['refcode', 'name words', 'attribute', 'file name', 'no match'];
     console.error(
       `  search p95 by term: ${kinds
@@ -127,6 +150,7 @@ catalog:
       import_ratio_vs_copy: round(importMs / copyMs),
       search_p50_ms: round(percentile(times, 50)),
       search_p95_ms: round(percentile(times, 95)),
+      search_cold_p95_ms: round(percentile(cold, 95)),
       load: os.loadavg().map(round),
     };
     printTable([{ ...result, load: result.load.join(' ') }]);

@@ -43,6 +43,48 @@ export async function recordHistory(q: Queryable, changes: readonly Change[], ac
   );
 }
 
+/** The fields of a sample the history keeps, as JSON (`o`: the row's alias). */
+const sampleJson = (o: string) =>
+  `jsonb_build_object('refcode', ${o}.refcode, 'name', ${o}.name, 'project_id', ${o}.project_id, 'type', ${o}.type, 'attributes', ${o}.attributes)`;
+
+/**
+ * Creates or updates samples (one statement, whatever their number) and appends each one's history
+ * in the same statement: `before` is the row as it was when the statement began (the rows are locked
+ * by the caller, so it is the row the upsert replaced), `after` the row written, so the record states
+ * what was written, not what was planned. `attributes` are JSON texts. (PostgreSQL 16 has no
+ * `RETURNING old`, hence the `prev` read: all parts of one statement see the same snapshot.)
+ */
+export async function upsertSamplesWithHistory(
+  q: Queryable,
+  rows: {
+    refcode: string[];
+    name: string[];
+    project_id: string[];
+    type: (string | null)[];
+    attributes: string[];
+  },
+  actor: string,
+): Promise<void> {
+  if (rows.refcode.length === 0) return;
+  await q.exec(
+    `with x as materialized (
+       select r, n, p, t, a::jsonb as a, i
+         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) with ordinality as u(r, n, p, t, a, i)),
+     prev as (select s.refcode, ${sampleJson('s')} as before from samples s where s.refcode in (select r from x)),
+     w as (
+       insert into samples (refcode, name, project_id, type, attributes, created_by, updated_by)
+       select r, n, p, t, a, $6, $6 from x order by i
+       on conflict (refcode) do update set name = excluded.name, project_id = excluded.project_id,
+         type = excluded.type, attributes = excluded.attributes, updated_by = excluded.updated_by, updated_at = now()
+       returning refcode, ${sampleJson('samples')} as after)
+     insert into catalog_history (entity, entity_id, action, actor, before, after)
+     select 'sample', w.refcode, case when prev.refcode is null then 'create' else 'update' end, $6,
+       prev.before, w.after
+     from w left join prev on prev.refcode = w.refcode`,
+    [rows.refcode, rows.name, rows.project_id, rows.type, rows.attributes, actor],
+  );
+}
+
 /** The history of one entity, oldest first (or of every entity of a kind whose id is in `ids`). */
 export async function historyOf(q: Queryable, entity: Entity, ids: readonly string[]): Promise<HistoryRow[]> {
   return q.query<HistoryRow>(

@@ -4,7 +4,7 @@
  */
 import type { Queryable } from '../core/db/db.ts';
 import { SluiceError } from '../core/errors.ts';
-import { type Change, recordHistory } from './history.ts';
+import { upsertSamplesWithHistory } from './history.ts';
 import type { Existing, PlannedRow, SampleValues } from './import-plan.ts';
 
 export interface SampleRow extends SampleValues {
@@ -35,37 +35,20 @@ export async function lockImports(q: Queryable): Promise<void> {
   await q.exec(`select pg_advisory_xact_lock(hashtext('sluice.catalog.import'))`);
 }
 
-const CHUNK = 10_000;
-
 /** Writes the created and updated rows of a plan, and their history, in the caller's transaction. */
 export async function applyPlan(q: Queryable, rows: readonly PlannedRow[], actor: string): Promise<void> {
   const writes = rows.filter((r) => r.action !== 'unchanged');
-  for (let i = 0; i < writes.length; i += CHUNK) {
-    const part = writes.slice(i, i + CHUNK);
-    await q.exec(
-      `insert into samples (refcode, name, project_id, type, attributes, created_by, updated_by)
-       select r, n, p, t, a::jsonb, $6, $6 from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-         as x(r, n, p, t, a)
-       on conflict (refcode) do update set name = excluded.name, project_id = excluded.project_id,
-         type = excluded.type, attributes = excluded.attributes, updated_by = excluded.updated_by, updated_at = now()`,
-      [
-        part.map((r) => r.after.refcode),
-        part.map((r) => r.after.name),
-        part.map((r) => r.after.project_id),
-        part.map((r) => r.after.type),
-        part.map((r) => JSON.stringify(r.after.attributes)),
-        actor,
-      ],
-    );
-    const changes: Change[] = part.map((r) => ({
-      entity: 'sample',
-      entityId: r.refcode,
-      action: r.action === 'create' ? 'create' : 'update',
-      before: r.before,
-      after: r.after,
-    }));
-    await recordHistory(q, changes, actor);
-  }
+  await upsertSamplesWithHistory(
+    q,
+    {
+      refcode: writes.map((r) => r.after.refcode),
+      name: writes.map((r) => r.after.name),
+      project_id: writes.map((r) => r.after.project_id),
+      type: writes.map((r) => r.after.type),
+      attributes: writes.map((r) => JSON.stringify(r.after.attributes)),
+    },
+    actor,
+  );
 }
 
 export interface SampleFilter {

@@ -61,6 +61,26 @@ function checkHeader(names: string[]): string[] {
   return header;
 }
 
+/**
+ * Pure: the records of a CSV without a quote character, whose whole grammar is then lines (all LF
+ * or all CRLF) split at commas. Such sheets (most inventory exports) are read here, about ten times
+ * faster than csv-parse; any other (null) goes to csv-parse. The same records as csv-parse with
+ * `bom`, `relax_column_count` and `skip_empty_lines` (test/catalog-sheet.test.ts compares them).
+ */
+export function splitPlainCsv(text: string): string[][] | null {
+  if (text.includes('"')) return null;
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  // csv-parse takes the first line end it meets for all the sheet: so do we (CRLF or LF, not mixed)
+  const crlf = body.includes('\r');
+  const lines = body.split(crlf ? '\r\n' : '\n');
+  const out: string[][] = [];
+  for (const line of lines) {
+    if (crlf && (line.includes('\r') || line.includes('\n'))) return null;
+    if (line !== '') out.push(line.split(','));
+  }
+  return out;
+}
+
 /** A CSV sheet. A byte sequence that is no UTF-8 marks the rows it is in (the header: an error). */
 export function readCsv(buf: Buffer): Sheet {
   let text: string;
@@ -73,7 +93,8 @@ export function readCsv(buf: Buffer): Sheet {
   }
   let records: string[][];
   try {
-    records = parse(text, { bom: true, relax_column_count: true, skip_empty_lines: true });
+    records =
+      splitPlainCsv(text) ?? parse(text, { bom: true, relax_column_count: true, skip_empty_lines: true });
   } catch (err) {
     throw new UsageError(
       `the CSV cannot be read: ${(err as Error).message}`,

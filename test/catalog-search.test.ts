@@ -1,0 +1,84 @@
+/**
+ * Catalog search stages (src/catalog/search.ts) on real PostgreSQL: refcode prefix (any case) first,
+ * then words of names, types and attribute values, and a substring only when both find nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importSamples } from '../src/catalog/import.ts';
+import { syncProjects } from '../src/catalog/projects.ts';
+import { mergeStages, search } from '../src/catalog/search.ts';
+import { parseConfigText } from '../src/core/config/index.ts';
+import type { Db } from '../src/core/db/db.ts';
+import { createTestDb } from './helpers/db.ts';
+
+let db: Db;
+let drop: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ db, drop } = await createTestDb());
+  const config = parseConfigText('projects:\n  PRJ1: { tokens: [prj1] }\n', '/tmp/sluice.yaml').config;
+  await syncProjects(db, config);
+  const sheet = `refcode,name,project,type,site
+S00012,Liver twelve,PRJ1,tissue,Basel
+S00120,Kidney,PRJ1,tissue,Bern
+AS00012,Plasma S00012 again,PRJ1,plasma,Zurich
+X9,Serum,PRJ1,plasma,
+`;
+  const r = await importSamples(db, config.catalog, Buffer.from(sheet), {
+    format: 'csv',
+    actor: 'test',
+    viewer: { user: 'test', role: 'admin' },
+  });
+  expect(r.created).toHaveLength(4);
+});
+afterAll(async () => drop());
+
+const refcodes = async (term: string, limit = 10) =>
+  (await search(db, term, { hidden: [], limit, kinds: ['samples'] })).samples.map((s) => s.refcode);
+
+describe('sample search', () => {
+  it('puts refcodes starting with the term first (any case), then samples holding it as a word', async () => {
+    expect(await refcodes('s0')).toEqual(['S00012', 'S00120']);
+    expect(await refcodes('S00012')).toEqual(['S00012', 'AS00012']);
+    expect(await refcodes('s0', 1)).toEqual(['S00012']);
+  });
+
+  it('finds words of names, types and attribute values', async () => {
+    expect(await refcodes('basel')).toEqual(['S00012']);
+    expect(await refcodes('plasma')).toEqual(['AS00012', 'X9']);
+    expect(await refcodes('kidney')).toEqual(['S00120']);
+  });
+
+  it('looks for a substring only when neither stage finds anything', async () => {
+    expect(await refcodes('0012')).toEqual(['AS00012', 'S00012', 'S00120']);
+    expect(await refcodes('idne')).toEqual(['S00120']);
+    expect(await refcodes('zzz')).toEqual([]);
+    // attribute values are words, not substrings
+    expect(await refcodes('ase')).toEqual([]);
+  });
+
+  it('keeps out hidden projects in every stage', async () => {
+    for (const t of ['S0001', 'basel', '0012']) {
+      expect((await search(db, t, { hidden: ['PRJ1'], limit: 10 })).samples).toEqual([]);
+    }
+  });
+
+  it('merges stages in order, each sample once, up to the limit', () => {
+    const s = (refcode: string) => ({
+      id: refcode,
+      refcode,
+      name: '',
+      project_id: 'P',
+      type: null,
+      attributes: {},
+    });
+    expect(
+      mergeStages(
+        [
+          [s('A'), s('B')],
+          [s('B'), s('C'), s('D')],
+        ],
+        3,
+      ).map((x) => x.refcode),
+    ).toEqual(['A', 'B', 'C']);
+  });
+});
