@@ -103,7 +103,11 @@ describe('filesystem target', () => {
     await writeFile(path.join(p.root, 'astral1', 'clash_prj1.raw'), 'ours');
     const f = await p.waitStatus('clash_prj1.raw', 'done_not_processed');
     await waitFor('the refusal on the timeline', async () =>
-      (await p.timeline(f.id)).some((l) => /copy to backup target second failed: .*differ/.test(l)),
+      (await p.timeline(f.id)).some((l) =>
+        /copy to backup target second failed: the file already on backup target second at .* differs .*move it away/.test(
+          l,
+        ),
+      ),
     );
     expect(await readFile(dest, 'utf8')).toBe('someone else');
     expect(await verifiedCopy(p.db, f.id, 'second')).toBeUndefined();

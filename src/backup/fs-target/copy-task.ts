@@ -25,7 +25,7 @@
 import type { Config } from '../../core/config/index.ts';
 import { type FsTargetConfig, fsTargets } from '../../core/config/schema/backup-targets.ts';
 import type { Tx } from '../../core/db/db.ts';
-import { errorMessage, SluiceError } from '../../core/errors.ts';
+import { errorMessage, PermanentError, SluiceError } from '../../core/errors.ts';
 import { backoffMs } from '../../engine/backoff.ts';
 import type { TaskHandlerDef, TaskRow } from '../../engine/types.ts';
 import { insertVerifiedCopy, retireVerifiedCopies } from '../../files/copies.ts';
@@ -151,6 +151,14 @@ async function copyFromPrimary(
         `${phase === 'copy' ? 'copying to' : phase === 'verify' ? 'reading back' : 'committing'} ${dest}`,
       ),
     onProgress: () => ctx.progress(),
+  }).catch((err: unknown) => {
+    // the primary's hint (accept-overwrite of a file in error) does not fit a target's copy
+    if (!(err instanceof SluiceError) || err.code !== 'backup.target_differs') throw err;
+    throw new PermanentError(
+      err.code,
+      err.message.replace('the existing backup at', `the file already on backup target ${t.name} at`),
+      `inspect it; move it away (or delete it if it is not needed), then the target's upkeep copies ${primary.file_id} again`,
+    );
   });
 }
 
