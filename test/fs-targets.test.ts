@@ -5,7 +5,8 @@
  * overwritten; the fixity audit catches a bit flipped on the second target and the next copy moves
  * the damaged copy aside and copies again; the upkeep back-fills files the target lacks; a target
  * whose marker names another instance (a share not this instance's) makes its copies wait while the
- * primary goes on, and the remover keeps the instrument copy while `cleanup.require` names it.
+ * primary goes on, the alert `backup_target_unavailable` names the target, and the remover keeps the
+ * instrument copy while `cleanup.require` names it.
  * Kill -9 of a real `sluice start` worker mid-copy to the target: test/fs-target-kill.test.ts.
  */
 import { createHash } from 'node:crypto';
@@ -23,6 +24,8 @@ import { runRemover } from '../src/cleanup/remove.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { copyState } from '../src/files/copies.ts';
 import { verifiedCopy } from '../src/files/repo.ts';
+import { evaluate } from '../src/ops/alerts/rules.ts';
+import { readSnapshot, ruleParams } from '../src/ops/alerts/run.ts';
 import { instrumentYaml, REMOVE_AT_ONCE } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
@@ -182,6 +185,20 @@ describe('filesystem target not this instance’s (marker of another instance)',
         ),
       ),
     );
+    // the alert once the copies waited 3 times in a row (one per target)
+    await waitFor('three waits', async () => {
+      const [t] = await p.db.query<{ w: number | null }>(
+        `select (payload->>'targetWaits')::int as w from tasks where kind = 'backup.fs_copy' and subject = $1`,
+        [f.id],
+      );
+      return (t?.w ?? 0) >= 3;
+    });
+    const params = await ruleParams(p.config, p.vars);
+    const { snapshot } = await readSnapshot(p.db, p.config, params, new Date());
+    expect(evaluate(snapshot, params).find((a) => a.subject === 'target:second')).toMatchObject({
+      rule: 'backup_target_unavailable',
+      title: 'Backup target second unavailable',
+    });
     const deps = { config: p.config, vars: p.vars };
     const first = await runRemover(p.db, deps, 'astral1', silentLogger, { force: true });
     expect(first.removed).toEqual([]);
