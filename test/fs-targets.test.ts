@@ -26,6 +26,7 @@ import { copyState } from '../src/files/copies.ts';
 import { verifiedCopy } from '../src/files/repo.ts';
 import { evaluate } from '../src/ops/alerts/rules.ts';
 import { readSnapshot, ruleParams } from '../src/ops/alerts/run.ts';
+import { checkFsTarget } from '../src/ops/doctor/backup-path.ts';
 import { instrumentYaml, REMOVE_AT_ONCE } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
@@ -199,6 +200,10 @@ describe('filesystem target not this instance’s (marker of another instance)',
       rule: 'backup_target_unavailable',
       title: 'Backup target second unavailable',
     });
+    // `sluice doctor` says the same
+    const doctor = await checkFsTarget(p.config, fsTarget(p.config, 'second')!, p.db);
+    expect(doctor).toMatchObject({ check: 'backup target second', status: 'fail' });
+    expect(JSON.stringify(doctor)).toContain("names the Sluice instance 'elsewhere'");
     const deps = { config: p.config, vars: p.vars };
     const first = await runRemover(p.db, deps, 'astral1', silentLogger, { force: true });
     expect(first.removed).toEqual([]);
@@ -213,6 +218,9 @@ describe('filesystem target not this instance’s (marker of another instance)',
     );
     await waitSecond(p, f.id);
     expect((await p.timeline(f.id)).join('\n')).toMatch(/backup target second is usable again/);
+    expect(await checkFsTarget(p.config, fsTarget(p.config, 'second')!, p.db)).toMatchObject({
+      status: 'ok',
+    });
     const second = await runRemover(p.db, deps, 'astral1', silentLogger, { force: true });
     expect(second.removed).toEqual([f.id]);
     expect(existsSync(raw)).toBe(false);
