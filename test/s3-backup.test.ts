@@ -4,7 +4,8 @@
  * read back and hashed), a `.d` folder as one object per member plus a manifest object; an object
  * already there that differs is never overwritten — unless the operator accepted overwriting the
  * file's differing filesystem backup: then it is kept aside (kill -9 mid-upload and a store stopped
- * mid-upload: s3-faults.test.ts); the fixity audit catches a bit flipped in a stored object;
+ * mid-upload: s3-faults.test.ts); the fixity audit catches a bit flipped in a stored object, and
+ * the next copy uploads the damaged object again (not kept as "ours" for ever);
  * the remover waits for a required S3 copy (`cleanup.require`).
  *
  * What s3rver does not emulate, so what these tests cannot show: `x-amz-checksum-sha256` (it ignores
@@ -29,6 +30,8 @@ import pino from 'pino';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditCopy, auditedTargets, runFixity } from '../src/backup/fixity.ts';
+import { s3Target } from '../src/backup/s3/copy-task.ts';
+import { backfill } from '../src/backup/s3/upkeep.ts';
 import { runRemover } from '../src/cleanup/remove.ts';
 import { targetStates, targetsColumn } from '../src/cli/cleanup.ts';
 import { silentLogger } from '../src/core/log.ts';
@@ -246,6 +249,25 @@ describe('S3 target', () => {
     expect(audit.problems.join('\n')).toMatch(/flip_prj1\.raw: sha256 [0-9a-f]{64}, recorded/);
     expect(await copyState(p.db, copy.id)).toBe('corrupt');
     expect((await verifiedCopy(p.db, f.id, 'backup'))?.state).toBe('verified');
+  });
+
+  it('after fixity marked the S3 copy corrupt, the next copy uploads the damaged object again and verifies it', async () => {
+    // the damaged object carries this file's id and hash: kept as "ours", every read-back failed
+    const f = await p.waitStatus('flip_prj1.raw', 'done_not_processed');
+    const damaged = await p.db.one<{ id: string }>(
+      `select id from copies where file_id = $1 and target = 's3' and state = 'corrupt'`,
+      [f.id],
+    );
+    expect(await backfill(p.db, p.config, s3Target(p.config, 's3')!)).toBeGreaterThanOrEqual(1);
+    const copy = await waitS3Copy(p, f.id);
+    expect(copy.id).not.toBe(damaged.id);
+    const key = `${copy.location.slice(`s3://${BUCKET}/`.length)}flip_prj1.raw`;
+    expect(sha256(await objectBytes(key))).toBe(sha256(Buffer.alloc(64 * 1024, 5)));
+    const row = { ...copy, kind: f.kind, instrument_copy: f.instrument_copy };
+    expect((await auditCopy(p.db, p.config, row, silentLogger)).ok).toBe(true);
+    expect((await p.timeline(f.id)).join('\n')).toMatch(
+      /copied to S3 target s3 .*1 object\(s\) of the copy found damaged uploaded again/,
+    );
   });
 
   it('copies of a target removed from the config are skipped by the fixity audit (a warning once), which goes on', async () => {

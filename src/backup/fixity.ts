@@ -26,6 +26,7 @@
  * nothing is recorded and the copy, still the least recently audited, is taken first by the next run.
  */
 import type { Config } from '../core/config/index.ts';
+import { fsTargets, s3Targets } from '../core/config/schema/backup-targets.ts';
 import type { Db, Queryable } from '../core/db/db.ts';
 import { SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
@@ -42,9 +43,10 @@ import {
 import { addToTimeline } from '../files/lifecycle.ts';
 import { errnoCode, formatBytes } from '../storage/fsutil.ts';
 import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
+import { fsTargetPlace } from './fs-target/place.ts';
 import { verifyS3Copy } from './s3/verify.ts';
 import type { ReadMode } from './storage-read.ts';
-import { checkBackupTarget } from './target.ts';
+import { checkBackupTarget, primaryPlace, type TargetPlace } from './target.ts';
 import { type VerifyResult, verifyCopy } from './verify.ts';
 
 export const FIXITY_ACTOR = 'fixity';
@@ -170,20 +172,21 @@ export async function auditCopy(
   opts: { signal?: AbortSignal; bytesPerSecond?: number } = {},
 ): Promise<AuditOutcome> {
   const started = Date.now();
-  // an S3 target's copy is read back from its store (s3/verify.ts)
-  const result =
-    c.target === 'backup'
-      ? await verifyCopy(c.location, c.kind, c.manifest, {
-          signal: opts.signal,
-          fromStorage: { bytesPerSecond: opts.bytesPerSecond },
-        })
-      : await verifyS3Copy(config.backup.targets, c, { signal: opts.signal });
+  // a filesystem copy (the primary or a filesystem target) is re-read from storage; an S3
+  // target's copy is read back from its store (s3/verify.ts)
+  const place = filesystemPlace(config, c.target);
+  const result = place
+    ? await verifyCopy(c.location, c.kind, c.manifest, {
+        signal: opts.signal,
+        fromStorage: { bytesPerSecond: opts.bytesPerSecond },
+      })
+    : await verifyS3Copy(s3Targets(config.backup.targets), c, { signal: opts.signal });
   const seconds = (Date.now() - started) / 1000;
   const problems = result.ok ? [] : result.problems;
   // A copy that does not verify because the whole target is not there (an unmounted share, a folder
   // renamed away: target.ts) is not corrupt: nothing is recorded.
   const target =
-    result.ok || c.target !== 'backup' ? undefined : await checkBackupTarget(config, db, { write: false });
+    result.ok || !place ? undefined : await checkBackupTarget(config, db, { write: false, place });
   if (target && !target.ok) {
     throw new SluiceError(
       'backup.fixity_target_missing',
@@ -191,7 +194,10 @@ export async function auditCopy(
       { hint: `${target.hint}; the audits go on with the next run` },
     );
   }
-  const where = `the backup at ${c.location}`;
+  const where =
+    c.target === 'backup'
+      ? `the backup at ${c.location}`
+      : `the copy on backup target ${c.target} at ${c.location}`;
   await db.tx(async (tx) => {
     await recordCheck(tx, {
       copyId: c.id,
@@ -235,7 +241,17 @@ export async function auditCopy(
   return { ok: result.ok, read: result.read, problems };
 }
 
-/** The targets whose copies are audited: `backup` and every S3 target in the config. */
+/**
+ * A filesystem target by its name in the copies record: the primary (`backup`) or a filesystem
+ * target of `backup.targets`; undefined for an S3 target (or one no longer in the config).
+ */
+export function filesystemPlace(config: Config, target: string): TargetPlace | undefined {
+  if (target === 'backup') return primaryPlace(config);
+  const t = fsTargets(config.backup.targets).find((x) => x.name === target);
+  return t ? fsTargetPlace(t) : undefined;
+}
+
+/** The targets whose copies are audited: `backup` and every target in `backup.targets`. */
 export function auditedTargets(config: Config): string[] {
   return ['backup', ...config.backup.targets.map((t) => t.name)];
 }

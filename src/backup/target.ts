@@ -1,6 +1,7 @@
 /**
  * Is the backup target the right disk? Checked before every copy (backup-task.ts) and every remover
- * pass (cleanup/remove.ts), and by `sluice doctor`.
+ * pass (cleanup/remove.ts), and by `sluice doctor`; and each filesystem target of `backup.targets`
+ * (a `TargetPlace` of its own: path, `require_mount`, recorded copies; backup/fs-target/).
  *
  * Found in acceptance: with the backup share unmounted (or its folder renamed away) Sluice recreated
  * the folder on the root disk, "verified" copies there, and the remover then deleted the instrument
@@ -48,12 +49,30 @@ export function backupRoot(config: Pick<Config, 'backup' | 'data_dir'>): string 
 export type RootState = 'missing' | 'empty' | 'holds-data' | 'not-directory' | { error: string };
 export type MarkerState = { instance: string } | 'missing' | { error: string };
 
+/**
+ * A filesystem backup target: the primary (`backup.path`) or one of `backup.targets`; `name` is its
+ * name in the copies record, `setting` the one that asks for the mount (for messages).
+ */
+export interface TargetPlace {
+  name: string;
+  root: string;
+  requireMount: boolean;
+  setting: string;
+}
+
+export function primaryPlace(config: Pick<Config, 'backup' | 'data_dir'>): TargetPlace {
+  const root = backupRoot(config);
+  return { name: 'backup', root, requireMount: config.backup.require_mount, setting: 'backup.require_mount' };
+}
+
 /** What the shell found; `recorded` and `evidence` only when the marker is missing. */
 export interface TargetFacts {
   root: string;
   instance: string;
   fallback: boolean;
   requireMount: boolean;
+  /** The setting that asks for the mount (default `backup.require_mount`). */
+  setting?: string;
   /** Is `root` a mount point (asked only with `requireMount`; false when it cannot be examined). */
   mounted?: boolean;
   rootState: RootState;
@@ -85,7 +104,7 @@ export function decideTarget(f: TargetFacts): TargetDecision {
   if (f.requireMount && !f.mounted) {
     return {
       ok: false,
-      reason: `${f.root} is not a mount point (backup.require_mount is set): the backup share is not mounted`,
+      reason: `${f.root} is not a mount point (${f.setting ?? 'backup.require_mount'} is set): the backup share is not mounted`,
       hint: `mount the backup share at ${f.root} (check /etc/fstab or the mount unit); ${RESUME}`,
     };
   }
@@ -201,20 +220,25 @@ async function rootState(root: string): Promise<RootState> {
 async function recordedEvidence(
   db: Queryable,
   root: string,
+  target: string,
 ): Promise<{ recorded: number; evidence: { sampled: number; found: number } }> {
   const prefix = root.endsWith(path.sep) ? root : root + path.sep;
-  const n = await verifiedBackupsUnder(db, prefix);
+  const n = await verifiedBackupsUnder(db, prefix, target);
   if (n === 0) return { recorded: 0, evidence: { sampled: 0, found: 0 } };
   // the oldest copy was made long before any recent unmount; a few spread by id stand for the rest
-  const locations = await sampleVerifiedBackupsUnder(db, prefix, EVIDENCE_SAMPLE - 2);
+  const locations = await sampleVerifiedBackupsUnder(db, prefix, EVIDENCE_SAMPLE - 2, target);
   let found = 0;
   for (const location of locations) if (await exists(location)) found++;
   return { recorded: n, evidence: { sampled: locations.length, found } };
 }
 
 /** Everything `decideTarget` needs, read from the filesystem (and `db` when the marker is missing). */
-export async function targetFacts(config: Config, db: Queryable | undefined): Promise<TargetFacts> {
-  const root = backupRoot(config);
+export async function targetFacts(
+  config: Config,
+  db: Queryable | undefined,
+  place: TargetPlace = primaryPlace(config),
+): Promise<TargetFacts> {
+  const root = place.root;
   // the marker first: on every copy it is there, and one read answers (the folder is looked at
   // only without it)
   const marker = await readMarker(root);
@@ -222,12 +246,13 @@ export async function targetFacts(config: Config, db: Queryable | undefined): Pr
     root,
     instance: config.instance.name,
     fallback: isFallback(config),
-    requireMount: config.backup.require_mount,
+    requireMount: place.requireMount,
+    setting: place.setting,
     rootState: marker === 'missing' ? await rootState(root) : 'holds-data',
     marker,
   };
   if (facts.requireMount) facts.mounted = await isMountPoint(root).catch(() => false);
-  if (facts.marker === 'missing' && db) Object.assign(facts, await recordedEvidence(db, root));
+  if (facts.marker === 'missing' && db) Object.assign(facts, await recordedEvidence(db, root, place.name));
   return facts;
 }
 
@@ -243,13 +268,19 @@ export type TargetStatus =
 export async function checkBackupTarget(
   config: Config,
   db: Queryable | undefined,
-  opts: { write: boolean },
+  opts: { write: boolean; place?: TargetPlace },
 ): Promise<TargetStatus> {
-  const facts = await targetFacts(config, db);
+  const place = opts.place ?? primaryPlace(config);
+  const facts = await targetFacts(config, db, place);
   const d = decideTarget(facts);
   if (!d.ok) return { ok: false, root: facts.root, reason: d.reason, hint: d.hint };
   if (d.writeMarker && opts.write) {
-    await writeMarker(config, facts.rootState === 'missing' ? 'created' : 'existing', 'first copy');
+    await writeMarker(
+      config,
+      facts.rootState === 'missing' ? 'created' : 'existing',
+      'first copy',
+      place.root,
+    );
     return { ok: true, root: facts.root, wrote: d.writeMarker };
   }
   return { ok: true, root: facts.root, ...(d.writeMarker ? { wrote: d.writeMarker } : {}) };
@@ -271,8 +302,8 @@ export async function writeMarker(
   config: Config,
   rootIs: 'created' | 'existing',
   by: string,
+  root = backupRoot(config),
 ): Promise<MarkerState> {
-  const root = backupRoot(config);
   if (rootIs === 'created') {
     await fsp.mkdir(root, { recursive: true });
     await fsyncDir(path.dirname(root));

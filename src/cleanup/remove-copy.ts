@@ -34,7 +34,7 @@ export interface CheckOptions {
   requireStorage: boolean;
   openDirect?: StorageReadOptions['openDirect'];
   /** `cleanup.require` and the targets, for the other targets' copies (required-targets.ts). */
-  config?: Pick<Config, 'cleanup' | 'backup' | 'archive'>;
+  config?: Config;
 }
 
 /**

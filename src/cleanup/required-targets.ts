@@ -1,20 +1,26 @@
 /**
  * The remover's check of the other backup targets `cleanup.require` names (besides the filesystem
  * backup, which remove-copy.ts re-reads): each must hold a verified copy of the file, and that copy
- * is read back from its store in full against the recorded hashes (s3/verify.ts), recorded as a
+ * is read back in full against the recorded hashes — from storage for a filesystem target
+ * (verify.ts), from its store for an S3 target (s3/verify.ts) — recorded as a
  * fixity check of the copy. A copy that does not match is marked `corrupt`; a missing copy or a store
  * that cannot be reached keeps the instrument copy (the next pass looks again). `requiredTargets`
  * is the pure part: which targets to check.
  */
 import { archivedOn } from '../archive/repo.ts';
 import { recordCheck } from '../backup/fixity.ts';
+import { fsTargetPlace } from '../backup/fs-target/place.ts';
 import { verifyS3Copy } from '../backup/s3/verify.ts';
+import type { ReadMode } from '../backup/storage-read.ts';
+import { checkBackupTarget, targetUnavailable } from '../backup/target.ts';
+import { verifyCopy } from '../backup/verify.ts';
 import type { Config } from '../core/config/index.ts';
-import { FILESYSTEM_TARGET } from '../core/config/schema/backup-targets.ts';
+import { FILESYSTEM_TARGET, fsTargets, s3Targets } from '../core/config/schema/backup-targets.ts';
 import type { Db } from '../core/db/db.ts';
 import { errorMessage } from '../core/errors.ts';
 import { markVerifiedCopyCorrupt } from '../files/copies.ts';
-import { verifiedCopy } from '../files/repo.ts';
+import { type CopyRow, getFile, verifiedCopy } from '../files/repo.ts';
+import type { SourceKind } from '../storage/raw-data.ts';
 
 const ACTOR = 'remover';
 
@@ -34,6 +40,26 @@ async function checkArchived(db: Db, fileId: string, target: string): Promise<Ta
       };
 }
 
+/**
+ * A required target's copy read back: a filesystem target's from storage (its whole target missing —
+ * unmounted — is an error: nothing concluded, nothing marked), an S3 target's from its store.
+ */
+async function readBackTarget(
+  config: Config,
+  copy: CopyRow,
+  kind: SourceKind | undefined,
+  signal: AbortSignal | undefined,
+): Promise<{ ok: boolean; problems: string[]; read?: ReadMode; bytes?: number }> {
+  const t = fsTargets(config.backup.targets).find((x) => x.name === copy.target);
+  if (!t) return verifyS3Copy(s3Targets(config.backup.targets), copy, { signal });
+  if (!kind) return { ok: false, problems: [`the file ${copy.file_id} is not recorded any more`] };
+  const r = await verifyCopy(copy.location, kind, copy.manifest, { signal, fromStorage: {} });
+  if (r.ok) return { ...r, problems: [] };
+  const s = await checkBackupTarget(config, undefined, { write: false, place: fsTargetPlace(t) });
+  if (!s.ok) throw targetUnavailable(s);
+  return r;
+}
+
 /** The targets besides the filesystem backup whose copy must verify before a deletion. */
 export function requiredTargets(config: Pick<Config, 'cleanup'>): string[] {
   return config.cleanup.require.filter((t) => t !== FILESYSTEM_TARGET);
@@ -49,7 +75,7 @@ export interface TargetCheck {
 /** Checks every required target's copy of `fileId` (see the module comment). */
 export async function checkRequiredTargets(
   db: Db,
-  config: Pick<Config, 'cleanup' | 'backup' | 'archive'>,
+  config: Config,
   fileId: string,
   signal: AbortSignal | undefined,
 ): Promise<TargetCheck[]> {
@@ -69,9 +95,9 @@ export async function checkRequiredTargets(
       continue;
     }
     const started = Date.now();
-    let r: Awaited<ReturnType<typeof verifyS3Copy>>;
+    let r: { ok: boolean; problems: string[]; read?: ReadMode; bytes?: number };
     try {
-      r = await verifyS3Copy(config.backup.targets, copy, { signal });
+      r = await readBackTarget(config, copy, (await getFile(db, fileId))?.kind, signal);
     } catch (err) {
       out.push({
         target,
@@ -87,7 +113,7 @@ export async function checkRequiredTargets(
         actor: ACTOR,
         ok: r.ok,
         read: r.read,
-        bytes: r.bytes,
+        bytes: r.bytes ?? (r.ok ? Number(copy.bytes) : 0),
         seconds: (Date.now() - started) / 1000,
         ...(r.ok ? {} : { problems: r.problems }),
       });

@@ -110,6 +110,25 @@ export interface RetryingTasks {
 }
 
 /**
+ * Per payload `target`: queued or running tasks of `kinds` put back at least `minWaits` times in a
+ * row because their target was unavailable (payload `targetWaits`; not attempts).
+ */
+export async function waitingTasks(
+  q: Queryable,
+  kinds: readonly string[],
+  minWaits: number,
+): Promise<{ target: string; tasks: number; since: Date }[]> {
+  const rows = await q.query<{ target: string; tasks: string; since: Date }>(
+    `select payload->>'target' as target, count(*) as tasks, min(created_at) as since from tasks
+     where kind = any($1) and state in ('queued', 'running') and payload ? 'target'
+       and coalesce((payload->>'targetWaits')::int, 0) >= $2
+     group by payload->>'target' order by target`,
+    [kinds, minWaits],
+  );
+  return rows.map((r) => ({ ...r, tasks: Number(r.tasks) }));
+}
+
+/**
  * Per kind, pool and payload `target`: queued or running tasks of `kinds` with at least `minAttempts`
  * failed attempts.
  */

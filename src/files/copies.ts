@@ -95,11 +95,11 @@ export async function earlierBackedUpNamesakes(
   );
 }
 
-/** How many verified backup copies are recorded under `prefix` (a folder path ending in a separator). */
-export async function verifiedBackupsUnder(q: Queryable, prefix: string): Promise<number> {
+/** How many verified copies on `target` (default the primary backup) are recorded under `prefix` (a folder path ending in a separator). */
+export async function verifiedBackupsUnder(q: Queryable, prefix: string, target = 'backup'): Promise<number> {
   const { n } = await q.one<{ n: number }>(
-    `select count(*)::int as n from copies where target = 'backup' and state = 'verified' and starts_with(location, $1)`,
-    [prefix],
+    `select count(*)::int as n from copies where target = $2 and state = 'verified' and starts_with(location, $1)`,
+    [prefix, target],
   );
   return n;
 }
@@ -109,15 +109,16 @@ export async function sampleVerifiedBackupsUnder(
   q: Queryable,
   prefix: string,
   spread: number,
+  target = 'backup',
 ): Promise<string[]> {
   const rows = await q.query<{ location: string }>(
-    `(select location from copies where target = 'backup' and state = 'verified' and starts_with(location, $1) order by id limit 1)
+    `(select location from copies where target = $3 and state = 'verified' and starts_with(location, $1) order by id limit 1)
      union
-     (select location from copies where target = 'backup' and state = 'verified' and starts_with(location, $1) order by id desc limit 1)
+     (select location from copies where target = $3 and state = 'verified' and starts_with(location, $1) order by id desc limit 1)
      union
-     (select location from copies where target = 'backup' and state = 'verified' and starts_with(location, $1)
+     (select location from copies where target = $3 and state = 'verified' and starts_with(location, $1)
         order by md5(id::text) limit $2)`,
-    [prefix, spread],
+    [prefix, spread, target],
   );
   return rows.map((r) => r.location);
 }

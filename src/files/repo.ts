@@ -128,12 +128,16 @@ export async function verifiedCopy(
   );
 }
 
-/** The latest backup copy found damaged (by the remover or the fixity audit), if any. */
-export async function latestCorruptBackup(q: Queryable, fileId: string): Promise<CopyRow | undefined> {
+/** The latest copy on `target` (default the primary backup) found damaged (by the remover or the fixity audit), if any. */
+export async function latestCorruptBackup(
+  q: Queryable,
+  fileId: string,
+  target = 'backup',
+): Promise<CopyRow | undefined> {
   return q.maybeOne<CopyRow>(
-    `select * from copies where file_id = $1 and target = 'backup' and state = 'corrupt'
+    `select * from copies where file_id = $1 and target = $2 and state = 'corrupt'
      order by id desc limit 1`,
-    [fileId],
+    [fileId, target],
   );
 }
 

@@ -127,7 +127,7 @@ export async function onBackedUp(
 }
 
 /**
- * One `backup.s3` task per S3 target (`backup.targets`), each in the target's own pool, made from
+ * One `backup.s3` task per S3 target and one `backup.fs_copy` per filesystem target (`backup.targets`), each in the target's own pool, made from
  * the verified filesystem copy. Run where the filesystem copy was made (the instrument's tags).
  * After an operator accepted overwriting a differing filesystem backup, the same holds for the
  * targets: an object in the way is kept aside and the new content copied (backup/s3/copy-task.ts).
@@ -141,6 +141,7 @@ export async function copiesToTargets(
   const tags = config.instruments[file.instrument_id]?.tags;
   for (const t of config.backup.targets) {
     const payload = { target: t.name, ...(acceptOverwrite ? { acceptOverwrite } : {}) };
-    await enqueueTask(tx, Kind.backupS3, file.id, payload, { tags, pool: targetPool(t) });
+    const kind = t.type === 's3' ? Kind.backupS3 : Kind.backupFsCopy;
+    await enqueueTask(tx, kind, file.id, payload, { tags, pool: targetPool(t) });
   }
 }

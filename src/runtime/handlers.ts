@@ -11,6 +11,8 @@ import { retrievalSweepHandler, retrievalSweepSchedules } from '../archive/retri
 import { retrieveHandler } from '../archive/retrieve-task.ts';
 import { backupHandler } from '../backup/backup-task.ts';
 import { fixityHandler, fixitySchedules } from '../backup/fixity.ts';
+import { fsCopyHandler } from '../backup/fs-target/copy-task.ts';
+import { FS_UPKEEP_PREFIX, fsUpkeepHandler, fsUpkeepSchedules } from '../backup/fs-target/upkeep.ts';
 import { s3CopyHandler } from '../backup/s3/copy-task.ts';
 import { S3_UPKEEP_PREFIX, s3UpkeepHandler, s3UpkeepSchedules } from '../backup/s3/upkeep.ts';
 import { moveHandler } from '../cleanup/move.ts';
@@ -73,6 +75,10 @@ export function collect(config: Config, vars: Variables, opts: StageOptions): St
       handlers: [backupHandler(deps), s3CopyHandler(deps), s3UpkeepHandler(deps)],
       schedules: s3UpkeepSchedules(config),
     },
+    {
+      handlers: [fsCopyHandler(deps), fsUpkeepHandler(deps)],
+      schedules: fsUpkeepSchedules(config),
+    },
     { handlers: [fixityHandler(deps)], schedules: fixitySchedules(config) },
     { handlers: [moveHandler(deps), removerHandler(deps)], schedules: removerSchedules(config) },
     {
@@ -113,5 +119,6 @@ export const SCHEDULE_PREFIXES = [
   'remove:',
   DB_BACKUP_SCHEDULE_PREFIX,
   S3_UPKEEP_PREFIX,
+  FS_UPKEEP_PREFIX,
   REACTION_SCHEDULE_PREFIX,
 ];

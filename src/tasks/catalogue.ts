@@ -47,6 +47,8 @@ export const Kind = {
   archiveRetrieve: 'archive.retrieve',
   archiveRetrievalSweep: 'archive.retrieval_sweep',
   archiveFixity: 'archive.fixity',
+  backupFsCopy: 'backup.fs_copy',
+  backupFsUpkeep: 'backup.fs_upkeep',
 } as const;
 export type TaskKind = (typeof Kind)[keyof typeof Kind];
 
@@ -224,6 +226,29 @@ export const TASKS = {
   [Kind.archiveRetrievalSweep]: { payload: z.object(scheduled), pool: 'default' },
   /** A fixity run over archived sets: re-reads the archives due (archive/fixity.ts; scheduled). */
   [Kind.archiveFixity]: { payload: z.object(scheduled), pool: 'archive.read' },
+  /**
+   * The verified copy of one file to a filesystem target of `backup.targets` (subject: the file id;
+   * backup/fs-target/copy-task.ts), from its verified primary copy, in the target's own pool.
+   */
+  [Kind.backupFsCopy]: {
+    payload: z.object({
+      target: z.string(),
+      /** After an accepted overwrite of the primary backup: a differing copy there is moved aside. */
+      acceptOverwrite: z.boolean().optional(),
+      /** Remembered: the differing copy was moved aside already. */
+      movedAside: z.boolean().optional(),
+      /** Remembered: waits for the target (unmounted, marker missing) so far; not attempts. */
+      targetWaits: z.number().optional(),
+    }),
+    pool: 'copy',
+    maxAttempts: 20,
+    dedupe: (file, p) => `fs:${String(p.target)}:${file}`,
+  },
+  /** Catch-up of one filesystem target (backup/fs-target/upkeep.ts; one schedule per target). */
+  [Kind.backupFsUpkeep]: {
+    payload: z.object({ target: z.string(), ...scheduled }),
+    pool: 'default',
+  },
 } as const satisfies Record<TaskKind, KindSpec>;
 
 /** What a handler of `K` reads. */

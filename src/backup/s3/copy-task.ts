@@ -13,7 +13,9 @@
  * is kept and read back (an earlier attempt killed after its upload), any other stops the copy for
  * good (`backup.s3_object_differs`) — unless the operator accepted overwriting the file's differing
  * filesystem backup (payload `acceptOverwrite`): then it is kept aside (aside.ts), as the filesystem
- * backup was, and the new content copied. Crash points: killed mid-upload → the lease expires, the next
+ * backup was, and the new content copied. After the target's copy was marked `corrupt` (fixity, the
+ * remover), this file's objects written before that copy was verified are uploaded again over (their
+ * content is on the verified filesystem copy), not kept: kept, every attempt would fail its read-back. Crash points: killed mid-upload → the lease expires, the next
  * attempt aborts the multipart upload left behind (its id was remembered in the task's payload
  * before any part was sent; the store need not list uploads) and sends the member again; killed after the
  * objects were complete but before the copy row → the next attempt finds them, reads them back and
@@ -22,13 +24,13 @@
  */
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../../core/config/index.ts';
-import type { S3TargetConfig } from '../../core/config/schema/backup-targets.ts';
+import { type S3TargetConfig, s3Targets } from '../../core/config/schema/backup-targets.ts';
 import type { Tx } from '../../core/db/db.ts';
 import { errorMessage, PermanentError, SluiceError } from '../../core/errors.ts';
 import type { TaskHandlerDef, TaskRow } from '../../engine/types.ts';
 import { insertVerifiedCopy, retireVerifiedCopies } from '../../files/copies.ts';
 import { addToTimeline } from '../../files/lifecycle.ts';
-import { type CopyRow, type FileRow, getFile, verifiedCopy } from '../../files/repo.ts';
+import { type CopyRow, type FileRow, getFile, latestCorruptBackup, verifiedCopy } from '../../files/repo.ts';
 import { noteTakeoverOnSubject } from '../../files/takeover.ts';
 import type { ManifestEntry, SourceSpec } from '../../storage/raw-data.ts';
 import { defineHandler, Kind } from '../../tasks/catalogue.ts';
@@ -57,7 +59,7 @@ export interface S3CopyDeps {
 
 /** The target of this name in the config (undefined: removed from the config since). */
 export function s3Target(config: Config, name: string): S3TargetConfig | undefined {
-  return config.backup.targets.find((t) => t.name === name);
+  return s3Targets(config.backup.targets).find((t) => t.name === name);
 }
 
 /** Does the copy on the target hold what the filesystem copy holds (same members and hashes)? */
@@ -84,6 +86,14 @@ interface Job {
   stamp: Date;
   /** Objects kept aside by this attempt (for the timeline). */
   kept: string[];
+  /**
+   * The target's copy was found damaged (fixity, remover) when it was last verified at this time:
+   * this file's objects written until then are the damaged ones and are uploaded again (their
+   * content is verified on the filesystem copy) instead of being kept and failing the read-back.
+   */
+  damagedUpTo?: Date;
+  /** Damaged objects uploaded again by this attempt (for the timeline). */
+  redone: string[];
 }
 
 export interface RememberedUpload {
@@ -107,6 +117,11 @@ async function existingObject(j: Job, key: string, e: ManifestEntry): Promise<st
   const meta = objectMetadata(j.file.id, j.fs.manifest.algorithm, e.hash);
   const ours =
     Object.entries(meta).every(([k, v]) => head.Metadata?.[k] === v) && head.ContentLength === e.size;
+  const damaged = j.damagedUpTo && head.LastModified && head.LastModified <= j.damagedUpTo;
+  if (ours && damaged) {
+    j.redone.push(`s3://${j.bucket}/${key}`);
+    return undefined; // ours, found damaged: uploaded again over it
+  }
   if (ours && head.ETag) return head.ETag.replace(/"/g, '');
   if (j.acceptOverwrite) {
     const aside = await keepAside({
@@ -330,6 +345,8 @@ export function s3CopyHandler(deps: S3CopyDeps): TaskHandlerDef {
         acceptOverwrite: ctx.payload.acceptOverwrite === true,
         stamp: ctx.task.created_at,
         kept: [],
+        damagedUpTo: (await latestCorruptBackup(ctx.db, file.id, target.name))?.verified_at,
+        redone: [],
       };
       const { manifest, found } = await copyToS3(j);
       const seconds = (Date.now() - started) / 1000;
@@ -349,7 +366,7 @@ export function s3CopyHandler(deps: S3CopyDeps): TaskHandlerDef {
           tx,
           file.id,
           ACTOR,
-          `copied to S3 target ${target.name} (${where}): ${manifest.entries.length} object(s), ${manifest.totalBytes} bytes in ${seconds.toFixed(1)} s; ETags checked, read back and verified (${manifest.algorithm})${found ? `; ${found} object(s) found from an earlier attempt` : ''}${j.kept.length ? `; overwrite accepted: what was at the key kept aside as ${j.kept.join(', ')}` : ''}${earlier.notes.map((n) => `; ${n}`).join('')}`,
+          `copied to S3 target ${target.name} (${where}): ${manifest.entries.length} object(s), ${manifest.totalBytes} bytes in ${seconds.toFixed(1)} s; ETags checked, read back and verified (${manifest.algorithm})${found ? `; ${found} object(s) found from an earlier attempt` : ''}${j.kept.length ? `; overwrite accepted: what was at the key kept aside as ${j.kept.join(', ')}` : ''}${j.redone.length ? `; ${j.redone.length} object(s) of the copy found damaged uploaded again` : ''}${earlier.notes.map((n) => `; ${n}`).join('')}`,
           { target: target.name, location: where },
         );
       });

@@ -35,7 +35,7 @@ export async function targetProgress(q: Queryable, config: Config): Promise<Targ
       targets.map((t) => t.name),
     ),
     listPools(q),
-    retryingTasks(q, [Kind.backupS3], config.alerts.rules.s3_failing_attempts),
+    retryingTasks(q, [Kind.backupS3, Kind.backupFsCopy], config.alerts.rules.s3_failing_attempts),
   ]);
   return copies.map((c) => {
     const pool = targetPool(targets.find((t) => t.name === c.target)!);

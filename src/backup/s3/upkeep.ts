@@ -11,7 +11,7 @@
  */
 import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
 import type { Config } from '../../core/config/index.ts';
-import { type S3TargetConfig, targetPool } from '../../core/config/schema/backup-targets.ts';
+import { type S3TargetConfig, s3Targets, targetPool } from '../../core/config/schema/backup-targets.ts';
 import type { Db } from '../../core/db/db.ts';
 import type { Logger } from '../../core/log.ts';
 import type { ScheduleSpec } from '../../engine/schedules.ts';
@@ -27,7 +27,7 @@ export const BACKFILL_BATCH = 200;
 export const STALE_UPLOAD_MS = 24 * 3_600_000;
 
 export function s3UpkeepSchedules(config: Config): ScheduleSpec[] {
-  return config.backup.targets.map((t) =>
+  return s3Targets(config.backup.targets).map((t) =>
     scheduleOf(Kind.backupS3Upkeep, {
       name: `${S3_UPKEEP_PREFIX}${t.name}`,
       payload: { target: t.name },

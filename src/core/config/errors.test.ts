@@ -172,9 +172,45 @@ const cases: Case[] = [
       "backup.targets[2].name: expected a name no other target has, found 's3' (also backup.targets[1].name)",
       'backup.targets[2].part_size_mb: expected an integer between 5 and 5120, found 4',
       'backup.targets[3].parts_in_flight: expected part_size_mb × (parts_in_flight + 1) ≤ 1024',
-      'backup.targets[4].type: expected s3',
+      "backup.targets[4].type: expected a backup target with type: s3 or type: filesystem, found 'gcs'",
       "cleanup.require[1]: unknown backup target: expected one of backup, s3, big, gcs (backup.targets[].name or archive.targets[].name), found 'tape'",
       "cleanup.require: expected a list that includes 'backup'",
+    ],
+  },
+  {
+    name: 'filesystem backup targets: missing path, unknown field, reserved and repeated names',
+    base: yaml`
+      backup:
+        targets:
+          - {name: second, type: filesystem}
+          - {name: backup, type: filesystem, path: /srv/b2}
+          - {name: third, type: filesystem, path: /srv/b3, bucket: x}
+          - {name: third, type: filesystem, path: /srv/b4, require_mount: maybe}
+    `,
+    expect: [
+      'backup.targets[0].path: required field is missing: expected a directory path (the second backup disk or share)',
+      "backup.targets[1].name: expected a name other than 'backup' (the filesystem backup, backup.path)",
+      "unknown field 'bucket' in backup.targets[2]",
+      "backup.targets[3].name: expected a name no other target has, found 'third' (also backup.targets[2].name)",
+      'backup.targets[3].require_mount: expected',
+    ],
+  },
+  {
+    name: 'a filesystem target inside the primary backup',
+    base: 'backup:\n  path: /srv/backup\n  targets:\n    - {name: second, type: filesystem, path: /srv/backup/second}\n',
+    expect: [
+      "F:4:46: backup.targets[0].path: expected a folder apart from backup.path, the other filesystem targets and every watch folder, found '/srv/backup/second', which is inside backup.path ('/srv/backup')",
+    ],
+    hint: "set each filesystem target's path to a folder on another disk",
+  },
+  {
+    name: 'two filesystem targets at the same path, one containing a watch folder',
+    base: 'instruments:\n  a1: {type: thermo, watch: /mnt/b2/a1}\nbackup:\n  path: /srv/backup\n  targets:\n    - {name: second, type: filesystem, path: /mnt/b3}\n    - {name: third, type: filesystem, path: /mnt/b3/}\n    - {name: fourth, type: filesystem, path: /mnt/b2}\n',
+    expect: [
+      'backup.targets[1].path: expected a folder apart from backup.path',
+      "which is backup.targets[0].path ('/mnt/b3')",
+      'backup.targets[2].path: expected a folder apart from backup.path',
+      "which contains instruments.a1.watch ('/mnt/b2/a1')",
     ],
   },
   {

@@ -110,6 +110,13 @@ function buildConfig(
       "set backup.path to a folder on another disk, outside every instrument's watch folder",
     );
   }
+  const targetClashes = fsTargetOverlaps(config, tree, base.file);
+  if (targetClashes.length > 0) {
+    throw new ConfigInvalidError(
+      targetClashes,
+      "set each filesystem target's path to a folder on another disk: apart from backup.path, the other targets and every watch folder",
+    );
+  }
   const files = [base.file, ...(overlay ? [overlay.file] : [])];
   return { config, env, files, secrets: collectSecrets(config, fileSecrets) };
 }
@@ -147,6 +154,45 @@ function backupOverlaps(config: Config, tree: SNode | null, fallback: string): C
   return problems;
 }
 
+/**
+ * A filesystem backup target (`backup.targets[].path`) must be another place than the primary
+ * backup, the other filesystem targets and every watch folder: not the same folder, not inside one,
+ * not containing one (a copy there would be a copy on the same disk, or inside what it backs up).
+ */
+function fsTargetOverlaps(config: Config, tree: SNode | null, fallback: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const others: [string, string][] = [
+    ['backup.path', config.backup.path],
+    ...Object.entries(config.instruments).map(([id, i]): [string, string] => [
+      `instruments.${id}.watch`,
+      i.watch,
+    ]),
+  ];
+  config.backup.targets.forEach((t, i) => {
+    if (t.type !== 'filesystem') return;
+    const key = `backup.targets.${i}.path`;
+    const origin = nodeAt(tree, ['backup', 'targets', i, 'path'])?.node.origin;
+    const where = origin ? formatOrigin(origin) : fallback;
+    const clash = others.find(([, p]) => foldersOverlap(t.path, p));
+    if (clash) {
+      const how =
+        t.path === clash[1]
+          ? 'which is'
+          : t.path.length > clash[1].length
+            ? 'which is inside'
+            : 'which contains';
+      problems.push({
+        where,
+        origin,
+        path: key,
+        message: `${where}: backup.targets[${i}].path: expected a folder apart from backup.path, the other filesystem targets and every watch folder, found '${t.path}', ${how} ${clash[0]} ('${clash[1]}'); a second copy must be in another place`,
+      });
+    }
+    others.push([`backup.targets[${i}].path`, t.path]);
+  });
+  return problems;
+}
+
 function secretScalarPaths(node: SNode | null, path: PathSeg[] = [], out: PathSeg[][] = []): PathSeg[][] {
   if (node === null) return out;
   if (node.kind === 'scalar') {
@@ -178,7 +224,11 @@ function resolvePaths(config: Config, baseDir: string): Config {
         b.location.dir === undefined ? b : { ...b, location: { ...b.location, dir: abs(b.location.dir) } },
       ),
     },
-    backup: { ...config.backup, path: abs(config.backup.path) },
+    backup: {
+      ...config.backup,
+      path: abs(config.backup.path),
+      targets: config.backup.targets.map((t) => (t.type === 'filesystem' ? { ...t, path: abs(t.path) } : t)),
+    },
     processing: {
       ...config.processing,
       output_path: abs(config.processing.output_path),

@@ -59,6 +59,8 @@ export interface Snapshot {
     since: Date;
     last_error: string | null;
   }[];
+  /** Copies to a filesystem target of `backup.targets` waiting for it (unmounted, marker wrong). */
+  targetsWaiting?: { target: string; tasks: number; since: Date }[];
   /** The newest QC runs that broke a Westgard rule against their guide set (src/metrics/qc-watch.ts). */
   qcViolations?: QcViolation[];
 }
@@ -315,6 +317,21 @@ export function backupTargetUnavailable(s: Snapshot): Alert[] {
 }
 
 /**
+ * A filesystem target of `backup.targets` is not the right disk (unmounted, marker missing or naming
+ * another instance): its copies wait. Rule `backup_target_unavailable` as for the primary, one alert
+ * per target (subject `target:<name>`).
+ */
+export function fsTargetsWaiting(s: Snapshot): Alert[] {
+  return (s.targetsWaiting ?? []).map((w) => ({
+    rule: 'backup_target_unavailable',
+    subject: `target:${w.target}`,
+    severity: 'critical',
+    title: `Backup target ${w.target} unavailable`,
+    text: `${w.tasks} cop${w.tasks === 1 ? 'y' : 'ies'} to backup target ${w.target} wait for it (waiting for ${ago(s.now, w.since)}): it is not mounted, or its marker is missing or names another instance; the files' timelines say which. The other targets go on; instruments keep their data while \`cleanup.require\` names it; copies resume by themselves.`,
+  }));
+}
+
+/**
  * An S3 backup target keeps failing: copies to it failed at least `s3FailingAttempts` attempts in a
  * row and are still retried (the store down, credentials wrong, a bucket gone). One alert per target,
  * named by the target's name (not its pool: targets may share a pool, or have one of another name);
@@ -380,6 +397,7 @@ export function evaluate(s: Snapshot, p: RuleParams): Alert[] {
     ...fileErrors(s),
     ...backupFailures(s),
     ...backupTargetUnavailable(s),
+    ...fsTargetsWaiting(s),
     ...s3TargetFailing(s, p),
     ...qcRuleViolations(s),
   ];

@@ -21,7 +21,7 @@ import type { Variables } from '../../core/variables.ts';
 import { fileErrorEvents, latestEventId } from '../../engine/events.ts';
 import { unstoppedProcesses } from '../../engine/processes.ts';
 import type { ScheduleSpec } from '../../engine/schedules.ts';
-import { failedTasksSince, retryingTasks } from '../../engine/status.ts';
+import { failedTasksSince, retryingTasks, waitingTasks } from '../../engine/status.ts';
 import type { TaskHandlerDef } from '../../engine/types.ts';
 import {
   countFilesInStatuses,
@@ -170,6 +170,8 @@ export async function readSnapshot(
   const { failedTasks, failedTaskAt } = await readFailedTasks(db, lookback);
   const disks = await readDisks(config);
   const s3Retrying = await retryingTasks(db, [Kind.backupS3], p.s3FailingAttempts ?? 3);
+  // after 3 waits in a row (about 7 s of an unavailable filesystem target)
+  const targetsWaiting = await waitingTasks(db, [Kind.backupFsCopy], 3);
   const qcViolations = await recentQcViolations(db, lookback);
   return {
     snapshot: {
@@ -185,6 +187,7 @@ export async function readSnapshot(
       failedTasks,
       disks,
       s3Retrying,
+      targetsWaiting,
       qcViolations,
     },
     cursors: { errorEventId: maxEvent, failedTaskAt },

@@ -5,12 +5,13 @@
  * unexpected error becomes its failing row.
  */
 import type { Config, LoadedConfig } from '../../core/config/index.ts';
+import { fsTargets } from '../../core/config/schema/backup-targets.ts';
 import type { Db } from '../../core/db/db.ts';
 import { currentVersion } from '../../core/db/migrate.ts';
 import { type Logger, silentLogger } from '../../core/log.ts';
 import { Variables } from '../../core/variables.ts';
 import { freeSpace } from '../../intake/scan.ts';
-import { checkBackupPath } from './backup-path.ts';
+import { checkBackupPath, checkFsTarget } from './backup-path.ts';
 import { checkClockSkew } from './clock-skew.ts';
 import { checkConfig } from './config.ts';
 import { checkDatabase, type DbHandle, maskUrl, openDoctorDb } from './database.ts';
@@ -144,7 +145,13 @@ async function checkStorage(
     backupRow.status === 'fail'
       ? ok('backup storage read', `backup.path: ${config.backup.path}`, 'not checked: see backup path')
       : await guard('backup storage read', config.backup.path, () => checkStorageRead(config));
-  return [backupRow, output, read];
+  const targets: CheckResult[] = [];
+  for (const t of fsTargets(config.backup.targets)) {
+    targets.push(
+      await guard(`backup target ${t.name}`, t.path, () => checkFsTarget(config, t, undefined, pid)),
+    );
+  }
+  return [backupRow, ...targets, output, read];
 }
 
 /** The SSH files (with SLURM over SSH) and the executor. */

@@ -1,8 +1,10 @@
 /**
  * Config schema: `backup.targets` — backup targets besides the filesystem backup (`backup.path`,
- * which is always there and is the target named `backup`). Today a target is an S3 bucket (AWS or
- * any S3-compatible store: MinIO, Ceph, ...); each gets its own verified copy of every file
- * (src/backup/s3/), its own pool, and may be named in `cleanup.require`.
+ * which is always there and is the target named `backup`, the primary). A target is an S3 bucket
+ * (`type: s3`; AWS or any S3-compatible store: MinIO, Ceph, ...; src/backup/s3/) or another
+ * filesystem (`type: filesystem`: a second disk or share; src/backup/fs-target/); each gets its own
+ * verified copy of every file, made from the verified primary copy, its own pool, and may be named
+ * in `cleanup.require`.
  */
 import { z } from 'zod';
 import { httpUrlPortValid } from '../limits.ts';
@@ -59,7 +61,7 @@ export const s3TargetSchema = z
       name: str('a target name').regex(TARGET_NAME, {
         error: "a target name: lowercase letters, digits, '-' and '_', starting with a letter",
       }),
-      type: z.literal('s3', { error: 's3 (the only kind of extra target so far)' }),
+      type: z.literal('s3', { error: 's3 or filesystem' }),
       /** For S3-compatible stores (MinIO, Ceph, ...): `https://s3.example.org`. Default: AWS. */
       endpoint: str('an http(s) URL')
         .regex(/^https?:\/\/\S+$/i, { error: 'an http(s) URL such as https://s3.example.org' })
@@ -119,15 +121,57 @@ export const s3TargetSchema = z
     }
   }, always);
 
+const targetName = str('a target name')
+  .regex(TARGET_NAME, {
+    error: "a target name: lowercase letters, digits, '-' and '_', starting with a letter",
+  })
+  .refine((n) => n !== FILESYSTEM_TARGET, {
+    error: `a name other than '${FILESYSTEM_TARGET}' (the filesystem backup, backup.path)`,
+  });
+
+/** Another filesystem (a second disk, a share in another room): a copy of every file as in `backup.path`. */
+export const fsTargetSchema = z.strictObject(
+  {
+    name: targetName,
+    type: z.literal('filesystem', { error: 's3 or filesystem' }),
+    /** The folder copies go to, in `backup.layout`; must not be, contain or lie inside `backup.path`. */
+    path: str('a directory path (the second backup disk or share)'),
+    /** `path` must be a mount point: an unmounted share leaves an empty local folder (backup/target.ts). */
+    require_mount: bool().default(false),
+    /** The pool its copies run in; default `copy.<name>` (size 2 unless set under `pools:`). */
+    pool: str('a pool name').optional(),
+    /** Files recorded before the target was added: copied oldest or newest first. */
+    backfill: z.enum(BACKFILL_ORDERS, { error: 'oldest_first or newest_first' }).default('oldest_first'),
+  },
+  { error: 'a filesystem target: a mapping with name, type: filesystem and path' },
+);
+
 export const backupTargetsSchema = z
-  .array(s3TargetSchema, { error: 'a list of backup targets ({name, type: s3, bucket, ...})' })
+  .array(
+    z.discriminatedUnion('type', [s3TargetSchema, fsTargetSchema], {
+      error: 'a backup target with type: s3 or type: filesystem',
+    }),
+    { error: 'a list of backup targets ({name, type: s3, bucket, ...} or {name, type: filesystem, path})' },
+  )
   .superRefine(uniqueNames('target', 'backup.targets'), always)
   .default([]);
 
 export type S3TargetConfig = z.output<typeof s3TargetSchema>;
+export type FsTargetConfig = z.output<typeof fsTargetSchema>;
+export type BackupTargetConfig = S3TargetConfig | FsTargetConfig;
+
+/** The S3 targets of `backup.targets`. */
+export function s3Targets(targets: readonly BackupTargetConfig[]): S3TargetConfig[] {
+  return targets.filter((t): t is S3TargetConfig => t.type === 's3');
+}
+
+/** The filesystem targets of `backup.targets` (besides the primary, `backup.path`). */
+export function fsTargets(targets: readonly BackupTargetConfig[]): FsTargetConfig[] {
+  return targets.filter((t): t is FsTargetConfig => t.type === 'filesystem');
+}
 
 /** The pool a target's copies run in. */
-export function targetPool(t: Pick<S3TargetConfig, 'name' | 'pool'>): string {
+export function targetPool(t: Pick<BackupTargetConfig, 'name' | 'pool'>): string {
   return t.pool ?? `copy.${t.name}`;
 }
 
