@@ -9,6 +9,7 @@ import { archivePassHandler, archivePassSchedules } from '../archive/pass.ts';
 import { retrievalSweepHandler, retrievalSweepSchedules } from '../archive/retrieve-sweep.ts';
 import { retrieveHandler } from '../archive/retrieve-task.ts';
 import { backupHandler } from '../backup/backup-task.ts';
+import { batchHandler } from '../backup/batch-task.ts';
 import { fixityHandler, fixitySchedules } from '../backup/fixity.ts';
 import { s3CopyHandler } from '../backup/s3/copy-task.ts';
 import { S3_UPKEEP_PREFIX, s3UpkeepHandler, s3UpkeepSchedules } from '../backup/s3/upkeep.ts';
@@ -69,7 +70,7 @@ export function collect(config: Config, vars: Variables, opts: StageOptions): St
     maintenance(),
     { handlers: [scanHandler(deps)], schedules: scanSchedules(config) },
     {
-      handlers: [backupHandler(deps), s3CopyHandler(deps), s3UpkeepHandler(deps)],
+      handlers: [backupHandler(deps), batchHandler(deps), s3CopyHandler(deps), s3UpkeepHandler(deps)],
       schedules: s3UpkeepSchedules(config),
     },
     { handlers: [fixityHandler(deps)], schedules: fixitySchedules(config) },

@@ -46,6 +46,7 @@ export const Kind = {
   archivePass: 'archive.pass',
   archiveRetrieve: 'archive.retrieve',
   archiveRetrievalSweep: 'archive.retrieval_sweep',
+  backupBatch: 'backup.batch',
 } as const;
 export type TaskKind = (typeof Kind)[keyof typeof Kind];
 
@@ -219,6 +220,16 @@ export const TASKS = {
   },
   /** Removes retrieved copies past their expiry (archive/retrieve-sweep.ts; scheduled). */
   [Kind.archiveRetrievalSweep]: { payload: z.object(scheduled), pool: 'default' },
+  /**
+   * The verified copies of several small files of one instrument, recorded in one transaction
+   * (subject: the instrument; backup/batch-task.ts). A file the batch cannot finish is handed to a
+   * `backup.copy` task of its own.
+   */
+  [Kind.backupBatch]: {
+    payload: z.object({ instrument: z.string(), files: z.array(z.string()).min(1) }),
+    pool: 'copy',
+    maxAttempts: 12,
+  },
 } as const satisfies Record<TaskKind, KindSpec>;
 
 /** What a handler of `K` reads. */
