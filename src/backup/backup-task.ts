@@ -148,7 +148,7 @@ async function startBackup(ctx: Ctx, file: FileRow, dest: string, log: Ctx['log'
  * The verified copy row and the record's manifest. The record's size is never rewritten: it is what
  * was acquired. A record without a fingerprint (declared acquired by an operator) gets the copy's.
  */
-export async function recordCopy(
+async function recordCopy(
   tx: Tx,
   file: FileRow,
   dest: string,

@@ -2,8 +2,10 @@
  * Task `backup.batch` (pool `copy`, the instrument's tags): the verified copies of several small
  * files of one instrument (batch-plan.ts decides which), recorded in one transaction, then a
  * `backed_up` report per file to the flow — the same records `backup.copy` (backup-task.ts) writes,
- * for a fraction of the database work: one claim, one read of the records, one target check before
- * and after, one fsync per backup folder and one commit for the whole batch.
+ * for a fraction of the database work: one claim, one read of the records, one twin pre-check, one
+ * target check before and after, one fsync per backup folder, the copy rows, manifests and
+ * transitions written set-wise (files/batch-records.ts, `transitionMany`) and one commit for the
+ * whole batch. What stays per file in the database is the flow's report (processing planned).
  *
  * Kept per file: the acquired-fingerprint checks, the same-content (twin) check, the copy with its
  * fsync, read-back and member check (copyVerified), the target check before each rename.
@@ -27,13 +29,14 @@ import type { Config } from '../core/config/index.ts';
 import type { Tx } from '../core/db/db.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { TaskHandlerDef, TaskRow } from '../engine/types.ts';
-import { addToTimeline, transition } from '../files/lifecycle.ts';
-import { type FileRow, getFiles, requireFile } from '../files/repo.ts';
+import { namesWithBackedUpNamesakes, recordBatchBackups } from '../files/batch-records.ts';
+import { addToTimeline, transitionMany } from '../files/lifecycle.ts';
+import { type FileRow, getFiles } from '../files/repo.ts';
 import { fsyncDir } from '../storage/fsutil.ts';
 import { backupLocation, sourceSpec } from '../storage/raw-data.ts';
 import { defineHandler, enqueueTasks, Kind, type KindContext, parsePayload } from '../tasks/catalogue.ts';
-import { acquiredOf, checkAcquired, listAcquired } from './acquired.ts';
-import { AWAITING_BACKUP, type BackupDeps, backedUpReason, recordCopy } from './backup-task.ts';
+import { acquiredOf, checkAcquired, fingerprintOfManifest, listAcquired } from './acquired.ts';
+import { AWAITING_BACKUP, type BackupDeps, backedUpReason } from './backup-task.ts';
 import { type CopyResult, copyVerified } from './copy.ts';
 import { earlierTwin } from './duplicate.ts';
 import { sourceLabel } from './manifest.ts';
@@ -82,13 +85,14 @@ async function copyOne(
   ctx: Ctx,
   config: Config,
   file: FileRow,
-  parents: Set<string>,
+  b: { parents: Set<string>; namesakes: Set<string> },
 ): Promise<Copied | undefined> {
   const source = sourceSpec(file);
   const acquired = acquiredOf(file);
   const dest = backupLocation(config, file);
   if (acquired) await listAcquired(source, acquired);
-  if (await earlierTwin(ctx.db, file, source, ctx.signal)) return undefined;
+  // asked only for a name with an earlier backed-up record (one statement for the batch found them)
+  if (b.namesakes.has(file.name) && (await earlierTwin(ctx.db, file, source, ctx.signal))) return undefined;
   const result = await copyVerified({
     source,
     dest,
@@ -99,22 +103,24 @@ async function copyOne(
       const s = await checkBackupTarget(config, ctx.db, { write: false });
       if (!s.ok) throw targetUnavailable(s);
     },
-    deferParentSync: (parent) => parents.add(parent),
+    deferParentSync: (parent) => b.parents.add(parent),
     onProgress: () => ctx.progress(),
   });
   if (acquired) checkAcquired(source, acquired, result.manifest.entries);
-  parents.add(dirname(dest)); // an associated copy too: its name may not be durable yet (a killed attempt)
+  b.parents.add(dirname(dest)); // an associated copy too: its name may not be durable yet (a killed attempt)
   return { file, dest, result };
 }
 
 /** Copy every file, one after the other; what could not be copied is returned to hand over. */
 async function copyAll(ctx: Ctx, config: Config, files: FileRow[], parents: Set<string>) {
+  const names = files.map((f) => f.name);
+  const namesakes = await namesWithBackedUpNamesakes(ctx.db, ctx.payload.instrument, names);
   const copied: Copied[] = [];
   const handed: HandOff[] = [];
   for (const file of files) {
     ctx.progress(`reading ${sourceLabel(sourceSpec(file))}`);
     try {
-      const c = await copyOne(ctx, config, file, parents);
+      const c = await copyOne(ctx, config, file, { parents, namesakes });
       if (c) copied.push(c);
       else handed.push({ id: file.id, why: 'an earlier record may hold the same content' });
     } catch (err) {
@@ -125,16 +131,39 @@ async function copyAll(ctx: Ctx, config: Config, files: FileRow[], parents: Set<
   return { copied, handed };
 }
 
-/** The verified copy recorded and reported, as `backup.copy` records it (in the batch's transaction). */
-async function recordOne(tx: Tx, deps: BackupDeps, c: Copied): Promise<void> {
-  await recordCopy(tx, c.file, c.dest, c.result, acquiredOf(c.file));
-  await transition(tx, c.file.id, 'backed_up', {
-    actor: ACTOR,
-    from: ['acquired', 'backing_up'],
-    reason: backedUpReason(c.result, c.dest),
-    data: { location: c.dest },
-  });
-  await deps.report(tx, { kind: 'backed_up', file: await requireFile(tx, c.file.id) });
+/**
+ * The verified copies recorded and reported, as `backup.copy` records one (in the batch's
+ * transaction), set-wise: the copy rows and manifests, then the `backed_up` transitions, in a few
+ * statements for the batch; then the flow's report for each file that moved (a file someone else
+ * moved meanwhile was reported by them; its copy row is still true).
+ */
+async function recordAll(tx: Tx, deps: BackupDeps, copied: Copied[]): Promise<void> {
+  await recordBatchBackups(
+    tx,
+    copied.map((c) => ({
+      fileId: c.file.id,
+      location: c.dest,
+      manifest: c.result.manifest,
+      seconds: c.result.seconds,
+      associated: c.result.associated,
+      fingerprint: acquiredOf(c.file) ? null : fingerprintOfManifest(c.result.manifest),
+    })),
+  );
+  const moved = await transitionMany(
+    tx,
+    copied.map((c) => c.file.id),
+    'backed_up',
+    {
+      actor: ACTOR,
+      from: ['acquired', 'backing_up'],
+      reason: copied.map((c) => backedUpReason(c.result, c.dest)),
+    },
+  );
+  const rows = new Map((await getFiles(tx, moved)).map((f) => [f.id, f]));
+  for (const id of moved) {
+    const file = rows.get(id);
+    if (file) await deps.report(tx, { kind: 'backed_up', file });
+  }
 }
 
 async function runBatch(ctx: Ctx, deps: BackupDeps): Promise<void> {
@@ -174,7 +203,7 @@ async function runBatch(ctx: Ctx, deps: BackupDeps): Promise<void> {
   ctx.progress(`syncing ${parents.size} backup folder(s)`);
   for (const p of parents) await fsyncDir(p); // the new names durable before any is recorded
   await ctx.complete(async (tx) => {
-    for (const c of copied) await recordOne(tx, deps, c);
+    await recordAll(tx, deps, copied);
     await handOff(tx, config, instrument, handed);
   });
   const bytes = copied.reduce((n, c) => n + c.result.bytes, 0);
