@@ -11,9 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/core/db/db.ts';
+import { backupLocation } from '../src/storage/raw-data.ts';
 import { SLUICE_BIN } from './helpers/cli.ts';
 import { KILLED_WORKER_CONFIG } from './helpers/config-text.ts';
 import { createTestDb } from './helpers/db.ts';
+import { createPipeline, type Pipeline, standardConfig } from './helpers/pipeline.ts';
 import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
 
 const FILES = 36;
@@ -107,7 +109,8 @@ describe('backup batches under crashes', () => {
         'select status from files where id not in (select file_id from copies)',
       );
       expect(before).toBeLessThan(FILES);
-      for (const r of unrecorded) expect(['acquired', 'backing_up']).toContain(r.status);
+      for (const r of unrecorded)
+        expect(['discovered', 'acquiring', 'acquired', 'backing_up']).toContain(r.status);
 
       const second = await start();
       try {
@@ -139,6 +142,42 @@ describe('backup batches under crashes', () => {
     } finally {
       first.kill('SIGKILL');
       await db.close();
+    }
+  });
+});
+
+describe('backup batches', () => {
+  let p: Pipeline | undefined;
+  afterAll(async () => {
+    await p?.stop();
+    await p?.close();
+  });
+
+  it('backs up small files found together in batches, each one copied, verified and recorded', async () => {
+    p = await createPipeline(standardConfig());
+    const watch = path.join(p.root, 'astral1');
+    const names = Array.from({ length: 7 }, (_, i) => `new_${i}.raw`);
+    for (const n of names) await writeFile(path.join(watch, n), `content of ${n}`);
+    await p.start();
+    for (const n of names) await p.waitStatus(n, 'done_not_processed');
+    const batches = await p.db.query<{ payload: { files: string[] } }>(
+      `select payload from tasks where kind = 'backup.batch' and state = 'succeeded'`,
+    );
+    // files declared acquired in the same scan (the newest may wait for its own stable window)
+    const batched = batches.flatMap((b) => b.payload.files);
+    expect(batched.length).toBeGreaterThanOrEqual(4);
+    const singles = await p.db.query<{ subject: string }>(
+      `select subject from tasks where kind = 'backup.copy'`,
+    );
+    expect([...batched, ...singles.map((t) => t.subject)].sort()).toEqual(names);
+    for (const n of names) {
+      const f = (await p.file(n))!;
+      const digest = createHash('sha256').update(`content of ${n}`).digest('hex');
+      expect(f.manifest!.entries[0]!.hash).toBe(digest);
+      expect(await sha256(backupLocation(p.config, f))).toBe(digest);
+      const rows = await p.db.query<{ state: string }>(`select state from copies where file_id = $1`, [n]);
+      expect(rows).toEqual([{ state: 'verified' }]);
+      expect((await p.timeline(n)).join('\n')).toMatch(/copied 1 file\(s\).*read back and verified/);
     }
   });
 });
