@@ -14,7 +14,8 @@
  * (target ≤ 2) is end_to_end_s / baseline_s; `scan_ratio_vs_find` (target ≤ 0.6, see
  * bench/intake-scan.ts) is the scan's. `cpu_ms_per_file` (of it `pg_cpu_ms_per_file`) is the CPU time of this
  * process and PostgreSQL per file, the figure least moved by other work on the machine;
- * `copy_slots_busy` the share of the copy pool's slot time spent running backup tasks.
+ * `copy_slots_busy` the share of the copy pool's slot time spent running backup tasks (`backup.copy`
+ * and `backup.batch`: small files are backed up in batches, src/backup/batch-plan.ts).
  * `queries_per_file` and `commits_per_file` count every
  * statement sent to PostgreSQL during Sluice's run (scan, engine and backup) per file.
  *
@@ -147,7 +148,7 @@ async function copySlotsBusy(db: Db): Promise<number> {
   const r = await db.one<{ busy: number | null; span: number | null }>(
     `select sum(extract(epoch from finished_at - started_at))::float8 as busy,
             extract(epoch from max(finished_at) - min(started_at))::float8 as span
-       from tasks where kind = 'backup.copy' and finished_at is not null`,
+       from tasks where kind in ('backup.copy', 'backup.batch') and finished_at is not null`,
   );
   return r.busy && r.span ? r.busy / (r.span * COPY_POOL) : Number.NaN;
 }
@@ -250,9 +251,9 @@ instruments:
            extract(epoch from max(finished_at) - min(created_at)) as span_s,
            (select percentile_cont(0.5) within group (order by seconds * 1000) from copies) as copy_p50,
            extract(epoch from min(created_at)) * 1000 - ${t0} as first_created_ms
-         from tasks where kind = 'backup.copy'`,
+         from tasks where kind in ('backup.copy', 'backup.batch')`,
       );
-      process.stdout.write(`backup.copy tasks: ${JSON.stringify(t)}\n`);
+      process.stdout.write(`backup tasks (backup.copy and backup.batch): ${JSON.stringify(t)}\n`);
     }
     await worker.stop();
     worker = undefined;

@@ -122,6 +122,12 @@ export interface CopyOptions {
    * (an unmount during the copy makes `dest` a path on the local disk below the mount point).
    */
   beforeCommit?: () => Promise<void>;
+  /**
+   * The fsync of dest's parent after the rename (step 7), left to the caller: called with the parent
+   * instead. A batch of small files (batch-task.ts) syncs each folder once, before recording any of
+   * them; until then a copy's new name is not durable and must not be recorded.
+   */
+  deferParentSync?: (parent: string) => void;
   /** Debug messages (e.g. the fast read-back checksum being unavailable). */
   log?: { debug: (obj: object, msg: string) => void };
 }
@@ -286,7 +292,8 @@ async function copyAndCommit(opts: CopyOptions, plan: CommitPlan): Promise<Manif
   // Committed: an error removing the (empty) partial directory must not fail the copy; the next
   // attempt would sweep it. The fsync makes the new name and the removal durable together.
   await removePartialDir(dest).catch(() => {});
-  await fsyncDir(parent);
+  if (opts.deferParentSync) opts.deferParentSync(parent);
+  else await fsyncDir(parent);
   return manifest;
 }
 

@@ -76,6 +76,8 @@ export interface Acquired {
   instrument: string;
   /** The records that moved to `acquired` in this scan, in the order they were seen. */
   files: string[];
+  /** Their total sizes in bytes as acquired, same order (the flow batches small files' backups). */
+  sizes?: (number | undefined)[];
 }
 
 export interface IntakeDeps {
@@ -295,7 +297,9 @@ async function applyMoves(
     if (to === 'acquired') await recordAcquired(tx, m.ids, tracked);
     const moved = await transitionMany(tx, m.ids, to, { actor: ACTOR, from, reason: m.reasons });
     if (to === 'acquired' && moved.length > 0) {
-      await r.report(tx, { kind: 'acquired', instrument: r.id, files: moved });
+      const size = new Map([...tracked.values()].map((x) => [x.fileId, x.candidate.size]));
+      const sizes = moved.map((id) => size.get(id));
+      await r.report(tx, { kind: 'acquired', instrument: r.id, files: moved, sizes });
     }
   }
 }

@@ -4,7 +4,7 @@
  * runs next. It is the one place to read the path of a file from discovered to done:
  *
  *   discovered → acquiring → acquired        intake (intake/scan-task.ts) reports `acquired`
- *   acquired → backup                        here: a `backup.copy` task per file (`onAcquired`)
+ *   acquired → backup                        here: a `backup.copy` task per file, small ones batched (`onAcquired`)
  *   backing_up → backed_up                   backup (backup/backup-task.ts) reports `backed_up`
  *   backed_up → archive                      here: archive items + pack tasks (`archiveAfterBackup`, archive/pass.ts)
  *             → a copy to each S3 target      here: a `backup.s3` task per target (`copiesToTargets`)
@@ -22,6 +22,7 @@
 
 import { archiveAfterBackup } from '../archive/pass.ts';
 import type { BackedUp } from '../backup/backup-task.ts';
+import { planBackups } from '../backup/batch-plan.ts';
 import { linkAcquired } from '../catalog/links.ts';
 import type { Config } from '../core/config/index.ts';
 import { targetPool } from '../core/config/schema/backup-targets.ts';
@@ -57,15 +58,26 @@ export function createFlow(config: Config): Flow {
   };
 }
 
-/** Acquired files are backed up: one `backup.copy` task each, on a worker with the instrument's tags. */
+/**
+ * Acquired files are backed up on a worker with the instrument's tags: small ones in batches
+ * (`backup.batch`), the others one `backup.copy` task each (backup/batch-plan.ts decides).
+ */
 async function onAcquired(tx: Tx, config: Config, o: Acquired): Promise<void> {
   await linkAcquired(tx, config.catalog, o.files); // raw data → samples by filename patterns (#22)
   const tags = config.instruments[o.instrument]?.tags;
+  const plan = planBackups(o.files, o.sizes ?? [], config.pools.copy);
   await enqueueTasks(
     tx,
     Kind.backupCopy,
-    o.files.map((subject) => ({ subject, payload: {}, opts: { tags } })),
+    plan.single.map((subject) => ({ subject, payload: {}, opts: { tags } })),
   );
+  const instrument = o.instrument;
+  const batches = plan.batches.map((files) => ({
+    subject: instrument,
+    payload: { instrument, files },
+    opts: { tags },
+  }));
+  await enqueueTasks(tx, Kind.backupBatch, batches);
 }
 
 /** What follows a verified backup, decided: the steps `onBackedUp` takes, in order. */

@@ -10,6 +10,7 @@ import { archivePassHandler, archivePassSchedules } from '../archive/pass.ts';
 import { retrievalSweepHandler, retrievalSweepSchedules } from '../archive/retrieve-sweep.ts';
 import { retrieveHandler } from '../archive/retrieve-task.ts';
 import { backupHandler } from '../backup/backup-task.ts';
+import { batchHandler } from '../backup/batch-task.ts';
 import { fixityHandler, fixitySchedules } from '../backup/fixity.ts';
 import { fsCopyHandler } from '../backup/fs-target/copy-task.ts';
 import { FS_UPKEEP_PREFIX, fsUpkeepHandler, fsUpkeepSchedules } from '../backup/fs-target/upkeep.ts';
@@ -72,7 +73,7 @@ export function collect(config: Config, vars: Variables, opts: StageOptions): St
     maintenance(),
     { handlers: [scanHandler(deps)], schedules: scanSchedules(config) },
     {
-      handlers: [backupHandler(deps), s3CopyHandler(deps), s3UpkeepHandler(deps)],
+      handlers: [backupHandler(deps), batchHandler(deps), s3CopyHandler(deps), s3UpkeepHandler(deps)],
       schedules: s3UpkeepSchedules(config),
     },
     {

@@ -49,6 +49,7 @@ export const Kind = {
   archiveFixity: 'archive.fixity',
   backupFsCopy: 'backup.fs_copy',
   backupFsUpkeep: 'backup.fs_upkeep',
+  backupBatch: 'backup.batch',
 } as const;
 export type TaskKind = (typeof Kind)[keyof typeof Kind];
 
@@ -248,6 +249,15 @@ export const TASKS = {
   [Kind.backupFsUpkeep]: {
     payload: z.object({ target: z.string(), ...scheduled }),
     pool: 'default',
+  /**
+   * The verified copies of several small files of one instrument, recorded in one transaction
+   * (subject: the instrument; backup/batch-task.ts). A file the batch cannot finish is handed to a
+   * `backup.copy` task of its own.
+   */
+  [Kind.backupBatch]: {
+    payload: z.object({ instrument: z.string(), files: z.array(z.string()).min(1) }),
+    pool: 'copy',
+    maxAttempts: 12,
   },
 } as const satisfies Record<TaskKind, KindSpec>;
 

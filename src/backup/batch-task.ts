@@ -1,0 +1,232 @@
+/**
+ * Task `backup.batch` (pool `copy`, the instrument's tags): the verified copies of several small
+ * files of one instrument (batch-plan.ts decides which), recorded in one transaction, then a
+ * `backed_up` report per file to the flow — the same records `backup.copy` (backup-task.ts) writes,
+ * for a fraction of the database work: one claim, one read of the records, one twin pre-check, one
+ * target check before and after, one fsync per backup folder, the copy rows, manifests and
+ * transitions written set-wise (files/batch-records.ts, `transitionMany`) and one commit for the
+ * whole batch. What stays per file in the database is the flow's report (processing planned).
+ *
+ * Kept per file: the acquired-fingerprint checks, the same-content (twin) check, the copy with its
+ * fsync, read-back and member check (copyVerified), the target check before each rename.
+ *
+ * Anything other than a plain copy is handed to a `backup.copy` task of the file's own (enqueued in
+ * the batch's final transaction, with a timeline note): a twin, a source replaced since acquisition,
+ * a copy that failed, the target unusable. That task does what it always did (waits for the target,
+ * retries, settles twins and replaced sources, ends in `error`). If the batch itself fails for good,
+ * its files still waiting are handed over the same way (`onFailed`), so no file is left behind.
+ *
+ * Crash points: nothing is recorded before the final transaction. Killed during the batch → the
+ * lease expires, another attempt runs the whole batch again: files already renamed into place are
+ * found and associated after their content is re-hashed against the source (copy.ts step 3), partial
+ * temps are swept; a file recorded meanwhile by someone else is skipped by its status. Killed after
+ * the renames but before the folder fsyncs → same (the retry syncs the folders before it records).
+ * Files stay `acquired` (never announced `backing_up`) until the batch records them: a batch is a few
+ * seconds of small copies, and a hung share stalls the task (`worker.stall_seconds`), which retries.
+ */
+import { dirname } from 'node:path';
+import type { Config } from '../core/config/index.ts';
+import type { Tx } from '../core/db/db.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { TaskHandlerDef, TaskRow } from '../engine/types.ts';
+import { namesWithBackedUpNamesakes, recordBatchBackups } from '../files/batch-records.ts';
+import { addToTimeline, transitionMany } from '../files/lifecycle.ts';
+import { type FileRow, getFiles } from '../files/repo.ts';
+import { fsyncDir } from '../storage/fsutil.ts';
+import { backupLocation, sourceSpec } from '../storage/raw-data.ts';
+import { defineHandler, enqueueTasks, Kind, type KindContext, parsePayload } from '../tasks/catalogue.ts';
+import { acquiredOf, checkAcquired, fingerprintOfManifest, listAcquired } from './acquired.ts';
+import { AWAITING_BACKUP, type BackupDeps, backedUpReason } from './backup-task.ts';
+import { type CopyResult, copyVerified } from './copy.ts';
+import { earlierTwin } from './duplicate.ts';
+import { sourceLabel } from './manifest.ts';
+import { checkBackupTarget, recordTargetState, targetUnavailable } from './target.ts';
+
+const ACTOR = 'backup';
+
+type Ctx = KindContext<typeof Kind.backupBatch>;
+
+/** A file of the batch copied (or an identical copy associated), verified, not yet recorded. */
+interface Copied {
+  file: FileRow;
+  dest: string;
+  result: CopyResult;
+}
+
+/** A file the batch hands to a `backup.copy` task of its own, and why. */
+interface HandOff {
+  id: string;
+  why: string;
+}
+
+/** Pure: the timeline note of a file handed from a batch to a task of its own. */
+export function handOffNote(why: string): string {
+  return `not backed up in a batch of small files (${why}); a backup task of its own takes it over`;
+}
+
+/** `backup.copy` tasks for the files handed over, with their timeline notes (in `tx`). */
+async function handOff(tx: Tx, config: Config, instrument: string, files: HandOff[]): Promise<void> {
+  if (files.length === 0) return;
+  const tags = config.instruments[instrument]?.tags;
+  for (const f of files) await addToTimeline(tx, f.id, ACTOR, handOffNote(f.why));
+  await enqueueTasks(
+    tx,
+    Kind.backupCopy,
+    files.map((f) => ({ subject: f.id, payload: {}, opts: { tags } })),
+  );
+}
+
+/**
+ * One file's verified copy, as `backup.copy` makes it (backup-task.ts `copyChecked`), with the
+ * parent's fsync left to the batch (`parents`). `undefined`: a same-content twin (handed over, the
+ * file's own task settles it). Throws what the copy throws, `SourceReplaced` included.
+ */
+async function copyOne(
+  ctx: Ctx,
+  config: Config,
+  file: FileRow,
+  b: { parents: Set<string>; namesakes: Set<string> },
+): Promise<Copied | undefined> {
+  const source = sourceSpec(file);
+  const acquired = acquiredOf(file);
+  const dest = backupLocation(config, file);
+  if (acquired) await listAcquired(source, acquired);
+  // asked only for a name with an earlier backed-up record (one statement for the batch found them)
+  if (b.namesakes.has(file.name) && (await earlierTwin(ctx.db, file, source, ctx.signal))) return undefined;
+  const result = await copyVerified({
+    source,
+    dest,
+    algorithm: config.backup.hash,
+    signal: ctx.signal,
+    accept: acquired ? (files) => checkAcquired(source, acquired, files) : undefined,
+    beforeCommit: async () => {
+      const s = await checkBackupTarget(config, ctx.db, { write: false });
+      if (!s.ok) throw targetUnavailable(s);
+    },
+    deferParentSync: (parent) => b.parents.add(parent),
+    onProgress: () => ctx.progress(),
+  });
+  if (acquired) checkAcquired(source, acquired, result.manifest.entries);
+  b.parents.add(dirname(dest)); // an associated copy too: its name may not be durable yet (a killed attempt)
+  return { file, dest, result };
+}
+
+/** Copy every file, one after the other; what could not be copied is returned to hand over. */
+async function copyAll(ctx: Ctx, config: Config, files: FileRow[], parents: Set<string>) {
+  const names = files.map((f) => f.name);
+  const namesakes = await namesWithBackedUpNamesakes(ctx.db, ctx.payload.instrument, names);
+  const copied: Copied[] = [];
+  const handed: HandOff[] = [];
+  for (const file of files) {
+    ctx.progress(`reading ${sourceLabel(sourceSpec(file))}`);
+    try {
+      const c = await copyOne(ctx, config, file, { parents, namesakes });
+      if (c) copied.push(c);
+      else handed.push({ id: file.id, why: 'an earlier record may hold the same content' });
+    } catch (err) {
+      if (ctx.signal.aborted) throw err; // stopped or stalled: the batch is retried as a whole
+      handed.push({ id: file.id, why: errorMessage(err) });
+    }
+  }
+  return { copied, handed };
+}
+
+/**
+ * The verified copies recorded and reported, as `backup.copy` records one (in the batch's
+ * transaction), set-wise: the copy rows and manifests, then the `backed_up` transitions, in a few
+ * statements for the batch; then the flow's report for each file that moved (a file someone else
+ * moved meanwhile was reported by them; its copy row is still true).
+ */
+async function recordAll(tx: Tx, deps: BackupDeps, copied: Copied[]): Promise<void> {
+  await recordBatchBackups(
+    tx,
+    copied.map((c) => ({
+      fileId: c.file.id,
+      location: c.dest,
+      manifest: c.result.manifest,
+      seconds: c.result.seconds,
+      associated: c.result.associated,
+      fingerprint: acquiredOf(c.file) ? null : fingerprintOfManifest(c.result.manifest),
+    })),
+  );
+  const moved = await transitionMany(
+    tx,
+    copied.map((c) => c.file.id),
+    'backed_up',
+    {
+      actor: ACTOR,
+      from: ['acquired', 'backing_up'],
+      reason: copied.map((c) => backedUpReason(c.result, c.dest)),
+    },
+  );
+  const rows = new Map((await getFiles(tx, moved)).map((f) => [f.id, f]));
+  for (const id of moved) {
+    const file = rows.get(id);
+    if (file) await deps.report(tx, { kind: 'backed_up', file });
+  }
+}
+
+async function runBatch(ctx: Ctx, deps: BackupDeps): Promise<void> {
+  const { config } = deps;
+  const { instrument, files: ids } = ctx.payload;
+  const log = ctx.log.child({ instrument, files: ids.length });
+  const files = (await getFiles(ctx.db, ids)).filter((f) => AWAITING_BACKUP.includes(f.status));
+  if (files.length === 0) {
+    log.info('nothing to back up (no file of the batch is waiting for a backup)');
+    return;
+  }
+  const s = await checkBackupTarget(config, ctx.db, { write: true });
+  if (!s.ok) {
+    // each file's own task waits for the target (uncounted, with backoff) and says so on its timeline
+    const why = `backup target unavailable: ${s.reason}`;
+    await ctx.complete((tx) =>
+      handOff(
+        tx,
+        config,
+        instrument,
+        files.map((f) => ({ id: f.id, why })),
+      ),
+    );
+    log.warn({ reason: s.reason }, 'backup target unavailable; files handed to tasks of their own');
+    return;
+  }
+  if (s.wrote) log.warn({ root: s.root }, s.wrote);
+  await recordTargetState(ctx.db, instrument, null);
+  const parents = new Set<string>();
+  const { copied, handed } = await copyAll(ctx, config, files, parents);
+  // Unmounted during the batch: what landed is not on the share; nothing of it is recorded.
+  const after = await checkBackupTarget(config, ctx.db, { write: false });
+  if (!after.ok) {
+    const why = `backup target unavailable: ${after.reason}`;
+    handed.push(...copied.splice(0).map((c) => ({ id: c.file.id, why })));
+  }
+  ctx.progress(`syncing ${parents.size} backup folder(s)`);
+  for (const p of parents) await fsyncDir(p); // the new names durable before any is recorded
+  await ctx.complete(async (tx) => {
+    await recordAll(tx, deps, copied);
+    await handOff(tx, config, instrument, handed);
+  });
+  const bytes = copied.reduce((n, c) => n + c.result.bytes, 0);
+  log.info({ backedUp: copied.length, handedOver: handed.length, bytes }, 'batch backed up');
+}
+
+/** The batch failed for good: its files still waiting get tasks of their own (nothing left behind). */
+async function failBatch(tx: Tx, task: TaskRow, err: unknown, config: Config): Promise<void> {
+  const { instrument, files: ids } = parsePayload(Kind.backupBatch, task.payload);
+  const waiting = (await getFiles(tx, ids)).filter((f) => AWAITING_BACKUP.includes(f.status));
+  const why = `the batch failed after ${task.attempts} attempt(s): ${errorMessage(err)}`;
+  await handOff(
+    tx,
+    config,
+    instrument,
+    waiting.map((f) => ({ id: f.id, why })),
+  );
+}
+
+export function batchHandler(deps: BackupDeps): TaskHandlerDef {
+  return defineHandler(Kind.backupBatch, {
+    stallMs: deps.config.worker.stall_seconds * 1000,
+    onFailed: (tx, task, err) => failBatch(tx, task, err, deps.config),
+    run: (ctx) => runBatch(ctx, deps),
+  });
+}

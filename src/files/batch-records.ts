@@ -1,0 +1,81 @@
+/**
+ * The records of a batch of verified backups (backup/batch-task.ts), written set-wise: the same rows
+ * `retireVerifiedBackups`, `insertVerifiedBackup` and `recordBackupManifest` write for one file, for
+ * all of a batch's files in three statements instead of three per file. Also the batch's pre-check
+ * for same-content twins (`namesWithBackedUpNamesakes`), one statement for the batch.
+ */
+import type { Queryable } from '../core/db/db.ts';
+import type { Manifest } from '../storage/raw-data.ts';
+import type { AcquiredFingerprint } from './fingerprint.ts';
+
+/** One file's verified backup, as the batch recorded it. */
+export interface BatchBackup {
+  fileId: string;
+  location: string;
+  manifest: Manifest;
+  seconds: number;
+  associated: boolean;
+  /** The record's acquired fingerprint when it had none (declared acquired by an operator). */
+  fingerprint: AcquiredFingerprint | null;
+}
+
+/**
+ * For every file: its earlier verified filesystem backups `replaced`, the new one `verified`, the
+ * record's manifest set (and its fingerprint if it had none). Three statements for the batch.
+ */
+export async function recordBatchBackups(q: Queryable, rows: readonly BatchBackup[]): Promise<void> {
+  if (rows.length === 0) return;
+  const ids = rows.map((r) => r.fileId);
+  await q.exec(
+    `update copies set state = 'replaced' where file_id = any($1::text[]) and target = 'backup' and state = 'verified'`,
+    [ids],
+  );
+  const json = JSON.stringify(
+    rows.map((r, ord) => ({
+      file_id: r.fileId,
+      location: r.location,
+      hash_algorithm: r.manifest.algorithm,
+      manifest: r.manifest,
+      bytes: r.manifest.totalBytes,
+      seconds: r.seconds,
+      associated: r.associated,
+      fingerprint: r.fingerprint,
+      ord,
+    })),
+  );
+  await q.exec(
+    `insert into copies (file_id, target, location, state, hash_algorithm, manifest, bytes, seconds, associated)
+     select x.file_id, 'backup', x.location, 'verified', x.hash_algorithm, x.manifest, x.bytes, x.seconds, x.associated
+     from jsonb_to_recordset($1::jsonb) as x(file_id text, location text, hash_algorithm text, manifest jsonb,
+       bytes bigint, seconds double precision, associated boolean, ord int)
+     order by x.ord`,
+    [json],
+  );
+  await q.exec(
+    `update files f set manifest = x.manifest, hash_algorithm = x.hash_algorithm,
+       acquired_fingerprint = coalesce(f.acquired_fingerprint, x.fingerprint)
+     from jsonb_to_recordset($1::jsonb) as x(file_id text, hash_algorithm text, manifest jsonb, fingerprint jsonb)
+     where f.id = x.file_id`,
+    [json],
+  );
+}
+
+/**
+ * Which of `names` have a record on `instrument` with a verified filesystem backup: a superset of the
+ * names whose record could have a same-content twin (backup/duplicate.ts `earlierTwin`, which is
+ * asked only for these). One statement for a batch instead of one per file.
+ */
+export async function namesWithBackedUpNamesakes(
+  q: Queryable,
+  instrument: string,
+  names: readonly string[],
+): Promise<Set<string>> {
+  if (names.length === 0) return new Set();
+  const rows = await q.query<{ name: string }>(
+    `select distinct f.name from files f
+     join copies c on c.file_id = f.id and c.target = 'backup' and c.state = 'verified'
+     where f.instrument_id = $1 and f.name = any($2::text[])`,
+    [instrument, names],
+  );
+  return new Set(rows.map((r) => r.name));
+}
