@@ -22,6 +22,7 @@ import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { instrumentRoutes } from './routes/instruments.ts';
 import { itemRoutes } from './routes/items.ts';
+import { jobRerunRoutes } from './routes/job-reruns.ts';
 import { metricRoutes } from './routes/metrics.ts';
 import { poolRoutes } from './routes/pools.ts';
 import { qcRoutes } from './routes/qc.ts';
@@ -51,6 +52,7 @@ export function routeTable(): AnyRoute[] {
     ...eventRoutes,
     ...streamRoutes,
     ...itemRoutes,
+    ...jobRerunRoutes,
     ...catalogRoutes,
     ...retrievalRoutes,
   ];

@@ -46,6 +46,7 @@ export const Kind = {
   archivePass: 'archive.pass',
   archiveRetrieve: 'archive.retrieve',
   archiveRetrievalSweep: 'archive.retrieval_sweep',
+  processRerun: 'process.rerun',
 } as const;
 export type TaskKind = (typeof Kind)[keyof typeof Kind];
 
@@ -219,6 +220,16 @@ export const TASKS = {
   },
   /** Removes retrieved copies past their expiry (archive/retrieve-sweep.ts; scheduled). */
   [Kind.archiveRetrievalSweep]: { payload: z.object(scheduled), pool: 'default' },
+  /**
+   * Processing settings run again over past files, a batch of jobs per step (subject: the re-run id;
+   * process/reruns.ts). The jobs themselves go through `process.submit` in the cluster pool.
+   */
+  [Kind.processRerun]: {
+    payload: z.object({}),
+    pool: 'default',
+    maxAttempts: 8,
+    dedupe: (rerun) => `process-rerun:${rerun}`,
+  },
 } as const satisfies Record<TaskKind, KindSpec>;
 
 /** What a handler of `K` reads. */
