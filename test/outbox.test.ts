@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/core/db/db.ts';
 import { addToTimeline, transition, transitionMany } from '../src/files/lifecycle.ts';
 import { insertFile } from './helpers/api.ts';
-import { SLUICE_BIN } from './helpers/cli.ts';
+import { SLUICE_BIN, sluice } from './helpers/cli.ts';
 import { createTestDb } from './helpers/db.ts';
 import { type NatsServer, startNats } from './helpers/nats.ts';
 import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
@@ -119,6 +119,24 @@ streams:
     // published but not marked: the mark was rolled back with the killed worker's transaction
     expect(await pending()).toBe(300);
     expect((await messages('EV1')).length).toBe(300);
+    // `sluice streams status` shows the outbox: the switch, what is pending and since when
+    const status = async () => {
+      const r = await sluice(['streams', 'status', '--json'], {
+        env: { DATABASE_URL: url, SLUICE_CONFIG: cfg },
+      });
+      expect(r.stderr).toBe('');
+      return (JSON.parse(r.stdout) as { outbox: Record<string, unknown> }).outbox;
+    };
+    const before = await status();
+    expect(before).toMatchObject({
+      configured: true,
+      enabled: true,
+      stream: 'EV1',
+      pending: 300,
+      published: 0,
+    });
+    expect(before.oldest_pending_seconds).toBeGreaterThanOrEqual(0);
+    expect(before.last_published_at).toBeNull();
 
     const b = await worker(cfg);
     try {
@@ -127,6 +145,13 @@ streams:
       b.kill('SIGTERM');
       await waitExit(b);
     }
+    const after = await status();
+    expect(after).toMatchObject({ pending: 0, published: 300, oldest_pending_seconds: null });
+    expect(Date.parse(after.last_published_at as string)).toBeGreaterThan(Date.now() - 600_000);
+    const text = await sluice(['streams', 'status'], { env: { DATABASE_URL: url, SLUICE_CONFIG: cfg } });
+    expect(text.stdout).toMatch(
+      /outbox: on, to EV1 \(site\.file\.…\); pending 0; published 300 kept, last \d+ s ago/,
+    );
     const msgs = await messages('EV1');
     expect(msgs.length).toBe(300); // the second round's 300 were repeats: dropped
     const events = await db.query<{ id: string; to_state: string | null }>(

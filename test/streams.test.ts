@@ -268,15 +268,25 @@ streams:
       env: { DATABASE_URL: url, SLUICE_CONFIG: await writeConfig('S4') },
     });
     expect(st.stderr).toBe('');
-    const [row] = JSON.parse(st.stdout) as {
-      source: string;
-      stream: string;
-      dead_letters: number;
-      lag: number;
-      unacknowledged: number;
-    }[];
+    const status = JSON.parse(st.stdout) as {
+      sources: {
+        source: string;
+        stream: string;
+        dead_letters: number;
+        lag: number;
+        unacknowledged: number;
+      }[];
+      outbox: { configured: boolean; pending: number; last_published_at: string | null };
+    };
+    const [row] = status.sources;
     expect(row).toMatchObject({ source: 'lims', stream: 'S4', lag: 0, unacknowledged: 0 });
     expect(row!.dead_letters).toBeGreaterThanOrEqual(2);
+    // the outbox of events out: not configured here, nothing pending
+    expect(status.outbox).toMatchObject({ configured: false, pending: 0, last_published_at: null });
+    const text = await sluice(['streams', 'status'], {
+      env: { DATABASE_URL: url, SLUICE_CONFIG: await writeConfig('S4') },
+    });
+    expect(text.stdout).toContain('outbox: off, not configured (streams.publish); pending 0;');
   });
 
   it('records the new config hash after a unit config change and keeps the old results', async () => {
