@@ -50,6 +50,7 @@ export const OWNERS: Record<string, string> = {
   acquisition_signals: 'src/streams/signals-repo.ts',
   reaction_runs: 'src/streams/reactions-repo.ts',
   unit_reruns: 'src/streams/reactions-repo.ts',
+  processing_reruns: 'src/process/reruns-repo.ts',
   projects: 'src/catalog/',
   project_members: 'src/catalog/projects.ts',
   samples: 'src/catalog/',

@@ -14,7 +14,9 @@ import { parseConfigText } from '../src/core/config/index.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { configHash } from '../src/streams/decide.ts';
 import type { StreamsOverview } from '../src/streams/overview.ts';
+import { recordReactionRun } from '../src/streams/reactions-repo.ts';
 import { insertDeadLetters, insertItems, insertRejections, insertResults } from '../src/streams/repo.ts';
+import { enqueueTask, Kind } from '../src/tasks/catalogue.ts';
 import { type ApiHarness, call, createApiHarness, PASSWORD } from './helpers/api.ts';
 import { buildDashboardIfStale, launchChromium, requireChromium } from './helpers/browser.ts';
 import { type NatsServer, startNats } from './helpers/nats.ts';
@@ -27,6 +29,8 @@ describe.skipIf(!nats)('the streams API', () => {
   const server = nats as NatsServer;
   let h: ApiHarness;
   let app: ApiHarness['app'];
+  /** Stream sequence → item id of the three items stored in beforeAll. */
+  let itemIds: Map<number, string>;
 
   beforeAll(async () => {
     h = await createApiHarness();
@@ -64,6 +68,7 @@ streams:
           channels: seq === 1 ? [] : ['hot'],
         })),
       );
+      itemIds = ids;
       const hash = configHash({ k: 2 });
       await insertRejections(tx, [
         {
@@ -79,6 +84,26 @@ streams:
         tx,
         [2, 3].map((s) => ({ itemId: ids.get(s)!, unit: 'twice', version: '1', hash, result: '{}' })),
       );
+      // unit failures: two items whose compute task waits to retry, one given up; a failed reaction run
+      for (const item of ['7', '8', '9'])
+        await enqueueTask(tx, Kind.streamsCompute, `${item}/twice`, { item, unit: 'twice' });
+      await tx.exec(
+        `update tasks set attempts = 1, last_error = 'boom', state = case when subject = '9/twice' then 'failed' else state end
+          where kind = 'streams.compute'`,
+      );
+      await recordReactionRun(tx, {
+        reaction: 'morning',
+        period: 'p1',
+        unit: 'webhook',
+        unit_version: 'builtin-1',
+        config_hash: 'h',
+        selected: null,
+        cursor_item: null,
+        status: 'failed',
+        result: undefined,
+        error: 'HTTP 500',
+        started_at: new Date(),
+      });
       await insertDeadLetters(tx, [
         {
           source: 'lims',
@@ -119,7 +144,18 @@ streams:
     expect(o.units).toEqual([
       { name: 'twice', kind: 'compute', config_hash: configHash({ k: 2 }), results: 2, rejections: 0 },
     ]);
-    expect(o.outbox).toMatchObject({ configured: true, enabled: false, pending: 0, stream: 'SLUICE_EVENTS' });
+    expect(o.failures).toEqual([
+      { unit: 'twice', kind: 'compute_retrying', n: 2 },
+      { unit: 'twice', kind: 'compute_failed', n: 1 },
+      { unit: 'morning', kind: 'reaction_failed', n: 1 },
+    ]);
+    expect(o.outbox).toMatchObject({
+      configured: true,
+      enabled: false,
+      pending: 0,
+      stream: 'SLUICE_EVENTS',
+      last_published_at: null,
+    });
     expect((await call(app, '/api/streams')).status).toBe(401);
   });
 
@@ -145,6 +181,9 @@ streams:
     expect(text).toContain('sluice_stream_dead_letters{source="lims"} 1');
     expect(text).toContain('sluice_stream_rejections{source="lims",channel="hot",unit="field"} 1');
     expect(text).toContain('sluice_stream_unit_results{unit="twice"} 2');
+    expect(text).toContain('sluice_unit_failures{unit="twice",kind="compute_retrying"} 2');
+    expect(text).toContain('sluice_unit_failures{unit="twice",kind="compute_failed"} 1');
+    expect(text).toContain('sluice_unit_failures{unit="morning",kind="reaction_failed"} 1');
     expect(text).toContain('sluice_outbox_pending 0');
   });
 
@@ -169,6 +208,57 @@ streams:
         const dead = page.getByRole('table', { name: 'Dead letters' }).getByRole('row', { name: /^lims / });
         expect(await dead.innerText()).toContain('not JSON: Unexpected token');
         await page.getByText('Waiting to be published').waitFor();
+      } finally {
+        await browser.close();
+        await web.close();
+      }
+    });
+
+    it('the items page: the list with channels and counts, an item with its result history and rejections', async () => {
+      // a unit config change later: a second result of item 2 beside the first (history kept)
+      const [i1, i2] = [itemIds.get(1)!, itemIds.get(2)!];
+      const [h2, h3] = [configHash({ k: 2 }), configHash({ k: 3 })];
+      await insertResults(h.db, [{ itemId: i2, unit: 'twice', version: '2', hash: h3, result: '{"v":60}' }]);
+      buildDashboardIfStale();
+      const web = await startServer(app, { host: '127.0.0.1', port: 0, log: silentLogger });
+      const browser = await launchChromium(chromiumPath!);
+      try {
+        const page = await browser.newPage({ baseURL: web.url });
+        page.setDefaultTimeout(patient(30_000));
+        await page.goto('/');
+        await page.getByLabel('User name').fill('viewer');
+        await page.getByLabel('Password').fill(PASSWORD);
+        await page.getByRole('button', { name: 'Log in' }).click();
+        await page.getByRole('link', { name: 'Items', exact: true }).click();
+        const list = page.getByRole('table', { name: 'Stream items' });
+        const row = (id: string) => list.getByRole('row', { name: new RegExp(`^${id} `) });
+        await row(i2).waitFor();
+        const text = async (id: string) => (await row(id).innerText()).replace(/\s+/g, ' ').trim();
+        // item, source, seq, subject, channels, results, rejections, received
+        expect(await text(i2)).toMatch(new RegExp(`^${i2} lims 2 lims.ev hot 2 0 `));
+        expect(await text(i1)).toMatch(new RegExp(`^${i1} lims 1 lims.ev — 0 1 `));
+        expect(await list.getByRole('row').count()).toBe(4); // the header and three items
+
+        await row(i2).getByRole('link', { name: i2 }).click();
+        await page.getByRole('heading', { name: `Item ${i2}` }).waitFor();
+        expect(await page.locator('pre.payload').innerText()).toContain('"t": 20');
+        const history = page
+          .getByRole('table', { name: 'Results (history)' })
+          .getByRole('row', { name: /^twice / });
+        await history.first().waitFor();
+        const rows = (await history.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+        expect(rows).toHaveLength(2);
+        expect(rows[0]).toMatch(new RegExp(`^twice 1 ${h2} \\{\\} `));
+        expect(rows[1]).toMatch(new RegExp(`^twice 2 ${h3} \\{"v":60\\} `));
+        expect(await page.getByRole('heading', { name: 'Rejected by' }).count()).toBe(0);
+
+        await page.getByRole('link', { name: '← Items' }).click();
+        await row(i1).getByRole('link', { name: i1 }).click();
+        const rejected = page.getByRole('table', { name: 'Rejected by' }).getByRole('row', { name: /^hot / });
+        expect((await rejected.innerText()).replace(/\s+/g, ' ')).toContain(
+          'hot field builtin-1 t: expected gt 10, found 10',
+        );
+        expect(await page.getByRole('table', { name: 'Results (history)' }).getByRole('row').count()).toBe(1);
       } finally {
         await browser.close();
         await web.close();

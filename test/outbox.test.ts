@@ -6,8 +6,7 @@
  * the publish and the mark makes no duplicate (JetStream drops the repeats); nats-server killed and
  * restarted mid-publish loses nothing.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -15,28 +14,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/core/db/db.ts';
 import { addToTimeline, transition, transitionMany } from '../src/files/lifecycle.ts';
 import { insertFile } from './helpers/api.ts';
-import { SLUICE_BIN } from './helpers/cli.ts';
-import { createTestDb } from './helpers/db.ts';
-import { type NatsServer, startNats } from './helpers/nats.ts';
-import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
+import { type NatsServer, type StreamsBed, startNats, streamsBed } from './helpers/nats.ts';
+import { waitExit, waitFor } from './helpers/spawn.ts';
 
 const nats = await startNats();
 
 describe.skipIf(!nats)('the outbox of file events on a real nats-server', () => {
   const server = nats as NatsServer;
+  let bed: StreamsBed;
   let root: string;
   let db: Db;
-  let url: string;
-  let drop: () => Promise<void>;
 
   beforeAll(async () => {
-    root = await mkdtemp(path.join(os.tmpdir(), 'sluice-outbox-'));
-    ({ db, url, drop } = await createTestDb());
+    bed = await streamsBed('outbox');
+    ({ root, db } = bed);
   });
   afterAll(async () => {
-    await drop();
+    await bed.close();
     await server.stop();
-    await rm(root, { recursive: true, force: true });
   });
 
   async function writeConfig(prefix: string, stream: string, batch = 500): Promise<string> {
@@ -57,12 +52,7 @@ streams:
     return cfg;
   }
 
-  const worker = (cfg: string, env: Record<string, string> = {}) =>
-    spawnTs(
-      SLUICE_BIN,
-      { DATABASE_URL: url, SLUICE_CONFIG: cfg, SLUICE_LOG_LEVEL: 'warn', ...env },
-      { ready: 'running', args: ['start', '--role', 'worker'] },
-    );
+  const worker = (cfg: string, env: Record<string, string> = {}) => bed.worker(cfg, env);
 
   const pending = async () =>
     Number(
@@ -119,6 +109,22 @@ streams:
     // published but not marked: the mark was rolled back with the killed worker's transaction
     expect(await pending()).toBe(300);
     expect((await messages('EV1')).length).toBe(300);
+    // `sluice streams status` shows the outbox: the switch, what is pending and since when
+    const status = async () => {
+      const r = await bed.cli(cfg, ['streams', 'status', '--json']);
+      expect(r.stderr).toBe('');
+      return (JSON.parse(r.stdout) as { outbox: Record<string, unknown> }).outbox;
+    };
+    const before = await status();
+    expect(before).toMatchObject({
+      configured: true,
+      enabled: true,
+      stream: 'EV1',
+      pending: 300,
+      published: 0,
+    });
+    expect(before.oldest_pending_seconds).toBeGreaterThanOrEqual(0);
+    expect(before.last_published_at).toBeNull();
 
     const b = await worker(cfg);
     try {
@@ -127,6 +133,13 @@ streams:
       b.kill('SIGTERM');
       await waitExit(b);
     }
+    const after = await status();
+    expect(after).toMatchObject({ pending: 0, published: 300, oldest_pending_seconds: null });
+    expect(Date.parse(after.last_published_at as string)).toBeGreaterThan(Date.now() - 600_000);
+    const text = await bed.cli(cfg, ['streams', 'status']);
+    expect(text.stdout).toMatch(
+      /outbox: on, to EV1 \(site\.file\.…\); pending 0; published 300 kept, last \d+ s ago/,
+    );
     const msgs = await messages('EV1');
     expect(msgs.length).toBe(300); // the second round's 300 were repeats: dropped
     const events = await db.query<{ id: string; to_state: string | null }>(

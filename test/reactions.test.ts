@@ -6,13 +6,10 @@
  * cancels and re-runs a compute unit with a changed config (new hash on the new rows, old rows kept);
  * `sluice items list|show` and `sluice units list` show it all.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/api/app.ts';
 import { createToken } from '../src/auth/tokens.ts';
@@ -22,10 +19,16 @@ import type { Db } from '../src/core/db/db.ts';
 import { Variables } from '../src/core/variables.ts';
 import { configHash } from '../src/streams/decide.ts';
 import { call } from './helpers/api.ts';
-import { SLUICE_BIN, sluice } from './helpers/cli.ts';
-import { createTestDb } from './helpers/db.ts';
-import { type NatsServer, startNats } from './helpers/nats.ts';
-import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
+import { sluice } from './helpers/cli.ts';
+import {
+  type NatsServer,
+  publishJson,
+  type StreamsBed,
+  startNats,
+  streamsBed,
+  type WorkerProcess,
+} from './helpers/nats.ts';
+import { waitFor } from './helpers/spawn.ts';
 
 const nats = await startNats();
 
@@ -56,19 +59,17 @@ interface Posted {
 
 describe.skipIf(!nats)('reactions and re-runs on a real nats-server', () => {
   const server = nats as NatsServer;
+  let bed: StreamsBed;
   let root: string;
   let db: Db;
   let url: string;
-  let drop: () => Promise<void>;
   let http: Server;
   let hookUrl: string;
   const posted: Posted[] = [];
 
   beforeAll(async () => {
-    root = await mkdtemp(path.join(os.tmpdir(), 'sluice-reactions-'));
-    await mkdir(path.join(root, 'units'));
-    for (const [f, text] of Object.entries(UNITS)) await writeFile(path.join(root, 'units', f), text);
-    ({ db, url, drop } = await createTestDb());
+    bed = await streamsBed('reactions', UNITS);
+    ({ root, db, url } = bed);
     http = createServer((req, res) => {
       let text = '';
       req.on('data', (d: Buffer) => {
@@ -84,9 +85,8 @@ describe.skipIf(!nats)('reactions and re-runs on a real nats-server', () => {
   });
   afterAll(async () => {
     await new Promise((r) => http.close(r));
-    await drop();
+    await bed.close();
     await server.stop();
-    await rm(root, { recursive: true, force: true });
   });
 
   async function writeConfig(name: string, factor: number, reactions: string): Promise<string> {
@@ -113,34 +113,15 @@ ${reactions}
     return cfg;
   }
 
-  const worker = (cfg: string) =>
-    spawnTs(
-      SLUICE_BIN,
-      { DATABASE_URL: url, SLUICE_CONFIG: cfg, SLUICE_LOG_LEVEL: 'warn' },
-      { ready: 'running', args: ['start', '--role', 'worker'] },
-    );
-  const stop = async (w: Awaited<ReturnType<typeof worker>>) => {
-    w.kill('SIGTERM');
-    await waitExit(w);
-  };
+  const worker = (cfg: string) => bed.worker(cfg);
+  const stop = (w: WorkerProcess) => bed.stopWorker(w);
   const cli = async (cfg: string, args: string[]) => {
-    const r = await sluice(args, { env: { DATABASE_URL: url, SLUICE_CONFIG: cfg } });
+    const r = await bed.cli(cfg, args);
     if (r.code !== 0) throw new Error(`sluice ${args.join(' ')} → ${r.code}: ${r.stderr}`);
     return r.stdout;
   };
 
-  async function publish(bodies: object[], from: number): Promise<void> {
-    const nc = await connect({ servers: server.url });
-    try {
-      const jsm = await jetstreamManager(nc);
-      await jsm.streams.info('R1').catch(() => jsm.streams.add({ name: 'R1', subjects: ['r1.>'] }));
-      const js = jetstream(nc);
-      for (const [i, b] of bodies.entries())
-        await js.publish('r1.ev', JSON.stringify(b), { msgID: `R1-${from + i}` });
-    } finally {
-      await nc.close();
-    }
-  }
+  const publish = (bodies: object[], from: number) => publishJson(server.url, 'R1', bodies, { from });
 
   const count = async (sql: string, params: unknown[] = []) =>
     Number((await db.one<{ n: string }>(`select count(*)::text as n from (${sql}) t`, params)).n);

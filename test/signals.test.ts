@@ -5,48 +5,33 @@
  * stays acquiring (polling is the fallback); a signal that arrives before the file does is kept until
  * the file shows up; used signals are spent.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/core/db/db.ts';
-import { SLUICE_BIN } from './helpers/cli.ts';
-import { createTestDb } from './helpers/db.ts';
-import { type NatsServer, startNats } from './helpers/nats.ts';
-import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
+import { type NatsServer, publishJson, type StreamsBed, startNats, streamsBed } from './helpers/nats.ts';
+import { waitFor } from './helpers/spawn.ts';
 
 const nats = await startNats();
 
 describe.skipIf(!nats)('acquisition signals from a stream', () => {
   const server = nats as NatsServer;
+  let bed: StreamsBed;
   let root: string;
   let db: Db;
-  let url: string;
-  let drop: () => Promise<void>;
 
   beforeAll(async () => {
-    root = await mkdtemp(path.join(os.tmpdir(), 'sluice-signals-'));
+    bed = await streamsBed('signals');
+    ({ root, db } = bed);
     await mkdir(path.join(root, 'qe1'));
-    ({ db, url, drop } = await createTestDb());
   });
   afterAll(async () => {
-    await drop();
+    await bed.close();
     await server.stop();
-    await rm(root, { recursive: true, force: true });
   });
 
-  async function signal(body: object): Promise<void> {
-    const nc = await connect({ servers: server.url });
-    try {
-      const jsm = await jetstreamManager(nc);
-      await jsm.streams.info('ACQ').catch(() => jsm.streams.add({ name: 'ACQ', subjects: ['acq.>'] }));
-      await jetstream(nc).publish('acq.qe1', JSON.stringify(body));
-    } finally {
-      await nc.close();
-    }
-  }
+  const signal = (body: object) =>
+    publishJson(server.url, 'ACQ', [body], { subject: 'acq.qe1', msgIds: false });
 
   const statusOf = async (name: string) =>
     (await db.maybeOne<{ status: string; status_reason: string | null }>(
@@ -81,11 +66,7 @@ streams:
     );
     await writeFile(path.join(watch, 'a.raw'), 'a'.repeat(1000));
     await writeFile(path.join(watch, 'b.raw'), 'b'.repeat(1000));
-    const w = await spawnTs(
-      SLUICE_BIN,
-      { DATABASE_URL: url, SLUICE_CONFIG: cfg, SLUICE_LOG_LEVEL: 'warn' },
-      { ready: 'running', args: ['start', '--role', 'worker'] },
-    );
+    const w = await bed.worker(cfg);
     try {
       await waitFor('both acquiring', async () => {
         const [a, b] = [await statusOf('a.raw'), await statusOf('b.raw')];
@@ -112,8 +93,7 @@ streams:
       const left = await db.query<{ name: string }>('select name from acquisition_signals');
       expect(left).toEqual([]);
     } finally {
-      w.kill('SIGTERM');
-      await waitExit(w);
+      await bed.stopWorker(w);
     }
   });
 });

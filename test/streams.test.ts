@@ -6,18 +6,23 @@
  * poison messages dead-lettered while the stream goes on, and a unit config change (new hash, old
  * results kept).
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/core/db/db.ts';
 import { configHash } from '../src/streams/decide.ts';
-import { SLUICE_BIN, sluice } from './helpers/cli.ts';
-import { createTestDb } from './helpers/db.ts';
-import { type NatsServer, startNats } from './helpers/nats.ts';
-import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
+import { sluice } from './helpers/cli.ts';
+import {
+  type NatsServer,
+  publishJson,
+  type StreamsBed,
+  startNats,
+  streamsBed,
+  type WorkerProcess,
+} from './helpers/nats.ts';
+import { waitExit, waitFor } from './helpers/spawn.ts';
 
 const nats = await startNats();
 
@@ -46,21 +51,18 @@ export default {
 
 describe.skipIf(!nats)('streams on a real nats-server', () => {
   const server = nats as NatsServer;
+  let bed: StreamsBed;
   let root: string;
   let db: Db;
   let url: string;
-  let drop: () => Promise<void>;
 
   beforeAll(async () => {
-    root = await mkdtemp(path.join(os.tmpdir(), 'sluice-streams-'));
-    await mkdir(path.join(root, 'units'));
-    for (const [f, text] of Object.entries(UNITS)) await writeFile(path.join(root, 'units', f), text);
-    ({ db, url, drop } = await createTestDb());
+    bed = await streamsBed('streams', UNITS);
+    ({ root, db, url } = bed);
   });
   afterAll(async () => {
-    await drop();
+    await bed.close();
     await server.stop();
-    await rm(root, { recursive: true, force: true });
   });
 
   /** A config with one source `lims` on `stream`, a channel taking kind=pressure, and the units. */
@@ -92,38 +94,11 @@ streams:
     return cfg;
   }
 
-  const worker = (cfg: string) =>
-    spawnTs(
-      SLUICE_BIN,
-      { DATABASE_URL: url, SLUICE_CONFIG: cfg, SLUICE_LOG_LEVEL: 'warn' },
-      { ready: 'running', args: ['start', '--role', 'worker'] },
-    );
-
-  async function stopWorker(w: Awaited<ReturnType<typeof worker>>): Promise<void> {
-    w.kill('SIGTERM');
-    await waitExit(w);
-  }
-
+  const worker = (cfg: string) => bed.worker(cfg);
+  const stopWorker = (w: WorkerProcess) => bed.stopWorker(w);
   /** Publishes `bodies` to `stream` (created when missing), each with a message id. */
-  async function publish(stream: string, bodies: (object | string)[], from = 0): Promise<void> {
-    const nc = await connect({ servers: server.url });
-    try {
-      const jsm = await jetstreamManager(nc);
-      await jsm.streams
-        .info(stream)
-        .catch(() => jsm.streams.add({ name: stream, subjects: [`${stream.toLowerCase()}.>`] }));
-      const js = jetstream(nc);
-      await Promise.all(
-        bodies.map((b, i) =>
-          js.publish(`${stream.toLowerCase()}.ev`, typeof b === 'string' ? b : JSON.stringify(b), {
-            msgID: `${stream}-${from + i}`,
-          }),
-        ),
-      );
-    } finally {
-      await nc.close();
-    }
-  }
+  const publish = (stream: string, bodies: (object | string)[], from = 0) =>
+    publishJson(server.url, stream, bodies, { from });
 
   /** Messages the durable consumer has not had acknowledged yet (pending + unacknowledged). */
   async function outstanding(stream: string): Promise<number> {
@@ -268,15 +243,25 @@ streams:
       env: { DATABASE_URL: url, SLUICE_CONFIG: await writeConfig('S4') },
     });
     expect(st.stderr).toBe('');
-    const [row] = JSON.parse(st.stdout) as {
-      source: string;
-      stream: string;
-      dead_letters: number;
-      lag: number;
-      unacknowledged: number;
-    }[];
+    const status = JSON.parse(st.stdout) as {
+      sources: {
+        source: string;
+        stream: string;
+        dead_letters: number;
+        lag: number;
+        unacknowledged: number;
+      }[];
+      outbox: { configured: boolean; pending: number; last_published_at: string | null };
+    };
+    const [row] = status.sources;
     expect(row).toMatchObject({ source: 'lims', stream: 'S4', lag: 0, unacknowledged: 0 });
     expect(row!.dead_letters).toBeGreaterThanOrEqual(2);
+    // the outbox of events out: not configured here, nothing pending
+    expect(status.outbox).toMatchObject({ configured: false, pending: 0, last_published_at: null });
+    const text = await sluice(['streams', 'status'], {
+      env: { DATABASE_URL: url, SLUICE_CONFIG: await writeConfig('S4') },
+    });
+    expect(text.stdout).toContain('outbox: off, not configured (streams.publish); pending 0;');
   });
 
   it('records the new config hash after a unit config change and keeps the old results', async () => {

@@ -24,6 +24,7 @@ import { healthRoutes } from './routes/health.ts';
 import { healthPageRoutes } from './routes/health-page.ts';
 import { instrumentRoutes } from './routes/instruments.ts';
 import { itemRoutes } from './routes/items.ts';
+import { jobRerunRoutes } from './routes/job-reruns.ts';
 import { metricRoutes } from './routes/metrics.ts';
 import { poolRoutes } from './routes/pools.ts';
 import { qcRoutes } from './routes/qc.ts';
@@ -53,6 +54,7 @@ export function routeTable(): AnyRoute[] {
     ...eventRoutes,
     ...streamRoutes,
     ...itemRoutes,
+    ...jobRerunRoutes,
     ...catalogRoutes,
     ...retrievalRoutes,
     ...healthPageRoutes,

@@ -1,10 +1,11 @@
-/** `sluice jobs …`: list processing jobs, cancel a file's jobs or one job. */
+/** `sluice jobs …`: list processing jobs, cancel a file's jobs or one job; re-runs (./job-reruns.ts). */
 import type { Command } from 'commander';
 import { visibleText } from '../core/visible.ts';
 import { cancelJobs } from '../process/actions.ts';
 import { listJobs } from '../process/jobs.ts';
 import { MAX_LIST_LIMIT, parseIntArg } from './args.ts';
 import { actor, withContext } from './context.ts';
+import { registerJobRerunCommands } from './job-reruns.ts';
 import { resolveFileId } from './names.ts';
 import { printJson, printTable } from './output.ts';
 
@@ -54,4 +55,5 @@ export function registerJobCommands(program: Command): void {
           );
       });
     });
+  registerJobRerunCommands(jobs);
 }

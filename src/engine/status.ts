@@ -165,3 +165,23 @@ export async function failedTasksSince(
     [after, kinds, kindPatterns],
   );
 }
+
+/**
+ * Per value of the payload field `key` (e.g. a compute unit's name): tasks of `kind` waiting for
+ * another attempt after a failed one (`retrying`), and tasks failed for good, not pruned yet (`failed`).
+ */
+export async function taskFailuresBy(
+  q: Queryable,
+  kind: string,
+  key: string,
+): Promise<{ value: string; retrying: number; failed: number }[]> {
+  return q.query(
+    `select payload->>$2 as value,
+       count(*) filter (where state in ('queued', 'running'))::int as retrying,
+       count(*) filter (where state = 'failed')::int as failed
+     from tasks where kind = $1 and payload ? $2
+       and (state = 'failed' or (state in ('queued', 'running') and last_error is not null))
+     group by 1 order by 1`,
+    [kind, key],
+  );
+}

@@ -36,6 +36,10 @@ export interface JobRow {
   cancel_requested_by: string | null;
   /** Recorded from an existing output whose manifest is this job's; nothing was submitted. */
   associated: boolean;
+  /** The content hash of its settings version (processing_settings), recorded when it was created. */
+  settings_hash: string | null;
+  /** The processing re-run that made it (`sluice jobs rerun`), if one did. */
+  rerun_id: string | null;
   submitted_at: Date | null;
   finished_at: Date | null;
   created_at: Date;
@@ -52,6 +56,8 @@ export const WAITING_FOR_SLOT = 'cluster-slot';
 /** How jobs are planned: `outputExists` overrides `output_exists_mode` for them (a retry's option). */
 export interface PlanOptions {
   outputExists?: OutputExistsMode;
+  /** The processing re-run creating the job (process/reruns.ts). */
+  rerun?: string;
 }
 
 export async function createJob(
@@ -73,8 +79,10 @@ export async function createJob(
       ).n,
     );
   const row = await tx.one<{ id: string }>(
-    `insert into jobs (file_id, settings_name, settings_version, attempt, key, executor, output_dir, params)
-     values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) returning id`,
+    `insert into jobs (file_id, settings_name, settings_version, attempt, key, executor, output_dir, params,
+                       rerun_id, settings_hash)
+     values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9,
+             (select content_hash from processing_settings where name = $2 and version = $3)) returning id`,
     [
       file.id,
       s.name,
@@ -84,6 +92,7 @@ export async function createJob(
       config.processing.executor,
       outputDirFor(config, file, s.name, s.version),
       JSON.stringify(s.params),
+      opts.rerun ?? null,
     ],
   );
   await enqueueTask(

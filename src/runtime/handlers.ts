@@ -30,6 +30,7 @@ import { alertsConfigOf, alertsHandler, alertsSchedules } from '../ops/alerts/ru
 import { DB_BACKUP_SCHEDULE_PREFIX, dbBackupHandler, dbBackupSchedules } from '../ops/db-backup/strategy.ts';
 import { createFlow } from '../pipeline/flow.ts';
 import type { Executor } from '../process/executors/types.ts';
+import { processingRerunHandler } from '../process/reruns.ts';
 import { cancelHandler, pollHandler, processSchedules, submitHandler } from '../process/tasks.ts';
 import { computeHandler } from '../streams/compute-task.ts';
 import { reactionHandler } from '../streams/reaction-task.ts';
@@ -83,7 +84,12 @@ export function collect(config: Config, vars: Variables, opts: StageOptions): St
     { handlers: [fixityHandler(deps)], schedules: fixitySchedules(config) },
     { handlers: [moveHandler(deps), removerHandler(deps)], schedules: removerSchedules(config) },
     {
-      handlers: [submitHandler(processDeps), pollHandler(processDeps), cancelHandler(processDeps)],
+      handlers: [
+        submitHandler(processDeps),
+        pollHandler(processDeps),
+        cancelHandler(processDeps),
+        processingRerunHandler({ config }),
+      ],
       schedules: processSchedules(config),
     },
     { handlers: [alertsHandler(deps)], schedules: alertsSchedules(config) },

@@ -63,6 +63,8 @@ export interface OutboxCounts {
   published: number;
   /** Seconds since the oldest unpublished row was written (null: none pending). */
   oldest_pending_seconds: number | null;
+  /** When the newest published row was published (null: none kept). */
+  last_published_at: Date | null;
 }
 
 export async function outboxCounts(q: Queryable): Promise<OutboxCounts> {
@@ -70,7 +72,8 @@ export async function outboxCounts(q: Queryable): Promise<OutboxCounts> {
     `select count(*) filter (where published_at is null)::int as pending,
        count(*) filter (where published_at is not null)::int as published,
        extract(epoch from now() - min(created_at) filter (where published_at is null))::float8
-         as oldest_pending_seconds
+         as oldest_pending_seconds,
+       max(published_at) as last_published_at
      from outbox`,
   );
 }

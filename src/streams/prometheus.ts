@@ -9,6 +9,9 @@
  *   sluice_stream_nats_up{source}                 1 when NATS answered for the source at this scrape
  *   sluice_stream_rejections{source,channel,unit} items a channel's filter unit rejected
  *   sluice_stream_unit_results{unit}              results a compute unit stored (every run)
+ *   sluice_unit_failures{unit,kind}               a unit's failures: compute_retrying (its task waits
+ *                                                 for another attempt), compute_failed (given up),
+ *                                                 reaction_failed (failed runs of a reaction)
  *   sluice_outbox_pending                         file events not published yet
  *   sluice_outbox_oldest_pending_seconds          age of the oldest of them (0: none)
  *
@@ -68,6 +71,14 @@ const SERIES: [name: string, help: string, labels: string[], fill: Fill][] = [
     ['unit'],
     (g, o) => {
       for (const u of o.units) if (u.kind === 'compute') g.set({ unit: u.name }, u.results);
+    },
+  ],
+  [
+    'sluice_unit_failures',
+    "A unit's failures: compute items waiting to retry, compute items given up, failed reaction runs",
+    ['unit', 'kind'],
+    (g, o) => {
+      for (const f of o.failures) g.set({ unit: f.unit, kind: f.kind }, f.n);
     },
   ],
   [

@@ -150,3 +150,10 @@ export async function finishRerun(
     [id, status, extra.error ?? null, extra.by ?? null],
   );
 }
+
+/** Failed runs recorded per reaction (all history). */
+export async function failedReactionRuns(q: Queryable): Promise<{ reaction: string; n: number }[]> {
+  return q.query(
+    `select reaction, count(*)::int as n from reaction_runs where status = 'failed' group by reaction order by reaction`,
+  );
+}

@@ -50,6 +50,7 @@ export const Kind = {
   backupFsCopy: 'backup.fs_copy',
   backupFsUpkeep: 'backup.fs_upkeep',
   backupBatch: 'backup.batch',
+  processRerun: 'process.rerun',
 } as const;
 export type TaskKind = (typeof Kind)[keyof typeof Kind];
 
@@ -258,6 +259,15 @@ export const TASKS = {
     payload: z.object({ instrument: z.string(), files: z.array(z.string()).min(1) }),
     pool: 'copy',
     maxAttempts: 12,
+  /**
+   * Processing settings run again over past files, a batch of jobs per step (subject: the re-run id;
+   * process/reruns.ts). The jobs themselves go through `process.submit` in the cluster pool.
+   */
+  [Kind.processRerun]: {
+    payload: z.object({}),
+    pool: 'default',
+    maxAttempts: 8,
+    dedupe: (rerun) => `process-rerun:${rerun}`,
   },
 } as const satisfies Record<TaskKind, KindSpec>;
 

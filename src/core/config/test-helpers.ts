@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { ConfigError } from '../errors.ts';
+import { parseConfigText } from './load.ts';
 
 export interface TempDir {
   dir: string;
@@ -52,4 +53,17 @@ export async function expectConfigError(
   expect(ce.code).toBe('config.invalid');
   for (const part of parts) expect(ce.message).toContain(part);
   return ce;
+}
+
+/** The config a YAML text gives, as `/etc/sluice/sluice.yaml` (relative paths resolve there). */
+export const parseAt = (text: string) => parseConfigText(text, '/etc/sluice/sluice.yaml').config;
+
+/** The message a refused config text gets (fails the test when the text is accepted). */
+export function refusal(text: string): string {
+  try {
+    parseAt(text);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('expected the config to be refused');
 }

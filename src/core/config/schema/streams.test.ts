@@ -1,16 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../load.ts';
-import { yaml } from '../test-helpers.ts';
-
-const parse = (text: string) => parseConfigText(text, '/etc/sluice/sluice.yaml').config;
-function problems(text: string): string {
-  try {
-    parse(text);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error('expected the config to be refused');
-}
+import { parseAt as parse, refusal as problems, yaml } from '../test-helpers.ts';
 
 describe('streams config', () => {
   it('fills the defaults', () => {
