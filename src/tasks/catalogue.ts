@@ -250,6 +250,7 @@ export const TASKS = {
   [Kind.backupFsUpkeep]: {
     payload: z.object({ target: z.string(), ...scheduled }),
     pool: 'default',
+  },
   /**
    * The verified copies of several small files of one instrument, recorded in one transaction
    * (subject: the instrument; backup/batch-task.ts). A file the batch cannot finish is handed to a
@@ -259,6 +260,7 @@ export const TASKS = {
     payload: z.object({ instrument: z.string(), files: z.array(z.string()).min(1) }),
     pool: 'copy',
     maxAttempts: 12,
+  },
   /**
    * Processing settings run again over past files, a batch of jobs per step (subject: the re-run id;
    * process/reruns.ts). The jobs themselves go through `process.submit` in the cluster pool.
