@@ -13,8 +13,8 @@ import { silentLogger } from '../src/core/log.ts';
 import { Variables } from '../src/core/variables.ts';
 import type { Notifier } from '../src/ops/alerts/notifiers.ts';
 import type { Alert } from '../src/ops/alerts/rules.ts';
-import { withinWorkingHours } from '../src/ops/alerts/rules.ts';
 import { type AlertsHostConfig, alertsSchedule, globMatch, runAlerts } from '../src/ops/alerts/run.ts';
+import { withinWorkingHours } from '../src/ops/alerts/working-hours.ts';
 import { createTestDb } from './helpers/db.ts';
 
 const NOW = new Date('2026-03-04T10:00:00Z'); // a Wednesday

@@ -64,7 +64,11 @@ export const qcRoutes: AnyRoute[] = [
           'content-disposition': 'attachment; filename="sluice-qc.mzQC"',
           'x-sluice-truncated': String(x.truncated),
         };
-        if (x.unmapped.length > 0) headers['x-sluice-unmapped-metrics'] = x.unmapped.join(',').replace(/[^\x20-\x7e]/g, '?').slice(0, 4000);
+        if (x.unmapped.length > 0)
+          headers['x-sluice-unmapped-metrics'] = x.unmapped
+            .join(',')
+            .replace(/[^\x20-\x7e]/g, '?')
+            .slice(0, 4000);
         return c.json(x.document, 200, headers);
       } catch (err) {
         if (err instanceof PermanentError && err.code === 'qc.mzqc_no_metrics')

@@ -5,9 +5,10 @@
  * cooldown is kept per (rule, subject).
  */
 
-import type { AlertRule, Weekday } from '../../core/config/schema/alerts.ts';
+import type { AlertRule } from '../../core/config/schema/alerts.ts';
 import { FILE_STATUSES, TERMINAL } from '../../files/lifecycle.ts';
 import type { QcViolation } from '../../metrics/qc-watch.ts';
+import { type WorkingHours, withinWorkingHours } from './working-hours.ts';
 
 export type Severity = 'warning' | 'critical';
 
@@ -63,13 +64,6 @@ export interface Snapshot {
   targetsWaiting?: { target: string; tasks: number; since: Date }[];
   /** The newest QC runs that broke a Westgard rule against their guide set (src/metrics/qc-watch.ts). */
   qcViolations?: QcViolation[];
-}
-
-export interface WorkingHours {
-  days: Weekday[];
-  from: string;
-  to: string;
-  timezone?: string | undefined;
 }
 
 export interface RuleParams {
@@ -192,40 +186,6 @@ export function stuckFiles(s: Snapshot, p: RuleParams): Alert[] {
     });
   }
   return out;
-}
-
-const DAY_INDEX: Record<string, Weekday> = {
-  Mon: 'mon',
-  Tue: 'tue',
-  Wed: 'wed',
-  Thu: 'thu',
-  Fri: 'fri',
-  Sat: 'sat',
-  Sun: 'sun',
-};
-
-/** Day and minute of the day of `now` in the given time zone (default: local). */
-export function localTime(now: Date, timezone?: string): { day: Weekday; minute: number } {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: timezone,
-    weekday: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(now);
-  const get = (t: string) => parts.find((x) => x.type === t)?.value ?? '';
-  return {
-    day: DAY_INDEX[get('weekday')] ?? 'mon',
-    minute: Number(get('hour')) * 60 + Number(get('minute')),
-  };
-}
-
-const toMinute = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
-
-export function withinWorkingHours(now: Date, wh: WorkingHours): boolean {
-  const { day, minute } = localTime(now, wh.timezone);
-  if (!wh.days.includes(day)) return false;
-  return minute >= toMinute(wh.from) && minute < toMinute(wh.to);
 }
 
 export function instrumentStall(s: Snapshot, p: RuleParams): Alert[] {
