@@ -20,9 +20,11 @@ import {
   addProject,
   listProjects,
   projectsHiddenFrom,
+  requireProject,
   type Viewer,
 } from '../../catalog/projects.ts';
 import { NODE_KINDS, walk } from '../../catalog/relations.ts';
+import { relink } from '../../catalog/relink.ts';
 import { listSamples } from '../../catalog/samples.ts';
 import { SEARCH_KINDS, search } from '../../catalog/search.ts';
 import type { Queryable } from '../../core/db/db.ts';
@@ -144,19 +146,38 @@ const sampleRoutes: AnyRoute[] = [
       dry_run: z.boolean().optional(),
       skip_rejected: z.boolean().optional(),
     }),
-    handle: async (c, { body, principal, actor, deps }) =>
-      c.json(
-        await refusals('content_base64', () =>
-          importSamples(deps.db, deps.config.catalog, Buffer.from(body.content_base64, 'base64'), {
-            format: body.format,
-            sheetName: body.sheet,
-            dryRun: body.dry_run,
-            skipRejected: body.skip_rejected,
-            actor,
-            viewer: viewerOf(principal),
-          }),
-        ),
-      ),
+    handle: async (c, { body, principal, actor, deps }) => {
+      const r = await refusals('content_base64', () =>
+        importSamples(deps.db, deps.config.catalog, Buffer.from(body.content_base64, 'base64'), {
+          format: body.format,
+          sheetName: body.sheet,
+          dryRun: body.dry_run,
+          skipRejected: body.skip_rejected,
+          actor,
+          viewer: viewerOf(principal),
+        }),
+      );
+      // files acquired before these samples existed (a crash here: `sluice samples relink` finds them)
+      const linked = r.written
+        ? await relink(deps.db, deps.config.catalog, { refcodes: r.created.map((x) => x.refcode) })
+        : 0;
+      return c.json({ ...r, linked });
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/api/samples/relink',
+    role: 'operator',
+    tag: 'catalog',
+    summary: 'link files acquired before their sample existed, by `catalog.link_patterns`; the count added',
+    body: z.strictObject({ project: text('a project id').optional() }),
+    handle: async (c, { body, principal, deps }) => {
+      const project = body.project;
+      if (project !== undefined && (await hiddenFor(deps.db, principal)).includes(project))
+        throw badInput('project', `no project '${project}'`);
+      if (project !== undefined) await refusals('project', () => requireProject(deps.db, project));
+      return c.json({ linked: await relink(deps.db, deps.config.catalog, { project }) });
+    },
   }),
   route({
     method: 'POST',
