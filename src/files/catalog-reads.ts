@@ -85,3 +85,13 @@ export async function filesNamingAny(
     likes,
   ]);
 }
+
+/** The project of each of these files (for the per-project visibility of events and metric points). */
+export async function projectsOfFiles(q: Queryable, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await q.query<{ id: string; project_id: string }>(
+    'select id, project_id from files where id = any($1::text[])',
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, r.project_id]));
+}

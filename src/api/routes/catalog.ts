@@ -4,7 +4,6 @@
  * (`catalog.project_visibility`, members); admins see all.
  */
 import { z } from 'zod';
-import type { Principal } from '../../auth/principal.ts';
 import {
   addToDataset,
   createDataset,
@@ -15,26 +14,17 @@ import {
 import { sampleDetail } from '../../catalog/detail.ts';
 import { importSamples } from '../../catalog/import.ts';
 import { linkByHand } from '../../catalog/links.ts';
-import {
-  addMember,
-  addProject,
-  listProjects,
-  projectsHiddenFrom,
-  requireProject,
-  type Viewer,
-} from '../../catalog/projects.ts';
+import { addMember, addProject, listProjects, requireProject } from '../../catalog/projects.ts';
 import { NODE_KINDS, walk } from '../../catalog/relations.ts';
 import { relink } from '../../catalog/relink.ts';
 import { listSamples } from '../../catalog/samples.ts';
 import { SEARCH_KINDS, search } from '../../catalog/search.ts';
-import type { Queryable } from '../../core/db/db.ts';
 import { UsageError } from '../../core/errors.ts';
 import { ApiError, badInput } from '../errors.ts';
 import { intParam } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
+import { hiddenFor, viewerOf } from '../visibility.ts';
 
-const viewerOf = (p: Principal | undefined): Viewer => ({ user: p?.user ?? '', role: p?.role ?? 'viewer' });
-const hiddenFor = (q: Queryable, p: Principal | undefined) => projectsHiddenFrom(q, viewerOf(p));
 const text = (what: string) => z.string({ error: what }).min(1, { error: what }).max(200);
 
 /**

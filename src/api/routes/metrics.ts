@@ -17,6 +17,7 @@ import { evaluateQc, type QcEvaluation } from '../../metrics/westgard.ts';
 import { badInput } from '../errors.ts';
 import { idFilter, intParam, isoDate, namesList } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
+import { hiddenFor, seriesWithoutHidden } from '../visibility.ts';
 
 const METRIC_NAME = /^[A-Za-z0-9_.:/-]{1,128}$/;
 
@@ -116,7 +117,7 @@ export const metricRoutes: AnyRoute[] = [
       }),
       k: bandK.optional().meta({ description: 'band half-width in standard deviations (default 2)' }),
     }),
-    handle: async (c, { query, deps }) => {
+    handle: async (c, { query, principal, deps }) => {
       if (query.from && query.to && query.from >= query.to) throw badInput('to', 'must be later than from');
       if (query.k !== undefined && query.window === undefined)
         throw badInput('k', 'k needs window', 'ask for bands with window=20&k=2');
@@ -125,7 +126,9 @@ export const metricRoutes: AnyRoute[] = [
       // parsing here. `cut` is the newest point that does NOT fit (the limit+1-th newest): it
       // tells whether older points exist, and the series is every point after it, read forward
       // along the index in time order (no sort).
-      const rows = await seriesJson(deps.db, { ...query, limit });
+      // points of files in projects the caller may not see are left out (catalog.project_visibility)
+      const hidden = await hiddenFor(deps.db, principal);
+      const rows = await seriesWithoutHidden(deps.db, await seriesJson(deps.db, { ...query, limit }), hidden);
       if (query.band === 'guide') {
         if (!query.instrument)
           throw badInput('instrument', 'band=guide needs an instrument', 'guide sets are per instrument');
