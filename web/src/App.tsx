@@ -17,6 +17,10 @@ const MetricsPage = lazy(() => import('./pages/Metrics.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 const StreamsPage = lazy(() => import('./pages/Streams.tsx'));
 const ItemsPage = lazy(() => import('./pages/Items.tsx'));
+const ProjectsPage = lazy(() => import('./pages/catalog/Projects.tsx'));
+const SamplePage = lazy(() => import('./pages/catalog/Sample.tsx'));
+const DatasetsPage = lazy(() => import('./pages/catalog/Datasets.tsx'));
+const SearchPage = lazy(() => import('./pages/catalog/Search.tsx'));
 
 const TITLES: [RegExp, string][] = [
   [/^\/$/, 'Overview'],
@@ -24,6 +28,7 @@ const TITLES: [RegExp, string][] = [
   [/^\/files/, 'Files'],
   [/^\/qc/, 'Metrics'],
   [/^\/items/, 'Items'],
+  [/^\/(projects|samples|datasets|search)/, 'Catalog'],
   [/^\/admin/, 'Admin'],
   [/^\/streams/, 'Streams'],
   [/^\/login/, 'Log in'],
@@ -79,6 +84,12 @@ export function App() {
               <Route path="/qc" component={MetricsPage} />
               <Route path="/items" component={ItemsPage} />
               <Route path="/items/:id" component={ItemsPage} />
+              <Route path="/projects" component={ProjectsPage} />
+              <Route path="/projects/:id" component={ProjectsPage} />
+              <Route path="/samples/:refcode" component={SamplePage} />
+              <Route path="/datasets" component={DatasetsPage} />
+              <Route path="/datasets/:name" component={DatasetsPage} />
+              <Route path="/search" component={SearchPage} />
               <Route path="/admin" component={AdminPage} />
               <Route path="/streams" component={StreamsPage} />
               <Route>

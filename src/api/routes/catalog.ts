@@ -3,6 +3,9 @@
  * relations graph, data sets and search. Every read leaves out the projects the caller may not see
  * (`catalog.project_visibility`, members); admins see all.
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
 import {
   addToDataset,
@@ -12,6 +15,7 @@ import {
   requireDataset,
 } from '../../catalog/datasets.ts';
 import { sampleDetail } from '../../catalog/detail.ts';
+import { exportDataset } from '../../catalog/export.ts';
 import { importSamples } from '../../catalog/import.ts';
 import { linkByHand } from '../../catalog/links.ts';
 import { addMember, addProject, listProjects, requireProject } from '../../catalog/projects.ts';
@@ -261,6 +265,33 @@ const datasetRoutes: AnyRoute[] = [
       const hidden = await hiddenFor(deps.db, principal);
       const d = await datasetContents(deps.db, await requireDataset(deps.db, params.name, hidden), hidden);
       return c.json({ ...d, measured: Object.fromEntries(d.measured) });
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/api/datasets/:name/export',
+    role: 'viewer',
+    tag: 'catalog',
+    summary:
+      'a data set as an RO-Crate: a zip with its files (read from verified backups), or the metadata alone',
+    params: z.strictObject({ name: text('a data set name') }),
+    query: z.strictObject({ format: z.enum(['zip', 'metadata']).optional() }),
+    handle: async (c, { params, query, principal, deps }) => {
+      const hidden = await hiddenFor(deps.db, principal);
+      const d = await datasetContents(deps.db, await requireDataset(deps.db, params.name, hidden), hidden);
+      const format = query.format ?? 'zip';
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-export-'));
+      const out = path.join(dir, format === 'zip' ? `${params.name}.zip` : 'ro-crate-metadata.json');
+      try {
+        await exportDataset(deps.db, d, out, format);
+        const body = await readFile(out);
+        return c.body(body, 200, {
+          'content-type': format === 'zip' ? 'application/zip' : 'application/json',
+          'content-disposition': `attachment; filename="${path.basename(out)}"`,
+        });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
   }),
   route({

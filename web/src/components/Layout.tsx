@@ -12,6 +12,7 @@ const NAV = [
   { href: '/qc', label: 'Metrics' },
   { href: '/streams', label: 'Streams' },
   { href: '/items', label: 'Items' },
+  { href: '/projects', label: 'Catalog' },
   { href: '/admin', label: 'Admin' },
 ];
 
