@@ -13,6 +13,39 @@ import type { ApiSearch } from './types.ts';
 
 const KINDS = ['samples', 'files', 'projects'] as const;
 
+function Results({ r }: { r: ApiSearch }) {
+  return (
+    <>
+      <h2>Samples ({r.samples.length})</h2>
+      <ul>
+        {r.samples.map((s) => (
+          <li key={s.refcode}>
+            <Link href={`/samples/${encodeURIComponent(s.refcode)}`}>{s.refcode}</Link> {s.name}{' '}
+            <span className="muted">({s.project_id})</span>
+          </li>
+        ))}
+      </ul>
+      <h2>Files ({r.files.length})</h2>
+      <ul>
+        {r.files.map((f) => (
+          <li key={f.id}>
+            <Link href={`/files/${encodeURIComponent(f.id)}`}>{f.name}</Link>{' '}
+            <span className="muted">({f.project_id})</span>
+          </li>
+        ))}
+      </ul>
+      <h2>Projects ({r.projects.length})</h2>
+      <ul>
+        {r.projects.map((p) => (
+          <li key={p.id}>
+            <Link href={`/projects/${encodeURIComponent(p.id)}`}>{p.id}</Link> {p.name}
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
 export default function SearchPage() {
   const params = new URLSearchParams(useSearch());
   const [, navigate] = useLocation();
@@ -59,36 +92,7 @@ export default function SearchPage() {
       </form>
       {q && (
         <QueryView query={results} loading="Searching">
-          {(r) => (
-            <>
-              <h2>Samples ({r.samples.length})</h2>
-              <ul>
-                {r.samples.map((s) => (
-                  <li key={s.refcode}>
-                    <Link href={`/samples/${encodeURIComponent(s.refcode)}`}>{s.refcode}</Link> {s.name}{' '}
-                    <span className="muted">({s.project_id})</span>
-                  </li>
-                ))}
-              </ul>
-              <h2>Files ({r.files.length})</h2>
-              <ul>
-                {r.files.map((f) => (
-                  <li key={f.id}>
-                    <Link href={`/files/${encodeURIComponent(f.id)}`}>{f.name}</Link>{' '}
-                    <span className="muted">({f.project_id})</span>
-                  </li>
-                ))}
-              </ul>
-              <h2>Projects ({r.projects.length})</h2>
-              <ul>
-                {r.projects.map((p) => (
-                  <li key={p.id}>
-                    <Link href={`/projects/${encodeURIComponent(p.id)}`}>{p.id}</Link> {p.name}
-                  </li>
-                ))}
-              </ul>
-            </>
-          )}
+          {(r) => <Results r={r} />}
         </QueryView>
       )}
     </>
