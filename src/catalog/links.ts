@@ -7,7 +7,7 @@
 import type { CatalogConfig } from '../core/config/schema/catalog.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
-import { catalogFiles } from '../files/catalog-reads.ts';
+import { type CatalogFile, catalogFiles } from '../files/catalog-reads.ts';
 import { addEdges, type Edge } from './relations.ts';
 import { existingRefcodes } from './samples.ts';
 
@@ -37,6 +37,52 @@ export function matchPatterns(
   return out;
 }
 
+/** Pure: the `file measured sample` edges the patterns make for `files`, kept to the samples `wanted` allows. */
+export function patternEdges(
+  patterns: CatalogConfig['link_patterns'],
+  files: readonly Pick<CatalogFile, 'id' | 'name' | 'instrument_id'>[],
+  wanted: (sample: string) => boolean = () => true,
+): Edge[] {
+  return files.flatMap((f) =>
+    matchPatterns(patterns, f.name, f.instrument_id)
+      .filter((m) => wanted(m.sample))
+      .map(
+        (m): Edge => ({
+          subject_kind: 'file',
+          subject_id: f.id,
+          relation: 'measured',
+          object_kind: 'sample',
+          object_id: m.sample,
+          via: 'pattern',
+          detail: { pattern: m.pattern, ...m.groups },
+        }),
+      ),
+  );
+}
+
+/**
+ * Adds the pattern links of `files` to the samples (that exist, and that `wanted` allows) their names
+ * name; returns the number of links added.
+ */
+export async function linkByPatterns(
+  q: Queryable,
+  patterns: CatalogConfig['link_patterns'],
+  files: readonly Pick<CatalogFile, 'id' | 'name' | 'instrument_id'>[],
+  actor: string,
+  wanted?: (sample: string) => boolean,
+): Promise<number> {
+  const candidates = patternEdges(patterns, files, wanted);
+  if (candidates.length === 0) return 0;
+  const known = await existingRefcodes(q, [...new Set(candidates.map((e) => e.object_id))]);
+  return (
+    await addEdges(
+      q,
+      candidates.filter((e) => known.has(e.object_id)),
+      actor,
+    )
+  ).length;
+}
+
 /** Links newly acquired files to the samples their names name (samples that exist; others are skipped). */
 export async function linkAcquired(
   q: Queryable,
@@ -45,24 +91,7 @@ export async function linkAcquired(
 ): Promise<number> {
   // undefined: a config built by hand (tests) rather than parsed has no catalog section
   if (!catalog?.link_patterns.length || fileIds.length === 0) return 0;
-  const files = await catalogFiles(q, fileIds);
-  const wanted = files.flatMap((f) =>
-    matchPatterns(catalog.link_patterns, f.name, f.instrument_id).map((m) => ({ file: f.id, ...m })),
-  );
-  if (wanted.length === 0) return 0;
-  const known = await existingRefcodes(q, [...new Set(wanted.map((w) => w.sample))]);
-  const edges: Edge[] = wanted
-    .filter((w) => known.has(w.sample))
-    .map((w) => ({
-      subject_kind: 'file',
-      subject_id: w.file,
-      relation: 'measured',
-      object_kind: 'sample',
-      object_id: w.sample,
-      via: 'pattern',
-      detail: { pattern: w.pattern, ...w.groups },
-    }));
-  return (await addEdges(q, edges, 'catalog:pattern')).length;
+  return linkByPatterns(q, catalog.link_patterns, await catalogFiles(q, fileIds), 'catalog:pattern');
 }
 
 /** Links a file to a sample by hand (both must exist and be visible). */

@@ -138,3 +138,11 @@ export async function listSamplesByRefcode(
     [refcodes, hidden],
   );
 }
+
+/** The refcodes of a project's samples. */
+export async function refcodesOfProject(q: Queryable, project: string): Promise<string[]> {
+  const rows = await q.query<{ refcode: string }>('select refcode from samples where project_id = $1', [
+    project,
+  ]);
+  return rows.map((r) => r.refcode);
+}

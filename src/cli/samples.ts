@@ -133,8 +133,15 @@ function registerImport(samples: Command): void {
             actor: actor(),
             viewer: ADMIN(),
           });
-          if (opts.json) printJson(r);
-          else printReport(r);
+          const { relink } = await import('../catalog/relink.ts');
+          const linked = r.written
+            ? await relink(db, config.catalog, { refcodes: r.created.map((c) => c.refcode) })
+            : 0;
+          if (opts.json) printJson({ ...r, linked });
+          else {
+            printReport(r);
+            if (linked > 0) process.stdout.write(`linked ${linked} earlier file(s) to the new samples\n`);
+          }
           if (r.rejected.length > 0) process.exitCode = 1;
         });
       },
@@ -146,6 +153,7 @@ function registerSampleCommands(program: Command): void {
     .command('samples')
     .description('catalog samples: import from CSV/XLSX, list, show, link to raw data');
   registerImport(samples);
+  registerRelink(samples);
   samples
     .command('list')
     .description('samples in refcode order')
@@ -216,6 +224,32 @@ function registerSampleCommands(program: Command): void {
             ? `linked: ${fileId} measured ${refcode}\n`
             : `already linked: ${fileId} measured ${refcode}\n`,
         );
+      });
+    });
+}
+
+/** `samples relink`: files acquired before their sample existed, linked by the patterns now. */
+function registerRelink(samples: Command): void {
+  samples
+    .command('relink')
+    .description(
+      'link files acquired before their sample existed, by catalog.link_patterns (idempotent; prints the count added)',
+    )
+    .option('--project <id>', "only links to this project's samples")
+    .action(async (opts: { project?: string }, cmd: Command) => {
+      await withContext(cmd, async ({ db, config }) => {
+        const { relink } = await import('../catalog/relink.ts');
+        if (opts.project !== undefined) {
+          const { requireProject } = await import('../catalog/projects.ts');
+          await requireProject(db, opts.project);
+        }
+        if (!config.catalog.link_patterns.length)
+          throw new UsageError(
+            'no catalog.link_patterns in the config',
+            'add a pattern with a (?<sample>…) group',
+          );
+        const n = await relink(db, config.catalog, { project: opts.project });
+        process.stdout.write(`linked ${n} file(s) to samples\n`);
       });
     });
 }

@@ -79,7 +79,8 @@ export async function eventsAfter(
   const row = await q.one<{ running: string[] | null; events: FeedEvent[] | null }>(
     `select
        (select array_agg(x::text) from pg_snapshot_xip(pg_current_snapshot()) x) as running,
-       (select json_agg(e order by e.id) from (
+       -- e.id is text here: ordered as text, id 10 would come before 9 (a false gap, and 9 skipped)
+       (select json_agg(e order by e.id::bigint) from (
           select id::text, to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at, subject_type,
             subject_id, actor, from_state, to_state, reason
           from events where id > $1 order by id limit $2) e) as events`,

@@ -61,3 +61,37 @@ export async function filesOfProject(q: Queryable, project: string, limit: numbe
     [project, limit],
   );
 }
+
+/** One batch of files (id and name, instrument) after `afterId` in id order, for the catalog's re-link pass. */
+export async function fileNamesAfter(
+  q: Queryable,
+  afterId: string,
+  limit: number,
+): Promise<Pick<CatalogFile, 'id' | 'name' | 'instrument_id'>[]> {
+  return q.query('select id, name, instrument_id from files where id > $1 order by id limit $2', [
+    afterId,
+    limit,
+  ]);
+}
+
+/** Files whose name contains any of `terms` (case-insensitive; the trigram index answers each). */
+export async function filesNamingAny(
+  q: Queryable,
+  terms: readonly string[],
+): Promise<Pick<CatalogFile, 'id' | 'name' | 'instrument_id'>[]> {
+  if (terms.length === 0) return [];
+  const likes = terms.map((t) => `%${t.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  return q.query('select id, name, instrument_id from files where name ilike any($1::text[]) order by id', [
+    likes,
+  ]);
+}
+
+/** The project of each of these files (for the per-project visibility of events and metric points). */
+export async function projectsOfFiles(q: Queryable, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await q.query<{ id: string; project_id: string }>(
+    'select id, project_id from files where id = any($1::text[])',
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, r.project_id]));
+}

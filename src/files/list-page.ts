@@ -33,6 +33,8 @@ export interface FileFilters {
   from?: Date;
   to?: Date;
   q?: string;
+  /** Projects the reader may not see (`catalog.project_visibility`): their files are left out. */
+  hidden?: readonly string[];
   sort: Sort;
   dir: Dir;
 }
@@ -86,6 +88,7 @@ export function filesPageSql(
   if (f.from !== undefined) where.push(`created_at >= ${p(f.from)}`);
   if (f.to !== undefined) where.push(`created_at < ${p(f.to)}`);
   if (f.q !== undefined) where.push(`name ilike ${p(`%${escapeLike(f.q)}%`)}`);
+  if (f.hidden?.length) where.push(`project_id <> all(${p(f.hidden)}::text[])`);
   const k = KEY[f.sort];
   const dir = f.dir === 'desc' ? 'desc' : 'asc';
   if (cursor)

@@ -19,6 +19,10 @@ const StreamsPage = lazy(() => import('./pages/Streams.tsx'));
 const ItemsPage = lazy(() => import('./pages/Items.tsx'));
 const HealthPage = lazy(() => import('./pages/Health.tsx'));
 const RetrievalsPage = lazy(() => import('./pages/Retrievals.tsx'));
+const ProjectsPage = lazy(() => import('./pages/catalog/Projects.tsx'));
+const SamplePage = lazy(() => import('./pages/catalog/Sample.tsx'));
+const DatasetsPage = lazy(() => import('./pages/catalog/Datasets.tsx'));
+const SearchPage = lazy(() => import('./pages/catalog/Search.tsx'));
 
 const TITLES: [RegExp, string][] = [
   [/^\/$/, 'Overview'],
@@ -27,6 +31,7 @@ const TITLES: [RegExp, string][] = [
   [/^\/qc/, 'Metrics'],
   [/^\/items/, 'Items'],
   [/^\/retrievals/, 'Retrievals'],
+  [/^\/(projects|samples|datasets|search)/, 'Catalog'],
   [/^\/admin/, 'Admin'],
   [/^\/streams/, 'Streams'],
   [/^\/health/, 'Health'],
@@ -84,6 +89,12 @@ export function App() {
               <Route path="/items" component={ItemsPage} />
               <Route path="/retrievals" component={RetrievalsPage} />
               <Route path="/items/:id" component={ItemsPage} />
+              <Route path="/projects" component={ProjectsPage} />
+              <Route path="/projects/:id" component={ProjectsPage} />
+              <Route path="/samples/:refcode" component={SamplePage} />
+              <Route path="/datasets" component={DatasetsPage} />
+              <Route path="/datasets/:name" component={DatasetsPage} />
+              <Route path="/search" component={SearchPage} />
               <Route path="/admin" component={AdminPage} />
               <Route path="/streams" component={StreamsPage} />
               <Route path="/health" component={HealthPage} />

@@ -3,8 +3,10 @@
  * relations graph, data sets and search. Every read leaves out the projects the caller may not see
  * (`catalog.project_visibility`, members); admins see all.
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
-import type { Principal } from '../../auth/principal.ts';
 import {
   addToDataset,
   createDataset,
@@ -13,25 +15,19 @@ import {
   requireDataset,
 } from '../../catalog/datasets.ts';
 import { sampleDetail } from '../../catalog/detail.ts';
+import { exportDataset } from '../../catalog/export.ts';
 import { importSamples } from '../../catalog/import.ts';
 import { linkByHand } from '../../catalog/links.ts';
-import {
-  addMember,
-  addProject,
-  listProjects,
-  projectsHiddenFrom,
-  type Viewer,
-} from '../../catalog/projects.ts';
+import { addMember, addProject, listProjects, requireProject } from '../../catalog/projects.ts';
 import { NODE_KINDS, walk } from '../../catalog/relations.ts';
+import { relink } from '../../catalog/relink.ts';
 import { listSamples } from '../../catalog/samples.ts';
 import { SEARCH_KINDS, search } from '../../catalog/search.ts';
-import type { Queryable } from '../../core/db/db.ts';
-import { refusals } from '../errors.ts';
+import { badInput, refusals } from '../errors.ts';
 import { intParam } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
+import { hiddenFor, viewerOf } from '../visibility.ts';
 
-const viewerOf = (p: Principal | undefined): Viewer => ({ user: p?.user ?? '', role: p?.role ?? 'viewer' });
-const hiddenFor = (q: Queryable, p: Principal | undefined) => projectsHiddenFrom(q, viewerOf(p));
 const text = (what: string) => z.string({ error: what }).min(1, { error: what }).max(200);
 
 const projectRoutes: AnyRoute[] = [
@@ -124,19 +120,38 @@ const sampleRoutes: AnyRoute[] = [
       dry_run: z.boolean().optional(),
       skip_rejected: z.boolean().optional(),
     }),
-    handle: async (c, { body, principal, actor, deps }) =>
-      c.json(
-        await refusals('content_base64', () =>
-          importSamples(deps.db, deps.config.catalog, Buffer.from(body.content_base64, 'base64'), {
-            format: body.format,
-            sheetName: body.sheet,
-            dryRun: body.dry_run,
-            skipRejected: body.skip_rejected,
-            actor,
-            viewer: viewerOf(principal),
-          }),
-        ),
-      ),
+    handle: async (c, { body, principal, actor, deps }) => {
+      const r = await refusals('content_base64', () =>
+        importSamples(deps.db, deps.config.catalog, Buffer.from(body.content_base64, 'base64'), {
+          format: body.format,
+          sheetName: body.sheet,
+          dryRun: body.dry_run,
+          skipRejected: body.skip_rejected,
+          actor,
+          viewer: viewerOf(principal),
+        }),
+      );
+      // files acquired before these samples existed (a crash here: `sluice samples relink` finds them)
+      const linked = r.written
+        ? await relink(deps.db, deps.config.catalog, { refcodes: r.created.map((x) => x.refcode) })
+        : 0;
+      return c.json({ ...r, linked });
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/api/samples/relink',
+    role: 'operator',
+    tag: 'catalog',
+    summary: 'link files acquired before their sample existed, by `catalog.link_patterns`; the count added',
+    body: z.strictObject({ project: text('a project id').optional() }),
+    handle: async (c, { body, principal, deps }) => {
+      const project = body.project;
+      if (project !== undefined && (await hiddenFor(deps.db, principal)).includes(project))
+        throw badInput('project', `no project '${project}'`);
+      if (project !== undefined) await refusals('project', () => requireProject(deps.db, project));
+      return c.json({ linked: await relink(deps.db, deps.config.catalog, { project }) });
+    },
   }),
   route({
     method: 'POST',
@@ -230,6 +245,33 @@ const datasetRoutes: AnyRoute[] = [
       const hidden = await hiddenFor(deps.db, principal);
       const d = await datasetContents(deps.db, await requireDataset(deps.db, params.name, hidden), hidden);
       return c.json({ ...d, measured: Object.fromEntries(d.measured) });
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/api/datasets/:name/export',
+    role: 'viewer',
+    tag: 'catalog',
+    summary:
+      'a data set as an RO-Crate: a zip with its files (read from verified backups), or the metadata alone',
+    params: z.strictObject({ name: text('a data set name') }),
+    query: z.strictObject({ format: z.enum(['zip', 'metadata']).optional() }),
+    handle: async (c, { params, query, principal, deps }) => {
+      const hidden = await hiddenFor(deps.db, principal);
+      const d = await datasetContents(deps.db, await requireDataset(deps.db, params.name, hidden), hidden);
+      const format = query.format ?? 'zip';
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-export-'));
+      const out = path.join(dir, format === 'zip' ? `${params.name}.zip` : 'ro-crate-metadata.json');
+      try {
+        await exportDataset(deps.db, d, out, format);
+        const body = await readFile(out);
+        return c.body(body, 200, {
+          'content-type': format === 'zip' ? 'application/zip' : 'application/json',
+          'content-disposition': `attachment; filename="${path.basename(out)}"`,
+        });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
   }),
   route({

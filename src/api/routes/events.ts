@@ -12,6 +12,7 @@ import type { ApiDeps } from '../deps.ts';
 import { badInput } from '../errors.ts';
 import { FeedHub } from '../event-feed.ts';
 import { type AnyRoute, route } from '../route.ts';
+import { hiddenFor, withoutHidden } from '../visibility.ts';
 
 const EVENT_ID = /^\d{1,18}$/;
 const KEEPALIVE_MS = 15_000;
@@ -31,12 +32,14 @@ export const eventRoutes: AnyRoute[] = [
         description: 'start after this event id (as Last-Event-ID)',
       }),
     }),
-    handle: async (c, { query, deps }) => {
+    handle: async (c, { query, principal, deps }) => {
       const header = c.req.header('last-event-id');
       if (header !== undefined && !EVENT_ID.test(header))
         throw badInput('Last-Event-ID', 'expected an event id');
       const from = header ?? query.after;
       const cursor = from !== undefined ? BigInt(from) : await latestEventId(deps.db);
+      // events of files in projects the caller may not see are left out (catalog.project_visibility)
+      const hidden = await hiddenFor(deps.db, principal);
       const sub = hubOf(deps).subscribe(cursor);
       c.header('X-Accel-Buffering', 'no'); // nginx: do not buffer the stream
       return streamSSE(
@@ -51,7 +54,12 @@ export const eventRoutes: AnyRoute[] = [
             });
             let lastWrite = Date.now();
             while (!sse.aborted && !sse.closed) {
-              const events = await sub.next(KEEPALIVE_MS);
+              const events = await withoutHidden(
+                deps.db,
+                await sub.next(KEEPALIVE_MS),
+                (e) => e.subject_id,
+                hidden,
+              );
               for (const e of events) {
                 const { subject_type: _t, ...data } = e;
                 await sse.writeSSE({ event: 'file', id: e.id, data: JSON.stringify(data) });

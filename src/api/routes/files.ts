@@ -12,6 +12,7 @@ import { badInput, notFound } from '../errors.ts';
 import { decodeCursor } from '../files-query.ts';
 import { fileId, idFilter, intParam, isoDate, listOf } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
+import { hiddenFor } from '../visibility.ts';
 
 const filters = {
   instrument: idFilter.optional().meta({ description: 'only this instrument' }),
@@ -134,9 +135,9 @@ export const fileRoutes: AnyRoute[] = [
     description:
       'Pass `nextCursor` as `cursor` for the next page, with the same filters, sort and dir. Every file appears exactly once across pages.',
     query: listQuery,
-    handle: async (c, { query, deps }) => {
+    handle: async (c, { query, principal, deps }) => {
       const { limit, cursor, ...rest } = query;
-      const f = await checked(deps.db, rest, deps);
+      const f = { ...(await checked(deps.db, rest, deps)), hidden: await hiddenFor(deps.db, principal) };
       const page = await filesPage(
         deps.db,
         f,
@@ -154,7 +155,11 @@ export const fileRoutes: AnyRoute[] = [
     summary: 'the same filters as /api/files, all matching rows as CSV (streamed; at most 100,000 rows)',
     query: csvQuery,
     produces: 'text/csv',
-    handle: async (c, { query, deps }) => streamCsv(c, deps, await checked(deps.db, query, deps)),
+    handle: async (c, { query, principal, deps }) =>
+      streamCsv(c, deps, {
+        ...(await checked(deps.db, query, deps)),
+        hidden: await hiddenFor(deps.db, principal),
+      }),
   }),
   route({
     method: 'GET',
@@ -163,9 +168,12 @@ export const fileRoutes: AnyRoute[] = [
     tag: 'files',
     summary: 'one file: details, backup copies with hashes, jobs, metrics and its timeline',
     params: z.strictObject({ id: fileId }),
-    handle: async (c, { params, deps }) => {
+    handle: async (c, { params, principal, deps }) => {
       const detail = await fileDetail(deps.db, params.id);
-      if (!detail) throw notFound('file', params.id, 'list files with GET /api/files');
+      // a file of a project the caller may not see is answered as if it did not exist
+      const hidden = detail ? await hiddenFor(deps.db, principal) : [];
+      if (!detail || hidden.includes(detail.file.project_id))
+        throw notFound('file', params.id, 'list files with GET /api/files');
       const { file, copies, jobs, metrics, events } = detail;
       return c.json({
         file: {

@@ -20,6 +20,7 @@ import { evaluateQc, type QcEvaluation } from '../../metrics/westgard.ts';
 import { badInput } from '../errors.ts';
 import { idFilter, intParam, isoDate, namesList } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
+import { hiddenFor, seriesWithoutHidden } from '../visibility.ts';
 
 const METRIC_NAME = /^[A-Za-z0-9_.:/-]{1,128}$/;
 
@@ -125,7 +126,7 @@ export const metricRoutes: AnyRoute[] = [
           'thin each series to about this many points for display (LTTB: peaks, dips and flagged points are kept; `total` says how many there were); leave out for every point',
       }),
     }),
-    handle: async (c, { query, deps }) => {
+    handle: async (c, { query, principal, deps }) => {
       if (query.from && query.to && query.from >= query.to) throw badInput('to', 'must be later than from');
       if (query.k !== undefined && query.window === undefined)
         throw badInput('k', 'k needs window', 'ask for bands with window=20&k=2');
@@ -134,7 +135,15 @@ export const metricRoutes: AnyRoute[] = [
       // parsing here. `cut` is the newest point that does NOT fit (the limit+1-th newest): it
       // tells whether older points exist, and the series is every point after it, read forward
       // along the index in time order (no sort).
-      if (query.points !== undefined && query.band !== 'guide' && query.window === undefined) {
+      // points of files in projects the caller may not see are left out (catalog.project_visibility)
+      const hidden = await hiddenFor(deps.db, principal);
+      if (
+        query.points !== undefined &&
+        query.band !== 'guide' &&
+        query.window === undefined &&
+        hidden.length === 0
+      ) {
+        // the chart's request: times and values only, the files of the kept points looked up
         const series: Record<string, MetricSeries> = {};
         const sq = { ...query, limit };
         const all = await Promise.all(query.names.map((n) => displaySeries(deps.db, n, sq, query.points!)));
@@ -144,7 +153,7 @@ export const metricRoutes: AnyRoute[] = [
         const answer: MetricSeriesAnswer = { limit, window: null, k: null, series };
         return c.json(answer);
       }
-      const rows = await seriesJson(deps.db, { ...query, limit });
+      const rows = await seriesWithoutHidden(deps.db, await seriesJson(deps.db, { ...query, limit }), hidden);
       if (query.band === 'guide') {
         if (!query.instrument)
           throw badInput('instrument', 'band=guide needs an instrument', 'guide sets are per instrument');
@@ -169,6 +178,13 @@ export const metricRoutes: AnyRoute[] = [
           series[r.name] = thin(s, query.points);
         }
         const answer: MetricSeriesAnswer = { limit, window: query.window, k, series };
+        return c.json(answer);
+      }
+      if (query.points !== undefined) {
+        // thinned after the hidden points were left out
+        const series: Record<string, MetricSeries> = {};
+        for (const r of rows) series[r.name] = thin(JSON.parse(r.series) as MetricSeries, query.points);
+        const answer: MetricSeriesAnswer = { limit, window: null, k: null, series };
         return c.json(answer);
       }
       // names are validated against METRIC_NAME, so JSON.stringify is all the escaping needed

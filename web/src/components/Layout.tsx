@@ -14,6 +14,7 @@ const NAV = [
   { href: '/items', label: 'Items' },
   { href: '/health', label: 'Health' },
   { href: '/retrievals', label: 'Retrievals' },
+  { href: '/projects', label: 'Catalog' },
   { href: '/admin', label: 'Admin' },
 ];
 
