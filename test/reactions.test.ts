@@ -4,7 +4,8 @@
  * once (its cursor moves on, the run is recorded with version and config hash), a notify reaction
  * reaches the alert notifiers, a reaction unit's result is recorded; `sluice units rerun` previews,
  * cancels and re-runs a compute unit with a changed config (new hash on the new rows, old rows kept);
- * `sluice items list|show` and `sluice units list` show it all.
+ * `sluice items list|show` and `sluice units list` show it all; a QC digest reaction judges the runs
+ * of its window and tells the notifiers which one is an outlier.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -329,5 +330,51 @@ ${reactions}
       method: 'POST',
     });
     expect(again.status).toBe(409);
+  });
+
+  it('sends a QC digest over the runs of its window to the notifiers, naming the outlier', async () => {
+    // 24 runs of astral1 in the last half hour; the newest is far below the others
+    const now = Date.now();
+    for (let i = 0; i < 24; i++) {
+      const id = `digest_${String(i).padStart(2, '0')}.raw`;
+      const at = new Date(now - (24 - i) * 60_000).toISOString();
+      await db.exec(
+        `insert into files (id, instrument_id, name, kind, source_path, project_id, status, size_bytes, mtime, created_at)
+         values ($1, 'astral1', $1, 'file', '/x/' || $1, 'P', 'done', 1, now(), $2)`,
+        [id, at],
+      );
+      await db.exec(
+        `insert into metrics (file_id, settings_name, settings_version, name, value, created_at)
+         values ($1, 'qc', 1, 'precursors', $2, $3)`,
+        [id, i === 23 ? 1000 : 5000 + (i % 5) * 10, at],
+      );
+    }
+    const cfg = await writeConfig(
+      'digest',
+      2,
+      `  digest:
+    every_seconds: 1
+    select: { files: { window: hours, hours: 2 } }
+    action: { type: qc_digest, metrics: [precursors], window: 20, k: 3 }`,
+    );
+    const digestPosts = () =>
+      posted
+        .filter((p) => p.path === '/notify')
+        .flatMap((p) => p.body.alerts as { title: string; text?: string }[])
+        .filter((a) => JSON.stringify(a).includes('digest_23.raw'));
+    const w = await worker(cfg);
+    try {
+      await waitFor('a digest naming the outlier', async () => digestPosts().length > 0);
+    } finally {
+      await stop(w);
+    }
+    const alert = digestPosts()[0]!;
+    expect(alert.title).toBe('QC astral1: 24 runs, 1 outlier');
+    expect(JSON.stringify(alert)).toContain('precursors = 1000');
+    // only the outlier is named, not the steady runs
+    expect(JSON.stringify(alert)).not.toContain('digest_22.raw');
+    const run = (await runs('digest')).find((r) => r.selected > 0)!;
+    expect(run).toMatchObject({ status: 'ok', unit: 'qc_digest', unit_version: 'builtin-1' });
+    expect(run.result).toMatchObject({ sent: true });
   });
 });
