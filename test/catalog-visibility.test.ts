@@ -1,16 +1,21 @@
 /**
  * Per-project visibility beyond the catalog's own routes (#22 item 1): with a members-only project,
  * a viewer who is not a member does not see its files on /api/files (list, CSV, show → 404), their
- * metric points on /api/metrics/series (plain and with QC bands), nor their events on the live feed
+ * metric points on /api/metrics/series (plain, with QC bands, thinned for display), their members of
+ * an archive (/api/archives/{id}, /api/files/{id}/archives), their retrievals (/api/retrievals), nor their events on the live feed
  * /api/events; once a member, they do. Every route is enumerated, per role. Real PostgreSQL.
  */
+
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncProjects } from '../src/catalog/projects.ts';
 import { latestEventId, recordEvent } from '../src/engine/events.ts';
 import { type ApiHarness, call, createApiHarness, insertFile } from './helpers/api.ts';
+import { fsArchive } from './helpers/archive-fixture.ts';
 import { patient } from './helpers/patience.ts';
 
 let h: ApiHarness;
+let archive: string;
 
 beforeAll(async () => {
   h = await createApiHarness();
@@ -32,6 +37,15 @@ beforeAll(async () => {
       [id, project === 'SECRET' ? 1 : 2],
     );
   }
+  archive = await fsArchive(h.db, path.join(h.deps.config.data_dir, 'lts', '1.tar'), {
+    'open_1.raw': { 'open_1.raw': Buffer.from('open') },
+    'secret_1.raw': { 'secret_1.raw': Buffer.from('secret') },
+  });
+  const asked = await call(h.app, '/api/retrievals', {
+    token: h.tokens.admin,
+    body: { files: ['open_1.raw', 'secret_1.raw'] },
+  });
+  expect(asked.status).toBe(202);
 });
 afterAll(async () => h.close());
 
@@ -52,6 +66,16 @@ async function seen(role: Role) {
     r.json().then((b) => (b as { series: Record<string, { file: string[] }> }).series.precursors!.file);
   const series = await files(await call(h.app, '/api/metrics/series?names=precursors', { token }));
   const banded = await files(await call(h.app, '/api/metrics/series?names=precursors&window=3', { token }));
+  const thinned = await files(await call(h.app, '/api/metrics/series?names=precursors&points=3', { token }));
+  const members = (
+    (await (await call(h.app, `/api/archives/${archive}`, { token })).json()) as {
+      members: { file_id: string }[];
+    }
+  ).members.map((m) => m.file_id);
+  const fileArchives = await call(h.app, '/api/files/secret_1.raw/archives', { token });
+  const retrievals = (
+    (await (await call(h.app, '/api/retrievals', { token })).json()) as { file_id: string }[]
+  ).map((r) => r.file_id);
   return {
     list: list.items.some((f) => f.id === 'secret_1.raw'),
     byProject: byProject.items.length,
@@ -59,8 +83,17 @@ async function seen(role: Role) {
     show: show.status,
     series: series.includes('secret_1.raw'),
     banded: banded.includes('secret_1.raw'),
+    thinned: thinned.includes('secret_1.raw'),
+    member: members.includes('secret_1.raw'),
+    fileArchives: fileArchives.status,
+    retrieval: retrievals.includes('secret_1.raw'),
     // the open project's file is seen by all
-    open: list.items.some((f) => f.id === 'open_1.raw') && series.includes('open_1.raw'),
+    open:
+      list.items.some((f) => f.id === 'open_1.raw') &&
+      series.includes('open_1.raw') &&
+      thinned.includes('open_1.raw') &&
+      members.includes('open_1.raw') &&
+      retrievals.includes('open_1.raw'),
   };
 }
 
@@ -100,9 +133,25 @@ describe('project visibility on files, metrics and events', () => {
       show: 404,
       series: false,
       banded: false,
+      thinned: false,
+      member: false,
+      fileArchives: 404,
+      retrieval: false,
       open: true,
     };
-    const all = { list: true, byProject: 1, csv: true, show: 200, series: true, banded: true, open: true };
+    const all = {
+      list: true,
+      byProject: 1,
+      csv: true,
+      show: 200,
+      series: true,
+      banded: true,
+      thinned: true,
+      member: true,
+      fileArchives: 200,
+      retrieval: true,
+      open: true,
+    };
     expect(await seen('viewer')).toEqual(none);
     expect(await seen('operator')).toEqual(none);
     expect(await seen('admin')).toEqual(all);

@@ -1,6 +1,7 @@
 /**
  * Archives on long-term storage (issue #20): the list with filters and paging, one archive with its
- * members (the manifest as recorded: file, member path, size, sha256, offset), one file's archive
+ * members (the manifest as recorded: file, member path, size, sha256, offset; members of files in
+ * projects hidden from the caller left out), one file's archive
  * state per target with its members and retrievals (the file page; a file of a project hidden from the
  * caller is a 404), and the policy pass run now
  * (what `sluice archive run` does; operator). Viewers may read.
@@ -10,11 +11,11 @@ import { archivePass } from '../../archive/pass.ts';
 import { getArchive, itemCounts, membersOf } from '../../archive/repo.ts';
 import { listRetrievals } from '../../archive/retrieve-repo.ts';
 import { ARCHIVE_STATES, fileArchives, pageArchives } from '../../archive/views.ts';
-import { projectsHiddenFrom } from '../../catalog/projects.ts';
 import { requireFile } from '../../files/repo.ts';
 import { conflict, notFound, refusals } from '../errors.ts';
 import { fileId, idFilter, intParam } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
+import { hiddenFor, withoutHidden } from '../visibility.ts';
 
 const archiveId = z
   .string()
@@ -49,10 +50,18 @@ export const archiveRoutes: AnyRoute[] = [
     summary:
       'one archive: state, target, key and location, bytes, written and verified times, fixity, and every member (file id, member path, size, sha256, offsets)',
     params: z.strictObject({ id: archiveId }),
-    handle: async (c, { params, deps }) => {
+    handle: async (c, { params, principal, deps }) => {
       const archive = await getArchive(deps.db, params.id);
       if (!archive) throw notFound('archive', params.id, 'list archives with GET /api/archives');
-      return c.json({ archive, members: await membersOf(deps.db, params.id) });
+      // members of files in projects hidden from the caller (catalog.project_visibility) are left out
+      const hidden = await hiddenFor(deps.db, principal);
+      const members = await withoutHidden(
+        deps.db,
+        await membersOf(deps.db, params.id),
+        (m) => m.file_id,
+        hidden,
+      );
+      return c.json({ archive, members });
     },
   }),
   route({
@@ -83,8 +92,7 @@ export const archiveRoutes: AnyRoute[] = [
     handle: async (c, { params, principal, deps }) => {
       const file = await refusals('id', () => requireFile(deps.db, params.id), /^no file/);
       // a file of a project hidden from the caller (catalog.project_visibility) is not there for them
-      const viewer = { user: principal?.user ?? '', role: principal?.role ?? 'viewer' };
-      if ((await projectsHiddenFrom(deps.db, viewer)).includes(file.project_id))
+      if ((await hiddenFor(deps.db, principal)).includes(file.project_id))
         throw notFound('file', params.id, 'list files with GET /api/files');
       const archives = await fileArchives(deps.db, params.id);
       const retrievals = await listRetrievals(deps.db, { file: params.id, limit: 20 });

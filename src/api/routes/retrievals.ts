@@ -1,5 +1,6 @@
 /**
- * Retrievals of archived sets (issue #20): list requests with their fetch's state (viewer), ask for
+ * Retrievals of archived sets (issue #20): list requests with their fetch's state (viewer; requests
+ * for files of projects hidden from the caller left out), ask for
  * sets back (operator; src/archive/retrieve.ts records the request, the workers restore, download
  * and verify). Requests for sets in one archive share its one restore and download.
  */
@@ -9,6 +10,7 @@ import { listRetrievals, type RetrievalRow } from '../../archive/retrieve-repo.t
 import { FETCH_STATES } from '../../archive/retrieve-rules.ts';
 import { apiRefusal } from '../errors.ts';
 import { type AnyRoute, route } from '../route.ts';
+import { hiddenFor, withoutHidden } from '../visibility.ts';
 
 const withSetPath = (r: RetrievalRow) => ({ ...r, set_path: r.path ? `${r.path}/${r.prefix}` : null });
 
@@ -25,16 +27,21 @@ export const retrievalRoutes: AnyRoute[] = [
       file: z.string().min(1).optional(),
       limit: z.coerce.number().int().min(1).max(10_000).default(100),
     }),
-    handle: async (c, { query, deps }) =>
-      c.json(
-        (
-          await listRetrievals(deps.db, {
-            states: query.state ? [query.state] : undefined,
-            file: query.file,
-            limit: query.limit,
-          })
-        ).map(withSetPath),
-      ),
+    handle: async (c, { query, principal, deps }) => {
+      const rows = await listRetrievals(deps.db, {
+        states: query.state ? [query.state] : undefined,
+        file: query.file,
+        limit: query.limit,
+      });
+      // requests for files in projects hidden from the caller (catalog.project_visibility) are left out
+      const visible = await withoutHidden(
+        deps.db,
+        rows,
+        (r) => r.file_id,
+        await hiddenFor(deps.db, principal),
+      );
+      return c.json(visible.map(withSetPath));
+    },
   }),
   route({
     method: 'POST',
