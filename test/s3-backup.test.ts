@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -243,7 +243,10 @@ describe('S3 target', () => {
     const stored = await findObjectFile(path.join(dir, 's3', BUCKET), 'flip_prj1.raw._S3rver_object');
     const bytes = await readFile(stored);
     bytes[1000]! ^= 0x10;
+    // bit rot changes no metadata: s3rver answers the file's mtime as LastModified, so keep it
+    const before = await stat(stored);
     await writeFile(stored, bytes);
+    await utimes(stored, before.atime, before.mtime);
     const audit = await auditCopy(p.db, p.config, row, silentLogger);
     expect(audit.ok).toBe(false);
     expect(audit.problems.join('\n')).toMatch(/flip_prj1\.raw: sha256 [0-9a-f]{64}, recorded/);

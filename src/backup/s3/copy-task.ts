@@ -103,6 +103,13 @@ export interface RememberedUpload {
 }
 
 /**
+ * How far the store's clock (LastModified) may run ahead of the database's (`verified_at`) for an
+ * object of the damaged copy to be recognised as such. An object a later attempt wrote within this
+ * margin is uploaded once more: wasted work, never a damaged object kept.
+ */
+const STORE_CLOCK_SKEW_MS = 10 * 60_000;
+
+/**
  * What is at `key` now: nothing, or an object an earlier attempt of this copy left (this file's id
  * and the member's recorded hash), whose ETag is returned. Anything else is refused, not overwritten.
  */
@@ -117,7 +124,10 @@ async function existingObject(j: Job, key: string, e: ManifestEntry): Promise<st
   const meta = objectMetadata(j.file.id, j.fs.manifest.algorithm, e.hash);
   const ours =
     Object.entries(meta).every(([k, v]) => head.Metadata?.[k] === v) && head.ContentLength === e.size;
-  const damaged = j.damagedUpTo && head.LastModified && head.LastModified <= j.damagedUpTo;
+  const damaged =
+    j.damagedUpTo &&
+    head.LastModified &&
+    head.LastModified.getTime() <= j.damagedUpTo.getTime() + STORE_CLOCK_SKEW_MS;
   if (ours && damaged) {
     j.redone.push(`s3://${j.bucket}/${key}`);
     return undefined; // ours, found damaged: uploaded again over it
