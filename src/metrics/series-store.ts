@@ -108,8 +108,8 @@ const VALUE_JSON = `case when m.value > '-Infinity' and m.value < 'Infinity' the
  * count. Numbers go through string_agg of their text form, which is valid JSON for integers and
  * finite floats and cheaper than json_agg; file ids need its quoting.
  */
-function rangeColumn(q: Queryable, range: unknown[], expr: string, json: string) {
-  return q.one<{ json: string | null; n: number }>(
+function rangeColumn<J = string>(q: Queryable, range: unknown[], expr: string, json: string) {
+  return q.one<{ json: J | null; n: number }>(
     `select ${json} as json, count(*)::int as n from (
        select ${expr} as v from metrics m
        where ${pointFilter('m')} and ${IN_RANGE}
@@ -118,6 +118,20 @@ function rangeColumn(q: Queryable, range: unknown[], expr: string, json: string)
   );
 }
 const NUMBERS = `'[' || string_agg(x.v, ',') || ']'`;
+/** The values' binary forms, one after the other. */
+const BYTES = `string_agg(x.v, ''::bytea)`;
+
+/** Microseconds between 1970-01-01 and 2000-01-01, PostgreSQL's epoch for binary timestamps. */
+const PG_EPOCH_US = 946_684_800_000_000;
+
+/** Epoch microseconds from binary timestamptz values (big-endian int64 µs since 2000; exact below 2^53). */
+function micros(b: Buffer | null): number[] {
+  if (!b) return [];
+  const out = new Array<number>(b.length / 8);
+  for (let i = 0; i < out.length; i++)
+    out[i] = b.readInt32BE(i * 8) * 4_294_967_296 + b.readUInt32BE(i * 8 + 4) + PG_EPOCH_US;
+  return out;
+}
 
 /** One series' JSON, or undefined when its three arrays came out of different lengths. */
 async function buildSeries(
@@ -204,14 +218,15 @@ async function readDisplay(
 > {
   const bounds = await seriesRange(q, name, sq, runAll);
   if (!bounds) return null;
-  const [t, v] = await runAll([
-    () => rangeColumn(q, bounds.range, MICROS, NUMBERS),
-    () => rangeColumn(q, bounds.range, VALUE_JSON, NUMBERS),
-  ]);
-  if (t!.n !== v!.n) return undefined;
+  // times travel in PostgreSQL's binary form (8 bytes each, no formatting: half the cost of text)
+  const [t, v] = await Promise.all([
+    runAll([() => rangeColumn<Buffer>(q, bounds.range, 'timestamptz_send(m.created_at)', BYTES)]),
+    runAll([() => rangeColumn(q, bounds.range, VALUE_JSON, NUMBERS)]),
+  ]).then(([[a], [b]]) => [a!, b!] as const);
+  if (t.n !== v.n) return undefined;
   return {
-    us: JSON.parse(t!.json ?? '[]') as number[],
-    value: JSON.parse(v!.json ?? '[]') as (number | null)[],
+    us: micros(t.json),
+    value: JSON.parse(v.json ?? '[]') as (number | null)[],
     truncated: bounds.truncated,
     range: bounds.range,
   };
