@@ -21,6 +21,7 @@ import { addToTimeline } from '../files/lifecycle.ts';
 import { getFile, verifiedCopy } from '../files/repo.ts';
 import { defineHandler, Kind, type KindContext } from '../tasks/catalogue.ts';
 import { PackCorruptError, type PackSource } from './pack.ts';
+import { startPacking as enqueuePacking } from './pass.ts';
 import { takeForArchive } from './policy.ts';
 import {
   type ArchiveRow,
@@ -35,6 +36,7 @@ import {
   recordWritten,
   restartWrite,
   startPacking,
+  targetsWithDueItems,
   unfinishedArchives,
 } from './repo.ts';
 import { toColdClass } from './s3-target.ts';
@@ -223,6 +225,12 @@ export function archivePackHandler(deps: ArchivePackDeps): TaskHandlerDef {
     async run(ctx) {
       await run(ctx, deps);
       await ctx.complete();
+      // An item that fell due while this task ran found it running, and its enqueue was a no-op
+      // (one pack task per target): look once more now that this one is done, so it does not wait
+      // for the next archive pass.
+      const target = ctx.task.subject ?? '';
+      if ((await targetsWithDueItems(ctx.db)).includes(target))
+        await enqueuePacking(ctx.db, deps.config, [target]);
     },
   });
 }
