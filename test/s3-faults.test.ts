@@ -13,7 +13,7 @@
  * "stopped" here is a refused connection.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,11 +26,10 @@ import { listEvents } from '../src/engine/events.ts';
 import { getFile, verifiedCopy } from '../src/files/repo.ts';
 import { evaluate } from '../src/ops/alerts/rules.ts';
 import { readSnapshot, ruleParams } from '../src/ops/alerts/run.ts';
-import { SLUICE_BIN } from './helpers/cli.ts';
 import { instrumentYaml, REMOVE_AT_ONCE } from './helpers/config-text.ts';
-import { createTestDb } from './helpers/db.ts';
+import { bigFile, type CrashBed, crashBed, killWhen, withWorker } from './helpers/kill.ts';
 import { createPipeline } from './helpers/pipeline.ts';
-import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
+import { waitFor } from './helpers/spawn.ts';
 
 const BUCKET = 'sluice-faults';
 
@@ -43,18 +42,6 @@ async function startS3(directory: string, port = 0): Promise<{ s3: S3rver; port:
     configureBuckets: [{ name: BUCKET, configs: [] }],
   });
   return { s3, port: ((await s3.run()) as AddressInfo).port };
-}
-
-/** A file of `mib` MiB, each MiB different (so every part has its own MD5). */
-async function bigFile(file: string, mib: number): Promise<void> {
-  const fh = await open(file, 'w');
-  const block = Buffer.alloc(1024 * 1024);
-  for (let i = 0; i < mib; i++) {
-    block.fill(i % 251);
-    block.writeUInt32LE(i, 0);
-    await fh.write(block);
-  }
-  await fh.close();
 }
 
 /**
@@ -94,32 +81,27 @@ async function verifiedS3Copies(db: Db, id: string): Promise<number> {
 }
 
 describe('S3 target: worker killed with SIGKILL mid-upload', () => {
-  let root: string;
-  let url: string;
-  let drop: () => Promise<void>;
+  let bed: CrashBed;
   let s3: S3rver;
   let endpoint: string;
   beforeAll(async () => {
-    root = await mkdtemp(path.join(os.tmpdir(), 'sluice-s3kill-'));
-    await mkdir(path.join(root, 's3'));
-    ({ url, drop } = await createTestDb());
-    const started = await startS3(path.join(root, 's3'));
+    bed = await crashBed('sluice-s3kill-');
+    await mkdir(path.join(bed.root, 's3'));
+    const started = await startS3(path.join(bed.root, 's3'));
     s3 = started.s3;
     endpoint = `http://127.0.0.1:${started.port}`;
   });
   afterAll(async () => {
     await s3?.close();
-    await drop?.();
-    await rm(root, { recursive: true, force: true });
+    await bed?.close();
   });
 
   it('the next worker aborts the remembered upload, copies again and verifies: one verified copy', async () => {
+    const { root, db } = bed;
     const watch = path.join(root, 'astral1');
     await mkdir(watch, { recursive: true });
     await mkdir(path.join(root, 'backup'));
-    const cfg = path.join(root, 'sluice.yaml');
-    await writeFile(
-      cfg,
+    await bed.writeConfig(
       `data_dir: ${root}/data
 worker: { lease_seconds: 5, heartbeat_seconds: 1, poll_seconds: 0.5 }
 backup:
@@ -130,54 +112,42 @@ ${instrumentYaml(root)}
 `,
     );
     await bigFile(path.join(watch, 'big.raw'), 200);
-    const env = { DATABASE_URL: url, SLUICE_CONFIG: cfg, SLUICE_LOG_LEVEL: 'warn' };
-    const start = () => spawnTs(SLUICE_BIN, env, { ready: 'running', args: ['start', '--role', 'worker'] });
-    const { createDb } = await import('../src/core/db/db.ts');
-    const db = createDb(url);
     const s3dir = path.join(root, 's3');
-    const first = await start();
-    try {
-      // parts in flight: s3rver has received at least one part of the upload whole
-      const killedId = await waitFor(
-        'a part received by s3rver',
-        async () => [...(await uploadsOnDisk(s3dir))].find(([, parts]) => parts >= 1)?.[0],
-        180_000,
-        20,
-      );
-      first.kill('SIGKILL');
-      await waitExit(first);
-      expect(await verifiedS3Copies(db, 'big.raw')).toBe(0);
-      // the attempt remembered its upload before sending any part
-      const [task] = await db.query<{ payload: { uploads?: { uploadId: string }[] } }>(
-        `select payload from tasks where kind = 'backup.s3' and subject = 'big.raw'`,
-      );
-      expect(task!.payload.uploads?.map((u) => u.uploadId)).toContain(killedId);
-      const second = await start();
-      try {
-        await waitFor('a verified S3 copy of big.raw', () => verifiedCopy(db, 'big.raw', 's3'), 300_000, 200);
-      } finally {
-        second.kill('SIGTERM');
-        await waitExit(second);
-      }
-      expect(await verifiedS3Copies(db, 'big.raw')).toBe(1);
-      const fs = await verifiedCopy(db, 'big.raw', 'backup');
-      const s3copy = await verifiedCopy(db, 'big.raw', 's3');
-      expect(s3copy!.manifest.entries).toEqual(fs!.manifest.entries);
-      const timeline = (await listEvents(db, 'file', 'big.raw')).map((e) => e.reason ?? '').join('\n');
-      // the next attempt sent the abort for the killed attempt's upload (s3rver refuses it: 405)
-      expect(timeline).toMatch(
-        new RegExp(
-          `multipart upload ${killedId} of an earlier attempt (aborted|not aborted: the store answered 405)`,
-        ),
-      );
-      // on disk: the second upload completed (s3rver removes its folder); only the killed one's stays,
-      // because s3rver cannot abort (on a real store the abort above removed it)
-      expect([...(await uploadsOnDisk(s3dir)).keys()]).toEqual([killedId]);
-      expect((await getFile(db, 'big.raw'))!.status).toBe('done_not_processed');
-    } finally {
-      if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
-      await db.close();
-    }
+    // parts in flight: s3rver has received at least one part of the upload whole
+    let killedId: string | undefined;
+    await killWhen(
+      await bed.startWorker(),
+      'a part received by s3rver',
+      async () => {
+        killedId = [...(await uploadsOnDisk(s3dir))].find(([, parts]) => parts >= 1)?.[0];
+        return killedId;
+      },
+      180_000,
+    );
+    expect(await verifiedS3Copies(db, 'big.raw')).toBe(0);
+    // the attempt remembered its upload before sending any part
+    const [task] = await db.query<{ payload: { uploads?: { uploadId: string }[] } }>(
+      `select payload from tasks where kind = 'backup.s3' and subject = 'big.raw'`,
+    );
+    expect(task!.payload.uploads?.map((u) => u.uploadId)).toContain(killedId);
+    await withWorker(bed, () =>
+      waitFor('a verified S3 copy of big.raw', () => verifiedCopy(db, 'big.raw', 's3'), 300_000, 200),
+    );
+    expect(await verifiedS3Copies(db, 'big.raw')).toBe(1);
+    const fs = await verifiedCopy(db, 'big.raw', 'backup');
+    const s3copy = await verifiedCopy(db, 'big.raw', 's3');
+    expect(s3copy!.manifest.entries).toEqual(fs!.manifest.entries);
+    const timeline = (await listEvents(db, 'file', 'big.raw')).map((e) => e.reason ?? '').join('\n');
+    // the next attempt sent the abort for the killed attempt's upload (s3rver refuses it: 405)
+    expect(timeline).toMatch(
+      new RegExp(
+        `multipart upload ${killedId} of an earlier attempt (aborted|not aborted: the store answered 405)`,
+      ),
+    );
+    // on disk: the second upload completed (s3rver removes its folder); only the killed one's stays,
+    // because s3rver cannot abort (on a real store the abort above removed it)
+    expect([...(await uploadsOnDisk(s3dir)).keys()]).toEqual([killedId]);
+    expect((await getFile(db, 'big.raw'))!.status).toBe('done_not_processed');
   });
 });
 
