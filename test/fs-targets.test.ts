@@ -27,6 +27,7 @@ import { verifiedCopy } from '../src/files/repo.ts';
 import { evaluate } from '../src/ops/alerts/rules.ts';
 import { readSnapshot, ruleParams } from '../src/ops/alerts/run.ts';
 import { checkFsTarget } from '../src/ops/doctor/backup-path.ts';
+import { createMetricsRegistry } from '../src/ops/prometheus.ts';
 import { instrumentYaml, REMOVE_AT_ONCE } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
@@ -194,6 +195,11 @@ describe('filesystem target not this instance’s (marker of another instance)',
       );
       return (t?.w ?? 0) >= 3;
     });
+    // status, the dashboard and Prometheus say the target's copies wait
+    const [waiting] = (await targetProgress(p.db, p.config)).filter((t) => t.target === 'second');
+    expect(waiting).toMatchObject({ waiting: 1, copied: 0 });
+    const metrics = () => createMetricsRegistry(p.db, { defaultMetrics: false, config: p.config }).collect();
+    expect(await metrics()).toMatch(/sluice_backup_target_copies_waiting\{target="second"\} 1\n/);
     const params = await ruleParams(p.config, p.vars);
     const { snapshot } = await readSnapshot(p.db, p.config, params, new Date());
     expect(evaluate(snapshot, params).find((a) => a.subject === 'target:second')).toMatchObject({
@@ -218,6 +224,10 @@ describe('filesystem target not this instance’s (marker of another instance)',
     );
     await waitSecond(p, f.id);
     expect((await p.timeline(f.id)).join('\n')).toMatch(/backup target second is usable again/);
+    const [copied] = (await targetProgress(p.db, p.config)).filter((t) => t.target === 'second');
+    expect(copied).toMatchObject({ waiting: 0, copied: 1 });
+    expect(await metrics()).toMatch(/sluice_backup_target_copies_waiting\{target="second"\} 0\n/);
+    expect(await metrics()).toMatch(/sluice_backup_target_copies_verified\{target="second"\} 1\n/);
     expect(await checkFsTarget(p.config, fsTarget(p.config, 'second')!, p.db)).toMatchObject({
       status: 'ok',
     });

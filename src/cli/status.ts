@@ -89,6 +89,13 @@ export function registerStatusCommand(program: Command): void {
     });
 }
 
+/** What a target's row says, most urgent first (the dashboard's panel says the same). */
+function targetNote(t: TargetProgress): string {
+  if (t.waiting > 0)
+    return `waiting: ${t.waiting} copies wait for the target to be usable (mounted, marker present); see sluice doctor`;
+  return t.copied < t.files ? `catching up: ${t.files - t.copied} to copy` : 'complete';
+}
+
 /** Each extra backup target's progress (the dashboard's "Backup targets" panel shows the same). */
 function printTargets(targets: TargetProgress[]): void {
   if (targets.length === 0) return;
@@ -99,7 +106,7 @@ function printTargets(targets: TargetProgress[]): void {
       copied: `${t.copied}/${t.files}`,
       'queued/running': `${t.queued}/${t.running}`,
       failing: t.failing,
-      note: t.copied < t.files ? `catching up: ${t.files - t.copied} to copy` : 'complete',
+      note: targetNote(t),
     })),
   );
 }

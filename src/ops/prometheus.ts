@@ -18,6 +18,8 @@
  *                                                 hashes (actor fixity|remover, result ok|mismatch; counter)
  *   sluice_fixity_oldest_unchecked_seconds        age of the oldest verified copy's last check (its
  *                                                 last audit, else its verification)
+ *   sluice_backup_target_copies_{verified,missing,waiting,failing}{target}  per extra backup target
+ *                                                 (src/backup/prometheus.ts)
  *   sluice_stream_* / sluice_outbox_*             per stream source and unit, and the outbox of file
  *                                                 events (src/streams/prometheus.ts)
  *   + prom-client's default metrics of this process (process_*, nodejs_*)
@@ -32,6 +34,8 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { registerArchiveMetrics } from '../archive/prometheus.ts';
 import { registerRetrievalMetrics } from '../archive/retrieve-metrics.ts';
 import { fixityCheckCounts } from '../backup/fixity.ts';
+import { registerBackupTargetMetrics } from '../backup/prometheus.ts';
+import type { Config } from '../core/config/index.ts';
 import type { StreamsConfig } from '../core/config/schema/streams.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { dbBackupRuns } from '../engine/events.ts';
@@ -316,7 +320,13 @@ function registerSafetyMetrics(registry: Registry, snapshot: Snapshot): void {
 /** The registry behind `/metrics`: every metric filled from one snapshot per scrape. */
 export function createMetricsRegistry(
   db: Queryable,
-  opts: { defaultMetrics?: boolean; cacheMs?: number; streams?: StreamsConfig } = {},
+  opts: {
+    defaultMetrics?: boolean;
+    cacheMs?: number;
+    streams?: StreamsConfig;
+    /** The site's config: per extra backup target gauges when `backup.targets` names any. */
+    config?: Config;
+  } = {},
 ): MetricsRegistry {
   const registry = new Registry();
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
@@ -327,5 +337,6 @@ export function createMetricsRegistry(
   if (opts.streams) registerStreamMetrics(registry, db, opts.streams, opts.cacheMs ?? 1000);
   registerRetrievalMetrics(registry, db);
   registerArchiveMetrics(registry, db);
+  if (opts.config) registerBackupTargetMetrics(registry, db, opts.config);
   return { registry, collect: () => registry.metrics() };
 }

@@ -53,6 +53,8 @@ describe('targets', () => {
           copied: 7,
           queued: 3,
           running: 0,
+          waiting: 0,
+          waiting_since: null,
           failing: 1,
           last_error: 'timeout',
         },
@@ -69,6 +71,43 @@ describe('targets', () => {
       pending: 3,
       problem: '1 copies still failing: timeout',
     });
+  });
+
+  it('an extra target whose copies wait for it (unmounted, marker missing) is unavailable, before failing', () => {
+    const row = {
+      target: 'tape2',
+      pool: 'copy.tape2',
+      files: 10,
+      copied: 4,
+      queued: 6,
+      running: 0,
+      waiting: 6,
+      waiting_since: ago(600),
+      failing: 1,
+      last_error: 'timeout',
+    };
+    const rows = judgeBackupTargets({
+      pending: 0,
+      unavailable: [],
+      copies: [],
+      extra: [row],
+      extraTypes: { tape2: 'filesystem' },
+    });
+    expect(rows[1]).toMatchObject({
+      name: 'tape2',
+      type: 'filesystem',
+      state: 'unavailable',
+      level: 'critical',
+    });
+    expect(rows[1]!.problem).toMatch(/^6 copies wait for the target to be usable/);
+    const after = judgeBackupTargets({
+      pending: 0,
+      unavailable: [],
+      copies: [],
+      extra: [{ ...row, waiting: 0, waiting_since: null }],
+      extraTypes: { tape2: 'filesystem' },
+    });
+    expect(after[1]).toMatchObject({ state: 'failing' });
   });
 
   it('an archive target is behind when items are due for more than a day, failing when an archive did not verify', () => {

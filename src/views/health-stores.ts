@@ -79,7 +79,8 @@ export function judgeBackupTargets(b: BackupInputs): TargetHealth[] {
   for (const t of b.extra) {
     const c = of(t.target);
     const pending = Math.max(0, t.files - t.copied);
-    const state: TargetHealth['state'] = t.failing > 0 ? 'failing' : pending > 0 ? 'catching up' : 'ok';
+    const state: TargetHealth['state'] =
+      t.waiting > 0 ? 'unavailable' : t.failing > 0 ? 'failing' : pending > 0 ? 'catching up' : 'ok';
     rows.push({
       name: t.target,
       role: 'backup',
@@ -91,7 +92,11 @@ export function judgeBackupTargets(b: BackupInputs): TargetHealth[] {
       detail: `${t.queued} queued, ${t.running} running in pool ${t.pool}`,
       level: level(state),
       problem:
-        t.failing > 0 ? `${t.failing} copies still failing: ${t.last_error ?? 'no error recorded'}` : null,
+        t.waiting > 0
+          ? `${t.waiting} copies wait for the target to be usable (not mounted, or its marker missing): see sluice doctor`
+          : t.failing > 0
+            ? `${t.failing} copies still failing: ${t.last_error ?? 'no error recorded'}`
+            : null,
       link: PAGE_PATHS.pools,
     });
   }

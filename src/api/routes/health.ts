@@ -99,7 +99,7 @@ export const healthRoutes: AnyRoute[] = [
     handle: async (c, { deps }) => {
       let m = registries.get(deps);
       if (!m) {
-        m = createMetricsRegistry(deps.db, { streams: deps.config.streams });
+        m = createMetricsRegistry(deps.db, { streams: deps.config.streams, config: deps.config });
         registries.set(deps, m);
       }
       return c.body(await m.collect(), 200, { 'Content-Type': m.registry.contentType });

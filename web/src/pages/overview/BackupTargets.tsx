@@ -1,6 +1,7 @@
 /**
  * The overview's backup targets panel: each extra target's catch-up progress, the same figures as
- * `sluice status` (verified copies of the files backed up, queued/running, failing copies).
+ * `sluice status` (verified copies of the files backed up, queued/running, failing copies, copies
+ * waiting for an unusable target).
  * Shown only when `backup.targets` names a target.
  */
 import { useQuery } from '@tanstack/react-query';
@@ -13,6 +14,12 @@ import { count } from '../../lib/format.ts';
 
 function State({ t }: { t: ApiTargetProgress }) {
   if (t.failing > 0) return <Badge tone="bad">{`${count(t.failing)} failing`}</Badge>;
+  if (t.waiting > 0)
+    return (
+      <span title="the target is not usable (not mounted, or its marker is missing): see sluice doctor">
+        <Badge tone="warn">{`waiting for the target: ${count(t.waiting)}`}</Badge>
+      </span>
+    );
   if (t.copied < t.files)
     return <Badge tone="muted">{`catching up: ${count(t.files - t.copied)} to copy`}</Badge>;
   return <Badge tone="good">complete</Badge>;
