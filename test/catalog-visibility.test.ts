@@ -6,8 +6,12 @@
  * /api/events; once a member, they do. Every route is enumerated, per role. Real PostgreSQL.
  */
 
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routeTable } from '../src/api/app.ts';
+import { openApiDocument } from '../src/api/openapi.ts';
 import { syncProjects } from '../src/catalog/projects.ts';
 import { latestEventId, recordEvent } from '../src/engine/events.ts';
 import { type ApiHarness, call, createApiHarness, insertFile } from './helpers/api.ts';
@@ -31,12 +35,49 @@ beforeAll(async () => {
   ] as const) {
     await insertFile(h.db, { id });
     await h.db.exec('update files set project_id = $2 where id = $1', [id, project]);
+    for (const name of ['precursors', 'proteins'])
+      await h.db.exec(
+        `insert into metrics (file_id, settings_name, settings_version, name, value, created_at)
+         values ($1, 'qc', 1, $3, $2, now())`,
+        [id, project === 'SECRET' ? 1 : 2, name],
+      );
+  }
+  // verified backups (a data set's export reads them), an open project's sample measured by both files, and a data set of both (the sweep below)
+  for (const id of ['open_1.raw', 'secret_1.raw']) {
+    const loc = path.join(h.deps.config.data_dir, `${id}.backup`);
+    await mkdir(path.dirname(loc), { recursive: true });
+    await writeFile(loc, id);
+    const sha = createHash('sha256').update(id).digest('hex');
     await h.db.exec(
-      `insert into metrics (file_id, settings_name, settings_version, name, value, created_at)
-       values ($1, 'qc', 1, 'precursors', $2, now())`,
-      [id, project === 'SECRET' ? 1 : 2],
+      `insert into copies (file_id, target, location, state, hash_algorithm, manifest, bytes)
+       values ($1, 'backup', $2, 'verified', 'sha256', $3, $4)`,
+      [
+        id,
+        loc,
+        JSON.stringify({
+          algorithm: 'sha256',
+          totalBytes: id.length,
+          entries: [{ rel: id, size: id.length, mtimeMs: 0, hash: sha }],
+        }),
+        id.length,
+      ],
     );
   }
+  await h.db.exec(
+    `insert into samples (refcode, name, project_id, created_by, updated_by) values ('S00001', 'open sample', 'PRJ1', 'test', 'test')`,
+  );
+  for (const file of ['open_1.raw', 'secret_1.raw']) {
+    const linked = await call(h.app, '/api/samples/S00001/links', { token: h.tokens.admin, body: { file } });
+    expect(linked.status).toBe(200);
+  }
+  expect(
+    (await call(h.app, '/api/datasets', { token: h.tokens.admin, body: { name: 'study1' } })).status,
+  ).toBe(201);
+  const added = await call(h.app, '/api/datasets/study1/members', {
+    token: h.tokens.admin,
+    body: { files: ['open_1.raw', 'secret_1.raw'] },
+  });
+  expect(added.status).toBe(200);
   archive = await fsArchive(h.db, path.join(h.deps.config.data_dir, 'lts', '1.tar'), {
     'open_1.raw': { 'open_1.raw': Buffer.from('open') },
     'secret_1.raw': { 'secret_1.raw': Buffer.from('secret') },
@@ -123,6 +164,77 @@ async function feed(role: Role, until: string): Promise<string[]> {
     await reader.cancel();
   }
 }
+
+/**
+ * Every GET route of the OpenAPI document, asked with the secret file wherever a route takes a file
+ * (path `{id}`, `files=`, `q=`, the graph's `id`): a viewer outside the project must never get its
+ * name back, in any answer (a new route that forgets visibility fails here). Admins must get it from
+ * the routes that show files — the sweep can see a leak.
+ */
+const SECRET = 'secret_1.raw';
+const DOC = openApiDocument(routeTable(), 'test') as {
+  paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
+};
+/** The event feed is a stream (read above by `feed`). */
+const SKIP = new Set(['/api/events']);
+
+function sweepUrl(p: string, params: { name: string; in: string }[]): string {
+  const values: Record<string, string> = {
+    id: p.startsWith('/api/files') ? SECRET : p.startsWith('/api/archives') ? archive : '1',
+    name: p.startsWith('/api/datasets') ? 'study1' : 'viewer',
+    refcode: 'S00001',
+    kind: 'file',
+    names: 'precursors',
+    q: 'secret',
+    files: SECRET,
+    file: SECRET,
+    format: 'metadata',
+  };
+  const url = p.replace(/\{(\w+)\}/g, (_, n: string) => encodeURIComponent(values[n] ?? '1'));
+  const query = params
+    .filter((x) => x.in === 'query' && values[x.name] !== undefined && x.name !== 'id')
+    .map((x) => `${x.name}=${encodeURIComponent(values[x.name]!)}`);
+  if (p === '/api/graph') query.push(`id=${SECRET}`);
+  return query.length ? `${url}?${query.join('&')}` : url;
+}
+
+async function leaks(role: Role): Promise<string[]> {
+  const found: string[] = [];
+  for (const [p, ops] of Object.entries(DOC.paths)) {
+    if (!ops.get || SKIP.has(p)) continue;
+    const url = sweepUrl(p, ops.get.parameters ?? []);
+    const res = await call(h.app, url, { token: h.tokens[role] });
+    expect(res.status, `${role} GET ${url}`).toBeLessThan(500);
+    // a 404 may say which file it did not find: the caller named it
+    const t = await res.text();
+    if (res.ok && t.includes(SECRET)) found.push(p);
+  }
+  return found.sort();
+}
+
+describe('project visibility: every GET route', () => {
+  it('no route gives a viewer or operator outside the project the secret file; admins get it', async () => {
+    expect(await leaks('viewer')).toEqual([]);
+    expect(await leaks('operator')).toEqual([]);
+    expect(await leaks('admin')).toEqual(
+      expect.arrayContaining([
+        '/api/files',
+        '/api/files.csv',
+        '/api/files/{id}',
+        '/api/files/{id}/archives',
+        '/api/metrics/series',
+        '/api/archives/{id}',
+        '/api/retrievals',
+        '/api/search',
+        '/api/qc/mzqc',
+        '/api/graph',
+        '/api/samples/{refcode}',
+        '/api/datasets/{name}',
+        '/api/datasets/{name}/export',
+      ]),
+    );
+  });
+});
 
 describe('project visibility on files, metrics and events', () => {
   it('a viewer or operator outside a members-only project sees none of its files; a member and admins do', async () => {

@@ -7,7 +7,7 @@ import { type CatalogFile, catalogFiles } from '../files/catalog-reads.ts';
 import { type FileMetricRow, metricsOfFile } from '../metrics/store.ts';
 import { type JobRow, jobsOf } from '../process/jobs.ts';
 import { type HistoryRow, historyOf } from './history.ts';
-import { type EdgeRow, edgesOf } from './relations.ts';
+import { type EdgeRow, edgesOf, withoutHiddenFiles } from './relations.ts';
 import { getSample, type SampleRow } from './samples.ts';
 
 export interface SampleDetail {
@@ -26,7 +26,7 @@ export async function sampleDetail(
   hidden: readonly string[],
 ): Promise<SampleDetail> {
   const sample = await getSample(q, refcode, hidden);
-  const relations = await edgesOf(q, 'sample', refcode);
+  const relations = await withoutHiddenFiles(q, await edgesOf(q, 'sample', refcode), hidden);
   const fileIds = relations
     .filter((e) => e.subject_kind === 'file' && e.relation === 'measured')
     .map((e) => e.subject_id);

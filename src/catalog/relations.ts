@@ -5,6 +5,7 @@
  */
 import type { Queryable } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
+import { projectsOfFiles } from '../files/catalog-reads.ts';
 import { recordHistory } from './history.ts';
 
 export const NODE_KINDS = ['file', 'sample', 'dataset'] as const;
@@ -110,6 +111,30 @@ export async function edgesOf(q: Queryable, kind: NodeKind, id: string): Promise
      order by created_at, subject_id`,
     [kind, id],
   );
+}
+
+/**
+ * Edges without those that touch a file of a project hidden from the caller (`hidden`: project ids,
+ * see projects.ts `projectsHiddenFrom`), nor a file that is not known; all of them when nothing is
+ * hidden. A visible sample measured by a hidden file must not name that file.
+ */
+export async function withoutHiddenFiles<T extends Edge>(
+  q: Queryable,
+  edges: readonly T[],
+  hidden: readonly string[],
+): Promise<T[]> {
+  if (hidden.length === 0) return [...edges];
+  const fileIds = edges.flatMap((e) => [
+    ...(e.subject_kind === 'file' ? [e.subject_id] : []),
+    ...(e.object_kind === 'file' ? [e.object_id] : []),
+  ]);
+  const projects = await projectsOfFiles(q, [...new Set(fileIds)]);
+  const seen = (kind: NodeKind, id: string) => {
+    if (kind !== 'file') return true;
+    const p = projects.get(id);
+    return p !== undefined && !hidden.includes(p);
+  };
+  return edges.filter((e) => seen(e.subject_kind, e.subject_id) && seen(e.object_kind, e.object_id));
 }
 
 /** Edges into a node of one relation (e.g. the files that `measured` a sample, the members of a data set). */

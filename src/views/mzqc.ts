@@ -18,6 +18,8 @@ export interface MzqcSelection {
   instrument?: string;
   from?: Date;
   to?: Date;
+  /** Project ids hidden from the caller (`catalog.project_visibility`): their files are left out. */
+  hidden?: readonly string[];
 }
 
 export interface MzqcAnswer extends MzqcExport {
@@ -46,7 +48,7 @@ export async function exportMzqc(q: Queryable, sel: MzqcSelection, now = new Dat
   const out: MzqcRun[] = [];
   for (const run of runs) {
     const file = files.get(run.fileId);
-    if (!file) continue;
+    if (!file || sel.hidden?.includes(file.project_id)) continue;
     const backup = await verifiedCopy(q, file.id);
     const sw = software.get(`${run.name}@${run.version}`);
     const manifest = file.manifest;

@@ -19,7 +19,7 @@ import { exportDataset } from '../../catalog/export.ts';
 import { importSamples } from '../../catalog/import.ts';
 import { linkByHand } from '../../catalog/links.ts';
 import { addMember, addProject, listProjects, requireProject } from '../../catalog/projects.ts';
-import { NODE_KINDS, walk } from '../../catalog/relations.ts';
+import { NODE_KINDS, walk, withoutHiddenFiles } from '../../catalog/relations.ts';
 import { relink } from '../../catalog/relink.ts';
 import { listSamples } from '../../catalog/samples.ts';
 import { SEARCH_KINDS, search } from '../../catalog/search.ts';
@@ -183,9 +183,13 @@ const sampleRoutes: AnyRoute[] = [
       depth: intParam(1, 5, 'a number of hops').optional(),
     }),
     handle: async (c, { query, principal, deps }) => {
-      // a walk from a hidden sample shows nothing; edges into hidden projects' samples are left out
+      // a walk from a hidden sample shows nothing; edges into hidden projects' samples and files are left out
       const hidden = await hiddenFor(deps.db, principal);
-      const edges = await walk(deps.db, query.kind, query.id, query.depth ?? 2);
+      const edges = await withoutHiddenFiles(
+        deps.db,
+        await walk(deps.db, query.kind, query.id, query.depth ?? 2),
+        hidden,
+      );
       if (hidden.length === 0) return c.json(edges);
       const refcodes = edges.flatMap((e) => [
         e.subject_kind === 'sample' ? e.subject_id : '',

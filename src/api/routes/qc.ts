@@ -10,6 +10,7 @@ import { exportMzqc } from '../../views/mzqc.ts';
 import { ApiError, badInput, notFound } from '../errors.ts';
 import { fileIdProblem, idFilter, isoDate } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
+import { hiddenFor } from '../visibility.ts';
 
 const METRIC = z.string().regex(/^[A-Za-z0-9_.:/-]{1,128}$/, 'expected a metric name');
 
@@ -50,7 +51,7 @@ export const qcRoutes: AnyRoute[] = [
       from: isoDate.optional(),
       to: isoDate.optional(),
     }),
-    handle: async (c, { query, deps }) => {
+    handle: async (c, { query, principal, deps }) => {
       if (!query.files && !query.instrument && !query.from)
         throw badInput(
           'files',
@@ -59,7 +60,7 @@ export const qcRoutes: AnyRoute[] = [
         );
       if (query.from && query.to && query.from >= query.to) throw badInput('to', 'must be later than from');
       try {
-        const x = await exportMzqc(deps.db, query);
+        const x = await exportMzqc(deps.db, { ...query, hidden: await hiddenFor(deps.db, principal) });
         const headers: Record<string, string> = {
           'content-disposition': 'attachment; filename="sluice-qc.mzQC"',
           'x-sluice-truncated': String(x.truncated),
