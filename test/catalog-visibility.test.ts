@@ -7,7 +7,8 @@
  */
 
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeTable } from '../src/api/app.ts';
@@ -17,6 +18,7 @@ import { latestEventId, recordEvent } from '../src/engine/events.ts';
 import { type ApiHarness, call, createApiHarness, insertFile } from './helpers/api.ts';
 import { fsArchive } from './helpers/archive-fixture.ts';
 import { patient } from './helpers/patience.ts';
+import { waitFor } from './helpers/spawn.ts';
 
 let h: ApiHarness;
 let archive: string;
@@ -278,5 +280,23 @@ describe('project visibility on files, metrics and events', () => {
     expect(await seen('viewer')).toEqual(all);
     expect(await seen('operator')).toEqual(none);
     expect(await feed('viewer', 'open_1.raw')).toEqual(['secret_1.raw', 'open_1.raw']);
+  });
+});
+
+describe('data set export over HTTP', () => {
+  it('streams the zip from its temp file and removes the temp folder afterwards', async () => {
+    const temps = async () =>
+      (await readdir(os.tmpdir())).filter((n) => n.startsWith('sluice-export-')).length;
+    const before = await temps();
+    const res = await call(h.app, '/api/datasets/study1/export', { token: h.tokens.admin });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/zip');
+    const body = Buffer.from(await res.arrayBuffer());
+    expect(Number(res.headers.get('content-length'))).toBe(body.length);
+    expect(body.subarray(0, 2).toString()).toBe('PK');
+    // both files' bytes (stored as read from their backups) and the crate's metadata are in it
+    expect(body.includes('ro-crate-metadata.json')).toBe(true);
+    expect(body.includes('secret_1.raw')).toBe(true);
+    await waitFor('the export temp folder removed', async () => (await temps()) === before, 10_000, 50);
   });
 });

@@ -3,9 +3,11 @@
  * relations graph, data sets and search. Every read leaves out the projects the caller may not see
  * (`catalog.project_visibility`, members); admins see all.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { stream } from 'hono/streaming';
 import { z } from 'zod';
 import {
   addToDataset,
@@ -266,16 +268,35 @@ const datasetRoutes: AnyRoute[] = [
       const format = query.format ?? 'zip';
       const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-export-'));
       const out = path.join(dir, format === 'zip' ? `${params.name}.zip` : 'ro-crate-metadata.json');
+      const cleanUp = () => rm(dir, { recursive: true, force: true });
       try {
         await exportDataset(deps.db, d, out, format);
-        const body = await readFile(out);
-        return c.body(body, 200, {
-          'content-type': format === 'zip' ? 'application/zip' : 'application/json',
-          'content-disposition': `attachment; filename="${path.basename(out)}"`,
-        });
-      } finally {
-        await rm(dir, { recursive: true, force: true });
+      } catch (err) {
+        await cleanUp();
+        throw err;
       }
+      // streamed from the temp file (a data set's zip can be larger than the server's memory); the
+      // temp folder goes once the answer is sent or the client went away
+      c.header('content-type', format === 'zip' ? 'application/zip' : 'application/json');
+      c.header('content-disposition', `attachment; filename="${path.basename(out)}"`);
+      c.header('content-length', String((await stat(out)).size));
+      return stream(
+        c,
+        async (s) => {
+          try {
+            for await (const chunk of createReadStream(out, { highWaterMark: 1 << 20 })) {
+              if (s.aborted) break;
+              await s.write(chunk as Uint8Array);
+            }
+          } finally {
+            await cleanUp();
+          }
+        },
+        async (err) => {
+          await cleanUp();
+          deps.log?.error({ err, dataset: params.name }, 'data set export failed part way');
+        },
+      );
     },
   }),
   route({
