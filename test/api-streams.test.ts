@@ -9,18 +9,15 @@ import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/api/app.ts';
-import { startServer } from '../src/api/server.ts';
 import { parseConfigText } from '../src/core/config/index.ts';
-import { silentLogger } from '../src/core/log.ts';
 import { configHash } from '../src/streams/decide.ts';
 import type { StreamsOverview } from '../src/streams/overview.ts';
 import { recordReactionRun } from '../src/streams/reactions-repo.ts';
 import { insertDeadLetters, insertItems, insertRejections, insertResults } from '../src/streams/repo.ts';
 import { enqueueTask, Kind } from '../src/tasks/catalogue.ts';
-import { type ApiHarness, call, createApiHarness, PASSWORD } from './helpers/api.ts';
-import { buildDashboardIfStale, launchChromium, requireChromium } from './helpers/browser.ts';
+import { type ApiHarness, call, createApiHarness } from './helpers/api.ts';
+import { requireChromium, withDashboardPage } from './helpers/browser.ts';
 import { type NatsServer, startNats } from './helpers/nats.ts';
-import { patient } from './helpers/patience.ts';
 
 const nats = await startNats();
 const chromiumPath = requireChromium();
@@ -189,16 +186,7 @@ streams:
 
   describe.skipIf(!chromiumPath)('the streams page in Chromium', () => {
     it('shows each source with its lag and dead letters, the units and the dead letters with reason', async () => {
-      buildDashboardIfStale();
-      const web = await startServer(app, { host: '127.0.0.1', port: 0, log: silentLogger });
-      const browser = await launchChromium(chromiumPath!);
-      try {
-        const page = await browser.newPage({ baseURL: web.url });
-        page.setDefaultTimeout(patient(30_000));
-        await page.goto('/');
-        await page.getByLabel('User name').fill('viewer');
-        await page.getByLabel('Password').fill(PASSWORD);
-        await page.getByRole('button', { name: 'Log in' }).click();
+      await withDashboardPage(app, chromiumPath!, 'viewer', async (page) => {
         await page.getByRole('link', { name: 'Streams' }).click();
         const lims = page.getByRole('table', { name: 'Stream sources' }).getByRole('row', { name: /^lims / });
         await lims.waitFor();
@@ -208,10 +196,7 @@ streams:
         const dead = page.getByRole('table', { name: 'Dead letters' }).getByRole('row', { name: /^lims / });
         expect(await dead.innerText()).toContain('not JSON: Unexpected token');
         await page.getByText('Waiting to be published').waitFor();
-      } finally {
-        await browser.close();
-        await web.close();
-      }
+      });
     });
 
     it('the items page: the list with channels and counts, an item with its result history and rejections', async () => {
@@ -219,16 +204,7 @@ streams:
       const [i1, i2] = [itemIds.get(1)!, itemIds.get(2)!];
       const [h2, h3] = [configHash({ k: 2 }), configHash({ k: 3 })];
       await insertResults(h.db, [{ itemId: i2, unit: 'twice', version: '2', hash: h3, result: '{"v":60}' }]);
-      buildDashboardIfStale();
-      const web = await startServer(app, { host: '127.0.0.1', port: 0, log: silentLogger });
-      const browser = await launchChromium(chromiumPath!);
-      try {
-        const page = await browser.newPage({ baseURL: web.url });
-        page.setDefaultTimeout(patient(30_000));
-        await page.goto('/');
-        await page.getByLabel('User name').fill('viewer');
-        await page.getByLabel('Password').fill(PASSWORD);
-        await page.getByRole('button', { name: 'Log in' }).click();
+      await withDashboardPage(app, chromiumPath!, 'viewer', async (page) => {
         await page.getByRole('link', { name: 'Items', exact: true }).click();
         const list = page.getByRole('table', { name: 'Stream items' });
         const row = (id: string) => list.getByRole('row', { name: new RegExp(`^${id} `) });
@@ -259,10 +235,7 @@ streams:
           'hot field builtin-1 t: expected gt 10, found 10',
         );
         expect(await page.getByRole('table', { name: 'Results (history)' }).getByRole('row').count()).toBe(1);
-      } finally {
-        await browser.close();
-        await web.close();
-      }
+      });
     });
   });
 });

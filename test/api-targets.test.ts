@@ -6,15 +6,12 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/api/app.ts';
-import { startServer } from '../src/api/server.ts';
 import { parseConfigText } from '../src/core/config/index.ts';
-import { silentLogger } from '../src/core/log.ts';
 import { enqueue } from '../src/engine/enqueue.ts';
 import { syncPools } from '../src/engine/pools.ts';
 import { insertVerifiedCopy } from '../src/files/copies.ts';
-import { type ApiHarness, call, createApiHarness, insertFile, PASSWORD } from './helpers/api.ts';
-import { buildDashboardIfStale, launchChromium, requireChromium } from './helpers/browser.ts';
-import { patient } from './helpers/patience.ts';
+import { type ApiHarness, call, createApiHarness, insertFile } from './helpers/api.ts';
+import { requireChromium, withDashboardPage } from './helpers/browser.ts';
 
 const chromiumPath = requireChromium();
 
@@ -86,6 +83,8 @@ describe('GET /api/status targets', () => {
         copied: 1,
         queued: 0,
         running: 0,
+        waiting: 0,
+        waiting_since: null,
         failing: 0,
         last_error: null,
       },
@@ -96,6 +95,8 @@ describe('GET /api/status targets', () => {
         copied: 2,
         queued: 3,
         running: 0,
+        waiting: 0,
+        waiting_since: null,
         failing: 1,
         last_error: 'connect ECONNREFUSED',
       },
@@ -111,16 +112,7 @@ describe('GET /api/status targets', () => {
 
 describe.skipIf(!chromiumPath)('the dashboard overview in Chromium', () => {
   it('shows a row per backup target with its verified copies, queue and failing copies', async () => {
-    buildDashboardIfStale();
-    const server = await startServer(app, { host: '127.0.0.1', port: 0, log: silentLogger });
-    const browser = await launchChromium(chromiumPath!);
-    try {
-      const page = await browser.newPage({ baseURL: server.url });
-      page.setDefaultTimeout(patient(30_000));
-      await page.goto('/');
-      await page.getByLabel('User name').fill('viewer');
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Log in' }).click();
+    await withDashboardPage(app, chromiumPath!, 'viewer', async (page) => {
       const table = page.getByRole('table', { name: 'Backup targets' });
       const s3 = table.getByRole('row', { name: /^s3 / });
       await s3.waitFor();
@@ -131,9 +123,6 @@ describe.skipIf(!chromiumPath)('the dashboard overview in Chromium', () => {
       );
       // the failing count's cell (after copies and queue) carries the last error as its tooltip
       expect(await s3.getByRole('cell').nth(2).getAttribute('title')).toBe('connect ECONNREFUSED');
-    } finally {
-      await browser.close();
-      await server.close();
-    }
+    });
   });
 });

@@ -4,12 +4,9 @@
  * before the sample existed), opens the sample and sees its run and QC values; search finds it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer } from '../src/api/server.ts';
 import { syncProjects } from '../src/catalog/projects.ts';
-import { silentLogger } from '../src/core/log.ts';
-import { type ApiHarness, createApiHarness, insertFile, PASSWORD } from './helpers/api.ts';
-import { buildDashboardIfStale, launchChromium, requireChromium, screenshot } from './helpers/browser.ts';
-import { patient } from './helpers/patience.ts';
+import { type ApiHarness, createApiHarness, insertFile } from './helpers/api.ts';
+import { requireChromium, screenshot, withDashboardPage } from './helpers/browser.ts';
 
 const chromiumPath = requireChromium();
 let h: ApiHarness;
@@ -31,16 +28,7 @@ afterAll(async () => h.close());
 
 describe.skipIf(!chromiumPath)('catalog pages in Chromium', () => {
   it('imports a sheet from the project page, opens the sample and sees its run and QC values', async () => {
-    buildDashboardIfStale();
-    const web = await startServer(h.app, { host: '127.0.0.1', port: 0, log: silentLogger });
-    const browser = await launchChromium(chromiumPath!);
-    try {
-      const page = await browser.newPage({ baseURL: web.url });
-      page.setDefaultTimeout(patient(30_000));
-      await page.goto('/');
-      await page.getByLabel('User name').fill('operator');
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Log in' }).click();
+    await withDashboardPage(h.app, chromiumPath!, 'operator', async (page) => {
       await page.getByRole('link', { name: 'Catalog' }).click();
       await page.getByRole('link', { name: 'PRJ1' }).click();
       await page.getByRole('heading', { name: 'Project PRJ1' }).waitFor();
@@ -82,9 +70,6 @@ describe.skipIf(!chromiumPath)('catalog pages in Chromium', () => {
 
       await page.goto('/search?q=liver');
       await page.getByRole('link', { name: 'S00001', exact: true }).waitFor();
-    } finally {
-      await browser.close();
-      await web.close();
-    }
+    });
   });
 });

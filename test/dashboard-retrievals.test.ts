@@ -9,13 +9,10 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/api/app.ts';
-import { startServer } from '../src/api/server.ts';
 import { createUser } from '../src/auth/users.ts';
-import { silentLogger } from '../src/core/log.ts';
 import { insertFile, PASSWORD } from './helpers/api.ts';
 import { fsArchive } from './helpers/archive-fixture.ts';
-import { buildDashboardIfStale, launchChromium, requireChromium } from './helpers/browser.ts';
-import { patient } from './helpers/patience.ts';
+import { requireChromium, withDashboardPage } from './helpers/browser.ts';
 import { createPipeline, type Pipeline, standardConfig } from './helpers/pipeline.ts';
 
 const chromiumPath = requireChromium();
@@ -37,23 +34,9 @@ beforeAll(async () => {
 afterAll(() => p?.close());
 
 /** A logged-in page of a dashboard served from the pipeline's database, closed after `fn`. */
-async function asUser(role: 'viewer' | 'operator', at: string, fn: (page: Page) => Promise<void>) {
-  buildDashboardIfStale();
+function asUser(role: 'viewer' | 'operator', at: string, fn: (page: Page) => Promise<void>) {
   const app = createApp({ db: p.db, config: p.config, vars: p.vars, version: 'test', eventPollMs: 50 });
-  const server = await startServer(app, { host: '127.0.0.1', port: 0, log: silentLogger });
-  const browser = await launchChromium(chromiumPath!);
-  try {
-    const page = await browser.newPage({ baseURL: server.url });
-    page.setDefaultTimeout(patient(30_000));
-    await page.goto(at);
-    await page.getByLabel('User name').fill(role);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await fn(page);
-  } finally {
-    await browser.close();
-    await server.close();
-  }
+  return withDashboardPage(app, chromiumPath!, role, fn, at);
 }
 
 describe.skipIf(!chromiumPath)('archive and retrievals in Chromium', () => {

@@ -11,7 +11,12 @@ import { accessSync, constants } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Hono } from 'hono';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import type { ApiEnv } from '../../src/api/route.ts';
+import { startServer } from '../../src/api/server.ts';
+import { silentLogger } from '../../src/core/log.ts';
+import { PASSWORD } from './api.ts';
 import { unavailable } from './infra.ts';
 import { patient } from './patience.ts';
 
@@ -56,4 +61,37 @@ export function buildDashboardIfStale(): void {
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Fills the dashboard's login form on `page` (already at a page that shows it) as `user`. */
+export async function logIn(page: Page, user: string, password = PASSWORD): Promise<void> {
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+/**
+ * The dashboard of `app` served on loopback (built first if stale), a fresh Chromium and a page
+ * logged in as `user` at `at`; `fn` runs on it, then browser and server are closed whatever happens.
+ */
+export async function withDashboardPage<T>(
+  app: Hono<ApiEnv>,
+  executablePath: string,
+  user: string,
+  fn: (page: Page) => Promise<T>,
+  at = '/',
+): Promise<T> {
+  buildDashboardIfStale();
+  const server = await startServer(app, { host: '127.0.0.1', port: 0, log: silentLogger });
+  const browser = await launchChromium(executablePath);
+  try {
+    const page = await browser.newPage({ baseURL: server.url });
+    page.setDefaultTimeout(patient(30_000));
+    await page.goto(at);
+    await logIn(page, user);
+    return await fn(page);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
 }
