@@ -5,9 +5,16 @@
  * the whole config (core/config/light.ts); runtime/context.ts builds the full AppContext on it.
  */
 import type { DatabaseSettings } from '../core/config/light.ts';
-import { assertReachable, createDb, type Db, isTransientDbError, waitReachable } from '../core/db/db.ts';
+import {
+  assertReachable,
+  createDb,
+  type Db,
+  isTransientDbError,
+  unreachable,
+  waitReachable,
+} from '../core/db/db.ts';
 import { type EmbeddedServer, startEmbedded } from '../core/db/embedded.ts';
-import { assertSchemaNotNewer, currentVersion, migrate, schemaVersion } from '../core/db/migrate.ts';
+import { checkNotNewer, migrate, recordedVersion, schemaVersion } from '../core/db/migrate.ts';
 import { SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 
@@ -47,9 +54,9 @@ export async function openDatabase(
     url = embedded.url;
   }
   const db = createDb(url, { max: settings.database.pool_size, log });
+  // both at once: the embedded server is left (or stopped) while the pool's connections end
   const close = async () => {
-    await db.close().catch(() => undefined);
-    await embedded?.stop();
+    await Promise.all([db.close().catch(() => undefined), embedded?.stop()]);
   };
   const prepare = async (): Promise<void> => {
     const mode = how.schema ?? 'current';
@@ -57,8 +64,8 @@ export async function openDatabase(
       await migrate(db, log);
       await how.afterMigrate?.(db);
     } else if (mode === 'current') {
-      await assertSchemaNotNewer(db);
-      const v = await currentVersion(db);
+      const v = await recordedVersion(db);
+      checkNotNewer(v);
       if (v < schemaVersion()) {
         throw new SluiceError(
           'db.schema_old',
@@ -73,7 +80,12 @@ export async function openDatabase(
   };
   try {
     if (how.waitForDb && !embedded) await prepareWaiting(db, log, prepare, how.waitForDb);
-    else {
+    else if ((how.schema ?? 'current') === 'current') {
+      // a command's first round trip both reaches the database and reads its schema version
+      await prepare().catch((err: unknown) => {
+        throw err instanceof SluiceError ? err : unreachable(db, err);
+      });
+    } else {
       await assertReachable(db);
       await prepare();
     }

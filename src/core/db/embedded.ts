@@ -192,9 +192,13 @@ class Embedded implements EmbeddedServer {
     client.on('error', () => undefined); // until the holder's own listeners below
     try {
       await client.connect();
-      await client.query('select pg_advisory_lock_shared($1, $2)', [...USERS_LOCK]);
-      const r = await client.query('select 1 from pg_database where datname = $1', ['sluice']);
-      if (r.rowCount === 0) {
+      // one round trip: the lock (waiting while a last user stops the server), then the database
+      const r = await client.query<{ has: boolean }>(
+        `select pg_advisory_lock_shared($1, $2)::text as locked,
+           exists (select 1 from pg_database where datname = 'sluice') as has`,
+        [...USERS_LOCK],
+      );
+      if (!r.rows[0]!.has) {
         await client.query('create database sluice').catch((err: { code?: string }) => {
           if (err.code !== '42P04') throw err; // created concurrently
         });
@@ -354,9 +358,14 @@ class Embedded implements EmbeddedServer {
     }
     let last = false;
     try {
-      await client.query('select pg_advisory_unlock_shared($1, $2)', [...USERS_LOCK]).catch(() => undefined);
+      // one round trip: a session's own shared lock never conflicts with its exclusive request, so
+      // the exclusive one is ours exactly when no other session holds the shared one; then ours
+      // goes (a fresh connection holds none: its unlock is a no-op that warns)
       last = (
-        await client.query<{ got: boolean }>('select pg_try_advisory_lock($1, $2) as got', [...USERS_LOCK])
+        await client.query<{ got: boolean }>(
+          `select pg_try_advisory_lock($1, $2) as got, pg_advisory_unlock_shared($1, $2) as unlocked`,
+          [...USERS_LOCK],
+        )
       ).rows[0]!.got;
     } catch {
       // the server went away meanwhile: nothing to stop
