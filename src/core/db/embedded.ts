@@ -194,8 +194,7 @@ class Embedded implements EmbeddedServer {
       await client.connect();
       // one round trip: the lock (waiting while a last user stops the server), then the database
       const r = await client.query<{ has: boolean }>(
-        `select pg_advisory_lock_shared($1, $2)::text as locked,
-           exists (select 1 from pg_database where datname = 'sluice') as has`,
+        `select pg_advisory_lock_shared($1, $2)::text, exists (select from pg_database where datname = 'sluice') as has`,
         [...USERS_LOCK],
       );
       if (!r.rows[0]!.has) {
@@ -358,9 +357,8 @@ class Embedded implements EmbeddedServer {
     }
     let last = false;
     try {
-      // one round trip: a session's own shared lock never conflicts with its exclusive request, so
-      // the exclusive one is ours exactly when no other session holds the shared one; then ours
-      // goes (a fresh connection holds none: its unlock is a no-op that warns)
+      // one round trip: our own shared lock never conflicts with our exclusive request, so we get
+      // it exactly when no other session holds a shared one (a fresh client's unlock is a no-op)
       last = (
         await client.query<{ got: boolean }>(
           `select pg_try_advisory_lock($1, $2) as got, pg_advisory_unlock_shared($1, $2) as unlocked`,
