@@ -43,17 +43,11 @@ export async function openDatabase(
     waitForDb?: (message: string) => void;
   } = {},
 ): Promise<OpenDatabase> {
-  let embedded: EmbeddedServer | undefined;
-  let url = settings.database.url;
-  if (!url) {
-    embedded = await startEmbedded({
-      dataDir: settings.data_dir,
-      port: settings.database.embedded_port,
-      log,
-    });
-    url = embedded.url;
-  }
-  const db = createDb(url, { max: settings.database.pool_size, log });
+  const pool = { max: settings.database.pool_size, log };
+  const url = settings.database.url;
+  const { db, embedded } = url
+    ? { db: createDb(url, pool), embedded: undefined }
+    : await embeddedDb(settings, pool);
   // both at once: the embedded server is left (or stopped) while the pool's connections end
   const close = async () => {
     await Promise.all([db.close().catch(() => undefined), embedded?.stop()]);
@@ -120,4 +114,42 @@ async function prepareWaiting(
       );
     }
   }
+}
+
+/**
+ * The embedded server (started or joined) and a pool on it. Joining a running server, the pool's
+ * first connection is opened while the server's users lock is taken (a command's two connections
+ * at once instead of one after the other); no statement runs on it before the lock is held.
+ */
+async function embeddedDb(
+  settings: DatabaseSettings,
+  pool: { max: number; log: Logger },
+): Promise<{ db: Db; embedded: EmbeddedServer }> {
+  let early: { db: Db; connected: Promise<void> } | undefined;
+  let embedded: EmbeddedServer;
+  try {
+    embedded = await startEmbedded({
+      dataDir: settings.data_dir,
+      port: settings.database.embedded_port,
+      log: pool.log,
+      onServer: (found) => {
+        if (early) return;
+        const db = createDb(found, pool);
+        early = {
+          db,
+          connected: db.pool.connect().then(
+            (c) => c.release(),
+            () => undefined,
+          ),
+        };
+      },
+    });
+  } catch (err) {
+    await early?.db.close().catch(() => undefined);
+    throw err;
+  }
+  const warmed = early?.db.url === embedded.url ? early : undefined;
+  if (early && !warmed) await early.db.close().catch(() => undefined);
+  await warmed?.connected;
+  return { db: warmed?.db ?? createDb(embedded.url, pool), embedded };
 }

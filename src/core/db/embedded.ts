@@ -43,8 +43,7 @@
  * Installing (binaries, the user it runs as, initdb) is embedded-install.ts.
  *
  * Measured (2-core machine): starting an existing cluster and opening it ~0.4 s idle, 1.0-1.6 s at
- * load 15; a fast stop 0.1 s idle, 0.3-0.4 s at load 15. A read-only CLI command spends most of its
- * time loading modules, not here (src/cli/main.ts loads only the command asked for).
+ * load 15; a fast stop 0.1 s idle, 0.3-0.4 s at load 15.
  */
 import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -81,6 +80,8 @@ export interface EmbeddedOptions {
   log: Logger;
   /** Extra `-c name=value` settings for the server (tests turn off fsync). */
   settings?: Record<string, string>;
+  /** A running server's database URL, as soon as found, before it is held: connect, run nothing yet. */
+  onServer?: (url: string) => void;
 }
 
 export interface EmbeddedServer {
@@ -101,11 +102,7 @@ function urlFor(creds: Credentials, database = 'sluice'): string {
   return `postgres://${encodeURIComponent(creds.user)}:${encodeURIComponent(creds.password)}@127.0.0.1:${creds.port}/${database}`;
 }
 
-/**
- * The advisory lock every user of the embedded server holds shared, in database `postgres`
- * (Sluice's lock namespace, see `DbLock`; advisory locks are per database, so this key cannot meet
- * the ones taken in `sluice`).
- */
+/** The advisory lock every user holds shared, in database `postgres` (not `sluice`'s lock space). */
 const USERS_LOCK = [0x5c1ce, 100] as const;
 
 interface Setup extends EmbeddedOptions {
@@ -145,6 +142,7 @@ class Embedded implements EmbeddedServer {
       const pidFile = await readPidFile(this.o.pgDir);
       if (pidFile?.state === 'alive') {
         // running (or starting up, or shutting down): use it once it takes our lock
+        this.o.onServer?.(urlFor({ ...this.creds, port: pidFile.port }));
         if (await this.hold(pidFile.port, pidFile.pid)) {
           this.o.log.info(
             { postgresPid: pidFile.pid, port: pidFile.port },
