@@ -13,6 +13,7 @@ import {
   currentVersion,
   loadMigrations,
   migrate,
+  recordedVersion,
   schemaVersion,
 } from '../src/core/db/migrate.ts';
 import { SluiceError } from '../src/core/errors.ts';
@@ -172,6 +173,30 @@ describe('migrations', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/newer than this Sluice understands/);
     expect(r.stderr).toMatch(/upgrade this machine/);
+    await db.close();
+  });
+
+  it('a read-only command checks the schema in its first query: none yet, older, newer', async () => {
+    const url = await emptyDb();
+    const db = createDb(url);
+    expect(await recordedVersion(db)).toBe(0); // no sluice_migrations table yet
+    expect(schemaVersion()).toBe(Math.max(...loadMigrations().map((m) => m.version)));
+    const cfgDir = await tmp();
+    const cfg = path.join(cfgDir, 'sluice.yaml');
+    await writeFile(cfg, 'data_dir: ./data\n');
+    const list = () => sluice(['files', 'list'], { env: { DATABASE_URL: url, SLUICE_CONFIG: cfg } });
+    let r = await list();
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/schema is at version 0; this Sluice needs \d+/);
+    expect(r.stderr).toMatch(/sluice db migrate/);
+    await migrate(db);
+    expect(await recordedVersion(db)).toBe(schemaVersion());
+    r = await list();
+    expect(r.code, r.stderr).toBe(0);
+    await db.exec(`insert into sluice_migrations (version, name) values (9999, 'from_the_future')`);
+    r = await list();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/version 9999, newer than this Sluice understands/);
     await db.close();
   });
 

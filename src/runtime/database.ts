@@ -5,9 +5,16 @@
  * the whole config (core/config/light.ts); runtime/context.ts builds the full AppContext on it.
  */
 import type { DatabaseSettings } from '../core/config/light.ts';
-import { assertReachable, createDb, type Db, isTransientDbError, waitReachable } from '../core/db/db.ts';
+import {
+  assertReachable,
+  createDb,
+  type Db,
+  isTransientDbError,
+  unreachable,
+  waitReachable,
+} from '../core/db/db.ts';
 import { type EmbeddedServer, startEmbedded } from '../core/db/embedded.ts';
-import { assertSchemaNotNewer, currentVersion, migrate, schemaVersion } from '../core/db/migrate.ts';
+import { checkNotNewer, migrate, recordedVersion, schemaVersion } from '../core/db/migrate.ts';
 import { SluiceError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 
@@ -36,20 +43,14 @@ export async function openDatabase(
     waitForDb?: (message: string) => void;
   } = {},
 ): Promise<OpenDatabase> {
-  let embedded: EmbeddedServer | undefined;
-  let url = settings.database.url;
-  if (!url) {
-    embedded = await startEmbedded({
-      dataDir: settings.data_dir,
-      port: settings.database.embedded_port,
-      log,
-    });
-    url = embedded.url;
-  }
-  const db = createDb(url, { max: settings.database.pool_size, log });
+  const pool = { max: settings.database.pool_size, log };
+  const url = settings.database.url;
+  const { db, embedded } = url
+    ? { db: createDb(url, pool), embedded: undefined }
+    : await embeddedDb(settings, pool);
+  // both at once: the embedded server is left (or stopped) while the pool's connections end
   const close = async () => {
-    await db.close().catch(() => undefined);
-    await embedded?.stop();
+    await Promise.all([db.close().catch(() => undefined), embedded?.stop()]);
   };
   const prepare = async (): Promise<void> => {
     const mode = how.schema ?? 'current';
@@ -57,8 +58,8 @@ export async function openDatabase(
       await migrate(db, log);
       await how.afterMigrate?.(db);
     } else if (mode === 'current') {
-      await assertSchemaNotNewer(db);
-      const v = await currentVersion(db);
+      const v = await recordedVersion(db);
+      checkNotNewer(v);
       if (v < schemaVersion()) {
         throw new SluiceError(
           'db.schema_old',
@@ -73,7 +74,12 @@ export async function openDatabase(
   };
   try {
     if (how.waitForDb && !embedded) await prepareWaiting(db, log, prepare, how.waitForDb);
-    else {
+    else if ((how.schema ?? 'current') === 'current') {
+      // a command's first round trip both reaches the database and reads its schema version
+      await prepare().catch((err: unknown) => {
+        throw err instanceof SluiceError ? err : unreachable(db, err);
+      });
+    } else {
       await assertReachable(db);
       await prepare();
     }
@@ -108,4 +114,42 @@ async function prepareWaiting(
       );
     }
   }
+}
+
+/**
+ * The embedded server (started or joined) and a pool on it. Joining a running server, the pool's
+ * first connection is opened while the server's users lock is taken (a command's two connections
+ * at once instead of one after the other); no statement runs on it before the lock is held.
+ */
+async function embeddedDb(
+  settings: DatabaseSettings,
+  pool: { max: number; log: Logger },
+): Promise<{ db: Db; embedded: EmbeddedServer }> {
+  let early: { db: Db; connected: Promise<void> } | undefined;
+  let embedded: EmbeddedServer;
+  try {
+    embedded = await startEmbedded({
+      dataDir: settings.data_dir,
+      port: settings.database.embedded_port,
+      log: pool.log,
+      onServer: (found) => {
+        if (early) return;
+        const db = createDb(found, pool);
+        early = {
+          db,
+          connected: db.pool.connect().then(
+            (c) => c.release(),
+            () => undefined,
+          ),
+        };
+      },
+    });
+  } catch (err) {
+    await early?.db.close().catch(() => undefined);
+    throw err;
+  }
+  const warmed = early?.db.url === embedded.url ? early : undefined;
+  if (early && !warmed) await early.db.close().catch(() => undefined);
+  await warmed?.connected;
+  return { db: warmed?.db ?? createDb(embedded.url, pool), embedded };
 }

@@ -134,17 +134,22 @@ export async function assertReachable(db: Db): Promise<void> {
   try {
     await db.query('select 1');
   } catch (err) {
-    const safeUrl = db.url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-    throw new SluiceError(
-      'db.unreachable',
-      `cannot connect to the database at ${safeUrl}: ${(err as Error).message}`,
-      {
-        hint: 'check that PostgreSQL is running and that DATABASE_URL (host, port, user, password, database) is right; `sluice doctor` checks it',
-        cause: err,
-        exitCode: 1,
-      },
-    );
+    throw unreachable(db, err);
   }
+}
+
+/** The error of a database that could not be reached (`err`: the first query's failure). */
+export function unreachable(db: Db, err: unknown): SluiceError {
+  const safeUrl = db.url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  return new SluiceError(
+    'db.unreachable',
+    `cannot connect to the database at ${safeUrl}: ${(err as Error).message}`,
+    {
+      hint: 'check that PostgreSQL is running and that DATABASE_URL (host, port, user, password, database) is right; `sluice doctor` checks it',
+      cause: err,
+      exitCode: 1,
+    },
+  );
 }
 
 /**

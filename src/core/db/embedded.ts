@@ -43,8 +43,7 @@
  * Installing (binaries, the user it runs as, initdb) is embedded-install.ts.
  *
  * Measured (2-core machine): starting an existing cluster and opening it ~0.4 s idle, 1.0-1.6 s at
- * load 15; a fast stop 0.1 s idle, 0.3-0.4 s at load 15. A read-only CLI command spends most of its
- * time loading modules, not here (src/cli/main.ts loads only the command asked for).
+ * load 15; a fast stop 0.1 s idle, 0.3-0.4 s at load 15.
  */
 import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -81,6 +80,8 @@ export interface EmbeddedOptions {
   log: Logger;
   /** Extra `-c name=value` settings for the server (tests turn off fsync). */
   settings?: Record<string, string>;
+  /** A running server's database URL, as soon as found, before it is held: connect, run nothing yet. */
+  onServer?: (url: string) => void;
 }
 
 export interface EmbeddedServer {
@@ -101,11 +102,7 @@ function urlFor(creds: Credentials, database = 'sluice'): string {
   return `postgres://${encodeURIComponent(creds.user)}:${encodeURIComponent(creds.password)}@127.0.0.1:${creds.port}/${database}`;
 }
 
-/**
- * The advisory lock every user of the embedded server holds shared, in database `postgres`
- * (Sluice's lock namespace, see `DbLock`; advisory locks are per database, so this key cannot meet
- * the ones taken in `sluice`).
- */
+/** The advisory lock every user holds shared, in database `postgres` (not `sluice`'s lock space). */
 const USERS_LOCK = [0x5c1ce, 100] as const;
 
 interface Setup extends EmbeddedOptions {
@@ -145,6 +142,7 @@ class Embedded implements EmbeddedServer {
       const pidFile = await readPidFile(this.o.pgDir);
       if (pidFile?.state === 'alive') {
         // running (or starting up, or shutting down): use it once it takes our lock
+        this.o.onServer?.(urlFor({ ...this.creds, port: pidFile.port }));
         if (await this.hold(pidFile.port, pidFile.pid)) {
           this.o.log.info(
             { postgresPid: pidFile.pid, port: pidFile.port },
@@ -192,9 +190,12 @@ class Embedded implements EmbeddedServer {
     client.on('error', () => undefined); // until the holder's own listeners below
     try {
       await client.connect();
-      await client.query('select pg_advisory_lock_shared($1, $2)', [...USERS_LOCK]);
-      const r = await client.query('select 1 from pg_database where datname = $1', ['sluice']);
-      if (r.rowCount === 0) {
+      // one round trip: the lock (waiting while a last user stops the server), then the database
+      const r = await client.query<{ has: boolean }>(
+        `select pg_advisory_lock_shared($1, $2)::text, exists (select from pg_database where datname = 'sluice') as has`,
+        [...USERS_LOCK],
+      );
+      if (!r.rows[0]!.has) {
         await client.query('create database sluice').catch((err: { code?: string }) => {
           if (err.code !== '42P04') throw err; // created concurrently
         });
@@ -354,9 +355,13 @@ class Embedded implements EmbeddedServer {
     }
     let last = false;
     try {
-      await client.query('select pg_advisory_unlock_shared($1, $2)', [...USERS_LOCK]).catch(() => undefined);
+      // one round trip: our own shared lock never conflicts with our exclusive request, so we get
+      // it exactly when no other session holds a shared one (a fresh client's unlock is a no-op)
       last = (
-        await client.query<{ got: boolean }>('select pg_try_advisory_lock($1, $2) as got', [...USERS_LOCK])
+        await client.query<{ got: boolean }>(
+          `select pg_try_advisory_lock($1, $2) as got, pg_advisory_unlock_shared($1, $2) as unlocked`,
+          [...USERS_LOCK],
+        )
       ).rows[0]!.got;
     } catch {
       // the server went away meanwhile: nothing to stop

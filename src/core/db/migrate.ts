@@ -29,7 +29,35 @@ export function loadMigrations(): Migration[] {
     }));
 }
 
-export const schemaVersion = (): number => Math.max(0, ...loadMigrations().map((m) => m.version));
+/** The highest migration this program has, from the files' names alone (every command checks it). */
+export const schemaVersion = (): number =>
+  Math.max(
+    0,
+    ...readdirSync(dir)
+      .filter((f) => /^\d{4}_.+\.sql$/.test(f))
+      .map((f) => Number.parseInt(f.slice(0, 4), 10)),
+  );
+
+/**
+ * The database's schema version in one round trip (0 when no migration ran: the table is missing).
+ * What a command checks before it reads (runtime/database.ts); on a pool, so the failed statement
+ * of a new database aborts no one's transaction. Other errors (unreachable, refused) are thrown.
+ */
+export async function recordedVersion(db: Db): Promise<number> {
+  try {
+    const row = await db.one<{ v: number | null }>('select max(version) as v from sluice_migrations');
+    return row.v ?? 0;
+  } catch (err) {
+    if ((err as { code?: string }).code === '42P01') return 0; // undefined_table
+    throw err;
+  }
+}
+
+/** Refuses a schema newer than this program (`current`, read by the caller). */
+export function checkNotNewer(current: number): void {
+  const ours = schemaVersion();
+  if (current > ours) throw schemaNewer(current, ours);
+}
 
 export async function currentVersion(db: Db): Promise<number> {
   const exists = await db.maybeOne<{ t: string | null }>(
@@ -53,11 +81,7 @@ function schemaNewer(current: number, ours: number): SluiceError {
 
 /** Refuses to run against a schema newer than this program knows. */
 export async function assertSchemaNotNewer(db: Db): Promise<void> {
-  const current = await currentVersion(db);
-  const ours = schemaVersion();
-  if (current > ours) {
-    throw schemaNewer(current, ours);
-  }
+  checkNotNewer(await currentVersion(db));
 }
 
 export const MIGRATIONS_TABLE_DDL = `create table if not exists sluice_migrations (
