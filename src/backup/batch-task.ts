@@ -4,8 +4,9 @@
  * `backed_up` report per file to the flow — the same records `backup.copy` (backup-task.ts) writes,
  * for a fraction of the database work: one claim, one read of the records, one twin pre-check, one
  * target check before and after, one fsync per backup folder, the copy rows, manifests and
- * transitions written set-wise (files/batch-records.ts, `transitionMany`) and one commit for the
- * whole batch. What stays per file in the database is the flow's report (processing planned).
+ * transitions written set-wise (files/batch-records.ts, `transitionMany`, each `backed_up` event with
+ * its `location` as `backup.copy` writes it), one report to the flow for the batch (`backed_up_many`:
+ * what follows, set-wise) and one commit for the whole batch.
  *
  * Kept per file: the acquired-fingerprint checks, the same-content (twin) check, the copy with its
  * fsync, read-back and member check (copyVerified), the target check before each rename.
@@ -134,7 +135,7 @@ async function copyAll(ctx: Ctx, config: Config, files: FileRow[], parents: Set<
 /**
  * The verified copies recorded and reported, as `backup.copy` records one (in the batch's
  * transaction), set-wise: the copy rows and manifests, then the `backed_up` transitions, in a few
- * statements for the batch; then the flow's report for each file that moved (a file someone else
+ * statements for the batch; then the flow's report of the files that moved (a file someone else
  * moved meanwhile was reported by them; its copy row is still true).
  */
 async function recordAll(tx: Tx, deps: BackupDeps, copied: Copied[]): Promise<void> {
@@ -157,13 +158,10 @@ async function recordAll(tx: Tx, deps: BackupDeps, copied: Copied[]): Promise<vo
       actor: ACTOR,
       from: ['acquired', 'backing_up'],
       reason: copied.map((c) => backedUpReason(c.result, c.dest)),
+      data: copied.map((c) => ({ location: c.dest })),
     },
   );
-  const rows = new Map((await getFiles(tx, moved)).map((f) => [f.id, f]));
-  for (const id of moved) {
-    const file = rows.get(id);
-    if (file) await deps.report(tx, { kind: 'backed_up', file });
-  }
+  if (moved.length > 0) await deps.report(tx, { kind: 'backed_up_many', files: await getFiles(tx, moved) });
 }
 
 async function runBatch(ctx: Ctx, deps: BackupDeps): Promise<void> {
