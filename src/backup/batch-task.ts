@@ -9,7 +9,9 @@
  * what follows, set-wise) and one commit for the whole batch.
  *
  * Kept per file: the acquired-fingerprint checks, the same-content (twin) check, the copy with its
- * fsync, read-back and member check (copyVerified), the target check before each rename.
+ * fsync, read-back and member check (copyVerified), the target check before each rename. The copy
+ * and read-back of each file run as two synchronous calls on one small-file thread of the batch's own
+ * (small-files.ts, copy-tree.ts `smallCopier`) rather than ~20 hand-offs through libuv's pool.
  *
  * Anything other than a plain copy is handed to a `backup.copy` task of the file's own (enqueued in
  * the batch's final transaction, with a timeline note): a twin, a source replaced since acquisition,
@@ -39,8 +41,10 @@ import { defineHandler, enqueueTasks, Kind, type KindContext, parsePayload } fro
 import { acquiredOf, checkAcquired, fingerprintOfManifest, listAcquired } from './acquired.ts';
 import { AWAITING_BACKUP, type BackupDeps, backedUpReason } from './backup-task.ts';
 import { type CopyResult, copyVerified } from './copy.ts';
+import { SMALL_FILE_BYTES } from './copy-tree.ts';
 import { earlierTwin } from './duplicate.ts';
 import { sourceLabel } from './manifest.ts';
+import { SmallFileCopier } from './small-files.ts';
 import { checkBackupTarget, recordTargetState, targetUnavailable } from './target.ts';
 
 const ACTOR = 'backup';
@@ -86,7 +90,7 @@ async function copyOne(
   ctx: Ctx,
   config: Config,
   file: FileRow,
-  b: { parents: Set<string>; namesakes: Set<string> },
+  b: { parents: Set<string>; namesakes: Set<string>; copier: SmallFileCopier },
 ): Promise<Copied | undefined> {
   const source = sourceSpec(file);
   const acquired = acquiredOf(file);
@@ -105,6 +109,7 @@ async function copyOne(
       if (!s.ok) throw targetUnavailable(s);
     },
     deferParentSync: (parent) => b.parents.add(parent),
+    smallCopier: b.copier,
     onProgress: () => ctx.progress(),
   });
   if (acquired) checkAcquired(source, acquired, result.manifest.entries);
@@ -118,18 +123,32 @@ async function copyAll(ctx: Ctx, config: Config, files: FileRow[], parents: Set<
   const namesakes = await namesWithBackedUpNamesakes(ctx.db, ctx.payload.instrument, names);
   const copied: Copied[] = [];
   const handed: HandOff[] = [];
-  for (const file of files) {
-    ctx.progress(`reading ${sourceLabel(sourceSpec(file))}`);
-    try {
-      const c = await copyOne(ctx, config, file, { parents, namesakes });
-      if (c) copied.push(c);
-      else handed.push({ id: file.id, why: 'an earlier record may hold the same content' });
-    } catch (err) {
-      if (ctx.signal.aborted) throw err; // stopped or stalled: the batch is retried as a whole
-      handed.push({ id: file.id, why: errorMessage(err) });
+  const copier = new SmallFileCopier(copierBufferBytes(files));
+  try {
+    for (const file of files) {
+      ctx.progress(`reading ${sourceLabel(sourceSpec(file))}`);
+      try {
+        const c = await copyOne(ctx, config, file, { parents, namesakes, copier });
+        if (c) copied.push(c);
+        else handed.push({ id: file.id, why: 'an earlier record may hold the same content' });
+      } catch (err) {
+        if (ctx.signal.aborted) throw err; // stopped or stalled: the batch is retried as a whole
+        handed.push({ id: file.id, why: errorMessage(err) });
+      }
     }
+  } finally {
+    await copier.close(); // every copy above settled: nothing of it is still on the thread
   }
   return { copied, handed };
+}
+
+/**
+ * The batch's small-file thread's buffer: the largest file as recorded plus one byte (one read per
+ * file; a file grown since is read in several), at least 64 KiB, at most SMALL_FILE_BYTES + 1.
+ */
+export function copierBufferBytes(files: readonly Pick<FileRow, 'size_bytes'>[]): number {
+  const largest = files.reduce((m, f) => Math.max(m, Number(f.size_bytes) || 0), 0);
+  return Math.min(Math.max(largest + 1, 64 * 1024), SMALL_FILE_BYTES + 1);
 }
 
 /**
