@@ -95,9 +95,13 @@ async function copyOne(
   const source = sourceSpec(file);
   const acquired = acquiredOf(file);
   const dest = backupLocation(config, file);
-  if (acquired) await listAcquired(source, acquired);
   // asked only for a name with an earlier backed-up record (one statement for the batch found them)
-  if (b.namesakes.has(file.name) && (await earlierTwin(ctx.db, file, source, ctx.signal))) return undefined;
+  const twinCheck = b.namesakes.has(file.name);
+  // The twin check reads the source: it must be what was acquired first. Without it, a single file's
+  // listing is checked by copyVerified's `accept` (the same check on the same listing) before
+  // anything is written: listing it here too cost a second lstat per file.
+  if (acquired && (twinCheck || source.kind !== 'file')) await listAcquired(source, acquired);
+  if (twinCheck && (await earlierTwin(ctx.db, file, source, ctx.signal))) return undefined;
   const result = await copyVerified({
     source,
     dest,
