@@ -178,6 +178,21 @@ describe('backup batches', () => {
       const rows = await p.db.query<{ state: string }>(`select state from copies where file_id = $1`, [n]);
       expect(rows).toEqual([{ state: 'verified' }]);
       expect((await p.timeline(n)).join('\n')).toMatch(/copied 1 file\(s\).*read back and verified/);
+      // each `backed_up` event names its copy, as `backup.copy` records it (set-wise: per file data)
+      const events = await p.db.query<{
+        to_state: string;
+        data: { location?: string } | null;
+        reason: string;
+      }>(
+        `select to_state, data, reason from events where subject_id = $1 and to_state in ('backed_up', 'done_not_processed')`,
+        [n],
+      );
+      expect(events.find((e) => e.to_state === 'backed_up')?.data).toEqual({
+        location: backupLocation(p.config, f),
+      });
+      expect(events.find((e) => e.to_state === 'done_not_processed')?.reason).toMatch(
+        /no processing settings/,
+      );
     }
   });
 });

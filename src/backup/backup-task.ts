@@ -52,10 +52,16 @@ export interface BackedUp {
   acceptOverwrite?: boolean;
 }
 
+/** The files of a batch (batch-task.ts) backed up and verified together: reported set-wise. */
+export interface BackedUpMany {
+  kind: 'backed_up_many';
+  files: FileRow[];
+}
+
 export interface BackupDeps {
   config: Config;
   /** The flow's `report` (injected by src/runtime/handlers.ts). */
-  report(tx: Tx, outcome: BackedUp): Promise<void>;
+  report(tx: Tx, outcome: BackedUp | BackedUpMany): Promise<void>;
 }
 
 /** Statuses of a file waiting for its backup; any other status: nothing to do. */

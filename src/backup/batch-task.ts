@@ -4,11 +4,14 @@
  * `backed_up` report per file to the flow — the same records `backup.copy` (backup-task.ts) writes,
  * for a fraction of the database work: one claim, one read of the records, one twin pre-check, one
  * target check before and after, one fsync per backup folder, the copy rows, manifests and
- * transitions written set-wise (files/batch-records.ts, `transitionMany`) and one commit for the
- * whole batch. What stays per file in the database is the flow's report (processing planned).
+ * transitions written set-wise (files/batch-records.ts, `transitionMany`, each `backed_up` event with
+ * its `location` as `backup.copy` writes it), one report to the flow for the batch (`backed_up_many`:
+ * what follows, set-wise) and one commit for the whole batch.
  *
  * Kept per file: the acquired-fingerprint checks, the same-content (twin) check, the copy with its
- * fsync, read-back and member check (copyVerified), the target check before each rename.
+ * fsync, read-back and member check (copyVerified), the target check before each rename. The copy
+ * and read-back of each file run as two synchronous calls on one small-file thread of the batch's own
+ * (small-files.ts, copy-tree.ts `smallCopier`) rather than ~20 hand-offs through libuv's pool.
  *
  * Anything other than a plain copy is handed to a `backup.copy` task of the file's own (enqueued in
  * the batch's final transaction, with a timeline note): a twin, a source replaced since acquisition,
@@ -38,8 +41,10 @@ import { defineHandler, enqueueTasks, Kind, type KindContext, parsePayload } fro
 import { acquiredOf, checkAcquired, fingerprintOfManifest, listAcquired } from './acquired.ts';
 import { AWAITING_BACKUP, type BackupDeps, backedUpReason } from './backup-task.ts';
 import { type CopyResult, copyVerified } from './copy.ts';
+import { SMALL_FILE_BYTES } from './copy-tree.ts';
 import { earlierTwin } from './duplicate.ts';
 import { sourceLabel } from './manifest.ts';
+import { SmallFileCopier } from './small-files.ts';
 import { checkBackupTarget, recordTargetState, targetUnavailable } from './target.ts';
 
 const ACTOR = 'backup';
@@ -85,14 +90,18 @@ async function copyOne(
   ctx: Ctx,
   config: Config,
   file: FileRow,
-  b: { parents: Set<string>; namesakes: Set<string> },
+  b: { parents: Set<string>; namesakes: Set<string>; copier: SmallFileCopier },
 ): Promise<Copied | undefined> {
   const source = sourceSpec(file);
   const acquired = acquiredOf(file);
   const dest = backupLocation(config, file);
-  if (acquired) await listAcquired(source, acquired);
   // asked only for a name with an earlier backed-up record (one statement for the batch found them)
-  if (b.namesakes.has(file.name) && (await earlierTwin(ctx.db, file, source, ctx.signal))) return undefined;
+  const twinCheck = b.namesakes.has(file.name);
+  // The twin check reads the source: it must be what was acquired first. Without it, a single file's
+  // listing is checked by copyVerified's `accept` (the same check on the same listing) before
+  // anything is written: listing it here too cost a second lstat per file.
+  if (acquired && (twinCheck || source.kind !== 'file')) await listAcquired(source, acquired);
+  if (twinCheck && (await earlierTwin(ctx.db, file, source, ctx.signal))) return undefined;
   const result = await copyVerified({
     source,
     dest,
@@ -104,6 +113,7 @@ async function copyOne(
       if (!s.ok) throw targetUnavailable(s);
     },
     deferParentSync: (parent) => b.parents.add(parent),
+    smallCopier: b.copier,
     onProgress: () => ctx.progress(),
   });
   if (acquired) checkAcquired(source, acquired, result.manifest.entries);
@@ -117,24 +127,38 @@ async function copyAll(ctx: Ctx, config: Config, files: FileRow[], parents: Set<
   const namesakes = await namesWithBackedUpNamesakes(ctx.db, ctx.payload.instrument, names);
   const copied: Copied[] = [];
   const handed: HandOff[] = [];
-  for (const file of files) {
-    ctx.progress(`reading ${sourceLabel(sourceSpec(file))}`);
-    try {
-      const c = await copyOne(ctx, config, file, { parents, namesakes });
-      if (c) copied.push(c);
-      else handed.push({ id: file.id, why: 'an earlier record may hold the same content' });
-    } catch (err) {
-      if (ctx.signal.aborted) throw err; // stopped or stalled: the batch is retried as a whole
-      handed.push({ id: file.id, why: errorMessage(err) });
+  const copier = new SmallFileCopier(copierBufferBytes(files));
+  try {
+    for (const file of files) {
+      ctx.progress(`reading ${sourceLabel(sourceSpec(file))}`);
+      try {
+        const c = await copyOne(ctx, config, file, { parents, namesakes, copier });
+        if (c) copied.push(c);
+        else handed.push({ id: file.id, why: 'an earlier record may hold the same content' });
+      } catch (err) {
+        if (ctx.signal.aborted) throw err; // stopped or stalled: the batch is retried as a whole
+        handed.push({ id: file.id, why: errorMessage(err) });
+      }
     }
+  } finally {
+    await copier.close(); // every copy above settled: nothing of it is still on the thread
   }
   return { copied, handed };
 }
 
 /**
+ * The batch's small-file thread's buffer: the largest file as recorded plus one byte (one read per
+ * file; a file grown since is read in several), at least 64 KiB, at most SMALL_FILE_BYTES + 1.
+ */
+export function copierBufferBytes(files: readonly Pick<FileRow, 'size_bytes'>[]): number {
+  const largest = files.reduce((m, f) => Math.max(m, Number(f.size_bytes) || 0), 0);
+  return Math.min(Math.max(largest + 1, 64 * 1024), SMALL_FILE_BYTES + 1);
+}
+
+/**
  * The verified copies recorded and reported, as `backup.copy` records one (in the batch's
  * transaction), set-wise: the copy rows and manifests, then the `backed_up` transitions, in a few
- * statements for the batch; then the flow's report for each file that moved (a file someone else
+ * statements for the batch; then the flow's report of the files that moved (a file someone else
  * moved meanwhile was reported by them; its copy row is still true).
  */
 async function recordAll(tx: Tx, deps: BackupDeps, copied: Copied[]): Promise<void> {
@@ -157,13 +181,10 @@ async function recordAll(tx: Tx, deps: BackupDeps, copied: Copied[]): Promise<vo
       actor: ACTOR,
       from: ['acquired', 'backing_up'],
       reason: copied.map((c) => backedUpReason(c.result, c.dest)),
+      data: copied.map((c) => ({ location: c.dest })),
     },
   );
-  const rows = new Map((await getFiles(tx, moved)).map((f) => [f.id, f]));
-  for (const id of moved) {
-    const file = rows.get(id);
-    if (file) await deps.report(tx, { kind: 'backed_up', file });
-  }
+  if (moved.length > 0) await deps.report(tx, { kind: 'backed_up_many', files: await getFiles(tx, moved) });
 }
 
 async function runBatch(ctx: Ctx, deps: BackupDeps): Promise<void> {

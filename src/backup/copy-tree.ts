@@ -47,6 +47,13 @@ export interface TempTreeOptions {
   onProgress: (bytesDone: number) => void;
   /** Called after the copy pass, before the read-back. */
   onVerify: () => void | Promise<void>;
+  /**
+   * A small-file copy thread the caller owns and closes (a batch of small files, batch-task.ts): a
+   * file of at most SMALL_FILE_BYTES is then copied and read back on it, two synchronous calls on
+   * one thread instead of about twenty hand-offs through libuv's pool (see small-files.ts), even
+   * when it is the only file. Its buffer must hold the largest such file plus one byte for one read.
+   */
+  smallCopier?: SmallFileCopier;
 }
 
 /** Read-only copies; keep execute bits. */
@@ -78,13 +85,14 @@ export async function writeTempTree(o: TempTreeOptions): Promise<Manifest> {
         throw sourceError(err, p);
       }),
   };
-  const plan = planBySize(o.before.files);
+  const plan = planBySize(o.before.files, o.smallCopier !== undefined);
   const h: Helpers = { readBack: new ReadBack(), writer: new PieceWriter(), reader: acquireSourceReader() };
+  if (o.smallCopier && plan.small.length > 0) h.smallThread = o.smallCopier;
   if (plan.large.some((i) => o.before.files[i]!.size >= WRITER_MIN_BYTES) && o.bufs.every(isShared)) {
     h.hashThread = new HashThread();
     h.hashThread.warm(); // starts while the directories are made
   }
-  if (plan.small.length >= SMALL_THREAD_MIN_FILES) {
+  if (!h.smallThread && plan.small.length >= SMALL_THREAD_MIN_FILES) {
     h.smallThread = new SmallFileCopier(plan.smallBuf, smallThreads(plan.small.length));
     h.smallThread.warm();
   }
@@ -96,7 +104,8 @@ export async function writeTempTree(o: TempTreeOptions): Promise<Manifest> {
     await o.onVerify();
     manifest = makeManifest(o.algorithm, await checkReadBack(c, copied));
   } finally {
-    await Promise.all([h.readBack.close(), h.writer.close(), h.hashThread?.close(), h.smallThread?.close()]);
+    const ownSmall = h.smallThread === o.smallCopier ? undefined : h.smallThread; // the caller's stays open
+    await Promise.all([h.readBack.close(), h.writer.close(), h.hashThread?.close(), ownSmall?.close()]);
     releaseSourceReader(h.reader); // every read settled: the copies above awaited them
   }
   // Final directory modes, then make every directory entry durable (deepest first).
@@ -162,11 +171,13 @@ interface SizePlan {
   smallBuf: number;
 }
 
-function planBySize(files: ManifestEntry[]): SizePlan {
+/** `singleSmall`: a lone small file counts as small too (a caller's small-file thread takes it). */
+function planBySize(files: ManifestEntry[], singleSmall: boolean): SizePlan {
   const small: number[] = [];
   const large: number[] = [];
+  const many = files.length > 1 || singleSmall;
   for (let i = 0; i < files.length; i++) {
-    (files.length > 1 && files[i]!.size <= SMALL_FILE_BYTES ? small : large).push(i);
+    (many && files[i]!.size <= SMALL_FILE_BYTES ? small : large).push(i);
   }
   // big enough to read most small files in one call (the next read then returns 0)
   const smallBuf = Math.min(

@@ -77,6 +77,7 @@ import {
   sourceLabel,
 } from './manifest.ts';
 import { checkFreeSpace, checkNotSource, ensureParent } from './preflight.ts';
+import type { SmallFileCopier } from './small-files.ts';
 import { makePartialDir, removeLeftovers, removePartialDir, tempNameFor } from './temp.ts';
 import { verifyCopy } from './verify.ts';
 
@@ -128,6 +129,11 @@ export interface CopyOptions {
    * them; until then a copy's new name is not durable and must not be recorded.
    */
   deferParentSync?: (parent: string) => void;
+  /**
+   * A small-file copy thread the caller owns (a batch of small files, batch-task.ts): a file of at
+   * most 4 MiB is copied and read back on it with synchronous calls (copy-tree.ts `smallCopier`).
+   */
+  smallCopier?: SmallFileCopier;
   /** Debug messages (e.g. the fast read-back checksum being unavailable). */
   log?: { debug: (obj: object, msg: string) => void };
 }
@@ -276,6 +282,7 @@ async function copyAndCommit(opts: CopyOptions, plan: CommitPlan): Promise<Manif
     targetDir: parent,
     onProgress: (done) => opts.onProgress?.(done, total),
     onVerify: () => opts.onPhase?.('verify', { temp, dest }),
+    smallCopier: opts.smallCopier,
   });
   await checkMembers(temp, spec.kind, manifest, label);
   if (opts.expected) {

@@ -116,7 +116,8 @@ export interface TransitionManyOptions {
   from: readonly FileStatus[];
   /** One reason for all, or one per id (same order as `ids`). */
   reason?: string | readonly (string | null)[];
-  data?: Record<string, unknown>;
+  /** One event data object for all, or one per id (same order as `ids`). */
+  data?: Record<string, unknown> | readonly (Record<string, unknown> | null)[];
 }
 
 /**
@@ -135,10 +136,15 @@ export async function transitionMany(
   const reasons = ids.map((_, i) =>
     typeof opts.reason === 'string' ? opts.reason : (opts.reason?.[i] ?? null),
   );
+  const d = opts.data;
+  const datas = ids.map((_, i) => {
+    const one = Array.isArray(d) ? (d[i] ?? null) : (d ?? null);
+    return one === null ? null : JSON.stringify(one);
+  });
   const rows = await q.query<{ subject_id: string }>(
     `with x as (
-       select distinct on (id) id, reason, ord
-       from unnest($1::text[], $3::text[]) with ordinality as u(id, reason, ord)
+       select distinct on (id) id, reason, data, ord
+       from unnest($1::text[], $3::text[], $6::text[]) with ordinality as u(id, reason, data, ord)
        order by id, ord
      ), o as (
        select f.id, f.status as old from files f where f.id in (select id from x) order by f.id for update
@@ -146,12 +152,12 @@ export async function transitionMany(
        update files f set status = $2, status_reason = x.reason, updated_at = now()
        from o join x on x.id = o.id
        where f.id = o.id and o.old = any($4::text[])
-       returning f.id, o.old, x.reason, x.ord
+       returning f.id, o.old, x.reason, x.data, x.ord
      )
      insert into events (subject_type, subject_id, actor, from_state, to_state, reason, data)
-     select 'file', u.id, $5, u.old, $2, u.reason, $6::jsonb from u order by u.ord
+     select 'file', u.id, $5, u.old, $2, u.reason, u.data::jsonb from u order by u.ord
      returning subject_id`,
-    [ids, to, reasons, opts.from, opts.actor, opts.data ? JSON.stringify(opts.data) : null],
+    [ids, to, reasons, opts.from, opts.actor, datas],
   );
   const moved = new Set(rows.map((r) => r.subject_id));
   return [...new Set(ids)].filter((id) => moved.has(id));

@@ -5,7 +5,8 @@
  *
  *   discovered → acquiring → acquired        intake (intake/scan-task.ts) reports `acquired`
  *   acquired → backup                        here: a `backup.copy` task per file, small ones batched (`onAcquired`)
- *   backing_up → backed_up                   backup (backup/backup-task.ts) reports `backed_up`
+ *   backing_up → backed_up                   backup (backup/backup-task.ts) reports `backed_up`; a batch
+ *                                            (backup/batch-task.ts) `backed_up_many` (`onBackedUpMany`)
  *   backed_up → archive                      here: archive items + pack tasks (`archiveAfterBackup`, archive/pass.ts)
  *             → a copy to each S3 target      here: a `backup.s3` task per target (`copiesToTargets`)
  *             → processing | done_not_processed (or back to `keepStatus`)   here: `onBackedUp`
@@ -21,21 +22,22 @@
  */
 
 import { archiveAfterBackup } from '../archive/pass.ts';
-import type { BackedUp } from '../backup/backup-task.ts';
+import type { BackedUp, BackedUpMany } from '../backup/backup-task.ts';
 import { planBackups } from '../backup/batch-plan.ts';
 import { linkAcquired } from '../catalog/links.ts';
 import type { Config } from '../core/config/index.ts';
 import { targetPool } from '../core/config/schema/backup-targets.ts';
 import type { Tx } from '../core/db/db.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
-import { addToTimeline, transition } from '../files/lifecycle.ts';
+import { addToTimeline, transition, transitionMany } from '../files/lifecycle.ts';
 import type { FileRow } from '../files/repo.ts';
 import type { Acquired } from '../intake/scan-task.ts';
-import { type PlanOptions, planProcessing } from '../process/jobs.ts';
+import { NOT_PROCESSED_REASON, type PlanOptions, planProcessing } from '../process/jobs.ts';
+import { applicableSettings } from '../process/settings.ts';
 import { enqueueTask, enqueueTasks, Kind } from '../tasks/catalogue.ts';
 
 /** Every outcome a stage reports. */
-export type Outcome = Acquired | BackedUp;
+export type Outcome = Acquired | BackedUp | BackedUpMany;
 
 /** Who the flow's own timeline entries name (as when the backup stage decided the next step). */
 const ACTOR = 'backup';
@@ -53,6 +55,8 @@ export function createFlow(config: Config): Flow {
           return onAcquired(tx, config, outcome);
         case 'backed_up':
           return onBackedUp(tx, config, outcome);
+        case 'backed_up_many':
+          return onBackedUpMany(tx, config, outcome.files);
       }
     },
   };
@@ -156,4 +160,52 @@ export async function copiesToTargets(
     const kind = t.type === 's3' ? Kind.backupS3 : Kind.backupFsCopy;
     await enqueueTask(tx, kind, file.id, payload, { tags, pool: targetPool(t) });
   }
+}
+
+/**
+ * `onBackedUp` for the files of a batch of small files (backup/batch-task.ts; no retry options),
+ * the same steps set-wise where they are the common case: the copies to the other targets and the
+ * moves enqueued in one statement each, and the files no processing settings apply to moved to
+ * `done_not_processed` in one (`transitionMany`: the same guard, reason and events as `transition`).
+ * Archive items (nothing without policies) and processing jobs stay per file.
+ */
+export async function onBackedUpMany(tx: Tx, config: Config, files: readonly FileRow[]): Promise<void> {
+  if (files.length === 0) return;
+  for (const f of files) await archiveAfterBackup(tx, config, f);
+  const tagsOf = (f: FileRow) => config.instruments[f.instrument_id]?.tags;
+  for (const t of config.backup.targets) {
+    const kind = t.type === 's3' ? Kind.backupS3 : Kind.backupFsCopy;
+    const items = files.map((f) => ({
+      subject: f.id,
+      payload: { target: t.name },
+      opts: { tags: tagsOf(f), pool: targetPool(t) },
+    }));
+    await enqueueTasks(tx, kind, items);
+  }
+  const plain = new Set(files.filter((f) => applicableSettings(config, f).length === 0));
+  await transitionMany(
+    tx,
+    [...plain].map((f) => f.id),
+    'done_not_processed',
+    { actor: ACTOR, from: ['backed_up'], reason: NOT_PROCESSED_REASON },
+  );
+  for (const f of files) if (!plain.has(f)) await planProcessing(tx, config, f, ACTOR);
+  const moves: FileRow[] = [];
+  for (const f of files) {
+    const move = afterBackup(config, f, undefined).move;
+    if (move === 'enqueue') moves.push(f);
+    else if (move === 'refuse') {
+      await addToTimeline(
+        tx,
+        f.id,
+        ACTOR,
+        `not moved to the instrument's Backup folder: ${FALLBACK_KEEPS_DATA}`,
+      );
+    }
+  }
+  await enqueueTasks(
+    tx,
+    Kind.cleanupMove,
+    moves.map((f) => ({ subject: f.id, payload: {}, opts: { tags: tagsOf(f) } })),
+  );
 }

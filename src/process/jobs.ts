@@ -104,6 +104,9 @@ export async function createJob(
   return row.id;
 }
 
+/** The status reason of a file backed up that no processing settings apply to. */
+export const NOT_PROCESSED_REASON = 'backed up and verified; no processing settings apply to this file';
+
 /**
  * After a verified backup: one job per applicable settings and the file goes `processing`; with
  * none, `done_not_processed` with the reason. Returns the number of jobs created.
@@ -120,7 +123,7 @@ export async function planProcessing(
     await transition(tx, file.id, 'done_not_processed', {
       actor,
       from: ['backed_up'],
-      reason: 'backed up and verified; no processing settings apply to this file',
+      reason: NOT_PROCESSED_REASON,
     });
     return 0;
   }
