@@ -24,6 +24,7 @@ import { releasedBackup, verifiedBackupsOf } from '../src/files/releases.ts';
 import { copiesOf, getFile, verifiedCopy } from '../src/files/repo.ts';
 import { backupFailures } from '../src/ops/alerts/rules.ts';
 import { rawPathFor } from '../src/process/submit.ts';
+import { copyStateText, fileDetail } from '../src/views/file-detail.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 
@@ -104,6 +105,11 @@ describe('backup retention', () => {
     await expect(stat(copy.location)).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await p.timeline('run1.raw')).join('\n')).toMatch(
       /backup at .* released \(archived in archive \d+ on lts/,
+    );
+    // the file page, API and CLI say where the data is now
+    const shown = (await fileDetail(p.db, 'run1.raw'))!.copies.find((c) => c.id === copy.id)!;
+    expect(copyStateText(shown)).toMatch(
+      /^released \d{4}-\d\d-\d\d \(archived in \d+ on lts, verified \d{4}-/,
     );
     // a second pass has nothing to do
     expect(await runRetention(p.db, p.config, silentLogger, { now: later(2) })).toMatchObject({
