@@ -5,6 +5,7 @@
  */
 import { COLD_CLASSES } from '../core/config/schema/archive.ts';
 import type { Queryable } from '../core/db/db.ts';
+import { filesWithReleasedBackup } from '../files/releases.ts';
 import type { ArchiveRow } from './repo.ts';
 
 /**
@@ -48,6 +49,8 @@ export interface CorruptArchive {
   location: string;
   reason: string | null;
   files: number;
+  /** Of those, the sets whose backup was released (backup retention): nothing to re-archive from. */
+  released: number;
 }
 
 /**
@@ -55,13 +58,19 @@ export interface CorruptArchive {
  * `backup_failure` alert: it clears once every set is in a new verified archive).
  */
 export async function corruptArchivesPending(q: Queryable): Promise<CorruptArchive[]> {
-  const rows = await q.query<CorruptArchive & { files: string }>(
-    `select a.id, a.target, a.location, a.reason, count(distinct m.file_id) as files
+  const rows = await q.query<Omit<CorruptArchive, 'released'> & { files: string; file_ids: string[] }>(
+    `select a.id, a.target, a.location, a.reason, count(distinct m.file_id) as files,
+       array_agg(distinct m.file_id) as file_ids
      from archives a join archive_members m on m.archive_id = a.id
      where a.state = 'corrupt' and exists (
        select 1 from archive_items i
        where i.target = a.target and i.file_id = m.file_id and i.state <> 'archived')
      group by a.id order by a.id`,
   );
-  return rows.map((r) => ({ ...r, files: Number(r.files) }));
+  const out: CorruptArchive[] = [];
+  for (const { file_ids, ...r } of rows) {
+    const released = (await filesWithReleasedBackup(q, file_ids)).length;
+    out.push({ ...r, files: Number(r.files), released });
+  }
+  return out;
 }

@@ -32,6 +32,7 @@ import type { Logger } from '../core/log.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { addToTimeline } from '../files/lifecycle.ts';
+import { releasedBackup } from '../files/releases.ts';
 import { verifiedCopy } from '../files/repo.ts';
 import { isMountPoint } from '../storage/disk.ts';
 import { errnoCode } from '../storage/fsutil.ts';
@@ -135,9 +136,12 @@ export async function condemnArchive(
   const files = await markArchiveCorrupt(tx, a.id, `${why}: ${problems.slice(0, 3).join('; ')}`);
   for (const f of files) {
     const backup = await verifiedCopy(tx, f, 'backup');
+    const released = backup ? undefined : await releasedBackup(tx, f);
     const next = backup
       ? `it is archived again from the backup at ${backup.location} (re-hashed against the backup's recorded hashes first)`
-      : 'no verified backup copy is left to archive it again from: restore the set from another copy';
+      : released
+        ? `its backup was released on ${released.released_at.toISOString()} (backup retention), so it cannot be archived again from it: the data is now only in other archives or on the instrument — retrieve it from another archive target to keep a second copy`
+        : 'no verified backup copy is left to archive it again from: restore the set from another copy';
     await addToTimeline(
       tx,
       f,

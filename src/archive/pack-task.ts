@@ -18,6 +18,7 @@ import type { ArchiveTarget } from '../core/config/schema/archive.ts';
 import type { Db } from '../core/db/db.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { addToTimeline } from '../files/lifecycle.ts';
+import { releasedBackup } from '../files/releases.ts';
 import { getFile, verifiedCopy } from '../files/repo.ts';
 import { defineHandler, Kind, type KindContext } from '../tasks/catalogue.ts';
 import { PackCorruptError, type PackSource } from './pack.ts';
@@ -95,15 +96,13 @@ async function sourcesOf(ctx: Ctx, a: ArchiveRow): Promise<PackSource[]> {
     const file = await getFile(ctx.db, item.file_id);
     const copy = file && (await verifiedCopy(ctx.db, item.file_id, 'backup'));
     if (!file || !copy) {
-      await ctx.db.tx((tx) =>
-        deferItem(
-          tx,
-          item.file_id,
-          a.target,
-          'no verified backup copy to archive from',
-          new Date(Date.now() + DEFER_MS),
-        ),
-      );
+      // a released backup (retention) does not come back by itself: look again a day later, not hourly
+      const released = await releasedBackup(ctx.db, item.file_id);
+      const why = released
+        ? `the backup was released on ${released.released_at.toISOString()} (backup retention): nothing to archive from — the set is only in other archives or on the instrument`
+        : 'no verified backup copy to archive from';
+      const wait = released ? 24 * DEFER_MS : DEFER_MS;
+      await ctx.db.tx((tx) => deferItem(tx, item.file_id, a.target, why, new Date(Date.now() + wait)));
       continue;
     }
     out.push({

@@ -3,7 +3,7 @@
  * metrics and its timeline, one section each. Names are printed escaped for a terminal.
  */
 import { visibleText as safe, visibleLines } from '../core/visible.ts';
-import type { FileDetail } from '../views/file-detail.ts';
+import { copyStateText, type FileDetail } from '../views/file-detail.ts';
 import { bytes, printTable } from './output.ts';
 
 const out = process.stdout;
@@ -26,7 +26,7 @@ function printCopies(copies: FileDetail['copies']): void {
   printTable(
     copies.map((c) => ({
       target: c.target,
-      state: c.state,
+      state: copyStateText(c),
       location: c.location,
       files: c.manifest.entries.length,
       hash:

@@ -37,7 +37,8 @@ export interface CopyRow {
   file_id: string;
   target: string;
   location: string;
-  state: 'verified' | 'replaced' | 'corrupt';
+  /** `released`: removed from the backup area on purpose, verified archives hold it (src/archive/retention.ts). */
+  state: 'verified' | 'replaced' | 'corrupt' | 'released';
   hash_algorithm: string;
   manifest: Manifest;
   bytes: string;
@@ -47,6 +48,9 @@ export interface CopyRow {
   /** The latest re-read from storage against the recorded hashes (fixity audit or remover), and its result. */
   last_fixity_at: Date | null;
   last_fixity_ok: boolean | null;
+  /** When a `released` copy was released, and when its bytes were found removed (migration 0035). */
+  released_at?: Date | null;
+  removed_at?: Date | null;
 }
 
 export async function getFile(q: Queryable, id: string): Promise<FileRow | undefined> {

@@ -24,6 +24,7 @@ import type { Kind, KindContext } from '../tasks/catalogue.ts';
 export type SubmitContext = KindContext<typeof Kind.processSubmit>;
 
 import { addToTimeline } from '../files/lifecycle.ts';
+import { refuseReleasedBackup } from '../files/releases.ts';
 import { type FileRow, getFile, verifiedCopy } from '../files/repo.ts';
 import { type Executor, FINAL_STATES } from './executors/types.ts';
 import { FILES } from './executors/wrapper.ts';
@@ -354,8 +355,10 @@ async function submit(
  * The raw data as the job sees it: the verified backup (a file, a folder, or a set's main file), at
  * the location recorded when it was verified.
  */
-async function rawPathFor(q: Queryable, config: Config, file: FileRow): Promise<string> {
-  const loc = (await verifiedCopy(q, file.id))?.location ?? backupLocation(config, file);
+export async function rawPathFor(q: Queryable, config: Config, file: FileRow): Promise<string> {
+  const copy = await verifiedCopy(q, file.id);
+  if (!copy) await refuseReleasedBackup(q, file.id, 'processing');
+  const loc = copy?.location ?? backupLocation(config, file);
   return clusterPath(config, file.kind === 'files' ? path.join(loc, file.name) : loc);
 }
 

@@ -7,6 +7,7 @@
 import { archiveFixityHandler, archiveFixitySchedules } from '../archive/fixity.ts';
 import { archivePackHandler } from '../archive/pack-task.ts';
 import { archivePassHandler, archivePassSchedules } from '../archive/pass.ts';
+import { retentionHandler, retentionSchedules } from '../archive/retention.ts';
 import { retrievalSweepHandler, retrievalSweepSchedules } from '../archive/retrieve-sweep.ts';
 import { retrieveHandler } from '../archive/retrieve-task.ts';
 import { backupHandler } from '../backup/backup-task.ts';
@@ -102,6 +103,7 @@ export function collect(config: Config, vars: Variables, opts: StageOptions): St
     },
     { handlers: [retrieveHandler(deps), retrievalSweepHandler(deps)], schedules: retrievalSweepSchedules() },
     { handlers: [archiveFixityHandler(deps)], schedules: archiveFixitySchedules(config) },
+    { handlers: [retentionHandler(deps)], schedules: retentionSchedules(config) },
   ];
   return { handlers: stages.flatMap((s) => s.handlers), schedules: stages.flatMap((s) => s.schedules) };
 }

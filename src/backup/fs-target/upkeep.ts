@@ -13,6 +13,7 @@ import type { Db } from '../../core/db/db.ts';
 import type { ScheduleSpec } from '../../engine/schedules.ts';
 import type { TaskHandlerDef } from '../../engine/types.ts';
 import { filesWithoutCopyOn } from '../../files/copies.ts';
+import { releasedWithoutCopyOn } from '../../files/releases.ts';
 import { defineHandler, enqueueTasks, Kind, scheduleOf } from '../../tasks/catalogue.ts';
 import { BACKFILL_BATCH } from '../s3/upkeep.ts';
 import { fsTarget } from './copy-task.ts';
@@ -50,6 +51,12 @@ export function fsUpkeepHandler(deps: { config: Config }): TaskHandlerDef {
       const t = fsTarget(deps.config, ctx.payload.target);
       if (!t) return;
       const queued = await backfillFs(ctx.db, deps.config, t);
+      const released = await releasedWithoutCopyOn(ctx.db, t.name);
+      if (released)
+        ctx.log.info(
+          { target: t.name, released },
+          'back-fill skips files whose backup was released (their data is in archives)',
+        );
       if (queued) ctx.log.info({ target: t.name, queued }, 'filesystem target upkeep');
     },
   });

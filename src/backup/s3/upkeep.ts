@@ -17,6 +17,7 @@ import type { Logger } from '../../core/log.ts';
 import type { ScheduleSpec } from '../../engine/schedules.ts';
 import type { TaskHandlerDef } from '../../engine/types.ts';
 import { filesWithoutCopyOn } from '../../files/copies.ts';
+import { releasedWithoutCopyOn } from '../../files/releases.ts';
 import { defineHandler, enqueueTasks, Kind, scheduleOf } from '../../tasks/catalogue.ts';
 import { clientFor } from './clients.ts';
 import { s3Target } from './copy-task.ts';
@@ -95,6 +96,12 @@ export function s3UpkeepHandler(deps: { config: Config }): TaskHandlerDef {
       const t = s3Target(deps.config, ctx.payload.target);
       if (!t) return;
       const queued = await backfill(ctx.db, deps.config, t);
+      const released = await releasedWithoutCopyOn(ctx.db, t.name);
+      if (released)
+        ctx.log.info(
+          { target: t.name, released },
+          'back-fill skips files whose backup was released (their data is in archives)',
+        );
       const aborted = await sweepStaleUploads(deps.config, t, ctx.log);
       if (queued || aborted) ctx.log.info({ target: t.name, queued, aborted }, 'S3 target upkeep');
     },

@@ -47,7 +47,15 @@ export interface Snapshot {
   }[];
   corruptCopies: { file_id: string; name: string | null; target: string; location: string }[];
   /** Archives a fixity audit found corrupt whose sets are not archived anew yet (archive/fixity.ts). */
-  corruptArchives?: { id: string; target: string; location: string; reason: string | null; files: number }[];
+  corruptArchives?: {
+    id: string;
+    target: string;
+    location: string;
+    reason: string | null;
+    files: number;
+    /** Sets whose backup was released (backup retention): nothing left to archive them again from. */
+    released?: number;
+  }[];
   failedTasks: { id: string; kind: string; subject: string | null; last_error: string | null }[];
   disks: { target: 'backup' | 'output'; path: string; free_bytes: number | null; error?: string }[];
   /** `backup.s3` copies still retried after failed attempts, per pool `copy.<target>`. */
@@ -239,7 +247,7 @@ export function backupFailures(s: Snapshot): Alert[] {
       subject: `archive:${a.id}`,
       severity: 'critical',
       title: `Corrupt archive ${a.id} on ${a.target}`,
-      text: `Archive ${a.id} at ${a.location} no longer matches its recorded member hashes${a.reason ? ` (${a.reason})` : ''}; ${a.files} set(s) are being archived again from their backups.`,
+      text: `Archive ${a.id} at ${a.location} no longer matches its recorded member hashes${a.reason ? ` (${a.reason})` : ''}; ${a.files - (a.released ?? 0)} set(s) are being archived again from their backups.${a.released ? ` ${a.released} set(s) have no backup left (released by backup retention): their data is now only in other archives or on the instrument — retrieve them from another archive target.` : ''}`,
     });
   }
   for (const t of s.failedTasks) {

@@ -13,6 +13,7 @@ export const ArchiveKind = {
   archiveRetrieve: 'archive.retrieve',
   archiveRetrievalSweep: 'archive.retrieval_sweep',
   archiveFixity: 'archive.fixity',
+  archiveBackupRetention: 'archive.backup_retention',
 } as const;
 const K = ArchiveKind;
 
@@ -54,4 +55,6 @@ export const ARCHIVE_TASKS = {
   [K.archiveRetrievalSweep]: { payload: z.object(scheduled), pool: 'default' },
   /** A fixity run over archived sets: re-reads the archives due (archive/fixity.ts; scheduled). */
   [K.archiveFixity]: { payload: z.object(scheduled), pool: 'archive.read' },
+  /** Releases backups of sets held by verified archives, finishes interrupted removals (archive/retention.ts; scheduled). */
+  [K.archiveBackupRetention]: { payload: z.object(scheduled), pool: 'default' },
 } as const satisfies Record<(typeof K)[keyof typeof K], KindSpec>;

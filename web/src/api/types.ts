@@ -66,7 +66,11 @@ export interface FilesPage {
   nextCursor: string | null;
 }
 
-export type ApiCopy = Omit<Json<CopyRow>, 'bytes'> & { bytes: number };
+export type ApiCopy = Omit<Json<CopyRow>, 'bytes'> & {
+  bytes: number;
+  /** A `released` backup: the verified archives holding the file now (src/views/file-detail.ts). */
+  held_by?: { archive: string; target: string; verified_at: string | null }[];
+};
 export type ApiJob = Json<JobRow>;
 export type ApiEvent = Json<EventRow>;
 

@@ -206,14 +206,34 @@ function Timeline({ d }: { d: FileDetail }) {
   );
 }
 
+/** A released backup: removed from the backup area on purpose; where the data is now. */
+function Released({ c }: { c: ApiCopy }) {
+  const held = c.held_by ?? [];
+  return (
+    <p className="released">
+      released {c.released_at ? relative(c.released_at) : ''}{' '}
+      {held.length === 0
+        ? '(no verified archive holds it now: see the alerts)'
+        : `(archived in ${held.map((h) => `${h.archive} on ${h.target}, verified ${h.verified_at ?? '?'}`).join('; ')})`}{' '}
+      — <code>sluice retrieve</code> brings it back
+    </p>
+  );
+}
+
 function Copy({ c }: { c: ApiCopy }) {
   const entries = c.manifest?.entries ?? [];
   return (
     <article className="card copy">
       <h3>
-        {c.target} <span className={`badge tone-${c.state === 'verified' ? 'good' : 'bad'}`}>{c.state}</span>
+        {c.target}{' '}
+        <span
+          className={`badge tone-${c.state === 'verified' ? 'good' : c.state === 'released' ? 'muted' : 'bad'}`}
+        >
+          {c.state}
+        </span>
         {c.associated && <span className="muted small"> (an identical copy was already there)</span>}
       </h3>
+      {c.state === 'released' && <Released c={c} />}
       <p>
         <code>{visible(c.location)}</code>
       </p>

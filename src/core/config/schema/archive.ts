@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { httpUrlPortValid } from '../limits.ts';
 import { archiveFixitySchema } from './archive-fixity.ts';
+import { backupRetentionSchema } from './archive-retention.ts';
 import { TARGET_NAME } from './backup-targets.ts';
 import { always, bool, int, isMapping, num, section, str, strList, uniqueNames } from './building-blocks.ts';
 
@@ -152,6 +153,8 @@ export const archiveSchema = section(
       pass_minutes: int(1, 1440).default(10),
       /** Re-reads of archived sets (src/archive/fixity.ts). */
       fixity: archiveFixitySchema,
+      /** Release of backup copies whose sets verified archives hold (src/archive/retention.ts). */
+      backup_retention: backupRetentionSchema,
     })
     .superRefine((a, ctx) => {
       if (!isMapping(a) || !Array.isArray(a.targets) || !Array.isArray(a.policies)) return;
@@ -170,6 +173,19 @@ export const archiveSchema = section(
           }
         });
       });
+      const retention = a.backup_retention as { require?: unknown } | undefined;
+      if (isMapping(retention) && Array.isArray(retention.require)) {
+        retention.require.forEach((t, j) => {
+          if (typeof t === 'string' && !names.includes(t)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['backup_retention', 'require', j],
+              message: `unknown archive target: expected one of ${names.join(', ') || '(none defined under archive.targets)'}, found '${t}'`,
+              params: { full: true },
+            });
+          }
+        });
+      }
     }, always),
 );
 
