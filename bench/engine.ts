@@ -47,6 +47,7 @@ import { enqueue, enqueueMany } from '../src/engine/enqueue.ts';
 import { syncPools } from '../src/engine/pools.ts';
 import type { TaskSpec } from '../src/engine/types.ts';
 import { Worker } from '../src/engine/worker.ts';
+import { diagSettings, diagSetup, printStatements, resetStatements, sampleWaits } from './engine-diag.ts';
 import { isMain, percentile, printResult, printTable } from './lib.ts';
 import { cpuMsOf, postgresCpuMs, postmasterPidOf, processCpuMs, vmRss } from './proc.ts';
 
@@ -236,10 +237,14 @@ async function oursProcesses(
   }, 100);
   try {
     const cpu = cpuMeter(pgPid, childCpu);
+    await resetStatements(db);
+    const waits = sampleWaits(db, `${count} process(es)`);
     const t0 = performance.now();
     await syncPools(db, { default: CONCURRENCY });
     await db.exec(`select pg_notify('sluice_tasks', 'default')`);
     const seconds = await waitAllSucceeded(db);
+    await waits();
+    await printStatements(db, `${count} process(es)`, N);
     const wallS = (performance.now() - t0) / 1000;
     const used = cpu();
     clearInterval(sampler);
@@ -471,13 +476,19 @@ export async function run(): Promise<Record<string, number>> {
   process.once('SIGTERM', onSignal);
   try {
     const loadStart = loadavg();
-    server = await startEmbedded({ dataDir: tmp, port: await freePort(), log: silentLogger });
+    server = await startEmbedded({
+      dataDir: tmp,
+      port: await freePort(),
+      log: silentLogger,
+      settings: diagSettings(),
+    });
     const pgPid = postmasterPidOf(tmp);
     const urls = await createDatabases(server, ['sluice_bench', 'gw_bench']);
     const ours = createDb(urls.sluice_bench!, { max: CONCURRENCY + 2, applicationName: 'sluice-bench' });
     const gwDb = createDb(urls.gw_bench!, { max: 2, applicationName: 'sluice-bench-gw' });
     dbs.push(ours, gwDb);
     await migrate(ours);
+    await diagSetup(ours);
     await syncPools(ours, { default: CONCURRENCY });
     graphile = await Graphile.open(urls.gw_bench!, gwDb, pgPid);
 
