@@ -62,7 +62,7 @@ export async function enqueue(q: Queryable, spec: TaskSpec): Promise<string | un
       spec.dedupeKey ?? null,
     ],
   );
-  if (row || spec.dedupeKey === undefined || spec.dedupeKey === null) return row?.id;
+  if (row || !spec.dedupeKey || spec.whileRunning === 'skip') return row?.id;
   return (await enqueueTaken(q, [specRow(spec, 0)]))[0];
 }
 
@@ -88,7 +88,7 @@ export async function enqueueMany(q: Queryable, specs: TaskSpec[]): Promise<numb
          and not exists (select 1 from ins where ins.dedupe_key = x.dedupe_key) order by x.ord) as taken`,
     [JSON.stringify(rows)],
   );
-  const taken = r.taken.map((ord) => rows[ord]!);
+  const taken = r.taken.filter((ord) => specs[ord]!.whileRunning !== 'skip').map((ord) => rows[ord]!);
   return r.n + (await enqueueTaken(q, taken)).length;
 }
 

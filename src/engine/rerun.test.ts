@@ -195,6 +195,14 @@ describe('the mark and the completion', () => {
     expect(next).toEqual([{ id: expect.any(String), payload: { n: 2 }, state: 'queued' }]);
   });
 
+  it("`whileRunning: 'skip'` (periodic schedules) leaves a running task as it is", async () => {
+    const id = (await enqueue(db, { kind: 'rerun.skip', dedupeKey: 'rs' }))!;
+    await claimOne('rerun.skip');
+    expect(await enqueue(db, { kind: 'rerun.skip', dedupeKey: 'rs', whileRunning: 'skip' })).toBeUndefined();
+    expect(await enqueueMany(db, [{ kind: 'rerun.skip', dedupeKey: 'rs', whileRunning: 'skip' }])).toBe(0);
+    expect((await task(id)).rerun_payload).toBeNull();
+  });
+
   it('when the running task finished before the mark, the enqueue adds the task after all', async () => {
     const id = (await enqueue(db, { kind: 'rerun.late', dedupeKey: 'rl' }))!;
     const t = await claimOne('rerun.late');

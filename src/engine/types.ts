@@ -88,8 +88,13 @@ export interface TaskSpec {
   priority?: number;
   maxAttempts?: number;
   runAfter?: Date;
-  /** At most one queued or running task per key; a second enqueue is a no-op. */
+  /**
+   * At most one queued or running task per key: a second enqueue while it is queued adds nothing;
+   * while it runs, it asks that task to run once more after it completes (migration 0040), unless
+   * `whileRunning` is 'skip' (periodic schedules: the next period comes anyway).
+   */
   dedupeKey?: string;
+  whileRunning?: 'rerun' | 'skip';
 }
 
 export interface TaskContext {
