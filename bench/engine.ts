@@ -22,7 +22,8 @@
  * programs on the machine share its CPUs, and the load drifts. Each figure is the median of its
  * rounds. CPU time per 1,000 tasks (worker processes + PostgreSQL) is printed too: it is less
  * sensitive to such noise than the rate. BENCH_ENGINE_N (tasks), BENCH_ENGINE_ROUNDS (1–3 per
- * mode) and BENCH_ENGINE_BASELINE=0 (no graphile-worker) make quicker runs.
+ * mode) and BENCH_ENGINE_BASELINE=0 (no graphile-worker) make quicker runs; BENCH_ENGINE_DIAG=1
+ * prints where PostgreSQL spends its time and what the workers wait on (bench/engine-diag.ts).
  * Run: `npm run bench -- engine`. The last line is a JSON object.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
