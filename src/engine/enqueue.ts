@@ -27,9 +27,9 @@ function specRow(s: TaskSpec, ord: number) {
 }
 
 /**
- * The specs whose key was taken: a running task with it is marked to run once more, and where the
- * key is gone by now (that task finished meanwhile) the task is added after all (0040). Returns the
- * ids added.
+ * Keyed specs of which some found their key taken: a running task with the key is marked to run
+ * once more; where the key is gone by now (that task finished meanwhile) the task is added after all
+ * (0040). Keys this call just added are queued: nothing more. Returns the ids added.
  */
 async function enqueueTaken(q: Queryable, rows: ReturnType<typeof specRow>[]): Promise<string[]> {
   if (rows.length === 0) return [];
@@ -67,29 +67,23 @@ export async function enqueue(q: Queryable, spec: TaskSpec): Promise<string | un
 }
 
 /**
- * Many tasks in one statement, in the order given, with the same de-duplication as `enqueue` (the
- * few whose key was taken take a second statement). Returns how many were added.
+ * Many tasks in one statement, in the order given, with the same de-duplication as `enqueue` (when
+ * not all were added, the keyed ones go through a second statement). Returns how many were added.
  */
 export async function enqueueMany(q: Queryable, specs: TaskSpec[]): Promise<number> {
   if (specs.length === 0) return 0;
   const rows = specs.map(specRow);
-  const r = await q.one<{ n: number; taken: number[] }>(
-    `with x as (
-       select * from jsonb_to_recordset($1::jsonb) as x(kind text, subject text, payload jsonb, pool text, tags text[], priority int, max_attempts int, run_after timestamptz, dedupe_key text, ord int)
-     ), ins as (
-       insert into tasks (kind, subject, payload, pool, tags, priority, max_attempts, run_after, dedupe_key)
-       select x.kind, x.subject, x.payload, x.pool, x.tags, x.priority, x.max_attempts, coalesce(x.run_after, now()), x.dedupe_key
-       from x order by x.ord
-       on conflict (dedupe_key) where dedupe_key is not null and state in ('queued', 'running') do nothing
-       returning dedupe_key
-     )
-     select (select count(*)::int from ins) as n,
-       array(select x.ord from x where x.dedupe_key is not null
-         and not exists (select 1 from ins where ins.dedupe_key = x.dedupe_key) order by x.ord) as taken`,
+  const n = await q.exec(
+    `insert into tasks (kind, subject, payload, pool, tags, priority, max_attempts, run_after, dedupe_key)
+     select x.kind, x.subject, x.payload, x.pool, x.tags, x.priority, x.max_attempts, coalesce(x.run_after, now()), x.dedupe_key
+     from jsonb_to_recordset($1::jsonb) as x(kind text, subject text, payload jsonb, pool text, tags text[], priority int, max_attempts int, run_after timestamptz, dedupe_key text, ord int)
+     order by x.ord
+     on conflict (dedupe_key) where dedupe_key is not null and state in ('queued', 'running') do nothing`,
     [JSON.stringify(rows)],
   );
-  const taken = r.taken.filter((ord) => specs[ord]!.whileRunning !== 'skip').map((ord) => rows[ord]!);
-  return r.n + (await enqueueTaken(q, taken)).length;
+  if (n === specs.length) return n;
+  const taken = rows.filter((r, i) => r.dedupe_key !== null && specs[i]!.whileRunning !== 'skip');
+  return n + (await enqueueTaken(q, taken)).length;
 }
 
 export async function getTask(q: Queryable, id: string): Promise<TaskRow | undefined> {

@@ -50,35 +50,29 @@ create trigger tasks_rerun_failed after update of state on tasks
   for each row when (old.state = 'running' and old.rerun_payload is not null and new.state = 'failed')
   execute function sluice_task_rerun_failed();
 
--- The enqueues whose insert found their key taken (enqueue.ts inserts first, then sends only those
--- here), in order: a running task with the key is marked to run once more; a queued one needs
--- nothing; when neither is there any more (the running one finished meanwhile) the task is inserted
--- after all, and its id returned. Each step is a statement of its own, so under a fresh snapshot.
+-- The enqueues whose insert found their key taken (enqueue.ts inserts first, then sends here the
+-- keyed specs of a call that did not add them all), set-wise: a running task with the key is marked to
+-- run once more (the first spec's payload per key, the earliest run_after); a queued one needs nothing;
+-- a key with neither any more (its running task finished meanwhile) is inserted after all, and those
+-- ids returned. The two statements each take a fresh snapshot; the update waits for a completion in
+-- progress and re-checks the row after it.
 create function sluice_enqueue_taken(p_specs jsonb) returns setof bigint language plpgsql as $$
-declare
-  s record;
-  v_id bigint;
 begin
-  for s in select * from jsonb_to_recordset(p_specs) as x(kind text, subject text, payload jsonb, pool text,
-      tags text[], priority int, max_attempts int, run_after timestamptz, dedupe_key text, ord int)
-    order by x.ord
-  loop
-    loop
-      update tasks t set rerun_payload = coalesce(t.rerun_payload, s.payload),
-          rerun_after = least(t.rerun_after, coalesce(s.run_after, now()))
-        where t.dedupe_key = s.dedupe_key and t.state = 'running';
-      exit when found;
-      perform 1 from tasks t where t.dedupe_key = s.dedupe_key and t.state = 'queued';
-      exit when found;
-      insert into tasks (kind, subject, payload, pool, tags, priority, max_attempts, run_after, dedupe_key)
-        values (s.kind, s.subject, s.payload, s.pool, s.tags, s.priority, s.max_attempts,
-          coalesce(s.run_after, now()), s.dedupe_key)
-        on conflict (dedupe_key) where dedupe_key is not null and state in ('queued', 'running') do nothing
-        returning id into v_id;
-      if v_id is not null then
-        return next v_id;
-        exit;
-      end if;
-    end loop;
-  end loop;
+  update tasks t set rerun_payload = coalesce(t.rerun_payload, x.payload),
+      rerun_after = least(t.rerun_after, coalesce(x.run_after, now()))
+    from (select distinct on (s.dedupe_key) s.dedupe_key, s.payload, s.run_after
+          from jsonb_to_recordset(p_specs) as s(dedupe_key text, payload jsonb, run_after timestamptz, ord int)
+          where s.dedupe_key is not null order by s.dedupe_key, s.ord) x
+    where t.dedupe_key = x.dedupe_key and t.state = 'running';
+  return query
+    insert into tasks (kind, subject, payload, pool, tags, priority, max_attempts, run_after, dedupe_key)
+      select x.kind, x.subject, x.payload, x.pool, x.tags, x.priority, x.max_attempts,
+        coalesce(x.run_after, now()), x.dedupe_key
+      from jsonb_to_recordset(p_specs) as x(kind text, subject text, payload jsonb, pool text, tags text[],
+        priority int, max_attempts int, run_after timestamptz, dedupe_key text, ord int)
+      where x.dedupe_key is not null and not exists (
+        select 1 from tasks t where t.dedupe_key = x.dedupe_key and t.state in ('queued', 'running'))
+      order by x.ord
+      on conflict (dedupe_key) where dedupe_key is not null and state in ('queued', 'running') do nothing
+      returning id;
 end $$;
