@@ -22,7 +22,8 @@
  * programs on the machine share its CPUs, and the load drifts. Each figure is the median of its
  * rounds. CPU time per 1,000 tasks (worker processes + PostgreSQL) is printed too: it is less
  * sensitive to such noise than the rate. BENCH_ENGINE_N (tasks), BENCH_ENGINE_ROUNDS (1–3 per
- * mode) and BENCH_ENGINE_BASELINE=0 (no graphile-worker) make quicker runs.
+ * mode) and BENCH_ENGINE_BASELINE=0 (no graphile-worker) make quicker runs; BENCH_ENGINE_DIAG=1
+ * prints where PostgreSQL spends its time and what the workers wait on (bench/engine-diag.ts).
  * Run: `npm run bench -- engine`. The last line is a JSON object.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -47,6 +48,7 @@ import { enqueue, enqueueMany } from '../src/engine/enqueue.ts';
 import { syncPools } from '../src/engine/pools.ts';
 import type { TaskSpec } from '../src/engine/types.ts';
 import { Worker } from '../src/engine/worker.ts';
+import { diagSettings, diagSetup, printStatements, resetStatements, sampleWaits } from './engine-diag.ts';
 import { isMain, percentile, printResult, printTable } from './lib.ts';
 import { cpuMsOf, postgresCpuMs, postmasterPidOf, processCpuMs, vmRss } from './proc.ts';
 
@@ -129,16 +131,24 @@ async function sluiceProgress(db: Db): Promise<{ done: number; seconds: number }
   return { done: Number(r.done), seconds: r.seconds ?? Number.NaN };
 }
 
+/**
+ * Waits until nothing is queued or running (a look at the two partial indexes: the poll must not
+ * scan the whole table ten times a second, which took CPU from the rounds it measures), then counts.
+ */
 async function waitAllSucceeded(db: Db): Promise<number> {
-  let last = { done: 0, seconds: Number.NaN };
   await until(
     `${N} tasks to succeed`,
-    async () => {
-      last = await sluiceProgress(db);
-      return last.done >= N;
-    },
-    async () => `${last.done}/${N} succeeded`,
+    async () =>
+      (
+        await db.one<{ idle: boolean }>(
+          `select not exists (select 1 from tasks where state = 'queued')
+             and not exists (select 1 from tasks where state = 'running') as idle`,
+        )
+      ).idle,
+    async () => `${(await sluiceProgress(db)).done}/${N} succeeded`,
   );
+  const last = await sluiceProgress(db);
+  if (last.done < N) throw new Error(`only ${last.done}/${N} tasks succeeded`);
   return last.seconds;
 }
 
@@ -236,10 +246,14 @@ async function oursProcesses(
   }, 100);
   try {
     const cpu = cpuMeter(pgPid, childCpu);
+    await resetStatements(db);
+    const waits = sampleWaits(db, `${count} process(es)`);
     const t0 = performance.now();
     await syncPools(db, { default: CONCURRENCY });
     await db.exec(`select pg_notify('sluice_tasks', 'default')`);
     const seconds = await waitAllSucceeded(db);
+    await waits();
+    await printStatements(db, `${count} process(es)`, N);
     const wallS = (performance.now() - t0) / 1000;
     const used = cpu();
     clearInterval(sampler);
@@ -471,13 +485,19 @@ export async function run(): Promise<Record<string, number>> {
   process.once('SIGTERM', onSignal);
   try {
     const loadStart = loadavg();
-    server = await startEmbedded({ dataDir: tmp, port: await freePort(), log: silentLogger });
+    server = await startEmbedded({
+      dataDir: tmp,
+      port: await freePort(),
+      log: silentLogger,
+      settings: diagSettings(),
+    });
     const pgPid = postmasterPidOf(tmp);
     const urls = await createDatabases(server, ['sluice_bench', 'gw_bench']);
     const ours = createDb(urls.sluice_bench!, { max: CONCURRENCY + 2, applicationName: 'sluice-bench' });
     const gwDb = createDb(urls.gw_bench!, { max: 2, applicationName: 'sluice-bench-gw' });
     dbs.push(ours, gwDb);
     await migrate(ours);
+    await diagSetup(ours);
     await syncPools(ours, { default: CONCURRENCY });
     graphile = await Graphile.open(urls.gw_bench!, gwDb, pgPid);
 

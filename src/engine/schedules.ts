@@ -3,7 +3,7 @@
  * Every worker calls `runDueSchedules` now and then; the row lock (`for update skip locked`) and
  * the move of `next_run_at` in the same transaction as the enqueue make each period run exactly
  * once however many workers tick. A run still queued or running from the last period is not
- * doubled (dedupe key `schedule:<name>`).
+ * doubled (dedupe key `schedule:<name>`), nor asked to run once more: the next period comes anyway.
  *
  * Missed periods (everything was down) are not replayed one by one: the next run is the first
  * period boundary after now.
@@ -117,6 +117,7 @@ export async function runDueSchedules(db: Db, now = new Date()): Promise<number>
         tags: s.tags,
         maxAttempts: 3,
         dedupeKey: `schedule:${s.name}`,
+        whileRunning: 'skip',
       });
       if (id) n++;
     }

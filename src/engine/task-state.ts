@@ -5,6 +5,9 @@
  * together per heartbeat, released together on shutdown, and completions without domain writes
  * batched into one statement, which also claims the tasks that take their places (claim.ts).
  * Also what a failed attempt becomes (failed for good, or again after backoff).
+ * A completion of a task that an enqueue asked to run once more (its de-duplication key matched while
+ * it ran) queues it again instead: the database does that in the same update (migration 0040), so
+ * every completion here may leave the row `queued`, never `running`.
  */
 import type { Db, Queryable, Tx } from '../core/db/db.ts';
 import { errorMessage, LeaseLostError, PermanentError, type SluiceError } from '../core/errors.ts';

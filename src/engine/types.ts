@@ -48,6 +48,12 @@ export interface TaskRow {
   finished_at: Date | null;
   /** Set when this claim took the task over from a cut-short attempt (migration 0015). */
   taken_over?: TakenOver | null;
+  /**
+   * Set while running when an enqueue with its de-duplication key asked for one more run: the
+   * payload that run gets; `rerun_after`, the earliest time asked for (migration 0040).
+   */
+  rerun_payload?: Record<string, unknown> | null;
+  rerun_after?: Date | null;
 }
 
 /** The attempt a takeover cut short, as the claim recorded it (trigger `sluice_task_takeover`). */
@@ -82,8 +88,13 @@ export interface TaskSpec {
   priority?: number;
   maxAttempts?: number;
   runAfter?: Date;
-  /** At most one queued or running task per key; a second enqueue is a no-op. */
+  /**
+   * At most one queued or running task per key: a second enqueue while it is queued adds nothing;
+   * while it runs, it asks that task to run once more after it completes (migration 0040), unless
+   * `whileRunning` is 'skip' (periodic schedules: the next period comes anyway).
+   */
   dedupeKey?: string;
+  whileRunning?: 'rerun' | 'skip';
 }
 
 export interface TaskContext {
