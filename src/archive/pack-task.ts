@@ -22,6 +22,7 @@ import type { TaskHandlerDef } from '../engine/types.ts';
 import { addToTimeline } from '../files/lifecycle.ts';
 import { getFile, verifiedCopy } from '../files/repo.ts';
 import { defineHandler, Kind, type KindContext } from '../tasks/catalogue.ts';
+import { removeCoveredTars } from './condemned.ts';
 import { PackCorruptError, type PackSource } from './pack.ts';
 import { extrasOf, waitingOf } from './pack-extras.ts';
 import { startPacking as enqueuePacking } from './pass.ts';
@@ -204,7 +205,7 @@ async function write(ctx: Ctx, config: Config, t: ArchiveTarget, a: ArchiveRow):
 }
 
 /** Reads a written archive back and verifies it; records the outcome. */
-async function verify(ctx: Ctx, t: ArchiveTarget, a: ArchiveRow): Promise<void> {
+async function verify(ctx: Ctx, config: Config, t: ArchiveTarget, a: ArchiveRow): Promise<void> {
   ctx.progress(`verifying archive ${a.id} at ${a.location}`);
   const members = await membersOf(ctx.db, a.id);
   const r = await verifyArchive(
@@ -239,6 +240,10 @@ async function verify(ctx: Ctx, t: ArchiveTarget, a: ArchiveRow): Promise<void> 
       }
     });
     ctx.log.info({ archive: a.id, target: a.target, files: files.length, bytes: r.bytes }, 'archived');
+    // a corrupt archive's sets may all be verified here again now: its tar can go (condemned.ts)
+    await removeCoveredTars(ctx.db, config, ctx.log, t.name).catch((err: unknown) =>
+      ctx.log.warn({ target: t.name, err: String(err) }, 'could not remove corrupt archive tars'),
+    );
     return;
   }
   const why = `read back from ${a.location} it did not match: ${r.problems.slice(0, 3).join('; ')}`;
@@ -264,7 +269,7 @@ async function run(ctx: Ctx, deps: ArchivePackDeps): Promise<void> {
       if (!(await write(ctx, deps.config, t, a))) continue;
     }
     const now = await getArchive(ctx.db, a.id);
-    if (now?.state === 'written') await verify(ctx, t, now);
+    if (now?.state === 'written') await verify(ctx, deps.config, t, now);
   }
 }
 
