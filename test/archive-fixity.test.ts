@@ -13,6 +13,7 @@ import { archivedOn, getArchive, itemsOfFile, membersOf } from '../src/archive/r
 import { silentLogger } from '../src/core/log.ts';
 import { setPoolSize } from '../src/engine/pools.ts';
 import { backupFailures } from '../src/ops/alerts/rules.ts';
+import { archivedItem } from './helpers/archive-fixture.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 
@@ -39,17 +40,6 @@ archive:
   fixity: { cycle_days: 0 }
 `;
 
-async function archivedItem(pl: Pipeline, id: string, notIn?: string) {
-  return waitFor(
-    `${id} archived on lts`,
-    async () => {
-      const [item] = await itemsOfFile(pl.db, id);
-      return item?.state === 'archived' && item.archive_id !== notIn ? item : undefined;
-    },
-    60_000,
-  );
-}
-
 describe('pickForFixity', () => {
   const a = (mb: number) => ({ size_bytes: String(mb * 1024 * 1024) });
   it('takes archives in order while they fit the budget, and always the first', () => {
@@ -65,7 +55,7 @@ describe('archive fixity audits', () => {
     await mkdir(path.join(p.root, 'lts'));
     await p.start();
     await writeFile(path.join(p.root, 'astral1', 'run1.raw'), Buffer.alloc(200_000, 5));
-    const first = await archivedItem(p, 'run1.raw');
+    const first = await archivedItem(p.db, 'run1.raw', { ms: 60_000 });
     const id = first.archive_id!;
 
     const clean = await runArchiveFixity(p.db, p.config, silentLogger);
@@ -109,7 +99,7 @@ describe('archive fixity audits', () => {
 
     // the set is archived again from its backup; the alert clears
     await setPoolSize(p.db, 'archive.write', null, 'test');
-    const again = await archivedItem(p, 'run1.raw', id);
+    const again = await archivedItem(p.db, 'run1.raw', { notIn: id, ms: 60_000 });
     expect(again.archive_id).not.toBe(id);
     expect((await archivedOn(p.db, 'run1.raw', 'lts'))?.id).toBe(again.archive_id);
     expect(await corruptArchivesPending(p.db)).toEqual([]);

@@ -74,3 +74,39 @@ export async function corruptArchivesPending(q: Queryable): Promise<CorruptArchi
   }
   return out;
 }
+
+/**
+ * Corrupt archives whose tar is still on the target although every member is again in a verified
+ * (`archived`) archive of the same target: the same path with the same sha256 (metrics.json by path
+ * only: it is written anew from the database rows). Their tars may be removed (condemned.ts);
+ * `archiveId` narrows it to one archive (the re-check right before the removal).
+ */
+export async function condemnedTarsCovered(
+  q: Queryable,
+  f: { target?: string; archiveId?: string } = {},
+): Promise<ArchiveRow[]> {
+  return q.query<ArchiveRow>(
+    `select a.* from archives a
+     where a.state = 'corrupt' and a.tar_removed_at is null
+       and ($1::text is null or a.target = $1) and ($2::bigint is null or a.id = $2)
+       and exists (select 1 from archive_members m where m.archive_id = a.id)
+       and not exists (
+         select 1 from archive_members m where m.archive_id = a.id and not exists (
+           select 1 from archive_members n join archives b on b.id = n.archive_id
+           where n.file_id = m.file_id and n.path = m.path and b.id <> a.id
+             and b.target = a.target and b.state = 'archived'
+             and (m.kind = 'metrics' or n.sha256 = m.sha256)))
+     order by a.id`,
+    [f.target ?? null, f.archiveId ?? null],
+  );
+}
+
+/** The corrupt archive's tar was removed from its target; returns its files (for their timelines). */
+export async function markTarRemoved(q: Queryable, id: string): Promise<string[]> {
+  await q.exec(`update archives set tar_removed_at = now() where id = $1 and state = 'corrupt'`, [id]);
+  const rows = await q.query<{ file_id: string }>(
+    'select distinct file_id from archive_members where archive_id = $1 order by file_id',
+    [id],
+  );
+  return rows.map((r) => r.file_id);
+}

@@ -37,6 +37,7 @@ import { verifiedCopy } from '../files/repo.ts';
 import { isMountPoint } from '../storage/disk.ts';
 import { errnoCode } from '../storage/fsutil.ts';
 import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
+import { removeCoveredTars } from './condemned.ts';
 import { archivesDueForFixity, markArchiveCorrupt } from './fixity-repo.ts';
 import { startPacking } from './pass.ts';
 import { takeForArchive } from './policy.ts';
@@ -215,6 +216,10 @@ export async function runArchiveFixity(
   const f = config.archive.fixity;
   if (!f.enabled) return report;
   const now = opts.now ?? new Date();
+  // tars of corrupt archives whose sets are verified there again (condemned.ts)
+  await removeCoveredTars(db, config, log).catch((err: unknown) =>
+    log.warn({ err: String(err) }, 'could not remove corrupt archive tars'),
+  );
   const due = await archivesDueForFixity(db, new Date(now.getTime() - f.cycle_days * DAY_MS), CANDIDATES);
   for (const a of pickForFixity(due, f.max_mb_per_run * 1024 * 1024)) {
     if (opts.signal?.aborted) break;

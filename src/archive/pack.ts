@@ -10,6 +10,10 @@
  * laundered into an archive. Memory stays bounded: the tar is pulled by `sink` chunk by chunk and
  * reading waits while the sink is busy (tar-stream's back-pressure); nothing is staged on disk.
  *
+ * Outputs and metrics (pack-extras.ts) follow each file's raw members when its policy asks for them:
+ * they have no recorded hash, so they are hashed here for the first time (an output file whose size
+ * changes while it is read is refused: `archive.output_changed`).
+ *
  * Offsets: where each member's header and content start in the tar are counted from the bytes the
  * packer emits (its `push`) around each header it encodes; the read-back (verify.ts) hashes every
  * member at its recorded offset, so an offset that were wrong would fail the archive.
@@ -21,6 +25,7 @@ import tar from 'tar-stream';
 import { sourcePath } from '../backup/manifest.ts';
 import { SluiceError } from '../core/errors.ts';
 import type { Manifest } from '../storage/raw-data.ts';
+import type { ExtraSource } from './pack-extras.ts';
 import type { NewMember } from './repo.ts';
 
 export const BAGIT_TXT = 'BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n';
@@ -35,6 +40,8 @@ export interface PackSource {
   /** The backup copy's location (a file, or a folder for `folder`/`files`). */
   location: string;
   manifest: Manifest;
+  /** Outputs and metrics packed after the raw members (pack-extras.ts). */
+  extras?: readonly ExtraSource[];
 }
 
 /** A backup copy that no longer matches its recorded hash (or size): the file is left out. */
@@ -42,9 +49,13 @@ export class PackCorruptError extends SluiceError {
   constructor(
     readonly fileId: string,
     message: string,
+    code = 'archive.backup_differs',
   ) {
-    super('archive.backup_differs', message, {
-      hint: `the backup of ${fileId} differs from what was verified; it is not archived. Run its fixity audit / \`sluice files retry ${fileId}\` to repair the backup`,
+    super(code, message, {
+      hint:
+        code === 'archive.backup_differs'
+          ? `the backup of ${fileId} differs from what was verified; it is not archived. Run its fixity audit / \`sluice files retry ${fileId}\` to repair the backup`
+          : `an output of ${fileId} changed while it was packed; the set is archived again later`,
     });
   }
 }
@@ -158,16 +169,75 @@ async function addMember(
   return { fileId: src.fileId, path, rel: e.rel, size: e.size, sha256, mode: st.mode & 0o7777, mtime };
 }
 
-async function addText(pack: tar.Pack, name: string, text: string, broken: Promise<never>): Promise<void> {
+/** Adds an output file or the metrics text, hashed at first sight (no hash was recorded before). */
+async function addExtra(
+  pack: tar.Pack,
+  fileId: string,
+  x: ExtraSource,
+  opts: { signal?: AbortSignal; onBytes?: (n: number) => void },
+  broken: Promise<never>,
+): Promise<Omit<NewMember, 'headerOffset' | 'dataOffset'>> {
+  const base = { fileId, path: x.path, rel: x.rel, kind: x.kind };
+  if (x.kind === 'metrics') {
+    const mtime = new Date();
+    const body = await addText(pack, x.path, x.text, broken, mtime);
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    return { ...base, size: body.length, sha256, mode: 0o644, mtime, jobRowId: null };
+  }
+  const header = { name: x.path, size: x.size, mode: x.mode, mtime: x.mtime, type: 'file' } as tar.Header;
+  const { stream, done } = entryDone(pack, header);
+  const sha = createHash('sha256');
+  let n = 0;
+  if (x.size > 0) {
+    const from = createReadStream(x.file, {
+      highWaterMark: READ_CHUNK,
+      end: x.size - 1,
+      signal: opts.signal,
+    });
+    for await (const chunk of from) {
+      const b = chunk as Buffer;
+      sha.update(b);
+      n += b.byteLength;
+      await writeChunk(stream, b, broken);
+      opts.onBytes?.(b.byteLength);
+    }
+  }
+  const now = await stat(x.file);
+  if (n !== x.size || now.size !== x.size) {
+    stream.end();
+    throw new PackCorruptError(
+      fileId,
+      `output ${x.file} changed while it was packed (${x.size} bytes listed, ${now.size} now)`,
+      'archive.output_changed',
+    );
+  }
+  stream.end();
+  await Promise.race([done, broken]);
+  return {
+    ...base,
+    size: x.size,
+    sha256: sha.digest('hex'),
+    mode: x.mode,
+    mtime: x.mtime,
+    jobRowId: x.jobRowId,
+  };
+}
+
+async function addText(
+  pack: tar.Pack,
+  name: string,
+  text: string,
+  broken: Promise<never>,
+  mtime = new Date(),
+): Promise<Buffer> {
   const body = Buffer.from(text, 'utf8');
   const done = new Promise<void>((resolve, reject) =>
-    pack.entry(
-      { name, size: body.length, mode: 0o644, mtime: new Date(), type: 'file' } as tar.Header,
-      body,
-      (err) => (err ? reject(err) : resolve()),
+    pack.entry({ name, size: body.length, mode: 0o644, mtime, type: 'file' } as tar.Header, body, (err) =>
+      err ? reject(err) : resolve(),
     ),
   );
   await Promise.race([done, broken]);
+  return body;
 }
 
 /**
@@ -196,6 +266,12 @@ export async function packArchive(
     for (const src of sources) {
       for (const e of src.manifest.entries) {
         const m = await addMember(pack, src, e, opts, broken);
+        const o = offsets.get(m.path);
+        if (!o) throw new Error(`no header offset was counted for ${m.path}`);
+        members.push({ ...m, headerOffset: o.header, dataOffset: o.data });
+      }
+      for (const x of src.extras ?? []) {
+        const m = await addExtra(pack, src.fileId, x, opts, broken);
         const o = offsets.get(m.path);
         if (!o) throw new Error(`no header offset was counted for ${m.path}`);
         members.push({ ...m, headerOffset: o.header, dataOffset: o.data });

@@ -46,6 +46,9 @@ export async function archiveAfterBackup(tx: Tx, config: Config, file: FileRow):
 export async function archivePass(tx: Tx, config: Config): Promise<number> {
   let added = 0;
   const now = new Date();
+  // targets of items added due now: `targetsWithDueItems` compares with the transaction's start
+  // (now()), which is before `now`, so it would miss them until the next pass
+  const dueNow = new Set<string>();
   const scans = config.archive.policies.some((p) => p.when !== 'after_backup');
   for (let after = ''; scans; ) {
     const page = await backedUpFilesAfter(tx, after, PAGE);
@@ -55,11 +58,13 @@ export async function archivePass(tx: Tx, config: Config): Promise<number> {
         ...(PROCESSED.includes(f.status) ? itemsFor(config.archive, f, 'processed', now) : []),
       ];
       added += await addItems(tx, items);
+      for (const i of items) if (i.dueAt <= now) dueNow.add(i.target);
     }
     if (page.length < PAGE) break;
     after = page[page.length - 1]!.id;
   }
   const targets = [
+    ...dueNow,
     ...(await targetsWithDueItems(tx)),
     ...(await unfinishedArchives(tx)).map((a) => a.target),
   ];

@@ -10,8 +10,10 @@
  *                   or retrieval found it differing: fixity.ts), reason, attempts, members, member_bytes,
  *                   size_bytes + sha256 (of the tar), manifest_sha256, created/written/verified_at,
  *                   last_fixity_at/_ok.
- *   archive_members (archive_id, path) → file_id, rel (as in the copy's manifest), size, sha256,
- *                   header_offset (first header block), data_offset (content), mode, mtime.
+ *   archive_members (archive_id, path) → file_id, rel (as in the copy's manifest; for outputs, in the
+ *                   job's output folder), size, sha256, header_offset (first header block), data_offset
+ *                   (content), mode, mtime, kind raw|output|metrics and job_row_id (outputs; 0036).
+ *   archives.tar_removed_at: a corrupt archive's tar removed from the target (condemned.ts; 0036).
  *
  * Only an archive in state `archived` counts: it was read back from its target and every member
  * re-hashed against the recorded sha256 (src/archive/verify.ts). Retrieval (h31) reads archives and
@@ -21,6 +23,8 @@ import type { Queryable } from '../core/db/db.ts';
 
 export type ArchiveState = 'writing' | 'written' | 'archived' | 'failed' | 'corrupt';
 export type ItemState = 'due' | 'packing' | 'archived';
+/** What a member is: the raw set's, a finished job's output, or the file's metrics (pack-extras.ts). */
+export type MemberKind = 'raw' | 'output' | 'metrics';
 
 export interface ArchiveRow {
   id: string;
@@ -42,6 +46,7 @@ export interface ArchiveRow {
   verified_at: Date | null;
   last_fixity_at: Date | null;
   last_fixity_ok: boolean | null;
+  tar_removed_at: Date | null;
 }
 
 export interface MemberRow {
@@ -55,6 +60,8 @@ export interface MemberRow {
   data_offset: string;
   mode: number;
   mtime: Date;
+  kind: MemberKind;
+  job_row_id: string | null;
 }
 
 /** A member as the packer records it (numbers, not yet rows). */
@@ -68,6 +75,9 @@ export interface NewMember {
   dataOffset: number;
   mode: number;
   mtime: Date;
+  /** Absent: `raw`. */
+  kind?: MemberKind;
+  jobRowId?: string | null;
 }
 
 export interface ItemRow {
@@ -183,9 +193,10 @@ export async function recordWritten(
   await q.exec('delete from archive_members where archive_id = $1', [id]);
   await q.exec(
     `insert into archive_members
-       (archive_id, file_id, path, rel, size, sha256, header_offset, data_offset, mode, mtime)
+       (archive_id, file_id, path, rel, size, sha256, header_offset, data_offset, mode, mtime, kind,
+        job_row_id)
      select $1, * from unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],
-       $7::bigint[], $8::bigint[], $9::int[], $10::timestamptz[])`,
+       $7::bigint[], $8::bigint[], $9::int[], $10::timestamptz[], $11::text[], $12::bigint[])`,
     [
       id,
       m.map((x) => x.fileId),
@@ -197,6 +208,8 @@ export async function recordWritten(
       m.map((x) => x.dataOffset),
       m.map((x) => x.mode),
       m.map((x) => x.mtime),
+      m.map((x) => x.kind ?? 'raw'),
+      m.map((x) => x.jobRowId ?? null),
     ],
   );
   await q.exec(
@@ -356,5 +369,20 @@ export async function deferItem(
        due_at = $4, updated_at = now()
      where file_id = $1 and target = $2 and state = 'packing'`,
     [fileId, target, error, dueAt],
+  );
+}
+
+/** A due item that must wait (its processing has not ended): due again at `dueAt`, with the reason. */
+export async function postponeItem(
+  q: Queryable,
+  fileId: string,
+  target: string,
+  why: string,
+  dueAt: Date,
+): Promise<void> {
+  await q.exec(
+    `update archive_items set due_at = $4, last_error = $3, updated_at = now()
+     where file_id = $1 and target = $2 and state = 'due'`,
+    [fileId, target, why, dueAt],
   );
 }

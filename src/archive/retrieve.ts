@@ -86,7 +86,7 @@ async function requestFromArchive(
     if (!live) throw new Error(`archive ${archive.id}: no live fetch after starting one`);
     const ids: string[] = [];
     for (const f of fileIds) {
-      const m = (await membersOfFile(tx, archive.id, f))[0];
+      const m = (await membersOfFile(tx, archive.id, f)).find((x) => x.kind === 'raw');
       const prefix = m ? m.path.slice(0, Math.max(0, m.path.length - m.rel.length - 1)) : '';
       ids.push(await insertRetrieval(tx, { fileId: f, fetchId: live.id, prefix, by }));
     }

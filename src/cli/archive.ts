@@ -74,7 +74,9 @@ function registerList(archive: Command): void {
 function registerShow(archive: Command): void {
   archive
     .command('show <id>')
-    .description('one archive: where, state, sizes and hashes, and every member with its offset and sha256')
+    .description(
+      'one archive: where, state, sizes and hashes, and every member (raw, output of a job, metrics) with its offset and sha256',
+    )
     .option('--json', 'machine-readable output')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
       if (!/^\d+$/.test(id))
@@ -93,11 +95,15 @@ function registerShow(archive: Command): void {
           { field: 'manifest sha256', value: a.manifest_sha256 ?? '-' },
           { field: 'written', value: a.written_at?.toISOString() ?? '-' },
           { field: 'verified', value: a.verified_at?.toISOString() ?? '-' },
+          ...(a.tar_removed_at
+            ? [{ field: 'tar removed', value: `${a.tar_removed_at.toISOString()} (its sets verified anew)` }]
+            : []),
         ]);
         process.stdout.write('\n');
         printTable(
           members.map((m) => ({
             file: m.file_id,
+            kind: m.kind === 'output' ? `output (job ${m.job_row_id})` : m.kind,
             member: m.path,
             size: m.size,
             offset: m.data_offset,

@@ -27,6 +27,18 @@ export async function metricsOfFile(q: Queryable, fileId: string): Promise<FileM
   );
 }
 
+/** A file's metric rows with the job that recorded each (archived as `metrics.json`: src/archive/). */
+export async function metricRowsForArchive(
+  q: Queryable,
+  fileId: string,
+): Promise<(FileMetricRow & { job_row_id: string | null })[]> {
+  return q.query(
+    `select settings_name, settings_version, name, value, unit, created_at, job_row_id from metrics
+     where file_id = $1 order by settings_name, settings_version, name`,
+    [fileId],
+  );
+}
+
 /** Stores the values a job's output gave (a value read again replaces the earlier one). */
 export async function recordMetrics(
   q: Queryable,

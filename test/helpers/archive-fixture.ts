@@ -1,15 +1,17 @@
 /**
  * Archives for the retrieval tests, made without the packer: a pax tar written by GNU tar in the
  * layout the packer writes (`bagit.txt`, members under `data/<instrument>/<file id>/…`,
- * `manifest-sha256.txt` last), recorded as a verified archive through src/archive/repo.ts.
+ * `manifest-sha256.txt` last), recorded as a verified archive through src/archive/repo.ts; and a
+ * wait for a file's item to be archived (tests with a real worker).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createArchive, markArchived, recordWritten } from '../../src/archive/repo.ts';
+import { createArchive, itemsOfFile, markArchived, recordWritten } from '../../src/archive/repo.ts';
 import type { Db } from '../../src/core/db/db.ts';
+import { waitFor } from './spawn.ts';
 
 export const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
@@ -95,4 +97,20 @@ export async function fsArchive(db: Db, tarPath: string, sets: Sets, target = 'l
     members,
     tar: await readFile(tarPath),
   });
+}
+
+/** Waits until `fileId`'s item on `target` is archived (in an archive other than `notIn`). */
+export async function archivedItem(
+  db: Db,
+  fileId: string,
+  o: { notIn?: string; target?: string; ms?: number } = {},
+) {
+  return waitFor(
+    `${fileId} archived on ${o.target ?? 'lts'}`,
+    async () => {
+      const item = (await itemsOfFile(db, fileId)).find((i) => i.target === (o.target ?? 'lts'));
+      return item?.state === 'archived' && item.archive_id !== o.notIn ? item : undefined;
+    },
+    o.ms ?? 60_000,
+  );
 }

@@ -48,7 +48,7 @@ export const archiveRoutes: AnyRoute[] = [
     role: 'viewer',
     tag: 'archives',
     summary:
-      'one archive: state, target, key and location, bytes, written and verified times, fixity, and every member (file id, member path, size, sha256, offsets)',
+      'one archive: state, target, key and location, bytes, written and verified times, fixity, when a corrupt tar was removed (`tar_removed_at`), and every member (file id, member path, kind raw|output|metrics, job of an output, size, sha256, offsets)',
     params: z.strictObject({ id: archiveId }),
     handle: async (c, { params, principal, deps }) => {
       const archive = await getArchive(deps.db, params.id);

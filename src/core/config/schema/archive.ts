@@ -28,7 +28,19 @@ export const ARCHIVE_STORAGE_CLASSES = [
 export const COLD_CLASSES: readonly string[] = ['GLACIER', 'DEEP_ARCHIVE'];
 export const RESTORE_TIERS = ['Expedited', 'Standard', 'Bulk'] as const;
 export const ARCHIVE_WHEN = ['after_backup', 'after_processing', 'days_after_acquisition'] as const;
-export const ARCHIVE_WHAT = ['raw'] as const;
+/** What a policy archives: the raw set always; the finished jobs' outputs and the metrics optionally. */
+export const ARCHIVE_WHAT = ['raw', 'outputs', 'metrics'] as const;
+export type ArchiveWhat = (typeof ARCHIVE_WHAT)[number];
+const WHAT_PHRASE = 'a list of raw, outputs, metrics that contains raw, e.g. [raw, outputs, metrics]';
+
+/** `what:` a list of ARCHIVE_WHAT containing `raw` (a single word is taken as a list of one). */
+const whatSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? [v] : v),
+  z
+    .array(z.enum(ARCHIVE_WHAT, { error: `one of ${ARCHIVE_WHAT.join(', ')}` }), { error: WHAT_PHRASE })
+    .refine((w) => w.includes('raw'), { error: `${WHAT_PHRASE} (the raw set is always archived)` })
+    .transform((w) => [...new Set(w)]),
+);
 
 export const ARCHIVE_WRITE_POOL = 'archive.write';
 export const ARCHIVE_READ_POOL = 'archive.read';
@@ -120,7 +132,8 @@ const policySchema = z
       projects: strList('a project id').default([]),
       /** Instrument ids it covers (none: every instrument). */
       instruments: strList('an instrument id').default([]),
-      what: z.enum(ARCHIVE_WHAT, { error: 'raw (the raw data set)' }).default('raw'),
+      /** raw always; outputs: the finished jobs' output folders; metrics: the file's metric rows. */
+      what: whatSchema.default(['raw']),
       when: z.enum(ARCHIVE_WHEN, { error: ARCHIVE_WHEN.join(', ') }).default('after_backup'),
       /** For `days_after_acquisition`. */
       days: int(0).default(0),

@@ -1,6 +1,6 @@
 /**
  * The file page's archive section (issue #20): the file's archive state per target, each archive
- * holding it with its members (offset, size, sha256) and when it was verified, its retrievals, and
+ * holding it with its members by kind (raw, job output, metrics; offset, size, sha256) and when it was verified, its retrievals, and
  * for operators a Retrieve button (POST /api/retrievals).
  */
 import { useQuery } from '@tanstack/react-query';
@@ -41,10 +41,11 @@ function ArchiveCard({ a, members }: { a: ApiArchive; members: ApiMember[] }) {
       <Table
         className="hashes"
         label={{ caption: `Members of this file in archive ${a.id}` }}
-        headers={['Member', 'Size', 'Offset', 'sha256']}
+        headers={['Kind', 'Member', 'Size', 'Offset', 'sha256']}
       >
         {members.map((m) => (
           <tr key={m.path}>
+            <td>{m.kind === 'output' ? `output (job ${m.job_row_id})` : (m.kind ?? 'raw')}</td>
             <td>{visible(m.path)}</td>
             <td className="num">{bytes(Number(m.size))}</td>
             <td className="num">{m.data_offset}</td>

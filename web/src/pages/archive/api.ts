@@ -43,6 +43,9 @@ export interface ApiMember {
   size: string;
   sha256: string;
   data_offset: string;
+  /** raw: the raw set; output: a job's output file; metrics: metrics.json (0036). */
+  kind?: 'raw' | 'output' | 'metrics';
+  job_row_id?: string | null;
 }
 
 export interface FileArchivesAnswer {
