@@ -1,8 +1,8 @@
 /**
  * The metric series for charts, read from the `metrics` table (owned by `store.ts`; this read side
  * is allowed in scripts/owners.ts): the newest points of a metric as parallel arrays built by PostgreSQL as JSON text
- * (`seriesJson`), and for display its times and values with a look-up of the files of the points a
- * chart keeps (`displayPoints`, thinned by `lttb.ts`).
+ * (`seriesJson`), and for display its times and values in binary form with a look-up of the files of
+ * the points a chart keeps (`displayPoints`, thinned by `lttb.ts`).
  */
 import type { Db, Queryable } from '../core/db/db.ts';
 
@@ -118,20 +118,8 @@ function rangeColumn<J = string>(q: Queryable, range: unknown[], expr: string, j
   );
 }
 const NUMBERS = `'[' || string_agg(x.v, ',') || ']'`;
-/** The values' binary forms, one after the other. */
-const BYTES = `string_agg(x.v, ''::bytea)`;
-
 /** Microseconds between 1970-01-01 and 2000-01-01, PostgreSQL's epoch for binary timestamps. */
 const PG_EPOCH_US = 946_684_800_000_000;
-
-/** Epoch microseconds from binary timestamptz values (big-endian int64 µs since 2000; exact below 2^53). */
-function micros(b: Buffer | null): number[] {
-  if (!b) return [];
-  const out = new Array<number>(b.length / 8);
-  for (let i = 0; i < out.length; i++)
-    out[i] = b.readInt32BE(i * 8) * 4_294_967_296 + b.readUInt32BE(i * 8 + 4) + PG_EPOCH_US;
-  return out;
-}
 
 /** One series' JSON, or undefined when its three arrays came out of different lengths. */
 async function buildSeries(
@@ -154,89 +142,104 @@ async function buildSeries(
   return `{"t":${t!.json},"value":${value!.json},"file":${file!.json},"truncated":${bounds.truncated}}`;
 }
 
-/** A series' points for display: every time and value, and a way to find the files of chosen ones. */
+/** A series read for display: every time and value, the points a chart keeps, and their files. */
 export interface DisplayPoints {
   /** Epoch microseconds, exact (PostgreSQL keeps microseconds), in time order. */
   us: number[];
   value: (number | null)[];
   truncated: boolean;
-  /** The file of each chosen point (indexes into `us`), in the order given. */
-  filesOf(indexes: readonly number[]): Promise<string[]>;
+  /** The indexes (into `us`) that `choose` kept, as it gave them. */
+  chosen: number[];
+  /** The file of each chosen point. */
+  files: string[];
 }
 
+/** A missing value travels as a NaN (a missing value and one not finite both draw nothing). */
+const NO_VALUE = `'\\x7ff8000000000000'::bytea`;
+
 /**
- * The newest `limit` points of one metric without their file ids, in one pass (the file ids are
- * most of a series' cost), and a look-up of the files of the points a chart keeps. Times travel as
- * whole microseconds: the epoch as a double is within a quarter microsecond of the exact time for
- * any date this side of the year 2200, so rounding recovers the exact stamp for the look-up.
+ * The newest `limit` points of one metric without their file ids (the file ids are most of a
+ * series' cost), of which `choose` picks the ones a chart keeps (thinning, `lttb.ts`), and the
+ * files of those. One query reads the points newest first along the index (`limit` + 1 of them:
+ * one more tells whether older points exist), each as 16 bytes in PostgreSQL's binary forms (time,
+ * value: no formatting as text); the files of the chosen points are then looked up by their exact
+ * time stamp in the same snapshot (REPEATABLE READ), so the look-up sees exactly the points read.
  */
 export async function displayPoints(
   db: Db,
   name: string,
   sq: Omit<SeriesQuery, 'names'>,
+  choose: (us: readonly number[], value: readonly (number | null)[]) => number[],
 ): Promise<DisplayPoints> {
-  const parallel: RunAll = (fns) => Promise.all(fns.map((f) => f()));
-  // times and values by two queries at once over one fixed range, as `seriesJson` does (and the
-  // same fallback should they disagree)
-  const read =
-    (await readDisplay(db, name, sq, parallel)) ??
-    (await db.tx(async (tx) => {
-      await tx.exec('set transaction isolation level repeatable read');
-      return readDisplay(tx, name, sq, inSequence);
-    }));
-  if (!read) return { us: [], value: [], truncated: false, filesOf: async () => [] };
-  const { us, range } = read;
-  return {
-    us,
-    value: read.value,
-    truncated: read.truncated,
-    // the look-up is by exact key within the fixed range: any snapshot finds the same rows
-    filesOf: async (indexes) => {
-      const stamps = [...new Set(indexes.map((i) => isoMicros(us[i]!)))];
-      const found = await db.query<{ us: string; file_id: string }>(
-        `select ${MICROS} as us, m.file_id from metrics m
-          where ${pointFilter('m')} and ${IN_RANGE} and m.created_at = any($10::timestamptz[])
-          order by m.created_at, m.file_id`,
-        [...range, stamps],
-      );
-      // points sharing a stamp are in (time, file) order on both sides: hand them out in turn
-      const queue = new Map<number, string[]>();
-      for (const f of found) queue.set(Number(f.us), [...(queue.get(Number(f.us)) ?? []), f.file_id]);
-      return indexes.map((i) => queue.get(us[i]!)?.[sameStampRank(us, i)] ?? '');
-    },
-  };
+  const base = [name, sq.instrument ?? null, sq.settings ?? null, sq.from ?? null, sq.to ?? null];
+  return db.tx(async (tx) => {
+    await tx.exec('set transaction isolation level repeatable read, read only');
+    const read = await tx.one<{ b: Buffer | null; n: number }>(
+      `select string_agg(timestamptz_send(m.created_at) || coalesce(float8send(m.value), ${NO_VALUE}), ''::bytea) as b,
+         count(*)::int as n
+       from (select m.created_at, m.value from metrics m where ${pointFilter('m')}
+             order by m.created_at desc, m.file_id desc limit $6) m`,
+      [...base, sq.limit + 1],
+    );
+    const { us, value } = newestFirst(read.b, Math.min(read.n, sq.limit));
+    const chosen = choose(us, value);
+    const files = await filesOf(tx, base, us, chosen);
+    return { us, value, truncated: read.n > sq.limit, chosen, files };
+  });
 }
 
-/** Times and values of the range; null when there are no points, undefined when the two disagree. */
-async function readDisplay(
+/**
+ * The first `n` of the (time, value) pairs in `b` (newest first: 8 bytes of a binary timestamptz,
+ * 8 of a float8 each), in time order. A value that is not finite is null (it has no JSON form).
+ */
+function newestFirst(b: Buffer | null, n: number): { us: number[]; value: (number | null)[] } {
+  const us = new Array<number>(n);
+  const value = new Array<number | null>(n);
+  for (let k = 0; k < n; k++) {
+    const at = k * 16;
+    const i = n - 1 - k;
+    us[i] = b!.readInt32BE(at) * 4_294_967_296 + b!.readUInt32BE(at + 4) + PG_EPOCH_US;
+    const v = b!.readDoubleBE(at + 8);
+    value[i] = Number.isFinite(v) ? v : null;
+  }
+  for (let i = 1; i < n; i++)
+    if (us[i]! < us[i - 1]!) throw new Error('metric points came out of time order'); // a bug, not bad input
+  return { us, value };
+}
+
+/**
+ * The file of each chosen point: the points of the series at the chosen time stamps, newest first.
+ * Points sharing a stamp are in the same (time, file) order on both sides, so each gets the file of
+ * its rank counted from the newest end: the cut below the oldest points kept may fall between points
+ * of one stamp, and the ones kept are the newest of them.
+ */
+async function filesOf(
   q: Queryable,
-  name: string,
-  sq: Omit<SeriesQuery, 'names'>,
-  runAll: RunAll,
-): Promise<
-  { us: number[]; value: (number | null)[]; truncated: boolean; range: unknown[] } | null | undefined
-> {
-  const bounds = await seriesRange(q, name, sq, runAll);
-  if (!bounds) return null;
-  // times travel in PostgreSQL's binary form (8 bytes each, no formatting: half the cost of text)
-  const [t, v] = await Promise.all([
-    runAll([() => rangeColumn<Buffer>(q, bounds.range, 'timestamptz_send(m.created_at)', BYTES)]),
-    runAll([() => rangeColumn(q, bounds.range, VALUE_JSON, NUMBERS)]),
-  ]).then(([[a], [b]]) => [a!, b!] as const);
-  if (t.n !== v.n) return undefined;
-  return {
-    us: micros(t.json),
-    value: JSON.parse(v.json ?? '[]') as (number | null)[],
-    truncated: bounds.truncated,
-    range: bounds.range,
-  };
-}
-
-/** How many points before index `i` share its time stamp (its rank among them). */
-function sameStampRank(us: readonly number[], i: number): number {
-  let k = 0;
-  while (i - k - 1 >= 0 && us[i - k - 1] === us[i]) k++;
-  return k;
+  base: unknown[],
+  us: readonly number[],
+  chosen: readonly number[],
+): Promise<string[]> {
+  if (chosen.length === 0) return [];
+  const stamps = [...new Set(chosen.map((i) => isoMicros(us[i]!)))];
+  const found = await q.query<{ us: string; file_id: string }>(
+    `select ${MICROS} as us, m.file_id from metrics m
+      where ${pointFilter('m')} and m.created_at = any($6::timestamptz[])
+      order by m.created_at desc, m.file_id desc`,
+    [...base, stamps],
+  );
+  const byStamp = new Map<number, string[]>();
+  for (const f of found) {
+    const list = byStamp.get(Number(f.us));
+    if (list) list.push(f.file_id);
+    else byStamp.set(Number(f.us), [f.file_id]);
+  }
+  return chosen.map((i) => {
+    let later = 0;
+    while (i + later + 1 < us.length && us[i + later + 1] === us[i]) later++;
+    const file = byStamp.get(us[i]!)?.[later];
+    if (file === undefined) throw new Error(`no file found for the metric point at ${isoMicros(us[i]!)}`);
+    return file;
+  });
 }
 
 /** An ISO 8601 time with microseconds from epoch microseconds. */

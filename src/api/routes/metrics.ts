@@ -211,12 +211,11 @@ async function displaySeries(
   sq: Omit<SeriesQuery, 'names'>,
   points: number,
 ): Promise<MetricSeries> {
-  const p = await displayPoints(db, name, sq);
-  const idx = lttb(p.us, p.value, points);
+  const p = await displayPoints(db, name, sq, (us, value) => lttb(us, value, points));
   return {
-    t: idx.map((i) => Math.round(p.us[i]! / 1000)),
-    value: idx.map((i) => p.value[i]!),
-    file: await p.filesOf(idx),
+    t: p.chosen.map((i) => Math.round(p.us[i]! / 1000)),
+    value: p.chosen.map((i) => p.value[i]!),
+    file: p.files,
     truncated: p.truncated,
     total: p.us.length,
   };
