@@ -107,6 +107,25 @@ describe('metric series', () => {
       expect(p.chosen).toEqual(some);
       expect(p.files).toEqual(some.map((i) => want.file[i]));
     }
+    // the filters go into COPY as literals: an instrument, a time range, a quote in a value
+    const a1 = await displayPoints(db, 'precursors', { instrument: 'a1', limit: 60 }, (us) =>
+      us.map((_, i) => i),
+    );
+    expect(a1.files).toEqual((await expected(60, 'a1')).file);
+    const from = new Date('2026-01-01T00:00:05Z');
+    const to = new Date('2026-01-01T00:00:10Z');
+    const ranged = await displayPoints(db, 'precursors', { from, to, limit: 1000 }, (us) =>
+      us.map((_, i) => i),
+    );
+    const inRange = await db.query<{ file_id: string }>(
+      `select file_id from metrics where name = 'precursors' and created_at >= $1 and created_at < $2
+        order by created_at, file_id`,
+      [from, to],
+    );
+    expect(ranged.files).toEqual(inRange.map((r) => r.file_id));
+    expect(ranged.truncated).toBe(false);
+    const quoted = await displayPoints(db, "pre'cursors", { instrument: "a'1", limit: 10 }, () => []);
+    expect(quoted).toMatchObject({ us: [], truncated: false });
     const none = await displayPoints(db, 'precursors', { instrument: 'nope', limit: 10 }, () => []);
     expect(none).toMatchObject({ us: [], value: [], truncated: false, files: [] });
     const every = await displayPoints(db, 'precursors', { limit: 250 }, () => [0]);

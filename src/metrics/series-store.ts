@@ -1,16 +1,17 @@
 /**
  * The metric series for charts, read from the `metrics` table (owned by `store.ts`; this read side
  * is allowed in scripts/owners.ts): the newest points of a metric as parallel arrays built by PostgreSQL as JSON text
- * (`seriesJson`), and for display its times and values in binary form with a look-up of the files of
- * the points a chart keeps (`displayPoints`, thinned by `lttb.ts`).
+ * (`seriesJson`), and for display its times and values as a binary COPY with a look-up of the files
+ * of the points a chart keeps (`displayPoints`, thinned by `lttb.ts`).
  */
-import type { Db, Queryable } from '../core/db/db.ts';
+import { to as copyTo } from 'pg-copy-streams';
+import { clientQueryable, type Db, type Queryable, withClient } from '../core/db/db.ts';
 
-/** The points of series $1 that match the filters ($2 instrument … $5 to). */
-function pointFilter(m: string): string {
-  return `${m}.name = $1 and ($2::text is null or ${m}.instrument_id = $2)
-    and ($3::text is null or ${m}.settings_name = $3)
-    and ($4::timestamptz is null or ${m}.created_at >= $4) and ($5::timestamptz is null or ${m}.created_at < $5)`;
+/** The points of series $1 that match the filters ($2 instrument … $5 to), or of the values in `p`. */
+function pointFilter(m: string, p: readonly string[] = ['$1', '$2', '$3', '$4', '$5']): string {
+  return `${m}.name = ${p[0]} and (${p[1]}::text is null or ${m}.instrument_id = ${p[1]})
+    and (${p[2]}::text is null or ${m}.settings_name = ${p[2]})
+    and (${p[3]}::timestamptz is null or ${m}.created_at >= ${p[3]}) and (${p[4]}::timestamptz is null or ${m}.created_at < ${p[4]})`;
 }
 
 export interface SeriesQuery {
@@ -154,16 +155,14 @@ export interface DisplayPoints {
   files: string[];
 }
 
-/** A missing value travels as a NaN (a missing value and one not finite both draw nothing). */
-const NO_VALUE = `'\\x7ff8000000000000'::bytea`;
-
 /**
  * The newest `limit` points of one metric without their file ids (the file ids are most of a
  * series' cost), of which `choose` picks the ones a chart keeps (thinning, `lttb.ts`), and the
- * files of those. One query reads the points newest first along the index (`limit` + 1 of them:
- * one more tells whether older points exist), each as 16 bytes in PostgreSQL's binary forms (time,
- * value: no formatting as text); the files of the chosen points are then looked up by their exact
- * time stamp in the same snapshot (REPEATABLE READ), so the look-up sees exactly the points read.
+ * files of those. The points are read newest first along the index (`limit` + 1 of them: one more
+ * tells whether older points exist) by `COPY … (format binary)`: PostgreSQL sends each time and
+ * value in its binary form (no formatting as text, no aggregation) while this side already reads
+ * them. The files of the chosen points are then looked up by their exact time stamp in the same
+ * snapshot (REPEATABLE READ), so the look-up sees exactly the points read.
  */
 export async function displayPoints(
   db: Db,
@@ -172,39 +171,61 @@ export async function displayPoints(
   choose: (us: readonly number[], value: readonly (number | null)[]) => number[],
 ): Promise<DisplayPoints> {
   const base = [name, sq.instrument ?? null, sq.settings ?? null, sq.from ?? null, sq.to ?? null];
-  return db.tx(async (tx) => {
-    await tx.exec('set transaction isolation level repeatable read, read only');
-    const read = await tx.one<{ b: Buffer | null; n: number }>(
-      `select string_agg(timestamptz_send(m.created_at) || coalesce(float8send(m.value), ${NO_VALUE}), ''::bytea) as b,
-         count(*)::int as n
-       from (select m.created_at, m.value from metrics m where ${pointFilter('m')}
-             order by m.created_at desc, m.file_id desc limit $6) m`,
-      [...base, sq.limit + 1],
+  return withClient(db, async (client) => {
+    await client.query('begin isolation level repeatable read, read only');
+    // COPY takes no parameters: the filter's values go in as quoted literals
+    const lit = base.map((v) =>
+      v === null ? 'null' : client.escapeLiteral(v instanceof Date ? v.toISOString() : String(v)),
     );
-    const { us, value } = newestFirst(read.b, Math.min(read.n, sq.limit));
-    const chosen = choose(us, value);
-    const files = await filesOf(tx, base, us, chosen);
-    return { us, value, truncated: read.n > sq.limit, chosen, files };
+    const limit = Math.trunc(sq.limit) + 1;
+    const stream = client.query(
+      copyTo(`copy (select m.created_at, m.value from metrics m where ${pointFilter('m', lit)}
+                order by m.created_at desc, m.file_id desc limit ${limit}) to stdout (format binary)`),
+    );
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const read = copiedPoints(Buffer.concat(chunks), sq.limit);
+    const chosen = choose(read.us, read.value);
+    const files = await filesOf(clientQueryable(client), base, read.us, chosen);
+    await client.query('commit');
+    return { ...read, chosen, files };
   });
 }
 
 /**
- * The first `n` of the (time, value) pairs in `b` (newest first: 8 bytes of a binary timestamptz,
- * 8 of a float8 each), in time order. A value that is not finite is null (it has no JSON form).
+ * The first `limit` rows of a binary COPY of (timestamptz, float8) rows, newest first, in time
+ * order (https://www.postgresql.org/docs/current/sql-copy.html, "Binary Format"): a header, then
+ * per row a field count and each field as its length (-1: null) and bytes; a field count of -1
+ * ends it. A value that is missing or not finite is null (it has no JSON form and draws nothing).
  */
-function newestFirst(b: Buffer | null, n: number): { us: number[]; value: (number | null)[] } {
-  const us = new Array<number>(n);
-  const value = new Array<number | null>(n);
-  for (let k = 0; k < n; k++) {
-    const at = k * 16;
-    const i = n - 1 - k;
-    us[i] = b!.readInt32BE(at) * 4_294_967_296 + b!.readUInt32BE(at + 4) + PG_EPOCH_US;
-    const v = b!.readDoubleBE(at + 8);
-    value[i] = Number.isFinite(v) ? v : null;
+function copiedPoints(
+  b: Buffer,
+  limit: number,
+): { us: number[]; value: (number | null)[]; truncated: boolean } {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const t = new Float64Array(limit + 1);
+  const v = new Float64Array(limit + 1);
+  let at = 11 + 4; // signature, flags
+  at += 4 + dv.getInt32(at); // header extension
+  let n = 0;
+  while (dv.getInt16(at) !== -1) {
+    at += 2 + 4; // field count (2), the time's length (8)
+    t[n] = dv.getInt32(at) * 4_294_967_296 + dv.getUint32(at + 4) + PG_EPOCH_US;
+    const len = dv.getInt32(at + 8);
+    v[n] = len === 8 ? dv.getFloat64(at + 12) : Number.NaN;
+    at += 12 + Math.max(len, 0);
+    n++;
   }
-  for (let i = 1; i < n; i++)
-    if (us[i]! < us[i - 1]!) throw new Error('metric points came out of time order'); // a bug, not bad input
-  return { us, value };
+  const kept = Math.min(n, limit);
+  const us = new Array<number>(kept);
+  const value = new Array<number | null>(kept);
+  for (let k = 0; k < kept; k++) {
+    const i = kept - 1 - k;
+    us[i] = t[k]!;
+    value[i] = Number.isFinite(v[k]!) ? v[k]! : null;
+    if (k > 0 && t[k]! > t[k - 1]!) throw new Error('metric points came out of time order'); // a bug, not bad input
+  }
+  return { us, value, truncated: n > limit };
 }
 
 /**
