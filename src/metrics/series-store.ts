@@ -2,7 +2,8 @@
  * The metric series for charts, read from the `metrics` table (owned by `store.ts`; this read side
  * is allowed in scripts/owners.ts): the newest points of a metric as parallel arrays built by PostgreSQL as JSON text
  * (`seriesJson`), and for display its times and values as a binary COPY with a look-up of the files
- * of the points a chart keeps (`displayPoints`, thinned by `lttb.ts`).
+ * of the points a chart keeps (`displayPoints`, thinned by `lttb.ts`); and which metric names have
+ * points a caller may see (`namesWithVisiblePoints`).
  */
 import { to as copyTo } from 'pg-copy-streams';
 import { clientQueryable, type Db, type Queryable, withClient } from '../core/db/db.ts';
@@ -261,6 +262,25 @@ async function filesOf(
     if (file === undefined) throw new Error(`no file found for the metric point at ${isoMicros(us[i]!)}`);
     return file;
   });
+}
+
+/**
+ * Of `names`, those with at least one point of a file outside the `hidden` projects (a file without
+ * a project is seen by all): the names a caller who may not see those projects is shown. One probe
+ * per name, which stops at the first such point.
+ */
+export async function namesWithVisiblePoints(
+  q: Queryable,
+  names: readonly string[],
+  hidden: readonly string[],
+): Promise<Set<string>> {
+  const rows = await q.query<{ name: string }>(
+    `select n.name from unnest($1::text[]) as n(name)
+      where exists (select 1 from metrics m join files f on f.id = m.file_id
+        where m.name = n.name and (f.project_id is null or f.project_id <> all($2::text[])))`,
+    [names, hidden],
+  );
+  return new Set(rows.map((r) => r.name));
 }
 
 /** An ISO 8601 time with microseconds from epoch microseconds. */

@@ -14,7 +14,12 @@ import { type Bands, rollingBands } from '../../metrics/bands.ts';
 import { metricDescription } from '../../metrics/descriptions.ts';
 import { type GuideSetRow, guideFor, listGuideSets } from '../../metrics/guide-sets.ts';
 import { lttb, pickPoints } from '../../metrics/lttb.ts';
-import { displayPoints, type SeriesQuery, seriesJson } from '../../metrics/series-store.ts';
+import {
+  displayPoints,
+  namesWithVisiblePoints,
+  type SeriesQuery,
+  seriesJson,
+} from '../../metrics/series-store.ts';
 import { type MetricNameInfo, metricNameInfo } from '../../metrics/store.ts';
 import { evaluateQc, type QcEvaluation } from '../../metrics/westgard.ts';
 import { badInput } from '../errors.ts';
@@ -83,12 +88,23 @@ export const metricRoutes: AnyRoute[] = [
     summary:
       'the names of all recorded metrics, sorted, each with its unit, description and whether it has values',
     description:
-      'A skip scan over the `metrics_name_time_file` index: one index probe per distinct name. `metrics` says ' +
+      'A skip scan over the `metrics_name_time_file` index: one index probe per distinct name; a name whose ' +
+      'points are all of files in projects hidden from the caller is left out. `metrics` says ' +
       'per name its unit (as its extractor gave it), a description (built-in extractors) and `has_values`: ' +
       'whether any point (of `instrument`, when given) has a value, so a chart page can start with names that draw.',
     query: z.strictObject({ instrument: idFilter.optional() }),
-    handle: async (c, { query, deps }) => {
-      const info = await metricNameInfo(deps.db, query.instrument);
+    handle: async (c, { query, principal, deps }) => {
+      let info = await metricNameInfo(deps.db, query.instrument);
+      // names whose every point is of a file in a project hidden from the caller are left out
+      const hidden = await hiddenFor(deps.db, principal);
+      if (hidden.length > 0) {
+        const seen = await namesWithVisiblePoints(
+          deps.db,
+          info.map((m) => m.name),
+          hidden,
+        );
+        info = info.filter((m) => seen.has(m.name));
+      }
       const answer: MetricNamesAnswer = {
         names: info.map((m) => m.name),
         metrics: info.map((m) => ({ ...m, description: metricDescription(m.name) })),
