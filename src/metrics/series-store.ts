@@ -170,6 +170,7 @@ export async function displayPoints(
   name: string,
   sq: Omit<SeriesQuery, 'names'>,
   choose: (us: readonly number[], value: readonly (number | null)[]) => number[],
+  hidden: readonly string[] = [],
 ): Promise<DisplayPoints> {
   const base = [name, sq.instrument ?? null, sq.settings ?? null, sq.from ?? null, sq.to ?? null];
   return withClient(db, async (client) => {
@@ -178,19 +179,30 @@ export async function displayPoints(
     const lit = base.map((v) =>
       v === null ? 'null' : client.escapeLiteral(v instanceof Date ? v.toISOString() : String(v)),
     );
+    const seen = visibleTo(hidden.map((p) => client.escapeLiteral(p)));
     const limit = Math.trunc(sq.limit) + 1;
     const stream = client.query(
-      copyTo(`copy (select m.created_at, m.value from metrics m where ${pointFilter('m', lit)}
+      copyTo(`copy (select m.created_at, m.value from metrics m where ${pointFilter('m', lit)} ${seen}
                 order by m.created_at desc, m.file_id desc limit ${limit}) to stdout (format binary)`),
     );
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     const read = copiedPoints(Buffer.concat(chunks), sq.limit);
     const chosen = choose(read.us, read.value);
-    const files = await filesOf(clientQueryable(client), base, read.us, chosen);
+    const files = await filesOf(clientQueryable(client), base, read.us, chosen, seen);
     await client.query('commit');
     return { ...read, chosen, files };
   });
+}
+
+/**
+ * The condition (quoted project ids in) that leaves out points of files in hidden projects (a file
+ * without a project is seen by all); nothing when none is hidden.
+ */
+function visibleTo(hidden: readonly string[]): string {
+  if (hidden.length === 0) return '';
+  return `and exists (select 1 from files f where f.id = m.file_id
+    and (f.project_id is null or f.project_id <> all(array[${hidden.join(',')}]::text[])))`;
 }
 
 /**
@@ -240,12 +252,13 @@ async function filesOf(
   base: unknown[],
   us: readonly number[],
   chosen: readonly number[],
+  seen: string,
 ): Promise<string[]> {
   if (chosen.length === 0) return [];
   const stamps = [...new Set(chosen.map((i) => isoMicros(us[i]!)))];
   const found = await q.query<{ us: string; file_id: string }>(
     `select ${MICROS} as us, m.file_id from metrics m
-      where ${pointFilter('m')} and m.created_at = any($6::timestamptz[])
+      where ${pointFilter('m')} and m.created_at = any($6::timestamptz[]) ${seen}
       order by m.created_at desc, m.file_id desc`,
     [...base, stamps],
   );

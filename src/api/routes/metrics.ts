@@ -153,16 +153,14 @@ export const metricRoutes: AnyRoute[] = [
       // along the index in time order (no sort).
       // points of files in projects the caller may not see are left out (catalog.project_visibility)
       const hidden = await hiddenFor(deps.db, principal);
-      if (
-        query.points !== undefined &&
-        query.band !== 'guide' &&
-        query.window === undefined &&
-        hidden.length === 0
-      ) {
-        // the chart's request: times and values only, the files of the kept points looked up
+      if (query.points !== undefined && query.band !== 'guide' && query.window === undefined) {
+        // the chart's request: times and values only (of files the caller may see), the files of
+        // the kept points looked up
         const series: Record<string, MetricSeries> = {};
         const sq = { ...query, limit };
-        const all = await Promise.all(query.names.map((n) => displaySeries(deps.db, n, sq, query.points!)));
+        const all = await Promise.all(
+          query.names.map((n) => displaySeries(deps.db, n, sq, query.points!, hidden)),
+        );
         query.names.forEach((n, i) => {
           series[n] = all[i]!;
         });
@@ -196,13 +194,6 @@ export const metricRoutes: AnyRoute[] = [
         const answer: MetricSeriesAnswer = { limit, window: query.window, k, series };
         return c.json(answer);
       }
-      if (query.points !== undefined) {
-        // thinned after the hidden points were left out
-        const series: Record<string, MetricSeries> = {};
-        for (const r of rows) series[r.name] = thin(JSON.parse(r.series) as MetricSeries, query.points);
-        const answer: MetricSeriesAnswer = { limit, window: null, k: null, series };
-        return c.json(answer);
-      }
       // names are validated against METRIC_NAME, so JSON.stringify is all the escaping needed
       const series = rows.map((r) => `${JSON.stringify(r.name)}:${r.series}`).join(',');
       return c.body(`{"limit":${limit},"window":null,"k":null,"series":{${series}}}`, 200, {
@@ -226,8 +217,9 @@ async function displaySeries(
   name: string,
   sq: Omit<SeriesQuery, 'names'>,
   points: number,
+  hidden: readonly string[],
 ): Promise<MetricSeries> {
-  const p = await displayPoints(db, name, sq, (us, value) => lttb(us, value, points));
+  const p = await displayPoints(db, name, sq, (us, value) => lttb(us, value, points), hidden);
   return {
     t: p.chosen.map((i) => Math.round(p.us[i]! / 1000)),
     value: p.chosen.map((i) => p.value[i]!),
