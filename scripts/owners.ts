@@ -66,7 +66,7 @@ export const OWNERS: Record<string, string> = {
 export const ALLOWED: Record<string, { tables: string[]; why: string }> = {
   'src/metrics/series-store.ts': {
     tables: ['metrics', 'files'],
-    why: "the chart series' reads (range scans built as JSON text by PostgreSQL), the store's read side for charts kept in a file of their own so that store.ts stays readable; read-only. `files`: which metric names have a point of a file in a project the caller may see (a join for the file's project)",
+    why: "the chart series' reads (range scans built as JSON text by PostgreSQL), the store's read side for charts kept in a file of their own so that store.ts stays readable; read-only. `files`: the project of a point's file, for what a caller may see (metric names with a visible point, the display series without hidden files' points)",
   },
   'src/files/lifecycle.ts': {
     tables: ['events'],
