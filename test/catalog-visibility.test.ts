@@ -1,7 +1,7 @@
 /**
  * Per-project visibility beyond the catalog's own routes (#22 item 1): with a members-only project,
- * a viewer who is not a member does not see its files on /api/files (list, CSV, show → 404), their
- * metric points on /api/metrics/series (plain, with QC bands, thinned for display), their members of
+ * a viewer who is not a member does not see its files on /api/files (list, CSV, show → 404), the
+ * names of metrics only they have (/api/metrics/names), their metric points on /api/metrics/series (plain, with QC bands, thinned for display), their members of
  * an archive (/api/archives/{id}, /api/files/{id}/archives), their retrievals (/api/retrievals), nor their events on the live feed
  * /api/events; once a member, they do. Every route is enumerated, per role. Real PostgreSQL.
  */
@@ -80,6 +80,11 @@ beforeAll(async () => {
     body: { files: ['open_1.raw', 'secret_1.raw'] },
   });
   expect(added.status).toBe(200);
+  // a metric only the secret file has: its name is not shown to those who may not see the file
+  await h.db.exec(
+    `insert into metrics (file_id, settings_name, settings_version, name, value, created_at)
+     values ('secret_1.raw', 'qc', 1, 'secret_only', 7, now())`,
+  );
   archive = await fsArchive(h.db, path.join(h.deps.config.data_dir, 'lts', '1.tar'), {
     'open_1.raw': { 'open_1.raw': Buffer.from('open') },
     'secret_1.raw': { 'secret_1.raw': Buffer.from('secret') },
@@ -119,8 +124,11 @@ async function seen(role: Role) {
   const retrievals = (
     (await (await call(h.app, '/api/retrievals', { token })).json()) as { file_id: string }[]
   ).map((r) => r.file_id);
+  const names = ((await (await call(h.app, '/api/metrics/names', { token })).json()) as { names: string[] })
+    .names;
   return {
     list: list.items.some((f) => f.id === 'secret_1.raw'),
+    names: names.includes('secret_only'),
     byProject: byProject.items.length,
     csv: csv.includes('secret_1.raw'),
     show: show.status,
@@ -135,6 +143,7 @@ async function seen(role: Role) {
       list.items.some((f) => f.id === 'open_1.raw') &&
       series.includes('open_1.raw') &&
       thinned.includes('open_1.raw') &&
+      names.includes('precursors') &&
       members.includes('open_1.raw') &&
       retrievals.includes('open_1.raw'),
   };
@@ -245,6 +254,7 @@ describe('project visibility on files, metrics and events', () => {
       byProject: 0,
       csv: false,
       show: 404,
+      names: false,
       series: false,
       banded: false,
       thinned: false,
@@ -258,6 +268,7 @@ describe('project visibility on files, metrics and events', () => {
       byProject: 1,
       csv: true,
       show: 200,
+      names: true,
       series: true,
       banded: true,
       thinned: true,

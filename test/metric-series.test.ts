@@ -93,20 +93,50 @@ describe('metric series', () => {
 
   it('display points: every time and value of the range, and the right file for any chosen point', async () => {
     for (const limit of [9, 95, 101, 249]) {
-      const p = await displayPoints(db, 'precursors', { limit });
+      const all = await displayPoints(db, 'precursors', { limit }, (us) => us.map((_, i) => i));
       const want = await expected(limit);
       const raw = await get({ names: ['precursors'], limit });
-      expect(p.value, `limit ${limit}`).toEqual(want.value);
-      expect(p.us.map((u) => Math.round(u / 1000))).toEqual(raw.t);
-      expect(p.truncated).toBe(true);
-      const all = p.us.map((_, i) => i);
-      expect(await p.filesOf(all)).toEqual(want.file);
-      // a few chosen ones, among points that share a time stamp
-      const some = [0, 3, 4, p.us.length - 1];
-      expect(await p.filesOf(some)).toEqual(some.map((i) => want.file[i]));
+      expect(all.value, `limit ${limit}`).toEqual(want.value);
+      expect(all.us.map((u) => Math.round(u / 1000))).toEqual(raw.t);
+      expect(all.truncated).toBe(true);
+      expect(all.chosen).toHaveLength(limit);
+      expect(all.files).toEqual(want.file);
+      // a few chosen ones, among points that share a time stamp, the oldest kept among them
+      const some = [0, 3, 4, limit - 1];
+      const p = await displayPoints(db, 'precursors', { limit }, () => some);
+      expect(p.chosen).toEqual(some);
+      expect(p.files).toEqual(some.map((i) => want.file[i]));
     }
-    const none = await displayPoints(db, 'precursors', { instrument: 'nope', limit: 10 });
-    expect(none).toMatchObject({ us: [], value: [], truncated: false });
+    // the filters go into COPY as literals: an instrument, a time range, a quote in a value
+    const a1 = await displayPoints(db, 'precursors', { instrument: 'a1', limit: 60 }, (us) =>
+      us.map((_, i) => i),
+    );
+    expect(a1.files).toEqual((await expected(60, 'a1')).file);
+    const from = new Date('2026-01-01T00:00:05Z');
+    const to = new Date('2026-01-01T00:00:10Z');
+    const ranged = await displayPoints(db, 'precursors', { from, to, limit: 1000 }, (us) =>
+      us.map((_, i) => i),
+    );
+    const inRange = await db.query<{ file_id: string }>(
+      `select file_id from metrics where name = 'precursors' and created_at >= $1 and created_at < $2
+        order by created_at, file_id`,
+      [from, to],
+    );
+    expect(ranged.files).toEqual(inRange.map((r) => r.file_id));
+    expect(ranged.truncated).toBe(false);
+    const quoted = await displayPoints(db, "pre'cursors", { instrument: "a'1", limit: 10 }, () => []);
+    expect(quoted).toMatchObject({ us: [], truncated: false });
+    const none = await displayPoints(db, 'precursors', { instrument: 'nope', limit: 10 }, () => []);
+    expect(none).toMatchObject({ us: [], value: [], truncated: false, files: [] });
+    const every = await displayPoints(db, 'precursors', { limit: 250 }, () => [0]);
+    expect(every.truncated).toBe(false);
+    expect(every.files).toEqual((await expected(250)).file.slice(0, 1));
+  });
+
+  it('display points: values without a number come back as null, -0 and extremes exactly', async () => {
+    const p = await displayPoints(db, 'odd', { limit: 100 }, (us) => us.map((_, i) => i));
+    expect(p.value).toEqual([null, null, null, null, -0, 1e-5, 1.5e300, -42.25, 0.1]);
+    expect(p.files).toEqual(p.us.map((_, i) => `f${String(i + 1).padStart(3, '0')}`));
   });
 
   it('microsecond stamps round-trip exactly', async () => {

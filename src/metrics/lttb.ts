@@ -14,25 +14,40 @@ export function lttb(
   threshold: number,
   keep: readonly boolean[] = [],
 ): number[] {
-  const present: number[] = [];
-  for (let i = 0; i < value.length; i++) if (value[i] !== null && Number.isFinite(value[i])) present.push(i);
+  // the points with a value, in a typed array (pushing 100,000 indexes to a plain one is 40× slower)
+  const all = new Int32Array(value.length);
+  let m = 0;
+  for (let i = 0; i < value.length; i++) {
+    const v = value[i];
+    if (typeof v === 'number' && Number.isFinite(v)) all[m++] = i;
+  }
+  const present = all.subarray(0, m);
   const picked =
-    present.length <= threshold || threshold < 3 ? present : triangles(t, value, present, threshold);
-  const forced = keep.flatMap((k, i) => (k ? [i] : []));
+    m <= threshold || threshold < 3 ? Array.from(present) : triangles(t, value, present, threshold);
+  const forced: number[] = [];
+  for (let i = 0; i < keep.length; i++) if (keep[i]) forced.push(i);
   if (forced.length === 0) return picked;
   return [...new Set([...picked, ...forced])].sort((a, b) => a - b);
 }
 
-/** LTTB over the points `idx` (indexes with values, ascending): first and last kept, one per bucket between. */
+/**
+ * LTTB over the points `idx` (indexes with values, ascending): first and last kept, one per bucket
+ * between. The points are copied into typed arrays first: the loops below then read flat memory
+ * (100,000 points in a few milliseconds).
+ */
 function triangles(
   t: readonly number[],
   value: readonly (number | null)[],
-  idx: readonly number[],
+  idx: Int32Array,
   threshold: number,
 ): number[] {
-  const v = (k: number) => value[idx[k]!] as number;
-  const x = (k: number) => t[idx[k]!]!;
   const n = idx.length;
+  const x = new Float64Array(n);
+  const y = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    x[k] = t[idx[k]!]!;
+    y[k] = value[idx[k]!] as number;
+  }
   const out = [idx[0]!];
   const every = (n - 2) / (threshold - 2);
   let a = 0; // the point picked in the previous bucket
@@ -43,24 +58,24 @@ function triangles(
     let avgX = 0;
     let avgY = 0;
     for (let k = nextStart; k < nextEnd; k++) {
-      avgX += x(k);
-      avgY += v(k);
+      avgX += x[k]!;
+      avgY += y[k]!;
     }
     const span = Math.max(nextEnd - nextStart, 1);
     avgX /= span;
     avgY /= span;
     if (nextStart >= n) {
-      avgX = x(n - 1);
-      avgY = v(n - 1);
+      avgX = x[n - 1]!;
+      avgY = y[n - 1]!;
     }
     const start = Math.floor(b * every) + 1;
     const end = Math.floor((b + 1) * every) + 1;
-    const ax = x(a);
-    const ay = v(a);
+    const ax = x[a]!;
+    const ay = y[a]!;
     let best = start;
     let bestArea = -1;
     for (let k = start; k < end; k++) {
-      const area = Math.abs((ax - avgX) * (v(k) - ay) - (ax - x(k)) * (avgY - ay));
+      const area = Math.abs((ax - avgX) * (y[k]! - ay) - (ax - x[k]!) * (avgY - ay));
       if (area > bestArea) {
         bestArea = area;
         best = k;

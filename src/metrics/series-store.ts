@@ -1,16 +1,18 @@
 /**
  * The metric series for charts, read from the `metrics` table (owned by `store.ts`; this read side
  * is allowed in scripts/owners.ts): the newest points of a metric as parallel arrays built by PostgreSQL as JSON text
- * (`seriesJson`), and for display its times and values with a look-up of the files of the points a
- * chart keeps (`displayPoints`, thinned by `lttb.ts`).
+ * (`seriesJson`), and for display its times and values as a binary COPY with a look-up of the files
+ * of the points a chart keeps (`displayPoints`, thinned by `lttb.ts`); and which metric names have
+ * points a caller may see (`namesWithVisiblePoints`).
  */
-import type { Db, Queryable } from '../core/db/db.ts';
+import { to as copyTo } from 'pg-copy-streams';
+import { clientQueryable, type Db, type Queryable, withClient } from '../core/db/db.ts';
 
-/** The points of series $1 that match the filters ($2 instrument … $5 to). */
-function pointFilter(m: string): string {
-  return `${m}.name = $1 and ($2::text is null or ${m}.instrument_id = $2)
-    and ($3::text is null or ${m}.settings_name = $3)
-    and ($4::timestamptz is null or ${m}.created_at >= $4) and ($5::timestamptz is null or ${m}.created_at < $5)`;
+/** The points of series $1 that match the filters ($2 instrument … $5 to), or of the values in `p`. */
+function pointFilter(m: string, p: readonly string[] = ['$1', '$2', '$3', '$4', '$5']): string {
+  return `${m}.name = ${p[0]} and (${p[1]}::text is null or ${m}.instrument_id = ${p[1]})
+    and (${p[2]}::text is null or ${m}.settings_name = ${p[2]})
+    and (${p[3]}::timestamptz is null or ${m}.created_at >= ${p[3]}) and (${p[4]}::timestamptz is null or ${m}.created_at < ${p[4]})`;
 }
 
 export interface SeriesQuery {
@@ -118,20 +120,8 @@ function rangeColumn<J = string>(q: Queryable, range: unknown[], expr: string, j
   );
 }
 const NUMBERS = `'[' || string_agg(x.v, ',') || ']'`;
-/** The values' binary forms, one after the other. */
-const BYTES = `string_agg(x.v, ''::bytea)`;
-
 /** Microseconds between 1970-01-01 and 2000-01-01, PostgreSQL's epoch for binary timestamps. */
 const PG_EPOCH_US = 946_684_800_000_000;
-
-/** Epoch microseconds from binary timestamptz values (big-endian int64 µs since 2000; exact below 2^53). */
-function micros(b: Buffer | null): number[] {
-  if (!b) return [];
-  const out = new Array<number>(b.length / 8);
-  for (let i = 0; i < out.length; i++)
-    out[i] = b.readInt32BE(i * 8) * 4_294_967_296 + b.readUInt32BE(i * 8 + 4) + PG_EPOCH_US;
-  return out;
-}
 
 /** One series' JSON, or undefined when its three arrays came out of different lengths. */
 async function buildSeries(
@@ -154,89 +144,156 @@ async function buildSeries(
   return `{"t":${t!.json},"value":${value!.json},"file":${file!.json},"truncated":${bounds.truncated}}`;
 }
 
-/** A series' points for display: every time and value, and a way to find the files of chosen ones. */
+/** A series read for display: every time and value, the points a chart keeps, and their files. */
 export interface DisplayPoints {
   /** Epoch microseconds, exact (PostgreSQL keeps microseconds), in time order. */
   us: number[];
   value: (number | null)[];
   truncated: boolean;
-  /** The file of each chosen point (indexes into `us`), in the order given. */
-  filesOf(indexes: readonly number[]): Promise<string[]>;
+  /** The indexes (into `us`) that `choose` kept, as it gave them. */
+  chosen: number[];
+  /** The file of each chosen point. */
+  files: string[];
 }
 
 /**
- * The newest `limit` points of one metric without their file ids, in one pass (the file ids are
- * most of a series' cost), and a look-up of the files of the points a chart keeps. Times travel as
- * whole microseconds: the epoch as a double is within a quarter microsecond of the exact time for
- * any date this side of the year 2200, so rounding recovers the exact stamp for the look-up.
+ * The newest `limit` points of one metric without their file ids (the file ids are most of a
+ * series' cost), of which `choose` picks the ones a chart keeps (thinning, `lttb.ts`), and the
+ * files of those. The points are read newest first along the index (`limit` + 1 of them: one more
+ * tells whether older points exist) by `COPY … (format binary)`: PostgreSQL sends each time and
+ * value in its binary form (no formatting as text, no aggregation) while this side already reads
+ * them. The files of the chosen points are then looked up by their exact time stamp in the same
+ * snapshot (REPEATABLE READ), so the look-up sees exactly the points read.
  */
 export async function displayPoints(
   db: Db,
   name: string,
   sq: Omit<SeriesQuery, 'names'>,
+  choose: (us: readonly number[], value: readonly (number | null)[]) => number[],
+  hidden: readonly string[] = [],
 ): Promise<DisplayPoints> {
-  const parallel: RunAll = (fns) => Promise.all(fns.map((f) => f()));
-  // times and values by two queries at once over one fixed range, as `seriesJson` does (and the
-  // same fallback should they disagree)
-  const read =
-    (await readDisplay(db, name, sq, parallel)) ??
-    (await db.tx(async (tx) => {
-      await tx.exec('set transaction isolation level repeatable read');
-      return readDisplay(tx, name, sq, inSequence);
-    }));
-  if (!read) return { us: [], value: [], truncated: false, filesOf: async () => [] };
-  const { us, range } = read;
-  return {
-    us,
-    value: read.value,
-    truncated: read.truncated,
-    // the look-up is by exact key within the fixed range: any snapshot finds the same rows
-    filesOf: async (indexes) => {
-      const stamps = [...new Set(indexes.map((i) => isoMicros(us[i]!)))];
-      const found = await db.query<{ us: string; file_id: string }>(
-        `select ${MICROS} as us, m.file_id from metrics m
-          where ${pointFilter('m')} and ${IN_RANGE} and m.created_at = any($10::timestamptz[])
-          order by m.created_at, m.file_id`,
-        [...range, stamps],
-      );
-      // points sharing a stamp are in (time, file) order on both sides: hand them out in turn
-      const queue = new Map<number, string[]>();
-      for (const f of found) queue.set(Number(f.us), [...(queue.get(Number(f.us)) ?? []), f.file_id]);
-      return indexes.map((i) => queue.get(us[i]!)?.[sameStampRank(us, i)] ?? '');
-    },
-  };
+  const base = [name, sq.instrument ?? null, sq.settings ?? null, sq.from ?? null, sq.to ?? null];
+  return withClient(db, async (client) => {
+    await client.query('begin isolation level repeatable read, read only');
+    // COPY takes no parameters: the filter's values go in as quoted literals
+    const lit = base.map((v) =>
+      v === null ? 'null' : client.escapeLiteral(v instanceof Date ? v.toISOString() : String(v)),
+    );
+    const seen = visibleTo(hidden.map((p) => client.escapeLiteral(p)));
+    const limit = Math.trunc(sq.limit) + 1;
+    const stream = client.query(
+      copyTo(`copy (select m.created_at, m.value from metrics m where ${pointFilter('m', lit)} ${seen}
+                order by m.created_at desc, m.file_id desc limit ${limit}) to stdout (format binary)`),
+    );
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const read = copiedPoints(Buffer.concat(chunks), sq.limit);
+    const chosen = choose(read.us, read.value);
+    const files = await filesOf(clientQueryable(client), base, read.us, chosen, seen);
+    await client.query('commit');
+    return { ...read, chosen, files };
+  });
 }
 
-/** Times and values of the range; null when there are no points, undefined when the two disagree. */
-async function readDisplay(
+/**
+ * The condition (quoted project ids in) that leaves out points of files in hidden projects (a file
+ * without a project is seen by all); nothing when none is hidden.
+ */
+function visibleTo(hidden: readonly string[]): string {
+  if (hidden.length === 0) return '';
+  return `and exists (select 1 from files f where f.id = m.file_id
+    and (f.project_id is null or f.project_id <> all(array[${hidden.join(',')}]::text[])))`;
+}
+
+/**
+ * The first `limit` rows of a binary COPY of (timestamptz, float8) rows, newest first, in time
+ * order (https://www.postgresql.org/docs/current/sql-copy.html, "Binary Format"): a header, then
+ * per row a field count and each field as its length (-1: null) and bytes; a field count of -1
+ * ends it. A value that is missing or not finite is null (it has no JSON form and draws nothing).
+ */
+function copiedPoints(
+  b: Buffer,
+  limit: number,
+): { us: number[]; value: (number | null)[]; truncated: boolean } {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const t = new Float64Array(limit + 1);
+  const v = new Float64Array(limit + 1);
+  let at = 11 + 4; // signature, flags
+  at += 4 + dv.getInt32(at); // header extension
+  let n = 0;
+  while (dv.getInt16(at) !== -1) {
+    at += 2 + 4; // field count (2), the time's length (8)
+    t[n] = dv.getInt32(at) * 4_294_967_296 + dv.getUint32(at + 4) + PG_EPOCH_US;
+    const len = dv.getInt32(at + 8);
+    v[n] = len === 8 ? dv.getFloat64(at + 12) : Number.NaN;
+    at += 12 + Math.max(len, 0);
+    n++;
+  }
+  const kept = Math.min(n, limit);
+  const us = new Array<number>(kept);
+  const value = new Array<number | null>(kept);
+  for (let k = 0; k < kept; k++) {
+    const i = kept - 1 - k;
+    us[i] = t[k]!;
+    value[i] = Number.isFinite(v[k]!) ? v[k]! : null;
+    if (k > 0 && t[k]! > t[k - 1]!) throw new Error('metric points came out of time order'); // a bug, not bad input
+  }
+  return { us, value, truncated: n > limit };
+}
+
+/**
+ * The file of each chosen point: the points of the series at the chosen time stamps, newest first.
+ * Points sharing a stamp are in the same (time, file) order on both sides, so each gets the file of
+ * its rank counted from the newest end: the cut below the oldest points kept may fall between points
+ * of one stamp, and the ones kept are the newest of them.
+ */
+async function filesOf(
   q: Queryable,
-  name: string,
-  sq: Omit<SeriesQuery, 'names'>,
-  runAll: RunAll,
-): Promise<
-  { us: number[]; value: (number | null)[]; truncated: boolean; range: unknown[] } | null | undefined
-> {
-  const bounds = await seriesRange(q, name, sq, runAll);
-  if (!bounds) return null;
-  // times travel in PostgreSQL's binary form (8 bytes each, no formatting: half the cost of text)
-  const [t, v] = await Promise.all([
-    runAll([() => rangeColumn<Buffer>(q, bounds.range, 'timestamptz_send(m.created_at)', BYTES)]),
-    runAll([() => rangeColumn(q, bounds.range, VALUE_JSON, NUMBERS)]),
-  ]).then(([[a], [b]]) => [a!, b!] as const);
-  if (t.n !== v.n) return undefined;
-  return {
-    us: micros(t.json),
-    value: JSON.parse(v.json ?? '[]') as (number | null)[],
-    truncated: bounds.truncated,
-    range: bounds.range,
-  };
+  base: unknown[],
+  us: readonly number[],
+  chosen: readonly number[],
+  seen: string,
+): Promise<string[]> {
+  if (chosen.length === 0) return [];
+  const stamps = [...new Set(chosen.map((i) => isoMicros(us[i]!)))];
+  const found = await q.query<{ us: string; file_id: string }>(
+    `select ${MICROS} as us, m.file_id from metrics m
+      where ${pointFilter('m')} and m.created_at = any($6::timestamptz[]) ${seen}
+      order by m.created_at desc, m.file_id desc`,
+    [...base, stamps],
+  );
+  const byStamp = new Map<number, string[]>();
+  for (const f of found) {
+    const list = byStamp.get(Number(f.us));
+    if (list) list.push(f.file_id);
+    else byStamp.set(Number(f.us), [f.file_id]);
+  }
+  return chosen.map((i) => {
+    let later = 0;
+    while (i + later + 1 < us.length && us[i + later + 1] === us[i]) later++;
+    const file = byStamp.get(us[i]!)?.[later];
+    if (file === undefined) throw new Error(`no file found for the metric point at ${isoMicros(us[i]!)}`);
+    return file;
+  });
 }
 
-/** How many points before index `i` share its time stamp (its rank among them). */
-function sameStampRank(us: readonly number[], i: number): number {
-  let k = 0;
-  while (i - k - 1 >= 0 && us[i - k - 1] === us[i]) k++;
-  return k;
+/**
+ * Of `names`, those with at least one point of a file outside the `hidden` projects (a file without
+ * a project is seen by all): the names a caller who may not see those projects is shown. One probe
+ * per name, which stops at the first such point.
+ */
+export async function namesWithVisiblePoints(
+  q: Queryable,
+  names: readonly string[],
+  hidden: readonly string[],
+): Promise<Set<string>> {
+  const rows = await q.query<{ name: string }>(
+    `select n.name from unnest($1::text[]) as n(name)
+      where exists (select 1 from metrics m join files f on f.id = m.file_id
+        where m.name = n.name and (f.project_id is null or f.project_id <> all($2::text[])))`,
+    [names, hidden],
+  );
+  return new Set(rows.map((r) => r.name));
 }
 
 /** An ISO 8601 time with microseconds from epoch microseconds. */

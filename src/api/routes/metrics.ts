@@ -14,7 +14,12 @@ import { type Bands, rollingBands } from '../../metrics/bands.ts';
 import { metricDescription } from '../../metrics/descriptions.ts';
 import { type GuideSetRow, guideFor, listGuideSets } from '../../metrics/guide-sets.ts';
 import { lttb, pickPoints } from '../../metrics/lttb.ts';
-import { displayPoints, type SeriesQuery, seriesJson } from '../../metrics/series-store.ts';
+import {
+  displayPoints,
+  namesWithVisiblePoints,
+  type SeriesQuery,
+  seriesJson,
+} from '../../metrics/series-store.ts';
 import { type MetricNameInfo, metricNameInfo } from '../../metrics/store.ts';
 import { evaluateQc, type QcEvaluation } from '../../metrics/westgard.ts';
 import { badInput } from '../errors.ts';
@@ -83,12 +88,23 @@ export const metricRoutes: AnyRoute[] = [
     summary:
       'the names of all recorded metrics, sorted, each with its unit, description and whether it has values',
     description:
-      'A skip scan over the `metrics_name_time_file` index: one index probe per distinct name. `metrics` says ' +
+      'A skip scan over the `metrics_name_time_file` index: one index probe per distinct name; a name whose ' +
+      'points are all of files in projects hidden from the caller is left out. `metrics` says ' +
       'per name its unit (as its extractor gave it), a description (built-in extractors) and `has_values`: ' +
       'whether any point (of `instrument`, when given) has a value, so a chart page can start with names that draw.',
     query: z.strictObject({ instrument: idFilter.optional() }),
-    handle: async (c, { query, deps }) => {
-      const info = await metricNameInfo(deps.db, query.instrument);
+    handle: async (c, { query, principal, deps }) => {
+      let info = await metricNameInfo(deps.db, query.instrument);
+      // names whose every point is of a file in a project hidden from the caller are left out
+      const hidden = await hiddenFor(deps.db, principal);
+      if (hidden.length > 0) {
+        const seen = await namesWithVisiblePoints(
+          deps.db,
+          info.map((m) => m.name),
+          hidden,
+        );
+        info = info.filter((m) => seen.has(m.name));
+      }
       const answer: MetricNamesAnswer = {
         names: info.map((m) => m.name),
         metrics: info.map((m) => ({ ...m, description: metricDescription(m.name) })),
@@ -137,16 +153,14 @@ export const metricRoutes: AnyRoute[] = [
       // along the index in time order (no sort).
       // points of files in projects the caller may not see are left out (catalog.project_visibility)
       const hidden = await hiddenFor(deps.db, principal);
-      if (
-        query.points !== undefined &&
-        query.band !== 'guide' &&
-        query.window === undefined &&
-        hidden.length === 0
-      ) {
-        // the chart's request: times and values only, the files of the kept points looked up
+      if (query.points !== undefined && query.band !== 'guide' && query.window === undefined) {
+        // the chart's request: times and values only (of files the caller may see), the files of
+        // the kept points looked up
         const series: Record<string, MetricSeries> = {};
         const sq = { ...query, limit };
-        const all = await Promise.all(query.names.map((n) => displaySeries(deps.db, n, sq, query.points!)));
+        const all = await Promise.all(
+          query.names.map((n) => displaySeries(deps.db, n, sq, query.points!, hidden)),
+        );
         query.names.forEach((n, i) => {
           series[n] = all[i]!;
         });
@@ -180,13 +194,6 @@ export const metricRoutes: AnyRoute[] = [
         const answer: MetricSeriesAnswer = { limit, window: query.window, k, series };
         return c.json(answer);
       }
-      if (query.points !== undefined) {
-        // thinned after the hidden points were left out
-        const series: Record<string, MetricSeries> = {};
-        for (const r of rows) series[r.name] = thin(JSON.parse(r.series) as MetricSeries, query.points);
-        const answer: MetricSeriesAnswer = { limit, window: null, k: null, series };
-        return c.json(answer);
-      }
       // names are validated against METRIC_NAME, so JSON.stringify is all the escaping needed
       const series = rows.map((r) => `${JSON.stringify(r.name)}:${r.series}`).join(',');
       return c.body(`{"limit":${limit},"window":null,"k":null,"series":{${series}}}`, 200, {
@@ -210,13 +217,13 @@ async function displaySeries(
   name: string,
   sq: Omit<SeriesQuery, 'names'>,
   points: number,
+  hidden: readonly string[],
 ): Promise<MetricSeries> {
-  const p = await displayPoints(db, name, sq);
-  const idx = lttb(p.us, p.value, points);
+  const p = await displayPoints(db, name, sq, (us, value) => lttb(us, value, points), hidden);
   return {
-    t: idx.map((i) => Math.round(p.us[i]! / 1000)),
-    value: idx.map((i) => p.value[i]!),
-    file: await p.filesOf(idx),
+    t: p.chosen.map((i) => Math.round(p.us[i]! / 1000)),
+    value: p.chosen.map((i) => p.value[i]!),
+    file: p.files,
     truncated: p.truncated,
     total: p.us.length,
   };
