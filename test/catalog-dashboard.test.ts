@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../src/api/server.ts';
 import { syncProjects } from '../src/catalog/projects.ts';
+import { indexPending } from '../src/catalog/search-index.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { type ApiHarness, createApiHarness, insertFile, PASSWORD } from './helpers/api.ts';
 import { buildDashboardIfStale, launchChromium, requireChromium, screenshot } from './helpers/browser.ts';
@@ -80,6 +81,7 @@ describe.skipIf(!chromiumPath)('catalog pages in Chromium', () => {
       expect(await page.getByRole('table', { name: 'History' }).innerText()).toContain('operator');
       await screenshot(page, 'catalog-sample');
 
+      await indexPending(h.db); // what the catalog.index task does after an import commits
       await page.goto('/search?q=liver');
       await page.getByRole('link', { name: 'S00001', exact: true }).waitFor();
     } finally {
