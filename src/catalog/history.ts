@@ -87,6 +87,37 @@ export async function upsertSamplesWithHistory(
   );
 }
 
+/**
+ * Creates samples that do not exist (the caller planned them as new under the imports' lock: a
+ * refcode taken meanwhile fails the statement, and with it the import) and appends their history,
+ * queueing each for the search index, in one statement. A plain insert: no conflict arbitration and
+ * no read of rows replaced, which an upsert pays for every row. `attributes` are JSON texts.
+ */
+export async function insertSamplesWithHistory(
+  q: Queryable,
+  rows: {
+    refcode: string[];
+    name: string[];
+    project_id: string[];
+    type: (string | null)[];
+    attributes: string[];
+  },
+  actor: string,
+): Promise<void> {
+  if (rows.refcode.length === 0) return;
+  await q.exec(
+    `with w as (
+       insert into samples (refcode, name, project_id, type, attributes, created_by, updated_by)
+       select r, n, p, t, a::jsonb, $6, $6
+         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as u(r, n, p, t, a)
+       returning id, refcode, ${sampleJson('samples')} as after),
+     queued as (insert into sample_search_queue (sample_id) select id from w)
+     insert into catalog_history (entity, entity_id, action, actor, before, after)
+     select 'sample', w.refcode, 'create', $6, null, w.after from w`,
+    [rows.refcode, rows.name, rows.project_id, rows.type, rows.attributes, actor],
+  );
+}
+
 /** The history of one entity, oldest first (or of every entity of a kind whose id is in `ids`). */
 export async function historyOf(q: Queryable, entity: Entity, ids: readonly string[]): Promise<HistoryRow[]> {
   return q.query<HistoryRow>(
