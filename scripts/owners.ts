@@ -54,6 +54,8 @@ export const OWNERS: Record<string, string> = {
   projects: 'src/catalog/',
   project_members: 'src/catalog/projects.ts',
   samples: 'src/catalog/',
+  sample_search: 'src/catalog/',
+  sample_search_queue: 'src/catalog/',
   datasets: 'src/catalog/',
   catalog_relations: 'src/catalog/',
   catalog_history: 'src/catalog/history.ts',

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncProjects } from '../src/catalog/projects.ts';
+import { indexPending } from '../src/catalog/search-index.ts';
 import { type ApiHarness, call, createApiHarness } from './helpers/api.ts';
 import { sluice } from './helpers/cli.ts';
 
@@ -35,6 +36,7 @@ describe('CLI', () => {
     );
     const real = await sluice(['samples', 'import', sheet], { env: h.cliEnv });
     expect(real.stdout).toContain('2 created, 0 updated, 0 unchanged, 0 rejected');
+    expect(real.stdout).toContain('search index updating');
     const bad = path.join(dir, 'bad.csv');
     await writeFile(bad, 'refcode,name,project\nS00003,,PRJ1\n');
     const refused = await sluice(['samples', 'import', bad], { env: h.cliEnv });
@@ -56,6 +58,9 @@ describe('CLI', () => {
     expect((await sluice(['datasets', 'show', 'study'], { env: h.cliEnv })).stdout).toContain(
       'S00001  First',
     );
+    const status = JSON.parse((await sluice(['status', '--json'], { env: h.cliEnv })).stdout);
+    expect(status.search_index).toMatchObject({ queued: 2, unqueued: 0 });
+    await indexPending(h.db); // what the catalog.index task does after an import commits
     expect((await sluice(['search', 'second'], { env: h.cliEnv })).stdout).toBe(
       'sample   S00002  Second  (PRJ1)\n',
     );
@@ -86,6 +91,7 @@ describe('API roles and visibility', () => {
       rejected: [{ row: 2, reasons: [expect.stringMatching(/no project 'SECRET'/)] }],
     });
 
+    await indexPending(h.db);
     const seen = async (role: 'viewer' | 'operator' | 'admin') => {
       const list = (await (await call(app, '/api/samples', { token: tokens[role] })).json()) as {
         refcode: string;

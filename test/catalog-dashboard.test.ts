@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncProjects } from '../src/catalog/projects.ts';
+import { indexPending } from '../src/catalog/search-index.ts';
 import { type ApiHarness, createApiHarness, insertFile } from './helpers/api.ts';
 import { requireChromium, screenshot, withDashboardPage } from './helpers/browser.ts';
 
@@ -68,6 +69,7 @@ describe.skipIf(!chromiumPath)('catalog pages in Chromium', () => {
       expect(await page.getByRole('table', { name: 'History' }).innerText()).toContain('operator');
       await screenshot(page, 'catalog-sample');
 
+      await indexPending(h.db); // what the catalog.index task does after an import commits
       await page.goto('/search?q=liver');
       await page.getByRole('link', { name: 'S00001', exact: true }).waitFor();
     });

@@ -18,6 +18,7 @@ import { linkAcquired, linkByHand, matchPatterns } from '../src/catalog/links.ts
 import { syncProjects } from '../src/catalog/projects.ts';
 import { addEdges, edgesOf, walk } from '../src/catalog/relations.ts';
 import { search } from '../src/catalog/search.ts';
+import { indexPending } from '../src/catalog/search-index.ts';
 import { type Config, parseConfigText } from '../src/core/config/index.ts';
 import type { Db } from '../src/core/db/db.ts';
 import { createTestDb } from './helpers/db.ts';
@@ -72,6 +73,7 @@ beforeAll(async () => {
     actor: 'user:ada',
     viewer: { user: 'ada', role: 'admin' },
   });
+  await indexPending(db); // what the catalog.index task does after an import commits
 });
 afterAll(async () => {
   await drop();

@@ -1,21 +1,25 @@
 /**
  * Catalog search stages (src/catalog/search.ts) on real PostgreSQL: refcode prefix (any case) first,
  * then words of names, types and attribute values, and a substring only when both find nothing.
+ * The search index is written after an import commits (src/catalog/search-index.ts): before, only
+ * the exact refcode finds a sample; a re-import's changes reach the index at the next pass.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importSamples } from '../src/catalog/import.ts';
 import { syncProjects } from '../src/catalog/projects.ts';
 import { mergeStages, search } from '../src/catalog/search.ts';
-import { parseConfigText } from '../src/core/config/index.ts';
+import { indexBacklog, indexPending } from '../src/catalog/search-index.ts';
+import { type Config, parseConfigText } from '../src/core/config/index.ts';
 import type { Db } from '../src/core/db/db.ts';
 import { createTestDb } from './helpers/db.ts';
 
 let db: Db;
 let drop: () => Promise<void>;
+let config: Config;
 
 beforeAll(async () => {
   ({ db, drop } = await createTestDb());
-  const config = parseConfigText('projects:\n  PRJ1: { tokens: [prj1] }\n', '/tmp/sluice.yaml').config;
+  config = parseConfigText('projects:\n  PRJ1: { tokens: [prj1] }\n', '/tmp/sluice.yaml').config;
   await syncProjects(db, config);
   const sheet = `refcode,name,project,type,site
 S00012,Liver twelve,PRJ1,tissue,Basel
@@ -28,7 +32,18 @@ X9,Serum,PRJ1,plasma,
     actor: 'test',
     viewer: { user: 'test', role: 'admin' },
   });
+  expect(r).toMatchObject({ written: true, indexing: true });
   expect(r.created).toHaveLength(4);
+  // committed, not yet indexed: the exact refcode finds it, words do not (yet)
+  expect(await indexBacklog(db)).toMatchObject({ queued: 4, unqueued: 0 });
+  expect(await refcodes('S00120')).toEqual(['S00120']);
+  expect(await refcodes('kidney')).toEqual([]);
+  const [task] = await db.query<{ kind: string; state: string }>(
+    `select kind, state from tasks where kind = 'catalog.index'`,
+  );
+  expect(task).toEqual({ kind: 'catalog.index', state: 'queued' });
+  expect(await indexPending(db)).toBe(4);
+  expect(await indexBacklog(db)).toEqual({ queued: 0, unqueued: 0, oldest_s: null });
 });
 afterAll(async () => drop());
 
@@ -80,5 +95,38 @@ describe('sample search', () => {
         3,
       ).map((x) => x.refcode),
     ).toEqual(['A', 'B', 'C']);
+  });
+
+  it('takes a re-import into the index at the next pass; unchanged rows queue nothing', async () => {
+    const sheet = 'refcode,name,project,type,site\nS00120,Spleen,PRJ1,tissue,Bern\nX9,Serum,PRJ1,plasma,\n';
+    const r = await importSamples(db, config.catalog, Buffer.from(sheet), {
+      format: 'csv',
+      actor: 'test',
+      viewer: { user: 'test', role: 'admin' },
+    });
+    expect(r.updated.map((u) => u.refcode)).toEqual(['S00120']);
+    expect(r.unchanged.map((u) => u.refcode)).toEqual(['X9']);
+    expect(await indexBacklog(db)).toMatchObject({ queued: 1 });
+    expect(await refcodes('spleen')).toEqual([]);
+    expect(await indexPending(db)).toBe(1);
+    expect(await refcodes('spleen')).toEqual(['S00120']);
+    expect(await refcodes('kidney')).toEqual([]);
+    // an import that changes nothing asks for no pass
+    const again = await importSamples(db, config.catalog, Buffer.from(sheet), {
+      format: 'csv',
+      actor: 'test',
+      viewer: { user: 'test', role: 'admin' },
+    });
+    expect(again).toMatchObject({ written: true, indexing: false });
+    expect(await indexBacklog(db)).toMatchObject({ queued: 0 });
+  });
+
+  it('indexes samples that have no search row and were never queued (those from before migration 0038)', async () => {
+    await db.exec(`delete from sample_search where refcode in ('S00012', 'X9')`);
+    expect(await indexBacklog(db)).toMatchObject({ queued: 0, unqueued: 2 });
+    expect(await refcodes('basel')).toEqual([]);
+    expect(await indexPending(db, 1)).toBe(2);
+    expect(await refcodes('basel')).toEqual(['S00012']);
+    expect(await indexBacklog(db)).toMatchObject({ unqueued: 0 });
   });
 });

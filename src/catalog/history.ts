@@ -51,7 +51,8 @@ const sampleJson = (o: string) =>
  * Creates or updates samples (one statement, whatever their number) and appends each one's history
  * in the same statement: `before` is the row as it was when the statement began (the rows are locked
  * by the caller, so it is the row the upsert replaced), `after` the row written, so the record states
- * what was written, not what was planned. `attributes` are JSON texts. (PostgreSQL 16 has no
+ * what was written, not what was planned. Each sample written is queued for the search index
+ * (`sample_search_queue`, ./search-index.ts) by the same statement. `attributes` are JSON texts. (PostgreSQL 16 has no
  * `RETURNING old`, hence the `prev` read: all parts of one statement see the same snapshot.)
  */
 export async function upsertSamplesWithHistory(
@@ -76,11 +77,43 @@ export async function upsertSamplesWithHistory(
        select r, n, p, t, a, $6, $6 from x order by i
        on conflict (refcode) do update set name = excluded.name, project_id = excluded.project_id,
          type = excluded.type, attributes = excluded.attributes, updated_by = excluded.updated_by, updated_at = now()
-       returning refcode, ${sampleJson('samples')} as after)
+       returning id, refcode, ${sampleJson('samples')} as after),
+     queued as (insert into sample_search_queue (sample_id) select id from w)
      insert into catalog_history (entity, entity_id, action, actor, before, after)
      select 'sample', w.refcode, case when prev.refcode is null then 'create' else 'update' end, $6,
        prev.before, w.after
      from w left join prev on prev.refcode = w.refcode`,
+    [rows.refcode, rows.name, rows.project_id, rows.type, rows.attributes, actor],
+  );
+}
+
+/**
+ * Creates samples that do not exist (the caller planned them as new under the imports' lock: a
+ * refcode taken meanwhile fails the statement, and with it the import) and appends their history,
+ * queueing each for the search index, in one statement. A plain insert: no conflict arbitration and
+ * no read of rows replaced, which an upsert pays for every row. `attributes` are JSON texts.
+ */
+export async function insertSamplesWithHistory(
+  q: Queryable,
+  rows: {
+    refcode: string[];
+    name: string[];
+    project_id: string[];
+    type: (string | null)[];
+    attributes: string[];
+  },
+  actor: string,
+): Promise<void> {
+  if (rows.refcode.length === 0) return;
+  await q.exec(
+    `with w as (
+       insert into samples (refcode, name, project_id, type, attributes, created_by, updated_by)
+       select r, n, p, t, a::jsonb, $6, $6
+         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as u(r, n, p, t, a)
+       returning id, refcode, ${sampleJson('samples')} as after),
+     queued as (insert into sample_search_queue (sample_id) select id from w)
+     insert into catalog_history (entity, entity_id, action, actor, before, after)
+     select 'sample', w.refcode, 'create', $6, null, w.after from w`,
     [rows.refcode, rows.name, rows.project_id, rows.type, rows.attributes, actor],
   );
 }

@@ -2,6 +2,8 @@
  * Importing a samples sheet: read it (./sheet.ts), plan it against the samples that exist
  * (./import-plan.ts, pure), and write it in one transaction with its history, or not at all. A sheet
  * with any rejected row writes nothing unless `skipRejected`; `dryRun` plans and writes nothing.
+ * The samples' search index is not written here: the import queues the samples it wrote and enqueues
+ * a `catalog.index` task in its transaction (./search-index.ts), which indexes them after the commit.
  */
 import type { CatalogConfig } from '../core/config/schema/catalog.ts';
 import type { Db } from '../core/db/db.ts';
@@ -10,6 +12,7 @@ import { attributeChecker } from './attributes.ts';
 import { type ImportPlan, missingColumns, planImport } from './import-plan.ts';
 import { hiddenProjects, listProjects, type Viewer } from './projects.ts';
 import { applyPlan, lockImports, samplesByRefcode } from './samples.ts';
+import { requestIndexing } from './search-index.ts';
 import { readCsv, readXlsx, type Sheet } from './sheet.ts';
 
 export interface ImportOptions {
@@ -28,6 +31,11 @@ export interface ImportReport {
   rejected: { row: number; refcode: string | null; reasons: string[] }[];
   /** True when the created and updated rows were written. */
   written: boolean;
+  /**
+   * True when samples were written: their search index is updated after the import, by the
+   * `catalog.index` task (until then they are found by exact refcode only).
+   */
+  indexing: boolean;
   dryRun: boolean;
 }
 
@@ -55,12 +63,14 @@ export async function readSheet(buf: Buffer, format: 'csv' | 'xlsx', sheetName?:
 
 export function reportOf(plan: ImportPlan, written: boolean, dryRun: boolean): ImportReport {
   const pick = (a: string) => plan.rows.filter((r) => r.action === a);
+  const changes = plan.rows.some((r) => r.action !== 'unchanged');
   return {
     created: pick('create').map((r) => ({ row: r.row, refcode: r.refcode })),
     updated: pick('update').map((r) => ({ row: r.row, refcode: r.refcode, changed: r.changed })),
     unchanged: pick('unchanged').map((r) => ({ row: r.row, refcode: r.refcode })),
     rejected: plan.rejected,
     written,
+    indexing: written && changes,
     dryRun,
   };
 }
@@ -91,7 +101,10 @@ export async function importSamples(
     plan.rows = plan.rows.filter((p) => !(p.before !== null && hidden.has(p.before.project_id)));
     plan.rejected.sort((a, b) => a.row - b.row);
     const write = !opts.dryRun && (plan.rejected.length === 0 || opts.skipRejected === true);
+    const report = reportOf(plan, write, opts.dryRun === true);
     if (write) await applyPlan(tx, plan.rows, opts.actor);
-    return reportOf(plan, write, opts.dryRun === true);
+    // the search index is written after this commits, by a durable task enqueued with the samples
+    if (report.indexing) await requestIndexing(tx);
+    return report;
   });
 }

@@ -4,7 +4,7 @@
  */
 import type { Queryable } from '../core/db/db.ts';
 import { SluiceError } from '../core/errors.ts';
-import { upsertSamplesWithHistory } from './history.ts';
+import { insertSamplesWithHistory, upsertSamplesWithHistory } from './history.ts';
 import type { Existing, PlannedRow, SampleValues } from './import-plan.ts';
 
 export interface SampleRow extends SampleValues {
@@ -37,18 +37,16 @@ export async function lockImports(q: Queryable): Promise<void> {
 
 /** Writes the created and updated rows of a plan, and their history, in the caller's transaction. */
 export async function applyPlan(q: Queryable, rows: readonly PlannedRow[], actor: string): Promise<void> {
-  const writes = rows.filter((r) => r.action !== 'unchanged');
-  await upsertSamplesWithHistory(
-    q,
-    {
-      refcode: writes.map((r) => r.after.refcode),
-      name: writes.map((r) => r.after.name),
-      project_id: writes.map((r) => r.after.project_id),
-      type: writes.map((r) => r.after.type),
-      attributes: writes.map((r) => JSON.stringify(r.after.attributes)),
-    },
-    actor,
-  );
+  const columns = (writes: readonly PlannedRow[]) => ({
+    refcode: writes.map((r) => r.after.refcode),
+    name: writes.map((r) => r.after.name),
+    project_id: writes.map((r) => r.after.project_id),
+    type: writes.map((r) => r.after.type),
+    attributes: writes.map((r) => JSON.stringify(r.after.attributes)),
+  });
+  // new refcodes by a plain insert, the rest by the upsert (which reads the rows it replaces)
+  await insertSamplesWithHistory(q, columns(rows.filter((r) => r.action === 'create')), actor);
+  await upsertSamplesWithHistory(q, columns(rows.filter((r) => r.action === 'update')), actor);
 }
 
 export interface SampleFilter {

@@ -9,6 +9,9 @@
  * values hold the term's words (full-text vector); only when both find nothing, refcodes, names,
  * types and projects holding the term as a substring (trigram index; at most SUBSTRING_CAP
  * candidates are ordered). Measured by `npm run bench -- catalog` (search_p95_ms).
+ *
+ * The word, prefix and substring stages read `sample_search`, which the `catalog.index` task fills
+ * after an import commits (./search-index.ts); until then a sample is found by its exact refcode.
  */
 import type { Queryable } from '../core/db/db.ts';
 import { type CatalogFile, searchFileNames } from '../files/catalog-reads.ts';
@@ -44,8 +47,10 @@ export function mergeStages(stages: readonly (readonly FoundSample[])[], limit: 
   return out;
 }
 
-const SAMPLE_COLS = 'id, refcode, name, project_id, type, attributes';
-const VISIBLE = 'project_id <> all($2::text[]) and ($3::text is null or project_id = $3)';
+const SAMPLE_COLS = 's.id, s.refcode, s.name, s.project_id, s.type, s.attributes';
+const VISIBLE = 's.project_id <> all($2::text[]) and ($3::text is null or s.project_id = $3)';
+/** The indexed samples (`sample_search`, written after an import by ./search-index.ts). */
+const INDEXED = 'sample_search x join samples s on s.id = x.sample_id';
 
 async function searchSamples(
   q: Queryable,
@@ -53,22 +58,27 @@ async function searchSamples(
   o: { hidden: readonly string[]; project?: string; limit: number },
 ): Promise<FoundSample[]> {
   const common = [o.hidden, o.project ?? null, o.limit];
-  const [prefix, words] = await Promise.all([
+  const [exact, prefix, words] = await Promise.all([
+    // found before the search index has them (an import indexes after it commits)
     q.query<FoundSample>(
-      `select ${SAMPLE_COLS} from samples where lower(refcode) like $1 and ${VISIBLE}
-       order by lower(refcode) limit $4`,
+      `select ${SAMPLE_COLS} from samples s where s.refcode = $1 and ${VISIBLE} limit $4`,
+      [t, ...common],
+    ),
+    q.query<FoundSample>(
+      `select ${SAMPLE_COLS} from ${INDEXED} where lower(x.refcode) like $1 and ${VISIBLE}
+       order by lower(x.refcode) limit $4`,
       [`${escapeLike(t.toLowerCase())}%`, ...common],
     ),
     q.query<FoundSample>(
-      `select ${SAMPLE_COLS} from samples where search_tsv @@ plainto_tsquery('simple', $1) and ${VISIBLE}
-       order by refcode limit $4`,
+      `select ${SAMPLE_COLS} from ${INDEXED} where x.search_tsv @@ plainto_tsquery('simple', $1) and ${VISIBLE}
+       order by x.refcode limit $4`,
       [t, ...common],
     ),
   ]);
-  if (prefix.length > 0 || words.length > 0) return mergeStages([prefix, words], o.limit);
+  if (exact.length + prefix.length + words.length > 0) return mergeStages([exact, prefix, words], o.limit);
   return q.query<FoundSample>(
     `with hit as materialized (
-       select ${SAMPLE_COLS} from samples where search_text ilike $1 and ${VISIBLE} limit ${SUBSTRING_CAP})
+       select ${SAMPLE_COLS} from ${INDEXED} where x.search_text ilike $1 and ${VISIBLE} limit ${SUBSTRING_CAP})
      select * from hit order by refcode limit $4`,
     [contains(t), ...common],
   );

@@ -89,6 +89,10 @@ function printReport(r: import('../catalog/import.ts').ImportReport): void {
     process.stdout.write(`  row ${u.row} ${u.refcode}: ${u.changed.join(', ')}\n`);
   for (const x of r.rejected)
     process.stdout.write(`  row ${x.row}${x.refcode ? ` ${x.refcode}` : ''}: ${x.reasons.join('; ')}\n`);
+  if (r.indexing)
+    process.stdout.write(
+      'search index updating: words, prefixes and substrings find these samples once the catalog.index task has run (`sluice status`); exact refcodes at once\n',
+    );
   if (r.dryRun) process.stdout.write('dry run: nothing written\n');
   else if (!r.written)
     process.stdout.write(

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { type TargetProgress, targetProgress } from '../backup/s3/progress.ts';
+import { type IndexBacklog, indexBacklog } from '../catalog/search-index.ts';
 import { FALLBACK_KEEPS_DATA } from '../core/instance.ts';
 import { statusSnapshot } from '../engine/status.ts';
 import { listInstruments } from '../files/repo.ts';
@@ -14,7 +15,7 @@ export function registerStatusCommand(program: Command): void {
   program
     .command('status')
     .description(
-      "live processes with their last heartbeat, pools used/size, queue depth and oldest waiting task per kind, each backup target's progress (copied, queued/running, failing)",
+      "live processes with their last heartbeat, pools used/size, queue depth and oldest waiting task per kind, each backup target's progress (copied, queued/running, failing), sample changes the catalog search index has still to take",
     )
     .option('--json', 'machine-readable output')
     .option('--all', 'also list processes found dead more than 24 h ago')
@@ -40,8 +41,9 @@ export function registerStatusCommand(program: Command): void {
             : []),
         ]);
         const targets = await targetProgress(db, config);
+        const searchIndex = await indexBacklog(db);
         if (opts.json) {
-          printJson({ instance, processes, pools, queues, problems, targets });
+          printJson({ instance, processes, pools, queues, problems, targets, search_index: searchIndex });
           return;
         }
         if (problems.length > 0) {
@@ -85,6 +87,7 @@ export function registerStatusCommand(program: Command): void {
           '(no work waiting)',
         );
         printTargets(targets);
+        printSearchIndex(searchIndex);
       });
     });
 }
@@ -109,4 +112,12 @@ function printTargets(targets: TargetProgress[]): void {
       note: targetNote(t),
     })),
   );
+}
+
+/** Sample changes the catalog search index has still to take (catalog/search-index.ts). */
+function printSearchIndex(b: IndexBacklog): void {
+  const pending = b.queued + b.unqueued;
+  if (pending === 0) return;
+  const oldest = b.oldest_s === null ? '' : ` (oldest ${b.oldest_s} s)`;
+  process.stdout.write(`\nCATALOG SEARCH INDEX: updating, ${pending} sample change(s) pending${oldest}\n`);
 }

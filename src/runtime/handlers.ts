@@ -17,6 +17,7 @@ import { fsCopyHandler } from '../backup/fs-target/copy-task.ts';
 import { FS_UPKEEP_PREFIX, fsUpkeepHandler, fsUpkeepSchedules } from '../backup/fs-target/upkeep.ts';
 import { s3CopyHandler } from '../backup/s3/copy-task.ts';
 import { S3_UPKEEP_PREFIX, s3UpkeepHandler, s3UpkeepSchedules } from '../backup/s3/upkeep.ts';
+import { catalogIndexHandler, catalogIndexSchedules } from '../catalog/search-index.ts';
 import { moveHandler } from '../cleanup/move.ts';
 import { removerHandler, removerSchedules } from '../cleanup/remove.ts';
 import type { Config } from '../core/config/index.ts';
@@ -104,6 +105,7 @@ export function collect(config: Config, vars: Variables, opts: StageOptions): St
     { handlers: [retrieveHandler(deps), retrievalSweepHandler(deps)], schedules: retrievalSweepSchedules() },
     { handlers: [archiveFixityHandler(deps)], schedules: archiveFixitySchedules(config) },
     { handlers: [retentionHandler(deps)], schedules: retentionSchedules(config) },
+    { handlers: [catalogIndexHandler()], schedules: catalogIndexSchedules() },
   ];
   return { handlers: stages.flatMap((s) => s.handlers), schedules: stages.flatMap((s) => s.schedules) };
 }

@@ -25,6 +25,7 @@ import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskContext, TaskHandlerDef } from '../engine/types.ts';
 import { ARCHIVE_TASKS, ArchiveKind } from './kinds/archive.ts';
 import { BACKUP_TASKS, BackupKind } from './kinds/backup.ts';
+import { CATALOG_TASKS, CatalogKind } from './kinds/catalog.ts';
 import { OPS_TASKS, OpsKind } from './kinds/ops.ts';
 import { PROCESS_TASKS, ProcessKind } from './kinds/process.ts';
 import type { KindSpec } from './kinds/spec.ts';
@@ -35,6 +36,7 @@ export const Kind = {
   ...ProcessKind,
   ...ArchiveKind,
   ...OpsKind,
+  ...CatalogKind,
 } as const;
 export type TaskKind = (typeof Kind)[keyof typeof Kind];
 
@@ -43,6 +45,7 @@ export const TASKS = {
   ...PROCESS_TASKS,
   ...ARCHIVE_TASKS,
   ...OPS_TASKS,
+  ...CATALOG_TASKS,
 } as const satisfies Record<TaskKind, KindSpec>;
 
 /** What a handler of `K` reads. */

@@ -113,6 +113,7 @@ export function ImportForm() {
             {report.created.length} created, {report.updated.length} updated, {report.unchanged.length}{' '}
             unchanged, {report.rejected.length} rejected — {report.written ? 'written' : 'nothing written'}
             {report.linked ? `; ${report.linked} earlier file(s) linked` : ''}
+            {report.indexing ? '; search index updating (exact refcodes are found at once)' : ''}
           </p>
           <ReportTable report={report} />
         </div>

@@ -61,6 +61,8 @@ export interface ApiImportReport {
   unchanged: { row: number; refcode: string }[];
   rejected: { row: number; refcode: string | null; reasons: string[] }[];
   written: boolean;
+  /** Samples were written: search finds them by words once the catalog.index task has run. */
+  indexing: boolean;
   dryRun: boolean;
   linked?: number;
 }
