@@ -9,13 +9,12 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pickForFixity, runArchiveFixity } from '../src/archive/fixity.ts';
 import { corruptArchivesPending } from '../src/archive/fixity-repo.ts';
-import { archivedOn, getArchive, itemsOfFile, membersOf } from '../src/archive/repo.ts';
+import { archivedOn, getArchive, membersOf } from '../src/archive/repo.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { setPoolSize } from '../src/engine/pools.ts';
 import { backupFailures } from '../src/ops/alerts/rules.ts';
 import { archivedItem } from './helpers/archive-fixture.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
-import { waitFor } from './helpers/spawn.ts';
 
 let p: Pipeline | undefined;
 afterEach(async () => {

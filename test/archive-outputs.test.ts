@@ -15,7 +15,7 @@ import { removeCoveredTars } from '../src/archive/condemned.ts';
 import { runArchiveFixity } from '../src/archive/fixity.ts';
 import { finishedJobs, metricsJson, waitFor as waitReason } from '../src/archive/pack-extras.ts';
 import { archivePass } from '../src/archive/pass.ts';
-import { getArchive, itemsOfFile, membersOf } from '../src/archive/repo.ts';
+import { getArchive, membersOf } from '../src/archive/repo.ts';
 import { requestRetrieval } from '../src/archive/retrieve.ts';
 import { getFetch } from '../src/archive/retrieve-repo.ts';
 import { parseConfigText } from '../src/core/config/index.ts';
