@@ -4,6 +4,7 @@
  * passed in and left out here, in SQL.
  */
 import type { Queryable } from '../core/db/db.ts';
+import { NAME_WORDS_SQL, nameWordsQuery } from './name-words.ts';
 
 export interface CatalogFile {
   id: string;
@@ -17,6 +18,7 @@ export interface CatalogFile {
 }
 
 const COLS = 'id, name, kind, instrument_id, project_id, status, size_bytes, created_at';
+const VISIBLE = 'project_id <> all($1::text[]) and ($3::text is null or project_id = $3)';
 
 /** The files with these ids, leaving out those of `hidden` projects, newest first. */
 export async function catalogFiles(
@@ -33,7 +35,15 @@ export async function catalogFiles(
 /** At most this many matching files are ordered for a search (a term matching more shows some of them). */
 export const SEARCH_MATCH_CAP = 5000;
 
-/** Files whose name contains `term` (case-insensitive; the trigram index answers it), newest first. */
+/** Below this many characters a term is not looked for inside words (no trigram to narrow it). */
+export const MIN_INFIX = 3;
+
+/**
+ * Files whose name contains `term` (case-insensitive), newest first, in two stages: names holding
+ * the term at the start of a word (`files_name_words`, src/files/name-words.ts), and only when
+ * there are none, names holding it anywhere (trigram index; terms of MIN_INFIX characters or more).
+ * Each stage orders at most SEARCH_MATCH_CAP matches.
+ */
 export async function searchFileNames(
   q: Queryable,
   term: string,
@@ -41,16 +51,30 @@ export async function searchFileNames(
   limit: number,
   project?: string,
 ): Promise<CatalogFile[]> {
+  const words = nameWordsQuery(term);
+  const visible = [hidden, limit, project ?? null];
+  if (words !== null) {
+    // The substring check keeps only true matches (word order, adjacency, the prefix left out of
+    // the query); strpos, not ilike, so the planner does not add the trigram index to this read.
+    const hits = await q.query<CatalogFile>(
+      `with hit as materialized (
+         select ${COLS} from files where ${NAME_WORDS_SQL} @@ lower($4)::tsquery
+           and strpos(lower(name), lower($5)) > 0 and ${VISIBLE}
+         limit ${SEARCH_MATCH_CAP})
+       select * from hit order by created_at desc, id limit $2`,
+      [...visible, words, term],
+    );
+    if (hits.length > 0 || term.length < MIN_INFIX) return hits;
+  } else if (term.length < MIN_INFIX) return [];
   const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   // Matches first (trigram index), newest of them after: ordered by created_at with a LIMIT, the
   // planner walks files_created backwards and reads all million rows for a term that matches none.
   return q.query<CatalogFile>(
     `with hit as materialized (
-       select ${COLS} from files where name ilike $1 and project_id <> all($2::text[])
-         and ($4::text is null or project_id = $4)
+       select ${COLS} from files where name ilike $4 and ${VISIBLE}
        limit ${SEARCH_MATCH_CAP})
-     select * from hit order by created_at desc, id limit $3`,
-    [like, hidden, limit, project ?? null],
+     select * from hit order by created_at desc, id limit $2`,
+    [...visible, like],
   );
 }
 
