@@ -52,29 +52,25 @@ export async function searchFileNames(
   project?: string,
 ): Promise<CatalogFile[]> {
   const words = nameWordsQuery(term);
-  const visible = [hidden, limit, project ?? null];
-  if (words !== null) {
-    // The substring check keeps only true matches (word order, adjacency, the prefix left out of
-    // the query); strpos, not ilike, so the planner does not add the trigram index to this read.
-    const hits = await q.query<CatalogFile>(
-      `with hit as materialized (
-         select ${COLS} from files where ${NAME_WORDS_SQL} @@ lower($4)::tsquery
-           and strpos(lower(name), lower($5)) > 0 and ${VISIBLE}
-         limit ${SEARCH_MATCH_CAP})
-       select * from hit order by created_at desc, id limit $2`,
-      [...visible, words, term],
-    );
-    if (hits.length > 0 || term.length < MIN_INFIX) return hits;
-  } else if (term.length < MIN_INFIX) return [];
+  if (words === null && term.length < MIN_INFIX) return [];
   const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  // Matches first (trigram index), newest of them after: ordered by created_at with a LIMIT, the
-  // planner walks files_created backwards and reads all million rows for a term that matches none.
+  // One statement, one round trip: the substring stage runs only when the words stage found
+  // nothing (its condition on `w` is evaluated once, before its scan). In the words stage the
+  // substring check keeps only true matches (word order, neighbours, a prefix left out of the
+  // query); strpos, not ilike, so the planner does not add the trigram index to that read. Each
+  // stage takes its matches first (a bitmap read) and orders them after: ordered by created_at
+  // with a LIMIT, the planner walks files_created backwards through all million rows for a rare term.
   return q.query<CatalogFile>(
-    `with hit as materialized (
-       select ${COLS} from files where name ilike $4 and ${VISIBLE}
+    `with w as materialized (
+       select ${COLS} from files where $4::text is not null and ${NAME_WORDS_SQL} @@ lower($4)::tsquery
+         and strpos(lower(name), lower($5)) > 0 and ${VISIBLE}
+       limit ${SEARCH_MATCH_CAP}),
+     s as materialized (
+       select ${COLS} from files where $7::boolean and not exists (select 1 from w)
+         and name ilike $6 and ${VISIBLE}
        limit ${SEARCH_MATCH_CAP})
-     select * from hit order by created_at desc, id limit $2`,
-    [...visible, like],
+     select * from w union all select * from s order by created_at desc, id limit $2`,
+    [hidden, limit, project ?? null, words, term, like, term.length >= MIN_INFIX],
   );
 }
 
