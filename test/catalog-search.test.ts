@@ -63,6 +63,12 @@ describe('sample search', () => {
     expect(await refcodes('kidney')).toEqual(['S00120']);
   });
 
+  it("lists a project's samples in refcode order when the term is its id or name (any case)", async () => {
+    expect(await refcodes('prj1')).toEqual(['AS00012', 'S00012', 'S00120', 'X9']);
+    expect(await refcodes('PRJ1', 2)).toEqual(['AS00012', 'S00012']);
+    expect(await refcodes('prj')).toEqual(['AS00012', 'S00012', 'S00120', 'X9']);
+  });
+
   it('looks for a substring only when neither stage finds anything', async () => {
     expect(await refcodes('0012')).toEqual(['AS00012', 'S00012', 'S00120']);
     expect(await refcodes('idne')).toEqual(['S00120']);
@@ -72,7 +78,7 @@ describe('sample search', () => {
   });
 
   it('keeps out hidden projects in every stage', async () => {
-    for (const t of ['S0001', 'basel', '0012']) {
+    for (const t of ['S0001', 'basel', '0012', 'PRJ1']) {
       expect((await search(db, t, { hidden: ['PRJ1'], limit: 10 })).samples).toEqual([]);
     }
   });

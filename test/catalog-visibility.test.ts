@@ -3,7 +3,8 @@
  * a viewer who is not a member does not see its files on /api/files (list, CSV, show → 404), the
  * names of metrics only they have (/api/metrics/names), their metric points on /api/metrics/series (plain, with QC bands, thinned for display), their members of
  * an archive (/api/archives/{id}, /api/files/{id}/archives), their retrievals (/api/retrievals), nor their events on the live feed
- * /api/events; once a member, they do. Every route is enumerated, per role. Real PostgreSQL.
+ * /api/events, nor can an operator act on them (retry, ignore, accept-overwrite, cancel a job: 404);
+ * once a member, they do. Every route is enumerated, per role. Real PostgreSQL.
  */
 
 import { createHash } from 'node:crypto';
@@ -291,6 +292,31 @@ describe('project visibility on files, metrics and events', () => {
     expect(await seen('viewer')).toEqual(all);
     expect(await seen('operator')).toEqual(none);
     expect(await feed('viewer', 'open_1.raw')).toEqual(['secret_1.raw', 'open_1.raw']);
+  });
+
+  it('file and job actions on a hidden file are 404 for an operator outside its project, and change nothing', async () => {
+    const job = await h.db.one<{ id: string }>(
+      `insert into jobs (file_id, settings_name, settings_version, key, executor, state, output_dir)
+       values ('secret_1.raw', 'qc', 1, 'qc-1-secret', 'slurm', 'new', '/output/qc/secret') returning id`,
+    );
+    const act = (role: Role, what: string) =>
+      call(h.app, what, { token: h.tokens[role], body: {} }).then((r) => r.status);
+    const actions = [
+      '/api/files/secret_1.raw/retry',
+      '/api/files/secret_1.raw/ignore',
+      '/api/files/secret_1.raw/accept-overwrite',
+      `/api/jobs/${job.id}/cancel`,
+    ];
+    for (const a of actions) expect([a, await act('operator', a)]).toEqual([a, 404]);
+    const state = async () =>
+      h.db.one<{ status: string; job: string }>(
+        `select f.status, j.state as job from files f join jobs j on j.file_id = f.id where j.id = $1`,
+        [job.id],
+      );
+    expect(await state()).toEqual({ status: 'done', job: 'new' });
+    // an admin sees the file: the same calls reach the actions (done, or refused by its state)
+    for (const a of actions) expect([a, await act('admin', a)]).not.toEqual([a, 404]);
+    expect((await state()).status).not.toBe('done');
   });
 });
 

@@ -4,6 +4,7 @@
  * passed in and left out here, in SQL.
  */
 import type { Queryable } from '../core/db/db.ts';
+import { NAME_WORDS_SQL, nameWordsQuery } from './name-words.ts';
 
 export interface CatalogFile {
   id: string;
@@ -17,6 +18,7 @@ export interface CatalogFile {
 }
 
 const COLS = 'id, name, kind, instrument_id, project_id, status, size_bytes, created_at';
+const VISIBLE = 'project_id <> all($1::text[]) and ($3::text is null or project_id = $3)';
 
 /** The files with these ids, leaving out those of `hidden` projects, newest first. */
 export async function catalogFiles(
@@ -33,7 +35,15 @@ export async function catalogFiles(
 /** At most this many matching files are ordered for a search (a term matching more shows some of them). */
 export const SEARCH_MATCH_CAP = 5000;
 
-/** Files whose name contains `term` (case-insensitive; the trigram index answers it), newest first. */
+/** Below this many characters a term is not looked for inside words (no trigram to narrow it). */
+export const MIN_INFIX = 3;
+
+/**
+ * Files whose name contains `term` (case-insensitive), newest first, in two stages: names holding
+ * the term at the start of a word (`files_name_words`, src/files/name-words.ts), and only when
+ * there are none, names holding it anywhere (trigram index; terms of MIN_INFIX characters or more).
+ * Each stage orders at most SEARCH_MATCH_CAP matches.
+ */
 export async function searchFileNames(
   q: Queryable,
   term: string,
@@ -41,16 +51,26 @@ export async function searchFileNames(
   limit: number,
   project?: string,
 ): Promise<CatalogFile[]> {
+  const words = nameWordsQuery(term);
+  if (words === null && term.length < MIN_INFIX) return [];
   const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  // Matches first (trigram index), newest of them after: ordered by created_at with a LIMIT, the
-  // planner walks files_created backwards and reads all million rows for a term that matches none.
+  // One statement, one round trip: the substring stage runs only when the words stage found
+  // nothing (its condition on `w` is evaluated once, before its scan). In the words stage the
+  // substring check keeps only true matches (word order, neighbours, a prefix left out of the
+  // query); strpos, not ilike, so the planner does not add the trigram index to that read. Each
+  // stage takes its matches first (a bitmap read) and orders them after: ordered by created_at
+  // with a LIMIT, the planner walks files_created backwards through all million rows for a rare term.
   return q.query<CatalogFile>(
-    `with hit as materialized (
-       select ${COLS} from files where name ilike $1 and project_id <> all($2::text[])
-         and ($4::text is null or project_id = $4)
+    `with w as materialized (
+       select ${COLS} from files where $4::text is not null and ${NAME_WORDS_SQL} @@ lower($4)::tsquery
+         and strpos(lower(name), lower($5)) > 0 and ${VISIBLE}
+       limit ${SEARCH_MATCH_CAP}),
+     s as materialized (
+       select ${COLS} from files where $7::boolean and not exists (select 1 from w)
+         and name ilike $6 and ${VISIBLE}
        limit ${SEARCH_MATCH_CAP})
-     select * from hit order by created_at desc, id limit $3`,
-    [like, hidden, limit, project ?? null],
+     select * from w union all select * from s order by created_at desc, id limit $2`,
+    [hidden, limit, project ?? null, words, term, like, term.length >= MIN_INFIX],
   );
 }
 
