@@ -27,7 +27,7 @@ export const COMMAND_SUMMARY: readonly (readonly [term: string, description: str
   ['start [options]', "run this machine's part of Sluice: workers that claim tasks, and/or the web server"],
   [
     'status [options]',
-    "live processes with their last heartbeat, pools used/size, queue depth and oldest waiting task per kind, each backup target's progress (copied, queued/running, failing)",
+    "live processes with their last heartbeat, pools used/size, queue depth and oldest waiting task per kind, each backup target's progress (copied, queued/running, failing), sample changes the catalog search index has still to take",
   ],
   [
     'doctor [options]',
