@@ -43,6 +43,15 @@ export async function recordHistory(q: Queryable, changes: readonly Change[], ac
   );
 }
 
+/** Samples to write, one array per column (sent as `unnest` parameters); `attributes` are JSON texts. */
+export interface SampleColumns {
+  refcode: string[];
+  name: string[];
+  project_id: string[];
+  type: (string | null)[];
+  attributes: string[];
+}
+
 /** The fields of a sample the history keeps, as JSON (`o`: the row's alias). */
 const sampleJson = (o: string) =>
   `jsonb_build_object('refcode', ${o}.refcode, 'name', ${o}.name, 'project_id', ${o}.project_id, 'type', ${o}.type, 'attributes', ${o}.attributes)`;
@@ -57,13 +66,7 @@ const sampleJson = (o: string) =>
  */
 export async function upsertSamplesWithHistory(
   q: Queryable,
-  rows: {
-    refcode: string[];
-    name: string[];
-    project_id: string[];
-    type: (string | null)[];
-    attributes: string[];
-  },
+  rows: SampleColumns,
   actor: string,
 ): Promise<void> {
   if (rows.refcode.length === 0) return;
@@ -95,13 +98,7 @@ export async function upsertSamplesWithHistory(
  */
 export async function insertSamplesWithHistory(
   q: Queryable,
-  rows: {
-    refcode: string[];
-    name: string[];
-    project_id: string[];
-    type: (string | null)[];
-    attributes: string[];
-  },
+  rows: SampleColumns,
   actor: string,
 ): Promise<void> {
   if (rows.refcode.length === 0) return;
