@@ -11,7 +11,7 @@ import { silentLogger } from '../core/log.ts';
 import { claimTasks } from './claim.ts';
 import { enqueue, enqueueMany, getTask } from './enqueue.ts';
 import { setPoolSize, syncPools } from './pools.ts';
-import { completeTask, recordFailure } from './task-state.ts';
+import { CompletionBatcher, completeTask, recordFailure } from './task-state.ts';
 import type { TaskHandlerDef, TaskRow } from './types.ts';
 import { Worker } from './worker.ts';
 
@@ -175,6 +175,59 @@ describe('the mark and the completion', () => {
     expect(again.id).toBe(id);
     await completeTask(db, again);
     expect((await task(id)).state).toBe('succeeded');
+  });
+
+  it('a batch of completions that deadlocks with an enqueue marking two of its tasks is sent again, not failed', async () => {
+    const a = (await enqueue(db, { kind: 'rerun.dl', dedupeKey: 'dl-a', payload: { n: 1 } }))!;
+    const b = (await enqueue(db, { kind: 'rerun.dl', dedupeKey: 'dl-b', payload: { n: 1 } }))!;
+    const ta = await claimOne('rerun.dl');
+    const tb = await claimOne('rerun.dl');
+    expect([ta.id, tb.id]).toEqual([a, b]);
+    const deadlocks = async () =>
+      Number(
+        (
+          await db.one<{ n: string }>(
+            'select deadlocks as n from pg_stat_database where datname = current_database()',
+          )
+        ).n,
+      );
+    const before = await deadlocks();
+    let step: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      step = r;
+    });
+    let marked = 0;
+    // the enqueuer marks B, then (once the batch holds A and waits for B) A: a lock cycle. Its own
+    // deadlock check comes late, so PostgreSQL rolls the batch back, not the enqueuer.
+    const enqueuer = db.tx(async (tx) => {
+      await tx.exec(`set local deadlock_timeout = '60s'`);
+      await enqueue(tx, { kind: 'rerun.dl', dedupeKey: 'dl-b', payload: { n: 2 } });
+      marked = 1;
+      await gate;
+      await enqueue(tx, { kind: 'rerun.dl', dedupeKey: 'dl-a', payload: { n: 2 } });
+      marked = 2;
+    });
+    await waitFor('B marked', () => marked === 1);
+    const batch = new CompletionBatcher(db);
+    const completions = Promise.all([batch.complete(ta), batch.complete(tb)]);
+    const lockWaits = async () =>
+      (
+        await db.query(
+          `select 1 from pg_locks l join pg_stat_activity a on a.pid = l.pid
+           where not l.granted and a.datname = current_database()`,
+        )
+      ).length;
+    await waitFor('the batch waits for B', async () => (await lockWaits()) > 0);
+    step();
+    await enqueuer;
+    await completions; // resolved: the batch went again after the enqueuer committed
+    await waitFor('the deadlock counted', async () => (await deadlocks()) > before);
+    for (const id of [a, b]) {
+      const t = await task(id);
+      expect(t.state).toBe('queued'); // completed, and queued again as the marks asked
+      expect(t.payload).toEqual({ n: 2 });
+      expect(t.last_error).toBeNull();
+    }
   });
 
   it('a run that fails for good keeps its failed row; the run asked for is a new task', async () => {

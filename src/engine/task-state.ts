@@ -266,9 +266,15 @@ export class CompletionBatcher {
     const req = this.refill?.request(batch.filter((b) => b.last).length);
     let claimed: TaskRow[] = [];
     try {
-      let ok: Set<string>;
-      if (req) ({ done: ok, claimed } = await finishAndClaim(this.db, tasks, req));
-      else ok = await completeMany(this.db, tasks);
+      let ok: Set<string> | undefined;
+      for (let attempt = 1; !ok; attempt++) {
+        try {
+          if (req) ({ done: ok, claimed } = await finishAndClaim(this.db, tasks, req));
+          else ok = await completeMany(this.db, tasks);
+        } catch (err) {
+          if (!isDeadlock(err) || attempt >= DEADLOCK_RETRIES) throw err;
+        }
+      }
       for (const b of batch) {
         if (ok.has(b.task.id)) b.resolve();
         else b.reject(new LeaseLostError(b.task.id));
@@ -280,6 +286,15 @@ export class CompletionBatcher {
     }
   }
 }
+
+/**
+ * A batch of completions can deadlock with an enqueue that marks two of its tasks to run once more
+ * (migration 0040: the enqueue's update locks them in key order, the batch in its own). PostgreSQL
+ * then rolls one side back; when that is the batch, nothing of it happened, and it is sent again
+ * (fenced as before), instead of recording a failed attempt for every task in it.
+ */
+const DEADLOCK_RETRIES = 3;
+const isDeadlock = (err: unknown) => (err as { code?: unknown }).code === '40P01';
 
 /** Succeeded, several at once (no domain writes); returns the ids completed. */
 async function completeMany(db: Db, tasks: TaskRow[]): Promise<Set<string>> {
