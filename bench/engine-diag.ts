@@ -8,15 +8,43 @@ import type { Db } from '../src/core/db/db.ts';
 
 export const DIAG = process.env.BENCH_ENGINE_DIAG === '1';
 
-/** Server settings for the diagnostics (none when off). */
-export const diagSettings = (): Record<string, string> | undefined =>
-  DIAG
+/**
+ * Extra server settings for experiments: BENCH_ENGINE_PG='commit_delay=300,commit_siblings=1'
+ * (comma-separated name=value), on top of the server's own.
+ */
+function extraSettings(): Record<string, string> {
+  const spec = process.env.BENCH_ENGINE_PG ?? '';
+  return Object.fromEntries(
+    spec
+      .split(',')
+      .filter((kv) => kv.includes('='))
+      .map((kv) => kv.split('=', 2).map((x) => x.trim()) as [string, string]),
+  );
+}
+
+/** Server settings: the diagnostics' (none when off), and BENCH_ENGINE_PG's. */
+export const diagSettings = (): Record<string, string> => ({
+  ...(DIAG
     ? {
         shared_preload_libraries: 'pg_stat_statements',
         'pg_stat_statements.track': 'all',
         track_io_timing: 'on',
       }
-    : undefined;
+    : {}),
+  ...extraSettings(),
+});
+
+/**
+ * WAL flushes (fsyncs) and transactions committed so far, server-wide (pg_stat_io, PostgreSQL 16+;
+ * pg_stat_database): what durable commits cost the disk, whatever the CPU load.
+ */
+export async function walCounters(db: Db): Promise<{ fsyncs: number; commits: number }> {
+  const r = await db.one<{ fsyncs: string; commits: string }>(
+    `select (select coalesce(sum(fsyncs), 0) from pg_stat_io where object = 'wal') as fsyncs,
+       (select sum(xact_commit) from pg_stat_database) as commits`,
+  );
+  return { fsyncs: Number(r.fsyncs), commits: Number(r.commits) };
+}
 
 export async function diagSetup(db: Db): Promise<void> {
   if (!DIAG) return;

@@ -8,6 +8,10 @@
  *   two_vs_one_ratio      tasks_per_s_two / tasks_per_s_one (goal ≥ 1: a second process adds, not costs)
  *   statements_per_task_* statements the workers sent per task (claims, completions, heartbeats …)
  *   worker_rss_mb         the largest peak RSS of a worker process in the two-process rounds
+ *   wal_fsyncs_per_1k_*   WAL flushes (fsyncs, pg_stat_io) per 1,000 tasks, server-wide, one and two
+ *                         processes: durable commits cost the disk this many flushes whatever the
+ *                         CPU load. Two processes flushing twice as often as one take turns at the
+ *                         WAL instead of sharing flushes (each flush carries one process's batch)
  *   pickup_p50/p99_ms     idle worker; 200 tasks enqueued one at a time ~20 ms apart; the handler
  *                         measures Date.now() minus the enqueue time stamped in the payload
  *   baseline_tasks_per_s  graphile-worker: concurrency 24, pollInterval 1000, its default settings
@@ -23,7 +27,8 @@
  * rounds. CPU time per 1,000 tasks (worker processes + PostgreSQL) is printed too: it is less
  * sensitive to such noise than the rate. BENCH_ENGINE_N (tasks), BENCH_ENGINE_ROUNDS (1–3 per
  * mode) and BENCH_ENGINE_BASELINE=0 (no graphile-worker) make quicker runs; BENCH_ENGINE_DIAG=1
- * prints where PostgreSQL spends its time and what the workers wait on (bench/engine-diag.ts).
+ * prints where PostgreSQL spends its time and what the workers wait on (bench/engine-diag.ts);
+ * BENCH_ENGINE_PG='commit_delay=300,commit_siblings=0' adds server settings (experiments only).
  * Run: `npm run bench -- engine`. The last line is a JSON object.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -48,7 +53,14 @@ import { enqueue, enqueueMany } from '../src/engine/enqueue.ts';
 import { syncPools } from '../src/engine/pools.ts';
 import type { TaskSpec } from '../src/engine/types.ts';
 import { Worker } from '../src/engine/worker.ts';
-import { diagSettings, diagSetup, printStatements, resetStatements, sampleWaits } from './engine-diag.ts';
+import {
+  diagSettings,
+  diagSetup,
+  printStatements,
+  resetStatements,
+  sampleWaits,
+  walCounters,
+} from './engine-diag.ts';
 import { isMain, percentile, printResult, printTable } from './lib.ts';
 import { cpuMsOf, postgresCpuMs, postmasterPidOf, processCpuMs, vmRss } from './proc.ts';
 
@@ -220,6 +232,9 @@ function addInto(into: Stats, from: Stats): void {
 interface Processes extends Throughput {
   rss: number;
   stats: Stats;
+  /** WAL flushes and commits server-wide per 1,000 tasks (counted after the workers exited). */
+  fsyncsPer1k: number;
+  commitsPer1k: number;
 }
 
 /**
@@ -247,6 +262,7 @@ async function oursProcesses(
   try {
     const cpu = cpuMeter(pgPid, childCpu);
     await resetStatements(db);
+    const wal0 = await walCounters(db);
     const waits = sampleWaits(db, `${count} process(es)`);
     const t0 = performance.now();
     await syncPools(db, { default: CONCURRENCY });
@@ -262,7 +278,10 @@ async function oursProcesses(
       rss = Math.max(rss, await stopWorker(c));
       addStats(stats, c.out());
     }
-    return { perS: N / seconds, wallS, ...used, rss, stats };
+    const wal1 = await walCounters(db); // the workers' backends reported their counts as they exited
+    const fsyncsPer1k = (wal1.fsyncs - wal0.fsyncs) / (N / 1000);
+    const commitsPer1k = (wal1.commits - wal0.commits) / (N / 1000);
+    return { perS: N / seconds, wallS, ...used, rss, stats, fsyncsPer1k, commitsPer1k };
   } finally {
     clearInterval(sampler);
   }
@@ -532,6 +551,8 @@ export async function run(): Promise<Record<string, number>> {
       pickup_p50_ms: round(percentile(pick.latencies, 50), 1),
       pickup_p99_ms: round(percentile(pick.latencies, 99), 1),
       worker_rss_mb: round(Math.max(...twos.map((t) => t.rss)) / 1024 / 1024),
+      wal_fsyncs_per_1k_one: round(median(ones.map((r) => r.fsyncsPer1k)), 1),
+      wal_fsyncs_per_1k_two: round(median(twos.map((r) => r.fsyncsPer1k)), 1),
     };
     const ms = (v: number) => round(v, 1);
     const rounds = (rs: Throughput[]) => rs.map((r) => round(r.perS)).join(' / ');
@@ -601,6 +622,11 @@ export async function run(): Promise<Record<string, number>> {
     ]);
     console.log(`statements per task, 1 process: ${statsLine(ones)}`);
     console.log(`statements per task, 2 processes: ${statsLine(twos)}`);
+    const walLine = (rs: Processes[]) =>
+      rs.map((r) => `${round(r.fsyncsPer1k, 1)} fsyncs / ${round(r.commitsPer1k, 1)} commits`).join(', ');
+    console.log(`WAL per 1000 tasks, 1 process: ${walLine(ones)}`);
+    console.log(`WAL per 1000 tasks, 2 processes: ${walLine(twos)}`);
+    if (process.env.BENCH_ENGINE_PG) console.log(`server settings added: ${process.env.BENCH_ENGINE_PG}`);
     return result;
   } finally {
     process.off('SIGINT', onSignal);
