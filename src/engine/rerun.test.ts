@@ -248,6 +248,23 @@ describe('the mark and the completion', () => {
     expect(next).toEqual([{ id: expect.any(String), payload: { n: 2 }, state: 'queued' }]);
   });
 
+  it('a run that goes back to the queue (a retry) drops the mark: the next run comes anyway, after the enqueuer', async () => {
+    const id = (await enqueue(db, { kind: 'rerun.retry', dedupeKey: 'rr', payload: { n: 1 } }))!;
+    const t = await claimOne('rerun.retry');
+    await enqueue(db, { kind: 'rerun.retry', dedupeKey: 'rr', payload: { n: 2 } });
+    expect((await task(id)).rerun_payload).toEqual({ n: 2 });
+    await recordFailure(db, { kind: 'rerun.retry', run: async () => undefined }, t, new Error('x'), {
+      final: false,
+      message: 'x',
+      delayMs: 0,
+      freshBudget: false,
+    });
+    // as if the enqueue had come just after the retry was queued: it finds the task queued
+    const after = await task(id);
+    expect(after).toMatchObject({ state: 'queued', payload: { n: 1 }, rerun_payload: null, last_error: 'x' });
+    expect((await claimOne('rerun.retry')).id).toBe(id);
+  });
+
   it("`whileRunning: 'skip'` (periodic schedules) leaves a running task as it is", async () => {
     const id = (await enqueue(db, { kind: 'rerun.skip', dedupeKey: 'rs' }))!;
     await claimOne('rerun.skip');

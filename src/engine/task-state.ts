@@ -7,7 +7,9 @@
  * Also what a failed attempt becomes (failed for good, or again after backoff).
  * A completion of a task that an enqueue asked to run once more (its de-duplication key matched while
  * it ran) queues it again instead: the database does that in the same update (migration 0040), so
- * every completion here may leave the row `queued`, never `running`.
+ * every completion here may leave the row `queued`, never `running`. A retry, `again`, a stall or a
+ * release drops the mark (the trigger): the task is queued anyway and runs after the enqueuer
+ * committed, as if the enqueue had found it queued; its own payload and delay stand.
  */
 import type { Db, Queryable, Tx } from '../core/db/db.ts';
 import { errorMessage, LeaseLostError, PermanentError, type SluiceError } from '../core/errors.ts';
