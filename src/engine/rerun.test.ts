@@ -56,6 +56,15 @@ function worker(handlers: TaskHandlerDef[]) {
 
 const task = async (id: string) => (await getTask(db, id))!;
 
+/** Lock requests in this database not granted yet: who waits for whom is set up. */
+const lockWaits = async () =>
+  (
+    await db.query(
+      `select 1 from pg_locks l join pg_stat_activity a on a.pid = l.pid
+       where not l.granted and a.datname = current_database()`,
+    )
+  ).length;
+
 describe('an enqueue that finds its task running', () => {
   it('runs it exactly once more, with the payload of that enqueue (batched completion)', async () => {
     const g = gated('rerun.batched');
@@ -138,6 +147,16 @@ describe('the mark and the completion', () => {
     return t!;
   };
 
+  /** Two tasks of `kind` with keys `keyA`, `keyB` (payload n: 1), claimed: A has the lower id. */
+  const twoRunning = async (kind: string, keyA: string, keyB: string) => {
+    const a = (await enqueue(db, { kind, dedupeKey: keyA, payload: { n: 1 } }))!;
+    const b = (await enqueue(db, { kind, dedupeKey: keyB, payload: { n: 1 } }))!;
+    const ta = await claimOne(kind);
+    const tb = await claimOne(kind);
+    expect([ta.id, tb.id]).toEqual([a, b]);
+    return { a, b, ta, tb };
+  };
+
   it('a completion waits for the enqueuer that marked the task, then queues it again with a fresh budget', async () => {
     const id = (await enqueue(db, { kind: 'rerun.tx', dedupeKey: 'rt', payload: { n: 1 } }))!;
     const t = await claimOne('rerun.tx');
@@ -154,13 +173,7 @@ describe('the mark and the completion', () => {
     });
     await waitFor('marked (not committed yet)', () => marked);
     const completion = completeTask(db, t);
-    await waitFor('completion waits for the enqueuer', async () => {
-      const waiting = await db.query(
-        `select 1 from pg_locks l join pg_stat_activity a on a.pid = l.pid
-         where not l.granted and a.datname = current_database()`,
-      );
-      return waiting.length > 0;
-    });
+    await waitFor('completion waits for the enqueuer', async () => (await lockWaits()) > 0);
     commit();
     await enqueuer;
     await completion;
@@ -178,11 +191,7 @@ describe('the mark and the completion', () => {
   });
 
   it('a batch of completions that deadlocks with an enqueue marking two of its tasks is sent again, not failed', async () => {
-    const a = (await enqueue(db, { kind: 'rerun.dl', dedupeKey: 'dl-a', payload: { n: 1 } }))!;
-    const b = (await enqueue(db, { kind: 'rerun.dl', dedupeKey: 'dl-b', payload: { n: 1 } }))!;
-    const ta = await claimOne('rerun.dl');
-    const tb = await claimOne('rerun.dl');
-    expect([ta.id, tb.id]).toEqual([a, b]);
+    const { a, b, ta, tb } = await twoRunning('rerun.dl', 'dl-a', 'dl-b');
     const deadlocks = async () =>
       Number(
         (
@@ -210,13 +219,6 @@ describe('the mark and the completion', () => {
     await waitFor('B marked', () => marked === 1);
     const batch = new CompletionBatcher(db);
     const completions = Promise.all([batch.complete(ta), batch.complete(tb)]);
-    const lockWaits = async () =>
-      (
-        await db.query(
-          `select 1 from pg_locks l join pg_stat_activity a on a.pid = l.pid
-           where not l.granted and a.datname = current_database()`,
-        )
-      ).length;
     await waitFor('the batch waits for B', async () => (await lockWaits()) > 0);
     step();
     await enqueuer;
@@ -246,6 +248,51 @@ describe('the mark and the completion', () => {
       [id],
     );
     expect(next).toEqual([{ id: expect.any(String), payload: { n: 2 }, state: 'queued' }]);
+  });
+
+  it('one enqueue marking two tasks of a batch of completions locks them in the same order as the batch: no deadlock', async () => {
+    // A has the lower id and the later key: marking by key would lock B first
+    const { a, b, ta, tb } = await twoRunning('rerun.order', 'ro-z', 'ro-a');
+    // the batch stops right after locking A, until the test lets it go on (an advisory lock)
+    await db.exec(`create function test_hold() returns trigger language plpgsql as $$
+      begin perform pg_advisory_xact_lock(424242); return new; end $$`);
+    await db.exec(`create trigger test_hold before update of state on tasks for each row
+      when (old.dedupe_key = 'ro-z' and new.state = 'succeeded') execute function test_hold()`);
+    let go: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      go = r;
+    });
+    let holding = false;
+    const holder = db.tx(async (tx) => {
+      await tx.exec('select pg_advisory_xact_lock(424242)');
+      holding = true;
+      await gate;
+    });
+    try {
+      await waitFor('the advisory lock held', () => holding);
+      const batch = new CompletionBatcher(db);
+      const completions = Promise.all([batch.complete(ta), batch.complete(tb)]);
+      await waitFor('the batch holds A and waits', async () => (await lockWaits()) === 1);
+      const marking = enqueueMany(db, [
+        { kind: 'rerun.order', dedupeKey: 'ro-a', payload: { n: 2 } },
+        { kind: 'rerun.order', dedupeKey: 'ro-z', payload: { n: 2 } },
+      ]);
+      await waitFor('the enqueue waits for A', async () => (await lockWaits()) === 2);
+      go();
+      await holder;
+      await completions;
+      // the batch finished both first (the enqueue held neither): they are done, and added anew
+      expect(await marking).toBe(2);
+      for (const id of [a, b]) expect((await task(id)).state).toBe('succeeded');
+      const fresh = await db.query<{ payload: unknown }>(
+        `select payload from tasks where kind = 'rerun.order' and state = 'queued'`,
+      );
+      expect(fresh).toEqual([{ payload: { n: 2 } }, { payload: { n: 2 } }]);
+    } finally {
+      go();
+      await holder;
+      await db.exec('drop trigger test_hold on tasks; drop function test_hold()');
+    }
   });
 
   it('a run that goes back to the queue (a retry) drops the mark: the next run comes anyway, after the enqueuer', async () => {

@@ -206,7 +206,8 @@ export async function noteTakenOver(
 }
 
 /** Extend the leases of `tasks` by `leaseMs`; returns the ids whose lease was extended. */
-export async function extendLeases(db: Db, tasks: TaskRow[], leaseMs: number): Promise<Set<string>> {
+export async function extendLeases(db: Db, running: TaskRow[], leaseMs: number): Promise<Set<string>> {
+  const tasks = byId(running);
   const kept = await db.query<{ id: string }>(
     `update tasks t set lease_expires_at = now() + $3 * interval '1 millisecond'
      from unnest($1::bigint[], $2::bigint[]) as x(id, token)
@@ -218,7 +219,8 @@ export async function extendLeases(db: Db, tasks: TaskRow[], leaseMs: number): P
 }
 
 /** Give `tasks` back to the queue at once (shutdown), the attempts not counted. */
-export async function releaseLeases(db: Db, tasks: TaskRow[]): Promise<void> {
+export async function releaseLeases(db: Db, running: TaskRow[]): Promise<void> {
+  const tasks = byId(running);
   await db.exec(
     `update tasks t set state = 'queued', lease_owner = null, lease_expires_at = null, attempts = greatest(0, attempts - 1), run_after = now()
      from unnest($1::bigint[], $2::bigint[]) as x(id, token)
@@ -264,7 +266,7 @@ export class CompletionBatcher {
   private async flush(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
-    const tasks = batch.map((b) => b.task);
+    const tasks = byId(batch.map((b) => b.task));
     const req = this.refill?.request(batch.filter((b) => b.last).length);
     let claimed: TaskRow[] = [];
     try {
@@ -290,10 +292,18 @@ export class CompletionBatcher {
 }
 
 /**
- * A batch of completions can deadlock with an enqueue that marks two of its tasks to run once more
- * (migration 0040: the enqueue's update locks them in key order, the batch in its own). PostgreSQL
- * then rolls one side back; when that is the batch, nothing of it happened, and it is sent again
- * (fenced as before), instead of recording a failed attempt for every task in it.
+ * Statements that update several tasks get them in id order, the order in which an enqueue marking
+ * several running tasks locks them (migration 0043): each row is locked as the statement meets it,
+ * and two statements meeting the same rows in opposite orders would wait for each other (a
+ * deadlock; PostgreSQL rolls one back).
+ */
+const byId = (tasks: TaskRow[]) => [...tasks].sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
+
+/**
+ * A batch of completions can still deadlock with a transaction that marks two of its tasks to run
+ * once more in two statements, or in the opposite order (migration 0040). PostgreSQL then rolls one
+ * side back; when that is the batch, nothing of it happened, and it is sent again (fenced as
+ * before), instead of recording a failed attempt for every task in it.
  */
 const DEADLOCK_RETRIES = 3;
 const isDeadlock = (err: unknown) => (err as { code?: unknown }).code === '40P01';
