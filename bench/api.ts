@@ -15,6 +15,13 @@
  *   web_js_gzip_kb          the dashboard's JavaScript after `vite build`, gzipped (null without web/)
  *   overview_*_p95_ms       the Overview page's two requests: instrument cards (counts by status,
  *                           stuck files) and files/GB per day over 30 days
+ *   health_overview_p95_ms  GET /api/health/overview (the Health page) over 1,000,000 files with a copy
+ *                           on each of two backup targets (the filesystem backup and a second
+ *                           filesystem target, `mirror`)
+ *   health_overview_ratio_vs_count  its p95 over the p95 of counting one target's verified copies
+ *                           (an index-only scan, run directly with `pg` in this run): about 1 or
+ *                           below, the page costs about that count (the targets' progress,
+ *                           `copiesPerTarget`); grouping all of `copies` made it several counts' worth
  *   *_ratio_vs_sql          the API's p95 over the p95 of the same SQL run directly with `pg` in
  *                           this run: the cost of HTTP, auth, validation and JSON on top of the query
  *
@@ -82,6 +89,12 @@ parentPort.on('message', async ({ id, url, keep }) => {
 `;
 const root = path.resolve(here, '..');
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
+/** A row of the printed table: a request's p50 and p95. */
+const timed = (request: string, ms: number[]) => ({
+  request,
+  p50_ms: percentile(ms, 50),
+  p95_ms: percentile(ms, 95),
+});
 
 /**
  * Files spread over two years, statuses weighted like a running facility: nearly all in a terminal
@@ -131,6 +144,7 @@ async function generate(db: Db): Promise<void> {
      cross join (values ('precursors', 50000.0), ('proteins', 6000.0), ('ms1_accuracy', 2.0)) m(name, base)`,
     [METRIC_FILES],
   );
+  await mirrorCopies(db);
   console.error(`  copies + metrics in ${round((performance.now() - t2) / 1000)} s`);
   const t3 = performance.now();
   await db.query('vacuum analyze');
@@ -140,6 +154,22 @@ async function generate(db: Db): Promise<void> {
   await db.query('checkpoint');
   await promisify(execFile)('sync');
   console.error(`  vacuum analyze, checkpoint and sync in ${round((performance.now() - t3) / 1000)} s`);
+}
+
+/**
+ * The second backup target's copies (`mirror`, a filesystem target), one per backed-up file, unless
+ * there (a database kept by BENCH_API_DATA_DIR from before the health figures gets them now).
+ */
+async function mirrorCopies(db: Db): Promise<void> {
+  const has = await db.one<{ n: number }>(`select count(*)::int as n from copies where target = 'mirror'`);
+  if (has.n > 0) return;
+  await db.query(
+    `insert into copies (file_id, target, location, state, hash_algorithm, manifest, bytes, seconds, verified_at, created_at)
+     select file_id, 'mirror', '/mirror/' || file_id, state, hash_algorithm, manifest, bytes, seconds,
+       verified_at + interval '1 hour', created_at + interval '1 hour'
+     from copies where target = 'backup'`,
+  );
+  await db.query('vacuum analyze copies');
 }
 
 /** The dashboard's JS after a production build into a temp dir, gzipped; null without web/. */
@@ -189,6 +219,8 @@ export async function run(): Promise<Record<string, unknown>> {
     const yaml = `data_dir: ${dataDir}/sluice
 backup:
   path: ${dataDir}/backup
+  targets:
+    - { name: mirror, type: filesystem, path: ${dataDir}/mirror }
 projects:
 ${PROJECTS.map((p) => `  ${p}: { tokens: [${p.toLowerCase()}] }`).join('\n')}
 instruments:
@@ -209,6 +241,7 @@ ${INSTRUMENTS.map((i) => `  ${i}: { type: thermo, watch: ${dataDir}/${i} }`).joi
       await generate(db);
       await createUser(db, { name: 'bench', role: 'viewer', password: 'bench bench bench' }, 'bench');
     }
+    await mirrorCopies(db);
     const { token } = await createToken(db, { user: 'bench', name: `bench-${Date.now()}` }, 'bench');
     const app = createApp({
       db,
@@ -262,7 +295,7 @@ ${INSTRUMENTS.map((i) => `  ${i}: { type: thermo, watch: ${dataDir}/${i} }`).joi
       const ms: number[] = [];
       for (let i = 0; i < LIST_ROUNDS; i++) ms.push((await get(l.url)).ms);
       listMs.push(...ms);
-      rows.push({ request: `files: ${l.label}`, p50_ms: percentile(ms, 50), p95_ms: percentile(ms, 95) });
+      rows.push(timed(`files: ${l.label}`, ms));
     }
 
     // the same list SQL straight through pg: the baseline
@@ -300,11 +333,7 @@ ${INSTRUMENTS.map((i) => `  ${i}: { type: thermo, watch: ${dataDir}/${i} }`).joi
       ]);
       if (i >= 10) detailSqlMs.push(performance.now() - t);
     }
-    rows.push({
-      request: 'file detail',
-      p50_ms: percentile(detailMs, 50),
-      p95_ms: percentile(detailMs, 95),
-    });
+    rows.push(timed('file detail', detailMs));
 
     // ---------------------------------------------------------------- metric series
     // the raw series and the same series thinned for a chart (`points`), alternating
@@ -332,21 +361,9 @@ ${INSTRUMENTS.map((i) => `  ${i}: { type: thermo, watch: ${dataDir}/${i} }`).joi
       await seriesJson(db, { names: ['precursors'], limit: SERIES_POINTS });
       if (i >= SERIES_WARMUP) seriesSqlMs.push(performance.now() - t);
     }
-    rows.push({
-      request: 'metric series: its SQL alone',
-      p50_ms: percentile(seriesSqlMs, 50),
-      p95_ms: percentile(seriesSqlMs, 95),
-    });
-    rows.push({
-      request: `metric series (${points} points)`,
-      p50_ms: percentile(seriesMs, 50),
-      p95_ms: percentile(seriesMs, 95),
-    });
-    rows.push({
-      request: `metric series for a chart (${shown} of ${points})`,
-      p50_ms: percentile(displayMs, 50),
-      p95_ms: percentile(displayMs, 95),
-    });
+    rows.push(timed('metric series: its SQL alone', seriesSqlMs));
+    rows.push(timed(`metric series (${points} points)`, seriesMs));
+    rows.push(timed(`metric series for a chart (${shown} of ${points})`, displayMs));
     // ---------------------------------------------------------------- overview page
     const overview: Record<string, number[]> = { instruments: [], throughput: [] };
     for (let i = 0; i < 22; i++) {
@@ -358,16 +375,24 @@ ${INSTRUMENTS.map((i) => `  ${i}: { type: thermo, watch: ${dataDir}/${i} }`).joi
       }
     }
     rows.push(
-      {
-        request: 'overview: instruments',
-        p50_ms: percentile(overview.instruments!, 50),
-        p95_ms: percentile(overview.instruments!, 95),
-      },
-      {
-        request: 'overview: throughput 30 days',
-        p50_ms: percentile(overview.throughput!, 50),
-        p95_ms: percentile(overview.throughput!, 95),
-      },
+      timed('overview: instruments', overview.instruments!),
+      timed('overview: throughput 30 days', overview.throughput!),
+    );
+    // ---------------------------------------------------------------- health page
+    // alternating with its baseline: one target's verified copies counted straight through pg
+    const health: Record<string, number[]> = { page: [], count: [] };
+    for (let i = 0; i < 22; i++) {
+      const a = await get('/api/health/overview');
+      const t = performance.now();
+      await db.query(`select count(*) from copies where target = 'mirror' and state = 'verified'`);
+      if (i >= 2) {
+        health.page!.push(a.ms);
+        health.count!.push(performance.now() - t);
+      }
+    }
+    rows.push(
+      timed('health page (2 backup targets)', health.page!),
+      timed("health: one target's verified copies counted (SQL)", health.count!),
     );
     printTable(rows.map((r) => ({ ...r, p50_ms: round(Number(r.p50_ms)), p95_ms: round(Number(r.p95_ms)) })));
 
@@ -385,6 +410,8 @@ ${INSTRUMENTS.map((i) => `  ${i}: { type: thermo, watch: ${dataDir}/${i} }`).joi
       metrics_series_display_points: shown,
       overview_instruments_p95_ms: round(percentile(overview.instruments!, 95)),
       overview_throughput_p95_ms: round(percentile(overview.throughput!, 95)),
+      health_overview_p95_ms: round(percentile(health.page!, 95)),
+      health_overview_ratio_vs_count: round(percentile(health.page!, 95) / percentile(health.count!, 95), 2),
       web_js_gzip_kb: webKb,
       files_list_ratio_vs_sql: round(percentile(listMs, 95) / percentile(sqlMs, 95), 2),
       file_detail_ratio_vs_sql: round(percentile(detailMs, 95) / percentile(detailSqlMs, 95), 2),

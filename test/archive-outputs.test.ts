@@ -23,7 +23,7 @@ import { silentLogger } from '../src/core/log.ts';
 import { setPoolSize } from '../src/engine/pools.ts';
 import { jobsOf } from '../src/process/jobs.ts';
 import { archivedItem } from './helpers/archive-fixture.ts';
-import { instrumentYaml } from './helpers/config-text.ts';
+import { instrumentYaml, qcProcessing, STAT_TSV_METRICS } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 
@@ -48,17 +48,11 @@ backup: { path: ${root}/backup }
 projects: { PRJ: { tokens: [prj] } }
 instruments:
 ${instrumentYaml(root)}
-processing:
-  executor: local
-  poll_seconds: 0.3
-  environment: "true"
-  settings:
-    qc:
-      version: 1
-      software: sh
-      software_version: "1"
-      metrics: { type: tsv, options: { file: stat.tsv, row: first } }
-      template: "mkdir -p {{output_dir}}/sub && printf 'report' > {{output_dir}}/sub/report.txt && printf 'score\\\\tversion\\\\n42\\\\t1\\\\n' > {{output_dir}}/stat.tsv"
+${qcProcessing({
+  qc: [STAT_TSV_METRICS],
+  template:
+    "mkdir -p {{output_dir}}/sub && printf 'report' > {{output_dir}}/sub/report.txt && printf 'score\\tversion\\n42\\t1\\n' > {{output_dir}}/stat.tsv",
+})}
   assignments:
     - settings: qc
       projects: ['*']

@@ -320,6 +320,188 @@ describe('project visibility on files, metrics and events', () => {
   });
 });
 
+/**
+ * Every POST/PUT/DELETE route of the OpenAPI document that takes a file, sample or data set (path
+ * `{id}` of a file or of a job on one, `{refcode}`, a data set's `{name}`; body `file`, `files`,
+ * `samples`), asked with the hidden project's one in each of those places in turn (the open
+ * project's in the others): an operator outside the project gets 404, as for an id that does not
+ * exist (not 403, which would say it does; not 2xx), and nothing in the database changes; a viewer
+ * is refused by role. An admin, who sees the project, is not answered 404 — the sweep reaches the
+ * routes (a new write route that forgets visibility fails here).
+ */
+type Slot = 'file' | 'job' | 'sample' | 'dataset' | 'files' | 'samples';
+/** The tables a write route could change. */
+const WRITTEN = [
+  'files',
+  'jobs',
+  'samples',
+  'datasets',
+  'catalog_relations',
+  'catalog_history',
+  'retrievals',
+  'archive_fetches',
+  'events',
+  'tasks',
+];
+
+/** A digest of the rows of every table in WRITTEN: equal digests, nothing changed. */
+async function written(): Promise<string[]> {
+  return Promise.all(
+    WRITTEN.map(async (t) => {
+      const r = await h.db.one<{ d: string | null }>(
+        `select md5(string_agg(x::text, '|' order by x::text)) as d from ${t} x`,
+      );
+      return `${t}:${r.d}`;
+    }),
+  );
+}
+
+function pathSlot(p: string, param: string): Slot | undefined {
+  if (param === 'refcode') return 'sample';
+  if (param === 'name' && p.startsWith('/api/datasets/')) return 'dataset';
+  if (param === 'id' && p.startsWith('/api/files/')) return 'file';
+  if (param === 'id' && /^\/api\/jobs\/\{id\}/.test(p)) return 'job';
+  return undefined;
+}
+const BODY_SLOTS: Record<string, Slot> = { file: 'file', files: 'files', samples: 'samples' };
+
+interface WriteCall {
+  label: string;
+  method: string;
+  url: string;
+  body: Record<string, unknown>;
+}
+
+/** Each write route taking a file, sample or data set, once per place, with the hidden one there. */
+function writeCalls(ids: Record<'hidden' | 'open', Record<Slot, string>>): WriteCall[] {
+  const calls: WriteCall[] = [];
+  for (const [p, ops] of Object.entries(DOC.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      if (method === 'get') continue;
+      const o = op as {
+        parameters?: { name: string; in: string }[];
+        requestBody?: { content?: { 'application/json'?: { schema?: { properties?: object } } } };
+      };
+      const inPath = (o.parameters ?? [])
+        .filter((x) => x.in === 'path')
+        .map((x) => ({ name: x.name, slot: pathSlot(p, x.name) }));
+      const props = Object.keys(o.requestBody?.content?.['application/json']?.schema?.properties ?? {});
+      const inBody = props.filter((k) => BODY_SLOTS[k]).map((k) => ({ name: k, slot: BODY_SLOTS[k]! }));
+      const places = [
+        ...inPath.map((x) => ({ ...x, at: 'path' })),
+        ...inBody.map((x) => ({ ...x, at: 'body' })),
+      ];
+      for (const hiddenAt of places.filter((x) => x.slot)) {
+        const value = (x: { name: string; slot?: Slot }, at: string) =>
+          x.slot ? ids[x.name === hiddenAt.name && at === hiddenAt.at ? 'hidden' : 'open'][x.slot] : '1';
+        const url = inPath.reduce(
+          (u, x) => u.replace(`{${x.name}}`, encodeURIComponent(value(x, 'path'))),
+          p,
+        );
+        const body: Record<string, unknown> = {};
+        for (const x of inBody) body[x.name] = x.name === 'file' ? value(x, 'body') : [value(x, 'body')];
+        calls.push({
+          label: `${method.toUpperCase()} ${p} (${hiddenAt.at} ${hiddenAt.name})`,
+          method,
+          url,
+          body,
+        });
+      }
+    }
+  }
+  return calls;
+}
+
+describe('project visibility: every write route', () => {
+  it("a write naming the hidden project's file, sample or data set is 404 for an operator outside it and changes nothing", async () => {
+    await h.db.exec(
+      `insert into samples (refcode, name, project_id, created_by, updated_by) values ('S00002', 'secret sample', 'SECRET', 'test', 'test')`,
+    );
+    const made = await call(h.app, '/api/datasets', {
+      token: h.tokens.admin,
+      body: { name: 'secretset', project: 'SECRET' },
+    });
+    expect(made.status).toBe(201);
+    const job = await h.db.one<{ id: string }>(
+      `insert into jobs (file_id, settings_name, settings_version, key, executor, state, output_dir)
+       values ('secret_1.raw', 'qc', 2, 'qc-2-secret-sweep', 'slurm', 'new', '/output/qc/secret2') returning id`,
+    );
+    const openJob = await h.db.one<{ id: string }>(
+      `insert into jobs (file_id, settings_name, settings_version, key, executor, state, output_dir)
+       values ('open_1.raw', 'qc', 2, 'qc-2-open-sweep', 'slurm', 'new', '/output/qc/open2') returning id`,
+    );
+    const ids = {
+      hidden: {
+        file: SECRET,
+        job: job.id,
+        sample: 'S00002',
+        dataset: 'secretset',
+        files: SECRET,
+        samples: 'S00002',
+      },
+      open: {
+        file: 'open_1.raw',
+        job: openJob.id,
+        sample: 'S00001',
+        dataset: 'study1',
+        files: 'open_1.raw',
+        samples: 'S00001',
+      },
+    };
+    const calls = writeCalls(ids);
+    // the routes known today are among them (the sweep finds the document's routes)
+    expect(calls.map((c) => c.label)).toEqual(
+      expect.arrayContaining([
+        'POST /api/files/{id}/retry (path id)',
+        'POST /api/jobs/{id}/cancel (path id)',
+        'POST /api/samples/{refcode}/links (path refcode)',
+        'POST /api/samples/{refcode}/links (body file)',
+        'POST /api/datasets/{name}/members (path name)',
+        'POST /api/datasets/{name}/members (body files)',
+        'POST /api/datasets/{name}/members (body samples)',
+        'POST /api/retrievals (body files)',
+      ]),
+    );
+    const answers = async (role: Role) => {
+      const out: string[] = [];
+      for (const c of calls) {
+        const before = await written();
+        const res = await call(h.app, c.url, {
+          token: h.tokens[role],
+          method: c.method.toUpperCase(),
+          body: c.body,
+        });
+        const t = await res.text();
+        const changed = (await written()).filter((d, i) => d !== before[i]).map((d) => d.split(':')[0]);
+        out.push(`${c.label}: ${res.status}${changed.length ? ` changed ${changed.join(', ')}` : ''}`);
+        if (role !== 'admin') expect(t, c.label).not.toContain('SECRET');
+      }
+      return out;
+    };
+    expect(await answers('operator')).toEqual(calls.map((c) => `${c.label}: 404`));
+    expect(await answers('viewer')).toEqual(calls.map((c) => `${c.label}: 403`));
+    // a retrieval by date alone leaves the hidden project's files out
+    const secretAsked = async () =>
+      (
+        await h.db.one<{ n: number }>(`select count(*)::int as n from retrievals where file_id = $1`, [
+          SECRET,
+        ])
+      ).n;
+    const asked = await secretAsked();
+    const bySince = await call(h.app, '/api/retrievals', {
+      token: h.tokens.operator,
+      body: { since: '2000-01-01T00:00:00Z' },
+    });
+    expect(bySince.status).toBe(202);
+    const since = await bySince.text();
+    expect(since).toContain('open_1.raw');
+    expect(since).not.toContain(SECRET);
+    expect(await secretAsked()).toBe(asked);
+    // an admin sees the project: none of the same calls is answered 404
+    for (const a of await answers('admin')) expect(a).not.toMatch(/: 404/);
+  });
+});
+
 describe('data set export over HTTP', () => {
   it('streams the zip from its temp file and removes the temp folder afterwards', async () => {
     const temps = async () =>

@@ -24,6 +24,7 @@ import { reconcileReport } from '../src/ops/reconcile.ts';
 import { JOB_MANIFEST } from '../src/process/job-manifest.ts';
 import { jobsOf } from '../src/process/jobs.ts';
 import { outputDirFor } from '../src/process/paths.ts';
+import { qcProcessing } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 
@@ -68,23 +69,16 @@ instruments:
     acquisition: { stable_window_seconds: 0.5 }
     move_after_backup: ${o.move ?? false}
     cleanup: { enabled: true, min_free_space_gb: 1000000, min_file_age_days: 0 }
-processing:
-  executor: local
-  poll_seconds: 0.3
-  output_path: ${shared}/output
-  environment: "true"
-  settings:
-    qc:
-      version: 1
-      software: demo
-      software_version: "1.0"
-      template: |
-        {{env}}${o.templateVariant ? `\n        ${o.templateVariant}` : ''}
-        echo {{raw_name}} >> ${shared}/invocations.log
-        case {{raw_name}} in *mid*) sleep 3;; *fail*) echo "segfault" >&2; exit 7;; esac
-        test -s {{raw_path}}
-        printf 'run\\tchannel\\tprecursors\\n%s\\t0\\t4321\\n' "$(basename {{raw_name}} .raw)" > {{output_dir}}/stat.tsv
-      metrics: { type: alphadia }
+${qcProcessing({
+  head: [`output_path: ${shared}/output`],
+  software: 'demo',
+  qc: ['metrics: { type: alphadia }'],
+  template: `{{env}}${o.templateVariant ? `\n${o.templateVariant}` : ''}
+echo {{raw_name}} >> ${shared}/invocations.log
+case {{raw_name}} in *mid*) sleep 3;; *fail*) echo "segfault" >&2; exit 7;; esac
+test -s {{raw_path}}
+printf 'run\\tchannel\\tprecursors\\n%s\\t0\\t4321\\n' "$(basename {{raw_name}} .raw)" > {{output_dir}}/stat.tsv`,
+})}
   assignments:
     - settings: qc
       projects: ['*']

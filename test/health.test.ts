@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setPoolSize } from '../src/engine/pools.ts';
 import { healthPage, QUEUE_WAIT_WARN_S } from '../src/views/health.ts';
-import { type ApiHarness, call, createApiHarness } from './helpers/api.ts';
+import { type ApiHarness, call, createApiHarness, insertFile } from './helpers/api.ts';
 import { HEALTH, seedHealth } from './helpers/health-seed.ts';
 
 let h: ApiHarness;
@@ -106,5 +106,39 @@ describe('the health page view', () => {
     expect(body.versions.mismatch).toBe(true);
     expect(body.workers.map((w) => w.id)).toContain(HEALTH.dead);
     expect((await call(h.app, '/api/health/overview')).status).toBe(401);
+  });
+
+  it("shows the filesystem backup's newest verification, copy read longest ago and corrupt copies, from its own copies only", async () => {
+    const copy = (file: string, target: string, state: string, verified: string, fixity: string | null) =>
+      h.db.exec(
+        `insert into copies (file_id, target, location, state, hash_algorithm, manifest, bytes, verified_at, last_fixity_at)
+         values ($1, $2, '/b/' || $1, $3, 'sha256', '{}', 1, $4, $5)`,
+        [file, target, state, verified, fixity],
+      );
+    for (const id of ['h_a.raw', 'h_b.raw', 'h_c.raw']) await insertFile(h.db, { id });
+    try {
+      await copy('h_a.raw', 'backup', 'verified', '2026-03-01T00:00:00Z', '2026-06-01T00:00:00Z');
+      await copy('h_b.raw', 'backup', 'verified', '2026-04-01T00:00:00Z', null);
+      await copy('h_c.raw', 'backup', 'corrupt', '2026-05-01T00:00:00Z', null);
+      await copy('h_c.raw', 'backup', 'replaced', '2026-07-01T00:00:00Z', null);
+      // another target's copies (not configured): newer, older and corrupt, none of them the backup's
+      await copy('h_a.raw', 'elsewhere', 'verified', '2026-08-01T00:00:00Z', '2025-01-01T00:00:00Z');
+      await copy('h_b.raw', 'elsewhere', 'corrupt', '2026-08-01T00:00:00Z', null);
+      await copy('h_c.raw', 'elsewhere', 'corrupt', '2026-08-01T00:00:00Z', null);
+      const page = await healthPage(h.db, h.deps);
+      expect(page.targets).toEqual([
+        expect.objectContaining({
+          name: 'backup',
+          state: 'failing',
+          last_verified_at: new Date('2026-04-01T00:00:00Z'),
+          oldest_read_at: new Date('2026-04-01T00:00:00Z'),
+          detail: '1 corrupt copies',
+          problem: '1 copies found corrupt',
+        }),
+      ]);
+    } finally {
+      await h.db.exec(`delete from copies where file_id like 'h\\_%'`);
+      await h.db.exec(`delete from files where id like 'h\\_%'`);
+    }
   });
 });

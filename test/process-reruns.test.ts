@@ -18,7 +18,7 @@ import {
 } from '../src/process/reruns.ts';
 import { getProcessingRerun, listProcessingReruns } from '../src/process/reruns-repo.ts';
 import { settingsDefinition } from '../src/process/settings.ts';
-import { instrumentYaml } from './helpers/config-text.ts';
+import { instrumentYaml, qcProcessing, STAT_TSV_METRICS } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 
@@ -36,17 +36,7 @@ backup: { path: ${root}/backup }
 projects: { PRJ: { tokens: [prj] } }
 instruments:
 ${instrumentYaml(root)}
-processing:
-  executor: local
-  poll_seconds: 0.3
-  environment: "true"
-  settings:
-    qc:
-      version: 1
-      software: sh
-      software_version: "1"
-      metrics: { type: tsv, options: { file: stat.tsv, row: first } }
-      template: "${template(1)}"
+${qcProcessing({ qc: [STAT_TSV_METRICS], template: template(1) })}
   assignments:
     - settings: qc
       projects: ['*']

@@ -15,6 +15,7 @@ import { statusSnapshot } from '../src/engine/status.ts';
 import { getFile } from '../src/files/repo.ts';
 import { jobsOf } from '../src/process/jobs.ts';
 import { SLUICE_BIN, sluice } from './helpers/cli.ts';
+import { DEMO_RESOURCES, KNOWN_NO_PRECURSORS, qcProcessing } from './helpers/config-text.ts';
 import { createTestDb } from './helpers/db.ts';
 import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
 
@@ -46,27 +47,18 @@ instruments:
     watch: ./astral1
     scan_interval_seconds: 0.5
     acquisition: { stable_window_seconds: 0.5 }
-processing:
-  executor: local
-  output_path: ./output
-  poll_seconds: 0.5
-  environment: "true"
-  settings:
-    qc:
-      version: 1
-      software: demo
-      software_version: "1.0"
-      resources: { cpus: 1, memory_mb: 100, time_minutes: 5 }
-      template: |
-        echo "start $$" >> {{output_dir}}/runs.txt
-        sleep 3
-        echo "end $$" >> {{output_dir}}/runs.txt
-        case {{raw_name}} in
-          *failknown*) echo "no precursors found" >&2; exit 3 ;;
-        esac
-        echo "processed {{raw_name}}" > {{output_dir}}/result.txt
-      known_errors:
-        - { pattern: "no precursors found", reason: "no identifiable peptides" }
+${qcProcessing({
+  head: ['output_path: ./output', 'poll_seconds: 0.5'],
+  software: 'demo',
+  qc: [DEMO_RESOURCES, KNOWN_NO_PRECURSORS],
+  template: `echo "start $$" >> {{output_dir}}/runs.txt
+sleep 3
+echo "end $$" >> {{output_dir}}/runs.txt
+case {{raw_name}} in
+  *failknown*) echo "no precursors found" >&2; exit 3 ;;
+esac
+echo "processed {{raw_name}}" > {{output_dir}}/result.txt`,
+})}
   assignments:
     - { settings: qc, projects: ['*'] }
 `,

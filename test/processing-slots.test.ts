@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Kind } from '../src/tasks/catalogue.ts';
-import { instrumentYaml } from './helpers/config-text.ts';
+import { instrumentYaml, qcProcessing } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 
 let p: Pipeline | undefined;
@@ -24,18 +24,7 @@ pools: { cluster: 1 }
 projects: { PRJ: { tokens: [prj] } }
 instruments:
 ${instrumentYaml(root)}
-processing:
-  executor: local
-  poll_seconds: 60
-  environment: "true"
-  settings:
-    qc:
-      version: 1
-      software: demo
-      software_version: "1.0"
-      template: |
-        {{env}}
-        sleep 0.2
+${qcProcessing({ head: ['poll_seconds: 60'], software: 'demo', template: '{{env}}\nsleep 0.2' })}
   assignments:
     - settings: qc
       projects: ['*']

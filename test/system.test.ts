@@ -24,6 +24,7 @@ import { createDb, type Db } from '../src/core/db/db.ts';
 import { type EmbeddedServer, freePort, startEmbedded } from '../src/core/db/embedded.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { SLUICE_BIN, sluice } from './helpers/cli.ts';
+import { DEMO_RESOURCES, KNOWN_NO_PRECURSORS, qcProcessing } from './helpers/config-text.ts';
 import { spawnTs, waitExit, waitFor } from './helpers/spawn.ts';
 
 type Proc = Awaited<ReturnType<typeof spawnTs>>;
@@ -138,25 +139,16 @@ instruments:
     tags: [instrument:tims1]
     scan_interval_seconds: 0.5
     acquisition: { stable_window_seconds: 1, main_file_timeout_seconds: 30 }
-processing:
-  executor: local
-  output_path: ./output
-  poll_seconds: 0.5
-  environment: "true"
-  settings:
-    qc:
-      version: 1
-      software: demo
-      software_version: "1.0"
-      resources: { cpus: 1, memory_mb: 100, time_minutes: 5 }
-      template: |
-        case {{raw_name}} in
-          *failknown*) echo "no precursors found" >&2; exit 3 ;;
-          *failunknown*) echo "segmentation fault" >&2; exit 139 ;;
-        esac
-        echo "processed {{raw_name}}" > {{output_dir}}/result.txt
-      known_errors:
-        - { pattern: "no precursors found", reason: "no identifiable peptides" }
+${qcProcessing({
+  head: ['output_path: ./output', 'poll_seconds: 0.5'],
+  software: 'demo',
+  qc: [DEMO_RESOURCES, KNOWN_NO_PRECURSORS],
+  template: `case {{raw_name}} in
+  *failknown*) echo "no precursors found" >&2; exit 3 ;;
+  *failunknown*) echo "segmentation fault" >&2; exit 139 ;;
+esac
+echo "processed {{raw_name}}" > {{output_dir}}/result.txt`,
+})}
   assignments:
     - { settings: qc, projects: ['*'] }
 alerts:

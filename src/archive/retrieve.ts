@@ -29,6 +29,8 @@ export interface RetrieveRequest {
   target?: string;
   /** Who asks (a user name, `cli:<os user>`). */
   by: string;
+  /** Projects hidden from who asks (the API's caller): their files are left out of a project/since request. */
+  hidden?: readonly string[];
 }
 
 export interface RetrieveResult {
@@ -60,7 +62,8 @@ async function filesOf(db: Queryable, req: RetrieveRequest): Promise<string[]> {
       `more than ${MAX_FILES} files match`,
       'narrow the request with --since or ask for a project at a time',
     );
-  return rows.map((r) => r.id);
+  const hidden = req.hidden ?? [];
+  return rows.filter((r) => !hidden.includes(r.project_id)).map((r) => r.id);
 }
 
 /** Records the request of `fileIds` (all in `archive`) against the archive's live fetch. */

@@ -13,6 +13,7 @@ import type { Db } from '../core/db/db.ts';
 import { silentLogger } from '../core/log.ts';
 import { enqueueMany } from './enqueue.ts';
 import { setPoolSize, syncPools } from './pools.ts';
+import type { TaskContext } from './types.ts';
 import { Worker } from './worker.ts';
 
 let db: Db;
@@ -25,6 +26,65 @@ afterAll(async () => drop());
 afterEach(async () => {
   await db.exec('delete from tasks');
 });
+
+/** Pool `name` of `size` slots, with `tasks` tasks of kind `c` queued in it. */
+async function poolWith(name: string, size: number, tasks: number): Promise<void> {
+  await syncPools(db, { [name]: size });
+  await enqueueMany(
+    db,
+    Array.from({ length: tasks }, () => ({ kind: 'c', pool: name })),
+  );
+}
+
+/**
+ * Runs a worker of concurrency 3 on `wdb` over kind `c` until `tasks` handlers have returned; each
+ * handler runs `body` (then yields once, its tail). Returns how many handlers ran at most at once,
+ * and how many ran.
+ */
+async function runCounted(
+  wdb: Db,
+  tasks: number,
+  body: (ctx: TaskContext) => Promise<void>,
+): Promise<{ most: number; ran: number }> {
+  let now = 0;
+  let most = 0;
+  let ran = 0;
+  const w = new Worker({
+    db: wdb,
+    log: silentLogger,
+    concurrency: 3,
+    handlers: [
+      {
+        kind: 'c',
+        async run(ctx) {
+          now++;
+          most = Math.max(most, now);
+          await body(ctx);
+          await new Promise((r) => setImmediate(r));
+          now--;
+          ran++;
+        },
+      },
+    ],
+  });
+  await w.start();
+  try {
+    await waitFor(`${tasks} tasks done`, async () => ran >= tasks, 120_000, 50);
+  } finally {
+    await w.stop();
+  }
+  return { most, ran };
+}
+
+/** Runs `body` with a client of the pool to itself (released after). */
+async function withClient(body: (c: pg.PoolClient) => Promise<void>): Promise<void> {
+  const c = await db.pool.connect();
+  try {
+    await body(c);
+  } finally {
+    c.release();
+  }
+}
 
 const claim = async (c: pg.ClientBase, worker: string, limit: number) =>
   (
@@ -47,11 +107,7 @@ const finish = (ids: string[]) =>
 
 describe('claim', () => {
   it('two claims on one pool proceed together and share its slots, never more than its size', async () => {
-    await syncPools(db, { both: 4 });
-    await enqueueMany(
-      db,
-      Array.from({ length: 10 }, () => ({ kind: 'c', pool: 'both' })),
-    );
+    await poolWith('both', 4, 10);
     const c1 = await db.pool.connect();
     const c2 = await db.pool.connect();
     try {
@@ -84,13 +140,8 @@ describe('claim', () => {
   });
 
   it('after a pool shrinks, claims wait until fewer than its new size run, whatever slots they hold', async () => {
-    await syncPools(db, { shrink: 4 });
-    await enqueueMany(
-      db,
-      Array.from({ length: 10 }, () => ({ kind: 'c', pool: 'shrink' })),
-    );
-    const c = await db.pool.connect();
-    try {
+    await poolWith('shrink', 4, 10);
+    await withClient(async (c) => {
       const running = await claim(c, 'w1', 4);
       expect(running.map((r) => r.slot).sort()).toEqual([0, 1, 2, 3]);
       await setPoolSize(db, 'shrink', 2, 'test');
@@ -114,33 +165,22 @@ describe('claim', () => {
       );
       expect(await claim(c, 'w1', 4)).toHaveLength(1);
       expect(await live('shrink')).toBe(2);
-    } finally {
-      c.release();
-    }
+    });
   });
 
   it('a drained pool starts nothing, though its slots are free', async () => {
-    await syncPools(db, { drained: 3 });
-    await enqueueMany(db, [{ kind: 'c', pool: 'drained' }]);
+    await poolWith('drained', 3, 1);
     await setPoolSize(db, 'drained', 0, 'test');
-    const c = await db.pool.connect();
-    try {
+    await withClient(async (c) => {
       expect(await claim(c, 'w1', 3)).toHaveLength(0);
       await setPoolSize(db, 'drained', null, 'test');
       expect(await claim(c, 'w1', 3)).toHaveLength(1);
-    } finally {
-      c.release();
-    }
+    });
   });
 
   it('completing a batch claims the next tasks in the same statement, fenced by the token', async () => {
-    await syncPools(db, { refill: 2 });
-    await enqueueMany(
-      db,
-      Array.from({ length: 3 }, () => ({ kind: 'c', pool: 'refill' })),
-    );
-    const c = await db.pool.connect();
-    try {
+    await poolWith('refill', 2, 3);
+    await withClient(async (c) => {
       const [a, b] = (
         await c.query<{ id: string; token: string }>(
           `select id, token from sluice_claim('w1', array['c'], array[]::text[], 2, 60000)`,
@@ -157,53 +197,18 @@ describe('claim', () => {
       expect(rows.filter((r) => r.state === 'succeeded').map((r) => r.id)).toEqual([a!.id]);
       expect(rows.filter((r) => r.state === 'running')).toHaveLength(1);
       expect(await live('refill')).toBe(2);
-    } finally {
-      c.release();
-    }
+    });
   });
 
   it('a worker refilling its slots from completions never runs more than its concurrency', async () => {
-    await syncPools(db, { wide: 20 });
-    await enqueueMany(
-      db,
-      Array.from({ length: 200 }, () => ({ kind: 'c', pool: 'wide' })),
-    );
-    let now = 0;
-    let most = 0;
-    let ran = 0;
-    const w = new Worker({
-      db,
-      log: silentLogger,
-      concurrency: 3,
-      handlers: [
-        {
-          kind: 'c',
-          async run() {
-            now++;
-            most = Math.max(most, now);
-            await new Promise((r) => setImmediate(r));
-            now--;
-            ran++;
-          },
-        },
-      ],
-    });
-    await w.start();
-    try {
-      await waitFor('200 tasks done', async () => ran >= 200, 120_000, 50);
-    } finally {
-      await w.stop();
-    }
+    await poolWith('wide', 20, 200);
+    const { most, ran } = await runCounted(db, 200, async () => undefined);
     expect(most).toBe(3);
     expect(ran).toBe(200);
   });
 
   it('a task completing with domain writes claims its successor in that transaction; no more handlers run than the concurrency', async () => {
-    await syncPools(db, { tx: 20 });
-    await enqueueMany(
-      db,
-      Array.from({ length: 100 }, () => ({ kind: 'c', pool: 'tx' })),
-    );
+    await poolWith('tx', 20, 100);
     // claims sent outside a transaction: the worker's loop (a completing transaction's go through its client)
     let loopClaims = 0;
     const counted = new Proxy(db, {
@@ -218,35 +223,11 @@ describe('claim', () => {
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
-    let now = 0;
-    let most = 0;
-    let ran = 0;
-    const w = new Worker({
-      db: counted,
-      log: silentLogger,
-      concurrency: 3,
-      handlers: [
-        {
-          kind: 'c',
-          async run(ctx) {
-            now++;
-            most = Math.max(most, now);
-            await ctx.complete(async (tx) => {
-              await tx.exec(`select 1`);
-            });
-            await new Promise((r) => setImmediate(r)); // the handler's tail after its completion
-            now--;
-            ran++;
-          },
-        },
-      ],
+    const { most, ran } = await runCounted(counted, 100, async (ctx) => {
+      await ctx.complete(async (tx) => {
+        await tx.exec(`select 1`);
+      });
     });
-    await w.start();
-    try {
-      await waitFor('100 tasks done', async () => ran >= 100, 120_000, 50);
-    } finally {
-      await w.stop();
-    }
     expect(most).toBe(3);
     expect(ran).toBe(100);
     expect(

@@ -10,6 +10,7 @@ import { Cron } from 'croner';
 import { archiveTotals, itemCounts, listArchives } from '../archive/repo.ts';
 import { targetProgress } from '../backup/s3/progress.ts';
 import type { Config } from '../core/config/index.ts';
+import { FILESYSTEM_TARGET } from '../core/config/schema/backup-targets.ts';
 import type { Queryable } from '../core/db/db.ts';
 import type { Variables } from '../core/variables.ts';
 import { dbBackupRuns } from '../engine/events.ts';
@@ -90,7 +91,7 @@ async function readTargets(db: Queryable, config: Config, now: Date): Promise<Ta
   const [pending, instruments, copies, extra, items, totals, failed] = await Promise.all([
     countFilesInStatuses(db, ['acquired', 'backing_up']),
     listInstruments(db),
-    copyTargetsHealth(db),
+    copyTargetsHealth(db, [FILESYSTEM_TARGET, ...config.backup.targets.map((t) => t.name)]),
     targetProgress(db, config),
     itemCounts(db),
     archiveTotals(db),

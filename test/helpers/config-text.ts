@@ -43,3 +43,47 @@ instruments:
     scan_interval_seconds: 0.5
     acquisition: { stable_window_seconds: 1 }
 `;
+
+/** The `qc` setting's metrics read from the `stat.tsv` its template writes (first row). */
+export const STAT_TSV_METRICS = 'metrics: { type: tsv, options: { file: stat.tsv, row: first } }';
+
+/**
+ * The `processing:` section of a test config with its one setting, `qc` (version 1), up to where the
+ * caller goes on with `  assignments:`: the `executor` (local unless said), `head` lines under
+ * `processing:` (two-space indent: `poll_seconds: 0.5`, `output_path: ./output`; `poll_seconds`
+ * is 0.3 unless a head line sets it), `environment: "true"`, then the setting with `software`
+ * (`sh`, version "1"; or `demo`, version "1.0"), `qc` lines as they are (six-space indent:
+ * `resources`, `metrics`, `known_errors`) and the shell `template`, one line a line.
+ */
+export function qcProcessing(o: {
+  executor?: 'local' | 'slurm';
+  head?: readonly string[];
+  software?: 'sh' | 'demo';
+  qc?: readonly string[];
+  template: string;
+}): string {
+  const head = o.head ?? [];
+  const software = o.software ?? 'sh';
+  return [
+    'processing:',
+    `  executor: ${o.executor ?? 'local'}`,
+    ...(head.some((l) => l.startsWith('poll_seconds:')) ? [] : ['  poll_seconds: 0.3']),
+    ...head.map((l) => `  ${l}`),
+    '  environment: "true"',
+    '  settings:',
+    '    qc:',
+    '      version: 1',
+    `      software: ${software}`,
+    `      software_version: "${software === 'sh' ? '1' : '1.0'}"`,
+    ...(o.qc ?? []).map((l) => `      ${l}`),
+    '      template: |',
+    ...o.template.split('\n').map((l) => `        ${l}`),
+  ].join('\n');
+}
+
+/** A `qc` line: the small resources the demo settings ask for. */
+export const DEMO_RESOURCES = 'resources: { cpus: 1, memory_mb: 100, time_minutes: 5 }';
+
+/** A `qc` line: the known error the demo templates raise for `*failknown*` files. */
+export const KNOWN_NO_PRECURSORS =
+  'known_errors: [{ pattern: "no precursors found", reason: "no identifiable peptides" }]';

@@ -168,7 +168,8 @@ const sampleRoutes: AnyRoute[] = [
       const added = await refusals(
         'file',
         () => deps.db.tx((tx) => linkByHand(tx, body.file, params.refcode, actor, hidden)),
-        /^no sample/,
+        // a file or sample of a project hidden from the caller is answered as one that does not exist
+        /^no (sample|file)/,
       );
       return c.json({ added });
     },
@@ -318,7 +319,8 @@ const datasetRoutes: AnyRoute[] = [
           deps.db.tx(async (tx) =>
             addToDataset(tx, await requireDataset(tx, params.name, hidden), body, actor, hidden),
           ),
-        /^no data set/,
+        // members of a project hidden from the caller are answered as ones that do not exist
+        /^no data set|^not found:/,
       );
       return c.json({ added });
     },

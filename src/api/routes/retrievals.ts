@@ -2,13 +2,13 @@
  * Retrievals of archived sets (issue #20): list requests with their fetch's state (viewer; requests
  * for files of projects hidden from the caller left out), ask for
  * sets back (operator; src/archive/retrieve.ts records the request, the workers restore, download
- * and verify). Requests for sets in one archive share its one restore and download.
+ * and verify; a named file or project hidden from the caller is a 404, as one that does not exist). Requests for sets in one archive share its one restore and download.
  */
 import { z } from 'zod';
 import { requestRetrieval } from '../../archive/retrieve.ts';
 import { listRetrievals, type RetrievalRow } from '../../archive/retrieve-repo.ts';
 import { FETCH_STATES } from '../../archive/retrieve-rules.ts';
-import { apiRefusal } from '../errors.ts';
+import { apiRefusal, notFound } from '../errors.ts';
 import { type AnyRoute, route } from '../route.ts';
 import { hiddenFor, withoutHidden } from '../visibility.ts';
 
@@ -59,18 +59,25 @@ export const retrievalRoutes: AnyRoute[] = [
       .refine((b) => (b.files?.length ?? 0) > 0 || b.project || b.since, {
         message: 'name files, or a project and/or since',
       }),
-    handle: async (c, { body, actor, deps }) => {
+    handle: async (c, { body, principal, actor, deps }) => {
+      // a file or project hidden from the caller (catalog.project_visibility) is answered as one that
+      // does not exist, before anything is recorded
+      const hidden = await hiddenFor(deps.db, principal);
+      if (body.project !== undefined && hidden.includes(body.project))
+        throw notFound('project', body.project);
+      const visible = await withoutHidden(deps.db, body.files ?? [], (f) => f, hidden);
+      const unseen = (body.files ?? []).find((f) => !visible.includes(f));
+      if (unseen !== undefined) throw notFound('file', unseen, 'list files with `sluice files list`');
       const r = await requestRetrieval(deps.db, deps.config, {
         files: body.files,
         project: body.project,
         since: body.since ? new Date(body.since) : undefined,
         target: body.target,
         by: actor,
+        hidden,
       }).catch((err: unknown) => {
         // written for the CLI: a wrong target or file names the field; nothing archived to bring back is a conflict
-        throw apiRefusal(err, (m) =>
-          /target/.test(m) ? 'target' : /^no file/.test(m) ? 'files' : undefined,
-        );
+        throw apiRefusal(err, (m) => (/target/.test(m) ? 'target' : undefined), /^no file/);
       });
       return c.json({ retrievals: r.retrievals.map(withSetPath), not_archived: r.notArchived }, 202);
     },

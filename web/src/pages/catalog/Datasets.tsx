@@ -7,8 +7,8 @@ import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'wouter';
 import { request } from '../../api/client.ts';
 import { QueryView } from '../../components/Query.tsx';
-import { Table } from '../../components/Table.tsx';
 import { When } from '../../components/When.tsx';
+import { ListCard, ListTable } from './ListCard.tsx';
 import { CatalogNav } from './Projects.tsx';
 import type { ApiDataset, ApiDatasetContents } from './types.ts';
 
@@ -21,31 +21,23 @@ function DatasetList() {
     <>
       <h1>Data sets</h1>
       <CatalogNav />
-      <QueryView query={sets} loading="Loading data sets">
-        {(rows) =>
-          rows.length === 0 ? (
-            <p className="muted">No data sets yet (`sluice datasets create`).</p>
-          ) : (
-            <Table
-              headers={['Data set', 'Project', 'Description', 'Created']}
-              label={{ caption: 'Data sets' }}
-            >
-              {rows.map((d) => (
-                <tr key={d.id}>
-                  <th scope="row">
-                    <Link href={`/datasets/${encodeURIComponent(d.name)}`}>{d.name}</Link>
-                  </th>
-                  <td>{d.project_id ?? '—'}</td>
-                  <td>{d.description}</td>
-                  <td>
-                    <When at={d.created_at} />
-                  </td>
-                </tr>
-              ))}
-            </Table>
-          )
-        }
-      </QueryView>
+      <ListCard
+        query={sets}
+        loading="Loading data sets"
+        rows={(rows) => rows}
+        title={{ caption: 'Data sets' }}
+        empty="No data sets yet (`sluice datasets create`)."
+        rowKey={(d) => String(d.id)}
+        columns={[
+          {
+            header: 'Data set',
+            cell: (d) => <Link href={`/datasets/${encodeURIComponent(d.name)}`}>{d.name}</Link>,
+          },
+          { header: 'Project', cell: (d) => d.project_id ?? '—' },
+          { header: 'Description', cell: (d) => d.description },
+          { header: 'Created', cell: (d) => <When at={d.created_at} /> },
+        ]}
+      />
     </>
   );
 }
@@ -75,30 +67,34 @@ function DatasetPage({ name }: { name: string }) {
           <>
             <p>{c.dataset.description}</p>
             <h2 id="ds-samples">Samples</h2>
-            <Table headers={['Refcode', 'Name', 'Project']} label={{ id: 'ds-samples' }}>
-              {c.samples.map((s) => (
-                <tr key={s.refcode}>
-                  <th scope="row">
-                    <Link href={`/samples/${encodeURIComponent(s.refcode)}`}>{s.refcode}</Link>
-                  </th>
-                  <td>{s.name}</td>
-                  <td>{s.project_id}</td>
-                </tr>
-              ))}
-            </Table>
+            <ListTable
+              rows={c.samples}
+              rowKey={(x) => x.refcode}
+              label={{ id: 'ds-samples' }}
+              columns={[
+                {
+                  header: 'Refcode',
+                  cell: (x) => <Link href={`/samples/${encodeURIComponent(x.refcode)}`}>{x.refcode}</Link>,
+                },
+                { header: 'Name', cell: (x) => x.name },
+                { header: 'Project', cell: (x) => x.project_id },
+              ]}
+            />
             <h2 id="ds-files">Raw data</h2>
-            <Table headers={['File', 'Instrument', 'Status', 'Measured']} label={{ id: 'ds-files' }}>
-              {c.files.map((f) => (
-                <tr key={f.id}>
-                  <th scope="row">
-                    <Link href={`/files/${encodeURIComponent(f.id)}`}>{f.name}</Link>
-                  </th>
-                  <td>{f.instrument_id}</td>
-                  <td>{f.status}</td>
-                  <td>{c.measured[f.id]?.join(', ') ?? '—'}</td>
-                </tr>
-              ))}
-            </Table>
+            <ListTable
+              rows={c.files}
+              rowKey={(f) => f.id}
+              label={{ id: 'ds-files' }}
+              columns={[
+                {
+                  header: 'File',
+                  cell: (f) => <Link href={`/files/${encodeURIComponent(f.id)}`}>{f.name}</Link>,
+                },
+                { header: 'Instrument', cell: (f) => f.instrument_id },
+                { header: 'Status', cell: (f) => f.status },
+                { header: 'Measured', cell: (f) => c.measured[f.id]?.join(', ') ?? '—' },
+              ]}
+            />
           </>
         )}
       </QueryView>

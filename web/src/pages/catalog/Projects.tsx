@@ -8,10 +8,10 @@ import { Link, useParams } from 'wouter';
 import { request, withQuery } from '../../api/client.ts';
 import type { FilesPage } from '../../api/types.ts';
 import { QueryView } from '../../components/Query.tsx';
-import { Table } from '../../components/Table.tsx';
 import { When } from '../../components/When.tsx';
 import { useMe } from '../../session.tsx';
 import { ImportForm } from './ImportForm.tsx';
+import { ListCard } from './ListCard.tsx';
 import type { ApiProject, ApiSample } from './types.ts';
 
 export function CatalogNav() {
@@ -32,22 +32,22 @@ function ProjectList() {
     <>
       <h1>Projects</h1>
       <CatalogNav />
-      <QueryView query={projects} loading="Loading projects">
-        {(rows) => (
-          <Table headers={['Project', 'Name', 'Visibility', 'Members']} label={{ caption: 'Projects' }}>
-            {rows.map((p) => (
-              <tr key={p.id}>
-                <th scope="row">
-                  <Link href={`/projects/${encodeURIComponent(p.id)}`}>{p.id}</Link>
-                </th>
-                <td>{p.name}</td>
-                <td>{p.visibility}</td>
-                <td>{p.members.join(', ') || '—'}</td>
-              </tr>
-            ))}
-          </Table>
-        )}
-      </QueryView>
+      <ListCard
+        query={projects}
+        loading="Loading projects"
+        rows={(rows) => rows}
+        title={{ caption: 'Projects' }}
+        rowKey={(p) => p.id}
+        columns={[
+          {
+            header: 'Project',
+            cell: (p) => <Link href={`/projects/${encodeURIComponent(p.id)}`}>{p.id}</Link>,
+          },
+          { header: 'Name', cell: (p) => p.name },
+          { header: 'Visibility', cell: (p) => p.visibility },
+          { header: 'Members', cell: (p) => p.members.join(', ') || '—' },
+        ]}
+      />
     </>
   );
 }
@@ -58,33 +58,29 @@ function ProjectSamples({ id }: { id: string }) {
     queryFn: () => request<ApiSample[]>('GET', withQuery('/api/samples', { project: id, limit: 500 })),
   });
   return (
-    <section aria-labelledby="samples-h">
-      <h2 id="samples-h">Samples</h2>
-      <QueryView query={samples} loading="Loading samples">
-        {(rows) =>
-          rows.length === 0 ? (
-            <p className="muted">No samples yet.</p>
-          ) : (
-            <Table headers={['Refcode', 'Name', 'Type', 'Attributes']} label={{ id: 'samples-h' }}>
-              {rows.map((s) => (
-                <tr key={s.refcode}>
-                  <th scope="row">
-                    <Link href={`/samples/${encodeURIComponent(s.refcode)}`}>{s.refcode}</Link>
-                  </th>
-                  <td>{s.name}</td>
-                  <td>{s.type ?? '—'}</td>
-                  <td>
-                    {Object.entries(s.attributes)
-                      .map(([k, v]) => `${k}: ${String(v)}`)
-                      .join(', ')}
-                  </td>
-                </tr>
-              ))}
-            </Table>
-          )
-        }
-      </QueryView>
-    </section>
+    <ListCard
+      query={samples}
+      loading="Loading samples"
+      rows={(rows) => rows}
+      title={{ id: 'samples-h', text: 'Samples' }}
+      empty="No samples yet."
+      rowKey={(s) => s.refcode}
+      columns={[
+        {
+          header: 'Refcode',
+          cell: (s) => <Link href={`/samples/${encodeURIComponent(s.refcode)}`}>{s.refcode}</Link>,
+        },
+        { header: 'Name', cell: (s) => s.name },
+        { header: 'Type', cell: (s) => s.type ?? '—' },
+        {
+          header: 'Attributes',
+          cell: (s) =>
+            Object.entries(s.attributes)
+              .map(([k, v]) => `${k}: ${String(v)}`)
+              .join(', '),
+        },
+      ]}
+    />
   );
 }
 
@@ -94,35 +90,26 @@ function ProjectFiles({ id }: { id: string }) {
     queryFn: () => request<FilesPage>('GET', withQuery('/api/files', { project: id, limit: 20 })),
   });
   return (
-    <section aria-labelledby="files-h">
-      <h2 id="files-h">Newest files</h2>
-      <QueryView query={files} loading="Loading files">
-        {(page) =>
-          page.items.length === 0 ? (
-            <p className="muted">No files yet.</p>
-          ) : (
-            <Table headers={['File', 'Instrument', 'Status', 'Found']} label={{ id: 'files-h' }}>
-              {page.items.map((f) => (
-                <tr key={f.id}>
-                  <th scope="row">
-                    <Link href={`/files/${encodeURIComponent(f.id)}`}>{f.name}</Link>
-                  </th>
-                  <td>{f.instrument_id}</td>
-                  <td>{f.status}</td>
-                  <td>
-                    <When at={f.created_at} />
-                  </td>
-                </tr>
-              ))}
-            </Table>
-          )
-        }
-      </QueryView>
-      <p>
-        <Link href={`/files?project=${encodeURIComponent(id)}`}>All files of {id}</Link> ·{' '}
-        <a href={withQuery('/api/files.csv', { project: id })}>CSV</a>
-      </p>
-    </section>
+    <ListCard
+      query={files}
+      loading="Loading files"
+      rows={(page) => page.items}
+      title={{ id: 'files-h', text: 'Newest files' }}
+      empty="No files yet."
+      rowKey={(f) => f.id}
+      columns={[
+        { header: 'File', cell: (f) => <Link href={`/files/${encodeURIComponent(f.id)}`}>{f.name}</Link> },
+        { header: 'Instrument', cell: (f) => f.instrument_id },
+        { header: 'Status', cell: (f) => f.status },
+        { header: 'Found', cell: (f) => <When at={f.created_at} /> },
+      ]}
+      footer={
+        <p>
+          <Link href={`/files?project=${encodeURIComponent(id)}`}>All files of {id}</Link> ·{' '}
+          <a href={withQuery('/api/files.csv', { project: id })}>CSV</a>
+        </p>
+      }
+    />
   );
 }
 

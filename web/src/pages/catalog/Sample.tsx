@@ -7,9 +7,9 @@ import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'wouter';
 import { request } from '../../api/client.ts';
 import { QueryView } from '../../components/Query.tsx';
-import { Table } from '../../components/Table.tsx';
 import { When } from '../../components/When.tsx';
 import { jsonText, metricValue } from '../../lib/format.ts';
+import { ListTable } from './ListCard.tsx';
 import type { ApiSampleDetail } from './types.ts';
 
 function Runs({ files }: { files: ApiSampleDetail['files'] }) {
@@ -35,20 +35,20 @@ function Runs({ files }: { files: ApiSampleDetail['files'] }) {
           {f.metrics.length === 0 ? (
             <p className="muted">No QC values.</p>
           ) : (
-            <Table headers={['Metric', 'Value', 'Settings']} label={{ caption: `QC values of ${f.name}` }}>
-              {f.metrics.map((m) => (
-                <tr key={`${m.settings_name}/${m.settings_version}/${m.name}`}>
-                  <th scope="row">{m.name}</th>
-                  <td className="num">
-                    {metricValue(m.value)}
-                    {m.unit ? ` ${m.unit}` : ''}
-                  </td>
-                  <td>
-                    {m.settings_name} v{m.settings_version}
-                  </td>
-                </tr>
-              ))}
-            </Table>
+            <ListTable
+              rows={f.metrics}
+              rowKey={(m) => `${m.settings_name}/${m.settings_version}/${m.name}`}
+              label={{ caption: `QC values of ${f.name}` }}
+              columns={[
+                { header: 'Metric', cell: (m) => m.name },
+                {
+                  header: 'Value',
+                  cell: (m) => `${metricValue(m.value)}${m.unit ? ` ${m.unit}` : ''}`,
+                  className: 'num',
+                },
+                { header: 'Settings', cell: (m) => `${m.settings_name} v${m.settings_version}` },
+              ]}
+            />
           )}
         </section>
       ))}
@@ -88,38 +88,37 @@ export default function SamplePage() {
             <h2>Runs</h2>
             <Runs files={d.files} />
             <h2 id="rel-h">Relations</h2>
-            <Table headers={['Subject', 'Relation', 'Object', 'Via']} label={{ id: 'rel-h' }}>
-              {d.relations.map((e) => (
-                <tr key={`${e.subject_kind}:${e.subject_id}:${e.relation}:${e.object_kind}:${e.object_id}`}>
-                  <td>
-                    {e.subject_kind} {e.subject_id}
-                  </td>
-                  <td>{e.relation}</td>
-                  <td>
-                    {e.object_kind} {e.object_id}
-                  </td>
-                  <td>{e.via}</td>
-                </tr>
-              ))}
-            </Table>
+            <ListTable
+              rows={d.relations}
+              rowKey={(e) =>
+                `${e.subject_kind}:${e.subject_id}:${e.relation}:${e.object_kind}:${e.object_id}`
+              }
+              label={{ id: 'rel-h' }}
+              rowHeader={false}
+              columns={[
+                { header: 'Subject', cell: (e) => `${e.subject_kind} ${e.subject_id}` },
+                { header: 'Relation', cell: (e) => e.relation },
+                { header: 'Object', cell: (e) => `${e.object_kind} ${e.object_id}` },
+                { header: 'Via', cell: (e) => e.via },
+              ]}
+            />
             <h2 id="hist-h">History</h2>
-            <Table headers={['When', 'Who', 'Change', 'Before', 'After']} label={{ id: 'hist-h' }}>
-              {d.history.map((h) => (
-                <tr key={h.id}>
-                  <td>
-                    <When at={h.at} />
-                  </td>
-                  <td>{h.actor}</td>
-                  <td>{h.action}</td>
-                  <td>
-                    <code>{h.before === null ? '—' : jsonText(h.before)}</code>
-                  </td>
-                  <td>
-                    <code>{jsonText(h.after)}</code>
-                  </td>
-                </tr>
-              ))}
-            </Table>
+            <ListTable
+              rows={d.history}
+              rowKey={(h) => h.id}
+              label={{ id: 'hist-h' }}
+              rowHeader={false}
+              columns={[
+                { header: 'When', cell: (h) => <When at={h.at} /> },
+                { header: 'Who', cell: (h) => h.actor },
+                { header: 'Change', cell: (h) => h.action },
+                {
+                  header: 'Before',
+                  cell: (h) => <code>{h.before === null ? '—' : jsonText(h.before)}</code>,
+                },
+                { header: 'After', cell: (h) => <code>{jsonText(h.after)}</code> },
+              ]}
+            />
           </>
         )}
       </QueryView>
