@@ -6,9 +6,10 @@
  * what the files, events and metrics routes answer. Admins see everything.
  */
 import type { Principal } from '../auth/principal.ts';
-import { projectsHiddenFrom, type Viewer } from '../catalog/projects.ts';
+import { listProjects, projectsHiddenFrom, type Viewer } from '../catalog/projects.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { projectsOfFiles } from '../files/catalog-reads.ts';
+import { notFound } from './errors.ts';
 
 export const viewerOf = (p: Principal | undefined): Viewer => ({
   user: p?.user ?? '',
@@ -18,6 +19,20 @@ export const viewerOf = (p: Principal | undefined): Viewer => ({
 /** The project ids hidden from the caller ([] for admins, and when no project is members-only). */
 export function hiddenFor(q: Queryable, p: Principal | undefined): Promise<string[]> {
   return projectsHiddenFrom(q, viewerOf(p));
+}
+
+/**
+ * A project named in a request's body (a re-run's, a relink's, a new data set's, a retrieval's
+ * scope): one hidden from the caller is answered 404 exactly as one that does not exist, before
+ * anything is recorded (so a write neither reaches nor reveals a members-only project).
+ */
+export async function requireVisibleProject(
+  q: Queryable,
+  id: string,
+  hidden: readonly string[],
+): Promise<void> {
+  if (hidden.includes(id) || !(await listProjects(q)).some((p) => p.id === id))
+    throw notFound('project', id, 'list projects with GET /api/projects');
 }
 
 /** Pure: keeps the items whose file is known and not of a hidden project (an unknown file is not shown). */

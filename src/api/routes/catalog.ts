@@ -20,15 +20,15 @@ import { sampleDetail } from '../../catalog/detail.ts';
 import { exportDataset } from '../../catalog/export.ts';
 import { importSamples } from '../../catalog/import.ts';
 import { linkByHand } from '../../catalog/links.ts';
-import { addMember, addProject, listProjects, requireProject } from '../../catalog/projects.ts';
+import { addMember, addProject, listProjects } from '../../catalog/projects.ts';
 import { NODE_KINDS, walk, withoutHiddenFiles } from '../../catalog/relations.ts';
 import { relink } from '../../catalog/relink.ts';
 import { listSamples } from '../../catalog/samples.ts';
 import { SEARCH_KINDS, search } from '../../catalog/search.ts';
-import { badInput, refusals } from '../errors.ts';
+import { refusals } from '../errors.ts';
 import { intParam } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
-import { hiddenFor, viewerOf } from '../visibility.ts';
+import { hiddenFor, requireVisibleProject, viewerOf } from '../visibility.ts';
 
 const text = (what: string) => z.string({ error: what }).min(1, { error: what }).max(200);
 
@@ -149,9 +149,8 @@ const sampleRoutes: AnyRoute[] = [
     body: z.strictObject({ project: text('a project id').optional() }),
     handle: async (c, { body, principal, deps }) => {
       const project = body.project;
-      if (project !== undefined && (await hiddenFor(deps.db, principal)).includes(project))
-        throw badInput('project', `no project '${project}'`);
-      if (project !== undefined) await refusals('project', () => requireProject(deps.db, project));
+      if (project !== undefined)
+        await requireVisibleProject(deps.db, project, await hiddenFor(deps.db, principal));
       return c.json({ linked: await relink(deps.db, deps.config.catalog, { project }) });
     },
   }),
@@ -232,14 +231,17 @@ const datasetRoutes: AnyRoute[] = [
       description: z.string().max(4000).optional(),
       project: text('a project id').optional(),
     }),
-    handle: async (c, { body, actor, deps }) =>
-      c.json(
+    handle: async (c, { body, principal, actor, deps }) => {
+      if (body.project !== undefined)
+        await requireVisibleProject(deps.db, body.project, await hiddenFor(deps.db, principal));
+      return c.json(
         await refusals(
           (m) => (/project/.test(m) ? 'project' : 'name'),
           () => deps.db.tx((tx) => createDataset(tx, body, actor)),
         ),
         201,
-      ),
+      );
+    },
   }),
   route({
     method: 'GET',

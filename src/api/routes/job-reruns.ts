@@ -9,6 +9,7 @@ import { getProcessingRerun, listProcessingReruns } from '../../process/reruns-r
 import { badInput, conflict, notFound } from '../errors.ts';
 import { idFilter, isoDate } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
+import { hiddenFor, requireVisibleProject } from '../visibility.ts';
 
 const rowId = z.string().regex(/^[1-9]\d{0,17}$/, 'expected a row id (a whole number)');
 
@@ -47,7 +48,11 @@ export const jobRerunRoutes: AnyRoute[] = [
       project: idFilter.optional(),
       dry_run: z.boolean({ message: 'expected true or false' }).optional(),
     }),
-    handle: async (c, { body, actor, deps }) => {
+    handle: async (c, { body, principal, actor, deps }) => {
+      // a project hidden from the caller is answered as one that does not exist: its files are not
+      // counted nor processed again at an outsider's request
+      if (body.project !== undefined)
+        await requireVisibleProject(deps.db, body.project, await hiddenFor(deps.db, principal));
       const opts = {
         settings: body.settings,
         current: body.current,

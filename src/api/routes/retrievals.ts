@@ -10,7 +10,7 @@ import { listRetrievals, type RetrievalRow } from '../../archive/retrieve-repo.t
 import { FETCH_STATES } from '../../archive/retrieve-rules.ts';
 import { apiRefusal, notFound } from '../errors.ts';
 import { type AnyRoute, route } from '../route.ts';
-import { hiddenFor, withoutHidden } from '../visibility.ts';
+import { hiddenFor, requireVisibleProject, withoutHidden } from '../visibility.ts';
 
 const withSetPath = (r: RetrievalRow) => ({ ...r, set_path: r.path ? `${r.path}/${r.prefix}` : null });
 
@@ -63,8 +63,7 @@ export const retrievalRoutes: AnyRoute[] = [
       // a file or project hidden from the caller (catalog.project_visibility) is answered as one that
       // does not exist, before anything is recorded
       const hidden = await hiddenFor(deps.db, principal);
-      if (body.project !== undefined && hidden.includes(body.project))
-        throw notFound('project', body.project);
+      if (body.project !== undefined) await requireVisibleProject(deps.db, body.project, hidden);
       const visible = await withoutHidden(deps.db, body.files ?? [], (f) => f, hidden);
       const unseen = (body.files ?? []).find((f) => !visible.includes(f));
       if (unseen !== undefined) throw notFound('file', unseen, 'list files with `sluice files list`');
