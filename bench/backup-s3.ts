@@ -13,9 +13,10 @@
  * Both methods are treated alike, so neither pays for the other's work: the data file is written and
  * flushed (`sync`) before anything is timed; one untimed warm-up run of each method (a 64 MiB file)
  * warms s3rver and the disk; before every timed run the disk is flushed (`sync`: s3rver writes each
- * upload twice — the parts, then the object assembled from them — and ~2 GiB of dirty pages left by
- * one run were otherwise written back during the next one, which swung the ratio between 1.11 and
- * 1.33 on a quiet machine), and after it the run's object is deleted (each run finds the same store).
+ * upload twice — the parts, then the object assembled from them — and the ~2 GiB of dirty pages one
+ * run left were otherwise written back during the next one, the other method's; the amount flushed
+ * before each run is printed), and after it the run's object is deleted (each run finds the same
+ * store). Before this, quiet runs gave ratios from 1.11 to 1.33.
  * Rounds alternate the order (SLUICE_BENCH_S3_ROUNDS, default 3); the minimum per method counts, the
  * medians are printed too. Also printed per method: the client's CPU seconds (its hashing threads
  * included) and s3rver's (from /proc), the medians of the timed runs — CPU time is what competes on
@@ -55,6 +56,15 @@ function cpuOf(pid: number | undefined): number {
   }
 }
 const median = (xs: number[]) => percentile(xs, 50);
+
+/** The page cache's dirty MiB (waiting to be written back), from /proc/meminfo; 0 where there is none. */
+function dirtyMiB(): number {
+  try {
+    return Number(/^Dirty:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
 
 async function sha256Of(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -110,7 +120,9 @@ export async function runS3(): Promise<Record<string, number>> {
     const hash = await sha256Of(file);
     const smallHash = await sha256Of(small);
     /** One run, alike for both methods: the disk flushed before (the method deletes its object after). */
+    const dirty: number[] = [];
     const timed = async (m: Method, f: string, size: number, h: string, key: string) => {
+      dirty.push(dirtyMiB());
       await sync();
       const cpu0 = cpuOf(child.pid);
       const r = await runMethod(m, port, f, size, h, key);
@@ -133,6 +145,7 @@ export async function runS3(): Promise<Record<string, number>> {
         `median ratio ${(median(of('verified', 'seconds')) / median(of('plain', 'seconds'))).toFixed(2)}; ` +
         `CPU s (median) client ${median(of('verified', 'cpu')).toFixed(1)} vs ${median(of('plain', 'cpu')).toFixed(1)}, ` +
         `s3rver ${median(of('verified', 'server')).toFixed(1)} vs ${median(of('plain', 'server')).toFixed(1)}; ` +
+        `dirty MiB flushed before each run ${dirty.map((d) => d.toFixed(0)).join(', ')}; ` +
         `load ${loadavg()
           .map((l) => l.toFixed(1))
           .join(' ')}`,
