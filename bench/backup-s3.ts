@@ -12,11 +12,13 @@
  *
  * Both methods are treated alike, so neither pays for the other's work: the data file is written and
  * flushed (`sync`) before anything is timed; one untimed warm-up run of each method (a 64 MiB file)
- * warms s3rver and the disk; before every timed run the disk is flushed (`sync`: s3rver writes each
- * upload twice — the parts, then the object assembled from them — and the ~2 GiB of dirty pages one
- * run left were otherwise written back during the next one, the other method's; the amount flushed
- * before each run is printed), and after it the run's object is deleted (each run finds the same
- * store). Before this, quiet runs gave ratios from 1.11 to 1.33.
+ * warms s3rver and the disk; before every timed run the disk is flushed (`sync`) and after it the
+ * run's object is deleted (each run finds the same store). Why the flush: the data file's 1 GiB was
+ * still dirty when the first run started (measured: 1.1–1.2 GiB), so round 0's verified run always
+ * paid for its write-back; and s3rver writes each upload twice (the parts, then the object assembled
+ * from them): what a run shorter than the kernel's 30 s dirty expiry leaves unwritten is written
+ * back during the next run, the other method's. The MiB flushed before each run is printed. Before this, quiet runs gave
+ * ratios from 1.11 to 1.33.
  * Rounds alternate the order (SLUICE_BENCH_S3_ROUNDS, default 3); the minimum per method counts, the
  * medians are printed too. Also printed per method: the client's CPU seconds (its hashing threads
  * included) and s3rver's (from /proc), the medians of the timed runs — CPU time is what competes on
