@@ -50,9 +50,12 @@ export function percentile(values: number[], p: number): number {
 }
 
 /** s3rver storing under `dir` (bucket `bench`) in a child process, and the port it listens on. */
-export async function startS3rver(dir: string): Promise<{ child: ChildProcess; port: number }> {
+export async function startS3rver(
+  dir: string,
+  nodeArgs: string[] = [],
+): Promise<{ child: ChildProcess; port: number }> {
   const script = join(dirname(fileURLToPath(import.meta.url)), 's3rver-process.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', script, dir], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, dir], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   let out = '';

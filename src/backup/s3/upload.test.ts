@@ -2,7 +2,8 @@
  * `uploadMember` against a real S3 API server (s3rver, loopback): a multipart upload from the reused
  * part buffers with part MD5s and the member's hash computed on threads, the body not hashed again
  * for the signature (UNSIGNED-PAYLOAD, which s3rver accepts as S3 does); a member whose bytes differ
- * from the recorded hash is refused and its upload aborted (no object); a whole PUT for a small one.
+ * from the recorded hash is refused and its upload aborted (no object); at most `partsInFlight` parts
+ * are sent at once, and none after one the store refused; a whole PUT for a small one.
  * s3rver answers a multipart upload's ETag as the whole object's MD5 (S3: md5 of the part MD5s, `-N`):
  * the upload records it as given, the read-back judges the object (s3-backup.test.ts).
  */
@@ -20,6 +21,7 @@ import { type MemberUpload, uploadMember } from './upload.ts';
 let dir: string;
 let s3: S3rver;
 let client: S3Client;
+let port: number;
 const MiB = 1024 * 1024;
 
 beforeAll(async () => {
@@ -32,7 +34,7 @@ beforeAll(async () => {
     directory: path.join(dir, 's3'),
     configureBuckets: [{ name: 'b', configs: [] }],
   });
-  const { port } = (await s3.run()) as AddressInfo;
+  ({ port } = (await s3.run()) as AddressInfo);
   client = s3Client({
     region: 'us-east-1',
     endpoint: `http://127.0.0.1:${port}`,
@@ -107,6 +109,52 @@ describe('uploadMember', () => {
     const short = upload('k/short.bin', file, data, { size: data.length + 1 });
     await expect(uploadMember(short)).rejects.toMatchObject({ message: /size differs/ });
     expect(await stored('k/short.bin')).toBeUndefined();
+  });
+
+  it('sends at most partsInFlight parts at once, and no part after one failed', async () => {
+    const { file, data } = await member('bounded.bin', 31 * MiB); // 7 parts of 5 MiB
+    // the UploadPart requests as they happen: how many at once, and a refused part on demand
+    const watched = s3Client({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${port}`,
+      force_path_style: true,
+      access_key_id: 'S3RVER',
+      secret_access_key: 'S3RVER',
+    });
+    let now = 0;
+    let most = 0;
+    const sent: number[] = [];
+    let refuse = 0;
+    watched.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'UploadPartCommand') return next(args);
+        const n = (args.input as { PartNumber: number }).PartNumber;
+        sent.push(n);
+        if (n === refuse) throw Object.assign(new Error('refused by the test'), { name: 'InternalError' });
+        most = Math.max(most, ++now);
+        try {
+          return await next(args);
+        } finally {
+          now--;
+        }
+      },
+      { step: 'initialize', name: 'testWatchParts' },
+    );
+    try {
+      const up = await uploadMember({ ...upload('k/bounded.bin', file, data), client: watched });
+      expect(up.parts).toBe(7);
+      expect(most).toBe(2); // partsInFlight, with 3 buffers
+      expect(sha256((await stored('k/bounded.bin'))!)).toBe(sha256(data));
+
+      sent.length = 0;
+      refuse = 1;
+      const one = { ...upload('k/refused.bin', file, data), client: watched, partsInFlight: 1 };
+      await expect(uploadMember(one)).rejects.toThrow(/refused by the test/);
+      expect(sent).toEqual([1]); // no part sent after the refused one
+      expect(await stored('k/refused.bin')).toBeUndefined();
+    } finally {
+      watched.destroy();
+    }
   });
 
   it('puts a member no larger than a part in one request, its ETag its MD5', async () => {
