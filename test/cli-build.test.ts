@@ -157,6 +157,17 @@ describe('bin/sluice.js on a fresh checkout', () => {
     }
   });
 
+  it('starts `files` commands without the task catalogue nor zod (what `files list` needs not)', async () => {
+    const r = await run(dir, ['files', '--help'], trace); // registers every `files` command
+    expect(r.code, r.stderr).toBe(0);
+    const [fp] = await builds(dir);
+    expect(r.modules).toContain(`file://${dir}/dist/${fp}/cli/files.js`);
+    const heavy = r.modules.filter((m) =>
+      /\/(vendor\/zod|tasks\/catalogue|core\/config\/index)\.js$/.test(m),
+    );
+    expect(heavy).toEqual([]);
+  });
+
   it('rebuilds before the next command once a source changed, and runs the new code', async () => {
     const [before] = await builds(dir);
     const file = path.join(dir, 'src/core/version.ts');
