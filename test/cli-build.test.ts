@@ -12,8 +12,10 @@ import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint, isBuildSource, prunable, VENDOR } from '../scripts/build-cli.mjs';
+import { wrapped } from '../src/core/vendor-load.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -142,13 +144,20 @@ describe('bin/sluice.js on a fresh checkout', () => {
     expect(r.modules.filter((m) => m.endsWith('.ts') || m.includes('/node_modules/tsx/'))).toEqual([]);
   });
 
-  it('loads the packages every command needs from one-file bundles, with the exports Node gives them', async () => {
+  it('loads the packages every command needs from one-file bundles with their code caches, with the exports Node gives them', async () => {
     const [fp] = await builds(dir);
     const r = await run(dir, ['--version'], trace); // built: this run only loads
     expect(r.code, r.stderr).toBe(0);
     expect(r.modules).toContain(`file://${dir}/dist/${fp}/vendor/commander.js`);
     expect(r.modules.filter((m) => m.includes('/node_modules/commander/'))).toEqual([]);
     for (const name of Object.keys(VENDOR)) {
+      // its code cache, made at build time, is one V8 takes (else every start compiles it again)
+      const cjs = path.join(dir, 'dist', fp!, 'vendor', `${name}.cjs`);
+      const script = new Script(wrapped(await readFile(cjs, 'utf8')), {
+        filename: cjs,
+        cachedData: await readFile(`${cjs}.cache`),
+      });
+      expect(script.cachedDataRejected, name).toBe(false);
       const bundled = await import(path.join(dir, 'dist', fp!, 'vendor', `${name}.js`));
       const real = await import(name);
       expect(Object.keys(bundled).sort(), name).toEqual(Object.keys(real).sort());
