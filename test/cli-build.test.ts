@@ -12,8 +12,10 @@ import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint, isBuildSource, prunable, VENDOR } from '../scripts/build-cli.mjs';
+import { wrapped } from '../src/core/vendor-load.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -142,19 +144,37 @@ describe('bin/sluice.js on a fresh checkout', () => {
     expect(r.modules.filter((m) => m.endsWith('.ts') || m.includes('/node_modules/tsx/'))).toEqual([]);
   });
 
-  it('loads the packages every command needs from one-file bundles, with the exports Node gives them', async () => {
+  it('loads the packages every command needs from one-file bundles with their code caches, with the exports Node gives them', async () => {
     const [fp] = await builds(dir);
     const r = await run(dir, ['--version'], trace); // built: this run only loads
     expect(r.code, r.stderr).toBe(0);
     expect(r.modules).toContain(`file://${dir}/dist/${fp}/vendor/commander.js`);
     expect(r.modules.filter((m) => m.includes('/node_modules/commander/'))).toEqual([]);
     for (const name of Object.keys(VENDOR)) {
+      // its code cache, made at build time, is one V8 takes (else every start compiles it again)
+      const cjs = path.join(dir, 'dist', fp!, 'vendor', `${name}.cjs`);
+      const script = new Script(wrapped(await readFile(cjs, 'utf8')), {
+        filename: cjs,
+        cachedData: await readFile(`${cjs}.cache`),
+      });
+      expect(script.cachedDataRejected, name).toBe(false);
       const bundled = await import(path.join(dir, 'dist', fp!, 'vendor', `${name}.js`));
       const real = await import(name);
       expect(Object.keys(bundled).sort(), name).toEqual(Object.keys(real).sort());
       if ('default' in real)
         expect(Object.keys(bundled.default).sort(), name).toEqual(Object.keys(real.default).sort());
     }
+  });
+
+  it('starts `files` commands without the task catalogue nor zod (what `files list` needs not)', async () => {
+    const r = await run(dir, ['files', '--help'], trace); // registers every `files` command
+    expect(r.code, r.stderr).toBe(0);
+    const [fp] = await builds(dir);
+    expect(r.modules).toContain(`file://${dir}/dist/${fp}/cli/files.js`);
+    const heavy = r.modules.filter((m) =>
+      /\/(vendor\/zod|tasks\/catalogue|core\/config\/index)\.js$/.test(m),
+    );
+    expect(heavy).toEqual([]);
   });
 
   it('rebuilds before the next command once a source changed, and runs the new code', async () => {

@@ -40,11 +40,11 @@ export async function withDatabase<T>(cmd: Command, fn: (db: Db) => Promise<T>):
   const { readDatabaseSettings } = await import('../core/config/light.ts');
   const settings = await readDatabaseSettings({ path: opts.config, env: opts.env });
   if (!settings) return withContext(cmd, ({ db }) => fn(db));
-  const [{ createLogger }, { openDatabase }] = await Promise.all([
-    import('../core/log.ts'),
+  const [{ lightLogger }, { openDatabase }] = await Promise.all([
+    import('../core/log-light.ts'),
     import('../runtime/database.ts'),
   ]);
-  const log = createLogger({ level: opts.logLevel ?? 'warn' });
+  const log = lightLogger({ level: opts.logLevel ?? 'warn' });
   const open = await openDatabase(settings, log);
   return closedAfter(open, () => fn(open.db));
 }

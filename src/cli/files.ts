@@ -16,7 +16,6 @@ import { FILE_STATUSES, isFileStatus } from '../files/lifecycle.ts';
 import { anyFileOf, listFiles, noSuchFile } from '../files/repo.ts';
 import { MAX_LIST_LIMIT, parseIntArg } from './args.ts';
 import { actor, globals, withContext, withDatabase } from './context.ts';
-import { printFileDetail } from './file-show.ts';
 import { resolveFileId } from './names.ts';
 import { bytes, printJson, printTable } from './output.ts';
 
@@ -171,7 +170,10 @@ function showCommand(files: Command): void {
     .description("a file's details, backup copies and timeline")
     .option('--json', 'machine-readable output')
     .action(async (input: string, opts: { json?: boolean }, cmd: Command) => {
-      const { fileDetail } = await import('../views/file-detail.ts');
+      const [{ fileDetail }, { printFileDetail }] = await Promise.all([
+        import('../views/file-detail.ts'),
+        import('./file-show.ts'),
+      ]);
       await withContext(cmd, async ({ db }) => {
         const id = await resolveFileId(db, input);
         const detail = await fileDetail(db, id);

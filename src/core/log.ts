@@ -1,7 +1,9 @@
 /**
  * Structured logging (pino): the logger every module is given, and a silent one for tests and tools.
+ * Read-only commands use one that loads pino only when it writes (./log-light.ts).
  */
 import pino, { type Logger } from 'pino';
+import { logLevelFrom } from './log-levels.ts';
 
 export type { Logger };
 
@@ -14,7 +16,7 @@ export type { Logger };
 export function createLogger(
   opts: { level?: string; name?: string; destination?: number | string } = {},
 ): Logger {
-  const level = opts.level ?? process.env.SLUICE_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info');
+  const level = logLevelFrom(opts.level);
   const dest = pino.destination({ dest: opts.destination ?? 2, sync: true });
   return pino({ level, name: opts.name ?? 'sluice', base: { pid: process.pid } }, dest);
 }
