@@ -11,7 +11,8 @@
  * Figures: import_rows_per_s, copy_rows_per_s, import_ratio_vs_copy (goal ≤ 5), search_p95_ms
  * (goal ≤ 50; 96 terms of eight kinds, see KINDS, with the search indexes in memory) and search_cold_p95_ms
  * (other terms, before: the indexes read from disk as the queries need them).
- * BENCH_CATALOG_SAMPLES / BENCH_CATALOG_FILES make it smaller for a quick look.
+ * BENCH_CATALOG_SAMPLES / BENCH_CATALOG_FILES make it smaller for a quick look;
+ * BENCH_CATALOG_SEARCH=0 measures the import only (no files, no search figures).
  */
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -29,6 +30,7 @@ import { isMain, percentile, printResult, printTable } from './lib.ts';
 
 const SAMPLES = Number(process.env.BENCH_CATALOG_SAMPLES ?? 100_000);
 const FILES = Number(process.env.BENCH_CATALOG_FILES ?? 1_000_000);
+const SEARCH = process.env.BENCH_CATALOG_SEARCH !== '0';
 const ROUNDS = 3;
 const PROJECTS = ['P01', 'P02', 'P03', 'P04', 'P05', 'P06', 'P07', 'P08', 'P09', 'P10'];
 const SITES = ['Basel', 'Bern', 'Zurich', 'Geneva', 'Lausanne'];
@@ -90,6 +92,21 @@ catalog:
       console.error(
         `  round ${r + 1}: copy ${round(copy[r]!)} ms, import ${round(ours[r]!)} ms, then search index ${round(indexing[r]!)} ms`,
       );
+    }
+    const importMs = median(ours);
+    const copyMs = median(copy);
+    const imports = {
+      samples: SAMPLES,
+      import_rows_per_s: Math.round(SAMPLES / (importMs / 1000)),
+      copy_rows_per_s: Math.round(SAMPLES / (copyMs / 1000)),
+      import_ratio_vs_copy: round(importMs / copyMs),
+      index_rows_per_s: Math.round(SAMPLES / (median(indexing) / 1000)),
+      import_and_index_ratio_vs_copy: round(median(ours.map((o, i) => o + indexing[i]!)) / copyMs),
+    };
+    if (!SEARCH) {
+      const result = { ...imports, load: os.loadavg().map(round) };
+      printTable([{ ...result, load: result.load.join(' ') }]);
+      return result;
     }
     const t2 = performance.now();
     await db.exec(
@@ -170,16 +187,9 @@ catalog:
           )} ms`,
       ).join(', ')}`,
     );
-    const importMs = median(ours);
-    const copyMs = median(copy);
     const result = {
-      samples: SAMPLES,
+      ...imports,
       files: FILES,
-      import_rows_per_s: Math.round(SAMPLES / (importMs / 1000)),
-      copy_rows_per_s: Math.round(SAMPLES / (copyMs / 1000)),
-      import_ratio_vs_copy: round(importMs / copyMs),
-      index_rows_per_s: Math.round(SAMPLES / (median(indexing) / 1000)),
-      import_and_index_ratio_vs_copy: round(median(ours.map((o, i) => o + indexing[i]!)) / copyMs),
       search_p50_ms: round(percentile(times, 50)),
       search_p95_ms: round(percentile(times, 95)),
       search_cold_p95_ms: round(percentile(cold, 95)),

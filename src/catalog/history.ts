@@ -43,13 +43,20 @@ export async function recordHistory(q: Queryable, changes: readonly Change[], ac
   );
 }
 
-/** Samples to write, one array per column (sent as `unnest` parameters); `attributes` are JSON texts. */
-export interface SampleColumns {
-  refcode: string[];
-  name: string[];
-  project_id: string[];
-  type: (string | null)[];
-  attributes: string[];
+/**
+ * The import's planned writes, copied in by the caller (src/catalog/samples.ts) before the
+ * statements below read them: a temporary table of the transaction (dropped at its end), one row
+ * per sample to create or update, `i` its row in the sheet.
+ */
+export const STAGED_SAMPLES = 'sample_import_rows';
+export const STAGED_COLUMNS = ['i', 'action', 'refcode', 'name', 'project_id', 'type', 'attributes'] as const;
+
+/** Creates the staging table (empty) in the caller's transaction. */
+export async function createStagedSamples(q: Queryable): Promise<void> {
+  await q.exec(
+    `create temp table ${STAGED_SAMPLES} (i int not null, action text not null, refcode text not null,
+       name text not null, project_id text not null, type text, attributes jsonb not null) on commit drop`,
+  );
 }
 
 /** The fields of a sample the history keeps, as JSON (`o`: the row's alias). */
@@ -57,61 +64,49 @@ const sampleJson = (o: string) =>
   `jsonb_build_object('refcode', ${o}.refcode, 'name', ${o}.name, 'project_id', ${o}.project_id, 'type', ${o}.type, 'attributes', ${o}.attributes)`;
 
 /**
- * Creates or updates samples (one statement, whatever their number) and appends each one's history
- * in the same statement: `before` is the row as it was when the statement began (the rows are locked
- * by the caller, so it is the row the upsert replaced), `after` the row written, so the record states
- * what was written, not what was planned. Each sample written is queued for the search index
- * (`sample_search_queue`, ./search-index.ts) by the same statement. `attributes` are JSON texts. (PostgreSQL 16 has no
- * `RETURNING old`, hence the `prev` read: all parts of one statement see the same snapshot.)
+ * Creates or updates the staged samples of action `update` (one statement, whatever their number)
+ * and appends each one's history in the same statement: `before` is the row as it was when the
+ * statement began (the rows are locked by the caller, so it is the row the upsert replaced), `after`
+ * the row written, so the record states what was written, not what was planned. Each sample written
+ * is queued for the search index (`sample_search_queue`, ./search-index.ts) by the same statement.
+ * (PostgreSQL 16 has no `RETURNING old`, hence the `prev` read: all parts of one statement see the
+ * same snapshot.)
  */
-export async function upsertSamplesWithHistory(
-  q: Queryable,
-  rows: SampleColumns,
-  actor: string,
-): Promise<void> {
-  if (rows.refcode.length === 0) return;
+export async function upsertSamplesWithHistory(q: Queryable, actor: string): Promise<void> {
   await q.exec(
-    `with x as materialized (
-       select r, n, p, t, a::jsonb as a, i
-         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) with ordinality as u(r, n, p, t, a, i)),
-     prev as (select s.refcode, ${sampleJson('s')} as before from samples s where s.refcode in (select r from x)),
+    `with x as materialized (select * from ${STAGED_SAMPLES} where action = 'update'),
+     prev as (select s.refcode, ${sampleJson('s')} as before from samples s where s.refcode in (select refcode from x)),
      w as (
        insert into samples (refcode, name, project_id, type, attributes, created_by, updated_by)
-       select r, n, p, t, a, $6, $6 from x order by i
+       select refcode, name, project_id, type, attributes, $1, $1 from x order by i
        on conflict (refcode) do update set name = excluded.name, project_id = excluded.project_id,
          type = excluded.type, attributes = excluded.attributes, updated_by = excluded.updated_by, updated_at = now()
        returning id, refcode, ${sampleJson('samples')} as after),
      queued as (insert into sample_search_queue (sample_id) select id from w)
      insert into catalog_history (entity, entity_id, action, actor, before, after)
-     select 'sample', w.refcode, case when prev.refcode is null then 'create' else 'update' end, $6,
+     select 'sample', w.refcode, case when prev.refcode is null then 'create' else 'update' end, $1,
        prev.before, w.after
      from w left join prev on prev.refcode = w.refcode`,
-    [rows.refcode, rows.name, rows.project_id, rows.type, rows.attributes, actor],
+    [actor],
   );
 }
 
 /**
- * Creates samples that do not exist (the caller planned them as new under the imports' lock: a
- * refcode taken meanwhile fails the statement, and with it the import) and appends their history,
- * queueing each for the search index, in one statement. A plain insert: no conflict arbitration and
- * no read of rows replaced, which an upsert pays for every row. `attributes` are JSON texts.
+ * Creates the staged samples of action `create` (the caller planned them as new under the imports'
+ * lock: a refcode taken meanwhile fails the statement, and with it the import) and appends their
+ * history, queueing each for the search index, in one statement. A plain insert: no conflict
+ * arbitration and no read of rows replaced, which an upsert pays for every row.
  */
-export async function insertSamplesWithHistory(
-  q: Queryable,
-  rows: SampleColumns,
-  actor: string,
-): Promise<void> {
-  if (rows.refcode.length === 0) return;
+export async function insertSamplesWithHistory(q: Queryable, actor: string): Promise<void> {
   await q.exec(
     `with w as (
        insert into samples (refcode, name, project_id, type, attributes, created_by, updated_by)
-       select r, n, p, t, a::jsonb, $6, $6
-         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as u(r, n, p, t, a)
+       select refcode, name, project_id, type, attributes, $1, $1 from ${STAGED_SAMPLES} where action = 'create'
        returning id, refcode, ${sampleJson('samples')} as after),
      queued as (insert into sample_search_queue (sample_id) select id from w)
      insert into catalog_history (entity, entity_id, action, actor, before, after)
-     select 'sample', w.refcode, 'create', $6, null, w.after from w`,
-    [rows.refcode, rows.name, rows.project_id, rows.type, rows.attributes, actor],
+     select 'sample', w.refcode, 'create', $1, null, w.after from w`,
+    [actor],
   );
 }
 

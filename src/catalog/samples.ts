@@ -2,9 +2,17 @@
  * Samples: reads, the import's writes (many rows in few statements, history in the same
  * transaction) and single edits. Owns `samples`.
  */
+
+import { copyIn } from '../core/db/copy.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { SluiceError } from '../core/errors.ts';
-import { insertSamplesWithHistory, upsertSamplesWithHistory } from './history.ts';
+import {
+  createStagedSamples,
+  insertSamplesWithHistory,
+  STAGED_COLUMNS,
+  STAGED_SAMPLES,
+  upsertSamplesWithHistory,
+} from './history.ts';
 import type { Existing, PlannedRow, SampleValues } from './import-plan.ts';
 
 export interface SampleRow extends SampleValues {
@@ -35,18 +43,32 @@ export async function lockImports(q: Queryable): Promise<void> {
   await q.exec(`select pg_advisory_xact_lock(hashtext('sluice.catalog.import'))`);
 }
 
-/** Writes the created and updated rows of a plan, and their history, in the caller's transaction. */
+/**
+ * Writes the created and updated rows of a plan, and their history, in the caller's transaction:
+ * the rows are copied (COPY, ../core/db/copy.ts) into the transaction's staging table, then written
+ * by two set-based statements (./history.ts). Once per transaction.
+ */
 export async function applyPlan(q: Queryable, rows: readonly PlannedRow[], actor: string): Promise<void> {
-  const columns = (writes: readonly PlannedRow[]) => ({
-    refcode: writes.map((r) => r.after.refcode),
-    name: writes.map((r) => r.after.name),
-    project_id: writes.map((r) => r.after.project_id),
-    type: writes.map((r) => r.after.type),
-    attributes: writes.map((r) => JSON.stringify(r.after.attributes)),
-  });
+  if (!rows.some((r) => r.action !== 'unchanged')) return;
+  await createStagedSamples(q);
+  await copyIn(q, STAGED_SAMPLES, STAGED_COLUMNS, stagedRows(rows));
   // new refcodes by a plain insert, the rest by the upsert (which reads the rows it replaces)
-  await insertSamplesWithHistory(q, columns(rows.filter((r) => r.action === 'create')), actor);
-  await upsertSamplesWithHistory(q, columns(rows.filter((r) => r.action === 'update')), actor);
+  await insertSamplesWithHistory(q, actor);
+  if (rows.some((r) => r.action === 'update')) {
+    // a new table has no statistics: without them the upsert's read of the rows it replaces may be
+    // planned as a scan of all samples per staged row
+    await q.exec(`analyze ${STAGED_SAMPLES} (action, refcode)`);
+    await upsertSamplesWithHistory(q, actor);
+  }
+}
+
+/** The rows to write, in the order of STAGED_COLUMNS (attributes as JSON text). */
+function* stagedRows(rows: readonly PlannedRow[]): Generator<(string | null)[]> {
+  for (const r of rows) {
+    if (r.action === 'unchanged') continue;
+    const a = r.after;
+    yield [String(r.row), r.action, a.refcode, a.name, a.project_id, a.type, JSON.stringify(a.attributes)];
+  }
 }
 
 export interface SampleFilter {

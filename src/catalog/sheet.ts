@@ -26,8 +26,11 @@ export interface Sheet {
 const NOT_UTF8 =
   "text that is not UTF-8 (bytes shown as �): save the sheet as 'CSV UTF-8' and import it again";
 
+const NUL_CHAR = 'a NUL character (byte 0), which text cannot hold: remove it from the cell';
+
 function textCell(s: string, badBytes: boolean): Cell {
   if (badBytes && s.includes('\uFFFD')) return { problem: NOT_UTF8 };
+  if (s.includes('\0')) return { problem: NUL_CHAR };
   if (s.length > MAX_CELL_CHARS) {
     return {
       problem: `a cell of ${s.length.toLocaleString('en')} characters (at most ${MAX_CELL_CHARS.toLocaleString('en')})`,

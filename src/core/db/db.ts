@@ -47,8 +47,18 @@ function wrap(run: (sql: string, params?: Params) => Promise<pg.QueryResult>): Q
   };
 }
 
+/** The connection under a transaction's Queryable (for COPY, ./copy.ts). */
+const clients = new WeakMap<Queryable, pg.ClientBase>();
+
 export function clientQueryable(client: pg.ClientBase): Queryable {
-  return wrap((sql, params) => client.query(sql, params as unknown[] | undefined));
+  const q = wrap((sql, params) => client.query(sql, params as unknown[] | undefined));
+  clients.set(q, client);
+  return q;
+}
+
+/** The one connection `q` runs on, or undefined for a pool (whose statements may each take another). */
+export function clientOf(q: Queryable): pg.ClientBase | undefined {
+  return clients.get(q);
 }
 
 export function createDb(
