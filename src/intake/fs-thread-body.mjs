@@ -20,7 +20,7 @@ const parentPort = port;
 /**
  * @typedef {{ code: string; message: string; path?: string | undefined }} FsFault
  * @typedef {{ id: number; op: 'list'; dir: string; chunk: number }} ListRequest
- * @typedef {{ id: number; op: 'lstat'; dir: string; names: string[] }} LstatRequest
+ * @typedef {{ id: number; op: 'lstat'; dir: string; names: string }} LstatRequest
  * @typedef {{ id: number; op: 'tree'; path: string; mainFile: string }} TreeRequest
  * @typedef {{ id: number; op: 'probe'; dir: string; parent: string }} ProbeRequest
  * @typedef {ListRequest | LstatRequest | TreeRequest | ProbeRequest} Request
@@ -59,9 +59,10 @@ function lstatMany(dir, names) {
   const out = new Float64Array(names.length * 3);
   /** @type {[number, FsFault][]} */
   const errors = [];
+  const prefix = dir + '/';
   for (let i = 0; i < names.length; i++) {
     try {
-      const st = fs.lstatSync(fsPath(dir + '/' + names[i]), OPTS);
+      const st = fs.lstatSync(fsPath(prefix + names[i]), OPTS);
       if (st === undefined) {
         out[3 * i + 2] = 0;
         continue;
@@ -71,7 +72,7 @@ function lstatMany(dir, names) {
       out[3 * i + 2] = kindOf(st);
     } catch (e) {
       out[3 * i + 2] = 4;
-      errors.push([i, err(e, dir + '/' + names[i])]);
+      errors.push([i, err(e, prefix + names[i])]);
     }
   }
   return { out, errors };
@@ -174,11 +175,11 @@ function list(m) {
       }
       part.push(e.name);
       if (part.length >= m.chunk) {
-        parentPort.postMessage({ id: m.id, part });
+        parentPort.postMessage({ id: m.id, part: part.join('\n') });
         part = [];
       }
     }
-    if (part.length > 0) parentPort.postMessage({ id: m.id, part });
+    if (part.length > 0) parentPort.postMessage({ id: m.id, part: part.join('\n') });
   } catch (e) {
     return { error: err(e, m.dir) };
   } finally {
@@ -192,7 +193,7 @@ function list(m) {
     for (const b of fs.readdirSync(fsPath(m.dir), { encoding: 'buffer' })) {
       if (SUSPECT.test(b.toString('utf8'))) part.push(nameToText(b));
     }
-    if (part.length > 0) parentPort.postMessage({ id: m.id, part });
+    if (part.length > 0) parentPort.postMessage({ id: m.id, part: part.join('\n') });
   } catch (e) {
     return { error: err(e, m.dir) };
   }
@@ -228,7 +229,7 @@ parentPort.on('message', (/** @type {Request} */ m) => {
     if (m.op === 'list') {
       parentPort.postMessage({ id: m.id, ...list(m) });
     } else if (m.op === 'lstat') {
-      const r = lstatMany(m.dir, m.names);
+      const r = lstatMany(m.dir, m.names === '' ? [] : m.names.split('\n'));
       parentPort.postMessage({ id: m.id, out: r.out, errors: r.errors }, [r.out.buffer]);
     } else if (m.op === 'tree') {
       const t = tree(m.path, m.mainFile);

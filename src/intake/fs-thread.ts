@@ -29,6 +29,12 @@ export const STAT_FOLDER = 2;
 export const STAT_OTHER = 3;
 export const STAT_ERROR = 4;
 
+/**
+ * Lists of names cross the thread boundary as one string, joined by newlines: one string to copy
+ * instead of thousands (a name in text form never holds a newline: core/names.ts escapes controls).
+ */
+const NL = '\n';
+
 /** The thread body, a module beside this one (also when compiled). */
 const BODY = new URL('./fs-thread-body.mjs', import.meta.url);
 
@@ -79,8 +85,8 @@ export class FsThread {
   constructor() {
     this.thread = new Worker(BODY);
     this.thread.on('message', (m: Reply) => {
-      if (m.part) {
-        this.onPart.get(m.id)?.(m.part);
+      if (typeof m.part === 'string') {
+        this.onPart.get(m.id)?.(m.part.split(NL));
         return;
       }
       const p = this.pending.get(m.id);
@@ -124,7 +130,7 @@ export class FsThread {
 
   /** lstat of each `dir/name`. */
   async lstat(dir: string, names: string[]): Promise<LstatBatch | { error: FsFault }> {
-    return this.request({ op: 'lstat', dir, names });
+    return this.request({ op: 'lstat', dir, names: names.join(NL) });
   }
 
   /**

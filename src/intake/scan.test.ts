@@ -164,6 +164,18 @@ describe('scanFolder', () => {
     }
   });
 
+  it('finds names holding a newline or a tab, in text form, each with its own size', async () => {
+    // lists of names cross the thread boundary joined by newlines: a newline in a name must not split it
+    await write('a\nb.raw', 3);
+    await write('c\td.raw', 5);
+    await write('e.raw', 7);
+    const r = await scanFolder(dir, 'thermo');
+    expect(r.errors).toEqual([]);
+    const sizes = Object.fromEntries(r.candidates.map((c) => [c.name, c.size]));
+    expect(sizes).toEqual({ 'a\\x0ab.raw': 3, 'c\\x09d.raw': 5, 'e.raw': 7 });
+    expect(byName(r)['a\\x0ab.raw']?.path).toBe(path.join(dir, 'a\\x0ab.raw'));
+  });
+
   it('missing, not-a-folder and unreadable watch folders raise intake.offline naming the path', async () => {
     const missing = path.join(dir, 'nope');
     const e1 = await offlineOf(scanFolder(missing, 'thermo'));

@@ -8,7 +8,8 @@
  * - a name pre-filter per instrument type, so unrelated entries are never stat'ed;
  * - one lstat per remaining entry, in chunks of 4,096 to up to two pooled threads (see
  *   fs-thread.ts for why threads and synchronous lstat), starting while the folder is still being
- *   listed; results are turned into candidates while later chunks are still being stat'ed;
+ *   listed (the last chunks shrink, so both threads finish together); results are turned into
+ *   candidates while later chunks are still being stat'ed;
  * - a recursive walk only for folder candidates (Bruker `.d`, generic folders), which are few.
  * Symlinks are never followed (a backup tool must not wander outside the folder it watches).
  * Names are read as bytes; candidates carry names and paths in text form (core/names.ts), so a name

@@ -8,6 +8,8 @@ import type { FsThread, LstatBatch } from './fs-thread.ts';
 
 /** Names per message to a thread. */
 export const CHUNK = 4096;
+/** The smallest chunk towards the end of the list. */
+const TAIL_CHUNK = 512;
 
 /**
  * lstat of `names` (growing while the folder is listed) in CHUNK-sized batches over the threads;
@@ -41,7 +43,10 @@ export class StatPipeline {
       const left = this.names.length - this.next;
       if (left === 0 || (this.listing && left < CHUNK)) return;
       const start = this.next;
-      const slice = this.names.slice(start, start + CHUNK);
+      // Once the list is complete, chunks shrink with what is left, so that the threads run out of
+      // work at about the same time instead of one finishing a full chunk alone.
+      const size = this.listing ? CHUNK : Math.min(CHUNK, Math.max(TAIL_CHUNK, Math.ceil(left / 4)));
+      const slice = this.names.slice(start, start + size);
       this.next += slice.length;
       this.queued.set(w, (this.queued.get(w) ?? 0) + 1);
       this.inFlight++;
