@@ -44,7 +44,44 @@ interface Reply extends ThreadReply {
   fast?: string;
   after?: { size: number; mtimeMs: number };
   size?: number;
+  stop?: string;
+  listed?: { size: number; mtimeMs: number };
+  afterFile?: boolean;
+  back?: { hash: string; size: number };
+  tempFile?: boolean;
+  tempSize?: number;
+  exists?: boolean;
+  linkFailed?: string;
+  guardFailed?: boolean;
 }
+
+/**
+ * The backup target's usual state, checked on the thread right before a commit (target.ts): with
+ * `mountRoot`, that folder is a mount point; the marker file `marker` names `instance`.
+ */
+export interface TargetGuard {
+  marker: string;
+  instance: string;
+  mountRoot?: string;
+}
+
+/**
+ * What `copyWhole` did: `stop` (nothing written, the general path must decide, and why), or the
+ * copy made and read back.
+ */
+export type WholeCopy =
+  | { stop: string }
+  | (SmallCopy & {
+      stop?: undefined;
+      /** The source's `lstat` before the copy. */
+      listed: { size: number; mtimeMs: number };
+      /** Whether the source was still a regular file after the copy. */
+      afterFile: boolean;
+      /** The read-back of the temp (after its fsync): its digest with `check`, and its size. */
+      back: { hash: string; size: number };
+      /** The temp's `lstat` after the read-back. */
+      temp: { file: boolean; size: number };
+    });
 
 export interface SmallCopy {
   /** Bytes read from the source (and written). */
@@ -130,6 +167,83 @@ export class SmallFileCopier {
       throw new Error('the small-file copy thread sent an incomplete reply');
     }
     return { bytes: r.bytes, hash: r.hash, fast: r.fast, after: r.after };
+  }
+
+  /**
+   * A small file's whole copy in one call (copy-small.ts), in this order: `stop` if anything is at
+   * `dest` (nothing created); `parent` and its missing parents created (each new entry fsynced);
+   * `stop` if the leftover partial folder `partialDir` is there, if the source is not a regular file
+   * or cannot be stat'ed, or if `parent`'s filesystem has less free space than the file plus 4 KiB
+   * (with `space`); then `partialDir` created, the source copied to `temp` as `copy` does (fsync
+   * included), the temp read back to end-of-file through a new descriptor and hashed with `check`
+   * (the recorded algorithm or FAST_ALGORITHM), and the temp `lstat`-ed. Every path must be a
+   * string in `fsPath` form except `src` (which may be bytes).
+   */
+  async copyWhole(o: {
+    src: string;
+    dest: string;
+    parent: string;
+    partialDir: string;
+    temp: string;
+    algorithm: string;
+    fast: boolean;
+    check: string;
+    space: boolean;
+    mode: ModeRule;
+  }): Promise<WholeCopy> {
+    const r = await this.call({
+      type: 'whole',
+      src: fsPath(o.src),
+      dest: o.dest,
+      parent: o.parent,
+      partialDir: o.partialDir,
+      temp: o.temp,
+      algorithm: o.algorithm,
+      fast: o.fast,
+      check: o.check,
+      space: o.space,
+      modeSet: o.mode.set,
+      modeKeep: o.mode.keep,
+      piece: WRITE_PIECE_BYTES,
+    });
+    if (r.stop !== undefined) return { stop: r.stop };
+    if (
+      r.listed === undefined ||
+      r.bytes === undefined ||
+      r.hash === undefined ||
+      r.after === undefined ||
+      r.back === undefined ||
+      r.tempFile === undefined ||
+      r.tempSize === undefined
+    ) {
+      throw new Error('the small-file copy thread sent an incomplete reply');
+    }
+    return {
+      listed: r.listed,
+      bytes: r.bytes,
+      hash: r.hash,
+      fast: r.fast,
+      after: r.after,
+      afterFile: r.afterFile === true,
+      back: r.back,
+      temp: { file: r.tempFile, size: r.tempSize },
+    };
+  }
+
+  /**
+   * Give `temp` the name `dest` without replacing anything (link, then unlink the temp) and remove
+   * the emptied `partialDir` (its failure ignored). `exists`: something is at `dest`, nothing was
+   * changed; `linkFailed` (the errno code): the filesystem refused the link, the temp is untouched
+   * (rename.ts `commitFile` knows the other way). With `guard`, first checks it (`guardFailed`: it
+   * does not hold, nothing was changed).
+   */
+  async commit(o: { temp: string; dest: string; partialDir: string; guard?: TargetGuard }): Promise<{
+    exists?: boolean;
+    linkFailed?: string;
+    guardFailed?: boolean;
+  }> {
+    const r = await this.call({ type: 'commit', ...o });
+    return { exists: r.exists, linkFailed: r.linkFailed, guardFailed: r.guardFailed };
   }
 
   /**
