@@ -10,7 +10,8 @@
  *
  * Kept per file: the acquired-fingerprint checks, the same-content (twin) check, the copy with its
  * fsync, read-back and member check (copyVerified), the target check before each rename. Each file's
- * steps run as two synchronous calls on one small-file thread of the batch's own (copy-small.ts,
+ * steps run as two synchronous calls on one small-file thread the batch has to itself (taken from
+ * the idle ones another batch left, small-files.ts `acquireSmallCopier`; copy-small.ts,
  * small-files.ts) rather than ~20 hand-offs through libuv's pool, its target check before the rename
  * included (`targetGuard`: the marker read there, target.ts's full check only when that fails).
  *
@@ -45,7 +46,12 @@ import { type CopyResult, copyVerified } from './copy.ts';
 import { SMALL_FILE_BYTES } from './copy-tree.ts';
 import { earlierTwin } from './duplicate.ts';
 import { sourceLabel } from './manifest.ts';
-import { SmallFileCopier, type TargetGuard } from './small-files.ts';
+import {
+  acquireSmallCopier,
+  releaseSmallCopier,
+  type SmallFileCopier,
+  type TargetGuard,
+} from './small-files.ts';
 import {
   checkBackupTarget,
   primaryPlace,
@@ -135,7 +141,7 @@ async function copyAll(ctx: Ctx, config: Config, files: FileRow[], parents: Set<
   const namesakes = await namesWithBackedUpNamesakes(ctx.db, ctx.payload.instrument, names);
   const copied: Copied[] = [];
   const handed: HandOff[] = [];
-  const copier = new SmallFileCopier(copierBufferBytes(files));
+  const copier = acquireSmallCopier(copierBufferBytes(files));
   const guard = targetGuard(config);
   try {
     for (const file of files) {
@@ -150,7 +156,7 @@ async function copyAll(ctx: Ctx, config: Config, files: FileRow[], parents: Set<
       }
     }
   } finally {
-    await copier.close(); // every copy above settled: nothing of it is still on the thread
+    releaseSmallCopier(copier); // every copy above settled: nothing of it is still on the thread
   }
   return { copied, handed };
 }

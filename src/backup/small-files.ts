@@ -113,7 +113,10 @@ export class SmallFileCopier {
    * `threads`: how many threads share the requests (each takes the next when it has the fewest
    * waiting).
    */
-  constructor(bufBytes: number, threads = 1) {
+  constructor(
+    readonly bufBytes: number,
+    threads = 1,
+  ) {
     const data = { bufBytes, ...fastWorkerData() };
     this.pool = Array.from(
       { length: Math.max(1, threads) },
@@ -266,6 +269,76 @@ export class SmallFileCopier {
 
   /** Stop the threads. Call after every request settled (one still waiting then rejects). */
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.idleTimer);
     await Promise.all(this.pool.map((t) => t.terminate()));
   }
+
+  /** Nothing waiting and every thread alive: may serve another batch (`acquireSmallCopier`). */
+  get reusable(): boolean {
+    return !this.closed && this.pool.every((t) => t.pending === 0 && t.failed === undefined);
+  }
+
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  /** Parked in the idle pool: does not keep the process alive; `onExpire` after `ms` unused. */
+  park(ms: number, onExpire: () => void): void {
+    for (const t of this.pool) t.setRef(false);
+    this.idleTimer = setTimeout(onExpire, ms);
+    this.idleTimer.unref();
+  }
+
+  /** Taken from the idle pool. */
+  unpark(): void {
+    clearTimeout(this.idleTimer);
+    for (const t of this.pool) t.setRef(true);
+  }
+}
+
+/**
+ * One-thread copiers kept idle for the next batch of small files (batch-task.ts), as source-reader.ts
+ * keeps its readers: starting a thread cost 36–47 ms of CPU (measured, loaded 2-core machine), and
+ * the intake bench's 10,000 small files ran ~160 batches, each starting its own: ~0.7 ms of CPU per
+ * file. Sized on purpose: at most as many idle as batches ran at once (the copy pool), up to
+ * MAX_IDLE, each a thread of ~9 MB and its one buffer (at most SMALL_FILE_BYTES + 1); IDLE_MS after
+ * their last batch they end. A copier is reused only when its buffer holds what is asked.
+ */
+const idle: SmallFileCopier[] = [];
+const MAX_IDLE = 8;
+const IDLE_MS = 120_000;
+
+/** A one-thread copier with a buffer of at least `bufBytes`, for one batch's exclusive use. */
+export function acquireSmallCopier(bufBytes: number): SmallFileCopier {
+  for (let i = idle.length - 1; i >= 0; i--) {
+    const c = idle[i]!;
+    if (!c.reusable) {
+      idle.splice(i, 1);
+      void c.close().catch(() => {});
+    } else if (c.bufBytes >= bufBytes) {
+      idle.splice(i, 1);
+      c.unpark();
+      return c;
+    }
+  }
+  return new SmallFileCopier(bufBytes);
+}
+
+/** Give a copier back after its batch (every request settled); the oldest idle one makes room. */
+export function releaseSmallCopier(c: SmallFileCopier): void {
+  if (!c.reusable) {
+    void c.close().catch(() => {});
+    return;
+  }
+  if (idle.length >= MAX_IDLE)
+    void idle
+      .shift()
+      ?.close()
+      .catch(() => {});
+  idle.push(c);
+  c.park(IDLE_MS, () => {
+    const i = idle.indexOf(c);
+    if (i >= 0) idle.splice(i, 1);
+    void c.close().catch(() => {});
+  });
 }
