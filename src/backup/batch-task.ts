@@ -9,9 +9,11 @@
  * what follows, set-wise) and one commit for the whole batch.
  *
  * Kept per file: the acquired-fingerprint checks, the same-content (twin) check, the copy with its
- * fsync, read-back and member check (copyVerified), the target check before each rename. The copy
- * and read-back of each file run as two synchronous calls on one small-file thread of the batch's own
- * (small-files.ts, copy-tree.ts `smallCopier`) rather than ~20 hand-offs through libuv's pool.
+ * fsync, read-back and member check (copyVerified), the target check before each rename. Each file's
+ * steps run as two synchronous calls on one small-file thread the batch has to itself (taken from
+ * the idle ones another batch left, small-files.ts `acquireSmallCopier`; copy-small.ts,
+ * small-files.ts) rather than ~20 hand-offs through libuv's pool, its target check before the rename
+ * included (`targetGuard`: the marker read there, target.ts's full check only when that fails).
  *
  * Anything other than a plain copy is handed to a `backup.copy` task of the file's own (enqueued in
  * the batch's final transaction, with a timeline note): a twin, a source replaced since acquisition,
@@ -27,7 +29,7 @@
  * Files stay `acquired` (never announced `backing_up`) until the batch records them: a batch is a few
  * seconds of small copies, and a hung share stalls the task (`worker.stall_seconds`), which retries.
  */
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Config } from '../core/config/index.ts';
 import type { Tx } from '../core/db/db.ts';
 import { errorMessage } from '../core/errors.ts';
@@ -44,8 +46,19 @@ import { type CopyResult, copyVerified } from './copy.ts';
 import { SMALL_FILE_BYTES } from './copy-tree.ts';
 import { earlierTwin } from './duplicate.ts';
 import { sourceLabel } from './manifest.ts';
-import { SmallFileCopier } from './small-files.ts';
-import { checkBackupTarget, recordTargetState, targetUnavailable } from './target.ts';
+import {
+  acquireSmallCopier,
+  releaseSmallCopier,
+  type SmallFileCopier,
+  type TargetGuard,
+} from './small-files.ts';
+import {
+  checkBackupTarget,
+  primaryPlace,
+  recordTargetState,
+  TARGET_MARKER,
+  targetUnavailable,
+} from './target.ts';
 
 const ACTOR = 'backup';
 
@@ -90,7 +103,7 @@ async function copyOne(
   ctx: Ctx,
   config: Config,
   file: FileRow,
-  b: { parents: Set<string>; namesakes: Set<string>; copier: SmallFileCopier },
+  b: { parents: Set<string>; namesakes: Set<string>; copier: SmallFileCopier; guard: TargetGuard },
 ): Promise<Copied | undefined> {
   const source = sourceSpec(file);
   const acquired = acquiredOf(file);
@@ -112,6 +125,7 @@ async function copyOne(
       const s = await checkBackupTarget(config, ctx.db, { write: false });
       if (!s.ok) throw targetUnavailable(s);
     },
+    commitGuard: b.guard,
     deferParentSync: (parent) => b.parents.add(parent),
     smallCopier: b.copier,
     onProgress: () => ctx.progress(),
@@ -127,12 +141,13 @@ async function copyAll(ctx: Ctx, config: Config, files: FileRow[], parents: Set<
   const namesakes = await namesWithBackedUpNamesakes(ctx.db, ctx.payload.instrument, names);
   const copied: Copied[] = [];
   const handed: HandOff[] = [];
-  const copier = new SmallFileCopier(copierBufferBytes(files));
+  const copier = acquireSmallCopier(copierBufferBytes(files));
+  const guard = targetGuard(config);
   try {
     for (const file of files) {
       ctx.progress(`reading ${sourceLabel(sourceSpec(file))}`);
       try {
-        const c = await copyOne(ctx, config, file, { parents, namesakes, copier });
+        const c = await copyOne(ctx, config, file, { parents, namesakes, copier, guard });
         if (c) copied.push(c);
         else handed.push({ id: file.id, why: 'an earlier record may hold the same content' });
       } catch (err) {
@@ -141,9 +156,24 @@ async function copyAll(ctx: Ctx, config: Config, files: FileRow[], parents: Set<
       }
     }
   } finally {
-    await copier.close(); // every copy above settled: nothing of it is still on the thread
+    releaseSmallCopier(copier); // every copy above settled: nothing of it is still on the thread
   }
   return { copied, handed };
+}
+
+/**
+ * The target check before each file's commit, made on the batch's thread (copy-small.ts): the
+ * primary target's marker names this instance, and its root is a mount point when
+ * `backup.require_mount` asks for one — target.ts's answer whenever the marker is there; any other
+ * case runs target.ts's full check (`beforeCommit`).
+ */
+export function targetGuard(config: Config): TargetGuard {
+  const place = primaryPlace(config);
+  return {
+    marker: join(place.root, TARGET_MARKER),
+    instance: config.instance.name,
+    ...(place.requireMount ? { mountRoot: place.root } : {}),
+  };
 }
 
 /**

@@ -199,7 +199,7 @@ interface Helpers {
 }
 
 /** Throw `source_changed` unless the source `src` of `e` was read whole and is still as listed. */
-function checkUnchanged(
+export function checkUnchanged(
   label: string,
   e: ManifestEntry,
   bytesRead: number,

@@ -65,6 +65,7 @@ import {
 } from '../storage/fsutil.ts';
 import { commitDir, commitFile, DestinationExists } from '../storage/rename.ts';
 import { compareEntries, sourceChanged } from './compare.ts';
+import { copySmallFile, type SmallFileJob } from './copy-small.ts';
 import { writeTempTree } from './copy-tree.ts';
 import { checkExisting } from './existing.ts';
 import { type FastChecksum, fastChecksum, fastChecksumError } from './fastsum.ts';
@@ -77,7 +78,7 @@ import {
   sourceLabel,
 } from './manifest.ts';
 import { checkFreeSpace, checkNotSource, ensureParent } from './preflight.ts';
-import type { SmallFileCopier } from './small-files.ts';
+import type { SmallFileCopier, TargetGuard } from './small-files.ts';
 import { makePartialDir, removeLeftovers, removePartialDir, tempNameFor } from './temp.ts';
 import { verifyCopy } from './verify.ts';
 
@@ -124,6 +125,11 @@ export interface CopyOptions {
    */
   beforeCommit?: () => Promise<void>;
   /**
+   * With `smallCopier`, for a single file: the target's usual state checked on that thread right
+   * before the commit, in place of `beforeCommit`, which then runs only when it fails (copy-small.ts).
+   */
+  commitGuard?: TargetGuard;
+  /**
    * The fsync of dest's parent after the rename (step 7), left to the caller: called with the parent
    * instead. A batch of small files (batch-task.ts) syncs each folder once, before recording any of
    * them; until then a copy's new name is not durable and must not be recorded.
@@ -131,7 +137,9 @@ export interface CopyOptions {
   deferParentSync?: (parent: string) => void;
   /**
    * A small-file copy thread the caller owns (a batch of small files, batch-task.ts): a file of at
-   * most 4 MiB is copied and read back on it with synchronous calls (copy-tree.ts `smallCopier`).
+   * most 4 MiB is copied and read back on it with synchronous calls (copy-tree.ts `smallCopier`); a
+   * single file (kind `file`, no `onPhase`) has all of its steps made there, in two calls
+   * (copy-small.ts).
    */
   smallCopier?: SmallFileCopier;
   /** Debug messages (e.g. the fast read-back checksum being unavailable). */
@@ -186,6 +194,11 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
   const what = `copy of ${label} to ${dest}`;
   const algorithm = pickAlgorithm(opts);
   throwIfAborted(opts.signal, what);
+  if (opts.smallCopier && spec.kind === 'file' && !opts.onPhase) {
+    const job = { source: spec, dest, parent, label, what, algorithm };
+    const done = await copySmall(opts, opts.smallCopier, job);
+    if (done) return { ...done, seconds: seconds(), associated: false };
+  }
 
   await checkNotSource(spec, dest);
   try {
@@ -244,6 +257,36 @@ export async function copyVerified(opts: CopyOptions): Promise<CopyResult> {
     await removePartialDir(dest).catch(() => {});
     if (err instanceof DestinationExists) return associate(); // someone else finished first
     throw normalize(err, { what, opts, dest, total });
+  }
+}
+
+/**
+ * copy-small.ts's path for a lone small file on the caller's thread: its copy, or undefined when
+ * nothing was written and the general path decides (something at dest, leftovers, an odd source,
+ * space, or a copy someone else finished first, which the general path associates).
+ */
+async function copySmall(
+  opts: CopyOptions,
+  copier: SmallFileCopier,
+  j: Pick<SmallFileJob, 'source' | 'dest' | 'parent' | 'label' | 'what' | 'algorithm'>,
+): Promise<{ manifest: Manifest; bytes: number } | undefined> {
+  let temp: string | undefined;
+  try {
+    return await copySmallFile(
+      {
+        ...opts,
+        ...j,
+        fast: pickReadBack(opts, j.algorithm),
+        copier,
+        checkSpace: opts.checkSpace !== false,
+      },
+      (t) => (temp = t),
+    );
+  } catch (err) {
+    if (temp !== undefined) await removeTree(temp).catch(() => {});
+    await removePartialDir(j.dest).catch(() => {});
+    if (err instanceof DestinationExists) return undefined;
+    throw normalize(err, { what: j.what, opts, dest: j.dest, total: 0 });
   }
 }
 

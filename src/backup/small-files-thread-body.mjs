@@ -18,6 +18,9 @@ const parentPort = port;
  * @typedef {{ id: number; type: 'copy'; src: FsPath; dst: FsPath; algorithm: string; fast: boolean; piece: number; modeSet: number; modeKeep: number }} CopyRequest
  * @typedef {{ id: number; type: 'readBack'; path: FsPath; algorithm: string }} ReadBackRequest
  * @typedef {{ id: number; type: 'ping' }} PingRequest
+ * @typedef {{ id: number; type: 'whole'; src: FsPath; dest: FsPath; parent: FsPath; partialDir: FsPath; temp: FsPath; algorithm: string; fast: boolean; check: string; space: boolean; piece: number; modeSet: number; modeKeep: number }} WholeRequest
+ * @typedef {{ marker: string; instance: string; mountRoot?: string }} TargetGuard
+ * @typedef {{ id: number; type: 'commit'; temp: FsPath; dest: FsPath; partialDir: FsPath; guard?: TargetGuard }} CommitRequest
  */
 
 const buf = Buffer.allocUnsafe(/** @type {{ bufBytes: number }} */ (workerData).bufBytes);
@@ -107,6 +110,144 @@ function copy(m) {
   }
 }
 
+/**
+ * fsutil.ts fsyncDir, synchronously.
+ * @param {FsPath} dir
+ */
+function fsyncDirSync(dir) {
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    closeQuietly(fd);
+  }
+}
+
+/**
+ * `lstat`, or undefined when nothing is there (any other error is thrown).
+ * @param {FsPath} p
+ */
+function lstatOrMissing(p) {
+  try {
+    return fs.lstatSync(p);
+  } catch (e) {
+    const code = /** @type {{ code?: string }} */ (e).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
+/**
+ * preflight.ts ensureParent, synchronously: create `dir` and its missing parents, then make each new
+ * entry durable (fsync of every parent from `dir`'s up to the first one created's).
+ * @param {string} dir
+ */
+function ensureParentSync(dir) {
+  const first = fs.mkdirSync(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let d = dir; ; d = dirnameOf(d)) {
+    fsyncDirSync(dirnameOf(d));
+    if (d === first || dirnameOf(d) === d) break;
+  }
+}
+
+/** @param {string} p */
+function dirnameOf(p) {
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
+}
+
+/**
+ * One small file's whole copy up to its commit (small-files.ts `copyWhole`): the checks and the
+ * writes copy.ts makes for a file, in one call. Stops before writing anything (`stop`) when the
+ * general path must decide: something already at `dest`, a leftover partial folder, a source that
+ * is not a regular file (or cannot be stat'ed), too little free space.
+ * @param {WholeRequest} m
+ */
+function whole(m) {
+  if (side('target', () => lstatOrMissing(m.dest))) return { stop: 'dest exists' };
+  side('target', () => ensureParentSync(/** @type {string} */ (m.parent)));
+  if (side('target', () => lstatOrMissing(m.partialDir))) return { stop: 'leftover partial folder' };
+  /** @type {fs.Stats | undefined} */
+  let listed;
+  try {
+    listed = fs.lstatSync(m.src);
+  } catch {
+    return { stop: 'source cannot be stat-ed' };
+  }
+  if (!listed.isFile()) return { stop: 'source is not a regular file' };
+  if (m.space) {
+    /** @type {fs.StatsFs | undefined} */
+    let st;
+    try {
+      st = fs.statfsSync(m.parent);
+    } catch {} // not every filesystem answers (preflight.ts checkFreeSpace)
+    if (st && st.bavail * st.bsize < listed.size + 4096) return { stop: 'too little free space' };
+  }
+  side('target', () => {
+    try {
+      fs.mkdirSync(m.partialDir, { mode: 0o700 });
+    } catch (e) {
+      if (/** @type {{ code?: string }} */ (e).code !== 'EEXIST') throw e;
+    }
+  });
+  const copied = copy({ ...m, type: 'copy', dst: m.temp });
+  const back = side('target', () =>
+    readBack({ id: m.id, type: 'readBack', path: m.temp, algorithm: m.check }),
+  );
+  const t = side('target', () => fs.lstatSync(m.temp));
+  return {
+    listed: { size: listed.size, mtimeMs: listed.mtimeMs },
+    ...copied,
+    afterFile: fs.lstatSync(m.src).isFile(),
+    back,
+    tempFile: t.isFile(),
+    tempSize: t.size,
+  };
+}
+
+/**
+ * target.ts's usual answer, synchronously: with `mountRoot`, that folder is a mount point
+ * (mount.ts isMountPoint); the marker file names `instance`. Any failure or doubt is `false` (the
+ * caller then asks target.ts itself).
+ * @param {TargetGuard} g
+ */
+function targetStillOk(g) {
+  try {
+    if (g.mountRoot !== undefined) {
+      const self = fs.statSync(g.mountRoot);
+      const parent = fs.statSync(dirnameOf(g.mountRoot));
+      if (self.dev === parent.dev && self.ino !== parent.ino) return false;
+    }
+    const m = JSON.parse(fs.readFileSync(g.marker, 'utf8'));
+    return typeof m?.instance === 'string' && m.instance === g.instance;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * rename.ts commitFile's usual way, synchronously: link the temp to `dest` (never replacing; EEXIST
+ * is `exists`), unlink the temp, remove the emptied partial folder (its failure ignored, as copy.ts
+ * does); first, with a `guard`, check the target is still this instance's (`guardFailed`: it may
+ * not be, nothing was changed). Any other failure of the link (a filesystem without hard links) is the caller's to handle.
+ * @param {CommitRequest} m
+ */
+function commit(m) {
+  if (m.guard && !targetStillOk(m.guard)) return { guardFailed: true };
+  try {
+    fs.linkSync(m.temp, m.dest);
+  } catch (e) {
+    if (/** @type {{ code?: string }} */ (e).code === 'EEXIST') return { exists: true };
+    return { linkFailed: String(/** @type {{ code?: string }} */ (e).code) };
+  }
+  side('target', () => fs.unlinkSync(m.temp));
+  try {
+    fs.rmdirSync(m.partialDir);
+  } catch {}
+  return {};
+}
+
 /** @param {ReadBackRequest} m */
 function readBack(m) {
   const fd = fs.openSync(m.path, 'r');
@@ -125,16 +266,27 @@ function readBack(m) {
   }
 }
 
-parentPort.on('message', (/** @type {CopyRequest | ReadBackRequest | PingRequest} */ m) => {
-  try {
-    if (m.type === 'ping') return parentPort.postMessage({ id: m.id });
-    const r = m.type === 'copy' ? copy(m) : readBack(m);
-    parentPort.postMessage({ id: m.id, ...r });
-  } catch (e) {
-    const x = /** @type {{ code?: string; message?: string; side?: string } | undefined} */ (e);
-    parentPort.postMessage({
-      id: m.id,
-      error: { code: x?.code, message: String(x?.message ?? e), side: x?.side },
-    });
-  }
-});
+/** @param {CopyRequest | ReadBackRequest | WholeRequest | CommitRequest} m */
+function answer(m) {
+  if (m.type === 'copy') return copy(m);
+  if (m.type === 'whole') return whole(m);
+  if (m.type === 'commit') return commit(m);
+  return readBack(m);
+}
+
+parentPort.on(
+  'message',
+  (/** @type {CopyRequest | ReadBackRequest | WholeRequest | CommitRequest | PingRequest} */ m) => {
+    try {
+      if (m.type === 'ping') return parentPort.postMessage({ id: m.id });
+      const r = answer(m);
+      parentPort.postMessage({ id: m.id, ...r });
+    } catch (e) {
+      const x = /** @type {{ code?: string; message?: string; side?: string } | undefined} */ (e);
+      parentPort.postMessage({
+        id: m.id,
+        error: { code: x?.code, message: String(x?.message ?? e), side: x?.side },
+      });
+    }
+  },
+);

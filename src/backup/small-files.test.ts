@@ -4,7 +4,7 @@ import { chmod, lstat, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_ALGORITHM, fastChecksum } from './fastsum.ts';
-import { SmallFileCopier } from './small-files.ts';
+import { acquireSmallCopier, releaseSmallCopier, SmallFileCopier } from './small-files.ts';
 import { makeTmp, writeDataFile } from './testing.ts';
 
 let tmp: Awaited<ReturnType<typeof makeTmp>>;
@@ -127,5 +127,28 @@ describe('SmallFileCopier (one thread, synchronous calls)', () => {
       c.copy(src, join(tmp.dir, 'c.copy'), { algorithm: 'sha256', fast: false, mode: MODE }),
     ).rejects.toThrow(/closed/);
     expect(c.started).toBe(0);
+  });
+
+  it('keeps a released copier for the next batch (its thread started once), never a failed or too small one', async () => {
+    const src = join(tmp.dir, 'reuse.raw');
+    await writeDataFile(src, 1000);
+    const a = acquireSmallCopier(64 * 1024);
+    await a.copy(src, join(tmp.dir, 'reuse-1.raw'), { algorithm: 'sha256', fast: false, mode: MODE });
+    releaseSmallCopier(a);
+    const b = acquireSmallCopier(32 * 1024); // a smaller buffer is enough: the same copier
+    expect(b).toBe(a);
+    expect(b.started).toBe(1);
+    await b.copy(src, join(tmp.dir, 'reuse-2.raw'), { algorithm: 'sha256', fast: false, mode: MODE });
+    releaseSmallCopier(b);
+    const big = acquireSmallCopier(128 * 1024); // needs a larger buffer: a new one
+    expect(big).not.toBe(a);
+    releaseSmallCopier(big);
+    const c = acquireSmallCopier(64 * 1024);
+    expect([a, big]).toContain(c);
+    await c.close(); // closed (as a failed thread): never handed out again
+    releaseSmallCopier(c);
+    const d = acquireSmallCopier(64 * 1024);
+    expect(d).not.toBe(c);
+    await d.close();
   });
 });
