@@ -33,10 +33,7 @@ export function loadVendor(url: URL, produce = false): Record<string, unknown> {
     }
   }
   // the source starts on the wrapper's line: stack traces keep its line numbers
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: file,
-    cachedData,
-  });
+  const script = new Script(wrapped(source), { filename: file, cachedData });
   const module = { exports: {} as Record<string, unknown> };
   const run = script.runInThisContext() as (...args: unknown[]) => void;
   run.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
