@@ -20,6 +20,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ArchiveWhat } from '../core/config/schema/archive.ts';
 import type { Queryable } from '../core/db/db.ts';
+import { FILE_STATUSES } from '../files/lifecycle.ts';
 import { type FileRow, getFile } from '../files/repo.ts';
 import { metricRowsForArchive } from '../metrics/store.ts';
 import { ACTIVE_STATES, type JobRow, jobsOf } from '../process/jobs.ts';
@@ -39,15 +40,13 @@ export type ExtraSource =
     }
   | { kind: 'metrics'; path: string; rel: string; text: string };
 
-/** Statuses before processing has ended (a file in them waits when outputs are asked for). */
-const BEFORE_PROCESSED = new Set([
-  'discovered',
-  'acquiring',
-  'acquired',
-  'backing_up',
-  'backed_up',
-  'processing',
-]);
+/**
+ * Statuses before processing has ended (a file in them waits when outputs are asked for): those
+ * FILE_STATUSES lists before `processed` (the lifecycle's order).
+ */
+const BEFORE_PROCESSED: ReadonlySet<string> = new Set(
+  FILE_STATUSES.slice(0, FILE_STATUSES.indexOf('processed')),
+);
 export const METRICS_NAME = 'metrics.json';
 
 export function outputMemberPath(instrumentId: string, fileId: string, jobId: string, rel: string): string {
