@@ -9,18 +9,17 @@
 import { createRequire } from 'node:module';
 import type PinoModule from 'pino';
 import type { Logger } from './log.ts';
-import { LEVEL_VALUES, logLevelFrom } from './log-levels.ts';
+import { LEVEL_VALUES, logLevelFrom, sluiceLogger } from './log-levels.ts';
 
 const noop = () => undefined;
 
 /** A logger (core/log.ts createLogger's options) that loads pino when it first has to. */
 export function lightLogger(opts: { level?: string; name?: string } = {}): Logger {
   const level = logLevelFrom(opts.level);
-  return deferredLogger(() => {
-    const pino = createRequire(import.meta.url)('pino') as typeof PinoModule;
-    const dest = pino.destination({ dest: 2, sync: true });
-    return pino({ level, name: opts.name ?? 'sluice', base: { pid: process.pid } }, dest);
-  }, level);
+  return deferredLogger(
+    () => sluiceLogger(createRequire(import.meta.url)('pino') as typeof PinoModule, { ...opts, level }),
+    level,
+  );
 }
 
 /** Stands for the logger `make` returns, making it only when a record or a setting needs it. */

@@ -3,7 +3,7 @@
  * Read-only commands use one that loads pino only when it writes (./log-light.ts).
  */
 import pino, { type Logger } from 'pino';
-import { logLevelFrom } from './log-levels.ts';
+import { sluiceLogger } from './log-levels.ts';
 
 export type { Logger };
 
@@ -16,9 +16,7 @@ export type { Logger };
 export function createLogger(
   opts: { level?: string; name?: string; destination?: number | string } = {},
 ): Logger {
-  const level = logLevelFrom(opts.level);
-  const dest = pino.destination({ dest: opts.destination ?? 2, sync: true });
-  return pino({ level, name: opts.name ?? 'sluice', base: { pid: process.pid } }, dest);
+  return sluiceLogger(pino, opts);
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });
