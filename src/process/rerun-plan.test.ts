@@ -36,6 +36,9 @@ describe('processing re-run plan', () => {
     expect(() => chooseRerunSettings(config, { settings: 'x' })).toThrow(/expected one of dia, qc/);
     expect(() => chooseRerunSettings(config, { settings: 'qc', current: true })).toThrow(/exactly one/);
     expect(() => chooseRerunSettings(config, {})).toThrow(/exactly one/);
+    // names every object inherits are not settings entries (a fuzzed request's __proto__ was a 500)
+    for (const name of ['__proto__', 'constructor', 'toString'])
+      expect(() => chooseRerunSettings(config, { settings: name })).toThrow(/unknown processing settings/);
   });
 
   it('gives a file the chosen settings that apply to it and that it has no job at', () => {

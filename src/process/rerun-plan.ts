@@ -26,7 +26,8 @@ export function chooseRerunSettings(config: Config, c: RerunChoice): { name: str
   }
   if (c.current) return known.map((name) => ({ name, version: all[name]!.version }));
   const m = /^([^@]+)(?:@v?(\d+))?$/.exec(c.settings!.trim());
-  const s = m ? all[m[1]!] : undefined;
+  // own entries only: a name such as __proto__ or toString is not a settings entry
+  const s = m && Object.hasOwn(all, m[1]!) ? all[m[1]!] : undefined;
   if (!m || !s) {
     throw new UsageError(
       `settings: unknown processing settings '${c.settings}': expected one of ${known.join(', ') || 'none defined'}`,

@@ -101,7 +101,7 @@ export async function previewProcessingRerun(db: Db, config: Config, o: Processi
 }
 
 function checkScope(config: Config, o: ProcessingRerunOptions): void {
-  if (o.instrument && !(o.instrument in config.instruments))
+  if (o.instrument && !Object.hasOwn(config.instruments, o.instrument))
     throw new UsageError(
       `instrument: unknown instrument '${o.instrument}': expected one of ${Object.keys(config.instruments).join(', ')}`,
     );
