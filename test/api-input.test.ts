@@ -88,6 +88,50 @@ describe('the cases of issue #17 answer 400, not 500', () => {
   });
 });
 
+describe('names every object inherits are unknown names', () => {
+  // `config.instruments[name]` answered `constructor`, `toString` … with what every object inherits,
+  // so they passed as configured instruments (an empty listing instead of a 400)
+  const urls = ['/api/files?instrument=', '/api/files.csv?instrument=', '/api/throughput?instrument='];
+  for (const url of urls) {
+    it(`GET ${url}… answers them as an unknown instrument: 400 naming instrument`, async () => {
+      const unknown = await expect400(
+        await call(h.app, `${url}nosuch`, { token: h.tokens.viewer }),
+        'instrument',
+      );
+      expect(unknown.message).toContain("no instrument 'nosuch'");
+      for (const name of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+        const res = await call(h.app, `${url}${name}`, { token: h.tokens.viewer });
+        const body = await expect400(res, 'instrument');
+        expect(body.message, name).toBe(unknown.message.replace('nosuch', name));
+      }
+      // not even a well-formed id: refused by the parameter's own check, naming it all the same
+      await expect400(await call(h.app, `${url}__proto__`, { token: h.tokens.viewer }), 'instrument');
+    });
+  }
+
+  it('counts the files of an instrument whose configured id is also an inherited name (constructor)', async () => {
+    const config = structuredClone(h.deps.config);
+    Object.defineProperty(config.instruments, 'constructor', {
+      value: config.instruments.tims1,
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
+    const app = createApp({ ...h.deps, config });
+    await insertFile(h.db, { id: 'ctor.d', instrument: 'constructor', size: 3 });
+    for (const url of ['/api/throughput?days=1', '/api/throughput?days=1&instrument=constructor']) {
+      const res = await call(app, url, { token: h.tokens.viewer });
+      expect(res.status, url).toBe(200);
+      const t = (await res.json()) as { instruments: Record<string, { files: number[]; bytes: number[] }> };
+      expect(t.instruments.constructor, url).toEqual({ files: [1], bytes: [3] });
+    }
+    const files = await call(app, '/api/files?instrument=constructor', { token: h.tokens.viewer });
+    expect(files.status).toBe(200);
+    expect(((await files.json()) as { items: { id: string }[] }).items.map((f) => f.id)).toEqual(['ctor.d']);
+    await h.db.exec("delete from files where id = 'ctor.d'"); // the other tests list every file
+  });
+});
+
 describe('the CSV export', () => {
   it('answers a failure of its first read with an error status, not 200 and a lone header', async () => {
     // a stand-in for a database fault (not input): the listing query fails, everything else works

@@ -494,5 +494,9 @@ describe('cleanup', () => {
     const bad = await sluice(['cleanup', 'check', '-i', 'nope'], { env });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/no instrument 'nope' in the config/);
+    // a name every object inherits is no instrument either (it reached the remover, which threw)
+    const inherited = await sluice(['cleanup', 'check', '-i', 'constructor'], { env });
+    expect(inherited.code).toBe(2);
+    expect(inherited.stderr).toContain("no instrument 'constructor' in the config");
   });
 });

@@ -235,6 +235,22 @@ describe('sluice CLI', () => {
     const unknown = await sluice(['files', 'list', '-i', 'nope1'], { env });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/--instrument: no instrument 'nope1' in the config or the records/);
+    // names every object inherits are unknown names too (`config.instruments[name]` took them for one)
+    for (const name of ['constructor', '__proto__']) {
+      const inherited = await sluice(['files', 'list', '-i', name], { env });
+      expect(inherited.code, name).toBe(2);
+      expect(inherited.stderr).toContain(
+        `--instrument: no instrument '${name}' in the config or the records`,
+      );
+    }
+    const inheritedProject = await sluice(['files', 'list', '--project', 'toString'], { env });
+    expect(inheritedProject.code).toBe(2);
+    expect(inheritedProject.stderr).toContain(
+      "--project: no project 'toString' in the config or the records",
+    );
+    const reconcile = await sluice(['reconcile', '-i', 'constructor'], { env });
+    expect(reconcile.code).toBe(2);
+    expect(reconcile.stderr).toContain("no instrument 'constructor' in the config");
     const missing = await sluice(['files', 'show', 'nope.raw'], { env });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no file with id 'nope.raw'/);

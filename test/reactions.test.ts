@@ -325,6 +325,21 @@ ${reactions}
     expect(await cancel.json()).toMatchObject({ status: 'cancelled', cancelled_by: 'token:operator/script' });
     const unknown = await call(app, '/api/units/nope/reruns', { token: tokens.operator, body });
     expect(unknown.status).toBe(404);
+    // names every object inherits are unknown names, not a channel or unit (`in` took them for one)
+    for (const channel of ['nope', 'constructor', 'toString']) {
+      const res = await call(app, '/api/units/double/reruns', {
+        token: tokens.operator,
+        body: { ...body, channel },
+      });
+      expect(res.status, channel).toBe(400);
+      expect(await res.json()).toMatchObject({
+        field: 'channel',
+        message: expect.stringContaining(`'${channel}'`),
+      });
+    }
+    expect((await call(app, '/api/units/constructor/reruns', { token: tokens.operator, body })).status).toBe(
+      404,
+    );
     const again = await call(app, `/api/units/reruns/${id}/cancel`, {
       token: tokens.operator,
       method: 'POST',

@@ -38,6 +38,7 @@ import type { Config, InstrumentConfig } from '../core/config/index.ts';
 import type { Db } from '../core/db/db.ts';
 import { isFallback } from '../core/instance.ts';
 import type { Logger } from '../core/log.ts';
+import { ownEntry } from '../core/own.ts';
 import type { Variables } from '../core/variables.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
@@ -118,7 +119,7 @@ export async function runRemover(
   log: Logger,
   opts: RemoverOptions = {},
 ): Promise<RemoverReport> {
-  const inst: InstrumentConfig | undefined = deps.config.instruments[id];
+  const inst: InstrumentConfig | undefined = ownEntry(deps.config.instruments, id);
   const dryRun = opts.dryRun ?? (await deps.vars.get('cleanup_dry_run'));
   const report: RemoverReport = {
     instrument: id,

@@ -20,6 +20,9 @@ describe('whether a remover pass runs', () => {
   });
   it('refuses an unknown or disabled instrument, a fallback instance, and outside production', () => {
     expect(passRefusal(config(), 'tims2')).toBe("no instrument 'tims2' in the config");
+    // a name every object inherits is no instrument either (it passed, then its cleanup read threw)
+    for (const name of ['constructor', 'toString', '__proto__'])
+      expect(passRefusal(config(), name)).toBe(`no instrument '${name}' in the config`);
     expect(passRefusal(config({ enabled: false }), 'astral1')).toContain(
       'cleanup is not enabled for astral1',
     );

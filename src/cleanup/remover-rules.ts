@@ -6,12 +6,13 @@
  */
 import type { Config } from '../core/config/index.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
+import { ownEntry } from '../core/own.ts';
 
 export const GB = 1024 ** 3;
 
 /** Why no pass runs for instrument `id` (undefined: it runs). */
 export function passRefusal(config: Config, id: string): string | undefined {
-  const inst = config.instruments[id];
+  const inst = ownEntry(config.instruments, id);
   if (!inst) return `no instrument '${id}' in the config`;
   if (isFallback(config)) return FALLBACK_KEEPS_DATA;
   if (!inst.cleanup.enabled) return `cleanup is not enabled for ${id} (instruments.${id}.cleanup.enabled)`;

@@ -10,6 +10,7 @@ import { type RemoverReport, runRemover } from '../cleanup/remove.ts';
 import type { Db } from '../core/db/db.ts';
 import { SluiceError, UsageError } from '../core/errors.ts';
 import { silentLogger } from '../core/log.ts';
+import { ownEntry } from '../core/own.ts';
 import { copyStatesOf } from '../files/copies.ts';
 import { filesByIdOldestFirst } from '../files/repo.ts';
 import { withContext } from './context.ts';
@@ -57,7 +58,7 @@ See docs/intake-and-backup.md ("Cleanup").`,
     .action(async (opts: { instrument?: string; all?: boolean; json?: boolean }, cmd: Command) => {
       await withContext(cmd, async ({ db, config, vars }) => {
         const ids = Object.keys(config.instruments);
-        if (opts.instrument && !config.instruments[opts.instrument]) {
+        if (opts.instrument && !ownEntry(config.instruments, opts.instrument)) {
           throw new UsageError(
             `no instrument '${opts.instrument}' in the config`,
             `known: ${ids.join(', ') || 'none'}`,

@@ -11,6 +11,7 @@ import { parseIsoDate } from '../core/dates.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
 import { OUTPUT_EXISTS_MODES, type OutputExistsMode } from '../core/output-exists.ts';
+import { ownEntry } from '../core/own.ts';
 import { visibleText as safe } from '../core/visible.ts';
 import { FILE_STATUSES, isFileStatus } from '../files/lifecycle.ts';
 import { anyFileOf, listFiles, noSuchFile } from '../files/repo.ts';
@@ -68,7 +69,7 @@ async function checkKnown(
   // an instrument or project no longer in the config still has its files
   if (
     filter.instrument &&
-    !config.instruments[filter.instrument] &&
+    !ownEntry(config.instruments, filter.instrument) &&
     !(await anyFileOf(db, { instrument: filter.instrument }))
   ) {
     const known = Object.keys(config.instruments);
@@ -79,7 +80,7 @@ async function checkKnown(
   }
   if (
     filter.project &&
-    !config.projects[filter.project] &&
+    !ownEntry(config.projects, filter.project) &&
     filter.project !== config.fallback_project &&
     !(await anyFileOf(db, { project: filter.project }))
   ) {

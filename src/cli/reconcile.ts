@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
+import { ownEntry } from '../core/own.ts';
 import { reconcileReport } from '../ops/reconcile.ts';
 import { withContext } from './context.ts';
 import { printJson, printTable } from './output.ts';
@@ -26,7 +27,7 @@ See docs/fallback.md.`,
     )
     .action(async (opts: { instrument?: string; json?: boolean }, cmd: Command) => {
       await withContext(cmd, async ({ db, config }) => {
-        if (opts.instrument && !config.instruments[opts.instrument]) {
+        if (opts.instrument && !ownEntry(config.instruments, opts.instrument)) {
           throw new UsageError(
             `no instrument '${opts.instrument}' in the config`,
             `known: ${Object.keys(config.instruments).join(', ') || 'none'}`,

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../core/config/index.ts';
 import { UsageError } from '../core/errors.ts';
+import { ownEntry } from '../core/own.ts';
 import { applicableSettings, type FileFacts } from './settings.ts';
 
 export interface RerunChoice {
@@ -27,7 +28,7 @@ export function chooseRerunSettings(config: Config, c: RerunChoice): { name: str
   if (c.current) return known.map((name) => ({ name, version: all[name]!.version }));
   const m = /^([^@]+)(?:@v?(\d+))?$/.exec(c.settings!.trim());
   // own entries only: a name such as __proto__ or toString is not a settings entry
-  const s = m && Object.hasOwn(all, m[1]!) ? all[m[1]!] : undefined;
+  const s = m ? ownEntry(all, m[1]!) : undefined;
   if (!m || !s) {
     throw new UsageError(
       `settings: unknown processing settings '${c.settings}': expected one of ${known.join(', ') || 'none defined'}`,

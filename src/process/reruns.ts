@@ -16,6 +16,7 @@
 import type { Config } from '../core/config/index.ts';
 import type { Db, Queryable } from '../core/db/db.ts';
 import { errorMessage, UsageError } from '../core/errors.ts';
+import { ownEntry } from '../core/own.ts';
 import { addToTimeline } from '../files/lifecycle.ts';
 import {
   type ReprocessScope,
@@ -101,7 +102,7 @@ export async function previewProcessingRerun(db: Db, config: Config, o: Processi
 }
 
 function checkScope(config: Config, o: ProcessingRerunOptions): void {
-  if (o.instrument && !Object.hasOwn(config.instruments, o.instrument))
+  if (o.instrument && !ownEntry(config.instruments, o.instrument))
     throw new UsageError(
       `instrument: unknown instrument '${o.instrument}': expected one of ${Object.keys(config.instruments).join(', ')}`,
     );

@@ -10,6 +10,7 @@
 import type { StreamsConfig } from '../core/config/schema/streams.ts';
 import type { Db } from '../core/db/db.ts';
 import { errorMessage, UsageError } from '../core/errors.ts';
+import { ownEntry } from '../core/own.ts';
 import { defineHandler, enqueueTask, Kind } from '../tasks/catalogue.ts';
 import { advanceRerun, createRerun, finishRerun, getRerun, type RerunRow } from './reactions-repo.ts';
 import {
@@ -31,7 +32,7 @@ export interface RerunOptions {
 
 /** The items a re-run of `unit` covers: `--channel`, else the unit's channels, else what any channel took. */
 export function rerunScope(streams: StreamsConfig, unit: string, o: RerunOptions): RerunScope {
-  const spec = streams.units[unit];
+  const spec = ownEntry(streams.units, unit);
   if (spec?.kind !== 'compute') {
     const computes = Object.keys(streams.units).filter((u) => streams.units[u]!.kind === 'compute');
     throw new UsageError(
@@ -39,7 +40,7 @@ export function rerunScope(streams: StreamsConfig, unit: string, o: RerunOptions
       'only compute units are re-run; list them with `sluice units list`',
     );
   }
-  if (o.channel !== undefined && !(o.channel in streams.channels)) {
+  if (o.channel !== undefined && !ownEntry(streams.channels, o.channel)) {
     throw new UsageError(
       `--channel: unknown channel '${o.channel}': expected one of ${Object.keys(streams.channels).join(', ') || 'none configured'}`,
     );

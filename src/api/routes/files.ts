@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { z } from 'zod';
 import type { Queryable } from '../../core/db/db.ts';
+import { ownEntry } from '../../core/own.ts';
 import { FILE_STATUSES } from '../../files/lifecycle.ts';
 import { type Cursor, type FileFilters, type FileListRow, filesPage, SORTS } from '../../files/list-page.ts';
 import { instrumentRecorded } from '../../files/repo.ts';
@@ -43,7 +44,7 @@ type Filters = z.output<typeof csvQuery>;
 /** Checks filter values that need the database; returns the filters for the query builder. */
 async function checked(q: Queryable, f: Filters, deps: ApiDeps): Promise<FileFilters> {
   if (f.from && f.to && f.from >= f.to) throw badInput('to', 'must be later than from');
-  if (f.instrument !== undefined && !deps.config.instruments[f.instrument]) {
+  if (f.instrument !== undefined && !ownEntry(deps.config.instruments, f.instrument)) {
     if (!(await instrumentRecorded(q, f.instrument)))
       throw badInput(
         'instrument',

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { ownEntry } from '../../core/own.ts';
 import { listUnits } from '../../streams/listing.ts';
 import { getRerun, listReactionRuns, listReruns } from '../../streams/reactions-repo.ts';
 import { itemWithHistory, listItems } from '../../streams/repo.ts';
@@ -87,9 +88,9 @@ export const itemRoutes: AnyRoute[] = [
     }),
     handle: async (c, { params, body, actor, deps }) => {
       const { units, channels } = deps.config.streams;
-      if (units[params.name]?.kind !== 'compute')
+      if (ownEntry(units, params.name)?.kind !== 'compute')
         throw notFound('compute unit', params.name, 'list units with GET /api/units');
-      if (body.channel !== undefined && !(body.channel in channels))
+      if (body.channel !== undefined && !ownEntry(channels, body.channel))
         throw badInput(
           'channel',
           `unknown channel '${body.channel}': expected one of ${Object.keys(channels).join(', ') || 'none configured'}`,

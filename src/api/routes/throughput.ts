@@ -4,6 +4,7 @@
  * `files_created_id` index however large the table grows; days without files are zeros.
  */
 import { z } from 'zod';
+import { ownEntry } from '../../core/own.ts';
 import { filesPerDay, instrumentRecorded } from '../../files/repo.ts';
 import { badInput } from '../errors.ts';
 import { idFilter, intParam } from '../params.ts';
@@ -32,7 +33,7 @@ export const throughputRoutes: AnyRoute[] = [
       instrument: idFilter.optional().meta({ description: 'only this instrument' }),
     }),
     handle: async (c, { query, deps }) => {
-      if (query.instrument !== undefined && !deps.config.instruments[query.instrument]) {
+      if (query.instrument !== undefined && !ownEntry(deps.config.instruments, query.instrument)) {
         if (!(await instrumentRecorded(deps.db, query.instrument)))
           throw badInput('instrument', `no instrument '${query.instrument}'`);
       }
@@ -45,16 +46,18 @@ export const throughputRoutes: AnyRoute[] = [
         instrument: query.instrument,
       });
       const days = Array.from({ length: n }, (_, i) => (first + i) * DAY_MS);
-      const instruments: ThroughputAnswer['instruments'] = {};
+      // a Map, not `{}`: an instrument may be named `constructor`, which a plain object already has
+      const instruments = new Map<string, { files: number[]; bytes: number[] }>();
       const ids = query.instrument ? [query.instrument] : Object.keys(deps.config.instruments);
       for (const id of [...ids, ...rows.map((r) => r.instrument_id)])
-        instruments[id] ??= { files: new Array(n).fill(0), bytes: new Array(n).fill(0) };
+        if (!instruments.has(id))
+          instruments.set(id, { files: new Array(n).fill(0), bytes: new Array(n).fill(0) });
       for (const r of rows) {
-        const s = instruments[r.instrument_id]!;
+        const s = instruments.get(r.instrument_id)!;
         s.files[r.day - first] = r.files;
         s.bytes[r.day - first] = r.bytes;
       }
-      const answer: ThroughputAnswer = { days, instruments };
+      const answer: ThroughputAnswer = { days, instruments: Object.fromEntries(instruments) };
       return c.json(answer);
     },
   }),
