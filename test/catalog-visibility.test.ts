@@ -12,9 +12,10 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { routeTable } from '../src/api/app.ts';
+import { createApp, routeTable } from '../src/api/app.ts';
 import { openApiDocument } from '../src/api/openapi.ts';
 import { syncProjects } from '../src/catalog/projects.ts';
+import type { Db } from '../src/core/db/db.ts';
 import { latestEventId, recordEvent } from '../src/engine/events.ts';
 import { type ApiHarness, call, createApiHarness, insertFile } from './helpers/api.ts';
 import { fsArchive } from './helpers/archive-fixture.ts';
@@ -535,5 +536,41 @@ describe('data set export over HTTP', () => {
     expect(body.includes('ro-crate-metadata.json')).toBe(true);
     expect(body.includes('secret_1.raw')).toBe(true);
     await waitFor('the export temp folder removed', async () => (await temps()) === before, 10_000, 50);
+  });
+});
+
+describe('a project named in a request body', () => {
+  it('is checked on one read of the projects: POST /api/datasets as an operator outside the members-only one', async () => {
+    // the check read the projects twice (what is hidden from the caller, then whether it exists)
+    let reads = 0;
+    const counting = new Proxy(h.db, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        if (prop !== 'query' || typeof v !== 'function') return typeof v === 'function' ? v.bind(target) : v;
+        return (sql: string, params?: unknown[]) => {
+          if (/from projects p left join project_members/.test(sql)) reads++;
+          return v.call(target, sql, params);
+        };
+      },
+    }) as Db;
+    const app = createApp({ ...h.deps, db: counting });
+    for (const [project, status] of [
+      ['PRJ1', 201],
+      ['SECRET', 404],
+      ['NOSUCH', 404],
+    ] as const) {
+      reads = 0;
+      const res = await call(app, '/api/datasets', {
+        token: h.tokens.operator,
+        body: { name: `one-read-${project}`, project },
+      });
+      expect(res.status, project).toBe(status);
+      expect(reads, project).toBe(1);
+    }
+    expect(
+      (await h.db.query<{ name: string }>("select name from datasets where name like 'one-read-%'")).map(
+        (r) => r.name,
+      ),
+    ).toEqual(['one-read-PRJ1']);
   });
 });

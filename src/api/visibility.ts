@@ -6,7 +6,7 @@
  * what the files, events and metrics routes answer. Admins see everything.
  */
 import type { Principal } from '../auth/principal.ts';
-import { listProjects, projectsHiddenFrom, type Viewer } from '../catalog/projects.ts';
+import { hiddenProjects, listProjects, projectsHiddenFrom, type Viewer } from '../catalog/projects.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { projectsOfFiles } from '../files/catalog-reads.ts';
 import { notFound } from './errors.ts';
@@ -24,15 +24,20 @@ export function hiddenFor(q: Queryable, p: Principal | undefined): Promise<strin
 /**
  * A project named in a request's body (a re-run's, a relink's, a new data set's, a retrieval's
  * scope): one hidden from the caller is answered 404 exactly as one that does not exist, before
- * anything is recorded (so a write neither reaches nor reveals a members-only project).
+ * anything is recorded (so a write neither reaches nor reveals a members-only project). The projects
+ * are read once: whether it exists and what is hidden from the caller (`hiddenProjects`, the same
+ * rule as `hiddenFor`) come from the same rows; those hidden ids are returned for the route's use.
  */
 export async function requireVisibleProject(
   q: Queryable,
   id: string,
-  hidden: readonly string[],
-): Promise<void> {
-  if (hidden.includes(id) || !(await listProjects(q)).some((p) => p.id === id))
+  p: Principal | undefined,
+): Promise<string[]> {
+  const projects = await listProjects(q);
+  const hidden = hiddenProjects(viewerOf(p), projects);
+  if (hidden.includes(id) || !projects.some((r) => r.id === id))
     throw notFound('project', id, 'list projects with GET /api/projects');
+  return hidden;
 }
 
 /** Pure: keeps the items whose file is known and not of a hidden project (an unknown file is not shown). */

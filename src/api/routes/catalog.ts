@@ -149,8 +149,7 @@ const sampleRoutes: AnyRoute[] = [
     body: z.strictObject({ project: text('a project id').optional() }),
     handle: async (c, { body, principal, deps }) => {
       const project = body.project;
-      if (project !== undefined)
-        await requireVisibleProject(deps.db, project, await hiddenFor(deps.db, principal));
+      if (project !== undefined) await requireVisibleProject(deps.db, project, principal);
       return c.json({ linked: await relink(deps.db, deps.config.catalog, { project }) });
     },
   }),
@@ -232,8 +231,7 @@ const datasetRoutes: AnyRoute[] = [
       project: text('a project id').optional(),
     }),
     handle: async (c, { body, principal, actor, deps }) => {
-      if (body.project !== undefined)
-        await requireVisibleProject(deps.db, body.project, await hiddenFor(deps.db, principal));
+      if (body.project !== undefined) await requireVisibleProject(deps.db, body.project, principal);
       return c.json(
         await refusals(
           (m) => (/project/.test(m) ? 'project' : 'name'),

@@ -9,7 +9,7 @@ import { getProcessingRerun, listProcessingReruns } from '../../process/reruns-r
 import { badInput, conflict, notFound } from '../errors.ts';
 import { idFilter, isoDate } from '../params.ts';
 import { type AnyRoute, route } from '../route.ts';
-import { hiddenFor, requireVisibleProject } from '../visibility.ts';
+import { requireVisibleProject } from '../visibility.ts';
 
 const rowId = z.string().regex(/^[1-9]\d{0,17}$/, 'expected a row id (a whole number)');
 
@@ -51,8 +51,7 @@ export const jobRerunRoutes: AnyRoute[] = [
     handle: async (c, { body, principal, actor, deps }) => {
       // a project hidden from the caller is answered as one that does not exist: its files are not
       // counted nor processed again at an outsider's request
-      if (body.project !== undefined)
-        await requireVisibleProject(deps.db, body.project, await hiddenFor(deps.db, principal));
+      if (body.project !== undefined) await requireVisibleProject(deps.db, body.project, principal);
       const opts = {
         settings: body.settings,
         current: body.current,

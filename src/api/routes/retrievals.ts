@@ -62,8 +62,10 @@ export const retrievalRoutes: AnyRoute[] = [
     handle: async (c, { body, principal, actor, deps }) => {
       // a file or project hidden from the caller (catalog.project_visibility) is answered as one that
       // does not exist, before anything is recorded
-      const hidden = await hiddenFor(deps.db, principal);
-      if (body.project !== undefined) await requireVisibleProject(deps.db, body.project, hidden);
+      const hidden =
+        body.project !== undefined
+          ? await requireVisibleProject(deps.db, body.project, principal)
+          : await hiddenFor(deps.db, principal);
       const visible = await withoutHidden(deps.db, body.files ?? [], (f) => f, hidden);
       const unseen = (body.files ?? []).find((f) => !visible.includes(f));
       if (unseen !== undefined) throw notFound('file', unseen, 'list files with `sluice files list`');
