@@ -8,17 +8,19 @@
  */
 
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, routeTable } from '../src/api/app.ts';
 import { openApiDocument } from '../src/api/openapi.ts';
 import { syncProjects } from '../src/catalog/projects.ts';
+import { parseConfigText } from '../src/core/config/index.ts';
 import type { Db } from '../src/core/db/db.ts';
 import { latestEventId, recordEvent } from '../src/engine/events.ts';
 import { type ApiHarness, call, createApiHarness, insertFile } from './helpers/api.ts';
 import { fsArchive } from './helpers/archive-fixture.ts';
+import { qcProcessing } from './helpers/config-text.ts';
 import { patient } from './helpers/patience.ts';
 import { waitFor } from './helpers/spawn.ts';
 
@@ -572,5 +574,34 @@ describe('a project named in a request body', () => {
         (r) => r.name,
       ),
     ).toEqual(['one-read-PRJ1']);
+  });
+});
+
+describe('a processing re-run without a project', () => {
+  it("is facility-wide, so only operators and admins may preview or start one: it counts a members-only project's files", async () => {
+    const file = h.cliEnv.SLUICE_CONFIG!;
+    const yaml = `${await readFile(file, 'utf8')}${qcProcessing({ template: 'true' })}
+  assignments:
+    - settings: qc
+      projects: ['*']
+`;
+    const app = createApp({ ...h.deps, config: parseConfigText(yaml, file).config });
+    await h.db.exec("update files set status = 'done' where id in ('open_1.raw', $1)", [SECRET]);
+    const preview = async (role: Role, body: Record<string, unknown>) => {
+      const res = await call(app, '/api/jobs/reruns', {
+        token: h.tokens[role],
+        body: { current: true, dry_run: true, ...body },
+      });
+      return { status: res.status, body: (await res.json()) as { files: number } };
+    };
+    expect((await preview('viewer', {})).status).toBe(403);
+    const open = await preview('admin', { project: 'PRJ1' });
+    const hidden = await preview('admin', { project: 'SECRET' });
+    expect(hidden.body.files).toBeGreaterThan(0);
+    // an operator outside the members-only project cannot name it, but a re-run without a project covers it
+    expect((await preview('operator', { project: 'SECRET' })).status).toBe(404);
+    const all = await preview('operator', {});
+    expect(all.status).toBe(200);
+    expect(all.body.files).toBe(open.body.files + hidden.body.files);
   });
 });

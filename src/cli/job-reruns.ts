@@ -80,6 +80,14 @@ export function registerJobRerunCommands(jobs: Command): void {
     .option('--preview', 'only count the files and jobs it would create')
     .option('--cancel <id>', 'cancel a running re-run (no more jobs; jobs created so far run on)')
     .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      `
+Scope: the files of --instrument and --project; without --project, every project's files,
+members-only projects (catalog.project_visibility) included: a re-run is facility-wide. Through the
+API only operators and admins may preview or start one (POST /api/jobs/reruns).
+See docs/processing.md ("Re-processing past files").`,
+    )
     .action((o: RerunOpts, cmd: Command) => rerun(cmd, o));
   jobs
     .command('reruns')
