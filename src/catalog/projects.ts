@@ -7,6 +7,7 @@ import type { Config } from '../core/config/index.ts';
 import { PROJECT_ID } from '../core/config/schema/projects.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
+import { ownEntry } from '../core/own.ts';
 import { recordHistory } from './history.ts';
 
 export type Visibility = 'all' | 'members';
@@ -47,9 +48,10 @@ export function configProjects(config: Config): { id: string; name: string; visi
   const out = Object.entries(config.projects).map(([id, p]) => ({
     id,
     name: p.name ?? id,
-    visibility: (vis[id] ?? 'all') as Visibility,
+    visibility: (ownEntry(vis, id) ?? 'all') as Visibility,
   }));
-  if (!config.projects[config.fallback_project]) {
+  // own entries only: a project may be named `constructor`, which every object has
+  if (!ownEntry(config.projects, config.fallback_project)) {
     out.push({ id: config.fallback_project, name: config.fallback_project, visibility: 'all' });
   }
   return out;
