@@ -184,7 +184,7 @@ async function copyAll(
 
 /** The batch's temp folders (temp.ts `batchPartialDir`), named by its task's id. */
 function batchTemps(task: string): BatchTemps {
-  return { dir: (parent) => batchPartialDir(parent, task), made: new Set(), touched: new Set() };
+  return { dir: (parent) => batchPartialDir(parent, task), made: new Set(), touched: new Set(), named: 0 };
 }
 
 /**

@@ -129,7 +129,8 @@ function fsyncDirSync(dir) {
  */
 function lstatOrMissing(p) {
   try {
-    return fs.lstatSync(p);
+    // no error object made for the usual answer (nothing there): it cost a stack trace per call
+    return fs.lstatSync(p, { throwIfNoEntry: false });
   } catch (e) {
     const code = /** @type {{ code?: string }} */ (e).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
