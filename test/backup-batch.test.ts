@@ -119,7 +119,7 @@ describe('backup batches under crashes', () => {
         .map(String)
         .filter((e) => e.includes('sluice-partial'));
       for (const e of partial)
-        expect(e).toMatch(/(^|\/)\.sluice-batch-\d+\.sluice-partial-batch(\/[0-9a-f]{12})?$/);
+        expect(e).toMatch(/(^|\/)\.sluice-batch-\d+\.sluice-partial-batch(\/[0-9a-f]{12}(-\d+)?)?$/);
       // What a kill leaves in the killed batch's folder (a temp) is swept by its next attempt.
       const killed = await db.query<{ id: string; payload: { files: string[] } }>(
         `select id::text as id, payload from tasks where kind = 'backup.batch' and state = 'running'`,

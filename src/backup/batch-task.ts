@@ -66,7 +66,7 @@ import {
   TARGET_MARKER,
   targetUnavailable,
 } from './target.ts';
-import { batchPartialDir, removeBatchPartialDir } from './temp.ts';
+import { batchPartialDir, batchTempPrefix, removeBatchPartialDir } from './temp.ts';
 
 const ACTOR = 'backup';
 
@@ -184,7 +184,13 @@ async function copyAll(
 
 /** The batch's temp folders (temp.ts `batchPartialDir`), named by its task's id. */
 function batchTemps(task: string): BatchTemps {
-  return { dir: (parent) => batchPartialDir(parent, task), made: new Set(), touched: new Set(), named: 0 };
+  return {
+    dir: (parent) => batchPartialDir(parent, task),
+    made: new Set(),
+    touched: new Set(),
+    prefix: batchTempPrefix(),
+    named: 0,
+  };
 }
 
 /**

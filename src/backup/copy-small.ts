@@ -84,7 +84,8 @@ export interface BatchTemps {
   made: Set<string>;
   /** Folders a copy may have created: the batch removes each after its copies. */
   touched: Set<string>;
-  /** Temps named so far (temp.ts `batchTempName`). */
+  /** This attempt's prefix of its temps' names, and how many it named (temp.ts `batchTempName`). */
+  prefix: string;
   named: number;
 }
 
@@ -102,7 +103,9 @@ export async function copySmallFile(
 ): Promise<{ manifest: Manifest; bytes: number } | undefined> {
   const partialDir = partialDirFor(j.dest);
   const tempDir = j.batchTemps ? j.batchTemps.dir(j.parent) : partialDir;
-  const temp = j.batchTemps ? batchTempName(tempDir, j.batchTemps.named++) : tempNameFor(j.dest);
+  const temp = j.batchTemps
+    ? batchTempName(tempDir, j.batchTemps.prefix, j.batchTemps.named++)
+    : tempNameFor(j.dest);
   // names that are not UTF-8 (core/names.ts) take the general path, which handles their bytes
   if ([j.dest, j.parent, partialDir, temp].some((p) => typeof fsPath(p) !== 'string')) return undefined;
   throwIfAborted(j.signal, j.what);

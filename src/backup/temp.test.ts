@@ -6,6 +6,7 @@ import { commitDir, commitFile, DestinationExists } from '../storage/rename.ts';
 import {
   batchPartialDir,
   batchTempName,
+  batchTempPrefix,
   findLeftovers,
   makePartialDir,
   moveAside,
@@ -77,11 +78,16 @@ describe('temp names and leftovers', () => {
 });
 
 describe("a batch's temp folder", () => {
-  it('is named by the task, never like a per-file partial folder, and holds temps numbered in 12 hex digits', () => {
+  it('is named by the task, never like a per-file partial folder, and holds temps named by attempt and number', () => {
     const dir = batchPartialDir('/backup/a', '42');
     expect(dir).toBe('/backup/a/.sluice-batch-42.sluice-partial-batch');
     expect(dir.endsWith('.sluice-partial')).toBe(false); // no file's partialDirFor ends otherwise
-    expect(batchTempName(dir, 26)).toBe('/backup/a/.sluice-batch-42.sluice-partial-batch/00000000001a');
+    const prefix = batchTempPrefix();
+    expect(prefix).toMatch(/^[0-9a-f]{12}$/);
+    expect(batchTempPrefix()).not.toBe(prefix); // each attempt its own names
+    expect(batchTempName(dir, prefix, 26)).toBe(
+      `/backup/a/.sluice-batch-42.sluice-partial-batch/${prefix}-26`,
+    );
   });
 
   it("is removed with its temps (read-only ones too), only this task's, never something else there", async () => {
@@ -89,7 +95,7 @@ describe("a batch's temp folder", () => {
     await mkdir(d);
     const mine = batchPartialDir(d, '7');
     await mkdir(mine, { mode: 0o700 });
-    const temp = batchTempName(mine, 0);
+    const temp = batchTempName(mine, batchTempPrefix(), 0);
     await writeFile(temp, 'partial');
     await chmod(temp, 0o444);
     const other = batchPartialDir(d, '8');

@@ -33,7 +33,7 @@
  * the destination) are not looked for.
  *
  * A batch of small files (batch-task.ts) writes its temps to one folder per destination folder
- * instead, `<dir>/.sluice-batch-<task id>.sluice-partial-batch/<n in 12 hex>` (`batchPartialDir`): one
+ * instead, `<dir>/.sluice-batch-<task id>.sluice-partial-batch/<12 hex>-<n>` (`batchPartialDir`): one
  * mkdir and one removal per batch rather than per file (measured: ~0.5 ms of system CPU per file on
  * ext4 for the per-file folder's mkdir and rmdir). Its name cannot be a per-file partial folder's
  * (those end in `.sluice-partial`) nor a backup's (hidden names are never scanned). It holds only
@@ -93,14 +93,20 @@ export function batchPartialDir(parent: string, batch: string): string {
   return join(parent, `.sluice-batch-${batch}${BATCH_PARTIAL_MARK}`);
 }
 
+/** A batch attempt's own prefix for its temps' names (`batchTempName`): 12 random hex digits. */
+export function batchTempPrefix(): string {
+  return randomBytes(6).toString('hex');
+}
+
 /**
- * The temp path of the batch's `n`th copy in its partial folder `dir`: `n` in 12 hex digits, not
- * random (the folder is the batch's alone, every attempt sweeps it first, and a temp is opened with
- * `wx`, so a name there already fails that copy, never overwrites); the random name cost ~50 µs of
- * CPU per file (`randomBytes`, measured in the intake bench's profile).
+ * The temp path of the `n`th copy of a batch attempt (whose `prefix` is `batchTempPrefix`) in its
+ * partial folder `dir`: `<prefix>-<n>`. Random per attempt, numbered within it: two attempts never
+ * use the same name (a stale one still running, though the engine's fencing prevents that, cannot
+ * have its temp taken for another's), and the batch makes one random name instead of one per file
+ * (`randomBytes` cost ~50 µs of CPU per file in the intake bench's profile).
  */
-export function batchTempName(dir: string, n: number): string {
-  return join(dir, n.toString(16).padStart(12, '0'));
+export function batchTempName(dir: string, prefix: string, n: number): string {
+  return join(dir, `${prefix}-${n}`);
 }
 
 /**
