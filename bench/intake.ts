@@ -25,7 +25,8 @@
  * printed with them.
  *
  * Env: BENCH_QUERY_LOG=1 prints the most frequent statements per file; BENCH_FILES (default 10000), BENCH_SCAN_FILES (default 100000; 0 skips the scan part),
- * BENCH_COPY_POOL (default 8), BENCH_CONCURRENCY (default 10).
+ * BENCH_COPY_POOL (default 8), BENCH_CONCURRENCY (default 10), BENCH_PG_STATS=1 prints where PostgreSQL's
+ * time went during Sluice's run (pg_stat_statements: the statements by total time, with rows).
  */
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
@@ -140,6 +141,25 @@ function countQueries(): { stop(): { queries: number; commits: number; top: [str
   };
 }
 
+/** BENCH_PG_STATS=1: pg_stat_statements on, its top statements printed (see the header). */
+const PG_STATS = process.env.BENCH_PG_STATS === '1';
+
+/** PostgreSQL's time during the run by statement (pg_stat_statements), per file. */
+async function printPgStats(db: Db, files: number): Promise<void> {
+  const rows = await db.query<{ ms: number; calls: string; rows: string; query: string }>(
+    `select total_exec_time + total_plan_time as ms, calls, rows, query from pg_stat_statements
+      order by 1 desc limit 20`,
+  );
+  printTable(
+    rows.map((r) => ({
+      'µs/file': Math.round((r.ms * 1000) / files),
+      calls: r.calls,
+      'rows/call': Math.round((Number(r.rows) / Math.max(1, Number(r.calls))) * 10) / 10,
+      statement: r.query.replace(/\s+/g, ' ').trim().slice(0, 100),
+    })),
+  );
+}
+
 /**
  * How busy the copy pool was while backups ran: the backup tasks' run time summed, over the pool's
  * slot-seconds from the first backup task's start to the last one's end (1: never a free slot).
@@ -161,6 +181,7 @@ export async function run(): Promise<Record<string, number>> {
     dataDir: path.join(root, 'data'),
     port: await freePort(),
     log: silentLogger,
+    ...(PG_STATS ? { settings: { shared_preload_libraries: 'pg_stat_statements' } } : {}),
   });
   const db = createDb(server.url, { max: 12 });
   let worker: Worker | undefined;
@@ -205,6 +226,10 @@ instruments:
     const load0 = loadavg()[0]!;
     const pgPid = postmasterPidOf(path.join(root, 'data'));
     const cpu0 = { node: processCpuMs(), pg: postgresCpuMs(pgPid) };
+    if (PG_STATS) {
+      await db.query('create extension if not exists pg_stat_statements');
+      await db.query('select pg_stat_statements_reset()');
+    }
     const counted = countQueries();
     const t0 = Date.now();
     const written = await writeRawFiles(config.instruments.bench1!.watch, count);
@@ -233,6 +258,7 @@ instruments:
         top.map(([statement, n]) => ({ 'per file': Math.round((n / count) * 100) / 100, statement })),
       );
     }
+    if (PG_STATS) await printPgStats(db, count);
     const discovered = await db.query<{ subject_id: string; at: Date }>(
       `select subject_id, at from events where to_state = 'discovered'`,
     );

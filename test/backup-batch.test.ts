@@ -2,7 +2,8 @@
  * Small files backed up in batches (`backup.batch`, src/backup/batch-task.ts) by a real `sluice start`
  * worker killed with SIGKILL in the middle of a batch: nothing is recorded that was not verified, and
  * a second worker finishes every file, re-hashing the copies the killed one had already renamed into
- * place before it records them.
+ * place before it records them, and removes the killed batch's temp folder (temp.ts
+ * `batchPartialDir`: one per batch and destination folder, no per-file partial folders).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchPartialDir } from '../src/backup/temp.ts';
+import { parseConfigText } from '../src/core/config/index.ts';
 import type { Db } from '../src/core/db/db.ts';
 import { backupLocation } from '../src/storage/raw-data.ts';
 import { SLUICE_BIN } from './helpers/cli.ts';
@@ -111,6 +114,31 @@ describe('backup batches under crashes', () => {
       expect(before).toBeLessThan(FILES);
       for (const r of unrecorded)
         expect(['discovered', 'acquiring', 'acquired', 'backing_up']).toContain(r.status);
+      // Temps only in batch folders, never a per-file partial folder.
+      const partial = (await readdir(backup, { recursive: true }))
+        .map(String)
+        .filter((e) => e.includes('sluice-partial'));
+      for (const e of partial)
+        expect(e).toMatch(/(^|\/)\.sluice-batch-\d+\.sluice-partial-batch(\/[0-9a-f]{12}(-\d+)?)?$/);
+      // What a kill leaves in the killed batch's folder (a temp) is swept by its next attempt.
+      const killed = await db.query<{ id: string; payload: { files: string[] } }>(
+        `select id::text as id, payload from tasks where kind = 'backup.batch' and state = 'running'`,
+      );
+      expect(killed.length).toBeGreaterThan(0);
+      const planted: string[] = [];
+      const { config } = parseConfigText(KILLED_WORKER_CONFIG, cfg);
+      for (const t of killed) {
+        const rows = await db.query<{ id: string; instrument_id: string; project_id: string; mtime: Date }>(
+          'select id, instrument_id, project_id, mtime from files where id = any($1::text[])',
+          [t.payload.files],
+        );
+        for (const parent of new Set(rows.map((f) => path.dirname(backupLocation(config, f))))) {
+          const dir = batchPartialDir(parent, t.id);
+          await mkdir(dir, { recursive: true });
+          await writeFile(path.join(dir, 'deadbeef0000'), 'left by a killed attempt');
+          planted.push(dir);
+        }
+      }
 
       const second = await start();
       try {
@@ -134,6 +162,7 @@ describe('backup batches under crashes', () => {
       for (const [name, digest] of digests) expect(await sha256(placed.get(name)!)).toBe(digest);
       const all = await readdir(backup, { recursive: true });
       expect(all.filter((e) => String(e).includes('sluice-partial'))).toEqual([]);
+      for (const dir of planted) expect(existsSync(dir)).toBe(false);
       // The killed batch's copies in place were re-hashed and associated, not copied again.
       const associated = await db.query(
         `select 1 from events where reason like 'associated existing backup%'`,

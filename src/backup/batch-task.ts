@@ -21,10 +21,16 @@
  * retries, settles twins and replaced sources, ends in `error`). If the batch itself fails for good,
  * its files still waiting are handed over the same way (`onFailed`), so no file is left behind.
  *
+ * Temps: the batch's files are written in one folder per destination folder, named by the task's id
+ * (temp.ts `batchPartialDir`), instead of a partial folder per file: one mkdir and one removal per
+ * batch. The batch removes its folders after its copies, before the folders' fsync.
+ *
  * Crash points: nothing is recorded before the final transaction. Killed during the batch → the
- * lease expires, another attempt runs the whole batch again: files already renamed into place are
- * found and associated after their content is re-hashed against the source (copy.ts step 3), partial
- * temps are swept; a file recorded meanwhile by someone else is skipped by its status. Killed after
+ * lease expires, another attempt runs the whole batch again: it first removes the batch's temp
+ * folders beside every file of the batch (what the killed attempt left), files already renamed into
+ * place are found and associated after their content is re-hashed against the source (copy.ts step
+ * 3); a file recorded meanwhile by someone else is skipped by its status. A batch failing for good
+ * removes its temp folders while it hands its files over. Killed after
  * the renames but before the folder fsyncs → same (the retry syncs the folders before it records).
  * Files stay `acquired` (never announced `backing_up`) until the batch records them: a batch is a few
  * seconds of small copies, and a hung share stalls the task (`worker.stall_seconds`), which retries.
@@ -43,6 +49,7 @@ import { defineHandler, enqueueTasks, Kind, type KindContext, parsePayload } fro
 import { acquiredOf, checkAcquired, fingerprintOfManifest, listAcquired } from './acquired.ts';
 import { AWAITING_BACKUP, type BackupDeps, backedUpReason } from './backup-task.ts';
 import { type CopyResult, copyVerified } from './copy.ts';
+import type { BatchTemps } from './copy-small.ts';
 import { SMALL_FILE_BYTES } from './copy-tree.ts';
 import { earlierTwin } from './duplicate.ts';
 import { sourceLabel } from './manifest.ts';
@@ -59,6 +66,7 @@ import {
   TARGET_MARKER,
   targetUnavailable,
 } from './target.ts';
+import { batchPartialDir, batchTempPrefix, removeBatchPartialDir } from './temp.ts';
 
 const ACTOR = 'backup';
 
@@ -103,7 +111,13 @@ async function copyOne(
   ctx: Ctx,
   config: Config,
   file: FileRow,
-  b: { parents: Set<string>; namesakes: Set<string>; copier: SmallFileCopier; guard: TargetGuard },
+  b: {
+    parents: Set<string>;
+    namesakes: Set<string>;
+    copier: SmallFileCopier;
+    guard: TargetGuard;
+    temps: BatchTemps;
+  },
 ): Promise<Copied | undefined> {
   const source = sourceSpec(file);
   const acquired = acquiredOf(file);
@@ -128,6 +142,7 @@ async function copyOne(
     commitGuard: b.guard,
     deferParentSync: (parent) => b.parents.add(parent),
     smallCopier: b.copier,
+    batchTemps: b.temps,
     onProgress: () => ctx.progress(),
   });
   if (acquired) checkAcquired(source, acquired, result.manifest.entries);
@@ -136,7 +151,13 @@ async function copyOne(
 }
 
 /** Copy every file, one after the other; what could not be copied is returned to hand over. */
-async function copyAll(ctx: Ctx, config: Config, files: FileRow[], parents: Set<string>) {
+async function copyAll(
+  ctx: Ctx,
+  config: Config,
+  files: FileRow[],
+  b: { parents: Set<string>; temps: BatchTemps },
+) {
+  const { parents, temps } = b;
   const names = files.map((f) => f.name);
   const namesakes = await namesWithBackedUpNamesakes(ctx.db, ctx.payload.instrument, names);
   const copied: Copied[] = [];
@@ -147,7 +168,7 @@ async function copyAll(ctx: Ctx, config: Config, files: FileRow[], parents: Set<
     for (const file of files) {
       ctx.progress(`reading ${sourceLabel(sourceSpec(file))}`);
       try {
-        const c = await copyOne(ctx, config, file, { parents, namesakes, copier, guard });
+        const c = await copyOne(ctx, config, file, { parents, namesakes, copier, guard, temps });
         if (c) copied.push(c);
         else handed.push({ id: file.id, why: 'an earlier record may hold the same content' });
       } catch (err) {
@@ -159,6 +180,42 @@ async function copyAll(ctx: Ctx, config: Config, files: FileRow[], parents: Set<
     releaseSmallCopier(copier); // every copy above settled: nothing of it is still on the thread
   }
   return { copied, handed };
+}
+
+/** The batch's temp folders (temp.ts `batchPartialDir`), named by its task's id. */
+function batchTemps(task: string): BatchTemps {
+  return {
+    dir: (parent) => batchPartialDir(parent, task),
+    made: new Set(),
+    touched: new Set(),
+    prefix: batchTempPrefix(),
+    named: 0,
+  };
+}
+
+/**
+ * Remove batch `task`'s temp folders beside these files' destinations: what a killed attempt of it
+ * left (temps, or a second name of a copy renamed into place). One `lstat` per folder when none is
+ * there.
+ */
+async function sweepBatchTemps(config: Config, task: string, files: readonly FileRow[]): Promise<void> {
+  const parents = new Set(files.map((f) => dirname(backupLocation(config, f))));
+  for (const p of parents) await removeBatchPartialDir(batchPartialDir(p, task));
+}
+
+/**
+ * The sweep where the batch does not copy (nothing waiting, the target unavailable, the batch failed
+ * for good): a failure is logged, not thrown; nothing in those folders is ever taken for a copy.
+ */
+async function sweepQuietly(
+  config: Config,
+  task: string,
+  files: readonly FileRow[],
+  warn: (obj: object, msg: string) => void,
+): Promise<void> {
+  await sweepBatchTemps(config, task, files).catch((err) =>
+    warn({ err: errorMessage(err) }, "could not remove the batch's temp folders; remove them by hand"),
+  );
 }
 
 /**
@@ -221,8 +278,11 @@ async function runBatch(ctx: Ctx, deps: BackupDeps): Promise<void> {
   const { config } = deps;
   const { instrument, files: ids } = ctx.payload;
   const log = ctx.log.child({ instrument, files: ids.length });
-  const files = (await getFiles(ctx.db, ids)).filter((f) => AWAITING_BACKUP.includes(f.status));
+  const task = String(ctx.task.id);
+  const rows = await getFiles(ctx.db, ids);
+  const files = rows.filter((f) => AWAITING_BACKUP.includes(f.status));
   if (files.length === 0) {
+    await sweepQuietly(config, task, rows, (o, m) => log.warn(o, m));
     log.info('nothing to back up (no file of the batch is waiting for a backup)');
     return;
   }
@@ -230,6 +290,7 @@ async function runBatch(ctx: Ctx, deps: BackupDeps): Promise<void> {
   if (!s.ok) {
     // each file's own task waits for the target (uncounted, with backoff) and says so on its timeline
     const why = `backup target unavailable: ${s.reason}`;
+    await sweepQuietly(config, task, rows, (o, m) => log.warn(o, m));
     await ctx.complete((tx) =>
       handOff(
         tx,
@@ -243,8 +304,14 @@ async function runBatch(ctx: Ctx, deps: BackupDeps): Promise<void> {
   }
   if (s.wrote) log.warn({ root: s.root }, s.wrote);
   await recordTargetState(ctx.db, instrument, null);
+  await sweepBatchTemps(config, task, rows); // what a killed attempt of this batch left
   const parents = new Set<string>();
-  const { copied, handed } = await copyAll(ctx, config, files, parents);
+  const temps = batchTemps(task);
+  const { copied, handed } = await copyAll(ctx, config, files, { parents, temps });
+  for (const d of temps.touched) {
+    await removeBatchPartialDir(d); // every temp in it committed or removed
+    parents.add(dirname(d)); // the removal durable too
+  }
   // Unmounted during the batch: what landed is not on the share; nothing of it is recorded.
   const after = await checkBackupTarget(config, ctx.db, { write: false });
   if (!after.ok) {
@@ -252,7 +319,7 @@ async function runBatch(ctx: Ctx, deps: BackupDeps): Promise<void> {
     handed.push(...copied.splice(0).map((c) => ({ id: c.file.id, why })));
   }
   ctx.progress(`syncing ${parents.size} backup folder(s)`);
-  for (const p of parents) await fsyncDir(p); // the new names durable before any is recorded
+  for (const p of parents) await fsyncDir(p); // the new names (and the removals) durable before any is recorded
   await ctx.complete(async (tx) => {
     await recordAll(tx, deps, copied);
     await handOff(tx, config, instrument, handed);
@@ -264,7 +331,9 @@ async function runBatch(ctx: Ctx, deps: BackupDeps): Promise<void> {
 /** The batch failed for good: its files still waiting get tasks of their own (nothing left behind). */
 async function failBatch(tx: Tx, task: TaskRow, err: unknown, config: Config): Promise<void> {
   const { instrument, files: ids } = parsePayload(Kind.backupBatch, task.payload);
-  const waiting = (await getFiles(tx, ids)).filter((f) => AWAITING_BACKUP.includes(f.status));
+  const rows = await getFiles(tx, ids);
+  const waiting = rows.filter((f) => AWAITING_BACKUP.includes(f.status));
+  await sweepQuietly(config, String(task.id), rows, () => {}); // the files' own tasks never look there
   const why = `the batch failed after ${task.attempts} attempt(s): ${errorMessage(err)}`;
   await handOff(
     tx,

@@ -28,6 +28,9 @@
  *
  * Crash points: those of copy.ts (everything before the link is below the partial folder, swept by
  * the next attempt; after the link `dest` is complete and verified and is associated next time).
+ * With `batchTemps` (a batch, batch-task.ts) the temp is in the batch's folder instead of the file's
+ * own (temp.ts `batchPartialDir`), which the batch sweeps; the file's own leftover folder is still
+ * looked for (the general path sweeps it).
  */
 import { basename } from 'node:path';
 import { SluiceError } from '../core/errors.ts';
@@ -40,7 +43,7 @@ import { FAST_ALGORITHM, type FastChecksum } from './fastsum.ts';
 import { sameHash } from './hash.ts';
 import { type Manifest, type ManifestEntry, makeManifest, type SourceSpec } from './manifest.ts';
 import type { SmallFileCopier, TargetGuard, WholeCopy } from './small-files.ts';
-import { partialDirFor, removePartialDir, tempNameFor } from './temp.ts';
+import { batchTempName, partialDirFor, removePartialDir, tempNameFor } from './temp.ts';
 
 /** What copy.ts's `copyVerified` gives the small-file path (its options, resolved). */
 export interface SmallFileJob {
@@ -65,6 +68,25 @@ export interface SmallFileJob {
    */
   commitGuard?: TargetGuard;
   deferParentSync?: (parent: string) => void;
+  /** A batch's temp folders (batch-task.ts), used instead of the file's own partial folder. */
+  batchTemps?: BatchTemps;
+}
+
+/**
+ * Where a batch of small files writes its temps (temp.ts `batchPartialDir`): one folder per
+ * destination folder, created by the first file that needs it and left in place for the next;
+ * the batch removes every folder in `touched` after its copies.
+ */
+export interface BatchTemps {
+  /** The batch's temp folder for destinations in `parent`. */
+  dir(parent: string): string;
+  /** Folders known to exist (a file's copy went past their creation). */
+  made: Set<string>;
+  /** Folders a copy may have created: the batch removes each after its copies. */
+  touched: Set<string>;
+  /** This attempt's prefix of its temps' names, and how many it named (temp.ts `batchTempName`). */
+  prefix: string;
+  named: number;
 }
 
 /** Read-only copies; keep execute bits (copy-tree.ts). */
@@ -80,18 +102,24 @@ export async function copySmallFile(
   onTemp: (temp: string) => void,
 ): Promise<{ manifest: Manifest; bytes: number } | undefined> {
   const partialDir = partialDirFor(j.dest);
-  const temp = tempNameFor(j.dest);
+  const tempDir = j.batchTemps ? j.batchTemps.dir(j.parent) : partialDir;
+  const temp = j.batchTemps
+    ? batchTempName(tempDir, j.batchTemps.prefix, j.batchTemps.named++)
+    : tempNameFor(j.dest);
   // names that are not UTF-8 (core/names.ts) take the general path, which handles their bytes
   if ([j.dest, j.parent, partialDir, temp].some((p) => typeof fsPath(p) !== 'string')) return undefined;
   throwIfAborted(j.signal, j.what);
   const src = j.source.path;
   onTemp(temp);
+  j.batchTemps?.touched.add(tempDir);
   const got = await j.copier
     .copyWhole({
       src,
       dest: j.dest,
       parent: j.parent,
       partialDir,
+      tempDir,
+      makeTempDir: !j.batchTemps?.made.has(tempDir),
       temp,
       algorithm: j.algorithm,
       fast: j.fast !== undefined,
@@ -105,6 +133,7 @@ export async function copySmallFile(
         : targetError(err, temp, { dir: j.parent, bytesNeeded: 0 });
     });
   if (got.stop !== undefined) return undefined;
+  j.batchTemps?.made.add(tempDir);
   const e: ManifestEntry = {
     rel: basename(src),
     size: got.listed.size,
@@ -120,11 +149,12 @@ export async function copySmallFile(
   j.accept?.(manifest.entries, 'copied');
   if (!j.commitGuard) await j.beforeCommit?.();
   throwIfAborted(j.signal, j.what);
-  let c = await j.copier.commit({ temp, dest: j.dest, partialDir, guard: j.commitGuard });
+  const ownDir = j.batchTemps ? undefined : partialDir; // a batch's folder is removed by the batch
+  let c = await j.copier.commit({ temp, dest: j.dest, partialDir: ownDir, guard: j.commitGuard });
   if (c.guardFailed) {
     await j.beforeCommit?.(); // target.ts decides; it throws when the target is unavailable
     throwIfAborted(j.signal, j.what);
-    c = await j.copier.commit({ temp, dest: j.dest, partialDir });
+    c = await j.copier.commit({ temp, dest: j.dest, partialDir: ownDir });
   }
   if (c.exists) throw new DestinationExists(j.dest);
   if (c.linkFailed) {

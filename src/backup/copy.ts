@@ -65,7 +65,7 @@ import {
 } from '../storage/fsutil.ts';
 import { commitDir, commitFile, DestinationExists } from '../storage/rename.ts';
 import { compareEntries, sourceChanged } from './compare.ts';
-import { copySmallFile, type SmallFileJob } from './copy-small.ts';
+import { type BatchTemps, copySmallFile, type SmallFileJob } from './copy-small.ts';
 import { writeTempTree } from './copy-tree.ts';
 import { checkExisting } from './existing.ts';
 import { type FastChecksum, fastChecksum, fastChecksumError } from './fastsum.ts';
@@ -142,6 +142,11 @@ export interface CopyOptions {
    * (copy-small.ts).
    */
   smallCopier?: SmallFileCopier;
+  /**
+   * With `smallCopier`, for a single file: a batch's temp folders (copy-small.ts `BatchTemps`, temp.ts
+   * `batchPartialDir`), used instead of the file's own partial folder; the caller sweeps them.
+   */
+  batchTemps?: BatchTemps;
   /** Debug messages (e.g. the fast read-back checksum being unavailable). */
   log?: { debug: (obj: object, msg: string) => void };
 }

@@ -18,9 +18,9 @@ const parentPort = port;
  * @typedef {{ id: number; type: 'copy'; src: FsPath; dst: FsPath; algorithm: string; fast: boolean; piece: number; modeSet: number; modeKeep: number }} CopyRequest
  * @typedef {{ id: number; type: 'readBack'; path: FsPath; algorithm: string }} ReadBackRequest
  * @typedef {{ id: number; type: 'ping' }} PingRequest
- * @typedef {{ id: number; type: 'whole'; src: FsPath; dest: FsPath; parent: FsPath; partialDir: FsPath; temp: FsPath; algorithm: string; fast: boolean; check: string; space: boolean; piece: number; modeSet: number; modeKeep: number }} WholeRequest
+ * @typedef {{ id: number; type: 'whole'; src: FsPath; dest: FsPath; parent: FsPath; partialDir: FsPath; tempDir: FsPath; makeTempDir: boolean; temp: FsPath; algorithm: string; fast: boolean; check: string; space: boolean; piece: number; modeSet: number; modeKeep: number }} WholeRequest
  * @typedef {{ marker: string; instance: string; mountRoot?: string }} TargetGuard
- * @typedef {{ id: number; type: 'commit'; temp: FsPath; dest: FsPath; partialDir: FsPath; guard?: TargetGuard }} CommitRequest
+ * @typedef {{ id: number; type: 'commit'; temp: FsPath; dest: FsPath; partialDir?: FsPath; guard?: TargetGuard }} CommitRequest
  */
 
 const buf = Buffer.allocUnsafe(/** @type {{ bufBytes: number }} */ (workerData).bufBytes);
@@ -129,7 +129,8 @@ function fsyncDirSync(dir) {
  */
 function lstatOrMissing(p) {
   try {
-    return fs.lstatSync(p);
+    // no error object made for the usual answer (nothing there): it cost a stack trace per call
+    return fs.lstatSync(p, { throwIfNoEntry: false });
   } catch (e) {
     const code = /** @type {{ code?: string }} */ (e).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
@@ -184,13 +185,15 @@ function whole(m) {
     } catch {} // not every filesystem answers (preflight.ts checkFreeSpace)
     if (st && st.bavail * st.bsize < listed.size + 4096) return { stop: 'too little free space' };
   }
-  side('target', () => {
-    try {
-      fs.mkdirSync(m.partialDir, { mode: 0o700 });
-    } catch (e) {
-      if (/** @type {{ code?: string }} */ (e).code !== 'EEXIST') throw e;
-    }
-  });
+  if (m.makeTempDir) {
+    side('target', () => {
+      try {
+        fs.mkdirSync(m.tempDir, { mode: 0o700 });
+      } catch (e) {
+        if (/** @type {{ code?: string }} */ (e).code !== 'EEXIST') throw e;
+      }
+    });
+  }
   const copied = copy({ ...m, type: 'copy', dst: m.temp });
   const back = side('target', () =>
     readBack({ id: m.id, type: 'readBack', path: m.temp, algorithm: m.check }),
@@ -228,8 +231,8 @@ function targetStillOk(g) {
 
 /**
  * rename.ts commitFile's usual way, synchronously: link the temp to `dest` (never replacing; EEXIST
- * is `exists`), unlink the temp, remove the emptied partial folder (its failure ignored, as copy.ts
- * does); first, with a `guard`, check the target is still this instance's (`guardFailed`: it may
+ * is `exists`), unlink the temp, remove the emptied partial folder when given (its failure ignored,
+ * as copy.ts does; a batch's folder is removed by the batch); first, with a `guard`, check the target is still this instance's (`guardFailed`: it may
  * not be, nothing was changed). Any other failure of the link (a filesystem without hard links) is the caller's to handle.
  * @param {CommitRequest} m
  */
@@ -242,9 +245,11 @@ function commit(m) {
     return { linkFailed: String(/** @type {{ code?: string }} */ (e).code) };
   }
   side('target', () => fs.unlinkSync(m.temp));
-  try {
-    fs.rmdirSync(m.partialDir);
-  } catch {}
+  if (m.partialDir !== undefined) {
+    try {
+      fs.rmdirSync(m.partialDir);
+    } catch {}
+  }
   return {};
 }
 

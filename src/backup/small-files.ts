@@ -177,7 +177,8 @@ export class SmallFileCopier {
    * `dest` (nothing created); `parent` and its missing parents created (each new entry fsynced);
    * `stop` if the leftover partial folder `partialDir` is there, if the source is not a regular file
    * or cannot be stat'ed, or if `parent`'s filesystem has less free space than the file plus 4 KiB
-   * (with `space`); then `partialDir` created, the source copied to `temp` as `copy` does (fsync
+   * (with `space`); then, with `makeTempDir`, `tempDir` (the folder holding `temp`: `partialDir`, or
+   * a batch's, temp.ts) created if missing, the source copied to `temp` as `copy` does (fsync
    * included), the temp read back to end-of-file through a new descriptor and hashed with `check`
    * (the recorded algorithm or FAST_ALGORITHM), and the temp `lstat`-ed. Every path must be a
    * string in `fsPath` form except `src` (which may be bytes).
@@ -187,6 +188,8 @@ export class SmallFileCopier {
     dest: string;
     parent: string;
     partialDir: string;
+    tempDir: string;
+    makeTempDir: boolean;
     temp: string;
     algorithm: string;
     fast: boolean;
@@ -200,6 +203,8 @@ export class SmallFileCopier {
       dest: o.dest,
       parent: o.parent,
       partialDir: o.partialDir,
+      tempDir: o.tempDir,
+      makeTempDir: o.makeTempDir,
       temp: o.temp,
       algorithm: o.algorithm,
       fast: o.fast,
@@ -234,13 +239,14 @@ export class SmallFileCopier {
   }
 
   /**
-   * Give `temp` the name `dest` without replacing anything (link, then unlink the temp) and remove
-   * the emptied `partialDir` (its failure ignored). `exists`: something is at `dest`, nothing was
+   * Give `temp` the name `dest` without replacing anything (link, then unlink the temp) and, when
+   * given, remove the emptied `partialDir` (its failure ignored; a batch's folder stays for its next
+   * file). `exists`: something is at `dest`, nothing was
    * changed; `linkFailed` (the errno code): the filesystem refused the link, the temp is untouched
    * (rename.ts `commitFile` knows the other way). With `guard`, first checks it (`guardFailed`: it
    * does not hold, nothing was changed).
    */
-  async commit(o: { temp: string; dest: string; partialDir: string; guard?: TargetGuard }): Promise<{
+  async commit(o: { temp: string; dest: string; partialDir?: string; guard?: TargetGuard }): Promise<{
     exists?: boolean;
     linkFailed?: string;
     guardFailed?: boolean;

@@ -4,10 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError } from '../core/errors.ts';
 import { commitDir, commitFile, DestinationExists } from '../storage/rename.ts';
 import {
+  batchPartialDir,
+  batchTempName,
+  batchTempPrefix,
   findLeftovers,
   makePartialDir,
   moveAside,
   partialDirFor,
+  removeBatchPartialDir,
   removeLeftovers,
   removePartialDir,
   tempNameFor,
@@ -70,6 +74,42 @@ describe('temp names and leftovers', () => {
 
   it('finds nothing when the directory does not exist yet', async () => {
     expect(await removeLeftovers(join(tmp.dir, 'no', 'such', 'x.raw'))).toEqual([]);
+  });
+});
+
+describe("a batch's temp folder", () => {
+  it('is named by the task, never like a per-file partial folder, and holds temps named by attempt and number', () => {
+    const dir = batchPartialDir('/backup/a', '42');
+    expect(dir).toBe('/backup/a/.sluice-batch-42.sluice-partial-batch');
+    expect(dir.endsWith('.sluice-partial')).toBe(false); // no file's partialDirFor ends otherwise
+    const prefix = batchTempPrefix();
+    expect(prefix).toMatch(/^[0-9a-f]{12}$/);
+    expect(batchTempPrefix()).not.toBe(prefix); // each attempt its own names
+    expect(batchTempName(dir, prefix, 26)).toBe(
+      `/backup/a/.sluice-batch-42.sluice-partial-batch/${prefix}-26`,
+    );
+  });
+
+  it("is removed with its temps (read-only ones too), only this task's, never something else there", async () => {
+    const d = join(tmp.dir, 'batch-sweep');
+    await mkdir(d);
+    const mine = batchPartialDir(d, '7');
+    await mkdir(mine, { mode: 0o700 });
+    const temp = batchTempName(mine, batchTempPrefix(), 0);
+    await writeFile(temp, 'partial');
+    await chmod(temp, 0o444);
+    const other = batchPartialDir(d, '8');
+    await mkdir(other);
+    await writeFile(join(d, 'x.raw'), 'a backup');
+    const notAFolder = batchPartialDir(d, '9');
+    await writeFile(notAFolder, 'not a batch folder');
+
+    expect(await removeBatchPartialDir(mine)).toBe(true);
+    expect(await removeBatchPartialDir(mine)).toBe(false); // idempotent: nothing there now
+    expect(await removeBatchPartialDir(notAFolder)).toBe(false);
+    expect((await readdir(d)).sort()).toEqual(
+      ['.sluice-batch-8.sluice-partial-batch', '.sluice-batch-9.sluice-partial-batch', 'x.raw'].sort(),
+    );
   });
 });
 
