@@ -35,6 +35,8 @@ interface SignedRequest {
   query?: Record<string, string | string[] | null>;
   headers: Record<string, string>;
   body?: unknown;
+  username?: string;
+  password?: string;
 }
 
 /** encodeURIComponent plus the characters RFC 3986 reserves, as the SDK escapes its query. */
@@ -173,8 +175,10 @@ function rawRequest(
       socket.destroy();
     };
     const onAbort = () => stop(new Error(`the read-back of ${where} was cancelled`));
+    const host =
+      req.hostname.startsWith('[') && req.hostname.endsWith(']') ? req.hostname.slice(1, -1) : req.hostname;
     const socket = connect({
-      host: req.hostname,
+      host,
       port: req.port ?? 80,
       onread: {
         buffer,
@@ -221,6 +225,8 @@ function rawRequest(
     signal?.addEventListener('abort', onAbort, { once: true });
     const lines = [`${req.method} ${req.path}${queryString(req.query)} HTTP/1.1`];
     for (const [k, v] of Object.entries(req.headers)) lines.push(`${k}: ${v}`);
+    if (!Object.keys(req.headers).some((k) => k.toLowerCase() === 'host'))
+      lines.push(`host: ${req.hostname}${req.port ? `:${req.port}` : ''}`);
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
   });
 }
@@ -243,7 +249,8 @@ export function rawBodyGet(cmd: GetObjectCommand, signal?: AbortSignal): GetObje
   stack.addRelativeTo(
     (next) => async (args) => {
       const req = args.request as SignedRequest;
-      if (req.protocol !== 'http:' || req.method !== 'GET' || req.body) return next(args);
+      const plain = req.protocol === 'http:' && req.method === 'GET' && !req.body;
+      if (!plain || req.username != null || req.password != null) return next(args);
       const r = await rawRequest(req, signal);
       if (!r) return next(args);
       return {
