@@ -10,10 +10,12 @@
  * received into one reused 256 KiB buffer (raw-get.ts; plain http endpoints): the SDK's Node handler
  * allocates a new 64 KiB buffer per socket read, and right after an upload that made V8 run a full
  * collection every ~60 ms. Measured on 1 GiB read back right after `uploadMember` in the same
- * process (s3rver in its own process, 3 alternating rounds, load 8–10): client CPU 2.27–2.40 s with
- * the SDK's stream, 0.82–0.88 s with the reused buffer (sha256 ~0.6 s of it); wall 3.9–5.1 s against
- * 3.1–3.9 s. Ranged GETs, four at once into shared buffers hashed on a thread, were measured slower
- * against s3rver earlier (copying the chunks and collecting them cost more than the hash).
+ * process (s3rver in its own process, old and new alternating, 4 rounds, load 10–12): client CPU
+ * 1.9–3.3 s (median 2.9; main thread 1.5–2.0 s, V8's GC threads 0.3–1.3 s) with the SDK's stream,
+ * 0.94–1.13 s (median 0.96; sha256 ~0.6 s of it, GC threads ~0) with the reused buffer; wall
+ * 4.5–8.5 s (median 5.9) against 3.3–4.3 s (median 4.1). Ranged GETs, four at once into shared
+ * buffers hashed on a thread, were measured slower against s3rver earlier (copying the chunks and
+ * collecting them cost more than the hash); s3rver, single-threaded, is the limit of the GET now.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
