@@ -6,13 +6,14 @@
  *
  * Why: the SDK's Node handler (node:http) allocates a fresh 64 KiB buffer for every socket read;
  * 16,000 of them per GiB. Right after an upload (the copy task, the bench) that external memory made
- * V8 run a full mark-compact every ~60 ms ("external memory pressure"): measured 1 GiB read back
- * with 2.2–2.9 s of client CPU, half of it the collector, against 1.1 s for the same GET in a fresh
- * process. Here nothing is allocated per read.
+ * V8 run a full mark-compact every ~60 ms ("external memory pressure", --trace-gc): 1 GiB read back
+ * with 1.9–3.3 s of client CPU (V8's GC threads up to 1.3 s of it), against ~1.1 s for the same GET
+ * of an object uploaded earlier. Here nothing is allocated per read: 0.94–1.13 s (verify.ts).
  *
  * Only a plain `http:` endpoint whose 2xx answer is framed by Content-Length takes this path (S3
- * over TLS, a chunked or unframed answer, and every error status go through the SDK's own handler,
- * so the SDK reads and judges them as before: a missing object is still its NoSuchKey). A body is
+ * over TLS, a chunked or unframed answer, and every error status go through the SDK's own handler —
+ * for the last two the request is sent again by the SDK — so the SDK reads and judges them as
+ * before: a missing object is still its NoSuchKey). A body is
  * never accepted short: the socket closing before Content-Length bytes arrived is an error.
  * Crash points: none (a socket and a buffer, nothing outside the process).
  */

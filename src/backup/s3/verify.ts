@@ -30,7 +30,8 @@ import { type S3Manifest, sameEtag } from './keys.ts';
 import { RawBody, rawBodyGet } from './raw-get.ts';
 
 /** From this size on, a member's GET is received into a reused buffer (raw-get.ts); smaller ones
- * keep the SDK's pooled connections (a connection of its own per GET costs more than it saves). */
+ * keep the SDK's pooled keep-alive connections (the raw GET opens a connection per object, and a
+ * small body is only a few reads; not measured). */
 const RAW_MIN_BYTES = 1024 * 1024;
 
 export interface S3VerifyResult {
