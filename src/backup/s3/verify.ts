@@ -71,6 +71,7 @@ export async function readBackS3Copy(
       problems.push(`${e.rel}: no object recorded for this member`);
       continue;
     }
+    const h = createHash(m.algorithm); // before the GET: an answer's body is never left unread
     let r: GetObjectCommandOutput;
     try {
       const get = new GetObjectCommand({ Bucket: m.s3.bucket, Key: o.key });
@@ -83,7 +84,6 @@ export async function readBackS3Copy(
       continue;
     }
     if (!sameEtag(r.ETag, o.etag)) problems.push(`${where}: ETag ${r.ETag}, recorded ${o.etag}`);
-    const h = createHash(m.algorithm);
     let n = 0;
     if (r.Body instanceof RawBody) {
       const body = r.Body;
