@@ -234,8 +234,10 @@ describe('S3 target', () => {
       `overwrite accepted: what was at the key kept aside as s3://${BUCKET}/${aside}`,
     );
   });
+  // 2 MiB: read back through the reused-buffer GET (raw-get.ts), as large members are
+  const flipped = () => Buffer.alloc(2 * 1024 * 1024, 5);
   it('the fixity audit reads the S3 copy back: a bit flipped in a stored object is caught and the copy marked corrupt', async () => {
-    await writeFile(path.join(p.root, 'astral1', 'flip_prj1.raw'), Buffer.alloc(64 * 1024, 5));
+    await writeFile(path.join(p.root, 'astral1', 'flip_prj1.raw'), flipped());
     const f = await p.waitStatus('flip_prj1.raw', 'done_not_processed');
     const copy = await waitS3Copy(p, f.id);
     const row = { ...copy, kind: f.kind, instrument_copy: f.instrument_copy };
@@ -265,7 +267,7 @@ describe('S3 target', () => {
     const copy = await waitS3Copy(p, f.id);
     expect(copy.id).not.toBe(damaged.id);
     const key = `${copy.location.slice(`s3://${BUCKET}/`.length)}flip_prj1.raw`;
-    expect(sha256(await objectBytes(key))).toBe(sha256(Buffer.alloc(64 * 1024, 5)));
+    expect(sha256(await objectBytes(key))).toBe(sha256(flipped()));
     const row = { ...copy, kind: f.kind, instrument_copy: f.instrument_copy };
     expect((await auditCopy(p.db, p.config, row, silentLogger)).ok).toBe(true);
     expect((await p.timeline(f.id)).join('\n')).toMatch(

@@ -6,10 +6,18 @@
  * (`cleanup.require`), and the fixity audit of S3 copies (a bit flipped in a stored object shows).
  * The result has the shape of `verifyCopy`'s (../verify.ts) so the callers treat both targets alike.
  *
- * One streamed GET per object, hashed on the event loop: sha256 with SHA-NI costs ~0.16 s per
- * 256 MiB even on a loaded machine; the time is the store's sending. Ranged GETs, four at once into
- * shared buffers hashed on a thread, were measured slower against s3rver (copying the chunks and
- * collecting them cost more than the hash) and were not kept.
+ * One GET per object, hashed on the event loop as its bytes arrive. A member of 1 MiB or more is
+ * received into one reused 256 KiB buffer (raw-get.ts; plain http endpoints): the SDK's Node handler
+ * allocates a new 64 KiB buffer per socket read, and right after an upload that made V8 run a full
+ * collection every ~60 ms. Measured on 1 GiB read back right after `uploadMember` in the same
+ * process (s3rver in its own process, old and new alternating, 4 rounds, load 10–12): client CPU
+ * 1.9–3.3 s (median 2.9; main thread 1.5–2.0 s, V8's GC threads 0.3–1.3 s) with the SDK's stream,
+ * 0.94–1.13 s (median 0.96; sha256 ~0.6 s of it, GC threads ~0) with the reused buffer; wall
+ * 4.5–8.5 s (median 5.9) against 3.3–4.3 s (median 4.1). Ranged GETs, four at once into shared
+ * buffers hashed on a thread, were measured slower against s3rver earlier (copying the chunks and
+ * collecting them cost more than the hash). Now the event loop is idle most of the GET (profile of
+ * a 3.8 s read-back at load 10: 2.9 s idle, sha256 0.78 s, the collector 0.003 s): the store's
+ * sending is the limit, so hashing on a thread would not shorten it.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -19,6 +27,12 @@ import { SluiceError } from '../../core/errors.ts';
 import type { Manifest } from '../../storage/raw-data.ts';
 import { clientFor } from './clients.ts';
 import { type S3Manifest, sameEtag } from './keys.ts';
+import { RawBody, rawBodyGet } from './raw-get.ts';
+
+/** From this size on, a member's GET is received into a reused buffer (raw-get.ts); smaller ones
+ * keep the SDK's pooled keep-alive connections (the raw GET opens a connection per object, and a
+ * small body is only a few reads; not measured). */
+const RAW_MIN_BYTES = 1024 * 1024;
 
 export interface S3VerifyResult {
   ok: boolean;
@@ -57,9 +71,11 @@ export async function readBackS3Copy(
       problems.push(`${e.rel}: no object recorded for this member`);
       continue;
     }
+    const h = createHash(m.algorithm); // before the GET: an answer's body is never left unread
     let r: GetObjectCommandOutput;
     try {
-      r = await client.send(new GetObjectCommand({ Bucket: m.s3.bucket, Key: o.key }), {
+      const get = new GetObjectCommand({ Bucket: m.s3.bucket, Key: o.key });
+      r = await client.send(e.size >= RAW_MIN_BYTES ? rawBodyGet(get, opts.signal) : get, {
         abortSignal: opts.signal,
       });
     } catch (err) {
@@ -68,11 +84,15 @@ export async function readBackS3Copy(
       continue;
     }
     if (!sameEtag(r.ETag, o.etag)) problems.push(`${where}: ETag ${r.ETag}, recorded ${o.etag}`);
-    const h = createHash(m.algorithm);
     let n = 0;
-    for await (const chunk of r.Body as Readable) {
-      h.update(chunk as Buffer);
-      n += (chunk as Buffer).length;
+    if (r.Body instanceof RawBody) {
+      const body = r.Body;
+      n = await body.drain((b) => h.update(b)).finally(() => body.destroy());
+    } else {
+      for await (const chunk of r.Body as Readable) {
+        h.update(chunk as Buffer);
+        n += (chunk as Buffer).length;
+      }
     }
     bytes += n;
     const got = h.digest('hex');
