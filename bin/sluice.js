@@ -4,11 +4,15 @@
 // `npm install && npm start` needs no build step and an edited source never runs stale. When they
 // cannot be compiled (no esbuild, dist/ read-only), it says so and runs the sources through tsx.
 import { ensureBuild } from '../scripts/build-cli.mjs';
+import { ensureNative } from '../scripts/build-native.mjs';
 
 // stack traces name the .ts lines (SLUICE_DEBUG prints them); off otherwise: reading the maps of
 // every module would slow each start
 if (process.env.SLUICE_DEBUG) process.setSourceMapsEnabled(true);
 const compiled = await ensureBuild();
+// the optional native stat helper (scans), rebuilt when its C source changed; a failure is noted
+// once (native/build/stat-many.failed) and scans use the pure-Node path
+ensureNative();
 if (compiled) {
   const { main } = await import(compiled);
   await main(process.argv);

@@ -52,6 +52,7 @@ export function buildNative(root = ROOT) {
   }
   const done = (why) => {
     rmSync(tmp, { force: true });
+    rmSync(p.addon, { force: true }); // a build of an older source would run stale code
     try {
       writeFileSync(p.failed, `${why}\n`);
     } catch {}
