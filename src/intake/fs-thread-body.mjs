@@ -13,7 +13,7 @@ import { Buffer } from 'node:buffer';
 import fs from 'node:fs';
 import { parentPort as port } from 'node:worker_threads';
 import { fsPath, nameToText, textToName } from '../core/names-core.mjs';
-import { fsFault as err, lstatMany } from './native-stat.mjs';
+import { fsFault as err, listParts, lstatMany, nativeStat } from './native-stat.mjs';
 
 if (!port) throw new Error('fs-thread-body.mjs runs only as a worker thread');
 const parentPort = port;
@@ -116,6 +116,18 @@ const SUSPECT = /[\x00-\x1f\x7f\\\uFFFD]/;
 function list(m) {
   let d;
   let suspect = false;
+  const helper = nativeStat().helper;
+  if (helper) {
+    // the native helper's listing, when it can open the folder (else the Node way, for its error)
+    try {
+      const r = listParts(helper, m.dir, m.chunk, SUSPECT, (part) =>
+        parentPort.postMessage({ id: m.id, part }),
+      );
+      if (r) return r.suspect ? listSuspects(m) : { done: true };
+    } catch (e) {
+      return { error: err(e, m.dir) };
+    }
+  }
   try {
     d = fs.opendirSync(fsPath(m.dir), { bufferSize: 4096 });
   } catch (e) {
@@ -143,7 +155,14 @@ function list(m) {
       d.closeSync();
     } catch {}
   }
-  if (!suspect) return { done: true };
+  return suspect ? listSuspects(m) : { done: true };
+}
+
+/**
+ * The second listing: the names left out of the first as SUSPECT, read by bytes, in text form.
+ * @param {ListRequest} m
+ */
+function listSuspects(m) {
   try {
     const part = [];
     for (const b of fs.readdirSync(fsPath(m.dir), { encoding: 'buffer' })) {

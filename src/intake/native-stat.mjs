@@ -7,6 +7,8 @@
  * The helper (native/stat-many.c, built by scripts/build-native.mjs into native/build/) opens the
  * folder once and fstatat()s each name relative to it, writing into one Float64Array: about a
  * third of the CPU of lstatSync per entry, which builds a path, a Stats object and four Dates. It
+ * also lists a folder (`listParts`) in parts of names as one Buffer each, instead of a Dirent per
+ * entry. It
  * is optional: when it is not built, turned off (`SLUICE_NATIVE=0`), or fails its self-check,
  * scans use the pure-Node path and `nativeStatStatus()` says why (a log line at the first scan,
  * and a row of `sluice doctor`).
@@ -18,11 +20,17 @@ import { Buffer } from 'node:buffer';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { getSystemErrorName } from 'node:util';
 import { fsPath, textToName } from '../core/names-core.mjs';
 
 /**
  * @typedef {{ code: string; message: string; path?: string | undefined }} FsFault
- * @typedef {{ statMany(dir: Buffer, names: Buffer, sep: number, out: Float64Array): number }} NativeStat
+ * @typedef {{
+ *   statMany(dir: Buffer, names: Buffer, sep: number, out: Float64Array): number;
+ *   openDir(dir: Buffer): object | number;
+ *   readNames(handle: object, max: number): Buffer | null;
+ *   closeDir(handle: object): void;
+ * }} NativeStat
  * @typedef {{ helper: NativeStat; path: string } | { helper?: undefined; why: string }} NativeLoad
  */
 
@@ -177,4 +185,50 @@ export function lstatMany(dir, names, helper = nativeStat().helper) {
     errors,
   );
   return { out, errors };
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+const PART_SUSPECT = /[\x01-\x1f\x7f\\\uFFFD]/;
+
+/**
+ * The names of `dir` (text form) by the helper, in parts of up to `chunk` names joined by newlines,
+ * handed to `onPart` as they are read: exactly the names fs-thread-body.mjs's listing hands over
+ * (those whose UTF-8 decoding `suspect` passes), the others left for its second listing by bytes.
+ * Undefined when the helper cannot open the folder (the caller then lists it the Node way, which
+ * reports the error as before); throws a fault-shaped error when a read fails part way.
+ * @param {NativeStat} helper
+ * @param {string} dir
+ * @param {number} chunk
+ * @param {RegExp} suspect the test for one name
+ * @param {(part: string) => void} onPart
+ * @returns {{ suspect: boolean } | undefined}
+ */
+export function listParts(helper, dir, chunk, suspect, onPart) {
+  const h = helper.openDir(textToName(dir));
+  if (typeof h === 'number') return undefined;
+  let any = false;
+  try {
+    for (let b = helper.readNames(h, chunk); b !== null; b = helper.readNames(h, chunk)) {
+      // names each followed by a NUL (no name holds one): decoded at once, split only when needed
+      const s = b.toString('utf8', 0, b.length - 1);
+      if (!PART_SUSPECT.test(s)) {
+        onPart(s.replaceAll('\0', '\n'));
+        continue;
+      }
+      const all = s.split('\0');
+      const names = all.filter((n) => !suspect.test(n));
+      if (names.length < all.length) any = true;
+      if (names.length > 0) onPart(names.join('\n'));
+    }
+  } catch (e) {
+    const errno = /** @type {{ errno?: number }} */ (e).errno;
+    if (typeof errno !== 'number') throw e;
+    const code = getSystemErrorName(-errno);
+    throw Object.assign(new Error(`${code}: the folder could not be read to the end, readdir '${dir}'`), {
+      code,
+    });
+  } finally {
+    helper.closeDir(h);
+  }
+  return { suspect: any };
 }

@@ -22,8 +22,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildNative, nativePaths, nativeStale } from '../../scripts/build-native.mjs';
 import { nameToText } from '../core/names.ts';
-import { STAT_ERROR, STAT_FILE, STAT_FOLDER, STAT_GONE, STAT_OTHER } from './fs-thread.ts';
-import { loadNativeStat, lstatMany, type NativeStat } from './native-stat.mjs';
+import { FsThread, STAT_ERROR, STAT_FILE, STAT_FOLDER, STAT_GONE, STAT_OTHER } from './fs-thread.ts';
+import { listParts, loadNativeStat, lstatMany, type NativeStat } from './native-stat.mjs';
 
 let dir: string;
 let native: NativeStat | undefined;
@@ -115,6 +115,67 @@ describe('lstatMany', () => {
       }
     },
   );
+});
+
+/** A filesystem thread started with SLUICE_NATIVE set to `value` (threads copy the environment). */
+function threadWith(value: string | undefined): FsThread {
+  const was = process.env.SLUICE_NATIVE;
+  if (value === undefined) delete process.env.SLUICE_NATIVE;
+  else process.env.SLUICE_NATIVE = value;
+  try {
+    return new FsThread();
+  } finally {
+    if (was === undefined) delete process.env.SLUICE_NATIVE;
+    else process.env.SLUICE_NATIVE = was;
+  }
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: fs-thread-body.mjs's test, controls included
+const SUSPECT = /[\x00-\x1f\x7f\\\uFFFD]/;
+
+async function listAll(w: FsThread, d: string, chunk: number) {
+  const names: string[] = [];
+  const r = await w.list(d, chunk, (part) => names.push(...part));
+  return { r, names: names.sort() };
+}
+
+describe('listing', () => {
+  it.skipIf(!process.env.CI && !existsSync(nativePaths().addon))(
+    'listParts hands over the names that are not suspect, in parts of up to `chunk`, and says when it left some out',
+    () => {
+      expect(native, `native stat helper: ${why}`).toBeDefined();
+      const parts: string[] = [];
+      const r = listParts(native as NativeStat, dir, 4, SUSPECT, (p) => parts.push(p));
+      expect(r).toEqual({ suspect: true });
+      expect(parts.every((p) => p.split('\n').length <= 4)).toBe(true);
+      const expected = readdirSync(dir).filter((n) => !SUSPECT.test(n));
+      expect(parts.flatMap((p) => p.split('\n')).sort()).toEqual(expected.sort());
+      expect(listParts(native as NativeStat, path.join(dir, 'gone.d'), 4, /x/, () => {})).toBeUndefined();
+    },
+  );
+
+  it('lists and stats the same on both paths, through the scan threads', async () => {
+    const node = threadWith('0');
+    const fast = threadWith(undefined);
+    try {
+      const a = await listAll(node, dir, 3);
+      const b = await listAll(fast, dir, 3);
+      expect(a.r).toMatchObject({ done: true });
+      expect(b).toEqual(a);
+      expect(a.names).toContain('new\\x0aline.raw');
+      expect(a.names).toContain('b\\xff.raw');
+      expect(a.names).toContain('back\\slash.raw');
+      expect(a.names).toContain('ünï.raw');
+      expect(await fast.lstat(dir, a.names)).toEqual(await node.lstat(dir, a.names));
+      const gone = path.join(dir, 'gone.d');
+      const ga = await listAll(node, gone, 3);
+      expect(ga.r).toMatchObject({ error: { code: 'ENOENT' } });
+      expect(await listAll(fast, gone, 3)).toEqual(ga);
+    } finally {
+      await node.close();
+      await fast.close();
+    }
+  });
 });
 
 describe('loadNativeStat', () => {
