@@ -43,6 +43,14 @@ export function nativeStale(root = ROOT) {
  * failure note). Never throws.
  */
 export function buildNative(root = ROOT) {
+  try {
+    return build(root);
+  } catch (err) {
+    return { ok: false, why: `the build failed (${err.code ?? err.message})` };
+  }
+}
+
+function build(root) {
   const p = nativePaths(root);
   const tmp = `${p.addon}.tmp-${process.pid}`;
   try {
@@ -51,9 +59,9 @@ export function buildNative(root = ROOT) {
     return { ok: false, why: `cannot create ${p.build} (${err.code ?? err.message})` };
   }
   const done = (why) => {
-    rmSync(tmp, { force: true });
-    rmSync(p.addon, { force: true }); // a build of an older source would run stale code
     try {
+      rmSync(tmp, { force: true });
+      rmSync(p.addon, { force: true }); // a build of an older source would run stale code
       writeFileSync(p.failed, `${why}\n`);
     } catch {}
     return { ok: false, why };
