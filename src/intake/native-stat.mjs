@@ -19,6 +19,7 @@
 import { Buffer } from 'node:buffer';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
 import { fsPath, textToName } from '../core/names-core.mjs';
@@ -35,25 +36,28 @@ import { fsPath, textToName } from '../core/names-core.mjs';
  */
 
 /**
- * The built helper: native/build/ at the repository root, which is two folders up from this file
- * in src/intake/, three in a compiled build (dist/<fingerprint>/intake/).
+ * The built helper's folder: native/build/ in the folder holding package.json above this module,
+ * as src/core/project.ts finds the project (the same from src/intake/ and from a compiled
+ * dist/<fingerprint>/intake/; that module is TypeScript, which this thread body cannot load).
  */
-const CANDIDATES = ['../../native/build/', '../../../native/build/'].map((d) =>
-  fileURLToPath(new URL(d, import.meta.url)),
-);
+function buildDir() {
+  for (let d = path.dirname(fileURLToPath(import.meta.url)); ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'package.json'))) return path.join(d, 'native', 'build');
+    if (path.dirname(d) === d) return undefined;
+  }
+}
 
 const NL = 0x0a;
 
 /** Loads and self-checks the helper, or says why not. @returns {NativeLoad} */
 export function loadNativeStat(env = process.env) {
   if (env.SLUICE_NATIVE === '0') return { why: 'turned off by SLUICE_NATIVE=0' };
-  const dir = CANDIDATES.find((d) => fs.existsSync(d));
-  if (dir === undefined) return { why: 'not built (run `npm run build:native`)' };
-  const file = `${dir}stat-many.node`;
-  if (!fs.existsSync(file)) {
-    let why = 'not built';
+  const dir = buildDir();
+  const file = dir && path.join(dir, 'stat-many.node');
+  if (dir === undefined || file === undefined || !fs.existsSync(file)) {
+    let why = 'not built (run `npm run build:native`)';
     try {
-      why = `not built: ${fs.readFileSync(`${dir}stat-many.failed`, 'utf8').trim()}`;
+      if (dir) why = `not built: ${fs.readFileSync(path.join(dir, 'stat-many.failed'), 'utf8').trim()}`;
     } catch {}
     return { why };
   }
