@@ -8,13 +8,16 @@
  *   { "scan_ms_100k": median, "baseline_find_ms": median, "ratio_vs_find": scan / find, ... }
  *
  * Run: `npm run bench -- intake-scan` or `npx tsx bench/intake-scan.ts`. BENCH_SCAN_FILES changes the
- * entry count (figures are then for that count; the keys keep their names).
+ * entry count (figures are then for that count; the keys keep their names). The scan uses the native
+ * stat helper when it is built (`npm run build:native`); SLUICE_NATIVE=0 forces the pure-Node path
+ * for an A/B comparison (`native` in the figures: 1 or 0).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { nativeStatStatus } from '../src/intake/native-stat.mjs';
 import { scanFolder } from '../src/intake/scan.ts';
 import { isMain, printResult, printTable } from './lib.ts';
 
@@ -87,6 +90,7 @@ export async function run(
       find_cpu_ms: round(findCpu / RUNS),
       cpu_ratio_vs_find: findCpu > 0 ? round(scanCpu / findCpu, 2) : -1,
       files: count,
+      native: nativeStatStatus().loaded ? 1 : 0,
       cpus: os.availableParallelism(),
       load_avg_1m: round(os.loadavg()[0] ?? 0, 2),
       create_ms: round(createMs),

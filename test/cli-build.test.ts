@@ -66,6 +66,7 @@ async function checkout(): Promise<string> {
     'src',
     'scripts/build-cli.mjs',
     'scripts/build-lock.mjs',
+    'scripts/build-native.mjs',
     'package.json',
     'tsconfig.json',
   ])

@@ -13,12 +13,13 @@ import { Buffer } from 'node:buffer';
 import fs from 'node:fs';
 import { parentPort as port } from 'node:worker_threads';
 import { fsPath, nameToText, textToName } from '../core/names-core.mjs';
+import { fsFault as err, listParts, lstatMany, nativeStat } from './native-stat.mjs';
 
 if (!port) throw new Error('fs-thread-body.mjs runs only as a worker thread');
 const parentPort = port;
 
 /**
- * @typedef {{ code: string; message: string; path?: string | undefined }} FsFault
+ * @typedef {import('./native-stat.mjs').FsFault} FsFault
  * @typedef {{ id: number; op: 'list'; dir: string; chunk: number }} ListRequest
  * @typedef {{ id: number; op: 'lstat'; dir: string; names: string }} LstatRequest
  * @typedef {{ id: number; op: 'tree'; path: string; mainFile: string }} TreeRequest
@@ -28,54 +29,9 @@ const parentPort = port;
 
 const SLASH = Buffer.from('/');
 
-/**
- * @param {unknown} e
- * @param {string} [path]
- * @returns {FsFault}
- */
-function err(e, path) {
-  const x = /** @type {{ code?: string; message?: string } | undefined} */ (e);
-  return { code: x?.code || 'EUNKNOWN', message: String(x?.message || e), path };
-}
-
 /** @param {unknown} e */
 function codeOf(e) {
   return /** @type {{ code?: string }} */ (e).code;
-}
-
-const OPTS = { throwIfNoEntry: false };
-
-/** @param {fs.Stats} st */
-function kindOf(st) {
-  return st.isFile() ? 1 : st.isDirectory() ? 2 : 3;
-}
-
-/**
- * lstat of each dir/name: (size, mtimeMs, kind) triples, kind as fs-thread.ts's STAT_* constants.
- * @param {string} dir
- * @param {string[]} names
- */
-function lstatMany(dir, names) {
-  const out = new Float64Array(names.length * 3);
-  /** @type {[number, FsFault][]} */
-  const errors = [];
-  const prefix = dir + '/';
-  for (let i = 0; i < names.length; i++) {
-    try {
-      const st = fs.lstatSync(fsPath(prefix + names[i]), OPTS);
-      if (st === undefined) {
-        out[3 * i + 2] = 0;
-        continue;
-      }
-      out[3 * i] = st.size;
-      out[3 * i + 1] = st.mtimeMs;
-      out[3 * i + 2] = kindOf(st);
-    } catch (e) {
-      out[3 * i + 2] = 4;
-      errors.push([i, err(e, prefix + names[i])]);
-    }
-  }
-  return { out, errors };
 }
 
 /**
@@ -160,6 +116,18 @@ const SUSPECT = /[\x00-\x1f\x7f\\\uFFFD]/;
 function list(m) {
   let d;
   let suspect = false;
+  const helper = nativeStat().helper;
+  if (helper) {
+    // the native helper's listing, when it can open the folder (else the Node way, for its error)
+    try {
+      const r = listParts(helper, m.dir, m.chunk, SUSPECT, (part) =>
+        parentPort.postMessage({ id: m.id, part }),
+      );
+      if (r) return r.suspect ? listSuspects(m) : { done: true };
+    } catch (e) {
+      return { error: err(e, m.dir) };
+    }
+  }
   try {
     d = fs.opendirSync(fsPath(m.dir), { bufferSize: 4096 });
   } catch (e) {
@@ -187,7 +155,14 @@ function list(m) {
       d.closeSync();
     } catch {}
   }
-  if (!suspect) return { done: true };
+  return suspect ? listSuspects(m) : { done: true };
+}
+
+/**
+ * The second listing: the names left out of the first as SUSPECT, read by bytes, in text form.
+ * @param {ListRequest} m
+ */
+function listSuspects(m) {
   try {
     const part = [];
     for (const b of fs.readdirSync(fsPath(m.dir), { encoding: 'buffer' })) {

@@ -53,6 +53,7 @@ import {
   type Vanished,
   vanishedRecords,
 } from './merge.ts';
+import { nativeStatStatus } from './native-stat.mjs';
 import { assignProject } from './projects.ts';
 import { type AcquisitionSettings, acquisitionSettings } from './rules.ts';
 import { type Candidate, candidateMembers, probeFolder, scanFolder } from './scan.ts';
@@ -107,6 +108,17 @@ export function scanTimeoutMs(config: Config): number {
   return Math.min(60, config.worker.stall_seconds) * 1000;
 }
 
+/** Whether this process said which lstat path its scans use (once, at its first scan). */
+let nativeSaid = false;
+
+/** Once per process: whether scans use the native stat helper or the pure-Node path, and why. */
+function sayNativeStat(log: Logger): void {
+  if (nativeSaid) return;
+  nativeSaid = true;
+  const s = nativeStatStatus();
+  log.info({ native: s.loaded }, `native stat helper: ${s.detail}`);
+}
+
 export function scanHandler(deps: IntakeDeps): TaskHandlerDef {
   const timeoutMs = scanTimeoutMs(deps.config);
   return defineHandler(Kind.intakeScan, {
@@ -121,6 +133,7 @@ export function scanHandler(deps: IntakeDeps): TaskHandlerDef {
         return;
       }
       const log = ctx.log.child({ instrument: id });
+      sayNativeStat(ctx.log);
       const started = Date.now();
       let candidates: Candidate[];
       let entryErrors: { path: string; message: string }[];

@@ -8,6 +8,8 @@
  *   clock skew    this host's clock against the database's (warn > 2 s, fail > 30 s)
  *   watch folder  per instrument: exists, is a directory, can be listed
  *   mount         per instrument: is a mount point (a warning only: there is no `require_mount` yet)
+ *   native stat helper          with instruments: whether scans use the native stat helper or the
+ *                 slower pure-Node path, and why (always ok: both give the same results)
  *   free space    per instrument: at least `min_free_space_gb` free (only with cleanup enabled: the
  *                 minimum is what the remover aims for)
  *   backup path   the right disk (src/backup/target.ts: mounted when `backup.require_mount`, the
@@ -38,6 +40,7 @@ export { checkExecutor, type ExecutorCheckOptions } from './doctor/executor.ts';
 export { checkFreeSpace, judgeFreeSpace } from './doctor/free-space.ts';
 export { checkKnownHosts } from './doctor/known-hosts.ts';
 export { checkMount, judgeMount } from './doctor/mount.ts';
+export { checkNativeStat } from './doctor/native-stat.ts';
 export type { CheckResult, CheckStatus } from './doctor/result.ts';
 export { checkSshFiles, type DoctorInput, doctorExitCode, runChecks } from './doctor/run.ts';
 export { checkSchema } from './doctor/schema.ts';

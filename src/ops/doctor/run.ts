@@ -20,6 +20,7 @@ import { checkExecutor } from './executor.ts';
 import { checkFreeSpace, minFreeGb } from './free-space.ts';
 import { checkKnownHosts } from './known-hosts.ts';
 import { checkMount } from './mount.ts';
+import { checkNativeStat } from './native-stat.ts';
 import { type CheckResult, failFrom, guard, ok } from './result.ts';
 import { checkSchema } from './schema.ts';
 import { checkSecretFile, secretFileRefs } from './secret-file.ts';
@@ -81,6 +82,8 @@ async function checkDatabaseContents(
 /** Per instrument: watch folder, then (unless that failed) mount and free space. */
 async function checkInstruments(config: Config, vars: Variables | undefined): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
+  if (Object.keys(config.instruments).length > 0)
+    results.push(await guard('native stat helper', 'scans', async () => checkNativeStat()));
   for (const [id, inst] of Object.entries(config.instruments)) {
     const target = `${id}: ${inst.watch}`;
     const folder = await guard('watch folder', target, () => checkWatchFolder(id, inst.watch));
