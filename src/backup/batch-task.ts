@@ -39,6 +39,7 @@ import { dirname, join } from 'node:path';
 import type { Config } from '../core/config/index.ts';
 import type { Tx } from '../core/db/db.ts';
 import { errorMessage } from '../core/errors.ts';
+import { ownEntry } from '../core/own.ts';
 import type { TaskHandlerDef, TaskRow } from '../engine/types.ts';
 import { namesWithBackedUpNamesakes, recordBatchBackups } from '../files/batch-records.ts';
 import { addToTimeline, transitionMany } from '../files/lifecycle.ts';
@@ -93,7 +94,7 @@ export function handOffNote(why: string): string {
 /** `backup.copy` tasks for the files handed over, with their timeline notes (in `tx`). */
 async function handOff(tx: Tx, config: Config, instrument: string, files: HandOff[]): Promise<void> {
   if (files.length === 0) return;
-  const tags = config.instruments[instrument]?.tags;
+  const tags = ownEntry(config.instruments, instrument)?.tags;
   for (const f of files) await addToTimeline(tx, f.id, ACTOR, handOffNote(f.why));
   await enqueueTasks(
     tx,

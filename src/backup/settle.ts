@@ -4,6 +4,7 @@
  * attempt's copy adopted, or the record `lost`). Used by backup-task.ts.
  */
 import type { Config } from '../core/config/index.ts';
+import { ownEntry } from '../core/own.ts';
 import type { AcquiredFingerprint } from '../files/fingerprint.ts';
 import { addToTimeline, transition } from '../files/lifecycle.ts';
 import { type FileRow, newerNamesake, recordInstrumentCopyMissing } from '../files/repo.ts';
@@ -67,7 +68,7 @@ export interface Replaced {
  */
 export async function settleReplaced(ctx: BackupContext, r: Replaced): Promise<CopyResult | undefined> {
   const { config, file, dest, acquired, err, wrote, log } = r;
-  const inst = config.instruments[file.instrument_id];
+  const inst = ownEntry(config.instruments, file.instrument_id);
   const source = sourceSpec(file);
   const algorithm = config.backup.hash;
   const started = performance.now();

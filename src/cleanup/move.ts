@@ -14,6 +14,7 @@ import type { Config } from '../core/config/index.ts';
 import { PermanentError } from '../core/errors.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
 import { fitName, pathToText } from '../core/names.ts';
+import { ownEntry } from '../core/own.ts';
 import { existsSync, mkdir } from '../core/text-fs.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
 import { addToTimeline, BACKED_UP } from '../files/lifecycle.ts';
@@ -44,7 +45,7 @@ export function moveHandler(deps: { config: Config }): TaskHandlerDef {
           `file ${file.id} has no verified backup (status ${file.status}); not moved`,
         );
       }
-      const inst = deps.config.instruments[file.instrument_id];
+      const inst = ownEntry(deps.config.instruments, file.instrument_id);
       if (!inst) return;
       const srcDir = path.dirname(file.current_path);
       const destDir = path.join(pathToText(inst.watch), BACKUP_FOLDER); // text paths (core/names.ts)

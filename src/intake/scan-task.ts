@@ -21,6 +21,7 @@ import type { Tx } from '../core/db/db.ts';
 import { SluiceError } from '../core/errors.ts';
 import { inLanes } from '../core/lanes.ts';
 import type { Logger } from '../core/log.ts';
+import { ownEntry } from '../core/own.ts';
 import type { Variables } from '../core/variables.ts';
 import { recordDiscoveredEvents } from '../engine/events.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
@@ -127,7 +128,7 @@ export function scanHandler(deps: IntakeDeps): TaskHandlerDef {
     stallMs: deps.config.worker.stall_seconds * 1000,
     async run(ctx) {
       const id = ctx.payload.instrument;
-      const inst = deps.config.instruments[id];
+      const inst = ownEntry(deps.config.instruments, id);
       if (!inst) {
         ctx.log.warn({ instrument: id }, 'instrument no longer in the config; scan skipped');
         return;

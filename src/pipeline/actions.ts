@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Config } from '../core/config/index.ts';
 import type { Db, Tx } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
+import { ownEntry } from '../core/own.ts';
 import { cancelTasks } from '../engine/enqueue.ts';
 import { FILE_STATUSES, type FileStatus, transition } from '../files/lifecycle.ts';
 import { type FileRow, latestCorruptBackup, requireFile, verifiedCopy } from '../files/repo.ts';
@@ -95,7 +96,7 @@ export async function retryFile(
     const f = await requireFile(tx, id);
     // asked only when the status allows a retry, as before the decision was a function of its own
     const verified = RETRYABLE.includes(f.status) && f.status !== 'lost' && !!(await verifiedCopy(tx, id));
-    const inst = config.instruments[f.instrument_id];
+    const inst = ownEntry(config.instruments, f.instrument_id);
     const plan = planRetry(f, verified, inst !== undefined);
     if (plan.kind === 'refuse') throw plan.error;
     if (plan.kind === 'rerun_processing') {
@@ -170,7 +171,7 @@ export async function acceptOverwrite(db: Db, config: Config, id: string, actor:
         'accept-overwrite applies to a file whose backup failed because the existing backup differs',
       );
     }
-    const inst = config.instruments[f.instrument_id];
+    const inst = ownEntry(config.instruments, f.instrument_id);
     if (!inst)
       throw new UsageError(
         `file ${id} belongs to instrument ${f.instrument_id}, which is no longer in the config`,

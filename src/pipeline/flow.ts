@@ -29,6 +29,7 @@ import type { Config } from '../core/config/index.ts';
 import { targetPool } from '../core/config/schema/backup-targets.ts';
 import type { Tx } from '../core/db/db.ts';
 import { FALLBACK_KEEPS_DATA, isFallback } from '../core/instance.ts';
+import { ownEntry } from '../core/own.ts';
 import { addToTimeline, transition, transitionMany } from '../files/lifecycle.ts';
 import type { FileRow } from '../files/repo.ts';
 import type { Acquired } from '../intake/scan-task.ts';
@@ -68,7 +69,7 @@ export function createFlow(config: Config): Flow {
  */
 async function onAcquired(tx: Tx, config: Config, o: Acquired): Promise<void> {
   await linkAcquired(tx, config.catalog, o.files); // raw data → samples by filename patterns (#22)
-  const tags = config.instruments[o.instrument]?.tags;
+  const tags = ownEntry(config.instruments, o.instrument)?.tags;
   const plan = planBackups(o.files, o.sizes ?? [], config.pools.copy);
   await enqueueTasks(
     tx,
@@ -98,7 +99,7 @@ export function afterBackup(
   file: Pick<FileRow, 'instrument_id' | 'instrument_copy'>,
   keepStatus: BackedUp['keepStatus'],
 ): AfterBackup {
-  const inst = config.instruments[file.instrument_id];
+  const inst = ownEntry(config.instruments, file.instrument_id);
   const wantsMove = inst?.move_after_backup === true && file.instrument_copy === 'present';
   return {
     processing: keepStatus ? 'keep' : 'plan',
@@ -137,7 +138,7 @@ export async function onBackedUp(
       `not moved to the instrument's Backup folder: ${FALLBACK_KEEPS_DATA}`,
     );
   } else if (next.move === 'enqueue') {
-    const tags = config.instruments[file.instrument_id]?.tags;
+    const tags = ownEntry(config.instruments, file.instrument_id)?.tags;
     await enqueueTask(tx, Kind.cleanupMove, file.id, {}, { tags });
   }
 }
@@ -154,7 +155,7 @@ export async function copiesToTargets(
   file: Pick<FileRow, 'id' | 'instrument_id'>,
   acceptOverwrite = false,
 ): Promise<void> {
-  const tags = config.instruments[file.instrument_id]?.tags;
+  const tags = ownEntry(config.instruments, file.instrument_id)?.tags;
   for (const t of config.backup.targets) {
     const payload = { target: t.name, ...(acceptOverwrite ? { acceptOverwrite } : {}) };
     const kind = t.type === 's3' ? Kind.backupS3 : Kind.backupFsCopy;
@@ -172,7 +173,7 @@ export async function copiesToTargets(
 export async function onBackedUpMany(tx: Tx, config: Config, files: readonly FileRow[]): Promise<void> {
   if (files.length === 0) return;
   for (const f of files) await archiveAfterBackup(tx, config, f);
-  const tagsOf = (f: FileRow) => config.instruments[f.instrument_id]?.tags;
+  const tagsOf = (f: FileRow) => ownEntry(config.instruments, f.instrument_id)?.tags;
   for (const t of config.backup.targets) {
     const kind = t.type === 's3' ? Kind.backupS3 : Kind.backupFsCopy;
     const items = files.map((f) => ({

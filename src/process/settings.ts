@@ -14,6 +14,7 @@ import type { Config } from '../core/config/index.ts';
 import type { AssignmentConfig, SettingsConfig } from '../core/config/schema/processing.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { ConfigError } from '../core/errors.ts';
+import { ownEntry } from '../core/own.ts';
 
 export interface AppliedSettings {
   name: string;
@@ -34,7 +35,7 @@ function specificity(a: AssignmentConfig): number {
 }
 
 export function applicableSettings(config: Config, file: FileFacts): AppliedSettings[] {
-  const inst = config.instruments[file.instrument_id];
+  const inst = ownEntry(config.instruments, file.instrument_id);
   const best = new Map<string, AssignmentConfig>();
   for (const a of config.processing.assignments) {
     if (!a.projects.includes('*') && !a.projects.includes(file.project_id)) continue;

@@ -10,6 +10,7 @@
 import type { Config } from '../../core/config/index.ts';
 import { type FsTargetConfig, fsTargets, targetPool } from '../../core/config/schema/backup-targets.ts';
 import type { Db } from '../../core/db/db.ts';
+import { ownEntry } from '../../core/own.ts';
 import type { ScheduleSpec } from '../../engine/schedules.ts';
 import type { TaskHandlerDef } from '../../engine/types.ts';
 import { filesWithoutCopyOn } from '../../files/copies.ts';
@@ -40,7 +41,7 @@ export async function backfillFs(db: Db, config: Config, t: FsTargetConfig): Pro
     missing.map((f) => ({
       subject: f.id,
       payload: { target: t.name },
-      opts: { tags: config.instruments[f.instrument_id]?.tags, pool: targetPool(t) },
+      opts: { tags: ownEntry(config.instruments, f.instrument_id)?.tags, pool: targetPool(t) },
     })),
   );
 }

@@ -14,6 +14,7 @@ import type { Config } from '../../core/config/index.ts';
 import { type S3TargetConfig, s3Targets, targetPool } from '../../core/config/schema/backup-targets.ts';
 import type { Db } from '../../core/db/db.ts';
 import type { Logger } from '../../core/log.ts';
+import { ownEntry } from '../../core/own.ts';
 import type { ScheduleSpec } from '../../engine/schedules.ts';
 import type { TaskHandlerDef } from '../../engine/types.ts';
 import { filesWithoutCopyOn } from '../../files/copies.ts';
@@ -59,7 +60,7 @@ export async function backfill(db: Db, config: Config, t: S3TargetConfig): Promi
     missing.map((f) => ({
       subject: f.id,
       payload: { target: t.name },
-      opts: { tags: config.instruments[f.instrument_id]?.tags, pool: targetPool(t) },
+      opts: { tags: ownEntry(config.instruments, f.instrument_id)?.tags, pool: targetPool(t) },
     })),
   );
 }

@@ -4,6 +4,7 @@
  * asks the filesystem; `minFreeGb` finds the minimum that applies and where it is set.
  */
 import type { Config } from '../../core/config/index.ts';
+import { ownEntry } from '../../core/own.ts';
 import { type Variables, variableDefs } from '../../core/variables.ts';
 import { freeSpace } from '../../intake/scan.ts';
 import { type CheckResult, GB, ok, warn } from './result.ts';
@@ -53,7 +54,7 @@ export async function minFreeGb(
   id: string,
   vars: Variables | undefined,
 ): Promise<{ gb: number; source: string }> {
-  const own = config.instruments[id]?.cleanup.min_free_space_gb;
+  const own = ownEntry(config.instruments, id)?.cleanup.min_free_space_gb;
   if (own !== undefined) return { gb: own, source: `instruments.${id}.cleanup.min_free_space_gb` };
   if (vars) {
     try {
