@@ -20,6 +20,7 @@
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { GetObjectCommand } from '@aws-sdk/client-s3';
+import { buildQueryString } from '@smithy/core/protocols';
 
 /** The size of the one read buffer of a raw GET. */
 const READ_SIZE = 256 * 1024;
@@ -38,20 +39,6 @@ interface SignedRequest {
   body?: unknown;
   username?: string;
   password?: string;
-}
-
-/** encodeURIComponent plus the characters RFC 3986 reserves, as the SDK escapes its query. */
-function escapeUri(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-function queryString(q: SignedRequest['query']): string {
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(q ?? {})) {
-    if (v === null) parts.push(escapeUri(k));
-    else for (const one of Array.isArray(v) ? v : [v]) parts.push(`${escapeUri(k)}=${escapeUri(one)}`);
-  }
-  return parts.length ? `?${parts.join('&')}` : '';
 }
 
 /**
@@ -224,7 +211,8 @@ function rawRequest(
     });
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
-    const lines = [`${req.method} ${req.path}${queryString(req.query)} HTTP/1.1`];
+    const query = req.query ? buildQueryString(req.query) : ''; // as the SDK's Node handler builds it
+    const lines = [`${req.method} ${req.path}${query ? `?${query}` : ''} HTTP/1.1`];
     for (const [k, v] of Object.entries(req.headers)) lines.push(`${k}: ${v}`);
     if (!Object.keys(req.headers).some((k) => k.toLowerCase() === 'host'))
       lines.push(`host: ${req.hostname}${req.port ? `:${req.port}` : ''}`);
