@@ -64,6 +64,13 @@ export async function recordBatchBackups(q: Queryable, rows: readonly BatchBacku
  * Which of `names` have a record on `instrument` with a verified filesystem backup: a superset of the
  * names whose record could have a same-content twin (backup/duplicate.ts `earlierTwin`, which is
  * asked only for these). One statement for a batch instead of one per file.
+ *
+ * The plan is fixed by the statement's shape, so it stays a few index probes per name whatever the
+ * statistics say: from each name, its records by `files_instrument_name`, then each record's copies
+ * by `copies_file`, each step fenced (`offset 0`) so the planner cannot turn it around. A plain join
+ * was planned from the verified copies when the tables had never been analysed (a fresh database:
+ * 30 ms a batch at 5,000 copies, 4.7 s at 1M) and is 0.2 ms analysed; this one is 0.2–0.6 ms in
+ * both cases, at 1M copies too.
  */
 export async function namesWithBackedUpNamesakes(
   q: Queryable,
@@ -72,9 +79,11 @@ export async function namesWithBackedUpNamesakes(
 ): Promise<Set<string>> {
   if (names.length === 0) return new Set();
   const rows = await q.query<{ name: string }>(
-    `select distinct f.name from files f
-     join copies c on c.file_id = f.id and c.target = 'backup' and c.state = 'verified'
-     where f.instrument_id = $1 and f.name = any($2::text[])`,
+    `select n.name from (select distinct name from unnest($2::text[]) as u(name)) n
+     where exists (
+       select from (select f.id from files f where f.instrument_id = $1 and f.name = n.name offset 0) f
+       cross join lateral (select c.target, c.state from copies c where c.file_id = f.id offset 0) c
+       where c.target = 'backup' and c.state = 'verified')`,
     [instrument, names],
   );
   return new Set(rows.map((r) => r.name));

@@ -1,0 +1,45 @@
+// The batch's pre-check for same-content twins (src/files/batch-records.ts `namesWithBackedUpNamesakes`)
+// on a real database: only names whose record on the instrument has a verified filesystem backup.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../src/core/db/db.ts';
+import { namesWithBackedUpNamesakes } from '../src/files/batch-records.ts';
+import { insertFile } from './helpers/api.ts';
+import { createTestDb } from './helpers/db.ts';
+
+let db: Db;
+let drop: () => Promise<void>;
+beforeAll(async () => {
+  ({ db, drop } = await createTestDb());
+});
+afterAll(() => drop());
+
+async function copy(fileId: string, target: string, state: string): Promise<void> {
+  await db.exec(
+    `insert into copies (file_id, target, location, state, hash_algorithm, manifest, bytes)
+     values ($1, $2, '/b/' || $1, $3, 'sha256', '{}'::jsonb, 1000)`,
+    [fileId, target, state],
+  );
+}
+
+describe('namesWithBackedUpNamesakes', () => {
+  it('finds the names with a verified backup on the instrument, and no others', async () => {
+    await insertFile(db, { id: 'a.raw', instrument: 'i1' });
+    await copy('a.raw', 'backup', 'verified');
+    // the same name again under a collision id: one verified record is enough
+    await insertFile(db, { id: '20260101-a.raw', name: 'a.raw', instrument: 'i1' });
+    await insertFile(db, { id: 'b.raw', instrument: 'i1' });
+    await copy('b.raw', 'backup', 'replaced');
+    await insertFile(db, { id: 'c.raw', instrument: 'i1' });
+    await copy('c.raw', 'tape', 'verified');
+    await insertFile(db, { id: 'i2-d.raw', name: 'd.raw', instrument: 'i2' });
+    await copy('i2-d.raw', 'backup', 'verified');
+    await insertFile(db, { id: 'e.raw', instrument: 'i1' });
+    await copy('e.raw', 'backup', 'replaced');
+    await copy('e.raw', 'backup', 'verified');
+
+    const names = ['a.raw', 'a.raw', 'b.raw', 'c.raw', 'd.raw', 'e.raw', 'none.raw'];
+    expect([...(await namesWithBackedUpNamesakes(db, 'i1', names))].sort()).toEqual(['a.raw', 'e.raw']);
+    expect([...(await namesWithBackedUpNamesakes(db, 'i2', names))]).toEqual(['d.raw']);
+    expect((await namesWithBackedUpNamesakes(db, 'i1', [])).size).toBe(0);
+  });
+});
