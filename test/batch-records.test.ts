@@ -1,8 +1,9 @@
 // The batch's pre-check for same-content twins (src/files/batch-records.ts `namesWithBackedUpNamesakes`)
-// on a real database: only names whose record on the instrument has a verified filesystem backup.
+// on a real database: only names whose record on the instrument has a verified filesystem backup;
+// and the batch's records (`recordBatchBackups`): earlier backups replaced, the new one verified.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/core/db/db.ts';
-import { namesWithBackedUpNamesakes } from '../src/files/batch-records.ts';
+import { namesWithBackedUpNamesakes, recordBatchBackups } from '../src/files/batch-records.ts';
 import { insertFile } from './helpers/api.ts';
 import { createTestDb } from './helpers/db.ts';
 
@@ -41,5 +42,47 @@ describe('namesWithBackedUpNamesakes', () => {
     expect([...(await namesWithBackedUpNamesakes(db, 'i1', names))].sort()).toEqual(['a.raw', 'e.raw']);
     expect([...(await namesWithBackedUpNamesakes(db, 'i2', names))]).toEqual(['d.raw']);
     expect((await namesWithBackedUpNamesakes(db, 'i1', [])).size).toBe(0);
+  });
+});
+
+describe('recordBatchBackups', () => {
+  it("replaces only the files' earlier verified backups, records the new ones and their manifests", async () => {
+    for (const id of ['r1.raw', 'r2.raw', 'other.raw']) await insertFile(db, { id, instrument: 'i3' });
+    await copy('r1.raw', 'backup', 'verified');
+    await copy('r1.raw', 'tape', 'verified');
+    await copy('other.raw', 'backup', 'verified');
+    const manifest = {
+      algorithm: 'sha256',
+      entries: [{ rel: 'x', size: 3, mtimeMs: 1, hash: 'ab' }],
+      totalBytes: 3,
+    };
+    const row = (fileId: string) => ({
+      fileId,
+      location: `/new/${fileId}`,
+      manifest,
+      seconds: 0.1,
+      associated: false,
+      fingerprint: null,
+    });
+    await recordBatchBackups(db, [row('r1.raw'), row('r2.raw')]);
+    const copies = await db.query<{ file_id: string; target: string; state: string; location: string }>(
+      `select file_id, target, state, location from copies where file_id in ('r1.raw', 'r2.raw', 'other.raw')
+       order by file_id, target, id`,
+    );
+    expect(copies).toEqual([
+      { file_id: 'other.raw', target: 'backup', state: 'verified', location: '/b/other.raw' },
+      { file_id: 'r1.raw', target: 'backup', state: 'replaced', location: '/b/r1.raw' },
+      { file_id: 'r1.raw', target: 'backup', state: 'verified', location: '/new/r1.raw' },
+      { file_id: 'r1.raw', target: 'tape', state: 'verified', location: '/b/r1.raw' },
+      { file_id: 'r2.raw', target: 'backup', state: 'verified', location: '/new/r2.raw' },
+    ]);
+    const files = await db.query<{ id: string; manifest: unknown }>(
+      `select id, manifest from files where id in ('r1.raw', 'r2.raw', 'other.raw') order by id`,
+    );
+    expect(files).toEqual([
+      { id: 'other.raw', manifest: null },
+      { id: 'r1.raw', manifest },
+      { id: 'r2.raw', manifest },
+    ]);
   });
 });

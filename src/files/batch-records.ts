@@ -26,8 +26,16 @@ export interface BatchBackup {
 export async function recordBatchBackups(q: Queryable, rows: readonly BatchBackup[]): Promise<void> {
   if (rows.length === 0) return;
   const ids = rows.map((r) => r.fileId);
+  // The copies found from each file id by `copies_file` (fenced by `offset 0`, as in
+  // `namesWithBackedUpNamesakes`): the plain `file_id = any($1)` was planned as a walk of every
+  // verified backup copy when `copies` had never been analysed (a fresh database).
   await q.exec(
-    `update copies set state = 'replaced' where file_id = any($1::text[]) and target = 'backup' and state = 'verified'`,
+    `update copies c set state = 'replaced'
+     where c.id = any(array(
+       select x.id from unnest($1::text[]) as u(file_id)
+       cross join lateral (select id, target, state from copies where file_id = u.file_id offset 0) x
+       where x.target = 'backup' and x.state = 'verified'))
+       and c.state = 'verified'`,
     [ids],
   );
   const json = JSON.stringify(
