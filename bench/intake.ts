@@ -26,7 +26,8 @@
  *
  * Env: BENCH_QUERY_LOG=1 prints the most frequent statements per file; BENCH_FILES (default 10000), BENCH_SCAN_FILES (default 100000; 0 skips the scan part),
  * BENCH_COPY_POOL (default 8), BENCH_CONCURRENCY (default 10), BENCH_PG_STATS=1 prints where PostgreSQL's
- * time went during Sluice's run (pg_stat_statements: the statements by total time, with rows).
+ * time went during Sluice's run (pg_stat_statements: the statements by total time, with rows; and how many row
+ * updates of files, copies and tasks were HOT, i.e. rewrote no index).
  */
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
@@ -158,6 +159,14 @@ async function printPgStats(db: Db, files: number): Promise<void> {
       statement: r.query.replace(/\s+/g, ' ').trim().slice(0, 100),
     })),
   );
+  // updates that rewrote every index of the table (not HOT: an indexed column changed, or no room)
+  const tables = await db.query<{ relname: string; n_tup_upd: string; n_tup_hot_upd: string }>(
+    `select relname, n_tup_upd, n_tup_hot_upd from pg_stat_user_tables
+      where relname in ('files', 'copies', 'tasks') order by relname`,
+  );
+  for (const t of tables) {
+    process.stdout.write(`${t.relname}: ${t.n_tup_upd} row updates, ${t.n_tup_hot_upd} of them HOT\n`);
+  }
 }
 
 /**
