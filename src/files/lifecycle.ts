@@ -118,6 +118,13 @@ export interface TransitionManyOptions {
   reason?: string | readonly (string | null)[];
   /** One event data object for all, or one per id (same order as `ids`). */
   data?: Record<string, unknown> | readonly (Record<string, unknown> | null)[];
+  /**
+   * One per id (same order as `ids`): each file that moves also gets `acquired_at = now()` and this
+   * acquired fingerprint (files/fingerprint.ts), in the same row update; a file that does not move
+   * gets neither. The scan's `acquired` transition (intake/scan-task.ts): one update of the row, not
+   * two, each rewriting every index of `files`.
+   */
+  acquired?: readonly object[];
 }
 
 /**
@@ -141,15 +148,21 @@ export async function transitionMany(
     const one = Array.isArray(d) ? (d[i] ?? null) : (d ?? null);
     return one === null ? null : JSON.stringify(one);
   });
+  const acquired = ids.map((_, i) => {
+    const fp = opts.acquired?.[i];
+    return fp === undefined ? null : JSON.stringify(fp);
+  });
   const rows = await q.query<{ subject_id: string }>(
     `with x as (
-       select distinct on (id) id, reason, data, ord
-       from unnest($1::text[], $3::text[], $6::text[]) with ordinality as u(id, reason, data, ord)
+       select distinct on (id) id, reason, data, fp, ord
+       from unnest($1::text[], $3::text[], $6::text[], $7::text[]) with ordinality as u(id, reason, data, fp, ord)
        order by id, ord
      ), o as (
        select f.id, f.status as old from files f where f.id in (select id from x) order by f.id for update
      ), u as (
-       update files f set status = $2, status_reason = x.reason, updated_at = now()
+       update files f set status = $2, status_reason = x.reason, updated_at = now(),
+         acquired_at = case when x.fp is null then f.acquired_at else now() end,
+         acquired_fingerprint = coalesce(x.fp::jsonb, f.acquired_fingerprint)
        from o join x on x.id = o.id
        where f.id = o.id and o.old = any($4::text[])
        returning f.id, o.old, x.reason, x.data, x.ord
@@ -157,7 +170,7 @@ export async function transitionMany(
      insert into events (subject_type, subject_id, actor, from_state, to_state, reason, data)
      select 'file', u.id, $5, u.old, $2, u.reason, u.data::jsonb from u order by u.ord
      returning subject_id`,
-    [ids, to, reasons, opts.from, opts.actor, datas],
+    [ids, to, reasons, opts.from, opts.actor, datas, acquired],
   );
   const moved = new Set(rows.map((r) => r.subject_id));
   return [...new Set(ids)].filter((id) => moved.has(id));

@@ -50,16 +50,6 @@ export async function markInstrumentCopyVanished(q: Queryable, id: string): Prom
   await q.exec(`update files set instrument_copy = 'missing', current_path = null where id = $1`, [id]);
 }
 
-/** `acquired_at` and the acquired fingerprint of records still discovered or acquiring (`rows`: `{id, fp}`). */
-export async function recordAcquiredFingerprints(q: Queryable, rows: readonly object[]): Promise<void> {
-  await q.exec(
-    `update files f set acquired_at = now(), acquired_fingerprint = x.fp
-     from jsonb_to_recordset($1::jsonb) as x(id text, fp jsonb)
-     where f.id = x.id and f.status in ('discovered', 'acquiring')`,
-    [JSON.stringify(rows)],
-  );
-}
-
 /** Size, mtime, main file and companions of growing files (`rows`: src/intake/merge.ts `ChangedRow`). */
 export async function recordGrowth(q: Queryable, rows: readonly object[]): Promise<void> {
   await q.exec(

@@ -34,7 +34,6 @@ import {
   latestRecordsByName,
   markInstrumentCopyBack,
   markInstrumentCopyVanished,
-  recordAcquiredFingerprints,
   recordGrowth,
 } from '../files/scan-records.ts';
 import { defineHandler, Kind, scheduleOf } from '../tasks/catalogue.ts';
@@ -308,8 +307,8 @@ async function applyMoves(
 ): Promise<void> {
   const from: FileStatus[] = ['discovered', 'acquiring'];
   for (const [to, m] of moves) {
-    if (to === 'acquired') await recordAcquired(tx, m.ids, tracked);
-    const moved = await transitionMany(tx, m.ids, to, { actor: ACTOR, from, reason: m.reasons });
+    const acquired = to === 'acquired' ? acquiredFingerprints(m.ids, tracked) : undefined;
+    const moved = await transitionMany(tx, m.ids, to, { actor: ACTOR, from, reason: m.reasons, acquired });
     if (to === 'acquired' && moved.length > 0) {
       const size = new Map([...tracked.values()].map((x) => [x.fileId, x.candidate.size]));
       const sizes = moved.map((id) => size.get(id));
@@ -327,20 +326,19 @@ async function recordVanished(tx: Tx, vanished: Vanished[]): Promise<void> {
 }
 
 /**
- * `acquired_at` and the acquired fingerprint (files/fingerprint.ts) of the files declared acquired,
- * from what this scan saw of them: the record stands for exactly these bytes from now on.
+ * The acquired fingerprints (files/fingerprint.ts) of the files declared acquired, from what this
+ * scan saw of them, in `ids` order: set with their `acquired` transition (with `acquired_at`), the
+ * record stands for exactly these bytes from then on.
  */
-async function recordAcquired(
-  tx: Tx,
+function acquiredFingerprints(
   ids: string[],
   tracked: Map<string, { fileId: string; candidate: Candidate }>,
-): Promise<void> {
+): object[] {
   const byId = new Map([...tracked.values()].map((x) => [x.fileId, x.candidate]));
-  const rows = ids.map((id) => {
+  return ids.map((id) => {
     const c = byId.get(id)!;
-    return { id, fp: fingerprint(c.size, c.mtimeMs, candidateMembers(c)) };
+    return fingerprint(c.size, c.mtimeMs, candidateMembers(c));
   });
-  await recordAcquiredFingerprints(tx, rows);
 }
 
 /** Size, mtime, main file and companions of growing files, one statement for all. */
