@@ -26,8 +26,9 @@
  *
  * Env: BENCH_QUERY_LOG=1 prints the most frequent statements per file; BENCH_FILES (default 10000), BENCH_SCAN_FILES (default 100000; 0 skips the scan part),
  * BENCH_COPY_POOL (default 8), BENCH_CONCURRENCY (default 10), BENCH_PG_STATS=1 prints where PostgreSQL's
- * time went during Sluice's run (pg_stat_statements: the statements by total time, with rows; and how many row
- * updates of files, copies and tasks were HOT, i.e. rewrote no index).
+ * time went during Sluice's run (pg_stat_statements: the statements by total time, with rows; the shared
+ * buffers accessed per file; and how many row updates of files, copies and tasks were HOT, i.e. rewrote
+ * no index).
  */
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
@@ -158,6 +159,14 @@ async function printPgStats(db: Db, files: number): Promise<void> {
       'rows/call': Math.round((Number(r.rows) / Math.max(1, Number(r.calls))) * 10) / 10,
       statement: r.query.replace(/\s+/g, ' ').trim().slice(0, 100),
     })),
+  );
+  // buffer accesses: the PostgreSQL work least moved by other load on the machine
+  const b = await db.one<{ hit: string; dirtied: string }>(
+    `select coalesce(sum(shared_blks_hit + shared_blks_read), 0) as hit,
+            coalesce(sum(shared_blks_dirtied), 0) as dirtied from pg_stat_statements`,
+  );
+  process.stdout.write(
+    `shared buffers accessed per file: ${(Number(b.hit) / files).toFixed(1)}, dirtied per file: ${(Number(b.dirtied) / files).toFixed(2)}\n`,
   );
   // updates that rewrote every index of the table (not HOT: an indexed column changed, or no room)
   const tables = await db.query<{ relname: string; n_tup_upd: string; n_tup_hot_upd: string }>(
