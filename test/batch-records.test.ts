@@ -1,9 +1,14 @@
 // The batch's pre-check for same-content twins (src/files/batch-records.ts `namesWithBackedUpNamesakes`)
 // on a real database: only names whose record on the instrument has a verified filesystem backup;
-// and the batch's records (`recordBatchBackups`): earlier backups replaced, the new one verified.
+// and the batch's records (`recordBatchBackups`, `recordBatchManifests`): earlier backups replaced,
+// the new one verified, the manifest on the record.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/core/db/db.ts';
-import { namesWithBackedUpNamesakes, recordBatchBackups } from '../src/files/batch-records.ts';
+import {
+  namesWithBackedUpNamesakes,
+  recordBatchBackups,
+  recordBatchManifests,
+} from '../src/files/batch-records.ts';
 import { insertFile } from './helpers/api.ts';
 import { createTestDb } from './helpers/db.ts';
 
@@ -65,6 +70,7 @@ describe('recordBatchBackups', () => {
       fingerprint: null,
     });
     await recordBatchBackups(db, [row('r1.raw'), row('r2.raw')]);
+    await recordBatchManifests(db, [row('r1.raw'), row('r2.raw')]);
     const copies = await db.query<{ file_id: string; target: string; state: string; location: string }>(
       `select file_id, target, state, location from copies where file_id in ('r1.raw', 'r2.raw', 'other.raw')
        order by file_id, target, id`,

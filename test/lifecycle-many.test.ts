@@ -1,5 +1,6 @@
-// `transitionMany` (src/files/lifecycle.ts) with `acquired`: the acquired fingerprint and
-// `acquired_at` set in the transition's own row update, only on the files that moved.
+// `transitionMany` (src/files/lifecycle.ts) with `acquired` (the acquired fingerprint and
+// `acquired_at`) and `backedUp` (the manifest, and the fingerprint where there was none): set in the
+// transition's own row update, only on the files that moved.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/core/db/db.ts';
 import { transitionMany } from '../src/files/lifecycle.ts';
@@ -48,6 +49,46 @@ describe('transitionMany with acquired fingerprints', () => {
       { subject_id: 'm1.raw', to_state: 'acquired' },
       { subject_id: 'm2.raw', to_state: 'acquired' },
       { subject_id: 'plain.raw', to_state: 'acquiring' },
+    ]);
+  });
+
+  it('sets the manifest of each file that moves to backed_up, and a fingerprint only where there was none', async () => {
+    await insertFile(db, { id: 'b1.raw', status: 'acquired' });
+    await insertFile(db, { id: 'b2.raw', status: 'backing_up' });
+    await insertFile(db, { id: 'b3.raw', status: 'done' });
+    await insertFile(db, { id: 'b4.raw', status: 'acquired' });
+    await db.exec(`update files set acquired_fingerprint = '{"size": 7}' where id = 'b2.raw'`);
+    const manifest = (n: number) => ({
+      algorithm: 'sha256',
+      entries: [{ rel: `b${n}.raw`, size: n, mtimeMs: 1, hash: 'ab' }],
+      totalBytes: n,
+    });
+    const moved = await db.tx((tx) =>
+      transitionMany(tx, ['b1.raw', 'b2.raw', 'b3.raw', 'b4.raw'], 'backed_up', {
+        actor: 'test',
+        from: ['acquired', 'backing_up'],
+        backedUp: [
+          { manifest: manifest(1), fingerprint: { size: 1 } },
+          { manifest: manifest(2), fingerprint: { size: 2 } },
+          { manifest: manifest(3), fingerprint: null },
+          { manifest: manifest(4), fingerprint: null },
+        ],
+      }),
+    );
+    expect(moved).toEqual(['b1.raw', 'b2.raw', 'b4.raw']);
+    const rows = await db.query<{
+      id: string;
+      manifest: unknown;
+      hash_algorithm: string | null;
+      fp: unknown;
+    }>(
+      `select id, manifest, hash_algorithm, acquired_fingerprint as fp from files where id like 'b%' order by id`,
+    );
+    expect(rows).toEqual([
+      { id: 'b1.raw', manifest: manifest(1), hash_algorithm: 'sha256', fp: { size: 1 } },
+      { id: 'b2.raw', manifest: manifest(2), hash_algorithm: 'sha256', fp: { size: 7 } },
+      { id: 'b3.raw', manifest: null, hash_algorithm: null, fp: null },
+      { id: 'b4.raw', manifest: manifest(4), hash_algorithm: 'sha256', fp: null },
     ]);
   });
 });

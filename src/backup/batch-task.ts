@@ -41,7 +41,11 @@ import type { Tx } from '../core/db/db.ts';
 import { errorMessage } from '../core/errors.ts';
 import { ownEntry } from '../core/own.ts';
 import type { TaskHandlerDef, TaskRow } from '../engine/types.ts';
-import { namesWithBackedUpNamesakes, recordBatchBackups } from '../files/batch-records.ts';
+import {
+  namesWithBackedUpNamesakes,
+  recordBatchBackups,
+  recordBatchManifests,
+} from '../files/batch-records.ts';
 import { addToTimeline, transitionMany } from '../files/lifecycle.ts';
 import { type FileRow, getFiles } from '../files/repo.ts';
 import { fsyncDir } from '../storage/fsutil.ts';
@@ -245,22 +249,21 @@ export function copierBufferBytes(files: readonly Pick<FileRow, 'size_bytes'>[])
 
 /**
  * The verified copies recorded and reported, as `backup.copy` records one (in the batch's
- * transaction), set-wise: the copy rows and manifests, then the `backed_up` transitions, in a few
- * statements for the batch; then the flow's report of the files that moved (a file someone else
- * moved meanwhile was reported by them; its copy row is still true).
+ * transaction), set-wise: the copy rows, then the `backed_up` transitions with the manifests (each
+ * row updated once), in a few statements for the batch; then the flow's report of the files that
+ * moved (a file someone else moved meanwhile was reported by them; its copy row and manifest are
+ * still true).
  */
 async function recordAll(tx: Tx, deps: BackupDeps, copied: Copied[]): Promise<void> {
-  await recordBatchBackups(
-    tx,
-    copied.map((c) => ({
-      fileId: c.file.id,
-      location: c.dest,
-      manifest: c.result.manifest,
-      seconds: c.result.seconds,
-      associated: c.result.associated,
-      fingerprint: acquiredOf(c.file) ? null : fingerprintOfManifest(c.result.manifest),
-    })),
-  );
+  const backups = copied.map((c) => ({
+    fileId: c.file.id,
+    location: c.dest,
+    manifest: c.result.manifest,
+    seconds: c.result.seconds,
+    associated: c.result.associated,
+    fingerprint: acquiredOf(c.file) ? null : fingerprintOfManifest(c.result.manifest),
+  }));
+  await recordBatchBackups(tx, backups);
   const moved = await transitionMany(
     tx,
     copied.map((c) => c.file.id),
@@ -270,7 +273,14 @@ async function recordAll(tx: Tx, deps: BackupDeps, copied: Copied[]): Promise<vo
       from: ['acquired', 'backing_up'],
       reason: copied.map((c) => backedUpReason(c.result, c.dest)),
       data: copied.map((c) => ({ location: c.dest })),
+      // the manifests in the transition's row update (one update of each row, not two)
+      backedUp: backups.map((b) => ({ manifest: b.manifest, fingerprint: b.fingerprint })),
     },
+  );
+  const movedIds = new Set(moved);
+  await recordBatchManifests(
+    tx,
+    backups.filter((b) => !movedIds.has(b.fileId)), // moved by someone else meanwhile: recorded all the same
   );
   if (moved.length > 0) await deps.report(tx, { kind: 'backed_up_many', files: await getFiles(tx, moved) });
 }

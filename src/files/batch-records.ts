@@ -1,7 +1,9 @@
 /**
  * The records of a batch of verified backups (backup/batch-task.ts), written set-wise: the same rows
  * `retireVerifiedBackups`, `insertVerifiedBackup` and `recordBackupManifest` write for one file, for
- * all of a batch's files in three statements instead of three per file. Also the batch's pre-check
+ * all of a batch's files in a few statements instead of three per file (the manifests of the files
+ * that move to `backed_up` are written by that transition's own row update: lifecycle.ts
+ * `transitionMany` `backedUp`; `recordBatchManifests` for the others). Also the batch's pre-check
  * for same-content twins (`namesWithBackedUpNamesakes`), one statement for the batch.
  */
 import type { Queryable } from '../core/db/db.ts';
@@ -20,8 +22,9 @@ export interface BatchBackup {
 }
 
 /**
- * For every file: its earlier verified filesystem backups `replaced`, the new one `verified`, the
- * record's manifest set (and its fingerprint if it had none). Three statements for the batch.
+ * For every file: its earlier verified filesystem backups `replaced`, the new one `verified`. Two
+ * statements for the batch. The records' manifests: `recordBatchManifests`, or the `backed_up`
+ * transition (see the module comment).
  */
 export async function recordBatchBackups(q: Queryable, rows: readonly BatchBackup[]): Promise<void> {
   if (rows.length === 0) return;
@@ -47,7 +50,6 @@ export async function recordBatchBackups(q: Queryable, rows: readonly BatchBacku
       bytes: r.manifest.totalBytes,
       seconds: r.seconds,
       associated: r.associated,
-      fingerprint: r.fingerprint,
       ord,
     })),
   );
@@ -58,6 +60,19 @@ export async function recordBatchBackups(q: Queryable, rows: readonly BatchBacku
        bytes bigint, seconds double precision, associated boolean, ord int)
      order by x.ord`,
     [json],
+  );
+}
+
+/** For every file: the record's manifest set (and its fingerprint if it had none). One statement. */
+export async function recordBatchManifests(q: Queryable, rows: readonly BatchBackup[]): Promise<void> {
+  if (rows.length === 0) return;
+  const json = JSON.stringify(
+    rows.map((r) => ({
+      file_id: r.fileId,
+      hash_algorithm: r.manifest.algorithm,
+      manifest: r.manifest,
+      fingerprint: r.fingerprint,
+    })),
   );
   await q.exec(
     `update files f set manifest = x.manifest, hash_algorithm = x.hash_algorithm,

@@ -18,6 +18,7 @@
  */
 import type { Queryable } from '../core/db/db.ts';
 import { recordEvent } from '../engine/events.ts';
+import type { Manifest } from '../storage/raw-data.ts';
 
 export const FILE_STATUSES = [
   'discovered',
@@ -125,6 +126,12 @@ export interface TransitionManyOptions {
    * two, each rewriting every index of `files`.
    */
   acquired?: readonly object[];
+  /**
+   * One per id (same order as `ids`), for a `backed_up` transition: each file that moves also gets
+   * the verified copy's manifest (and its algorithm), and this acquired fingerprint if it had none,
+   * in the same row update (what files/batch-records.ts `recordBatchManifests` writes otherwise).
+   */
+  backedUp?: readonly { manifest: Manifest; fingerprint: object | null }[];
 }
 
 /**
@@ -152,17 +159,24 @@ export async function transitionMany(
     const fp = opts.acquired?.[i];
     return fp === undefined ? null : JSON.stringify(fp);
   });
+  const backedUp = ids.map((_, i) => {
+    const b = opts.backedUp?.[i];
+    return b === undefined ? null : JSON.stringify(b);
+  });
   const rows = await q.query<{ subject_id: string }>(
     `with x as (
-       select distinct on (id) id, reason, data, fp, ord
-       from unnest($1::text[], $3::text[], $6::text[], $7::text[]) with ordinality as u(id, reason, data, fp, ord)
+       select distinct on (id) id, reason, data, fp, b::jsonb as b, ord
+       from unnest($1::text[], $3::text[], $6::text[], $7::text[], $8::text[])
+         with ordinality as u(id, reason, data, fp, b, ord)
        order by id, ord
      ), o as (
        select f.id, f.status as old from files f where f.id in (select id from x) order by f.id for update
      ), u as (
        update files f set status = $2, status_reason = x.reason, updated_at = now(),
          acquired_at = case when x.fp is null then f.acquired_at else now() end,
-         acquired_fingerprint = coalesce(x.fp::jsonb, f.acquired_fingerprint)
+         acquired_fingerprint = coalesce(x.fp::jsonb, f.acquired_fingerprint, nullif(x.b->'fingerprint', 'null')),
+         manifest = coalesce(x.b->'manifest', f.manifest),
+         hash_algorithm = coalesce(x.b->'manifest'->>'algorithm', f.hash_algorithm)
        from o join x on x.id = o.id
        where f.id = o.id and o.old = any($4::text[])
        returning f.id, o.old, x.reason, x.data, x.ord
@@ -170,7 +184,7 @@ export async function transitionMany(
      insert into events (subject_type, subject_id, actor, from_state, to_state, reason, data)
      select 'file', u.id, $5, u.old, $2, u.reason, u.data::jsonb from u order by u.ord
      returning subject_id`,
-    [ids, to, reasons, opts.from, opts.actor, datas, acquired],
+    [ids, to, reasons, opts.from, opts.actor, datas, acquired, backedUp],
   );
   const moved = new Set(rows.map((r) => r.subject_id));
   return [...new Set(ids)].filter((id) => moved.has(id));
