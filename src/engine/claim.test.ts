@@ -200,6 +200,64 @@ describe('claim', () => {
     });
   });
 
+  it('a completed row comes back with its id and state only; a claimed row whole (migration 0047)', async () => {
+    await poolWith('slim', 1, 2);
+    await withClient(async (c) => {
+      const [a] = (await c.query(`select * from sluice_claim('w1', array['c'], array[]::text[], 1, 60000)`))
+        .rows;
+      const rows = (
+        await c.query(`select * from sluice_finish($1, $2, 'w1', array['c'], array[]::text[], 1, 60000)`, [
+          [a.id],
+          [a.token],
+        ])
+      ).rows;
+      const done = rows.find((r) => r.id === a.id);
+      const next = rows.find((r) => r.state === 'running');
+      expect(done).toMatchObject({ id: a.id, state: 'succeeded', kind: null, payload: null, token: null });
+      expect(next).toMatchObject({ kind: 'c', pool: 'slim', lease_owner: 'w1', slot: 0 });
+      expect(next.token).not.toBeNull();
+      expect(next.payload).toEqual({});
+    });
+  });
+
+  it('a takeover is recorded on the task, a completion keeps it, a claim from the queue clears it', async () => {
+    await poolWith('over', 2, 2);
+    const takenOver = async (id: string) =>
+      (
+        await db.one<{ t: { worker?: string; by?: string } | null }>(
+          `select taken_over as t from tasks where id = $1`,
+          [id],
+        )
+      ).t;
+    await withClient(async (c) => {
+      const lease = (worker: string, ms: number, limit = 1) =>
+        c.query<{ id: string; token: string }>(
+          `select id, token from sluice_claim($1, array['c'], array[]::text[], $2, $3)`,
+          [worker, limit, ms],
+        );
+      // w1's leases run out at once; w2 takes the two tasks over
+      const first = (await lease('w1', 0, 2)).rows;
+      expect(first).toHaveLength(2);
+      const [x, y] = (await lease('w2', 60000, 2)).rows;
+      expect([x!.id, y!.id].sort()).toEqual(first.map((t) => t.id).sort());
+      expect(await takenOver(x!.id)).toMatchObject({ worker: 'w1', by: 'w2' });
+      // x completes (the record stays, the history of that attempt); y goes back to the queue
+      await c.query(`select * from sluice_finish($1, $2, 'w2', array['c'], array[]::text[], 0, 60000)`, [
+        [x!.id],
+        [x!.token],
+      ]);
+      expect(await takenOver(x!.id)).toMatchObject({ worker: 'w1', by: 'w2' });
+      await db.exec(
+        `update tasks set state = 'queued', lease_owner = null, lease_expires_at = null where id = $1`,
+        [y!.id],
+      );
+      expect(await takenOver(y!.id)).toMatchObject({ worker: 'w1', by: 'w2' });
+      // claimed from the queue: a fresh attempt, nothing taken over
+      expect((await lease('w3', 60000)).rows.map((t) => t.id)).toEqual([y!.id]);
+      expect(await takenOver(y!.id)).toBeNull();
+    });
+  });
+
   it('a worker refilling its slots from completions never runs more than its concurrency', async () => {
     await poolWith('wide', 20, 200);
     const { most, ran } = await runCounted(db, 200, async () => undefined);

@@ -28,7 +28,8 @@ export function claimTasks(q: Queryable, r: ClaimRequest): Promise<TaskRow[]> {
 
 /**
  * Completes `tasks` (fenced by their tokens) and claims per `r` in one statement. Returns the ids
- * completed (a task missing lost its lease) and the tasks claimed.
+ * completed (a task missing lost its lease) and the tasks claimed. A completed row comes back with
+ * its id and state only (migration 0047): nothing else of it is read here.
  */
 export async function finishAndClaim(
   q: Queryable,
