@@ -8,7 +8,7 @@ import type { Queryable } from '../core/db/db.ts';
 import { SluiceError } from '../core/errors.ts';
 import {
   createStagedSamples,
-  insertSamplesWithHistory,
+  insertSamples,
   STAGED_COLUMNS,
   STAGED_SAMPLES,
   upsertSamplesWithHistory,
@@ -44,16 +44,17 @@ export async function lockImports(q: Queryable): Promise<void> {
 }
 
 /**
- * Writes the created and updated rows of a plan, and their history, in the caller's transaction:
- * the rows are copied (COPY, ../core/db/copy.ts) into the transaction's staging table, then written
- * by two set-based statements (./history.ts). Once per transaction.
+ * Writes the created and updated rows of a plan, and the updates' history, in the caller's
+ * transaction: the rows are copied (COPY, ../core/db/copy.ts) into the transaction's staging table,
+ * then written by two set-based statements (./history.ts; a creation's history is derived from the
+ * row). Once per transaction.
  */
 export async function applyPlan(q: Queryable, rows: readonly PlannedRow[], actor: string): Promise<void> {
   if (!rows.some((r) => r.action !== 'unchanged')) return;
   await createStagedSamples(q);
   await copyIn(q, STAGED_SAMPLES, STAGED_COLUMNS, stagedRows(rows));
   // new refcodes by a plain insert, the rest by the upsert (which reads the rows it replaces)
-  await insertSamplesWithHistory(q, actor);
+  await insertSamples(q, actor);
   if (rows.some((r) => r.action === 'update')) {
     // a new table has no statistics: without them the upsert's read of the rows it replaces may be
     // planned as a scan of all samples per staged row
