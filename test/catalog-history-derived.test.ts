@@ -124,11 +124,11 @@ describe("an import's created samples queued as one range", () => {
     await indexPending(db);
     const sheet = ['refcode,name,project', ...Array.from({ length: 7 }, (_, i) => `R${i},Ranged ${i},PRJ1`)];
     await run(`${sheet.join('\n')}\n`, 'user:ada');
-    const queue = await db.query<{ n: number; last: string | null }>(
-      'select (last_id - sample_id + 1)::int as n, last_id::text as last from sample_search_queue',
+    const queue = await db.query<{ refcodes: string[] }>(
+      `select array(select s.refcode from samples s where s.id between q.sample_id and q.last_id order by s.id)
+         as refcodes from sample_search_queue q`,
     );
-    expect(queue).toHaveLength(1);
-    expect(queue[0]?.n).toBe(7);
+    expect(queue).toEqual([{ refcodes: ['R0', 'R1', 'R2', 'R3', 'R4', 'R5', 'R6'] }]);
     expect(await indexBacklog(db)).toMatchObject({ queued: 7, unqueued: 0 });
     expect(await indexPending(db, 3)).toBe(7);
     expect(await indexBacklog(db)).toEqual({ queued: 0, unqueued: 0, oldest_s: null });

@@ -94,24 +94,6 @@ export async function upsertSamplesWithHistory(q: Queryable, actor: string): Pro
 }
 
 /**
- * Creates the staged samples of action \`create\` (the caller planned them as new under the imports'
- * lock: a refcode taken meanwhile fails the statement, and with it the import) and queues them for
- * the search index with one queue row naming the range of their ids, in one statement. A plain
- * insert: no conflict arbitration and no read of rows replaced, which an upsert pays for every row.
- * No history row: a sample's creation is derived from the row itself (`historyOf`).
- */
-export async function insertSamples(q: Queryable, actor: string): Promise<void> {
-  await q.exec(
-    `with w as (
-       insert into samples (refcode, name, project_id, type, attributes, created_by, updated_by)
-       select refcode, name, project_id, type, attributes, $1, $1 from ${STAGED_SAMPLES} where action = 'create'
-       returning id)
-     insert into sample_search_queue (sample_id, last_id) select min(id), max(id) from w having count(*) > 0`,
-    [actor],
-  );
-}
-
-/**
  * A sample's creation, derived from its row where no creation row is stored (samples imported
  * since migration 0045): who and when are the row's `created_by` and `created_at` (set by the
  * creating statement, in the creating transaction, as the history row's `actor` and `at` were),
