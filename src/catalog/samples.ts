@@ -6,12 +6,7 @@
 import { copyIn } from '../core/db/copy.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { SluiceError } from '../core/errors.ts';
-import {
-  createStagedSamples,
-  STAGED_COLUMNS,
-  STAGED_SAMPLES,
-  upsertSamplesWithHistory,
-} from './history.ts';
+import { createStagedSamples, STAGED_COLUMNS, STAGED_SAMPLES, upsertSamplesWithHistory } from './history.ts';
 import type { Existing, PlannedRow, SampleValues } from './import-plan.ts';
 
 export interface SampleRow extends SampleValues {
@@ -75,10 +70,9 @@ const SAMPLE_COLUMNS = ['refcode', 'name', 'project_id', 'type', 'attributes', '
 async function insertSamples(q: Queryable, rows: readonly PlannedRow[], actor: string): Promise<void> {
   const { lo } = await q.one<{ lo: string }>(`select nextval(${SAMPLE_IDS})::text as lo`);
   await copyIn(q, 'samples', SAMPLE_COLUMNS, newSamples(rows, actor));
-  await q.exec(
-    `insert into sample_search_queue (sample_id, last_id) values ($1, currval(${SAMPLE_IDS}))`,
-    [lo],
-  );
+  await q.exec(`insert into sample_search_queue (sample_id, last_id) values ($1, currval(${SAMPLE_IDS}))`, [
+    lo,
+  ]);
 }
 
 /** The new samples' rows, in the order of SAMPLE_COLUMNS (attributes as JSON text). */
