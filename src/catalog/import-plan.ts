@@ -139,10 +139,13 @@ function readRow(
 
 const NO_VALUE = { value: null } as const;
 
-/** The plan for a whole sheet. Later rows repeating an earlier row's refcode are rejected. */
-export function planImport(input: PlanInput): ImportPlan {
+/**
+ * The plan row by row, in the sheet's order: each row planned (`PlannedRow`) or rejected
+ * (`Rejected`, with `reasons`). Later rows repeating an earlier row's refcode are rejected. Lazy, so
+ * a caller may write the rows planned while the rest are planned (src/catalog/import.ts).
+ */
+export function* planRows(input: PlanInput): Generator<PlannedRow | Rejected> {
   const { sheet } = input;
-  const plan: ImportPlan = { rows: [], rejected: [] };
   const seen = new Map<string, number>();
   const roles = sheet.header.map(roleOf);
   for (const { row, cells } of sheet.rows) {
@@ -170,12 +173,21 @@ export function planImport(input: PlanInput): ImportPlan {
     if (r.reasons.length === 0)
       r.reasons.push(...input.check(after.type, after.project_id, after.attributes));
     if (r.reasons.length > 0) {
-      plan.rejected.push({ row, refcode: r.refcode, reasons: r.reasons });
+      yield { row, refcode: r.refcode, reasons: r.reasons };
       continue;
     }
     const changed = before ? changedFields(before, after) : [];
     const action = !before ? 'create' : changed.length > 0 ? 'update' : 'unchanged';
-    plan.rows.push({ row, refcode: after.refcode, action, before: before ?? null, after, changed });
+    yield { row, refcode: after.refcode, action, before: before ?? null, after, changed };
+  }
+}
+
+/** The plan for a whole sheet (`planRows`, collected). */
+export function planImport(input: PlanInput): ImportPlan {
+  const plan: ImportPlan = { rows: [], rejected: [] };
+  for (const r of planRows(input)) {
+    if ('reasons' in r) plan.rejected.push(r);
+    else plan.rows.push(r);
   }
   return plan;
 }
