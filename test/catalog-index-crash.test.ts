@@ -1,8 +1,9 @@
 /**
  * The catalog search index under kill -9 (SIGKILL) of a real `sluice start` worker (harness:
- * test/helpers/kill.ts): an import commits 40,000 samples and queues them for the search index with
- * a `catalog.index` task; the worker taking that task is killed while it indexes. Nothing is half
- * indexed (a queue row goes only with its search row, batch by batch), and the next worker takes the
+ * test/helpers/kill.ts): an import commits 40,000 samples and queues them for the search index (one
+ * queue row naming their range of ids) with a `catalog.index` task; the worker taking that task is
+ * killed while it indexes. Nothing is half indexed (the range moves past ids only with their search
+ * rows, batch by batch), and the next worker takes the
  * task over and ends with every sample indexed and found by a word of its name.
  */
 import { afterEach, describe, expect, it } from 'vitest';

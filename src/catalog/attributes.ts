@@ -47,10 +47,12 @@ export function attributeChecker(cfg: CatalogConfig): AttributeCheck {
     ]),
   );
   return (type, project, attrs) => {
-    const problems: string[] = [];
-    for (const v of [type === null ? undefined : byType.get(type), byProject.get(project)]) {
-      if (v && !v(attrs)) problems.push(...(v.errors ?? []).map(describe));
-    }
-    return [...new Set(problems)];
+    const t = type === null ? undefined : byType.get(type);
+    const p = byProject.get(project);
+    // the common case (every schema passes) allocates nothing but the empty answer
+    const tProblems = t && !t(attrs) ? (t.errors ?? []).map(describe) : [];
+    const pProblems = p && !p(attrs) ? (p.errors ?? []).map(describe) : [];
+    if (pProblems.length === 0) return tProblems.length < 2 ? tProblems : [...new Set(tProblems)];
+    return [...new Set([...tProblems, ...pProblems])];
   };
 }

@@ -1,6 +1,8 @@
 /**
  * The catalog's history: every change to a project, sample, relation or data set, with who, when,
  * before and after. Owns `catalog_history`; written in the transaction of the change it records.
+ * A sample's creation is the one exception: it is derived from the sample's row (`historyOf`), so
+ * an import of new samples writes no history rows (issue #22 bench; docs/catalog.md).
  */
 import type { Queryable } from '../core/db/db.ts';
 
@@ -64,13 +66,14 @@ const sampleJson = (o: string) =>
   `jsonb_build_object('refcode', ${o}.refcode, 'name', ${o}.name, 'project_id', ${o}.project_id, 'type', ${o}.type, 'attributes', ${o}.attributes)`;
 
 /**
- * Creates or updates the staged samples of action `update` (one statement, whatever their number)
- * and appends each one's history in the same statement: `before` is the row as it was when the
- * statement began (the rows are locked by the caller, so it is the row the upsert replaced), `after`
- * the row written, so the record states what was written, not what was planned. Each sample written
- * is queued for the search index (`sample_search_queue`, ./search-index.ts) by the same statement.
+ * Updates the staged samples of action `update` (one statement, whatever their number) and appends
+ * each one's history in the same statement: `before` is the row as it was when the statement began
+ * (the rows are locked by the caller, so it is the row the upsert replaced), `after` the row
+ * written, so the record states what was written, not what was planned. Each sample written is
+ * queued for the search index (`sample_search_queue`, ./search-index.ts) by the same statement.
  * (PostgreSQL 16 has no `RETURNING old`, hence the `prev` read: all parts of one statement see the
- * same snapshot.)
+ * same snapshot.) A staged row whose sample is gone would be created by the upsert: its creation,
+ * like every other, is derived from the row (see `historyOf`), so only updates are recorded.
  */
 export async function upsertSamplesWithHistory(q: Queryable, actor: string): Promise<void> {
   await q.exec(
@@ -84,37 +87,39 @@ export async function upsertSamplesWithHistory(q: Queryable, actor: string): Pro
        returning id, refcode, ${sampleJson('samples')} as after),
      queued as (insert into sample_search_queue (sample_id) select id from w)
      insert into catalog_history (entity, entity_id, action, actor, before, after)
-     select 'sample', w.refcode, case when prev.refcode is null then 'create' else 'update' end, $1,
-       prev.before, w.after
-     from w left join prev on prev.refcode = w.refcode`,
+     select 'sample', w.refcode, 'update', $1, prev.before, w.after
+     from w join prev on prev.refcode = w.refcode`,
     [actor],
   );
 }
 
 /**
- * Creates the staged samples of action `create` (the caller planned them as new under the imports'
- * lock: a refcode taken meanwhile fails the statement, and with it the import) and appends their
- * history, queueing each for the search index, in one statement. A plain insert: no conflict
- * arbitration and no read of rows replaced, which an upsert pays for every row.
+ * A sample's creation, derived from its row where no creation row is stored (samples imported
+ * since migration 0045): who and when are the row's `created_by` and `created_at` (set by the
+ * creating statement, in the creating transaction, as the history row's `actor` and `at` were),
+ * `before` nothing, `after` the `before` of the sample's first recorded change (the row as created,
+ * since every change records the row it replaced), or the row itself if it has never changed. Its
+ * `id` is the negative of the sample's internal id: unique, and before every stored row.
  */
-export async function insertSamplesWithHistory(q: Queryable, actor: string): Promise<void> {
-  await q.exec(
-    `with w as (
-       insert into samples (refcode, name, project_id, type, attributes, created_by, updated_by)
-       select refcode, name, project_id, type, attributes, $1, $1 from ${STAGED_SAMPLES} where action = 'create'
-       returning id, refcode, ${sampleJson('samples')} as after),
-     queued as (insert into sample_search_queue (sample_id) select id from w)
-     insert into catalog_history (entity, entity_id, action, actor, before, after)
-     select 'sample', w.refcode, 'create', $1, null, w.after from w`,
-    [actor],
-  );
-}
+const DERIVED_CREATIONS = `select (-s.id)::text as id, 'sample' as entity, s.refcode as entity_id, 'create' as action,
+    s.created_by as actor, s.created_at as at, null::jsonb as before,
+    coalesce((select h.before from catalog_history h where h.entity = 'sample' and h.entity_id = s.refcode
+      order by h.id limit 1), ${sampleJson('s')}) as after, -s.id as k
+  from samples s where s.refcode = any($2::text[])
+    and not exists (select 1 from catalog_history h
+      where h.entity = 'sample' and h.entity_id = s.refcode and h.action = 'create')`;
 
-/** The history of one entity, oldest first (or of every entity of a kind whose id is in `ids`). */
+/**
+ * The history of one entity, oldest first (or of every entity of a kind whose id is in `ids`: the
+ * derived creations of samples first, then the stored rows in the order they were written).
+ */
 export async function historyOf(q: Queryable, entity: Entity, ids: readonly string[]): Promise<HistoryRow[]> {
+  const stored = `select id::text as id, entity, entity_id, action, actor, at, before, after, id as k
+     from catalog_history where entity = $1 and entity_id = any($2::text[])`;
   return q.query<HistoryRow>(
-    `select id, entity, entity_id, action, actor, at, before, after from catalog_history
-     where entity = $1 and entity_id = any($2::text[]) order by id`,
+    `select id, entity, entity_id, action, actor, at, before, after
+     from (${stored}${entity === 'sample' ? ` union all ${DERIVED_CREATIONS}` : ''}) h
+     order by k < 0 desc, abs(k)`,
     [entity, ids],
   );
 }

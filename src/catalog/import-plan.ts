@@ -79,8 +79,17 @@ function changedFields(a: SampleValues, b: SampleValues): string[] {
   return out;
 }
 
+/** What a column of the sheet holds: one of the fixed fields, or an attribute. */
+type Role = 'refcode' | 'name' | 'project' | 'type' | 'attribute';
+const roleOf = (col: string): Role => (FIXED.has(col) ? (col as Role) : 'attribute');
+
 /** One row's values and reasons to reject it (before comparing with what exists). */
-function readRow(input: PlanInput, header: readonly string[], cells: Sheet['rows'][number]['cells']) {
+function readRow(
+  input: PlanInput,
+  header: readonly string[],
+  roles: readonly Role[],
+  cells: Sheet['rows'][number]['cells'],
+) {
   const reasons: string[] = [];
   const fixed: Record<'refcode' | 'name' | 'project' | 'type', string | null> = {
     refcode: null,
@@ -90,35 +99,36 @@ function readRow(input: PlanInput, header: readonly string[], cells: Sheet['rows
   };
   const attrs: Record<string, unknown> = {};
   const cleared: string[] = [];
-  const bad = new Set<string>();
+  // columns whose cell has a problem (already a reason: not reported again as empty)
+  const bad = { refcode: false, name: false, project: false };
   if (
     cells.length > header.length &&
     cells.slice(header.length).some((c) => 'problem' in c || c.value !== null)
   ) {
     reasons.push(`${cells.length} cells but the header names ${header.length} columns`);
   }
-  header.forEach((col, i) => {
-    const cell = cells[i] ?? { value: null };
+  for (let i = 0; i < header.length; i++) {
+    const col = header[i]!;
+    const role = roles[i]!;
+    const cell = cells[i] ?? NO_VALUE;
     if ('problem' in cell) {
-      bad.add(col);
+      if (role === 'refcode' || role === 'name' || role === 'project') bad[role] = true;
       reasons.push(`column '${col}': ${cell.problem}`);
-      return;
-    }
-    if (FIXED.has(col)) fixed[col as keyof typeof fixed] = cell.value === null ? null : String(cell.value);
+    } else if (role !== 'attribute') fixed[role] = cell.value === null ? null : String(cell.value);
     else if (cell.value === null) cleared.push(col);
     else attrs[col] = cell.value;
-  });
+  }
   const refcode = fixed.refcode;
   if (refcode === null) {
-    if (!bad.has('refcode')) reasons.push("column 'refcode' is empty");
+    if (!bad.refcode) reasons.push("column 'refcode' is empty");
   } else if (!REFCODE.test(refcode)) {
     reasons.push(
       `column 'refcode': expected letters, digits, '.', '_', ':' or '-' (at most 128, starting with a letter or digit), found '${refcode.slice(0, 40)}'`,
     );
   }
-  if (fixed.name === null && !bad.has('name')) reasons.push("column 'name' is empty");
+  if (fixed.name === null && !bad.name) reasons.push("column 'name' is empty");
   if (fixed.project === null) {
-    if (!bad.has('project')) reasons.push("column 'project' is empty");
+    if (!bad.project) reasons.push("column 'project' is empty");
   } else if (!input.projects.has(fixed.project)) {
     reasons.push(
       `column 'project': no project '${fixed.project}' (or not one you may see); add it first with \`sluice projects add\``,
@@ -127,21 +137,32 @@ function readRow(input: PlanInput, header: readonly string[], cells: Sheet['rows
   return { refcode, fixed, attrs, cleared, reasons };
 }
 
-/** The plan for a whole sheet. Later rows repeating an earlier row's refcode are rejected. */
-export function planImport(input: PlanInput): ImportPlan {
+const NO_VALUE = { value: null } as const;
+
+/**
+ * The plan row by row, in the sheet's order: each row planned (`PlannedRow`) or rejected
+ * (`Rejected`, with `reasons`). Later rows repeating an earlier row's refcode are rejected. Lazy, so
+ * a caller may write the rows planned while the rest are planned (src/catalog/import.ts).
+ */
+export function* planRows(input: PlanInput): Generator<PlannedRow | Rejected> {
   const { sheet } = input;
-  const plan: ImportPlan = { rows: [], rejected: [] };
   const seen = new Map<string, number>();
+  const roles = sheet.header.map(roleOf);
   for (const { row, cells } of sheet.rows) {
-    const r = readRow(input, sheet.header, cells);
+    const r = readRow(input, sheet.header, roles, cells);
     if (r.refcode !== null && seen.has(r.refcode)) {
       r.reasons.push(
         `refcode '${r.refcode}' is also on row ${seen.get(r.refcode)} (each sample once per sheet)`,
       );
     } else if (r.refcode !== null) seen.set(r.refcode, row);
     const before = r.refcode === null ? undefined : input.existing.get(r.refcode);
-    const attributes = { ...(before?.attributes ?? {}), ...r.attrs };
-    for (const k of r.cleared) delete attributes[k];
+    // a new sample's attributes are the row's (a cleared column is in neither); an existing one's
+    // are merged into what it has
+    let attributes = r.attrs;
+    if (before) {
+      attributes = { ...before.attributes, ...r.attrs };
+      for (const k of r.cleared) delete attributes[k];
+    }
     const after: SampleValues = {
       refcode: r.refcode ?? '',
       name: r.fixed.name ?? '',
@@ -152,12 +173,21 @@ export function planImport(input: PlanInput): ImportPlan {
     if (r.reasons.length === 0)
       r.reasons.push(...input.check(after.type, after.project_id, after.attributes));
     if (r.reasons.length > 0) {
-      plan.rejected.push({ row, refcode: r.refcode, reasons: r.reasons });
+      yield { row, refcode: r.refcode, reasons: r.reasons };
       continue;
     }
     const changed = before ? changedFields(before, after) : [];
     const action = !before ? 'create' : changed.length > 0 ? 'update' : 'unchanged';
-    plan.rows.push({ row, refcode: after.refcode, action, before: before ?? null, after, changed });
+    yield { row, refcode: after.refcode, action, before: before ?? null, after, changed };
+  }
+}
+
+/** The plan for a whole sheet (`planRows`, collected). */
+export function planImport(input: PlanInput): ImportPlan {
+  const plan: ImportPlan = { rows: [], rejected: [] };
+  for (const r of planRows(input)) {
+    if ('reasons' in r) plan.rejected.push(r);
+    else plan.rows.push(r);
   }
   return plan;
 }

@@ -1,7 +1,9 @@
 /**
  * Importing a samples sheet: read it (./sheet.ts), plan it against the samples that exist
- * (./import-plan.ts, pure), and write it in one transaction with its history, or not at all. A sheet
- * with any rejected row writes nothing unless `skipRejected`; `dryRun` plans and writes nothing.
+ * (./import-plan.ts, pure), and write it in one transaction with the updates' history, or not at all
+ * (a creation's history is derived from the sample row, ./history.ts). New samples are sent to the
+ * database as they are planned. A sheet with any rejected row writes nothing unless `skipRejected`;
+ * `dryRun` plans and writes nothing.
  * The samples' search index is not written here: the import queues the samples it wrote and enqueues
  * a `catalog.index` task in its transaction (./search-index.ts), which indexes them after the commit.
  */
@@ -9,9 +11,15 @@ import type { CatalogConfig } from '../core/config/schema/catalog.ts';
 import type { Db } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
 import { attributeChecker } from './attributes.ts';
-import { type ImportPlan, missingColumns, planImport } from './import-plan.ts';
+import {
+  type ImportPlan,
+  missingColumns,
+  type PlannedRow,
+  planRows,
+  type SampleValues,
+} from './import-plan.ts';
 import { hiddenProjects, listProjects, type Viewer } from './projects.ts';
-import { applyPlan, lockImports, samplesByRefcode } from './samples.ts';
+import { createSamples, lockImports, samplesByRefcode, updateSamples } from './samples.ts';
 import { requestIndexing } from './search-index.ts';
 import { readCsv, readXlsx, type Sheet } from './sheet.ts';
 
@@ -75,7 +83,14 @@ export function reportOf(plan: ImportPlan, written: boolean, dryRun: boolean): I
   };
 }
 
-/** Imports `buf` (a CSV or XLSX sheet): the report says what happened (or would, with `dryRun`). */
+/**
+ * Imports `buf` (a CSV or XLSX sheet): the report says what happened (or would, with `dryRun`).
+ * The new samples are written while the sheet is planned: each row planned as a creation goes to
+ * PostgreSQL's COPY as soon as it is planned, so the database works while the process plans the
+ * rest. Should a row be rejected (and `skipRejected` not set), no more rows are sent, the rest are
+ * still planned for the report, and everything written is rolled back to the savepoint taken
+ * before: nothing half-imported, and the same report as if the sheet had been planned first.
+ */
 export async function importSamples(
   db: Db,
   catalog: CatalogConfig,
@@ -93,16 +108,39 @@ export async function importSamples(
       .map((r) => r.cells[sheet.header.indexOf('refcode')])
       .flatMap((c) => (c && 'value' in c && c.value !== null ? [String(c.value)] : []));
     const existing = await samplesByRefcode(tx, refcodes);
-    const plan = planImport({ sheet, existing, projects: visible, check });
-    // a sample of a project the importer may not see is not theirs to change (nor to learn about)
-    for (const r of plan.rows.filter((p) => p.before !== null && hidden.has(p.before.project_id))) {
-      plan.rejected.push({ row: r.row, refcode: r.refcode, reasons: [`refcode '${r.refcode}' is taken`] });
+    const plan: ImportPlan = { rows: [], rejected: [] };
+    const items = planRows({ sheet, existing, projects: visible, check });
+    /** The next row planned into `plan` (null: rejected; undefined: no more rows). */
+    const next = (): PlannedRow | null | undefined => {
+      const it = items.next();
+      if (it.done) return undefined;
+      const r = it.value;
+      if ('reasons' in r) plan.rejected.push(r);
+      // a sample of a project the importer may not see is not theirs to change (nor to learn about)
+      else if (r.before !== null && hidden.has(r.before.project_id)) {
+        plan.rejected.push({ row: r.row, refcode: r.refcode, reasons: [`refcode '${r.refcode}' is taken`] });
+      } else {
+        plan.rows.push(r);
+        return r;
+      }
+      return null;
+    };
+    const mayWrite = () => plan.rejected.length === 0 || opts.skipRejected === true;
+    if (!opts.dryRun) {
+      await tx.exec('savepoint sample_import');
+      // planned and sent row by row; `items` is read by hand, so stopping here leaves it open
+      function* creations(): Generator<SampleValues> {
+        for (let r = next(); r !== undefined && mayWrite(); r = next()) {
+          if (r?.action === 'create') yield r.after;
+        }
+      }
+      await createSamples(tx, creations(), opts.actor);
     }
-    plan.rows = plan.rows.filter((p) => !(p.before !== null && hidden.has(p.before.project_id)));
-    plan.rejected.sort((a, b) => a.row - b.row);
-    const write = !opts.dryRun && (plan.rejected.length === 0 || opts.skipRejected === true);
+    while (next() !== undefined); // the rest of the sheet, planned for the report
+    const write = !opts.dryRun && mayWrite();
     const report = reportOf(plan, write, opts.dryRun === true);
-    if (write) await applyPlan(tx, plan.rows, opts.actor);
+    if (write) await updateSamples(tx, plan.rows, opts.actor);
+    else if (!opts.dryRun) await tx.exec('rollback to savepoint sample_import');
     // the search index is written after this commits, by a durable task enqueued with the samples
     if (report.indexing) await requestIndexing(tx);
     return report;

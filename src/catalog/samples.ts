@@ -6,13 +6,7 @@
 import { copyIn } from '../core/db/copy.ts';
 import type { Queryable } from '../core/db/db.ts';
 import { SluiceError } from '../core/errors.ts';
-import {
-  createStagedSamples,
-  insertSamplesWithHistory,
-  STAGED_COLUMNS,
-  STAGED_SAMPLES,
-  upsertSamplesWithHistory,
-} from './history.ts';
+import { createStagedSamples, STAGED_COLUMNS, STAGED_SAMPLES, upsertSamplesWithHistory } from './history.ts';
 import type { Existing, PlannedRow, SampleValues } from './import-plan.ts';
 
 export interface SampleRow extends SampleValues {
@@ -44,28 +38,60 @@ export async function lockImports(q: Queryable): Promise<void> {
 }
 
 /**
- * Writes the created and updated rows of a plan, and their history, in the caller's transaction:
- * the rows are copied (COPY, ../core/db/copy.ts) into the transaction's staging table, then written
- * by two set-based statements (./history.ts). Once per transaction.
+ * Writes the updated rows of a plan and their history in the caller's transaction (once per
+ * transaction): they are copied (COPY, ../core/db/copy.ts) into the transaction's staging table and
+ * written by one set-based upsert with their history (./history.ts).
  */
-export async function applyPlan(q: Queryable, rows: readonly PlannedRow[], actor: string): Promise<void> {
-  if (!rows.some((r) => r.action !== 'unchanged')) return;
+export async function updateSamples(q: Queryable, rows: readonly PlannedRow[], actor: string): Promise<void> {
+  if (!rows.some((r) => r.action === 'update')) return;
   await createStagedSamples(q);
   await copyIn(q, STAGED_SAMPLES, STAGED_COLUMNS, stagedRows(rows));
-  // new refcodes by a plain insert, the rest by the upsert (which reads the rows it replaces)
-  await insertSamplesWithHistory(q, actor);
-  if (rows.some((r) => r.action === 'update')) {
-    // a new table has no statistics: without them the upsert's read of the rows it replaces may be
-    // planned as a scan of all samples per staged row
-    await q.exec(`analyze ${STAGED_SAMPLES} (action, refcode)`);
-    await upsertSamplesWithHistory(q, actor);
+  // a new table has no statistics: without them the upsert's read of the rows it replaces may be
+  // planned as a scan of all samples per staged row
+  await q.exec(`analyze ${STAGED_SAMPLES} (action, refcode)`);
+  await upsertSamplesWithHistory(q, actor);
+}
+
+const SAMPLE_IDS = `pg_get_serial_sequence('samples', 'id')`;
+const SAMPLE_COLUMNS = ['refcode', 'name', 'project_id', 'type', 'attributes', 'created_by', 'updated_by'];
+
+/**
+ * Creates new samples by COPY (../core/db/copy.ts) straight into `samples`, in the caller's
+ * transaction, as `samples` yields them (the import plans the rest of the sheet meanwhile); returns
+ * how many. The caller planned them as new under the imports' lock: a refcode taken meanwhile fails
+ * the COPY, and with it the import; the project's foreign key is checked per row as by an insert.
+ * They are queued for the search index with one queue row naming the range of their ids
+ * (./search-index.ts): it starts at an id taken from the samples' sequence before the COPY and ends
+ * at the last one this session took (a session's ids only grow, so every sample the COPY created
+ * lies within it; ids of others in it are indexed too, which is harmless). No history row: a
+ * sample's creation is derived from its row (./history.ts).
+ */
+export async function createSamples(
+  q: Queryable,
+  samples: Iterable<SampleValues>,
+  actor: string,
+): Promise<number> {
+  const { lo } = await q.one<{ lo: string }>(`select nextval(${SAMPLE_IDS})::text as lo`);
+  const n = await copyIn(q, 'samples', SAMPLE_COLUMNS, sampleRows(samples, actor));
+  if (n > 0) {
+    await q.exec(`insert into sample_search_queue (sample_id, last_id) values ($1, currval(${SAMPLE_IDS}))`, [
+      lo,
+    ]);
+  }
+  return n;
+}
+
+/** New samples' rows, in the order of SAMPLE_COLUMNS (attributes as JSON text). */
+function* sampleRows(samples: Iterable<SampleValues>, actor: string): Generator<(string | null)[]> {
+  for (const a of samples) {
+    yield [a.refcode, a.name, a.project_id, a.type, JSON.stringify(a.attributes), actor, actor];
   }
 }
 
-/** The rows to write, in the order of STAGED_COLUMNS (attributes as JSON text). */
+/** The updates to write, in the order of STAGED_COLUMNS (attributes as JSON text). */
 function* stagedRows(rows: readonly PlannedRow[]): Generator<(string | null)[]> {
   for (const r of rows) {
-    if (r.action === 'unchanged') continue;
+    if (r.action !== 'update') continue;
     const a = r.after;
     yield [String(r.row), r.action, a.refcode, a.name, a.project_id, a.type, JSON.stringify(a.attributes)];
   }

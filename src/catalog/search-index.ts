@@ -1,10 +1,14 @@
 /**
  * The samples' search index, maintained after the import commits (issue #22 bench): an import writes
- * its samples, their history and one `sample_search_queue` row per sample written, and enqueues a
- * `catalog.index` task, all in its own transaction. The task (this module's handler) takes queued
- * samples in batches and writes their `sample_search` rows (search text, full-text vector; the GIN
- * indexes are maintained here, not in the import), deleting the queue rows in the same transaction:
- * a crash anywhere leaves the queue as it was, and the task (durable, leased) runs again. Samples
+ * its samples, the updates' history, one `sample_search_queue` row naming the range of ids of the
+ * samples it created (`sample_id` to `last_id`, set from the ids the insert returned, in the same
+ * statement) and one per sample it updated, and enqueues a `catalog.index` task, all in its own
+ * transaction: the task sees the samples and their queue rows together or not at all, whatever
+ * order transactions commit in (no watermark to skip past a late commit). The task (this module's
+ * handler) takes queued samples in batches and writes their `sample_search` rows (search text,
+ * full-text vector; the GIN indexes are maintained here, not in the import), deleting (or, for a
+ * range, moving past) the queue rows in the same transaction: a crash anywhere leaves the queue as
+ * it was, and the task (durable, leased) runs again. Samples
  * with no search row at all (those imported before migration 0038) are indexed by the same pass.
  * Until indexed, a sample is found by its exact refcode only (src/catalog/search.ts).
  * Owns `sample_search` and `sample_search_queue` (search.ts reads `sample_search`).
@@ -33,22 +37,57 @@ async function lockIndexing(q: Queryable): Promise<void> {
   await q.exec(`select pg_advisory_xact_lock(hashtext('sluice.catalog.index'))`);
 }
 
-/** One batch of queued samples indexed (and their queue rows deleted) in `q`'s transaction. */
-async function indexQueuedBatch(q: Queryable, batch: number): Promise<number> {
+/** A batch's count of samples indexed, and whether its kind of work may have more to do. */
+interface Step {
+  n: number;
+  more: boolean;
+}
+
+/** One batch of samples queued one by one (updates) indexed, their queue rows deleted, in `q`'s transaction. */
+async function indexQueuedBatch(q: Queryable, batch: number): Promise<Step> {
   const r = await q.one<{ n: number }>(
     `with taken as (
        delete from sample_search_queue
-       where ctid = any(array(select ctid from sample_search_queue limit $1))
+       where ctid = any(array(select ctid from sample_search_queue where last_id is null limit $1))
        returning sample_id),
      up as (${UPSERT} where s.id in (select sample_id from taken) ${ON_CONFLICT})
      select count(*)::int as n from taken`,
     [batch],
   );
-  return r.n;
+  return { n: r.n, more: r.n === batch };
+}
+
+/**
+ * The first `batch` ids of one queued range (an import's created samples) indexed, in `q`'s
+ * transaction: the range row is moved past them, or deleted with its last ids. Ids in the range
+ * with no sample (an import rolled back took them) are skipped; indexing a sample twice is harmless.
+ */
+async function indexRangeBatch(q: Queryable, batch: number): Promise<Step> {
+  const range = await q.maybeOne<{ at: string; lo: string; hi: string }>(
+    `select ctid::text as at, sample_id::text as lo, last_id::text as hi from sample_search_queue
+     where last_id is not null order by queued_at limit 1 for update`,
+  );
+  if (!range) return { n: 0, more: false };
+  const upto = BigInt(range.lo) + BigInt(batch) - 1n;
+  const end = upto < BigInt(range.hi) ? upto : BigInt(range.hi);
+  const r = await q.one<{ n: number }>(
+    `with up as (${UPSERT} where s.id between $1 and $2 ${ON_CONFLICT} returning 1)
+     select count(*)::int as n from up`,
+    [range.lo, String(end)],
+  );
+  if (end < BigInt(range.hi)) {
+    await q.exec('update sample_search_queue set sample_id = $2 where ctid = $1::tid', [
+      range.at,
+      String(end + 1n),
+    ]);
+  } else {
+    await q.exec('delete from sample_search_queue where ctid = $1::tid', [range.at]);
+  }
+  return { n: r.n, more: true };
 }
 
 /** One batch of samples that have no search row at all (imported before migration 0038). */
-async function indexMissingBatch(q: Queryable, batch: number): Promise<number> {
+async function indexMissingBatch(q: Queryable, batch: number): Promise<Step> {
   const r = await q.one<{ n: number }>(
     `with up as (
        ${UPSERT} where not exists (select 1 from sample_search x where x.sample_id = s.id)
@@ -56,30 +95,31 @@ async function indexMissingBatch(q: Queryable, batch: number): Promise<number> {
      select count(*)::int as n from up`,
     [batch],
   );
-  return r.n;
+  return { n: r.n, more: r.n === batch };
 }
 
 /**
- * Indexes every queued sample and every sample without a search row, a batch per transaction;
- * returns how many queue rows and samples were taken. Idempotent: run it again at any point.
+ * Indexes every queued sample (queued one by one or as a range) and every sample without a search
+ * row, a batch per transaction; returns how many samples were taken. Idempotent: run it again at
+ * any point.
  */
 export async function indexPending(db: Db, batch = INDEX_BATCH): Promise<number> {
   let total = 0;
-  for (const step of [indexQueuedBatch, indexMissingBatch]) {
+  for (const step of [indexQueuedBatch, indexRangeBatch, indexMissingBatch]) {
     for (;;) {
-      const n = await db.tx(async (tx) => {
+      const { n, more } = await db.tx(async (tx) => {
         await lockIndexing(tx);
         return step(tx, batch);
       });
       total += n;
-      if (n < batch) break;
+      if (!more) break;
     }
   }
   return total;
 }
 
 export interface IndexBacklog {
-  /** Samples written and not yet indexed (queue rows, a sample re-imported twice counts twice). */
+  /** Samples written and not yet indexed (a sample re-imported twice, queued twice, counts twice). */
   queued: number;
   /** Samples with no search row that are not queued either (imported before migration 0038). */
   unqueued: number;
@@ -90,10 +130,14 @@ export interface IndexBacklog {
 /** What the search index has still to do (`sluice status`, the import's report). */
 export async function indexBacklog(q: Queryable): Promise<IndexBacklog> {
   return q.one<IndexBacklog>(
-    `select (select count(*) from sample_search_queue)::int as queued,
+    `select ((select count(*) from sample_search_queue where last_id is null)
+       + (select count(*) from sample_search_queue w join samples s on s.id between w.sample_id and w.last_id
+          where w.last_id is not null))::int as queued,
        (select count(*) from samples s
          where not exists (select 1 from sample_search x where x.sample_id = s.id)
-           and not exists (select 1 from sample_search_queue w where w.sample_id = s.id))::int as unqueued,
+           and not exists (select 1 from sample_search_queue w where w.sample_id = s.id and w.last_id is null)
+           and not exists (select 1 from sample_search_queue w
+             where w.last_id is not null and s.id between w.sample_id and w.last_id))::int as unqueued,
        (select extract(epoch from now() - min(queued_at))::int from sample_search_queue) as oldest_s`,
   );
 }

@@ -36,8 +36,12 @@ function textCell(s: string, badBytes: boolean): Cell {
       problem: `a cell of ${s.length.toLocaleString('en')} characters (at most ${MAX_CELL_CHARS.toLocaleString('en')})`,
     };
   }
-  return { value: s.trim() === '' ? null : s.trim() };
+  const v = s.trim();
+  return v === '' ? NO_VALUE : { value: v };
 }
+
+/** An empty cell (shared: cells are not changed once read). */
+const NO_VALUE: Cell = { value: null };
 
 /** The header's names, checked: none empty, none twice. */
 function checkHeader(names: string[]): string[] {
