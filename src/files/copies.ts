@@ -8,6 +8,7 @@
 
 import type { Queryable } from '../core/db/db.ts';
 import type { Manifest } from '../storage/raw-data.ts';
+import { copiesOfFile, copiesOfFiles } from './copies-by-file.ts';
 import type { CopyRow, FileRow } from './repo.ts';
 
 /** Records the latest re-read of a copy against its recorded hashes, and its result. */
@@ -87,9 +88,9 @@ export async function earlierBackedUpNamesakes(
 ): Promise<BackedUpRecord[]> {
   return q.query<BackedUpRecord>(
     `select f.id, c.location, c.manifest, f.acquired_fingerprint, f.size_bytes, f.mtime
-     from files f join copies c on c.file_id = f.id and c.target = 'backup' and c.state = 'verified'
+     from files f cross join lateral ${copiesOfFile('f.id')} c
      where f.instrument_id = $1 and f.name = $2 and f.id <> $3 and f.kind = $4 and f.created_at <= $5
-       and c.bytes = $6
+       and c.target = 'backup' and c.state = 'verified' and c.bytes = $6
      order by f.created_at desc, f.id desc limit 8`,
     [file.instrument_id, file.name, file.id, file.kind, file.created_at, file.size_bytes],
   );
@@ -137,7 +138,9 @@ export async function markCopyCorrupt(q: Queryable, copyId: string): Promise<voi
 /** The file's verified backup copies become `replaced` (a new backup takes their place). */
 export async function retireVerifiedBackups(q: Queryable, fileId: string): Promise<void> {
   await q.exec(
-    `update copies set state = 'replaced' where file_id = $1 and target = 'backup' and state = 'verified'`,
+    `update copies set state = 'replaced'
+     where id = any(array(select c.id from ${copiesOfFile('$1')} c where c.target = 'backup' and c.state = 'verified'))
+       and state = 'verified'`,
     [fileId],
   );
 }
@@ -157,7 +160,9 @@ export async function insertVerifiedBackup(
 /** The file's verified copies on `target` become `replaced` (a new copy there takes their place). */
 export async function retireVerifiedCopies(q: Queryable, fileId: string, target: string): Promise<void> {
   await q.exec(
-    `update copies set state = 'replaced' where file_id = $1 and target = $2 and state = 'verified'`,
+    `update copies set state = 'replaced'
+     where id = any(array(select c.id from ${copiesOfFile('$1')} c where c.target = $2 and c.state = 'verified'))
+       and state = 'verified'`,
     [fileId, target],
   );
 }
@@ -232,9 +237,9 @@ export async function copyStatesOf(
   targets: readonly string[],
 ): Promise<{ file_id: string; target: string; state: string }[]> {
   return q.query<{ file_id: string; target: string; state: string }>(
-    `select distinct on (file_id, target) file_id, target, state from copies
-     where file_id = any($1) and target = any($2)
-     order by file_id, target, (state = 'verified') desc, id desc`,
+    `select distinct on (c.file_id, c.target) c.file_id, c.target, c.state from ${copiesOfFiles('$1')} c
+     where c.target = any($2)
+     order by c.file_id, c.target, (c.state = 'verified') desc, c.id desc`,
     [fileIds, targets],
   );
 }

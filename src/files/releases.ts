@@ -8,6 +8,7 @@
  */
 import type { Queryable, Tx } from '../core/db/db.ts';
 import { PermanentError } from '../core/errors.ts';
+import { copiesOfFile, copiesOfFiles } from './copies-by-file.ts';
 import type { CopyRow } from './repo.ts';
 
 /** A released copy: when, and whether its bytes are gone yet. */
@@ -16,8 +17,8 @@ export type ReleasedCopy = CopyRow & { released_at: Date; removed_at: Date | nul
 /** The verified primary backups of `fileIds` (the retention's candidates), in file id order. */
 export async function verifiedBackupsOf(q: Queryable, fileIds: readonly string[]): Promise<CopyRow[]> {
   return q.query<CopyRow>(
-    `select * from copies where file_id = any($1::text[]) and target = 'backup' and state = 'verified'
-     order by file_id`,
+    `select * from ${copiesOfFiles('$1')} c where c.target = 'backup' and c.state = 'verified'
+     order by c.file_id`,
     [fileIds],
   );
 }
@@ -66,8 +67,8 @@ export async function verifiedCopyAt(q: Queryable, location: string): Promise<bo
  */
 export async function releasedBackup(q: Queryable, fileId: string): Promise<ReleasedCopy | undefined> {
   return q.maybeOne<ReleasedCopy>(
-    `select * from copies c where c.file_id = $1 and c.target = 'backup' and c.state = 'released'
-       and not exists (select 1 from copies v where v.file_id = c.file_id and v.target = 'backup' and v.state = 'verified')
+    `select * from ${copiesOfFile('$1')} c where c.target = 'backup' and c.state = 'released'
+       and not exists (select 1 from ${copiesOfFile('c.file_id')} v where v.target = 'backup' and v.state = 'verified')
      order by c.id desc limit 1`,
     [fileId],
   );
@@ -76,9 +77,8 @@ export async function releasedBackup(q: Queryable, fileId: string): Promise<Rele
 /** Of `fileIds`, those whose primary backup was released (and none verified since). */
 export async function filesWithReleasedBackup(q: Queryable, fileIds: readonly string[]): Promise<string[]> {
   const rows = await q.query<{ file_id: string }>(
-    `select distinct c.file_id from copies c where c.file_id = any($1::text[]) and c.target = 'backup'
-       and c.state = 'released'
-       and not exists (select 1 from copies v where v.file_id = c.file_id and v.target = 'backup' and v.state = 'verified')`,
+    `select distinct c.file_id from ${copiesOfFiles('$1')} c where c.target = 'backup' and c.state = 'released'
+       and not exists (select 1 from ${copiesOfFile('c.file_id')} v where v.target = 'backup' and v.state = 'verified')`,
     [fileIds],
   );
   return rows.map((r) => r.file_id);

@@ -5,6 +5,7 @@
  */
 
 import type { Queryable } from '../core/db/db.ts';
+import { copiesOfFile } from './copies-by-file.ts';
 import type { FileRow } from './repo.ts';
 
 /** A file with its verified backup copy (all null when it has none). */
@@ -25,7 +26,7 @@ export type RemovalCandidate = FileRow & {
 export async function unfinishedRemovals(q: Queryable, instrumentId: string): Promise<FileWithBackup[]> {
   return q.query<FileWithBackup>(
     `select f.*, c.location as copy_location, c.manifest as copy_manifest, c.id as copy_id
-     from files f left join copies c on c.file_id = f.id and c.target = 'backup' and c.state = 'verified'
+     from files f left join lateral ${copiesOfFile('f.id')} c on c.target = 'backup' and c.state = 'verified'
      where f.instrument_id = $1 and f.instrument_copy = 'removing' and f.current_path is not null
      order by f.mtime`,
     [instrumentId],
@@ -44,9 +45,10 @@ export async function removalCandidates(
 ): Promise<RemovalCandidate[]> {
   return q.query<RemovalCandidate>(
     `select f.*, c.location as copy_location, c.manifest as copy_manifest, c.id as copy_id
-     from files f join copies c on c.file_id = f.id and c.target = 'backup' and c.state = 'verified'
+     from files f cross join lateral ${copiesOfFile('f.id')} c
      where f.instrument_id = $1 and f.instrument_copy in ('present', 'moved') and f.status = any($2)
        and f.mtime < now() - $3 * interval '1 day' and f.manifest is not null and f.current_path is not null
+       and c.target = 'backup' and c.state = 'verified'
      order by f.mtime asc, f.id limit 500`,
     [instrumentId, statuses, minAgeDays],
   );

@@ -3,6 +3,7 @@
 import type { Queryable } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Manifest } from '../storage/raw-data.ts';
+import { copiesOfFile } from './copies-by-file.ts';
 import type { AcquiredFingerprint } from './fingerprint.ts';
 import type { FileStatus } from './lifecycle.ts';
 
@@ -132,7 +133,7 @@ export async function verifiedCopy(
   target = 'backup',
 ): Promise<CopyRow | undefined> {
   return q.maybeOne<CopyRow>(
-    `select * from copies where file_id = $1 and target = $2 and state = 'verified'`,
+    `select * from ${copiesOfFile('$1')} c where c.target = $2 and c.state = 'verified'`,
     [fileId, target],
   );
 }
@@ -163,7 +164,7 @@ export type ListedFile = FileRow & { backup: string | null };
 
 export async function listFiles(q: Queryable, f: FileFilter): Promise<ListedFile[]> {
   return q.query<ListedFile>(
-    `select files.*, (select c.state from copies c where c.file_id = files.id and c.target = 'backup'
+    `select files.*, (select c.state from ${copiesOfFile('files.id')} c where c.target = 'backup'
                       order by c.id desc limit 1) as backup
      from files
      where ($1::text is null or instrument_id = $1) and ($2::text[] is null or status = any($2))
