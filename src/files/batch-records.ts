@@ -8,6 +8,7 @@
  */
 import type { Queryable } from '../core/db/db.ts';
 import type { Manifest } from '../storage/raw-data.ts';
+import { copiesOfFile, copiesOfFiles } from './copies-by-file.ts';
 import type { AcquiredFingerprint } from './fingerprint.ts';
 
 /** One file's verified backup, as the batch recorded it. */
@@ -29,15 +30,13 @@ export interface BatchBackup {
 export async function recordBatchBackups(q: Queryable, rows: readonly BatchBackup[]): Promise<void> {
   if (rows.length === 0) return;
   const ids = rows.map((r) => r.fileId);
-  // The copies found from each file id by `copies_file` (fenced by `offset 0`, as in
-  // `namesWithBackedUpNamesakes`): the plain `file_id = any($1)` was planned as a walk of every
-  // verified backup copy when `copies` had never been analysed (a fresh database).
+  // The copies found from each file id by `copies_file` (copies-by-file.ts): the plain
+  // `file_id = any($1)` was planned as a walk of every verified backup copy when `copies` had never
+  // been analysed (a fresh database).
   await q.exec(
     `update copies c set state = 'replaced'
      where c.id = any(array(
-       select x.id from unnest($1::text[]) as u(file_id)
-       cross join lateral (select id, target, state from copies where file_id = u.file_id offset 0) x
-       where x.target = 'backup' and x.state = 'verified'))
+       select x.id from ${copiesOfFiles('$1')} x where x.target = 'backup' and x.state = 'verified'))
        and c.state = 'verified'`,
     [ids],
   );
@@ -105,7 +104,7 @@ export async function namesWithBackedUpNamesakes(
     `select n.name from (select distinct name from unnest($2::text[]) as u(name)) n
      where exists (
        select from (select f.id from files f where f.instrument_id = $1 and f.name = n.name offset 0) f
-       cross join lateral (select c.target, c.state from copies c where c.file_id = f.id offset 0) c
+       cross join lateral ${copiesOfFile('f.id')} c
        where c.target = 'backup' and c.state = 'verified')`,
     [instrument, names],
   );
