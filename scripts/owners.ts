@@ -19,6 +19,8 @@ import ts from 'typescript';
 export const OWNERS: Record<string, string> = {
   files: 'src/files/',
   copies: 'src/files/',
+  copy_counts: 'src/files/',
+  copy_counts_baseline: 'src/files/',
   instruments: 'src/files/',
   metrics: 'src/metrics/store.ts',
   qc_guide_sets: 'src/metrics/guide-sets.ts',

@@ -9,6 +9,7 @@
 import type { Queryable } from '../core/db/db.ts';
 import type { Manifest } from '../storage/raw-data.ts';
 import { copiesOfFile, copiesOfFiles } from './copies-by-file.ts';
+import { copyCounts } from './copy-counts.ts';
 import type { CopyRow, FileRow } from './repo.ts';
 
 /** Records the latest re-read of a copy against its recorded hashes, and its result. */
@@ -213,8 +214,27 @@ export async function filesWithoutCopyOn(
   );
 }
 
-/** Per target: how many files have a verified filesystem copy, and how many a verified copy there too. */
+/**
+ * Per target: how many files have a verified filesystem copy, and how many a verified copy there
+ * too. A file has at most one verified copy per target (unique index copies_one_verified), so these
+ * are counts of verified copies on `backup` and on the target, read from the counts the database
+ * keeps (./copy-counts.ts); counted in full only while those have no baseline yet.
+ */
 export async function copiesPerTarget(
+  q: Queryable,
+  targets: readonly string[],
+): Promise<{ target: string; files: number; copied: number }[]> {
+  const counts = await copyCounts(q);
+  if (!counts) return copiesPerTargetCounted(q, targets);
+  const verified = (target: string) =>
+    counts.find((c) => c.target === target && c.state === 'verified')?.n ?? 0;
+  return [...targets]
+    .sort()
+    .map((target) => ({ target, files: verified('backup'), copied: verified(target) }));
+}
+
+/** `copiesPerTarget` by counting `copies` (full counts over copies_target_verified). */
+export async function copiesPerTargetCounted(
   q: Queryable,
   targets: readonly string[],
 ): Promise<{ target: string; files: number; copied: number }[]> {

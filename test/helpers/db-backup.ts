@@ -149,10 +149,18 @@ export async function snapshot(db: Db): Promise<Record<string, string[]>> {
   });
 }
 
+/**
+ * The snapshot's entry for the copies per (target, state) (migration 0048): their sums, not the
+ * rows of `copy_counts`, which a backup leaves out and a restore's load of `copies` writes again
+ * (one delta per table loaded, where the source had one per statement).
+ */
+export const COPY_COUNTS = 'copy_counts (sums)';
+
 async function snapshotIn(q: Queryable): Promise<Record<string, string[]>> {
   const tables = await q.query<{ t: string }>(
     `select c.relname as t from pg_class c join pg_namespace n on n.oid = c.relnamespace
-     where n.nspname = current_schema() and c.relkind = 'r' and c.relname not in ('workers', 'sluice_migrations')
+     where n.nspname = current_schema() and c.relkind = 'r'
+       and c.relname not in ('workers', 'sluice_migrations', 'copy_counts', 'copy_counts_baseline')
      order by 1`,
   );
   const out: Record<string, string[]> = {};
@@ -160,6 +168,12 @@ async function snapshotIn(q: Queryable): Promise<Record<string, string[]>> {
     const rows = await q.query<{ r: string }>(`select to_jsonb(x)::text as r from "${t}" x order by 1`);
     out[t] = rows.map((r) => r.r);
   }
+  out[COPY_COUNTS] = (
+    await q.query<{ r: string }>(
+      `select target || ' ' || state || ' ' || sum(n) as r from copy_counts
+       group by target, state having sum(n) <> 0 order by 1`,
+    )
+  ).map((r) => r.r);
   out.sluice_migrations = (
     await q.query<{ r: string }>(`select version || ' ' || name as r from sluice_migrations order by version`)
   ).map((r) => r.r);

@@ -13,6 +13,9 @@
  * - `workers`: the registry of live processes and their heartbeats. Restored rows would describe
  *   processes that no longer exist (and raise stale-worker alerts); every process registers itself
  *   when it starts.
+ * - `copy_counts` and `copy_counts_baseline` (migration 0048): the restore's COPY into `copies` fires
+ *   the triggers that count copies, and the first read after it takes a new baseline; restoring the
+ *   saved counts as well would count every copy twice.
  * Everything else is restored as it was, leases of running tasks included: they expire and another
  * worker takes the task over, exactly as after a crash.
  */
@@ -20,7 +23,7 @@ import type { Queryable } from '../../core/db/db.ts';
 import { loadMigrations, type Migration } from '../../core/db/migrate.ts';
 
 export const MIGRATIONS_TABLE = 'sluice_migrations';
-export const EXCLUDED_TABLES = [MIGRATIONS_TABLE, 'workers'] as const;
+export const EXCLUDED_TABLES = [MIGRATIONS_TABLE, 'workers', 'copy_counts', 'copy_counts_baseline'] as const;
 /**
  * Tables Sluice fills from the configuration by itself (at start or on `db migrate`): rows there do
  * not make a database "non-empty" for `sluice db restore`.

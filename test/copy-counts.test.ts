@@ -1,0 +1,295 @@
+// Copies per (target, state) kept by the database (migration 0048, src/files/copy-counts.ts) on real
+// PostgreSQL: after every kind of write (insert, state and target changes, deletes, COPY, a rolled
+// back transaction, concurrent writers, a truncate) the counts equal a full count of `copies`;
+// compactions racing writes and each other stay exact; the baseline is taken once, exactly, on a
+// database that had copies before the triggers, and reads count in full while it cannot be taken.
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyIn } from '../src/core/db/copy.ts';
+import { clientQueryable, type Db } from '../src/core/db/db.ts';
+import { copiesPerTarget, copiesPerTargetCounted } from '../src/files/copies.ts';
+import { COMPACT_AT, compactCopyCounts, copyCounts, hasBaseline } from '../src/files/copy-counts.ts';
+import { insertFile } from './helpers/api.ts';
+import { createTestDb } from './helpers/db.ts';
+import { waitFor } from './helpers/spawn.ts';
+
+let db: Db;
+let drop: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ db, drop } = await createTestDb());
+  for (let i = 0; i < 40; i++) await insertFile(db, { id: `f${i}`, instrument: 'c1' });
+});
+afterAll(() => drop());
+
+/** Inserts copies of files `from`..`from+n-1` on `target` in `state`, in one statement. */
+async function addCopies(
+  q: Pick<Db, 'exec'>,
+  from: number,
+  n: number,
+  target: string,
+  state: string,
+): Promise<void> {
+  await q.exec(
+    `insert into copies (file_id, target, location, state, hash_algorithm, manifest, bytes)
+     select 'f' || i, $3, '/c/' || i || '/' || $3 || '/' || $4, $4, 'sha256', '{}'::jsonb, 1
+     from generate_series($1::int, $1::int + $2::int - 1) i`,
+    [from, n, target, state],
+  );
+}
+
+/** The full count of `copies` per "target state", and what the kept counts say. */
+async function both(): Promise<{ full: Record<string, number>; kept: Record<string, number> | undefined }> {
+  const rows = await db.query<{ target: string; state: string; n: number }>(
+    'select target, state, count(*)::int as n from copies group by target, state',
+  );
+  const full = Object.fromEntries(rows.map((r) => [`${r.target} ${r.state}`, r.n]));
+  const counts = await copyCounts(db);
+  const kept = counts && Object.fromEntries(counts.map((c) => [`${c.target} ${c.state}`, c.n]));
+  return { full, kept };
+}
+
+async function expectExact(): Promise<Record<string, number>> {
+  const { full, kept } = await both();
+  expect(kept).toEqual(full);
+  return full;
+}
+
+async function deltaRows(): Promise<number> {
+  return (await db.one<{ n: number }>('select count(*)::int as n from copy_counts')).n;
+}
+
+async function waitingOnLock(pid: number): Promise<boolean> {
+  const r = await db.maybeOne('select 1 from pg_stat_activity where pid = $1 and wait_event_type = $2', [
+    pid,
+    'Lock',
+  ]);
+  return r !== undefined;
+}
+
+async function pidOf(c: pg.PoolClient): Promise<number> {
+  return (await c.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+}
+
+describe('counts kept by the triggers', () => {
+  it('a fresh database takes its (empty) baseline at the first read', async () => {
+    expect(await hasBaseline(db)).toBe(false);
+    expect(await copyCounts(db)).toEqual([]);
+    expect(await hasBaseline(db)).toBe(true);
+  });
+
+  it('inserts, state changes, target changes and deletes', async () => {
+    await addCopies(db, 0, 10, 'backup', 'verified');
+    await addCopies(db, 0, 4, 's3', 'verified');
+    await addCopies(db, 10, 3, 'backup', 'corrupt');
+    expect(await expectExact()).toEqual({ 'backup verified': 10, 's3 verified': 4, 'backup corrupt': 3 });
+
+    await db.exec(`update copies set state = 'replaced' where target = 'backup' and file_id in ('f0', 'f1')`);
+    await db.exec(`update copies set target = 'tape' where target = 's3' and file_id = 'f2'`);
+    // an update that changes neither target nor state writes no delta
+    const before = await deltaRows();
+    await db.exec(`update copies set last_fixity_at = now(), last_fixity_ok = true where state = 'verified'`);
+    expect(await deltaRows()).toBe(before);
+    // target and state at once
+    await db.exec(
+      `update copies set target = 'tape', state = 'corrupt' where target = 's3' and file_id = 'f3'`,
+    );
+    expect(await expectExact()).toEqual({
+      'backup verified': 8,
+      'backup replaced': 2,
+      'backup corrupt': 3,
+      's3 verified': 2,
+      'tape verified': 1,
+      'tape corrupt': 1,
+    });
+
+    await db.exec(`delete from copies where state = 'corrupt'`);
+    await db.exec(`delete from copies where file_id = 'f0'`);
+    expect(await expectExact()).toEqual({
+      'backup verified': 8,
+      'backup replaced': 1,
+      's3 verified': 1,
+      'tape verified': 1,
+    });
+  });
+
+  it('copiesPerTarget reads them and answers as the full count does', async () => {
+    const targets = ['tape', 's3', 'nowhere'];
+    const kept = await copiesPerTarget(db, targets);
+    expect(kept).toEqual([
+      { target: 'nowhere', files: 8, copied: 0 },
+      { target: 's3', files: 8, copied: 1 },
+      { target: 'tape', files: 8, copied: 1 },
+    ]);
+    expect(kept).toEqual(await copiesPerTargetCounted(db, targets));
+  });
+
+  it('COPY into copies counts too', async () => {
+    await db.tx((tx) =>
+      copyIn(
+        tx,
+        'copies',
+        ['file_id', 'target', 'location', 'state', 'hash_algorithm', 'manifest', 'bytes'],
+        [20, 21, 22].map((i) => [`f${i}`, 'backup', `/copy/${i}`, 'verified', 'sha256', '{}', '1']),
+      ),
+    );
+    expect((await expectExact())['backup verified']).toBe(11);
+  });
+
+  it('a rolled-back transaction leaves the counts as they were', async () => {
+    const before = await expectExact();
+    await expect(
+      db.tx(async (tx) => {
+        await addCopies(tx, 30, 5, 'backup', 'verified');
+        await tx.exec(`update copies set state = 'replaced' where target = 'backup' and file_id = 'f5'`);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(await expectExact()).toEqual(before);
+  });
+
+  it('a truncate of copies empties the counts', async () => {
+    const other = await createTestDb();
+    try {
+      await insertFile(other.db, { id: 'g1', instrument: 'c1' });
+      await copyCounts(other.db);
+      await other.db.exec(
+        `insert into copies (file_id, target, location, state, hash_algorithm, manifest, bytes)
+         values ('g1', 'backup', '/g1', 'verified', 'sha256', '{}'::jsonb, 1)`,
+      );
+      expect(await copyCounts(other.db)).toEqual([{ target: 'backup', state: 'verified', n: 1 }]);
+      await other.db.exec('truncate copies cascade');
+      expect(await copyCounts(other.db)).toEqual([]);
+    } finally {
+      await other.drop();
+    }
+  });
+});
+
+describe('concurrency', () => {
+  it('two writers on two connections, committing in the other order', async () => {
+    const a = await db.pool.connect();
+    const b = await db.pool.connect();
+    try {
+      await a.query('begin');
+      await b.query('begin');
+      await addCopies(clientQueryable(a), 30, 3, 'backup', 'verified');
+      await addCopies(clientQueryable(b), 33, 2, 'backup', 'verified');
+      await addCopies(clientQueryable(a), 30, 3, 's3', 'verified');
+      await expectExact(); // neither committed: the counts do not see them either
+      await b.query('commit');
+      await expectExact();
+      await a.query('commit');
+      expect((await expectExact())['backup verified']).toBe(16);
+    } finally {
+      a.release();
+      b.release();
+    }
+  });
+
+  it('a compaction racing a write: the uncommitted delta survives the fold', async () => {
+    for (let i = 0; i < 5; i++)
+      await db.exec(`update copies set state = 'replaced' where file_id = 'f${30 + i}' and target = 's3'`);
+    for (let i = 0; i < 5; i++)
+      await db.exec(`update copies set state = 'verified' where file_id = 'f${30 + i}' and target = 's3'`);
+    const w = await db.pool.connect();
+    const c = await db.pool.connect();
+    try {
+      await w.query('begin');
+      await addCopies(clientQueryable(w), 35, 2, 'backup', 'verified');
+      await c.query('begin');
+      expect(await compactCopyCounts(clientQueryable(c))).toBeGreaterThan(1);
+      await w.query('commit'); // commits while the fold is not committed yet
+      await expectExact();
+      await c.query('commit');
+      await expectExact();
+      expect(await deltaRows()).toBeLessThanOrEqual(1 + (await copyCounts(db))!.length);
+    } finally {
+      w.release();
+      c.release();
+    }
+  });
+
+  it('two compactions at once: the second waits on the first and folds only the rest', async () => {
+    await addCopies(db, 37, 2, 'backup', 'verified');
+    await addCopies(db, 37, 1, 's3', 'verified');
+    const c1 = await db.pool.connect();
+    const c2 = await db.pool.connect();
+    try {
+      await c1.query('begin');
+      expect(await compactCopyCounts(clientQueryable(c1))).toBeGreaterThan(1);
+      const pid2 = await pidOf(c2);
+      const second = compactCopyCounts(clientQueryable(c2));
+      await waitFor('the second compaction to wait on the first', () => waitingOnLock(pid2));
+      await addCopies(db, 39, 1, 'backup', 'verified'); // a write meanwhile, committed
+      await c1.query('commit');
+      await second;
+      const full = await expectExact();
+      expect(full['backup verified']).toBe(21);
+      // a reader during either compaction sees the counts before or after it, both exact
+    } finally {
+      c1.release();
+      c2.release();
+    }
+  });
+
+  it(`a read past ${COMPACT_AT} delta rows folds them`, async () => {
+    for (let i = 0; i < COMPACT_AT + 1; i++) {
+      await db.exec(`update copies set state = $1 where file_id = 'f1' and target = 'backup'`, [
+        i % 2 ? 'replaced' : 'corrupt',
+      ]);
+    }
+    expect(await deltaRows()).toBeGreaterThan(COMPACT_AT);
+    await expectExact(); // the read answers from the deltas, then folds them
+    expect(await deltaRows()).toBeLessThanOrEqual((await copyCounts(db))!.length);
+    await expectExact();
+  });
+});
+
+describe('a database with copies from before the triggers', () => {
+  let old: { db: Db; drop: () => Promise<void> };
+  beforeAll(async () => {
+    old = await createTestDb();
+    for (let i = 0; i < 6; i++) await insertFile(old.db, { id: `f${i}`, instrument: 'c1' });
+    // copies written before migration 0048: no deltas, no baseline
+    await old.db.exec('alter table copies disable trigger copies_count_insert');
+    await addCopies(old.db, 0, 6, 'backup', 'verified');
+    await addCopies(old.db, 0, 2, 's3', 'verified');
+    await old.db.exec('alter table copies enable trigger copies_count_insert');
+    // writes after the migration, before the first read: deltas without a starting point
+    await addCopies(old.db, 2, 1, 's3', 'verified');
+    await old.db.exec(`update copies set state = 'corrupt' where file_id = 'f5' and target = 'backup'`);
+  });
+  afterAll(() => old.drop());
+
+  const full = { 'backup verified': 5, 'backup corrupt': 1, 's3 verified': 3 };
+
+  it('reads count in full while a writer keeps copies locked, and take no baseline', async () => {
+    const w = await old.db.pool.connect();
+    try {
+      await w.query('begin');
+      await w.query(`update copies set state = 'replaced' where file_id = 'f4' and target = 'backup'`);
+      expect(await copyCounts(old.db)).toBeUndefined(); // waited 1 s for the lock, then gave up
+      expect(await hasBaseline(old.db)).toBe(false);
+      expect(await copiesPerTarget(old.db, ['s3'])).toEqual([{ target: 's3', files: 5, copied: 3 }]);
+      await w.query('rollback');
+    } finally {
+      w.release();
+    }
+  });
+
+  it('the first reads (two at once) take one exact baseline', async () => {
+    const [a, b] = await Promise.all([copyCounts(old.db), copyCounts(old.db)]);
+    const asMap = (cs: typeof a) => Object.fromEntries(cs!.map((c) => [`${c.target} ${c.state}`, c.n]));
+    expect(asMap(a)).toEqual(full);
+    expect(asMap(b)).toEqual(full);
+    expect(await hasBaseline(old.db)).toBe(true);
+    expect((await old.db.one<{ n: number }>('select count(*)::int as n from copy_counts_baseline')).n).toBe(
+      1,
+    );
+    expect(await copiesPerTarget(old.db, ['s3'])).toEqual([{ target: 's3', files: 5, copied: 3 }]);
+    // and the deltas from then on
+    await addCopies(old.db, 3, 2, 's3', 'verified');
+    expect(await copiesPerTarget(old.db, ['s3'])).toEqual([{ target: 's3', files: 5, copied: 5 }]);
+  });
+});
