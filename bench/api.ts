@@ -23,9 +23,11 @@
  *   health_overview_shared_p95_ms  GET /api/health/overview over HTTP, answered mostly from the
  *                           shared answer (what a dashboard polling the page waits for)
  *   health_overview_ratio_vs_count  its p95 over the p95 of counting one target's verified copies
- *                           (an index-only scan, run directly with `pg` in this run): about 1 or
- *                           below, the page costs about that count (the targets' progress,
- *                           `copiesPerTarget`); grouping all of `copies` made it several counts' worth
+ *                           (an index-only scan, run directly with `pg` in this run): well below 1,
+ *                           the page no longer counts copies (the targets' progress reads the counts
+ *                           the database keeps, src/files/copy-counts.ts) nor walks every file's
+ *                           events (the alert rules' failures: index events_file_failures); counting
+ *                           both targets' copies and walking the events made it ~4 counts' worth
  *   *_ratio_vs_sql          the API's p95 over the p95 of the same SQL run directly with `pg` in
  *                           this run: the cost of HTTP, auth, validation and JSON on top of the query
  *
