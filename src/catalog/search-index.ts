@@ -1,8 +1,9 @@
 /**
  * The samples' search index, maintained after the import commits (issue #22 bench): an import writes
  * its samples, the updates' history, one `sample_search_queue` row naming the range of ids of the
- * samples it created (`sample_id` to `last_id`, set from the ids the insert returned, in the same
- * statement) and one per sample it updated, and enqueues a `catalog.index` task, all in its own
+ * samples it created (`sample_id` to `last_id`: an id taken from the samples' sequence before its
+ * COPY to the last one its session took after it, ./samples.ts `createSamples`) and one per sample
+ * it updated, and enqueues a `catalog.index` task, all in its own
  * transaction: the task sees the samples and their queue rows together or not at all, whatever
  * order transactions commit in (no watermark to skip past a late commit). The task (this module's
  * handler) takes queued samples in batches and writes their `sample_search` rows (search text,

@@ -32,13 +32,12 @@ export interface CopyCount {
  * locked by writers for `BASELINE_WAIT`; the caller counts in full and the next read tries again.
  */
 export async function copyCounts(q: Queryable): Promise<CopyCount[] | undefined> {
-  if (!(await hasBaseline(q))) {
-    const { taken } = await q.one<{ taken: boolean }>(
-      'select sluice_copy_counts_baseline($1::interval) as taken',
-      [BASELINE_WAIT],
-    );
-    if (!taken) return undefined;
-  }
+  // true at once when the baseline exists (the function looks first, before taking any lock)
+  const { taken } = await q.one<{ taken: boolean }>(
+    'select sluice_copy_counts_baseline($1::interval) as taken',
+    [BASELINE_WAIT],
+  );
+  if (!taken) return undefined;
   const rows = await q.query<{ target: string; state: string; n: string; deltas: number }>(
     'select target, state, sum(n)::text as n, count(*)::int as deltas from copy_counts group by target, state',
   );
