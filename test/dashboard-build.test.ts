@@ -90,7 +90,16 @@ backup: { path: ./backup }
   expect(page.body).toContain('<div id="root">');
   expect(page.body).toMatch(/<script type="module"[^>]*src="\/assets\//); // the built bundle, not the sources
   expect(existsSync(path.join(checkout, 'web', 'dist', 'index.html'))).toBe(true);
-  expect(out).toContain('built the web dashboard');
+  // The build script swaps web/dist in before it exits; the log line follows its exit, so `/` can
+  // serve the new build a moment before the line is written.
+  await waitFor(
+    'the log to say the dashboard was built',
+    () => out.includes('built the web dashboard'),
+    60_000,
+    100,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n${out}`);
+  });
   child.kill('SIGTERM');
   expect(await waitExit(child)).toBe(0);
   child = undefined;
