@@ -220,6 +220,24 @@ describe('claim', () => {
     });
   });
 
+  it('plans its statements once per connection (migration 0052: plan_cache_mode on the function)', async () => {
+    // The setting is lost silently if a later migration replaces sluice_claim without it.
+    const r = await db.one<{ config: string[] | null }>(
+      `select proconfig as config from pg_proc where proname = 'sluice_claim'`,
+    );
+    expect(r.config).toContain('plan_cache_mode=force_generic_plan');
+    // and a claim under it still takes what is queued, up to the limit
+    await poolWith('g', 4, 6);
+    const got = await db.query<{ id: string }>('select id from sluice_claim($1, $2, $3, $4, $5)', [
+      'w',
+      ['c'],
+      [],
+      3,
+      60_000,
+    ]);
+    expect(got).toHaveLength(3);
+  });
+
   it('a takeover is recorded on the task, a completion keeps it, a claim from the queue clears it', async () => {
     await poolWith('over', 2, 2);
     const takenOver = async (id: string) =>
