@@ -5,12 +5,18 @@
 // database that had copies before the triggers, and reads count in full while it cannot be taken;
 // the periodic fold (task files.copy_counts_fold, run by a real worker from its schedule) folds past
 // the threshold without losing a concurrent writer's delta; a read in a read-only or repeatable-read
-// transaction answers exactly without folding or taking the baseline (either would fail it).
+// transaction answers exactly without folding or taking the baseline (either would fail it); after
+// `sluice db restore` (which leaves copy_counts out) the counts equal a full count, from a backup of
+// this schema and from one made before migration 0048.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../src/core/config/index.ts';
 import { copyIn } from '../src/core/db/copy.ts';
 import { clientQueryable, type Db } from '../src/core/db/db.ts';
+import { applyMigrationsInTx, loadMigrations } from '../src/core/db/migrate.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { Variables } from '../src/core/variables.ts';
 import { syncPools } from '../src/engine/pools.ts';
@@ -25,6 +31,9 @@ import {
   foldCopyCounts,
   hasBaseline,
 } from '../src/files/copy-counts.ts';
+import { writeDump } from '../src/ops/db-backup/dump.ts';
+import { DirLocation, fileSource } from '../src/ops/db-backup/locations.ts';
+import { restoreDump } from '../src/ops/db-backup/restore.ts';
 import { collect } from '../src/runtime/handlers.ts';
 import { Kind } from '../src/tasks/catalogue.ts';
 import { insertFile } from './helpers/api.ts';
@@ -492,5 +501,63 @@ describe('reads that may not write', () => {
       c.release();
       await o.drop();
     }
+  });
+});
+
+describe('after a restore (sluice db restore; the backup leaves copy_counts out)', () => {
+  let dir: string;
+  const dbs: { drop: () => Promise<void> }[] = [];
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-copy-counts-'));
+  });
+  afterAll(async () => {
+    for (const d of dbs) await d.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** `from` dumped to a file and restored into a new, empty database. */
+  async function restoredCopyOf(from: Db, name: string): Promise<Db> {
+    await new DirLocation(dir).write(name, (out) => writeDump(from, out, { version: '0.0.9' }));
+    const t = await createTestDb({ blank: true });
+    dbs.push(t);
+    await restoreDump(t.db, await fileSource(path.join(dir, name)));
+    return t.db;
+  }
+
+  it('a backup of this schema: the load counts the copies again, the first read takes a new baseline', async () => {
+    const s = await freshWithCopies(); // with a baseline and deltas
+    dbs.push(s);
+    await s.db.exec(`update copies set state = 'corrupt' where file_id = 'f9' and target = 'backup'`);
+    await pileDeltas(s.db, 3);
+    const want = await fullCount(s.db);
+    const r = await restoredCopyOf(s.db, 'now.sluicedump');
+    expect(await hasBaseline(r)).toBe(false);
+    expect(await fullCount(r)).toEqual(want);
+    expect(sorted(await copyCounts(r))).toEqual(want);
+    expect(await hasBaseline(r)).toBe(true);
+    await addCopies(r, 4, 2, 's3', 'verified'); // and the deltas from then on
+    expect(sorted(await copyCounts(r))).toEqual(await fullCount(r));
+  });
+
+  it('a backup from before migration 0048: restored at its level, migrated, counted in full by the first read', async () => {
+    const o = await createTestDb({ blank: true });
+    dbs.push(o);
+    await o.db.tx((tx) =>
+      applyMigrationsInTx(
+        tx,
+        loadMigrations().filter((m) => m.version < 48),
+      ),
+    );
+    for (let i = 0; i < 3; i++) await insertFile(o.db, { id: `f${i}`, instrument: 'c1' });
+    await addCopies(o.db, 0, 3, 'backup', 'verified');
+    await addCopies(o.db, 0, 1, 's3', 'verified');
+    const r = await restoredCopyOf(o.db, 'before-0048.sluicedump');
+    expect(await r.query('select * from copy_counts')).toEqual([]); // 0048 applied after the load
+    expect(await hasBaseline(r)).toBe(false);
+    expect(sorted(await copyCounts(r))).toEqual([
+      { target: 'backup', state: 'verified', n: 3 },
+      { target: 's3', state: 'verified', n: 1 },
+    ]);
+    expect(await hasBaseline(r)).toBe(true);
   });
 });
