@@ -2,13 +2,40 @@
 // PostgreSQL: after every kind of write (insert, state and target changes, deletes, COPY, a rolled
 // back transaction, concurrent writers, a truncate) the counts equal a full count of `copies`;
 // compactions racing writes and each other stay exact; the baseline is taken once, exactly, on a
-// database that had copies before the triggers, and reads count in full while it cannot be taken.
+// database that had copies before the triggers, and reads count in full while it cannot be taken;
+// the periodic fold (task files.copy_counts_fold, run by a real worker from its schedule) folds past
+// the threshold without losing a concurrent writer's delta; a read in a read-only or repeatable-read
+// transaction answers exactly without folding or taking the baseline (either would fail it); after
+// `sluice db restore` (which leaves copy_counts out) the counts equal a full count, from a backup of
+// this schema and from one made before migration 0048.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../src/core/config/index.ts';
 import { copyIn } from '../src/core/db/copy.ts';
 import { clientQueryable, type Db } from '../src/core/db/db.ts';
+import { applyMigrationsInTx, loadMigrations } from '../src/core/db/migrate.ts';
+import { silentLogger } from '../src/core/log.ts';
+import { Variables } from '../src/core/variables.ts';
+import { syncPools } from '../src/engine/pools.ts';
+import { ensureSchedules } from '../src/engine/schedules.ts';
+import { Worker } from '../src/engine/worker.ts';
 import { copiesPerTarget, copiesPerTargetCounted } from '../src/files/copies.ts';
-import { COMPACT_AT, compactCopyCounts, copyCounts, hasBaseline } from '../src/files/copy-counts.ts';
+import {
+  COMPACT_AT,
+  compactCopyCounts,
+  copyCounts,
+  FOLD_EVERY_MS,
+  foldCopyCounts,
+  hasBaseline,
+} from '../src/files/copy-counts.ts';
+import { writeDump } from '../src/ops/db-backup/dump.ts';
+import { DirLocation, fileSource } from '../src/ops/db-backup/locations.ts';
+import { restoreDump } from '../src/ops/db-backup/restore.ts';
+import { collect } from '../src/runtime/handlers.ts';
+import { Kind } from '../src/tasks/catalogue.ts';
 import { insertFile } from './helpers/api.ts';
 import { createTestDb } from './helpers/db.ts';
 import { waitFor } from './helpers/spawn.ts';
@@ -55,8 +82,17 @@ async function expectExact(): Promise<Record<string, number>> {
   return full;
 }
 
-async function deltaRows(): Promise<number> {
-  return (await db.one<{ n: number }>('select count(*)::int as n from copy_counts')).n;
+async function deltaRows(q: Pick<Db, 'one'> = db): Promise<number> {
+  return (await q.one<{ n: number }>('select count(*)::int as n from copy_counts')).n;
+}
+
+/** `n` statements on `q`, each flipping f1's backup copy between two states: one delta row each. */
+async function pileDeltas(q: Pick<Db, 'exec'>, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await q.exec(`update copies set state = $1 where file_id = 'f1' and target = 'backup'`, [
+      i % 2 ? 'replaced' : 'corrupt',
+    ]);
+  }
 }
 
 async function waitingOnLock(pid: number): Promise<boolean> {
@@ -234,11 +270,7 @@ describe('concurrency', () => {
   });
 
   it(`a read past ${COMPACT_AT} delta rows folds them`, async () => {
-    for (let i = 0; i < COMPACT_AT + 1; i++) {
-      await db.exec(`update copies set state = $1 where file_id = 'f1' and target = 'backup'`, [
-        i % 2 ? 'replaced' : 'corrupt',
-      ]);
-    }
+    await pileDeltas(db, COMPACT_AT + 1);
     expect(await deltaRows()).toBeGreaterThan(COMPACT_AT);
     await expectExact(); // the read answers from the deltas, then folds them
     expect(await deltaRows()).toBeLessThanOrEqual((await copyCounts(db))!.length);
@@ -291,5 +323,241 @@ describe('a database with copies from before the triggers', () => {
     // and the deltas from then on
     await addCopies(old.db, 3, 2, 's3', 'verified');
     expect(await copiesPerTarget(old.db, ['s3'])).toEqual([{ target: 's3', files: 5, copied: 5 }]);
+  });
+});
+
+/** A fresh database with copies of f0..f9 on `backup` (verified) and f0..f3 on `s3`, baseline taken. */
+async function freshWithCopies(): Promise<{ db: Db; drop: () => Promise<void> }> {
+  const t = await createTestDb();
+  for (let i = 0; i < 10; i++) await insertFile(t.db, { id: `f${i}`, instrument: 'c1' });
+  expect(await copyCounts(t.db)).toEqual([]);
+  await addCopies(t.db, 0, 10, 'backup', 'verified');
+  await addCopies(t.db, 0, 4, 's3', 'verified');
+  return t;
+}
+
+/** The full count of `copies` in the form `copyCounts` answers. */
+async function fullCount(q: Pick<Db, 'query'>) {
+  return q.query<{ target: string; state: string; n: number }>(
+    'select target, state, count(*)::int as n from copies group by target, state order by 1, 2',
+  );
+}
+
+const sorted = (cs: Awaited<ReturnType<typeof copyCounts>>) =>
+  cs && [...cs].sort((a, b) => `${a.target} ${a.state}`.localeCompare(`${b.target} ${b.state}`));
+
+describe('the periodic fold (files.copy_counts_fold)', () => {
+  let t: { db: Db; drop: () => Promise<void> };
+  beforeAll(async () => {
+    t = await freshWithCopies();
+  });
+  afterAll(() => t.drop());
+
+  it(`leaves ${COMPACT_AT} rows or fewer alone, folds more, and the counts stay exact`, async () => {
+    await pileDeltas(t.db, 9);
+    const few = await deltaRows(t.db);
+    expect(few).toBeLessThanOrEqual(COMPACT_AT);
+    expect(await foldCopyCounts(t.db)).toBe(0);
+    expect(await deltaRows(t.db)).toBe(few);
+
+    await pileDeltas(t.db, COMPACT_AT + 1);
+    const before = await deltaRows(t.db);
+    expect(before).toBeGreaterThan(COMPACT_AT);
+    expect(await foldCopyCounts(t.db)).toBe(before);
+    const counts = sorted(await copyCounts(t.db));
+    expect(counts).toEqual(await fullCount(t.db));
+    expect(await deltaRows(t.db)).toBe(counts!.length); // one row per (target, state)
+    expect(await foldCopyCounts(t.db)).toBe(0); // and again: nothing to do
+    expect(sorted(await copyCounts(t.db))).toEqual(counts);
+  });
+
+  it('writers committing during a fold lose no delta', async () => {
+    await pileDeltas(t.db, COMPACT_AT + 1);
+    const w = await t.db.pool.connect();
+    const f = await t.db.pool.connect();
+    const r = await t.db.pool.connect();
+    try {
+      await w.query('begin');
+      await addCopies(clientQueryable(w), 4, 3, 's3', 'verified'); // before the fold, committed after it
+      await f.query('begin');
+      expect(await foldCopyCounts(clientQueryable(f))).toBeGreaterThan(COMPACT_AT);
+      await addCopies(t.db, 7, 2, 's3', 'verified'); // during the fold, committed before it
+      await w.query('commit');
+      // a reader meanwhile sees the rows before the fold (read-only: it does not fold, so does not
+      // wait for the fold's row locks as a read that may write would)
+      await r.query('begin read only');
+      expect(sorted(await copyCounts(clientQueryable(r)))).toEqual(await fullCount(t.db));
+      await r.query('commit');
+      await f.query('commit');
+      const counts = sorted(await copyCounts(t.db));
+      expect(counts).toEqual(await fullCount(t.db));
+      expect(counts!.find((c) => c.target === 's3')?.n).toBe(9);
+    } finally {
+      w.release();
+      f.release();
+      r.release();
+    }
+  });
+
+  it('runs from its schedule on a worker, in the default pool, and folds', async () => {
+    const config = configSchema.parse({ environment: 'local' });
+    // what `sluice start` registers
+    const stage = collect(config, new Variables(t.db, {}), {
+      baseDir: '.',
+      executor: () => Promise.reject(new Error('no executor in this test')),
+    });
+    const schedule = stage.schedules.filter((s) => s.kind === Kind.copyCountsFold);
+    expect(schedule).toEqual([
+      expect.objectContaining({ name: Kind.copyCountsFold, intervalMs: FOLD_EVERY_MS, pool: 'default' }),
+    ]);
+    await pileDeltas(t.db, COMPACT_AT + 1);
+    await copyCounts(t.db);
+    // the read folded: pile more after it, which only the task folds
+    await pileDeltas(t.db, COMPACT_AT + 2);
+    expect(await deltaRows(t.db)).toBeGreaterThan(COMPACT_AT);
+    await syncPools(t.db, config.pools);
+    await ensureSchedules(t.db, schedule);
+    const worker = new Worker({
+      db: t.db,
+      log: silentLogger,
+      handlers: stage.handlers.filter((h) => h.kind === Kind.copyCountsFold),
+      pollMs: 50,
+      scheduleTickMs: 50,
+      backoffBaseMs: 10,
+    });
+    await worker.start();
+    try {
+      await waitFor('the scheduled fold', async () => {
+        const r = await t.db.maybeOne<{ state: string }>(
+          `select state from tasks where kind = $1 and state = 'succeeded'`,
+          [Kind.copyCountsFold],
+        );
+        return r !== undefined;
+      });
+    } finally {
+      await worker.stop(2000);
+    }
+    const groups = (await fullCount(t.db)).length;
+    expect(await deltaRows(t.db)).toBeLessThanOrEqual(groups); // folded by the task (reads fold nothing here)
+    expect(sorted(await copyCounts(t.db))).toEqual(await fullCount(t.db));
+  });
+});
+
+describe('reads that may not write', () => {
+  let t: { db: Db; drop: () => Promise<void> };
+  beforeAll(async () => {
+    t = await freshWithCopies();
+  });
+  afterAll(() => t.drop());
+
+  it(`a read-only transaction past ${COMPACT_AT} delta rows: exact sums, no fold, the transaction still usable`, async () => {
+    await pileDeltas(t.db, COMPACT_AT + 1);
+    const before = await deltaRows(t.db);
+    const c = await t.db.pool.connect();
+    try {
+      await c.query('begin read only');
+      const q = clientQueryable(c);
+      expect(sorted(await copyCounts(q))).toEqual(await fullCount(q));
+      expect(await deltaRows(q)).toBe(before);
+      await c.query('commit');
+    } finally {
+      await c.query('rollback'); // after a failure: not back to the pool inside its transaction
+      c.release();
+    }
+    expect(await deltaRows(t.db)).toBe(before);
+    // the next read that may write folds them
+    expect(sorted(await copyCounts(t.db))).toEqual(await fullCount(t.db));
+    expect(await deltaRows(t.db)).toBeLessThan(before);
+  });
+
+  it('a repeatable-read transaction whose rows a concurrent fold deleted: exact sums, no serialization failure', async () => {
+    await pileDeltas(t.db, COMPACT_AT + 1);
+    const c = await t.db.pool.connect();
+    try {
+      await c.query('begin isolation level repeatable read');
+      const q = clientQueryable(c);
+      const want = await fullCount(q); // the transaction's snapshot, with every delta row in it
+      expect(await compactCopyCounts(t.db)).toBeGreaterThan(COMPACT_AT); // committed meanwhile
+      expect(sorted(await copyCounts(q))).toEqual(want);
+      await c.query('commit');
+    } finally {
+      await c.query('rollback'); // after a failure: not back to the pool inside its transaction
+      c.release();
+    }
+  });
+
+  it('a read-only transaction on a database without a baseline counts in full, takes none', async () => {
+    const o = await createTestDb();
+    const c = await o.db.pool.connect();
+    try {
+      await c.query('begin read only');
+      expect(await copyCounts(clientQueryable(c))).toBeUndefined();
+      await c.query('commit');
+      expect(await hasBaseline(o.db)).toBe(false);
+      expect(await copyCounts(o.db)).toEqual([]); // a read that may write takes it
+      expect(await hasBaseline(o.db)).toBe(true);
+    } finally {
+      await c.query('rollback'); // after a failure: not back to the pool inside its transaction
+      c.release();
+      await o.drop();
+    }
+  });
+});
+
+describe('after a restore (sluice db restore; the backup leaves copy_counts out)', () => {
+  let dir: string;
+  const dbs: { drop: () => Promise<void> }[] = [];
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-copy-counts-'));
+  });
+  afterAll(async () => {
+    for (const d of dbs) await d.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** `from` dumped to a file and restored into a new, empty database. */
+  async function restoredCopyOf(from: Db, name: string): Promise<Db> {
+    await new DirLocation(dir).write(name, (out) => writeDump(from, out, { version: '0.0.9' }));
+    const t = await createTestDb({ blank: true });
+    dbs.push(t);
+    await restoreDump(t.db, await fileSource(path.join(dir, name)));
+    return t.db;
+  }
+
+  it('a backup of this schema: the load counts the copies again, the first read takes a new baseline', async () => {
+    const s = await freshWithCopies(); // with a baseline and deltas
+    dbs.push(s);
+    await s.db.exec(`update copies set state = 'corrupt' where file_id = 'f9' and target = 'backup'`);
+    await pileDeltas(s.db, 3);
+    const want = await fullCount(s.db);
+    const r = await restoredCopyOf(s.db, 'now.sluicedump');
+    expect(await hasBaseline(r)).toBe(false);
+    expect(await fullCount(r)).toEqual(want);
+    expect(sorted(await copyCounts(r))).toEqual(want);
+    expect(await hasBaseline(r)).toBe(true);
+    await addCopies(r, 4, 2, 's3', 'verified'); // and the deltas from then on
+    expect(sorted(await copyCounts(r))).toEqual(await fullCount(r));
+  });
+
+  it('a backup from before migration 0048: restored at its level, migrated, counted in full by the first read', async () => {
+    const o = await createTestDb({ blank: true });
+    dbs.push(o);
+    await o.db.tx((tx) =>
+      applyMigrationsInTx(
+        tx,
+        loadMigrations().filter((m) => m.version < 48),
+      ),
+    );
+    for (let i = 0; i < 3; i++) await insertFile(o.db, { id: `f${i}`, instrument: 'c1' });
+    await addCopies(o.db, 0, 3, 'backup', 'verified');
+    await addCopies(o.db, 0, 1, 's3', 'verified');
+    const r = await restoredCopyOf(o.db, 'before-0048.sluicedump');
+    expect(await r.query('select * from copy_counts')).toEqual([]); // 0048 applied after the load
+    expect(await hasBaseline(r)).toBe(false);
+    expect(sorted(await copyCounts(r))).toEqual([
+      { target: 'backup', state: 'verified', n: 3 },
+      { target: 's3', state: 'verified', n: 1 },
+    ]);
+    expect(await hasBaseline(r)).toBe(true);
   });
 });

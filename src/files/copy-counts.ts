@@ -3,18 +3,28 @@
  * delta rows to `copy_counts`, the counts are their sums. Part of the owner of `copies`; what
  * `copiesPerTarget` (./copies.ts) reads for the Health page, `sluice status` and `GET /api/status`.
  *
- * The reader keeps the table small: past `COMPACT_AT` delta rows it folds them into one row per
- * (target, state) in one statement (delete ... returning, insert the sums). A reader sees the rows
- * before or after that statement, both exact; a second compaction at the same time skips the rows
- * the first deleted and sums only the others. Readers (the Health page every 5 s at most, the
- * Prometheus scrape, `sluice status`) are what bounds the table: with nobody reading, it grows by
- * about one row per backup statement until the next read folds it.
+ * Past `COMPACT_AT` delta rows the table is folded into one row per (target, state) in one statement
+ * (delete ... returning, insert the sums). A reader sees the rows before or after that statement,
+ * both exact; a second compaction at the same time skips the rows the first deleted and sums only
+ * the others. Two things fold: a read that finds more (the Health page every 5 s at most, the
+ * Prometheus scrape, `sluice status`), and the periodic task `files.copy_counts_fold`
+ * (`foldCopyCounts`, every `FOLD_EVERY_MS`), which bounds the table when nobody reads (it grows by
+ * about one row per statement writing `copies`).
+ *
+ * A read folds, and takes the baseline, only in a read-committed transaction that can write (the
+ * usual case: each statement its own transaction). Elsewhere the write would fail the read (a
+ * read-only transaction, a standby) or could (a repeatable-read transaction meeting a concurrent
+ * fold: a serialization failure), so the read only sums: the counts are as exact, the fold waits
+ * for the next read or period.
  */
 
 import type { Queryable } from '../core/db/db.ts';
 
 /** Delta rows past which a read folds them (summing a few hundred rows takes well under 1 ms). */
 export const COMPACT_AT = 500;
+
+/** How often the periodic task looks (and folds past `COMPACT_AT`): a few minutes of backups' deltas. */
+export const FOLD_EVERY_MS = 5 * 60_000;
 
 /** How long the first read waits for writers of `copies` before counting in full instead. */
 const BASELINE_WAIT = '1 second';
@@ -29,19 +39,24 @@ export interface CopyCount {
 /**
  * The counts per (target, state) with a non-zero count, or undefined while the database has no
  * baseline yet (copies from before migration 0048) and one could not be taken now: `copies` stayed
- * locked by writers for `BASELINE_WAIT`; the caller counts in full and the next read tries again.
+ * locked by writers for `BASELINE_WAIT`, or this transaction may not take it (see the module
+ * comment); the caller counts in full and the next read tries again.
  */
 export async function copyCounts(q: Queryable): Promise<CopyCount[] | undefined> {
-  // true at once when the baseline exists (the function looks first, before taking any lock)
-  const { taken } = await q.one<{ taken: boolean }>(
-    'select sluice_copy_counts_baseline($1::interval) as taken',
+  // `taken`: true at once when the baseline exists (the function looks first, before any lock);
+  // `writes`: whether this transaction may fold and take the baseline
+  const { taken, writes } = await q.one<{ taken: boolean; writes: boolean }>(
+    `select case when w.writes then sluice_copy_counts_baseline($1::interval)
+                 else exists (select 1 from copy_counts_baseline) end as taken, w.writes
+     from (select current_setting('transaction_read_only') = 'off'
+                  and current_setting('transaction_isolation') = 'read committed' as writes) w`,
     [BASELINE_WAIT],
   );
   if (!taken) return undefined;
   const rows = await q.query<{ target: string; state: string; n: string; deltas: number }>(
     'select target, state, sum(n)::text as n, count(*)::int as deltas from copy_counts group by target, state',
   );
-  if (rows.reduce((s, r) => s + r.deltas, 0) > COMPACT_AT) await compactCopyCounts(q);
+  if (writes && rows.reduce((s, r) => s + r.deltas, 0) > COMPACT_AT) await compactCopyCounts(q);
   return rows.filter((r) => r.n !== '0').map((r) => ({ target: r.target, state: r.state, n: Number(r.n) }));
 }
 
@@ -60,4 +75,15 @@ export async function compactCopyCounts(q: Queryable): Promise<number> {
      select count(*)::int as folded from d`,
   );
   return r.folded;
+}
+
+/**
+ * The periodic fold (task `files.copy_counts_fold`): folds the delta rows when there are more than
+ * `COMPACT_AT`, whether or not the baseline was taken (a fold keeps every sum; the baseline, when
+ * taken, replaces them all). Idempotent, one statement each: a crash leaves the rows before or after
+ * the fold. Returns how many rows were folded (0: few enough, left alone).
+ */
+export async function foldCopyCounts(q: Queryable): Promise<number> {
+  const { n } = await q.one<{ n: number }>('select count(*)::int as n from copy_counts');
+  return n > COMPACT_AT ? compactCopyCounts(q) : 0;
 }

@@ -26,6 +26,7 @@ import { pruneWorkers } from '../engine/processes.ts';
 import type { ScheduleSpec } from '../engine/schedules.ts';
 import { pruneTasks } from '../engine/status.ts';
 import type { TaskHandlerDef } from '../engine/types.ts';
+import { FOLD_EVERY_MS, foldCopyCounts } from '../files/copy-counts.ts';
 import { scanHandler, scanSchedules } from '../intake/scan-task.ts';
 import { sendReactionNotices } from '../ops/alerts/notifiers.ts';
 import { alertsConfigOf, alertsHandler, alertsSchedules } from '../ops/alerts/run.ts';
@@ -56,8 +57,17 @@ const maintenance = (): Stage => ({
         ctx.log.info({ deleted: w }, 'pruned workers stopped or found dead more than 7 days ago');
       },
     }),
+    defineHandler(Kind.copyCountsFold, {
+      async run(ctx) {
+        const n = await foldCopyCounts(ctx.db);
+        if (n > 0) ctx.log.info({ folded: n }, 'copy counts: delta rows folded');
+      },
+    }),
   ],
-  schedules: [scheduleOf(Kind.enginePrune, { name: Kind.enginePrune, cron: '17 3 * * *' })],
+  schedules: [
+    scheduleOf(Kind.enginePrune, { name: Kind.enginePrune, cron: '17 3 * * *' }),
+    scheduleOf(Kind.copyCountsFold, { name: Kind.copyCountsFold, intervalMs: FOLD_EVERY_MS }),
+  ],
 });
 
 export interface StageOptions {

@@ -11,6 +11,7 @@ export const OpsKind = {
   opsAlerts: 'ops.alerts',
   dbBackup: 'db.backup',
   enginePrune: 'engine.prune',
+  copyCountsFold: 'files.copy_counts_fold',
   streamsCompute: 'streams.compute',
   streamsReaction: 'streams.reaction',
   streamsRerun: 'streams.rerun',
@@ -27,6 +28,12 @@ export const OPS_TASKS = {
   },
   /** Deletes finished tasks and long-stopped workers (runtime/handlers.ts). */
   [K.enginePrune]: { payload: z.object(scheduled), pool: 'default' },
+  /**
+   * Folds the copy counts' delta rows when nobody reads them (files/copy-counts.ts `foldCopyCounts`;
+   * runtime/handlers.ts). Pool `default`, not `copy`: one short statement that must run while the
+   * copy pools are busy, which is when the deltas pile up.
+   */
+  [K.copyCountsFold]: { payload: z.object(scheduled), pool: 'default' },
   /**
    * A compute unit on one stream item that failed when the item was stored, retried with backoff
    * (subject: `ITEM/UNIT`; streams/compute-task.ts).
