@@ -8,20 +8,27 @@
  * a `catalog.index` task in its transaction (./search-index.ts), which indexes them after the commit.
  */
 import type { CatalogConfig } from '../core/config/schema/catalog.ts';
-import type { Db } from '../core/db/db.ts';
+import type { Db, Tx } from '../core/db/db.ts';
 import { UsageError } from '../core/errors.ts';
 import { attributeChecker } from './attributes.ts';
 import {
+  type Existing,
   type ImportPlan,
   missingColumns,
-  type PlannedRow,
-  planRows,
+  rowPlanner,
   type SampleValues,
 } from './import-plan.ts';
 import { hiddenProjects, listProjects, type Viewer } from './projects.ts';
-import { createSamples, lockImports, samplesByRefcode, updateSamples } from './samples.ts';
+import {
+  createSamples,
+  type InOrder,
+  inOrder,
+  lockImports,
+  samplesByRefcode,
+  updateSamples,
+} from './samples.ts';
 import { requestIndexing } from './search-index.ts';
-import { readCsv, readXlsx, type Sheet } from './sheet.ts';
+import { csvSheet, readXlsx, type SheetRow, type SheetStream } from './sheet.ts';
 
 export interface ImportOptions {
   format: 'csv' | 'xlsx';
@@ -57,8 +64,13 @@ export function formatOf(name: string): 'csv' | 'xlsx' {
   );
 }
 
-export async function readSheet(buf: Buffer, format: 'csv' | 'xlsx', sheetName?: string): Promise<Sheet> {
-  const sheet = format === 'csv' ? readCsv(buf) : await readXlsx(buf, sheetName);
+/** The sheet's header, checked; a CSV's rows are read as they are asked for (./sheet.ts). */
+export async function readSheet(
+  buf: Buffer,
+  format: 'csv' | 'xlsx',
+  sheetName?: string,
+): Promise<SheetStream> {
+  const sheet = format === 'csv' ? csvSheet(buf) : await readXlsx(buf, sheetName);
   const missing = missingColumns(sheet.header);
   if (missing.length > 0) {
     throw new UsageError(
@@ -83,11 +95,77 @@ export function reportOf(plan: ImportPlan, written: boolean, dryRun: boolean): I
   };
 }
 
+/** Turns the event loop once (so PostgreSQL's replies are answered while the sheet is planned). */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Rows read or planned between two turns of the event loop. */
+const SLICE = 500;
+
+/**
+ * Rows per step: the first step small, so that the first COPY starts early, the next ones twice as
+ * large up to MAX_STEP (fewer statements). Each step's existing samples are looked up LOOKAHEAD steps
+ * ahead of its COPY, so the process plans a step while PostgreSQL writes the ones before it.
+ */
+const FIRST_STEP = 1_000;
+const MAX_STEP = 8_000;
+const LOOKAHEAD = 3;
+
+/** One step of the sheet: its rows and the samples that exist with their refcodes. */
+interface Step {
+  rows: SheetRow[];
+  existing: Promise<Map<string, Existing>>;
+}
+
+/**
+ * The sheet's rows in steps, each with its existing samples (`samplesByRefcode`, locked), read and
+ * looked up LOOKAHEAD steps ahead of the step given: the lookups are queued (`order`) on the
+ * transaction's connection before the COPYs of the steps given before them.
+ */
+async function* steps(
+  tx: Tx,
+  order: InOrder,
+  sheet: SheetStream,
+): AsyncGenerator<{ rows: SheetRow[]; existing: Map<string, Existing> }> {
+  const rows = sheet.rows[Symbol.iterator]();
+  const at = sheet.header.indexOf('refcode');
+  const ahead: Step[] = [];
+  let size = FIRST_STEP;
+  let done = false;
+  const read = async (): Promise<void> => {
+    const step: SheetRow[] = [];
+    while (step.length < size) {
+      const r = rows.next();
+      if (r.done) {
+        done = true;
+        break;
+      }
+      step.push(r.value);
+      if (step.length % SLICE === 0) await turn();
+    }
+    size = Math.min(size * 2, MAX_STEP);
+    if (step.length === 0) return;
+    const refcodes: string[] = [];
+    for (const { cells } of step) {
+      const c = cells[at];
+      if (c && 'value' in c && c.value !== null) refcodes.push(String(c.value));
+    }
+    const existing = order(() => samplesByRefcode(tx, refcodes));
+    existing.catch(() => undefined); // awaited in its turn; a failure then is the step's to throw
+    ahead.push({ rows: step, existing });
+  };
+  for (;;) {
+    while (!done && ahead.length < LOOKAHEAD) await read();
+    const step = ahead.shift();
+    if (!step) return;
+    yield { rows: step.rows, existing: await step.existing };
+  }
+}
+
 /**
  * Imports `buf` (a CSV or XLSX sheet): the report says what happened (or would, with `dryRun`).
- * The new samples are written while the sheet is planned: each row planned as a creation goes to
- * PostgreSQL's COPY as soon as it is planned, so the database works while the process plans the
- * rest. Should a row be rejected (and `skipRejected` not set), no more rows are sent, the rest are
+ * The sheet is read, looked up and planned in steps, and each step's new samples go to PostgreSQL's
+ * COPY as soon as it is planned, so the database writes while the process reads and plans the rest.
+ * Should a row be rejected (and `skipRejected` not set), no more steps are sent, the rest are
  * still planned for the report, and everything written is rolled back to the savepoint taken
  * before: nothing half-imported, and the same report as if the sheet had been planned first.
  */
@@ -104,39 +182,43 @@ export async function importSamples(
     const projects = await listProjects(tx);
     const hidden = new Set(hiddenProjects(opts.viewer, projects));
     const visible = new Set(projects.map((p) => p.id).filter((id) => !hidden.has(id)));
-    const refcodes = sheet.rows
-      .map((r) => r.cells[sheet.header.indexOf('refcode')])
-      .flatMap((c) => (c && 'value' in c && c.value !== null ? [String(c.value)] : []));
-    const existing = await samplesByRefcode(tx, refcodes);
     const plan: ImportPlan = { rows: [], rejected: [] };
-    const items = planRows({ sheet, existing, projects: visible, check });
-    /** The next row planned into `plan` (null: rejected; undefined: no more rows). */
-    const next = (): PlannedRow | null | undefined => {
-      const it = items.next();
-      if (it.done) return undefined;
-      const r = it.value;
-      if ('reasons' in r) plan.rejected.push(r);
-      // a sample of a project the importer may not see is not theirs to change (nor to learn about)
-      else if (r.before !== null && hidden.has(r.before.project_id)) {
-        plan.rejected.push({ row: r.row, refcode: r.refcode, reasons: [`refcode '${r.refcode}' is taken`] });
-      } else {
-        plan.rows.push(r);
-        return r;
-      }
-      return null;
-    };
+    const planRow = rowPlanner({ header: sheet.header, projects: visible, check });
+    const order = inOrder();
     const mayWrite = () => plan.rejected.length === 0 || opts.skipRejected === true;
-    if (!opts.dryRun) {
-      await tx.exec('savepoint sample_import');
-      // planned and sent row by row; `items` is read by hand, so stopping here leaves it open
-      function* creations(): Generator<SampleValues> {
-        for (let r = next(); r !== undefined && mayWrite(); r = next()) {
-          if (r?.action === 'create') yield r.after;
+    /** Each step planned into `plan`, and its new samples while they may be written. */
+    async function* creations(): AsyncGenerator<SampleValues[]> {
+      for await (const { rows, existing } of steps(tx, order, sheet)) {
+        const created: SampleValues[] = [];
+        for (let i = 0; i < rows.length; i++) {
+          if (i % SLICE === SLICE - 1) await turn();
+          const r = planRow(rows[i]!, existing);
+          if ('reasons' in r) plan.rejected.push(r);
+          // a sample of a project the importer may not see is not theirs to change (nor to learn about)
+          else if (r.before !== null && hidden.has(r.before.project_id)) {
+            plan.rejected.push({
+              row: r.row,
+              refcode: r.refcode,
+              reasons: [`refcode '${r.refcode}' is taken`],
+            });
+          } else {
+            plan.rows.push(r);
+            if (r.action === 'create') created.push(r.after);
+          }
         }
+        if (created.length > 0 && mayWrite()) yield created;
       }
-      await createSamples(tx, creations(), opts.actor);
     }
-    while (next() !== undefined); // the rest of the sheet, planned for the report
+    try {
+      if (opts.dryRun) for await (const _ of creations());
+      else {
+        await tx.exec('savepoint sample_import');
+        await createSamples(tx, creations(), opts.actor, order);
+      }
+    } finally {
+      // after a failure, lookups asked for ahead may still be queued: they end before the transaction
+      await order.idle();
+    }
     const write = !opts.dryRun && mayWrite();
     const report = reportOf(plan, write, opts.dryRun === true);
     if (write) await updateSamples(tx, plan.rows, opts.actor);
