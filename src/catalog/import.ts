@@ -1,8 +1,9 @@
 /**
  * Importing a samples sheet: read it (./sheet.ts), plan it against the samples that exist
  * (./import-plan.ts, pure), and write it in one transaction with the updates' history, or not at all
- * (a creation's history is derived from the sample row, ./history.ts). New samples are sent to the
- * database as they are planned. A sheet with any rejected row writes nothing unless `skipRejected`;
+ * (a creation's history is derived from the sample row, ./history.ts). The sheet is read, looked up,
+ * planned and its new samples sent to the database in steps, one step written while the next are
+ * planned. A sheet with any rejected row writes nothing unless `skipRejected`;
  * `dryRun` plans and writes nothing.
  * The samples' search index is not written here: the import queues the samples it wrote and enqueues
  * a `catalog.index` task in its transaction (./search-index.ts), which indexes them after the commit.
