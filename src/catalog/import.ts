@@ -14,8 +14,8 @@ import { UsageError } from '../core/errors.ts';
 import { attributeChecker } from './attributes.ts';
 import {
   type Existing,
-  type ImportPlan,
   missingColumns,
+  type PlannedRow,
   rowPlanner,
   type SampleValues,
 } from './import-plan.ts';
@@ -82,18 +82,31 @@ export async function readSheet(
   return sheet;
 }
 
-export function reportOf(plan: ImportPlan, written: boolean, dryRun: boolean): ImportReport {
-  const pick = (a: string) => plan.rows.filter((r) => r.action === a);
-  const changes = plan.rows.some((r) => r.action !== 'unchanged');
-  return {
-    created: pick('create').map((r) => ({ row: r.row, refcode: r.refcode })),
-    updated: pick('update').map((r) => ({ row: r.row, refcode: r.refcode, changed: r.changed })),
-    unchanged: pick('unchanged').map((r) => ({ row: r.row, refcode: r.refcode })),
-    rejected: plan.rejected,
-    written,
-    indexing: written && changes,
-    dryRun,
-  };
+/**
+ * The report, filled row by row as the sheet is planned (a row's plan is not kept: only what the
+ * report says of it, and the planned updates, which are written after the new samples).
+ */
+class Report {
+  readonly created: ImportReport['created'] = [];
+  readonly updated: ImportReport['updated'] = [];
+  readonly unchanged: ImportReport['unchanged'] = [];
+  readonly rejected: ImportReport['rejected'] = [];
+  readonly updates: PlannedRow[] = [];
+
+  add(r: PlannedRow): void {
+    if (r.action === 'create') this.created.push({ row: r.row, refcode: r.refcode });
+    else if (r.action === 'unchanged') this.unchanged.push({ row: r.row, refcode: r.refcode });
+    else {
+      this.updated.push({ row: r.row, refcode: r.refcode, changed: r.changed });
+      this.updates.push(r);
+    }
+  }
+
+  of(written: boolean, dryRun: boolean): ImportReport {
+    const { created, updated, unchanged, rejected } = this;
+    const changes = created.length > 0 || updated.length > 0;
+    return { created, updated, unchanged, rejected, written, indexing: written && changes, dryRun };
+  }
 }
 
 /** Turns the event loop once (so PostgreSQL's replies are answered while the sheet is planned). */
@@ -183,7 +196,7 @@ export async function importSamples(
     const projects = await listProjects(tx);
     const hidden = new Set(hiddenProjects(opts.viewer, projects));
     const visible = new Set(projects.map((p) => p.id).filter((id) => !hidden.has(id)));
-    const plan: ImportPlan = { rows: [], rejected: [] };
+    const plan = new Report();
     const planRow = rowPlanner({ header: sheet.header, projects: visible, check });
     const order = inOrder();
     const mayWrite = () => plan.rejected.length === 0 || opts.skipRejected === true;
@@ -203,7 +216,7 @@ export async function importSamples(
               reasons: [`refcode '${r.refcode}' is taken`],
             });
           } else {
-            plan.rows.push(r);
+            plan.add(r);
             if (r.action === 'create') created.push(r.after);
           }
         }
@@ -221,8 +234,8 @@ export async function importSamples(
       await order.idle();
     }
     const write = !opts.dryRun && mayWrite();
-    const report = reportOf(plan, write, opts.dryRun === true);
-    if (write) await updateSamples(tx, plan.rows, opts.actor);
+    const report = plan.of(write, opts.dryRun === true);
+    if (write) await updateSamples(tx, plan.updates, opts.actor);
     else if (!opts.dryRun) await tx.exec('rollback to savepoint sample_import');
     // the search index is written after this commits, by a durable task enqueued with the samples
     if (report.indexing) await requestIndexing(tx);
