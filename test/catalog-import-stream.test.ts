@@ -137,4 +137,15 @@ describe('an import that writes while it plans', () => {
     const again = ['refcode,name,project', 'FL1,Name 1,PRJ1'];
     expect((await run(Buffer.from(again.join('\n')))).created).toHaveLength(1);
   });
+
+  it('refuses a CSV broken in a later step as one broken at its start, and writes nothing', async () => {
+    // quoted fields are read a record at a time: the quote left open on row 5,002 is met after the
+    // first steps were sent
+    const lines = ['refcode,name,project'];
+    for (let i = 0; i < 6000; i++) lines.push(`QB${i},"Name ${i}${i === 5000 ? '' : '"'},PRJ1`);
+    const buf = Buffer.from(lines.join('\n'));
+    await expect(run(buf, { dryRun: true })).rejects.toThrow(/the CSV cannot be read: Invalid Closing Quote/);
+    await expect(run(buf)).rejects.toThrow(/the CSV cannot be read: Invalid Closing Quote/);
+    expect(await count('QB')).toBe(0);
+  });
 });
