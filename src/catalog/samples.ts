@@ -101,6 +101,7 @@ export async function createSamples(
   const { lo } = await order(() => q.one<{ lo: string }>(`select nextval(${SAMPLE_IDS})::text as lo`));
   let n = 0;
   let failed: { err: unknown } | undefined;
+  let stopped: { err: unknown } | undefined;
   const sent: Promise<void>[] = [];
   try {
     for await (const batch of batches) {
@@ -117,12 +118,12 @@ export async function createSamples(
       );
     }
   } catch (err) {
-    // a statement queued after a failed COPY fails too: the COPY's error is the one to tell
-    await Promise.all(sent);
-    throw failed?.err ?? err;
+    stopped = { err };
   }
   await Promise.all(sent);
+  // a statement queued after a failed COPY fails too: the COPY's error is the one to tell
   if (failed) throw failed.err;
+  if (stopped) throw stopped.err;
   if (n > 0) {
     await q.exec(`insert into sample_search_queue (sample_id, last_id) values ($1, currval(${SAMPLE_IDS}))`, [
       lo,
