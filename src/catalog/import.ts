@@ -117,8 +117,8 @@ const SLICE = 500;
 
 /**
  * Rows per step: the first step small, so that the first COPY starts early, the next ones twice as
- * large up to MAX_STEP (fewer statements). Each step's existing samples are looked up LOOKAHEAD steps
- * ahead of its COPY, so the process plans a step while PostgreSQL writes the ones before it.
+ * large up to MAX_STEP (fewer statements). Up to LOOKAHEAD steps are read and looked up ahead (the
+ * one being planned included), so the process plans a step while PostgreSQL writes the ones before.
  */
 const FIRST_STEP = 1_000;
 const MAX_STEP = 8_000;
@@ -131,9 +131,9 @@ interface Step {
 }
 
 /**
- * The sheet's rows in steps, each with its existing samples (`samplesByRefcode`, locked), read and
- * looked up LOOKAHEAD steps ahead of the step given: the lookups are queued (`order`) on the
- * transaction's connection before the COPYs of the steps given before them.
+ * The sheet's rows in steps, each with its existing samples (`samplesByRefcode`, locked), up to
+ * LOOKAHEAD steps read and looked up ahead: a step's lookup is queued (`order`) on the transaction's
+ * connection as soon as the step is read, before the COPYs of the steps given after that.
  */
 async function* steps(
   tx: Tx,
