@@ -1,8 +1,9 @@
 /**
  * Catalog benchmark (issue #22): importing 100,000 new samples from CSV (`importSamples`: parse,
  * JSON Schema validation, plan against the samples that exist, the samples COPY'd into `samples`
- * with its three indexes and the project foreign key checked per row, while the rest is planned, in
- * one transaction) against PostgreSQL `COPY` of the same CSV into a bare table, in the same run,
+ * with its three indexes and the project foreign key checked per row, all in steps, so that
+ * PostgreSQL writes one step while the next ones are read, looked up and planned, in one
+ * transaction) against PostgreSQL `COPY` of the same CSV into a bare table, in the same run,
  * alternating, three rounds each (medians); then search p95 over 1,000,000 files and the samples.
  * New samples write no history row (their creation is derived from the row, migration 0045; a
  * re-import's updates do) and one search-queue row for the whole import.

@@ -24,8 +24,23 @@ function describe(e: ErrorObject): string {
   return `${where} ${e.message ?? 'is not valid'}`;
 }
 
-/** Compiles every configured schema (a bad one is a config error naming it) into one check. */
+/** Checks compiled, by the config's schemas (a config read again is new objects, compiled again). */
+const compiled = new WeakMap<CatalogConfig['attribute_schemas'], AttributeCheck>();
+
+/**
+ * Every configured schema compiled (a bad one is a config error naming it) into one check, once per
+ * config: compiling takes 10-80 ms, which each import would otherwise spend before its first row.
+ */
 export function attributeChecker(cfg: CatalogConfig): AttributeCheck {
+  let check = compiled.get(cfg.attribute_schemas);
+  if (!check) {
+    check = compileChecker(cfg);
+    compiled.set(cfg.attribute_schemas, check);
+  }
+  return check;
+}
+
+function compileChecker(cfg: CatalogConfig): AttributeCheck {
   const ajv = new Ajv({ strict: false, coerceTypes: true, allErrors: true, useDefaults: false });
   const compile = (path: string, schema: unknown): ValidateFunction => {
     try {

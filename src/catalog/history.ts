@@ -71,8 +71,9 @@ const sampleJson = (o: string) =>
  * (the rows are locked by the caller, so it is the row the upsert replaced), `after` the row
  * written, so the record states what was written, not what was planned. Each sample written is
  * queued for the search index (`sample_search_queue`, ./search-index.ts) by the same statement.
- * (PostgreSQL 16 has no `RETURNING old`, hence the `prev` read: all parts of one statement see the
- * same snapshot.) A staged row whose sample is gone would be created by the upsert: its creation,
+ * (`RETURNING old` would do without the `prev` read, but only PostgreSQL 18 has it, and the compose
+ * deployment runs PostgreSQL 16, deploy/compose.yaml: all parts of one statement see the same
+ * snapshot, so `prev` is the row replaced.) A staged row whose sample is gone would be created by the upsert: its creation,
  * like every other, is derived from the row (see `historyOf`), so only updates are recorded.
  */
 export async function upsertSamplesWithHistory(q: Queryable, actor: string): Promise<void> {

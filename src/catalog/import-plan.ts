@@ -5,7 +5,7 @@
  * empty cell removes one) and keeps attributes the sheet has no column for.
  */
 import type { AttributeCheck } from './attributes.ts';
-import type { Sheet } from './sheet.ts';
+import type { SheetRow, SheetStream } from './sheet.ts';
 
 export const REQUIRED_COLUMNS = ['refcode', 'name', 'project'] as const;
 const FIXED = new Set(['refcode', 'name', 'project', 'type']);
@@ -42,8 +42,15 @@ export interface ImportPlan {
   rejected: Rejected[];
 }
 
+export interface PlanRules {
+  header: readonly string[];
+  /** Projects rows may name (those that exist and the importer may see). */
+  projects: ReadonlySet<string>;
+  check: AttributeCheck;
+}
+
 export interface PlanInput {
-  sheet: Sheet;
+  sheet: SheetStream;
   existing: ReadonlyMap<string, Existing>;
   /** Projects rows may name (those that exist and the importer may see). */
   projects: ReadonlySet<string>;
@@ -84,12 +91,8 @@ type Role = 'refcode' | 'name' | 'project' | 'type' | 'attribute';
 const roleOf = (col: string): Role => (FIXED.has(col) ? (col as Role) : 'attribute');
 
 /** One row's values and reasons to reject it (before comparing with what exists). */
-function readRow(
-  input: PlanInput,
-  header: readonly string[],
-  roles: readonly Role[],
-  cells: Sheet['rows'][number]['cells'],
-) {
+function readRow(rules: PlanRules, roles: readonly Role[], cells: SheetRow['cells']) {
+  const { header } = rules;
   const reasons: string[] = [];
   const fixed: Record<'refcode' | 'name' | 'project' | 'type', string | null> = {
     refcode: null,
@@ -129,7 +132,7 @@ function readRow(
   if (fixed.name === null && !bad.name) reasons.push("column 'name' is empty");
   if (fixed.project === null) {
     if (!bad.project) reasons.push("column 'project' is empty");
-  } else if (!input.projects.has(fixed.project)) {
+  } else if (!rules.projects.has(fixed.project)) {
     reasons.push(
       `column 'project': no project '${fixed.project}' (or not one you may see); add it first with \`sluice projects add\``,
     );
@@ -140,22 +143,24 @@ function readRow(
 const NO_VALUE = { value: null } as const;
 
 /**
- * The plan row by row, in the sheet's order: each row planned (`PlannedRow`) or rejected
- * (`Rejected`, with `reasons`). Later rows repeating an earlier row's refcode are rejected. Lazy, so
- * a caller may write the rows planned while the rest are planned (src/catalog/import.ts).
+ * Plans rows one at a time, in the sheet's order (each call the next row), against `existing`, which
+ * must hold the samples of that row's refcode if there are any: the row planned (`PlannedRow`) or
+ * rejected (`Rejected`, with `reasons`). A row repeating an earlier row's refcode is rejected. So a
+ * caller may look up and write the rows in steps while it reads the rest (src/catalog/import.ts).
  */
-export function* planRows(input: PlanInput): Generator<PlannedRow | Rejected> {
-  const { sheet } = input;
+export function rowPlanner(
+  rules: PlanRules,
+): (row: SheetRow, existing: ReadonlyMap<string, Existing>) => PlannedRow | Rejected {
   const seen = new Map<string, number>();
-  const roles = sheet.header.map(roleOf);
-  for (const { row, cells } of sheet.rows) {
-    const r = readRow(input, sheet.header, roles, cells);
+  const roles = rules.header.map(roleOf);
+  return ({ row, cells }, existing) => {
+    const r = readRow(rules, roles, cells);
     if (r.refcode !== null && seen.has(r.refcode)) {
       r.reasons.push(
         `refcode '${r.refcode}' is also on row ${seen.get(r.refcode)} (each sample once per sheet)`,
       );
     } else if (r.refcode !== null) seen.set(r.refcode, row);
-    const before = r.refcode === null ? undefined : input.existing.get(r.refcode);
+    const before = r.refcode === null ? undefined : existing.get(r.refcode);
     // a new sample's attributes are the row's (a cleared column is in neither); an existing one's
     // are merged into what it has
     let attributes = r.attrs;
@@ -171,15 +176,18 @@ export function* planRows(input: PlanInput): Generator<PlannedRow | Rejected> {
       attributes,
     };
     if (r.reasons.length === 0)
-      r.reasons.push(...input.check(after.type, after.project_id, after.attributes));
-    if (r.reasons.length > 0) {
-      yield { row, refcode: r.refcode, reasons: r.reasons };
-      continue;
-    }
+      r.reasons.push(...rules.check(after.type, after.project_id, after.attributes));
+    if (r.reasons.length > 0) return { row, refcode: r.refcode, reasons: r.reasons };
     const changed = before ? changedFields(before, after) : [];
     const action = !before ? 'create' : changed.length > 0 ? 'update' : 'unchanged';
-    yield { row, refcode: after.refcode, action, before: before ?? null, after, changed };
-  }
+    return { row, refcode: after.refcode, action, before: before ?? null, after, changed };
+  };
+}
+
+/** The plan row by row, in the sheet's order (`rowPlanner` over the sheet's rows). */
+export function* planRows(input: PlanInput): Generator<PlannedRow | Rejected> {
+  const plan = rowPlanner({ header: input.sheet.header, projects: input.projects, check: input.check });
+  for (const row of input.sheet.rows) yield plan(row, input.existing);
 }
 
 /** The plan for a whole sheet (`planRows`, collected). */

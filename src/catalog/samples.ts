@@ -55,24 +55,75 @@ export async function updateSamples(q: Queryable, rows: readonly PlannedRow[], a
 const SAMPLE_IDS = `pg_get_serial_sequence('samples', 'id')`;
 const SAMPLE_COLUMNS = ['refcode', 'name', 'project_id', 'type', 'attributes', 'created_by', 'updated_by'];
 
+/** Runs statements on one connection in the order asked for (see `inOrder`), without waiting. */
+export interface InOrder {
+  <T>(statement: () => Promise<T>): Promise<T>;
+  /** Settles when every statement asked for so far has finished (or failed). */
+  idle(): Promise<void>;
+}
+
+/**
+ * A queue of statements for one connection (a transaction's): each is sent when the ones asked for
+ * before it have finished, so a caller may ask for several without waiting and go on with its own
+ * work (a connection runs one statement at a time; pg's own queue for that is deprecated). A
+ * statement after a failed one is still sent, and fails in the failed transaction. Before the
+ * transaction ends, wait for `idle()`: nothing may be sent on the connection after it.
+ */
+export function inOrder(): InOrder {
+  let last: Promise<unknown> = Promise.resolve();
+  const order = <T>(statement: () => Promise<T>): Promise<T> => {
+    const p = last.then(statement);
+    last = p.catch(() => undefined);
+    return p;
+  };
+  return Object.assign(order, { idle: () => last.then(() => undefined) });
+}
+
 /**
  * Creates new samples by COPY (../core/db/copy.ts) straight into `samples`, in the caller's
- * transaction, as `samples` yields them (the import plans the rest of the sheet meanwhile); returns
- * how many. The caller planned them as new under the imports' lock: a refcode taken meanwhile fails
- * the COPY, and with it the import; the project's foreign key is checked per row as by an insert.
+ * transaction, one COPY per batch as `batches` gives them; returns how many. Each COPY is queued
+ * at once on `order`, behind the statements queued before it (the import queues the lookups of
+ * the next batches there while it plans them). The caller planned them as new under the imports' lock: a refcode
+ * taken meanwhile fails the COPY, and with it the import (the first error is the one thrown); the
+ * project's foreign key is checked per row as by an insert.
  * They are queued for the search index with one queue row naming the range of their ids
- * (./search-index.ts): it starts at an id taken from the samples' sequence before the COPY and ends
- * at the last one this session took (a session's ids only grow, so every sample the COPY created
- * lies within it; ids of others in it are indexed too, which is harmless). No history row: a
- * sample's creation is derived from its row (./history.ts).
+ * (./search-index.ts): it starts at an id taken from the samples' sequence before the first COPY
+ * and ends at the last one this session took (a session's ids only grow, so every sample the COPYs
+ * created lies within it; ids of others in it are indexed too, which is harmless). No history row:
+ * a sample's creation is derived from its row (./history.ts).
  */
 export async function createSamples(
   q: Queryable,
-  samples: Iterable<SampleValues>,
+  batches: AsyncIterable<readonly SampleValues[]>,
   actor: string,
+  order: InOrder,
 ): Promise<number> {
-  const { lo } = await q.one<{ lo: string }>(`select nextval(${SAMPLE_IDS})::text as lo`);
-  const n = await copyIn(q, 'samples', SAMPLE_COLUMNS, sampleRows(samples, actor));
+  const { lo } = await order(() => q.one<{ lo: string }>(`select nextval(${SAMPLE_IDS})::text as lo`));
+  let n = 0;
+  let failed: { err: unknown } | undefined;
+  let stopped: { err: unknown } | undefined;
+  const sent: Promise<void>[] = [];
+  try {
+    for await (const batch of batches) {
+      if (failed) break;
+      sent.push(
+        order(() => copyIn(q, 'samples', SAMPLE_COLUMNS, sampleRows(batch, actor))).then(
+          (k) => {
+            n += k;
+          },
+          (err: unknown) => {
+            failed ??= { err };
+          },
+        ),
+      );
+    }
+  } catch (err) {
+    stopped = { err };
+  }
+  await Promise.all(sent);
+  // a statement queued after a failed COPY fails too: the COPY's error is the one to tell
+  if (failed) throw failed.err;
+  if (stopped) throw stopped.err;
   if (n > 0) {
     await q.exec(`insert into sample_search_queue (sample_id, last_id) values ($1, currval(${SAMPLE_IDS}))`, [
       lo,
@@ -82,7 +133,7 @@ export async function createSamples(
 }
 
 /** New samples' rows, in the order of SAMPLE_COLUMNS (attributes as JSON text). */
-function* sampleRows(samples: Iterable<SampleValues>, actor: string): Generator<(string | null)[]> {
+function* sampleRows(samples: readonly SampleValues[], actor: string): Generator<(string | null)[]> {
   for (const a of samples) {
     yield [a.refcode, a.name, a.project_id, a.type, JSON.stringify(a.attributes), actor, actor];
   }

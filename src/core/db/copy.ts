@@ -10,8 +10,11 @@ import { clientOf, type Queryable } from './db.ts';
 
 export type CopyValue = string | null;
 
-/** Rows are sent in chunks of about this many characters. */
-const CHUNK_CHARS = 1 << 20;
+/**
+ * Rows are sent in chunks of about this many characters, with a turn of the event loop between two
+ * (so the process answers its other connections' and this one's messages while it builds them).
+ */
+const CHUNK_CHARS = 1 << 16;
 
 const SPECIAL = /[\\\t\n\r\0]/;
 
@@ -62,6 +65,11 @@ export async function copyIn(
   const client = clientOf(q);
   if (!client) throw new Error('copyIn needs a transaction (db.tx), not the pool');
   const stream = client.query(copyFrom(`copy ${table} (${columns.join(', ')}) from stdin`));
-  await pipeline(copyChunks(rows), stream);
+  await pipeline(async function* () {
+    for (const chunk of copyChunks(rows)) {
+      yield chunk;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }, stream);
   return Number(stream.rowCount ?? 0);
 }
