@@ -25,12 +25,14 @@
  * printed with them.
  *
  * Env: BENCH_QUERY_LOG=1 prints the most frequent statements per file; BENCH_FILES (default 10000), BENCH_SCAN_FILES (default 100000; 0 skips the scan part),
- * BENCH_COPY_POOL (default 8), BENCH_CONCURRENCY (default 10), BENCH_PG_STATS=1 prints where PostgreSQL's
+ * BENCH_COPY_POOL (default 8), BENCH_CONCURRENCY (default 10), BENCH_THREADS=1 prints the CPU per file
+ * of each thread of this process during Sluice's run (threads that ended meanwhile are not counted), BENCH_PG_STATS=1 prints where PostgreSQL's
  * time went during Sluice's run (pg_stat_statements: the statements by total time, with rows; the shared
  * buffers accessed per file; and how many row updates of files, copies and tasks were HOT, i.e. rewrote
  * no index).
  */
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os, { cpus, loadavg } from 'node:os';
 import path from 'node:path';
@@ -52,6 +54,8 @@ import { isMain, printResult, printTable } from './lib.ts';
 import { postgresCpuMs, postmasterPidOf, processCpuMs } from './proc.ts';
 
 const SCAN_INTERVAL_S = 2;
+/** BENCH_THREADS=1: CPU per file of each thread of this process during Sluice's run. */
+const THREADS = process.env.BENCH_THREADS === '1';
 /** Copy pool size and worker concurrency (env BENCH_COPY_POOL, BENCH_CONCURRENCY). */
 const COPY_POOL = Number(process.env.BENCH_COPY_POOL ?? 8);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
@@ -59,6 +63,38 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+}
+
+/** CPU time (ms) of each live thread of this process, by thread id (/proc/self/task; 10 ms ticks). */
+function threadCpuMs(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
+    try {
+      const text = readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) * 10);
+    } catch {} // ended meanwhile
+  }
+  return out;
+}
+
+/**
+ * CPU per file of each thread of this process between two `threadCpuMs` readings, largest first:
+ * the main thread, and the others by thread id (libuv's pool and V8's helpers start first, worker
+ * threads later).
+ */
+function printThreadCpu(a: Map<number, number>, b: Map<number, number>, count: number): void {
+  const rows = [...b].map(([tid, ms]) => ({ tid, ms: ms - (a.get(tid) ?? 0), isNew: !a.has(tid) }));
+  rows.sort((x, y) => y.ms - x.ms);
+  const per = (ms: number) => Math.round((ms / count) * 1000);
+  printTable(
+    rows
+      .filter((r) => r.ms > 0)
+      .map((r) => ({
+        thread: r.tid === process.pid ? 'main' : `${r.tid}${r.isNew ? ' (new)' : ''}`,
+        'µs per file': per(r.ms),
+      })),
+  );
 }
 
 /** Write `count` small raw files into `dir`, 200 at a time; returns each name's write time (ms). */
@@ -244,6 +280,8 @@ instruments:
     const load0 = loadavg()[0]!;
     const pgPid = postmasterPidOf(path.join(root, 'data'));
     const cpu0 = { node: processCpuMs(), pg: postgresCpuMs(pgPid) };
+    const threads0 = THREADS ? threadCpuMs() : undefined;
+    const mark0 = process.hrtime.bigint() / 1000n; // µs, the clock of --cpu-prof's samples
     if (PG_STATS) {
       await db.query('create extension if not exists pg_stat_statements');
       await db.query('select pg_stat_statements_reset()');
@@ -270,6 +308,10 @@ instruments:
     }
     const endToEnd = (Date.now() - t0) / 1000;
     const cpu = { node: processCpuMs() - cpu0.node, pg: postgresCpuMs(pgPid) - cpu0.pg };
+    if (threads0) {
+      printThreadCpu(threads0, threadCpuMs(), count);
+      process.stdout.write(`sluice run window (µs, hrtime): ${mark0} ${process.hrtime.bigint() / 1000n}\n`);
+    }
     const { queries, commits, top } = counted.stop();
     if (process.env.BENCH_QUERY_LOG) {
       printTable(
