@@ -6,7 +6,9 @@
  * target check before and after, one fsync per backup folder, the copy rows, manifests and
  * transitions written set-wise (files/batch-records.ts, `transitionMany`, each `backed_up` event with
  * its `location` as `backup.copy` writes it), one report to the flow for the batch (`backed_up_many`:
- * what follows, set-wise) and one commit for the whole batch.
+ * what follows, set-wise) and one commit for the whole batch. A file the flow would only move on to
+ * `done_not_processed` (no processing applies: `deps.settledAtBackup`) goes there in its `backed_up`
+ * row update, with both events, instead of a second update of the row in the same transaction.
  *
  * Kept per file: the acquired-fingerprint checks, the same-content (twin) check, the copy with its
  * fsync, read-back and member check (copyVerified), the target check before each rename. Each file's
@@ -275,6 +277,8 @@ async function recordAll(tx: Tx, deps: BackupDeps, copied: Copied[]): Promise<vo
       data: copied.map((c) => ({ location: c.dest })),
       // the manifests in the transition's row update (one update of each row, not two)
       backedUp: backups.map((b) => ({ manifest: b.manifest, fingerprint: b.fingerprint })),
+      // and, where the flow would only move it on (no processing), its next status too
+      then: copied.map((c) => deps.settledAtBackup?.(c.file) ?? null),
     },
   );
   const movedIds = new Set(moved);
