@@ -127,11 +127,11 @@ processing:
         ).n;
       const before = await count();
       const byId = new Map((await getFiles(tx, many)).map((f) => [f.id, f]));
-      const then = many.map((id) => settledAtBackup(config, byId.get(id)!) ?? null);
+      const next = many.map((id) => settledAtBackup(config, byId.get(id)!) ?? null);
       const moved = await transitionMany(tx, many, 'backed_up', {
         actor: 'backup',
         from: ['acquired'],
-        then,
+        next,
       });
       await onBackedUpMany(tx, config, await getFiles(tx, moved));
       return (await count()) - before;

@@ -297,7 +297,7 @@ async function recordAll(tx: Tx, deps: BackupDeps, copied: Copied[]): Promise<vo
       // the manifests in the transition's row update (one update of each row, not two)
       backedUp: backups.map((b) => ({ manifest: b.manifest, fingerprint: b.fingerprint })),
       // and, where the flow would only move it on (no processing), its next status too
-      then: copied.map((c) => deps.settledAtBackup?.(c.file) ?? null),
+      next: copied.map((c) => deps.settledAtBackup?.(c.file) ?? null),
     },
   );
   const movedIds = new Set(moved);

@@ -133,13 +133,13 @@ export interface TransitionManyOptions {
    */
   backedUp?: readonly { manifest: Manifest; fingerprint: object | null }[];
   /**
-   * One per id (same order as `ids`; `null`: none): a file that moves goes on from `to` to `then.to`
-   * in the same row update (its status reason `then.reason`), and gets both events, `to`'s then
-   * `then`'s (same actor). What two transitions in a row record, with one update of the row instead
+   * One per id (same order as `ids`; `null`: none): a file that moves goes on from `to` to `next.to`
+   * in the same row update (its status reason `next.reason`), and gets both events, `to`'s then
+   * `next`'s (same actor). What two transitions in a row record, with one update of the row instead
    * of two: the flow's `done_not_processed` right after a batch's `backed_up` (pipeline/flow.ts
    * `settledAtBackup`, backup/batch-task.ts).
    */
-  then?: readonly ({ to: FileStatus; reason: string } | null)[];
+  next?: readonly ({ to: FileStatus; reason: string } | null)[];
 }
 
 /**
@@ -171,8 +171,8 @@ export async function transitionMany(
     const b = opts.backedUp?.[i];
     return b === undefined ? null : JSON.stringify(b);
   });
-  const thenTo = ids.map((_, i) => opts.then?.[i]?.to ?? null);
-  const thenReason = ids.map((_, i) => opts.then?.[i]?.reason ?? null);
+  const thenTo = ids.map((_, i) => opts.next?.[i]?.to ?? null);
+  const thenReason = ids.map((_, i) => opts.next?.[i]?.reason ?? null);
   const rows = await q.query<{ subject_id: string; to_state: string }>(
     `with x as (
        select distinct on (id) id, reason, data, fp, b::jsonb as b, then_to, then_reason, ord

@@ -63,7 +63,7 @@ export interface SettledAtBackup {
  * `onBackedUpMany` would do). Settings depend on the file's instrument, project and name, which
  * never change after it was recorded, so the decision made before the backup's transition is the
  * one the flow makes after it. The batch (backup/batch-task.ts) moves such files on in the same row
- * update, both events recorded (files/lifecycle.ts `transitionMany` `then`); the flow then leaves
+ * update, both events recorded (files/lifecycle.ts `transitionMany` `next`); the flow then leaves
  * their status alone.
  */
 export function settledAtBackup(config: Config, file: FileFacts): SettledAtBackup | undefined {
