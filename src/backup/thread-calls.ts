@@ -106,7 +106,10 @@ export class ThreadCalls<R extends ThreadReply> {
     const id = this.nextId++;
     const reply = this.expect(id);
     if (!this.coalesce) this.post({ ...message, id });
-    else if (this.queued.push({ ...message, id }) === 1) setImmediate(() => this.flush());
+    else if (this.queued.push({ ...message, id }) === 1) {
+      this.worker; // started now, as without `coalesce` (a `ping` warms it up), posted to in a moment
+      setImmediate(() => this.flush());
+    }
     return reply;
   }
 
@@ -133,12 +136,6 @@ export class ThreadCalls<R extends ThreadReply> {
   /** Stop the thread (a request still waiting then rejects, and `request`s after it too). */
   async terminate(): Promise<void> {
     this.closed = true;
-    if (!this.thread) {
-      // requests queued before the thread was started (`coalesce`) will never be posted
-      const err = new Error(`${this.name} is closed`);
-      for (const w of this.waiting.values()) w.reject(err);
-      this.waiting.clear();
-    }
     await this.thread?.terminate();
   }
 }
