@@ -164,8 +164,10 @@ async function copyOne(
  * to it as one message (thread-calls.ts `coalesce`): with COPY_LANES files in step, a thread round
  * trip (two wake-ups, ~20-90 µs of CPU on this 2-core machine) serves that many files' `whole` or
  * `commit` instead of one. The thread still makes each file's calls one after the other, in order.
+ * Main-thread CPU per file in a micro-benchmark (whole + commit): 1 lane 127 µs, 4 lanes 47-50,
+ * 8 lanes 33-40, 16 lanes 27-30.
  */
-const COPY_LANES = 4;
+const COPY_LANES = 8;
 
 /**
  * Copy every file (COPY_LANES at once, each file's steps in order); what could not be copied is
