@@ -25,12 +25,20 @@
  * printed with them.
  *
  * Env: BENCH_QUERY_LOG=1 prints the most frequent statements per file; BENCH_FILES (default 10000), BENCH_SCAN_FILES (default 100000; 0 skips the scan part),
- * BENCH_COPY_POOL (default 8), BENCH_CONCURRENCY (default 10), BENCH_PG_STATS=1 prints where PostgreSQL's
+ * BENCH_COPY_POOL (default 8), BENCH_CONCURRENCY (default 10), BENCH_THREADS=1 prints the CPU per file
+ * of each thread of this process during Sluice's run (threads that ended meanwhile are not counted),
+ * BENCH_WRITER=child writes Sluice's files from a child process, as an instrument would (the writing's
+ * CPU, mostly the kernel's file creation, is then left out of `cpu_ms_per_file` and printed as
+ * `writer_cpu_ms_per_file`; the baseline still writes its own), BENCH_PG_STATS=1 prints where PostgreSQL's
  * time went during Sluice's run (pg_stat_statements: the statements by total time, with rows; the shared
  * buffers accessed per file; and how many row updates of files, copies and tasks were HOT, i.e. rewrote
  * no index).
  */
+
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os, { cpus, loadavg } from 'node:os';
 import path from 'node:path';
@@ -52,6 +60,10 @@ import { isMain, printResult, printTable } from './lib.ts';
 import { postgresCpuMs, postmasterPidOf, processCpuMs } from './proc.ts';
 
 const SCAN_INTERVAL_S = 2;
+/** BENCH_WRITER=child: Sluice's files are written by a child process (`writeRawFilesInChild`). */
+const WRITER_CHILD = process.env.BENCH_WRITER === 'child';
+/** BENCH_THREADS=1: CPU per file of each thread of this process during Sluice's run. */
+const THREADS = process.env.BENCH_THREADS === '1';
 /** Copy pool size and worker concurrency (env BENCH_COPY_POOL, BENCH_CONCURRENCY). */
 const COPY_POOL = Number(process.env.BENCH_COPY_POOL ?? 8);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
@@ -59,6 +71,38 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+}
+
+/** CPU time (ms) of each live thread of this process, by thread id (/proc/self/task; 10 ms ticks). */
+function threadCpuMs(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
+    try {
+      const text = readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) * 10);
+    } catch {} // ended meanwhile
+  }
+  return out;
+}
+
+/**
+ * CPU per file of each thread of this process between two `threadCpuMs` readings, largest first:
+ * the main thread, and the others by thread id (libuv's pool and V8's helpers start first, worker
+ * threads later).
+ */
+function printThreadCpu(a: Map<number, number>, b: Map<number, number>, count: number): void {
+  const rows = [...b].map(([tid, ms]) => ({ tid, ms: ms - (a.get(tid) ?? 0), isNew: !a.has(tid) }));
+  rows.sort((x, y) => y.ms - x.ms);
+  const per = (ms: number) => Math.round((ms / count) * 1000);
+  printTable(
+    rows
+      .filter((r) => r.ms > 0)
+      .map((r) => ({
+        thread: r.tid === process.pid ? 'main' : `${r.tid}${r.isNew ? ' (new)' : ''}`,
+        'µs per file': per(r.ms),
+      })),
+  );
 }
 
 /** Write `count` small raw files into `dir`, 200 at a time; returns each name's write time (ms). */
@@ -75,6 +119,45 @@ async function writeRawFiles(dir: string, count: number): Promise<Map<string, nu
     );
   }
   return written;
+}
+
+/**
+ * `writeRawFiles` in a child process (BENCH_WRITER=child), as an instrument writes from outside
+ * Sluice's process: the writing's CPU (file creation costs 150-500 µs of kernel time here) is then
+ * not in this process's `cpu_ms_per_file`; it is returned as `cpuMs`.
+ */
+async function writeRawFilesInChild(
+  dir: string,
+  count: number,
+): Promise<{ written: Map<string, number>; cpuMs: number }> {
+  const code = `
+    const { writeFile } = require('node:fs/promises');
+    const path = require('node:path');
+    (async () => {
+      const [dir, count] = [process.argv[1], Number(process.argv[2])];
+      const written = {};
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < count; i += 200) {
+        await Promise.all(Array.from({ length: Math.min(200, count - i) }, async (_, j) => {
+          const name = 'run_' + String(i + j).padStart(6, '0') + '.raw';
+          await writeFile(path.join(dir, name), ('raw data ' + (i + j) + '\\n').repeat(64));
+          written[name] = Date.now();
+        }));
+      }
+      const c = process.cpuUsage(c0);
+      process.stdout.write(JSON.stringify({ written, cpuMs: (c.user + c.system) / 1000 }));
+    })();`;
+  const child = spawn(process.execPath, ['-e', code, dir, String(count)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  const [exitCode] = await once(child, 'exit');
+  if (exitCode !== 0) throw new Error(`the writer process exited with ${exitCode}`);
+  const r = JSON.parse(out) as { written: Record<string, number>; cpuMs: number };
+  return { written: new Map(Object.entries(r.written)), cpuMs: r.cpuMs };
 }
 
 /**
@@ -244,13 +327,19 @@ instruments:
     const load0 = loadavg()[0]!;
     const pgPid = postmasterPidOf(path.join(root, 'data'));
     const cpu0 = { node: processCpuMs(), pg: postgresCpuMs(pgPid) };
+    const threads0 = THREADS ? threadCpuMs() : undefined;
+    const mark0 = process.hrtime.bigint() / 1000n; // µs, the clock of --cpu-prof's samples
     if (PG_STATS) {
       await db.query('create extension if not exists pg_stat_statements');
       await db.query('select pg_stat_statements_reset()');
     }
     const counted = countQueries();
     const t0 = Date.now();
-    const written = await writeRawFiles(config.instruments.bench1!.watch, count);
+    const watch = config.instruments.bench1!.watch;
+    let writerCpuMs: number | undefined;
+    let written: Map<string, number>;
+    if (WRITER_CHILD) ({ written, cpuMs: writerCpuMs } = await writeRawFilesInChild(watch, count));
+    else written = await writeRawFiles(watch, count);
     const writeS = (Date.now() - t0) / 1000;
     let done = 0;
     let lastReport = Date.now();
@@ -270,6 +359,10 @@ instruments:
     }
     const endToEnd = (Date.now() - t0) / 1000;
     const cpu = { node: processCpuMs() - cpu0.node, pg: postgresCpuMs(pgPid) - cpu0.pg };
+    if (threads0) {
+      printThreadCpu(threads0, threadCpuMs(), count);
+      process.stdout.write(`sluice run window (µs, hrtime): ${mark0} ${process.hrtime.bigint() / 1000n}\n`);
+    }
     const { queries, commits, top } = counted.stop();
     if (process.env.BENCH_QUERY_LOG) {
       printTable(
@@ -319,11 +412,14 @@ instruments:
       baseline_before_s: Math.round(baselineBefore * 10) / 10,
       baseline_after_s: Math.round(baselineAfter * 10) / 10,
       end_to_end_ratio_vs_baseline: Math.round((endToEnd / baseline) * 100) / 100,
-      queries_per_file: Math.round((queries / count) * 10) / 10,
-      commits_per_file: Math.round((commits / count) * 10) / 10,
-      cpu_ms_per_file: Math.round(((cpu.node + cpu.pg) / count) * 10) / 10,
-      pg_cpu_ms_per_file: Math.round((cpu.pg / count) * 10) / 10,
-      baseline_cpu_ms_per_file: Math.round(((before.cpuMs + after.cpuMs) / 2 / count) * 10) / 10,
+      queries_per_file: Math.round((queries / count) * 100) / 100,
+      commits_per_file: Math.round((commits / count) * 100) / 100,
+      cpu_ms_per_file: Math.round(((cpu.node + cpu.pg) / count) * 100) / 100,
+      pg_cpu_ms_per_file: Math.round((cpu.pg / count) * 100) / 100,
+      baseline_cpu_ms_per_file: Math.round(((before.cpuMs + after.cpuMs) / 2 / count) * 100) / 100,
+      ...(writerCpuMs === undefined
+        ? {}
+        : { writer_cpu_ms_per_file: Math.round((writerCpuMs / count) * 100) / 100 }),
       copy_slots_busy: Math.round(slots * 100) / 100,
       write_s: Math.round(writeS * 10) / 10,
       detect_latency_p95_s: Math.round(percentile(latencies, 95) * 100) / 100,

@@ -223,5 +223,16 @@ describe('backup batches', () => {
         /no processing settings/,
       );
     }
+    // A batched file no processing applies to goes on to done_not_processed in its backed_up row
+    // update (pipeline/flow.ts settledAtBackup): both events written together, next to each other,
+    // by the same statement; the flow's own transition would write them apart, one statement per state.
+    const pairs = await p.db.query<{ subject_id: string; ids: string[] }>(
+      `select subject_id, array_agg(id::text order by id) as ids from events
+       where subject_id = any($1::text[]) and to_state in ('backed_up', 'done_not_processed')
+       group by subject_id`,
+      [batched],
+    );
+    expect(pairs.length).toBe(batched.length);
+    for (const { ids } of pairs) expect(Number(ids[1]) - Number(ids[0])).toBe(1);
   });
 });

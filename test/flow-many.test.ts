@@ -10,8 +10,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Config, parseConfigText } from '../src/core/config/index.ts';
 import type { Db } from '../src/core/db/db.ts';
+import { transitionMany } from '../src/files/lifecycle.ts';
 import { getFiles, syncInstruments } from '../src/files/repo.ts';
-import { onBackedUp, onBackedUpMany } from '../src/pipeline/flow.ts';
+import { onBackedUp, onBackedUpMany, settledAtBackup } from '../src/pipeline/flow.ts';
 import { insertFile } from './helpers/api.ts';
 import { createTestDb } from './helpers/db.ts';
 
@@ -107,5 +108,47 @@ processing:
       'done_not_processed',
       'processing',
     ]);
+  });
+
+  it('leaves the same when a batch moved the unprocessed files on in their backed_up update', async () => {
+    const one = await seed('single');
+    const many = await seed('settled');
+    await db.exec(`update files set status = 'acquired' where id = any($1::text[])`, [many]);
+    await db.tx(async (tx) => {
+      for (const file of await getFiles(tx, one)) await onBackedUp(tx, config, { file });
+    });
+    const updates = await db.tx(async (tx) => {
+      // counts of this backend not yet sent to the statistics are included: the difference is this work's
+      const count = async () =>
+        (
+          await tx.one<{ n: number }>(
+            `select n_tup_upd::int as n from pg_stat_xact_user_tables where relname = 'files'`,
+          )
+        ).n;
+      const before = await count();
+      const byId = new Map((await getFiles(tx, many)).map((f) => [f.id, f]));
+      const next = many.map((id) => settledAtBackup(config, byId.get(id)!) ?? null);
+      const moved = await transitionMany(tx, many, 'backed_up', {
+        actor: 'backup',
+        from: ['acquired'],
+        next,
+      });
+      await onBackedUpMany(tx, config, await getFiles(tx, moved));
+      return (await count()) - before;
+    });
+    // one update per file for backed_up (done_not_processed with it), one more for each processed one
+    expect(updates).toBe(4 + 2);
+    const a = await outcome('single', one);
+    const b = await outcome('settled', many);
+    // the batch's own backed_up events come first on each timeline; the rest is the flow's, as per file
+    const backedUp = b.events.filter((e: { to_state: string }) => e.to_state === 'backed_up');
+    expect(backedUp.map((e: { from_state: string }) => e.from_state)).toEqual(Array(4).fill('acquired'));
+    b.events = b.events.filter((e: { to_state: string }) => e.to_state !== 'backed_up');
+    expect(b).toEqual(a);
+    const order = await db.query<{ subject_id: string; to_state: string }>(
+      `select subject_id, to_state from events where subject_id = any($1::text[]) order by id`,
+      [[many[0]]],
+    );
+    expect(order.map((e) => e.to_state)).toEqual(['backed_up', 'done_not_processed']);
   });
 });

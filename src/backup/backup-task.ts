@@ -62,6 +62,12 @@ export interface BackupDeps {
   config: Config;
   /** The flow's `report` (injected by src/runtime/handlers.ts). */
   report(tx: Tx, outcome: BackedUp | BackedUpMany): Promise<void>;
+  /**
+   * The flow's status for a file right after `backed_up`, when that is all it would do next
+   * (pipeline/flow.ts `settledAtBackup`; injected by src/runtime/handlers.ts): a batch moves such a
+   * file there in the same row update (batch-task.ts). Absent: the flow moves it after the report.
+   */
+  settledAtBackup?(file: FileRow): { to: FileStatus; reason: string } | undefined;
 }
 
 /** Statuses of a file waiting for its backup; any other status: nothing to do. */

@@ -21,6 +21,8 @@ const parentPort = port;
  * @typedef {{ id: number; type: 'whole'; src: FsPath; dest: FsPath; parent: FsPath; partialDir: FsPath; tempDir: FsPath; makeTempDir: boolean; temp: FsPath; algorithm: string; fast: boolean; check: string; space: boolean; piece: number; modeSet: number; modeKeep: number }} WholeRequest
  * @typedef {{ marker: string; instance: string; mountRoot?: string }} TargetGuard
  * @typedef {{ id: number; type: 'commit'; temp: FsPath; dest: FsPath; partialDir?: FsPath; guard?: TargetGuard }} CommitRequest
+ * @typedef {CopyRequest | ReadBackRequest | WholeRequest | CommitRequest | PingRequest} Request
+ * @typedef {{ type: 'seq'; items: Request[] }} SeqRequest
  */
 
 const buf = Buffer.allocUnsafe(/** @type {{ bufBytes: number }} */ (workerData).bufBytes);
@@ -279,19 +281,23 @@ function answer(m) {
   return readBack(m);
 }
 
-parentPort.on(
-  'message',
-  (/** @type {CopyRequest | ReadBackRequest | WholeRequest | CommitRequest | PingRequest} */ m) => {
-    try {
-      if (m.type === 'ping') return parentPort.postMessage({ id: m.id });
-      const r = answer(m);
-      parentPort.postMessage({ id: m.id, ...r });
-    } catch (e) {
-      const x = /** @type {{ code?: string; message?: string; side?: string } | undefined} */ (e);
-      parentPort.postMessage({
-        id: m.id,
-        error: { code: x?.code, message: String(x?.message ?? e), side: x?.side },
-      });
-    }
-  },
-);
+/**
+ * The reply to one request: its result, or its error (with the side it happened on).
+ * @param {Request} m
+ */
+function reply(m) {
+  try {
+    if (m.type === 'ping') return { id: m.id };
+    return { id: m.id, ...answer(m) };
+  } catch (e) {
+    const x = /** @type {{ code?: string; message?: string; side?: string } | undefined} */ (e);
+    return { id: m.id, error: { code: x?.code, message: String(x?.message ?? e), side: x?.side } };
+  }
+}
+
+parentPort.on('message', (/** @type {Request | SeqRequest} */ m) => {
+  // several requests in one message (thread-calls.ts `coalesce`): each answered in order, as if
+  // sent alone, and the replies sent back together
+  if (m.type === 'seq') parentPort.postMessage({ results: m.items.map(reply) });
+  else parentPort.postMessage(reply(m));
+});

@@ -29,6 +29,29 @@ async function withCopier(
 }
 
 describe('SmallFileCopier (one thread, synchronous calls)', () => {
+  it('sends the requests made in one turn as one message, answered in order, each on its own', async () => {
+    await withCopier([64 * 1024], async (c) => {
+      const srcs = [0, 1, 2].map((i) => join(tmp.dir, `seq${i}.bin`));
+      for (const [i, src] of srcs.entries()) await writeDataFile(src, 1000 + i);
+      const copies = srcs.map((src, i) =>
+        c.copy(i === 1 ? `${src}.missing` : src, `${src}.copy`, {
+          algorithm: 'sha256',
+          fast: false,
+          mode: MODE,
+        }),
+      );
+      const [a, b, d] = await Promise.allSettled(copies);
+      expect(c.posted).toBe(1);
+      expect(a).toMatchObject({ status: 'fulfilled', value: { bytes: 1000 } });
+      expect(b).toMatchObject({ status: 'rejected', reason: { code: 'ENOENT', side: 'source' } });
+      expect(d).toMatchObject({ status: 'fulfilled', value: { bytes: 1002 } });
+      expect(await readFile(`${srcs[2]}.copy`)).toEqual(await readFile(srcs[2]!));
+      // a request of a later turn is a message of its own
+      await c.copy(srcs[0]!, `${srcs[0]}.again`, { algorithm: 'sha256', fast: false, mode: MODE });
+      expect(c.posted).toBe(2);
+    });
+  });
+
   it('copies exact bytes with both digests, the mode rule and the source mtime; reads the copy back', async () => {
     const fast = fastChecksum();
     expect(fast).toBeDefined(); // the binding ships with the package

@@ -120,7 +120,8 @@ export class SmallFileCopier {
     const data = { bufBytes, ...fastWorkerData() };
     this.pool = Array.from(
       { length: Math.max(1, threads) },
-      () => new ThreadCalls<Reply>(BODY, 'the small-file copy thread', data),
+      // requests made together go as one message (a batch's files copied side by side, batch-task.ts)
+      () => new ThreadCalls<Reply>(BODY, 'the small-file copy thread', data, true),
     );
   }
 
@@ -135,6 +136,11 @@ export class SmallFileCopier {
   /** How many threads share the requests. */
   get threads(): number {
     return this.pool.length;
+  }
+
+  /** Messages posted to the threads (requests made in the same turn go as one). */
+  get posted(): number {
+    return this.pool.reduce((n, t) => n + t.posted, 0);
   }
 
   /** How many threads were started (each on its first request). */

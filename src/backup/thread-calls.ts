@@ -21,18 +21,33 @@ export class ThreadCalls<R extends ThreadReply> {
   private failure: Error | undefined;
   private nextId = 0;
   private closed = false;
+  /** With `coalesce`: requests made in the current turn of the event loop, not yet posted. */
+  private queued: object[] = [];
 
-  /** `body`: the thread's module; `name`: for the error when it exits. */
+  /**
+   * `body`: the thread's module; `name`: for the error when it exits. `coalesce`: the requests made
+   * in one turn of the event loop go to the thread as one message (`{ type: 'seq', items }`, each
+   * item a request with its id), and the thread answers them in order with one message
+   * (`{ results }`, each a reply as above): one wake-up of each thread for them all, not one per
+   * request. The thread's body must know `seq`; callers must then use `request` only.
+   */
   constructor(
     private readonly body: URL,
     private readonly name: string,
     private readonly workerData: unknown,
+    private readonly coalesce = false,
   ) {}
 
   /** Whether the thread was started. */
   get started(): boolean {
     return this.thread !== undefined;
   }
+
+  /** Messages posted to the thread so far (`coalesce` sends several requests in one). */
+  get posted(): number {
+    return this.postedCount;
+  }
+  private postedCount = 0;
 
   /** Requests waiting for their reply. */
   get pending(): number {
@@ -51,7 +66,7 @@ export class ThreadCalls<R extends ThreadReply> {
       workerData: this.workerData,
     });
     this.thread = worker;
-    worker.on('message', (r: R) => {
+    const settle = (r: R) => {
       const w = this.waiting.get(r.id);
       if (!w) return;
       this.waiting.delete(r.id);
@@ -59,6 +74,10 @@ export class ThreadCalls<R extends ThreadReply> {
         const { code, side } = r.error;
         w.reject(Object.assign(new Error(r.error.message), { code, ...(side ? { side } : {}) }));
       } else w.resolve(r);
+    };
+    worker.on('message', (r: R | { results: R[] }) => {
+      if ('results' in r) for (const one of r.results) settle(one);
+      else settle(r);
     });
     const fail = (err: Error) => {
       this.failure ??= err;
@@ -86,13 +105,26 @@ export class ThreadCalls<R extends ThreadReply> {
     if (this.closed) return Promise.reject(new Error(`${this.name} is closed`));
     const id = this.nextId++;
     const reply = this.expect(id);
-    this.post({ ...message, id });
+    if (!this.coalesce) this.post({ ...message, id });
+    else if (this.queued.push({ ...message, id }) === 1) {
+      this.worker; // started now, as without `coalesce` (a `ping` warms it up), posted to in a moment
+      setImmediate(() => this.flush());
+    }
     return reply;
+  }
+
+  /** Post the requests queued in this turn (`coalesce`): one alone as it is, more as one `seq`. */
+  private flush(): void {
+    const items = this.queued;
+    this.queued = [];
+    if (this.failure || this.closed) return; // their waiting requests were (or are being) rejected
+    this.post(items.length === 1 ? items[0]! : { type: 'seq', items });
   }
 
   /** Send a message to the thread, starting it if needed. */
   post(message: object): void {
     this.worker.postMessage(message);
+    this.postedCount++;
   }
 
   /** Whether the thread keeps the process alive (an idle thread in a pool does not). */

@@ -132,6 +132,14 @@ export interface TransitionManyOptions {
    * in the same row update (what files/batch-records.ts `recordBatchManifests` writes otherwise).
    */
   backedUp?: readonly { manifest: Manifest; fingerprint: object | null }[];
+  /**
+   * One per id (same order as `ids`; `null`: none): a file that moves goes on from `to` to `next.to`
+   * in the same row update (its status reason `next.reason`), and gets both events, `to`'s then
+   * `next`'s (same actor). What two transitions in a row record, with one update of the row instead
+   * of two: the flow's `done_not_processed` right after a batch's `backed_up` (pipeline/flow.ts
+   * `settledAtBackup`, backup/batch-task.ts).
+   */
+  next?: readonly ({ to: FileStatus; reason: string } | null)[];
 }
 
 /**
@@ -163,29 +171,36 @@ export async function transitionMany(
     const b = opts.backedUp?.[i];
     return b === undefined ? null : JSON.stringify(b);
   });
-  const rows = await q.query<{ subject_id: string }>(
+  const thenTo = ids.map((_, i) => opts.next?.[i]?.to ?? null);
+  const thenReason = ids.map((_, i) => opts.next?.[i]?.reason ?? null);
+  const rows = await q.query<{ subject_id: string; to_state: string }>(
     `with x as (
-       select distinct on (id) id, reason, data, fp, b::jsonb as b, ord
-       from unnest($1::text[], $3::text[], $6::text[], $7::text[], $8::text[])
-         with ordinality as u(id, reason, data, fp, b, ord)
+       select distinct on (id) id, reason, data, fp, b::jsonb as b, then_to, then_reason, ord
+       from unnest($1::text[], $3::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+         with ordinality as u(id, reason, data, fp, b, then_to, then_reason, ord)
        order by id, ord
      ), o as (
        select f.id, f.status as old from files f where f.id in (select id from x) order by f.id for update
      ), u as (
-       update files f set status = $2, status_reason = x.reason, updated_at = now(),
+       update files f set status = coalesce(x.then_to, $2),
+         status_reason = case when x.then_to is null then x.reason else x.then_reason end, updated_at = now(),
          acquired_at = case when x.fp is null then f.acquired_at else now() end,
          acquired_fingerprint = coalesce(x.fp::jsonb, f.acquired_fingerprint, nullif(x.b->'fingerprint', 'null')),
          manifest = coalesce(x.b->'manifest', f.manifest),
          hash_algorithm = coalesce(x.b->'manifest'->>'algorithm', f.hash_algorithm)
        from o join x on x.id = o.id
        where f.id = o.id and o.old = any($4::text[])
-       returning f.id, o.old, x.reason, x.data, x.ord
+       returning f.id, o.old, x.reason, x.data, x.then_to, x.then_reason, x.ord
+     ), e as (
+       select u.id, u.old as from_state, $2 as to_state, u.reason, u.data::jsonb as data, u.ord, 0 as step from u
+       union all
+       select u.id, $2, u.then_to, u.then_reason, null, u.ord, 1 from u where u.then_to is not null
      )
      insert into events (subject_type, subject_id, actor, from_state, to_state, reason, data)
-     select 'file', u.id, $5, u.old, $2, u.reason, u.data::jsonb from u order by u.ord
-     returning subject_id`,
-    [ids, to, reasons, opts.from, opts.actor, datas, acquired, backedUp],
+     select 'file', e.id, $5, e.from_state, e.to_state, e.reason, e.data from e order by e.ord, e.step
+     returning subject_id, to_state`,
+    [ids, to, reasons, opts.from, opts.actor, datas, acquired, backedUp, thenTo, thenReason],
   );
-  const moved = new Set(rows.map((r) => r.subject_id));
+  const moved = new Set(rows.filter((r) => r.to_state === to).map((r) => r.subject_id));
   return [...new Set(ids)].filter((id) => moved.has(id));
 }

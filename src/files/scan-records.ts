@@ -8,23 +8,33 @@
 import type { Queryable } from '../core/db/db.ts';
 import type { FileStatus } from './lifecycle.ts';
 
-/** The latest record of a name on an instrument, as the scan's merge (src/intake/merge.ts) sees it. */
+/**
+ * The latest record of a name on an instrument, as the scan's merge (src/intake/merge.ts) sees it.
+ * Times are milliseconds since the epoch (what `Date#getTime` of the column gives: microseconds
+ * floored), read as numbers: every scan reads every record of the instrument, and parsing three
+ * timestamps per row into `Date`s was most of the Node CPU of that read (bench/intake.ts).
+ */
 export interface KnownRow {
   id: string;
   name: string;
   status: FileStatus;
   size_bytes: string;
-  mtime: Date;
-  first_seen_at: Date;
-  last_change_at: Date;
+  mtime_ms: number;
+  first_seen_ms: number;
+  last_change_ms: number;
   main_file_present: boolean;
   instrument_copy: string;
 }
 
+/** Milliseconds since the epoch of timestamp column `col`, as `Date#getTime` of it gives them. */
+const epochMs = (col: string) => `floor(extract(epoch from ${col}) * 1000)::float8`;
+
 /** The latest record (by creation) of each name on the instrument. */
 export async function latestRecordsByName(q: Queryable, instrumentId: string): Promise<KnownRow[]> {
   return q.query<KnownRow>(
-    `select distinct on (name) id, name, status, size_bytes, mtime, first_seen_at, last_change_at, main_file_present, instrument_copy
+    `select distinct on (name) id, name, status, size_bytes, ${epochMs('mtime')} as mtime_ms,
+       ${epochMs('first_seen_at')} as first_seen_ms, ${epochMs('last_change_at')} as last_change_ms,
+       main_file_present, instrument_copy
      from files where instrument_id = $1 order by name, created_at desc`,
     [instrumentId],
   );

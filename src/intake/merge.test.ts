@@ -28,9 +28,9 @@ function rec(name: string, status: FileStatus, over: Partial<KnownRow> = {}): Kn
     name,
     status,
     size_bytes: '1000',
-    mtime: new Date(NOW - 30 * MIN),
-    first_seen_at: new Date(NOW - 40 * MIN),
-    last_change_at: new Date(NOW - 35 * MIN),
+    mtime_ms: NOW - 30 * MIN,
+    first_seen_ms: NOW - 40 * MIN,
+    last_change_ms: NOW - 35 * MIN,
     main_file_present: true,
     instrument_copy: 'present',
     ...over,
@@ -123,7 +123,7 @@ describe('decideMoves', () => {
   it('declares stable files acquired and moves new ones to acquiring', () => {
     const s = sortCandidates(
       [cand('old.raw', { mtimeMs: NOW - 60 * MIN }), cand('fresh.raw', { mtimeMs: NOW - MIN })],
-      known(rec('old.raw', 'acquiring', { mtime: new Date(NOW - 60 * MIN) })),
+      known(rec('old.raw', 'acquiring', { mtime_ms: NOW - 60 * MIN })),
       NOW,
       project,
     );

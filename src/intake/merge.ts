@@ -72,7 +72,7 @@ function trackedOf(c: Candidate, now: number): Tracked {
 
 const sameAs = (rec: KnownRow, c: Candidate, acquisitionFinished: boolean) =>
   sameAcquisition(
-    { size: Number(rec.size_bytes), mtimeMs: rec.mtime.getTime(), acquisitionFinished },
+    { size: Number(rec.size_bytes), mtimeMs: rec.mtime_ms, acquisitionFinished },
     { size: c.size, mtimeMs: c.mtimeMs },
   );
 
@@ -104,7 +104,7 @@ export function sortCandidates(
     // acquisition, which goes on; the rules decide it again.
     if (rec?.instrument_copy === 'missing' && rec.status === 'error' && sameAs(rec, c, true)) {
       out.returned.push({ id: rec.id, path: c.path });
-      t.firstSeenMs = rec.first_seen_at.getTime(); // the stable window starts now (lastChangeMs)
+      t.firstSeenMs = rec.first_seen_ms; // the stable window starts now (lastChangeMs)
       out.tracked.set(c.name, { fileId: rec.id, status: 'acquiring', t, candidate: c });
       continue;
     }
@@ -124,10 +124,10 @@ export function sortCandidates(
 function trackGrowing(out: Sorted, rec: KnownRow, c: Candidate, t: Tracked, now: number): void {
   const changed =
     Number(rec.size_bytes) !== c.size ||
-    rec.mtime.getTime() !== c.mtimeMs ||
+    rec.mtime_ms !== c.mtimeMs ||
     rec.main_file_present !== c.mainFilePresent;
-  t.firstSeenMs = rec.first_seen_at.getTime();
-  t.lastChangeMs = changed ? now : rec.last_change_at.getTime();
+  t.firstSeenMs = rec.first_seen_ms;
+  t.lastChangeMs = changed ? now : rec.last_change_ms;
   if (changed) {
     out.changedRows.push({
       id: rec.id,

@@ -10,6 +10,7 @@
  *   backed_up → archive                      here: archive items + pack tasks (`archiveAfterBackup`, archive/pass.ts)
  *             → a copy to each S3 target      here: a `backup.s3` task per target (`copiesToTargets`)
  *             → processing | done_not_processed (or back to `keepStatus`)   here: `onBackedUp`
+ *               (a batch sets done_not_processed with its backed_up, as `settledAtBackup` decides)
  *             → move to the instrument's Backup folder (`move_after_backup`)  here: `onBackedUp`
  *   processing → processed → done | processing_failed   process (process/tasks.ts `settleFile`)
  *   instrument copy removed when copies verify           cleanup (cleanup/remove.ts, scheduled)
@@ -34,7 +35,7 @@ import { addToTimeline, transition, transitionMany } from '../files/lifecycle.ts
 import type { FileRow } from '../files/repo.ts';
 import type { Acquired } from '../intake/scan-task.ts';
 import { NOT_PROCESSED_REASON, type PlanOptions, planProcessing } from '../process/jobs.ts';
-import { applicableSettings } from '../process/settings.ts';
+import { applicableSettings, type FileFacts } from '../process/settings.ts';
 import { enqueueTask, enqueueTasks, Kind } from '../tasks/catalogue.ts';
 
 /** Every outcome a stage reports. */
@@ -46,10 +47,34 @@ const ACTOR = 'backup';
 export interface Flow {
   /** Records what follows `outcome`, in `tx` (the transaction of the stage's writes). */
   report(tx: Tx, outcome: Outcome): Promise<void>;
+  /** `settledAtBackup` for this config (handed to the backup stage). */
+  settledAtBackup(file: FileFacts): SettledAtBackup | undefined;
+}
+
+/** Where a file goes right after its `backed_up` transition, decided before it (`settledAtBackup`). */
+export interface SettledAtBackup {
+  to: 'done_not_processed';
+  reason: string;
+}
+
+/**
+ * Pure: the status a file of a batch goes to right after `backed_up`, when the flow's next step for
+ * it is only that transition: `done_not_processed` when no processing settings apply (what
+ * `onBackedUpMany` would do). Settings depend on the file's instrument, project and name, which
+ * never change after it was recorded, so the decision made before the backup's transition is the
+ * one the flow makes after it. The batch (backup/batch-task.ts) moves such files on in the same row
+ * update, both events recorded (files/lifecycle.ts `transitionMany` `next`); the flow then leaves
+ * their status alone.
+ */
+export function settledAtBackup(config: Config, file: FileFacts): SettledAtBackup | undefined {
+  return applicableSettings(config, file).length === 0
+    ? { to: 'done_not_processed', reason: NOT_PROCESSED_REASON }
+    : undefined;
 }
 
 export function createFlow(config: Config): Flow {
   return {
+    settledAtBackup: (file) => settledAtBackup(config, file),
     async report(tx, outcome) {
       switch (outcome.kind) {
         case 'acquired':
@@ -167,8 +192,9 @@ export async function copiesToTargets(
  * `onBackedUp` for the files of a batch of small files (backup/batch-task.ts; no retry options),
  * the same steps set-wise where they are the common case: the copies to the other targets and the
  * moves enqueued in one statement each, and the files no processing settings apply to moved to
- * `done_not_processed` in one (`transitionMany`: the same guard, reason and events as `transition`).
- * Archive items (nothing without policies) and processing jobs stay per file.
+ * `done_not_processed` in one (`transitionMany`: the same guard, reason and events as `transition`),
+ * unless the batch moved them there already (`settledAtBackup`). Archive items (nothing without
+ * policies) and processing jobs stay per file.
  */
 export async function onBackedUpMany(tx: Tx, config: Config, files: readonly FileRow[]): Promise<void> {
   if (files.length === 0) return;
@@ -186,7 +212,8 @@ export async function onBackedUpMany(tx: Tx, config: Config, files: readonly Fil
   const plain = new Set(files.filter((f) => applicableSettings(config, f).length === 0));
   await transitionMany(
     tx,
-    [...plain].map((f) => f.id),
+    // those the batch moved on already (`settledAtBackup`) are left as they are
+    [...plain].filter((f) => f.status === 'backed_up').map((f) => f.id),
     'done_not_processed',
     { actor: ACTOR, from: ['backed_up'], reason: NOT_PROCESSED_REASON },
   );

@@ -79,8 +79,8 @@ export interface StageOptions {
 }
 
 export function collect(config: Config, vars: Variables, opts: StageOptions): Stage {
-  const { report } = createFlow(config);
-  const deps = { config, vars, report };
+  const { report, settledAtBackup } = createFlow(config);
+  const deps = { config, vars, report, settledAtBackup };
   const processDeps = { config, vars, baseDir: opts.baseDir, executor: opts.executor, stopped: opts.stopped };
   const stages: Stage[] = [
     maintenance(),
