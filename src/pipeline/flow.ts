@@ -209,10 +209,13 @@ export async function onBackedUpMany(tx: Tx, config: Config, files: readonly Fil
     }));
     await enqueueTasks(tx, kind, items);
   }
-  const plain = new Set(files.filter((f) => applicableSettings(config, f).length === 0));
+  // no processing applies (`settledAtBackup`, one rule for both); those the batch moved on already
+  // are plain without deciding again, and are left as they are
+  const plain = new Set(
+    files.filter((f) => f.status === 'done_not_processed' || settledAtBackup(config, f) !== undefined),
+  );
   await transitionMany(
     tx,
-    // those the batch moved on already (`settledAtBackup`) are left as they are
     [...plain].filter((f) => f.status === 'backed_up').map((f) => f.id),
     'done_not_processed',
     { actor: ACTOR, from: ['backed_up'], reason: NOT_PROCESSED_REASON },
