@@ -13,6 +13,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BATCH_MAX_BYTES } from '../src/backup/batch-plan.ts';
 import { backupLocation } from '../src/storage/raw-data.ts';
 import { createPipeline, type Pipeline, standardConfig } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
@@ -85,7 +86,10 @@ describe.skipIf(missing !== undefined)('hung shares', () => {
     const backing = path.join(p.root, 'astral1.share');
     await mkdir(backing);
     const hung = ['h1.raw', 'h2.raw', 'h3.raw', 'h4.raw'];
-    const data = new Map(hung.map((n, i) => [n, Buffer.alloc(3 * 1024 * 1024 + i, i + 1)]));
+    // BATCH_MAX_BYTES or more each: every file gets a `backup.copy` of its own whichever scan acquires
+    // it (four small files acquired together would go as one `backup.batch`, which leaves them
+    // `acquired` and notes nothing on their timelines while it stalls)
+    const data = new Map(hung.map((n, i) => [n, Buffer.alloc(BATCH_MAX_BYTES + i, i + 1)]));
     for (const [n, d] of data) await writeFile(path.join(backing, n), d);
     const control = path.join(p.root, 'hang.ctl');
     await writeFile(control, 'read'); // listing and stat answer; reading data hangs
