@@ -14,6 +14,7 @@ import { silentLogger } from '../src/core/log.ts';
 import { setPoolSize } from '../src/engine/pools.ts';
 import { backupFailures } from '../src/ops/alerts/rules.ts';
 import { archivedItem } from './helpers/archive-fixture.ts';
+import { archiveYaml, instrumentYaml } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 
 let p: Pipeline | undefined;
@@ -26,17 +27,8 @@ const config = (root: string) => `
 data_dir: ${root}/data
 backup: { path: ${root}/backup }
 instruments:
-  astral1:
-    type: thermo
-    watch: ${root}/astral1
-    scan_interval_seconds: 0.2
-    acquisition: { stable_window_seconds: 0.3 }
-archive:
-  targets:
-    - { name: lts, type: filesystem, path: ${root}/lts, min_free_share: 0 }
-  policies:
-    - { name: all, targets: [lts] }
-  fixity: { cycle_days: 0 }
+${instrumentYaml(root, { stable: 0.3 })}
+${archiveYaml(root, { lines: ['fixity: { cycle_days: 0 }'] })}
 `;
 
 describe('pickForFixity', () => {

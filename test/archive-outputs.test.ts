@@ -23,7 +23,7 @@ import { silentLogger } from '../src/core/log.ts';
 import { setPoolSize } from '../src/engine/pools.ts';
 import { jobsOf } from '../src/process/jobs.ts';
 import { archivedItem } from './helpers/archive-fixture.ts';
-import { instrumentYaml, qcProcessing, STAT_TSV_METRICS } from './helpers/config-text.ts';
+import { archiveYaml, instrumentYaml, qcProcessing, STAT_TSV_METRICS } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 
@@ -33,14 +33,8 @@ afterEach(async () => {
   p = undefined;
 });
 
-const archiveYaml = (root: string, what: string) => `
-archive:
-  targets:
-    - { name: lts, type: filesystem, path: ${root}/lts, min_free_share: 0 }
-  policies:
-    - { name: all, targets: [lts], when: after_processing, what: ${what} }
-  fixity: { cycle_days: 0 }
-`;
+const archiveOf = (root: string, what: string) =>
+  `\n${archiveYaml(root, { policy: `when: after_processing, what: ${what}`, lines: ['fixity: { cycle_days: 0 }'] })}\n`;
 
 const config = (root: string) => `
 data_dir: ${root}/data
@@ -56,7 +50,7 @@ ${qcProcessing({
   assignments:
     - settings: qc
       projects: ['*']
-${archiveYaml(root, '[raw, outputs, metrics]')}`;
+${archiveOf(root, '[raw, outputs, metrics]')}`;
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -179,7 +173,7 @@ describe('pack extras (pure) and the what: setting', () => {
 
   it('refuses a what: without raw or with an unknown word, naming the field', () => {
     const parse = (what: string) =>
-      parseConfigText(`data_dir: /tmp/x\n${archiveYaml('/tmp/x', what)}`, '/tmp/x/sluice.yaml');
+      parseConfigText(`data_dir: /tmp/x\n${archiveOf('/tmp/x', what)}`, '/tmp/x/sluice.yaml');
     expect(parse('raw').config.archive.policies[0]!.what).toEqual(['raw']);
     expect(parse('[raw, metrics, raw]').config.archive.policies[0]!.what).toEqual(['raw', 'metrics']);
     expect(() => parse('[outputs]')).toThrow(/archive\.policies\[0\]\.what: .*contains raw/s);

@@ -25,6 +25,7 @@ import { copiesOf, getFile, verifiedCopy } from '../src/files/repo.ts';
 import { backupFailures } from '../src/ops/alerts/rules.ts';
 import { rawPathFor } from '../src/process/submit.ts';
 import { copyStateText, fileDetail } from '../src/views/file-detail.ts';
+import { archiveYaml, instrumentYaml } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 
@@ -38,17 +39,8 @@ const config = (root: string) => `
 data_dir: ${root}/data
 backup: { path: ${root}/backup }
 instruments:
-  astral1:
-    type: thermo
-    watch: ${root}/astral1
-    scan_interval_seconds: 0.2
-    acquisition: { stable_window_seconds: 0.3 }
-archive:
-  targets:
-    - { name: lts, type: filesystem, path: ${root}/lts, min_free_share: 0 }
-  policies:
-    - { name: all, targets: [lts] }
-  backup_retention: { require: [lts], after_days: 1 }
+${instrumentYaml(root, { stable: 0.3 })}
+${archiveYaml(root, { lines: ['backup_retention: { require: [lts], after_days: 1 }'] })}
 `;
 
 const DAY = 86_400_000;

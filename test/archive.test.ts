@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { archivesOfFile, itemsOfFile, membersOf } from '../src/archive/repo.ts';
 import { setPoolSize } from '../src/engine/pools.ts';
 import { verifiedCopy } from '../src/files/repo.ts';
+import { archiveYaml, instrumentYaml } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 
@@ -25,21 +26,9 @@ const config = (root: string) => `
 data_dir: ${root}/data
 backup: { path: ${root}/backup }
 instruments:
-  astral1:
-    type: thermo
-    watch: ${root}/astral1
-    scan_interval_seconds: 0.2
-    acquisition: { stable_window_seconds: 0.3 }
-  tims1:
-    type: bruker
-    watch: ${root}/tims1
-    scan_interval_seconds: 0.2
-    acquisition: { stable_window_seconds: 0.3, main_file_timeout_seconds: 3 }
-archive:
-  targets:
-    - { name: lts, type: filesystem, path: ${root}/lts, min_free_share: 0, archive_size_mb: 1 }
-  policies:
-    - { name: all, targets: [lts] }
+${instrumentYaml(root, { stable: 0.3 })}
+${instrumentYaml(root, { id: 'tims1', type: 'bruker', stable: 0.3, acquisition: 'main_file_timeout_seconds: 3' })}
+${archiveYaml(root, { target: 'archive_size_mb: 1' })}
 `;
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

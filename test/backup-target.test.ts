@@ -17,6 +17,7 @@ import { silentLogger } from '../src/core/log.ts';
 import { copiesOf } from '../src/files/repo.ts';
 import { runAlerts } from '../src/ops/alerts/run.ts';
 import { checkBackupPath } from '../src/ops/doctor.ts';
+import { instrumentYaml } from './helpers/config-text.ts';
 import { createPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 
@@ -45,12 +46,7 @@ cleanup: { allow_outside_production: true }
 backup: { path: ${root}/backup, target_recheck_seconds: 0.5${extra} }
 variables: { min_file_age_days: 0, cleanup_dry_run: true, min_free_space_gb: 1000000000 }
 instruments:
-  astral1:
-    type: thermo
-    watch: ${root}/astral1
-    scan_interval_seconds: 0.2
-    acquisition: { stable_window_seconds: 0.3 }
-    cleanup: { enabled: true }
+${instrumentYaml(root, { stable: 0.3, cleanup: true })}
 `;
 
 const put = (pl: Pipeline, name: string) => writeFile(path.join(pl.root, 'astral1', name), `data of ${name}`);

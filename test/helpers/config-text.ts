@@ -10,22 +10,55 @@ export const REMOVE_AT_ONCE =
 
 /**
  * An instrument entry under `instruments:` (two-space indent), watched at `<root>/<id>`, scanned
- * every 0.2 s and stable after 0.5 s; `cleanup` enables the remover; `extra` lines go in as they are
- * (four-space indent, e.g. `move_after_backup: true`).
+ * every 0.2 s and stable after `stable` s (0.5 unless said); `acquisition` adds settings to its
+ * `acquisition:` map (e.g. `main_file_timeout_seconds: 3`); `cleanup` enables the remover; `extra`
+ * lines go in as they are (four-space indent, e.g. `move_after_backup: true`).
  */
 export function instrumentYaml(
   root: string,
-  o: { id?: string; type?: string; cleanup?: boolean; extra?: string[] } = {},
+  o: {
+    id?: string;
+    type?: string;
+    cleanup?: boolean;
+    extra?: string[];
+    stable?: number;
+    acquisition?: string;
+  } = {},
 ): string {
   const id = o.id ?? 'astral1';
+  const acquisition = [
+    `stable_window_seconds: ${o.stable ?? 0.5}`,
+    ...(o.acquisition ? [o.acquisition] : []),
+  ];
   return [
     `  ${id}:`,
     `    type: ${o.type ?? 'thermo'}`,
     `    watch: ${root}/${id}`,
     '    scan_interval_seconds: 0.2',
     ...(o.extra ?? []).map((l) => `    ${l}`),
-    '    acquisition: { stable_window_seconds: 0.5 }',
+    `    acquisition: { ${acquisition.join(', ')} }`,
     ...(o.cleanup ? ['    cleanup: { enabled: true }'] : []),
+  ].join('\n');
+}
+
+/**
+ * An `archive:` section with one filesystem target `lts` at `<root>/lts` (no free-space floor;
+ * `target` adds settings to its map, e.g. `archive_size_mb: 1`) and one policy `all` onto it
+ * (`policy` adds settings, e.g. `when: after_processing`); `lines` go under `archive:` as they are
+ * (two-space indent, e.g. `fixity: { cycle_days: 0 }`).
+ */
+export function archiveYaml(
+  root: string,
+  o: { target?: string; policy?: string; lines?: string[] } = {},
+): string {
+  const more = (s?: string) => (s ? `, ${s}` : '');
+  return [
+    'archive:',
+    '  targets:',
+    `    - { name: lts, type: filesystem, path: ${root}/lts, min_free_share: 0${more(o.target)} }`,
+    '  policies:',
+    `    - { name: all, targets: [lts]${more(o.policy)} }`,
+    ...(o.lines ?? []).map((l) => `  ${l}`),
   ].join('\n');
 }
 
