@@ -114,7 +114,7 @@ export async function addToTimeline(
 /**
  * `addToTimeline` for the files of `ids` that are in one of `statuses` (the others get nothing): the
  * same note on each one's timeline, in one statement whatever the number of files (a batch task's
- * retry or takeover, backup/batch-task.ts). Returns the ids noted, in id order.
+ * retry or takeover, backup/batch-notes.ts). Returns the ids noted.
  */
 export async function addToTimelineOf(
   q: Queryable,
