@@ -74,7 +74,7 @@ export const ALLOWED: Record<string, { tables: string[]; why: string }> = {
   },
   'src/files/lifecycle.ts': {
     tables: ['events'],
-    why: '`transitionMany` moves many files and appends their timeline events in one statement (one round trip, one lock order); each event has the shape `recordEvent` (src/engine/events.ts) writes',
+    why: '`transitionMany` moves many files and appends their timeline events in one statement (one round trip, one lock order), `addToTimelineOf` notes many files in one; each event has the shape `recordEvent` (src/engine/events.ts) writes',
   },
   'src/ops/db-backup/': {
     tables: ['events', 'workers'],

@@ -3,7 +3,8 @@
  * worker killed with SIGKILL in the middle of a batch: nothing is recorded that was not verified, and
  * a second worker finishes every file, re-hashing the copies the killed one had already renamed into
  * place before it records them, and removes the killed batch's temp folder (temp.ts
- * `batchPartialDir`: one per batch and destination folder, no per-file partial folders).
+ * `batchPartialDir`: one per batch and destination folder, no per-file partial folders); each file of
+ * a killed batch has the takeover on its timeline.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -168,6 +169,15 @@ describe('backup batches under crashes', () => {
         `select 1 from events where reason like 'associated existing backup%'`,
       );
       expect(associated.length).toBeGreaterThan(0);
+      // The takeover is on the timeline of each file of a killed batch (none was recorded by it).
+      for (const id of killed.flatMap((t) => t.payload.files)) {
+        const cut = await db.query(
+          `select 1 from events where subject_type = 'file' and subject_id = $1
+             and reason like 'backup.batch: attempt % was cut short (%); taken over by %'`,
+          [id],
+        );
+        expect(cut.length, `${id}: the takeover noted`).toBeGreaterThan(0);
+      }
     } finally {
       first.kill('SIGKILL');
       await db.close();

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BATCH_MAX_BYTES } from '../src/backup/batch-plan.ts';
 import { backupLocation } from '../src/storage/raw-data.ts';
+import { Kind } from '../src/tasks/catalogue.ts';
 import { createPipeline, type Pipeline, standardConfig } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/spawn.ts';
 
@@ -47,6 +48,9 @@ afterEach(async () => {
   // the share answers again first: threads stuck in its calls return, and the process can exit
   // (synchronously: libuv's pool may be the thing that is stuck)
   if (share) rmSync(share.control, { force: true });
+  // and, after a failed test, those calls returned before the unmount (else it finds the mount busy)
+  const worker = p?.worker;
+  if (worker) await waitFor('stuck attempts returned', () => worker.stuckTasks.length === 0).catch(() => {});
   await p?.stop();
   await share?.stop(); // unmounted before the pipeline's folder is removed
   await p?.close();
@@ -87,8 +91,7 @@ describe.skipIf(missing !== undefined)('hung shares', () => {
     await mkdir(backing);
     const hung = ['h1.raw', 'h2.raw', 'h3.raw', 'h4.raw'];
     // BATCH_MAX_BYTES or more each: every file gets a `backup.copy` of its own whichever scan acquires
-    // it (four small files acquired together would go as one `backup.batch`, which leaves them
-    // `acquired` and notes nothing on their timelines while it stalls)
+    // it (four small files acquired together would go as one `backup.batch`: the next test)
     const data = new Map(hung.map((n, i) => [n, Buffer.alloc(BATCH_MAX_BYTES + i, i + 1)]));
     for (const [n, d] of data) await writeFile(path.join(backing, n), d);
     const control = path.join(p.root, 'hang.ctl');
@@ -125,6 +128,49 @@ describe.skipIf(missing !== undefined)('hung shares', () => {
       expect(f.status_reason).not.toMatch(/error/);
     }
     await waitFor('no stuck attempts left', async () => p!.worker!.stuckTasks.length === 0);
+  });
+
+  it('gives up a batch of small files from a hung share, says so on each of its files, and backs them up once the share answers', async () => {
+    p = await createPipeline(standardConfig('worker: { stall_seconds: 2 }\n'));
+    const pipe = p;
+    const watch = path.join(pipe.root, 'astral1');
+    const backing = path.join(pipe.root, 'astral1.share');
+    await mkdir(backing);
+    // small files found together: all but the newest (which waits for a newer one or its timeout)
+    // are acquired in one scan and go as one `backup.batch` (4 files at least)
+    const data = new Map(
+      Array.from({ length: 6 }, (_, i) => [`s${i}.raw`, Buffer.alloc(64 * 1024 + i, i + 1)] as const),
+    );
+    for (const [n, d] of data) await writeFile(path.join(backing, n), d);
+    const control = path.join(pipe.root, 'hang.ctl');
+    await writeFile(control, 'read');
+    share = await mountShare(backing, watch, control);
+    await pipe.start();
+
+    const batch = await waitFor('the batch given up', () =>
+      pipe.db.maybeOne<{ files: string[] }>(
+        `select payload->'files' as files from tasks where kind = $1 and last_error like 'no progress%'`,
+        [Kind.backupBatch],
+      ),
+    );
+    expect(batch.files.length).toBeGreaterThanOrEqual(4);
+    for (const id of batch.files) {
+      // noted in the transaction that put the batch back in the queue
+      const line = (await pipe.timeline(id)).find((l) => l.includes('no progress'));
+      expect(line, id).toMatch(
+        new RegExp(
+          `^→: backup attempt 1 \\(batch of ${batch.files.length} files\\) failed: no progress reading .* for 2 s: the share may be hung`,
+        ),
+      );
+      expect((await pipe.file(id))!.status).toBe('acquired');
+    }
+
+    await rm(control);
+    for (const [n, d] of data) {
+      const f = await pipe.waitStatus(n, 'done_not_processed', 120_000);
+      expect(sha(await readFile(backupLocation(pipe.config, f)))).toBe(sha(d));
+    }
+    await waitFor('no stuck attempts left', async () => pipe.worker!.stuckTasks.length === 0);
   });
 
   it('shows an instrument whose share hangs altogether offline, keeps scanning the others, and picks up its files when it answers', async () => {

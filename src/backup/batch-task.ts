@@ -37,6 +37,11 @@
  * the renames but before the folder fsyncs → same (the retry syncs the folders before it records).
  * Files stay `acquired` (never announced `backing_up`) until the batch records them: a batch is a few
  * seconds of small copies, and a hung share stalls the task (`worker.stall_seconds`), which retries.
+ * While it waits for a retry its files still waiting say why on their timelines (a failed or stalled
+ * attempt, a takeover: batch-notes.ts). Not `backing_up` while a batch runs, by choice: one more
+ * update of every row of every batch, on the path whose cost per file is intake's limit, and the
+ * record is true without it (`acquired` with its backup task queued or running, as for a
+ * `backup.copy` of under 1 s); what an operator needs when a batch does not finish is why.
  */
 import { dirname, join } from 'node:path';
 import type { Config } from '../core/config/index.ts';
@@ -57,6 +62,7 @@ import { backupLocation, sourceSpec } from '../storage/raw-data.ts';
 import { defineHandler, enqueueTasks, Kind, type KindContext, parsePayload } from '../tasks/catalogue.ts';
 import { acquiredOf, checkAcquired, fingerprintOfManifest, listAcquired } from './acquired.ts';
 import { AWAITING_BACKUP, type BackupDeps, backedUpReason } from './backup-task.ts';
+import { handOffNote, noteBatchRetry, noteBatchTakeover } from './batch-notes.ts';
 import { type CopyResult, copyVerified } from './copy.ts';
 import type { BatchTemps } from './copy-small.ts';
 import { SMALL_FILE_BYTES } from './copy-tree.ts';
@@ -92,11 +98,6 @@ interface Copied {
 interface HandOff {
   id: string;
   why: string;
-}
-
-/** Pure: the timeline note of a file handed from a batch to a task of its own. */
-export function handOffNote(why: string): string {
-  return `not backed up in a batch of small files (${why}); a backup task of its own takes it over`;
 }
 
 /** `backup.copy` tasks for the files handed over, with their timeline notes (in `tx`). */
@@ -382,6 +383,8 @@ async function failBatch(tx: Tx, task: TaskRow, err: unknown, config: Config): P
 export function batchHandler(deps: BackupDeps): TaskHandlerDef {
   return defineHandler(Kind.backupBatch, {
     stallMs: deps.config.worker.stall_seconds * 1000,
+    onRetry: noteBatchRetry,
+    onTakenOver: noteBatchTakeover,
     onFailed: (tx, task, err) => failBatch(tx, task, err, deps.config),
     run: (ctx) => runBatch(ctx, deps),
   });

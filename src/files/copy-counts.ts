@@ -5,11 +5,17 @@
  *
  * Past `COMPACT_AT` delta rows the table is folded into one row per (target, state) in one statement
  * (delete ... returning, insert the sums). A reader sees the rows before or after that statement,
- * both exact; a second compaction at the same time skips the rows the first deleted and sums only
- * the others. Two things fold: a read that finds more (the Health page every 5 s at most, the
+ * both exact. Two things fold: a read that finds more (the Health page every 5 s at most, the
  * Prometheus scrape, `sluice status`), and the periodic task `files.copy_counts_fold`
  * (`foldCopyCounts`, every `FOLD_EVERY_MS`), which bounds the table when nobody reads (it grows by
  * about one row per statement writing `copies`).
+ *
+ * One fold at a time: a fold first takes a transaction-level advisory lock (`DbLock.copyCountsFold`)
+ * without waiting; when another fold holds it, this one folds nothing (a read keeps the sums it read,
+ * as exact; the periodic task skips that round). Without it two folds at once deleted the same rows
+ * in the order each one's scan met them, and past several hundred thousand rows (synchronised
+ * sequential scans start in the middle of the table) they could meet each other's row locks in
+ * opposite orders: a deadlock, one of them failed.
  *
  * A read folds, and takes the baseline, only in a read-committed transaction that can write (the
  * usual case: each statement its own transaction). Elsewhere the write would fail the read (a
@@ -18,7 +24,7 @@
  * for the next read or period.
  */
 
-import type { Queryable } from '../core/db/db.ts';
+import { DbLock, type Queryable } from '../core/db/db.ts';
 
 /** Delta rows past which a read folds them (summing a few hundred rows takes well under 1 ms). */
 export const COMPACT_AT = 500;
@@ -66,24 +72,32 @@ export async function hasBaseline(q: Queryable): Promise<boolean> {
   return r.has;
 }
 
-/** Folds the delta rows into one row per (target, state) (groups summing to zero leave none); how many rows were folded. */
-export async function compactCopyCounts(q: Queryable): Promise<number> {
-  const r = await q.one<{ folded: number }>(
-    `with d as (delete from copy_counts returning target, state, n),
+/**
+ * Folds the delta rows into one row per (target, state) (groups summing to zero leave none); how many
+ * rows were folded, or undefined when another fold holds the lock (nothing done, nothing waited for).
+ * One statement: the lock, taken before any row is deleted, is held to the end of the transaction
+ * the statement runs in (its own, or the caller's).
+ */
+export async function compactCopyCounts(q: Queryable): Promise<number | undefined> {
+  const r = await q.one<{ got: boolean; folded: number }>(
+    `with l as materialized (select pg_try_advisory_xact_lock($1, $2) as got),
+       d as (delete from copy_counts where (select got from l) returning target, state, n),
        s as (insert into copy_counts (target, state, n)
              select target, state, sum(n) from d group by target, state having sum(n) <> 0)
-     select count(*)::int as folded from d`,
+     select (select got from l) as got, count(*)::int as folded from d`,
+    [DbLock.namespace, DbLock.copyCountsFold],
   );
-  return r.folded;
+  return r.got ? r.folded : undefined;
 }
 
 /**
  * The periodic fold (task `files.copy_counts_fold`): folds the delta rows when there are more than
  * `COMPACT_AT`, whether or not the baseline was taken (a fold keeps every sum; the baseline, when
  * taken, replaces them all). Idempotent, one statement each: a crash leaves the rows before or after
- * the fold. Returns how many rows were folded (0: few enough, left alone).
+ * the fold. Returns how many rows were folded (0: few enough, left alone; undefined: another fold
+ * was running, this round left them to it).
  */
-export async function foldCopyCounts(q: Queryable): Promise<number> {
+export async function foldCopyCounts(q: Queryable): Promise<number | undefined> {
   const { n } = await q.one<{ n: number }>('select count(*)::int as n from copy_counts');
   return n > COMPACT_AT ? compactCopyCounts(q) : 0;
 }

@@ -111,6 +111,28 @@ export async function addToTimeline(
   await recordEvent(q, { subjectType: 'file', subjectId: fileId, actor, reason, data: data ?? null });
 }
 
+/**
+ * `addToTimeline` for the files of `ids` that are in one of `statuses` (the others get nothing): the
+ * same note on each one's timeline, in one statement whatever the number of files (a batch task's
+ * retry or takeover, backup/batch-notes.ts). Returns the ids noted.
+ */
+export async function addToTimelineOf(
+  q: Queryable,
+  ids: readonly string[],
+  statuses: readonly FileStatus[],
+  note: { actor: string; reason: string; data?: Record<string, unknown> },
+): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await q.query<{ subject_id: string }>(
+    `insert into events (subject_type, subject_id, actor, reason, data)
+     select 'file', f.id, $3, $4, $5::jsonb from files f
+     where f.id = any($1::text[]) and f.status = any($2::text[]) order by f.id
+     returning subject_id`,
+    [ids, statuses, note.actor, note.reason, note.data ? JSON.stringify(note.data) : null],
+  );
+  return rows.map((r) => r.subject_id);
+}
+
 export interface TransitionManyOptions {
   actor: string;
   /** The transitions happen only for files in one of these states; the others stay as they are. */

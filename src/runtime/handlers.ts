@@ -60,7 +60,8 @@ const maintenance = (): Stage => ({
     defineHandler(Kind.copyCountsFold, {
       async run(ctx) {
         const n = await foldCopyCounts(ctx.db);
-        if (n > 0) ctx.log.info({ folded: n }, 'copy counts: delta rows folded');
+        if (n === undefined) ctx.log.info('copy counts: another fold is running; this round skipped');
+        else if (n > 0) ctx.log.info({ folded: n }, 'copy counts: delta rows folded');
       },
     }),
   ],

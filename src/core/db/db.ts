@@ -228,9 +228,16 @@ export async function waitReachable(
   }
 }
 
-/** Advisory lock keys, in one place (first int: Sluice's namespace). */
+/**
+ * Advisory lock keys of the two-int form, in one place (first int: Sluice's namespace). The others:
+ * the engine's per-pool claim lock and process/slots.ts (class 378830, hashtext(name)), the
+ * embedded server's users' lock (0x5c1ce, 100, in database `postgres`); the one-key locks
+ * (hashtext(...): catalog, outbox) are a key space of their own, which never meets this one.
+ */
 export const DbLock = {
   namespace: 0x5c1ce,
   migrate: 1,
   scheduler: 2,
+  /** One fold of the copy counts at a time (files/copy-counts.ts `compactCopyCounts`). */
+  copyCountsFold: 3,
 } as const;
