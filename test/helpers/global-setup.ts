@@ -36,7 +36,7 @@ export default async function setup(project: TestProject) {
     port: await freePort(),
     log: silentLogger,
     settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
-    binariesPackage: want.binariesPackage,
+    binariesVia: want.binariesVia,
   });
   const adminUrl = server.url.replace(/\/sluice$/, '/postgres');
   const admin = new pg.Client({ connectionString: adminUrl });
