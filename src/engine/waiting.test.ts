@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb } from '../../test/helpers/db.ts';
+import { waitFor } from '../../test/helpers/spawn.ts';
 import type { Db } from '../core/db/db.ts';
 import { enqueue } from './enqueue.ts';
 import { wakeTask, wakeWaiting } from './waiting.ts';
@@ -57,21 +58,32 @@ describe('wakeWaiting', () => {
 describe('wakeTask', () => {
   it('makes one queued task runnable now and notifies the workers; nothing for a task not queued', async () => {
     const listener = await db.pool.connect();
-    const notes: string[] = [];
+    const notes: { channel: string; payload?: string }[] = [];
+    // Notifications reach a listener in commit order: once a fence notified after some statements has
+    // arrived, every notification of theirs has too. So the count below neither takes in the
+    // enqueues' own notifications (they may arrive late) nor stops before the wakes' have arrived.
+    const fence = async (name: string) => {
+      await db.exec(`select pg_notify('sluice_tasks', $1)`, [name]);
+      await waitFor(`notification ${name}`, () => notes.some((n) => n.payload === name));
+    };
     try {
-      listener.on('notification', (n) => notes.push(n.channel));
+      listener.on('notification', (n) => notes.push({ channel: n.channel, payload: n.payload }));
       await listener.query('listen sluice_tasks');
       const t = await enqueue(db, { kind: 'wake.one', runAfter: later() });
       const due = await enqueue(db, { kind: 'wake.one' }); // already due: still a notification
       const done = await enqueue(db, { kind: 'wake.one', runAfter: later() });
       await db.exec(`update tasks set state = 'cancelled' where id = $1`, [done]);
+      await fence('fence-before');
       notes.length = 0;
       expect(await wakeTask(db, t!)).toBe(true);
       expect(await wakeTask(db, due!)).toBe(true);
       expect(await wakeTask(db, done!)).toBe(false);
       expect(await runnable([t, due, done])).toEqual([true, true, false]);
-      for (let i = 0; i < 100 && notes.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(notes).toEqual(['sluice_tasks', 'sluice_tasks']);
+      await fence('fence-after');
+      expect(notes.filter((n) => n.payload !== 'fence-after').map((n) => n.channel)).toEqual([
+        'sluice_tasks',
+        'sluice_tasks',
+      ]);
     } finally {
       listener.release();
     }
