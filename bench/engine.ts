@@ -273,13 +273,14 @@ async function oursProcesses(
     const cpu = cpuMeter(pgPid, childCpu);
     await resetStatements(db);
     const wal0 = await walCounters(db);
-    const waits = sampleWaits(db, `${count} process(es)`);
+    const label = `${count} process(es) x ${each}`;
+    const waits = sampleWaits(db, label);
     const t0 = performance.now();
     await syncPools(db, { default: count * each });
     await db.exec(`select pg_notify('sluice_tasks', 'default')`);
     const seconds = await waitAllSucceeded(db);
     await waits();
-    await printStatements(db, `${count} process(es)`, N);
+    await printStatements(db, label, N);
     const wallS = (performance.now() - t0) / 1000;
     const used = cpu();
     clearInterval(sampler);
