@@ -6,6 +6,8 @@
  *   tasks_per_s_one       20,000 noop tasks, one worker process (bench/engine-worker.ts), concurrency 24
  *   tasks_per_s_two       the same with two worker processes, 12 each (same total concurrency)
  *   two_vs_one_ratio      tasks_per_s_two / tasks_per_s_one (goal ≥ 1: a second process adds, not costs)
+ *   two_full_vs_one_ratio information beside the goal: two processes × 24 each (the pool opened to 48)
+ *                         against one × 24, i.e. what a second whole worker adds on the same machine
  *   statements_per_task_* statements the workers sent per task (claims, completions, heartbeats …)
  *   worker_rss_mb         the largest peak RSS of a worker process in the two-process rounds
  *   wal_fsyncs_per_1k_*   WAL flushes (fsyncs, pg_stat_io) per 1,000 tasks, server-wide, one and two
@@ -28,7 +30,8 @@
  * sensitive to such noise than the rate. BENCH_ENGINE_N (tasks), BENCH_ENGINE_ROUNDS (1–3 per
  * mode) and BENCH_ENGINE_BASELINE=0 (no graphile-worker) make quicker runs; BENCH_ENGINE_DIAG=1
  * prints where PostgreSQL spends its time and what the workers wait on (bench/engine-diag.ts);
- * BENCH_ENGINE_PG='commit_delay=300,commit_siblings=0' adds server settings (experiments only).
+ * BENCH_ENGINE_PG='commit_delay=300,commit_siblings=0' adds server settings (experiments only);
+ * BENCH_ENGINE_CPU_PROF=<dir> has each worker process write a V8 CPU profile there (`--cpu-prof`).
  * Run: `npm run bench -- engine`. The last line is a JSON object.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -170,11 +173,17 @@ interface Spawned {
 }
 
 function spawnWorker(url: string, id: string, concurrency: number): Promise<Spawned> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'engine-worker.ts')], {
-    cwd: root,
-    env: { ...process.env, DATABASE_URL: url, WORKER_ID: id, CONCURRENCY: String(concurrency) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const prof = process.env.BENCH_ENGINE_CPU_PROF;
+  const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  const child = spawn(
+    process.execPath,
+    [...profArgs, '--import', 'tsx', path.join(here, 'engine-worker.ts')],
+    {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: url, WORKER_ID: id, CONCURRENCY: String(concurrency) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout!.on('data', (d: Buffer) => {
     out += d.toString();
@@ -238,9 +247,9 @@ interface Processes extends Throughput {
 }
 
 /**
- * N noop tasks through `count` worker processes (bench/engine-worker.ts), CONCURRENCY split evenly
- * among them: the tasks are enqueued into a drained pool, the workers started idle, then the pool
- * opened, so all start together.
+ * N noop tasks through `count` worker processes (bench/engine-worker.ts), `each` slots apiece
+ * (CONCURRENCY split evenly unless given): the tasks are enqueued into a drained pool, the workers
+ * started idle, then the pool opened to all their slots, so all start together.
  */
 async function oursProcesses(
   db: Db,
@@ -248,12 +257,13 @@ async function oursProcesses(
   pgPid: number,
   children: Spawned[],
   count: number,
+  each = CONCURRENCY / count,
 ): Promise<Processes> {
   await resetSluice(db);
   await syncPools(db, { default: 0 });
   await enqueueNoops(db);
   await settle(db, 'tasks');
-  for (let i = 0; i < count; i++) children.push(await spawnWorker(url, `bench-${i}`, CONCURRENCY / count));
+  for (let i = 0; i < count; i++) children.push(await spawnWorker(url, `bench-${i}`, each));
   const childCpu = () => children.reduce((sum, c) => sum + (c.child.pid ? cpuMsOf(c.child.pid) : 0), 0);
   let rss = 0;
   const sampler = setInterval(() => {
@@ -263,13 +273,14 @@ async function oursProcesses(
     const cpu = cpuMeter(pgPid, childCpu);
     await resetStatements(db);
     const wal0 = await walCounters(db);
-    const waits = sampleWaits(db, `${count} process(es)`);
+    const label = `${count} process(es) x ${each}`;
+    const waits = sampleWaits(db, label);
     const t0 = performance.now();
-    await syncPools(db, { default: CONCURRENCY });
+    await syncPools(db, { default: count * each });
     await db.exec(`select pg_notify('sluice_tasks', 'default')`);
     const seconds = await waitAllSucceeded(db);
     await waits();
-    await printStatements(db, `${count} process(es)`, N);
+    await printStatements(db, label, N);
     const wallS = (performance.now() - t0) / 1000;
     const used = cpu();
     clearInterval(sampler);
@@ -521,20 +532,25 @@ export async function run(): Promise<Record<string, number>> {
     graphile = await Graphile.open(urls.gw_bench!, gwDb, pgPid);
 
     // One and two worker processes alternate (1 2 2 1 1 2), graphile-worker in the middle: the
-    // machine's load drifts, and each mode gets early and late rounds alike. Medians count.
+    // machine's load drifts, and each mode gets early and late rounds alike. Medians count. Two
+    // whole workers (2 × 24, information only: 'full') take a round after each pair.
     const ones: Processes[] = [];
     const twos: Processes[] = [];
+    const fulls: Processes[] = [];
     const gwRounds: Throughput[] = [];
-    const procs = (k: number) => oursProcesses(ours, urls.sluice_bench!, pgPid, children, k);
-    const order = [1, 2, 2, 1, 1, 2].slice(0, ROUNDS * 2);
+    const procs = (k: number, each?: number) =>
+      oursProcesses(ours, urls.sluice_bench!, pgPid, children, k, each);
+    const order = ([1, 2, 'full', 2, 1, 'full', 1, 2, 'full'] as const).slice(0, ROUNDS * 3);
     for (const [i, k] of order.entries()) {
-      (k === 1 ? ones : twos).push(await procs(k));
+      if (k === 'full') fulls.push(await procs(2, CONCURRENCY));
+      else (k === 1 ? ones : twos).push(await procs(k));
       if (i === 1 && BASELINE) for (let j = 0; j < 2; j++) gwRounds.push(await graphile.throughput());
     }
     const pick = await oursPickup(ours);
     const gwPick = BASELINE ? await graphile.pickup() : [Number.NaN];
     const one = medianOf(ones);
     const two = medianOf(twos);
+    const full = medianOf(fulls);
     const gw = BASELINE
       ? medianOf(gwRounds)
       : { perS: Number.NaN, wallS: Number.NaN, cpuMsPer1k: Number.NaN, pgCpuMsPer1k: Number.NaN };
@@ -543,6 +559,7 @@ export async function run(): Promise<Record<string, number>> {
       tasks_per_s_one: round(one.perS),
       tasks_per_s_two: round(two.perS),
       two_vs_one_ratio: round(two.perS / one.perS, 2),
+      two_full_vs_one_ratio: round(full.perS / one.perS, 2),
       baseline_tasks_per_s: round(gw.perS),
       ratio_vs_baseline: round(one.perS / gw.perS, 2),
       two_ratio_vs_baseline: round(two.perS / gw.perS, 2),
@@ -594,6 +611,26 @@ export async function run(): Promise<Record<string, number>> {
       },
       { measure: '    of which PostgreSQL', ours: round(two.pgCpuMsPer1k), baseline: '', ratio: '' },
       { measure: 'two processes vs one, tasks/s', ours: result.two_vs_one_ratio, baseline: '', ratio: '' },
+      {
+        measure: `tasks/s, 2 processes x ${CONCURRENCY} (pool ${2 * CONCURRENCY}; information)`,
+        ours: round(full.perS),
+        baseline: '',
+        ratio: '',
+      },
+      { measure: '  rounds, tasks/s', ours: rounds(fulls), baseline: '', ratio: '' },
+      {
+        measure: '  CPU ms per 1000 tasks (workers + postgres)',
+        ours: round(full.cpuMsPer1k),
+        baseline: '',
+        ratio: '',
+      },
+      { measure: '    of which PostgreSQL', ours: round(full.pgCpuMsPer1k), baseline: '', ratio: '' },
+      {
+        measure: 'two whole workers vs one, tasks/s',
+        ours: result.two_full_vs_one_ratio,
+        baseline: '',
+        ratio: '',
+      },
       { measure: 'worker peak RSS MB (2-process run)', ours: result.worker_rss_mb, baseline: '', ratio: '' },
       {
         measure: 'pickup p50 ms',

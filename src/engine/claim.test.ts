@@ -102,6 +102,13 @@ const live = async (pool: string) =>
     )
   ).n;
 
+const queued = async (pool: string) =>
+  (
+    await db.one<{ n: number }>(`select count(*)::int as n from tasks where pool = $1 and state = 'queued'`, [
+      pool,
+    ])
+  ).n;
+
 const finish = (ids: string[]) =>
   db.exec(`update tasks set state = 'succeeded', finished_at = now() where id = any($1::bigint[])`, [ids]);
 
@@ -122,6 +129,8 @@ describe('claim', () => {
       const slots = [...first, ...second].map((r) => r.slot).sort();
       expect(slots).toEqual([0, 1, 2, 3]);
       await c1.query('commit');
+      // c2 locked three queued tasks before it found one slot free: the other two stayed queued
+      expect(await queued('both')).toBe(6);
       expect(await claim(c2, 'w2', 3)).toHaveLength(0);
       expect(await live('both')).toBe(4);
       // a freed slot is taken again, by one claim only
@@ -165,6 +174,21 @@ describe('claim', () => {
       );
       expect(await claim(c, 'w1', 4)).toHaveLength(1);
       expect(await live('shrink')).toBe(2);
+    });
+  });
+
+  it('takes over an expired lease first, then fills the other free slots from the queue, a slot each', async () => {
+    await poolWith('expiry', 3, 4);
+    await withClient(async (c) => {
+      const [cut] = await claim(c, 'w1', 1);
+      await db.exec(`update tasks set lease_expires_at = now() - interval '1 s' where id = $1`, [cut!.id]);
+      const got = await claim(c, 'w2', 3);
+      expect(got).toHaveLength(3);
+      expect(got.map((r) => r.id)).toContain(cut!.id);
+      expect(got.map((r) => r.slot).sort()).toEqual([0, 1, 2]);
+      expect(await live('expiry')).toBe(3);
+      expect(await queued('expiry')).toBe(1);
+      expect(await claim(c, 'w2', 3)).toHaveLength(0);
     });
   });
 

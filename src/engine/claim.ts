@@ -1,5 +1,5 @@
 /**
- * Claiming tasks (sluice_claim, migrations 0010 and 0018): what a worker asks for, and the two ways
+ * Claiming tasks (sluice_claim, migrations 0010, 0018 and 0054): what a worker asks for, and the two ways
  * it asks. Alone (`claimTasks`, the claim loop in worker.ts), or together with a batch of
  * completions (`finishAndClaim`, the completion batcher in task-state.ts), so that the slots the
  * finished tasks free are filled in the same statement and commit: one round trip per batch.
