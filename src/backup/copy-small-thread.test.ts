@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rejectsWithCode } from '../../test/helpers/errors.ts';
 import { copyVerified } from './copy.ts';
 import { SmallFileCopier } from './small-files.ts';
-import { makeTmp, writeDataFile } from './testing.ts';
+import { makeTmp, sameMicrosecond, writeDataFile } from './testing.ts';
 
 let tmp: Awaited<ReturnType<typeof makeTmp>>;
 beforeAll(async () => {
@@ -53,8 +53,14 @@ describe('copyVerified with a caller-owned small-file thread', () => {
       expect(r.manifest.entries[0]!.hash).toBe(digest);
       expect(await readFile(join(dst, 'a.raw'))).toEqual(await readFile(a));
       expect(statSync(join(dst, 'a.raw')).mode & 0o777).toBe(0o444);
-      // the source's mtime kept (to the microsecond, as futimes takes it)
-      expect(Math.abs(statSync(join(dst, 'a.raw')).mtimeMs - statSync(a).mtimeMs)).toBeLessThan(0.001);
+      // the source's mtime kept to the microsecond (futimes takes no finer); compared as integers:
+      // mtimeMs as a double is ~0.24 µs coarse today, so two times in the same µs could differ by 1.2
+      expect(
+        sameMicrosecond(
+          statSync(join(dst, 'a.raw'), { bigint: true }).mtimeNs,
+          statSync(a, { bigint: true }).mtimeNs,
+        ),
+      ).toBe(true);
 
       const b = join(src, 'b.raw');
       await writeDataFile(b, 5000);

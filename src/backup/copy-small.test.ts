@@ -15,7 +15,7 @@ import { SluiceError } from '../core/errors.ts';
 import { type CopyOptions, copyVerified } from './copy.ts';
 import { SmallFileCopier, type WholeCopy } from './small-files.ts';
 import { partialDirFor } from './temp.ts';
-import { makeTmp, writeDataFile } from './testing.ts';
+import { makeTmp, sameMicrosecond, writeDataFile } from './testing.ts';
 
 let tmp: Awaited<ReturnType<typeof makeTmp>>;
 let n = 0;
@@ -76,7 +76,12 @@ describe('copy-small: a lone small file in two calls on the caller thread', () =
     const copy = join(dst, 'sub', 'a.raw');
     expect(await readFile(copy)).toEqual(await readFile(join(src, 'a.raw')));
     expect(statSync(copy).mode & 0o777).toBe(0o444);
-    expect(Math.abs(statSync(copy).mtimeMs - statSync(join(src, 'a.raw')).mtimeMs)).toBeLessThan(0.001);
+    expect(
+      sameMicrosecond(
+        statSync(copy, { bigint: true }).mtimeNs,
+        statSync(join(src, 'a.raw'), { bigint: true }).mtimeNs,
+      ),
+    ).toBe(true);
     expect(await readdir(join(dst, 'sub'))).toEqual(['a.raw']); // no partial folder left
     expect(parents).toEqual([join(dst, 'sub')]);
   });

@@ -53,3 +53,8 @@ export async function makeBrukerLike(
   }
   await chmod(join(root, 'analysis.tdf'), 0o444);
 }
+
+/** Whether two file times (stat with `bigint: true`, in ns) fall in the same microsecond. */
+export function sameMicrosecond(a: bigint, b: bigint): boolean {
+  return a / 1000n === b / 1000n;
+}
